@@ -1,0 +1,1 @@
+//! Drives the pipeline (to be built).

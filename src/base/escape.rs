@@ -1,0 +1,101 @@
+//! Making bytes from the wire safe to print.
+//!
+//! Every string that came off the wire (hostnames, URIs, headers, payload text, pcapng
+//! comments) is untrusted: a control character or an ANSI escape sequence printed raw
+//! could act on the user's terminal, and a bidirectional override could make text lie
+//! about its order. These helpers are the one place that decides what is shown.
+
+use std::fmt::Write;
+
+/// Escapes bytes for a terminal: printable ASCII stays, valid UTF-8 text that is not a
+/// control or bidi/format character stays, everything else becomes `\xNN` (bytes) or
+/// `\u{NNNN}` (characters); `\` itself becomes `\\`, and `\n`, `\r`, `\t` their escapes.
+pub fn escape_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    push_escaped_bytes(&mut out, bytes);
+    out
+}
+
+/// Appends the escaped form of `bytes` (see [`escape_bytes`]) to `out`.
+pub fn push_escaped_bytes(out: &mut String, bytes: &[u8]) {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                push_escaped_str(out, s);
+                break;
+            }
+            Err(e) => {
+                let (good, bad) = rest.split_at(e.valid_up_to());
+                // `good` is valid UTF-8 by construction.
+                push_escaped_str(out, std::str::from_utf8(good).unwrap_or_default());
+                let n = e.error_len().unwrap_or(bad.len()).max(1);
+                for b in &bad[..n] {
+                    let _ = write!(out, "\\x{b:02x}");
+                }
+                rest = &bad[n..];
+            }
+        }
+    }
+}
+
+/// Escapes a string for a terminal (see [`escape_bytes`]).
+pub fn escape_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    push_escaped_str(&mut out, s);
+    out
+}
+
+fn push_escaped_str(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_ascii() && (c as u32) < 0x20 || c == '\x7f' => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if is_unsafe_char(c) => {
+                let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+/// True for characters that must never reach a terminal raw: C0/C1 controls and the
+/// Unicode format characters that reorder or hide text (bidi overrides and isolates,
+/// zero-width characters, the BOM).
+pub fn is_unsafe_char(c: char) -> bool {
+    let u = c as u32;
+    c.is_control()
+        || (0x200b..=0x200f).contains(&u)
+        || (0x202a..=0x202e).contains(&u)
+        || (0x2066..=0x2069).contains(&u)
+        || u == 0xfeff
+        || u == 0x061c
+}
+
+/// True when printing `s` raw would be safe (no escaping needed).
+pub fn is_safe(s: &str) -> bool {
+    !s.chars()
+        .any(|c| c == '\\' || c.is_control() || is_unsafe_char(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_ansi_and_controls() {
+        assert_eq!(escape_bytes(b"a\x1b[31mred"), "a\\x1b[31mred");
+        assert_eq!(escape_bytes(b"x\r\ny\t\\"), "x\\r\\ny\\t\\\\");
+        assert_eq!(escape_bytes(b"\xff\xfeok"), "\\xff\\xfeok");
+        assert_eq!(escape_str("caf\u{e9}"), "caf\u{e9}");
+        assert_eq!(escape_str("a\u{202e}b"), "a\\u{202e}b");
+        assert_eq!(escape_str("\u{9b}"), "\\u{009b}");
+        assert!(is_safe("www.example.com"));
+        assert!(!is_safe("a\u{2066}"));
+    }
+}

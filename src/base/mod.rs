@@ -1,0 +1,13 @@
+//! Leaf vocabulary shared by every layer: time, identities, endpoints, link types,
+//! the dissection tree and anomalies. `base` imports nothing else from the crate.
+
+mod anomaly;
+pub mod escape;
+mod field;
+mod ids;
+mod time;
+
+pub use anomaly::Anomaly;
+pub use field::FieldNode;
+pub use ids::{ConnId, Direction, Endpoint, LinkType, PacketId};
+pub use time::Timestamp;

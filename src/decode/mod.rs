@@ -1,0 +1,1 @@
+//! decode (to be built).

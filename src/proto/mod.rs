@@ -1,0 +1,8 @@
+//! Application-protocol parsers: DNS, HTTP/1.x and TLS hellos.
+//!
+//! Parsers take bytes, a direction and a timestamp and return events; they never import
+//! `flow`, so each is testable from byte fixtures alone.
+
+pub mod dns;
+pub mod http;
+pub mod tls;

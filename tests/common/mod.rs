@@ -1,0 +1,51 @@
+//! Support for integration tests: locating the shared corpus and its tshark truth.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// `../shared/captures` beside the project root. Panics with a clear message when it is
+/// missing, so tests that need it fail instead of passing vacuously.
+pub fn shared_root() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/captures");
+    assert!(
+        root.is_dir(),
+        "the shared capture corpus is missing: expected {} (a clean checkout has ../shared beside the project)",
+        root.display()
+    );
+    root
+}
+
+/// Every capture of the shared corpus (relative paths like `zeek/web.pcap`), sorted.
+pub fn shared_captures() -> Vec<String> {
+    let root = shared_root();
+    let mut out = Vec::new();
+    for dir in std::fs::read_dir(&root).expect("read shared captures") {
+        let dir = dir.expect("dir entry").path();
+        if !dir.is_dir() || dir.file_name().is_some_and(|n| n == "truth") {
+            continue;
+        }
+        for f in std::fs::read_dir(&dir).expect("read source dir") {
+            let f = f.expect("entry").path();
+            let name = f.file_name().unwrap().to_string_lossy().to_string();
+            if f.is_file() && (name.ends_with(".pcap") || name.ends_with(".pcapng")) {
+                let src = dir.file_name().unwrap().to_string_lossy().to_string();
+                out.push(format!("{src}/{name}"));
+            }
+        }
+    }
+    out.sort();
+    assert!(out.len() >= 50, "expected the 51 shared captures, found {}", out.len());
+    out
+}
+
+/// The tshark truth document for a shared capture, parsed.
+pub fn truth(rel: &str) -> serde_json::Value {
+    let p = shared_root().join("truth").join(format!("{rel}.json"));
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("truth {}: {e}", p.display()));
+    serde_json::from_str(&text).expect("truth is JSON")
+}
+
+/// Path of the built `wiretale` binary (cargo builds it for integration tests).
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_wiretale"))
+}
