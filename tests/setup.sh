@@ -7,25 +7,16 @@ set -euo pipefail
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in libpcap-dev pkg-config gcc tmux iproute2 dnsmasq-base nginx-light curl; do
+for p in libpcap-dev pkg-config gcc tmux iproute2 dnsmasq-base nginx curl; do
   have_pkg "$p" || need+=("$p")
 done
-# nginx-light is called nginx-core/nginx on some releases: accept any of them.
-if [[ " ${need[*]} " == *" nginx-light "* ]] && { have_pkg nginx || have_pkg nginx-core; }; then
-  need=("${need[@]/nginx-light}")
-fi
-need=(${need[@]+"${need[@]}"})
 
 if ((${#need[@]})); then
   SUDO=""
   if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
   echo "setup: installing ${need[*]}" >&2
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  if ! $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; then
-    # nginx-light does not exist everywhere; fall back to nginx.
-    need=("${need[@]/nginx-light/nginx}")
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-  fi
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
 if ! command -v cargo >/dev/null; then
