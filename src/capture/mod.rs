@@ -19,6 +19,10 @@ mod file;
 mod pcap;
 mod pcapng;
 mod store;
+#[cfg(test)]
+mod testbytes;
+#[cfg(test)]
+mod tests;
 mod walk;
 
 pub use error::{CaptureError, ErrorKind};

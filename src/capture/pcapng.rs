@@ -409,3 +409,139 @@ fn packet_comments(w: &mut Walker, opts: &[u8], be: bool) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testbytes::*;
+    use super::super::{ErrorKind, FileFormat, FrameSource, MemReader};
+    use crate::base::{LinkType, Timestamp};
+
+    #[test]
+    fn sections_of_both_orders_interfaces_resolutions_blocks_and_comments() {
+        let mut f = Vec::new();
+        // Section 0, little-endian: Ethernet µs and a 2^-10 s raw-IP interface with offset.
+        f.extend(shb(false, &["section zero"]));
+        f.extend(idb(false, 1, 96, None, None, Some("eth0")));
+        f.extend(idb(false, 101, 0, Some(0x80 | 10), Some(100), None));
+        f.extend(epb(
+            false,
+            0,
+            1_500_000,
+            b"aaaa",
+            60,
+            &["first", "second"],
+            false,
+        ));
+        f.extend(block(false, 0x0000_0bad, b"\x00\x00\x7f\xfecustom payload")); // custom block
+        f.extend(block(false, 0x4000_0bad, b"\x00\x00\x7f\xfe")); // custom, do-not-copy
+        f.extend(block(false, 5, &[0; 20])); // ISB
+        f.extend(block(false, 0x1234_5678, b"unknown")); // unknown type
+        f.extend(epb(false, 1, 2048, b"bbbbb", 5, &[], false));
+        // Section 1, big-endian: nanosecond interface, OPB and SPB.
+        f.extend(shb(true, &[]));
+        f.extend(idb(true, 1, 4, Some(9), None, None));
+        f.extend(epb(true, 0, 7, b"cc", 2, &[], true)); // obsolete Packet Block
+        f.extend(spb(true, 10, b"dddddddddd"));
+        let (frames, err) = read_all(&f);
+        assert_eq!(err, None);
+        assert_eq!(frames.len(), 4);
+        let m: Vec<_> = frames
+            .iter()
+            .map(|f| (f.0.iface, f.0.link, f.0.ts, f.0.caplen, f.0.origlen))
+            .collect();
+        assert_eq!(
+            m,
+            [
+                (0, LinkType::ETHERNET, Timestamp(1_500_000_000), 4, 60),
+                (1, LinkType::RAW, Timestamp(102_000_000_000), 5, 5),
+                (2, LinkType::ETHERNET, Timestamp(7), 2, 2),
+                // SPB: no timestamp (previous packet's), caplen = min(origlen, snaplen 4).
+                (2, LinkType::ETHERNET, Timestamp(7), 4, 10),
+            ]
+        );
+        assert_eq!(frames[3].1, b"dddd");
+        assert_eq!(frames[0].2, ["first", "second"]);
+        assert!(frames[1].2.is_empty());
+        let mut r = MemReader::new(&f);
+        while let Ok(Some(_)) = r.next_frame() {}
+        assert_eq!(r.format(), Some(FileFormat::Pcapng));
+        let s = r.sections();
+        assert_eq!(s.len(), 2);
+        assert_eq!(
+            (s[0].byte_order.name(), s[1].byte_order.name()),
+            ("little-endian", "big-endian")
+        );
+        assert_eq!(s[0].comments, ["section zero"]);
+        assert_eq!(s[1].first_iface, 2);
+        let i = r.interfaces();
+        assert_eq!(i[0].name.as_deref(), Some("eth0"));
+        assert_eq!((i[2].section, i[2].id_in_section, i[2].snaplen), (1, 0, 4));
+    }
+
+    #[test]
+    fn packet_for_undefined_interface_or_before_shb_is_an_error() {
+        let mut f = shb(false, &[]);
+        f.extend(idb(false, 1, 0, None, None, None));
+        let at = f.len() as u64;
+        f.extend(epb(false, 1, 0, b"x", 1, &[], false));
+        let (frames, err) = read_all(&f);
+        assert!(frames.is_empty());
+        let err = err.unwrap();
+        assert_eq!(err.offset, at);
+        assert!(
+            err.to_string().contains("interface 1 is not defined"),
+            "{err}"
+        );
+
+        let (_, err) = read_all(&idb(false, 1, 0, None, None, None));
+        assert!(matches!(err.unwrap().kind, ErrorKind::UnknownFormat { .. }));
+    }
+
+    #[test]
+    fn bad_lengths_are_impossible() {
+        let mut base = shb(false, &[]);
+        base.extend(idb(false, 1, 0, None, None, None));
+        let at = base.len();
+        base.extend(epb(false, 0, 0, b"abcd", 4, &[], false));
+        for (patch, want) in [
+            (7u32, "shorter than the smallest block"),
+            (34, "not a multiple of 4"),
+            (128 << 20, "over the 64 MiB bound"),
+        ] {
+            let mut f = base.clone();
+            f[at + 4..at + 8].copy_from_slice(&patch.to_le_bytes());
+            let (frames, err) = read_all(&f);
+            assert!(frames.is_empty());
+            let err = err.unwrap();
+            assert_eq!(err.offset, at as u64);
+            assert!(err.to_string().contains(want), "{err}");
+        }
+        // caplen larger than the block, and a trailer that disagrees.
+        let mut f = base.clone();
+        f[at + 20..at + 24].copy_from_slice(&100u32.to_le_bytes());
+        assert!(read_all(&f)
+            .1
+            .unwrap()
+            .to_string()
+            .contains("captured length exceeds the block"));
+        let mut f = base.clone();
+        let n = f.len();
+        f[n - 4..].copy_from_slice(&40u32.to_le_bytes());
+        assert!(read_all(&f)
+            .1
+            .unwrap()
+            .to_string()
+            .contains("trailing length"));
+    }
+
+    #[test]
+    fn options_walk_stops_on_garbage() {
+        let mut seen = Vec::new();
+        super::for_each_option(
+            &[1, 0, 3, 0, b'a', b'b', b'c', 0, 1, 0, 200, 0, 1],
+            false,
+            |c, v| seen.push((c, v.to_vec())),
+        );
+        assert_eq!(seen, [(1, b"abc".to_vec())]);
+    }
+}

@@ -196,7 +196,9 @@ impl Walker {
             Ok(Step::Need { need, what }) if eof => {
                 if buf.is_empty() && !matches!(self.state, State::Start) {
                     Ok(Step::End)
-                } else if matches!(self.state, State::Start) && !is_magic_prefix(buf) {
+                } else if matches!(self.state, State::Start)
+                    && (buf.is_empty() || !is_magic_prefix(buf))
+                {
                     let mut magic = [0u8; 4];
                     let have = buf.len().min(4);
                     magic[..have].copy_from_slice(&buf[..have]);
