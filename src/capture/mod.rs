@@ -1,1 +1,76 @@
-//! capture (to be built).
+//! Bytes in: the only module that does capture I/O.
+//!
+//! * Files: classic pcap (both byte orders, micro/nanosecond, the "modified" a1b2cd34
+//!   format) and pcapng (several sections of either byte order, several interfaces with
+//!   their own link types and timestamp resolutions, EPB/SPB/OPB, comments), plain or
+//!   gzip-compressed, or standard input (`-`).
+//! * [`open`] gives a sequential [`FrameSource`]: a memory map for plain files, a
+//!   streaming reader with a growable buffer for stdin and `.gz`.
+//! * [`FrameStore`] gives random access by [`PacketId`] with a ≤ 32-byte index entry per
+//!   packet and the bytes fetched on demand from a memory map (stdin and `.gz` are spooled
+//!   to a temporary file first), so memory does not grow with the file's bytes.
+//!
+//! Both readers share one format walker ([`walk`]), so they accept the same inputs and
+//! report the same errors at the same byte offsets. A damaged file yields every complete
+//! packet before the damage, then exactly one [`CaptureError`] naming the offset.
+
+mod error;
+mod file;
+mod pcap;
+mod pcapng;
+mod store;
+#[cfg(test)]
+mod testbytes;
+#[cfg(test)]
+mod tests;
+mod walk;
+
+pub use error::{CaptureError, ErrorKind};
+pub use file::{open, open_reader, MemReader, StreamReader};
+pub use store::{FrameStore, IndexEntry, IndexProgress};
+pub use walk::{ByteOrder, FileFormat, InterfaceInfo, SectionInfo};
+
+use crate::base::{LinkType, PacketId, Timestamp};
+
+/// Everything known about a frame except its bytes. Small and `Copy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameMeta {
+    /// 0-based position among packets (EPB/SPB/OPB or pcap records) in file order.
+    pub id: PacketId,
+    /// Capture time (per-interface resolution and `if_tsoffset` applied).
+    pub ts: Timestamp,
+    /// Index into [`FrameSource::interfaces`] (global across pcapng sections; see
+    /// [`InterfaceInfo::id_in_section`] for the number the file itself uses).
+    pub iface: u32,
+    pub link: LinkType,
+    /// Bytes captured (the length of [`Frame::data`]).
+    pub caplen: u32,
+    /// Length of the packet on the wire.
+    pub origlen: u32,
+}
+
+/// A frame: metadata plus the captured bytes, borrowed from the reader.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame<'a> {
+    pub meta: FrameMeta,
+    pub data: &'a [u8],
+}
+
+/// A lending iterator over frames in file order.
+///
+/// After an error, `next_frame` returns `Ok(None)`: a damaged input yields its complete
+/// packets, then one error, then the end.
+pub trait FrameSource {
+    /// The next frame, `Ok(None)` at the end, or the error that stopped reading.
+    fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError>;
+    /// Interfaces seen so far (pcap: exactly one once the header is read).
+    fn interfaces(&self) -> &[InterfaceInfo];
+    /// pcapng sections seen so far (empty for pcap).
+    fn sections(&self) -> &[SectionInfo];
+    /// The file format, once the header has been read.
+    fn format(&self) -> Option<FileFormat>;
+    /// Comments (`opt_comment`) of the frame last returned; usually empty.
+    fn comments(&self) -> &[String];
+    /// Packets returned so far.
+    fn packets_read(&self) -> u64;
+}

@@ -1,0 +1,241 @@
+//! The frame store: random access to a capture's frames by [`PacketId`].
+//!
+//! The file is memory-mapped (standard input and gzip are first spooled to an unlinked
+//! temporary file, then mapped) and indexed once: one [`IndexEntry`] of 32 bytes per
+//! packet holds where the bytes are and the metadata, so `frame(id)` is O(1) and memory
+//! grows with the number of packets, not with their bytes.
+//!
+//! Indexing is incremental: [`FrameStore::index_more`] walks at most `budget` packets and
+//! returns. A UI that wants rows while a big file is indexed keeps the store in an
+//! `Arc<RwLock<FrameStore>>`, lets a background thread call `index_more` in slices of
+//! e.g. 65,536 packets under the write lock (each slice takes a few milliseconds), and
+//! reads `len()` / `frame(id)` for the already indexed prefix under the read lock.
+
+use std::collections::BTreeMap;
+use std::io::{self, Read, Seek};
+use std::path::Path;
+
+use super::error::{CaptureError, ErrorKind};
+use super::file::{is_gzip, map_file, open_file, Mapped};
+use super::walk::{FileFormat, InterfaceInfo, SectionInfo, Step, Walker};
+use super::{Frame, FrameMeta};
+use crate::base::{LinkType, PacketId, Timestamp};
+
+/// One packet in the index: 28 bytes of data, 32 with alignment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexEntry {
+    /// Byte offset of the packet's first captured byte in the (decompressed) file.
+    pub offset: u64,
+    pub ts: Timestamp,
+    pub caplen: u32,
+    pub origlen: u32,
+    /// Global interface index.
+    pub iface: u32,
+}
+
+/// Result of one [`FrameStore::index_more`] call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexProgress {
+    /// Packets added by this call.
+    pub added: usize,
+    /// Indexing has finished (end of file or an error, see [`FrameStore::error`]).
+    pub done: bool,
+}
+
+/// Random-access frame store; see the module docs.
+pub struct FrameStore {
+    bytes: Mapped,
+    walker: Walker,
+    pos: usize,
+    index: Vec<IndexEntry>,
+    /// Packet comments, keyed by packet id (rare, so a sparse map).
+    comments: BTreeMap<u32, Vec<String>>,
+    error: Option<CaptureError>,
+    done: bool,
+}
+
+impl FrameStore {
+    /// Opens a capture for random access without indexing it yet (call
+    /// [`index_more`](Self::index_more) or [`index_all`](Self::index_all)). `-` reads
+    /// standard input to its end first.
+    pub fn open(path: &Path) -> Result<FrameStore, CaptureError> {
+        if path.as_os_str() == "-" {
+            return Self::spool(io::stdin().lock(), "standard input");
+        }
+        let file = open_file(path)?;
+        if is_gzip(&file, path)? {
+            return Self::spool(
+                flate2::read::MultiGzDecoder::new(file),
+                &path.display().to_string(),
+            );
+        }
+        Ok(Self::from_mapped(map_file(&file, path)?))
+    }
+
+    /// Spools any reader (a pipe, a decompressor) to an unlinked temporary file and maps
+    /// it, so the bytes live in the page cache rather than in our heap.
+    pub fn spool(mut r: impl Read, what: &str) -> Result<FrameStore, CaptureError> {
+        let mut tmp = tempfile::tempfile()
+            .map_err(|e| CaptureError::io("creating a temporary spool file", &e))?;
+        io::copy(&mut r, &mut tmp).map_err(|e| CaptureError::io(format!("reading {what}"), &e))?;
+        tmp.rewind()
+            .map_err(|e| CaptureError::io("spool file", &e))?;
+        Ok(Self::from_mapped(map_file(&tmp, Path::new("spool file"))?))
+    }
+
+    /// A store over bytes in memory (tests, small inputs).
+    pub fn from_bytes(bytes: Vec<u8>) -> FrameStore {
+        Self::from_mapped(Mapped::Owned(bytes))
+    }
+
+    fn from_mapped(bytes: Mapped) -> FrameStore {
+        FrameStore {
+            bytes,
+            walker: Walker::new(),
+            pos: 0,
+            index: Vec::new(),
+            comments: BTreeMap::new(),
+            error: None,
+            done: false,
+        }
+    }
+
+    /// Indexes up to `budget` more packets.
+    pub fn index_more(&mut self, budget: usize) -> IndexProgress {
+        let before = self.index.len();
+        let all = self.bytes.as_ref();
+        while !self.done && self.index.len() - before < budget {
+            if self.index.len() >= u32::MAX as usize {
+                self.error = Some(self.walker.err(
+                    self.pos as u64,
+                    ErrorKind::Malformed {
+                        what: "capture",
+                        detail: "more than 4294967295 packets".into(),
+                    },
+                ));
+                self.done = true;
+                break;
+            }
+            let buf = all.get(self.pos..).unwrap_or_default();
+            match self.walker.step(buf, self.pos as u64, true) {
+                Ok(Step::Skip(n)) => self.pos += n,
+                Ok(Step::Packet(p)) => {
+                    if !self.walker.comments.is_empty() {
+                        self.comments.insert(
+                            self.index.len() as u32,
+                            std::mem::take(&mut self.walker.comments),
+                        );
+                    }
+                    self.index.push(IndexEntry {
+                        offset: (self.pos + p.data_start) as u64,
+                        ts: p.ts,
+                        caplen: p.caplen,
+                        origlen: p.origlen,
+                        iface: p.iface,
+                    });
+                    self.pos += p.consumed;
+                }
+                Ok(Step::End | Step::Need { .. }) => self.done = true,
+                Err(e) => {
+                    self.error = Some(e);
+                    self.done = true;
+                }
+            }
+        }
+        IndexProgress {
+            added: self.index.len() - before,
+            done: self.done,
+        }
+    }
+
+    /// Indexes the whole file; returns the error that stopped it early, if any.
+    pub fn index_all(&mut self) -> Option<&CaptureError> {
+        while !self.index_more(1 << 20).done {}
+        self.error.as_ref()
+    }
+
+    /// Packets indexed so far.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// Indexing has reached the end of the file or an error.
+    pub fn is_complete(&self) -> bool {
+        self.done
+    }
+
+    /// The damage that stopped indexing, if any (all packets before it are indexed).
+    pub fn error(&self) -> Option<&CaptureError> {
+        self.error.as_ref()
+    }
+
+    pub fn entry(&self, id: PacketId) -> Option<&IndexEntry> {
+        self.index.get(id.0 as usize)
+    }
+
+    pub fn meta(&self, id: PacketId) -> Option<FrameMeta> {
+        let e = self.index.get(id.0 as usize)?;
+        Some(FrameMeta {
+            id,
+            ts: e.ts,
+            iface: e.iface,
+            link: self
+                .walker
+                .interfaces
+                .get(e.iface as usize)
+                .map_or(LinkType(u32::MAX), |i| i.link),
+            caplen: e.caplen,
+            origlen: e.origlen,
+        })
+    }
+
+    /// The frame `id`, O(1): metadata from the index, bytes from the map.
+    pub fn frame(&self, id: PacketId) -> Option<Frame<'_>> {
+        let meta = self.meta(id)?;
+        let e = self.index.get(id.0 as usize)?;
+        let start = usize::try_from(e.offset).ok()?;
+        let data = self.bytes.as_ref().get(start..start + e.caplen as usize)?;
+        Some(Frame { meta, data })
+    }
+
+    /// Comments of packet `id` (empty for most packets).
+    pub fn comments(&self, id: PacketId) -> &[String] {
+        self.comments.get(&id.0).map_or(&[], |v| v.as_slice())
+    }
+
+    pub fn interfaces(&self) -> &[InterfaceInfo] {
+        &self.walker.interfaces
+    }
+
+    pub fn sections(&self) -> &[SectionInfo] {
+        &self.walker.sections
+    }
+
+    pub fn format(&self) -> Option<FileFormat> {
+        self.walker.format
+    }
+
+    /// Bytes of the (decompressed) file that have been walked.
+    pub fn bytes_indexed(&self) -> u64 {
+        self.pos as u64
+    }
+
+    /// Total bytes of the (decompressed) file.
+    pub fn file_len(&self) -> u64 {
+        self.bytes.as_ref().len() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_entry_is_at_most_32_bytes() {
+        assert!(std::mem::size_of::<IndexEntry>() <= 32);
+    }
+}
