@@ -161,6 +161,18 @@ fn arp(s: &mut String, a: &ArpInfo) {
         2 => {
             let _ = write!(s, "{} is at {}", a.sender_ip, Mac(a.sender_mac));
         }
+        // RFC 903 reverse ARP.
+        3 => {
+            let _ = write!(
+                s,
+                "Who is {}? Tell {}",
+                Mac(a.target_mac),
+                Mac(a.sender_mac)
+            );
+        }
+        4 => {
+            let _ = write!(s, "{} is at {}", Mac(a.target_mac), a.target_ip);
+        }
         op => {
             let _ = write!(s, "ARP opcode {op}");
         }

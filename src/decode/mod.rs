@@ -23,3 +23,8 @@ pub use packet::{
 };
 pub use slice::decode;
 pub use tree::field_tree;
+
+#[cfg(test)]
+pub(crate) mod testpcap;
+#[cfg(test)]
+mod tests;

@@ -19,6 +19,7 @@ use crate::base::LinkType;
 
 const ETHERTYPE_IPV4: u16 = 0x0800;
 const ETHERTYPE_IPV6: u16 = 0x86dd;
+const ETHERTYPE_RARP: u16 = 0x8035;
 
 /// Decodes one frame of link type `link`. Stateless; allocates only when an anomaly is
 /// recorded. Never fails: whatever parsed is kept and the reason parsing stopped is an
@@ -248,26 +249,16 @@ fn absorb<'a>(p: &mut Packet<'a>, data: &'a [u8], s: &LaxSlicedPacket<'a>) {
             p.ip = Some(info);
             ip_payload = Some((pl.payload, pl.incomplete, pl.fragmented));
         }
-        Some(LaxNetSlice::Arp(a)) => {
-            let b = a.slice();
-            let mut info = ArpInfo {
-                hw_type: a.hw_addr_type().0,
-                proto_type: a.proto_addr_type().0,
-                op: a.operation().0,
-                eth_ipv4: false,
-                sender_mac: [0; 6],
-                sender_ip: Ipv4Addr::UNSPECIFIED,
-                target_mac: [0; 6],
-                target_ip: Ipv4Addr::UNSPECIFIED,
-            };
-            if a.hw_addr_size() == 6 && a.proto_addr_size() == 4 && b.len() >= 28 {
-                info.eth_ipv4 = true;
-                info.sender_mac.copy_from_slice(&b[8..14]);
-                info.sender_ip = Ipv4Addr::new(b[14], b[15], b[16], b[17]);
-                info.target_mac.copy_from_slice(&b[18..24]);
-                info.target_ip = Ipv4Addr::new(b[24], b[25], b[26], b[27]);
+        Some(LaxNetSlice::Arp(a)) => p.arp = Some(arp_info(a)),
+        // RARP (RFC 903) has ARP's format under its own EtherType, which etherparse leaves
+        // undecoded.
+        None if p.ethertype == Some(ETHERTYPE_RARP) && s.stop_err.is_none() => {
+            if let Some(Ok(a)) = s
+                .ether_payload()
+                .map(|e| etherparse::ArpPacketSlice::from_slice(e.payload))
+            {
+                p.arp = Some(arp_info(&a));
             }
-            p.arp = Some(info);
         }
         None => {}
     }
@@ -299,6 +290,29 @@ fn absorb<'a>(p: &mut Packet<'a>, data: &'a [u8], s: &LaxSlicedPacket<'a>) {
         let name = stop_name(err, *layer);
         p.anomaly(name, format!("{layer}: {err}"));
     }
+}
+
+/// ARP (RFC 826) fields; addresses only for the Ethernet/IPv4 shape.
+fn arp_info(a: &etherparse::ArpPacketSlice<'_>) -> ArpInfo {
+    let b = a.slice();
+    let mut info = ArpInfo {
+        hw_type: a.hw_addr_type().0,
+        proto_type: a.proto_addr_type().0,
+        op: a.operation().0,
+        eth_ipv4: false,
+        sender_mac: [0; 6],
+        sender_ip: Ipv4Addr::UNSPECIFIED,
+        target_mac: [0; 6],
+        target_ip: Ipv4Addr::UNSPECIFIED,
+    };
+    if a.hw_addr_size() == 6 && a.proto_addr_size() == 4 && b.len() >= 28 {
+        info.eth_ipv4 = true;
+        info.sender_mac.copy_from_slice(&b[8..14]);
+        info.sender_ip = Ipv4Addr::new(b[14], b[15], b[16], b[17]);
+        info.target_mac.copy_from_slice(&b[18..24]);
+        info.target_ip = Ipv4Addr::new(b[24], b[25], b[26], b[27]);
+    }
+    info
 }
 
 /// Stable anomaly names for where the lax slicer stopped.
