@@ -46,11 +46,19 @@ pub fn info_with(p: &Packet<'_>, rel: Option<&TcpRel>) -> String {
                 let _ = write!(s, " ({name})");
             }
         }
+        (Transport::None, Some(ip), _) if ip.is_fragment() && ip.version == 6 => {
+            let more = if ip.more_fragments { 'y' } else { 'n' };
+            let _ = write!(
+                s,
+                "IPv6 fragment (off={} more={more} ident=0x{:08x} nxt={})",
+                ip.frag_offset, ip.id, ip.protocol
+            );
+        }
         (Transport::None, Some(ip), _) if ip.is_fragment() => {
             let proto = ip_proto_name(ip.protocol).unwrap_or("unknown");
             let _ = write!(
                 s,
-                "Fragmented IP protocol (proto={proto} {}, off={}, ID={:x})",
+                "Fragmented IP protocol (proto={proto} {}, off={}, ID={:04x})",
                 ip.protocol, ip.frag_offset, ip.id
             );
         }
