@@ -156,22 +156,21 @@ fn corpus_matches_tshark_per_frame() {
                             bad(format!("tcp.len {} vs {}", t.payload_len, first(19)));
                         }
                     }
-                    ("udp", Transport::Udp(u)) => {
-                        if (u.sport.to_string().as_str(), u.dport.to_string().as_str())
-                            != (first(12), first(13))
-                        {
-                            bad(format!("udp ports {} {}", first(12), first(13)));
-                        }
-                    }
+                    ("udp", Transport::Udp(u)) => bad_if(
+                        &mut bad,
+                        (u.sport.to_string().as_str(), u.dport.to_string().as_str())
+                            != (first(12), first(13)),
+                        || format!("udp ports {} {}", first(12), first(13)),
+                    ),
                     ("icmp", Transport::Icmp(i)) => {
-                        if i.kind.to_string() != first(14) {
-                            bad(format!("icmp type {}", first(14)));
-                        }
+                        bad_if(&mut bad, i.kind.to_string() != first(14), || {
+                            format!("icmp type {}", first(14))
+                        })
                     }
                     ("icmpv6", Transport::Icmpv6(i)) => {
-                        if i.kind.to_string() != first(15) {
-                            bad(format!("icmpv6 type {}", first(15)));
-                        }
+                        bad_if(&mut bad, i.kind.to_string() != first(15), || {
+                            format!("icmpv6 type {}", first(15))
+                        })
                     }
                     ("tcp" | "udp" | "icmp" | "icmpv6", t) => {
                         bad(format!("transport {t:?} vs {l4}"))
@@ -204,6 +203,12 @@ fn corpus_matches_tshark_per_frame() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+fn bad_if(bad: &mut impl FnMut(String), cond: bool, what: impl FnOnce() -> String) {
+    if cond {
+        bad(what());
+    }
 }
 
 /// Frame `n` (1-based, as tshark numbers it) of a shared capture, decoded.
