@@ -448,3 +448,198 @@ fn checksum(b: &[u8]) -> u16 {
     }
     !(sum as u16)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::decode;
+    use proptest::prelude::*;
+
+    /// A raw IPv4 fragment: 20-byte header (protocol UDP) + `data`.
+    fn v4(id: u16, off: usize, more: bool, data: &[u8]) -> Vec<u8> {
+        let mut h = vec![
+            0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
+        let total = (20 + data.len()) as u16;
+        h[2..4].copy_from_slice(&total.to_be_bytes());
+        h[4..6].copy_from_slice(&id.to_be_bytes());
+        let fo = ((off / 8) as u16) | if more { 0x2000 } else { 0 };
+        h[6..8].copy_from_slice(&fo.to_be_bytes());
+        h.extend_from_slice(data);
+        h
+    }
+
+    /// A raw IPv6 fragment: fixed header + fragment header (next header UDP) + `data`.
+    fn v6(id: u32, off: usize, more: bool, data: &[u8]) -> Vec<u8> {
+        let mut h = vec![0x60, 0, 0, 0, 0, 0, 44, 64];
+        h[4..6].copy_from_slice(&((8 + data.len()) as u16).to_be_bytes());
+        h.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        h.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        let fo = (off as u16 & !7) | u16::from(more);
+        h.extend_from_slice(&[17, 0]);
+        h.extend_from_slice(&fo.to_be_bytes());
+        h.extend_from_slice(&id.to_be_bytes());
+        h.extend_from_slice(data);
+        h
+    }
+
+    fn push(d: &mut Defragmenter, ts: i64, f: &[u8]) -> DefragResult {
+        let p = decode(LinkType::RAW, f);
+        d.push(Timestamp(ts), LinkType::RAW, f, &p)
+    }
+
+    #[test]
+    fn ipv6_reassembly_restores_next_header() {
+        let payload: Vec<u8> = (0..40u8).collect();
+        let mut d = Defragmenter::default();
+        assert!(matches!(
+            push(&mut d, 0, &v6(7, 16, false, &payload[16..])),
+            DefragResult::Held { anomaly: None }
+        ));
+        let DefragResult::Complete {
+            datagram,
+            anomaly: None,
+        } = push(&mut d, 1, &v6(7, 0, true, &payload[..16]))
+        else {
+            panic!()
+        };
+        assert_eq!(datagram.len(), 40 + 40);
+        assert_eq!(
+            datagram[6], 17,
+            "fragment header removed, next header is UDP"
+        );
+        assert_eq!(&datagram[4..6], &40u16.to_be_bytes());
+        assert_eq!(&datagram[40..], &payload[..]);
+    }
+
+    #[test]
+    fn limits_drop_with_anomalies() {
+        let limits = DefragLimits {
+            max_pending: 2,
+            max_bytes: 1000,
+            max_pieces: 3,
+            timeout_ns: 10,
+        };
+        let mut d = Defragmenter::new(limits);
+        for id in 0..5u16 {
+            push(&mut d, 0, &v4(id, 0, true, &[0; 8]));
+        }
+        assert_eq!(d.pending(), 2, "oldest datagrams evicted");
+        // Too many separate pieces.
+        let mut last = DefragResult::NotFragment;
+        for i in 0..4 {
+            last = push(&mut d, 0, &v4(99, 16 * i + 16, true, &[1; 8]));
+        }
+        assert!(
+            matches!(last, DefragResult::Dropped(ref a) if a.name == "defrag_too_many_pieces"),
+            "{last:?}"
+        );
+        // Beyond the byte budget.
+        let r = push(&mut d, 0, &v4(100, 1600, true, &[1; 8]));
+        assert!(
+            matches!(r, DefragResult::Dropped(ref a) if a.name == "defrag_memory_limit"),
+            "{r:?}"
+        );
+        assert!(d.buffered_bytes() <= 1000);
+        // Beyond 65535 bytes.
+        let r = push(&mut d, 0, &v4(101, 65528, false, &[1; 16]));
+        assert!(
+            matches!(r, DefragResult::Dropped(ref a) if a.name == "defrag_oversize"),
+            "{r:?}"
+        );
+        // Timeout by capture time only.
+        assert_eq!(
+            d.pending(),
+            0,
+            "the memory limit evicted the older datagrams"
+        );
+        push(&mut d, 0, &v4(200, 0, true, &[0; 8]));
+        push(&mut d, 5, &v4(201, 0, true, &[0; 8]));
+        let before = d.pending();
+        assert_eq!(before, 2);
+        assert!(
+            d.expire(Timestamp(10)).is_empty(),
+            "not older than the timeout yet"
+        );
+        assert_eq!(
+            d.expire(Timestamp(11)).len(),
+            1,
+            "only the one pushed at 0 is too old"
+        );
+        let gone = d.expire(Timestamp(16));
+        assert_eq!(gone.len(), before - 1);
+        assert!(gone.iter().all(|a| a.name == "defrag_timeout"));
+        assert_eq!((d.pending(), d.buffered_bytes()), (0, 0));
+        // A snaplen-cut fragment cannot be reassembled.
+        let f = v4(5, 0, true, &[0; 16]);
+        let r = push(&mut d, 0, &f[..30]);
+        assert!(
+            matches!(r, DefragResult::Dropped(ref a) if a.name == "defrag_truncated_fragment"),
+            "{r:?}"
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any split into 8-byte-aligned pieces, pushed in any order with duplicates,
+        /// reassembles to the same bytes.
+        #[test]
+        fn order_and_duplicates_do_not_matter(
+            payload in prop::collection::vec(any::<u8>(), 9..3000),
+            cuts in prop::collection::vec(1usize..400, 1..12),
+            order in prop::collection::vec(any::<prop::sample::Index>(), 1..30),
+            ipv6 in any::<bool>(),
+        ) {
+            let mut pieces = Vec::new();
+            let mut at = 0;
+            for c in cuts {
+                if at >= payload.len() { break; }
+                let end = (at + c * 8).min(payload.len());
+                pieces.push((at, end));
+                at = end;
+            }
+            if at < payload.len() { pieces.push((at, payload.len())); }
+            // One piece covering everything is not a fragment; split it.
+            if pieces.len() == 1 { pieces = vec![(0, 8), (8, payload.len())]; }
+            let n = pieces.len();
+            let make = |(s, e): (usize, usize)| {
+                let more = e < payload.len();
+                if ipv6 { v6(3, s, more, &payload[s..e]) } else { v4(3, s, more, &payload[s..e]) }
+            };
+            let mut d = Defragmenter::default();
+            let mut seq: Vec<usize> = order.iter().map(|i| i.index(n)).collect();
+            seq.extend(0..n); // every piece at least once
+            let mut got = None;
+            for (t, i) in seq.into_iter().enumerate() {
+                match push(&mut d, t as i64, &make(pieces[i])) {
+                    DefragResult::Complete { datagram, .. } => { got = Some(datagram); break; }
+                    DefragResult::Dropped(a) => prop_assert!(false, "dropped: {a}"),
+                    _ => {}
+                }
+            }
+            let dg = got.expect("complete");
+            let hl = if ipv6 { 40 } else { 20 };
+            prop_assert_eq!(&dg[hl..], &payload[..]);
+            let p = decode(LinkType::RAW, &dg);
+            prop_assert!(!p.ip.as_ref().unwrap().is_fragment());
+            prop_assert_eq!(d.pending(), 0);
+        }
+
+        /// Arbitrary fragment streams never panic and never exceed the limits.
+        #[test]
+        fn arbitrary_fragments_stay_bounded(
+            frags in prop::collection::vec((0u16..4, 0usize..9000, 0usize..1500, any::<bool>(), any::<bool>(), 0i64..100), 0..60)
+        ) {
+            let limits = DefragLimits { max_pending: 3, max_bytes: 6000, max_pieces: 4, timeout_ns: 50 };
+            let mut d = Defragmenter::new(limits);
+            for (id, off, len, more, ipv6, ts) in frags {
+                let data = vec![0xab; len];
+                let f = if ipv6 { v6(u32::from(id), off, more, &data) } else { v4(id, off & !7, more, &data) };
+                let _ = push(&mut d, ts, &f);
+                prop_assert!(d.pending() <= 3);
+                prop_assert!(d.buffered_bytes() <= 6000);
+            }
+        }
+    }
+}

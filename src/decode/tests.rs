@@ -645,3 +645,201 @@ fn ipv6_fragments_reassemble() {
     assert_eq!(expired[0].name, "defrag_timeout");
     assert_eq!((df.pending(), df.buffered_bytes()), (0, 0));
 }
+
+/// Checks the invariants every tree must keep: ranges ordered and inside the frame.
+fn assert_tree_in_bounds(link: crate::base::LinkType, d: &[u8]) {
+    let t = field_tree(link, d);
+    t.walk(&mut |n, _| {
+        assert!(
+            n.range.start <= n.range.end && n.range.end <= d.len(),
+            "{} {:?} in {} bytes",
+            n.label,
+            n.range,
+            d.len()
+        );
+    });
+}
+
+/// How many bytes the frame must have for nothing to be missing, from the full decode.
+fn needed(p: &Packet<'_>) -> usize {
+    if let Some(ip) = &p.ip {
+        return ip.header.start + ip.total_len as usize;
+    }
+    if p.arp.is_some() {
+        return p.link_header.end + 4 * p.vlans.len() + 28;
+    }
+    p.link_header.end
+}
+
+#[test]
+fn truncation_sweep_keeps_what_parsed() {
+    // Every prefix of real frames: QinQ ARP, SLL TCP SYN, SLL2 ICMP, IPv6 routing header,
+    // ICMP error with quote, TCP with payload, raw IPv6 UDP, IPv4 first fragment.
+    let cases = [
+        ("tcpdump/802.1ad_QinQ.pcap", 1),
+        ("tcpdump/tcp-handshake-nano.pcap", 1),
+        ("zeek/linux_dlt_sll2.pcap", 1),
+        ("zeek/linux_dlt_sll2.pcap", 5),
+        ("tcpdump/ipv6-routing-header.pcap", 3),
+        ("tcpdump/afs.pcap", 29),
+        ("tcpdump/print-flags.pcap", 4),
+        ("tcpdump/LINKTYPE_IPV6.pcap", 1),
+        ("zeek/ipv4-fragmented-4.pcap", 2),
+        ("tcpdump/icmpv6.pcap", 2),
+    ];
+    for (rel, n) in cases {
+        let (link, d) = frame(rel, n);
+        let full = decode(link, &d);
+        assert!(
+            full.anomalies.is_empty(),
+            "{rel} #{n}: {:?}",
+            full.anomalies
+        );
+        let need = needed(&full);
+        for k in 0..=d.len() {
+            let cut = &d[..k];
+            let p = decode(link, cut);
+            let _ = info(&p);
+            assert_tree_in_bounds(link, cut);
+            let ctx = format!("{rel} #{n} cut at {k}");
+            if k < need {
+                assert!(
+                    !p.anomalies.is_empty(),
+                    "{ctx}: a cut frame must say why it stopped"
+                );
+            }
+            if k >= full.link_header.end && full.eth.is_some() {
+                assert_eq!(p.eth, full.eth, "{ctx}");
+            }
+            if let Some(ip) = &full.ip {
+                if k >= ip.header.end {
+                    let got = p.ip.as_ref().unwrap_or_else(|| panic!("{ctx}: IP lost"));
+                    assert_eq!(
+                        (got.src, got.dst, got.protocol),
+                        (ip.src, ip.dst, ip.protocol),
+                        "{ctx}"
+                    );
+                }
+            }
+            if !full.transport_header.is_empty() && k >= full.transport_header.end {
+                assert_eq!(p.ports(), full.ports(), "{ctx}");
+                assert_eq!(
+                    std::mem::discriminant(&p.transport),
+                    std::mem::discriminant(&full.transport),
+                    "{ctx}"
+                );
+                if let (Some(a), Some(b)) = (p.tcp(), full.tcp()) {
+                    assert_eq!(
+                        a.payload_len, b.payload_len,
+                        "{ctx}: tcp.len comes from the IP length"
+                    );
+                }
+            } else if !full.transport_header.is_empty() && k < full.transport_header.start {
+                assert!(matches!(p.transport, Transport::None), "{ctx}");
+            }
+        }
+    }
+    // The cut-inside-TCP case names the layer.
+    let (link, d) = frame("tcpdump/print-flags.pcap", 4);
+    let full = decode(link, &d);
+    let p = decode(link, &d[..full.transport_header.start + 10]);
+    assert!(p.ip.is_some() && p.eth.is_none() == full.eth.is_none());
+    let names: Vec<&str> = p.anomalies.iter().map(|a| a.name).collect();
+    assert_eq!(names, ["snaplen_cut", "truncated_tcp"]);
+}
+
+#[test]
+fn tree_covers_every_header_field() {
+    // tcpdump/tcp-handshake-nano.pcap frame 1: the TCP "Source Port" node's bytes are the port.
+    let (link, d) = frame("tcpdump/tcp-handshake-nano.pcap", 1);
+    let t = field_tree(link, &d);
+    let mut labels = Vec::new();
+    t.walk(&mut |n, depth| labels.push((depth, n.label.clone(), n.range.clone())));
+    let find = |prefix: &str| {
+        labels
+            .iter()
+            .find(|(_, l, _)| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix}: {labels:#?}"))
+            .2
+            .clone()
+    };
+    let r = find("Source Port: 46656");
+    assert_eq!(u16::from_be_bytes([d[r.start], d[r.start + 1]]), 46656);
+    let r = find("Time to Live");
+    assert_eq!(r.len(), 1);
+    for f in [
+        "Linux cooked capture v1",
+        "Version: 4",
+        "Header Length: 20 bytes",
+        "Total Length",
+        "Identification",
+        "Flags: 0x",
+        "Fragment Offset",
+        "Protocol: TCP (6)",
+        "Header Checksum",
+        "Source Address: 131.155.215.69",
+        "Destination Address",
+        "Sequence Number (raw): 797190859",
+        "Syn: Set",
+        "Fin: Not set",
+        "Window: 27200",
+        "Urgent Pointer",
+        "Options: (20 bytes)",
+        "Maximum segment size: 1360 bytes",
+        "Window scale: 7",
+        "Timestamps: TSval 1131021154",
+    ] {
+        find(f);
+    }
+    assert_eq!(t.range, 0..d.len());
+}
+
+mod props {
+    use super::*;
+    use crate::base::LinkType;
+    use proptest::prelude::*;
+
+    const LINKS: [u32; 11] = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 9999];
+
+    fn real_frames() -> Vec<(LinkType, Vec<u8>)> {
+        [
+            ("tcpdump/802.1ad_QinQ.pcap", 1),
+            ("tcpdump/tcp-handshake-nano.pcap", 1),
+            ("zeek/linux_dlt_sll2.pcap", 3),
+            ("tcpdump/ipv6-routing-header.pcap", 1),
+            ("tcpdump/afs.pcap", 29),
+            ("tcpdump/print-flags.pcap", 1),
+            ("zeek/ipv6-fragmented-dns.pcap", 6),
+        ]
+        .iter()
+        .map(|(r, n)| frame(r, *n))
+        .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(link in prop::sample::select(&LINKS[..]), d in prop::collection::vec(any::<u8>(), 0..300)) {
+            let p = decode(LinkType(link), &d);
+            let _ = info(&p);
+            prop_assert!(p.payload_offset + p.payload.len() <= d.len());
+            prop_assert!(p.transport_header.end <= d.len());
+            assert_tree_in_bounds(LinkType(link), &d);
+        }
+
+        #[test]
+        fn mutated_real_frames_never_panic(which in 0usize..7, edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8), cut in any::<prop::sample::Index>()) {
+            let frames = real_frames();
+            let (link, mut d) = frames[which].clone();
+            for (i, b) in edits {
+                let at = i.index(d.len());
+                d[at] = b;
+            }
+            let d = &d[..cut.index(d.len() + 1)];
+            let p = decode(link, d);
+            let _ = info(&p);
+            assert_tree_in_bounds(link, d);
+        }
+    }
+}
