@@ -1,0 +1,560 @@
+//! `decode`: frame bytes → [`Packet`], over etherparse's lax slicer.
+//!
+//! The lax slicer keeps every layer that parsed and reports where it stopped, which is
+//! what a snaplen-cut or malformed frame must show. Link headers etherparse does not
+//! handle (Linux cooked v1 from loopback, v2, BSD NULL/LOOP, raw IP) are parsed here by
+//! hand and the rest is handed to `LaxSlicedPacket::from_ether_type`.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use etherparse::{
+    err::packet::SliceError, EtherType, Ipv6ExtensionSlice, LaxNetSlice, LaxSlicedPacket,
+    LinkSlice, TransportSlice,
+};
+
+use super::packet::{
+    ArpInfo, EthInfo, IcmpInfo, IpInfo, Packet, Quoted, TcpInfo, TcpOptions, Transport, UdpInfo,
+};
+use crate::base::LinkType;
+
+const ETHERTYPE_IPV4: u16 = 0x0800;
+const ETHERTYPE_IPV6: u16 = 0x86dd;
+const ETHERTYPE_RARP: u16 = 0x8035;
+
+/// Decodes one frame of link type `link`. Stateless; allocates only when an anomaly is
+/// recorded. Never fails: whatever parsed is kept and the reason parsing stopped is an
+/// anomaly on the packet.
+pub fn decode(link: LinkType, data: &[u8]) -> Packet<'_> {
+    let mut p = Packet::empty(link);
+    match link.0 {
+        1 => match LaxSlicedPacket::from_ethernet(data) {
+            Ok(s) => absorb(&mut p, data, &s),
+            Err(e) => p.anomaly("truncated_ethernet", format!("Ethernet header: {e}")),
+        },
+        113 => sll(&mut p, data),
+        276 => sll2(&mut p, data),
+        0 | 108 => null_loop(&mut p, data),
+        12 | 14 | 101 => match data.first().map(|b| b >> 4) {
+            Some(4) => from_ether_type(&mut p, data, 0, ETHERTYPE_IPV4),
+            Some(6) => from_ether_type(&mut p, data, 0, ETHERTYPE_IPV6),
+            Some(v) => p.anomaly("bad_ip_version", format!("raw IP packet with version {v}")),
+            None => p.anomaly("truncated_ip", "empty raw IP packet"),
+        },
+        228 => from_ether_type(&mut p, data, 0, ETHERTYPE_IPV4),
+        229 => from_ether_type(&mut p, data, 0, ETHERTYPE_IPV6),
+        other => p.anomaly(
+            "unknown_link_type",
+            format!("link type {other} is not decoded"),
+        ),
+    }
+    p
+}
+
+fn be16(data: &[u8], at: usize) -> Option<u16> {
+    let b = data.get(at..at.checked_add(2)?)?;
+    Some(u16::from_be_bytes([b[0], b[1]]))
+}
+
+/// Linux cooked capture v1: 16 bytes — packet type (2), ARPHRD (2), address length (2),
+/// address (8), protocol (2). The protocol is an EtherType when ≥ 0x0600; smaller values
+/// name non-Ethernet framings (802.2 LLC, CAN…) that wiretale does not decode.
+fn sll<'a>(p: &mut Packet<'a>, data: &'a [u8]) {
+    if data.len() < 16 {
+        p.anomaly(
+            "truncated_link",
+            format!("Linux cooked header needs 16 bytes, have {}", data.len()),
+        );
+        return;
+    }
+    p.link_header = 0..16;
+    let addr_len = be16(data, 4).unwrap_or(0);
+    if addr_len == 6 {
+        let mut src = [0u8; 6];
+        src.copy_from_slice(&data[6..12]);
+        let proto = be16(data, 14).unwrap_or(0);
+        p.eth = Some(EthInfo {
+            src,
+            dst: [0; 6],
+            ethertype: proto,
+        });
+    }
+    let proto = be16(data, 14).unwrap_or(0);
+    if proto >= 0x0600 {
+        from_ether_type(p, data, 16, proto);
+    }
+}
+
+/// Linux cooked capture v2: 20 bytes — protocol (2), reserved (2), interface index (4),
+/// ARPHRD (2), packet type (1), address length (1), address (8).
+fn sll2<'a>(p: &mut Packet<'a>, data: &'a [u8]) {
+    if data.len() < 20 {
+        p.anomaly(
+            "truncated_link",
+            format!("Linux cooked v2 header needs 20 bytes, have {}", data.len()),
+        );
+        return;
+    }
+    p.link_header = 0..20;
+    let proto = be16(data, 0).unwrap_or(0);
+    if data[11] == 6 {
+        let mut src = [0u8; 6];
+        src.copy_from_slice(&data[12..18]);
+        p.eth = Some(EthInfo {
+            src,
+            dst: [0; 6],
+            ethertype: proto,
+        });
+    }
+    if proto >= 0x0600 {
+        from_ether_type(p, data, 20, proto);
+    }
+}
+
+/// BSD NULL (0, host byte order) and OpenBSD LOOP (108, network byte order): a 4-byte
+/// address family. AF_INET is 2 everywhere; AF_INET6 is 24 (NetBSD/OpenBSD), 28 (FreeBSD)
+/// or 30 (macOS). A NULL file may come from a host of either byte order, so both are tried.
+fn null_loop<'a>(p: &mut Packet<'a>, data: &'a [u8]) {
+    let Some(b) = data.get(..4) else {
+        p.anomaly(
+            "truncated_link",
+            format!("NULL/LOOP header needs 4 bytes, have {}", data.len()),
+        );
+        return;
+    };
+    p.link_header = 0..4;
+    let le = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    let be = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    let family = |f: u32| match f {
+        2 => Some(ETHERTYPE_IPV4),
+        24 | 28 | 30 => Some(ETHERTYPE_IPV6),
+        _ => None,
+    };
+    match family(le).or(family(be)) {
+        Some(et) => from_ether_type(p, data, 4, et),
+        None => p.anomaly(
+            "unknown_address_family",
+            format!("NULL/LOOP family {be:#010x}"),
+        ),
+    }
+}
+
+fn from_ether_type<'a>(p: &mut Packet<'a>, data: &'a [u8], offset: usize, ethertype: u16) {
+    let rest = data.get(offset..).unwrap_or(&[]);
+    let s = LaxSlicedPacket::from_ether_type(EtherType(ethertype), rest);
+    p.ethertype = Some(ethertype);
+    absorb(p, data, &s);
+}
+
+/// Offset of `sub` inside `base` (both slices of the same frame). Safe pointer arithmetic;
+/// clamped so a mistake can only produce a wrong range, never an out-of-bounds one.
+pub(crate) fn offset_in(base: &[u8], sub: &[u8]) -> usize {
+    (sub.as_ptr() as usize)
+        .wrapping_sub(base.as_ptr() as usize)
+        .min(base.len())
+}
+
+fn absorb<'a>(p: &mut Packet<'a>, data: &'a [u8], s: &LaxSlicedPacket<'a>) {
+    if let Some(LinkSlice::Ethernet2(e)) = &s.link {
+        p.link_header = 0..14;
+        p.eth = Some(EthInfo {
+            src: e.source(),
+            dst: e.destination(),
+            ethertype: e.ether_type().0,
+        });
+        p.ethertype = Some(e.ether_type().0);
+    }
+    for ext in &s.link_exts {
+        if let etherparse::LaxLinkExtSlice::Vlan(v) = ext {
+            p.ethertype = Some(v.ether_type().0);
+            if !p.vlans.push(v.vlan_identifier().value()) {
+                p.anomaly(
+                    "vlan_too_deep",
+                    "more than two VLAN tags; only the outer two are kept",
+                );
+            }
+        }
+    }
+    let mut ip_payload: Option<(&'a [u8], bool, bool)> = None;
+    match &s.net {
+        Some(LaxNetSlice::Ipv4(v4)) => {
+            let h = v4.header();
+            let hs = h.slice();
+            let start = offset_in(data, hs);
+            let pl = v4.payload();
+            let header_end = offset_in(data, pl.payload).max(start);
+            let total = u32::from(h.total_len());
+            let declared = if total as usize >= hs.len() {
+                total.saturating_sub(offset_in(data, pl.payload).saturating_sub(start) as u32)
+            } else {
+                pl.payload.len() as u32
+            };
+            let frag = h.fragments_offset();
+            p.ip = Some(IpInfo {
+                version: 4,
+                src: IpAddr::V4(h.source_addr()),
+                dst: IpAddr::V4(h.destination_addr()),
+                ttl: h.ttl(),
+                protocol: pl.ip_number.0,
+                dscp: h.dcp().value(),
+                ecn: h.ecn().value(),
+                flow_label: 0,
+                total_len: total,
+                payload_len: declared,
+                header: start..header_end.min(data.len()),
+                id: u32::from(h.identification()),
+                dont_fragment: h.dont_fragment(),
+                more_fragments: h.more_fragments(),
+                frag_offset: u32::from(frag.value()) * 8,
+                v6_frag_header: None,
+            });
+            ip_payload = Some((pl.payload, pl.incomplete, pl.fragmented));
+        }
+        Some(LaxNetSlice::Ipv6(v6)) => {
+            let h = v6.header();
+            let start = offset_in(data, h.slice());
+            let pl = v6.payload();
+            let pstart = offset_in(data, pl.payload);
+            let mut info = IpInfo {
+                version: 6,
+                src: IpAddr::V6(h.source_addr()),
+                dst: IpAddr::V6(h.destination_addr()),
+                ttl: h.hop_limit(),
+                protocol: pl.ip_number.0,
+                dscp: h.dscp().value(),
+                ecn: h.ecn().value(),
+                flow_label: h.flow_label().value(),
+                total_len: 40 + u32::from(h.payload_length()),
+                payload_len: 0,
+                header: start..pstart.max(start),
+                id: 0,
+                dont_fragment: false,
+                more_fragments: false,
+                frag_offset: 0,
+                v6_frag_header: None,
+            };
+            // A payload length of 0 is a jumbogram or a TSO capture: use what is there.
+            info.payload_len = if h.payload_length() == 0 {
+                pl.payload.len() as u32
+            } else {
+                (start as u32 + info.total_len).saturating_sub(pstart as u32)
+            };
+            for ext in v6.extensions().clone().into_iter() {
+                if let Ipv6ExtensionSlice::Fragment(f) = ext {
+                    info.id = f.identification();
+                    info.more_fragments = f.more_fragments();
+                    info.frag_offset = u32::from(f.fragment_offset().value()) * 8;
+                    info.v6_frag_header = Some(offset_in(data, f.slice()));
+                }
+            }
+            p.ip = Some(info);
+            ip_payload = Some((pl.payload, pl.incomplete, pl.fragmented));
+        }
+        Some(LaxNetSlice::Arp(a)) => p.arp = Some(arp_info(a)),
+        // RARP (RFC 903) has ARP's format under its own EtherType, which etherparse leaves
+        // undecoded.
+        None if p.ethertype == Some(ETHERTYPE_RARP) && s.stop_err.is_none() => {
+            if let Some(Ok(a)) = s
+                .ether_payload()
+                .map(|e| etherparse::ArpPacketSlice::from_slice(e.payload))
+            {
+                p.arp = Some(arp_info(&a));
+            }
+        }
+        None => {}
+    }
+
+    if let Some((payload, incomplete, fragmented)) = ip_payload {
+        p.payload = payload;
+        p.payload_offset = offset_in(data, payload);
+        if incomplete {
+            let want = p.ip.as_ref().map_or(0, |ip| ip.payload_len);
+            p.anomaly(
+                "snaplen_cut",
+                format!(
+                    "IP header promises {want} bytes of payload, {} captured",
+                    payload.len()
+                ),
+            );
+        }
+        if !fragmented {
+            if let Some(t) = &s.transport {
+                transport(p, data, t);
+            } else if s.stop_err.is_none() {
+                if let Some(ip) = &p.ip {
+                    p.transport = Transport::Other(ip.protocol);
+                }
+            }
+        }
+    }
+    if let Some((err, layer)) = &s.stop_err {
+        let name = stop_name(err, *layer);
+        p.anomaly(name, format!("{layer}: {err}"));
+    }
+}
+
+/// ARP (RFC 826) fields; addresses only for the Ethernet/IPv4 shape.
+fn arp_info(a: &etherparse::ArpPacketSlice<'_>) -> ArpInfo {
+    let b = a.slice();
+    let mut info = ArpInfo {
+        hw_type: a.hw_addr_type().0,
+        proto_type: a.proto_addr_type().0,
+        op: a.operation().0,
+        eth_ipv4: false,
+        sender_mac: [0; 6],
+        sender_ip: Ipv4Addr::UNSPECIFIED,
+        target_mac: [0; 6],
+        target_ip: Ipv4Addr::UNSPECIFIED,
+    };
+    if a.hw_addr_size() == 6 && a.proto_addr_size() == 4 && b.len() >= 28 {
+        info.eth_ipv4 = true;
+        info.sender_mac.copy_from_slice(&b[8..14]);
+        info.sender_ip = Ipv4Addr::new(b[14], b[15], b[16], b[17]);
+        info.target_mac.copy_from_slice(&b[18..24]);
+        info.target_ip = Ipv4Addr::new(b[24], b[25], b[26], b[27]);
+    }
+    info
+}
+
+/// Stable anomaly names for where the lax slicer stopped.
+fn stop_name(err: &SliceError, layer: etherparse::err::Layer) -> &'static str {
+    use etherparse::err::Layer as L;
+    let len = matches!(err, SliceError::Len(_));
+    match layer {
+        L::LinuxSllHeader | L::Ethernet2Header | L::EtherPayload => "truncated_link",
+        L::VlanHeader => "truncated_vlan",
+        L::MacsecHeader | L::MacsecPacket => "bad_macsec",
+        L::IpHeader | L::Ipv4Header | L::Ipv6Header | L::Ipv4Packet | L::Ipv6Packet => {
+            if len {
+                "truncated_ip"
+            } else {
+                "bad_ip_header"
+            }
+        }
+        L::IpAuthHeader
+        | L::Ipv6ExtHeader
+        | L::Ipv6HopByHopHeader
+        | L::Ipv6DestOptionsHeader
+        | L::Ipv6RouteHeader
+        | L::Ipv6FragHeader => {
+            if len {
+                "truncated_ip_ext"
+            } else {
+                "bad_ip_ext_header"
+            }
+        }
+        L::UdpHeader | L::UdpPayload => "truncated_udp",
+        L::TcpHeader => {
+            if len {
+                "truncated_tcp"
+            } else {
+                "bad_tcp_header"
+            }
+        }
+        L::Icmpv4 | L::Icmpv4Timestamp | L::Icmpv4TimestampReply => "truncated_icmp",
+        L::Icmpv6 => "truncated_icmpv6",
+        L::Igmp => "truncated_igmp",
+        L::Arp => "truncated_arp",
+    }
+}
+
+fn transport<'a>(p: &mut Packet<'a>, data: &'a [u8], t: &TransportSlice<'a>) {
+    match t {
+        TransportSlice::Tcp(tcp) => {
+            let hdr = tcp.header_slice();
+            let start = offset_in(data, hdr);
+            p.transport_header = start..start + hdr.len();
+            let flags = be16(hdr, 12).unwrap_or(0) & 0x01ff;
+            let (options, bad) = parse_tcp_options(tcp.options());
+            if let Some(at) = bad {
+                p.anomaly(
+                    "bad_tcp_options",
+                    format!("TCP option at option byte {at} overruns the header"),
+                );
+            }
+            let header_len = hdr.len() as u32;
+            let ip_pl = p.ip.as_ref().map_or(0, |ip| ip.payload_len);
+            p.transport = Transport::Tcp(TcpInfo {
+                sport: tcp.source_port(),
+                dport: tcp.destination_port(),
+                seq: tcp.sequence_number(),
+                ack: tcp.acknowledgment_number(),
+                flags,
+                window: tcp.window_size(),
+                checksum: tcp.checksum(),
+                urgent: tcp.urgent_pointer(),
+                options,
+                header_len: header_len.min(255) as u8,
+                payload_len: ip_pl.saturating_sub(header_len),
+            });
+            set_payload(p, data, tcp.payload());
+        }
+        TransportSlice::Udp(udp) => {
+            let hdr = udp.header_slice();
+            let start = offset_in(data, hdr);
+            p.transport_header = start..start + hdr.len();
+            p.transport = Transport::Udp(UdpInfo {
+                sport: udp.source_port(),
+                dport: udp.destination_port(),
+                length: udp.length(),
+                checksum: udp.checksum(),
+            });
+            set_payload(p, data, udp.payload());
+        }
+        TransportSlice::Icmpv4(icmp) => {
+            let all = icmp.slice();
+            let start = offset_in(data, all);
+            let hl = icmp.header_len().min(all.len());
+            p.transport_header = start..start + hl;
+            let kind = icmp.type_u8();
+            let b = icmp.bytes5to8();
+            let echo = matches!(kind, 0 | 8 | 13 | 14).then(|| {
+                (
+                    u16::from_be_bytes([b[0], b[1]]),
+                    u16::from_be_bytes([b[2], b[3]]),
+                )
+            });
+            // RFC 792: unreachable, source quench, redirect, time exceeded and parameter
+            // problem carry the offending IP header + 8 bytes after the 8-byte header.
+            let quoted = if matches!(kind, 3 | 4 | 5 | 11 | 12) {
+                quoted(all.get(8..).unwrap_or(&[]))
+            } else {
+                None
+            };
+            p.transport = Transport::Icmp(IcmpInfo {
+                kind,
+                code: icmp.code_u8(),
+                checksum: icmp.checksum(),
+                echo,
+                quoted,
+                nd_target: None,
+            });
+            set_payload(p, data, icmp.payload());
+        }
+        TransportSlice::Icmpv6(icmp) => {
+            let all = icmp.slice();
+            let start = offset_in(data, all);
+            p.transport_header = start..start + all.len().min(8);
+            let kind = icmp.type_u8();
+            let b = icmp.bytes5to8();
+            let echo = matches!(kind, 128 | 129).then(|| {
+                (
+                    u16::from_be_bytes([b[0], b[1]]),
+                    u16::from_be_bytes([b[2], b[3]]),
+                )
+            });
+            // RFC 4443 §3: types 1–4 (errors) quote as much of the invoking packet as fits.
+            let quoted = if matches!(kind, 1..=4) {
+                quoted(all.get(8..).unwrap_or(&[]))
+            } else {
+                None
+            };
+            // RFC 4861 §4.3/4.4: NS and NA carry the target address after 4 reserved bytes.
+            let nd_target = if matches!(kind, 135 | 136) {
+                all.get(8..24)
+                    .and_then(|t| <[u8; 16]>::try_from(t).ok())
+                    .map(Ipv6Addr::from)
+            } else {
+                None
+            };
+            p.transport = Transport::Icmpv6(IcmpInfo {
+                kind,
+                code: icmp.code_u8(),
+                checksum: icmp.checksum(),
+                echo,
+                quoted,
+                nd_target,
+            });
+            set_payload(p, data, all.get(8..).unwrap_or(&[]));
+        }
+        TransportSlice::Igmp(_) => {
+            p.transport = Transport::Other(2);
+        }
+    }
+}
+
+fn set_payload<'a>(p: &mut Packet<'a>, data: &'a [u8], payload: &'a [u8]) {
+    p.payload = payload;
+    p.payload_offset = offset_in(data, payload);
+}
+
+/// The quoted packet inside an ICMP error: an IP header and at least the first 8 bytes of
+/// its payload, i.e. the ports for TCP and UDP.
+fn quoted(bytes: &[u8]) -> Option<Quoted> {
+    let s = LaxSlicedPacket::from_ip(bytes).ok()?;
+    let (src, dst, payload) = match &s.net {
+        Some(LaxNetSlice::Ipv4(v4)) => (
+            IpAddr::V4(v4.header().source_addr()),
+            IpAddr::V4(v4.header().destination_addr()),
+            v4.payload(),
+        ),
+        Some(LaxNetSlice::Ipv6(v6)) => (
+            IpAddr::V6(v6.header().source_addr()),
+            IpAddr::V6(v6.header().destination_addr()),
+            v6.payload(),
+        ),
+        _ => return None,
+    };
+    let protocol = payload.ip_number.0;
+    let ports = if matches!(protocol, 6 | 17 | 132) && !payload.fragmented {
+        be16(payload.payload, 0).zip(be16(payload.payload, 2))
+    } else {
+        None
+    };
+    Some(Quoted {
+        src,
+        dst,
+        protocol,
+        sport: ports.map(|p| p.0),
+        dport: ports.map(|p| p.1),
+    })
+}
+
+/// Walks the TCP options (RFC 9293 §3.1: kind 0 ends the list, kind 1 is one byte of
+/// padding, every other option has a length byte covering kind and length). Returns the
+/// options understood and, when an option's length is wrong, where the walk stopped.
+pub(crate) fn parse_tcp_options(opts: &[u8]) -> (TcpOptions, Option<usize>) {
+    let mut o = TcpOptions::default();
+    let mut i = 0;
+    while let Some(&kind) = opts.get(i) {
+        match kind {
+            0 => break,
+            1 => {
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let Some(&len) = opts.get(i + 1) else {
+            return (o, Some(i));
+        };
+        let len = usize::from(len);
+        let Some(body) = opts.get(i + 2..i + len.max(2)).filter(|_| len >= 2) else {
+            return (o, Some(i));
+        };
+        match (kind, body.len()) {
+            (2, 2) => o.mss = Some(u16::from_be_bytes([body[0], body[1]])),
+            (3, 1) => o.wscale = Some(body[0]),
+            (4, 0) => o.sack_permitted = true,
+            (5, n) if n % 8 == 0 => {
+                for block in body.chunks_exact(8) {
+                    if let Some(slot) = o.sack.get_mut(usize::from(o.sack_count)) {
+                        *slot = (
+                            u32::from_be_bytes([block[0], block[1], block[2], block[3]]),
+                            u32::from_be_bytes([block[4], block[5], block[6], block[7]]),
+                        );
+                        o.sack_count += 1;
+                    }
+                }
+            }
+            (8, 8) => {
+                o.ts = Some((
+                    u32::from_be_bytes([body[0], body[1], body[2], body[3]]),
+                    u32::from_be_bytes([body[4], body[5], body[6], body[7]]),
+                ))
+            }
+            _ => {}
+        }
+        i += len;
+    }
+    (o, None)
+}
