@@ -1,1 +1,191 @@
-//! flow (to be built).
+//! Connections: the connection table, TCP reassembly, TCP analysis (Wireshark's rules)
+//! and lifecycle (Zeek's `conn_state` and `history`, phase timestamps).
+//!
+//! `flow` takes its own small input type, [`FlowPacket`], so it does not depend on how
+//! `decode` represents a packet; `analysis` adapts one to the other. Per packet, the
+//! caller gets a [`PacketVerdict`] (connection, direction, TCP analysis flags, relative
+//! seq/ack); reassembled bytes, gaps, direction ends and finished connections go to a
+//! [`StreamSink`]. Memory follows the live connections, not the capture: a finished
+//! connection is handed out through [`StreamSink::conn_done`] and its buffers dropped.
+
+mod analysis;
+pub mod community_id;
+mod conn;
+mod hash;
+mod history;
+mod reassembly;
+mod seq;
+mod table;
+
+#[cfg(test)]
+mod tests;
+
+use std::net::IpAddr;
+
+use crate::base::{ConnId, Direction, PacketId, Timestamp};
+
+pub use analysis::{TcpAnalysisFlags, TcpFlagsAnalysis};
+pub use conn::{Close, CloseHow, ConnProto, Connection, Handshake, IcmpInfo, Phases};
+pub use table::ConnTable;
+
+/// TCP header flag bits as they appear in [`L4::Tcp`]`::flags`.
+pub mod tcp_flags {
+    pub const FIN: u16 = 0x01;
+    pub const SYN: u16 = 0x02;
+    pub const RST: u16 = 0x04;
+    pub const PSH: u16 = 0x08;
+    pub const ACK: u16 = 0x10;
+    pub const URG: u16 = 0x20;
+    pub const ECE: u16 = 0x40;
+    pub const CWR: u16 = 0x80;
+}
+
+/// What `flow` needs from a decoded packet.
+#[derive(Clone, Copy, Debug)]
+pub struct FlowPacket<'a> {
+    pub id: PacketId,
+    pub ts: Timestamp,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// VLAN ids, outer first; `vlan_count` of them are valid.
+    pub vlans: [u16; 2],
+    pub vlan_count: u8,
+    pub l4: L4<'a>,
+}
+
+/// The transport layer of a [`FlowPacket`].
+#[derive(Clone, Copy, Debug)]
+pub enum L4<'a> {
+    Tcp {
+        sport: u16,
+        dport: u16,
+        seq: u32,
+        ack: u32,
+        /// FIN=0x01 SYN=0x02 RST=0x04 PSH=0x08 ACK=0x10 URG=0x20 ECE=0x40 CWR=0x80
+        flags: u16,
+        /// Raw window field (unscaled).
+        window: u16,
+        wscale: Option<u8>,
+        mss: Option<u16>,
+        sack_permitted: bool,
+        ts: Option<(u32, u32)>,
+        /// Payload length from the IP length (tshark's `tcp.len`).
+        payload_len: u32,
+        /// Captured payload bytes; shorter than `payload_len` when the snaplen cut it.
+        payload: &'a [u8],
+    },
+    Udp {
+        sport: u16,
+        dport: u16,
+        payload: &'a [u8],
+    },
+    Icmp {
+        v6: bool,
+        kind: u8,
+        code: u8,
+        /// Echo request/reply identifier and sequence number.
+        echo: Option<(u16, u16)>,
+    },
+    Other {
+        proto: u8,
+    },
+}
+
+/// Limits and timeouts. All times are capture time.
+#[derive(Clone, Copy, Debug)]
+pub struct FlowConfig {
+    /// Out-of-order bytes buffered per direction.
+    pub max_dir_buffered: usize,
+    /// Out-of-order bytes buffered across all connections.
+    pub max_total_buffered: usize,
+    /// Buffered out-of-order segments per direction (each one sits after a hole).
+    pub max_holes: usize,
+    /// Open connections; beyond this the idlest is finished (anomaly `conn_evicted`).
+    pub max_conns: usize,
+    /// UDP and ICMP flows end after this long without a packet.
+    pub udp_timeout_ns: i64,
+    /// A TCP connection with no packet for this long is finished.
+    pub tcp_idle_timeout_ns: i64,
+    /// A closed TCP connection (FIN both ways or RST) is finished after this long
+    /// without a packet; until then late packets (retransmitted FINs, final ACKs)
+    /// still belong to it (like TIME_WAIT).
+    pub tcp_closed_linger_ns: i64,
+    /// Community ID seed.
+    pub community_id_seed: u16,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig {
+            max_dir_buffered: 4 << 20,
+            max_total_buffered: 256 << 20,
+            max_holes: 2048,
+            max_conns: 1 << 20,
+            udp_timeout_ns: 60_000_000_000,
+            tcp_idle_timeout_ns: 3_600_000_000_000,
+            tcp_closed_linger_ns: 5_000_000_000,
+            community_id_seed: 0,
+        }
+    }
+}
+
+/// What the table decided about one packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PacketVerdict {
+    /// `None` for packets that belong to no connection (non-echo ICMP, other protocols).
+    pub conn: Option<ConnId>,
+    pub dir: Direction,
+    pub analysis: TcpAnalysisFlags,
+    /// seq - ISN (TCP only; relative to the first seq seen when the SYN was missed).
+    pub rel_seq: Option<u32>,
+    /// ack - peer's ISN, when the ACK flag is set and the peer's ISN is known.
+    pub rel_ack: Option<u32>,
+    /// This packet opened a new connection.
+    pub new_conn: bool,
+    /// For a duplicate ACK: the frame it duplicates and its number (`Dup ACK 12#1`).
+    pub dup_ack: Option<(PacketId, u32)>,
+}
+
+impl PacketVerdict {
+    fn none() -> Self {
+        PacketVerdict {
+            conn: None,
+            dir: Direction::ClientToServer,
+            analysis: TcpAnalysisFlags::EMPTY,
+            rel_seq: None,
+            rel_ack: None,
+            new_conn: false,
+            dup_ack: None,
+        }
+    }
+
+    /// tshark-style Info prefix: `[TCP Retransmission] [TCP Dup ACK 12#1] ` (each
+    /// bracket followed by a space), empty when nothing was flagged.
+    pub fn info_prefix(&self) -> String {
+        self.analysis.info_prefix(self.dup_ack)
+    }
+}
+
+/// Receives reassembled streams and connection lifecycle events.
+pub trait StreamSink {
+    /// In-order bytes of one direction. `pkt` is the packet that made them deliverable.
+    fn data(&mut self, conn: ConnId, dir: Direction, ts: Timestamp, pkt: PacketId, bytes: &[u8]);
+    /// `len` bytes that were sent but will never be delivered (not captured).
+    fn gap(&mut self, conn: ConnId, dir: Direction, ts: Timestamp, len: u64);
+    /// No more bytes in this direction (FIN reached, RST, or the connection finished).
+    fn end(&mut self, _conn: ConnId, _dir: Direction, _ts: Timestamp) {}
+    /// A connection is finished (closed and quiet, timed out, evicted, or end of
+    /// input): its final summary.
+    fn conn_done(&mut self, _conn: &Connection) {}
+    /// A connection was created by the packet being processed.
+    fn conn_new(&mut self, _conn: &Connection) {}
+}
+
+/// A sink that ignores everything (benchmarks, callers that want only verdicts).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NullSink;
+
+impl StreamSink for NullSink {
+    fn data(&mut self, _: ConnId, _: Direction, _: Timestamp, _: PacketId, _: &[u8]) {}
+    fn gap(&mut self, _: ConnId, _: Direction, _: Timestamp, _: u64) {}
+}

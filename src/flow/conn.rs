@@ -1,0 +1,245 @@
+//! A connection's summary: identity, lifecycle, counters. Compact and free of
+//! per-packet storage, because one exists per live connection and is handed out whole
+//! through `StreamSink::conn_done` when the connection finishes.
+
+use super::analysis::TcpAnalysisFlags;
+use super::community_id::community_id;
+use super::history::{tcp_conn_state, EndpointState, History};
+use crate::base::{Anomaly, ConnId, Direction, Endpoint, Timestamp};
+
+/// Distinct anomaly names kept per connection (the first detail of each).
+pub const MAX_CONN_ANOMALIES: usize = 8;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConnProto {
+    Tcp,
+    Udp,
+    /// ICMP echo request/reply pairs (ICMPv6 when `IcmpInfo::v6`).
+    Icmp,
+}
+
+/// Handshake timestamps (capture time at the capture point).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Handshake {
+    pub syn_ts: Option<Timestamp>,
+    pub synack_ts: Option<Timestamp>,
+    pub ack_ts: Option<Timestamp>,
+}
+
+impl Handshake {
+    /// SYN to handshake ACK, in ns (Wireshark's iRTT).
+    pub fn rtt_ns(&self) -> Option<i64> {
+        Some(self.ack_ts?.0 - self.syn_ts?.0)
+    }
+    /// SYN to SYN/ACK: the capture point ↔ server part of the RTT.
+    pub fn server_rtt_ns(&self) -> Option<i64> {
+        Some(self.synack_ts?.0 - self.syn_ts?.0)
+    }
+    /// SYN/ACK to ACK: the capture point ↔ client part of the RTT.
+    pub fn client_rtt_ns(&self) -> Option<i64> {
+        Some(self.ack_ts?.0 - self.synack_ts?.0)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseHow {
+    Fin,
+    Rst,
+}
+
+/// The first FIN or RST of the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Close {
+    pub by: Direction,
+    pub how: CloseHow,
+    pub ts: Timestamp,
+}
+
+/// Phase timestamps, per direction (index with `Direction::index`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Phases {
+    pub first_payload: [Option<Timestamp>; 2],
+    pub last_payload: [Option<Timestamp>; 2],
+    /// First FIN each way.
+    pub fin: [Option<Timestamp>; 2],
+    /// First RST each way.
+    pub rst: [Option<Timestamp>; 2],
+    /// One side FINed while the other was still open: who and when.
+    pub half_close: Option<(Direction, Timestamp)>,
+}
+
+/// ICMP echo identity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IcmpInfo {
+    pub v6: bool,
+    pub id: u16,
+    /// Type and code of the first packet.
+    pub kind: u8,
+    pub code: u8,
+}
+
+/// One connection (TCP, UDP flow, or ICMP echo exchange).
+#[derive(Clone, Debug)]
+pub struct Connection {
+    pub id: ConnId,
+    pub proto: ConnProto,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    /// VLAN ids of the client→server direction (outer first), else of the first packet.
+    pub vlans: [u16; 2],
+    pub vlan_count: u8,
+    /// Client/server was inferred (no SYN seen; SYN/ACK or port heuristic).
+    pub orientation_guessed: bool,
+    pub first_ts: Timestamp,
+    pub last_ts: Timestamp,
+    pub packets: [u64; 2],
+    /// Stream bytes each way, each byte once (delivered + gaps for TCP).
+    pub bytes: [u64; 2],
+    pub retransmitted_bytes: [u64; 2],
+    /// Bytes never captured (gaps delivered), both directions.
+    pub missed_bytes: u64,
+    pub handshake: Option<Handshake>,
+    pub close: Option<Close>,
+    pub phases: Phases,
+    /// Count per TCP analysis flag, by bit (see `TcpAnalysisFlags::NAMES`).
+    pub analysis: [u32; TcpAnalysisFlags::COUNT],
+    /// Limits hit and other oddities (distinct names, at most `MAX_CONN_ANOMALIES`).
+    pub anomalies: Vec<Anomaly>,
+    pub icmp: Option<IcmpInfo>,
+    pub(crate) history: History,
+    pub(crate) ep_state: [EndpointState; 2],
+    pub(crate) seed: u16,
+}
+
+impl Connection {
+    pub(crate) fn new(
+        id: ConnId,
+        proto: ConnProto,
+        client: Endpoint,
+        server: Endpoint,
+        ts: Timestamp,
+        seed: u16,
+    ) -> Self {
+        Connection {
+            id,
+            proto,
+            client,
+            server,
+            vlans: [0; 2],
+            vlan_count: 0,
+            orientation_guessed: false,
+            first_ts: ts,
+            last_ts: ts,
+            packets: [0; 2],
+            bytes: [0; 2],
+            retransmitted_bytes: [0; 2],
+            missed_bytes: 0,
+            handshake: None,
+            close: None,
+            phases: Phases::default(),
+            analysis: [0; TcpAnalysisFlags::COUNT],
+            anomalies: Vec::new(),
+            icmp: None,
+            history: History::default(),
+            ep_state: [EndpointState::Inactive; 2],
+            seed,
+        }
+    }
+
+    /// Zeek's `conn_state` (S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH, SHR, OTH).
+    pub fn state(&self) -> &'static str {
+        match self.proto {
+            ConnProto::Tcp => tcp_conn_state(
+                self.ep_state[0],
+                self.ep_state[1],
+                self.bytes == [0, 0],
+                self.history.as_str(),
+            ),
+            ConnProto::Udp => match (self.packets[0] > 0, self.packets[1] > 0) {
+                (true, true) => "SF",
+                (true, false) => "S0",
+                (false, true) => "SHR",
+                _ => "OTH",
+            },
+            ConnProto::Icmp => "OTH",
+        }
+    }
+
+    /// Zeek's `history` string.
+    pub fn history(&self) -> &str {
+        self.history.as_str()
+    }
+
+    pub fn duration_ns(&self) -> i64 {
+        self.last_ts.0.saturating_sub(self.first_ts.0)
+    }
+
+    /// Duration in seconds.
+    pub fn duration(&self) -> f64 {
+        self.duration_ns() as f64 / 1e9
+    }
+
+    /// Analysis counts by name, only those seen.
+    pub fn analysis_counts(&self) -> impl Iterator<Item = (&'static str, u32)> + '_ {
+        self.analysis
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(i, &n)| (TcpAnalysisFlags::NAMES[i], n))
+    }
+
+    /// Count of one analysis flag.
+    pub fn analysis_count(&self, flag: TcpAnalysisFlags) -> u32 {
+        flag.bits().next().map(|b| self.analysis[b]).unwrap_or(0)
+    }
+
+    /// Community ID v1 of this connection (client → server).
+    pub fn community_id(&self) -> String {
+        match (self.proto, self.icmp) {
+            (ConnProto::Tcp, _) => community_id(
+                self.seed,
+                self.client.ip,
+                self.server.ip,
+                6,
+                self.client.port,
+                self.server.port,
+            ),
+            (ConnProto::Udp, _) => community_id(
+                self.seed,
+                self.client.ip,
+                self.server.ip,
+                17,
+                self.client.port,
+                self.server.port,
+            ),
+            (ConnProto::Icmp, Some(i)) => {
+                let (p, req) = if i.v6 { (58, 128) } else { (1, 8) };
+                community_id(self.seed, self.client.ip, self.server.ip, p, req, 0)
+            }
+            (ConnProto::Icmp, None) => {
+                community_id(self.seed, self.client.ip, self.server.ip, 1, 8, 0)
+            }
+        }
+    }
+
+    /// Records an anomaly once per name.
+    pub(crate) fn anomaly(
+        &mut self,
+        name: &'static str,
+        detail: impl Into<std::borrow::Cow<'static, str>>,
+    ) {
+        if self.anomalies.len() < MAX_CONN_ANOMALIES
+            && !self.anomalies.iter().any(|a| a.name == name)
+        {
+            self.anomalies.push(Anomaly::new(name, detail));
+        }
+    }
+
+    pub(crate) fn dir_of(&self, src: Endpoint) -> Direction {
+        if src == self.client {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        }
+    }
+}

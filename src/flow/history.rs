@@ -1,0 +1,247 @@
+//! Zeek's connection `history` string and `conn_state` (Zeek `base/protocols/conn`,
+//! `Conn::Info`), so wiretale's summaries line up with Zeek's conn.log.
+//!
+//! History letters: upper case for the originator, lower case for the responder.
+//! `S` SYN, `H` SYN+ACK, `A` pure ACK, `D` payload, `F` FIN, `R` RST, `G` content gap,
+//! `T` retransmission, `W` zero window, `I` inconsistent (SYN+RST), `Q` SYN+FIN,
+//! `^` direction flipped by heuristic. Repeat rules as Zeek documents them: `A D I Q`
+//! at most once per direction; `F H R S` again only when the sequence number differs
+//! from the last packet with that flag; `G T W` (and `C`) logarithmically, the 1st,
+//! 10th, 100th, ... occurrence.
+
+use crate::base::Direction;
+
+/// Zeek's TCP endpoint states (`TCP_Endpoint::EndpointState`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EndpointState {
+    #[default]
+    Inactive,
+    SynSent,
+    SynAckSent,
+    Partial,
+    Established,
+    Closed,
+    Reset,
+}
+
+/// The history string plus the counters its repeat rules need. Compact: the string
+/// is a small fixed buffer (Zeek's history is short in practice; beyond the buffer,
+/// letters are dropped and `overflow` is set).
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    buf: [u8; 24],
+    len: u8,
+    pub overflow: bool,
+    /// Letters seen once (bit per letter index, per direction).
+    once: [u32; 2],
+    /// Last seq per repeatable flag letter (F H R S) per direction.
+    last_seq: [[Option<u32>; 4]; 2],
+    /// Counts for logarithmic letters (G T W) per direction.
+    counts: [[u64; 3]; 2],
+}
+
+fn letter(c: u8, dir: Direction) -> u8 {
+    match dir {
+        Direction::ClientToServer => c.to_ascii_uppercase(),
+        Direction::ServerToClient => c.to_ascii_lowercase(),
+    }
+}
+
+impl History {
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or("")
+    }
+
+    fn push(&mut self, c: u8) {
+        if (self.len as usize) < self.buf.len() {
+            self.buf[self.len as usize] = c;
+            self.len += 1;
+        } else {
+            self.overflow = true;
+        }
+    }
+
+    /// Adds `^` (Zeek adds it when its heuristic flips the connection's direction).
+    pub fn flipped(&mut self) {
+        self.push(b'^');
+    }
+
+    /// `A`, `D`, `I`, `Q`: once per direction.
+    pub fn once(&mut self, c: u8, dir: Direction) {
+        let bit = 1u32 << (c.to_ascii_uppercase().wrapping_sub(b'A') & 31);
+        let d = dir.index();
+        if self.once[d] & bit == 0 {
+            self.once[d] |= bit;
+            self.push(letter(c, dir));
+        }
+    }
+
+    /// `S`, `H`, `F`, `R`: again when the sequence number changes.
+    pub fn flag(&mut self, c: u8, dir: Direction, seq: u32) {
+        let i = match c.to_ascii_uppercase() {
+            b'S' => 0,
+            b'H' => 1,
+            b'F' => 2,
+            _ => 3,
+        };
+        let slot = &mut self.last_seq[dir.index()][i];
+        if *slot != Some(seq) {
+            *slot = Some(seq);
+            self.push(letter(c, dir));
+        }
+    }
+
+    /// `G`, `T`, `W`: on the 1st, 10th, 100th, ... occurrence.
+    pub fn counted(&mut self, c: u8, dir: Direction) {
+        let i = match c.to_ascii_uppercase() {
+            b'G' => 0,
+            b'T' => 1,
+            _ => 2,
+        };
+        let n = &mut self.counts[dir.index()][i];
+        *n += 1;
+        let v = *n;
+        let mut p = 1u64;
+        while p < v {
+            p = p.saturating_mul(10);
+        }
+        if p == v {
+            self.push(letter(c, dir));
+        }
+    }
+}
+
+/// Zeek's `conn_state` for TCP, in Zeek's decision order
+/// (`base/protocols/conn/main.zeek`, function `conn_state`). `sizes_zero` is "neither
+/// side sent payload" (Zeek's `orig$size == 0 && resp$size == 0`).
+pub fn tcp_conn_state(
+    os: EndpointState,
+    rs: EndpointState,
+    sizes_zero: bool,
+    history: &str,
+) -> &'static str {
+    use EndpointState::*;
+    let o_inactive = matches!(os, Inactive | Partial);
+    let r_inactive = matches!(rs, Inactive | Partial);
+    if rs == Reset {
+        if matches!(os, SynSent | SynAckSent) || (os == Reset && sizes_zero) {
+            "REJ"
+        } else if o_inactive {
+            "RSTRH"
+        } else {
+            "RSTR"
+        }
+    } else if os == Reset {
+        if r_inactive {
+            if is_rstos0_history(history) {
+                "RSTOS0"
+            } else {
+                "OTH"
+            }
+        } else {
+            "RSTO"
+        }
+    } else if rs == Closed && os == Closed {
+        "SF"
+    } else if os == Closed {
+        if r_inactive {
+            "SH"
+        } else {
+            "S2"
+        }
+    } else if rs == Closed {
+        if o_inactive {
+            "SHR"
+        } else {
+            "S3"
+        }
+    } else if os == SynSent && rs == Inactive {
+        "S0"
+    } else if os == Established && rs == Established {
+        "S1"
+    } else {
+        "OTH"
+    }
+}
+
+/// Zeek's `/\^?S[^HAFGIQ]*R.*/` without a regex engine.
+fn is_rstos0_history(h: &str) -> bool {
+    let b = h.strip_prefix('^').unwrap_or(h);
+    let Some(rest) = b.strip_prefix('S') else {
+        return false;
+    };
+    for c in rest.chars() {
+        if c == 'R' {
+            return true;
+        }
+        if "HAFGIQ".contains(c) {
+            return false;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use EndpointState::*;
+    const C: Direction = Direction::ClientToServer;
+    const S: Direction = Direction::ServerToClient;
+
+    #[test]
+    fn history_repeat_rules() {
+        let mut h = History::default();
+        h.flag(b'S', C, 100);
+        h.flag(b'S', C, 100); // same seq: not repeated
+        h.flag(b'H', S, 7);
+        h.once(b'A', C);
+        h.once(b'A', C);
+        h.once(b'D', C);
+        h.once(b'D', S);
+        for _ in 0..100 {
+            h.counted(b'T', S);
+        }
+        h.flag(b'F', C, 5);
+        h.flag(b'F', C, 6); // new seq: repeated
+        assert_eq!(h.as_str(), "ShADdtttFF");
+    }
+
+    #[test]
+    fn history_is_bounded() {
+        let mut h = History::default();
+        for i in 0..1000 {
+            h.flag(b'S', C, i);
+        }
+        assert_eq!(h.as_str().len(), 24);
+        assert!(h.overflow);
+    }
+
+    #[test]
+    fn every_conn_state() {
+        assert_eq!(tcp_conn_state(SynSent, Inactive, true, "S"), "S0");
+        assert_eq!(
+            tcp_conn_state(Established, Established, false, "ShAD"),
+            "S1"
+        );
+        assert_eq!(tcp_conn_state(Closed, Closed, false, "ShADFf"), "SF");
+        assert_eq!(tcp_conn_state(SynSent, Reset, true, "Sr"), "REJ");
+        assert_eq!(tcp_conn_state(Closed, Established, false, "ShADF"), "S2");
+        assert_eq!(tcp_conn_state(Established, Closed, false, "ShADf"), "S3");
+        assert_eq!(tcp_conn_state(Reset, Established, false, "ShADR"), "RSTO");
+        assert_eq!(tcp_conn_state(Established, Reset, false, "ShADr"), "RSTR");
+        assert_eq!(tcp_conn_state(Reset, Inactive, true, "SR"), "RSTOS0");
+        assert_eq!(tcp_conn_state(Inactive, Reset, true, "hr"), "RSTRH");
+        assert_eq!(tcp_conn_state(Closed, Inactive, true, "SF"), "SH");
+        assert_eq!(tcp_conn_state(Inactive, Closed, true, "hf"), "SHR");
+        assert_eq!(tcp_conn_state(Partial, Partial, false, "Dd"), "OTH");
+        assert_eq!(tcp_conn_state(Reset, Inactive, true, "DR"), "OTH");
+    }
+
+    #[test]
+    fn rstos0_pattern() {
+        assert!(is_rstos0_history("SR"));
+        assert!(is_rstos0_history("^STTR"));
+        assert!(!is_rstos0_history("SAR"));
+        assert!(!is_rstos0_history("R"));
+    }
+}

@@ -1,0 +1,326 @@
+//! One direction of a TCP byte stream, put back in order (RFC 9293 §3.10.7.4: data is
+//! delivered in sequence-number order).
+//!
+//! Policy, chosen to be predictable and cheap:
+//! - **In-order data is never copied**: it goes from the packet slice straight to the
+//!   sink. Only segments that arrive ahead of a hole are buffered.
+//! - **First-seen wins** on overlap (as most IDSs do): bytes already buffered are kept
+//!   and a retransmission carrying different bytes for the same sequence numbers is
+//!   reported as `overlap_mismatch`. Bytes already delivered are not retained, so a
+//!   mismatch against delivered data cannot be seen; it is counted as retransmitted.
+//! - **Gaps are lengths, never zeros**: a hole the capture will never fill (peer ACKed
+//!   past it, a limit was hit, a packet was cut by the snaplen, end of input) is handed
+//!   to the sink as `gap(len)` and delivery continues after it.
+//! - **Bounded**: per-direction buffered bytes, buffered segments (holes) and a global
+//!   byte budget shared by all connections. Hitting one flushes what is buffered (data,
+//!   with gaps between) and carries on; the caller records a `reassembly_limit` anomaly.
+//! - Sequence numbers are unwrapped to 64-bit stream offsets relative to the next
+//!   expected byte, so a stream crossing 2^32 needs no special casing.
+
+use std::collections::BTreeMap;
+
+use super::seq;
+use super::StreamSink;
+use crate::base::{ConnId, Direction, PacketId, Timestamp};
+
+/// Where delivered bytes are attributed: the connection, direction and the packet
+/// being processed when they became deliverable.
+#[derive(Clone, Copy, Debug)]
+pub struct Ctx {
+    pub conn: ConnId,
+    pub dir: Direction,
+    pub ts: Timestamp,
+    pub pkt: PacketId,
+}
+
+/// Buffering limits (see `FlowConfig`).
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub dir_bytes: usize,
+    pub total_bytes: usize,
+    pub holes: usize,
+}
+
+/// What one segment did to the stream.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SegOutcome {
+    /// Bytes of this segment at offsets already delivered or buffered.
+    pub retrans_bytes: u64,
+    /// Retransmitted bytes differ from the buffered copy (first copy kept).
+    pub overlap_mismatch: bool,
+    /// A buffering limit was hit; buffered data was flushed with gaps.
+    pub limit_hit: bool,
+}
+
+/// Reassembly state of one direction.
+#[derive(Debug, Default)]
+pub struct Reassembler {
+    started: bool,
+    /// Sequence number of the byte at `next`.
+    next_seq: u32,
+    /// Stream offset of the next byte to deliver.
+    next: u64,
+    /// Stream offset of the FIN, when seen.
+    fin: Option<u64>,
+    ended: bool,
+    /// Out-of-order segments by stream offset; never overlapping.
+    buf: BTreeMap<u64, Vec<u8>>,
+    buffered: usize,
+    /// Bytes handed to the sink as data.
+    pub delivered: u64,
+    /// Bytes handed to the sink as gaps.
+    pub gap_bytes: u64,
+}
+
+impl Reassembler {
+    /// Sets the first sequence number of the data (ISN + 1 after a SYN). Later calls
+    /// are ignored: the stream's origin never moves.
+    pub fn start(&mut self, first_seq: u32) {
+        if !self.started {
+            self.started = true;
+            self.next_seq = first_seq;
+        }
+    }
+
+    /// Bytes currently held for out-of-order delivery.
+    #[cfg(test)]
+    pub fn buffered(&self) -> usize {
+        self.buffered
+    }
+
+    /// Number of buffered segments (each sits after a hole or another segment).
+    #[cfg(test)]
+    pub fn segments(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Stream offset for `s` (may be negative for bytes before the origin).
+    fn offset(&self, s: u32) -> i64 {
+        self.next as i64 + seq::diff(s, self.next_seq)
+    }
+
+    fn advance_to(&mut self, off: u64) {
+        if off > self.next {
+            self.next_seq = self.next_seq.wrapping_add((off - self.next) as u32);
+            self.next = off;
+        }
+    }
+
+    fn emit_data(&mut self, ctx: Ctx, sink: &mut impl StreamSink, bytes: &[u8]) {
+        if !bytes.is_empty() {
+            self.delivered += bytes.len() as u64;
+            sink.data(ctx.conn, ctx.dir, ctx.ts, ctx.pkt, bytes);
+        }
+    }
+
+    fn emit_gap(&mut self, ctx: Ctx, sink: &mut impl StreamSink, len: u64) {
+        if len > 0 {
+            self.gap_bytes += len;
+            sink.gap(ctx.conn, ctx.dir, ctx.ts, len);
+        }
+    }
+
+    /// Handles one segment: `payload` is what was captured, `wire_len` what the IP
+    /// length says was sent (longer when the snaplen cut the packet). `fin` marks the
+    /// end of this direction after the segment's bytes.
+    #[allow(clippy::too_many_arguments)]
+    pub fn segment(
+        &mut self,
+        seq_no: u32,
+        payload: &[u8],
+        wire_len: u32,
+        fin: bool,
+        ctx: Ctx,
+        sink: &mut impl StreamSink,
+        total: &mut usize,
+        lim: Limits,
+    ) -> SegOutcome {
+        let mut out = SegOutcome::default();
+        self.start(seq_no);
+        if self.ended {
+            out.retrans_bytes = wire_len as u64;
+            return out;
+        }
+        let start = self.offset(seq_no);
+        let end = start + wire_len as i64;
+        let cap = payload.get(..wire_len as usize).unwrap_or(payload);
+        if fin && end >= 0 && self.fin.is_none() {
+            self.fin = Some(end as u64);
+        }
+        if end <= self.next as i64 {
+            out.retrans_bytes = wire_len as u64;
+        } else if start <= self.next as i64 {
+            // In order (possibly overlapping delivered bytes): deliver straight from
+            // the packet, no copy.
+            let skip = (self.next as i64 - start) as u64;
+            out.retrans_bytes = skip;
+            let fresh = cap.get(skip as usize..).unwrap_or(&[]);
+            self.emit_data(ctx, sink, fresh);
+            let missing = (end - self.next as i64) as u64 - fresh.len() as u64;
+            self.emit_gap(ctx, sink, missing);
+            self.advance_to(end as u64);
+            self.drain(ctx, sink, total);
+        } else {
+            let s = start as u64;
+            let new = cap.len();
+            let over = self.buffered + new > lim.dir_bytes
+                || total.saturating_add(new) > lim.total_bytes
+                || self.buf.len() >= lim.holes;
+            if over {
+                out.limit_hit = true;
+                self.flush(ctx, sink, total);
+                if s > self.next {
+                    let g = s - self.next;
+                    self.emit_gap(ctx, sink, g);
+                    self.advance_to(s);
+                }
+                let skip = (self.next - s) as usize;
+                let fresh = cap.get(skip..).unwrap_or(&[]);
+                self.emit_data(ctx, sink, fresh);
+                let missing = (end as u64).saturating_sub(self.next + fresh.len() as u64);
+                self.emit_gap(ctx, sink, missing);
+                self.advance_to(end as u64);
+            } else {
+                let (dup, mismatch) = self.insert(s, cap, total);
+                out.retrans_bytes = dup;
+                out.overlap_mismatch = mismatch;
+            }
+        }
+        self.check_end(ctx, sink, total);
+        out
+    }
+
+    /// Buffers `data` at offset `s`, keeping bytes already buffered (first-seen wins).
+    /// Returns (bytes already present, whether any of them differed).
+    fn insert(&mut self, s: u64, data: &[u8], total: &mut usize) -> (u64, bool) {
+        let e = s + data.len() as u64;
+        let mut overlaps: Vec<(u64, u64)> = Vec::new();
+        for (&a, v) in self.buf.range(..e).rev() {
+            let b = a + v.len() as u64;
+            if b <= s {
+                break;
+            }
+            overlaps.push((a, b));
+        }
+        overlaps.reverse();
+        let mut dup = 0u64;
+        let mut mismatch = false;
+        let mut cur = s;
+        for &(a, b) in &overlaps {
+            if a > cur {
+                self.put(cur, &data[(cur - s) as usize..(a - s) as usize], total);
+            }
+            let (os, oe) = (a.max(s), b.min(e));
+            dup += oe - os;
+            if let Some(old) = self.buf.get(&a) {
+                let old_part = old.get((os - a) as usize..(oe - a) as usize);
+                let new_part = data.get((os - s) as usize..(oe - s) as usize);
+                if old_part != new_part {
+                    mismatch = true;
+                }
+            }
+            cur = cur.max(b);
+        }
+        if cur < e {
+            self.put(cur, &data[(cur - s) as usize..], total);
+        }
+        (dup, mismatch)
+    }
+
+    fn put(&mut self, at: u64, bytes: &[u8], total: &mut usize) {
+        if !bytes.is_empty() {
+            self.buffered += bytes.len();
+            *total += bytes.len();
+            self.buf.insert(at, bytes.to_vec());
+        }
+    }
+
+    /// Delivers buffered segments that have become contiguous.
+    fn drain(&mut self, ctx: Ctx, sink: &mut impl StreamSink, total: &mut usize) {
+        while let Some(entry) = self.buf.first_entry() {
+            if *entry.key() > self.next {
+                break;
+            }
+            let (a, v) = entry.remove_entry();
+            self.release(v.len(), total);
+            let end = a + v.len() as u64;
+            if end > self.next {
+                let fresh = v.get((self.next - a) as usize..).unwrap_or(&[]);
+                self.emit_data(ctx, sink, fresh);
+                self.advance_to(end);
+            }
+        }
+    }
+
+    fn release(&mut self, n: usize, total: &mut usize) {
+        self.buffered -= n.min(self.buffered);
+        *total -= n.min(*total);
+    }
+
+    /// Delivers everything buffered, with gaps for the holes between.
+    pub fn flush(&mut self, ctx: Ctx, sink: &mut impl StreamSink, total: &mut usize) {
+        while let Some((a, v)) = self.buf.pop_first() {
+            self.release(v.len(), total);
+            if a > self.next {
+                self.emit_gap(ctx, sink, a - self.next);
+                self.advance_to(a);
+            }
+            let end = a + v.len() as u64;
+            if end > self.next {
+                let fresh = v.get((self.next - a) as usize..).unwrap_or(&[]);
+                self.emit_data(ctx, sink, fresh);
+                self.advance_to(end);
+            }
+        }
+    }
+
+    /// The peer acknowledged up to `ack`: bytes before it were sent, so a hole before
+    /// it will never be filled by this capture. Delivers it as a gap (RFC 9293 §3.4:
+    /// an ACK covers all preceding sequence numbers).
+    pub fn acked(&mut self, ack: u32, ctx: Ctx, sink: &mut impl StreamSink, total: &mut usize) {
+        if !self.started || self.ended {
+            return;
+        }
+        let mut off = self.offset(ack);
+        if let Some(f) = self.fin {
+            off = off.min(f as i64);
+        }
+        while off > self.next as i64 {
+            match self.buf.first_key_value() {
+                Some((&a, _)) if (a as i64) < off => {
+                    if a > self.next {
+                        self.emit_gap(ctx, sink, a - self.next);
+                        self.advance_to(a);
+                    }
+                    self.drain(ctx, sink, total);
+                }
+                _ => {
+                    let g = off as u64 - self.next;
+                    self.emit_gap(ctx, sink, g);
+                    self.advance_to(off as u64);
+                    self.drain(ctx, sink, total);
+                }
+            }
+        }
+        self.check_end(ctx, sink, total);
+    }
+
+    fn check_end(&mut self, ctx: Ctx, sink: &mut impl StreamSink, total: &mut usize) {
+        if let Some(f) = self.fin {
+            if self.next >= f && !self.ended {
+                self.end(ctx, sink, total);
+            }
+        }
+    }
+
+    /// Ends the direction now (RST, end of input, eviction): buffered data is
+    /// delivered after gaps, then `end`. Idempotent.
+    pub fn end(&mut self, ctx: Ctx, sink: &mut impl StreamSink, total: &mut usize) {
+        if self.ended {
+            return;
+        }
+        self.flush(ctx, sink, total);
+        self.ended = true;
+        sink.end(ctx.conn, ctx.dir, ctx.ts);
+    }
+}
