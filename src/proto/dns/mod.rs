@@ -1,1 +1,36 @@
-//! dns (to be built).
+//! DNS: message decoding (RFC 1035 §4 and its extensions), DNS over TCP framing, and
+//! query/response pairing.
+//!
+//! * [`parse`]: [`parse_message`] over one complete message (a UDP payload or one TCP
+//!   message), with bounded, loop-proof name decompression; [`looks_like_dns`] for
+//!   content-based detection on non-standard ports.
+//! * [`rdata`]: the record types decoded (A, AAAA, NS, CNAME, PTR, MX, TXT, SOA, SRV,
+//!   CAA, OPT, DS, DNSKEY, RRSIG, NSEC, NSEC3, SVCB/HTTPS); others stay raw.
+//! * [`text`]: tshark-style Info lines and one-line record data, for display.
+//! * [`tcp`]: [`DnsTcpStream`], the two-byte length framing, with gap resynchronisation.
+//! * [`transactions`]: [`DnsTracker`] pairs messages into [`DnsTransaction`]s
+//!   (retransmissions, unanswered queries, unsolicited responses, TC→TCP retries).
+//!
+//! Well-known ports: 53 (DNS), 5353 (mDNS, RFC 6762), 5355 (LLMNR, RFC 4795); see
+//! [`is_dns_port`].
+
+pub mod parse;
+pub mod rdata;
+pub mod tcp;
+pub mod text;
+pub mod transactions;
+
+pub use parse::{
+    looks_like_dns, parse_message, DnsError, Edns, EdnsOption, Flags, Message, Question, Record,
+};
+pub use rdata::{RData, SvcParam};
+pub use tcp::{DnsTcpStream, TcpDnsMessage};
+pub use transactions::{DnsMeta, DnsTracker, DnsTransaction, Transport, TxKind};
+
+/// Ports where UDP or TCP payloads are DNS without looking at them: DNS, mDNS, LLMNR.
+pub fn is_dns_port(port: u16) -> bool {
+    matches!(port, 53 | 5353 | 5355)
+}
+
+#[cfg(test)]
+pub(crate) mod fixture;

@@ -1,0 +1,351 @@
+//! Text for humans: mnemonics, tshark-style Info lines, one-line RDATA summaries.
+//!
+//! These run at render time only (the Info column is built for visible rows), so they may
+//! allocate. Everything that came from the wire is already escaped in names; other
+//! wire bytes (TXT, CAA values) go through `base::escape`.
+
+use std::fmt::Write;
+
+use super::parse::{Message, Record};
+use super::rdata::{RData, SvcParam};
+use crate::base::escape::push_escaped_bytes;
+
+/// Type mnemonic (IANA "Resource Record (RR) TYPEs"); `None` for types without one here.
+pub fn type_mnemonic(t: u16) -> Option<&'static str> {
+    Some(match t {
+        1 => "A",
+        2 => "NS",
+        5 => "CNAME",
+        6 => "SOA",
+        12 => "PTR",
+        13 => "HINFO",
+        15 => "MX",
+        16 => "TXT",
+        17 => "RP",
+        24 => "SIG",
+        25 => "KEY",
+        28 => "AAAA",
+        29 => "LOC",
+        33 => "SRV",
+        35 => "NAPTR",
+        37 => "CERT",
+        39 => "DNAME",
+        41 => "OPT",
+        43 => "DS",
+        44 => "SSHFP",
+        46 => "RRSIG",
+        47 => "NSEC",
+        48 => "DNSKEY",
+        50 => "NSEC3",
+        51 => "NSEC3PARAM",
+        52 => "TLSA",
+        59 => "CDS",
+        60 => "CDNSKEY",
+        64 => "SVCB",
+        65 => "HTTPS",
+        99 => "SPF",
+        249 => "TKEY",
+        250 => "TSIG",
+        251 => "IXFR",
+        252 => "AXFR",
+        255 => "ANY",
+        256 => "URI",
+        257 => "CAA",
+        _ => return None,
+    })
+}
+
+/// Type name as tshark prints it: the mnemonic, or "Unknown (N)".
+pub fn type_name(t: u16) -> String {
+    match type_mnemonic(t) {
+        Some(m) => m.to_string(),
+        None => format!("Unknown ({t})"),
+    }
+}
+
+/// RCODE mnemonic (RFC 1035 §4.1.1, RFC 6895 §2.3), e.g. "NXDOMAIN".
+pub fn rcode_mnemonic(rcode: u16) -> String {
+    let s = match rcode {
+        0 => "NOERROR",
+        1 => "FORMERR",
+        2 => "SERVFAIL",
+        3 => "NXDOMAIN",
+        4 => "NOTIMP",
+        5 => "REFUSED",
+        6 => "YXDOMAIN",
+        7 => "YXRRSET",
+        8 => "NXRRSET",
+        9 => "NOTAUTH",
+        10 => "NOTZONE",
+        16 => "BADVERS",
+        23 => "BADCOOKIE",
+        n => return format!("RCODE{n}"),
+    };
+    s.to_string()
+}
+
+/// RCODE as tshark words it in the Info column ("No such name").
+fn rcode_info(rcode: u16) -> String {
+    let s = match rcode {
+        1 => "Format error",
+        2 => "Server failure",
+        3 => "No such name",
+        4 => "Not implemented",
+        5 => "Refused",
+        6 => "Name exists",
+        7 => "RRset exists",
+        8 => "RRset does not exist",
+        9 => "Not authoritative",
+        10 => "Name out of zone",
+        16 => "Bad OPT Version or TSIG Signature Failure",
+        23 => "Bad/missing server cookie",
+        n => return format!("Unknown error ({n})"),
+    };
+    s.to_string()
+}
+
+fn opcode_info(op: u8) -> String {
+    match op {
+        0 => "Standard query".into(),
+        1 => "Inverse query".into(),
+        2 => "Server status request".into(),
+        4 => "Zone change notification".into(),
+        5 => "Dynamic update".into(),
+        6 => "DNS Stateful operations (DSO)".into(),
+        n => format!("Unknown operation ({n})"),
+    }
+}
+
+/// A name for display: the root is "<Root>", as tshark shows it.
+pub fn display_name(n: &str) -> &str {
+    if n.is_empty() {
+        "<Root>"
+    } else {
+        n
+    }
+}
+
+/// The Info column as tshark 4.0 prints it, e.g.
+/// "Standard query response 0x1a2b A www.example.com CNAME x.example.net A 93.184.216.34".
+/// Records of every section follow in wire order; only A, AAAA, NS, CNAME, PTR, SOA, MX
+/// and SRV show their data, like tshark.
+pub fn info(m: &Message) -> String {
+    let mut s = opcode_info(m.flags.opcode);
+    if m.flags.qr {
+        s.push_str(" response");
+    }
+    let _ = write!(s, " 0x{:04x}", m.id);
+    if m.flags.qr && m.flags.rcode != 0 {
+        let _ = write!(s, " {}", rcode_info(m.flags.rcode));
+    }
+    for q in &m.questions {
+        let _ = write!(s, " {} {}", type_name(q.qtype), display_name(&q.name));
+    }
+    for r in m.records() {
+        let _ = write!(s, " {}", type_name(r.rtype));
+        match &r.data {
+            RData::A(_)
+            | RData::Aaaa(_)
+            | RData::Ns(_)
+            | RData::Cname(_)
+            | RData::Ptr(_)
+            | RData::Mx { .. }
+            | RData::Srv { .. } => {
+                let _ = write!(s, " {}", data_text(r));
+            }
+            RData::Soa { mname, .. } => {
+                let _ = write!(s, " {}", display_name(mname));
+            }
+            _ => {}
+        }
+    }
+    s
+}
+
+fn push_hex(out: &mut String, b: &[u8]) {
+    for x in b {
+        let _ = write!(out, "{x:02X}");
+    }
+}
+
+fn push_types(out: &mut String, types: &[u16]) {
+    for t in types {
+        out.push(' ');
+        out.push_str(&type_name(*t));
+    }
+}
+
+/// A record's data on one line: "93.184.216.34", "ns1.example.com",
+/// "10 mail.example.com", `"v=spf1 -all"`; unknown types in RFC 3597 §5 form
+/// (`\# 3 ABCDEF`). Safe to print.
+pub fn data_text(r: &Record) -> String {
+    let mut s = String::new();
+    match &r.data {
+        RData::A(a) => {
+            let _ = write!(s, "{a}");
+        }
+        RData::Aaaa(a) => {
+            let _ = write!(s, "{a}");
+        }
+        RData::Ns(n) | RData::Cname(n) | RData::Ptr(n) => s.push_str(display_name(n)),
+        RData::Mx {
+            preference,
+            exchange,
+        } => {
+            let _ = write!(s, "{preference} {}", display_name(exchange));
+        }
+        RData::Txt(parts) => {
+            for (i, p) in parts.iter().enumerate() {
+                if i > 0 {
+                    s.push(' ');
+                }
+                s.push('"');
+                push_escaped_bytes(&mut s, p);
+                s.push('"');
+            }
+        }
+        RData::Soa {
+            mname,
+            rname,
+            serial,
+            refresh,
+            retry,
+            expire,
+            minimum,
+        } => {
+            let _ = write!(
+                s,
+                "{} {} {serial} {refresh} {retry} {expire} {minimum}",
+                display_name(mname),
+                display_name(rname)
+            );
+        }
+        RData::Srv {
+            priority,
+            weight,
+            port,
+            target,
+        } => {
+            let _ = write!(s, "{priority} {weight} {port} {}", display_name(target));
+        }
+        RData::Caa { flags, tag, value } => {
+            let _ = write!(s, "{flags} {tag} \"");
+            push_escaped_bytes(&mut s, value);
+            s.push('"');
+        }
+        RData::Opt(opts) => {
+            let _ = write!(s, "{} options", opts.len());
+        }
+        RData::Ds {
+            key_tag,
+            algorithm,
+            digest_type,
+            digest,
+        } => {
+            let _ = write!(s, "{key_tag} {algorithm} {digest_type} ");
+            push_hex(&mut s, digest);
+        }
+        RData::Dnskey {
+            flags,
+            protocol,
+            algorithm,
+            public_key,
+        } => {
+            let _ = write!(
+                s,
+                "{flags} {protocol} {algorithm} ({} key bytes)",
+                public_key.len()
+            );
+        }
+        RData::Rrsig {
+            type_covered,
+            algorithm,
+            labels,
+            original_ttl,
+            expiration,
+            inception,
+            key_tag,
+            signer,
+            ..
+        } => {
+            let _ = write!(
+                s,
+                "{} {algorithm} {labels} {original_ttl} {expiration} {inception} {key_tag} {}",
+                type_name(*type_covered),
+                display_name(signer)
+            );
+        }
+        RData::Nsec { next, types } => {
+            s.push_str(display_name(next));
+            push_types(&mut s, types);
+        }
+        RData::Nsec3 {
+            hash_algorithm,
+            flags,
+            iterations,
+            salt,
+            next_hashed,
+            types,
+        } => {
+            let _ = write!(s, "{hash_algorithm} {flags} {iterations} ");
+            if salt.is_empty() {
+                s.push('-');
+            } else {
+                push_hex(&mut s, salt);
+            }
+            s.push(' ');
+            push_hex(&mut s, next_hashed);
+            push_types(&mut s, types);
+        }
+        RData::Svcb {
+            priority,
+            target,
+            params,
+        } => {
+            let t = if target.is_empty() { "." } else { target };
+            let _ = write!(s, "{priority} {t}");
+            for p in params {
+                s.push(' ');
+                match p {
+                    SvcParam::Mandatory(keys) => {
+                        s.push_str("mandatory=");
+                        for (i, k) in keys.iter().enumerate() {
+                            let _ = write!(s, "{}{k}", if i > 0 { "," } else { "" });
+                        }
+                    }
+                    SvcParam::Alpn(ids) => {
+                        let _ = write!(s, "alpn={}", ids.join(","));
+                    }
+                    SvcParam::NoDefaultAlpn => s.push_str("no-default-alpn"),
+                    SvcParam::Port(p) => {
+                        let _ = write!(s, "port={p}");
+                    }
+                    SvcParam::Ipv4Hint(a) => {
+                        s.push_str("ipv4hint=");
+                        for (i, x) in a.iter().enumerate() {
+                            let _ = write!(s, "{}{x}", if i > 0 { "," } else { "" });
+                        }
+                    }
+                    SvcParam::Ech(n) => {
+                        let _ = write!(s, "ech=({n} bytes)");
+                    }
+                    SvcParam::Ipv6Hint(a) => {
+                        s.push_str("ipv6hint=");
+                        for (i, x) in a.iter().enumerate() {
+                            let _ = write!(s, "{}{x}", if i > 0 { "," } else { "" });
+                        }
+                    }
+                    SvcParam::Other { key, value } => {
+                        let _ = write!(s, "key{key}=");
+                        push_hex(&mut s, value);
+                    }
+                }
+            }
+        }
+        RData::Unknown(b) | RData::Malformed(b) => {
+            let _ = write!(s, "\\# {} ", b.len());
+            push_hex(&mut s, b);
+        }
+    }
+    s
+}
