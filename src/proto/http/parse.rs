@@ -267,10 +267,7 @@ pub fn plausible_start(bytes: &[u8], want_request: bool) -> Option<bool> {
         if !KNOWN_METHODS.contains(&method) {
             return Some(false);
         }
-        match bytes.get(sp + 1) {
-            None => None,
-            Some(b) => Some(b.is_ascii_graphic()),
-        }
+        bytes.get(sp + 1).map(u8::is_ascii_graphic)
     } else {
         const P: &[u8] = b"HTTP/1.";
         if bytes.len() < 12 {
