@@ -1,0 +1,1118 @@
+//! Per-connection HTTP/1.x state machine over reassembled TCP (RFC 9112).
+//!
+//! Each direction is parsed independently: the client→server side yields requests, the
+//! server→client side responses, and responses are paired with requests in order
+//! (RFC 9112 §9.3.2: pipelined requests are answered in order). Bodies are never
+//! buffered, only counted: the small per-direction buffer holds a head (≤ 64 KiB), a
+//! chunk-size line or a trailer section.
+//!
+//! After a reassembly gap a direction either accounts for the gap inside a body of known
+//! length, or drops into *resync*: it skips bytes until a line start that plausibly opens
+//! a request (client) or status line (server), so body bytes are never taken for a new
+//! message unless they look exactly like one at a line start right after a gap.
+
+use std::collections::VecDeque;
+
+use super::head::{parse_head, Head, HeadError, Start};
+use super::parse::{
+    find_head_end, plausible_start, request_line, status_line, MAX_CHUNK_LINE, MAX_HEAD_BYTES,
+};
+use super::transaction::{HttpTransaction, Transfer};
+use crate::base::{Anomaly, Direction, PacketId, Timestamp};
+
+/// Most transactions waiting for their response before the oldest is given up on.
+pub const MAX_PENDING: usize = 1024;
+/// Most anomalies recorded on one transaction or on the connection.
+const MAX_ANOMALIES: usize = 32;
+
+/// The connection stopped being HTTP/1.x: a `101 Switching Protocols` or a successful
+/// `CONNECT` (a tunnel). Later bytes are not parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Upgrade {
+    /// Transaction that switched.
+    pub seq: u32,
+    /// The `Upgrade` header of the 101 (e.g. "websocket", "tcp"); `None` for CONNECT.
+    pub protocol: Option<String>,
+    /// True for a CONNECT tunnel.
+    pub tunnel: bool,
+    pub pkt: PacketId,
+    pub ts: Timestamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Body {
+    Length { remaining: u64 },
+    ChunkSize,
+    ChunkData { remaining: u64 },
+    ChunkDataEnd { saw_cr: bool },
+    Trailers,
+    Close,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Expecting (or inside) a head. `tentative`: after a gap, where a failure just means
+    /// "this was not a message start" rather than a protocol error.
+    Head {
+        tentative: bool,
+        line_checked: bool,
+    },
+    Body(Body),
+    /// Lost framing; looking for a line that starts a message. `line_start`: the next
+    /// byte begins a line (or follows a gap).
+    Resync {
+        line_start: bool,
+    },
+    /// Upgraded, tunnelled or ended: ignore bytes.
+    Stopped,
+}
+
+/// The message being parsed in one direction.
+#[derive(Clone, Copy, Debug, Default)]
+struct Cur {
+    /// Transaction the message belongs to (None while the head is incomplete).
+    seq: Option<u32>,
+    first_ts: Timestamp,
+    first_pkt: PacketId,
+    interim: bool,
+}
+
+#[derive(Debug)]
+struct Side {
+    state: State,
+    buf: Vec<u8>,
+    /// Stream offset of the next byte to process.
+    pos: u64,
+    /// Head-end search resumes here (index in `buf`).
+    scanned: usize,
+    cur: Option<Cur>,
+    ended: bool,
+}
+
+impl Side {
+    fn new() -> Self {
+        Side {
+            state: State::Head {
+                tentative: false,
+                line_checked: false,
+            },
+            buf: Vec::new(),
+            pos: 0,
+            scanned: 0,
+            cur: None,
+            ended: false,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Slot {
+    tx: HttpTransaction,
+    req_done: bool,
+    resp_done: bool,
+    /// Request method is HEAD / CONNECT (decides the response's framing).
+    head_method: bool,
+    connect: bool,
+}
+
+/// HTTP/1.x decoder for one TCP connection. See the module docs.
+#[derive(Debug)]
+pub struct HttpConn {
+    sides: [Side; 2],
+    slots: VecDeque<Slot>,
+    /// `seq` of `slots[0]`.
+    first_seq: u32,
+    /// `seq` the next request will get.
+    next_seq: u32,
+    /// `seq` of the transaction the next response answers.
+    resp_next: u32,
+    done: VecDeque<HttpTransaction>,
+    upgrade: Option<Upgrade>,
+    anomalies: Vec<Anomaly>,
+}
+
+impl Default for HttpConn {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What handling one piece of input produced, for the replay loop in `process`.
+enum Step {
+    /// Consumed this many bytes of the chunk.
+    Consumed(usize),
+    /// Consumed this many bytes, and these earlier bytes must be looked at again (a
+    /// failed tentative head: its bytes after the first may hold the real start).
+    Replay(usize, Vec<u8>),
+}
+
+impl HttpConn {
+    pub fn new() -> Self {
+        HttpConn {
+            sides: [Side::new(), Side::new()],
+            slots: VecDeque::new(),
+            first_seq: 0,
+            next_seq: 0,
+            resp_next: 0,
+            done: VecDeque::new(),
+            upgrade: None,
+            anomalies: Vec::new(),
+        }
+    }
+
+    /// Feeds in-order stream bytes of one direction, carried by packet `pkt` at `ts`.
+    pub fn feed(&mut self, dir: Direction, ts: Timestamp, pkt: PacketId, bytes: &[u8]) {
+        let d = dir.index();
+        let mut replay: Vec<u8> = Vec::new();
+        let mut rpos = 0usize;
+        let mut ipos = 0usize;
+        let mut stalls = 0u32;
+        loop {
+            let from_replay = rpos < replay.len();
+            let chunk = if from_replay {
+                replay.get(rpos..).unwrap_or_default()
+            } else {
+                bytes.get(ipos..).unwrap_or_default()
+            };
+            if chunk.is_empty() {
+                break;
+            }
+            let step = self.step(d, ts, pkt, chunk);
+            // Every step either consumes bytes or changes state; a few zero-byte steps in
+            // a row would mean a bug, so force progress rather than spin.
+            let step = match step {
+                Step::Consumed(0) if stalls >= 4 => Step::Consumed(1),
+                s => s,
+            };
+            match step {
+                Step::Consumed(n) => {
+                    stalls = if n == 0 { stalls + 1 } else { 0 };
+                    let n = n.min(chunk.len());
+                    self.sides[d].pos += n as u64;
+                    if from_replay {
+                        rpos += n;
+                    } else {
+                        ipos += n;
+                    }
+                }
+                Step::Replay(n, again) => {
+                    stalls = 0;
+                    let n = n.min(chunk.len());
+                    self.sides[d].pos += n as u64;
+                    self.sides[d].pos -= again.len() as u64;
+                    let mut next = again;
+                    if from_replay {
+                        next.extend_from_slice(replay.get(rpos + n..).unwrap_or_default());
+                    } else {
+                        ipos += n;
+                    }
+                    replay = next;
+                    rpos = 0;
+                }
+            }
+        }
+    }
+
+    /// `len` bytes of one direction are missing (a reassembly hole).
+    pub fn gap(&mut self, dir: Direction, ts: Timestamp, len: u64) {
+        let d = dir.index();
+        if len == 0 {
+            return;
+        }
+        self.sides[d].pos += len;
+        let state = self.sides[d].state;
+        match state {
+            State::Stopped => {}
+            State::Resync { .. } => self.sides[d].state = State::Resync { line_start: true },
+            State::Head { .. } => {
+                if self.sides[d].cur.is_some() {
+                    self.lost_head(
+                        d,
+                        ts,
+                        "http_gap_in_head",
+                        "bytes of a message head are missing",
+                    );
+                }
+                self.sides[d].buf.clear();
+                self.sides[d].state = State::Resync { line_start: true };
+            }
+            State::Body(Body::Length { remaining }) => {
+                self.mark_partial(d, "http_gap_in_body", format!("{len} body bytes missing"));
+                self.add_body(d, len.min(remaining));
+                if len < remaining {
+                    self.sides[d].state = State::Body(Body::Length {
+                        remaining: remaining - len,
+                    });
+                } else {
+                    self.complete(d, ts, None, true);
+                    self.sides[d].state = State::Resync {
+                        line_start: len == remaining,
+                    };
+                }
+            }
+            State::Body(Body::ChunkData { remaining }) if len < remaining => {
+                self.mark_partial(d, "http_gap_in_body", format!("{len} body bytes missing"));
+                self.add_body(d, len);
+                self.sides[d].state = State::Body(Body::ChunkData {
+                    remaining: remaining - len,
+                });
+            }
+            State::Body(Body::Close) => {
+                self.mark_partial(d, "http_gap_in_body", format!("{len} body bytes missing"));
+                self.add_body(d, len);
+            }
+            State::Body(_) => {
+                self.mark_partial(
+                    d,
+                    "http_gap_in_chunked",
+                    format!("{len} bytes missing inside chunked framing"),
+                );
+                self.complete(d, ts, None, true);
+                self.sides[d].buf.clear();
+                self.sides[d].state = State::Resync { line_start: true };
+            }
+        }
+    }
+
+    /// One direction ended (FIN or RST): a close-delimited body is complete; anything
+    /// else still open is truncated.
+    pub fn end(&mut self, dir: Direction, ts: Timestamp) {
+        let d = dir.index();
+        self.close_side(d, ts, false);
+        self.sides[d].ended = true;
+        self.retire();
+    }
+
+    /// End of input: flushes everything still open as partial.
+    pub fn finish(&mut self, ts: Timestamp) {
+        for d in 0..2 {
+            self.close_side(d, ts, true);
+        }
+        while let Some(mut slot) = self.slots.pop_front() {
+            if !slot.req_done || !slot.resp_done {
+                slot.tx.partial = true;
+            }
+            self.first_seq = self.first_seq.wrapping_add(1);
+            self.done.push_back(slot.tx);
+        }
+        self.resp_next = self.next_seq;
+    }
+
+    /// Finished transactions, in order.
+    pub fn drain(&mut self) -> impl Iterator<Item = HttpTransaction> + '_ {
+        self.done.drain(..)
+    }
+
+    /// Set once the connection switched protocols or became a tunnel.
+    pub fn upgraded(&self) -> Option<&Upgrade> {
+        self.upgrade.as_ref()
+    }
+
+    /// Anomalies not tied to one transaction (e.g. bytes that were not HTTP).
+    pub fn anomalies(&self) -> &[Anomaly] {
+        &self.anomalies
+    }
+
+    fn close_side(&mut self, d: usize, ts: Timestamp, eof: bool) {
+        let side = &mut self.sides[d];
+        let state = side.state;
+        match state {
+            State::Body(Body::Close) => {
+                let partial = eof && !side.ended;
+                self.complete(d, ts, None, partial);
+            }
+            State::Head { .. } if side.buf.is_empty() || side.cur.is_none() => {}
+            State::Head { .. } => {
+                self.lost_head(
+                    d,
+                    ts,
+                    "http_truncated",
+                    "stream ended inside a message head",
+                );
+            }
+            State::Body(_) => {
+                self.mark_partial(d, "http_truncated", "stream ended inside a message body");
+                self.complete(d, ts, None, true);
+            }
+            State::Resync { .. } | State::Stopped => {}
+        }
+        let side = &mut self.sides[d];
+        side.buf = Vec::new();
+        if !matches!(side.state, State::Stopped) {
+            side.state = State::Stopped;
+        }
+    }
+
+    fn want_request(d: usize) -> bool {
+        d == Direction::ClientToServer.index()
+    }
+
+    fn step(&mut self, d: usize, ts: Timestamp, pkt: PacketId, chunk: &[u8]) -> Step {
+        match self.sides[d].state {
+            State::Stopped => Step::Consumed(chunk.len()),
+            State::Resync { line_start } => self.resync(d, chunk, line_start),
+            State::Head {
+                tentative,
+                line_checked,
+            } => self.head(d, ts, pkt, chunk, tentative, line_checked),
+            State::Body(b) => self.body(d, ts, pkt, chunk, b),
+        }
+    }
+
+    fn resync(&mut self, d: usize, chunk: &[u8], line_start: bool) -> Step {
+        let want = Self::want_request(d);
+        let mut cand = if line_start { Some(0) } else { None };
+        let mut search = 0usize;
+        loop {
+            if let Some(c) = cand {
+                let rest = chunk.get(c..).unwrap_or_default();
+                if rest.is_empty() {
+                    self.sides[d].state = State::Resync { line_start: true };
+                    return Step::Consumed(chunk.len());
+                }
+                if plausible_start(rest, want) != Some(false) {
+                    self.sides[d].state = State::Head {
+                        tentative: true,
+                        line_checked: false,
+                    };
+                    self.sides[d].buf.clear();
+                    self.sides[d].scanned = 0;
+                    return Step::Consumed(c);
+                }
+            }
+            match chunk
+                .get(search..)
+                .and_then(|r| r.iter().position(|&b| b == b'\n'))
+            {
+                Some(off) => {
+                    cand = Some(search + off + 1);
+                    search = search + off + 1;
+                }
+                None => {
+                    self.sides[d].state = State::Resync { line_start: false };
+                    return Step::Consumed(chunk.len());
+                }
+            }
+        }
+    }
+
+    fn head(
+        &mut self,
+        d: usize,
+        ts: Timestamp,
+        pkt: PacketId,
+        chunk: &[u8],
+        tentative: bool,
+        mut line_checked: bool,
+    ) -> Step {
+        let want = Self::want_request(d);
+        let side = &mut self.sides[d];
+        let mut skipped = 0usize;
+        if side.buf.is_empty() {
+            // RFC 9112 §2.2: ignore empty lines before a message.
+            skipped = chunk
+                .iter()
+                .take_while(|&&b| b == b'\r' || b == b'\n')
+                .count();
+            if skipped == chunk.len() {
+                return Step::Consumed(skipped);
+            }
+            side.cur = Some(Cur {
+                seq: None,
+                first_ts: ts,
+                first_pkt: pkt,
+                interim: false,
+            });
+            side.scanned = 0;
+        }
+        let data = chunk.get(skipped..).unwrap_or_default();
+        let room = MAX_HEAD_BYTES.saturating_sub(side.buf.len());
+        let take = data.len().min(room);
+        let before = side.buf.len();
+        side.buf
+            .extend_from_slice(data.get(..take).unwrap_or_default());
+        let from = side.scanned.saturating_sub(3);
+        let end = find_head_end(&side.buf, from);
+        side.scanned = side.buf.len();
+
+        // Validate the start line as soon as it is complete, so a false start after a
+        // gap fails at its first line and the resync scan stays linear.
+        if !line_checked && side.buf.contains(&b'\n') {
+            let ok = if want {
+                request_line(&side.buf).is_ok()
+            } else {
+                status_line(&side.buf).is_ok()
+            };
+            if !ok {
+                return self.head_failed(d, ts, skipped, take, tentative, None);
+            }
+            line_checked = true;
+        }
+        let Some(end) = end else {
+            if side.buf.len() >= MAX_HEAD_BYTES {
+                side.buf.clear();
+                self.lost_head(
+                    d,
+                    ts,
+                    "http_header_limit",
+                    format!("head longer than {MAX_HEAD_BYTES} bytes"),
+                );
+                self.sides[d].state = State::Resync { line_start: false };
+                return Step::Consumed(skipped + take);
+            }
+            side.state = State::Head {
+                tentative,
+                line_checked,
+            };
+            return Step::Consumed(skipped + take);
+        };
+        // Bytes of this chunk that belong to the head.
+        let used = end.saturating_sub(before);
+        let parsed = parse_head(side.buf.get(..end).unwrap_or_default(), want);
+        match parsed {
+            Ok(head) => {
+                side.buf.clear();
+                side.scanned = 0;
+                side.state = State::Head {
+                    tentative: false,
+                    line_checked: false,
+                };
+                let body_start = side.pos + (skipped + used) as u64;
+                if want {
+                    self.on_request(d, ts, pkt, head, body_start, tentative);
+                } else {
+                    self.on_response(d, ts, pkt, head, body_start, tentative);
+                }
+                Step::Consumed(skipped + used)
+            }
+            Err(HeadError::TooManyLines) => {
+                side.buf.clear();
+                self.lost_head(
+                    d,
+                    ts,
+                    "http_header_limit",
+                    format!("more than {} header lines", super::parse::MAX_HEADER_LINES),
+                );
+                self.sides[d].state = State::Resync { line_start: true };
+                Step::Consumed(skipped + used)
+            }
+            Err(e) => {
+                side.buf.truncate(end);
+                self.head_failed(d, ts, skipped, used, tentative, Some(e))
+            }
+        }
+    }
+
+    /// A head that cannot be parsed: drop it and rescan its bytes after the first.
+    #[allow(clippy::too_many_arguments)]
+    fn head_failed(
+        &mut self,
+        d: usize,
+        ts: Timestamp,
+        skipped: usize,
+        took: usize,
+        tentative: bool,
+        err: Option<HeadError>,
+    ) -> Step {
+        let buf = std::mem::take(&mut self.sides[d].buf);
+        self.sides[d].scanned = 0;
+        if tentative {
+            self.sides[d].cur = None;
+        } else {
+            let detail = match err {
+                Some(e) => e.to_string(),
+                None => HeadError::BadStartLine.to_string(),
+            };
+            // Not a message we can pair: the bytes may be another protocol or noise, so
+            // record it on the connection instead of inventing a transaction.
+            self.sides[d].cur = None;
+            let _ = ts;
+            Self::push_anomaly(
+                &mut self.anomalies,
+                Anomaly::new(
+                    "http_malformed_head",
+                    format!("{} {detail}", ["request", "response"][d]),
+                ),
+            );
+        }
+        self.sides[d].state = State::Resync { line_start: false };
+        let again = buf.get(1..).unwrap_or_default().to_vec();
+        // Bytes of this chunk consumed into `buf`, all of which are replayed (minus the
+        // first byte of `buf`, which may have come from an earlier chunk).
+        let consumed = skipped + took;
+        Step::Replay(consumed, again)
+    }
+
+    fn body(&mut self, d: usize, ts: Timestamp, pkt: PacketId, chunk: &[u8], b: Body) -> Step {
+        match b {
+            Body::Length { remaining } => {
+                let n = (chunk.len() as u64).min(remaining);
+                self.add_body(d, n);
+                self.touch(d, ts, pkt);
+                if n == remaining {
+                    let end = self.sides[d].pos + n;
+                    self.complete(d, ts, Some(end), false);
+                } else {
+                    self.sides[d].state = State::Body(Body::Length {
+                        remaining: remaining - n,
+                    });
+                }
+                Step::Consumed(n as usize)
+            }
+            Body::ChunkData { remaining } => {
+                let n = (chunk.len() as u64).min(remaining);
+                self.add_body(d, n);
+                self.touch(d, ts, pkt);
+                self.sides[d].state = State::Body(if n == remaining {
+                    Body::ChunkDataEnd { saw_cr: false }
+                } else {
+                    Body::ChunkData {
+                        remaining: remaining - n,
+                    }
+                });
+                Step::Consumed(n as usize)
+            }
+            Body::ChunkDataEnd { saw_cr } => {
+                self.touch(d, ts, pkt);
+                match (chunk.first(), saw_cr) {
+                    (Some(b'\r'), false) => {
+                        self.sides[d].state = State::Body(Body::ChunkDataEnd { saw_cr: true });
+                        Step::Consumed(1)
+                    }
+                    (Some(b'\n'), _) => {
+                        self.sides[d].state = State::Body(Body::ChunkSize);
+                        self.sides[d].buf.clear();
+                        Step::Consumed(1)
+                    }
+                    _ => {
+                        self.chunk_error(d, ts, "chunk data not followed by CRLF");
+                        Step::Consumed(0)
+                    }
+                }
+            }
+            Body::Close => {
+                self.add_body(d, chunk.len() as u64);
+                self.touch(d, ts, pkt);
+                Step::Consumed(chunk.len())
+            }
+            Body::ChunkSize => {
+                self.touch(d, ts, pkt);
+                let nl = chunk.iter().position(|&b| b == b'\n');
+                let take = nl.map_or(chunk.len(), |p| p + 1);
+                let side = &mut self.sides[d];
+                if side.buf.len() + take > MAX_CHUNK_LINE {
+                    self.chunk_error(d, ts, "chunk-size line too long");
+                    return Step::Consumed(take);
+                }
+                side.buf
+                    .extend_from_slice(chunk.get(..take).unwrap_or_default());
+                if nl.is_none() {
+                    return Step::Consumed(take);
+                }
+                match parse_chunk_size(&side.buf) {
+                    Some(0) => {
+                        side.buf.clear();
+                        side.state = State::Body(Body::Trailers);
+                    }
+                    Some(n) => {
+                        side.buf.clear();
+                        side.state = State::Body(Body::ChunkData { remaining: n });
+                    }
+                    None => {
+                        self.chunk_error(d, ts, "invalid chunk-size line");
+                    }
+                }
+                Step::Consumed(take)
+            }
+            Body::Trailers => {
+                // RFC 9112 §7.1.2: trailer fields, then an empty line.
+                self.touch(d, ts, pkt);
+                let side = &mut self.sides[d];
+                let before = side.buf.len();
+                let room = MAX_HEAD_BYTES.saturating_sub(before);
+                let take = chunk.len().min(room);
+                side.buf
+                    .extend_from_slice(chunk.get(..take).unwrap_or_default());
+                match find_head_end(&side.buf, before.saturating_sub(3)) {
+                    Some(end) => {
+                        let used = end.saturating_sub(before);
+                        side.buf.clear();
+                        let endpos = side.pos + used as u64;
+                        self.complete(d, ts, Some(endpos), false);
+                        Step::Consumed(used)
+                    }
+                    None if side.buf.len() >= MAX_HEAD_BYTES => {
+                        self.chunk_error(d, ts, "trailer section too long");
+                        Step::Consumed(take)
+                    }
+                    None => Step::Consumed(take),
+                }
+            }
+        }
+    }
+
+    fn chunk_error(&mut self, d: usize, ts: Timestamp, detail: &'static str) {
+        self.mark_partial(d, "http_chunk_framing", detail);
+        self.complete(d, ts, None, true);
+        self.sides[d].buf.clear();
+        self.sides[d].state = State::Resync { line_start: false };
+    }
+
+    fn slot_mut(&mut self, seq: u32) -> Option<&mut Slot> {
+        let i = seq.wrapping_sub(self.first_seq) as usize;
+        self.slots.get_mut(i)
+    }
+
+    fn cur_slot(&mut self, d: usize) -> Option<&mut Slot> {
+        let seq = self.sides[d].cur.and_then(|c| c.seq)?;
+        self.slot_mut(seq)
+    }
+
+    fn push_anomaly(list: &mut Vec<Anomaly>, a: Anomaly) {
+        if list.len() < MAX_ANOMALIES {
+            list.push(a);
+        }
+    }
+
+    fn mark_partial(
+        &mut self,
+        d: usize,
+        name: &'static str,
+        detail: impl Into<std::borrow::Cow<'static, str>>,
+    ) {
+        let a = Anomaly::new(name, detail);
+        match self.cur_slot(d) {
+            Some(slot) => {
+                slot.tx.partial = true;
+                Self::push_anomaly(&mut slot.tx.anomalies, a);
+            }
+            None => Self::push_anomaly(&mut self.anomalies, a),
+        }
+    }
+
+    fn add_body(&mut self, d: usize, n: u64) {
+        let req = Self::want_request(d);
+        if let Some(slot) = self.cur_slot(d) {
+            if req {
+                slot.tx.request_body_len += n;
+            } else {
+                slot.tx.response_body_len += n;
+            }
+        }
+    }
+
+    /// The current message's last byte so far came in `pkt` at `ts`.
+    fn touch(&mut self, d: usize, ts: Timestamp, pkt: PacketId) {
+        let req = Self::want_request(d);
+        let interim = self.sides[d].cur.is_some_and(|c| c.interim);
+        if interim {
+            return;
+        }
+        if let Some(slot) = self.cur_slot(d) {
+            if req {
+                slot.tx.request_end_ts = Some(ts);
+                slot.tx.request_last_pkt = Some(pkt);
+            } else {
+                slot.tx.response_end_ts = Some(ts);
+                slot.tx.response_last_pkt = Some(pkt);
+            }
+        }
+    }
+
+    /// A head in progress was lost (gap, limit, malformed). Keeps request/response
+    /// pairing aligned: a lost request becomes a placeholder transaction, a lost
+    /// response consumes the transaction it answered.
+    fn lost_head(
+        &mut self,
+        d: usize,
+        ts: Timestamp,
+        name: &'static str,
+        detail: impl Into<std::borrow::Cow<'static, str>>,
+    ) {
+        let Some(cur) = self.sides[d].cur.take() else {
+            Self::push_anomaly(&mut self.anomalies, Anomaly::new(name, detail));
+            return;
+        };
+        let a = Anomaly::new(name, detail);
+        if Self::want_request(d) {
+            let mut tx = HttpTransaction {
+                request_ts: Some(cur.first_ts),
+                request_first_pkt: Some(cur.first_pkt),
+                request_end_ts: Some(ts),
+                partial: true,
+                ..Default::default()
+            };
+            tx.anomalies.push(a);
+            self.push_slot(tx, false, false, true);
+        } else {
+            let seq = self.response_target(cur.first_ts, cur.first_pkt);
+            if let Some(slot) = self.slot_mut(seq) {
+                slot.tx.partial = true;
+                slot.tx.response_ts = Some(cur.first_ts);
+                slot.tx.response_first_pkt = Some(cur.first_pkt);
+                Self::push_anomaly(&mut slot.tx.anomalies, a);
+                slot.resp_done = true;
+            }
+            self.resp_next = seq.wrapping_add(1);
+            self.retire();
+        }
+        self.sides[d].buf.clear();
+    }
+
+    fn push_slot(
+        &mut self,
+        tx: HttpTransaction,
+        head_method: bool,
+        connect: bool,
+        req_done: bool,
+    ) -> u32 {
+        if self.slots.len() >= MAX_PENDING {
+            if let Some(mut old) = self.slots.pop_front() {
+                old.tx.partial = true;
+                Self::push_anomaly(
+                    &mut old.tx.anomalies,
+                    Anomaly::new("http_pending_limit", "too many requests without a response"),
+                );
+                self.first_seq = self.first_seq.wrapping_add(1);
+                if self.resp_next < self.first_seq {
+                    self.resp_next = self.first_seq;
+                }
+                self.done.push_back(old.tx);
+            }
+        }
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        let mut tx = tx;
+        tx.seq = seq;
+        self.slots.push_back(Slot {
+            tx,
+            req_done,
+            resp_done: false,
+            head_method,
+            connect,
+        });
+        seq
+    }
+
+    /// The transaction the next response belongs to; creates an orphan when no request
+    /// is waiting (a response without request: capture started mid-connection).
+    fn response_target(&mut self, ts: Timestamp, pkt: PacketId) -> u32 {
+        if self.resp_next < self.next_seq {
+            return self.resp_next;
+        }
+        let mut tx = HttpTransaction {
+            partial: true,
+            ..Default::default()
+        };
+        tx.anomalies.push(Anomaly::new(
+            "http_response_without_request",
+            format!(
+                "response in frame {} answers no request seen",
+                pkt.frame_number()
+            ),
+        ));
+        let _ = ts;
+        let seq = self.push_slot(tx, false, false, true);
+        self.resp_next = seq;
+        seq
+    }
+
+    fn on_request(
+        &mut self,
+        d: usize,
+        ts: Timestamp,
+        pkt: PacketId,
+        head: Head,
+        body_start: u64,
+        after_gap: bool,
+    ) {
+        let cur = self.sides[d].cur.unwrap_or_default();
+        let chunked = head.chunked();
+        let framing_error = head.transfer_encoding.is_some() || head.content_length_invalid;
+        let Some(Start::Request {
+            method,
+            uri,
+            version,
+        }) = head.start
+        else {
+            return;
+        };
+        let is_head = method == "HEAD";
+        let connect = method == "CONNECT";
+        let mut tx = HttpTransaction {
+            method: Some(method),
+            uri: Some(uri),
+            version: Some(version),
+            host: head.host,
+            user_agent: head.user_agent,
+            referer: head.referer,
+            request_ts: Some(cur.first_ts),
+            request_end_ts: Some(ts),
+            request_first_pkt: Some(cur.first_pkt),
+            request_head_pkt: Some(pkt),
+            request_last_pkt: Some(pkt),
+            partial: after_gap,
+            anomalies: head.anomalies,
+            ..Default::default()
+        };
+        if after_gap {
+            tx.anomalies.push(Anomaly::new(
+                "http_resync",
+                "request found by resynchronising after a gap",
+            ));
+        }
+        // RFC 9112 §6.3 rules 4–6 for requests: chunked, else Content-Length, else none.
+        let body = if chunked {
+            Some(Body::ChunkSize)
+        } else if head.transfer_encoding.is_some() {
+            tx.anomalies.push(Anomaly::new(
+                "http_bad_transfer_encoding",
+                "request transfer coding is not chunked (RFC 9112 §6.3)",
+            ));
+            tx.partial = true;
+            None
+        } else if head.content_length_invalid {
+            tx.anomalies.push(Anomaly::new(
+                "http_bad_content_length",
+                "invalid Content-Length",
+            ));
+            tx.partial = true;
+            None
+        } else {
+            head.content_length
+                .filter(|&n| n > 0)
+                .map(|n| Body::Length { remaining: n })
+        };
+        let seq = self.push_slot(tx, is_head, connect, body.is_none());
+        self.sides[d].cur = Some(Cur {
+            seq: Some(seq),
+            ..cur
+        });
+        match body {
+            Some(b) => {
+                if let Some(slot) = self.slot_mut(seq) {
+                    slot.tx.request_body = Some(body_start..body_start);
+                }
+                self.sides[d].state = State::Body(b);
+            }
+            None => {
+                self.sides[d].cur = None;
+                if framing_error && !chunked {
+                    self.sides[d].state = State::Resync { line_start: true };
+                }
+            }
+        }
+        self.retire();
+    }
+
+    fn on_response(
+        &mut self,
+        d: usize,
+        ts: Timestamp,
+        pkt: PacketId,
+        head: Head,
+        body_start: u64,
+        after_gap: bool,
+    ) {
+        let cur = self.sides[d].cur.unwrap_or_default();
+        let Some(Start::Status {
+            version,
+            code,
+            reason,
+        }) = head.start.clone()
+        else {
+            return;
+        };
+        let seq = self.response_target(cur.first_ts, cur.first_pkt);
+        let Some(slot) = self.slot_mut(seq) else {
+            return;
+        };
+        let (head_method, connect) = (slot.head_method, slot.connect);
+        // 1xx other than 101 are interim: the final response is still to come
+        // (RFC 9110 §15.2; 100-continue, 103 Early Hints).
+        if (100..200).contains(&code) && code != 101 {
+            slot.tx.interim.push(code);
+            self.sides[d].cur = None;
+            return;
+        }
+        let tx = &mut slot.tx;
+        tx.status = Some(code);
+        tx.reason = Some(reason);
+        tx.response_version = Some(version);
+        tx.response_ts = Some(cur.first_ts);
+        tx.response_first_pkt = Some(cur.first_pkt);
+        tx.response_head_pkt = Some(pkt);
+        tx.response_last_pkt = Some(pkt);
+        tx.response_end_ts = Some(ts);
+        tx.content_type = head.content_type.clone();
+        tx.content_encoding = head.content_encoding.clone();
+        tx.content_length = head.content_length;
+        tx.transfer_encoding = head.transfer_encoding.clone();
+        tx.anomalies.extend(head.anomalies.iter().cloned());
+        if after_gap {
+            tx.partial = true;
+            tx.anomalies.push(Anomaly::new(
+                "http_resync",
+                "response found by resynchronising after a gap",
+            ));
+        }
+        self.sides[d].cur = Some(Cur {
+            seq: Some(seq),
+            ..cur
+        });
+
+        // Upgrade / tunnel: stop parsing both directions (RFC 9110 §7.8, §9.3.6).
+        if code == 101 || (connect && (200..300).contains(&code)) {
+            self.upgrade = Some(Upgrade {
+                seq,
+                protocol: if code == 101 {
+                    head.upgrade.clone()
+                } else {
+                    None
+                },
+                tunnel: code != 101,
+                pkt,
+                ts,
+            });
+            self.complete(d, ts, Some(body_start), false);
+            if let Some(slot) = self.slot_mut(seq) {
+                slot.req_done = true;
+            }
+            for s in &mut self.sides {
+                s.state = State::Stopped;
+                s.buf = Vec::new();
+                s.cur = None;
+            }
+            self.retire();
+            return;
+        }
+        // RFC 9112 §6.3: no body for HEAD, 1xx, 204, 304; then chunked; then
+        // Content-Length; else read until close.
+        let body = if head_method || code == 204 || code == 304 {
+            None
+        } else if head.chunked() {
+            Some((Body::ChunkSize, Transfer::Chunked))
+        } else if head.transfer_encoding.is_some() {
+            Some((Body::Close, Transfer::Close))
+        } else if head.content_length_invalid {
+            if let Some(slot) = self.slot_mut(seq) {
+                slot.tx.anomalies.push(Anomaly::new(
+                    "http_bad_content_length",
+                    "invalid Content-Length",
+                ));
+            }
+            Some((Body::Close, Transfer::Close))
+        } else if let Some(n) = head.content_length {
+            if n == 0 {
+                if let Some(slot) = self.slot_mut(seq) {
+                    slot.tx.transfer = Transfer::Length;
+                }
+                None
+            } else {
+                Some((Body::Length { remaining: n }, Transfer::Length))
+            }
+        } else {
+            Some((Body::Close, Transfer::Close))
+        };
+        match body {
+            Some((b, t)) => {
+                if let Some(slot) = self.slot_mut(seq) {
+                    slot.tx.transfer = t;
+                    slot.tx.response_body = Some(body_start..body_start);
+                }
+                self.sides[d].state = State::Body(b);
+            }
+            None => self.complete(d, ts, None, false),
+        }
+    }
+
+    /// The current message of side `d` is complete (`partial` when cut short).
+    fn complete(&mut self, d: usize, ts: Timestamp, end: Option<u64>, partial: bool) {
+        let req = Self::want_request(d);
+        let Some(cur) = self.sides[d].cur.take() else {
+            self.sides[d].state = State::Head {
+                tentative: false,
+                line_checked: false,
+            };
+            return;
+        };
+        let end = end.unwrap_or(self.sides[d].pos);
+        self.sides[d].state = State::Head {
+            tentative: false,
+            line_checked: false,
+        };
+        let Some(seq) = cur.seq else { return };
+        let Some(slot) = self.slot_mut(seq) else {
+            return;
+        };
+        if partial {
+            slot.tx.partial = true;
+        }
+        if req {
+            slot.req_done = true;
+            if let Some(r) = slot.tx.request_body.as_mut() {
+                r.end = end.max(r.start);
+            }
+            if slot.tx.request_end_ts.is_none() {
+                slot.tx.request_end_ts = Some(ts);
+            }
+        } else {
+            slot.resp_done = true;
+            if let Some(r) = slot.tx.response_body.as_mut() {
+                r.end = end.max(r.start);
+            }
+            if slot.tx.response_end_ts.is_none() {
+                slot.tx.response_end_ts = Some(ts);
+            }
+            if self.resp_next <= seq {
+                self.resp_next = seq.wrapping_add(1);
+            }
+        }
+        self.retire();
+    }
+
+    /// Moves finished transactions from the front of the queue to `done`.
+    fn retire(&mut self) {
+        while let Some(front) = self.slots.front() {
+            if !(front.req_done && front.resp_done) {
+                break;
+            }
+            if let Some(slot) = self.slots.pop_front() {
+                self.first_seq = self.first_seq.wrapping_add(1);
+                self.done.push_back(slot.tx);
+            }
+        }
+    }
+}
+
+/// `chunk-size [ chunk-ext ] CRLF` (RFC 9112 §7.1, §7.1.1): hex digits, then optional
+/// extensions after `;` (ignored). `None` when malformed or absurdly large.
+pub(super) fn parse_chunk_size(line: &[u8]) -> Option<u64> {
+    let line = line.strip_suffix(b"\n")?;
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    if digits == 0 || digits > 15 {
+        return None;
+    }
+    let rest = line.get(digits..)?;
+    let rest_trim: &[u8] = {
+        let n = rest
+            .iter()
+            .take_while(|&&b| b == b' ' || b == b'\t')
+            .count();
+        rest.get(n..)?
+    };
+    if !(rest_trim.is_empty() || rest_trim.first() == Some(&b';')) {
+        return None;
+    }
+    let mut n = 0u64;
+    for &b in line.get(..digits)? {
+        let v = (b as char).to_digit(16)? as u64;
+        n = n.checked_mul(16)?.checked_add(v)?;
+    }
+    Some(n)
+}
+
+#[cfg(test)]
+#[path = "conn_tests.rs"]
+mod tests;

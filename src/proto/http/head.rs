@@ -1,0 +1,257 @@
+//! A complete message head turned into the few facts the connection state machine and
+//! the transaction record need (framing headers, names shown to users).
+//!
+//! Only the headers wiretale shows or frames by are kept, as lossy UTF-8 strings; the
+//! rest are skipped, so a head costs a handful of small allocations, not one per field.
+
+use super::parse::{header_line, request_line, status_line, HeaderLine, Version, MAX_HEADER_LINES};
+use crate::base::Anomaly;
+
+/// Start line of a head.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Start {
+    Request {
+        method: String,
+        uri: String,
+        version: Version,
+    },
+    Status {
+        version: Version,
+        code: u16,
+        reason: String,
+    },
+}
+
+/// A parsed head: its start line and the headers that matter.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Head {
+    pub start: Option<Start>,
+    pub host: Option<String>,
+    pub user_agent: Option<String>,
+    pub referer: Option<String>,
+    pub content_type: Option<String>,
+    pub content_encoding: Option<String>,
+    /// Raw `Transfer-Encoding` value (lists joined with ", ").
+    pub transfer_encoding: Option<String>,
+    /// Parsed `Content-Length` (RFC 9112 §6.3 rule 5: differing values are an error).
+    pub content_length: Option<u64>,
+    pub content_length_invalid: bool,
+    pub upgrade: Option<String>,
+    pub connection_close: bool,
+    pub expect_continue: bool,
+    pub anomalies: Vec<Anomaly>,
+}
+
+impl Head {
+    /// True when the final transfer coding is `chunked` (RFC 9112 §6.3 rule 4).
+    pub fn chunked(&self) -> bool {
+        self.transfer_encoding.as_deref().is_some_and(|te| {
+            te.rsplit(',')
+                .next()
+                .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"))
+        })
+    }
+}
+
+/// Why a complete head could not be parsed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HeadError {
+    #[error("start line is neither a request line nor a status line")]
+    BadStartLine,
+    #[error("malformed header field line")]
+    BadHeaderLine,
+    #[error("more than {MAX_HEADER_LINES} header lines")]
+    TooManyLines,
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn set_or_join(slot: &mut Option<String>, value: &[u8]) {
+    match slot {
+        Some(s) => {
+            s.push_str(", ");
+            s.push_str(&String::from_utf8_lossy(value));
+        }
+        None => *slot = Some(lossy(value)),
+    }
+}
+
+/// Parses a complete head (`bytes` ends with its empty line, as found by
+/// [`super::parse::find_head_end`]). `want_request` picks the start-line grammar.
+pub fn parse_head(bytes: &[u8], want_request: bool) -> Result<Head, HeadError> {
+    let mut head = Head::default();
+    let rest = if want_request {
+        let (rest, r) = request_line(bytes).map_err(|_| HeadError::BadStartLine)?;
+        head.start = Some(Start::Request {
+            method: lossy(r.method),
+            uri: lossy(r.target),
+            version: r.version,
+        });
+        rest
+    } else {
+        let (rest, s) = status_line(bytes).map_err(|_| HeadError::BadStartLine)?;
+        head.start = Some(Start::Status {
+            version: s.version,
+            code: s.code,
+            reason: lossy(s.reason),
+        });
+        rest
+    };
+    let mut i = rest;
+    let mut lines = 0usize;
+    // Which kept header the previous field was, so an obs-fold continuation joins it.
+    let mut last: Option<&'static str> = None;
+    loop {
+        let (next, line) = header_line(i).map_err(|_| HeadError::BadHeaderLine)?;
+        i = next;
+        match line {
+            HeaderLine::End => break,
+            HeaderLine::Continuation(v) => {
+                if lines == 0 {
+                    // RFC 9112 §2.2: whitespace before the first field is an attack
+                    // vector; treat as malformed.
+                    return Err(HeadError::BadHeaderLine);
+                }
+                head.anomalies.push(Anomaly::new(
+                    "http_obs_fold",
+                    "obsolete line folding in a header field (RFC 9112 §5.2)",
+                ));
+                let slot = match last {
+                    Some("host") => &mut head.host,
+                    Some("user-agent") => &mut head.user_agent,
+                    Some("referer") => &mut head.referer,
+                    Some("content-type") => &mut head.content_type,
+                    _ => continue,
+                };
+                if let Some(s) = slot {
+                    s.push(' ');
+                    s.push_str(&String::from_utf8_lossy(v));
+                }
+            }
+            HeaderLine::Field { name, value } => {
+                lines += 1;
+                if lines > MAX_HEADER_LINES {
+                    return Err(HeadError::TooManyLines);
+                }
+                last = None;
+                let eq = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
+                if eq("host") {
+                    head.host.get_or_insert_with(|| lossy(value));
+                    last = Some("host");
+                } else if eq("user-agent") {
+                    head.user_agent.get_or_insert_with(|| lossy(value));
+                    last = Some("user-agent");
+                } else if eq("referer") {
+                    head.referer.get_or_insert_with(|| lossy(value));
+                    last = Some("referer");
+                } else if eq("content-type") {
+                    head.content_type.get_or_insert_with(|| lossy(value));
+                    last = Some("content-type");
+                } else if eq("content-encoding") {
+                    set_or_join(&mut head.content_encoding, value);
+                } else if eq("transfer-encoding") {
+                    set_or_join(&mut head.transfer_encoding, value);
+                } else if eq("content-length") {
+                    content_length(&mut head, value);
+                } else if eq("upgrade") {
+                    head.upgrade.get_or_insert_with(|| lossy(value));
+                } else if eq("connection") {
+                    for tok in value.split(|&b| b == b',') {
+                        let tok = String::from_utf8_lossy(tok);
+                        if tok.trim().eq_ignore_ascii_case("close") {
+                            head.connection_close = true;
+                        }
+                    }
+                } else if eq("expect") {
+                    head.expect_continue |=
+                        String::from_utf8_lossy(value).eq_ignore_ascii_case("100-continue");
+                }
+            }
+        }
+    }
+    Ok(head)
+}
+
+/// RFC 9112 §6.3 rule 5: a list of identical values is that value; differing or
+/// non-numeric values make the length invalid.
+fn content_length(head: &mut Head, value: &[u8]) {
+    for part in value.split(|&b| b == b',') {
+        let part = String::from_utf8_lossy(part);
+        let part = part.trim();
+        let parsed = if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
+            part.parse::<u64>().ok()
+        } else {
+            None
+        };
+        match (parsed, head.content_length) {
+            (Some(n), None) if !head.content_length_invalid => head.content_length = Some(n),
+            (Some(n), Some(m)) if n == m => {}
+            _ => {
+                head.content_length_invalid = true;
+                head.content_length = None;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_head_real() {
+        // zeek/http-get-gzip.pcap frame 4 (client stream bytes 0..79).
+        let b = b"GET /gzip HTTP/1.1\r\nUser-Agent: curl/7.30.0\r\nHost: httpbin.org\r\nAccept: */*\r\n\r\n";
+        let h = parse_head(b, true).unwrap();
+        assert_eq!(h.host.as_deref(), Some("httpbin.org"));
+        assert_eq!(h.user_agent.as_deref(), Some("curl/7.30.0"));
+        assert!(matches!(h.start, Some(Start::Request { ref method, .. }) if method == "GET"));
+    }
+
+    #[test]
+    fn framing_headers() {
+        let h = parse_head(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 5, 5\r\n\r\n",
+            false,
+        )
+        .unwrap();
+        assert!(h.chunked());
+        assert_eq!(h.content_length, Some(5));
+        let h = parse_head(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+            false,
+        )
+        .unwrap();
+        assert!(h.content_length_invalid);
+        assert_eq!(h.content_length, None);
+        let h = parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", false).unwrap();
+        assert!(h.content_length_invalid);
+    }
+
+    #[test]
+    fn obs_fold_joins_and_is_flagged() {
+        let h = parse_head(
+            b"GET / HTTP/1.1\r\nUser-Agent: a\r\n  b\r\nHost: h\r\n\r\n",
+            true,
+        )
+        .unwrap();
+        assert_eq!(h.user_agent.as_deref(), Some("a b"));
+        assert_eq!(h.anomalies[0].name, "http_obs_fold");
+        assert_eq!(
+            parse_head(b"GET / HTTP/1.1\r\n x\r\n\r\n", true),
+            Err(HeadError::BadHeaderLine)
+        );
+    }
+
+    #[test]
+    fn too_many_lines() {
+        let mut b = b"GET / HTTP/1.1\r\n".to_vec();
+        for i in 0..=MAX_HEADER_LINES {
+            b.extend_from_slice(format!("X-{i}: y\r\n").as_bytes());
+        }
+        b.extend_from_slice(b"\r\n");
+        assert_eq!(parse_head(&b, true), Err(HeadError::TooManyLines));
+    }
+}

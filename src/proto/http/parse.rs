@@ -1,0 +1,402 @@
+//! Streaming nom 8 parsers for the HTTP/1.x message head (RFC 9112 §2–§5).
+//!
+//! These run over reassembled TCP bytes, so they are *streaming*: `Err::Incomplete`
+//! means "the head is not all here yet, wait for bytes", never "malformed". The caller
+//! ([`super::HttpConn`]) first finds the end of the head (an empty line) by scanning only
+//! new bytes, then parses the complete head once, so a slow trickle of segments costs
+//! linear, not quadratic, work.
+//!
+//! Tolerances, as RFC 9112 allows a recipient: a bare LF ends a line (§2.2), obs-fold
+//! continuation lines are joined with a space (§5.2), and leading empty lines before a
+//! request line are skipped by the caller (§2.2).
+
+use nom::bytes::streaming::{tag, take_till, take_while, take_while1, take_while_m_n};
+use nom::character::streaming::char;
+use nom::{IResult, Parser};
+
+/// Most bytes a head (start line + header fields + empty line) may take.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Most header field lines in one head.
+pub const MAX_HEADER_LINES: usize = 200;
+/// Longest chunk-size line (RFC 9112 §7.1), extensions included.
+pub const MAX_CHUNK_LINE: usize = 1024;
+
+/// The protocol version of a start line: `HTTP/<major>.<minor>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Version {
+    pub major: u8,
+    pub minor: u8,
+}
+
+impl Version {
+    pub const HTTP_1_0: Version = Version { major: 1, minor: 0 };
+    pub const HTTP_1_1: Version = Version { major: 1, minor: 1 };
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HTTP/{}.{}", self.major, self.minor)
+    }
+}
+
+/// A request line (RFC 9112 §3): `method SP request-target SP HTTP-version`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestLine<'a> {
+    pub method: &'a [u8],
+    pub target: &'a [u8],
+    pub version: Version,
+}
+
+/// A status line (RFC 9112 §4): `HTTP-version SP status-code SP [reason-phrase]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatusLine<'a> {
+    pub version: Version,
+    pub code: u16,
+    pub reason: &'a [u8],
+}
+
+/// One header field line (RFC 9112 §5), value without surrounding whitespace. An
+/// obs-fold continuation is reported as its own [`HeaderLine::Continuation`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeaderLine<'a> {
+    Field {
+        name: &'a [u8],
+        value: &'a [u8],
+    },
+    Continuation(&'a [u8]),
+    /// The empty line that ends the head.
+    End,
+}
+
+/// tchar (RFC 9110 §5.6.2).
+pub fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+fn is_ws(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+fn trim_ws(mut s: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = s {
+        if is_ws(*first) {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    while let [rest @ .., last] = s {
+        if is_ws(*last) {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    s
+}
+
+/// A line ending: CRLF or a bare LF (RFC 9112 §2.2).
+fn eol(i: &[u8]) -> IResult<&[u8], ()> {
+    let (i, _) = take_while_m_n(0, 1, |b| b == b'\r').parse(i)?;
+    let (i, _) = char('\n').parse(i)?;
+    Ok((i, ()))
+}
+
+/// The rest of a line, without its CR/LF.
+fn rest_of_line(i: &[u8]) -> IResult<&[u8], &[u8]> {
+    let (i, line) = take_till(|b| b == b'\n').parse(i)?;
+    let (i, _) = char('\n').parse(i)?;
+    Ok((i, line.strip_suffix(b"\r").unwrap_or(line)))
+}
+
+/// `HTTP/` DIGIT `.` DIGIT (RFC 9112 §2.3).
+pub fn version(i: &[u8]) -> IResult<&[u8], Version> {
+    let (i, _) = tag(&b"HTTP/"[..]).parse(i)?;
+    let (i, maj) = take_while_m_n(1, 1, |b: u8| b.is_ascii_digit()).parse(i)?;
+    let (i, _) = char('.').parse(i)?;
+    let (i, min) = take_while_m_n(1, 1, |b: u8| b.is_ascii_digit()).parse(i)?;
+    Ok((
+        i,
+        Version {
+            major: maj.first().map_or(0, |d| d - b'0'),
+            minor: min.first().map_or(0, |d| d - b'0'),
+        },
+    ))
+}
+
+/// A request line (RFC 9112 §3). Methods are any token; the target is any run of
+/// non-space visible bytes (validated loosely, as servers do).
+pub fn request_line(i: &[u8]) -> IResult<&[u8], RequestLine<'_>> {
+    let (i, method) = take_while1(is_tchar).parse(i)?;
+    let (i, _) = char(' ').parse(i)?;
+    let (i, target) = take_while1(|b: u8| b > b' ' && b != 0x7f).parse(i)?;
+    let (i, _) = char(' ').parse(i)?;
+    let (i, version) = version(i)?;
+    let (i, _) = eol(i)?;
+    Ok((
+        i,
+        RequestLine {
+            method,
+            target,
+            version,
+        },
+    ))
+}
+
+/// A status line (RFC 9112 §4). The reason phrase may be empty and even its preceding
+/// space may be missing (seen in the wild).
+pub fn status_line(i: &[u8]) -> IResult<&[u8], StatusLine<'_>> {
+    let (i, version) = version(i)?;
+    let (i, _) = char(' ').parse(i)?;
+    let (i, code) = take_while_m_n(3, 3, |b: u8| b.is_ascii_digit()).parse(i)?;
+    let (i, reason) = rest_of_line(i)?;
+    // After the 3 digits: nothing, or SP + reason. Anything else is not a status line.
+    if let [first, ..] = reason {
+        if *first != b' ' {
+            return Err(nom::Err::Error(nom::error::Error::new(
+                reason,
+                nom::error::ErrorKind::Char,
+            )));
+        }
+    }
+    let code = code
+        .iter()
+        .fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0'));
+    Ok((
+        i,
+        StatusLine {
+            version,
+            code,
+            reason: trim_ws(reason),
+        },
+    ))
+}
+
+/// One header line, an obs-fold continuation (RFC 9112 §5.2), or the empty line.
+pub fn header_line(i: &[u8]) -> IResult<&[u8], HeaderLine<'_>> {
+    match i.first() {
+        None => Err(nom::Err::Incomplete(nom::Needed::new(1))),
+        Some(b'\r') | Some(b'\n') => {
+            let (i, _) = eol(i)?;
+            Ok((i, HeaderLine::End))
+        }
+        Some(b' ') | Some(b'\t') => {
+            let (i, line) = rest_of_line(i)?;
+            Ok((i, HeaderLine::Continuation(trim_ws(line))))
+        }
+        Some(_) => {
+            let (i, name) = take_while1(is_tchar).parse(i)?;
+            // RFC 9112 §5.1: no whitespace between name and colon; tolerated (and
+            // trimmed) because real servers send it, never as a new field name.
+            let (i, _) = take_while(is_ws).parse(i)?;
+            let (i, _) = char(':').parse(i)?;
+            let (i, value) = rest_of_line(i)?;
+            Ok((
+                i,
+                HeaderLine::Field {
+                    name,
+                    value: trim_ws(value),
+                },
+            ))
+        }
+    }
+}
+
+/// Where the head that starts at `buf[0]` ends (index just past its empty line), looking
+/// only at positions from `from` on (the caller passes how far it already scanned minus
+/// 3, so a terminator straddling two segments is still found). `None` when not yet seen.
+pub fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
+    let mut pos = from.min(buf.len());
+    while let Some(off) = buf.get(pos..)?.iter().position(|&b| b == b'\n') {
+        let nl = pos + off;
+        // The line ending at `nl` is empty if the byte before is '\n', or "\n\r".
+        let empty = match nl {
+            0 => true,
+            _ => match buf.get(nl - 1) {
+                Some(b'\n') => true,
+                Some(b'\r') => nl == 1 || buf.get(nl - 2) == Some(&b'\n'),
+                _ => false,
+            },
+        };
+        if empty {
+            return Some(nl + 1);
+        }
+        pos = nl + 1;
+    }
+    None
+}
+
+/// Request methods recognised when deciding whether bytes start an HTTP message (RFC
+/// 9110 §9 plus WebDAV and PATCH); parsing itself accepts any token.
+pub const KNOWN_METHODS: &[&[u8]] = &[
+    b"GET",
+    b"POST",
+    b"HEAD",
+    b"PUT",
+    b"DELETE",
+    b"OPTIONS",
+    b"CONNECT",
+    b"TRACE",
+    b"PATCH",
+    b"PROPFIND",
+    b"PROPPATCH",
+    b"MKCOL",
+    b"COPY",
+    b"MOVE",
+    b"LOCK",
+    b"UNLOCK",
+    b"SEARCH",
+    b"REPORT",
+];
+
+/// Whether `bytes` could be the beginning of a request line (`want_request`) or status
+/// line: `Some(true)` yes, `Some(false)` certainly not, `None` too short to tell.
+/// Used to resynchronise after a gap and to recognise HTTP on any port.
+pub fn plausible_start(bytes: &[u8], want_request: bool) -> Option<bool> {
+    if want_request {
+        let Some(sp) = bytes.iter().take(10).position(|&b| b == b' ') else {
+            let short = bytes.len() < 10;
+            let prefix_ok = KNOWN_METHODS.iter().any(|m| m.starts_with(bytes));
+            return if short && prefix_ok {
+                None
+            } else {
+                Some(false)
+            };
+        };
+        let method = bytes.get(..sp).unwrap_or_default();
+        if !KNOWN_METHODS.contains(&method) {
+            return Some(false);
+        }
+        bytes.get(sp + 1).map(u8::is_ascii_graphic)
+    } else {
+        const P: &[u8] = b"HTTP/1.";
+        if bytes.len() < 12 {
+            let n = bytes.len().min(P.len());
+            return if bytes.get(..n) == P.get(..n) {
+                None
+            } else {
+                Some(false)
+            };
+        }
+        Some(
+            bytes.starts_with(P)
+                && bytes.get(7).is_some_and(u8::is_ascii_digit)
+                && bytes.get(8) == Some(&b' ')
+                && bytes
+                    .get(9..12)
+                    .is_some_and(|c| c.iter().all(u8::is_ascii_digit)),
+        )
+    }
+}
+
+/// True when `first_bytes` (the start of a stream direction) look like HTTP/1.x: a
+/// request line with a known method whose line carries `HTTP/1.`, or a `HTTP/1.x NNN`
+/// status line. For recognising HTTP on any port by content.
+pub fn looks_like_http(first_bytes: &[u8]) -> bool {
+    if plausible_start(first_bytes, false) == Some(true) {
+        return true;
+    }
+    if plausible_start(first_bytes, true) != Some(true) {
+        return false;
+    }
+    let line_end = first_bytes
+        .iter()
+        .take(8192)
+        .position(|&b| b == b'\n')
+        .unwrap_or(first_bytes.len().min(8192));
+    let line = first_bytes.get(..line_end).unwrap_or_default();
+    line.windows(7).any(|w| w == b"HTTP/1.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_line_real() {
+        // zeek/http-get-gzip.pcap frame 4.
+        let (rest, r) = request_line(b"GET /gzip HTTP/1.1\r\nHost: httpbin.org\r\n").unwrap();
+        assert_eq!(r.method, b"GET");
+        assert_eq!(r.target, b"/gzip");
+        assert_eq!(r.version, Version::HTTP_1_1);
+        assert!(rest.starts_with(b"Host"));
+    }
+
+    #[test]
+    fn request_line_streaming_and_errors() {
+        let full = b"GET /gzip HTTP/1.1\r\n";
+        for n in 0..full.len() {
+            assert!(
+                matches!(request_line(&full[..n]), Err(nom::Err::Incomplete(_))),
+                "prefix {n}"
+            );
+        }
+        assert!(matches!(
+            request_line(b"GET /x FTP/1.1\r\n"),
+            Err(nom::Err::Error(_))
+        ));
+        assert!(matches!(
+            request_line(b"GET  /x HTTP/1.1\r\n"),
+            Err(nom::Err::Error(_))
+        ));
+        // Bare LF.
+        assert!(request_line(b"GET / HTTP/1.0\n").is_ok());
+    }
+
+    #[test]
+    fn status_lines() {
+        let (_, s) = status_line(b"HTTP/1.1 200 OK\r\n").unwrap();
+        assert_eq!((s.code, s.reason), (200, &b"OK"[..]));
+        let (_, s) = status_line(b"HTTP/1.0 404\r\n").unwrap();
+        assert_eq!((s.code, s.reason), (404, &b""[..]));
+        let (_, s) = status_line(b"HTTP/1.1 304 Not Modified\n").unwrap();
+        assert_eq!(s.reason, b"Not Modified");
+        assert!(status_line(b"HTTP/1.1 2000 OK\r\n").is_err());
+        assert!(matches!(
+            status_line(b"HTTP/1.1 200 O"),
+            Err(nom::Err::Incomplete(_))
+        ));
+    }
+
+    #[test]
+    fn header_lines() {
+        let (_, h) = header_line(b"Content-Length: 165 \r\n").unwrap();
+        assert_eq!(
+            h,
+            HeaderLine::Field {
+                name: b"Content-Length",
+                value: b"165"
+            }
+        );
+        let (_, h) = header_line(b"\t folded\r\n").unwrap();
+        assert_eq!(h, HeaderLine::Continuation(b"folded"));
+        assert_eq!(header_line(b"\r\n").unwrap().1, HeaderLine::End);
+        assert_eq!(header_line(b"\n").unwrap().1, HeaderLine::End);
+        assert!(header_line(b"No colon here\r\n").is_err());
+        assert!(matches!(
+            header_line(b"Host: a"),
+            Err(nom::Err::Incomplete(_))
+        ));
+    }
+
+    #[test]
+    fn head_end_search() {
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\n\r\nBODY", 0), Some(18));
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\n\nBODY", 0), Some(16));
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\nHost: a\r\n", 0), None);
+        let b = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        assert_eq!(find_head_end(b, b.len() - 3), Some(b.len()));
+    }
+
+    #[test]
+    fn recognition() {
+        assert!(looks_like_http(b"GET /index.html HTTP/1.1\r\n"));
+        assert!(looks_like_http(b"HTTP/1.0 200 OK\r\n"));
+        assert!(!looks_like_http(b"GET /index.html"));
+        assert!(!looks_like_http(b"\x16\x03\x01\x02\x00"));
+        assert!(!looks_like_http(b"SSH-2.0-OpenSSH"));
+        assert_eq!(plausible_start(b"HTT", false), None);
+        assert_eq!(plausible_start(b"PO", true), None);
+        assert_eq!(plausible_start(b"XYZ", true), Some(false));
+    }
+}
