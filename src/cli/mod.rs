@@ -1,6 +1,74 @@
-//! The batch command-line face (to be built).
+//! The batch command-line face: subcommands that print the analysis as text for people
+//! or JSON Lines for programs. Every command reads its file once, streaming, through
+//! [`crate::analysis::Engine`]; a damaged file prints everything before the damage, then
+//! one error line, and exits with status 2.
+
+mod args;
+mod conns;
+mod dnshttp;
+mod follow;
+mod json;
+mod out;
+mod packets;
+mod run;
+
+use std::io::IsTerminal;
+
+use clap::Parser;
+
+pub use args::{Cli, Command};
+
+/// Exit status for "the input was damaged; everything before the damage was printed".
+pub const EXIT_DAMAGED: i32 = 2;
+/// Exit status for usage and setup errors (missing file, bad filter, no permission).
+pub const EXIT_ERROR: i32 = 1;
 
 /// Entry point used by `main.rs`; returns the process exit status.
 pub fn main() -> i32 {
-    0
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("wiretale: {e:#}");
+            EXIT_ERROR
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Some(Command::Packets(a)) => packets::run(&a),
+        Some(Command::Conns(a)) => conns::run(&a),
+        Some(Command::Dns(a)) => dnshttp::run_dns(&a),
+        Some(Command::Http(a)) => dnshttp::run_http(&a),
+        Some(Command::Follow(a)) => follow::run(&a),
+        Some(Command::Story(_))
+        | Some(Command::Capture(_))
+        | Some(Command::Interfaces)
+        | Some(Command::Export(_)) => {
+            anyhow::bail!("this subcommand is not available in this build yet")
+        }
+        None => {
+            if cli.file.is_none() && cli.interface.is_none() {
+                use clap::CommandFactory;
+                Cli::command().print_help()?;
+                return Ok(0);
+            }
+            if !std::io::stdout().is_terminal() {
+                eprintln!(
+                    "wiretale: the terminal UI needs a terminal; for batch output use \
+                     `wiretale packets|conns|dns|http|story|follow FILE` (add --json for JSON Lines)"
+                );
+                return Ok(EXIT_ERROR);
+            }
+            anyhow::bail!("the terminal UI is not available in this build yet")
+        }
+    }
 }

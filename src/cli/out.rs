@@ -29,7 +29,11 @@ impl Out {
         if self.err.is_some() {
             return;
         }
-        if let Err(e) = self.w.write_all(s.as_bytes()).and_then(|_| self.w.write_all(b"\n")) {
+        if let Err(e) = self
+            .w
+            .write_all(s.as_bytes())
+            .and_then(|_| self.w.write_all(b"\n"))
+        {
             self.err = Some(e);
         }
     }

@@ -303,6 +303,18 @@ impl HttpConn {
         self.done.drain(..)
     }
 
+    /// Transactions not yet drained, finished or still open, oldest first: lets a
+    /// packet list show a message's Info on the packet that completed it while the
+    /// exchange is still in progress.
+    /// Each item is the transaction with whether its request and its response are
+    /// complete.
+    pub fn in_flight(&self) -> impl Iterator<Item = (&HttpTransaction, bool, bool)> + '_ {
+        self.done
+            .iter()
+            .map(|t| (t, true, true))
+            .chain(self.slots.iter().map(|s| (&s.tx, s.req_done, s.resp_done)))
+    }
+
     /// Set once the connection switched protocols or became a tunnel.
     pub fn upgraded(&self) -> Option<&Upgrade> {
         self.upgrade.as_ref()

@@ -74,9 +74,7 @@ fn hello_split_byte_by_byte_and_across_records() {
         );
     }
     let ev: Vec<_> = t.drain().collect();
-    assert!(
-        matches!(&ev[0], TlsEvent::ClientHello(c) if c.sni.as_deref() == Some("google.de"))
-    );
+    assert!(matches!(&ev[0], TlsEvent::ClientHello(c) if c.sni.as_deref() == Some("google.de")));
     // Re-frame the ClientHello message into records of 50 bytes each.
     let len = usize::from(c2s[3]) << 8 | usize::from(c2s[4]);
     let msg = &c2s[5..5 + len];
@@ -88,9 +86,7 @@ fn hello_split_byte_by_byte_and_across_records() {
     let mut t = TlsConn::new();
     t.feed(C, Timestamp(0), PacketId(0), &framed);
     let ev: Vec<_> = t.drain().collect();
-    assert!(
-        matches!(&ev[0], TlsEvent::ClientHello(c) if c.sni.as_deref() == Some("google.de"))
-    );
+    assert!(matches!(&ev[0], TlsEvent::ClientHello(c) if c.sni.as_deref() == Some("google.de")));
 }
 
 #[test]

@@ -1,1 +1,0 @@
-//! Drives the pipeline (to be built).

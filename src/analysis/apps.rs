@@ -1,0 +1,304 @@
+//! Per-connection application decoders, fed by the flow table through [`StreamSink`].
+//!
+//! A TCP connection's protocol is decided from its first bytes (HTTP request or status
+//! line, TLS record header) and only then from its ports (53 → DNS over TCP), so HTTP on
+//! port 8080 and TLS on 8443 are recognised, and a port-80 connection carrying something
+//! else is not misparsed. Decoders live only as long as their connection: when the flow
+//! table finishes a connection, its decoder is flushed and dropped, so memory follows
+//! the live connections.
+
+use std::collections::HashMap;
+
+use super::records::{AppKind, AppNote, ConnRecord, HttpRecord, TlsSummary};
+use crate::base::{ConnId, Direction, Endpoint, PacketId, Timestamp};
+use crate::flow::{ConnProto, Connection, StreamSink};
+use crate::proto::dns::{self, DnsMeta, DnsTcpStream, DnsTracker};
+use crate::proto::http::{looks_like_http, HttpConn};
+use crate::proto::tls::{looks_like_tls, TlsConn, TlsEvent};
+
+/// Bytes of a first delivery enough to decide what a connection carries (a request
+/// line with its version, a TLS record header); fewer means "wait for more".
+const PROBE_BYTES: usize = 16;
+/// At most this much of a delivery is looked at when deciding.
+const PROBE_WINDOW: usize = 2048;
+/// Deliveries after which an undecided connection is given up as "other".
+const PROBE_TRIES: u8 = 4;
+
+enum Decoder {
+    /// Not decided yet: the first bytes of each direction seen so far.
+    Probe {
+        tries: u8,
+    },
+    Http(Box<HttpConn>),
+    Tls(Box<TlsConn>),
+    Dns(Box<DnsTcpStream>),
+    /// Something else: bytes are counted by flow, not decoded.
+    Other,
+}
+
+struct ConnApp {
+    client: Endpoint,
+    server: Endpoint,
+    tcp: bool,
+    decoder: Decoder,
+    app: Option<AppKind>,
+    tls: Option<TlsSummary>,
+    http_host: Option<String>,
+    http_count: u32,
+}
+
+/// Everything the application layer keeps, and what it has produced so far.
+pub(super) struct Apps {
+    conns: HashMap<ConnId, ConnApp>,
+    pub dns: DnsTracker,
+    /// Notes for the packet being processed (several for pipelined messages).
+    pub notes: Vec<AppNote>,
+    /// Packet being processed (the sink attributes notes to it).
+    pub cur_pkt: PacketId,
+    pub done_conns: Vec<ConnRecord>,
+    pub http: Vec<HttpRecord>,
+}
+
+impl Apps {
+    pub fn new() -> Self {
+        Apps {
+            conns: HashMap::new(),
+            dns: DnsTracker::new(),
+            notes: Vec::new(),
+            cur_pkt: PacketId(0),
+            done_conns: Vec::new(),
+            http: Vec::new(),
+        }
+    }
+
+    /// Marks a UDP connection as DNS (its datagrams parsed as DNS).
+    pub fn mark_dns(&mut self, conn: ConnId) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.app = Some(AppKind::Dns);
+        }
+    }
+
+    /// A DNS message in a UDP datagram: into the tracker, and a note for the packet.
+    pub fn udp_dns(&mut self, meta: DnsMeta, msg: &dns::Message) {
+        self.notes.push(AppNote {
+            proto: "dns",
+            info: dns::text::info(msg),
+        });
+        self.dns.on_message(meta, msg);
+    }
+
+    fn decide(c: &ConnApp, bytes: &[u8]) -> Option<Decoder> {
+        if looks_like_http(bytes) {
+            return Some(Decoder::Http(Box::default()));
+        }
+        if looks_like_tls(bytes) {
+            return Some(Decoder::Tls(Box::default()));
+        }
+        if dns::is_dns_port(c.server.port) || dns::is_dns_port(c.client.port) {
+            return Some(Decoder::Dns(Box::default()));
+        }
+        None
+    }
+
+    fn feed(&mut self, conn: ConnId, dir: Direction, ts: Timestamp, pkt: PacketId, bytes: &[u8]) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if !c.tcp {
+            return;
+        }
+        if let Decoder::Probe { tries } = &mut c.decoder {
+            *tries += 1;
+            let probe = &bytes[..bytes.len().min(PROBE_WINDOW)];
+            match Self::decide(c, probe) {
+                Some(d) => c.decoder = d,
+                None if c.decoder_tries() >= PROBE_TRIES || bytes.len() >= PROBE_BYTES => {
+                    c.decoder = Decoder::Other
+                }
+                None => return,
+            }
+            c.app = match c.decoder {
+                Decoder::Http(_) => Some(AppKind::Http),
+                Decoder::Tls(_) => Some(AppKind::Tls),
+                Decoder::Dns(_) => Some(AppKind::Dns),
+                _ => None,
+            };
+        }
+        match &mut c.decoder {
+            Decoder::Http(h) => {
+                h.feed(dir, ts, pkt, bytes);
+                note_http(h, pkt, &mut self.notes);
+                drain_http(conn, c, &mut self.http);
+            }
+            Decoder::Tls(t) => {
+                t.feed(dir, ts, pkt, bytes);
+                for ev in t.drain() {
+                    self.notes.push(AppNote {
+                        proto: "tls",
+                        info: ev.info(),
+                    });
+                    absorb_tls(&mut c.tls, ev);
+                }
+            }
+            Decoder::Dns(d) => {
+                for m in d.feed(dir, ts, pkt, bytes) {
+                    let Ok(msg) = &m.message else { continue };
+                    let (src, dst) = match m.dir {
+                        Direction::ClientToServer => (c.client, c.server),
+                        Direction::ServerToClient => (c.server, c.client),
+                    };
+                    self.notes.push(AppNote {
+                        proto: "dns",
+                        info: dns::text::info(msg),
+                    });
+                    let meta = DnsMeta {
+                        ts: m.ts,
+                        pkt: m.pkt,
+                        conn: Some(conn),
+                        transport: dns::Transport::Tcp,
+                        src,
+                        dst,
+                        after_gap: m.after_gap,
+                    };
+                    self.dns.on_message(meta, msg);
+                }
+            }
+            Decoder::Probe { .. } | Decoder::Other => {}
+        }
+    }
+
+    /// Flushes everything still open (end of input).
+    pub fn finish(&mut self, ts: Timestamp) {
+        for (id, c) in self.conns.iter_mut() {
+            if let Decoder::Http(h) = &mut c.decoder {
+                h.finish(ts);
+                drain_http(*id, c, &mut self.http);
+            }
+        }
+    }
+}
+
+impl ConnApp {
+    fn decoder_tries(&self) -> u8 {
+        match self.decoder {
+            Decoder::Probe { tries } => tries,
+            _ => 0,
+        }
+    }
+}
+
+/// Notes for HTTP messages that this packet completed (tshark shows a message's Info on
+/// the packet that completed it).
+fn note_http(h: &HttpConn, pkt: PacketId, notes: &mut Vec<AppNote>) {
+    for (tx, req_done, resp_done) in h.in_flight() {
+        if req_done && tx.request_last_pkt == Some(pkt) {
+            if let Some(info) = tx.request_info() {
+                notes.push(AppNote {
+                    proto: "http",
+                    info,
+                });
+            }
+        }
+        if resp_done && tx.response_last_pkt == Some(pkt) {
+            if let Some(info) = tx.response_info() {
+                notes.push(AppNote {
+                    proto: "http",
+                    info,
+                });
+            }
+        }
+    }
+}
+
+fn drain_http(conn: ConnId, c: &mut ConnApp, out: &mut Vec<HttpRecord>) {
+    let Decoder::Http(h) = &mut c.decoder else {
+        return;
+    };
+    for tx in h.drain() {
+        if c.http_host.is_none() {
+            c.http_host = tx.host.clone();
+        }
+        c.http_count += 1;
+        out.push(HttpRecord { conn, tx });
+    }
+}
+
+fn absorb_tls(tls: &mut Option<TlsSummary>, ev: TlsEvent) {
+    let t = tls.get_or_insert_with(TlsSummary::default);
+    match ev {
+        TlsEvent::ClientHello(ch) => {
+            t.sni = ch.sni;
+            t.alpn_offered = ch.alpn;
+            t.client_version = ch.versions.iter().copied().max();
+        }
+        TlsEvent::ServerHello(sh) => {
+            t.version = Some(sh.version);
+            t.alpn = sh.alpn;
+        }
+    }
+}
+
+impl StreamSink for Apps {
+    fn data(&mut self, conn: ConnId, dir: Direction, ts: Timestamp, pkt: PacketId, bytes: &[u8]) {
+        self.feed(conn, dir, ts, pkt, bytes);
+    }
+
+    fn gap(&mut self, conn: ConnId, dir: Direction, ts: Timestamp, len: u64) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        match &mut c.decoder {
+            Decoder::Http(h) => {
+                h.gap(dir, ts, len);
+                drain_http(conn, c, &mut self.http);
+            }
+            Decoder::Tls(t) => t.gap(dir, ts, len),
+            Decoder::Dns(d) => d.gap(dir, len.min(usize::MAX as u64) as usize),
+            Decoder::Probe { .. } | Decoder::Other => {}
+        }
+    }
+
+    fn end(&mut self, conn: ConnId, dir: Direction, ts: Timestamp) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if let Decoder::Http(h) = &mut c.decoder {
+            h.end(dir, ts);
+            note_http(h, self.cur_pkt, &mut self.notes);
+            drain_http(conn, c, &mut self.http);
+        }
+    }
+
+    fn conn_new(&mut self, conn: &Connection) {
+        self.conns.insert(
+            conn.id,
+            ConnApp {
+                client: conn.client,
+                server: conn.server,
+                tcp: conn.proto == ConnProto::Tcp,
+                decoder: Decoder::Probe { tries: 0 },
+                app: None,
+                tls: None,
+                http_host: None,
+                http_count: 0,
+            },
+        );
+    }
+
+    fn conn_done(&mut self, conn: &Connection) {
+        let mut app = self.conns.remove(&conn.id);
+        if let Some(c) = app.as_mut() {
+            if let Decoder::Http(h) = &mut c.decoder {
+                h.finish(conn.last_ts);
+                drain_http(conn.id, c, &mut self.http);
+            }
+        }
+        self.done_conns.push(ConnRecord {
+            conn: conn.clone(),
+            app: app.as_ref().and_then(|a| a.app),
+            tls: app.as_mut().and_then(|a| a.tls.take()),
+            http_host: app.as_mut().and_then(|a| a.http_host.take()),
+            http_count: app.as_ref().map_or(0, |a| a.http_count),
+        });
+    }
+}

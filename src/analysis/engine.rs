@@ -1,0 +1,317 @@
+//! The engine: one frame at a time through decode, defragmentation, the connection
+//! table and the application decoders.
+
+use super::apps::Apps;
+use super::records::{AppNote, ConnRecord, HttpRecord};
+use crate::base::{Anomaly, ConnId, Direction, Endpoint, LinkType, PacketId, Timestamp};
+use crate::capture::Frame;
+use crate::decode::{
+    self, Addr, DefragLimits, DefragResult, Defragmenter, Packet, TcpRel, Transport,
+};
+use crate::flow::{ConnTable, FlowConfig, FlowPacket, PacketVerdict, L4};
+use crate::proto::dns::{self, DnsMeta, DnsTransaction};
+
+/// Limits and switches of one analysis run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EngineConfig {
+    pub flow: FlowConfig,
+    pub defrag: DefragLimits,
+    /// Render each packet's Info text (the `packets` command); other consumers leave
+    /// it off and pay nothing for text.
+    pub want_info: bool,
+}
+
+/// What the engine says about one packet: numbers for every consumer, and the Info
+/// text when [`EngineConfig::want_info`] is set.
+#[derive(Clone, Debug)]
+pub struct PacketSummary {
+    pub id: PacketId,
+    pub ts: Timestamp,
+    pub caplen: u32,
+    pub len: u32,
+    pub iface: u32,
+    pub link: LinkType,
+    pub src: Option<Addr>,
+    pub dst: Option<Addr>,
+    pub sport: Option<u16>,
+    pub dport: Option<u16>,
+    /// Highest protocol decoded: "dns", "http", "tls", "tcp", "udp", "icmp", …
+    pub proto: &'static str,
+    pub conn: Option<ConnId>,
+    pub verdict: Option<PacketVerdict>,
+    /// Application notes this packet completed (several for pipelined messages).
+    pub notes: Vec<AppNote>,
+    pub info: String,
+    pub anomalies: Vec<Anomaly>,
+    /// The packet completed an IP datagram from fragments: the transport fields above
+    /// come from the reassembled datagram (as tshark shows it on the last fragment).
+    pub reassembled: bool,
+}
+
+/// The whole analysis, one frame at a time. See the module docs.
+pub struct Engine {
+    cfg: EngineConfig,
+    defrag: Defragmenter,
+    table: ConnTable,
+    apps: Apps,
+    last_ts: Timestamp,
+}
+
+impl Engine {
+    pub fn new(cfg: EngineConfig) -> Self {
+        Engine {
+            cfg,
+            defrag: Defragmenter::new(cfg.defrag),
+            table: ConnTable::new(cfg.flow),
+            apps: Apps::new(),
+            last_ts: Timestamp::default(),
+        }
+    }
+
+    /// Analyses one frame.
+    pub fn process(&mut self, frame: &Frame<'_>) -> PacketSummary {
+        let meta = frame.meta;
+        self.last_ts = self.last_ts.max(meta.ts);
+        let pkt = decode::decode(meta.link, frame.data);
+        let mut anomalies = pkt.anomalies.clone();
+        match self.defrag.push(meta.ts, meta.link, frame.data, &pkt) {
+            DefragResult::NotFragment => self.analyse(frame, &pkt, anomalies, false),
+            DefragResult::Held { anomaly } => {
+                anomalies.extend(anomaly);
+                self.summary(frame, &pkt, anomalies, None, false)
+            }
+            DefragResult::Dropped(a) => {
+                anomalies.push(a);
+                self.summary(frame, &pkt, anomalies, None, false)
+            }
+            DefragResult::Complete { datagram, anomaly } => {
+                anomalies.extend(anomaly);
+                let whole = decode::decode(LinkType::RAW, &datagram);
+                anomalies.extend(whole.anomalies.iter().cloned());
+                // Keep the outer frame's link layer (MACs, VLANs) for display and keys.
+                let mut whole = whole;
+                whole.eth = pkt.eth;
+                whole.vlans = pkt.vlans;
+                self.analyse(frame, &whole, anomalies, true)
+            }
+        }
+    }
+
+    fn analyse(
+        &mut self,
+        frame: &Frame<'_>,
+        pkt: &Packet<'_>,
+        anomalies: Vec<Anomaly>,
+        reassembled: bool,
+    ) -> PacketSummary {
+        let meta = frame.meta;
+        self.apps.cur_pkt = meta.id;
+        self.apps.notes.clear();
+        let verdict = flow_packet(meta.id, meta.ts, pkt).map(|fp| {
+            let v = self.table.process(&fp, &mut self.apps);
+            if let (
+                L4::Udp {
+                    sport,
+                    dport,
+                    payload,
+                },
+                Some(conn),
+            ) = (fp.l4, v.conn)
+            {
+                self.udp_payload(&fp, conn, sport, dport, payload, v.dir);
+            }
+            v
+        });
+        let mut s = self.summary(frame, pkt, anomalies, verdict, reassembled);
+        s.notes = std::mem::take(&mut self.apps.notes);
+        if let Some(n) = s.notes.first() {
+            s.proto = n.proto;
+        }
+        if self.cfg.want_info {
+            s.info = render_info(pkt, verdict.as_ref(), &s.notes);
+        }
+        if let Some(v) = &verdict {
+            for name in v.analysis.names() {
+                s.anomalies.push(Anomaly::new(name, ""));
+            }
+        }
+        s
+    }
+
+    /// A UDP datagram: DNS on its ports, or any port where it parses cleanly as DNS.
+    fn udp_payload(
+        &mut self,
+        fp: &FlowPacket<'_>,
+        conn: ConnId,
+        sport: u16,
+        dport: u16,
+        payload: &[u8],
+        dir: Direction,
+    ) {
+        let known = dns::is_dns_port(sport) || dns::is_dns_port(dport);
+        if !known && !dns::looks_like_dns(payload, None) {
+            return;
+        }
+        let Ok(msg) = dns::parse_message(payload) else {
+            return;
+        };
+        let _ = dir;
+        self.apps.mark_dns(conn);
+        let meta = DnsMeta {
+            ts: fp.ts,
+            pkt: fp.id,
+            conn: Some(conn),
+            transport: dns::Transport::Udp,
+            src: Endpoint::new(fp.src, sport),
+            dst: Endpoint::new(fp.dst, dport),
+            after_gap: false,
+        };
+        self.apps.udp_dns(meta, &msg);
+    }
+
+    fn summary(
+        &self,
+        frame: &Frame<'_>,
+        pkt: &Packet<'_>,
+        anomalies: Vec<Anomaly>,
+        verdict: Option<PacketVerdict>,
+        reassembled: bool,
+    ) -> PacketSummary {
+        let meta = frame.meta;
+        let ports = pkt.ports();
+        let mut s = PacketSummary {
+            id: meta.id,
+            ts: meta.ts,
+            caplen: meta.caplen,
+            len: meta.origlen,
+            iface: meta.iface,
+            link: meta.link,
+            src: pkt.src(),
+            dst: pkt.dst(),
+            sport: ports.map(|p| p.0),
+            dport: ports.map(|p| p.1),
+            proto: pkt.proto_name(),
+            conn: verdict.and_then(|v| v.conn),
+            verdict,
+            notes: Vec::new(),
+            info: String::new(),
+            anomalies,
+            reassembled,
+        };
+        if self.cfg.want_info && verdict.is_none() {
+            s.info = decode::info(pkt);
+        }
+        s
+    }
+
+    /// End of input: flushes every connection and decoder.
+    pub fn finish(&mut self) {
+        self.table.finish(&mut self.apps);
+        self.apps.finish(self.last_ts);
+    }
+
+    /// Connections finished since the last call (in the order they finished).
+    pub fn take_conns(&mut self) -> Vec<ConnRecord> {
+        std::mem::take(&mut self.apps.done_conns)
+    }
+
+    /// HTTP exchanges finished since the last call.
+    pub fn take_http(&mut self) -> Vec<HttpRecord> {
+        std::mem::take(&mut self.apps.http)
+    }
+
+    /// DNS transactions finished since the last call (all of them after [`Engine::finish`]).
+    pub fn take_dns(&mut self, at_end: bool) -> Vec<DnsTransaction> {
+        if at_end {
+            self.apps.dns.finish()
+        } else {
+            self.apps.dns.expire(self.last_ts);
+            self.apps.dns.drain_finished()
+        }
+    }
+
+    /// Open connections right now (for status displays and memory checks).
+    pub fn live_conns(&self) -> usize {
+        self.table.live()
+    }
+}
+
+/// The flow table's view of a decoded packet (`None` when it has no IP layer).
+pub(crate) fn flow_packet<'a>(
+    id: PacketId,
+    ts: Timestamp,
+    pkt: &Packet<'a>,
+) -> Option<FlowPacket<'a>> {
+    let ip = pkt.ip.as_ref()?;
+    if ip.is_fragment() {
+        return None;
+    }
+    let ids = pkt.vlans.ids();
+    let mut vlans = [0u16; 2];
+    for (slot, v) in vlans.iter_mut().zip(ids) {
+        *slot = *v;
+    }
+    let l4 = match pkt.transport {
+        Transport::Tcp(t) => L4::Tcp {
+            sport: t.sport,
+            dport: t.dport,
+            seq: t.seq,
+            ack: t.ack,
+            flags: t.flags,
+            window: t.window,
+            wscale: t.options.wscale,
+            mss: t.options.mss,
+            sack_permitted: t.options.sack_permitted,
+            ts: t.options.ts,
+            payload_len: t.payload_len,
+            payload: pkt.payload,
+        },
+        Transport::Udp(u) => L4::Udp {
+            sport: u.sport,
+            dport: u.dport,
+            payload: pkt.payload,
+        },
+        Transport::Icmp(i) | Transport::Icmpv6(i) => L4::Icmp {
+            v6: matches!(pkt.transport, Transport::Icmpv6(_)),
+            kind: i.kind,
+            code: i.code,
+            echo: i.echo,
+        },
+        Transport::Other(p) => L4::Other { proto: p },
+        Transport::None => L4::Other { proto: ip.protocol },
+    };
+    Some(FlowPacket {
+        id,
+        ts,
+        src: ip.src,
+        dst: ip.dst,
+        vlans,
+        vlan_count: ids.len().min(2) as u8,
+        l4,
+    })
+}
+
+/// tshark-like Info: the TCP analysis prefix, then the application's text when this
+/// packet completed a message, else the transport line with relative sequence numbers.
+fn render_info(pkt: &Packet<'_>, verdict: Option<&PacketVerdict>, notes: &[AppNote]) -> String {
+    let mut s = verdict.map(|v| v.info_prefix()).unwrap_or_default();
+    if !notes.is_empty() {
+        for (i, n) in notes.iter().enumerate() {
+            if i > 0 {
+                s.push_str(" , ");
+            }
+            s.push_str(&n.info);
+        }
+        return s;
+    }
+    let rel = verdict.and_then(|v| {
+        let t = pkt.tcp()?;
+        Some(TcpRel {
+            seq_base: t.seq.wrapping_sub(v.rel_seq?),
+            ack_base: t.ack.wrapping_sub(v.rel_ack.unwrap_or(0)),
+            window_shift: None,
+        })
+    });
+    s.push_str(&decode::info_with(pkt, rel.as_ref()));
+    s
+}

@@ -1,0 +1,18 @@
+//! Drives the pipeline: frames in; per-packet summaries, finished connections and
+//! application transactions out. No threads, no clock, no terminal: the CLI and the TUI
+//! are two consumers of the same [`Engine`], so they always agree.
+//!
+//! ```text
+//! Frame ─► decode ─► (IP defragmentation) ─► flow::ConnTable ─► StreamSink = apps
+//!                                                  │                 ├─ HTTP/1.x
+//!                                                  │                 ├─ TLS hellos
+//!                                                  │                 └─ DNS over TCP
+//!                      UDP datagrams ─────────────────────────────────► DNS tracker
+//! ```
+
+mod apps;
+mod engine;
+mod records;
+
+pub use engine::{Engine, EngineConfig, PacketSummary};
+pub use records::{AppKind, AppNote, ConnRecord, HttpRecord, TlsSummary};

@@ -1,0 +1,196 @@
+//! `wiretale conns FILE [--json]`: one record per connection in order of first packet.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use super::args::FileArgs;
+use super::json::{endpoint, opt_ts, secs, ts, wire};
+use super::out::Out;
+use super::run::{drive, finish_status, Next};
+use crate::analysis::{ConnRecord, EngineConfig};
+use crate::flow::{CloseHow, ConnProto};
+
+pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
+    let mut out = Out::new();
+    if !a.json {
+        out.line(&format!(
+            "{:>6}  {:<4} {:<42} {:<42} {:<6} {:>10} {:>10} {:>10} {:>9}  {}",
+            "id",
+            "prot",
+            "client",
+            "server",
+            "state",
+            "duration",
+            "bytes c→s",
+            "bytes s→c",
+            "rtt ms",
+            "close"
+        ));
+    }
+    // Connections finish out of order; print them in id order (order of first packet)
+    // as soon as every earlier one has been printed.
+    let mut pending: BTreeMap<u32, ConnRecord> = BTreeMap::new();
+    let mut next_id: u32 = 0;
+    let flush = |pending: &mut BTreeMap<u32, ConnRecord>, next_id: &mut u32, out: &mut Out| {
+        while let Some(c) = pending.remove(next_id) {
+            out.line(&if a.json {
+                json_record(&c).to_string()
+            } else {
+                text_row(&c)
+            });
+            *next_id += 1;
+        }
+    };
+    let stop = std::cell::Cell::new(false);
+    let damage = drive(
+        &a.file,
+        EngineConfig::default(),
+        |_, _| {
+            if stop.get() {
+                Next::Stop
+            } else {
+                Next::Continue
+            }
+        },
+        |engine, _| {
+            for c in engine.take_conns() {
+                pending.insert(c.conn.id.0, c);
+            }
+            flush(&mut pending, &mut next_id, &mut out);
+            stop.set(out.failed());
+        },
+    )?;
+    // A damaged file stops before `finish`: whatever finished is still printed in order.
+    let rest: Vec<ConnRecord> = std::mem::take(&mut pending).into_values().collect();
+    for c in rest {
+        out.line(&if a.json {
+            json_record(&c).to_string()
+        } else {
+            text_row(&c)
+        });
+    }
+    let pipe_closed = out.pipe_closed();
+    out.finish()?;
+    if pipe_closed {
+        return Ok(0);
+    }
+    Ok(finish_status(damage))
+}
+
+fn proto(c: &ConnRecord) -> &'static str {
+    match c.conn.proto {
+        ConnProto::Tcp => "tcp",
+        ConnProto::Udp => "udp",
+        ConnProto::Icmp => "icmp",
+    }
+}
+
+fn text_row(c: &ConnRecord) -> String {
+    let k = &c.conn;
+    let rtt = k
+        .handshake
+        .and_then(|h| h.rtt_ns())
+        .map(|n| format!("{:.3}", n as f64 / 1e6))
+        .unwrap_or_else(|| "-".into());
+    let close = match &k.close {
+        Some(cl) => format!(
+            "{} {}",
+            cl.by.sender(),
+            match cl.how {
+                CloseHow::Fin => "FIN",
+                CloseHow::Rst => "RST",
+            }
+        ),
+        None => "-".into(),
+    };
+    let guess = if k.orientation_guessed { "^" } else { "" };
+    format!(
+        "{:>6}  {:<4} {:<42} {:<42} {:<6} {:>10.3} {:>10} {:>10} {:>9}  {}{}",
+        k.id.0,
+        proto(c),
+        k.client.to_string(),
+        k.server.to_string(),
+        k.state(),
+        k.duration(),
+        k.bytes[0],
+        k.bytes[1],
+        rtt,
+        close,
+        if guess.is_empty() {
+            String::new()
+        } else {
+            "  (orientation guessed)".into()
+        }
+    )
+}
+
+/// The documented `--json` record (README, "JSON Lines output").
+pub fn json_record(c: &ConnRecord) -> Value {
+    let k = &c.conn;
+    let handshake = if k.proto == ConnProto::Tcp {
+        let h = k.handshake.unwrap_or_default();
+        json!({
+            "syn_ts": opt_ts(h.syn_ts),
+            "synack_ts": opt_ts(h.synack_ts),
+            "ack_ts": opt_ts(h.ack_ts),
+            "rtt": secs(h.rtt_ns()),
+            "client_rtt": secs(h.client_rtt_ns()),
+            "server_rtt": secs(h.server_rtt_ns()),
+        })
+    } else {
+        Value::Null
+    };
+    let close = k.close.as_ref().map_or(Value::Null, |cl| {
+        json!({
+            "by": cl.by.sender(),
+            "how": match cl.how { CloseHow::Fin => "fin", CloseHow::Rst => "rst" },
+            "ts": ts(cl.ts),
+        })
+    });
+    let analysis: serde_json::Map<String, Value> = k
+        .analysis_counts()
+        .filter(|(_, n)| *n > 0)
+        .map(|(name, n)| (name.to_string(), json!(n)))
+        .collect();
+    let tls = c.tls.as_ref().map_or(Value::Null, |t| {
+        json!({
+            "sni": wire(t.sni.as_deref()),
+            "alpn": t.alpn.as_deref().map(|a| wire(Some(a))).unwrap_or(Value::Null),
+            "alpn_offered": t.alpn_offered.iter().map(|a| wire(Some(a))).collect::<Vec<_>>(),
+            "version": t.version.map(crate::proto::tls::version_name),
+        })
+    });
+    let p = &k.phases;
+    json!({
+        "id": k.id.0,
+        "proto": proto(c),
+        "client": endpoint(&k.client),
+        "server": endpoint(&k.server),
+        "orientation_guessed": k.orientation_guessed,
+        "vlan": &k.vlans[..k.vlan_count as usize],
+        "first_ts": ts(k.first_ts),
+        "last_ts": ts(k.last_ts),
+        "duration": k.duration(),
+        "state": k.state(),
+        "history": k.history(),
+        "packets": {"client": k.packets[0], "server": k.packets[1]},
+        "bytes": {"client": k.bytes[0], "server": k.bytes[1]},
+        "retransmitted_bytes": {"client": k.retransmitted_bytes[0], "server": k.retransmitted_bytes[1]},
+        "missed_bytes": k.missed_bytes,
+        "handshake": handshake,
+        "close": close,
+        "phases": {
+            "first_payload": {"client": opt_ts(p.first_payload[0]), "server": opt_ts(p.first_payload[1])},
+            "last_payload": {"client": opt_ts(p.last_payload[0]), "server": opt_ts(p.last_payload[1])},
+            "fin": {"client": opt_ts(p.fin[0]), "server": opt_ts(p.fin[1])},
+            "rst": {"client": opt_ts(p.rst[0]), "server": opt_ts(p.rst[1])},
+            "half_close": p.half_close.map(|(d, t)| json!({"by": d.sender(), "ts": ts(t)})),
+        },
+        "analysis": analysis,
+        "anomalies": k.anomalies.iter().map(|a| a.name).collect::<Vec<_>>(),
+        "community_id": k.community_id(),
+        "app": c.app.map(|a| a.as_str()),
+        "tls": tls,
+    })
+}

@@ -1,0 +1,91 @@
+//! `wiretale packets FILE [--json]`: one line per packet, like tshark's default output.
+
+use serde_json::json;
+
+use super::args::PacketsArgs;
+use super::json::{guard, wire};
+use super::out::Out;
+use super::run::{drive, finish_status, Next};
+use crate::analysis::{EngineConfig, PacketSummary};
+use crate::base::Timestamp;
+
+pub fn run(a: &PacketsArgs) -> anyhow::Result<i32> {
+    let mut out = Out::new();
+    let cfg = EngineConfig {
+        want_info: true,
+        ..EngineConfig::default()
+    };
+    let mut first: Option<Timestamp> = None;
+    let mut n: u64 = 0;
+    let damage = drive(
+        &a.common.file,
+        cfg,
+        |_, s| {
+            let t0 = *first.get_or_insert(s.ts);
+            if a.common.json {
+                out.line(&json_line(s).to_string());
+            } else {
+                out.line(&text_line(s, t0));
+            }
+            n += 1;
+            if out.failed() || a.count.is_some_and(|c| n >= c) {
+                Next::Stop
+            } else {
+                Next::Continue
+            }
+        },
+        |_, _| {},
+    )?;
+    let pipe_closed = out.pipe_closed();
+    out.finish()?;
+    if pipe_closed {
+        return Ok(0);
+    }
+    Ok(finish_status(damage))
+}
+
+/// The protocol column as tshark users read it.
+fn proto_label(p: &str) -> String {
+    match p {
+        "icmpv6" => "ICMPv6".to_string(),
+        "ipv4" => "IPv4".to_string(),
+        "ipv6" => "IPv6".to_string(),
+        other => other.to_ascii_uppercase(),
+    }
+}
+
+fn text_line(s: &PacketSummary, t0: Timestamp) -> String {
+    let src = s.src.map(|a| a.to_string()).unwrap_or_default();
+    let dst = s.dst.map(|a| a.to_string()).unwrap_or_default();
+    format!(
+        "{:>6} {:>11.6} {:>15} → {:<15} {:<6} {:>5} {}",
+        s.id.frame_number(),
+        s.ts.secs_since(t0),
+        src,
+        dst,
+        proto_label(s.proto),
+        s.len,
+        guard(&s.info)
+    )
+}
+
+/// The documented `--json` record (README, "JSON Lines output").
+pub fn json_line(s: &PacketSummary) -> serde_json::Value {
+    let names: Vec<&str> = s.anomalies.iter().map(|a| a.name).collect();
+    json!({
+        "n": s.id.frame_number(),
+        "ts": s.ts.as_secs_f64(),
+        "caplen": s.caplen,
+        "len": s.len,
+        "iface": s.iface,
+        "link": s.link.0,
+        "src": s.src.map(|a| a.to_string()),
+        "dst": s.dst.map(|a| a.to_string()),
+        "proto": s.proto,
+        "sport": s.sport,
+        "dport": s.dport,
+        "conn": s.conn.map(|c| c.0),
+        "info": wire(Some(&s.info)),
+        "anomalies": names,
+    })
+}
