@@ -70,31 +70,14 @@ impl Engine {
 
     /// Analyses one frame.
     pub fn process(&mut self, frame: &Frame<'_>) -> PacketSummary {
-        let meta = frame.meta;
-        self.last_ts = self.last_ts.max(meta.ts);
-        let pkt = decode::decode(meta.link, frame.data);
-        let mut anomalies = pkt.anomalies.clone();
-        match self.defrag.push(meta.ts, meta.link, frame.data, &pkt) {
-            DefragResult::NotFragment => self.analyse(frame, &pkt, anomalies, false),
-            DefragResult::Held { anomaly } => {
-                anomalies.extend(anomaly);
-                self.summary(frame, &pkt, anomalies, None, false)
-            }
-            DefragResult::Dropped(a) => {
-                anomalies.push(a);
-                self.summary(frame, &pkt, anomalies, None, false)
-            }
-            DefragResult::Complete { datagram, anomaly } => {
-                anomalies.extend(anomaly);
-                let whole = decode::decode(LinkType::RAW, &datagram);
-                anomalies.extend(whole.anomalies.iter().cloned());
-                // Keep the outer frame's link layer (MACs, VLANs) for display and keys.
-                let mut whole = whole;
-                whole.eth = pkt.eth;
-                whole.vlans = pkt.vlans;
-                self.analyse(frame, &whole, anomalies, true)
-            }
-        }
+        self.last_ts = self.last_ts.max(frame.meta.ts);
+        let mut defrag = std::mem::take(&mut self.defrag);
+        let s = with_decoded(&mut defrag, frame, |pkt, anomalies, whole| match whole {
+            Whole::Ready { reassembled } => self.analyse(frame, pkt, anomalies, reassembled),
+            Whole::NotYet => self.summary(frame, pkt, anomalies, None, false),
+        });
+        self.defrag = defrag;
+        s
     }
 
     fn analyse(
@@ -233,6 +216,46 @@ impl Engine {
     /// Open connections right now (for status displays and memory checks).
     pub fn live_conns(&self) -> usize {
         self.table.live()
+    }
+}
+
+/// Whether a decoded packet can go on to the flow table.
+pub(crate) enum Whole {
+    /// A whole datagram (`reassembled`: completed from fragments by this frame).
+    Ready { reassembled: bool },
+    /// A fragment held (or dropped) by the defragmenter: only its own layers exist.
+    NotYet,
+}
+
+/// Decodes a frame, passes it through IP defragmentation, and calls `f` with the packet
+/// to analyse: the frame itself, or the datagram it completed (keeping the outer
+/// frame's link layer for display and keys, as tshark shows it on the last fragment).
+pub(crate) fn with_decoded<R>(
+    defrag: &mut Defragmenter,
+    frame: &Frame<'_>,
+    f: impl FnOnce(&Packet<'_>, Vec<Anomaly>, Whole) -> R,
+) -> R {
+    let meta = frame.meta;
+    let pkt = decode::decode(meta.link, frame.data);
+    let mut anomalies = pkt.anomalies.clone();
+    match defrag.push(meta.ts, meta.link, frame.data, &pkt) {
+        DefragResult::NotFragment => f(&pkt, anomalies, Whole::Ready { reassembled: false }),
+        DefragResult::Held { anomaly } => {
+            anomalies.extend(anomaly);
+            f(&pkt, anomalies, Whole::NotYet)
+        }
+        DefragResult::Dropped(a) => {
+            anomalies.push(a);
+            f(&pkt, anomalies, Whole::NotYet)
+        }
+        DefragResult::Complete { datagram, anomaly } => {
+            anomalies.extend(anomaly);
+            let mut whole = decode::decode(LinkType::RAW, &datagram);
+            anomalies.extend(whole.anomalies.iter().cloned());
+            whole.eth = pkt.eth;
+            whole.vlans = pkt.vlans;
+            f(&whole, anomalies, Whole::Ready { reassembled: true })
+        }
     }
 }
 

@@ -12,7 +12,9 @@
 
 mod apps;
 mod engine;
+mod follow;
 mod records;
 
 pub use engine::{Engine, EngineConfig, PacketSummary};
+pub use follow::{Follower, Turn};
 pub use records::{AppKind, AppNote, ConnRecord, HttpRecord, TlsSummary};

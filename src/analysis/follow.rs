@@ -1,0 +1,126 @@
+//! Following one connection: its reassembled conversation, turn by turn.
+//!
+//! Runs decode, defragmentation and a private connection table over the frames it is
+//! given, and keeps only the target connection's stream. The CLI gives it the whole file
+//! and the connection's id; the TUI gives it just that connection's packets (from the
+//! index) and asks for the first connection, which is the same conversation.
+
+use super::engine::{flow_packet, with_decoded, Whole};
+use crate::base::{ConnId, Direction, PacketId, Timestamp};
+use crate::capture::Frame;
+use crate::decode::Defragmenter;
+use crate::flow::{ConnTable, FlowConfig, StreamSink};
+
+/// One turn of a conversation: consecutive bytes one side sent, or bytes that were
+/// sent but not captured.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Turn {
+    Data {
+        dir: Direction,
+        /// Packet that delivered the turn's first bytes.
+        first_pkt: PacketId,
+        ts: Timestamp,
+        bytes: Vec<u8>,
+    },
+    /// `len` bytes of `dir` missing from the capture (never filled with zeros).
+    Gap { dir: Direction, len: u64 },
+}
+
+/// Collects the turns of one connection; see the module docs.
+pub struct Follower {
+    target: ConnId,
+    defrag: Defragmenter,
+    table: ConnTable,
+    sink: TurnSink,
+}
+
+struct TurnSink {
+    target: ConnId,
+    turns: Vec<Turn>,
+    /// Stop collecting past this many bytes (the caller's memory bound).
+    limit: usize,
+    collected: usize,
+    truncated: bool,
+}
+
+impl Follower {
+    /// Follows connection `target` (ids as `wiretale conns` numbers them) with at most
+    /// `limit` bytes of conversation kept.
+    pub fn new(target: ConnId, limit: usize) -> Self {
+        Follower {
+            target,
+            defrag: Defragmenter::default(),
+            table: ConnTable::new(FlowConfig::default()),
+            sink: TurnSink {
+                target,
+                turns: Vec::new(),
+                limit,
+                collected: 0,
+                truncated: false,
+            },
+        }
+    }
+
+    pub fn push(&mut self, frame: &Frame<'_>) {
+        let table = &mut self.table;
+        let sink = &mut self.sink;
+        with_decoded(&mut self.defrag, frame, |pkt, _, whole| {
+            if let Whole::Ready { .. } = whole {
+                if let Some(fp) = flow_packet(frame.meta.id, frame.meta.ts, pkt) {
+                    table.process(&fp, sink);
+                }
+            }
+        });
+    }
+
+    /// Ends the input and returns the turns, and whether the byte limit cut them short.
+    pub fn finish(mut self) -> (Vec<Turn>, bool) {
+        self.table.finish(&mut self.sink);
+        let _ = self.target;
+        (self.sink.turns, self.sink.truncated)
+    }
+}
+
+impl StreamSink for TurnSink {
+    fn data(&mut self, conn: ConnId, dir: Direction, ts: Timestamp, pkt: PacketId, bytes: &[u8]) {
+        if conn != self.target || bytes.is_empty() {
+            return;
+        }
+        let room = self.limit.saturating_sub(self.collected);
+        if room == 0 {
+            self.truncated = true;
+            return;
+        }
+        let take = &bytes[..bytes.len().min(room)];
+        self.truncated |= take.len() < bytes.len();
+        self.collected += take.len();
+        if let Some(Turn::Data {
+            dir: d, bytes: b, ..
+        }) = self.turns.last_mut()
+        {
+            if *d == dir {
+                b.extend_from_slice(take);
+                return;
+            }
+        }
+        self.turns.push(Turn::Data {
+            dir,
+            first_pkt: pkt,
+            ts,
+            bytes: take.to_vec(),
+        });
+    }
+
+    fn gap(&mut self, conn: ConnId, dir: Direction, _ts: Timestamp, len: u64) {
+        if conn != self.target {
+            return;
+        }
+        if let Some(Turn::Gap { dir: d, len: l }) = self.turns.last_mut() {
+            if *d == dir {
+                *l += len;
+                return;
+            }
+        }
+        self.turns.push(Turn::Gap { dir, len });
+    }
+}
