@@ -9,12 +9,13 @@
 
 use std::collections::HashMap;
 
-use super::records::{AppKind, AppNote, ConnRecord, HttpRecord, TlsSummary};
+use super::notes::AppNote;
 use crate::base::{ConnId, Direction, Endpoint, PacketId, Timestamp};
 use crate::flow::{ConnProto, Connection, StreamSink};
 use crate::proto::dns::{self, DnsMeta, DnsTcpStream, DnsTracker};
 use crate::proto::http::{looks_like_http, HttpConn};
 use crate::proto::tls::{looks_like_tls, TlsConn, TlsEvent};
+use crate::story::{AppKind, ConnRecord, HttpRecord, TlsSummary};
 
 /// Bytes of a first delivery enough to decide what a connection carries (a request
 /// line with its version, a TLS record header); fewer means "wait for more".

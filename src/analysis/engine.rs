@@ -2,7 +2,7 @@
 //! table and the application decoders.
 
 use super::apps::Apps;
-use super::records::{AppNote, ConnRecord, HttpRecord};
+use super::notes::AppNote;
 use crate::base::{Anomaly, ConnId, Direction, Endpoint, LinkType, PacketId, Timestamp};
 use crate::capture::Frame;
 use crate::decode::{
@@ -10,6 +10,7 @@ use crate::decode::{
 };
 use crate::flow::{ConnTable, FlowConfig, FlowPacket, PacketVerdict, L4};
 use crate::proto::dns::{self, DnsMeta, DnsTransaction};
+use crate::story::{ConnRecord, HttpRecord};
 
 /// Limits and switches of one analysis run.
 #[derive(Clone, Copy, Debug, Default)]

@@ -13,8 +13,9 @@
 mod apps;
 mod engine;
 mod follow;
-mod records;
+mod notes;
 
+pub use crate::story::{AppKind, ConnRecord, HttpRecord, TlsSummary};
 pub use engine::{Engine, EngineConfig, PacketSummary};
 pub use follow::{Follower, Turn};
-pub use records::{AppKind, AppNote, ConnRecord, HttpRecord, TlsSummary};
+pub use notes::AppNote;

@@ -10,6 +10,7 @@ use super::out::Out;
 use super::run::{drive, finish_status, Next};
 use crate::analysis::{ConnRecord, EngineConfig};
 use crate::flow::{CloseHow, ConnProto};
+use crate::story::{ConnName, NameIndex};
 
 pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
     let mut out = Out::new();
@@ -31,14 +32,23 @@ pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
     // Connections finish out of order; print them in id order (order of first packet)
     // as soon as every earlier one has been printed.
     let mut pending: BTreeMap<u32, ConnRecord> = BTreeMap::new();
+    // Lookups seen so far name the connections as they finish.
+    let mut names = NameIndex::new();
     let mut next_id: u32 = 0;
-    let flush = |pending: &mut BTreeMap<u32, ConnRecord>, next_id: &mut u32, out: &mut Out| {
+    let line = |c: &ConnRecord, names: &NameIndex| {
+        let name = names.name(c);
+        if a.json {
+            json_record(c, name.as_ref()).to_string()
+        } else {
+            text_row(c, name.as_ref())
+        }
+    };
+    let flush = |pending: &mut BTreeMap<u32, ConnRecord>,
+                 next_id: &mut u32,
+                 out: &mut Out,
+                 names: &NameIndex| {
         while let Some(c) = pending.remove(next_id) {
-            out.line(&if a.json {
-                json_record(&c).to_string()
-            } else {
-                text_row(&c)
-            });
+            out.line(&line(&c, names));
             *next_id += 1;
         }
     };
@@ -53,22 +63,21 @@ pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
                 Next::Continue
             }
         },
-        |engine, _| {
+        |engine, at_end| {
+            for tx in engine.take_dns(at_end) {
+                names.add(&tx);
+            }
             for c in engine.take_conns() {
                 pending.insert(c.conn.id.0, c);
             }
-            flush(&mut pending, &mut next_id, &mut out);
+            flush(&mut pending, &mut next_id, &mut out, &names);
             stop.set(out.failed());
         },
     )?;
     // A damaged file stops before `finish`: whatever finished is still printed in order.
     let rest: Vec<ConnRecord> = std::mem::take(&mut pending).into_values().collect();
     for c in rest {
-        out.line(&if a.json {
-            json_record(&c).to_string()
-        } else {
-            text_row(&c)
-        });
+        out.line(&line(&c, &names));
     }
     let pipe_closed = out.pipe_closed();
     out.finish()?;
@@ -86,7 +95,7 @@ fn proto(c: &ConnRecord) -> &'static str {
     }
 }
 
-fn text_row(c: &ConnRecord) -> String {
+fn text_row(c: &ConnRecord, name: Option<&ConnName>) -> String {
     let k = &c.conn;
     let rtt = k
         .handshake
@@ -106,7 +115,7 @@ fn text_row(c: &ConnRecord) -> String {
     };
     let guess = if k.orientation_guessed { "^" } else { "" };
     format!(
-        "{:>6}  {:<4} {:<42} {:<42} {:<6} {:>10.3} {:>10} {:>10} {:>9}  {}{}",
+        "{:>6}  {:<4} {:<42} {:<42} {:<6} {:>10.3} {:>10} {:>10} {:>9}  {:<12}  {}{}",
         k.id.0,
         proto(c),
         k.client.to_string(),
@@ -117,6 +126,7 @@ fn text_row(c: &ConnRecord) -> String {
         k.bytes[1],
         rtt,
         close,
+        super::json::guard(name.map_or("-", |n| n.qname.as_str())),
         if guess.is_empty() {
             String::new()
         } else {
@@ -126,7 +136,7 @@ fn text_row(c: &ConnRecord) -> String {
 }
 
 /// The documented `--json` record (README, "JSON Lines output").
-pub fn json_record(c: &ConnRecord) -> Value {
+pub fn json_record(c: &ConnRecord, name: Option<&ConnName>) -> Value {
     let k = &c.conn;
     let handshake = if k.proto == ConnProto::Tcp {
         let h = k.handshake.unwrap_or_default();
@@ -191,6 +201,7 @@ pub fn json_record(c: &ConnRecord) -> Value {
         "anomalies": k.anomalies.iter().map(|a| a.name).collect::<Vec<_>>(),
         "community_id": k.community_id(),
         "app": c.app.map(|a| a.as_str()),
+        "name": super::story::name_json(name),
         "tls": tls,
     })
 }

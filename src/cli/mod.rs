@@ -11,6 +11,7 @@ mod json;
 mod out;
 mod packets;
 mod run;
+mod story;
 
 use std::io::IsTerminal;
 
@@ -49,10 +50,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Dns(a)) => dnshttp::run_dns(&a),
         Some(Command::Http(a)) => dnshttp::run_http(&a),
         Some(Command::Follow(a)) => follow::run(&a),
-        Some(Command::Story(_))
-        | Some(Command::Capture(_))
-        | Some(Command::Interfaces)
-        | Some(Command::Export(_)) => {
+        Some(Command::Story(a)) => story::run(&a),
+        Some(Command::Capture(_)) | Some(Command::Interfaces) | Some(Command::Export(_)) => {
             anyhow::bail!("this subcommand is not available in this build yet")
         }
         None => {

@@ -1,1 +1,51 @@
-//! story (to be built).
+//! The browser-to-server story: which lookup named which connection, which requests
+//! belong to one page load, and the narrative of it all.
+//!
+//! * [`naming`]: a connection from client C to address X at time t is named by the
+//!   latest DNS answer *to C* before t that contained X (following CNAME chains), not by
+//!   one global address→name table, which mislabels CDN addresses shared by many names.
+//! * [`pages`]: groups connections, exchanges and lookups into page loads: an HTML
+//!   document and what the same client fetched for it (by Referer, then by timing).
+//! * [`narrate`]: the timeline, step by step as *How Networks Connect* tells it.
+//!
+//! Everything is computed from capture timestamps only, so a live capture and the file
+//! it saved tell the same story.
+
+pub mod naming;
+pub mod narrate;
+pub mod pages;
+mod records;
+
+pub use naming::{name_connections, ConnName, NameIndex, NameSource};
+pub use narrate::{narrate, Event, EventKind, PhaseTimes};
+pub use pages::{group_pages, Page};
+pub use records::{AppKind, ConnRecord, HttpRecord, TlsSummary};
+
+use crate::proto::dns::DnsTransaction;
+
+/// Everything the story is told from.
+pub struct StoryInput<'a> {
+    pub conns: &'a [ConnRecord],
+    pub dns: &'a [DnsTransaction],
+    pub http: &'a [HttpRecord],
+}
+
+/// A whole story: names for connections, the page loads, and the narrated events.
+pub struct Story {
+    /// Indexed like `StoryInput::conns`.
+    pub names: Vec<Option<ConnName>>,
+    pub pages: Vec<Page>,
+    pub events: Vec<Event>,
+}
+
+/// Joins and narrates; see the module docs.
+pub fn tell(input: &StoryInput<'_>) -> Story {
+    let names = name_connections(input);
+    let pages = group_pages(input, &names);
+    let events = narrate(input, &names, &pages);
+    Story {
+        names,
+        pages,
+        events,
+    }
+}

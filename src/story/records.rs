@@ -1,5 +1,6 @@
-//! What the engine hands out: finished connections with their application facts, HTTP
-//! exchanges tied to their connection, and per-packet application notes.
+//! The facts the story joins: finished connections with what the application decoders
+//! found on them, and HTTP exchanges tied to their connection. The engine in `analysis`
+//! produces them; the story and the outputs read them.
 
 use crate::base::ConnId;
 use crate::flow::Connection;
@@ -60,13 +61,4 @@ impl ConnRecord {
 pub struct HttpRecord {
     pub conn: ConnId,
     pub tx: HttpTransaction,
-}
-
-/// An application-level label for one packet: the protocol it shows as and its Info.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AppNote {
-    /// "dns", "http" or "tls".
-    pub proto: &'static str,
-    /// Info text, already escaped for display.
-    pub info: String,
 }

@@ -1,0 +1,250 @@
+//! Naming connections by the lookups that led to them.
+//!
+//! For each connection from client C to address X opened at time t: the latest DNS
+//! answer *to C* before t whose records contain X, following CNAME chains, over A and
+//! AAAA, UDP or TCP. When one address was answered for several names, the name this
+//! client asked for most recently wins and the others are listed, with one refinement:
+//! when the connection itself says which name it meant (TLS SNI, HTTP Host) and that
+//! name was among the answers, it wins; only when none matches is a mismatch flagged. With no lookup in the
+//! capture, the TLS SNI or the HTTP Host names the connection, and the record says so.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use super::{AppKind, StoryInput};
+use crate::base::Timestamp;
+use crate::proto::dns::{DnsTransaction, RData};
+
+/// Where a connection's name came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameSource {
+    Dns,
+    Sni,
+    Host,
+}
+
+impl NameSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NameSource::Dns => "dns",
+            NameSource::Sni => "sni",
+            NameSource::Host => "host",
+        }
+    }
+}
+
+/// A connection's name and how it was found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConnName {
+    /// The name the client asked for (or the SNI/Host when no lookup was seen).
+    pub qname: String,
+    /// CNAME chain from `qname` to the name that held the address (empty when none).
+    pub chain: Vec<String>,
+    /// Lookup latency (query → answer), seconds.
+    pub dns_rtt: Option<f64>,
+    /// Answer → connection start, seconds.
+    pub gap: Option<f64>,
+    /// The answer's TTL had run out when the connection started.
+    pub ttl_expired: bool,
+    pub ttl: Option<u32>,
+    pub source: NameSource,
+    /// `seq` of the DNS transaction that named it.
+    pub dns_seq: Option<u64>,
+    /// Other names this client was given the same address for earlier.
+    pub also: Vec<String>,
+    /// The TLS SNI or HTTP Host disagrees with the looked-up name: what they said.
+    pub mismatch: Option<String>,
+}
+
+/// One answer as the naming needs it.
+struct Answer {
+    ts: Timestamp,
+    qname: String,
+    chain: Vec<String>,
+    addrs: Vec<(IpAddr, u32)>,
+    rtt: Option<f64>,
+    seq: u64,
+}
+
+/// Follows the CNAME chain from the question through the answer section and collects
+/// the addresses held by any name on it.
+fn resolve(tx: &DnsTransaction) -> Option<Answer> {
+    let ts = tx.response_ts?;
+    let answers = tx.answers();
+    let mut chain: Vec<String> = Vec::new();
+    let mut cur = tx.qname.to_ascii_lowercase();
+    // Bounded: a chain can be at most as long as the answer section.
+    for _ in 0..answers.len() {
+        let next = answers.iter().find_map(|r| match &r.data {
+            RData::Cname(t) if r.name.eq_ignore_ascii_case(&cur) => Some(t.to_ascii_lowercase()),
+            _ => None,
+        });
+        match next {
+            Some(n) if !chain.contains(&n) && n != tx.qname.to_ascii_lowercase() => {
+                chain.push(n.clone());
+                cur = n;
+            }
+            _ => break,
+        }
+    }
+    let on_chain = |name: &str| {
+        name.eq_ignore_ascii_case(&tx.qname) || chain.iter().any(|c| c.eq_ignore_ascii_case(name))
+    };
+    let addrs: Vec<(IpAddr, u32)> = answers
+        .iter()
+        .filter(|r| on_chain(&r.name))
+        .filter_map(|r| match r.data {
+            RData::A(a) => Some((IpAddr::V4(a), r.ttl)),
+            RData::Aaaa(a) => Some((IpAddr::V6(a), r.ttl)),
+            _ => None,
+        })
+        .collect();
+    if addrs.is_empty() {
+        return None;
+    }
+    Some(Answer {
+        ts,
+        qname: tx.qname.clone(),
+        chain,
+        addrs,
+        rtt: tx.rtt(),
+        seq: tx.seq,
+    })
+}
+
+fn host_only(h: &str) -> &str {
+    let h = h.trim();
+    if let Some(rest) = h.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match h.rsplit_once(':') {
+        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+        _ => h,
+    }
+}
+
+/// Answers seen so far, indexed by (client, address) so naming a connection costs a
+/// binary search, not a scan (250,000 connections × 20,000 lookups would not do).
+/// Answers can be added as they are seen, so a streaming consumer names connections as
+/// they finish.
+#[derive(Default)]
+pub struct NameIndex {
+    answers: Vec<Answer>,
+    index: HashMap<(IpAddr, IpAddr), Vec<usize>>,
+}
+
+impl NameIndex {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one DNS transaction (ignored unless it answered addresses).
+    pub fn add(&mut self, tx: &DnsTransaction) {
+        let Some(a) = resolve(tx) else { return };
+        let i = self.answers.len();
+        for (ip, _) in &a.addrs {
+            let list = self.index.entry((tx.client.ip, *ip)).or_default();
+            if list.last() != Some(&i) {
+                // Keep each list in time order even when transactions arrive a little out
+                // of order (they finish when answered, not when asked).
+                let pos = list.partition_point(|&j| self.answers[j].ts <= a.ts);
+                list.insert(pos, i);
+            }
+        }
+        self.answers.push(a);
+    }
+
+    /// Names one connection (None for DNS's own connections and when nothing names it).
+    pub fn name(&self, c: &super::ConnRecord) -> Option<ConnName> {
+        if c.app == Some(AppKind::Dns) {
+            return None;
+        }
+        let k = &c.conn;
+        let t = k.handshake.and_then(|h| h.syn_ts).unwrap_or(k.first_ts);
+        let sni = c.tls.as_ref().and_then(|t| t.sni.clone());
+        let host = c.http_host.as_deref().map(|h| host_only(h).to_string());
+        let said = sni.clone().or(host.clone());
+        let list = self
+            .index
+            .get(&(k.client.ip, k.server.ip))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let upto = list.partition_point(|&i| self.answers[i].ts <= t);
+        let candidates = &list[..upto];
+        // The latest answer wins, unless the client itself said which name it meant
+        // (TLS SNI, HTTP Host) and one of the answers was for that name: one address
+        // answered for several names is common (CDNs, virtual hosts).
+        let said_match = said.as_deref().and_then(|s| {
+            candidates.iter().rev().take(64).copied().find(|&i| {
+                let a = &self.answers[i];
+                a.qname.eq_ignore_ascii_case(s) || a.chain.iter().any(|c| c.eq_ignore_ascii_case(s))
+            })
+        });
+        if let Some(bi) = said_match.or(candidates.last().copied()) {
+            let best = &self.answers[bi];
+            let ttl = best
+                .addrs
+                .iter()
+                .find(|(ip, _)| *ip == k.server.ip)
+                .map(|(_, ttl)| *ttl);
+            let gap = t.secs_since(best.ts);
+            let mut also: Vec<String> = Vec::new();
+            for a in candidates
+                .iter()
+                .rev()
+                .skip(1)
+                .take(64)
+                .map(|&i| &self.answers[i])
+            {
+                if !a.qname.eq_ignore_ascii_case(&best.qname)
+                    && !also.iter().any(|x| x.eq_ignore_ascii_case(&a.qname))
+                {
+                    also.push(a.qname.clone());
+                }
+            }
+            let matches = |n: &str| {
+                n.eq_ignore_ascii_case(&best.qname)
+                    || best.chain.iter().any(|c| c.eq_ignore_ascii_case(n))
+            };
+            let mismatch = said.filter(|s| !matches(s) && s.parse::<IpAddr>().is_err());
+            return Some(ConnName {
+                qname: best.qname.clone(),
+                chain: best.chain.clone(),
+                dns_rtt: best.rtt,
+                gap: Some(gap),
+                ttl_expired: ttl.is_some_and(|ttl| gap > ttl as f64),
+                ttl,
+                source: NameSource::Dns,
+                dns_seq: Some(best.seq),
+                also,
+                mismatch,
+            });
+        }
+        let (name, source) = match (sni, host) {
+            (Some(s), _) => (s, NameSource::Sni),
+            (None, Some(h)) if h.parse::<IpAddr>().is_err() => (h, NameSource::Host),
+            _ => return None,
+        };
+        Some(ConnName {
+            qname: name,
+            chain: Vec::new(),
+            dns_rtt: None,
+            gap: None,
+            ttl_expired: false,
+            ttl: None,
+            source,
+            dns_seq: None,
+            also: Vec::new(),
+            mismatch: None,
+        })
+    }
+}
+
+/// Names every connection of `input` (same order as `input.conns`).
+pub fn name_connections(input: &StoryInput<'_>) -> Vec<Option<ConnName>> {
+    let mut idx = NameIndex::new();
+    for tx in input.dns {
+        idx.add(tx);
+    }
+    input.conns.iter().map(|c| idx.name(c)).collect()
+}

@@ -1,0 +1,274 @@
+//! Grouping into page loads.
+//!
+//! A page load starts with a document (an HTML response) and holds the requests the same
+//! client made for it: those whose Referer is the document's URL, and, lacking a Referer,
+//! those that follow while the load is still active (within [`QUIET`] of its last
+//! activity). A request with no document before it (curl, an API call) is its own story.
+//! Connections belong to the page of their first exchange; connections without any
+//! exchange (a refused port, a browser's unused preconnect, TLS) and lookups belong to
+//! the page active for that client when they happened, or stand alone.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use super::{ConnName, StoryInput};
+use crate::base::{ConnId, Timestamp};
+
+/// How long after a page's last activity an unrelated request still joins it.
+pub const QUIET: i64 = 3_000_000_000;
+
+/// One page load (or a lone request, connection or lookup when `document` is None).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page {
+    pub id: u32,
+    pub client: IpAddr,
+    /// Index into `StoryInput::http` of the document's exchange.
+    pub document: Option<usize>,
+    /// `http://host/uri` of the document.
+    pub url: Option<String>,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    /// Indexes into `StoryInput::conns`.
+    pub conns: Vec<usize>,
+    /// Indexes into `StoryInput::http`.
+    pub http: Vec<usize>,
+    /// Indexes into `StoryInput::dns`.
+    pub dns: Vec<usize>,
+}
+
+fn is_document(ct: Option<&str>, status: Option<u16>) -> bool {
+    ct.is_some_and(|c| c.trim_start().to_ascii_lowercase().starts_with("text/html"))
+        && status.is_some_and(|s| (200..300).contains(&s))
+}
+
+/// Groups `input` into pages, in order of their start.
+pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Page> {
+    let conn_index: HashMap<ConnId, usize> = input
+        .conns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.conn.id, i))
+        .collect();
+    let mut pages: Vec<Page> = Vec::new();
+    // The page each client is loading now.
+    let mut current: HashMap<IpAddr, usize> = HashMap::new();
+    let mut conn_page: HashMap<usize, usize> = HashMap::new();
+    // Indexes that keep every step a lookup, not a scan of all pages (a capture of
+    // 250,000 short connections makes as many lone stories).
+    let mut by_origin: HashMap<(IpAddr, String), Vec<usize>> = HashMap::new();
+    let mut docs: HashMap<IpAddr, Vec<usize>> = HashMap::new();
+
+    // Exchanges in time order decide the pages.
+    let mut order: Vec<usize> = (0..input.http.len()).collect();
+    order.sort_by_key(|&i| {
+        let t = &input.http[i].tx;
+        (t.request_ts.or(t.response_ts), input.http[i].conn, t.seq)
+    });
+    for hi in order {
+        let h = &input.http[hi];
+        let Some(&ci) = conn_index.get(&h.conn) else {
+            continue;
+        };
+        let client = input.conns[ci].conn.client.ip;
+        let ts =
+            h.tx.request_ts
+                .or(h.tx.response_ts)
+                .unwrap_or(input.conns[ci].conn.first_ts);
+        let end = h.tx.response_end_ts.or(h.tx.request_end_ts).unwrap_or(ts);
+        let url =
+            h.tx.host
+                .as_ref()
+                .map(|host| format!("http://{}{}", host, h.tx.uri.as_deref().unwrap_or("/")));
+        // Browsers often send only the origin as Referer (strict-origin-when-cross-origin):
+        // the latest document page from that origin that began before this request.
+        let referred = h.tx.referer.as_deref().and_then(|r| {
+            let list = by_origin.get(&(client, origin(r)))?;
+            list.iter().rev().copied().find(|&p| pages[p].start <= ts)
+        });
+        let active = current
+            .get(&client)
+            .copied()
+            .filter(|&p| ts.0 - pages[p].end.0 <= QUIET);
+        let doc = is_document(h.tx.content_type.as_deref(), h.tx.status);
+        let page = match (referred, conn_page.get(&ci).copied()) {
+            (Some(p), _) => Some(p),
+            // Another document on a connection that already told a story (curl's
+            // keep-alive fetches) continues that story.
+            (None, Some(p)) => Some(p),
+            (None, None) if doc => None,
+            (None, None) => active,
+        };
+        let p = match page {
+            Some(p) => p,
+            None => {
+                let id = pages.len() as u32;
+                pages.push(Page {
+                    id,
+                    client,
+                    document: doc.then_some(hi),
+                    url: if doc { url.clone() } else { None },
+                    start: ts,
+                    end,
+                    conns: Vec::new(),
+                    http: Vec::new(),
+                    dns: Vec::new(),
+                });
+                if let (true, Some(u)) = (doc, url.as_deref()) {
+                    by_origin
+                        .entry((client, origin(u)))
+                        .or_default()
+                        .push(pages.len() - 1);
+                    docs.entry(client).or_default().push(pages.len() - 1);
+                }
+                pages.len() - 1
+            }
+        };
+        let page = &mut pages[p];
+        page.http.push(hi);
+        page.end = page.end.max(end);
+        page.start = page.start.min(ts);
+        current.insert(client, p);
+        conn_page.entry(ci).or_insert(p);
+    }
+
+    // Connections: by their first exchange, else by the page active when they opened.
+    for (ci, c) in input.conns.iter().enumerate() {
+        let p = match conn_page.get(&ci) {
+            Some(&p) => p,
+            None => {
+                let t = c.conn.first_ts;
+                let named_by_dns = names
+                    .get(ci)
+                    .and_then(|n| n.as_ref())
+                    .and_then(|n| n.dns_seq)
+                    .is_some();
+                match find_active(&pages, &docs, c.conn.client.ip, t) {
+                    Some(p) if named_by_dns || c.app.is_none() => p,
+                    _ => {
+                        if c.app == Some(super::AppKind::Dns) {
+                            // DNS connections join the page of the lookups they carried.
+                            continue;
+                        }
+                        pages.push(lone(
+                            pages.len() as u32,
+                            c.conn.client.ip,
+                            t,
+                            c.conn.last_ts,
+                        ));
+                        pages.len() - 1
+                    }
+                }
+            }
+        };
+        pages[p].conns.push(ci);
+        pages[p].end = pages[p].end.max(c.conn.last_ts);
+        pages[p].start = pages[p].start.min(c.conn.first_ts);
+    }
+
+    // Lookups: with the connection they named, else by time for that client.
+    let mut named: HashMap<u64, usize> = HashMap::new();
+    for (ci, n) in names.iter().enumerate() {
+        if let Some(seq) = n.as_ref().and_then(|n| n.dns_seq) {
+            named.entry(seq).or_insert(ci);
+        }
+    }
+    let mut conn_to_page: HashMap<usize, usize> = HashMap::new();
+    for (pi, p) in pages.iter().enumerate() {
+        for &ci in &p.conns {
+            conn_to_page.insert(ci, pi);
+        }
+    }
+    let mut lookups_only: HashMap<IpAddr, usize> = HashMap::new();
+    for (di, tx) in input.dns.iter().enumerate() {
+        let t = tx.query_ts.or(tx.response_ts).unwrap_or_default();
+        let by_conn = named
+            .get(&tx.seq)
+            .and_then(|ci| conn_to_page.get(ci))
+            .copied();
+        let p = match by_conn.or_else(|| find_active(&pages, &docs, tx.client.ip, t)) {
+            Some(p) => p,
+            None => {
+                let end = tx.response_ts.unwrap_or(t);
+                // Lookups close together for one client with nothing else going on
+                // (a resolver's retries, A and AAAA together) tell one small story.
+                match lookups_only
+                    .get(&tx.client.ip)
+                    .copied()
+                    .filter(|&p| t.0 - pages[p].end.0 <= QUIET)
+                {
+                    Some(p) => p,
+                    None => {
+                        pages.push(lone(pages.len() as u32, tx.client.ip, t, end));
+                        lookups_only.insert(tx.client.ip, pages.len() - 1);
+                        pages.len() - 1
+                    }
+                }
+            }
+        };
+        pages[p].dns.push(di);
+        pages[p].start = pages[p].start.min(t);
+        pages[p].end = pages[p].end.max(tx.response_ts.unwrap_or(t));
+    }
+
+    pages.sort_by_key(|p| (p.start, p.id));
+    for (i, p) in pages.iter_mut().enumerate() {
+        p.id = i as u32;
+    }
+    pages
+}
+
+/// `http://host/` of a URL (scheme, host and port), lowercased.
+fn origin(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let scheme = url.split_once("://").map_or("http", |(s, _)| s);
+    format!(
+        "{}://{}/",
+        scheme.to_ascii_lowercase(),
+        host.to_ascii_lowercase()
+    )
+}
+
+fn lone(id: u32, client: IpAddr, start: Timestamp, end: Timestamp) -> Page {
+    Page {
+        id,
+        client,
+        document: None,
+        url: None,
+        start,
+        end,
+        conns: Vec::new(),
+        http: Vec::new(),
+        dns: Vec::new(),
+    }
+}
+
+/// The document page of `client` in progress at `t` (started at most QUIET after it,
+/// active until QUIET after its end). `docs` lists each client's document pages in
+/// order of creation, which is order of start.
+fn find_active(
+    pages: &[Page],
+    docs: &HashMap<IpAddr, Vec<usize>>,
+    client: IpAddr,
+    t: Timestamp,
+) -> Option<usize> {
+    let list = docs.get(&client)?;
+    // In progress at t: began before it and active until QUIET after its end.
+    let began = list.partition_point(|&p| pages[p].start <= t);
+    let during = list[..began]
+        .iter()
+        .rev()
+        .take(16)
+        .copied()
+        .find(|&p| t.0 <= pages[p].end.0 + QUIET);
+    // Else the document requested right after (the lookups and connection for it).
+    during.or_else(|| {
+        list[began..]
+            .iter()
+            .copied()
+            .find(|&p| pages[p].start.0 - t.0 <= LEAD)
+    })
+}
+
+/// How long before its document's request a lookup or connection still belongs to it.
+pub const LEAD: i64 = 1_000_000_000;
