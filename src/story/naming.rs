@@ -192,7 +192,7 @@ impl NameIndex {
             for a in candidates
                 .iter()
                 .rev()
-                .skip(1)
+                .filter(|&&i| i != bi)
                 .take(64)
                 .map(|&i| &self.answers[i])
             {

@@ -36,9 +36,10 @@ pub struct Page {
     pub dns: Vec<usize>,
 }
 
+/// An HTML response: a page (304 counts: the browser loaded it from its cache).
 fn is_document(ct: Option<&str>, status: Option<u16>) -> bool {
     ct.is_some_and(|c| c.trim_start().to_ascii_lowercase().starts_with("text/html"))
-        && status.is_some_and(|s| (200..300).contains(&s))
+        && status.is_some_and(|s| (200..300).contains(&s) || s == 304)
 }
 
 /// Groups `input` into pages, in order of their start.
