@@ -95,8 +95,11 @@ pub struct Event {
     pub phases: Option<PhaseTimes>,
 }
 
+/// A duration as people read it: `45 µs`, `1.4 ms`, `2.315 s`.
 fn ms(s: f64) -> String {
-    if s < 1.0 {
+    if s < 0.001 {
+        format!("{:.0} µs", s * 1e6)
+    } else if s < 1.0 {
         format!("{:.1} ms", s * 1e3)
     } else {
         format!("{s:.3} s")
