@@ -46,6 +46,8 @@ struct ConnApp {
     tls: Option<TlsSummary>,
     http_host: Option<String>,
     http_count: u32,
+    /// First request and response `seq` not yet given a packet note.
+    noted: [u32; 2],
 }
 
 /// Everything the application layer keeps, and what it has produced so far.
@@ -128,7 +130,7 @@ impl Apps {
         match &mut c.decoder {
             Decoder::Http(h) => {
                 h.feed(dir, ts, pkt, bytes);
-                note_http(h, pkt, &mut self.notes);
+                note_http(h, &mut c.noted, &mut self.notes);
                 drain_http(conn, c, &mut self.http);
             }
             Decoder::Tls(t) => {
@@ -188,11 +190,15 @@ impl ConnApp {
     }
 }
 
-/// Notes for HTTP messages that this packet completed (tshark shows a message's Info on
-/// the packet that completed it).
-fn note_http(h: &HttpConn, pkt: PacketId, notes: &mut Vec<AppNote>) {
+/// Notes for HTTP messages this packet completed: tshark shows a message's Info on the
+/// packet that completed it (its last byte, or the FIN that ended a close-delimited
+/// body). `noted` holds, for requests and responses, the `seq` of the first message not
+/// yet noted, so each message is noted once, on the packet being processed when it
+/// became complete.
+fn note_http(h: &HttpConn, noted: &mut [u32; 2], notes: &mut Vec<AppNote>) {
     for (tx, req_done, resp_done) in h.in_flight() {
-        if req_done && tx.request_last_pkt == Some(pkt) {
+        if req_done && tx.seq >= noted[0] {
+            noted[0] = tx.seq + 1;
             if let Some(info) = tx.request_info() {
                 notes.push(AppNote {
                     proto: "http",
@@ -200,7 +206,8 @@ fn note_http(h: &HttpConn, pkt: PacketId, notes: &mut Vec<AppNote>) {
                 });
             }
         }
-        if resp_done && tx.response_last_pkt == Some(pkt) {
+        if resp_done && tx.seq >= noted[1] {
+            noted[1] = tx.seq + 1;
             if let Some(info) = tx.response_info() {
                 notes.push(AppNote {
                     proto: "http",
@@ -265,7 +272,7 @@ impl StreamSink for Apps {
         };
         if let Decoder::Http(h) = &mut c.decoder {
             h.end(dir, ts);
-            note_http(h, self.cur_pkt, &mut self.notes);
+            note_http(h, &mut c.noted, &mut self.notes);
             drain_http(conn, c, &mut self.http);
         }
     }
@@ -282,6 +289,7 @@ impl StreamSink for Apps {
                 tls: None,
                 http_host: None,
                 http_count: 0,
+                noted: [0, 0],
             },
         );
     }

@@ -41,6 +41,8 @@ pub fn drive(
                 }
             }
             Ok(None) => break,
+            // Not a capture at all (unknown format, unreadable): a plain error, exit 1.
+            Err(e) if !e.is_damage() => return Err(anyhow::anyhow!("{}: {e}", path.display())),
             Err(e) => {
                 damage = Some(e);
                 break;
