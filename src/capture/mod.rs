@@ -24,11 +24,13 @@ mod testbytes;
 #[cfg(test)]
 mod tests;
 mod walk;
+mod write;
 
 pub use error::{CaptureError, ErrorKind};
 pub use file::{open, open_reader, MemReader, StreamReader};
 pub use store::{FrameStore, IndexEntry, IndexProgress};
 pub use walk::{ByteOrder, FileFormat, InterfaceInfo, SectionInfo};
+pub use write::{PcapWriter, PcapngWriter};
 
 use crate::base::{LinkType, PacketId, Timestamp};
 
