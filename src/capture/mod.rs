@@ -14,6 +14,7 @@
 //! report the same errors at the same byte offsets. A damaged file yields every complete
 //! packet before the damage, then exactly one [`CaptureError`] naming the offset.
 
+mod bpf;
 mod error;
 mod file;
 mod pcap;
@@ -26,6 +27,7 @@ mod tests;
 mod walk;
 mod write;
 
+pub use bpf::BpfFilter;
 pub use error::{CaptureError, ErrorKind};
 pub use file::{open, open_reader, MemReader, StreamReader};
 pub use store::{FrameStore, IndexEntry, IndexProgress};
