@@ -100,7 +100,7 @@ impl BpfFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::{open, FrameSource};
+    use crate::capture::open;
     use crate::testutil::shared_capture;
 
     /// Ethernet (optionally one VLAN tag) → IPv4/IPv6 → TCP ports, decoded by hand.
