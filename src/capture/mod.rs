@@ -17,6 +17,7 @@
 mod bpf;
 mod error;
 mod file;
+mod live;
 mod pcap;
 mod pcapng;
 mod store;
@@ -30,6 +31,7 @@ mod write;
 pub use bpf::BpfFilter;
 pub use error::{CaptureError, ErrorKind};
 pub use file::{open, open_reader, MemReader, StreamReader};
+pub use live::{devices, DeviceInfo, FrameBatch, LiveCapture, LiveOptions, LiveStats};
 pub use store::{FrameStore, IndexEntry, IndexProgress};
 pub use walk::{ByteOrder, FileFormat, InterfaceInfo, SectionInfo};
 pub use write::{PcapWriter, PcapngWriter};
