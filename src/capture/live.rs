@@ -358,8 +358,8 @@ impl Worker {
                 Ok(p) => {
                     // Precision::Nano: the field named tv_usec holds nanoseconds.
                     let ts = Timestamp::from_parts(
-                        p.header.ts.tv_sec as i64,
-                        p.header.ts.tv_usec as u64,
+                        i64::from(p.header.ts.tv_sec),
+                        u64::try_from(p.header.ts.tv_usec).unwrap_or(0),
                         1_000_000_000,
                     );
                     let meta = FrameMeta {
@@ -406,7 +406,7 @@ impl Worker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::{open, FrameSource};
+    use crate::capture::open;
 
     fn is_root() -> bool {
         std::fs::read_to_string("/proc/self/status")
