@@ -357,8 +357,11 @@ impl Worker {
             match self.cap.next_packet() {
                 Ok(p) => {
                     // Precision::Nano: the field named tv_usec holds nanoseconds.
+                    // time_t is i32 on some targets, hence the conversion.
+                    #[allow(clippy::useless_conversion)]
+                    let secs = i64::from(p.header.ts.tv_sec);
                     let ts = Timestamp::from_parts(
-                        i64::from(p.header.ts.tv_sec),
+                        secs,
                         u64::try_from(p.header.ts.tv_usec).unwrap_or(0),
                         1_000_000_000,
                     );
