@@ -240,10 +240,13 @@ impl<R: Read> StreamReader<R> {
             self.start = 0;
         }
         let want = self.start + need.max(CHUNK);
-        if self.buf.len() < want {
-            self.buf.resize(want, 0);
-        }
         while self.end - self.start < need {
+            // Grow by doubling as bytes actually arrive, so a garbage length near the
+            // 64 MiB bound in a short input does not allocate 64 MiB up front.
+            if self.end == self.buf.len() {
+                let grown = (self.buf.len() * 2).max(CHUNK).min(want.max(self.buf.len() + 1));
+                self.buf.resize(grown, 0);
+            }
             match self.inner.read(&mut self.buf[self.end..]) {
                 Ok(0) => {
                     self.eof = true;
