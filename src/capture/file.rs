@@ -194,6 +194,9 @@ impl<B: AsRef<[u8]>> FrameSource for MemReader<B> {
     fn comments(&self) -> &[String] {
         &self.walker.comments
     }
+    fn anomaly(&self) -> Option<&crate::base::Anomaly> {
+        self.walker.anomaly.as_ref()
+    }
     fn packets_read(&self) -> u64 {
         self.walker.packets
     }
@@ -244,7 +247,9 @@ impl<R: Read> StreamReader<R> {
             // Grow by doubling as bytes actually arrive, so a garbage length near the
             // 64 MiB bound in a short input does not allocate 64 MiB up front.
             if self.end == self.buf.len() {
-                let grown = (self.buf.len() * 2).max(CHUNK).min(want.max(self.buf.len() + 1));
+                let grown = (self.buf.len() * 2)
+                    .max(CHUNK)
+                    .min(want.max(self.buf.len() + 1));
                 self.buf.resize(grown, 0);
             }
             match self.inner.read(&mut self.buf[self.end..]) {
@@ -308,6 +313,9 @@ impl<R: Read> FrameSource for StreamReader<R> {
     }
     fn comments(&self) -> &[String] {
         &self.walker.comments
+    }
+    fn anomaly(&self) -> Option<&crate::base::Anomaly> {
+        self.walker.anomaly.as_ref()
     }
     fn packets_read(&self) -> u64 {
         self.walker.packets

@@ -36,7 +36,7 @@ pub use store::{FrameStore, IndexEntry, IndexProgress};
 pub use walk::{ByteOrder, FileFormat, InterfaceInfo, SectionInfo};
 pub use write::{PcapWriter, PcapngWriter};
 
-use crate::base::{LinkType, PacketId, Timestamp};
+use crate::base::{Anomaly, LinkType, PacketId, Timestamp};
 
 /// Everything known about a frame except its bytes. Small and `Copy`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,6 +77,9 @@ pub trait FrameSource {
     fn format(&self) -> Option<FileFormat>;
     /// Comments (`opt_comment`) of the frame last returned; usually empty.
     fn comments(&self) -> &[String];
+    /// Something odd but not fatal about the frame last returned (e.g.
+    /// `caplen_exceeds_origlen`, `bad_packet_options`); usually `None`.
+    fn anomaly(&self) -> Option<&Anomaly>;
     /// Packets returned so far.
     fn packets_read(&self) -> u64;
 }

@@ -19,7 +19,7 @@ use super::error::{CaptureError, ErrorKind};
 use super::file::{is_gzip, map_file, open_file, Mapped};
 use super::walk::{FileFormat, InterfaceInfo, SectionInfo, Step, Walker};
 use super::{Frame, FrameMeta};
-use crate::base::{LinkType, PacketId, Timestamp};
+use crate::base::{Anomaly, LinkType, PacketId, Timestamp};
 
 /// One packet in the index: 28 bytes of data, 32 with alignment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +50,8 @@ pub struct FrameStore {
     index: Vec<IndexEntry>,
     /// Packet comments, keyed by packet id (rare, so a sparse map).
     comments: BTreeMap<u32, Vec<String>>,
+    /// Non-fatal oddities, keyed by packet id (rare).
+    anomalies: BTreeMap<u32, Anomaly>,
     error: Option<CaptureError>,
     done: bool,
 }
@@ -95,6 +97,7 @@ impl FrameStore {
             pos: 0,
             index: Vec::new(),
             comments: BTreeMap::new(),
+            anomalies: BTreeMap::new(),
             error: None,
             done: false,
         }
@@ -125,6 +128,9 @@ impl FrameStore {
                             self.index.len() as u32,
                             std::mem::take(&mut self.walker.comments),
                         );
+                    }
+                    if let Some(a) = self.walker.anomaly.take() {
+                        self.anomalies.insert(self.index.len() as u32, a);
                     }
                     self.index.push(IndexEntry {
                         offset: (self.pos + p.data_start) as u64,
@@ -205,6 +211,11 @@ impl FrameStore {
     /// Comments of packet `id` (empty for most packets).
     pub fn comments(&self, id: PacketId) -> &[String] {
         self.comments.get(&id.0).map_or(&[], |v| v.as_slice())
+    }
+
+    /// The non-fatal oddity of packet `id`, if any.
+    pub fn anomaly(&self, id: PacketId) -> Option<&Anomaly> {
+        self.anomalies.get(&id.0)
     }
 
     pub fn interfaces(&self) -> &[InterfaceInfo] {
