@@ -10,9 +10,23 @@
 //!   packet and the bytes fetched on demand from a memory map (stdin and `.gz` are spooled
 //!   to a temporary file first), so memory does not grow with the file's bytes.
 //!
-//! Both readers share one format walker ([`walk`]), so they accept the same inputs and
-//! report the same errors at the same byte offsets. A damaged file yields every complete
-//! packet before the damage, then exactly one [`CaptureError`] naming the offset.
+//! * [`PcapWriter`] / [`PcapngWriter`] write captures (export, `-w`).
+//! * [`BpfFilter`] applies tcpdump filter expressions to frames from files (one compiled
+//!   program per link type).
+//! * [`LiveCapture`] captures from a device through libpcap: a non-blocking polling
+//!   thread, [`FrameBatch`]es over a bounded channel, a spill file, kernel drop counters.
+//!
+//! Both file readers share one format walker (`walk.rs`, with `pcap.rs` and `pcapng.rs`),
+//! so they accept the same inputs and report the same errors at the same byte offsets. A
+//! damaged file yields every complete packet before the damage, then exactly one
+//! [`CaptureError`] naming the offset. Oddities that do not stop reading (captured length
+//! over the original length, a broken option list) are [`Anomaly`]s on the frame.
+//!
+//! Bounds: a pcapng block or pcap record over 64 MiB is an impossible length; a pcap
+//! record's captured length may not exceed max(snaplen, 262144) (tshark stops at 262144
+//! whatever the snaplen; honouring a larger declared snaplen loses nothing); at most
+//! 65536 interfaces and sections. The streaming reader's buffer grows as bytes arrive, up
+//! to one block.
 
 mod bpf;
 mod error;
