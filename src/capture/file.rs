@@ -208,7 +208,7 @@ const CHUNK: usize = 256 << 10;
 /// A streaming reader over any `Read`: a growable buffer that holds at least one whole
 /// record or block (records split across reads are completed by reading more), compacted
 /// as it is consumed. Memory is bounded by the largest accepted block
-/// ([`super::walk::MAX_BLOCK`], 64 MiB) plus one chunk.
+/// (64 MiB) plus one chunk.
 pub struct StreamReader<R> {
     inner: R,
     buf: Vec<u8>,
