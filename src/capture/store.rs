@@ -245,8 +245,110 @@ impl FrameStore {
 mod tests {
     use super::*;
 
+    use crate::capture::testbytes::{epb, idb, shb, Dribble};
+    use crate::capture::{open, FrameSource};
+    use crate::testutil::shared_capture;
+    use std::sync::{Arc, RwLock};
+
     #[test]
     fn index_entry_is_at_most_32_bytes() {
         assert!(std::mem::size_of::<IndexEntry>() <= 32);
+    }
+
+    #[test]
+    fn incremental_index_matches_sequential_read_and_is_o1() {
+        let path = shared_capture("zeek/http-206_example_b.pcap");
+        let mut store = FrameStore::open(&path).unwrap();
+        assert!(store.is_empty() && !store.is_complete());
+        let p = store.index_more(1000);
+        assert_eq!(
+            p,
+            IndexProgress {
+                added: 1000,
+                done: false
+            }
+        );
+        let p = store.index_more(1000);
+        assert_eq!(
+            p,
+            IndexProgress {
+                added: 556,
+                done: true
+            }
+        );
+        assert_eq!(store.error(), None);
+        assert_eq!(store.bytes_indexed(), store.file_len());
+        let mut src = open(&path).unwrap();
+        let mut i = 0;
+        while let Some(f) = src.next_frame().unwrap() {
+            let g = store.frame(PacketId(i)).unwrap();
+            assert_eq!((g.meta, g.data), (f.meta, f.data));
+            i += 1;
+        }
+        assert_eq!(i as usize, store.len());
+        assert!(store.frame(PacketId(i)).is_none());
+        assert!(store.meta(PacketId(u32::MAX)).is_none());
+    }
+
+    #[test]
+    fn damaged_file_keeps_prefix_and_error() {
+        let bytes = std::fs::read(shared_capture("zeek/web.pcap")).unwrap();
+        let mut store = FrameStore::from_bytes(bytes[..bytes.len() - 10].to_vec());
+        let e = store.index_all().cloned().unwrap();
+        assert_eq!(store.len(), 23);
+        assert_eq!(e.packets_before, 23);
+        assert!(store.is_complete());
+        assert!(store.frame(PacketId(22)).is_some());
+    }
+
+    #[test]
+    fn comments_sections_and_spooled_reader() {
+        let mut f = shb(false, &["hi"]);
+        f.extend(idb(false, 1, 0, None, None, None));
+        f.extend(epb(false, 0, 1, b"a", 1, &[], false));
+        f.extend(epb(false, 0, 2, b"b", 1, &["note"], false));
+        let mut store = FrameStore::spool(
+            Dribble {
+                bytes: f,
+                pos: 0,
+                n: 3,
+            },
+            "test",
+        )
+        .unwrap();
+        assert!(store.index_all().is_none());
+        assert_eq!(store.len(), 2);
+        assert!(store.comments(PacketId(0)).is_empty());
+        assert_eq!(store.comments(PacketId(1)), ["note"]);
+        assert_eq!(store.sections()[0].comments, ["hi"]);
+        assert_eq!(store.format(), Some(crate::capture::FileFormat::Pcapng));
+    }
+
+    /// The documented way to show rows while indexing: a background thread indexes in
+    /// slices under the write lock; the reader sees a growing, always-valid prefix.
+    #[test]
+    fn background_indexing_behind_a_rwlock() {
+        let store = Arc::new(RwLock::new(
+            FrameStore::open(&shared_capture("zeek/http-206_example_b.pcap")).unwrap(),
+        ));
+        let bg = {
+            let store = store.clone();
+            std::thread::spawn(move || while !store.write().unwrap().index_more(64).done {})
+        };
+        let mut last = 0;
+        loop {
+            let s = store.read().unwrap();
+            let n = s.len();
+            assert!(n >= last);
+            if n > 0 {
+                assert!(s.frame(PacketId(n as u32 - 1)).is_some());
+            }
+            last = n;
+            if s.is_complete() {
+                break;
+            }
+        }
+        bg.join().unwrap();
+        assert_eq!(store.read().unwrap().len(), 1556);
     }
 }
