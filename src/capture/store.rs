@@ -246,7 +246,7 @@ mod tests {
     use super::*;
 
     use crate::capture::testbytes::{epb, idb, shb, Dribble};
-    use crate::capture::{open, FrameSource};
+    use crate::capture::open;
     use crate::testutil::shared_capture;
     use std::sync::{Arc, RwLock};
 
