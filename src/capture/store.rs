@@ -10,6 +10,11 @@
 //! `Arc<RwLock<FrameStore>>`, lets a background thread call `index_more` in slices of
 //! e.g. 65,536 packets under the write lock (each slice takes a few milliseconds), and
 //! reads `len()` / `frame(id)` for the already indexed prefix under the read lock.
+//!
+//! A file that is still being written (live capture's spill file) is opened with
+//! [`FrameStore::open_growing`]: an incomplete record at the end then means "not yet",
+//! not damage; [`FrameStore::refresh`] maps the bytes appended since, and
+//! [`FrameStore::finish_growing`] makes the end final once the writer has stopped.
 
 use std::collections::BTreeMap;
 use std::io::{self, Read, Seek};
@@ -45,6 +50,8 @@ pub struct IndexProgress {
 /// Random-access frame store; see the module docs.
 pub struct FrameStore {
     bytes: Mapped,
+    /// The file, kept for [`FrameStore::refresh`] when it may still grow.
+    growing: Option<std::fs::File>,
     walker: Walker,
     pos: usize,
     index: Vec<IndexEntry>,
@@ -74,6 +81,39 @@ impl FrameStore {
         Ok(Self::from_mapped(map_file(&file, path)?))
     }
 
+    /// Opens a plain (not gzip) capture file that another thread or process is still
+    /// appending to; see the module docs.
+    pub fn open_growing(path: &Path) -> Result<FrameStore, CaptureError> {
+        let file = open_file(path)?;
+        let mut s = Self::from_mapped(map_file(&file, path)?);
+        s.growing = Some(file);
+        Ok(s)
+    }
+
+    /// Maps bytes appended to a growing file since the last map (O(1) in the file size
+    /// apart from the kernel's mapping work). Returns whether there were new bytes.
+    pub fn refresh(&mut self) -> Result<bool, CaptureError> {
+        let Some(file) = &self.growing else {
+            return Ok(false);
+        };
+        let len = file
+            .metadata()
+            .map_err(|e| CaptureError::io("growing capture", &e))?
+            .len();
+        if len <= self.file_len() {
+            return Ok(false);
+        }
+        self.bytes = map_file(file, Path::new("growing capture"))?;
+        Ok(true)
+    }
+
+    /// The writer has stopped: from now on an incomplete record at the end is damage.
+    pub fn finish_growing(&mut self) -> Result<(), CaptureError> {
+        self.refresh()?;
+        self.growing = None;
+        Ok(())
+    }
+
     /// Spools any reader (a pipe, a decompressor) to an unlinked temporary file and maps
     /// it, so the bytes live in the page cache rather than in our heap.
     pub fn spool(mut r: impl Read, what: &str) -> Result<FrameStore, CaptureError> {
@@ -93,6 +133,7 @@ impl FrameStore {
     fn from_mapped(bytes: Mapped) -> FrameStore {
         FrameStore {
             bytes,
+            growing: None,
             walker: Walker::new(),
             pos: 0,
             index: Vec::new(),
@@ -120,7 +161,8 @@ impl FrameStore {
                 break;
             }
             let buf = all.get(self.pos..).unwrap_or_default();
-            match self.walker.step(buf, self.pos as u64, true) {
+            let eof = self.growing.is_none();
+            match self.walker.step(buf, self.pos as u64, eof) {
                 Ok(Step::Skip(n)) => self.pos += n,
                 Ok(Step::Packet(p)) => {
                     if !self.walker.comments.is_empty() {
@@ -141,6 +183,8 @@ impl FrameStore {
                     });
                     self.pos += p.consumed;
                 }
+                // Growing file: wait for more bytes (call `refresh`).
+                Ok(Step::Need { .. }) if !eof => break,
                 Ok(Step::End | Step::Need { .. }) => self.done = true,
                 Err(e) => {
                     self.error = Some(e);
@@ -154,9 +198,15 @@ impl FrameStore {
         }
     }
 
-    /// Indexes the whole file; returns the error that stopped it early, if any.
+    /// Indexes the whole file (for a growing file: what has been written so far);
+    /// returns the error that stopped it early, if any.
     pub fn index_all(&mut self) -> Option<&CaptureError> {
-        while !self.index_more(1 << 20).done {}
+        loop {
+            let p = self.index_more(1 << 20);
+            if p.done || p.added == 0 {
+                break;
+            }
+        }
         self.error.as_ref()
     }
 
@@ -169,7 +219,7 @@ impl FrameStore {
         self.index.is_empty()
     }
 
-    /// Indexing has reached the end of the file or an error.
+    /// Indexing has reached the end of the file or an error (never while growing).
     pub fn is_complete(&self) -> bool {
         self.done
     }
@@ -245,8 +295,8 @@ impl FrameStore {
 mod tests {
     use super::*;
 
-    use crate::capture::testbytes::{epb, idb, shb, Dribble};
     use crate::capture::open;
+    use crate::capture::testbytes::{epb, idb, shb, Dribble};
     use crate::testutil::shared_capture;
     use std::sync::{Arc, RwLock};
 
@@ -322,6 +372,45 @@ mod tests {
         assert_eq!(store.comments(PacketId(1)), ["note"]);
         assert_eq!(store.sections()[0].comments, ["hi"]);
         assert_eq!(store.format(), Some(crate::capture::FileFormat::Pcapng));
+    }
+
+    #[test]
+    fn growing_file_is_indexed_as_it_is_written() {
+        use crate::capture::PcapWriter;
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("grow.pcap");
+        let mut w = PcapWriter::new(
+            std::fs::File::create(&path).unwrap(),
+            crate::base::LinkType::ETHERNET,
+            65535,
+            true,
+        )
+        .unwrap();
+        let mut store = FrameStore::open_growing(&path).unwrap();
+        assert_eq!(store.index_more(10).added, 0);
+        assert!(!store.is_complete());
+        for i in 0..3u8 {
+            w.write_packet(crate::base::Timestamp(i64::from(i)), &[i; 40], 40)
+                .unwrap();
+        }
+        w.flush().unwrap();
+        // Half a record more: not damage while growing.
+        let mut f = w.into_inner();
+        f.write_all(&[1, 0, 0, 0, 0, 0]).unwrap();
+        f.flush().unwrap();
+        assert!(store.refresh().unwrap());
+        store.index_all();
+        assert_eq!(
+            (store.len(), store.error(), store.is_complete()),
+            (3, None, false)
+        );
+        assert_eq!(store.frame(PacketId(2)).unwrap().data, &[2; 40]);
+        // Writer stops with the half record: now it is a truncation after 3 packets.
+        store.finish_growing().unwrap();
+        let e = store.index_all().cloned().unwrap();
+        assert_eq!((e.packets_before, store.len()), (3, 3));
+        assert!(store.is_complete());
     }
 
     /// The documented way to show rows while indexing: a background thread indexes in
