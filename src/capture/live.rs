@@ -68,7 +68,8 @@ pub struct LiveOptions {
     pub immediate: bool,
     /// BPF expression applied in the kernel.
     pub filter: Option<String>,
-    /// Where the spill file goes (what `-w` names); `None`: an unlinked temporary file.
+    /// Where the spill file goes (what `-w` names); `None`: a temporary file deleted when
+    /// the [`LiveCapture`] is dropped (see [`LiveCapture::spill_path`]).
     pub savefile: Option<PathBuf>,
     /// Most frames per batch.
     pub batch_frames: usize,
@@ -152,6 +153,9 @@ pub struct LiveCapture {
     thread: Option<JoinHandle<()>>,
     link: LinkType,
     savefile: Option<PathBuf>,
+    spill: PathBuf,
+    /// Deletes the temporary spill file on drop (after the thread has stopped).
+    _temp: Option<tempfile::TempPath>,
 }
 
 /// Turns a libpcap open error into one line; permission problems name the two fixes.
@@ -200,11 +204,21 @@ impl LiveCapture {
             })?;
         }
         let link = linktype_of(cap.get_datalink().0);
-        let file = match &opts.savefile {
-            Some(p) => std::fs::File::create(p)
-                .map_err(|e| CaptureError::io(p.display().to_string(), &e))?,
+        let (file, spill, temp) = match &opts.savefile {
+            Some(p) => (
+                std::fs::File::create(p)
+                    .map_err(|e| CaptureError::io(p.display().to_string(), &e))?,
+                p.clone(),
+                None,
+            ),
             None => {
-                tempfile::tempfile().map_err(|e| CaptureError::io("creating the spill file", &e))?
+                let t = tempfile::Builder::new()
+                    .prefix("wiretale-live-")
+                    .suffix(".pcap")
+                    .tempfile()
+                    .map_err(|e| CaptureError::io("creating the spill file", &e))?;
+                let (f, tp) = t.into_parts();
+                (f, tp.to_path_buf(), Some(tp))
             }
         };
         let writer = PcapWriter::new(
@@ -239,6 +253,8 @@ impl LiveCapture {
             thread: Some(thread),
             link,
             savefile: opts.savefile,
+            spill,
+            _temp: temp,
         })
     }
 
@@ -254,6 +270,12 @@ impl LiveCapture {
     /// The named spill file (`-w`), if one was asked for.
     pub fn savefile(&self) -> Option<&Path> {
         self.savefile.as_deref()
+    }
+
+    /// The spill file (nanosecond pcap, flushed before each batch is sent): open it with
+    /// [`super::FrameStore::open_growing`] for random access to everything captured.
+    pub fn spill_path(&self) -> &Path {
+        &self.spill
     }
 
     /// Counters so far (libpcap's are refreshed about twice a second).
@@ -455,6 +477,12 @@ mod tests {
                 }
             }
         }
+        // The spill file is readable while capturing, through a growing store.
+        let mut grow = crate::capture::FrameStore::open_growing(live.spill_path()).unwrap();
+        grow.refresh().unwrap();
+        grow.index_all();
+        assert_eq!(grow.len(), 5);
+        assert_eq!(grow.frame(PacketId(4)).unwrap().data, got[4].1.as_slice());
         let stats = live.stop().unwrap();
         assert_eq!(got.len(), 5, "captured {got:?}");
         for (i, (m, d)) in got.iter().enumerate() {
