@@ -2,11 +2,11 @@
 use wiretale::capture::open;
 fn main() {
     for p in std::env::args().skip(1) {
+        let t = std::time::Instant::now();
         match open(std::path::Path::new(&p)) {
             Ok(mut s) => {
                 let mut n = 0u64;
                 let mut bytes = 0u64;
-                let t = std::time::Instant::now();
                 loop {
                     match s.next_frame() {
                         Ok(Some(f)) => {

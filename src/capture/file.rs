@@ -194,6 +194,9 @@ impl<B: AsRef<[u8]>> FrameSource for MemReader<B> {
     fn comments(&self) -> &[String] {
         &self.walker.comments
     }
+    fn anomaly(&self) -> Option<&crate::base::Anomaly> {
+        self.walker.anomaly.as_ref()
+    }
     fn packets_read(&self) -> u64 {
         self.walker.packets
     }
@@ -205,7 +208,7 @@ const CHUNK: usize = 256 << 10;
 /// A streaming reader over any `Read`: a growable buffer that holds at least one whole
 /// record or block (records split across reads are completed by reading more), compacted
 /// as it is consumed. Memory is bounded by the largest accepted block
-/// ([`super::walk::MAX_BLOCK`], 64 MiB) plus one chunk.
+/// (64 MiB) plus one chunk.
 pub struct StreamReader<R> {
     inner: R,
     buf: Vec<u8>,
@@ -240,10 +243,15 @@ impl<R: Read> StreamReader<R> {
             self.start = 0;
         }
         let want = self.start + need.max(CHUNK);
-        if self.buf.len() < want {
-            self.buf.resize(want, 0);
-        }
         while self.end - self.start < need {
+            // Grow by doubling as bytes actually arrive, so a garbage length near the
+            // 64 MiB bound in a short input does not allocate 64 MiB up front.
+            if self.end == self.buf.len() {
+                let grown = (self.buf.len() * 2)
+                    .max(CHUNK)
+                    .min(want.max(self.buf.len() + 1));
+                self.buf.resize(grown, 0);
+            }
             match self.inner.read(&mut self.buf[self.end..]) {
                 Ok(0) => {
                     self.eof = true;
@@ -305,6 +313,9 @@ impl<R: Read> FrameSource for StreamReader<R> {
     }
     fn comments(&self) -> &[String] {
         &self.walker.comments
+    }
+    fn anomaly(&self) -> Option<&crate::base::Anomaly> {
+        self.walker.anomaly.as_ref()
     }
     fn packets_read(&self) -> u64 {
         self.walker.packets

@@ -10,12 +10,28 @@
 //!   packet and the bytes fetched on demand from a memory map (stdin and `.gz` are spooled
 //!   to a temporary file first), so memory does not grow with the file's bytes.
 //!
-//! Both readers share one format walker ([`walk`]), so they accept the same inputs and
-//! report the same errors at the same byte offsets. A damaged file yields every complete
-//! packet before the damage, then exactly one [`CaptureError`] naming the offset.
+//! * [`PcapWriter`] / [`PcapngWriter`] write captures (export, `-w`).
+//! * [`BpfFilter`] applies tcpdump filter expressions to frames from files (one compiled
+//!   program per link type).
+//! * [`LiveCapture`] captures from a device through libpcap: a non-blocking polling
+//!   thread, [`FrameBatch`]es over a bounded channel, a spill file, kernel drop counters.
+//!
+//! Both file readers share one format walker (`walk.rs`, with `pcap.rs` and `pcapng.rs`),
+//! so they accept the same inputs and report the same errors at the same byte offsets. A
+//! damaged file yields every complete packet before the damage, then exactly one
+//! [`CaptureError`] naming the offset. Oddities that do not stop reading (captured length
+//! over the original length, a broken option list) are [`Anomaly`]s on the frame.
+//!
+//! Bounds: a pcapng block or pcap record over 64 MiB is an impossible length; a pcap
+//! record's captured length may not exceed max(snaplen, 262144) (tshark stops at 262144
+//! whatever the snaplen; honouring a larger declared snaplen loses nothing); at most
+//! 65536 interfaces and sections. The streaming reader's buffer grows as bytes arrive, up
+//! to one block.
 
+mod bpf;
 mod error;
 mod file;
+mod live;
 mod pcap;
 mod pcapng;
 mod store;
@@ -24,13 +40,17 @@ mod testbytes;
 #[cfg(test)]
 mod tests;
 mod walk;
+mod write;
 
+pub use bpf::BpfFilter;
 pub use error::{CaptureError, ErrorKind};
 pub use file::{open, open_reader, MemReader, StreamReader};
+pub use live::{devices, DeviceInfo, FrameBatch, LiveCapture, LiveOptions, LiveStats};
 pub use store::{FrameStore, IndexEntry, IndexProgress};
 pub use walk::{ByteOrder, FileFormat, InterfaceInfo, SectionInfo};
+pub use write::{PcapWriter, PcapngWriter};
 
-use crate::base::{LinkType, PacketId, Timestamp};
+use crate::base::{Anomaly, LinkType, PacketId, Timestamp};
 
 /// Everything known about a frame except its bytes. Small and `Copy`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,6 +91,9 @@ pub trait FrameSource {
     fn format(&self) -> Option<FileFormat>;
     /// Comments (`opt_comment`) of the frame last returned; usually empty.
     fn comments(&self) -> &[String];
+    /// Something odd but not fatal about the frame last returned (e.g.
+    /// `caplen_exceeds_origlen`, `bad_packet_options`); usually `None`.
+    fn anomaly(&self) -> Option<&Anomaly>;
     /// Packets returned so far.
     fn packets_read(&self) -> u64;
 }

@@ -7,7 +7,7 @@ use super::error::{CaptureError, ErrorKind};
 use super::walk::{
     u16_at, u32_at, ByteOrder, FileFormat, InterfaceInfo, PacketRec, State, Step, Walker, MAX_BLOCK,
 };
-use crate::base::{LinkType, Timestamp};
+use crate::base::{Anomaly, LinkType, Timestamp};
 
 /// tshark's (and libpcap's) bound on a record's captured length.
 pub const MAX_SNAPLEN_DEFAULT: u32 = 262_144;
@@ -118,14 +118,29 @@ pub(crate) fn record(
             what: "packet record",
         });
     }
+    // Integer multiply instead of `Timestamp::from_parts`' 128-bit division: this is the
+    // hottest line of a file read. A fraction out of range (≥ 1 s) is kept as is, as
+    // libpcap and tshark do.
     let secs = i64::from(u32_at(rh, 0, h.be));
-    let frac = u64::from(u32_at(rh, 4, h.be));
-    let ts = Timestamp::from_parts(secs, frac, if h.nanos { 1_000_000_000 } else { 1_000_000 });
+    let frac = i64::from(u32_at(rh, 4, h.be));
+    let ts = Timestamp(secs * 1_000_000_000 + if h.nanos { frac } else { frac * 1_000 });
+    let origlen = u32_at(rh, 12, h.be);
+    if caplen > origlen {
+        w.anomaly = Some(Anomaly::new(
+            "caplen_exceeds_origlen",
+            format!("captured {caplen} bytes of a {origlen}-byte packet"),
+        ));
+    } else if frac >= if h.nanos { 1_000_000_000 } else { 1_000_000 } {
+        w.anomaly = Some(Anomaly::new(
+            "timestamp_fraction_overflow",
+            format!("fraction of a second is {frac}"),
+        ));
+    }
     Ok(Step::Packet(PacketRec {
         consumed: total,
         data_start: hl,
         caplen,
-        origlen: u32_at(rh, 12, h.be),
+        origlen,
         ts,
         iface: 0,
     }))
@@ -239,6 +254,23 @@ mod tests {
         let mut f = pcap_header(false, 0xa1b2c3d4, 400_000, 1);
         f.extend(pcap_record(false, 1, 0, &vec![1; 300_000], 300_000, false));
         assert_eq!(read_all(&f).0.len(), 1);
+    }
+
+    #[test]
+    fn odd_records_are_anomalies_not_errors() {
+        let mut f = pcap_header(false, 0xa1b2c3d4, 65535, 1);
+        f.extend(pcap_record(false, 1, 0, b"abcd", 2, false));
+        f.extend(pcap_record(false, 1, 1_000_000, b"ok", 2, false));
+        f.extend(pcap_record(false, 1, 5, b"fine", 60, false));
+        let (frames, err) = read_all(&f);
+        assert_eq!((frames.len(), err), (3, None));
+        assert_eq!(
+            read_anomalies(&f),
+            [
+                (0, "caplen_exceeds_origlen"),
+                (1, "timestamp_fraction_overflow")
+            ]
+        );
     }
 
     #[test]

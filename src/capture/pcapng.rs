@@ -12,7 +12,7 @@ use super::walk::{
     u16_at, u32_at, u64_at, ByteOrder, InterfaceInfo, PacketRec, SectionInfo, State, Step, Walker,
     MAX_BLOCK, MAX_INTERFACES,
 };
-use crate::base::LinkType;
+use crate::base::{Anomaly, LinkType};
 
 /// Block type of the SHB; a palindrome, so it reads the same in both byte orders.
 pub const SHB_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
@@ -70,9 +70,9 @@ fn impossible(
 }
 
 /// Calls `f(code, value)` for each option in `opts` (§3.5) until `opt_endofopt` or the end.
-/// A malformed option list stops the walk silently: options are advisory and the packet
-/// itself is intact.
-pub(crate) fn for_each_option(opts: &[u8], be: bool, mut f: impl FnMut(u16, &[u8])) {
+/// A malformed option list stops the walk and returns false: options are advisory and
+/// the packet itself is intact, so this is an anomaly, not an error.
+pub(crate) fn for_each_option(opts: &[u8], be: bool, mut f: impl FnMut(u16, &[u8])) -> bool {
     let mut pos = 0usize;
     while pos + 4 <= opts.len() {
         let code = u16_at(opts, pos, be);
@@ -81,11 +81,12 @@ pub(crate) fn for_each_option(opts: &[u8], be: bool, mut f: impl FnMut(u16, &[u8
             break;
         }
         let Some(value) = opts.get(pos + 4..pos + 4 + len) else {
-            break;
+            return false;
         };
         f(code, value);
         pos += 4 + pad4(len);
     }
+    true
 }
 
 #[inline]
@@ -217,17 +218,18 @@ pub(crate) fn block(
                 user_appl: None,
                 first_iface: w.interfaces.len() as u32,
             };
-            for_each_option(
-                b.get(24..body_end).unwrap_or_default(),
-                be,
-                |code, v| match code {
-                    OPT_COMMENT => info.comments.push(text(v)),
-                    2 => info.hardware = Some(text(v)),
-                    3 => info.os = Some(text(v)),
-                    4 => info.user_appl = Some(text(v)),
-                    _ => {}
-                },
-            );
+            let _ =
+                for_each_option(
+                    b.get(24..body_end).unwrap_or_default(),
+                    be,
+                    |code, v| match code {
+                        OPT_COMMENT => info.comments.push(text(v)),
+                        2 => info.hardware = Some(text(v)),
+                        3 => info.os = Some(text(v)),
+                        4 => info.user_appl = Some(text(v)),
+                        _ => {}
+                    },
+                );
             if w.sections.len() >= MAX_INTERFACES {
                 return Err(malformed(
                     w,
@@ -272,21 +274,22 @@ pub(crate) fn block(
                 section: w.sections.len().saturating_sub(1) as u32,
                 id_in_section: w.interfaces.len() as u32 - sec.iface_base,
             };
-            for_each_option(
-                b.get(16..body_end).unwrap_or_default(),
-                be,
-                |code, v| match code {
-                    2 => info.name = Some(text(v)),
-                    3 => info.description = Some(text(v)),
-                    9 => {
-                        if let Some(&r) = v.first() {
-                            info.tsresol = r;
+            let _ =
+                for_each_option(
+                    b.get(16..body_end).unwrap_or_default(),
+                    be,
+                    |code, v| match code {
+                        2 => info.name = Some(text(v)),
+                        3 => info.description = Some(text(v)),
+                        9 => {
+                            if let Some(&r) = v.first() {
+                                info.tsresol = r;
+                            }
                         }
-                    }
-                    14 if v.len() >= 8 => info.tsoffset = u64_at(v, 0, be) as i64,
-                    _ => {}
-                },
-            );
+                        14 if v.len() >= 8 => info.tsoffset = u64_at(v, 0, be) as i64,
+                        _ => {}
+                    },
+                );
             w.interfaces.push(info);
             Ok(Step::Skip(total))
         }
@@ -331,6 +334,12 @@ pub(crate) fn block(
                 .map(|i| i.timestamp(units))
                 .unwrap_or_default();
             packet_comments(w, b.get(data_end..body_end).unwrap_or_default(), be);
+            if caplen > origlen {
+                w.anomaly = Some(Anomaly::new(
+                    "caplen_exceeds_origlen",
+                    format!("captured {caplen} bytes of a {origlen}-byte packet"),
+                ));
+            }
             Ok(Step::Packet(PacketRec {
                 consumed: total,
                 data_start: 28,
@@ -403,11 +412,17 @@ fn packet_comments(w: &mut Walker, opts: &[u8], be: bool) {
         return;
     }
     let comments = &mut w.comments;
-    for_each_option(opts, be, |code, v| {
+    let ok = for_each_option(opts, be, |code, v| {
         if code == OPT_COMMENT {
             comments.push(text(v));
         }
     });
+    if !ok {
+        w.anomaly = Some(Anomaly::new(
+            "bad_packet_options",
+            "an option runs past the end of the block; later options ignored",
+        ));
+    }
 }
 
 #[cfg(test)]
@@ -535,13 +550,32 @@ mod tests {
     }
 
     #[test]
+    fn bad_options_and_long_caplen_are_anomalies() {
+        let mut f = shb(true, &[]);
+        f.extend(idb(true, 1, 0, None, None, None));
+        let mut bad = epb(true, 0, 0, b"abcd", 4, &["x"], false);
+        // The comment option (after 28 + 4 data bytes) claims 200 bytes.
+        bad[32 + 2..32 + 4].copy_from_slice(&200u16.to_be_bytes());
+        f.extend(bad);
+        f.extend(epb(true, 0, 0, b"abcdefgh", 4, &[], false));
+        let (frames, err) = read_all(&f);
+        assert_eq!((frames.len(), err), (2, None));
+        assert!(frames[0].2.is_empty());
+        assert_eq!(
+            read_anomalies(&f),
+            [(0, "bad_packet_options"), (1, "caplen_exceeds_origlen")]
+        );
+    }
+
+    #[test]
     fn options_walk_stops_on_garbage() {
         let mut seen = Vec::new();
-        super::for_each_option(
+        let ok = super::for_each_option(
             &[1, 0, 3, 0, b'a', b'b', b'c', 0, 1, 0, 200, 0, 1],
             false,
             |c, v| seen.push((c, v.to_vec())),
         );
+        assert!(!ok);
         assert_eq!(seen, [(1, b"abc".to_vec())]);
     }
 }

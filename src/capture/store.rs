@@ -10,6 +10,11 @@
 //! `Arc<RwLock<FrameStore>>`, lets a background thread call `index_more` in slices of
 //! e.g. 65,536 packets under the write lock (each slice takes a few milliseconds), and
 //! reads `len()` / `frame(id)` for the already indexed prefix under the read lock.
+//!
+//! A file that is still being written (live capture's spill file) is opened with
+//! [`FrameStore::open_growing`]: an incomplete record at the end then means "not yet",
+//! not damage; [`FrameStore::refresh`] maps the bytes appended since, and
+//! [`FrameStore::finish_growing`] makes the end final once the writer has stopped.
 
 use std::collections::BTreeMap;
 use std::io::{self, Read, Seek};
@@ -19,7 +24,7 @@ use super::error::{CaptureError, ErrorKind};
 use super::file::{is_gzip, map_file, open_file, Mapped};
 use super::walk::{FileFormat, InterfaceInfo, SectionInfo, Step, Walker};
 use super::{Frame, FrameMeta};
-use crate::base::{LinkType, PacketId, Timestamp};
+use crate::base::{Anomaly, LinkType, PacketId, Timestamp};
 
 /// One packet in the index: 28 bytes of data, 32 with alignment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,11 +50,15 @@ pub struct IndexProgress {
 /// Random-access frame store; see the module docs.
 pub struct FrameStore {
     bytes: Mapped,
+    /// The file, kept for [`FrameStore::refresh`] when it may still grow.
+    growing: Option<std::fs::File>,
     walker: Walker,
     pos: usize,
     index: Vec<IndexEntry>,
     /// Packet comments, keyed by packet id (rare, so a sparse map).
     comments: BTreeMap<u32, Vec<String>>,
+    /// Non-fatal oddities, keyed by packet id (rare).
+    anomalies: BTreeMap<u32, Anomaly>,
     error: Option<CaptureError>,
     done: bool,
 }
@@ -72,6 +81,39 @@ impl FrameStore {
         Ok(Self::from_mapped(map_file(&file, path)?))
     }
 
+    /// Opens a plain (not gzip) capture file that another thread or process is still
+    /// appending to; see the module docs.
+    pub fn open_growing(path: &Path) -> Result<FrameStore, CaptureError> {
+        let file = open_file(path)?;
+        let mut s = Self::from_mapped(map_file(&file, path)?);
+        s.growing = Some(file);
+        Ok(s)
+    }
+
+    /// Maps bytes appended to a growing file since the last map (O(1) in the file size
+    /// apart from the kernel's mapping work). Returns whether there were new bytes.
+    pub fn refresh(&mut self) -> Result<bool, CaptureError> {
+        let Some(file) = &self.growing else {
+            return Ok(false);
+        };
+        let len = file
+            .metadata()
+            .map_err(|e| CaptureError::io("growing capture", &e))?
+            .len();
+        if len <= self.file_len() {
+            return Ok(false);
+        }
+        self.bytes = map_file(file, Path::new("growing capture"))?;
+        Ok(true)
+    }
+
+    /// The writer has stopped: from now on an incomplete record at the end is damage.
+    pub fn finish_growing(&mut self) -> Result<(), CaptureError> {
+        self.refresh()?;
+        self.growing = None;
+        Ok(())
+    }
+
     /// Spools any reader (a pipe, a decompressor) to an unlinked temporary file and maps
     /// it, so the bytes live in the page cache rather than in our heap.
     pub fn spool(mut r: impl Read, what: &str) -> Result<FrameStore, CaptureError> {
@@ -91,10 +133,12 @@ impl FrameStore {
     fn from_mapped(bytes: Mapped) -> FrameStore {
         FrameStore {
             bytes,
+            growing: None,
             walker: Walker::new(),
             pos: 0,
             index: Vec::new(),
             comments: BTreeMap::new(),
+            anomalies: BTreeMap::new(),
             error: None,
             done: false,
         }
@@ -117,7 +161,8 @@ impl FrameStore {
                 break;
             }
             let buf = all.get(self.pos..).unwrap_or_default();
-            match self.walker.step(buf, self.pos as u64, true) {
+            let eof = self.growing.is_none();
+            match self.walker.step(buf, self.pos as u64, eof) {
                 Ok(Step::Skip(n)) => self.pos += n,
                 Ok(Step::Packet(p)) => {
                     if !self.walker.comments.is_empty() {
@@ -125,6 +170,9 @@ impl FrameStore {
                             self.index.len() as u32,
                             std::mem::take(&mut self.walker.comments),
                         );
+                    }
+                    if let Some(a) = self.walker.anomaly.take() {
+                        self.anomalies.insert(self.index.len() as u32, a);
                     }
                     self.index.push(IndexEntry {
                         offset: (self.pos + p.data_start) as u64,
@@ -135,6 +183,8 @@ impl FrameStore {
                     });
                     self.pos += p.consumed;
                 }
+                // Growing file: wait for more bytes (call `refresh`).
+                Ok(Step::Need { .. }) if !eof => break,
                 Ok(Step::End | Step::Need { .. }) => self.done = true,
                 Err(e) => {
                     self.error = Some(e);
@@ -148,9 +198,15 @@ impl FrameStore {
         }
     }
 
-    /// Indexes the whole file; returns the error that stopped it early, if any.
+    /// Indexes the whole file (for a growing file: what has been written so far);
+    /// returns the error that stopped it early, if any.
     pub fn index_all(&mut self) -> Option<&CaptureError> {
-        while !self.index_more(1 << 20).done {}
+        loop {
+            let p = self.index_more(1 << 20);
+            if p.done || p.added == 0 {
+                break;
+            }
+        }
         self.error.as_ref()
     }
 
@@ -163,7 +219,7 @@ impl FrameStore {
         self.index.is_empty()
     }
 
-    /// Indexing has reached the end of the file or an error.
+    /// Indexing has reached the end of the file or an error (never while growing).
     pub fn is_complete(&self) -> bool {
         self.done
     }
@@ -207,6 +263,11 @@ impl FrameStore {
         self.comments.get(&id.0).map_or(&[], |v| v.as_slice())
     }
 
+    /// The non-fatal oddity of packet `id`, if any.
+    pub fn anomaly(&self, id: PacketId) -> Option<&Anomaly> {
+        self.anomalies.get(&id.0)
+    }
+
     pub fn interfaces(&self) -> &[InterfaceInfo] {
         &self.walker.interfaces
     }
@@ -234,8 +295,149 @@ impl FrameStore {
 mod tests {
     use super::*;
 
+    use crate::capture::open;
+    use crate::capture::testbytes::{epb, idb, shb, Dribble};
+    use crate::testutil::shared_capture;
+    use std::sync::{Arc, RwLock};
+
     #[test]
     fn index_entry_is_at_most_32_bytes() {
         assert!(std::mem::size_of::<IndexEntry>() <= 32);
+    }
+
+    #[test]
+    fn incremental_index_matches_sequential_read_and_is_o1() {
+        let path = shared_capture("zeek/http-206_example_b.pcap");
+        let mut store = FrameStore::open(&path).unwrap();
+        assert!(store.is_empty() && !store.is_complete());
+        let p = store.index_more(1000);
+        assert_eq!(
+            p,
+            IndexProgress {
+                added: 1000,
+                done: false
+            }
+        );
+        let p = store.index_more(1000);
+        assert_eq!(
+            p,
+            IndexProgress {
+                added: 556,
+                done: true
+            }
+        );
+        assert_eq!(store.error(), None);
+        assert_eq!(store.bytes_indexed(), store.file_len());
+        let mut src = open(&path).unwrap();
+        let mut i = 0;
+        while let Some(f) = src.next_frame().unwrap() {
+            let g = store.frame(PacketId(i)).unwrap();
+            assert_eq!((g.meta, g.data), (f.meta, f.data));
+            i += 1;
+        }
+        assert_eq!(i as usize, store.len());
+        assert!(store.frame(PacketId(i)).is_none());
+        assert!(store.meta(PacketId(u32::MAX)).is_none());
+    }
+
+    #[test]
+    fn damaged_file_keeps_prefix_and_error() {
+        let bytes = std::fs::read(shared_capture("zeek/web.pcap")).unwrap();
+        let mut store = FrameStore::from_bytes(bytes[..bytes.len() - 10].to_vec());
+        let e = store.index_all().cloned().unwrap();
+        assert_eq!(store.len(), 23);
+        assert_eq!(e.packets_before, 23);
+        assert!(store.is_complete());
+        assert!(store.frame(PacketId(22)).is_some());
+    }
+
+    #[test]
+    fn comments_sections_and_spooled_reader() {
+        let mut f = shb(false, &["hi"]);
+        f.extend(idb(false, 1, 0, None, None, None));
+        f.extend(epb(false, 0, 1, b"a", 1, &[], false));
+        f.extend(epb(false, 0, 2, b"b", 1, &["note"], false));
+        let mut store = FrameStore::spool(
+            Dribble {
+                bytes: f,
+                pos: 0,
+                n: 3,
+            },
+            "test",
+        )
+        .unwrap();
+        assert!(store.index_all().is_none());
+        assert_eq!(store.len(), 2);
+        assert!(store.comments(PacketId(0)).is_empty());
+        assert_eq!(store.comments(PacketId(1)), ["note"]);
+        assert_eq!(store.sections()[0].comments, ["hi"]);
+        assert_eq!(store.format(), Some(crate::capture::FileFormat::Pcapng));
+    }
+
+    #[test]
+    fn growing_file_is_indexed_as_it_is_written() {
+        use crate::capture::PcapWriter;
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("grow.pcap");
+        let mut w = PcapWriter::new(
+            std::fs::File::create(&path).unwrap(),
+            crate::base::LinkType::ETHERNET,
+            65535,
+            true,
+        )
+        .unwrap();
+        let mut store = FrameStore::open_growing(&path).unwrap();
+        assert_eq!(store.index_more(10).added, 0);
+        assert!(!store.is_complete());
+        for i in 0..3u8 {
+            w.write_packet(crate::base::Timestamp(i64::from(i)), &[i; 40], 40)
+                .unwrap();
+        }
+        w.flush().unwrap();
+        // Half a record more: not damage while growing.
+        let mut f = w.into_inner();
+        f.write_all(&[1, 0, 0, 0, 0, 0]).unwrap();
+        f.flush().unwrap();
+        assert!(store.refresh().unwrap());
+        store.index_all();
+        assert_eq!(
+            (store.len(), store.error(), store.is_complete()),
+            (3, None, false)
+        );
+        assert_eq!(store.frame(PacketId(2)).unwrap().data, &[2; 40]);
+        // Writer stops with the half record: now it is a truncation after 3 packets.
+        store.finish_growing().unwrap();
+        let e = store.index_all().cloned().unwrap();
+        assert_eq!((e.packets_before, store.len()), (3, 3));
+        assert!(store.is_complete());
+    }
+
+    /// The documented way to show rows while indexing: a background thread indexes in
+    /// slices under the write lock; the reader sees a growing, always-valid prefix.
+    #[test]
+    fn background_indexing_behind_a_rwlock() {
+        let store = Arc::new(RwLock::new(
+            FrameStore::open(&shared_capture("zeek/http-206_example_b.pcap")).unwrap(),
+        ));
+        let bg = {
+            let store = store.clone();
+            std::thread::spawn(move || while !store.write().unwrap().index_more(64).done {})
+        };
+        let mut last = 0;
+        loop {
+            let s = store.read().unwrap();
+            let n = s.len();
+            assert!(n >= last);
+            if n > 0 {
+                assert!(s.frame(PacketId(n as u32 - 1)).is_some());
+            }
+            last = n;
+            if s.is_complete() {
+                break;
+            }
+        }
+        bg.join().unwrap();
+        assert_eq!(store.read().unwrap().len(), 1556);
     }
 }

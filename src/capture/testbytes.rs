@@ -200,10 +200,46 @@ impl std::io::Read for Dribble {
     }
 }
 
+/// Anomalies per frame of a read, in order (index, name).
+pub type Anoms = Vec<(usize, &'static str)>;
+
+/// The anomalies a reader reports, as (frame index, name).
+pub fn anomalies(src: &mut dyn FrameSource) -> Anoms {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Ok(Some(_)) = src.next_frame() {
+        if let Some(a) = src.anomaly() {
+            out.push((i, a.name));
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Anomalies of `bytes`, checked equal across the memory reader, the streaming reader
+/// and the frame store.
+pub fn read_anomalies(bytes: &[u8]) -> Anoms {
+    let mem = anomalies(&mut MemReader::new(bytes));
+    let stream = anomalies(&mut StreamReader::new(Dribble {
+        bytes: bytes.to_vec(),
+        pos: 0,
+        n: 3,
+    }));
+    assert_eq!(stream, mem);
+    let mut store = FrameStore::from_bytes(bytes.to_vec());
+    store.index_all();
+    let st: Anoms = (0..store.len())
+        .filter_map(|i| store.anomaly(PacketId(i as u32)).map(|a| (i, a.name)))
+        .collect();
+    assert_eq!(st, mem);
+    mem
+}
+
 /// Reads `bytes` through the memory reader, the streaming reader (in odd-sized pieces)
 /// and the frame store, asserts all three agree, and returns the result.
 pub fn read_all(bytes: &[u8]) -> Read {
     let mem = drain(&mut MemReader::new(bytes));
+    read_anomalies(bytes);
     for n in [1, 5, 4096] {
         let s = drain(&mut StreamReader::new(Dribble {
             bytes: bytes.to_vec(),

@@ -5,7 +5,7 @@
 
 use super::error::{CaptureError, ErrorKind};
 use super::{pcap, pcapng};
-use crate::base::{LinkType, Timestamp};
+use crate::base::{Anomaly, LinkType, Timestamp};
 
 /// Largest pcapng block or pcap record we accept (64 MiB). Anything larger is reported as
 /// an impossible length instead of being buffered, which bounds a streaming reader's
@@ -161,6 +161,8 @@ pub(crate) struct Walker {
     pub last_ts: Timestamp,
     /// Comments of the last packet (cleared per packet; allocation only when present).
     pub comments: Vec<String>,
+    /// Something odd but not fatal about the last packet (cleared every step).
+    pub anomaly: Option<Anomaly>,
 }
 
 impl Walker {
@@ -173,6 +175,7 @@ impl Walker {
             packets: 0,
             last_ts: Timestamp(0),
             comments: Vec::new(),
+            anomaly: None,
         }
     }
 
@@ -191,6 +194,7 @@ impl Walker {
         if self.is_done() {
             return Ok(Step::End);
         }
+        self.anomaly = None;
         let r = self.step_inner(buf, offset);
         let r = match r {
             Ok(Step::Need { need, what }) if eof => {
