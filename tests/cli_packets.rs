@@ -49,7 +49,10 @@ fn every_shared_capture_reads_like_tshark() {
         if clean {
             assert_eq!(run.status, 0, "{rel}: exit status, stderr {}", run.stderr);
         } else {
-            assert_eq!(run.status, 2, "{rel}: damaged file must exit 2 after printing");
+            assert_eq!(
+                run.status, 2,
+                "{rel}: damaged file must exit 2 after printing"
+            );
             assert!(
                 run.stderr.contains("offset") && run.stderr.lines().count() == 1,
                 "{rel}: one error line naming the offset, got {:?}",
@@ -59,8 +62,19 @@ fn every_shared_capture_reads_like_tshark() {
         for (i, l) in run.lines.iter().enumerate() {
             assert_eq!(l["n"], i as u64 + 1, "{rel}: frame numbers count packets");
             for key in [
-                "ts", "caplen", "len", "iface", "link", "src", "dst", "proto", "sport", "dport", "info",
-                "anomalies", "conn",
+                "ts",
+                "caplen",
+                "len",
+                "iface",
+                "link",
+                "src",
+                "dst",
+                "proto",
+                "sport",
+                "dport",
+                "info",
+                "anomalies",
+                "conn",
             ] {
                 assert!(l.get(key).is_some(), "{rel}: frame {} lacks {key}", i + 1);
             }
@@ -75,8 +89,18 @@ fn application_protocols_land_on_the_frames_tshark_puts_them() {
     let mut checked = 0;
     for rel in shared_captures() {
         let t = truth(&rel);
-        let dns_frames: BTreeSet<u64> = t["dns"].as_array().unwrap().iter().map(|r| r["frame"].as_u64().unwrap()).collect();
-        let http_frames: BTreeSet<u64> = t["http"].as_array().unwrap().iter().map(|r| r["frame"].as_u64().unwrap()).collect();
+        let dns_frames: BTreeSet<u64> = t["dns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["frame"].as_u64().unwrap())
+            .collect();
+        let http_frames: BTreeSet<u64> = t["http"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["frame"].as_u64().unwrap())
+            .collect();
         if dns_frames.is_empty() && http_frames.is_empty() {
             continue;
         }
@@ -84,14 +108,27 @@ fn application_protocols_land_on_the_frames_tshark_puts_them() {
         let proto: BTreeMap<u64, String> = run
             .lines
             .iter()
-            .map(|l| (l["n"].as_u64().unwrap(), l["proto"].as_str().unwrap().to_string()))
+            .map(|l| {
+                (
+                    l["n"].as_u64().unwrap(),
+                    l["proto"].as_str().unwrap().to_string(),
+                )
+            })
             .collect();
         for f in &dns_frames {
-            assert_eq!(proto.get(f).map(String::as_str), Some("dns"), "{rel}: frame {f} is DNS for tshark");
+            assert_eq!(
+                proto.get(f).map(String::as_str),
+                Some("dns"),
+                "{rel}: frame {f} is DNS for tshark"
+            );
             checked += 1;
         }
         for f in &http_frames {
-            assert_eq!(proto.get(f).map(String::as_str), Some("http"), "{rel}: frame {f} completes an HTTP message for tshark");
+            assert_eq!(
+                proto.get(f).map(String::as_str),
+                Some("http"),
+                "{rel}: frame {f} completes an HTTP message for tshark"
+            );
             checked += 1;
         }
     }
@@ -108,11 +145,18 @@ fn a_closed_pipe_ends_quietly() {
         .spawn()
         .unwrap();
     let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
     // stdout is dropped here: the reader went away, like `| head -1`.
     let status = child.wait().unwrap();
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     assert!(first.contains("→"), "{first}");
     assert_eq!(status.code(), Some(0), "stderr: {err}");
     assert!(err.is_empty(), "nothing on stderr: {err}");
@@ -136,13 +180,21 @@ fn bad_paths_give_one_line_errors() {
     let junk = dir.path().join("junk.pcap");
     std::fs::write(&junk, b"this is not a capture file at all").unwrap();
     let e = one_line_error(&["conns", junk.to_str().unwrap()]);
-    assert!(e.to_lowercase().contains("format") || e.contains("not a"), "{e}");
+    assert!(
+        e.to_lowercase().contains("format") || e.contains("not a"),
+        "{e}"
+    );
 }
 
 #[test]
 fn a_cut_file_prints_every_complete_packet_then_the_offset() {
-    let src = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/lab-page.pcap")).unwrap();
-    let full = packets_json(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/lab-page.pcap"));
+    let src = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/lab-page.pcap"),
+    )
+    .unwrap();
+    let full = packets_json(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/lab-page.pcap"),
+    );
     assert_eq!(full.status, 0);
     let dir = tempfile::tempdir().unwrap();
     // Walk the records to know where each one ends, then cut inside the 11th record's
@@ -159,9 +211,17 @@ fn a_cut_file_prints_every_complete_packet_then_the_offset() {
         std::fs::write(&p, &src[..cut]).unwrap();
         let run = packets_json(&p);
         assert_eq!(run.lines.len(), complete, "cut at {cut}");
-        assert_eq!(run.lines[..], full.lines[..complete], "same packets as the whole file");
+        assert_eq!(
+            run.lines[..],
+            full.lines[..complete],
+            "same packets as the whole file"
+        );
         assert_eq!(run.status, 2);
-        assert!(run.stderr.contains(&ends[complete - 1].to_string()), "names the offset: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&ends[complete - 1].to_string()),
+            "names the offset: {}",
+            run.stderr
+        );
     }
 }
 

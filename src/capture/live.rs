@@ -7,7 +7,8 @@
 //! packet) through a bounded channel, and every frame is also appended to a spill file
 //! (nanosecond pcap written by [`PcapWriter`]), which is what `-w` saves and what bounds
 //! memory: when the consumer falls behind, batches that do not fit the channel are
-//! counted in [`LiveStats::batches_not_delivered`] but the frames are still in the file.
+//! counted in [`LiveStats::batches_not_delivered`] (only when stopping with a full channel)
+//! but the frames are still in the file.
 
 use std::io::BufWriter;
 use std::net::IpAddr;
@@ -360,11 +361,24 @@ impl Worker {
             return Ok(());
         }
         self.writer.flush()?;
-        match self.tx.try_send(std::mem::take(batch)) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => *not_delivered += 1,
-            // Nobody listens: keep capturing into the spill file until told to stop.
-            Err(TrySendError::Disconnected(_)) => {}
+        // A slow consumer makes the capture wait (the kernel's buffer then fills and the
+        // kernel counts what it drops, as tcpdump reports): every frame the analysis
+        // sees is in the file and the other way round, so live and offline agree.
+        let mut pending = std::mem::take(batch);
+        loop {
+            match self.tx.try_send(pending) {
+                Ok(()) => break,
+                Err(TrySendError::Full(b)) => {
+                    if self.stop.load(Ordering::Relaxed) {
+                        *not_delivered += 1;
+                        break;
+                    }
+                    pending = b;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                // Nobody listens: keep capturing into the spill file until told to stop.
+                Err(TrySendError::Disconnected(_)) => break,
+            }
         }
         Ok(())
     }

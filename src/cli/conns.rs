@@ -15,7 +15,7 @@ use crate::story::{ConnName, NameIndex};
 pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
     let mut out = Out::new();
     if !a.json {
-        out.line(&format!(
+        out.header(format!(
             "{:>6}  {:<4} {:<42} {:<42} {:<6} {:>10} {:>10} {:>10} {:>9}  {}",
             "id",
             "prot",
@@ -95,7 +95,7 @@ fn proto(c: &ConnRecord) -> &'static str {
     }
 }
 
-fn text_row(c: &ConnRecord, name: Option<&ConnName>) -> String {
+pub fn text_row(c: &ConnRecord, name: Option<&ConnName>) -> String {
     let k = &c.conn;
     let rtt = k
         .handshake

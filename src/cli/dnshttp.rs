@@ -12,7 +12,7 @@ use crate::proto::dns::{self, DnsTransaction, Record};
 pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
     let mut out = Out::new();
     if !a.json {
-        out.line(&format!(
+        out.header(format!(
             "{:<12} {:<4} {:<40} {:<40} {:<6} {:<6} {:<40} {:<9} {:>9}  {}",
             "time", "tran", "client", "server", "id", "type", "name", "rcode", "rtt ms", "answers"
         ));
@@ -136,7 +136,7 @@ fn dns_text(t: &DnsTransaction, t0: crate::base::Timestamp) -> String {
 pub fn run_http(a: &FileArgs) -> anyhow::Result<i32> {
     let mut out = Out::new();
     if !a.json {
-        out.line(&format!(
+        out.header(format!(
             "{:>6} {:>3}  {:<7} {:<30} {:<40} {:>6} {:<24} {:>10} {:>9} {:>9}",
             "conn",
             "seq",

@@ -4,12 +4,14 @@
 //! one error line, and exits with status 2.
 
 mod args;
+mod capture;
 mod conns;
 mod dnshttp;
 mod follow;
 mod json;
 mod out;
 mod packets;
+mod privileges;
 mod run;
 mod story;
 
@@ -51,7 +53,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Http(a)) => dnshttp::run_http(&a),
         Some(Command::Follow(a)) => follow::run(&a),
         Some(Command::Story(a)) => story::run(&a),
-        Some(Command::Capture(_)) | Some(Command::Interfaces) | Some(Command::Export(_)) => {
+        Some(Command::Capture(a)) => capture::run(&a),
+        Some(Command::Interfaces) => capture::interfaces(),
+        Some(Command::Export(_)) => {
             anyhow::bail!("this subcommand is not available in this build yet")
         }
         None => {

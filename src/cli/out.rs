@@ -7,6 +7,9 @@ use std::io::{self, BufWriter, Write};
 pub struct Out {
     w: BufWriter<io::StdoutLock<'static>>,
     err: Option<io::Error>,
+    /// A table header written before the first line (or at the end when there is no
+    /// line), so a command that fails before its first record prints nothing on stdout.
+    header: Option<String>,
 }
 
 impl Default for Out {
@@ -20,7 +23,13 @@ impl Out {
         Out {
             w: BufWriter::with_capacity(1 << 16, io::stdout().lock()),
             err: None,
+            header: None,
         }
+    }
+
+    /// Sets the header line (see the field's docs).
+    pub fn header(&mut self, h: String) {
+        self.header = Some(h);
     }
 
     /// Writes one line (a newline is appended). After the first failure, writes are
@@ -28,6 +37,9 @@ impl Out {
     pub fn line(&mut self, s: &str) {
         if self.err.is_some() {
             return;
+        }
+        if let Some(h) = self.header.take() {
+            self.line(&h);
         }
         if let Err(e) = self
             .w
@@ -56,6 +68,9 @@ impl Out {
     /// Flushes; returns the first error unless it was a closed pipe, which is a normal
     /// way for a reader like `head` to say it has seen enough.
     pub fn finish(mut self) -> io::Result<()> {
+        if let Some(h) = self.header.take() {
+            self.line(&h);
+        }
         if self.err.is_none() {
             if let Err(e) = self.w.flush() {
                 self.err = Some(e);

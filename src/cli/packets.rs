@@ -54,7 +54,7 @@ fn proto_label(p: &str) -> String {
     }
 }
 
-fn text_line(s: &PacketSummary, t0: Timestamp) -> String {
+pub fn text_line(s: &PacketSummary, t0: Timestamp) -> String {
     let src = s.src.map(|a| a.to_string()).unwrap_or_default();
     let dst = s.dst.map(|a| a.to_string()).unwrap_or_default();
     format!(

@@ -1,0 +1,246 @@
+//! `wiretale capture -i IFACE` (live analysis printed as it happens) and
+//! `wiretale interfaces`.
+//!
+//! The same engine as the file commands runs on the frames libpcap hands over; every
+//! frame also goes to the savefile (`-w`, or a temporary file whose name is printed), so
+//! reading that file back tells the same story.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::args::CaptureArgs;
+use super::out::Out;
+use crate::analysis::{ConnRecord, Engine, EngineConfig, HttpRecord, PacketSummary};
+use crate::base::Timestamp;
+use crate::capture::{devices, LiveCapture, LiveOptions};
+use crate::proto::dns::DnsTransaction;
+use crate::story::{self, NameIndex, StoryInput};
+
+/// Installs the Ctrl-C handler once; returns the flag it sets.
+fn interrupted() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let f = flag.clone();
+    // A second handler cannot be installed (tests call this once per process).
+    let _ = ctrlc::set_handler(move || f.store(true, Ordering::SeqCst));
+    flag
+}
+
+enum Mode {
+    Story,
+    Packets,
+    Conns,
+}
+
+pub fn run(a: &CaptureArgs) -> anyhow::Result<i32> {
+    let mut opts = LiveOptions::new(&a.interface);
+    opts.filter = a.bpf.clone();
+    opts.savefile = a.write.clone();
+    let cap = LiveCapture::start(opts).map_err(|e| anyhow::anyhow!("{e}"))?;
+    super::privileges::drop_to(a.user.as_deref())?;
+    eprintln!(
+        "wiretale: capturing on {}{}, saving to {}",
+        a.interface,
+        a.bpf
+            .as_deref()
+            .map(|f| format!(" (filter: {f})"))
+            .unwrap_or_default(),
+        cap.spill_path().display()
+    );
+    let stop = interrupted();
+    let mode = if a.packets {
+        Mode::Packets
+    } else if a.conns {
+        Mode::Conns
+    } else {
+        Mode::Story
+    };
+    let mut engine = Engine::new(EngineConfig {
+        want_info: matches!(mode, Mode::Packets),
+        ..EngineConfig::default()
+    });
+    let mut out = Out::new();
+    let mut live = LiveState::default();
+    let started = Instant::now();
+    let mut frames: u64 = 0;
+    let mut last_flush = Instant::now();
+    'outer: loop {
+        if stop.load(Ordering::SeqCst)
+            || a.seconds
+                .is_some_and(|s| started.elapsed().as_secs_f64() >= s)
+        {
+            break;
+        }
+        match cap.batches().recv_timeout(Duration::from_millis(100)) {
+            Ok(batch) => {
+                for frame in batch.iter() {
+                    let s = engine.process(&frame);
+                    frames += 1;
+                    if let Mode::Packets = mode {
+                        if !a.quiet {
+                            live.packet(&s, a.json, &mut out);
+                        }
+                    }
+                    if a.count.is_some_and(|c| frames >= c) {
+                        break 'outer;
+                    }
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if let Some(e) = cap.error() {
+            eprintln!("wiretale: {e}");
+            break;
+        }
+        if last_flush.elapsed() >= Duration::from_millis(500) {
+            live.absorb(&mut engine, false);
+            if !a.quiet {
+                live.print(&mode, a.json, &mut out);
+            }
+            last_flush = Instant::now();
+        }
+        if out.failed() {
+            break;
+        }
+    }
+    cap.request_stop();
+    // Frames already handed over are analysed too, so the output matches the file.
+    while let Ok(batch) = cap.batches().try_recv() {
+        for frame in batch.iter() {
+            if a.count.is_some_and(|c| frames >= c) {
+                break;
+            }
+            let s = engine.process(&frame);
+            frames += 1;
+            if let (Mode::Packets, false) = (&mode, a.quiet) {
+                live.packet(&s, a.json, &mut out);
+            }
+        }
+    }
+    engine.finish();
+    live.absorb(&mut engine, true);
+    if !a.quiet {
+        live.print(&mode, a.json, &mut out);
+    }
+    let saved = cap.spill_path().to_path_buf();
+    let stats = cap.stop().map_err(|e| anyhow::anyhow!("{e}"))?;
+    out.finish()?;
+    eprintln!(
+        "wiretale: {} packets analysed; kernel: {} received, {} dropped ({} by the interface); saved to {}",
+        frames,
+        stats.received,
+        stats.dropped,
+        stats.if_dropped,
+        saved.display()
+    );
+    Ok(0)
+}
+
+/// What live output has accumulated and printed so far.
+#[derive(Default)]
+struct LiveState {
+    first_ts: Option<Timestamp>,
+    conns: Vec<ConnRecord>,
+    dns: Vec<DnsTransaction>,
+    http: Vec<HttpRecord>,
+    names: NameIndex,
+    /// Connections not yet printed (conns mode).
+    fresh_conns: Vec<ConnRecord>,
+    /// Story events already printed: (ts, kind, conn), so each is printed once.
+    told: HashSet<(i64, &'static str, Option<u32>)>,
+}
+
+impl LiveState {
+    fn packet(&mut self, s: &PacketSummary, json: bool, out: &mut Out) {
+        let t0 = *self.first_ts.get_or_insert(s.ts);
+        if json {
+            out.line(&super::packets::json_line(s).to_string());
+        } else {
+            out.line(&super::packets::text_line(s, t0));
+        }
+    }
+
+    fn absorb(&mut self, engine: &mut Engine, at_end: bool) {
+        for tx in engine.take_dns(at_end) {
+            self.names.add(&tx);
+            self.dns.push(tx);
+        }
+        let conns = engine.take_conns();
+        self.fresh_conns.extend(conns.iter().cloned());
+        self.conns.extend(conns);
+        self.http.extend(engine.take_http());
+    }
+
+    fn print(&mut self, mode: &Mode, json: bool, out: &mut Out) {
+        match mode {
+            Mode::Packets => {}
+            Mode::Conns => {
+                for c in std::mem::take(&mut self.fresh_conns) {
+                    let name = self.names.name(&c);
+                    out.line(&if json {
+                        super::conns::json_record(&c, name.as_ref()).to_string()
+                    } else {
+                        super::conns::text_row(&c, name.as_ref())
+                    });
+                }
+            }
+            Mode::Story => {
+                self.fresh_conns.clear();
+                let mut conns = self.conns.clone();
+                conns.sort_by_key(|c| c.conn.id);
+                let input = StoryInput {
+                    conns: &conns,
+                    dns: &self.dns,
+                    http: &self.http,
+                };
+                let st = story::tell(&input);
+                for e in &st.events {
+                    let key = (e.ts.0, e.kind.as_str(), e.conn.map(|c| c.0));
+                    if !self.told.insert(key) || e.quiet && !json {
+                        continue;
+                    }
+                    if json {
+                        out.line(&super::story::event_json(e).to_string());
+                    } else {
+                        let t0 = *self.first_ts.get_or_insert(e.ts);
+                        out.line(&super::json::guard(&format!(
+                            "{:>10.3}  {:<8} {}",
+                            e.ts.secs_since(t0),
+                            e.kind.label(),
+                            e.text
+                        )));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `wiretale interfaces`: devices with their addresses and state.
+pub fn interfaces() -> anyhow::Result<i32> {
+    let devs = devices().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut out = Out::new();
+    for d in devs {
+        let state = match (d.up, d.running) {
+            (true, true) => "up",
+            (true, false) => "up, no carrier",
+            _ => "down",
+        };
+        let addrs: Vec<String> = d.addresses.iter().map(|a| a.to_string()).collect();
+        out.line(&super::json::guard(&format!(
+            "{:<16} {:<15} {}{}",
+            d.name,
+            state,
+            if addrs.is_empty() {
+                "-".to_string()
+            } else {
+                addrs.join(", ")
+            },
+            if d.loopback { "  (loopback)" } else { "" }
+        )));
+    }
+    out.finish()?;
+    Ok(0)
+}
