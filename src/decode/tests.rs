@@ -9,29 +9,6 @@ fn frames(rel: &str) -> testpcap::Frames {
     testpcap::read(&shared_capture(rel)).expect("classic pcap")
 }
 
-#[test]
-#[ignore]
-fn dump() {
-    let f = std::env::var("DUMP").unwrap();
-    let fr = frames(&f);
-    for (i, (_, d)) in fr.frames.iter().enumerate() {
-        let p = decode(fr.link, d);
-        println!(
-            "{} {} {:?} {:?} {} | {}",
-            i + 1,
-            p.proto_name(),
-            p.src().map(|a| a.to_string()),
-            p.dst().map(|a| a.to_string()),
-            info(&p),
-            p.anomalies
-                .iter()
-                .map(|a| a.to_string())
-                .collect::<Vec<_>>()
-                .join("; ")
-        );
-    }
-}
-
 /// Every classic pcap of the shared corpus, frame by frame, against tshark 4.0.17's
 /// decode (`tests/data/frame-truth/`, made by `tests/data/make-frame-truth.sh`): outer
 /// Ethernet addresses, VLAN ids, the first (outermost) IP addresses, the transport tshark
