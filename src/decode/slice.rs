@@ -236,7 +236,9 @@ fn absorb<'a>(p: &mut Packet<'a>, data: &'a [u8], s: &LaxSlicedPacket<'a>) {
             info.payload_len = if h.payload_length() == 0 {
                 pl.payload.len() as u32
             } else {
-                (start as u32 + info.total_len).saturating_sub(pstart as u32)
+                (start as u32)
+                    .saturating_add(info.total_len)
+                    .saturating_sub(pstart as u32)
             };
             for ext in v6.extensions().clone().into_iter() {
                 if let Ipv6ExtensionSlice::Fragment(f) = ext {
