@@ -327,7 +327,8 @@ impl<'a> Packet<'a> {
         self.link.name()
     }
 
-    /// Source address for display: the IP source, else ARP's sender, else the MAC.
+    /// Source address for display, as tshark's Source column: the IP source, else the
+    /// link-layer source (ARP frames show MACs there; the IPs are in the Info text).
     pub fn src(&self) -> Option<Addr> {
         if let Some(ip) = &self.ip {
             return Some(Addr::Ip(ip.src));

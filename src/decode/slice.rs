@@ -319,7 +319,20 @@ fn arp_info(a: &etherparse::ArpPacketSlice<'_>) -> ArpInfo {
 
 /// Stable anomaly names for where the lax slicer stopped.
 fn stop_name(err: &SliceError, layer: etherparse::err::Layer) -> &'static str {
-    use etherparse::err::Layer as L;
+    use etherparse::err::{ip, ipv4, ipv6, tcp, Layer as L};
+    match err {
+        SliceError::Ip(ip::HeaderError::UnsupportedIpVersion { .. })
+        | SliceError::Ipv4(ipv4::HeaderError::UnexpectedVersion { .. })
+        | SliceError::Ipv6(ipv6::HeaderError::UnexpectedVersion { .. }) => return "bad_ip_version",
+        SliceError::Ip(ip::HeaderError::Ipv4HeaderLengthSmallerThanHeader { .. })
+        | SliceError::Ipv4(ipv4::HeaderError::HeaderLengthSmallerThanHeader { .. }) => {
+            return "bad_ip_header_length"
+        }
+        SliceError::Tcp(tcp::HeaderError::DataOffsetTooSmall { .. }) => {
+            return "bad_tcp_data_offset"
+        }
+        _ => {}
+    }
     let len = matches!(err, SliceError::Len(_));
     match layer {
         L::LinuxSllHeader | L::Ethernet2Header | L::EtherPayload => "truncated_link",

@@ -867,3 +867,65 @@ mod props {
         }
     }
 }
+
+#[test]
+fn ipv4_options_and_malformed_headers() {
+    // tcpdump/LINKTYPE_RAW_ipv4.pcap frame 1 with four bytes of IPv4 options inserted
+    // (Router Alert, RFC 2113: 94 04 00 00), IHL and total length adjusted.
+    let (link, d) = frame("tcpdump/LINKTYPE_RAW_ipv4.pcap", 1);
+    let mut f = d[..20].to_vec();
+    f[0] = 0x46;
+    let total = u16::from_be_bytes([d[2], d[3]]) + 4;
+    f[2..4].copy_from_slice(&total.to_be_bytes());
+    f.extend_from_slice(&[0x94, 0x04, 0x00, 0x00]);
+    f.extend_from_slice(&d[20..]);
+    let p = decode(link, &f);
+    assert!(p.anomalies.is_empty(), "{:?}", p.anomalies);
+    assert_eq!(p.ip.as_ref().unwrap().header, 0..24);
+    assert_eq!(p.ports(), Some((12345, 53)));
+    assert_eq!(p.transport_header.start, 24);
+    let t = field_tree(link, &f);
+    let mut opt = None;
+    t.walk(&mut |n, _| {
+        if n.label.starts_with("Option type 148") {
+            opt = Some(n.range.clone());
+        }
+    });
+    assert_eq!(opt, Some(20..24));
+    // IHL 4 (< 20 bytes): the header is unusable, said so.
+    let mut bad = d.clone();
+    bad[0] = 0x44;
+    assert_eq!(decode(link, &bad).anomalies[0].name, "bad_ip_header_length");
+    // Version 7 on an IPv4-only link.
+    bad[0] = 0x75;
+    assert_eq!(
+        decode(crate::base::LinkType::IPV4, &bad).anomalies[0].name,
+        "bad_ip_version"
+    );
+    assert_eq!(decode(link, &bad).anomalies[0].name, "bad_ip_version");
+    // TCP data offset below 5 (tcpdump/print-flags.pcap frame 1 with offset 4).
+    let (link, mut d) = frame("tcpdump/print-flags.pcap", 1);
+    let th = decode(link, &d).transport_header.start;
+    d[th + 12] = 0x40 | (d[th + 12] & 0x0f);
+    let p = decode(link, &d);
+    assert!(p.ip.is_some() && p.tcp().is_none());
+    assert_eq!(p.anomalies.last().unwrap().name, "bad_tcp_data_offset");
+}
+
+#[test]
+fn info_with_connection_state() {
+    // tcpdump/print-flags.pcap frame 3: the handshake's final ACK; WS=4 was negotiated (shift 2).
+    let f = frames("tcpdump/print-flags.pcap");
+    let syn = *decode(f.link, &f.frames[0].1).tcp().unwrap();
+    let synack = *decode(f.link, &f.frames[1].1).tcp().unwrap();
+    let p = decode(f.link, &f.frames[2].1);
+    let rel = TcpRel {
+        seq_base: syn.seq,
+        ack_base: synack.seq,
+        window_shift: syn.options.wscale,
+    };
+    assert_eq!(
+        info_with(&p, Some(&rel)),
+        "55920 → 80 [ACK] Seq=1 Ack=1 Win=32768 Len=0 TSval=1306300950 TSecr=1306300950"
+    );
+}
