@@ -929,3 +929,31 @@ fn info_with_connection_state() {
         "55920 → 80 [ACK] Seq=1 Ack=1 Win=32768 Len=0 TSval=1306300950 TSecr=1306300950"
     );
 }
+
+#[test]
+fn icmpv6_error_quotes_ipv6_udp() {
+    // An ICMPv6 port unreachable (RFC 4443 §3.1) built around the real datagram of
+    // tcpdump/LINKTYPE_IPV6.pcap frame 1 (UDP 12345 → 53), sent back by its destination.
+    let (link, q) = frame("tcpdump/LINKTYPE_IPV6.pcap", 1);
+    let mut f = q[..8].to_vec();
+    let plen = (8 + q.len()) as u16;
+    f[4..6].copy_from_slice(&plen.to_be_bytes());
+    f[6] = 58;
+    f.extend_from_slice(&q[24..40]); // source: the quoted packet's destination
+    f.extend_from_slice(&q[8..24]);
+    f.extend_from_slice(&[1, 4, 0, 0, 0, 0, 0, 0]);
+    f.extend_from_slice(&q);
+    let p = decode(link, &f);
+    let Transport::Icmpv6(i) = p.transport else {
+        panic!("{:?}", p)
+    };
+    assert_eq!((i.kind, i.code), (1, 4));
+    let qd = i.quoted.unwrap();
+    assert_eq!(
+        (qd.protocol, qd.sport, qd.dport),
+        (17, Some(12345), Some(53))
+    );
+    assert_eq!(qd.dst.to_string(), "2620:fe::9");
+    assert_eq!(info(&p), "Destination Unreachable (Port unreachable) (about 2001:db8::1 → 2620:fe::9 UDP 12345 → 53)");
+    assert_tree_in_bounds(link, &f);
+}
