@@ -200,21 +200,7 @@ fn arp(s: &mut String, a: &ArpInfo) {
 }
 
 fn icmp(s: &mut String, i: &IcmpInfo, ip: Option<&IpInfo>) {
-    // RFC 792 and the IANA ICMP type registry.
-    let name = match i.kind {
-        0 => "Echo (ping) reply",
-        3 => "Destination unreachable",
-        4 => "Source quench",
-        5 => "Redirect",
-        8 => "Echo (ping) request",
-        9 => "Router advertisement",
-        10 => "Router solicitation",
-        11 => "Time-to-live exceeded",
-        12 => "Parameter problem",
-        13 => "Timestamp request",
-        14 => "Timestamp reply",
-        _ => "",
-    };
+    let name = icmp_type_name(false, i.kind).unwrap_or("");
     if name.is_empty() {
         let _ = write!(s, "ICMP type {} code {}", i.kind, i.code);
     } else {
@@ -245,25 +231,7 @@ fn icmp(s: &mut String, i: &IcmpInfo, ip: Option<&IpInfo>) {
 }
 
 fn icmpv6(s: &mut String, i: &IcmpInfo, ip: Option<&IpInfo>) {
-    // RFC 4443 §2.1, RFC 4861 §4, RFC 3810 and the IANA ICMPv6 registry.
-    let name = match i.kind {
-        1 => "Destination Unreachable",
-        2 => "Packet Too Big",
-        3 => "Time Exceeded",
-        4 => "Parameter Problem",
-        128 => "Echo (ping) request",
-        129 => "Echo (ping) reply",
-        130 => "Multicast Listener Query",
-        131 => "Multicast Listener Report",
-        132 => "Multicast Listener Done",
-        133 => "Router Solicitation",
-        134 => "Router Advertisement",
-        135 => "Neighbor Solicitation",
-        136 => "Neighbor Advertisement",
-        137 => "Redirect",
-        143 => "Multicast Listener Report Message v2",
-        _ => "",
-    };
+    let name = icmp_type_name(true, i.kind).unwrap_or("");
     if name.is_empty() {
         let _ = write!(s, "ICMPv6 type {} code {}", i.kind, i.code);
     } else {
@@ -358,5 +326,45 @@ pub(crate) fn ip_proto_name(n: u8) -> Option<&'static str> {
         112 => "VRRP",
         132 => "SCTP",
         _ => return None,
+    })
+}
+
+/// Names of ICMP (RFC 792, IANA registry) and ICMPv6 (RFC 4443 §2.1, RFC 4861 §4,
+/// RFC 3810, IANA registry) message types, as tshark spells them.
+pub(crate) fn icmp_type_name(v6: bool, kind: u8) -> Option<&'static str> {
+    Some(if v6 {
+        match kind {
+            1 => "Destination Unreachable",
+            2 => "Packet Too Big",
+            3 => "Time Exceeded",
+            4 => "Parameter Problem",
+            128 => "Echo (ping) request",
+            129 => "Echo (ping) reply",
+            130 => "Multicast Listener Query",
+            131 => "Multicast Listener Report",
+            132 => "Multicast Listener Done",
+            133 => "Router Solicitation",
+            134 => "Router Advertisement",
+            135 => "Neighbor Solicitation",
+            136 => "Neighbor Advertisement",
+            137 => "Redirect",
+            143 => "Multicast Listener Report Message v2",
+            _ => return None,
+        }
+    } else {
+        match kind {
+            0 => "Echo (ping) reply",
+            3 => "Destination unreachable",
+            4 => "Source quench",
+            5 => "Redirect",
+            8 => "Echo (ping) request",
+            9 => "Router advertisement",
+            10 => "Router solicitation",
+            11 => "Time-to-live exceeded",
+            12 => "Parameter problem",
+            13 => "Timestamp request",
+            14 => "Timestamp reply",
+            _ => return None,
+        }
     })
 }
