@@ -208,6 +208,14 @@ fn absorb<'a>(p: &mut Packet<'a>, data: &'a [u8], s: &LaxSlicedPacket<'a>) {
                 v6_frag_header: None,
             });
             ip_payload = Some((pl.payload, pl.incomplete, pl.fragmented));
+            // RFC 791: total length includes the header. Shorter (0 is typical of captures
+            // taken before segmentation offload fills it in) leaves only the captured length.
+            if (total as usize) < hs.len() {
+                p.anomaly(
+                    "bad_ip_total_length",
+                    format!("IPv4 total length {total} is shorter than its {}-byte header; using the captured length", hs.len()),
+                );
+            }
         }
         Some(LaxNetSlice::Ipv6(v6)) => {
             let h = v6.header();

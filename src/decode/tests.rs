@@ -892,6 +892,16 @@ fn ipv4_options_and_malformed_headers() {
         }
     });
     assert_eq!(opt, Some(20..24));
+    // Total length 0 (as captured before segmentation offload): decoded from what is there.
+    let mut zero = d.clone();
+    zero[2] = 0;
+    zero[3] = 0;
+    let p = decode(link, &zero);
+    assert_eq!(p.ports(), Some((12345, 53)));
+    assert_eq!(
+        p.anomalies.iter().map(|a| a.name).collect::<Vec<_>>(),
+        ["bad_ip_total_length"]
+    );
     // IHL 4 (< 20 bytes): the header is unusable, said so.
     let mut bad = d.clone();
     bad[0] = 0x44;
