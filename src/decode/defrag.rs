@@ -121,7 +121,9 @@ impl Defragmenter {
     }
 
     /// Offers one decoded packet (`pkt` = `decode(link, data)`). Expires timed-out
-    /// datagrams first, using `ts` as the current capture time.
+    /// datagrams first, using `ts` as the current capture time. `link` is not needed today
+    /// (the IP header offsets in `pkt` already account for the link header); it is part of
+    /// the signature so a caller never has to wonder which frame `pkt` came from.
     pub fn push(
         &mut self,
         ts: Timestamp,

@@ -125,25 +125,37 @@ fn tcp(s: &mut String, t: &TcpInfo, rel: Option<&TcpRel>) {
         let _ = write!(s, " Urg={}", t.urgent);
     }
     let o = &t.options;
-    if let Some(mss) = o.mss {
-        let _ = write!(s, " MSS={mss}");
-    }
-    if o.sack_permitted {
-        s.push_str(" SACK_PERM");
-    }
-    for (l, r) in o.sack_blocks() {
-        let (l, r) = match rel {
-            Some(rel) => (l.wrapping_sub(rel.ack_base), r.wrapping_sub(rel.ack_base)),
-            None => (*l, *r),
-        };
-        let _ = write!(s, " SLE={l} SRE={r}");
-    }
-    if let Some((val, ecr)) = o.ts {
-        let _ = write!(s, " TSval={val} TSecr={ecr}");
-    }
-    if let Some(ws) = o.wscale {
-        // RFC 7323 §2.3: shifts above 14 are treated as 14.
-        let _ = write!(s, " WS={}", 1u32 << ws.min(14));
+    // In the order the sender wrote them, as tshark lists them.
+    for kind in o.order() {
+        match kind {
+            2 => {
+                if let Some(mss) = o.mss {
+                    let _ = write!(s, " MSS={mss}");
+                }
+            }
+            3 => {
+                // RFC 7323 §2.3: shifts above 14 are treated as 14.
+                if let Some(ws) = o.wscale {
+                    let _ = write!(s, " WS={}", 1u32 << ws.min(14));
+                }
+            }
+            4 => s.push_str(" SACK_PERM"),
+            5 => {
+                for (l, r) in o.sack_blocks() {
+                    let (l, r) = match rel {
+                        Some(rel) => (l.wrapping_sub(rel.ack_base), r.wrapping_sub(rel.ack_base)),
+                        None => (*l, *r),
+                    };
+                    let _ = write!(s, " SLE={l} SRE={r}");
+                }
+            }
+            8 => {
+                if let Some((val, ecr)) = o.ts {
+                    let _ = write!(s, " TSval={val} TSecr={ecr}");
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -188,26 +200,13 @@ fn arp(s: &mut String, a: &ArpInfo) {
 }
 
 fn icmp(s: &mut String, i: &IcmpInfo, ip: Option<&IpInfo>) {
-    // RFC 792 and the IANA ICMP type registry.
-    let name = match i.kind {
-        0 => "Echo (ping) reply",
-        3 => "Destination unreachable",
-        4 => "Source quench",
-        5 => "Redirect",
-        8 => "Echo (ping) request",
-        9 => "Router advertisement",
-        10 => "Router solicitation",
-        11 => "Time-to-live exceeded",
-        12 => "Parameter problem",
-        13 => "Timestamp request",
-        14 => "Timestamp reply",
-        _ => "",
-    };
+    let name = icmp_type_name(false, i.kind).unwrap_or("");
     if name.is_empty() {
         let _ = write!(s, "ICMP type {} code {}", i.kind, i.code);
     } else {
         s.push_str(name);
     }
+    let name_len = s.chars().count();
     let detail = match (i.kind, i.code) {
         (3, 0) => "Network unreachable",
         (3, 1) => "Host unreachable",
@@ -219,32 +218,20 @@ fn icmp(s: &mut String, i: &IcmpInfo, ip: Option<&IpInfo>) {
         (11, 1) => "Fragment reassembly time exceeded",
         _ => "",
     };
+    // tshark pads the type name to 20 columns before what follows it ("%-20s").
+    if !detail.is_empty() || i.echo.is_some() {
+        for _ in name_len..20 {
+            s.push(' ');
+        }
+    }
     if !detail.is_empty() {
         let _ = write!(s, " ({detail})");
     }
-    echo_and_quote(s, i, ip, "ttl");
+    echo_and_quote(s, i, ip, "ttl", true);
 }
 
 fn icmpv6(s: &mut String, i: &IcmpInfo, ip: Option<&IpInfo>) {
-    // RFC 4443 §2.1, RFC 4861 §4, RFC 3810 and the IANA ICMPv6 registry.
-    let name = match i.kind {
-        1 => "Destination Unreachable",
-        2 => "Packet Too Big",
-        3 => "Time Exceeded",
-        4 => "Parameter Problem",
-        128 => "Echo (ping) request",
-        129 => "Echo (ping) reply",
-        130 => "Multicast Listener Query",
-        131 => "Multicast Listener Report",
-        132 => "Multicast Listener Done",
-        133 => "Router Solicitation",
-        134 => "Router Advertisement",
-        135 => "Neighbor Solicitation",
-        136 => "Neighbor Advertisement",
-        137 => "Redirect",
-        143 => "Multicast Listener Report Message v2",
-        _ => "",
-    };
+    let name = icmp_type_name(true, i.kind).unwrap_or("");
     if name.is_empty() {
         let _ = write!(s, "ICMPv6 type {} code {}", i.kind, i.code);
     } else {
@@ -262,16 +249,43 @@ fn icmpv6(s: &mut String, i: &IcmpInfo, ip: Option<&IpInfo>) {
             let _ = write!(s, " ({detail})");
         }
     }
-    if let Some(t) = i.nd_target {
-        let _ = write!(s, " for {t}");
+    match (i.kind, i.nd_target, i.nd_lladdr) {
+        (135, Some(t), Some(m)) => {
+            let _ = write!(s, " for {t} from {}", Mac(m));
+        }
+        (135, Some(t), None) => {
+            let _ = write!(s, " for {t}");
+        }
+        (136, Some(t), m) => {
+            let _ = write!(s, " {t}");
+            let flags: Vec<&str> = [(0x80, "rtr"), (0x40, "sol"), (0x20, "ovr")]
+                .iter()
+                .filter(|(b, _)| i.nd_flags & b != 0)
+                .map(|(_, n)| *n)
+                .collect();
+            if !flags.is_empty() {
+                let _ = write!(s, " ({})", flags.join(", "));
+            }
+            if let Some(m) = m {
+                let _ = write!(s, " is at {}", Mac(m));
+            }
+        }
+        (133 | 134, _, Some(m)) => {
+            let _ = write!(s, " from {}", Mac(m));
+        }
+        _ => {}
     }
-    echo_and_quote(s, i, ip, "hop limit");
+    echo_and_quote(s, i, ip, "hop limit", false);
 }
 
-fn echo_and_quote(s: &mut String, i: &IcmpInfo, ip: Option<&IpInfo>, ttl_name: &str) {
+fn echo_and_quote(s: &mut String, i: &IcmpInfo, ip: Option<&IpInfo>, ttl_name: &str, both: bool) {
     if let Some((id, seq)) = i.echo {
-        // tshark shows the sequence number both big- and little-endian ("seq=1/256").
-        let _ = write!(s, " id=0x{id:04x}, seq={seq}/{}", seq.swap_bytes());
+        // For ICMP tshark shows the sequence number both big- and little-endian
+        // ("seq=1/256"); for ICMPv6 only as sent.
+        let _ = write!(s, " id=0x{id:04x}, seq={seq}");
+        if both {
+            let _ = write!(s, "/{}", seq.swap_bytes());
+        }
         if let Some(ip) = ip {
             let _ = write!(s, ", {ttl_name}={}", ip.ttl);
         }
@@ -312,5 +326,45 @@ pub(crate) fn ip_proto_name(n: u8) -> Option<&'static str> {
         112 => "VRRP",
         132 => "SCTP",
         _ => return None,
+    })
+}
+
+/// Names of ICMP (RFC 792, IANA registry) and ICMPv6 (RFC 4443 §2.1, RFC 4861 §4,
+/// RFC 3810, IANA registry) message types, as tshark spells them.
+pub(crate) fn icmp_type_name(v6: bool, kind: u8) -> Option<&'static str> {
+    Some(if v6 {
+        match kind {
+            1 => "Destination Unreachable",
+            2 => "Packet Too Big",
+            3 => "Time Exceeded",
+            4 => "Parameter Problem",
+            128 => "Echo (ping) request",
+            129 => "Echo (ping) reply",
+            130 => "Multicast Listener Query",
+            131 => "Multicast Listener Report",
+            132 => "Multicast Listener Done",
+            133 => "Router Solicitation",
+            134 => "Router Advertisement",
+            135 => "Neighbor Solicitation",
+            136 => "Neighbor Advertisement",
+            137 => "Redirect",
+            143 => "Multicast Listener Report Message v2",
+            _ => return None,
+        }
+    } else {
+        match kind {
+            0 => "Echo (ping) reply",
+            3 => "Destination unreachable",
+            4 => "Source quench",
+            5 => "Redirect",
+            8 => "Echo (ping) request",
+            9 => "Router advertisement",
+            10 => "Router solicitation",
+            11 => "Time-to-live exceeded",
+            12 => "Parameter problem",
+            13 => "Timestamp request",
+            14 => "Timestamp reply",
+            _ => return None,
+        }
     })
 }

@@ -140,9 +140,18 @@ pub struct TcpOptions {
     pub sack_count: u8,
     /// (TSval, TSecr).
     pub ts: Option<(u32, u32)>,
+    /// Kinds of the options above in the order they appeared (the first 8), so the Info
+    /// text lists them as the sender wrote them, as tshark does.
+    pub order: [u8; 8],
+    pub order_len: u8,
 }
 
 impl TcpOptions {
+    /// Kinds of the understood options in wire order.
+    pub fn order(&self) -> &[u8] {
+        &self.order[..usize::from(self.order_len).min(8)]
+    }
+
     pub fn sack_blocks(&self) -> &[(u32, u32)] {
         &self.sack[..usize::from(self.sack_count).min(4)]
     }
@@ -232,6 +241,11 @@ pub struct IcmpInfo {
     pub quoted: Option<Quoted>,
     /// Target address of an ICMPv6 neighbour solicitation or advertisement (RFC 4861).
     pub nd_target: Option<Ipv6Addr>,
+    /// Neighbour advertisement flags (R 0x80, S 0x40, O 0x20; RFC 4861 §4.4).
+    pub nd_flags: u8,
+    /// Link-layer address from an NDP source/target link-layer address option (RFC 4861
+    /// §4.6.1), when it is 6 bytes.
+    pub nd_lladdr: Option<[u8; 6]>,
 }
 
 /// The layer above IP.
@@ -313,7 +327,8 @@ impl<'a> Packet<'a> {
         self.link.name()
     }
 
-    /// Source address for display: the IP source, else ARP's sender, else the MAC.
+    /// Source address for display, as tshark's Source column: the IP source, else the
+    /// link-layer source (ARP frames show MACs there; the IPs are in the Info text).
     pub fn src(&self) -> Option<Addr> {
         if let Some(ip) = &self.ip {
             return Some(Addr::Ip(ip.src));

@@ -208,6 +208,14 @@ fn absorb<'a>(p: &mut Packet<'a>, data: &'a [u8], s: &LaxSlicedPacket<'a>) {
                 v6_frag_header: None,
             });
             ip_payload = Some((pl.payload, pl.incomplete, pl.fragmented));
+            // RFC 791: total length includes the header. Shorter (0 is typical of captures
+            // taken before segmentation offload fills it in) leaves only the captured length.
+            if (total as usize) < hs.len() {
+                p.anomaly(
+                    "bad_ip_total_length",
+                    format!("IPv4 total length {total} is shorter than its {}-byte header; using the captured length", hs.len()),
+                );
+            }
         }
         Some(LaxNetSlice::Ipv6(v6)) => {
             let h = v6.header();
@@ -236,7 +244,9 @@ fn absorb<'a>(p: &mut Packet<'a>, data: &'a [u8], s: &LaxSlicedPacket<'a>) {
             info.payload_len = if h.payload_length() == 0 {
                 pl.payload.len() as u32
             } else {
-                (start as u32 + info.total_len).saturating_sub(pstart as u32)
+                (start as u32)
+                    .saturating_add(info.total_len)
+                    .saturating_sub(pstart as u32)
             };
             for ext in v6.extensions().clone().into_iter() {
                 if let Ipv6ExtensionSlice::Fragment(f) = ext {
@@ -317,7 +327,20 @@ fn arp_info(a: &etherparse::ArpPacketSlice<'_>) -> ArpInfo {
 
 /// Stable anomaly names for where the lax slicer stopped.
 fn stop_name(err: &SliceError, layer: etherparse::err::Layer) -> &'static str {
-    use etherparse::err::Layer as L;
+    use etherparse::err::{ip, ipv4, ipv6, tcp, Layer as L};
+    match err {
+        SliceError::Ip(ip::HeaderError::UnsupportedIpVersion { .. })
+        | SliceError::Ipv4(ipv4::HeaderError::UnexpectedVersion { .. })
+        | SliceError::Ipv6(ipv6::HeaderError::UnexpectedVersion { .. }) => return "bad_ip_version",
+        SliceError::Ip(ip::HeaderError::Ipv4HeaderLengthSmallerThanHeader { .. })
+        | SliceError::Ipv4(ipv4::HeaderError::HeaderLengthSmallerThanHeader { .. }) => {
+            return "bad_ip_header_length"
+        }
+        SliceError::Tcp(tcp::HeaderError::DataOffsetTooSmall { .. }) => {
+            return "bad_tcp_data_offset"
+        }
+        _ => {}
+    }
     let len = matches!(err, SliceError::Len(_));
     match layer {
         L::LinuxSllHeader | L::Ethernet2Header | L::EtherPayload => "truncated_link",
@@ -427,6 +450,8 @@ fn transport<'a>(p: &mut Packet<'a>, data: &'a [u8], t: &TransportSlice<'a>) {
                 echo,
                 quoted,
                 nd_target: None,
+                nd_flags: 0,
+                nd_lladdr: None,
             });
             set_payload(p, data, icmp.payload());
         }
@@ -456,6 +481,16 @@ fn transport<'a>(p: &mut Packet<'a>, data: &'a [u8], t: &TransportSlice<'a>) {
             } else {
                 None
             };
+            // NDP options (RFC 4861 §4.6) follow the fixed part: 16 bytes for RS, 24 for NS/NA
+            // (target), 16 for RA, 40 for redirect.
+            let opts_at = match kind {
+                133 => Some(8),
+                134 => Some(16),
+                135 | 136 => Some(24),
+                137 => Some(40),
+                _ => None,
+            };
+            let nd_lladdr = opts_at.and_then(|at| nd_lladdr(all.get(at..).unwrap_or(&[])));
             p.transport = Transport::Icmpv6(IcmpInfo {
                 kind,
                 code: icmp.code_u8(),
@@ -463,6 +498,8 @@ fn transport<'a>(p: &mut Packet<'a>, data: &'a [u8], t: &TransportSlice<'a>) {
                 echo,
                 quoted,
                 nd_target,
+                nd_flags: if kind == 136 { b[0] & 0xe0 } else { 0 },
+                nd_lladdr,
             });
             set_payload(p, data, all.get(8..).unwrap_or(&[]));
         }
@@ -475,6 +512,23 @@ fn transport<'a>(p: &mut Packet<'a>, data: &'a [u8], t: &TransportSlice<'a>) {
 fn set_payload<'a>(p: &mut Packet<'a>, data: &'a [u8], payload: &'a [u8]) {
     p.payload = payload;
     p.payload_offset = offset_in(data, payload);
+}
+
+/// The first source (1) or target (2) link-layer address option of 6 bytes, walking at
+/// most 16 options (each option's length is in units of 8 bytes; 0 is invalid and stops).
+fn nd_lladdr(mut opts: &[u8]) -> Option<[u8; 6]> {
+    for _ in 0..16 {
+        let (&kind, &len) = (opts.first()?, opts.get(1)?);
+        let len = usize::from(len) * 8;
+        if len == 0 {
+            return None;
+        }
+        if matches!(kind, 1 | 2) && len == 8 {
+            return opts.get(2..8).and_then(|m| m.try_into().ok());
+        }
+        opts = opts.get(len..)?;
+    }
+    None
 }
 
 /// The quoted packet inside an ICMP error: an IP header and at least the first 8 bytes of
@@ -531,6 +585,12 @@ pub(crate) fn parse_tcp_options(opts: &[u8]) -> (TcpOptions, Option<usize>) {
         let Some(body) = opts.get(i + 2..i + len.max(2)).filter(|_| len >= 2) else {
             return (o, Some(i));
         };
+        if matches!(kind, 2 | 3 | 4 | 5 | 8) {
+            if let Some(slot) = o.order.get_mut(usize::from(o.order_len)) {
+                *slot = kind;
+                o.order_len += 1;
+            }
+        }
         match (kind, body.len()) {
             (2, 2) => o.mss = Some(u16::from_be_bytes([body[0], body[1]])),
             (3, 1) => o.wscale = Some(body[0]),

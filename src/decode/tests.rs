@@ -9,29 +9,6 @@ fn frames(rel: &str) -> testpcap::Frames {
     testpcap::read(&shared_capture(rel)).expect("classic pcap")
 }
 
-#[test]
-#[ignore]
-fn dump() {
-    let f = std::env::var("DUMP").unwrap();
-    let fr = frames(&f);
-    for (i, (_, d)) in fr.frames.iter().enumerate() {
-        let p = decode(fr.link, d);
-        println!(
-            "{} {} {:?} {:?} {} | {}",
-            i + 1,
-            p.proto_name(),
-            p.src().map(|a| a.to_string()),
-            p.dst().map(|a| a.to_string()),
-            info(&p),
-            p.anomalies
-                .iter()
-                .map(|a| a.to_string())
-                .collect::<Vec<_>>()
-                .join("; ")
-        );
-    }
-}
-
 /// Every classic pcap of the shared corpus, frame by frame, against tshark 4.0.17's
 /// decode (`tests/data/frame-truth/`, made by `tests/data/make-frame-truth.sh`): outer
 /// Ethernet addresses, VLAN ids, the first (outermost) IP addresses, the transport tshark
@@ -41,8 +18,9 @@ fn dump() {
 /// * the last fragment of a fragmented datagram: tshark shows the reassembled datagram's
 ///   transport there; `decode` is stateless and shows a fragment (the `Defragmenter` test
 ///   covers reassembly);
-/// * tshark's `tcp.len` counts the bytes after the header *as captured* only when the IP
-///   length is missing; otherwise both use the IP length (checked, must agree).
+/// * Info text is compared for every frame tshark itself labels TCP/UDP/ICMP/ICMPv6/ARP/
+///   IPv4/IPv6 (so not where it shows an application summary), after removing what needs
+///   connection state or reassembly (see [`norm_info`]).
 #[test]
 fn corpus_matches_tshark_per_frame() {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -51,6 +29,7 @@ fn corpus_matches_tshark_per_frame() {
     let mut compared = 0usize;
     let mut reassembled_elsewhere = 0usize;
     let mut mismatches: Vec<String> = Vec::new();
+    let mut infos = 0usize;
     for source in ["pcap-parser", "suricata-verify", "tcpdump", "zeek"] {
         let dir = truth_root.join(source);
         let mut entries: Vec<_> = std::fs::read_dir(&dir)
@@ -86,6 +65,22 @@ fn corpus_matches_tshark_per_frame() {
                     mismatches.push(format!("{rel} #{frame}: {what} [{}] {}", col(1), info(&p)))
                 };
                 compared += 1;
+                let their_info = col(21);
+                let l4_summary = their_info
+                    .split_once(" → ")
+                    .is_some_and(|(a, _)| a.parse::<u16>().is_ok());
+                let plain = match col(20) {
+                    "TCP" | "UDP" => l4_summary,
+                    "ICMP" | "ICMPv6" | "ARP" | "IPv4" | "IPv6" => true,
+                    _ => false,
+                };
+                if plain {
+                    infos += 1;
+                    let mine = info(&p);
+                    if norm_info(&mine) != norm_info(their_info) {
+                        bad(format!("info {mine:?} vs tshark {their_info:?}"));
+                    }
+                }
                 let protos: Vec<&str> = col(1).split(':').collect();
                 if !col(2).is_empty() && fr.link == crate::base::LinkType::ETHERNET {
                     let e = p
@@ -192,6 +187,7 @@ fn corpus_matches_tshark_per_frame() {
     }
     assert!(files >= 40, "only {files} classic pcaps compared");
     assert!(compared > 5000, "only {compared} frames compared");
+    assert!(infos > 5000, "only {infos} Info texts compared");
     assert!(
         mismatches.is_empty(),
         "{} mismatches (of {compared} frames; {reassembled_elsewhere} reassembled by tshark):\n{}",
@@ -203,6 +199,31 @@ fn corpus_matches_tshark_per_frame() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+/// Removes from an Info text what a stateless decoder cannot know or adds on purpose:
+/// the window (tshark scales it with the handshake's shift), tshark's trailing stateful
+/// notes ("[TCP segment of a reassembled PDU]", "(request in 3)", "(no response found!)"),
+/// our anomaly tag ("[snaplen_cut]") and our "(about … )" summary of an ICMP error's quote.
+fn norm_info(s: &str) -> String {
+    use std::sync::OnceLock;
+    static WIN: OnceLock<regex::Regex> = OnceLock::new();
+    static TAIL: OnceLock<regex::Regex> = OnceLock::new();
+    let win = WIN.get_or_init(|| regex::Regex::new(r"Win=\d+").unwrap());
+    let tail = TAIL.get_or_init(|| {
+        regex::Regex::new(
+            r" ?(\[[^\]]*\]|\((about [^)]*|(request|reply) in \d+|no response found!)\))$",
+        )
+        .unwrap()
+    });
+    let mut s = win.replace_all(s.trim(), "Win=W").into_owned();
+    loop {
+        let t = tail.replace(s.trim_end(), "").into_owned();
+        if t == s {
+            return s;
+        }
+        s = t;
+    }
 }
 
 fn bad_if(bad: &mut impl FnMut(String), cond: bool, what: impl FnOnce() -> String) {
@@ -284,10 +305,10 @@ fn sll_v2_icmp_icmpv6_arp_rarp() {
     assert_eq!(
         got,
         [
-            "Echo (ping) request id=0x0008, seq=1/256, ttl=64",
-            "Echo (ping) reply id=0x0008, seq=1/256, ttl=64",
-            "Echo (ping) request id=0x0009, seq=1/256, hop limit=64",
-            "Echo (ping) reply id=0x0009, seq=1/256, hop limit=64",
+            "Echo (ping) request  id=0x0008, seq=1/256, ttl=64",
+            "Echo (ping) reply    id=0x0008, seq=1/256, ttl=64",
+            "Echo (ping) request id=0x0009, seq=1, hop limit=64",
+            "Echo (ping) reply id=0x0009, seq=1, hop limit=64",
             "Who has 192.0.2.2? Tell 192.0.2.1",
             "Who is 00:00:00:00:00:00? Tell 8e:36:06:44:ac:af",
         ]
@@ -397,7 +418,7 @@ fn icmpv6_types_and_hop_by_hop() {
     assert_eq!(kinds, [134, 143, 130, 143, 143]);
     assert_eq!(
         info(&decode(f.link, &f.frames[0].1)),
-        "Router Advertisement"
+        "Router Advertisement from b0:99:28:c8:d6:6c"
     );
     assert_eq!(
         info(&decode(f.link, &f.frames[1].1)),
@@ -412,11 +433,11 @@ fn neighbour_discovery_and_atomic_fragment() {
     let f = frames("zeek/ipv6-http-atomic-frag.pcap");
     assert_eq!(
         info(&decode(f.link, &f.frames[0].1)),
-        "Neighbor Advertisement for 2001:db8:1::1"
+        "Neighbor Advertisement 2001:db8:1::1 (rtr, sol, ovr) is at aa:00:04:00:0a:04"
     );
     assert_eq!(
         info(&decode(f.link, &f.frames[1].1)),
-        "Neighbor Solicitation for 2001:db8:1::1"
+        "Neighbor Solicitation for 2001:db8:1::1 from 00:10:18:95:31:6a"
     );
     let p = decode(f.link, &f.frames[12].1);
     let ip = p.ip.clone().unwrap();
@@ -445,10 +466,13 @@ fn icmp_pings() {
             ..
         })
     ));
-    assert_eq!(info(&p), "Echo (ping) request id=0x04ca, seq=1/256, ttl=64");
+    assert_eq!(
+        info(&p),
+        "Echo (ping) request  id=0x04ca, seq=1/256, ttl=64"
+    );
     assert_eq!(
         info(&decode(f.link, &f.frames[1].1)),
-        "Echo (ping) reply id=0x04ca, seq=1/256, ttl=113"
+        "Echo (ping) reply    id=0x04ca, seq=1/256, ttl=113"
     );
     assert_eq!(f.frames.len(), 10);
 }
@@ -842,4 +866,104 @@ mod props {
             assert_tree_in_bounds(link, d);
         }
     }
+}
+
+#[test]
+fn ipv4_options_and_malformed_headers() {
+    // tcpdump/LINKTYPE_RAW_ipv4.pcap frame 1 with four bytes of IPv4 options inserted
+    // (Router Alert, RFC 2113: 94 04 00 00), IHL and total length adjusted.
+    let (link, d) = frame("tcpdump/LINKTYPE_RAW_ipv4.pcap", 1);
+    let mut f = d[..20].to_vec();
+    f[0] = 0x46;
+    let total = u16::from_be_bytes([d[2], d[3]]) + 4;
+    f[2..4].copy_from_slice(&total.to_be_bytes());
+    f.extend_from_slice(&[0x94, 0x04, 0x00, 0x00]);
+    f.extend_from_slice(&d[20..]);
+    let p = decode(link, &f);
+    assert!(p.anomalies.is_empty(), "{:?}", p.anomalies);
+    assert_eq!(p.ip.as_ref().unwrap().header, 0..24);
+    assert_eq!(p.ports(), Some((12345, 53)));
+    assert_eq!(p.transport_header.start, 24);
+    let t = field_tree(link, &f);
+    let mut opt = None;
+    t.walk(&mut |n, _| {
+        if n.label.starts_with("Option type 148") {
+            opt = Some(n.range.clone());
+        }
+    });
+    assert_eq!(opt, Some(20..24));
+    // Total length 0 (as captured before segmentation offload): decoded from what is there.
+    let mut zero = d.clone();
+    zero[2] = 0;
+    zero[3] = 0;
+    let p = decode(link, &zero);
+    assert_eq!(p.ports(), Some((12345, 53)));
+    assert_eq!(
+        p.anomalies.iter().map(|a| a.name).collect::<Vec<_>>(),
+        ["bad_ip_total_length"]
+    );
+    // IHL 4 (< 20 bytes): the header is unusable, said so.
+    let mut bad = d.clone();
+    bad[0] = 0x44;
+    assert_eq!(decode(link, &bad).anomalies[0].name, "bad_ip_header_length");
+    // Version 7 on an IPv4-only link.
+    bad[0] = 0x75;
+    assert_eq!(
+        decode(crate::base::LinkType::IPV4, &bad).anomalies[0].name,
+        "bad_ip_version"
+    );
+    assert_eq!(decode(link, &bad).anomalies[0].name, "bad_ip_version");
+    // TCP data offset below 5 (tcpdump/print-flags.pcap frame 1 with offset 4).
+    let (link, mut d) = frame("tcpdump/print-flags.pcap", 1);
+    let th = decode(link, &d).transport_header.start;
+    d[th + 12] = 0x40 | (d[th + 12] & 0x0f);
+    let p = decode(link, &d);
+    assert!(p.ip.is_some() && p.tcp().is_none());
+    assert_eq!(p.anomalies.last().unwrap().name, "bad_tcp_data_offset");
+}
+
+#[test]
+fn info_with_connection_state() {
+    // tcpdump/print-flags.pcap frame 3: the handshake's final ACK; WS=4 was negotiated (shift 2).
+    let f = frames("tcpdump/print-flags.pcap");
+    let syn = *decode(f.link, &f.frames[0].1).tcp().unwrap();
+    let synack = *decode(f.link, &f.frames[1].1).tcp().unwrap();
+    let p = decode(f.link, &f.frames[2].1);
+    let rel = TcpRel {
+        seq_base: syn.seq,
+        ack_base: synack.seq,
+        window_shift: syn.options.wscale,
+    };
+    assert_eq!(
+        info_with(&p, Some(&rel)),
+        "55920 → 80 [ACK] Seq=1 Ack=1 Win=32768 Len=0 TSval=1306300950 TSecr=1306300950"
+    );
+}
+
+#[test]
+fn icmpv6_error_quotes_ipv6_udp() {
+    // An ICMPv6 port unreachable (RFC 4443 §3.1) built around the real datagram of
+    // tcpdump/LINKTYPE_IPV6.pcap frame 1 (UDP 12345 → 53), sent back by its destination.
+    let (link, q) = frame("tcpdump/LINKTYPE_IPV6.pcap", 1);
+    let mut f = q[..8].to_vec();
+    let plen = (8 + q.len()) as u16;
+    f[4..6].copy_from_slice(&plen.to_be_bytes());
+    f[6] = 58;
+    f.extend_from_slice(&q[24..40]); // source: the quoted packet's destination
+    f.extend_from_slice(&q[8..24]);
+    f.extend_from_slice(&[1, 4, 0, 0, 0, 0, 0, 0]);
+    f.extend_from_slice(&q);
+    let p = decode(link, &f);
+    let Transport::Icmpv6(i) = p.transport else {
+        panic!("{:?}", p)
+    };
+    assert_eq!((i.kind, i.code), (1, 4));
+    let qd = i.quoted.unwrap();
+    assert_eq!(
+        (qd.protocol, qd.sport, qd.dport),
+        (17, Some(12345), Some(53))
+    );
+    assert_eq!(qd.dst.to_string(), "2620:fe::9");
+    assert_eq!(info(&p), "Destination Unreachable (Port unreachable) (about 2001:db8::1 → 2620:fe::9 UDP 12345 → 53)");
+    assert_tree_in_bounds(link, &f);
 }

@@ -5,7 +5,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
 
-use super::info::ip_proto_name;
+use super::info::{icmp_type_name, ip_proto_name};
 use super::packet::{tcp_flags, Mac, Packet, Transport};
 use super::slice::decode;
 use crate::base::{FieldNode, LinkType};
@@ -129,7 +129,8 @@ fn tree(link: LinkType, data: &[u8], quotes: bool) -> FieldNode {
                 "Internet Control Message Protocol"
             };
             let mut n = FieldNode::new(title, s..data.len());
-            n.push(format!("Type: {}", i.kind), s..s + 1);
+            let name = icmp_type_name(v6, i.kind).unwrap_or("unknown");
+            n.push(format!("Type: {} ({name})", i.kind), s..s + 1);
             n.push(format!("Code: {}", i.code), s + 1..s + 2);
             n.push(format!("Checksum: 0x{:04x}", i.checksum), s + 2..s + 4);
             if let Some((id, seq)) = i.echo {
