@@ -407,7 +407,7 @@ mod tests {
         .unwrap();
         let names: Vec<_> = f
             .fields_used()
-            .filter_map(|id| fields::get(id))
+            .filter_map(fields::get)
             .map(|d| d.name)
             .collect();
         assert_eq!(
@@ -420,7 +420,7 @@ mod tests {
         );
         let protos: Vec<_> = f
             .protocols_needed()
-            .filter_map(|id| fields::get(id))
+            .filter_map(fields::get)
             .map(|d| d.name)
             .collect();
         assert_eq!(protos, vec!["tcp", "dns", "tls"]);
