@@ -431,6 +431,37 @@ mod tests {
         assert_eq!(blank.fields_used().count(), 0);
     }
 
+    /// Every prefix of the corpus's truth expressions (and a few with escapes and
+    /// non-ASCII text) compiles or fails with a span inside the input; never panics.
+    #[test]
+    fn every_prefix_compiles_or_errors_cleanly() {
+        let file = include_str!("../../tests/data/filter-expressions.txt");
+        let extra = [
+            "http.host == \"\\x48\\u00e9\\110\" or tls.sni ~ r\"\\d+é\"",
+            "ip.addr in {10.0.0.1 .. 10.0.0.9, ::1}",
+        ];
+        let mut errors = 0;
+        for e in file.lines().chain(extra) {
+            for (cut, _) in e.char_indices().chain([(e.len(), ' ')]) {
+                let prefix = &e[..cut];
+                match Filter::compile(prefix) {
+                    Ok(f) => {
+                        let _ = f.matches(&http_get());
+                    }
+                    Err(err) => {
+                        errors += 1;
+                        assert!(
+                            err.span.start <= err.span.end && err.span.end <= prefix.len(),
+                            "{prefix:?}: {err:?}"
+                        );
+                        assert_eq!(err.render(prefix).lines().count(), 3, "{prefix:?}");
+                    }
+                }
+            }
+        }
+        assert!(errors > 100);
+    }
+
     proptest! {
         #[test]
         fn arbitrary_filters_never_panic(s in "[a-z_.0-9:/ (){}!=<>&|~\",\\\\-]{0,80}") {
