@@ -364,6 +364,10 @@ impl<'a> Parser<'_, 'a> {
             Some(Token {
                 tok: Tok::Str(s), ..
             }) => LitKind::Str(s.clone()),
+            // A character constant is an integer (wireshark-filter(4): `frame.len > '\n'`).
+            Some(Token {
+                tok: Tok::Char(c), ..
+            }) => LitKind::Bare(c.to_string()),
             _ => return Err(self.expected("a value")),
         };
         let span = self.here();
