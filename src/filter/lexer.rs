@@ -209,7 +209,13 @@ fn string(i: &str, at: usize) -> Result<(&str, Tok<'_>), FilterError> {
                     b'x' => (k + 2, 16, 2),
                     b'u' => (k + 2, 16, 4),
                     b'U' => (k + 2, 16, 8),
-                    _ => return Err(err("invalid escape sequence", k, k + 2)),
+                    _ => {
+                        return Err(err(
+                            "invalid escape sequence",
+                            k,
+                            ceil_char_boundary(i, k + 2),
+                        ))
+                    }
                 };
                 let text = bytes
                     .get(digits..digits + len)
@@ -219,7 +225,7 @@ fn string(i: &str, at: usize) -> Result<(&str, Tok<'_>), FilterError> {
                     return Err(err(
                         "invalid escape sequence",
                         k,
-                        (digits + len).min(i.len()),
+                        ceil_char_boundary(i, digits + len),
                     ));
                 };
                 let v = u32::from_str_radix(text, radix).unwrap_or(u32::MAX);
@@ -241,6 +247,13 @@ fn string(i: &str, at: usize) -> Result<(&str, Tok<'_>), FilterError> {
             }
         }
     }
+}
+
+/// The smallest char boundary of `s` at or after `n` (so error spans can slice `s`).
+fn ceil_char_boundary(s: &str, n: usize) -> usize {
+    (n..s.len())
+        .find(|&k| s.is_char_boundary(k))
+        .unwrap_or(s.len())
 }
 
 #[cfg(test)]
@@ -322,6 +335,7 @@ mod tests {
             (r#"a == "\"#, 5..6),
             ("a == #", 5..6),
             ("a == é", 5..7),
+            ("a == \"\\xé\"", 6..10),
         ] {
             assert_eq!(tokenize(input).unwrap_err().span, span, "{input}");
         }

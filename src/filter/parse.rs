@@ -743,6 +743,10 @@ mod tests {
 
         #[test]
         fn arbitrary_text_never_panics(s in "\\PC{0,60}") {
+            if let Err(e) = parse(&s) {
+                // Error spans can always slice the input.
+                prop_assert!(s.get(e.span.clone()).is_some(), "{:?}", e);
+            }
             if let Ok(e) = parse(&s) {
                 let _ = e.to_string();
                 // Spans always lie inside the input, on char boundaries.
