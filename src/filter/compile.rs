@@ -431,6 +431,13 @@ mod tests {
         assert_eq!(blank.fields_used().count(), 0);
     }
 
+    /// The TUI compiles on the main thread and evaluates on the worker.
+    #[test]
+    fn filter_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Filter>();
+    }
+
     /// Every prefix of the corpus's truth expressions (and a few with escapes and
     /// non-ASCII text) compiles or fails with a span inside the input; never panics.
     #[test]
