@@ -443,6 +443,7 @@ mod tests {
             "frame.len > 0xa",
             "frame.len > 0b1010",
             "frame.len > 0XA",
+            "frame.len > '\\n'",
         ] {
             assert_eq!(operand_of(s), Operand::UInt(10), "{s}");
         }

@@ -181,7 +181,6 @@ pub const ALIASES: &[(&str, &str)] = &[
     ("tls.sni", "tls.handshake.extensions_server_name"),
     ("tcp.flags.rst", "tcp.flags.reset"),
     ("tcp.flags.psh", "tcp.flags.push"),
-    ("ip.version4", "ip"),
     ("ssl", "tls"),
 ];
 

@@ -21,6 +21,8 @@ pub enum Tok<'a> {
     Word(&'a str),
     /// Double-quoted string, escapes decoded (raw strings `r"..."` keep backslashes).
     Str(Vec<u8>),
+    /// C-style character constant (`'a'`, `'\n'`, `'\x41'`): an integer literal.
+    Char(u8),
     /// `==` `!=` `===` `!==` `~=` `<` `<=` `>` `>=`.
     Sym(&'static str),
     /// `&&`
@@ -116,17 +118,18 @@ pub fn tokenize(input: &str) -> Result<Vec<Token<'_>>, FilterError> {
         if rest.is_empty() {
             return Ok(out);
         }
-        let (next, tok) = if rest.starts_with('"') || rest.starts_with("r\"") {
-            string(rest, start)?
-        } else if let Ok(r) = alt((word, symbol)).parse(rest) {
-            r
-        } else {
-            let c = rest.chars().next().map_or(1, char::len_utf8);
-            return Err(FilterError::new(
-                format!("\"{}\" was unexpected in this context", &rest[..c]),
-                start..start + c,
-            ));
-        };
+        let (next, tok) =
+            if rest.starts_with('"') || rest.starts_with("r\"") || rest.starts_with('\'') {
+                string(rest, start)?
+            } else if let Ok(r) = alt((word, symbol)).parse(rest) {
+                r
+            } else {
+                let c = rest.chars().next().map_or(1, char::len_utf8);
+                return Err(FilterError::new(
+                    format!("\"{}\" was unexpected in this context", &rest[..c]),
+                    start..start + c,
+                ));
+            };
         let end = input.len() - next.len();
         out.push(Token {
             tok,
@@ -136,10 +139,12 @@ pub fn tokenize(input: &str) -> Result<Vec<Token<'_>>, FilterError> {
     }
 }
 
-/// A quoted string starting at `i` (which begins with `"` or `r"`). Escapes follow
-/// wireshark-filter(4): `\" \\ \a \b \f \n \r \t \v \NNN \xNN \uNNNN \UNNNNNNNN`.
+/// A quoted string starting at `i` (which begins with `"`, `r"` or, for a character
+/// constant, `'`). Escapes follow wireshark-filter(4):
+/// `\" \' \\ \a \b \f \n \r \t \v \NNN \xNN \uNNNN \UNNNNNNNN`.
 fn string(i: &str, at: usize) -> Result<(&str, Tok<'_>), FilterError> {
     let raw = i.starts_with('r');
+    let quote = if i.starts_with('\'') { b'\'' } else { b'"' };
     let body_start = if raw { 2 } else { 1 };
     let bytes = i.as_bytes();
     let mut out = Vec::new();
@@ -147,10 +152,22 @@ fn string(i: &str, at: usize) -> Result<(&str, Tok<'_>), FilterError> {
     let err = |msg: &str, a: usize, b: usize| FilterError::new(msg.to_string(), at + a..at + b);
     loop {
         let Some(&b) = bytes.get(k) else {
-            return Err(err("the string is not terminated (missing '\"')", 0, 1));
+            return Err(err(
+                "the string is not terminated (missing closing quote)",
+                0,
+                1,
+            ));
         };
         match b {
-            b'"' => return Ok((&i[k + 1..], Tok::Str(out))),
+            b'"' | b'\'' if b == quote => {
+                if quote == b'"' {
+                    return Ok((&i[k + 1..], Tok::Str(out)));
+                }
+                return match out.as_slice() {
+                    [c] => Ok((&i[k + 1..], Tok::Char(*c))),
+                    _ => Err(err("a character constant holds exactly one byte", 0, k + 1)),
+                };
+            }
             b'\\' if raw => {
                 // Raw strings keep backslashes; `\"` still does not end the string.
                 out.push(b'\\');
@@ -163,7 +180,11 @@ fn string(i: &str, at: usize) -> Result<(&str, Tok<'_>), FilterError> {
             }
             b'\\' => {
                 let Some(&e) = bytes.get(k + 1) else {
-                    return Err(err("the string is not terminated (missing '\"')", 0, 1));
+                    return Err(err(
+                        "the string is not terminated (missing closing quote)",
+                        0,
+                        1,
+                    ));
                 };
                 let simple = match e {
                     b'"' => Some(b'"'),
@@ -188,7 +209,13 @@ fn string(i: &str, at: usize) -> Result<(&str, Tok<'_>), FilterError> {
                     b'x' => (k + 2, 16, 2),
                     b'u' => (k + 2, 16, 4),
                     b'U' => (k + 2, 16, 8),
-                    _ => return Err(err("invalid escape sequence", k, k + 2)),
+                    _ => {
+                        return Err(err(
+                            "invalid escape sequence",
+                            k,
+                            ceil_char_boundary(i, k + 2),
+                        ))
+                    }
                 };
                 let text = bytes
                     .get(digits..digits + len)
@@ -198,7 +225,7 @@ fn string(i: &str, at: usize) -> Result<(&str, Tok<'_>), FilterError> {
                     return Err(err(
                         "invalid escape sequence",
                         k,
-                        (digits + len).min(i.len()),
+                        ceil_char_boundary(i, digits + len),
                     ));
                 };
                 let v = u32::from_str_radix(text, radix).unwrap_or(u32::MAX);
@@ -220,6 +247,13 @@ fn string(i: &str, at: usize) -> Result<(&str, Tok<'_>), FilterError> {
             }
         }
     }
+}
+
+/// The smallest char boundary of `s` at or after `n` (so error spans can slice `s`).
+fn ceil_char_boundary(s: &str, n: usize) -> usize {
+    (n..s.len())
+        .find(|&k| s.is_char_boundary(k))
+        .unwrap_or(s.len())
 }
 
 #[cfg(test)]
@@ -277,6 +311,18 @@ mod tests {
         );
         assert_eq!(toks(r#"r"\\S\d""#), vec![Tok::Str(br"\\S\d".to_vec())]);
         assert_eq!(toks(r#""""#), vec![Tok::Str(vec![])]);
+        assert_eq!(
+            toks(r"'\n' 'a' '\x41' '\''"),
+            vec![
+                Tok::Char(10),
+                Tok::Char(b'a'),
+                Tok::Char(0x41),
+                Tok::Char(b'\'')
+            ]
+        );
+        assert!(tokenize("'ab'").is_err());
+        assert!(tokenize("''").is_err());
+        assert!(tokenize("'a").is_err());
     }
 
     #[test]
@@ -289,6 +335,7 @@ mod tests {
             (r#"a == "\"#, 5..6),
             ("a == #", 5..6),
             ("a == é", 5..7),
+            ("a == \"\\xé\"", 6..10),
         ] {
             assert_eq!(tokenize(input).unwrap_err().span, span, "{input}");
         }

@@ -364,6 +364,10 @@ impl<'a> Parser<'_, 'a> {
             Some(Token {
                 tok: Tok::Str(s), ..
             }) => LitKind::Str(s.clone()),
+            // A character constant is an integer (wireshark-filter(4): `frame.len > '\n'`).
+            Some(Token {
+                tok: Tok::Char(c), ..
+            }) => LitKind::Bare(c.to_string()),
             _ => return Err(self.expected("a value")),
         };
         let span = self.here();
@@ -500,5 +504,262 @@ impl Expr {
             },
         };
         Expr { kind, span: 0..0 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn shape(s: &str) -> String {
+        parse(s)
+            .unwrap_or_else(|e| panic!("{s}: {}", e.render(s)))
+            .to_string()
+    }
+
+    #[test]
+    fn every_operator_spelling() {
+        for (a, b) in [
+            ("a == 1", "a eq 1"),
+            ("a == 1", "a any_eq 1"),
+            ("a != 1", "a ne 1"),
+            ("a != 1", "a all_ne 1"),
+            ("a === 1", "a all_eq 1"),
+            ("a !== 1", "a any_ne 1"),
+            ("a !== 1", "a ~= 1"),
+            ("a < 1", "a lt 1"),
+            ("a <= 1", "a le 1"),
+            ("a > 1", "a gt 1"),
+            ("a >= 1", "a ge 1"),
+            ("a matches \"x\"", "a ~ \"x\""),
+            ("a & 2", "a bitwise_and 2"),
+            ("(a and b)", "a && b"),
+            ("(a or b)", "a || b"),
+            ("not a", "!a"),
+        ] {
+            assert_eq!(shape(a), shape(b), "{a} vs {b}");
+        }
+        assert_eq!(shape("a contains \"x\""), "a contains \"x\"");
+        assert_eq!(
+            shape("tcp.flags & 0x12 == 0x12"),
+            "tcp.flags & 0x12 == 0x12"
+        );
+    }
+
+    #[test]
+    fn precedence_not_and_or() {
+        // wireshark-filter(4): "A and B or not C or D and not E or F" is
+        // "(A and B) or (not C) or (D and (not E)) or F".
+        assert_eq!(
+            shape("A and B or not C or D and not E or F"),
+            "((((A and B) or not C) or (D and not E)) or F)"
+        );
+        assert_eq!(shape("a or b and c"), "(a or (b and c))");
+        assert_eq!(shape("(a or b) and c"), "((a or b) and c)");
+        assert_eq!(shape("!!a"), "not not a");
+        assert_eq!(shape("not a == 1 and b"), "(not a == 1 and b)");
+        assert_eq!(shape("a and b and c"), "((a and b) and c)");
+        assert_eq!(shape("((a))"), "a");
+    }
+
+    #[test]
+    fn sets_and_ranges() {
+        assert_eq!(shape("p in {1 2 3}"), "p in {1, 2, 3}");
+        assert_eq!(shape("p in {1, 2, 3}"), "p in {1, 2, 3}");
+        assert_eq!(shape("p in {1..10}"), "p in {1 .. 10}");
+        assert_eq!(shape("p in {443, 4430..4434}"), "p in {443, 4430 .. 4434}");
+        assert_eq!(
+            shape("ip in {10.0.0.5 .. 10.0.0.9, 192.168.1.1..192.168.1.9}"),
+            "ip in {10.0.0.5 .. 10.0.0.9, 192.168.1.1 .. 192.168.1.9}"
+        );
+        assert_eq!(shape("m in {\"HEAD\" \"GET\"}"), "m in {\"HEAD\", \"GET\"}");
+    }
+
+    #[test]
+    fn literal_kinds_survive() {
+        for s in [
+            "ip.addr == 198.18.0.0/15",
+            "ipv6.addr == 2001:db8::/32",
+            "ipv6.addr == ::1",
+            "eth.addr == 00:11:22:33:44:55",
+            "eth.addr == 00-11-22-33-44-55",
+            "eth.addr == 0011.2233.4455",
+            "frame.len == 0x1f",
+            "frame.len == 017",
+            "http.host == \"a\\\"b\\\\c\\x00\"",
+            "http.host matches \"^a.*\\\\.com$\"",
+        ] {
+            assert_eq!(shape(s), s);
+        }
+    }
+
+    #[test]
+    fn spans_cover_the_source() {
+        let e = parse("not (tcp.port == 80)").unwrap();
+        assert_eq!(e.span, 0..20);
+        let ExprKind::Not(inner) = &e.kind else {
+            panic!()
+        };
+        assert_eq!(inner.span, 4..20);
+        let ExprKind::Test {
+            field_span,
+            rel: Rel::Cmp(_, l),
+            ..
+        } = &inner.kind
+        else {
+            panic!()
+        };
+        assert_eq!((field_span.clone(), l.span.clone()), (5..13, 17..19));
+    }
+
+    #[test]
+    fn syntax_errors_point_at_the_token() {
+        let table: &[(&str, Range<usize>, &str)] = &[
+            ("", 0..0, "empty"),
+            ("tcp and", 7..7, "unexpected end"),
+            ("tcp or or udp", 7..9, "expected a field"),
+            ("(tcp", 0..1, "missing \")\""),
+            ("(tcp udp)", 5..8, "expected \")\""),
+            ("tcp)", 3..4, "unexpected"),
+            ("tcp.port ==", 11..11, "expected a value"),
+            ("tcp.port == and", 12..15, "expected a value"),
+            ("tcp.port in 80", 12..14, "expected \"{\""),
+            ("tcp.port in {}", 13..14, "at least one member"),
+            ("tcp.port in {1 ..}", 17..18, "expected a value"),
+            ("tcp.port == 80 udp", 15..18, "unexpected"),
+            ("== 1", 0..2, "expected a field"),
+        ];
+        for (input, span, msg) in table {
+            let e = parse(input)
+                .err()
+                .unwrap_or_else(|| panic!("accepted: {input}"));
+            assert_eq!(&e.span, span, "{input}: {}", e.render(input));
+            assert!(e.message.contains(msg), "{input}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn depth_and_size_bounds() {
+        let deep = format!("{}tcp{}", "(".repeat(10_000), ")".repeat(10_000));
+        assert!(parse(&deep).unwrap_err().message.contains("nests deeper"));
+        let nots = format!("{}tcp", "!".repeat(10_000));
+        assert!(parse(&nots).is_err());
+        let long = vec!["tcp"; 2000].join(" or ");
+        assert!(parse(&long).unwrap_err().message.contains("more than"));
+        let ok = vec!["tcp"; 1000].join(" and ");
+        assert!(parse(&ok).is_ok());
+    }
+
+    fn arb_literal() -> impl Strategy<Value = LitKind> {
+        prop_oneof![
+            "[0-9]{1,5}".prop_map(LitKind::Bare),
+            "0x[0-9a-f]{1,4}".prop_map(LitKind::Bare),
+            "[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}(/[0-9]{1,2})?"
+                .prop_map(LitKind::Bare),
+            "[0-9a-f]{2}(:[0-9a-f]{2}){5}".prop_map(LitKind::Bare),
+            "fe80::[0-9a-f]{1,4}".prop_map(LitKind::Bare),
+            proptest::collection::vec(any::<u8>(), 0..8).prop_map(LitKind::Str),
+        ]
+    }
+
+    fn lit(k: LitKind) -> Literal {
+        Literal {
+            kind: k,
+            span: 0..0,
+        }
+    }
+
+    fn arb_expr() -> impl Strategy<Value = Expr> {
+        let field = prop_oneof![
+            Just("tcp.port"),
+            Just("ip.addr"),
+            Just("dns.qry.name"),
+            Just("x_y.z9")
+        ];
+        let rel = prop_oneof![
+            Just(Rel::Present),
+            (0usize..8, arb_literal()).prop_map(|(i, l)| {
+                let ops = [
+                    CmpOp::Eq,
+                    CmpOp::Ne,
+                    CmpOp::AllEq,
+                    CmpOp::AnyNe,
+                    CmpOp::Lt,
+                    CmpOp::Le,
+                    CmpOp::Gt,
+                    CmpOp::Ge,
+                ];
+                Rel::Cmp(ops[i], lit(l))
+            }),
+            arb_literal().prop_map(|l| Rel::Contains(lit(l))),
+            arb_literal().prop_map(|l| Rel::Matches(lit(l))),
+            proptest::collection::vec((arb_literal(), proptest::option::of(arb_literal())), 1..4)
+                .prop_map(|v| {
+                    Rel::In(
+                        v.into_iter()
+                            .map(|(a, b)| match b {
+                                None => SetItem::One(lit(a)),
+                                Some(b) => SetItem::Range(lit(a), lit(b)),
+                            })
+                            .collect(),
+                    )
+                }),
+        ];
+        let leaf = (field, proptest::option::of("[0-9]{1,3}"), rel).prop_map(|(f, m, rel)| Expr {
+            kind: ExprKind::Test {
+                field: f.to_string(),
+                field_span: 0..0,
+                mask: m.map(|m| lit(LitKind::Bare(m))),
+                rel,
+            },
+            span: 0..0,
+        });
+        leaf.prop_recursive(4, 24, 2, |inner| {
+            prop_oneof![
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr {
+                    kind: ExprKind::And(Box::new(a), Box::new(b)),
+                    span: 0..0
+                }),
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr {
+                    kind: ExprKind::Or(Box::new(a), Box::new(b)),
+                    span: 0..0
+                }),
+                inner.prop_map(|a| Expr {
+                    kind: ExprKind::Not(Box::new(a)),
+                    span: 0..0
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn printing_then_parsing_gives_the_same_tree(e in arb_expr()) {
+            let text = e.to_string();
+            let back = parse(&text).map_err(|err| TestCaseError::fail(err.render(&text)))?;
+            prop_assert_eq!(back.without_spans(), e);
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(s in "\\PC{0,60}") {
+            if let Err(e) = parse(&s) {
+                // Error spans can always slice the input.
+                prop_assert!(s.get(e.span.clone()).is_some(), "{:?}", e);
+            }
+            if let Ok(e) = parse(&s) {
+                let _ = e.to_string();
+                // Spans always lie inside the input, on char boundaries.
+                prop_assert!(e.span.end <= s.len() && s.is_char_boundary(e.span.start));
+            }
+        }
+
+        #[test]
+        fn filter_like_text_never_panics(s in "[a-z.0-9:/ (){}!=<>&|~\",-]{0,60}") {
+            if let Err(e) = parse(&s) {
+                prop_assert!(e.span.start <= e.span.end && e.span.end <= s.len());
+                let _ = e.render(&s);
+            }
+        }
     }
 }
