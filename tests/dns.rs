@@ -58,9 +58,12 @@ fn rows() -> Vec<Row> {
         .collect()
 }
 
-/// Per capture: every (frame, raw message, parse result), and the transactions.
+/// One decoded message: the frame that completed it, its bytes, the parse result.
+type Decoded1 = (u32, Vec<u8>, Result<Message, DnsError>);
+
+/// Per capture: every decoded message, and the transactions.
 struct Decoded {
-    msgs: BTreeMap<String, Vec<(u32, Vec<u8>, Result<Message, DnsError>)>>,
+    msgs: BTreeMap<String, Vec<Decoded1>>,
     txs: BTreeMap<String, Vec<DnsTransaction>>,
 }
 
@@ -157,7 +160,7 @@ fn messages_match_tshark_truth() {
         };
         for row in dns {
             let frame = row["frame"].as_u64().unwrap() as u32;
-            let ours: Vec<&(u32, Vec<u8>, Result<Message, DnsError>)> = d
+            let ours: Vec<&Decoded1> = d
                 .msgs
                 .get(&cap)
                 .map(|v| v.iter().filter(|m| m.0 == frame).collect())
