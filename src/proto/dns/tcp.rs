@@ -176,7 +176,7 @@ impl DnsTcpStream {
         }
         if let Some(p) = side.buf.get(..2) {
             let total = 2 + u16::from_be_bytes([p[0], p[1]]) as usize;
-            let need = total - side.buf.len();
+            let need = total.saturating_sub(side.buf.len());
             side.buf.clear();
             side.first_pkt = None;
             if len < need {

@@ -157,7 +157,7 @@ fn info_with(m: &Message, mdns: bool) -> String {
     }
     for r in m.records() {
         let _ = write!(s, " {}", type_name(r.rtype));
-        if mdns && r.rtype != super::rdata::TYPE_OPT && r.class & 0x8000 != 0 {
+        if mdns && r.cache_flush() {
             s.push_str(", cache flush");
         }
         match &r.data {

@@ -159,7 +159,9 @@ pub const DEFAULT_TIMEOUT_NS: i64 = 30_000_000_000;
 pub const TC_RETRY_WINDOW_NS: i64 = 10_000_000_000;
 const TC_WAIT_LIMIT: usize = 1024;
 
-/// Pairs DNS messages into transactions; see the module docs.
+/// Pairs DNS messages into transactions; see the module docs. Call
+/// [`DnsTracker::drain_finished`] regularly (e.g. per batch): finished transactions wait
+/// there, in query order, until drained.
 #[derive(Debug)]
 pub struct DnsTracker {
     pending: HashMap<BaseKey, Vec<u64>>,
@@ -292,7 +294,9 @@ impl DnsTracker {
                 }
             }
             None => {
-                if let Some(tx) = self.done.values_mut().rev().find(|tx| {
+                // Only recent finished transactions are searched, so a flood of
+                // unsolicited responses costs O(1) each.
+                if let Some(tx) = self.done.values_mut().rev().take(64).find(|tx| {
                     tx.client == client
                         && tx.server == server
                         && tx.transport == meta.transport
