@@ -165,6 +165,9 @@ const TC_WAIT_LIMIT: usize = 1024;
 #[derive(Debug)]
 pub struct DnsTracker {
     pending: HashMap<BaseKey, Vec<u64>>,
+    /// Queries sent to a multicast group (LLMNR, RFC 4795 §2; unicast mDNS replies),
+    /// answered by whichever host responds: keyed without the server.
+    mcast: HashMap<(Endpoint, Transport, u16), Vec<u64>>,
     open: BTreeMap<u64, DnsTransaction>,
     /// Answered UDP transactions with TC=1, waiting (bounded) for their TCP retry.
     tc_wait: VecDeque<DnsTransaction>,
@@ -191,6 +194,7 @@ impl DnsTracker {
     pub fn with_limits(limit: usize, timeout_ns: i64) -> Self {
         DnsTracker {
             pending: HashMap::new(),
+            mcast: HashMap::new(),
             open: BTreeMap::new(),
             tc_wait: VecDeque::new(),
             done: BTreeMap::new(),
@@ -228,11 +232,18 @@ impl DnsTracker {
                 }
             }
         }
-        let found = self.pending.get(&key).and_then(|seqs| {
+        let find = |seqs: &Vec<u64>| {
             seqs.iter()
                 .copied()
                 .find(|s| self.open.get(s).is_some_and(|tx| same_question(tx, msg)))
-        });
+        };
+        let mut found = self.pending.get(&key).and_then(find);
+        if found.is_none() && msg.flags.qr {
+            found = self
+                .mcast
+                .get(&(client, meta.transport, msg.id))
+                .and_then(find);
+        }
         if !msg.flags.qr {
             if let Some(seq) = found {
                 if let Some(tx) = self.open.get_mut(&seq) {
@@ -266,18 +277,21 @@ impl DnsTracker {
                 self.link_tc_retry(&mut tx);
             }
             self.pending.entry(key).or_default().push(tx.seq);
+            if server.ip.is_multicast() {
+                self.mcast
+                    .entry((client, meta.transport, msg.id))
+                    .or_default()
+                    .push(tx.seq);
+            }
             self.open.insert(tx.seq, tx);
             return;
         }
         // A response.
         match found.and_then(|seq| self.open.remove(&seq)) {
             Some(mut tx) => {
-                if let Some(seqs) = self.pending.get_mut(&key) {
-                    seqs.retain(|s| *s != tx.seq);
-                    if seqs.is_empty() {
-                        self.pending.remove(&key);
-                    }
-                }
+                self.unlink(&tx);
+                // A multicast query is answered by a host: that host is the server.
+                tx.server = server;
                 tx.response_ts = Some(meta.ts);
                 tx.response_pkt = Some(meta.pkt);
                 tx.response = Some(Box::new(msg.clone()));
@@ -369,7 +383,8 @@ impl DnsTracker {
         }
     }
 
-    fn close(&mut self, tx: DnsTransaction) {
+    /// Removes an open transaction from the lookup maps.
+    fn unlink(&mut self, tx: &DnsTransaction) {
         let key = (tx.client, tx.server, tx.transport, tx.id);
         if let Some(seqs) = self.pending.get_mut(&key) {
             seqs.retain(|s| *s != tx.seq);
@@ -377,7 +392,32 @@ impl DnsTracker {
                 self.pending.remove(&key);
             }
         }
+        let mkey = (tx.client, tx.transport, tx.id);
+        if let Some(seqs) = self.mcast.get_mut(&mkey) {
+            seqs.retain(|s| *s != tx.seq);
+            if seqs.is_empty() {
+                self.mcast.remove(&mkey);
+            }
+        }
+    }
+
+    fn close(&mut self, tx: DnsTransaction) {
+        self.unlink(&tx);
         self.done.insert(tx.seq, tx);
+    }
+
+    /// A reassembly gap on a DNS-over-TCP connection: every exchange still open on it
+    /// may have lost a message, so it is marked partial.
+    pub fn on_gap(&mut self, conn: Option<ConnId>, client: Endpoint, server: Endpoint) {
+        for tx in self.open.values_mut() {
+            if tx.transport == Transport::Tcp
+                && tx.conn == conn
+                && tx.client == client
+                && tx.server == server
+            {
+                tx.partial = true;
+            }
+        }
     }
 
     /// Finishes queries older than the timeout as unanswered, and stops waiting for the
@@ -634,6 +674,39 @@ mod tests {
         assert_eq!(txs.len(), 1);
         assert!(txs[0].partial);
         assert_eq!(txs[0].kind(), TxKind::Answered);
+    }
+
+    #[test]
+    fn explicit_gap_marks_open_tcp_exchanges() {
+        let (q, qm) = row("tcpdump/dns_tcp.pcap", 4);
+        let mut t = DnsTracker::new();
+        t.on_message(meta(&q), &qm);
+        t.on_gap(None, q.src, q.dst);
+        let txs = t.finish();
+        assert!(txs[0].partial);
+        assert_eq!(txs[0].kind(), TxKind::Unanswered);
+    }
+
+    #[test]
+    fn llmnr_style_multicast_query_answered_by_a_host() {
+        // The real tcpdump/dns_udp.pcap exchange with the query sent to the LLMNR group
+        // 224.0.0.252:5355 (RFC 4795 §2) and the answer coming back from a host.
+        let (q, qm) = row("tcpdump/dns_udp.pcap", 1);
+        let (r, rm) = row("tcpdump/dns_udp.pcap", 2);
+        let group = Endpoint::new("224.0.0.252".parse().unwrap(), 5355);
+        let host = Endpoint::new("192.168.1.20".parse().unwrap(), 5355);
+        let mut qmeta = meta(&q);
+        qmeta.dst = group;
+        let mut rmeta = meta(&r);
+        rmeta.src = host;
+        let mut t = DnsTracker::new();
+        t.on_message(qmeta, &qm);
+        t.on_message(rmeta, &rm);
+        let txs = t.finish();
+        assert_eq!(txs.len(), 1);
+        assert_eq!(txs[0].kind(), TxKind::Answered);
+        assert_eq!(txs[0].server, host);
+        assert!(t.mcast.is_empty() && t.pending.is_empty());
     }
 
     #[test]
