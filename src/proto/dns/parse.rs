@@ -280,7 +280,8 @@ fn push_label(out: &mut String, label: &[u8]) {
 /// RDATA) of `msg`. Labels are read from `input` until the first pointer; pointers are
 /// resolved against the whole message. Returns the input after the name's own bytes.
 pub fn name<'a>(msg: &'a [u8], input: &'a [u8]) -> PResult<'a, String> {
-    let mut out = String::new();
+    // One allocation for typical names instead of several regrowths.
+    let mut out = String::with_capacity(32);
     let mut cur = input;
     let mut rest_after: Option<&'a [u8]> = None;
     let mut run_start = offset_in(msg, input);
