@@ -16,10 +16,12 @@ pub struct Row {
     pub src: Endpoint,
     pub dst: Endpoint,
     pub bytes: Vec<u8>,
+    /// tshark's Info column for the frame.
+    pub info: String,
 }
 
 pub fn hex(s: &str) -> Vec<u8> {
-    assert!(s.len() % 2 == 0, "odd hex length");
+    assert!(s.len().is_multiple_of(2), "odd hex length");
     (0..s.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
@@ -39,7 +41,7 @@ pub fn rows() -> Vec<Row> {
         .lines()
         .map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
-            assert_eq!(f.len(), 9, "fixture row: {l}");
+            assert_eq!(f.len(), 10, "fixture row: {l}");
             let ep = |ip: &str, port: &str| {
                 Endpoint::new(ip.parse::<IpAddr>().unwrap(), port.parse().unwrap())
             };
@@ -55,6 +57,7 @@ pub fn rows() -> Vec<Row> {
                 src: ep(f[4], f[5]),
                 dst: ep(f[6], f[7]),
                 bytes: hex(f[8]),
+                info: f[9].to_string(),
             }
         })
         .collect();

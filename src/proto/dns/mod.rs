@@ -8,18 +8,22 @@
 //!   CAA, OPT, DS, DNSKEY, RRSIG, NSEC, NSEC3, SVCB/HTTPS); others stay raw.
 //! * [`text`]: tshark-style Info lines and one-line record data, for display.
 //! * [`tcp`]: [`DnsTcpStream`], the two-byte length framing, with gap resynchronisation.
+//! * [`detect`]: [`DnsPortProbe`] believes DNS on another UDP port once a clean query and
+//!   the response answering it were both seen.
 //! * [`transactions`]: [`DnsTracker`] pairs messages into [`DnsTransaction`]s
 //!   (retransmissions, unanswered queries, unsolicited responses, TC→TCP retries).
 //!
 //! Well-known ports: 53 (DNS), 5353 (mDNS, RFC 6762), 5355 (LLMNR, RFC 4795); see
 //! [`is_dns_port`].
 
+pub mod detect;
 pub mod parse;
 pub mod rdata;
 pub mod tcp;
 pub mod text;
 pub mod transactions;
 
+pub use detect::{DnsPortProbe, Probe};
 pub use parse::{
     looks_like_dns, parse_message, DnsError, Edns, EdnsOption, Flags, Message, Question, Record,
 };

@@ -53,6 +53,11 @@ pub enum DnsError {
 }
 
 impl DnsError {
+    /// The error as an anomaly for a packet whose DNS payload did not decode.
+    pub fn to_anomaly(self) -> Anomaly {
+        Anomaly::new(self.anomaly_name(), self.to_string())
+    }
+
     /// A stable snake_case name for anomaly lists.
     pub fn anomaly_name(self) -> &'static str {
         match self {
@@ -106,6 +111,22 @@ pub struct Flags {
 }
 
 impl Flags {
+    /// Names of the set flags among aa, tc, rd, ra, ad, cd, in that order (the CLI's
+    /// `flags` list).
+    pub fn set_names(&self) -> Vec<&'static str> {
+        [
+            (self.aa, "aa"),
+            (self.tc, "tc"),
+            (self.rd, "rd"),
+            (self.ra, "ra"),
+            (self.ad, "ad"),
+            (self.cd, "cd"),
+        ]
+        .into_iter()
+        .filter_map(|(on, n)| on.then_some(n))
+        .collect()
+    }
+
     /// Decodes the 16-bit flags word; `rcode` is the header's 4 bits only.
     pub fn from_word(w: u16) -> Self {
         Flags {
@@ -149,6 +170,23 @@ pub struct Record {
     pub class: u16,
     pub ttl: u32,
     pub data: RData,
+}
+
+impl Record {
+    /// mDNS cache-flush bit (RFC 6762 §10.2): the top bit of CLASS (not for OPT, whose
+    /// CLASS is a payload size).
+    pub fn cache_flush(&self) -> bool {
+        self.rtype != rdata::TYPE_OPT && self.class & 0x8000 != 0
+    }
+
+    /// CLASS without the cache-flush bit (OPT: the UDP payload size as is).
+    pub fn class_value(&self) -> u16 {
+        if self.rtype == rdata::TYPE_OPT {
+            self.class
+        } else {
+            self.class & 0x7fff
+        }
+    }
 }
 
 /// One EDNS(0) option (RFC 6891 §6.1.2).
@@ -242,7 +280,8 @@ fn push_label(out: &mut String, label: &[u8]) {
 /// RDATA) of `msg`. Labels are read from `input` until the first pointer; pointers are
 /// resolved against the whole message. Returns the input after the name's own bytes.
 pub fn name<'a>(msg: &'a [u8], input: &'a [u8]) -> PResult<'a, String> {
-    let mut out = String::new();
+    // One allocation for typical names instead of several regrowths.
+    let mut out = String::with_capacity(32);
     let mut cur = input;
     let mut rest_after: Option<&'a [u8]> = None;
     let mut run_start = offset_in(msg, input);
@@ -510,6 +549,16 @@ mod tests {
     }
 
     #[test]
+    fn flag_names_and_error_anomalies() {
+        // zeek/dns-long-connection.pcap frame 2: flags 0x8180 (rd, ra).
+        let m = fx("zeek/dns-long-connection.pcap", 2);
+        assert_eq!(m.flags.set_names(), ["rd", "ra"]);
+        let a = DnsError::PointerLoop.to_anomaly();
+        assert_eq!(a.name, "dns_compression_loop");
+        assert!(!a.detail.is_empty());
+    }
+
+    #[test]
     fn header_flags_a_and_cname_in_additional() {
         // suricata-verify/dns-additionals-with-cname.pcap frame 2: flags 0x8580.
         let m = fx("suricata-verify/dns-additionals-with-cname.pcap", 2);
@@ -710,6 +759,8 @@ mod tests {
         let m = fx("zeek/var-services-std-ports.pcap", 32);
         let nsec = m.records().find(|r| r.rtype == TYPE_NSEC).unwrap();
         assert_eq!(nsec.class, 0x8001);
+        assert!(nsec.cache_flush());
+        assert_eq!(nsec.class_value(), 1);
         assert_eq!(
             nsec.data,
             RData::Nsec {

@@ -86,12 +86,13 @@ impl DnsTcpStream {
             side.buf.extend_from_slice(data);
             data = &[];
             match find_boundary(&side.buf) {
-                Some(p) => {
+                Scan::Found(p) => {
                     side.buf.drain(..p);
                     side.resync = false;
                     side.first_pkt = Some(pkt);
                 }
-                None => {
+                Scan::Wait(p) => {
+                    side.buf.drain(..p);
                     if side.buf.len() > MAX_RESYNC_BUFFER {
                         let cut = side.buf.len() - MAX_RESYNC_BUFFER / 2;
                         side.buf.drain(..cut);
@@ -175,7 +176,7 @@ impl DnsTcpStream {
         }
         if let Some(p) = side.buf.get(..2) {
             let total = 2 + u16::from_be_bytes([p[0], p[1]]) as usize;
-            let need = total - side.buf.len();
+            let need = total.saturating_sub(side.buf.len());
             side.buf.clear();
             side.first_pkt = None;
             if len < need {
@@ -188,33 +189,246 @@ impl DnsTcpStream {
         side.resync = true;
     }
 
+    /// Bytes currently held for direction `dir` (at most one incomplete message, or
+    /// [`MAX_RESYNC_BUFFER`] while resynchronising).
+    pub fn buffered(&self, dir: Direction) -> usize {
+        self.sides[dir.index()].buf.len()
+    }
+
     /// Anomalies noted so far (gaps), leaving the list empty.
     pub fn drain_anomalies(&mut self) -> Vec<Anomaly> {
         std::mem::take(&mut self.anomalies)
     }
 }
 
-/// First offset in `b` where a length prefix introduces a complete message that
-/// [`looks_like_dns`]; `None` while no such offset exists yet. Stops at the first
-/// plausible but incomplete candidate so the caller waits for more bytes.
-fn find_boundary(b: &[u8]) -> Option<usize> {
+/// What a scan of the resynchronisation buffer found.
+enum Scan {
+    /// A length prefix at this offset introduces a complete message that
+    /// [`looks_like_dns`].
+    Found(usize),
+    /// Nothing complete yet; bytes before this offset can never start a message.
+    Wait(usize),
+}
+
+/// Scans for the first offset whose length prefix introduces a complete, clean DNS
+/// message. Offsets whose message is not complete yet but whose header is plausible are
+/// remembered so the bytes from the first of them are kept.
+fn find_boundary(b: &[u8]) -> Scan {
+    let mut keep_from = None;
     let mut p = 0;
     while let Some(h) = b.get(p..p + 2) {
         let len = u16::from_be_bytes([h[0], h[1]]) as usize;
         if len >= 12 {
             match b.get(p + 2..p + 2 + len) {
-                Some(m) if looks_like_dns(m, None) => return Some(p),
+                Some(m) if looks_like_dns(m, None) => return Scan::Found(p),
                 Some(_) => {}
                 None => {
                     let hdr = b.get(p + 2..).unwrap_or_default();
-                    if hdr.len() < 12 || plausible_header(hdr) {
-                        // Might be the boundary: wait for more bytes.
-                        return None;
+                    if keep_from.is_none() && (hdr.len() < 12 || plausible_header(hdr)) {
+                        keep_from = Some(p);
                     }
                 }
             }
         }
         p += 1;
     }
-    None
+    Scan::Wait(keep_from.unwrap_or(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::dns::fixture::{self, Row};
+    use crate::proto::dns::transactions::Transport;
+    use proptest::prelude::*;
+
+    fn dir_of(r: &Row) -> Direction {
+        if r.dst.port == 53 {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        }
+    }
+
+    /// TCP rows of the fixture grouped by capture (each capture's DNS/TCP rows).
+    fn tcp_captures() -> Vec<Vec<Row>> {
+        let mut by: std::collections::BTreeMap<String, Vec<Row>> = Default::default();
+        for r in fixture::rows() {
+            if r.transport == Transport::Tcp {
+                by.entry(format!(
+                    "{} {} {}",
+                    r.capture,
+                    r.src.min(r.dst),
+                    r.src.max(r.dst)
+                ))
+                .or_default()
+                .push(r);
+            }
+        }
+        by.into_values().collect()
+    }
+
+    #[test]
+    fn real_streams_match_the_naive_framer() {
+        let expected: Vec<(String, u32, Vec<u8>)> = fixture::messages()
+            .into_iter()
+            .filter(|(r, _)| r.transport == Transport::Tcp)
+            .map(|(r, b)| (r.capture, r.frame, b))
+            .collect();
+        let mut got = Vec::new();
+        let mut multi = 0;
+        for rows in tcp_captures() {
+            let mut s = DnsTcpStream::new();
+            for r in &rows {
+                let out = s.feed(dir_of(r), r.ts, PacketId(r.frame - 1), &r.bytes);
+                multi += usize::from(out.len() > 1);
+                for m in out {
+                    assert!(!m.after_gap);
+                    assert_eq!(m.pkt.frame_number(), r.frame as u64);
+                    got.push((r.capture.clone(), r.frame, m.message.expect("parses")));
+                }
+            }
+            assert_eq!(s.buffered(Direction::ClientToServer), 0);
+            assert_eq!(s.buffered(Direction::ServerToClient), 0);
+        }
+        assert!(multi > 0, "the corpus has several messages per segment");
+        assert!(got.len() >= 40, "{}", got.len());
+        let mut exp_sorted: Vec<_> = expected
+            .into_iter()
+            .map(|(c, f, b)| (c, f, crate::proto::dns::parse_message(&b).unwrap()))
+            .collect();
+        exp_sorted.sort_by(|a, b| (&a.0, a.1, a.2.id).cmp(&(&b.0, b.1, b.2.id)));
+        got.sort_by(|a, b| (&a.0, a.1, a.2.id).cmp(&(&b.0, b.1, b.2.id)));
+        assert_eq!(got, exp_sorted);
+    }
+
+    /// One direction of the busiest real stream as one byte string plus its messages.
+    fn client_stream() -> (Vec<u8>, Vec<Message>) {
+        let rows = tcp_captures()
+            .into_iter()
+            .find(|rs| rs[0].capture == "suricata-verify/dns-tcp-multirequest-buffer.pcap")
+            .unwrap();
+        let bytes: Vec<u8> = rows
+            .iter()
+            .filter(|r| dir_of(r) == Direction::ClientToServer)
+            .flat_map(|r| r.bytes.iter().copied())
+            .collect();
+        let mut s = DnsTcpStream::new();
+        let msgs = s
+            .feed(Direction::ClientToServer, Timestamp(0), PacketId(0), &bytes)
+            .into_iter()
+            .map(|m| m.message.unwrap())
+            .collect::<Vec<_>>();
+        assert!(msgs.len() >= 20);
+        (bytes, msgs)
+    }
+
+    #[test]
+    fn byte_at_a_time() {
+        let (bytes, msgs) = client_stream();
+        let mut s = DnsTcpStream::new();
+        let mut got = Vec::new();
+        for (i, b) in bytes.iter().enumerate() {
+            for m in s.feed(
+                Direction::ClientToServer,
+                Timestamp(i as i64),
+                PacketId(i as u32),
+                &[*b],
+            ) {
+                assert_eq!(
+                    m.first_pkt.0 as usize + 2 + m.len - 1,
+                    i,
+                    "starts where it began"
+                );
+                got.push(m.message.unwrap());
+            }
+        }
+        assert_eq!(got, msgs);
+    }
+
+    #[test]
+    fn gap_inside_a_message_of_known_length_skips_exactly() {
+        let (bytes, msgs) = client_stream();
+        let first = 2 + u16::from_be_bytes([bytes[0], bytes[1]]) as usize;
+        let mut s = DnsTcpStream::new();
+        let d = Direction::ClientToServer;
+        assert!(s.feed(d, Timestamp(0), PacketId(0), &bytes[..5]).is_empty());
+        s.gap(d, 10);
+        let out = s.feed(d, Timestamp(1), PacketId(1), &bytes[15..]);
+        assert_eq!(out.len(), msgs.len() - 1);
+        assert!(out[0].after_gap && !out[1].after_gap);
+        assert_eq!(out[0].message.as_ref().unwrap(), &msgs[1]);
+        assert_eq!(s.drain_anomalies()[0].name, "dns_tcp_gap");
+        assert!(first > 15);
+    }
+
+    #[test]
+    fn gap_of_unknown_extent_resyncs_on_the_next_message() {
+        let (bytes, msgs) = client_stream();
+        let d = Direction::ClientToServer;
+        // Lose the first message and half of the second: the decoder has nothing
+        // buffered, so it must search for the next length prefix.
+        let l0 = 2 + u16::from_be_bytes([bytes[0], bytes[1]]) as usize;
+        let l1 = 2 + u16::from_be_bytes([bytes[l0], bytes[l0 + 1]]) as usize;
+        let cut = l0 + l1 / 2;
+        let mut s = DnsTcpStream::new();
+        s.gap(d, cut);
+        let mut out = Vec::new();
+        for (i, chunk) in bytes[cut..].chunks(7).enumerate() {
+            out.extend(s.feed(d, Timestamp(i as i64), PacketId(i as u32), chunk));
+        }
+        assert_eq!(out.len(), msgs.len() - 2);
+        assert!(out[0].after_gap);
+        let got: Vec<_> = out.into_iter().map(|m| m.message.unwrap()).collect();
+        assert_eq!(got, msgs[2..]);
+    }
+
+    #[test]
+    fn resync_buffer_is_bounded() {
+        let mut s = DnsTcpStream::new();
+        let d = Direction::ServerToClient;
+        s.gap(d, 1);
+        let junk = vec![0xffu8; 4096];
+        for i in 0..100 {
+            assert!(s
+                .feed(d, Timestamp(i), PacketId(i as u32), &junk)
+                .is_empty());
+            assert!(s.buffered(d) <= MAX_RESYNC_BUFFER);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn random_splits_yield_the_same_messages(cuts in proptest::collection::vec(0usize..2000, 0..40)) {
+            let (bytes, msgs) = client_stream();
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (bytes.len() + 1)).collect();
+            cuts.push(0);
+            cuts.push(bytes.len());
+            cuts.sort_unstable();
+            let mut s = DnsTcpStream::new();
+            let mut got = Vec::new();
+            for (i, w) in cuts.windows(2).enumerate() {
+                for m in s.feed(Direction::ClientToServer, Timestamp(i as i64), PacketId(i as u32), &bytes[w[0]..w[1]]) {
+                    got.push(m.message.unwrap());
+                }
+            }
+            prop_assert_eq!(got, msgs);
+        }
+
+        #[test]
+        fn arbitrary_streams_with_gaps_never_panic(
+            ops in proptest::collection::vec((any::<bool>(), proptest::collection::vec(any::<u8>(), 0..300), 0usize..70000), 0..30)
+        ) {
+            let mut s = DnsTcpStream::new();
+            for (i, (is_gap, data, gap)) in ops.into_iter().enumerate() {
+                let d = if i % 3 == 0 { Direction::ServerToClient } else { Direction::ClientToServer };
+                if is_gap {
+                    s.gap(d, gap);
+                } else {
+                    let _ = s.feed(d, Timestamp(i as i64), PacketId(i as u32), &data);
+                }
+                prop_assert!(s.buffered(d) <= MAX_RESYNC_BUFFER + 300);
+            }
+        }
+    }
 }

@@ -127,9 +127,19 @@ pub fn display_name(n: &str) -> &str {
 
 /// The Info column as tshark 4.0 prints it, e.g.
 /// "Standard query response 0x1a2b A www.example.com CNAME x.example.net A 93.184.216.34".
-/// Records of every section follow in wire order; only A, AAAA, NS, CNAME, PTR, SOA, MX
-/// and SRV show their data, like tshark.
+/// Records of every section follow in wire order; only A, AAAA, NS, CNAME, PTR, SOA, MX,
+/// SRV and NSEC show their data, like tshark.
 pub fn info(m: &Message) -> String {
+    info_with(m, false)
+}
+
+/// The Info column for multicast DNS (port 5353, RFC 6762), where tshark also shows the
+/// question's QU/QM bit (§5.4) and each record's cache-flush bit (§10.2).
+pub fn info_mdns(m: &Message) -> String {
+    info_with(m, true)
+}
+
+fn info_with(m: &Message, mdns: bool) -> String {
     let mut s = opcode_info(m.flags.opcode);
     if m.flags.qr {
         s.push_str(" response");
@@ -140,9 +150,16 @@ pub fn info(m: &Message) -> String {
     }
     for q in &m.questions {
         let _ = write!(s, " {} {}", type_name(q.qtype), display_name(&q.name));
+        if mdns {
+            let bit = if q.unicast_response { "QU" } else { "QM" };
+            let _ = write!(s, ", \"{bit}\" question");
+        }
     }
     for r in m.records() {
         let _ = write!(s, " {}", type_name(r.rtype));
+        if mdns && r.cache_flush() {
+            s.push_str(", cache flush");
+        }
         match &r.data {
             RData::A(_)
             | RData::Aaaa(_)
@@ -153,8 +170,8 @@ pub fn info(m: &Message) -> String {
             | RData::Srv { .. } => {
                 let _ = write!(s, " {}", data_text(r));
             }
-            RData::Soa { mname, .. } => {
-                let _ = write!(s, " {}", display_name(mname));
+            RData::Soa { mname: n, .. } | RData::Nsec { next: n, .. } => {
+                let _ = write!(s, " {}", display_name(n));
             }
             _ => {}
         }
@@ -348,4 +365,41 @@ pub fn data_text(r: &Record) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::dns::fixture;
+    use crate::proto::dns::parse::parse_message;
+
+    #[test]
+    fn info_matches_tshark_on_every_fixture_message() {
+        let mut compared = 0;
+        let mut bad = Vec::new();
+        for (r, b) in fixture::messages() {
+            let Ok(m) = parse_message(&b) else { continue };
+            // tshark joins the Info of several messages in one TCP segment; compare the
+            // single-message frames.
+            let mdns = r.src.port == 5353 || r.dst.port == 5353;
+            let got = if mdns { info_mdns(&m) } else { info(&m) };
+            // Several messages in one TCP segment: tshark shows the last one's Info.
+            let last = fixture::messages()
+                .iter()
+                .rfind(|(x, _)| x.capture == r.capture && x.frame == r.frame)
+                .is_some_and(|(_, lb)| *lb == b);
+            if !last {
+                continue;
+            }
+            compared += 1;
+            if got != r.info {
+                bad.push(format!(
+                    "{} #{}\n  tshark: {}\n  ours:   {}",
+                    r.capture, r.frame, r.info, got
+                ));
+            }
+        }
+        assert!(compared > 300, "{compared}");
+        assert!(bad.is_empty(), "{} differ:\n{}", bad.len(), bad.join("\n"));
+    }
 }

@@ -72,6 +72,8 @@ pub struct DnsTransaction {
     pub query_ts: Option<Timestamp>,
     pub query_pkt: Option<PacketId>,
     pub query_flags: Option<Flags>,
+    /// Time of the last copy of the query (equals `query_ts` without retransmissions).
+    pub last_query_ts: Option<Timestamp>,
     pub response_ts: Option<Timestamp>,
     pub response_pkt: Option<PacketId>,
     /// The response, whole (answers in wire order, EDNS, extended RCODE).
@@ -97,8 +99,14 @@ impl DnsTransaction {
         }
     }
 
-    /// Response time in seconds, when both messages were seen.
+    /// Response time in seconds from the last copy of the query, as tshark's `dns.time`
+    /// measures it (the server's answer time), when both were seen.
     pub fn rtt(&self) -> Option<f64> {
+        Some(self.response_ts?.secs_since(self.last_query_ts?))
+    }
+
+    /// What the client waited in seconds: from the first copy of the query.
+    pub fn wait(&self) -> Option<f64> {
         Some(self.response_ts?.secs_since(self.query_ts?))
     }
 
@@ -151,10 +159,15 @@ pub const DEFAULT_TIMEOUT_NS: i64 = 30_000_000_000;
 pub const TC_RETRY_WINDOW_NS: i64 = 10_000_000_000;
 const TC_WAIT_LIMIT: usize = 1024;
 
-/// Pairs DNS messages into transactions; see the module docs.
+/// Pairs DNS messages into transactions; see the module docs. Call
+/// [`DnsTracker::drain_finished`] regularly (e.g. per batch): finished transactions wait
+/// there, in query order, until drained.
 #[derive(Debug)]
 pub struct DnsTracker {
     pending: HashMap<BaseKey, Vec<u64>>,
+    /// Queries sent to a multicast group (LLMNR, RFC 4795 §2; unicast mDNS replies),
+    /// answered by whichever host responds: keyed without the server.
+    mcast: HashMap<(Endpoint, Transport, u16), Vec<u64>>,
     open: BTreeMap<u64, DnsTransaction>,
     /// Answered UDP transactions with TC=1, waiting (bounded) for their TCP retry.
     tc_wait: VecDeque<DnsTransaction>,
@@ -181,6 +194,7 @@ impl DnsTracker {
     pub fn with_limits(limit: usize, timeout_ns: i64) -> Self {
         DnsTracker {
             pending: HashMap::new(),
+            mcast: HashMap::new(),
             open: BTreeMap::new(),
             tc_wait: VecDeque::new(),
             done: BTreeMap::new(),
@@ -218,15 +232,23 @@ impl DnsTracker {
                 }
             }
         }
-        let found = self.pending.get(&key).and_then(|seqs| {
+        let find = |seqs: &Vec<u64>| {
             seqs.iter()
                 .copied()
                 .find(|s| self.open.get(s).is_some_and(|tx| same_question(tx, msg)))
-        });
+        };
+        let mut found = self.pending.get(&key).and_then(find);
+        if found.is_none() && msg.flags.qr {
+            found = self
+                .mcast
+                .get(&(client, meta.transport, msg.id))
+                .and_then(find);
+        }
         if !msg.flags.qr {
             if let Some(seq) = found {
                 if let Some(tx) = self.open.get_mut(&seq) {
                     tx.retransmissions += 1;
+                    tx.last_query_ts = Some(meta.ts);
                     tx.partial |= meta.after_gap;
                 }
                 return;
@@ -250,22 +272,26 @@ impl DnsTracker {
             tx.query_ts = Some(meta.ts);
             tx.query_pkt = Some(meta.pkt);
             tx.query_flags = Some(msg.flags);
+            tx.last_query_ts = Some(meta.ts);
             if meta.transport == Transport::Tcp {
                 self.link_tc_retry(&mut tx);
             }
             self.pending.entry(key).or_default().push(tx.seq);
+            if server.ip.is_multicast() {
+                self.mcast
+                    .entry((client, meta.transport, msg.id))
+                    .or_default()
+                    .push(tx.seq);
+            }
             self.open.insert(tx.seq, tx);
             return;
         }
         // A response.
         match found.and_then(|seq| self.open.remove(&seq)) {
             Some(mut tx) => {
-                if let Some(seqs) = self.pending.get_mut(&key) {
-                    seqs.retain(|s| *s != tx.seq);
-                    if seqs.is_empty() {
-                        self.pending.remove(&key);
-                    }
-                }
+                self.unlink(&tx);
+                // A multicast query is answered by a host: that host is the server.
+                tx.server = server;
                 tx.response_ts = Some(meta.ts);
                 tx.response_pkt = Some(meta.pkt);
                 tx.response = Some(Box::new(msg.clone()));
@@ -282,7 +308,9 @@ impl DnsTracker {
                 }
             }
             None => {
-                if let Some(tx) = self.done.values_mut().rev().find(|tx| {
+                // Only recent finished transactions are searched, so a flood of
+                // unsolicited responses costs O(1) each.
+                if let Some(tx) = self.done.values_mut().rev().take(64).find(|tx| {
                     tx.client == client
                         && tx.server == server
                         && tx.transport == meta.transport
@@ -326,6 +354,7 @@ impl DnsTracker {
             query_ts: None,
             query_pkt: None,
             query_flags: None,
+            last_query_ts: None,
             response_ts: None,
             response_pkt: None,
             response: None,
@@ -354,7 +383,8 @@ impl DnsTracker {
         }
     }
 
-    fn close(&mut self, tx: DnsTransaction) {
+    /// Removes an open transaction from the lookup maps.
+    fn unlink(&mut self, tx: &DnsTransaction) {
         let key = (tx.client, tx.server, tx.transport, tx.id);
         if let Some(seqs) = self.pending.get_mut(&key) {
             seqs.retain(|s| *s != tx.seq);
@@ -362,7 +392,32 @@ impl DnsTracker {
                 self.pending.remove(&key);
             }
         }
+        let mkey = (tx.client, tx.transport, tx.id);
+        if let Some(seqs) = self.mcast.get_mut(&mkey) {
+            seqs.retain(|s| *s != tx.seq);
+            if seqs.is_empty() {
+                self.mcast.remove(&mkey);
+            }
+        }
+    }
+
+    fn close(&mut self, tx: DnsTransaction) {
+        self.unlink(&tx);
         self.done.insert(tx.seq, tx);
+    }
+
+    /// A reassembly gap on a DNS-over-TCP connection: every exchange still open on it
+    /// may have lost a message, so it is marked partial.
+    pub fn on_gap(&mut self, conn: Option<ConnId>, client: Endpoint, server: Endpoint) {
+        for tx in self.open.values_mut() {
+            if tx.transport == Transport::Tcp
+                && tx.conn == conn
+                && tx.client == client
+                && tx.server == server
+            {
+                tx.partial = true;
+            }
+        }
     }
 
     /// Finishes queries older than the timeout as unanswered, and stops waiting for the
@@ -422,5 +477,280 @@ impl DnsTracker {
     /// Anomalies noted so far with the packet that caused them.
     pub fn drain_anomalies(&mut self) -> Vec<(PacketId, Anomaly)> {
         std::mem::take(&mut self.anomalies)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::Direction;
+    use crate::proto::dns::fixture::{self, Row};
+    use crate::proto::dns::parse::parse_message;
+    use crate::proto::dns::tcp::DnsTcpStream;
+
+    fn meta(r: &Row) -> DnsMeta {
+        DnsMeta {
+            ts: r.ts,
+            pkt: PacketId(r.frame - 1),
+            conn: None,
+            transport: r.transport,
+            src: r.src,
+            dst: r.dst,
+            after_gap: false,
+        }
+    }
+
+    fn row(capture: &str, frame: u32) -> (Row, Message) {
+        let (r, b) = fixture::messages()
+            .into_iter()
+            .find(|(r, _)| r.capture == capture && r.frame == frame)
+            .unwrap();
+        let m = parse_message(&b).unwrap();
+        (r, m)
+    }
+
+    #[test]
+    fn real_retransmitted_query_then_answer() {
+        // zeek/ipv6-fragmented-dns.pcap: frame 3 query 0x9f91, frame 5 the same query
+        // again 5 s later, frame 8 the (fragmented) response; frames 1/2 a first exchange.
+        let mut t = DnsTracker::new();
+        for f in [1, 2, 3, 5, 8] {
+            let (r, m) = row("zeek/ipv6-fragmented-dns.pcap", f);
+            t.on_message(meta(&r), &m);
+        }
+        let txs = t.finish();
+        assert_eq!(txs.len(), 2);
+        assert_eq!(txs[0].id, 0x0f3f);
+        assert_eq!(txs[0].retransmissions, 0);
+        assert_eq!(txs[1].id, 0x9f91);
+        assert_eq!(txs[1].kind(), TxKind::Answered);
+        assert_eq!(txs[1].retransmissions, 1);
+        assert_eq!(
+            txs[1].query_pkt,
+            Some(PacketId(2)),
+            "first copy of the query"
+        );
+        assert_eq!(txs[1].response_pkt, Some(PacketId(7)));
+        assert_eq!(
+            txs[1].qname,
+            "txtpadding_3230.n1.netalyzr.icsi.berkeley.edu"
+        );
+        assert_eq!(txs[1].client.port, 51851);
+        // tshark's dns.time counts from the last copy (0.083189 s); the client waited
+        // 5.084025 s from its first.
+        assert!((txs[1].rtt().unwrap() - 0.083189).abs() < 1e-9);
+        assert!((txs[1].wait().unwrap() - 5.084025).abs() < 1e-9);
+        assert_eq!(txs[1].rcode(), Some(0));
+        assert!(txs[1].flags().qr);
+    }
+
+    #[test]
+    fn unanswered_and_unsolicited() {
+        let mut t = DnsTracker::new();
+        let (q, qm) = row("tcpdump/dns_udp.pcap", 1);
+        let (r, rm) = row("zeek/ipv6-fragmented-dns.pcap", 2);
+        t.on_message(meta(&q), &qm);
+        t.on_message(meta(&r), &rm);
+        let txs = t.finish();
+        assert_eq!(txs.len(), 2);
+        assert_eq!(txs[0].kind(), TxKind::Unanswered);
+        assert_eq!(txs[0].qname, "www.tcpdump.org");
+        assert_eq!(txs[0].rtt(), None);
+        assert_eq!(txs[1].kind(), TxKind::Unsolicited);
+        assert_eq!(txs[1].answers().len(), 1);
+        assert_eq!(txs[1].client, r.dst);
+    }
+
+    #[test]
+    fn response_must_match_the_question_and_endpoints() {
+        let (q, qm) = row("tcpdump/dns_udp.pcap", 1);
+        let (r, mut rm) = row("tcpdump/dns_udp.pcap", 2);
+        // Same id, other question: not this query's answer.
+        rm.questions[0].name = "www.example.org".into();
+        let mut t = DnsTracker::new();
+        t.on_message(meta(&q), &qm);
+        t.on_message(meta(&r), &rm);
+        let kinds: Vec<_> = t.finish().iter().map(|t| t.kind()).collect();
+        assert_eq!(kinds, [TxKind::Unanswered, TxKind::Unsolicited]);
+        // 0x20 case randomisation still matches.
+        rm.questions[0].name = "WWW.tcpdump.ORG".into();
+        let mut t = DnsTracker::new();
+        t.on_message(meta(&q), &qm);
+        t.on_message(meta(&r), &rm);
+        let mut r2 = meta(&r);
+        r2.ts = Timestamp(r2.ts.0 + 1000);
+        t.on_message(r2, &rm);
+        let txs = t.finish();
+        assert_eq!(txs.len(), 1);
+        assert_eq!(txs[0].kind(), TxKind::Answered);
+        assert_eq!(txs[0].duplicate_responses, 1);
+    }
+
+    #[test]
+    fn truncated_udp_answer_linked_to_the_tcp_retry() {
+        // No TC=1 answer in the corpus: the real tcpdump/dns_udp.pcap answer with its TC
+        // bit set, followed by the real tcpdump/dns_tcp.pcap exchange for the same name
+        // (moved to the UDP client's address and 1 s later, as a real retry would be).
+        let (uq, uqm) = row("tcpdump/dns_udp.pcap", 1);
+        let (ur, mut urm) = row("tcpdump/dns_udp.pcap", 2);
+        urm.flags.tc = true;
+        let (tq, tqm) = row("tcpdump/dns_tcp.pcap", 4);
+        let (tr, trm) = row("tcpdump/dns_tcp.pcap", 6);
+        let shift = |mut m: DnsMeta, client_is_src: bool| {
+            m.ts = Timestamp(ur.ts.0 + 1_000_000_000 + (m.ts.0 - tq.ts.0));
+            m.conn = Some(ConnId(7));
+            if client_is_src {
+                m.src.ip = uq.src.ip;
+            } else {
+                m.dst.ip = uq.src.ip;
+            }
+            m
+        };
+        let mut t = DnsTracker::new();
+        t.on_message(meta(&uq), &uqm);
+        t.on_message(meta(&ur), &urm);
+        assert!(
+            t.drain_finished().is_empty(),
+            "held back until the retry is seen"
+        );
+        t.on_message(shift(meta(&tq), true), &tqm);
+        t.on_message(shift(meta(&tr), false), &trm);
+        let txs = t.finish();
+        assert_eq!(txs.len(), 2);
+        assert_eq!(txs[0].transport, Transport::Udp);
+        assert!(txs[0].flags().tc);
+        assert_eq!(txs[0].retried_over_tcp, Some(txs[1].seq));
+        assert_eq!(txs[1].transport, Transport::Tcp);
+        assert_eq!(txs[1].tc_retry_of, Some(txs[0].seq));
+        assert_eq!(txs[1].kind(), TxKind::Answered);
+        assert_eq!(txs[1].conn, Some(ConnId(7)));
+        assert!((txs[1].rtt().unwrap() - 0.125857).abs() < 1e-6);
+    }
+
+    #[test]
+    fn tcp_stream_with_several_messages_per_segment_pairs_all() {
+        // suricata-verify/dns-tcp-multirequest-buffer.pcap: 20 queries, several per
+        // segment, answered over one connection.
+        let mut s = DnsTcpStream::new();
+        let mut t = DnsTracker::new();
+        for r in fixture::rows() {
+            if r.capture != "suricata-verify/dns-tcp-multirequest-buffer.pcap" {
+                continue;
+            }
+            let dir = if r.dst.port == 53 {
+                Direction::ClientToServer
+            } else {
+                Direction::ServerToClient
+            };
+            for m in s.feed(dir, r.ts, PacketId(r.frame - 1), &r.bytes) {
+                let mut me = meta(&r);
+                me.conn = Some(ConnId(0));
+                t.on_message(me, m.message.as_ref().unwrap());
+            }
+        }
+        let txs = t.finish();
+        assert!(txs.len() >= 20, "{}", txs.len());
+        let answered = txs.iter().filter(|t| t.kind() == TxKind::Answered).count();
+        assert_eq!(answered, txs.len(), "{txs:#?}");
+        assert!(txs
+            .iter()
+            .all(|t| t.transport == Transport::Tcp && !t.partial));
+        let ids: Vec<u16> = txs.iter().map(|t| t.id).collect();
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        assert_eq!(ids, sorted, "emitted in query order");
+    }
+
+    #[test]
+    fn gap_marks_the_transaction_partial() {
+        let (q, qm) = row("tcpdump/dns_tcp.pcap", 4);
+        let (r, rm) = row("tcpdump/dns_tcp.pcap", 6);
+        let mut t = DnsTracker::new();
+        t.on_message(meta(&q), &qm);
+        let mut m = meta(&r);
+        m.after_gap = true;
+        t.on_message(m, &rm);
+        let txs = t.finish();
+        assert_eq!(txs.len(), 1);
+        assert!(txs[0].partial);
+        assert_eq!(txs[0].kind(), TxKind::Answered);
+    }
+
+    #[test]
+    fn explicit_gap_marks_open_tcp_exchanges() {
+        let (q, qm) = row("tcpdump/dns_tcp.pcap", 4);
+        let mut t = DnsTracker::new();
+        t.on_message(meta(&q), &qm);
+        t.on_gap(None, q.src, q.dst);
+        let txs = t.finish();
+        assert!(txs[0].partial);
+        assert_eq!(txs[0].kind(), TxKind::Unanswered);
+    }
+
+    #[test]
+    fn llmnr_style_multicast_query_answered_by_a_host() {
+        // The real tcpdump/dns_udp.pcap exchange with the query sent to the LLMNR group
+        // 224.0.0.252:5355 (RFC 4795 §2) and the answer coming back from a host.
+        let (q, qm) = row("tcpdump/dns_udp.pcap", 1);
+        let (r, rm) = row("tcpdump/dns_udp.pcap", 2);
+        let group = Endpoint::new("224.0.0.252".parse().unwrap(), 5355);
+        let host = Endpoint::new("192.168.1.20".parse().unwrap(), 5355);
+        let mut qmeta = meta(&q);
+        qmeta.dst = group;
+        let mut rmeta = meta(&r);
+        rmeta.src = host;
+        let mut t = DnsTracker::new();
+        t.on_message(qmeta, &qm);
+        t.on_message(rmeta, &rm);
+        let txs = t.finish();
+        assert_eq!(txs.len(), 1);
+        assert_eq!(txs[0].kind(), TxKind::Answered);
+        assert_eq!(txs[0].server, host);
+        assert!(t.mcast.is_empty() && t.pending.is_empty());
+    }
+
+    #[test]
+    fn pending_limit_and_timeout_bound_memory() {
+        let (q, qm) = row("tcpdump/dns_udp.pcap", 1);
+        let mut t = DnsTracker::with_limits(2, 30_000_000_000);
+        for i in 0..3u16 {
+            let mut m = qm.clone();
+            m.id = i;
+            let mut me = meta(&q);
+            me.ts = Timestamp(q.ts.0 + i as i64);
+            t.on_message(me, &m);
+        }
+        assert_eq!(t.pending_len(), 2);
+        let a = t.drain_anomalies();
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].1.name, "dns_pending_limit");
+        let early = t.drain_finished();
+        assert_eq!(early.len(), 1);
+        assert_eq!(early[0].id, 0);
+        assert_eq!(early[0].kind(), TxKind::Unanswered);
+        // 31 s later the rest times out.
+        t.expire(Timestamp(q.ts.0 + 31_000_000_000));
+        assert_eq!(t.pending_len(), 0);
+        let late: Vec<u16> = t.drain_finished().iter().map(|t| t.id).collect();
+        assert_eq!(late, [1, 2]);
+        assert!(t.finish().is_empty());
+    }
+
+    #[test]
+    fn drain_holds_back_answers_newer_than_an_open_query() {
+        let (q1, m1) = row("zeek/ipv6-fragmented-dns.pcap", 1);
+        let (q2, m2) = row("zeek/ipv6-fragmented-dns.pcap", 3);
+        let (r2, rm2) = row("zeek/ipv6-fragmented-dns.pcap", 8);
+        let mut t = DnsTracker::new();
+        t.on_message(meta(&q1), &m1);
+        t.on_message(meta(&q2), &m2);
+        t.on_message(meta(&r2), &rm2);
+        assert!(t.drain_finished().is_empty(), "query 1 is still open");
+        let (r1, rm1) = row("zeek/ipv6-fragmented-dns.pcap", 2);
+        let mut late = meta(&r1);
+        late.ts = r2.ts;
+        t.on_message(late, &rm1);
+        let ids: Vec<u16> = t.drain_finished().iter().map(|t| t.id).collect();
+        assert_eq!(ids, [0x0f3f, 0x9f91]);
     }
 }
