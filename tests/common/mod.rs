@@ -34,7 +34,11 @@ pub fn shared_captures() -> Vec<String> {
         }
     }
     out.sort();
-    assert!(out.len() >= 50, "expected the 51 shared captures, found {}", out.len());
+    assert!(
+        out.len() >= 50,
+        "expected the 51 shared captures, found {}",
+        out.len()
+    );
     out
 }
 

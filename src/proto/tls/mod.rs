@@ -81,7 +81,7 @@ pub fn looks_like_tls(first_bytes: &[u8]) -> bool {
     match first_bytes {
         [22, 3, minor, hi, lo, rest @ ..] if *minor <= 4 => {
             let len = usize::from(*hi) << 8 | usize::from(*lo);
-            len >= 4 && len <= MAX_RECORD && rest.first().is_none_or(|&t| t == 1 || t == 2)
+            (4..=MAX_RECORD).contains(&len) && rest.first().is_none_or(|&t| t == 1 || t == 2)
         }
         _ => false,
     }

@@ -6,7 +6,10 @@ use proptest::prelude::*;
 const C: Direction = Direction::ClientToServer;
 const S: Direction = Direction::ServerToClient;
 
-fn fixture(name: &str) -> (Vec<u8>, Vec<u8>, Vec<(u32, Direction, usize, usize, i64)>) {
+/// (frame, direction, offset, length, timestamp ns) of each payload packet.
+type Pkt = (u32, Direction, usize, usize, i64);
+
+fn fixture(name: &str) -> (Vec<u8>, Vec<u8>, Vec<Pkt>) {
     let base = format!("{}/tests/data/streams/{name}", env!("CARGO_MANIFEST_DIR"));
     let c2s = std::fs::read(format!("{base}.c2s.bin")).expect("fixture");
     let s2c = std::fs::read(format!("{base}.s2c.bin")).expect("fixture");
@@ -74,9 +77,7 @@ fn hello_split_byte_by_byte_and_across_records() {
         );
     }
     let ev: Vec<_> = t.drain().collect();
-    assert!(
-        matches!(&ev[0], TlsEvent::ClientHello(c) if c.sni.as_deref() == Some("google.de"))
-    );
+    assert!(matches!(&ev[0], TlsEvent::ClientHello(c) if c.sni.as_deref() == Some("google.de")));
     // Re-frame the ClientHello message into records of 50 bytes each.
     let len = usize::from(c2s[3]) << 8 | usize::from(c2s[4]);
     let msg = &c2s[5..5 + len];
@@ -88,9 +89,7 @@ fn hello_split_byte_by_byte_and_across_records() {
     let mut t = TlsConn::new();
     t.feed(C, Timestamp(0), PacketId(0), &framed);
     let ev: Vec<_> = t.drain().collect();
-    assert!(
-        matches!(&ev[0], TlsEvent::ClientHello(c) if c.sni.as_deref() == Some("google.de"))
-    );
+    assert!(matches!(&ev[0], TlsEvent::ClientHello(c) if c.sni.as_deref() == Some("google.de")));
 }
 
 #[test]
