@@ -11,7 +11,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use wiretale::base::{Direction, PacketId, Timestamp};
-use wiretale::proto::http::{looks_like_http, HttpConn, HttpTransaction};
+use wiretale::proto::http::{looks_like_http, HttpConn, HttpTransaction, Transfer};
 use wiretale::proto::tls::{looks_like_tls, TlsConn, TlsEvent};
 
 /// Captures whose HTTP streams are too big for the fixture budget (> 200 KB each).
@@ -94,14 +94,24 @@ fn strs(row: &serde_json::Value, key: &str) -> Vec<String> {
 #[test]
 fn http_and_tls_match_tshark() {
     let mut checked_rows = 0;
+    let mut timed = 0;
     let mut skipped = Vec::new();
     for cap in common::shared_captures() {
         let truth = common::truth(&cap);
         // Per stream: requests (method, uri, host) and responses (code, cl, te), in order.
         let mut req: BTreeMap<String, Vec<(String, String, String)>> = BTreeMap::new();
         let mut resp: BTreeMap<String, Vec<(String, String, String)>> = BTreeMap::new();
+        // Frames where tshark completed each message, and http.time per response frame.
+        let mut req_frames: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        let mut resp_frames: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        let mut times: BTreeMap<String, Vec<(u64, f64)>> = BTreeMap::new();
         for row in truth["http"].as_array().into_iter().flatten() {
             let stream = strs(row, "tcp_stream").first().cloned().unwrap_or_default();
+            let frame = row["frame"].as_u64().unwrap_or(0);
+            if let Some(t) = strs(row, "time").first() {
+                let secs = t.parse::<f64>().unwrap();
+                times.entry(stream.clone()).or_default().push((frame, secs));
+            }
             let (m, u, h) = (strs(row, "method"), strs(row, "uri"), strs(row, "host"));
             for (i, m) in m.iter().enumerate() {
                 let u = u.get(i).cloned().unwrap_or_default();
@@ -109,6 +119,7 @@ fn http_and_tls_match_tshark() {
                 req.entry(stream.clone())
                     .or_default()
                     .push((m.clone(), u, h));
+                req_frames.entry(stream.clone()).or_default().push(frame);
             }
             let (c, cl, te) = (
                 strs(row, "response_code"),
@@ -121,6 +132,7 @@ fn http_and_tls_match_tshark() {
                 resp.entry(stream.clone())
                     .or_default()
                     .push((c.clone(), cl, te));
+                resp_frames.entry(stream.clone()).or_default().push(frame);
             }
         }
         let streams: Vec<String> = req.keys().chain(resp.keys()).cloned().collect();
@@ -165,6 +177,51 @@ fn http_and_tls_match_tshark() {
             assert_eq!(ours_req, want_req, "{name}: requests");
             assert_eq!(ours_resp, want_resp, "{name}: responses");
             checked_rows += want_req.len() + want_resp.len();
+
+            // tshark shows a message on the frame that completed it: our *_last_pkt.
+            let our_req_frames: Vec<u64> = r
+                .http
+                .iter()
+                .filter(|t| t.method.is_some())
+                .filter_map(|t| Some(t.request_last_pkt?.frame_number()))
+                .collect();
+            let our_final: Vec<&HttpTransaction> =
+                r.http.iter().filter(|t| t.status.is_some()).collect();
+            let want_rf: Vec<u64> = resp_frames.get(stream).cloned().unwrap_or_default();
+            let want_times: BTreeMap<u64, f64> = times
+                .get(stream)
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
+            if r.http.iter().all(|t| t.interim.is_empty()) {
+                assert_eq!(
+                    our_req_frames,
+                    req_frames.get(stream).cloned().unwrap_or_default(),
+                    "{name}: request frames"
+                );
+                assert_eq!(our_final.len(), want_rf.len(), "{name}: responses");
+                for (t, &frame) in our_final.iter().zip(&want_rf) {
+                    // Intended difference: a close-delimited body ends at the FIN, which
+                    // tshark counts as the completing frame; ours is the last data packet
+                    // (the last byte), since `end()` carries no packet.
+                    if t.transfer == Transfer::Close {
+                        assert!(t.response_last_pkt.unwrap().frame_number() <= frame);
+                        continue;
+                    }
+                    let ours = t.response_last_pkt.map(|p| p.frame_number());
+                    assert_eq!(ours, Some(frame), "{name}: response frame");
+                    // http.time = request's completing frame → response's completing frame.
+                    if let Some(secs) = want_times.get(&frame) {
+                        let ours = t.time_to_last_byte().expect("timings") as f64 / 1e9;
+                        assert!(
+                            (ours - secs).abs() < 2e-6,
+                            "{name} frame {frame}: {ours} vs {secs}"
+                        );
+                        timed += 1;
+                    }
+                }
+            }
         }
         for row in truth["tls_sni"].as_array().into_iter().flatten() {
             let stream = strs(row, "tcp_stream").first().cloned().unwrap_or_default();
@@ -188,4 +245,5 @@ fn http_and_tls_match_tshark() {
     expected.sort();
     assert_eq!(skipped, expected, "captures with HTTP truth but no fixture");
     assert!(checked_rows > 100, "only {checked_rows} truth rows checked");
+    assert!(timed > 30, "only {timed} http.time values checked");
 }
