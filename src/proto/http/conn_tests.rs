@@ -636,3 +636,34 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn byte_by_byte_trickle_is_linear_and_correct() {
+    // A 60 KiB head fed one byte per call must not rescan the buffer each time.
+    let mut head = b"GET / HTTP/1.1\r\n".to_vec();
+    while head.len() < 60_000 {
+        head.extend_from_slice(b"X-A: bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
+    let t0 = std::time::Instant::now();
+    let mut c = HttpConn::new();
+    for (i, b) in head.iter().enumerate() {
+        c.feed(
+            C,
+            Timestamp(i as i64),
+            PacketId(i as u32),
+            std::slice::from_ref(b),
+        );
+    }
+    c.feed(
+        S,
+        Timestamp(0),
+        PacketId(0),
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+    );
+    let t: Vec<_> = c.drain().collect();
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].request_first_pkt, Some(PacketId(0)));
+    assert_eq!(t[0].request_head_pkt, Some(PacketId(head.len() as u32 - 1)));
+    assert!(t0.elapsed() < std::time::Duration::from_secs(5));
+}
