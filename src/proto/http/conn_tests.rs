@@ -599,6 +599,38 @@ proptest! {
     }
 
     #[test]
+    fn arbitrary_chunking_of_whole_streams(
+        which in 0..SAMPLES.len(),
+        sizes in proptest::collection::vec(1usize..700, 1..40),
+    ) {
+        // Requests first, then responses (pairing is by order, so this is equivalent),
+        // each direction cut into arbitrary chunk sizes.
+        let name = SAMPLES[which];
+        let (full, _) = replay(name);
+        let (c2s, s2c, evs) = fixture(name);
+        let mut c = HttpConn::new();
+        for (d, src) in [(C, &c2s), (S, &s2c)] {
+            let mut pos = 0;
+            let mut k = 0;
+            while pos < src.len() {
+                let n = sizes[k % sizes.len()].min(src.len() - pos);
+                c.feed(d, Timestamp(k as i64), PacketId(k as u32), &src[pos..pos + n]);
+                pos += n;
+                k += 1;
+            }
+        }
+        for e in evs {
+            if let Ev::F { dir, ts } = e {
+                c.end(dir, Timestamp(ts));
+            }
+        }
+        c.finish(Timestamp(0));
+        let a: Vec<_> = full.iter().map(key).collect();
+        let b: Vec<_> = c.drain().map(|t| key(&t)).collect();
+        prop_assert_eq!(a, b);
+    }
+
+    #[test]
     fn arbitrary_bytes_never_panic(
         chunks in proptest::collection::vec(
             (any::<bool>(), proptest::collection::vec(any::<u8>(), 0..200), 0u64..50), 0..30),
