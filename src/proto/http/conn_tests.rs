@@ -631,6 +631,40 @@ proptest! {
     }
 
     #[test]
+    fn real_streams_with_random_gaps_stay_consistent(
+        which in 0..SAMPLES.len(),
+        holes in proptest::collection::vec((0usize..4000, 1usize..600, any::<bool>()), 0..6),
+    ) {
+        // Cut holes into a real stream: the decoder must keep seq order, valid ranges,
+        // and mark something partial whenever a hole hit a message.
+        let (c2s, s2c, _) = fixture(SAMPLES[which]);
+        let mut c = HttpConn::new();
+        for (d, src) in [(C, &c2s), (S, &s2c)] {
+            let mut pos = 0;
+            let mut hs: Vec<_> = holes.iter().filter(|h| h.2 == (d == C)).collect();
+            hs.sort();
+            for (start, len, _) in hs {
+                let start = (*start).min(src.len());
+                if start < pos { continue; }
+                c.feed(d, Timestamp(1), PacketId(1), &src[pos..start]);
+                let end = (start + len).min(src.len());
+                c.gap(d, Timestamp(2), (end - start) as u64);
+                pos = end;
+            }
+            c.feed(d, Timestamp(3), PacketId(3), &src[pos..]);
+            c.end(d, Timestamp(4));
+        }
+        c.finish(Timestamp(5));
+        let t: Vec<_> = c.drain().collect();
+        for (i, t) in t.iter().enumerate() {
+            prop_assert_eq!(t.seq as usize, i);
+            for r in [&t.request_body, &t.response_body].into_iter().flatten() {
+                prop_assert!(r.start <= r.end && r.end <= (c2s.len().max(s2c.len())) as u64);
+            }
+        }
+    }
+
+    #[test]
     fn arbitrary_bytes_never_panic(
         chunks in proptest::collection::vec(
             (any::<bool>(), proptest::collection::vec(any::<u8>(), 0..200), 0u64..50), 0..30),
