@@ -28,7 +28,9 @@ for cap in \
   zeek/ipv6-http-atomic-frag.pcap \
   suricata-verify/http-event-chunk.pcap suricata-verify/http-mime-truncated.pcap \
   suricata-verify/detect-pcre-02.pcap zeek/tls-chrome-34-google.pcap \
-  suricata-verify/tls_DER-incomplete-header.pcap zeek/var-services-std-ports.pcap
+  suricata-verify/tls_DER-incomplete-header.pcap zeek/var-services-std-ports.pcap \
+  suricata-verify/ethernet-eve.pcap suricata-verify/syn_retransmit_with_ts.pcap \
+  tcpdump/print-flags.pcap
 do
   tshark -n -r "$root/$cap" -Y tcp -T fields -E separator=/t -E occurrence=l \
     -e frame.number -e frame.time_epoch -e tcp.stream -e ip.src -e ipv6.src \

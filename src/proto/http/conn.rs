@@ -449,7 +449,9 @@ impl HttpConn {
 
         // Validate the start line as soon as it is complete, so a false start after a
         // gap fails at its first line and the resync scan stays linear.
-        if !line_checked && side.buf.contains(&b'\n') {
+        // Only the new bytes need looking at: had the older ones held a newline, the line
+        // would already be checked (keeps a 1-byte-per-segment trickle linear).
+        if !line_checked && side.buf.get(before..).is_some_and(|b| b.contains(&b'\n')) {
             let ok = if want {
                 request_line(&side.buf).is_ok()
             } else {

@@ -599,6 +599,72 @@ proptest! {
     }
 
     #[test]
+    fn arbitrary_chunking_of_whole_streams(
+        which in 0..SAMPLES.len(),
+        sizes in proptest::collection::vec(1usize..700, 1..40),
+    ) {
+        // Requests first, then responses (pairing is by order, so this is equivalent),
+        // each direction cut into arbitrary chunk sizes.
+        let name = SAMPLES[which];
+        let (full, _) = replay(name);
+        let (c2s, s2c, evs) = fixture(name);
+        let mut c = HttpConn::new();
+        for (d, src) in [(C, &c2s), (S, &s2c)] {
+            let mut pos = 0;
+            let mut k = 0;
+            while pos < src.len() {
+                let n = sizes[k % sizes.len()].min(src.len() - pos);
+                c.feed(d, Timestamp(k as i64), PacketId(k as u32), &src[pos..pos + n]);
+                pos += n;
+                k += 1;
+            }
+        }
+        for e in evs {
+            if let Ev::F { dir, ts } = e {
+                c.end(dir, Timestamp(ts));
+            }
+        }
+        c.finish(Timestamp(0));
+        let a: Vec<_> = full.iter().map(key).collect();
+        let b: Vec<_> = c.drain().map(|t| key(&t)).collect();
+        prop_assert_eq!(a, b);
+    }
+
+    #[test]
+    fn real_streams_with_random_gaps_stay_consistent(
+        which in 0..SAMPLES.len(),
+        holes in proptest::collection::vec((0usize..4000, 1usize..600, any::<bool>()), 0..6),
+    ) {
+        // Cut holes into a real stream: the decoder must keep seq order, valid ranges,
+        // and mark something partial whenever a hole hit a message.
+        let (c2s, s2c, _) = fixture(SAMPLES[which]);
+        let mut c = HttpConn::new();
+        for (d, src) in [(C, &c2s), (S, &s2c)] {
+            let mut pos = 0;
+            let mut hs: Vec<_> = holes.iter().filter(|h| h.2 == (d == C)).collect();
+            hs.sort();
+            for (start, len, _) in hs {
+                let start = (*start).min(src.len());
+                if start < pos { continue; }
+                c.feed(d, Timestamp(1), PacketId(1), &src[pos..start]);
+                let end = (start + len).min(src.len());
+                c.gap(d, Timestamp(2), (end - start) as u64);
+                pos = end;
+            }
+            c.feed(d, Timestamp(3), PacketId(3), &src[pos..]);
+            c.end(d, Timestamp(4));
+        }
+        c.finish(Timestamp(5));
+        let t: Vec<_> = c.drain().collect();
+        for (i, t) in t.iter().enumerate() {
+            prop_assert_eq!(t.seq as usize, i);
+            for r in [&t.request_body, &t.response_body].into_iter().flatten() {
+                prop_assert!(r.start <= r.end && r.end <= (c2s.len().max(s2c.len())) as u64);
+            }
+        }
+    }
+
+    #[test]
     fn arbitrary_bytes_never_panic(
         chunks in proptest::collection::vec(
             (any::<bool>(), proptest::collection::vec(any::<u8>(), 0..200), 0u64..50), 0..30),
@@ -635,4 +701,58 @@ proptest! {
             prop_assert!(t.request_body.as_ref().is_none_or(|r| r.start <= r.end));
         }
     }
+}
+
+#[test]
+fn byte_by_byte_trickle_is_linear_and_correct() {
+    // A 60 KiB head fed one byte per call must not rescan the buffer each time.
+    let mut head = b"GET / HTTP/1.1\r\n".to_vec();
+    while head.len() < 60_000 {
+        head.extend_from_slice(b"X-A: ");
+        head.extend_from_slice(&[b'b'; 400]);
+        head.extend_from_slice(b"\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
+    let t0 = std::time::Instant::now();
+    let mut c = HttpConn::new();
+    for (i, b) in head.iter().enumerate() {
+        c.feed(
+            C,
+            Timestamp(i as i64),
+            PacketId(i as u32),
+            std::slice::from_ref(b),
+        );
+    }
+    c.feed(
+        S,
+        Timestamp(0),
+        PacketId(0),
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+    );
+    let t: Vec<_> = c.drain().collect();
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].request_first_pkt, Some(PacketId(0)));
+    assert_eq!(t[0].request_head_pkt, Some(PacketId(head.len() as u32 - 1)));
+    assert!(t0.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn long_request_line_trickle() {
+    let mut head = b"GET /".to_vec();
+    head.extend_from_slice(&[b'a'; 60_000]);
+    head.extend_from_slice(b" HTTP/1.1\r\n\r\n");
+    let t0 = std::time::Instant::now();
+    let mut c = HttpConn::new();
+    for (i, b) in head.iter().enumerate() {
+        c.feed(
+            C,
+            Timestamp(i as i64),
+            PacketId(i as u32),
+            std::slice::from_ref(b),
+        );
+    }
+    c.finish(Timestamp(0));
+    let t: Vec<_> = c.drain().collect();
+    assert_eq!(t[0].uri.as_ref().map(String::len), Some(60_001));
+    assert!(t0.elapsed() < std::time::Duration::from_secs(5));
 }

@@ -10,7 +10,7 @@
 //! continuation lines are joined with a space (§5.2), and leading empty lines before a
 //! request line are skipped by the caller (§2.2).
 
-use nom::bytes::streaming::{tag, take_till, take_while, take_while1, take_while_m_n};
+use nom::bytes::streaming::{tag, take_while, take_while1, take_while_m_n};
 use nom::character::streaming::char;
 use nom::{IResult, Parser};
 
@@ -68,9 +68,39 @@ pub enum HeaderLine<'a> {
     End,
 }
 
+/// tchar (RFC 9110 §5.6.2), as a table: this runs for every byte of every header name.
+const TCHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        i += 1;
+    }
+    t
+};
+
 /// tchar (RFC 9110 §5.6.2).
+#[inline]
 pub fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    TCHAR[b as usize]
 }
 
 fn is_ws(b: u8) -> bool {
@@ -104,9 +134,16 @@ fn eol(i: &[u8]) -> IResult<&[u8], ()> {
 
 /// The rest of a line, without its CR/LF.
 fn rest_of_line(i: &[u8]) -> IResult<&[u8], &[u8]> {
-    let (i, line) = take_till(|b| b == b'\n').parse(i)?;
-    let (i, _) = char('\n').parse(i)?;
-    Ok((i, line.strip_suffix(b"\r").unwrap_or(line)))
+    // Same as `take_till(b'\n')` + `char('\n')` in streaming mode, with one `position`
+    // scan instead of a per-byte closure through nom.
+    match i.iter().position(|&b| b == b'\n') {
+        Some(n) => {
+            let (line, rest) = i.split_at(n);
+            let rest = rest.get(1..).unwrap_or_default();
+            Ok((rest, line.strip_suffix(b"\r").unwrap_or(line)))
+        }
+        None => Err(nom::Err::Incomplete(nom::Needed::new(1))),
+    }
 }
 
 /// `HTTP/` DIGIT `.` DIGIT (RFC 9112 §2.3).

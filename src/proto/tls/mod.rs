@@ -81,7 +81,7 @@ pub fn looks_like_tls(first_bytes: &[u8]) -> bool {
     match first_bytes {
         [22, 3, minor, hi, lo, rest @ ..] if *minor <= 4 => {
             let len = usize::from(*hi) << 8 | usize::from(*lo);
-            len >= 4 && len <= MAX_RECORD && rest.first().is_none_or(|&t| t == 1 || t == 2)
+            (4..=MAX_RECORD).contains(&len) && rest.first().is_none_or(|&t| t == 1 || t == 2)
         }
         _ => false,
     }
@@ -261,6 +261,27 @@ impl TlsConn {
     }
 }
 
+/// Parses the extension block one extension at a time (RFC 8446 §4.2: type u16, length
+/// u16, data), so one malformed or unknown extension does not hide the others (a whole-
+/// list parse fails as a unit).
+fn extensions<'a>(
+    block: Option<&'a [u8]>,
+    parse_one: fn(&'a [u8]) -> tls_parser::nom::IResult<&'a [u8], tls_parser::TlsExtension<'a>>,
+) -> impl Iterator<Item = tls_parser::TlsExtension<'a>> {
+    let mut rest = block.unwrap_or_default();
+    std::iter::from_fn(move || loop {
+        let len = match rest {
+            [_, _, hi, lo, ..] => usize::from(*hi) << 8 | usize::from(*lo),
+            _ => return None,
+        };
+        let one = rest.get(..4 + len)?;
+        rest = rest.get(4 + len..).unwrap_or_default();
+        if let Ok((_, e)) = parse_one(one) {
+            return Some(e);
+        }
+    })
+}
+
 fn client_hello(body: &[u8], ts: Timestamp, pkt: PacketId) -> Result<ClientHello, ()> {
     use tls_parser::TlsExtension;
     let (_, ch) = tls_parser::parse_tls_handshake_client_hello(body).map_err(|_| ())?;
@@ -272,28 +293,22 @@ fn client_hello(body: &[u8], ts: Timestamp, pkt: PacketId) -> Result<ClientHello
         pkt,
         ts,
     };
-    if let Some(ext) = ch.ext {
-        if let Ok((_, exts)) = tls_parser::parse_tls_client_hello_extensions(ext) {
-            for e in exts {
-                match e {
-                    TlsExtension::SNI(names) => {
-                        if let Some((_, name)) = names.first() {
-                            out.sni
-                                .get_or_insert_with(|| String::from_utf8_lossy(name).into_owned());
-                        }
-                    }
-                    TlsExtension::ALPN(list) => {
-                        out.alpn = list
-                            .iter()
-                            .map(|p| String::from_utf8_lossy(p).into_owned())
-                            .collect();
-                    }
-                    TlsExtension::SupportedVersions(vs) => {
-                        out.versions.extend(vs.iter().map(|v| v.0))
-                    }
-                    _ => {}
+    for e in extensions(ch.ext, tls_parser::parse_tls_client_hello_extension) {
+        match e {
+            TlsExtension::SNI(names) => {
+                if let Some((_, name)) = names.first() {
+                    out.sni
+                        .get_or_insert_with(|| String::from_utf8_lossy(name).into_owned());
                 }
             }
+            TlsExtension::ALPN(list) => {
+                out.alpn = list
+                    .iter()
+                    .map(|p| String::from_utf8_lossy(p).into_owned())
+                    .collect();
+            }
+            TlsExtension::SupportedVersions(vs) => out.versions.extend(vs.iter().map(|v| v.0)),
+            _ => {}
         }
     }
     Ok(out)
@@ -309,23 +324,19 @@ fn server_hello(body: &[u8], ts: Timestamp, pkt: PacketId) -> Result<ServerHello
         pkt,
         ts,
     };
-    if let Some(ext) = sh.ext {
-        if let Ok((_, exts)) = tls_parser::parse_tls_server_hello_extensions(ext) {
-            for e in exts {
-                match e {
-                    TlsExtension::ALPN(list) => {
-                        out.alpn = list
-                            .first()
-                            .map(|p| String::from_utf8_lossy(p).into_owned());
-                    }
-                    TlsExtension::SupportedVersions(vs) => {
-                        if let Some(v) = vs.first() {
-                            out.version = v.0;
-                        }
-                    }
-                    _ => {}
+    for e in extensions(sh.ext, tls_parser::parse_tls_server_hello_extension) {
+        match e {
+            TlsExtension::ALPN(list) => {
+                out.alpn = list
+                    .first()
+                    .map(|p| String::from_utf8_lossy(p).into_owned());
+            }
+            TlsExtension::SupportedVersions(vs) => {
+                if let Some(v) = vs.first() {
+                    out.version = v.0;
                 }
             }
+            _ => {}
         }
     }
     Ok(out)

@@ -6,7 +6,10 @@ use proptest::prelude::*;
 const C: Direction = Direction::ClientToServer;
 const S: Direction = Direction::ServerToClient;
 
-fn fixture(name: &str) -> (Vec<u8>, Vec<u8>, Vec<(u32, Direction, usize, usize, i64)>) {
+/// (frame, direction, offset, length, timestamp ns) of each payload packet.
+type Pkt = (u32, Direction, usize, usize, i64);
+
+fn fixture(name: &str) -> (Vec<u8>, Vec<u8>, Vec<Pkt>) {
     let base = format!("{}/tests/data/streams/{name}", env!("CARGO_MANIFEST_DIR"));
     let c2s = std::fs::read(format!("{base}.c2s.bin")).expect("fixture");
     let s2c = std::fs::read(format!("{base}.s2c.bin")).expect("fixture");
@@ -130,6 +133,32 @@ fn gap_stops_direction() {
     t.feed(C, Timestamp(2), PacketId(1), &c2s[30..]);
     assert_eq!(t.drain().count(), 0);
     assert_eq!(t.anomalies()[0].name, "tls_gap");
+}
+
+#[test]
+fn tls13_server_hello_supported_versions_and_alpn() {
+    // RFC 8446 §4.1.3 layout: legacy_version 0x0303, random, empty session id,
+    // TLS_AES_128_GCM_SHA256, null compression; extensions supported_versions (0x0304)
+    // and ALPN "h2".
+    let mut body = vec![3, 3];
+    body.extend_from_slice(&[0x11; 32]);
+    body.extend_from_slice(&[0, 0x13, 0x01, 0]);
+    let ext: &[u8] = &[
+        0, 0x2b, 0, 2, 3, 4, 0, 0x10, 0, 5, 0, 3, 2, b'h', b'2', 0xff, 0xff, 0, 1,
+    ];
+    body.extend_from_slice(&[0, ext.len() as u8]);
+    body.extend_from_slice(ext);
+    let mut rec = vec![22, 3, 3, 0, body.len() as u8 + 4, 2, 0, 0, body.len() as u8];
+    rec.extend_from_slice(&body);
+    let mut t = TlsConn::new();
+    t.feed(S, Timestamp(5), PacketId(9), &rec);
+    let ev: Vec<_> = t.drain().collect();
+    let [TlsEvent::ServerHello(sh)] = ev.as_slice() else {
+        panic!("{ev:?}")
+    };
+    assert_eq!(version_name(sh.version), "TLS 1.3");
+    assert_eq!(sh.alpn.as_deref(), Some("h2"));
+    assert_eq!((sh.cipher, sh.pkt), (0x1301, PacketId(9)));
 }
 
 proptest! {
