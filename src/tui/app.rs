@@ -979,12 +979,6 @@ mod tests {
         a
     }
 
-    fn live() -> App {
-        let mut a = App::new(Box::new(FakeSource::live_manual()));
-        a.update(Action::Resize(80, 24));
-        a
-    }
-
     fn type_text(a: &mut App, s: &str) {
         for c in s.chars() {
             a.update(Action::BarChar(c));

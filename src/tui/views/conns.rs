@@ -10,11 +10,12 @@ use super::super::widgets::vtable::{self, col, Column};
 use super::super::widgets::{fmt_bytes, fmt_dur};
 use super::or_dash;
 
-/// Columns shown at `width`: narrow terminals drop the client, packets and app.
+/// Columns shown at `width`: narrow terminals drop the client (usually the same host),
+/// client bytes, packets and app.
 fn columns(width: u16) -> Vec<(ConnSort, Column)> {
-    let wide = width >= 120;
+    let wide = width >= 110;
     let mut v = vec![(ConnSort::Id, col("#", Constraint::Length(3)))];
-    if wide {
+    if width >= 150 {
         v.push((ConnSort::Client, col("Client", Constraint::Length(21))));
     }
     v.push((ConnSort::Server, col("Server", Constraint::Length(21))));

@@ -65,14 +65,14 @@ fn header(area: Rect, buf: &mut Buffer, app: &App, theme: &Theme) {
         Span::raw(format!("  {} packets", st.packets)),
     ];
     if st.live {
+        if st.paused {
+            spans.push(Span::styled("  PAUSED", theme.anomaly()));
+        }
         if let Some(d) = st.drops {
             spans.push(Span::raw(format!("  drops {d}")));
         }
         if let Some(f) = &st.capture_file {
             spans.push(Span::raw(format!("  → {}", esc(&f.display().to_string()))));
-        }
-        if st.paused {
-            spans.push(Span::styled("  PAUSED", theme.anomaly()));
         }
     } else if !st.done {
         spans.push(Span::styled(
@@ -168,3 +168,6 @@ pub fn title(area: Rect, buf: &mut Buffer, spans: Vec<Span<'_>>) -> Rect {
 pub fn or_dash<T: ToString>(v: Option<T>) -> String {
     v.map(|x| x.to_string()).unwrap_or_else(|| "-".into())
 }
+
+#[cfg(test)]
+mod snapshots;
