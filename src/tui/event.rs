@@ -166,6 +166,8 @@ pub fn run_terminal(app: &mut App) -> anyhow::Result<()> {
     stop.store(true, Ordering::Relaxed);
     drop(rx);
     let _ = input.join();
+    // Leave the alternate screen first so the note stays visible in the shell.
+    restore();
     if let Some(f) = &app.status.capture_file {
         if app.status.live {
             eprintln!("wiretale: capture kept in {}", f.display());

@@ -1282,3 +1282,145 @@ impl DataSource for FakeSource {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn shape_of_the_fake_capture() {
+        let f = FakeSource::new();
+        let n = f.packet_count();
+        assert!((9_000..11_000).contains(&n), "{n} packets");
+        assert_eq!(f.conns().len(), FAKE_CONNS as usize);
+        assert_eq!(f.dns_rows().len(), FAKE_CONNS as usize);
+        assert!(f.http_rows().len() > 25);
+        assert_eq!(f.story().len(), 10);
+        // Frames are numbered in time order.
+        let times: Vec<f64> = (0..n).map(|i| f.packet_row(i).time).collect();
+        assert!(times.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(f.packet_row(n - 1).number, n as u64);
+        // Out-of-range never panics.
+        assert_eq!(f.packet_row(n).number, 0);
+        assert_eq!(f.packet_detail(usize::MAX), PacketDetail::default());
+        assert_eq!(f.conn_detail(9999), ConnDetail::default());
+        assert!(f.follow(9999).is_empty());
+        assert_eq!(f.packet_index(0), None);
+        assert_eq!(f.packet_index(u64::MAX), None);
+    }
+
+    #[test]
+    fn frames_and_field_ranges_agree() {
+        let f = FakeSource::new();
+        for i in [0, 1, 2, 5, 6, 100, f.packet_count() - 1] {
+            let row = f.packet_row(i);
+            let d = f.packet_detail(i);
+            assert_eq!(d.number, row.number);
+            assert_eq!(d.bytes.len(), row.len as usize, "frame {}", row.number);
+            let mut ok = true;
+            for n in &d.fields {
+                n.walk(&mut |n, _| ok &= n.range.end <= d.bytes.len());
+            }
+            assert!(ok, "every field range lies inside the frame");
+        }
+        // The IPv4 source address field covers the address bytes.
+        let d = f.packet_detail(2);
+        let ip = &d.fields[2].children[4];
+        assert!(ip.label.starts_with("Source Address: 10.0.0.2"));
+        assert_eq!(&d.bytes[ip.range.clone()], &[10, 0, 0, 2]);
+    }
+
+    #[test]
+    fn anomaly_conn_has_retransmission_and_gap() {
+        let f = FakeSource::new();
+        let d = f.conn_detail(ANOMALY_CONN);
+        assert_eq!(d.anomalies.len(), 2);
+        assert!(d
+            .arrows
+            .iter()
+            .any(|a| a.analysis == ["tcp_retransmission"]));
+        let turns = f.follow(ANOMALY_CONN);
+        assert_eq!(
+            turns
+                .iter()
+                .filter(|t| matches!(t, Turn::Gap { len: 1448, .. }))
+                .count(),
+            1
+        );
+        // Everything but the lost segment is delivered exactly once (bytes on the wire
+        // count the retransmission instead of the lost segment).
+        let s2c: usize = turns
+            .iter()
+            .filter_map(|t| match t {
+                Turn::Data {
+                    c2s: false, bytes, ..
+                } => Some(bytes.len()),
+                _ => None,
+            })
+            .sum();
+        assert_eq!(
+            s2c as u64 + 1448,
+            f.conns()[ANOMALY_CONN as usize].bytes_s2c
+        );
+    }
+
+    #[test]
+    fn filter_language_and_caret_errors() {
+        let mut f = FakeSource::new();
+        assert_eq!(f.check_filter(""), Ok(()));
+        assert_eq!(f.check_filter("conn == 3 and tcp"), Ok(()));
+        assert_eq!(
+            f.check_filter("bogus"),
+            Err("unknown field\nbogus\n^".into())
+        );
+        assert_eq!(
+            f.check_filter("tcp tcp"),
+            Err("expected \"and\"\ntcp tcp\n    ^".into())
+        );
+        assert_eq!(
+            f.check_filter("conn =="),
+            Err("expected a connection number\nconn ==\n       ^".into())
+        );
+        assert_eq!(
+            f.check_filter("conn == x"),
+            Err("expected a connection number\nconn == x\n        ^".into())
+        );
+        f.apply_filter("anomaly").expect("valid");
+        assert_eq!(
+            f.packet_count(),
+            3,
+            "2 in conn 7, the retransmitted SYN of conn 42"
+        );
+        f.apply_filter("conn == 3 and http").expect("valid");
+        assert_eq!(f.packet_count(), 2);
+        assert!(f.apply_filter("and").is_err());
+        assert_eq!(f.packet_count(), 2, "a failed filter leaves the view alone");
+        f.apply_filter("").expect("clears");
+        assert_eq!(f.packet_count(), f.total_packets());
+    }
+
+    #[test]
+    fn live_feeding_is_bounded_and_reported_once() {
+        let mut f = FakeSource::live_manual();
+        let feed = f.feeder();
+        assert!(!f.poll());
+        feed.feed(10);
+        assert!(f.poll());
+        assert!(!f.poll(), "a batch is reported once");
+        assert_eq!(f.packet_count(), 10);
+        feed.feed(usize::MAX / 2);
+        assert!(f.poll());
+        assert_eq!(f.packet_count(), f.total_packets());
+    }
+
+    proptest! {
+        #[test]
+        fn filters_never_panic(s in "\\PC{0,40}") {
+            let mut f = FakeSource::new();
+            let checked = f.check_filter(&s);
+            let applied = f.apply_filter(&s);
+            prop_assert_eq!(checked.is_ok(), applied.is_ok());
+        }
+    }
+}

@@ -104,7 +104,6 @@ mod tests {
     #[test]
     fn a_million_rows_build_only_the_window() {
         let n = 1_000_000;
-        let t = std::time::Instant::now();
         let (buf, calls) = draw(
             n,
             ListState {
@@ -117,8 +116,6 @@ mod tests {
         assert_eq!(line(&buf, 0), "No.      Info");
         assert_eq!(line(&buf, 9), "1000000  row 999999");
         assert_eq!(line(&buf, 1), "999992   row 999991");
-        // Generous bound: a full build of 1M rows takes seconds, the window microseconds.
-        assert!(t.elapsed() < std::time::Duration::from_millis(500));
     }
 
     #[test]
