@@ -15,7 +15,6 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
-use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 use std::thread;
 use std::time::Duration;
 
@@ -25,6 +24,7 @@ use super::source::{
     Arrow, ConnDetail, ConnRow, DataSource, DnsRow, HttpRow, PacketDetail, PacketRow, Phase,
     SourceStatus, StoryItem, Turn,
 };
+use super::worker::{Command, Step, Worker};
 
 /// Number of connections the fake capture contains.
 pub const FAKE_CONNS: u32 = 50;
@@ -344,11 +344,6 @@ impl Feeder {
     }
 }
 
-/// Commands sent back to the simulated capture worker.
-enum Command {
-    Pause(bool),
-}
-
 /// The deterministic fake source. See the module docs.
 pub struct FakeSource {
     name: String,
@@ -374,7 +369,7 @@ pub struct FakeSource {
     dns: Vec<DnsRow>,
     http: Vec<HttpRow>,
     story: Vec<StoryItem>,
-    worker: Option<(Receiver<usize>, SyncSender<Command>)>,
+    worker: Option<Worker<usize>>,
     /// Packets announced by a [`Feeder`] and not yet absorbed by `poll`.
     pending: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     /// Counts `packet_row` calls, so tests can prove lists are virtual.
@@ -445,29 +440,14 @@ impl FakeSource {
         me
     }
 
-    /// A live capture fed by a worker thread: `batch` packets every `every`, sent as
-    /// batches over a bounded channel; pause/resume go back on a command channel.
+    /// A live capture fed by a [`Worker`] thread: `batch` packets every `every`, sent as
+    /// batches over its bounded channel; pause/resume go back as commands.
     pub fn live(batch: usize, every: Duration) -> FakeSource {
         let mut me = FakeSource::live_manual();
-        let (tx, rx) = mpsc::sync_channel::<usize>(8);
-        let (ctx, crx) = mpsc::sync_channel::<Command>(8);
-        thread::spawn(move || {
-            let mut paused = false;
-            loop {
-                loop {
-                    match crx.try_recv() {
-                        Ok(Command::Pause(p)) => paused = p,
-                        Err(TryRecvError::Empty) => break,
-                        Err(TryRecvError::Disconnected) => return,
-                    }
-                }
-                if !paused && tx.send(batch).is_err() {
-                    return;
-                }
-                thread::sleep(every);
-            }
-        });
-        me.worker = Some((rx, ctx));
+        me.worker = Some(Worker::spawn(8, move || {
+            thread::sleep(every);
+            Step::Batch(batch)
+        }));
         me
     }
 
@@ -1260,8 +1240,8 @@ impl DataSource for FakeSource {
     }
 
     fn poll(&mut self) -> bool {
-        if let Some((rx, _)) = &self.worker {
-            while let Ok(n) = rx.try_recv() {
+        if let Some(w) = &self.worker {
+            for n in w.drain(64) {
                 self.available = (self.available + n).min(self.pkts.len());
             }
         }
@@ -1277,8 +1257,8 @@ impl DataSource for FakeSource {
 
     fn set_paused(&mut self, paused: bool) {
         self.paused = paused;
-        if let Some((_, ctx)) = &self.worker {
-            let _ = ctx.try_send(Command::Pause(paused));
+        if let Some(w) = &self.worker {
+            w.send(Command::Pause(paused));
         }
     }
 }

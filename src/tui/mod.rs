@@ -17,6 +17,7 @@ pub mod source;
 pub mod theme;
 pub mod views;
 pub mod widgets;
+pub mod worker;
 
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
