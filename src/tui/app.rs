@@ -598,15 +598,29 @@ impl App {
         }
     }
 
-    /// From a connection: limit the views to it and show its packets.
+    /// From a connection: limit the views to it and show its packets, with the packet
+    /// of the selected ladder arrow or HTTP transaction selected.
     fn jump_packets(&mut self) {
         let Some(c) = self.selected_conn() else {
             return;
+        };
+        let target = match (&self.conn_detail, self.view()) {
+            (Some((dc, d)), View::Conn(vc)) if *dc == vc => {
+                match conn_doc_item(d, self.conn_scroll.selected) {
+                    Some((ConnSection::Ladder, Some(k))) => d.arrows.get(k).map(|a| a.number),
+                    Some((ConnSection::Http, Some(k))) => d.http.get(k).map(|h| h.number),
+                    _ => None,
+                }
+            }
+            _ => None,
         };
         self.set_focus(Some(c));
         self.push(View::Tab(Tab::Packets));
         self.pane = Pane::List;
         self.packets = ListState::default();
+        if let Some(i) = target.and_then(|n| self.source.packet_index(n)) {
+            self.packets.selected = i;
+        }
         self.refresh();
     }
 
@@ -955,16 +969,52 @@ fn byte_at(s: &str, chars: usize) -> usize {
         .unwrap_or(s.len())
 }
 
-/// Lines of the Connection view's document: a summary line, then titled sections for
-/// the timeline, the ladder, HTTP, TLS and anomalies (each title + a blank after).
-/// Kept here so the model can scroll it; `views::conn` draws exactly these.
+/// Sections of the Connection view's document, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnSection {
+    Timeline,
+    Ladder,
+    Http,
+    Tls,
+    Anomalies,
+}
+
+/// The non-empty sections of `d` with their item counts.
+pub fn conn_sections(d: &ConnDetail) -> Vec<(ConnSection, usize)> {
+    [
+        (ConnSection::Timeline, d.phases.len()),
+        (ConnSection::Ladder, d.arrows.len()),
+        (ConnSection::Http, d.http.len()),
+        (ConnSection::Tls, usize::from(d.tls.is_some())),
+        (ConnSection::Anomalies, d.anomalies.len()),
+    ]
+    .into_iter()
+    .filter(|(_, n)| *n > 0)
+    .collect()
+}
+
+/// Lines of the Connection view's document: each non-empty section is a title line,
+/// its items and a blank line. The model scrolls it; `views::conn` draws these lines.
 pub fn conn_doc_len(d: &ConnDetail) -> usize {
-    let section = |n: usize| if n == 0 { 0 } else { n + 2 };
-    section(d.phases.len())
-        + section(d.arrows.len())
-        + section(d.http.len())
-        + section(usize::from(d.tls.is_some()))
-        + section(d.anomalies.len())
+    conn_sections(d).iter().map(|(_, n)| n + 2).sum()
+}
+
+/// What line `i` of the document shows: a section and `Some(item)`, or `None` for the
+/// section's title; `None` overall for blank lines and past the end.
+pub fn conn_doc_item(d: &ConnDetail, i: usize) -> Option<(ConnSection, Option<usize>)> {
+    let mut base = 0;
+    for (s, n) in conn_sections(d) {
+        if i < base + n + 2 {
+            let k = i - base;
+            return match k {
+                0 => Some((s, None)),
+                k if k <= n => Some((s, Some(k - 1))),
+                _ => None,
+            };
+        }
+        base += n + 2;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -1063,8 +1113,31 @@ mod tests {
         assert_eq!(a.view(), View::Tab(Tab::Packets));
         assert_eq!(a.focus, Some(0));
         assert!(a.source.packet_row(0).conn == Some(0));
+        assert_eq!(a.packets.selected, 0);
         a.update(Action::Back);
         assert_eq!(a.view(), View::Conn(0));
+        // On a ladder arrow, Enter selects that packet. Conn 0 has 7 phases: lines 0..=8
+        // are the timeline, 9 the ladder header, 10 the SYN, 11 the SYN/ACK.
+        a.update(Action::ClearFocus);
+        let d = a
+            .conn_detail
+            .as_ref()
+            .map(|(_, d)| d.clone())
+            .expect("detail");
+        assert_eq!(d.phases.len(), 7);
+        assert_eq!(conn_doc_item(&d, 9), Some((ConnSection::Ladder, None)));
+        assert_eq!(conn_doc_item(&d, 11), Some((ConnSection::Ladder, Some(1))));
+        assert_eq!(conn_doc_item(&d, 8), None);
+        assert_eq!(conn_doc_item(&d, conn_doc_len(&d)), None);
+        for _ in 0..11 {
+            a.update(Action::Down);
+        }
+        assert_eq!((a.view(), a.conn_scroll.selected), (View::Conn(0), 11));
+        a.update(Action::Enter);
+        assert_eq!(a.view(), View::Tab(Tab::Packets));
+        let row = a.source.packet_row(a.packets.selected);
+        assert_eq!((row.number, row.conn), (d.arrows[1].number, Some(0)));
+        assert!(row.info.contains("[SYN, ACK]"), "{}", row.info);
     }
 
     #[test]

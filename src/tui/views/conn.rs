@@ -6,36 +6,14 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use super::super::app::App;
+use super::super::app::{conn_doc_item, conn_doc_len, App, ConnSection};
 use super::super::flatten::esc;
 use super::super::source::{ConnDetail, ConnRow};
 use super::super::theme::Theme;
 use super::super::widgets::{fmt_bytes, fmt_dur, ladder, timeline};
 use super::{or_dash, title};
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Section {
-    Timeline,
-    Ladder,
-    Http,
-    Tls,
-    Anomalies,
-}
-
-fn sections(d: &ConnDetail) -> Vec<(Section, usize)> {
-    [
-        (Section::Timeline, d.phases.len()),
-        (Section::Ladder, d.arrows.len()),
-        (Section::Http, d.http.len()),
-        (Section::Tls, usize::from(d.tls.is_some())),
-        (Section::Anomalies, d.anomalies.len()),
-    ]
-    .into_iter()
-    .filter(|(_, n)| *n > 0)
-    .collect()
-}
-
-/// Line `i` of the document (see `app::conn_doc_len`, which counts the same lines).
+/// Line `i` of the document, as `app::conn_doc_item` describes it.
 fn doc_line(
     d: &ConnDetail,
     row: Option<&ConnRow>,
@@ -44,74 +22,65 @@ fn doc_line(
     t: &Theme,
     span: (f64, f64),
 ) -> Line<'static> {
-    let mut base = 0;
-    for (s, n) in sections(d) {
-        if i < base + n + 2 {
-            let k = i - base;
-            if k == n + 1 {
-                return Line::raw("");
-            }
-            if k == 0 {
-                return match s {
-                    Section::Timeline => Line::styled("Timeline", t.title()),
-                    Section::Ladder => {
-                        let (c, sv) = row
-                            .map(|r| {
-                                (
-                                    format!("client {}", r.client),
-                                    format!("server {}", r.server),
-                                )
-                            })
-                            .unwrap_or_default();
-                        ladder::header(&c, &sv, width, t)
-                    }
-                    Section::Http => Line::styled("HTTP", t.title()),
-                    Section::Tls => Line::styled("TLS", t.title()),
-                    Section::Anomalies => Line::styled("Anomalies", t.title()),
-                };
-            }
-            let j = k - 1;
-            return match s {
-                Section::Timeline => d
-                    .phases
-                    .get(j)
-                    .map(|p| timeline::line(p, span.0, span.1, t))
-                    .unwrap_or_default(),
-                Section::Ladder => d
-                    .arrows
-                    .get(j)
-                    .map(|a| ladder::line(a, width, t))
-                    .unwrap_or_default(),
-                Section::Http => d
-                    .http
-                    .get(j)
-                    .map(|h| {
-                        Line::raw(format!(
-                            "#{} {} {}{} → {} {}  {}  {}  TTFB {}  total {}",
-                            h.number,
-                            esc(&h.method),
-                            esc(&h.host),
-                            esc(&h.uri),
-                            or_dash(h.status),
-                            esc(&h.reason),
-                            or_dash(h.content_type.as_deref().map(esc)),
-                            or_dash(h.resp_size.map(fmt_bytes)),
-                            or_dash(h.ttfb.map(fmt_dur)),
-                            or_dash(h.total.map(fmt_dur)),
-                        ))
+    let Some((s, item)) = conn_doc_item(d, i) else {
+        return Line::default();
+    };
+    let Some(j) = item else {
+        return match s {
+            ConnSection::Timeline => Line::styled("Timeline", t.title()),
+            ConnSection::Ladder => {
+                let (c, sv) = row
+                    .map(|r| {
+                        (
+                            format!("client {}", r.client),
+                            format!("server {}", r.server),
+                        )
                     })
-                    .unwrap_or_default(),
-                Section::Tls => Line::raw(d.tls.as_deref().map(esc).unwrap_or_default()),
-                Section::Anomalies => d
-                    .anomalies
-                    .get(j)
-                    .map(|a| Line::styled(esc(a), t.anomaly()))
-                    .unwrap_or_default(),
-            };
-        }
-        base += n + 2;
+                    .unwrap_or_default();
+                ladder::header(&c, &sv, width, t)
+            }
+            ConnSection::Http => Line::styled("HTTP", t.title()),
+            ConnSection::Tls => Line::styled("TLS", t.title()),
+            ConnSection::Anomalies => Line::styled("Anomalies", t.title()),
+        };
+    };
+    match s {
+        ConnSection::Timeline => d
+            .phases
+            .get(j)
+            .map(|p| timeline::line(p, span.0, span.1, t))
+            .unwrap_or_default(),
+        ConnSection::Ladder => d
+            .arrows
+            .get(j)
+            .map(|a| ladder::line(a, width, t))
+            .unwrap_or_default(),
+        ConnSection::Http => d
+            .http
+            .get(j)
+            .map(|h| {
+                Line::raw(format!(
+                    "#{} {} {}{} → {} {}  {}  {}  TTFB {}  total {}",
+                    h.number,
+                    esc(&h.method),
+                    esc(&h.host),
+                    esc(&h.uri),
+                    or_dash(h.status),
+                    esc(&h.reason),
+                    or_dash(h.content_type.as_deref().map(esc)),
+                    or_dash(h.resp_size.map(fmt_bytes)),
+                    or_dash(h.ttfb.map(fmt_dur)),
+                    or_dash(h.total.map(fmt_dur)),
+                ))
+            })
+            .unwrap_or_default(),
+        ConnSection::Tls => Line::raw(d.tls.as_deref().map(esc).unwrap_or_default()),
+        ConnSection::Anomalies => d
+            .anomalies
+            .get(j)
+            .map(|a| Line::styled(esc(a), t.anomaly()))
+            .unwrap_or_default(),
     }
-    Line::default()
 }
 
 pub fn render(body: Rect, buf: &mut Buffer, app: &App, conn: u32, t: &Theme) {
@@ -144,7 +113,7 @@ pub fn render(body: Rect, buf: &mut Buffer, app: &App, conn: u32, t: &Theme) {
     };
     let span = timeline::span(&d.phases);
     let mut st = app.conn_scroll;
-    st.clamp(super::super::app::conn_doc_len(d), area.height as usize);
+    st.clamp(conn_doc_len(d), area.height as usize);
     for r in 0..area.height {
         let i = st.offset + r as usize;
         let mut line = doc_line(d, row.as_ref(), i, area.width, t, span);
