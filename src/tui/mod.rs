@@ -44,11 +44,20 @@ pub const NOT_A_TERMINAL_HINT: &str =
 /// Runs the TUI over `source` until the user quits. When stdout is not a terminal it
 /// prints [`NOT_A_TERMINAL_HINT`] to stderr and returns at once.
 pub fn run(opts: TuiOptions, source: Box<dyn DataSource>) -> anyhow::Result<()> {
+    run_with(opts, |_| Ok(source))
+}
+
+/// Like [`run`], but opens the source only once the terminal check passed, so that
+/// `wiretale FILE | less` does not start indexing a file it will never show.
+pub fn run_with<F>(opts: TuiOptions, open: F) -> anyhow::Result<()>
+where
+    F: FnOnce(&TuiOptions) -> anyhow::Result<Box<dyn DataSource>>,
+{
     if !io::stdout().is_terminal() {
         eprintln!("{NOT_A_TERMINAL_HINT}");
         return Ok(());
     }
-    let _ = opts; // the source was opened from these; kept for the header in future
+    let source = open(&opts)?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let mut app = app::App::new(source);
     app.no_color = no_color;

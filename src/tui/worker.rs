@@ -168,9 +168,9 @@ mod tests {
             "{}",
             made.load(Ordering::Relaxed)
         );
-        assert_eq!(
-            w.drain(100).count(),
-            2.min(made.load(Ordering::Relaxed)).max(2)
+        assert!(
+            w.drain(100).count() >= 2,
+            "the queued batches are delivered"
         );
         drop(w);
     }

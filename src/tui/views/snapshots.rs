@@ -265,3 +265,130 @@ fn hostile_strings_are_escaped_everywhere() {
     assert!(s.contains(r"GET /\x1b[2J\u{202e}gnp.exe"), "packets: {s}");
     insta::assert_snapshot!("hostile_packets_120x40", s);
 }
+
+/// A source with a million packets whose rows cost nothing to make, counting how many
+/// rows the UI asks for.
+struct Million {
+    rows: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl crate::tui::DataSource for Million {
+    fn packet_count(&self) -> usize {
+        1_000_000
+    }
+    fn packet_row(&self, index: usize) -> crate::tui::source::PacketRow {
+        self.rows.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        crate::tui::source::PacketRow {
+            number: index as u64 + 1,
+            time: index as f64 * 1e-3,
+            src: "10.0.0.1".into(),
+            dst: "10.0.0.2".into(),
+            proto: "UDP",
+            len: 60,
+            info: format!("datagram {index}"),
+            conn: None,
+            anomaly: false,
+        }
+    }
+    fn packet_detail(&self, index: usize) -> crate::tui::source::PacketDetail {
+        crate::tui::source::PacketDetail {
+            number: index as u64 + 1,
+            fields: vec![crate::base::FieldNode::new("Frame", 0..60)],
+            bytes: vec![0; 60],
+        }
+    }
+    fn packet_index(&self, number: u64) -> Option<usize> {
+        (1..=1_000_000)
+            .contains(&number)
+            .then(|| number as usize - 1)
+    }
+    fn conns(&self) -> &[crate::tui::source::ConnRow] {
+        &[]
+    }
+    fn conn_detail(&self, _: u32) -> crate::tui::source::ConnDetail {
+        Default::default()
+    }
+    fn follow(&self, _: u32) -> Vec<crate::tui::source::Turn> {
+        Vec::new()
+    }
+    fn dns_rows(&self) -> &[crate::tui::source::DnsRow] {
+        &[]
+    }
+    fn http_rows(&self) -> &[crate::tui::source::HttpRow] {
+        &[]
+    }
+    fn story(&self) -> &[crate::tui::source::StoryItem] {
+        &[]
+    }
+    fn focus_conn(&mut self, _: Option<u32>) {}
+    fn apply_filter(&mut self, _: &str) -> Result<(), String> {
+        Ok(())
+    }
+    fn check_filter(&self, _: &str) -> Result<(), String> {
+        Ok(())
+    }
+    fn status(&self) -> crate::tui::source::SourceStatus {
+        crate::tui::source::SourceStatus {
+            name: "million.pcap".into(),
+            packets: 1_000_000,
+            indexed: 0.42,
+            ..Default::default()
+        }
+    }
+    fn poll(&mut self) -> bool {
+        false
+    }
+    fn set_paused(&mut self, _: bool) {}
+}
+
+/// With a million packets, a frame and a jump to the end build only the visible rows.
+#[test]
+fn a_million_packets_build_only_visible_rows() {
+    let rows = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut a = App::new(Box::new(Million { rows: rows.clone() }));
+    a.update(Action::Resize(120, 40));
+    a.update(Action::Bottom);
+    a.update(Action::PageUp);
+    rows.store(0, std::sync::atomic::Ordering::Relaxed);
+    let s = text(&screen(&a));
+    let drawn = rows.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(drawn, a.page_rows(), "one packet_row call per visible row");
+    assert!(s.contains("999983"), "{s}");
+    assert!(
+        s.contains("million.pcap  1000000 packets  indexing 42%"),
+        "{s}"
+    );
+    rows.store(0, std::sync::atomic::Ordering::Relaxed);
+    a.update(Action::Top);
+    a.update(Action::Bottom);
+    assert!(
+        rows.load(std::sync::atomic::Ordering::Relaxed) <= 4,
+        "navigation is O(1) in rows"
+    );
+}
+
+/// `NO_COLOR`: nothing on screen carries a colour, yet the selection still shows.
+#[test]
+fn no_color_screens_have_no_colours() {
+    for tab in Tab::ALL {
+        let mut a = app(80, 24);
+        a.no_color = true;
+        a.update(Action::ShowTab(tab));
+        a.update(Action::Down);
+        let b = screen(&a);
+        let buf = b.buffer();
+        use ratatui::style::{Color, Modifier};
+        assert!(
+            buf.content()
+                .iter()
+                .all(|c| c.fg == Color::Reset && c.bg == Color::Reset),
+            "{tab:?}"
+        );
+        assert!(
+            buf.content()
+                .iter()
+                .any(|c| c.modifier.contains(Modifier::REVERSED)),
+            "{tab:?}"
+        );
+    }
+}
