@@ -349,4 +349,31 @@ mod tests {
         let lines = follow_lines(&turns, true, 100);
         assert_eq!(lines.len(), 101);
     }
+
+    proptest::proptest! {
+        /// Arbitrary bytes in arbitrary turns: bounded output, nothing unescaped.
+        #[test]
+        fn follow_lines_are_bounded_and_safe(
+            turns in proptest::collection::vec(
+                (proptest::bool::ANY, proptest::collection::vec(proptest::num::u8::ANY, 0..600), 0u64..5000),
+                0..8,
+            ),
+            hex in proptest::bool::ANY,
+            max in 0usize..50,
+        ) {
+            let turns: Vec<Turn> = turns
+                .into_iter()
+                .map(|(c2s, bytes, gap)| if gap % 7 == 0 {
+                    Turn::Gap { c2s, len: gap }
+                } else {
+                    Turn::Data { c2s, first_packet: gap, ts_rel: 0.0, bytes }
+                })
+                .collect();
+            let lines = follow_lines(&turns, hex, max);
+            proptest::prop_assert!(lines.len() <= max + 1);
+            for l in &lines {
+                proptest::prop_assert!(!l.text.chars().any(|c| c.is_control() || crate::base::escape::is_unsafe_char(c)));
+            }
+        }
+    }
 }

@@ -186,4 +186,64 @@ mod tests {
             &Theme::new(false),
         );
     }
+
+    /// zeek/web.pcap frame 6: Ethernet/IPv4/TCP + "GET / HTTP/1.0" from wget (164 bytes).
+    const WEB_FRAME_6: &str = "00b0c286ec0000d0033bf400080045000096ca1d40003a0668ec8d2a407d7dbe6dc7dd9a00505a25214aa0c30f44801805b4203900000101080a69a8ec09175b9f5b474554202f20485454502f312e300d0a557365722d4167656e743a20576765742f312e31300d0a4163636570743a202a2f2a0d0a486f73743a207777772e696369722e6f72670d0a436f6e6e656374696f6e3a204b6565702d416c6976650d0a0d0a";
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len() / 2)
+            .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex"))
+            .collect()
+    }
+
+    #[test]
+    fn real_frame_host_header_is_highlighted_across_lines() {
+        let bytes = unhex(WEB_FRAME_6);
+        assert_eq!(bytes.len(), 164);
+        let host = 118..138; // "Host: www.icir.org\r\n", as tshark places it
+        assert_eq!(&bytes[host.clone()], b"Host: www.icir.org\r\n");
+        let area = Rect::new(0, 0, 80, 6);
+        let mut buf = Buffer::empty(area);
+        render(
+            &mut buf,
+            area,
+            "Bytes",
+            &bytes,
+            Some(host),
+            &Theme::new(true),
+        );
+        // Scrolled so line 0x70 (the field's first line) has one line of context above.
+        assert_eq!(
+            text(&buf, 1),
+            "0060  65 74 2f 31 2e 31 30 0d 0a 41 63 63 65 70 74 3a  et/1.10..Accept:"
+        );
+        assert_eq!(
+            text(&buf, 2),
+            "0070  20 2a 2f 2a 0d 0a 48 6f 73 74 3a 20 77 77 77 2e   */*..Host: www."
+        );
+        let hl = |x: u16, y: u16| buf[(x, y)].modifier.contains(Modifier::REVERSED);
+        let col = |k: u16| 6 + 3 * k;
+        assert!(!hl(col(5), 2) && hl(col(6), 2) && hl(col(15), 2));
+        assert!(hl(col(0), 3) && hl(col(9), 3) && !hl(col(10), 3));
+        assert!(!(0..80).any(|x| hl(x, 1)));
+    }
+
+    #[test]
+    fn every_prefix_and_any_range_render_without_panic() {
+        let bytes = unhex(WEB_FRAME_6);
+        let area = Rect::new(0, 0, 60, 5);
+        for n in 0..=bytes.len() {
+            for r in [0..0, 0..n, n..n + 10, 118..138, usize::MAX - 1..usize::MAX] {
+                let mut buf = Buffer::empty(area);
+                render(
+                    &mut buf,
+                    area,
+                    "Bytes",
+                    &bytes[..n],
+                    Some(r),
+                    &Theme::new(false),
+                );
+            }
+        }
+    }
 }
