@@ -918,16 +918,21 @@ impl App {
             .map(|c| c.id);
         let mut order: Vec<usize> = (0..conns.len()).collect();
         let (sort, rev) = (self.sort, self.sort_reverse);
-        order.sort_by(|&a, &b| {
-            let o = sort
-                .cmp(&conns[a], &conns[b])
-                .then(conns[a].id.cmp(&conns[b].id));
-            if rev {
-                o.reverse()
-            } else {
-                o
-            }
-        });
+        // Sources list connections by id already (ids follow first packets), so the
+        // default order needs no sort on every update batch.
+        let by_id = sort == ConnSort::Id && !rev && conns.windows(2).all(|w| w[0].id < w[1].id);
+        if !by_id {
+            order.sort_by(|&a, &b| {
+                let o = sort
+                    .cmp(&conns[a], &conns[b])
+                    .then(conns[a].id.cmp(&conns[b].id));
+                if rev {
+                    o.reverse()
+                } else {
+                    o
+                }
+            });
+        }
         if let Some(id) = selected_id {
             if let Some(pos) = order.iter().position(|&i| conns[i].id == id) {
                 self.conns.selected = pos;

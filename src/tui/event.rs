@@ -175,3 +175,113 @@ pub fn run_terminal(app: &mut App) -> anyhow::Result<()> {
     }
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::action::Tab;
+    use crate::tui::app::View;
+    use crate::tui::fake::FakeSource;
+    use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent};
+
+    fn key(code: KeyCode) -> Event {
+        Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
+    }
+
+    fn ctrl(c: char) -> Event {
+        Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+    }
+
+    fn app() -> App {
+        let mut a = App::new(Box::new(FakeSource::live_manual()));
+        a.update(Action::Resize(80, 24));
+        a
+    }
+
+    #[test]
+    fn keys_map_by_mode() {
+        let mut a = app();
+        assert_eq!(to_action(&a, &key(KeyCode::Char('j'))), Some(Action::Down));
+        assert_eq!(
+            to_action(&a, &key(KeyCode::Char('G'))),
+            Some(Action::Bottom)
+        );
+        assert_eq!(to_action(&a, &ctrl('d')), Some(Action::HalfPageDown));
+        assert_eq!(to_action(&a, &ctrl('c')), Some(Action::ForceQuit));
+        assert_eq!(
+            to_action(&a, &key(KeyCode::Char('3'))),
+            Some(Action::ShowTab(Tab::Story))
+        );
+        assert_eq!(to_action(&a, &key(KeyCode::Char('z'))), None);
+        let release = Event::Key(KeyEvent {
+            kind: KeyEventKind::Release,
+            ..KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE)
+        });
+        assert_eq!(to_action(&a, &release), None, "releases are not presses");
+        // In the bar, letters are text, not commands.
+        a.update(Action::OpenBar);
+        assert_eq!(
+            to_action(&a, &key(KeyCode::Char('q'))),
+            Some(Action::BarChar('q'))
+        );
+        assert_eq!(to_action(&a, &key(KeyCode::Enter)), Some(Action::BarSubmit));
+        assert_eq!(to_action(&a, &key(KeyCode::Esc)), Some(Action::Back));
+        assert_eq!(to_action(&a, &ctrl('c')), Some(Action::ForceQuit));
+        a.update(Action::Back);
+        // Quit confirmation takes only y/n (and Esc).
+        a.update(Action::Quit);
+        assert!(a.confirm_quit);
+        assert_eq!(
+            to_action(&a, &key(KeyCode::Char('y'))),
+            Some(Action::ConfirmYes)
+        );
+        assert_eq!(to_action(&a, &key(KeyCode::Esc)), Some(Action::ConfirmNo));
+        assert_eq!(to_action(&a, &key(KeyCode::Char('j'))), None);
+        a.update(Action::ConfirmNo);
+        // Help: global keys only (Enter does nothing there).
+        a.update(Action::ToggleHelp);
+        assert_eq!(to_action(&a, &key(KeyCode::Enter)), None);
+        assert_eq!(
+            to_action(&a, &key(KeyCode::Char('?'))),
+            Some(Action::ToggleHelp)
+        );
+        a.update(Action::ToggleHelp);
+        // View-specific keys.
+        a.update(Action::ShowTab(Tab::Conns));
+        assert_eq!(
+            to_action(&a, &key(KeyCode::Char('s'))),
+            Some(Action::SortNext)
+        );
+        assert_eq!(a.view(), View::Tab(Tab::Conns));
+    }
+
+    #[test]
+    fn mouse_and_resize() {
+        let a = app();
+        let m = |kind| {
+            Event::Mouse(MouseEvent {
+                kind,
+                column: 7,
+                row: 9,
+                modifiers: KeyModifiers::NONE,
+            })
+        };
+        assert_eq!(
+            to_action(&a, &m(MouseEventKind::ScrollDown)),
+            Some(Action::ScrollDown)
+        );
+        assert_eq!(
+            to_action(&a, &m(MouseEventKind::ScrollUp)),
+            Some(Action::ScrollUp)
+        );
+        assert_eq!(
+            to_action(&a, &m(MouseEventKind::Down(MouseButton::Left))),
+            Some(Action::Click(7, 9))
+        );
+        assert_eq!(to_action(&a, &m(MouseEventKind::Moved)), None);
+        assert_eq!(
+            to_action(&a, &Event::Resize(100, 30)),
+            Some(Action::Resize(100, 30))
+        );
+    }
+}
