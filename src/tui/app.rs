@@ -6,12 +6,15 @@
 use std::collections::HashSet;
 
 use super::action::{Action, Scope, Tab};
-use super::flatten::{follow_lines, tree_lines, FollowLine};
+use super::flatten::{follow_lines, tree_lines, FollowLine, Side};
 use super::layout;
 use super::source::{ConnDetail, ConnRow, DataSource, PacketDetail, SourceStatus, Turn};
 
 /// Most lines a followed stream keeps for display.
-pub const FOLLOW_MAX_LINES: usize = 200_000;
+pub const FOLLOW_MAX_LINES: usize = 100_000;
+/// Most payload bytes a followed stream keeps (both directions together); the rest is
+/// announced by a note line, never silently dropped.
+pub const FOLLOW_MAX_BYTES: usize = 16 << 20;
 
 /// A view on the stack. Tabs are the roots; a connection and its stream are pushed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,6 +145,8 @@ impl ConnSort {
 pub struct FollowState {
     pub conn: u32,
     turns: Vec<Turn>,
+    /// Payload bytes dropped by the [`FOLLOW_MAX_BYTES`] cap.
+    pub cut: u64,
     pub hex: bool,
     pub lines: Vec<FollowLine>,
     pub list: ListState,
@@ -151,21 +156,37 @@ pub struct FollowState {
 }
 
 impl FollowState {
-    fn new(conn: u32, turns: Vec<Turn>) -> FollowState {
-        let lines = follow_lines(&turns, false, FOLLOW_MAX_LINES);
-        FollowState {
+    fn new(conn: u32, mut turns: Vec<Turn>) -> FollowState {
+        let cut = cap_turns(&mut turns, FOLLOW_MAX_BYTES);
+        let mut f = FollowState {
             conn,
             turns,
+            cut,
             hex: false,
-            lines,
+            lines: Vec::new(),
             list: ListState::default(),
             query: String::new(),
             matches: Vec::new(),
-        }
+        };
+        f.rebuild();
+        f
     }
 
     fn rebuild(&mut self) {
         self.lines = follow_lines(&self.turns, self.hex, FOLLOW_MAX_LINES);
+        if self.cut > 0 {
+            self.lines.push(FollowLine {
+                side: Side::Note,
+                packet: 0,
+                text: format!("[{} more bytes not shown]", self.cut),
+            });
+        } else if self.lines.is_empty() {
+            self.lines.push(FollowLine {
+                side: Side::Note,
+                packet: 0,
+                text: "(no payload in this connection)".into(),
+            });
+        }
         self.find();
     }
 
@@ -966,6 +987,33 @@ impl App {
     }
 }
 
+/// Keeps at most `max` payload bytes of `turns` (cutting the turn that crosses the
+/// limit) and returns how many bytes were dropped.
+fn cap_turns(turns: &mut Vec<Turn>, max: usize) -> u64 {
+    let mut kept = 0usize;
+    let mut cut = 0u64;
+    let mut end = turns.len();
+    for (i, t) in turns.iter_mut().enumerate() {
+        if let Turn::Data { bytes, .. } = t {
+            if kept >= max {
+                end = end.min(i);
+                cut += bytes.len() as u64;
+            } else if kept + bytes.len() > max {
+                let keep = max - kept;
+                cut += (bytes.len() - keep) as u64;
+                bytes.truncate(keep);
+                kept = max;
+            } else {
+                kept += bytes.len();
+            }
+        } else if kept >= max {
+            end = end.min(i);
+        }
+    }
+    turns.truncate(end);
+    cut
+}
+
 /// Byte offset of the `chars`-th character (or the end).
 fn byte_at(s: &str, chars: usize) -> usize {
     s.char_indices()
@@ -1249,6 +1297,38 @@ mod tests {
             "{}",
             gaps[0].text
         );
+    }
+
+    #[test]
+    fn follow_keeps_a_bounded_number_of_bytes_and_says_so() {
+        let data = |n: usize| Turn::Data {
+            c2s: false,
+            first_packet: 1,
+            ts_rel: 0.0,
+            bytes: vec![b'a'; n],
+        };
+        let mut t = vec![
+            data(10),
+            Turn::Gap { c2s: false, len: 5 },
+            data(10),
+            data(10),
+        ];
+        assert_eq!(cap_turns(&mut t, 15), 15);
+        assert_eq!(t.len(), 3);
+        assert!(matches!(&t[2], Turn::Data { bytes, .. } if bytes.len() == 5));
+        let mut t = vec![data(10)];
+        assert_eq!(cap_turns(&mut t, 10), 0);
+        assert_eq!(t.len(), 1);
+        let f = FollowState::new(0, vec![data(10), data(10)]);
+        assert_eq!(f.cut, 0);
+        let f = FollowState::new(0, vec![data(FOLLOW_MAX_BYTES), data(7)]);
+        assert_eq!(f.cut, 7);
+        assert_eq!(
+            f.lines.last().map(|l| l.text.as_str()),
+            Some("[7 more bytes not shown]")
+        );
+        let f = FollowState::new(0, Vec::new());
+        assert_eq!(f.lines.len(), 1, "an empty stream says so");
     }
 
     #[test]

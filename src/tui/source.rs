@@ -207,6 +207,9 @@ pub trait DataSource: Send {
     fn packet_index(&self, number: u64) -> Option<usize>;
     fn conns(&self) -> &[ConnRow];
     fn conn_detail(&self, conn: u32) -> ConnDetail;
+    /// The reassembled conversation. Implementations should stop after a few tens of
+    /// MiB (the TUI keeps at most [`crate::tui::app::FOLLOW_MAX_BYTES`] and says how
+    /// much it cut).
     fn follow(&self, conn: u32) -> Vec<Turn>;
     fn dns_rows(&self) -> &[DnsRow];
     fn http_rows(&self) -> &[HttpRow];
