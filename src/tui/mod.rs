@@ -5,6 +5,24 @@
 //! runs its own worker and hands over update batches when polled. Keys become
 //! [`action::Action`]s through the [`keymap`] table, views render and never mutate the
 //! model, and every string from the wire is escaped before it becomes terminal text.
+//!
+//! ## Plugging in a source
+//!
+//! The TUI knows the capture only through [`DataSource`]. A real implementation wraps
+//! the analysis in a [`worker::Worker`] (a producer thread sending update batches over a
+//! bounded channel, paused and stopped by commands), absorbs the batches in
+//! `DataSource::poll`, and answers row queries from its frame store and summaries.
+//! `fake::FakeSource` is the reference implementation the tests and
+//! `examples/tui_fake.rs` use. Entry points: [`run`] with an opened source, or
+//! [`run_with`] to open it only after the terminal check.
+//!
+//! ## Files
+//!
+//! `app` (model: `update(Action)`, `apply_updates()`), `action`, `keymap` (the one key
+//! table; footer and help come from it), `event` (terminal, input thread, loop),
+//! `layout` (geometry in plain numbers, shared by model and views), `flatten` (trees and
+//! streams as lines), `views/*` (one per screen), `widgets/*` (virtual table, hex pane,
+//! tree, ladder, timeline, filter bar), `theme` (colours, `NO_COLOR`).
 
 pub mod action;
 pub mod app;

@@ -1,4 +1,4 @@
-//! Colours by protocol and by anomaly. With `NO_COLOR` set (https://no-color.org) only
+//! Colours by protocol and by anomaly. With `NO_COLOR` set (<https://no-color.org>) only
 //! modifiers remain (bold, reverse, underline), so selection and highlights still show.
 
 use ratatui::style::{Color, Modifier, Style};
