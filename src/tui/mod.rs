@@ -1,1 +1,83 @@
-//! tui (to be built).
+//! The terminal face: a ratatui + crossterm UI over a [`DataSource`].
+//!
+//! Structure (ARCHITECTURE.md "TUI structure"): the main thread owns the terminal and
+//! the model ([`app::App`]); an input thread reads crossterm events; the data source
+//! runs its own worker and hands over update batches when polled. Keys become
+//! [`action::Action`]s through the [`keymap`] table, views render and never mutate the
+//! model, and every string from the wire is escaped before it becomes terminal text.
+//!
+//! ## Plugging in a source
+//!
+//! The TUI knows the capture only through [`DataSource`]. A real implementation wraps
+//! the analysis in a [`worker::Worker`] (a producer thread sending update batches over a
+//! bounded channel, paused and stopped by commands), absorbs the batches in
+//! `DataSource::poll`, and answers row queries from its frame store and summaries.
+//! `fake::FakeSource` is the reference implementation the tests and
+//! `examples/tui_fake.rs` use. Entry points: [`run`] with an opened source, or
+//! [`run_with`] to open it only after the terminal check.
+//!
+//! ## Files
+//!
+//! `app` (model: `update(Action)`, `apply_updates()`), `action`, `keymap` (the one key
+//! table; footer and help come from it), `event` (terminal, input thread, loop),
+//! `layout` (geometry in plain numbers, shared by model and views), `flatten` (trees and
+//! streams as lines), `views/*` (one per screen), `widgets/*` (virtual table, hex pane,
+//! tree, ladder, timeline, filter bar), `theme` (colours, `NO_COLOR`).
+
+pub mod action;
+pub mod app;
+pub mod event;
+pub mod fake;
+pub mod flatten;
+pub mod keymap;
+pub mod layout;
+pub mod source;
+pub mod theme;
+pub mod views;
+pub mod widgets;
+pub mod worker;
+
+use std::io::{self, IsTerminal};
+use std::path::PathBuf;
+
+pub use source::DataSource;
+
+/// What the user asked to open: a file (or `-` for standard input) or a live interface.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TuiOptions {
+    /// Capture file; `-` means standard input.
+    pub file: Option<PathBuf>,
+    /// Live capture interface.
+    pub interface: Option<String>,
+    /// BPF capture filter for live capture.
+    pub bpf: Option<String>,
+    /// Where a live capture is written (`-w FILE`).
+    pub write: Option<PathBuf>,
+}
+
+/// The hint printed instead of the TUI when standard output is not a terminal.
+pub const NOT_A_TERMINAL_HINT: &str =
+    "wiretale: standard output is not a terminal; use a batch subcommand (try `wiretale --help`)";
+
+/// Runs the TUI over `source` until the user quits. When stdout is not a terminal it
+/// prints [`NOT_A_TERMINAL_HINT`] to stderr and returns at once.
+pub fn run(opts: TuiOptions, source: Box<dyn DataSource>) -> anyhow::Result<()> {
+    run_with(opts, |_| Ok(source))
+}
+
+/// Like [`run`], but opens the source only once the terminal check passed, so that
+/// `wiretale FILE | less` does not start indexing a file it will never show.
+pub fn run_with<F>(opts: TuiOptions, open: F) -> anyhow::Result<()>
+where
+    F: FnOnce(&TuiOptions) -> anyhow::Result<Box<dyn DataSource>>,
+{
+    if !io::stdout().is_terminal() {
+        eprintln!("{NOT_A_TERMINAL_HINT}");
+        return Ok(());
+    }
+    let source = open(&opts)?;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let mut app = app::App::new(source);
+    app.no_color = no_color;
+    event::run_terminal(&mut app)
+}

@@ -1,0 +1,105 @@
+//! The `/` bar: the display filter (green while valid, red while not, errors below
+//! with their caret line) or the search text of the Follow view.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+use super::super::app::{Bar, BarPurpose};
+use super::super::flatten::esc;
+use super::super::theme::Theme;
+
+pub fn render(buf: &mut Buffer, area: Rect, bar: &Bar, theme: &Theme) {
+    if area.height == 0 {
+        return;
+    }
+    let prompt = match bar.purpose {
+        BarPurpose::Filter => "filter: ",
+        BarPurpose::Search => "search: ",
+    };
+    let style = if bar.valid { theme.ok() } else { theme.error() };
+    let mut spans = vec![Span::styled(prompt, theme.header())];
+    let chars: Vec<char> = bar.text.chars().collect();
+    let before: String = chars.iter().take(bar.cursor).collect();
+    spans.push(Span::styled(esc(&before), style));
+    let at = chars
+        .get(bar.cursor)
+        .map(|c| esc(&c.to_string()))
+        .unwrap_or_else(|| " ".into());
+    spans.push(Span::styled(at, style.add_modifier(Modifier::REVERSED)));
+    let after: String = chars.iter().skip(bar.cursor + 1).collect();
+    spans.push(Span::styled(esc(&after), style));
+    let hint = match bar.purpose {
+        BarPurpose::Filter => "   Enter apply · empty clears · Esc cancel",
+        BarPurpose::Search => "   Enter search · n/N next/previous · Esc cancel",
+    };
+    spans.push(Span::styled(hint, theme.dim()));
+    Line::from(spans).render(Rect { height: 1, ..area }, buf);
+    if let Some(err) = &bar.error {
+        for (i, l) in err
+            .lines()
+            .take(area.height.saturating_sub(1) as usize)
+            .enumerate()
+        {
+            // The caret lines up under the expression, which starts after "filter: "
+            // on the bar; error lines are indented the same way.
+            let indent = if i == 0 {
+                String::new()
+            } else {
+                " ".repeat(prompt.len())
+            };
+            Line::styled(format!("{indent}{}", esc(l)), theme.error()).render(
+                Rect {
+                    y: area.y + 1 + i as u16,
+                    height: 1,
+                    ..area
+                },
+                buf,
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(buf: &Buffer, y: u16) -> String {
+        (0..buf.area.width)
+            .map(|x| buf[(x, y)].symbol())
+            .collect::<String>()
+            .trim_end()
+            .to_string()
+    }
+
+    #[test]
+    fn shows_text_cursor_and_caret_error() {
+        let area = Rect::new(0, 0, 60, 4);
+        let mut buf = Buffer::empty(area);
+        let bar = Bar {
+            purpose: BarPurpose::Filter,
+            text: "tcp and bogus".into(),
+            cursor: 4,
+            valid: false,
+            error: Some("unknown field\ntcp and bogus\n        ^".into()),
+        };
+        render(&mut buf, area, &bar, &Theme::new(false));
+        assert!(text(&buf, 0).starts_with("filter: tcp and bogus"));
+        assert!(
+            buf[(12, 0)].modifier.contains(Modifier::REVERSED),
+            "cursor on 'a'"
+        );
+        assert_eq!(buf[(12, 0)].fg, ratatui::style::Color::Red);
+        assert_eq!(text(&buf, 1), "unknown field");
+        assert_eq!(text(&buf, 2), "        tcp and bogus");
+        assert_eq!(text(&buf, 3), "                ^");
+        assert_eq!(buf[(16, 3)].symbol(), "^");
+        assert_eq!(
+            buf[(16, 0)].symbol(),
+            "b",
+            "caret under the offending token"
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! The ladder diagram of one connection, like Wireshark's flow graph: client lane on
+//! the left, server on the right, one arrow per packet labelled with flags, relative
+//! seq/ack and payload length, TCP analysis after the right edge.
+
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+use super::super::source::Arrow;
+use super::super::theme::Theme;
+
+/// Width of the time column ("  12.345678") plus one space.
+pub const TIME_W: usize = 12;
+
+/// Width of the lane between the two vertical bars (inclusive of the bars).
+pub fn lane_width(width: u16) -> usize {
+    (width as usize).saturating_sub(TIME_W + 24).clamp(24, 72)
+}
+
+/// The header line: who is on which side.
+pub fn header(client: &str, server: &str, width: u16, theme: &Theme) -> Line<'static> {
+    let lane = lane_width(width);
+    let left = format!("{:>w$} {}", "time", client, w = TIME_W - 1);
+    let pad = (TIME_W + lane)
+        .saturating_sub(left.chars().count() + server.chars().count())
+        .max(1);
+    Line::from(vec![
+        Span::styled(left, theme.client()),
+        Span::raw(" ".repeat(pad)),
+        Span::styled(server.to_string(), theme.server()),
+    ])
+}
+
+/// One arrow: `│──── SYN seq=0 ack=0 len=0 ───>│` (client → server) or
+/// `│<─── ... ────│` (server → client).
+pub fn line(a: &Arrow, width: u16, theme: &Theme) -> Line<'static> {
+    let lane = lane_width(width);
+    let inner = lane - 2; // between the bars
+    let mut label = format!(" {} seq={} ack={} len={} ", a.flags, a.seq, a.ack, a.len);
+    let room = inner.saturating_sub(4);
+    if label.chars().count() > room {
+        label = label.chars().take(room).collect();
+    }
+    let dashes = inner - 1 - label.chars().count();
+    let left = dashes / 2;
+    let right = dashes - left;
+    let body = if a.c2s {
+        format!("{}{}{}>", "─".repeat(left), label, "─".repeat(right))
+    } else {
+        format!("<{}{}{}", "─".repeat(left), label, "─".repeat(right))
+    };
+    let style = if !a.analysis.is_empty() {
+        theme.anomaly()
+    } else if a.c2s {
+        theme.client()
+    } else {
+        theme.server()
+    };
+    let mut spans = vec![
+        Span::styled(format!("{:>w$.6} ", a.ts_rel, w = TIME_W - 1), theme.dim()),
+        Span::raw("│"),
+        Span::styled(body, style),
+        Span::raw("│"),
+    ];
+    if !a.analysis.is_empty() {
+        spans.push(Span::styled(
+            format!(" [{}]", a.analysis.join(", ")),
+            theme.anomaly(),
+        ));
+    }
+    spans.push(Span::styled(format!(" #{}", a.number), theme.dim()));
+    let _ = Style::new();
+    Line::from(spans)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+    use ratatui::widgets::Widget;
+
+    fn arrow(c2s: bool, flags: &str, seq: u32, len: u32, analysis: Vec<&'static str>) -> Arrow {
+        Arrow {
+            number: 3,
+            ts_rel: 0.0125,
+            c2s,
+            flags: flags.into(),
+            seq,
+            ack: 1,
+            len,
+            analysis,
+        }
+    }
+
+    #[test]
+    fn bars_line_up_and_arrows_point_the_right_way() {
+        for width in [80u16, 120, 200, 30] {
+            let area = Rect::new(0, 0, width, 3);
+            let mut buf = Buffer::empty(area);
+            let t = Theme::new(true);
+            line(&arrow(true, "SYN", 0, 0, vec![]), width, &t)
+                .render(Rect::new(0, 0, width, 1), &mut buf);
+            line(&arrow(false, "SYN, ACK", 0, 0, vec![]), width, &t)
+                .render(Rect::new(0, 1, width, 1), &mut buf);
+            line(
+                &arrow(
+                    false,
+                    "PSH, ACK",
+                    4_000_000_000,
+                    1448,
+                    vec!["tcp_retransmission"],
+                ),
+                width,
+                &t,
+            )
+            .render(Rect::new(0, 2, width, 1), &mut buf);
+            let lane = lane_width(width) as u16;
+            let (l, r) = (TIME_W as u16, TIME_W as u16 + lane - 1);
+            for y in 0..3 {
+                if r < width {
+                    assert_eq!(buf[(l, y)].symbol(), "│", "left bar, width {width} row {y}");
+                    assert_eq!(
+                        buf[(r, y)].symbol(),
+                        "│",
+                        "right bar, width {width} row {y}"
+                    );
+                }
+            }
+            if r < width {
+                assert_eq!(buf[(r - 1, 0)].symbol(), ">");
+                assert_eq!(buf[(l + 1, 1)].symbol(), "<");
+            }
+        }
+        let l = line(&arrow(true, "SYN", 0, 0, vec![]), 120, &Theme::new(true)).to_string();
+        assert!(l.contains(" SYN seq=0 ack=1 len=0 "), "{l}");
+        assert!(l.starts_with("   0.012500 │"), "{l}");
+        let l = line(
+            &arrow(false, "PSH", 1, 1448, vec!["tcp_retransmission"]),
+            120,
+            &Theme::new(true),
+        )
+        .to_string();
+        assert!(l.contains("│ [tcp_retransmission] #3"), "{l}");
+    }
+}
