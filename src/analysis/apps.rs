@@ -83,10 +83,16 @@ impl Apps {
 
     /// A DNS message in a UDP datagram: into the tracker, and a note for the packet.
     pub fn udp_dns(&mut self, meta: DnsMeta, msg: &dns::Message) {
-        self.notes.push(AppNote {
-            proto: "dns",
-            info: dns::text::info(msg),
-        });
+        let mdns = meta.src.port == 5353 || meta.dst.port == 5353;
+        let mut info = if mdns {
+            dns::text::info_mdns(msg)
+        } else {
+            dns::text::info(msg)
+        };
+        if msg.anomalies.iter().any(|a| a.name == "dns_truncated") {
+            info.push_str(" [truncated by the capture]");
+        }
+        self.notes.push(AppNote { proto: "dns", info });
         self.dns.on_message(meta, msg);
     }
 

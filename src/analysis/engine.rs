@@ -55,6 +55,7 @@ pub struct Engine {
     defrag: Defragmenter,
     table: ConnTable,
     apps: Apps,
+    dns_probe: dns::DnsPortProbe,
     last_ts: Timestamp,
 }
 
@@ -65,6 +66,7 @@ impl Engine {
             defrag: Defragmenter::new(cfg.defrag),
             table: ConnTable::new(cfg.flow),
             apps: Apps::new(),
+            dns_probe: dns::DnsPortProbe::new(),
             last_ts: Timestamp::default(),
         }
     }
@@ -102,7 +104,7 @@ impl Engine {
                 Some(conn),
             ) = (fp.l4, v.conn)
             {
-                self.udp_payload(&fp, conn, sport, dport, payload, v.dir);
+                self.udp_payload(&fp, conn, sport, dport, payload);
             }
             v
         });
@@ -122,7 +124,8 @@ impl Engine {
         s
     }
 
-    /// A UDP datagram: DNS on its ports, or any port where it parses cleanly as DNS.
+    /// A UDP datagram: DNS on its ports (53, 5353, 5355), or on any other port once a
+    /// clean query and the response answering it were seen (`dns::DnsPortProbe`).
     fn udp_payload(
         &mut self,
         fp: &FlowPacket<'_>,
@@ -130,27 +133,50 @@ impl Engine {
         sport: u16,
         dport: u16,
         payload: &[u8],
-        dir: Direction,
     ) {
-        let known = dns::is_dns_port(sport) || dns::is_dns_port(dport);
-        if !known && !dns::looks_like_dns(payload, None) {
-            return;
-        }
-        let Ok(msg) = dns::parse_message(payload) else {
-            return;
-        };
-        let _ = dir;
-        self.apps.mark_dns(conn);
-        let meta = DnsMeta {
-            ts: fp.ts,
+        let src = Endpoint::new(fp.src, sport);
+        let dst = Endpoint::new(fp.dst, dport);
+        let meta = |ts, src, dst| DnsMeta {
+            ts,
             pkt: fp.id,
             conn: Some(conn),
             transport: dns::Transport::Udp,
-            src: Endpoint::new(fp.src, sport),
-            dst: Endpoint::new(fp.dst, dport),
+            src,
+            dst,
             after_gap: false,
         };
-        self.apps.udp_dns(meta, &msg);
+        if !(dns::is_dns_port(sport) || dns::is_dns_port(dport)) {
+            match self.dns_probe.observe(fp.ts, src, dst, payload) {
+                dns::Probe::Unknown => {}
+                dns::Probe::Known(msg) => {
+                    self.apps.mark_dns(conn);
+                    self.apps.udp_dns(meta(fp.ts, src, dst), &msg);
+                }
+                dns::Probe::Confirmed {
+                    query_ts,
+                    query,
+                    response,
+                } => {
+                    // The query's packet went by before the port was believed: it is
+                    // accounted now, with its own time (its note stays on this packet).
+                    self.apps.mark_dns(conn);
+                    self.apps.dns.on_message(meta(query_ts, dst, src), &query);
+                    self.apps.udp_dns(meta(fp.ts, src, dst), &response);
+                }
+            }
+            return;
+        }
+        let msg = match dns::parse_message(payload) {
+            Ok(m) => m,
+            // Cut by the snaplen: show what is there, as tshark does.
+            Err(dns::DnsError::Truncated) => match dns::parse_prefix(payload) {
+                Some(m) => m,
+                None => return,
+            },
+            Err(_) => return,
+        };
+        self.apps.mark_dns(conn);
+        self.apps.udp_dns(meta(fp.ts, src, dst), &msg);
     }
 
     fn summary(

@@ -214,7 +214,9 @@ CAP_ERR="$WORK/capture.err"
 case "$CAPTURE" in
   wiretale)
     [ -x "$WIRETALE" ] || { echo "lab.sh: $WIRETALE not built (cargo build)" >&2; exit 1; }
-    in_ns "$NS_C" "$WIRETALE" capture -i "${P}-c" -w "$OUT/lab.pcap" --quiet >"$WORK/capture.out" 2>"$CAP_ERR" &
+    # The live story goes to live-story.jsonl so tests can compare it with the story
+    # read back from the saved file.
+    in_ns "$NS_C" "$WIRETALE" capture -i "${P}-c" -w "$OUT/lab.pcap" --story --json >"$OUT/live-story.jsonl" 2>"$CAP_ERR" &
     CAP_PID=$!
     ;;
   tcpdump)

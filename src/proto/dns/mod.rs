@@ -25,7 +25,8 @@ pub mod transactions;
 
 pub use detect::{DnsPortProbe, Probe};
 pub use parse::{
-    looks_like_dns, parse_message, DnsError, Edns, EdnsOption, Flags, Message, Question, Record,
+    looks_like_dns, parse_message, parse_prefix, DnsError, Edns, EdnsOption, Flags, Message,
+    Question, Record,
 };
 pub use rdata::{RData, SvcParam};
 pub use tcp::{DnsTcpStream, TcpDnsMessage};

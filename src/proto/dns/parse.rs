@@ -462,6 +462,48 @@ fn parse_inner(msg: &[u8]) -> Result<Message, nom::Err<PErr>> {
     })
 }
 
+/// What a message cut short by the capture's snaplen still shows: the header, the
+/// questions and every whole record before the cut, with a `dns_truncated` anomaly.
+/// tshark shows such messages the same way ("[Packet size limited during capture]").
+/// `None` when not even the header and questions are there.
+pub fn parse_prefix(msg: &[u8]) -> Option<Message> {
+    let (mut i, (id, flags, [qd, an, ns, ar])) = header(msg).ok()?;
+    let mut questions = Vec::new();
+    for _ in 0..qd {
+        let (rest, q) = question(msg, i).ok()?;
+        questions.push(q);
+        i = rest;
+    }
+    let mut anomalies = vec![Anomaly::new(
+        "dns_truncated",
+        "the message is cut short (snaplen); records after the cut are missing",
+    )];
+    let mut sections: [Vec<Record>; 3] = Default::default();
+    'outer: for (k, count) in [an, ns, ar].into_iter().enumerate() {
+        for _ in 0..count {
+            match record(msg, i, &mut anomalies) {
+                Ok((rest, r)) => {
+                    sections[k].push(r);
+                    i = rest;
+                }
+                Err(_) => break 'outer,
+            }
+        }
+    }
+    let [answers, authority, additional] = sections;
+    Some(Message {
+        id,
+        flags,
+        questions,
+        answers,
+        authority,
+        additional,
+        edns: None,
+        trailing: 0,
+        anomalies,
+    })
+}
+
 /// Cheap content check for DNS on a non-standard port: a sane header (opcode 0–5,
 /// 1..=4 questions, counts the length could hold, QR as hinted when a hint is given)
 /// and a message that parses completely with no trailing bytes.
