@@ -3,7 +3,8 @@
 //!
 //! History letters: upper case for the originator, lower case for the responder.
 //! `S` SYN, `H` SYN+ACK, `A` pure ACK, `D` payload, `F` FIN, `R` RST, `G` content gap,
-//! `T` retransmission, `W` zero window, `I` inconsistent (SYN+RST), `Q` SYN+FIN,
+//! `T` retransmitted payload, `W` zero window, `I` inconsistent (FIN+RST), `Q` other
+//! multi-flag (SYN+FIN, SYN+RST),
 //! `^` direction flipped by heuristic. Repeat rules as Zeek documents them: `A D I Q`
 //! at most once per direction; `F H R S` again only when the sequence number differs
 //! from the last packet with that flag; `G T W` (and `C`) logarithmically, the 1st,

@@ -628,28 +628,25 @@ impl ConnTable {
         };
 
         // Zeek history and endpoint states.
+        // Zeek's `update_history`: one of SYN/FIN/RST gives S/H, F (seq after the
+        // data), R; more than one gives I (FIN+RST) or Q; none gives D or A.
         let h = &mut c.history;
-        if syn {
-            if rst {
-                h.once(b'i', d);
-            } else if fin {
-                h.once(b'q', d);
-            } else if ackf {
-                h.flag(b'h', d, sq);
-            } else {
-                h.flag(b's', d, sq);
+        let ctl_bits = syn as u8 + fin as u8 + rst as u8;
+        if ctl_bits > 1 {
+            h.once(if fin && rst { b'i' } else { b'q' }, d);
+        } else if ctl_bits == 1 {
+            if syn {
+                h.flag(if ackf { b'h' } else { b's' }, d, sq);
             }
-        } else {
             if fin {
-                h.flag(b'f', d, sq);
+                h.flag(b'f', d, sq.wrapping_add(payload_len));
             }
             if rst {
                 h.flag(b'r', d, sq);
             }
-        }
-        if payload_len > 0 {
+        } else if payload_len > 0 {
             h.once(b'd', d);
-        } else if ackf && !syn && !fin && !rst {
+        } else if ackf {
             h.once(b'a', d);
         }
         let retrans = TcpAnalysisFlags(
@@ -657,7 +654,7 @@ impl ConnTable {
                 | TcpAnalysisFlags::FAST_RETRANSMISSION.0
                 | TcpAnalysisFlags::SPURIOUS_RETRANSMISSION.0,
         );
-        if af.0 & retrans.0 != 0 {
+        if af.0 & retrans.0 != 0 && payload_len > 0 {
             h.counted(b't', d);
         }
         if window == 0 && !syn && !rst {

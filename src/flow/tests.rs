@@ -1,1 +1,615 @@
+//! Table-level tests: synthetic packets built with etherparse's `PacketBuilder`, sliced
+//! back with etherparse and converted to `FlowPacket` (so the bytes are real wire
+//! format), fed through `ConnTable`.
 
+use std::net::IpAddr;
+
+use etherparse::{
+    Icmpv4Type, PacketBuilder, SlicedPacket, TcpOptionElement, TransportSlice, VlanId,
+};
+
+use super::*;
+use crate::base::{ConnId, Direction, PacketId, Timestamp};
+
+const C2S: Direction = Direction::ClientToServer;
+const S2C: Direction = Direction::ServerToClient;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Ev {
+    Data(ConnId, Direction, Vec<u8>),
+    Gap(ConnId, Direction, u64),
+    End(ConnId, Direction),
+}
+
+/// A sink that records everything.
+#[derive(Default)]
+pub(crate) struct Rec {
+    pub ev: Vec<Ev>,
+    pub done: Vec<Connection>,
+    pub new: Vec<ConnId>,
+}
+
+impl StreamSink for Rec {
+    fn data(&mut self, c: ConnId, d: Direction, _: Timestamp, _: PacketId, b: &[u8]) {
+        self.ev.push(Ev::Data(c, d, b.to_vec()));
+    }
+    fn gap(&mut self, c: ConnId, d: Direction, _: Timestamp, len: u64) {
+        self.ev.push(Ev::Gap(c, d, len));
+    }
+    fn end(&mut self, c: ConnId, d: Direction, _: Timestamp) {
+        self.ev.push(Ev::End(c, d));
+    }
+    fn conn_done(&mut self, c: &Connection) {
+        self.done.push(c.clone());
+    }
+    fn conn_new(&mut self, c: &Connection) {
+        self.new.push(c.id);
+    }
+}
+
+impl Rec {
+    /// The stream of one direction as text: data bytes, `[gap N]` for gaps.
+    pub fn stream(&self, c: u32, d: Direction) -> String {
+        let mut s = String::new();
+        for e in &self.ev {
+            match e {
+                Ev::Data(cc, dd, b) if cc.0 == c && *dd == d => {
+                    s.push_str(&String::from_utf8_lossy(b))
+                }
+                Ev::Gap(cc, dd, n) if cc.0 == c && *dd == d => s.push_str(&format!("[gap {n}]")),
+                _ => {}
+            }
+        }
+        s
+    }
+    pub fn ended(&self, c: u32, d: Direction) -> usize {
+        self.ev
+            .iter()
+            .filter(|e| **e == Ev::End(ConnId(c), d))
+            .count()
+    }
+    pub fn conn(&self, c: u32) -> &Connection {
+        self.done
+            .iter()
+            .find(|x| x.id.0 == c)
+            .expect("connection finished")
+    }
+}
+
+/// One synthetic TCP packet description.
+#[derive(Clone)]
+pub(crate) struct T {
+    pub src: [u8; 4],
+    pub dst: [u8; 4],
+    pub sp: u16,
+    pub dp: u16,
+    pub seq: u32,
+    pub ack: u32,
+    pub fl: &'static str,
+    pub win: u16,
+    pub data: Vec<u8>,
+    pub vlan: Option<u16>,
+    pub wscale: Option<u8>,
+}
+
+pub(crate) const CLI: [u8; 4] = [10, 0, 0, 1];
+pub(crate) const SRV: [u8; 4] = [10, 0, 0, 2];
+
+/// Client → server packet on 10.0.0.1:40000 → 10.0.0.2:80.
+pub(crate) fn c(seq: u32, ack: u32, fl: &'static str, data: &[u8]) -> T {
+    T {
+        src: CLI,
+        dst: SRV,
+        sp: 40000,
+        dp: 80,
+        seq,
+        ack,
+        fl,
+        win: 1000,
+        data: data.to_vec(),
+        vlan: None,
+        wscale: None,
+    }
+}
+
+/// Server → client packet.
+pub(crate) fn s(seq: u32, ack: u32, fl: &'static str, data: &[u8]) -> T {
+    T {
+        src: SRV,
+        dst: CLI,
+        sp: 80,
+        dp: 40000,
+        seq,
+        ack,
+        fl,
+        win: 1000,
+        data: data.to_vec(),
+        vlan: None,
+        wscale: None,
+    }
+}
+
+impl T {
+    pub fn win(mut self, w: u16) -> T {
+        self.win = w;
+        self
+    }
+    pub fn vlan(mut self, v: u16) -> T {
+        self.vlan = Some(v);
+        self
+    }
+    pub fn ws(mut self, v: u8) -> T {
+        self.wscale = Some(v);
+        self
+    }
+    /// Wire bytes (Ethernet, optional 802.1Q, IPv4, TCP).
+    pub fn bytes(&self) -> Vec<u8> {
+        let b = PacketBuilder::ethernet2([2; 6], [4; 6]);
+        let b = match self.vlan {
+            Some(v) => b
+                .single_vlan(VlanId::try_new(v).unwrap())
+                .ipv4(self.src, self.dst, 64),
+            None => b.ipv4(self.src, self.dst, 64),
+        };
+        let mut b = b.tcp(self.sp, self.dp, self.seq, self.win);
+        if self.fl.contains('S') {
+            b = b.syn();
+        }
+        if self.fl.contains('A') {
+            b = b.ack(self.ack);
+        }
+        if self.fl.contains('F') {
+            b = b.fin();
+        }
+        if self.fl.contains('R') {
+            b = b.rst();
+        }
+        if self.fl.contains('P') {
+            b = b.psh();
+        }
+        if let Some(w) = self.wscale {
+            b = b
+                .options(&[TcpOptionElement::WindowScale(w), TcpOptionElement::Noop])
+                .unwrap();
+        }
+        let mut out = Vec::new();
+        b.write(&mut out, &self.data).unwrap();
+        out
+    }
+}
+
+/// Slices wire bytes with etherparse and converts them to a `FlowPacket`.
+pub(crate) fn to_flow(bytes: &[u8], id: u32, ts_ms: i64) -> FlowPacket<'_> {
+    let p = SlicedPacket::from_ethernet(bytes).expect("valid test packet");
+    let vl = p.vlan_ids();
+    let mut vlans = [0u16; 2];
+    for (i, v) in vl.iter().take(2).enumerate() {
+        vlans[i] = v.value();
+    }
+    let ip = p.net.as_ref().and_then(|n| n.ipv4_ref()).expect("ipv4");
+    let (src, dst) = (
+        IpAddr::V4(ip.header().source_addr()),
+        IpAddr::V4(ip.header().destination_addr()),
+    );
+    let l4 = match p.transport.expect("transport") {
+        TransportSlice::Tcp(t) => {
+            let mut flags = 0;
+            for (on, bit) in [
+                (t.fin(), 1),
+                (t.syn(), 2),
+                (t.rst(), 4),
+                (t.psh(), 8),
+                (t.ack(), 16),
+            ] {
+                if on {
+                    flags |= bit;
+                }
+            }
+            let wscale = t.options_iterator().find_map(|o| match o {
+                Ok(TcpOptionElement::WindowScale(w)) => Some(w),
+                _ => None,
+            });
+            L4::Tcp {
+                sport: t.source_port(),
+                dport: t.destination_port(),
+                seq: t.sequence_number(),
+                ack: t.acknowledgment_number(),
+                flags,
+                window: t.window_size(),
+                wscale,
+                mss: None,
+                sack_permitted: false,
+                ts: None,
+                payload_len: t.payload().len() as u32,
+                payload: t.payload(),
+            }
+        }
+        TransportSlice::Udp(u) => L4::Udp {
+            sport: u.source_port(),
+            dport: u.destination_port(),
+            payload: u.payload(),
+        },
+        TransportSlice::Icmpv4(i) => {
+            let (kind, echo) = match i.icmp_type() {
+                Icmpv4Type::EchoRequest(h) => (8, Some((h.id, h.seq))),
+                Icmpv4Type::EchoReply(h) => (0, Some((h.id, h.seq))),
+                _ => (i.type_u8(), None),
+            };
+            L4::Icmp {
+                v6: false,
+                kind,
+                code: i.code_u8(),
+                echo,
+            }
+        }
+        _ => L4::Other { proto: 0 },
+    };
+    FlowPacket {
+        id: PacketId(id),
+        ts: Timestamp(ts_ms * 1_000_000),
+        src,
+        dst,
+        vlans,
+        vlan_count: vl.len().min(2) as u8,
+        l4,
+    }
+}
+
+/// Runs packets (1 ms apart unless `times` says otherwise) and finishes the table.
+pub(crate) fn run_at(cfg: FlowConfig, pkts: &[(i64, Vec<u8>)]) -> (Vec<PacketVerdict>, Rec) {
+    let mut t = ConnTable::new(cfg);
+    let mut rec = Rec::default();
+    let mut v = Vec::new();
+    for (i, (ms, b)) in pkts.iter().enumerate() {
+        v.push(t.process(&to_flow(b, i as u32, *ms), &mut rec));
+    }
+    t.finish(&mut rec);
+    assert_eq!(t.live(), 0);
+    assert_eq!(t.buffered_bytes(), 0);
+    (v, rec)
+}
+
+pub(crate) fn run(pkts: &[T]) -> (Vec<PacketVerdict>, Rec) {
+    let p: Vec<(i64, Vec<u8>)> = pkts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (i as i64 * 100, t.bytes()))
+        .collect();
+    run_at(FlowConfig::default(), &p)
+}
+
+fn names(v: &PacketVerdict) -> Vec<&'static str> {
+    v.analysis.names().collect()
+}
+
+const ISN_C: u32 = 1000;
+const ISN_S: u32 = 5000;
+
+/// SYN, SYN/ACK, ACK with the default ISNs.
+fn handshake() -> Vec<T> {
+    vec![
+        c(ISN_C, 0, "S", b""),
+        s(ISN_S, ISN_C + 1, "SA", b""),
+        c(ISN_C + 1, ISN_S + 1, "A", b""),
+    ]
+}
+
+#[test]
+fn full_connection_sf() {
+    let mut p = handshake();
+    p.push(c(1001, 5001, "PA", b"GET / HTTP/1.1\r\n\r\n"));
+    p.push(s(5001, 1019, "PA", b"HTTP/1.1 200 OK\r\n\r\nhi"));
+    p.push(c(1019, 5022, "FA", b""));
+    p.push(s(5022, 1020, "FA", b""));
+    p.push(c(1020, 5023, "A", b""));
+    let (v, rec) = run(&p);
+    assert!(v[0].new_conn && !v[1].new_conn);
+    assert!(v.iter().all(|x| x.analysis.is_empty()), "{v:?}");
+    assert_eq!((v[3].rel_seq, v[3].rel_ack), (Some(1), Some(1)));
+    assert_eq!((v[4].rel_seq, v[4].rel_ack), (Some(1), Some(19)));
+    assert_eq!(rec.stream(0, C2S), "GET / HTTP/1.1\r\n\r\n");
+    assert_eq!(rec.stream(0, S2C), "HTTP/1.1 200 OK\r\n\r\nhi");
+    assert_eq!((rec.ended(0, C2S), rec.ended(0, S2C)), (1, 1));
+    let k = rec.conn(0);
+    assert_eq!(k.state(), "SF");
+    assert_eq!(k.history(), "ShADdFf");
+    assert_eq!(k.bytes, [18, 21]);
+    assert_eq!(k.packets, [5, 3]);
+    assert_eq!(k.client.port, 40000);
+    assert!(!k.orientation_guessed);
+    let hs = k.handshake.unwrap();
+    assert_eq!(
+        (hs.server_rtt_ns(), hs.client_rtt_ns(), hs.rtt_ns()),
+        (Some(100_000_000), Some(100_000_000), Some(200_000_000))
+    );
+    assert_eq!(k.close.unwrap().by, C2S);
+    assert_eq!(k.phases.half_close.unwrap().0, C2S);
+    assert_eq!(k.duration_ns(), 700_000_000);
+    assert_eq!(
+        k.community_id(),
+        community_id::community_id(0, k.client.ip, k.server.ip, 6, 40000, 80)
+    );
+}
+
+#[test]
+fn sequence_wraparound() {
+    let isn = u32::MAX - 3;
+    let p = vec![
+        c(isn, 0, "S", b""),
+        s(7, isn.wrapping_add(1), "SA", b""),
+        c(isn.wrapping_add(1), 8, "A", b""),
+        c(isn.wrapping_add(1), 8, "PA", b"abcdef"),
+        c(isn.wrapping_add(7), 8, "PA", b"ghij"),
+    ];
+    let (v, rec) = run(&p);
+    assert_eq!(rec.stream(0, C2S), "abcdefghij");
+    assert_eq!(v[4].rel_seq, Some(7));
+    assert!(v.iter().all(|x| x.analysis.is_empty()), "{v:?}");
+}
+
+#[test]
+fn out_of_order_and_overlap_first_copy_wins() {
+    let mut p = handshake();
+    p.push(c(1006, 5001, "PA", b"WORLD")); // ahead of a hole
+    p.push(c(1001, 5001, "PA", b"hello"));
+    p.push(c(1004, 5001, "PA", b"XXxx")); // overlaps delivered "lo" and ... nothing buffered
+    let (_, rec) = run(&p);
+    assert_eq!(rec.stream(0, C2S), "helloWORLD");
+    assert_eq!(rec.conn(0).retransmitted_bytes[0], 4);
+
+    // Different bytes for buffered offsets: first-seen kept, anomaly recorded.
+    let mut p = handshake();
+    p.push(c(1006, 5001, "PA", b"WORLD"));
+    p.push(c(1006, 5001, "PA", b"EVIL!"));
+    p.push(c(1001, 5001, "PA", b"hello"));
+    let (_, rec) = run(&p);
+    assert_eq!(rec.stream(0, C2S), "helloWORLD");
+    assert!(rec
+        .conn(0)
+        .anomalies
+        .iter()
+        .any(|a| a.name == "overlap_mismatch"));
+}
+
+#[test]
+fn ack_past_hole_delivers_gap() {
+    let mut p = handshake();
+    p.push(c(1001, 5001, "PA", b"abc"));
+    p.push(c(1014, 5001, "PA", b"xyz")); // 10 bytes missing
+    p.push(s(5001, 1017, "A", b""));
+    let (v, rec) = run(&p);
+    assert_eq!(rec.stream(0, C2S), "abc[gap 10]xyz");
+    assert!(names(&v[4]).contains(&"lost_segment"));
+    let k = rec.conn(0);
+    assert_eq!(k.missed_bytes, 10);
+    assert!(k.history().contains('G'), "{}", k.history());
+}
+
+#[test]
+fn rst_mid_stream_ends_direction() {
+    let mut p = handshake();
+    p.push(c(1001, 5001, "PA", b"abc"));
+    p.push(s(5001, 1004, "RA", b""));
+    let (_, rec) = run(&p);
+    let k = rec.conn(0);
+    assert_eq!(k.state(), "RSTR");
+    assert_eq!(k.close.unwrap().how, CloseHow::Rst);
+    assert_eq!(rec.ended(0, S2C), 1);
+    let mut p = handshake();
+    p.push(c(1001, 5001, "RA", b""));
+    assert_eq!(run(&p).1.conn(0).state(), "RSTO");
+}
+
+#[test]
+fn simultaneous_close_and_half_close() {
+    let mut p = handshake();
+    p.push(c(1001, 5001, "FA", b""));
+    p.push(s(5001, 1001, "FA", b""));
+    p.push(c(1002, 5002, "A", b""));
+    p.push(s(5002, 1002, "A", b""));
+    let (_, rec) = run(&p);
+    assert_eq!(rec.conn(0).state(), "SF");
+    assert_eq!(rec.stream(0, C2S), "");
+
+    // Half-close: client FINs, server keeps sending, then FINs.
+    let mut p = handshake();
+    p.push(c(1001, 5001, "FA", b""));
+    p.push(s(5001, 1002, "PA", b"more"));
+    p.push(s(5005, 1002, "FA", b""));
+    let (_, rec) = run(&p);
+    let k = rec.conn(0);
+    assert_eq!(k.phases.half_close.map(|h| h.0), Some(C2S));
+    assert_eq!(rec.stream(0, S2C), "more");
+    assert_eq!(k.state(), "SF");
+}
+
+#[test]
+fn syn_retries_are_one_connection() {
+    let p = vec![
+        c(ISN_C, 0, "S", b""),
+        c(ISN_C, 0, "S", b""),
+        c(ISN_C, 0, "S", b""),
+    ];
+    let (v, rec) = run(&p);
+    assert_eq!(rec.done.len(), 1);
+    assert_eq!(names(&v[1]), ["retransmission"]);
+    let k = rec.conn(0);
+    assert_eq!(k.state(), "S0");
+    assert_eq!(k.history(), "S");
+}
+
+#[test]
+fn synack_before_syn() {
+    let p = vec![
+        s(ISN_S, ISN_C + 1, "SA", b""),
+        c(ISN_C, 0, "S", b""),
+        c(ISN_C + 1, ISN_S + 1, "A", b""),
+    ];
+    let (_, rec) = run(&p);
+    assert_eq!(rec.done.len(), 1);
+    let k = rec.conn(0);
+    assert_eq!(k.client.ip, IpAddr::from(CLI));
+    assert_eq!(k.history(), "^hSA");
+    assert_eq!(k.state(), "S1");
+}
+
+#[test]
+fn mid_stream_orientation_by_port() {
+    // First packet seen is from the server (port 80): flipped and marked.
+    let p = vec![
+        s(9000, 3000, "PA", b"tail of response"),
+        c(3000, 9016, "A", b""),
+    ];
+    let (v, rec) = run(&p);
+    assert_eq!(v[0].dir, S2C);
+    assert_eq!(v[0].rel_seq, Some(1));
+    let k = rec.conn(0);
+    assert!(k.orientation_guessed);
+    assert_eq!(k.client.port, 40000);
+    assert_eq!(k.history(), "^dA");
+    assert_eq!(k.state(), "OTH");
+    assert_eq!(rec.stream(0, S2C), "tail of response");
+}
+
+#[test]
+fn port_reuse_new_connections() {
+    let mut p = handshake();
+    p.push(c(1001, 5001, "FA", b""));
+    p.push(s(5001, 1002, "FA", b""));
+    p.push(c(1002, 5002, "A", b""));
+    p.push(c(77_000, 0, "S", b"")); // same tuple after close
+    p.push(s(88_000, 77_001, "SA", b""));
+    p.push(c(99_000, 0, "S", b"")); // new ISN while open
+    let (v, rec) = run(&p);
+    assert_eq!(rec.done.len(), 3);
+    assert!(v[6].new_conn && v[8].new_conn && !v[7].new_conn);
+    assert_eq!(names(&v[6]), ["port_reuse"]);
+    assert!(v[6].info_prefix().contains("[TCP Port numbers reused]"));
+    assert_eq!(v[8].conn, Some(ConnId(2)));
+    assert_eq!(rec.conn(0).state(), "SF");
+    assert_eq!(rec.conn(1).state(), "S1");
+}
+
+#[test]
+fn udp_timeout_and_state() {
+    let a = |sp, dp, src, dst, d: &[u8]| {
+        let mut out = Vec::new();
+        PacketBuilder::ethernet2([2; 6], [4; 6])
+            .ipv4(src, dst, 64)
+            .udp(sp, dp)
+            .write(&mut out, d)
+            .unwrap();
+        out
+    };
+    let q = a(5353, 53, CLI, SRV, b"q");
+    let r = a(53, 5353, SRV, CLI, b"rr");
+    let (v, rec) = run_at(
+        FlowConfig::default(),
+        &[
+            (0, q.clone()),
+            (10, r.clone()),
+            (70_000, q.clone()),
+            (200_000, r),
+        ],
+    );
+    assert_eq!(rec.done.len(), 3);
+    assert_eq!(v[1].dir, S2C);
+    assert_eq!(rec.conn(0).state(), "SF");
+    assert_eq!(rec.conn(0).bytes, [1, 2]);
+    assert_eq!(rec.conn(1).state(), "S0");
+    // A response seen first is flipped by its well-known port.
+    let k = rec.conn(2);
+    assert!(k.orientation_guessed && k.client.port == 5353 && k.history() == "^d");
+    assert_eq!(rec.stream(0, C2S), "q");
+}
+
+#[test]
+fn icmp_echo_pairs() {
+    let req = |id, seq| {
+        let mut o = Vec::new();
+        PacketBuilder::ethernet2([2; 6], [4; 6])
+            .ipv4(CLI, SRV, 64)
+            .icmpv4_echo_request(id, seq)
+            .write(&mut o, b"ping")
+            .unwrap();
+        o
+    };
+    let rep = |id, seq| {
+        let mut o = Vec::new();
+        PacketBuilder::ethernet2([2; 6], [4; 6])
+            .ipv4(SRV, CLI, 64)
+            .icmpv4_echo_reply(id, seq)
+            .write(&mut o, b"ping")
+            .unwrap();
+        o
+    };
+    let (v, rec) = run_at(
+        FlowConfig::default(),
+        &[(0, req(7, 1)), (1, rep(7, 1)), (2, req(8, 1))],
+    );
+    assert_eq!(v[0].conn, v[1].conn);
+    assert_eq!(v[1].dir, S2C);
+    assert_ne!(v[2].conn, v[0].conn);
+    let k = rec.conn(0);
+    assert_eq!(k.proto, ConnProto::Icmp);
+    assert_eq!(k.icmp.unwrap().id, 7);
+    assert_eq!(k.packets, [1, 1]);
+    assert_eq!(
+        k.community_id(),
+        community_id::community_id(0, k.client.ip, k.server.ip, 1, 8, 0)
+    );
+}
+
+#[test]
+fn vlan_contexts_split_and_asymmetric_tagging_joins() {
+    let mut p = Vec::new();
+    for v in [10, 20, 30] {
+        p.push(c(ISN_C, 0, "S", b"").vlan(v));
+        p.push(s(ISN_S, ISN_C + 1, "SA", b"").vlan(v));
+        p.push(c(ISN_C + 1, ISN_S + 1, "A", b"").vlan(v));
+    }
+    let (v, rec) = run(&p);
+    assert_eq!(rec.done.len(), 3);
+    assert_eq!(v[4].conn, Some(ConnId(1)));
+    assert_eq!(v[8].conn, Some(ConnId(2)));
+    assert!(v.iter().all(|x| x.analysis.is_empty()), "{v:?}");
+    assert_eq!(rec.conn(2).vlans[0], 30);
+    // One direction tagged, the other not: one connection.
+    let p = vec![
+        c(ISN_C, 0, "S", b"").vlan(5),
+        s(ISN_S, ISN_C + 1, "SA", b""),
+        c(ISN_C + 1, ISN_S + 1, "A", b"").vlan(5),
+    ];
+    let (_, rec) = run(&p);
+    assert_eq!(rec.done.len(), 1);
+    assert_eq!(rec.conn(0).state(), "S1");
+}
+
+#[test]
+fn zeek_states_through_the_table() {
+    let st = |p: Vec<T>| {
+        let r = run(&p).1;
+        (r.conn(0).state(), r.conn(0).history().to_string())
+    };
+    assert_eq!(st(vec![c(1, 0, "S", b"")]), ("S0", "S".into()));
+    assert_eq!(
+        st(vec![c(1, 0, "S", b""), s(0, 2, "RA", b"")]),
+        ("REJ", "Sr".into())
+    );
+    assert_eq!(
+        st(vec![c(1, 0, "S", b""), c(2, 0, "R", b"")]),
+        ("RSTOS0", "SR".into())
+    );
+    assert_eq!(st(vec![c(1, 0, "S", b""), c(2, 0, "FA", b"")]).0, "SH");
+    assert_eq!(
+        st(vec![s(1, 2, "SA", b""), s(2, 2, "R", b"")]),
+        ("RSTRH", "^hr".into())
+    );
+    assert_eq!(st(vec![s(1, 2, "SA", b""), s(2, 2, "FA", b"")]).0, "SHR");
+    let mut p = handshake();
+    p.push(c(1001, 5001, "FA", b""));
+    assert_eq!(st(p).0, "S2");
+    let mut p = handshake();
+    p.push(s(5001, 1001, "FA", b""));
+    assert_eq!(st(p).0, "S3");
+}
