@@ -613,3 +613,133 @@ fn zeek_states_through_the_table() {
     p.push(s(5001, 1001, "FA", b""));
     assert_eq!(st(p).0, "S3");
 }
+
+/// Runs `(ms, packet)` pairs.
+fn run_ms(p: &[(i64, T)]) -> (Vec<PacketVerdict>, Rec) {
+    let b: Vec<(i64, Vec<u8>)> = p.iter().map(|(t, x)| (*t, x.bytes())).collect();
+    run_at(FlowConfig::default(), &b)
+}
+
+/// Handshake at 0, 1, 2 ms (so the iRTT, Wireshark's out-of-order threshold, is 2 ms).
+fn fast_handshake() -> Vec<(i64, T)> {
+    handshake()
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| (i as i64, t))
+        .collect()
+}
+
+#[test]
+fn analysis_dup_ack_and_fast_retransmission() {
+    let mut p = fast_handshake();
+    p.push((10, c(1001, 5001, "PA", b"abc")));
+    p.push((11, c(1004, 5001, "PA", b"def"))); // lost at the receiver
+    p.push((20, s(5001, 1004, "A", b""))); // frame 6
+    p.push((21, s(5001, 1004, "A", b"")));
+    p.push((22, s(5001, 1004, "A", b"")));
+    p.push((23, c(1004, 5001, "PA", b"def")));
+    let (v, rec) = run_ms(&p);
+    assert!(v[5].analysis.is_empty());
+    assert_eq!(names(&v[6]), ["duplicate_ack"]);
+    assert_eq!(v[6].info_prefix(), "[TCP Dup ACK 6#1] ");
+    assert_eq!(v[7].info_prefix(), "[TCP Dup ACK 6#2] ");
+    assert_eq!(names(&v[8]), ["fast_retransmission"]);
+    assert_eq!(v[8].info_prefix(), "[TCP Fast Retransmission] ");
+    let k = rec.conn(0);
+    assert_eq!(k.analysis_count(TcpAnalysisFlags::DUPLICATE_ACK), 2);
+    assert_eq!(k.retransmitted_bytes, [3, 0]);
+    assert!(k.history().contains('T'));
+    assert_eq!(rec.stream(0, C2S), "abcdef");
+}
+
+#[test]
+fn analysis_retransmission_spurious_out_of_order_lost() {
+    // Plain retransmission: same bytes again, long after, never ACKed.
+    let mut p = fast_handshake();
+    p.push((10, c(1001, 5001, "PA", b"abc")));
+    p.push((500, c(1001, 5001, "PA", b"abc")));
+    let (v, _) = run_ms(&p);
+    assert_eq!(names(&v[4]), ["retransmission"]);
+    assert_eq!(v[4].info_prefix(), "[TCP Retransmission] ");
+
+    // Spurious: the peer had already ACKed it.
+    let mut p = fast_handshake();
+    p.push((10, c(1001, 5001, "PA", b"abc")));
+    p.push((20, s(5001, 1004, "A", b"")));
+    p.push((500, c(1001, 5001, "PA", b"abc")));
+    let (v, _) = run_ms(&p);
+    assert_eq!(names(&v[5]), ["spurious_retransmission"]);
+
+    // Out of order: the earlier segment arrives within the iRTT of the later one,
+    // which itself showed a hole.
+    let mut p = fast_handshake();
+    p.push((10, c(1004, 5001, "PA", b"def")));
+    p.push((11, c(1001, 5001, "PA", b"abc")));
+    let (v, rec) = run_ms(&p);
+    assert_eq!(names(&v[3]), ["lost_segment"]);
+    assert_eq!(v[3].info_prefix(), "[TCP Previous segment not captured] ");
+    assert_eq!(names(&v[4]), ["out_of_order"]);
+    assert_eq!(rec.stream(0, C2S), "abcdef");
+}
+
+#[test]
+fn analysis_ack_unseen_segment() {
+    let mut p = fast_handshake();
+    p.push((10, s(5001, 2000, "A", b"")));
+    let (v, _) = run_ms(&p);
+    assert_eq!(names(&v[3]), ["ack_lost_segment"]);
+    assert_eq!(v[3].info_prefix(), "[TCP ACKed unseen segment] ");
+}
+
+#[test]
+fn analysis_zero_window_probe_and_update() {
+    let mut p = fast_handshake();
+    p.push((10, s(5001, 1001, "A", b"").win(0)));
+    p.push((20, c(1001, 5001, "PA", b"x")));
+    p.push((30, s(5001, 1001, "A", b"").win(0)));
+    p.push((40, s(5001, 1001, "A", b"").win(500)));
+    let (v, _) = run_ms(&p);
+    assert_eq!(names(&v[3]), ["zero_window"]);
+    assert_eq!(names(&v[4]), ["zero_window_probe"]);
+    assert_eq!(names(&v[5]), ["zero_window", "zero_window_probe_ack"]);
+    assert_eq!(
+        v[5].info_prefix(),
+        "[TCP ZeroWindowProbeAck] [TCP ZeroWindow] "
+    );
+    assert_eq!(names(&v[6]), ["window_update"]);
+}
+
+#[test]
+fn analysis_keep_alive_and_window_full() {
+    let mut p = fast_handshake();
+    p.push((10, c(1000, 5001, "A", b"")));
+    p.push((11, s(5001, 1001, "A", b"")));
+    let (v, _) = run_ms(&p);
+    assert_eq!(names(&v[3]), ["keep_alive"]);
+    assert_eq!(names(&v[4]), ["keep_alive_ack"]);
+
+    let mut p = fast_handshake();
+    p.push((10, s(5001, 1001, "A", b"").win(10)));
+    p.push((20, c(1001, 5001, "PA", b"0123456789")));
+    let (v, _) = run_ms(&p);
+    assert_eq!(names(&v[3]), ["window_update"]);
+    assert_eq!(names(&v[4]), ["window_full"]);
+}
+
+#[test]
+fn window_scale_applies_only_with_both_options() {
+    // Both SYNs carry a scale of 2: a raw window of 4 means 16 bytes.
+    let mut p = vec![
+        (0, c(ISN_C, 0, "S", b"").ws(0)),
+        (1, s(ISN_S, ISN_C + 1, "SA", b"").ws(2)),
+        (2, c(ISN_C + 1, ISN_S + 1, "A", b"")),
+    ];
+    p.push((10, s(5001, 1001, "A", b"").win(4)));
+    p.push((20, c(1001, 5001, "PA", b"0123456789abcdef")));
+    let (v, _) = run_ms(&p);
+    assert!(
+        v[4].analysis.contains(TcpAnalysisFlags::WINDOW_FULL),
+        "{:?}",
+        names(&v[4])
+    );
+}
