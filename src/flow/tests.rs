@@ -743,3 +743,59 @@ fn window_scale_applies_only_with_both_options() {
         names(&v[4])
     );
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn arb_packet(
+    ) -> impl Strategy<Value = (u8, u8, u16, u16, u32, u32, u16, u16, u16, u8, u8, i64)> {
+        (
+            0u8..3,
+            0u8..3,
+            0u16..3,
+            0u16..3,
+            any::<u32>(),
+            any::<u32>(),
+            any::<u16>(),
+            any::<u16>(),
+            0u16..200,
+            0u8..3,
+            0u8..6,
+            0i64..200_000,
+        )
+    }
+
+    proptest! {
+        /// Arbitrary packet sequences never panic, and the table's bounds hold.
+        #[test]
+        fn arbitrary_packets_never_panic(pkts in proptest::collection::vec(arb_packet(), 0..200)) {
+            let cfg = FlowConfig { max_dir_buffered: 500, max_total_buffered: 1500, max_holes: 4, max_conns: 5, udp_timeout_ns: 50_000_000, tcp_idle_timeout_ns: 80_000_000, tcp_closed_linger_ns: 10_000_000, community_id_seed: 0 };
+            let mut t = ConnTable::new(cfg);
+            let mut rec = Rec::default();
+            let payload = [0x41u8; 200];
+            let mut ts = 0i64;
+            for (i, (a, b, sp, dp, seq, ack, flags, win, len, vl, kind, dt)) in pkts.into_iter().enumerate() {
+                ts += dt;
+                let l4 = match kind {
+                    0..=2 => L4::Tcp { sport: 1000 + sp, dport: 1000 + dp, seq: seq % 4096, ack: ack % 4096, flags: flags & 0xff, window: win, wscale: Some((win % 20) as u8), mss: None, sack_permitted: false, ts: None, payload_len: len as u32 + (kind as u32) * 7, payload: &payload[..len as usize] },
+                    3 => L4::Udp { sport: sp, dport: dp, payload: &payload[..len as usize] },
+                    4 => L4::Icmp { v6: false, kind: if flags & 1 == 0 { 8 } else { 0 }, code: 0, echo: Some((sp, dp)) },
+                    _ => L4::Other { proto: 47 },
+                };
+                let p = FlowPacket { id: PacketId(i as u32), ts: Timestamp(ts), src: IpAddr::from([10, 0, 0, a]), dst: IpAddr::from([10, 0, 0, b]), vlans: [vl as u16, 0], vlan_count: vl.min(1), l4 };
+                let v = t.process(&p, &mut rec);
+                let _ = v.info_prefix();
+                prop_assert!(t.buffered_bytes() <= 1500);
+                prop_assert!(t.live() <= 5);
+            }
+            t.finish(&mut rec);
+            prop_assert_eq!(t.live(), 0);
+            prop_assert_eq!(t.buffered_bytes(), 0);
+            for c in &rec.done {
+                let _ = (c.state(), c.history(), c.community_id());
+            }
+            prop_assert_eq!(rec.done.len(), rec.new.len());
+        }
+    }
+}
