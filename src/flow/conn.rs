@@ -21,6 +21,7 @@ pub enum ConnProto {
 /// Handshake timestamps (capture time at the capture point).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Handshake {
+    /// The last SYN before the SYN/ACK (retried SYNs move it forward).
     pub syn_ts: Option<Timestamp>,
     pub synack_ts: Option<Timestamp>,
     pub ack_ts: Option<Timestamp>,

@@ -664,10 +664,12 @@ impl ConnTable {
 
         // Handshake and phases.
         if syn && !ackf && d == Direction::ClientToServer {
-            c.handshake
-                .get_or_insert_with(Handshake::default)
-                .syn_ts
-                .get_or_insert(pkt.ts);
+            // The SYN that got answered is the last one before the SYN/ACK (Wireshark
+            // measures the iRTT from it too).
+            let hs = c.handshake.get_or_insert_with(Handshake::default);
+            if hs.synack_ts.is_none() || hs.syn_ts.is_none() {
+                hs.syn_ts = Some(pkt.ts);
+            }
         }
         if syn && ackf && d == Direction::ServerToClient {
             c.handshake
