@@ -575,6 +575,11 @@ impl ConnTable {
         c.last_ts = pkt.ts;
         c.packets[i] += 1;
 
+        if syn && !ackf && d == Direction::ClientToServer {
+            // A SYN from the side we picked as client confirms a guessed orientation
+            // (SYN/ACK seen first); `^` stays in the history, as in Zeek.
+            c.orientation_guessed = false;
+        }
         // Initial sequence numbers and window scaling (RFC 7323 §2.2: scaling applies
         // only when both SYNs carried the option).
         if syn {

@@ -450,6 +450,10 @@ fn synack_before_syn() {
     let k = rec.conn(0);
     assert_eq!(k.client.ip, IpAddr::from(CLI));
     assert_eq!(k.history(), "^hSA");
+    assert!(
+        !k.orientation_guessed,
+        "the late SYN confirms the orientation"
+    );
     assert_eq!(k.state(), "S1");
 }
 
