@@ -298,3 +298,34 @@ fn tcp_streams_match_tshark() {
         mismatches.join("\n")
     );
 }
+
+/// `zeek/vlan-collisions.pcap` holds one 4-tuple on three VLANs (three connections;
+/// tshark, ignoring VLANs, shows one stream); `syn_retransmit_with_ts.pcap` tags one
+/// direction only and is one connection.
+#[test]
+fn vlan_contexts_in_real_captures() {
+    let tcp = |rel: &str| -> Vec<Connection> {
+        run(rel)
+            .expect("ethernet pcap")
+            .done
+            .into_iter()
+            .filter(|c| c.proto == wiretale::flow::ConnProto::Tcp)
+            .collect()
+    };
+    let v = tcp("zeek/vlan-collisions.pcap");
+    assert_eq!(
+        v.len(),
+        3,
+        "{:?}",
+        v.iter()
+            .map(|c| (c.vlans, c.history().to_string()))
+            .collect::<Vec<_>>()
+    );
+    let mut vl: Vec<u16> = v.iter().map(|c| c.vlans[0]).collect();
+    vl.sort_unstable();
+    vl.dedup();
+    assert_eq!(vl.len(), 3);
+    let a = tcp("suricata-verify/syn_retransmit_with_ts.pcap");
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].state(), "SF", "{}", a[0].history());
+}

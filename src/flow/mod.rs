@@ -26,7 +26,7 @@ use crate::base::{ConnId, Direction, PacketId, Timestamp};
 
 pub use analysis::{TcpAnalysisFlags, TcpFlagsAnalysis};
 pub use conn::{Close, CloseHow, ConnProto, Connection, Handshake, IcmpInfo, Phases};
-pub use table::ConnTable;
+pub use table::{ConnTable, TableStats};
 
 /// TCP header flag bits as they appear in [`L4::Tcp`]`::flags`.
 pub mod tcp_flags {
