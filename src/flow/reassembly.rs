@@ -550,7 +550,7 @@ mod tests {
             let mut total = 0;
             for (s, len, wire, kind) in ops {
                 match kind {
-                    0 | 1 => { r.segment(s, &buf[..len], (wire % 400) as u32, kind == 1, ctx(), &mut rec, &mut total, lim); }
+                    0 | 1 => { r.segment(s, &buf[..len], wire % 400, kind == 1, ctx(), &mut rec, &mut total, lim); }
                     2 => r.acked(s, ctx(), &mut rec, &mut total),
                     _ => {
                         r.segment(s % 64, &buf[..len], len as u32, false, ctx(), &mut rec, &mut total, lim);
