@@ -803,3 +803,98 @@ mod props {
         }
     }
 }
+
+/// 250,000 short connections over 11,261 reused tuples come out as exactly 250,000:
+/// closed ones (FIN or RST) are followed by a new SYN, and every 7th is left open
+/// (SYN only) and then reused with a new ISN.
+#[test]
+fn port_reuse_at_scale() {
+    const N: u32 = 250_000;
+    const TUPLES: u32 = 11_261;
+    #[derive(Default)]
+    struct Count {
+        new: u32,
+        done: u32,
+        states: std::collections::HashMap<&'static str, u32>,
+    }
+    impl StreamSink for Count {
+        fn data(&mut self, _: ConnId, _: Direction, _: Timestamp, _: PacketId, _: &[u8]) {}
+        fn gap(&mut self, _: ConnId, _: Direction, _: Timestamp, _: u64) {}
+        fn conn_new(&mut self, _: &Connection) {
+            self.new += 1;
+        }
+        fn conn_done(&mut self, c: &Connection) {
+            self.done += 1;
+            *self.states.entry(c.state()).or_default() += 1;
+        }
+    }
+    let mut t = ConnTable::new(FlowConfig::default());
+    let mut sink = Count::default();
+    let srv = IpAddr::from([192, 0, 2, 1]);
+    let mut id = 0u32;
+    let mut max_live = 0;
+    for k in 0..N {
+        let tup = k % TUPLES;
+        let cli = IpAddr::from([10, 1, (tup >> 8) as u8, tup as u8]);
+        let sport = 30000 + (tup % 7) as u16;
+        let base = k as i64 * 20_000; // 20 µs apart: a tuple comes back after ~225 ms
+        let isn = k.wrapping_mul(2_654_435_761);
+        let sisn = isn ^ 0x5555_5555;
+        let mut send = |c2s: bool, dt: i64, seq: u32, ack: u32, flags: u16| {
+            let (src, dst, sp, dp) = if c2s {
+                (cli, srv, sport, 443)
+            } else {
+                (srv, cli, 443, sport)
+            };
+            let l4 = L4::Tcp {
+                sport: sp,
+                dport: dp,
+                seq,
+                ack,
+                flags,
+                window: 500,
+                wscale: None,
+                mss: None,
+                sack_permitted: false,
+                ts: None,
+                payload_len: 0,
+                payload: &[],
+            };
+            let p = FlowPacket {
+                id: PacketId(id),
+                ts: Timestamp(base + dt),
+                src,
+                dst,
+                vlans: [0; 2],
+                vlan_count: 0,
+                l4,
+            };
+            id += 1;
+            t.process(&p, &mut sink)
+        };
+        let v = send(true, 0, isn, 0, 0x02);
+        assert!(v.new_conn, "connection {k} not new");
+        if k % 7 == 3 {
+            continue; // left open: the next use of the tuple has a new ISN
+        }
+        send(false, 1_000, sisn, isn + 1, 0x12);
+        send(true, 2_000, isn + 1, sisn + 1, 0x10);
+        if k % 5 == 0 {
+            send(true, 3_000, isn + 1, sisn + 1, 0x14);
+        } else {
+            send(true, 3_000, isn + 1, sisn + 1, 0x11);
+            send(false, 4_000, sisn + 1, isn + 2, 0x11);
+            send(true, 5_000, isn + 2, sisn + 2, 0x10);
+        }
+        max_live = max_live.max(t.live());
+    }
+    t.finish(&mut sink);
+    assert_eq!((sink.new, sink.done), (N, N));
+    // Memory follows live connections: closed ones linger at most 5 s of capture time.
+    assert!(max_live <= TUPLES as usize, "{max_live} live");
+    assert!(
+        sink.states["SF"] > 150_000 && sink.states["RSTO"] > 25_000 && sink.states["S0"] > 30_000,
+        "{:?}",
+        sink.states
+    );
+}
