@@ -296,6 +296,11 @@ impl Reassembler {
             return;
         }
         let mut off = self.offset(ack);
+        // No receive window exceeds 2^30 bytes (RFC 7323 §2.3): an ACK further ahead
+        // is not evidence of missed data, just a broken or crafted packet.
+        if off - self.next as i64 > 1 << 30 {
+            return;
+        }
         if let Some(f) = self.fin {
             off = off.min(f as i64);
         }
@@ -430,6 +435,17 @@ mod tests {
         r.segment(112, b"zz", 2, false, ctx(), &mut rec, &mut total, LIM);
         r.end(ctx(), &mut rec, &mut total);
         assert_eq!(rec.ended(0, Direction::ClientToServer), 1);
+    }
+
+    #[test]
+    fn absurd_ack_is_ignored() {
+        let mut r = Reassembler::default();
+        let mut rec = Rec::default();
+        let mut total = 0;
+        r.segment(1, b"ab", 2, false, ctx(), &mut rec, &mut total, LIM);
+        r.acked(1u32.wrapping_add(0x7000_0000), ctx(), &mut rec, &mut total);
+        r.segment(3, b"cd", 2, false, ctx(), &mut rec, &mut total, LIM);
+        assert_eq!(rec.stream(0, Direction::ClientToServer), "abcd");
     }
 
     #[test]

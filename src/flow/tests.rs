@@ -1007,3 +1007,44 @@ fn real_frames_truncation_sweep() {
         }
     }
 }
+
+#[test]
+fn eviction_and_reassembly_limit_are_anomalies() {
+    // Three connections, room for two: the idlest is finished early with an anomaly.
+    let cfg = FlowConfig {
+        max_conns: 2,
+        ..FlowConfig::default()
+    };
+    let mut p = Vec::new();
+    for (k, port) in [40001u16, 40002, 40003].into_iter().enumerate() {
+        let mut t = c(ISN_C, 0, "S", b"");
+        t.sp = port;
+        p.push((k as i64, t.bytes()));
+    }
+    let (v, rec) = run_at(cfg, &p);
+    assert_eq!(v[2].conn, Some(ConnId(2)));
+    assert_eq!(rec.done[0].id, ConnId(0));
+    assert_eq!(rec.done[0].anomalies[0].name, "conn_evicted");
+    assert!(rec.done[1].anomalies.is_empty());
+
+    // Per-direction buffer of 4 bytes: out-of-order data beyond it is delivered
+    // after a gap, and the connection carries `reassembly_limit`.
+    let cfg = FlowConfig {
+        max_dir_buffered: 4,
+        ..FlowConfig::default()
+    };
+    let mut pk = handshake();
+    pk.push(c(1004, 5001, "PA", b"cd"));
+    pk.push(c(1007, 5001, "PA", b"fgh"));
+    pk.push(c(1001, 5001, "PA", b"abc"));
+    let b: Vec<(i64, Vec<u8>)> = pk
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (i as i64, t.bytes()))
+        .collect();
+    let (_, rec) = run_at(cfg, &b);
+    assert_eq!(rec.stream(0, C2S), "[gap 3]cd[gap 1]fgh");
+    let k = rec.conn(0);
+    assert_eq!(k.anomalies[0].name, "reassembly_limit");
+    assert_eq!(k.missed_bytes, 4);
+}
