@@ -756,7 +756,8 @@ impl ConnTable {
         if rst {
             fwd.r.end(ctx, &mut cs, total);
         }
-        if ackf {
+        // A RST's ACK field is not trusted as evidence of missed data.
+        if ackf && !rst {
             let rctx = Ctx {
                 dir: d.reverse(),
                 ..ctx
