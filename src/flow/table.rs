@@ -559,6 +559,7 @@ impl ConnTable {
         };
         let limits = self.limits();
         let total = &mut self.total_buffered;
+        let stats = &mut self.stats;
         let Some(e) = self.slab.get_mut(slot as usize).and_then(|e| e.as_mut()) else {
             return PacketVerdict::none();
         };
@@ -747,6 +748,7 @@ impl ConnTable {
                 );
             }
             if out.limit_hit {
+                stats.limit_hits += 1;
                 c.anomaly(
                     "reassembly_limit",
                     "out-of-order buffer limit hit; buffered data delivered after a gap",
