@@ -86,7 +86,8 @@ pub struct Connection {
     pub proto: ConnProto,
     pub client: Endpoint,
     pub server: Endpoint,
-    /// VLAN ids of the client→server direction (outer first), else of the first packet.
+    /// VLAN ids of the connection's first packet (outer first); see `table` for how
+    /// VLAN contexts split or join connections.
     pub vlans: [u16; 2],
     pub vlan_count: u8,
     /// Client/server was inferred (no SYN seen; SYN/ACK or port heuristic).

@@ -1048,3 +1048,10 @@ fn eviction_and_reassembly_limit_are_anomalies() {
     assert_eq!(k.anomalies[0].name, "reassembly_limit");
     assert_eq!(k.missed_bytes, 4);
 }
+
+/// A connection summary stays small: no per-packet storage.
+#[test]
+fn connection_is_compact() {
+    let n = std::mem::size_of::<Connection>();
+    assert!(n <= 544, "Connection is {n} bytes");
+}
