@@ -1,4 +1,4 @@
-//! Runs Ethernet classic-pcap captures of the shared corpus through `flow::ConnTable`
+//! Runs classic-pcap captures (Ethernet, null/loop, Linux cooked v1) of the shared corpus through `flow::ConnTable`
 //! and compares per-connection facts with tshark 4.0.17's truth
 //! (`captures/truth/*/*.json`, `tcp_streams[]`). The pcap reading and L2–L4 slicing
 //! here are a minimal test harness (etherparse's lax slicer), not the product's
@@ -15,8 +15,9 @@ use wiretale::flow::{
     ConnTable, Connection, FlowConfig, FlowPacket, StreamSink, TcpAnalysisFlags, L4,
 };
 
-/// Classic pcap records: (ts, captured bytes). Returns None for pcapng or non-Ethernet.
-fn read_pcap(data: &[u8]) -> Option<Vec<(Timestamp, &[u8])>> {
+/// Classic pcap: link type and records (ts, captured bytes). None for pcapng or a
+/// link type the harness does not slice (Ethernet, BSD null/loop, Linux cooked v1).
+fn read_pcap(data: &[u8]) -> Option<(u32, Vec<(Timestamp, &[u8])>)> {
     let magic = data.get(..4)?;
     let (le, units) = match magic {
         [0xd4, 0xc3, 0xb2, 0xa1] => (true, 1_000_000),
@@ -33,7 +34,8 @@ fn read_pcap(data: &[u8]) -> Option<Vec<(Timestamp, &[u8])>> {
             u32::from_be_bytes(b)
         })
     };
-    if u32_at(20)? != 1 {
+    let link = u32_at(20)?;
+    if ![0, 1, 108, 113].contains(&link) {
         return None;
     }
     let mut out = Vec::new();
@@ -44,11 +46,18 @@ fn read_pcap(data: &[u8]) -> Option<Vec<(Timestamp, &[u8])>> {
         out.push((Timestamp::from_parts(s as i64, f as u64, units), body));
         o += 16 + cap;
     }
-    Some(out)
+    Some((link, out))
 }
 
-fn to_flow(id: u32, ts: Timestamp, frame: &[u8]) -> Option<FlowPacket<'_>> {
-    let p = LaxSlicedPacket::from_ethernet(frame).ok()?;
+fn to_flow(link: u32, id: u32, ts: Timestamp, frame: &[u8]) -> Option<FlowPacket<'_>> {
+    let p = match link {
+        1 => LaxSlicedPacket::from_ethernet(frame).ok()?,
+        113 => {
+            let et = u16::from_be_bytes(frame.get(14..16)?.try_into().ok()?);
+            LaxSlicedPacket::from_ether_type(etherparse::EtherType(et), frame.get(16..)?)
+        }
+        _ => LaxSlicedPacket::from_ip(frame.get(4..)?).ok()?,
+    };
     let mut vlans = [0u16; 2];
     let ids = p.vlan_ids();
     for (i, v) in ids.iter().take(2).enumerate() {
@@ -155,11 +164,11 @@ impl StreamSink for Collect {
 
 fn run(rel: &str) -> Option<Collect> {
     let data = std::fs::read(common::shared_root().join(rel)).expect("read capture");
-    let frames = read_pcap(&data)?;
+    let (link, frames) = read_pcap(&data)?;
     let mut t = ConnTable::new(FlowConfig::default());
     let mut sink = Collect::default();
     for (i, (ts, f)) in frames.iter().enumerate() {
-        if let Some(p) = to_flow(i as u32, *ts, f) {
+        if let Some(p) = to_flow(link, i as u32, *ts, f) {
             t.process(&p, &mut sink);
         }
     }
@@ -174,7 +183,7 @@ fn ep(s: &str) -> (IpAddr, u16) {
 }
 
 /// Frames, payload bytes and Wireshark analysis counts per endpoint, for every TCP
-/// stream of the Ethernet classic-pcap captures that have tshark truth.
+/// stream of the classic-pcap captures that have tshark truth.
 #[test]
 fn tcp_streams_match_tshark() {
     let mut checked = 0;
@@ -330,20 +339,20 @@ fn vlan_contexts_in_real_captures() {
     assert_eq!(a[0].state(), "SF", "{}", a[0].history());
 }
 
-/// Every Ethernet classic-pcap capture of the corpus runs through the table without
+/// Every classic-pcap capture the harness can slice runs through the table without
 /// panicking, and finishing leaves nothing live or buffered.
 #[test]
-fn every_ethernet_capture_runs() {
+fn every_capture_runs() {
     let mut ran = 0;
     for rel in common::shared_captures() {
         let data = std::fs::read(common::shared_root().join(&rel)).expect("read capture");
-        let Some(frames) = read_pcap(&data) else {
+        let Some((link, frames)) = read_pcap(&data) else {
             continue;
         };
         let mut t = ConnTable::new(FlowConfig::default());
         let mut sink = Collect::default();
         for (i, (ts, f)) in frames.iter().enumerate() {
-            if let Some(p) = to_flow(i as u32, *ts, f) {
+            if let Some(p) = to_flow(link, i as u32, *ts, f) {
                 t.process(&p, &mut sink);
             }
         }

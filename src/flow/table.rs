@@ -728,7 +728,9 @@ impl ConnTable {
             ts: pkt.ts,
             pkt: pkt.id,
         };
-        if (payload_len > 0 || fin) && !rst {
+        // RFC 9293 §3.5.3: a RST may carry (diagnostic) data; it is delivered, then
+        // the direction ends.
+        if payload_len > 0 || fin {
             let first = if syn { sq.wrapping_add(1) } else { sq };
             let out = fwd.r.segment(
                 first,
