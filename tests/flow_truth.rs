@@ -15,9 +15,11 @@ use wiretale::flow::{
     ConnTable, Connection, FlowConfig, FlowPacket, StreamSink, TcpAnalysisFlags, L4,
 };
 
+type Frames<'a> = Vec<(Timestamp, &'a [u8])>;
+
 /// Classic pcap: link type and records (ts, captured bytes). None for pcapng or a
 /// link type the harness does not slice (Ethernet, BSD null/loop, Linux cooked v1).
-fn read_pcap(data: &[u8]) -> Option<(u32, Vec<(Timestamp, &[u8])>)> {
+fn read_pcap(data: &[u8]) -> Option<(u32, Frames<'_>)> {
     let magic = data.get(..4)?;
     let (le, units) = match magic {
         [0xd4, 0xc3, 0xb2, 0xa1] => (true, 1_000_000),
