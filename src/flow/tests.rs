@@ -1055,3 +1055,24 @@ fn connection_is_compact() {
     let n = std::mem::size_of::<Connection>();
     assert!(n <= 544, "Connection is {n} bytes");
 }
+
+#[test]
+fn tcp_lifetimes_follow_capture_time() {
+    // A closed connection lingers: a late final ACK (1 s) still joins it; a packet
+    // 10 s after the last one starts a new (mid-stream) connection.
+    let mut p = fast_handshake();
+    p.push((10, c(1001, 5001, "FA", b"")));
+    p.push((11, s(5001, 1002, "FA", b"")));
+    p.push((1_011, c(1002, 5002, "A", b"")));
+    p.push((11_011, c(1002, 5002, "A", b"")));
+    let (v, rec) = run_ms(&p);
+    assert_eq!(v[5].conn, Some(ConnId(0)));
+    assert_eq!(v[6].conn, Some(ConnId(1)));
+    assert_eq!(rec.conn(0).state(), "SF");
+    // An open connection idle for more than the TCP idle timeout is finished.
+    let hour = 3_600_000;
+    let p = vec![(0, c(1001, 5001, "PA", b"a")), (hour + 1, c(1002, 5001, "PA", b"b"))];
+    let (v, rec) = run_ms(&p);
+    assert_ne!(v[0].conn, v[1].conn);
+    assert_eq!(rec.done.len(), 2);
+}
