@@ -237,6 +237,12 @@ fn tcp_streams_match_tshark() {
                     1
                 };
                 let want = |k: &str| pe[k].as_u64().unwrap();
+                if std::env::var_os("FLOW_TRUTH_DEBUG").is_some() && c.missed_bytes > 0 {
+                    eprintln!(
+                        "{rel} stream {} missed {} lost {}",
+                        st["stream"], c.missed_bytes, pe["lost_segment"]
+                    );
+                }
                 let mut checks = vec![("frames", c.packets[d])];
                 // Payload sent = new stream bytes + retransmitted bytes (when nothing
                 // was missed, so no gap bytes are in `bytes`).

@@ -9,8 +9,10 @@
 //!   reported as `overlap_mismatch`. Bytes already delivered are not retained, so a
 //!   mismatch against delivered data cannot be seen; it is counted as retransmitted.
 //! - **Gaps are lengths, never zeros**: a hole the capture will never fill (peer ACKed
-//!   past it, a limit was hit, a packet was cut by the snaplen, end of input) is handed
-//!   to the sink as `gap(len)` and delivery continues after it.
+//!   past it and the sender moved on, a limit was hit, a packet was cut by the
+//!   snaplen, end of input) is handed to the sink as `gap(len)` and delivery
+//!   continues after it. An ACK alone does not declare the gap, because captures
+//!   reorder: the data may still arrive right after the ACK.
 //! - **Bounded**: per-direction buffered bytes, buffered segments (holes) and a global
 //!   byte budget shared by all connections. Hitting one flushes what is buffered (data,
 //!   with gaps between) and carries on; the caller records a `reassembly_limit` anomaly.
@@ -62,6 +64,9 @@ pub struct Reassembler {
     next: u64,
     /// Stream offset of the FIN, when seen.
     fin: Option<u64>,
+    /// Highest offset the peer acknowledged: bytes before it were sent even if this
+    /// capture never saw them. Acted on lazily (see `acked`).
+    acked_to: u64,
     ended: bool,
     /// Out-of-order segments by stream offset; never overlapping.
     buf: BTreeMap<u64, Vec<u8>>,
@@ -143,6 +148,12 @@ impl Reassembler {
         }
         let start = self.offset(seq_no);
         let end = start + wire_len as i64;
+        // The sender moved on past bytes the peer acknowledged: they are lost to
+        // this capture, so the hole becomes a gap now.
+        if self.acked_to > self.next && start >= self.acked_to as i64 {
+            let to = self.acked_to;
+            self.skip_to(to, ctx, sink, total);
+        }
         let cap = payload.get(..wire_len as usize).unwrap_or(payload);
         if fin && end >= 0 && self.fin.is_none() {
             self.fin = Some(end as u64);
@@ -288,9 +299,11 @@ impl Reassembler {
         }
     }
 
-    /// The peer acknowledged up to `ack`: bytes before it were sent, so a hole before
-    /// it will never be filled by this capture. Delivers it as a gap (RFC 9293 §3.4:
-    /// an ACK covers all preceding sequence numbers).
+    /// The peer acknowledged up to `ack` (RFC 9293 §3.4: an ACK covers all preceding
+    /// sequence numbers), so a hole before it was sent and will not be filled unless
+    /// the capture merely reordered it. The hole becomes a gap lazily: when this
+    /// side's next segment starts at or after the ACKed point, when this side has
+    /// FINed (nothing newer will come), or when the direction ends.
     pub fn acked(&mut self, ack: u32, ctx: Ctx, sink: &mut impl StreamSink, total: &mut usize) {
         if !self.started || self.ended {
             return;
@@ -304,6 +317,19 @@ impl Reassembler {
         if let Some(f) = self.fin {
             off = off.min(f as i64);
         }
+        if off > self.acked_to as i64 {
+            self.acked_to = off as u64;
+        }
+        if self.fin.is_some_and(|f| self.acked_to >= f) {
+            let to = self.acked_to;
+            self.skip_to(to, ctx, sink, total);
+            self.check_end(ctx, sink, total);
+        }
+    }
+
+    /// Delivers everything before `off`: buffered data, and gaps for the holes.
+    fn skip_to(&mut self, off: u64, ctx: Ctx, sink: &mut impl StreamSink, total: &mut usize) {
+        let off = off as i64;
         while off > self.next as i64 {
             match self.buf.first_key_value() {
                 Some((&a, _)) if (a as i64) < off => {
@@ -321,7 +347,6 @@ impl Reassembler {
                 }
             }
         }
-        self.check_end(ctx, sink, total);
     }
 
     fn check_end(&mut self, ctx: Ctx, sink: &mut impl StreamSink, total: &mut usize) {
@@ -338,6 +363,8 @@ impl Reassembler {
         if self.ended {
             return;
         }
+        let to = self.acked_to;
+        self.skip_to(to, ctx, sink, total);
         self.flush(ctx, sink, total);
         self.ended = true;
         sink.end(ctx.conn, ctx.dir, ctx.ts);

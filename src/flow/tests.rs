@@ -1071,8 +1071,35 @@ fn tcp_lifetimes_follow_capture_time() {
     assert_eq!(rec.conn(0).state(), "SF");
     // An open connection idle for more than the TCP idle timeout is finished.
     let hour = 3_600_000;
-    let p = vec![(0, c(1001, 5001, "PA", b"a")), (hour + 1, c(1002, 5001, "PA", b"b"))];
+    let p = vec![
+        (0, c(1001, 5001, "PA", b"a")),
+        (hour + 1, c(1002, 5001, "PA", b"b")),
+    ];
     let (v, rec) = run_ms(&p);
     assert_ne!(v[0].conn, v[1].conn);
     assert_eq!(rec.done.len(), 2);
+}
+
+/// An ACK that the capture shows before the data it acknowledges (capture
+/// reordering, as in `zeek/ipv6-http-atomic-frag.pcap` frames 6–8) does not turn the
+/// data into a gap; the gap is declared only once the sender moves past the ACKed
+/// point.
+#[test]
+fn ack_before_data_is_not_a_gap() {
+    let mut p = handshake();
+    p.push(s(5001, 1004, "A", b""));
+    p.push(c(1001, 5001, "PA", b"abc"));
+    let (v, rec) = run(&p);
+    assert_eq!(names(&v[3]), ["ack_lost_segment"]);
+    assert_eq!(names(&v[4]), ["spurious_retransmission"]);
+    assert_eq!(rec.stream(0, C2S), "abc");
+    assert_eq!(rec.conn(0).missed_bytes, 0);
+
+    let mut p = handshake();
+    p.push(c(1001, 5001, "PA", b"abc"));
+    p.push(s(5001, 1017, "A", b""));
+    p.push(c(1017, 5001, "PA", b"xyz"));
+    let (_, rec) = run(&p);
+    assert_eq!(rec.stream(0, C2S), "abc[gap 13]xyz");
+    assert_eq!(rec.conn(0).missed_bytes, 13);
 }
