@@ -1103,3 +1103,15 @@ fn ack_before_data_is_not_a_gap() {
     assert_eq!(rec.stream(0, C2S), "abc[gap 13]xyz");
     assert_eq!(rec.conn(0).missed_bytes, 13);
 }
+
+/// The embedded frames are the capture's bytes (provenance check).
+#[test]
+fn embedded_frames_match_the_capture() {
+    let data = std::fs::read(crate::testutil::shared_capture("zeek/http-get-gzip.pcap")).unwrap();
+    let mut o = 24;
+    for (_, hex) in GZIP_FRAMES {
+        let cap = u32::from_le_bytes(data[o + 8..o + 12].try_into().unwrap()) as usize;
+        assert_eq!(data[o + 16..o + 16 + cap], unhex(hex)[..]);
+        o += 16 + cap;
+    }
+}
