@@ -56,7 +56,9 @@ impl TcpAnalysisFlags {
     ];
 
     /// Bit positions in the order tshark shows them in the Info column (Wireshark
-    /// prepends each label, so this is its print order reversed).
+    /// prepends each label, so this is its print order reversed). Verified against
+    /// tshark 4.0.17 only for "[TCP ZeroWindowProbeAck] [TCP ZeroWindow]"; other
+    /// combinations follow the reversal from memory of packet-tcp.c.
     const INFO_ORDER: [u32; Self::COUNT] = [12, 3, 2, 1, 14, 7, 8, 6, 13, 9, 10, 11, 5, 4, 0];
 
     pub fn contains(self, other: Self) -> bool {
@@ -251,7 +253,11 @@ pub fn analyze(
     if let Some(m) = rev.maxseqtobeacked {
         if seq::gt(ack, m) && s.flags & ACK != 0 {
             f.insert(TcpAnalysisFlags::ACK_LOST_SEGMENT);
-            rev.maxseqtobeacked = rev.nextseq.map(|n| n.wrapping_add(1));
+            // The peer evidently sent up to `ack`: move its highest seq there, so the
+            // warning is not repeated and a late copy of the unseen data counts as a
+            // (spurious) retransmission, as tshark reports it.
+            rev.maxseqtobeacked = Some(ack);
+            rev.nextseq = Some(ack);
         }
     }
     // RETRANSMISSION family: data (or SYN/FIN) below the highest seq seen.
@@ -263,9 +269,15 @@ pub fn analyze(
             let since_ack = ts.0.saturating_sub(rev.lastack_ts.0);
             let since_next = ts.0.saturating_sub(fwd.nextseq_ts.0);
             let ooo_thres = irtt_ns.filter(|&r| r > 0).unwrap_or(3_000_000);
+            // SYN and FIN occupy one sequence number: a repeated FIN ends at nextseq
+            // and is a retransmission, not out-of-order (as tshark flags it).
+            let seg_end = s
+                .seq
+                .wrapping_add(s.seglen)
+                .wrapping_add((s.flags & (SYN | FIN) != 0) as u32);
             if rev.dupacknum >= 2 && rev.lastack == s.seq && since_ack < 20_000_000 {
                 f.insert(TcpAnalysisFlags::FAST_RETRANSMISSION);
-            } else if since_next < ooo_thres && n != s.seq.wrapping_add(s.seglen) {
+            } else if since_next < ooo_thres && n != seg_end {
                 f.insert(TcpAnalysisFlags::OUT_OF_ORDER);
             } else if s.seglen > 0
                 && rev.lastack != 0

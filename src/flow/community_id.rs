@@ -191,4 +191,43 @@ mod tests {
             "1:LQU9qZlK+B5F3KDmev6m5PMibrg="
         );
     }
+
+    /// Vectors computed by tshark 4.0.17 (`--enable-protocol communityid`, seed 0) on
+    /// the shared corpus (file and frame named per case).
+    #[test]
+    fn tshark_vectors() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        // zeek/http-get-gzip.pcap frame 1 (TCP SYN)
+        assert_eq!(
+            community_id(0, ip("141.142.228.5"), ip("54.243.118.187"), 6, 50153, 80),
+            "1:sSwqNMUITelgfp6OCeS3Fj/C3v4="
+        );
+        // zeek/dns-edns-ecs.pcap first UDP frame (a DNS response, server first)
+        assert_eq!(
+            community_id(0, ip("192.168.120.21"), ip("192.168.90.10"), 17, 53, 64006),
+            "1:PJHJH5AzGX9Q8zo7qZdttQQQUAg="
+        );
+        // zeek/icmp-5-pings.pcap frames 1 and 2: request and reply hash alike
+        assert_eq!(
+            community_id(0, ip("172.16.133.2"), ip("172.217.11.78"), 1, 8, 0),
+            "1:gp8b/PCBmrLjQ2f9cKsFjc1+900="
+        );
+        assert_eq!(
+            community_id(0, ip("172.217.11.78"), ip("172.16.133.2"), 1, 0, 0),
+            "1:gp8b/PCBmrLjQ2f9cKsFjc1+900="
+        );
+        // zeek/ipv6-http-atomic-frag.pcap: neighbor advertisement / solicitation, TCP
+        assert_eq!(
+            community_id(0, ip("2001:db8:1::1"), ip("2001:db8:1::2"), 58, 136, 0),
+            "1:on65FKMd1L8JTxiqb1eHl08W6vY="
+        );
+        assert_eq!(
+            community_id(0, ip("2001:db8:1::2"), ip("ff02::1:ff00:1"), 58, 135, 0),
+            "1:1xcy2WHsKWPsze9lcUH+U6VVX5A="
+        );
+        assert_eq!(
+            community_id(0, ip("2001:db8:1::1"), ip("2001:db8:1::2"), 6, 80, 36951),
+            "1:Lemoi9vhwjyfeAvtAyITzfiUEeo="
+        );
+    }
 }

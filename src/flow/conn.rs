@@ -21,6 +21,7 @@ pub enum ConnProto {
 /// Handshake timestamps (capture time at the capture point).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Handshake {
+    /// The last SYN before the SYN/ACK (retried SYNs move it forward).
     pub syn_ts: Option<Timestamp>,
     pub synack_ts: Option<Timestamp>,
     pub ack_ts: Option<Timestamp>,
@@ -85,7 +86,8 @@ pub struct Connection {
     pub proto: ConnProto,
     pub client: Endpoint,
     pub server: Endpoint,
-    /// VLAN ids of the client→server direction (outer first), else of the first packet.
+    /// VLAN ids of the connection's first packet (outer first); see `table` for how
+    /// VLAN contexts split or join connections.
     pub vlans: [u16; 2],
     pub vlan_count: u8,
     /// Client/server was inferred (no SYN seen; SYN/ACK or port heuristic).

@@ -69,16 +69,12 @@ pub type FxHashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<Fx
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::hash::{BuildHasher, Hash};
+    use std::hash::BuildHasher;
 
     #[test]
     fn different_keys_hash_differently() {
         let b = BuildHasherDefault::<FxHasher>::default();
-        let h = |k: &(u32, u16)| {
-            let mut s = b.build_hasher();
-            k.hash(&mut s);
-            s.finish()
-        };
+        let h = |k: &(u32, u16)| b.hash_one(k);
         assert_ne!(h(&(1, 2)), h(&(2, 1)));
         assert_ne!(h(&(0, 80)), h(&(0, 81)));
         let mut m: FxHashMap<u32, u32> = FxHashMap::default();

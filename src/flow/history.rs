@@ -3,7 +3,8 @@
 //!
 //! History letters: upper case for the originator, lower case for the responder.
 //! `S` SYN, `H` SYN+ACK, `A` pure ACK, `D` payload, `F` FIN, `R` RST, `G` content gap,
-//! `T` retransmission, `W` zero window, `I` inconsistent (SYN+RST), `Q` SYN+FIN,
+//! `T` retransmitted payload, `W` zero window, `I` inconsistent (FIN+RST), `Q` other
+//! multi-flag (SYN+FIN, SYN+RST),
 //! `^` direction flipped by heuristic. Repeat rules as Zeek documents them: `A D I Q`
 //! at most once per direction; `F H R S` again only when the sequence number differs
 //! from the last packet with that flag; `G T W` (and `C`) logarithmically, the 1st,
@@ -34,10 +35,12 @@ pub struct History {
     pub overflow: bool,
     /// Letters seen once (bit per letter index, per direction).
     once: [u32; 2],
-    /// Last seq per repeatable flag letter (F H R S) per direction.
-    last_seq: [[Option<u32>; 4]; 2],
-    /// Counts for logarithmic letters (G T W) per direction.
-    counts: [[u64; 3]; 2],
+    /// Last seq per repeatable flag letter (S H F R) per direction; valid where
+    /// the matching bit of `seq_seen` is set.
+    last_seq: [[u32; 4]; 2],
+    seq_seen: u8,
+    /// Counts for logarithmic letters (G T W) per direction (saturating).
+    counts: [[u32; 3]; 2],
 }
 
 fn letter(c: u8, dir: Direction) -> u8 {
@@ -84,9 +87,11 @@ impl History {
             b'F' => 2,
             _ => 3,
         };
+        let bit = 1u8 << (dir.index() * 4 + i);
         let slot = &mut self.last_seq[dir.index()][i];
-        if *slot != Some(seq) {
-            *slot = Some(seq);
+        if self.seq_seen & bit == 0 || *slot != seq {
+            self.seq_seen |= bit;
+            *slot = seq;
             self.push(letter(c, dir));
         }
     }
@@ -99,9 +104,9 @@ impl History {
             _ => 2,
         };
         let n = &mut self.counts[dir.index()][i];
-        *n += 1;
+        *n = n.saturating_add(1);
         let v = *n;
-        let mut p = 1u64;
+        let mut p = 1u32;
         while p < v {
             p = p.saturating_mul(10);
         }

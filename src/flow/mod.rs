@@ -7,6 +7,16 @@
 //! seq/ack); reassembled bytes, gaps, direction ends and finished connections go to a
 //! [`StreamSink`]. Memory follows the live connections, not the capture: a finished
 //! connection is handed out through [`StreamSink::conn_done`] and its buffers dropped.
+//!
+//! Where the rules live:
+//! - keying, VLAN contexts, orientation, port reuse, timeouts: `table.rs` (module docs);
+//! - reassembly policy (first copy wins, gaps as lengths, limits): `reassembly.rs`;
+//! - Wireshark's sequence analysis, in its check order: `analysis.rs`;
+//! - Zeek's `history` letters and `conn_state`: `history.rs`;
+//! - Community ID v1: `community_id.rs`.
+//!
+//! UDP datagrams and ICMP echo exchanges are connections too; each UDP payload is
+//! handed to [`StreamSink::data`] as one call (no reassembly).
 
 mod analysis;
 pub mod community_id;
@@ -26,7 +36,7 @@ use crate::base::{ConnId, Direction, PacketId, Timestamp};
 
 pub use analysis::{TcpAnalysisFlags, TcpFlagsAnalysis};
 pub use conn::{Close, CloseHow, ConnProto, Connection, Handshake, IcmpInfo, Phases};
-pub use table::ConnTable;
+pub use table::{ConnTable, TableStats};
 
 /// TCP header flag bits as they appear in [`L4::Tcp`]`::flags`.
 pub mod tcp_flags {

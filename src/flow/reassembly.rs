@@ -9,8 +9,10 @@
 //!   reported as `overlap_mismatch`. Bytes already delivered are not retained, so a
 //!   mismatch against delivered data cannot be seen; it is counted as retransmitted.
 //! - **Gaps are lengths, never zeros**: a hole the capture will never fill (peer ACKed
-//!   past it, a limit was hit, a packet was cut by the snaplen, end of input) is handed
-//!   to the sink as `gap(len)` and delivery continues after it.
+//!   past it and the sender moved on, a limit was hit, a packet was cut by the
+//!   snaplen, end of input) is handed to the sink as `gap(len)` and delivery
+//!   continues after it. An ACK alone does not declare the gap, because captures
+//!   reorder: the data may still arrive right after the ACK.
 //! - **Bounded**: per-direction buffered bytes, buffered segments (holes) and a global
 //!   byte budget shared by all connections. Hitting one flushes what is buffered (data,
 //!   with gaps between) and carries on; the caller records a `reassembly_limit` anomaly.
@@ -62,6 +64,9 @@ pub struct Reassembler {
     next: u64,
     /// Stream offset of the FIN, when seen.
     fin: Option<u64>,
+    /// Highest offset the peer acknowledged: bytes before it were sent even if this
+    /// capture never saw them. Acted on lazily (see `acked`).
+    acked_to: u64,
     ended: bool,
     /// Out-of-order segments by stream offset; never overlapping.
     buf: BTreeMap<u64, Vec<u8>>,
@@ -143,6 +148,12 @@ impl Reassembler {
         }
         let start = self.offset(seq_no);
         let end = start + wire_len as i64;
+        // The sender moved on past bytes the peer acknowledged: they are lost to
+        // this capture, so the hole becomes a gap now.
+        if self.acked_to > self.next && start >= self.acked_to as i64 {
+            let to = self.acked_to;
+            self.skip_to(to, ctx, sink, total);
+        }
         let cap = payload.get(..wire_len as usize).unwrap_or(payload);
         if fin && end >= 0 && self.fin.is_none() {
             self.fin = Some(end as u64);
@@ -162,11 +173,13 @@ impl Reassembler {
             self.drain(ctx, sink, total);
         } else {
             let s = start as u64;
-            let new = cap.len();
-            let over = self.buffered + new > lim.dir_bytes
-                || total.saturating_add(new) > lim.total_bytes
-                || self.buf.len() >= lim.holes;
-            if over {
+            let inserted = self.insert(s, cap, total, lim);
+            if let Some((dup, mismatch)) = inserted {
+                out.retrans_bytes = dup;
+                out.overlap_mismatch = mismatch;
+            } else {
+                // A limit would be broken: deliver what is buffered (with gaps), then
+                // this segment after a gap, and carry on.
                 out.limit_hit = true;
                 self.flush(ctx, sink, total);
                 if s > self.next {
@@ -180,10 +193,6 @@ impl Reassembler {
                 let missing = (end as u64).saturating_sub(self.next + fresh.len() as u64);
                 self.emit_gap(ctx, sink, missing);
                 self.advance_to(end as u64);
-            } else {
-                let (dup, mismatch) = self.insert(s, cap, total);
-                out.retrans_bytes = dup;
-                out.overlap_mismatch = mismatch;
             }
         }
         self.check_end(ctx, sink, total);
@@ -191,8 +200,15 @@ impl Reassembler {
     }
 
     /// Buffers `data` at offset `s`, keeping bytes already buffered (first-seen wins).
-    /// Returns (bytes already present, whether any of them differed).
-    fn insert(&mut self, s: u64, data: &[u8], total: &mut usize) -> (u64, bool) {
+    /// Returns (bytes already present, whether any of them differed), or `None`
+    /// without buffering anything when the new bytes or pieces would break a limit.
+    fn insert(
+        &mut self,
+        s: u64,
+        data: &[u8],
+        total: &mut usize,
+        lim: Limits,
+    ) -> Option<(u64, bool)> {
         let e = s + data.len() as u64;
         let mut overlaps: Vec<(u64, u64)> = Vec::new();
         for (&a, v) in self.buf.range(..e).rev() {
@@ -203,6 +219,15 @@ impl Reassembler {
             overlaps.push((a, b));
         }
         overlaps.reverse();
+        let covered: u64 = overlaps.iter().map(|&(a, b)| b.min(e) - a.max(s)).sum();
+        let new_bytes = data.len() - covered as usize;
+        let pieces = overlaps.len() + 1;
+        if self.buffered + new_bytes > lim.dir_bytes
+            || total.saturating_add(new_bytes) > lim.total_bytes
+            || self.buf.len() + pieces > lim.holes
+        {
+            return None;
+        }
         let mut dup = 0u64;
         let mut mismatch = false;
         let mut cur = s;
@@ -224,7 +249,7 @@ impl Reassembler {
         if cur < e {
             self.put(cur, &data[(cur - s) as usize..], total);
         }
-        (dup, mismatch)
+        Some((dup, mismatch))
     }
 
     fn put(&mut self, at: u64, bytes: &[u8], total: &mut usize) {
@@ -274,17 +299,37 @@ impl Reassembler {
         }
     }
 
-    /// The peer acknowledged up to `ack`: bytes before it were sent, so a hole before
-    /// it will never be filled by this capture. Delivers it as a gap (RFC 9293 §3.4:
-    /// an ACK covers all preceding sequence numbers).
+    /// The peer acknowledged up to `ack` (RFC 9293 §3.4: an ACK covers all preceding
+    /// sequence numbers), so a hole before it was sent and will not be filled unless
+    /// the capture merely reordered it. The hole becomes a gap lazily: when this
+    /// side's next segment starts at or after the ACKed point, when this side has
+    /// FINed (nothing newer will come), or when the direction ends.
     pub fn acked(&mut self, ack: u32, ctx: Ctx, sink: &mut impl StreamSink, total: &mut usize) {
         if !self.started || self.ended {
             return;
         }
         let mut off = self.offset(ack);
+        // No receive window exceeds 2^30 bytes (RFC 7323 §2.3): an ACK further ahead
+        // is not evidence of missed data, just a broken or crafted packet.
+        if off - self.next as i64 > 1 << 30 {
+            return;
+        }
         if let Some(f) = self.fin {
             off = off.min(f as i64);
         }
+        if off > self.acked_to as i64 {
+            self.acked_to = off as u64;
+        }
+        if self.fin.is_some_and(|f| self.acked_to >= f) {
+            let to = self.acked_to;
+            self.skip_to(to, ctx, sink, total);
+            self.check_end(ctx, sink, total);
+        }
+    }
+
+    /// Delivers everything before `off`: buffered data, and gaps for the holes.
+    fn skip_to(&mut self, off: u64, ctx: Ctx, sink: &mut impl StreamSink, total: &mut usize) {
+        let off = off as i64;
         while off > self.next as i64 {
             match self.buf.first_key_value() {
                 Some((&a, _)) if (a as i64) < off => {
@@ -302,7 +347,6 @@ impl Reassembler {
                 }
             }
         }
-        self.check_end(ctx, sink, total);
     }
 
     fn check_end(&mut self, ctx: Ctx, sink: &mut impl StreamSink, total: &mut usize) {
@@ -319,8 +363,248 @@ impl Reassembler {
         if self.ended {
             return;
         }
+        let to = self.acked_to;
+        self.skip_to(to, ctx, sink, total);
         self.flush(ctx, sink, total);
         self.ended = true;
         sink.end(ctx.conn, ctx.dir, ctx.ts);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::tests::{Ev, Rec};
+    use proptest::prelude::*;
+
+    const LIM: Limits = Limits {
+        dir_bytes: 1 << 20,
+        total_bytes: 1 << 30,
+        holes: 1 << 10,
+    };
+
+    fn ctx() -> Ctx {
+        Ctx {
+            conn: ConnId(0),
+            dir: Direction::ClientToServer,
+            ts: Timestamp(0),
+            pkt: PacketId(0),
+        }
+    }
+
+    /// Feeds (seq, bytes) segments; returns the stream as text with `[gap N]`.
+    fn feed(
+        first: u32,
+        segs: &[(u32, &[u8])],
+        lim: Limits,
+    ) -> (String, Reassembler, Vec<SegOutcome>) {
+        let mut r = Reassembler::default();
+        r.start(first);
+        let mut rec = Rec::default();
+        let mut total = 0;
+        let mut outs = Vec::new();
+        for (s, b) in segs {
+            outs.push(r.segment(
+                *s,
+                b,
+                b.len() as u32,
+                false,
+                ctx(),
+                &mut rec,
+                &mut total,
+                lim,
+            ));
+            assert_eq!(total, r.buffered());
+        }
+        (rec.stream(0, Direction::ClientToServer), r, outs)
+    }
+
+    #[test]
+    fn in_order_out_of_order_duplicates() {
+        let (s, _, _) = feed(1, &[(1, b"ab"), (3, b"cd")], LIM);
+        assert_eq!(s, "abcd");
+        let (s, r, o) = feed(1, &[(5, b"ef"), (3, b"cd"), (3, b"cd"), (1, b"ab")], LIM);
+        assert_eq!(s, "abcdef");
+        assert_eq!(r.buffered(), 0);
+        assert_eq!(o[2].retrans_bytes, 2);
+        assert!(!o[2].overlap_mismatch);
+    }
+
+    #[test]
+    fn overlap_with_different_data_keeps_first() {
+        let (s, _, o) = feed(1, &[(3, b"CDEF"), (2, b"xyzw"), (1, b"a")], LIM);
+        // "yzw" at 3..6 differ from the buffered "CDE": first copy wins.
+        assert_eq!(s, "axCDEF");
+        assert!(o[1].overlap_mismatch);
+        assert_eq!(o[1].retrans_bytes, 3);
+    }
+
+    #[test]
+    fn wraparound_across_2_pow_32() {
+        let f = u32::MAX - 1;
+        let (s, _, _) = feed(f, &[(f.wrapping_add(4), b"efg"), (f, b"abcd")], LIM);
+        assert_eq!(s, "abcdefg");
+    }
+
+    #[test]
+    fn gaps_are_exact_and_fin_ends() {
+        let mut r = Reassembler::default();
+        let mut rec = Rec::default();
+        let mut total = 0;
+        r.segment(100, b"abc", 3, false, ctx(), &mut rec, &mut total, LIM);
+        r.segment(110, b"xy", 2, true, ctx(), &mut rec, &mut total, LIM);
+        assert_eq!(rec.ended(0, Direction::ClientToServer), 0);
+        r.acked(113, ctx(), &mut rec, &mut total); // FIN consumes 112; ack clipped to it
+        assert_eq!(rec.stream(0, Direction::ClientToServer), "abc[gap 7]xy");
+        assert_eq!(rec.ended(0, Direction::ClientToServer), 1);
+        assert_eq!((r.delivered, r.gap_bytes), (5, 7));
+        // Data after the end is ignored, end is not repeated.
+        r.segment(112, b"zz", 2, false, ctx(), &mut rec, &mut total, LIM);
+        r.end(ctx(), &mut rec, &mut total);
+        assert_eq!(rec.ended(0, Direction::ClientToServer), 1);
+    }
+
+    #[test]
+    fn absurd_ack_is_ignored() {
+        let mut r = Reassembler::default();
+        let mut rec = Rec::default();
+        let mut total = 0;
+        r.segment(1, b"ab", 2, false, ctx(), &mut rec, &mut total, LIM);
+        r.acked(1u32.wrapping_add(0x7000_0000), ctx(), &mut rec, &mut total);
+        r.segment(3, b"cd", 2, false, ctx(), &mut rec, &mut total, LIM);
+        assert_eq!(rec.stream(0, Direction::ClientToServer), "abcd");
+    }
+
+    #[test]
+    fn snaplen_cut_segment_is_data_then_gap() {
+        let mut r = Reassembler::default();
+        let mut rec = Rec::default();
+        let mut total = 0;
+        r.segment(1, b"ab", 10, false, ctx(), &mut rec, &mut total, LIM);
+        r.segment(11, b"z", 1, false, ctx(), &mut rec, &mut total, LIM);
+        assert_eq!(rec.stream(0, Direction::ClientToServer), "ab[gap 8]z");
+    }
+
+    #[test]
+    fn end_flushes_buffer_after_holes() {
+        let mut r = Reassembler::default();
+        let mut rec = Rec::default();
+        let mut total = 0;
+        r.start(1);
+        r.segment(5, b"ef", 2, false, ctx(), &mut rec, &mut total, LIM);
+        r.segment(9, b"ij", 2, false, ctx(), &mut rec, &mut total, LIM);
+        assert_eq!(total, 4);
+        r.end(ctx(), &mut rec, &mut total);
+        assert_eq!(
+            rec.stream(0, Direction::ClientToServer),
+            "[gap 4]ef[gap 2]ij"
+        );
+        assert_eq!(total, 0);
+        assert!(matches!(rec.ev.last(), Some(Ev::End(..))));
+    }
+
+    #[test]
+    fn limits_hit_flush_with_gap_and_continue() {
+        let lim = Limits {
+            dir_bytes: 4,
+            total_bytes: 1 << 20,
+            holes: 8,
+        };
+        let (s, r, o) = feed(1, &[(3, b"cd"), (6, b"fg"), (9, b"ij"), (1, b"ab")], lim);
+        assert!(o[2].limit_hit);
+        assert_eq!(s, "[gap 2]cd[gap 1]fg[gap 1]ij");
+        assert_eq!(r.buffered(), 0);
+        let lim = Limits {
+            dir_bytes: 1 << 20,
+            total_bytes: 1 << 20,
+            holes: 1,
+        };
+        let (s, _, o) = feed(1, &[(3, b"c"), (5, b"e"), (4, b"d")], lim);
+        assert!(o[1].limit_hit);
+        assert_eq!(s, "[gap 2]c[gap 1]e");
+        // Global budget, shared across connections.
+        let lim = Limits {
+            dir_bytes: 1 << 20,
+            total_bytes: 3,
+            holes: 8,
+        };
+        let (_, _, o) = feed(1, &[(3, b"cd"), (6, b"fg")], lim);
+        assert!(o[1].limit_hit);
+    }
+
+    proptest! {
+        /// Any consistent segmentation of a byte string, delivered in any order with
+        /// duplicates and overlaps, reassembles to the original.
+        #[test]
+        fn any_order_gives_original(
+            data in proptest::collection::vec(any::<u8>(), 1..400),
+            cuts in proptest::collection::vec((0usize..400, 1usize..60), 1..40),
+            order in proptest::collection::vec(any::<u16>(), 0..80),
+            isn in any::<u32>(),
+        ) {
+            let n = data.len();
+            let mut segs: Vec<(usize, usize)> = cuts.iter().map(|&(a, l)| (a % n, ((a % n) + l).min(n))).collect();
+            // Make sure everything is covered at least once.
+            let mut i = 0;
+            while i < n {
+                let e = (i + 37).min(n);
+                segs.push((i, e));
+                i = e;
+            }
+            let mut order_idx: Vec<usize> = (0..segs.len()).collect();
+            for (k, o) in order.iter().enumerate() {
+                let a = k % order_idx.len();
+                let b = *o as usize % order_idx.len();
+                order_idx.swap(a, b);
+            }
+            let mut r = Reassembler::default();
+            r.start(isn);
+            let mut rec = Rec::default();
+            let mut total = 0;
+            for &k in &order_idx {
+                let (a, e) = segs[k];
+                let s = isn.wrapping_add(a as u32);
+                let o = r.segment(s, &data[a..e], (e - a) as u32, false, ctx(), &mut rec, &mut total, LIM);
+                prop_assert!(!o.limit_hit && !o.overlap_mismatch);
+            }
+            r.end(ctx(), &mut rec, &mut total);
+            let mut got = Vec::new();
+            for ev in &rec.ev {
+                match ev {
+                    Ev::Data(_, _, b) => got.extend_from_slice(b),
+                    Ev::Gap(..) => prop_assert!(false, "unexpected gap"),
+                    Ev::End(..) => {}
+                }
+            }
+            prop_assert_eq!(got, data);
+            prop_assert_eq!(total, 0);
+        }
+
+        /// Arbitrary segments, ACKs and limits never panic; buffers stay bounded.
+        #[test]
+        fn arbitrary_segments_stay_bounded(
+            ops in proptest::collection::vec((any::<u32>(), 0usize..300, any::<u32>(), 0u8..4), 0..120),
+            dir_bytes in 1usize..2000, holes in 1usize..20,
+        ) {
+            let lim = Limits { dir_bytes, total_bytes: 3000, holes };
+            let buf = [7u8; 300];
+            let mut r = Reassembler::default();
+            let mut rec = Rec::default();
+            let mut total = 0;
+            for (s, len, wire, kind) in ops {
+                match kind {
+                    0 | 1 => { r.segment(s, &buf[..len], wire % 400, kind == 1, ctx(), &mut rec, &mut total, lim); }
+                    2 => r.acked(s, ctx(), &mut rec, &mut total),
+                    _ => {
+                        r.segment(s % 64, &buf[..len], len as u32, false, ctx(), &mut rec, &mut total, lim);
+                    }
+                }
+                prop_assert!(r.buffered() <= dir_bytes);
+                prop_assert!(r.segments() <= holes);
+                prop_assert_eq!(total, r.buffered());
+            }
+            r.end(ctx(), &mut rec, &mut total);
+            prop_assert_eq!(total, 0);
+        }
     }
 }

@@ -559,6 +559,7 @@ impl ConnTable {
         };
         let limits = self.limits();
         let total = &mut self.total_buffered;
+        let stats = &mut self.stats;
         let Some(e) = self.slab.get_mut(slot as usize).and_then(|e| e.as_mut()) else {
             return PacketVerdict::none();
         };
@@ -575,6 +576,11 @@ impl ConnTable {
         c.last_ts = pkt.ts;
         c.packets[i] += 1;
 
+        if syn && !ackf && d == Direction::ClientToServer {
+            // A SYN from the side we picked as client confirms a guessed orientation
+            // (SYN/ACK seen first); `^` stays in the history, as in Zeek.
+            c.orientation_guessed = false;
+        }
         // Initial sequence numbers and window scaling (RFC 7323 §2.2: scaling applies
         // only when both SYNs carried the option).
         if syn {
@@ -628,28 +634,25 @@ impl ConnTable {
         };
 
         // Zeek history and endpoint states.
+        // Zeek's `update_history`: one of SYN/FIN/RST gives S/H, F (seq after the
+        // data), R; more than one gives I (FIN+RST) or Q; none gives D or A.
         let h = &mut c.history;
-        if syn {
-            if rst {
-                h.once(b'i', d);
-            } else if fin {
-                h.once(b'q', d);
-            } else if ackf {
-                h.flag(b'h', d, sq);
-            } else {
-                h.flag(b's', d, sq);
+        let ctl_bits = syn as u8 + fin as u8 + rst as u8;
+        if ctl_bits > 1 {
+            h.once(if fin && rst { b'i' } else { b'q' }, d);
+        } else if ctl_bits == 1 {
+            if syn {
+                h.flag(if ackf { b'h' } else { b's' }, d, sq);
             }
-        } else {
             if fin {
-                h.flag(b'f', d, sq);
+                h.flag(b'f', d, sq.wrapping_add(payload_len));
             }
             if rst {
                 h.flag(b'r', d, sq);
             }
-        }
-        if payload_len > 0 {
+        } else if payload_len > 0 {
             h.once(b'd', d);
-        } else if ackf && !syn && !fin && !rst {
+        } else if ackf {
             h.once(b'a', d);
         }
         let retrans = TcpAnalysisFlags(
@@ -657,7 +660,7 @@ impl ConnTable {
                 | TcpAnalysisFlags::FAST_RETRANSMISSION.0
                 | TcpAnalysisFlags::SPURIOUS_RETRANSMISSION.0,
         );
-        if af.0 & retrans.0 != 0 {
+        if af.0 & retrans.0 != 0 && payload_len > 0 {
             h.counted(b't', d);
         }
         if window == 0 && !syn && !rst {
@@ -667,10 +670,12 @@ impl ConnTable {
 
         // Handshake and phases.
         if syn && !ackf && d == Direction::ClientToServer {
-            c.handshake
-                .get_or_insert_with(Handshake::default)
-                .syn_ts
-                .get_or_insert(pkt.ts);
+            // The SYN that got answered is the last one before the SYN/ACK (Wireshark
+            // measures the iRTT from it too).
+            let hs = c.handshake.get_or_insert_with(Handshake::default);
+            if hs.synack_ts.is_none() || hs.syn_ts.is_none() {
+                hs.syn_ts = Some(pkt.ts);
+            }
         }
         if syn && ackf && d == Direction::ServerToClient {
             c.handshake
@@ -723,7 +728,9 @@ impl ConnTable {
             ts: pkt.ts,
             pkt: pkt.id,
         };
-        if (payload_len > 0 || fin) && !rst {
+        // RFC 9293 §3.5.3: a RST may carry (diagnostic) data; it is delivered, then
+        // the direction ends.
+        if payload_len > 0 || fin {
             let first = if syn { sq.wrapping_add(1) } else { sq };
             let out = fwd.r.segment(
                 first,
@@ -743,6 +750,7 @@ impl ConnTable {
                 );
             }
             if out.limit_hit {
+                stats.limit_hits += 1;
                 c.anomaly(
                     "reassembly_limit",
                     "out-of-order buffer limit hit; buffered data delivered after a gap",
@@ -752,7 +760,8 @@ impl ConnTable {
         if rst {
             fwd.r.end(ctx, &mut cs, total);
         }
-        if ackf {
+        // A RST's ACK field is not trusted as evidence of missed data.
+        if ackf && !rst {
             let rctx = Ctx {
                 dir: d.reverse(),
                 ..ctx
