@@ -3,7 +3,7 @@
 
 use super::apps::Apps;
 use super::notes::AppNote;
-use crate::base::{Anomaly, ConnId, Direction, Endpoint, LinkType, PacketId, Timestamp};
+use crate::base::{Anomaly, ConnId, Endpoint, LinkType, PacketId, Timestamp};
 use crate::capture::Frame;
 use crate::decode::{
     self, Addr, DefragLimits, DefragResult, Defragmenter, Packet, TcpRel, Transport,
