@@ -148,8 +148,9 @@ struct LiveState {
     names: NameIndex,
     /// Connections not yet printed (conns mode).
     fresh_conns: Vec<ConnRecord>,
-    /// Story events already printed: (ts, kind, conn), so each is printed once.
-    told: HashSet<(i64, &'static str, Option<u32>)>,
+    /// Story events already printed: (ts, kind, conn, text), so each is printed once
+    /// (one packet can carry several events of a kind, e.g. A and AAAA over TCP).
+    told: HashSet<(i64, &'static str, Option<u32>, String)>,
 }
 
 impl LiveState {
@@ -197,7 +198,7 @@ impl LiveState {
                 };
                 let st = story::tell(&input);
                 for e in &st.events {
-                    let key = (e.ts.0, e.kind.as_str(), e.conn.map(|c| c.0));
+                    let key = (e.ts.0, e.kind.as_str(), e.conn.map(|c| c.0), e.text.clone());
                     if !self.told.insert(key) || e.quiet && !json {
                         continue;
                     }

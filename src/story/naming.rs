@@ -164,6 +164,11 @@ impl NameIndex {
         let sni = c.tls.as_ref().and_then(|t| t.sni.clone());
         let host = c.http_host.as_deref().map(|h| host_only(h).to_string());
         let said = sni.clone().or(host.clone());
+        // The client wrote an address, not a name (http://198.18.1.80/): whatever the
+        // lookups said about that address, none of them led to this connection.
+        if sni.is_none() && host.as_deref().is_some_and(|h| h.parse::<IpAddr>().is_ok()) {
+            return None;
+        }
         let list = self
             .index
             .get(&(k.client.ip, k.server.ip))

@@ -169,7 +169,9 @@ http {
   }
 }
 EOF
-in_ns "$NS_S" nginx -c "$WORK/nginx.conf" -p "$WORK" >"$WORK/nginx.out" 2>&1 &
+# Background jobs start `ip netns exec` itself (not the in_ns function), so $! is the
+# daemon's own PID (ip execs it) and signals reach it.
+ip netns exec "$NS_S" nginx -c "$WORK/nginx.conf" -p "$WORK" >"$WORK/nginx.out" 2>&1 &
 PIDS+=($!)
 
 # ------------------------------------------------------------------ resolver
@@ -194,7 +196,7 @@ cname=static.$ZONE,cdn.$ZONE
 host-record=img.$ZONE,$WEB2
 EOF
 for i in $(seq 100 139); do echo "host-record=many.$ZONE,198.18.1.$i"; done >>"$WORK/dnsmasq.conf"
-in_ns "$NS_D" dnsmasq --keep-in-foreground --conf-file="$WORK/dnsmasq.conf" --pid-file="$WORK/dnsmasq.pid" \
+ip netns exec "$NS_D" dnsmasq --keep-in-foreground --conf-file="$WORK/dnsmasq.conf" --pid-file="$WORK/dnsmasq.pid" \
   >"$WORK/dnsmasq.out" 2>&1 &
 PIDS+=($!)
 
@@ -216,11 +218,11 @@ case "$CAPTURE" in
     [ -x "$WIRETALE" ] || { echo "lab.sh: $WIRETALE not built (cargo build)" >&2; exit 1; }
     # The live story goes to live-story.jsonl so tests can compare it with the story
     # read back from the saved file.
-    in_ns "$NS_C" "$WIRETALE" capture -i "${P}-c" -w "$OUT/lab.pcap" --story --json >"$OUT/live-story.jsonl" 2>"$CAP_ERR" &
+    ip netns exec "$NS_C" "$WIRETALE" capture -i "${P}-c" -w "$OUT/lab.pcap" --story --json >"$OUT/live-story.jsonl" 2>"$CAP_ERR" &
     CAP_PID=$!
     ;;
   tcpdump)
-    in_ns "$NS_C" tcpdump -i "${P}-c" -n -s 0 -U -w "$OUT/lab.pcap" >"$WORK/capture.out" 2>"$CAP_ERR" &
+    ip netns exec "$NS_C" tcpdump -i "${P}-c" -n -s 0 -U -w "$OUT/lab.pcap" >"$WORK/capture.out" 2>"$CAP_ERR" &
     CAP_PID=$!
     ;;
   *) echo "lab.sh: LAB_CAPTURE must be wiretale or tcpdump" >&2; exit 2 ;;
