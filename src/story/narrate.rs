@@ -1,12 +1,14 @@
 //! The narrative: each page load as a timeline of the book's steps: lookup, answer,
 //! connect (SYN, SYN/ACK, ACK), request, response, close, with durations.
 
+use std::collections::HashMap;
 use std::fmt::Write;
 
 use super::{ConnName, NameSource, Page, StoryInput};
 use crate::base::{escape::escape_str, ConnId, Direction, Timestamp};
 use crate::flow::{CloseHow, ConnProto, Connection};
 use crate::proto::dns::{self, RData};
+use crate::proto::http::HttpTransaction;
 use crate::proto::tls::version_name;
 
 /// What an event is, as `story --json` names it.
@@ -126,6 +128,15 @@ fn secs(a: Timestamp, b: Timestamp) -> f64 {
 /// Narrates every page in order.
 pub fn narrate(input: &StoryInput<'_>, names: &[Option<ConnName>], pages: &[Page]) -> Vec<Event> {
     let mut out = Vec::new();
+    // Each connection's first exchange, found once (a scan per connection would make
+    // 250,000 connections cost 250,000²).
+    let mut first_http: HashMap<ConnId, usize> = HashMap::new();
+    for (i, h) in input.http.iter().enumerate() {
+        let e = first_http.entry(h.conn).or_insert(i);
+        if input.http[*e].tx.seq > h.tx.seq {
+            *e = i;
+        }
+    }
     for p in pages {
         let mut ev: Vec<Event> = Vec::new();
         let mk = |ts: Timestamp, kind: EventKind, conn: Option<ConnId>, text: String| Event {
@@ -142,13 +153,11 @@ pub fn narrate(input: &StoryInput<'_>, names: &[Option<ConnName>], pages: &[Page
             dns_events(input, di, &mk, &mut ev);
         }
         for &ci in &p.conns {
-            conn_events(
-                input,
-                ci,
-                names.get(ci).and_then(|n| n.as_ref()),
-                &mk,
-                &mut ev,
-            );
+            let first = first_http
+                .get(&input.conns[ci].conn.id)
+                .map(|&i| &input.http[i].tx);
+            let name = names.get(ci).and_then(|n| n.as_ref());
+            conn_events(input, ci, name, first, &mk, &mut ev);
         }
         for &hi in &p.http {
             http_events(input, hi, &mk, &mut ev);
@@ -318,6 +327,7 @@ fn conn_events(
     input: &StoryInput<'_>,
     ci: usize,
     name: Option<&ConnName>,
+    first_http: Option<&HttpTransaction>,
     mk: &dyn Fn(Timestamp, EventKind, Option<ConnId>, String) -> Event,
     ev: &mut Vec<Event>,
 ) {
@@ -419,7 +429,7 @@ fn conn_events(
         ));
     }
     let mut close = format!("#{} {}", c.id, close_text(c));
-    let phases = phase_times(input, ci, name);
+    let phases = phase_times(input, ci, name, first_http);
     let at = c.close.map(|cl| cl.ts).unwrap_or(c.last_ts);
     if c.retransmitted_bytes.iter().sum::<u64>() > 0 || c.missed_bytes > 0 {
         let _ = write!(
@@ -462,7 +472,12 @@ fn close_text(c: &Connection) -> String {
     }
 }
 
-fn phase_times(input: &StoryInput<'_>, ci: usize, name: Option<&ConnName>) -> PhaseTimes {
+fn phase_times(
+    input: &StoryInput<'_>,
+    ci: usize,
+    name: Option<&ConnName>,
+    first_http: Option<&HttpTransaction>,
+) -> PhaseTimes {
     let c = &input.conns[ci].conn;
     let hs = c.handshake.unwrap_or_default();
     let p = &c.phases;
@@ -472,8 +487,7 @@ fn phase_times(input: &StoryInput<'_>, ci: usize, name: Option<&ConnName>) -> Ph
         (a, b) => a.or(b),
     };
     let close_start = c.close.map(|cl| cl.ts);
-    // Request and response phases from the first exchange on the connection.
-    let first_http = input.http.iter().find(|h| h.conn == c.id).map(|h| &h.tx);
+    // Request and response phases come from the first exchange on the connection.
     PhaseTimes {
         dns: name.and_then(|n| n.dns_rtt),
         dns_to_connect: name.and_then(|n| n.gap),
