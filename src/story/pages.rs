@@ -132,12 +132,41 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
         conn_page.entry(ci).or_insert(p);
     }
 
+    // Pages by (client, server address) of their exchanges, in order of start: a
+    // connection that carried nothing (refused, reset, an unused preconnect) belongs to
+    // the exchange the client then made with the same server, if one follows within
+    // LEAD (a browser trying https:// first, then http://).
+    let mut by_server: HashMap<(IpAddr, IpAddr), Vec<usize>> = HashMap::new();
+    for (&ci, &p) in &conn_page {
+        let k = &input.conns[ci].conn;
+        by_server
+            .entry((k.client.ip, k.server.ip))
+            .or_default()
+            .push(p);
+    }
+    for list in by_server.values_mut() {
+        list.sort_by_key(|&p| (pages[p].start, p));
+        list.dedup();
+    }
     // Connections: by their first exchange, else by the page active when they opened.
     for (ci, c) in input.conns.iter().enumerate() {
         let p = match conn_page.get(&ci) {
             Some(&p) => p,
             None => {
                 let t = c.conn.first_ts;
+                let next = by_server
+                    .get(&(c.conn.client.ip, c.conn.server.ip))
+                    .and_then(|list| {
+                        list.iter()
+                            .copied()
+                            .find(|&p| pages[p].start >= t && pages[p].start.0 - t.0 <= LEAD)
+                    });
+                if let Some(p) = next {
+                    pages[p].conns.push(ci);
+                    pages[p].start = pages[p].start.min(t);
+                    pages[p].end = pages[p].end.max(c.conn.last_ts);
+                    continue;
+                }
                 let named_by_dns = names
                     .get(ci)
                     .and_then(|n| n.as_ref())
@@ -179,6 +208,24 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
             conn_to_page.insert(ci, pi);
         }
     }
+    // Pages by (client, host name they fetched from), in order of start: a lookup of a
+    // name that a page fetches from within LEAD belongs to that page (the HTTPS-record
+    // lookup a browser makes before the request, say).
+    let mut by_host: HashMap<(IpAddr, String), Vec<usize>> = HashMap::new();
+    for (pi, p) in pages.iter().enumerate() {
+        for &hi in &p.http {
+            if let (Some(host), Some(&ci)) = (
+                &input.http[hi].tx.host,
+                conn_index.get(&input.http[hi].conn),
+            ) {
+                let key = (input.conns[ci].conn.client.ip, host.to_ascii_lowercase());
+                let list = by_host.entry(key).or_default();
+                if list.last() != Some(&pi) {
+                    list.push(pi);
+                }
+            }
+        }
+    }
     let mut lookups_only: HashMap<IpAddr, usize> = HashMap::new();
     for (di, tx) in input.dns.iter().enumerate() {
         let t = tx.query_ts.or(tx.response_ts).unwrap_or_default();
@@ -186,7 +233,18 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
             .get(&tx.seq)
             .and_then(|ci| conn_to_page.get(ci))
             .copied();
-        let p = match by_conn.or_else(|| find_active(&pages, &docs, tx.client.ip, t)) {
+        let by_name = || {
+            by_host
+                .get(&(tx.client.ip, tx.qname.to_ascii_lowercase()))?
+                .iter()
+                .copied()
+                .filter(|&p| pages[p].start >= t && pages[p].start.0 - t.0 <= LEAD)
+                .min_by_key(|&p| pages[p].start)
+        };
+        let p = match by_conn
+            .or_else(by_name)
+            .or_else(|| find_active(&pages, &docs, tx.client.ip, t))
+        {
             Some(p) => p,
             None => {
                 let end = tx.response_ts.unwrap_or(t);

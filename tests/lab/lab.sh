@@ -270,6 +270,10 @@ if want curl; then
   step parallel "two parallel connections to one server" -- "${C[@]}" bash -c \
     "${CURL[*]} http://img.$ZONE/dir1/img/photo.png & ${CURL[*]} http://img.$ZONE/dir1/img/logo.png & wait"
   step tcretry "an answer too big for UDP (TC) retried over TCP" -- "${C[@]}" "${CURL[@]}" "http://many.$ZONE/favicon.ico"
+  step httpsfirst "https:// first (nothing listens on 443: RST), then http://" -- "${C[@]}" bash -c \
+    "${CURL[*]} https://web.$ZONE/ ; ${CURL[*]} http://web.$ZONE/dir1/file.html"
+  step preconnect "a connection opened and closed without a request (like a browser's unused preconnect)" -- \
+    "${C[@]}" bash -c "exec 3<>/dev/tcp/$WEB/80; sleep 0.2; exec 3>&-"
   step nolookup "a connection by address, no lookup" -- "${C[@]}" "${CURL[@]}" "http://$WEB/favicon.ico"
 fi
 if want browser || want page; then
