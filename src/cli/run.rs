@@ -36,7 +36,7 @@ pub fn drive(
                     stopped = true;
                     break;
                 }
-                if n % 4096 == 0 {
+                if n.is_multiple_of(4096) {
                     drain(&mut engine, false);
                 }
             }
