@@ -1,9 +1,10 @@
 //! Grouping into page loads.
 //!
 //! A page load starts with a document (an HTML response) and holds the requests the same
-//! client made for it: those whose Referer is the document's URL, and, lacking a Referer,
-//! those that follow while the load is still active (within [`QUIET`] of its last
-//! activity). A request with no document before it (curl, an API call) is its own story.
+//! client made for it: those whose Referer is the document's URL or origin, and, from a
+//! browser that sent no Referer, those that follow while the load is still active
+//! (within [`QUIET`] of its last activity). A request from another client (curl, a
+//! script, an API call) with no document before it on its connection is its own story.
 //! Connections belong to the page of their first exchange; connections without any
 //! exchange (a refused port, a browser's unused preconnect, TLS) and lookups belong to
 //! the page active for that client when they happened, or stand alone.
@@ -34,6 +35,11 @@ pub struct Page {
     pub http: Vec<usize>,
     /// Indexes into `StoryInput::dns`.
     pub dns: Vec<usize>,
+}
+
+/// Browsers all announce themselves as "Mozilla/5.0 (…)".
+fn is_browser(ua: Option<&str>) -> bool {
+    ua.is_some_and(|u| u.starts_with("Mozilla/"))
 }
 
 /// An HTML response: a page (304 counts: the browser loaded it from its cache).
@@ -97,7 +103,11 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
             // keep-alive fetches) continues that story.
             (None, Some(p)) => Some(p),
             (None, None) if doc => None,
-            (None, None) => active,
+            // No Referer: browsers send one for what a page needs, unless its referrer
+            // policy forbids it; then timing within the load decides. Other clients
+            // (curl, scripts, API calls) tell their own story per request.
+            (None, None) if is_browser(h.tx.user_agent.as_deref()) => active,
+            (None, None) => None,
         };
         let p = match page {
             Some(p) => p,
@@ -119,7 +129,11 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
                         .entry((client, origin(u)))
                         .or_default()
                         .push(pages.len() - 1);
-                    docs.entry(client).or_default().push(pages.len() - 1);
+                    // Only a browser's page gathers, by timing, the lookups and
+                    // connections that carried no exchange of their own.
+                    if is_browser(h.tx.user_agent.as_deref()) {
+                        docs.entry(client).or_default().push(pages.len() - 1);
+                    }
                 }
                 pages.len() - 1
             }
@@ -226,6 +240,19 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
             }
         }
     }
+    // Where each named lookup went, by (client, name): the lookup that named no
+    // connection (the AAAA beside the A that did) follows its sibling.
+    let mut siblings: HashMap<(IpAddr, String), Vec<(Timestamp, usize)>> = HashMap::new();
+    for tx in input.dns {
+        let Some(&p) = named.get(&tx.seq).and_then(|ci| conn_to_page.get(ci)) else {
+            continue;
+        };
+        let t = tx.query_ts.or(tx.response_ts).unwrap_or_default();
+        siblings
+            .entry((tx.client.ip, tx.qname.to_ascii_lowercase()))
+            .or_default()
+            .push((t, p));
+    }
     let mut lookups_only: HashMap<IpAddr, usize> = HashMap::new();
     for (di, tx) in input.dns.iter().enumerate() {
         let t = tx.query_ts.or(tx.response_ts).unwrap_or_default();
@@ -241,7 +268,16 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
                 .filter(|&p| pages[p].start >= t && pages[p].start.0 - t.0 <= LEAD)
                 .min_by_key(|&p| pages[p].start)
         };
+        let by_sibling = || {
+            siblings
+                .get(&(tx.client.ip, tx.qname.to_ascii_lowercase()))?
+                .iter()
+                .filter(|(ts, _)| (ts.0 - t.0).abs() <= LEAD)
+                .min_by_key(|(ts, _)| (ts.0 - t.0).abs())
+                .map(|&(_, p)| p)
+        };
         let p = match by_conn
+            .or_else(by_sibling)
             .or_else(by_name)
             .or_else(|| find_active(&pages, &docs, tx.client.ip, t))
         {
