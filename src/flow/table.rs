@@ -465,7 +465,9 @@ impl ConnTable {
         let c = &mut e.conn;
         let d = c.dir_of(src);
         let i = d.index();
-        c.last_ts = pkt.ts;
+        // A timestamp that jumps back (a clock step, a corrupt record) does not rewind
+        // the connection: idleness is measured from the latest time seen.
+        c.last_ts = c.last_ts.max(pkt.ts);
         c.packets[i] += 1;
         c.bytes[i] += payload.len() as u64;
         if !payload.is_empty() {
@@ -573,7 +575,9 @@ impl ConnTable {
         let c = &mut e.conn;
         let d = c.dir_of(src);
         let (i, o) = (d.index(), d.reverse().index());
-        c.last_ts = pkt.ts;
+        // A timestamp that jumps back (a clock step, a corrupt record) does not rewind
+        // the connection: idleness is measured from the latest time seen.
+        c.last_ts = c.last_ts.max(pkt.ts);
         c.packets[i] += 1;
 
         if syn && !ackf && d == Direction::ClientToServer {
