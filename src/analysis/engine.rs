@@ -359,7 +359,7 @@ fn render_info(pkt: &Packet<'_>, verdict: Option<&PacketVerdict>, notes: &[AppNo
         Some(TcpRel {
             seq_base: t.seq.wrapping_sub(v.rel_seq?),
             ack_base: t.ack.wrapping_sub(v.rel_ack.unwrap_or(0)),
-            window_shift: None,
+            window_shift: v.win_shift,
         })
     });
     s.push_str(&decode::info_with(pkt, rel.as_ref()));

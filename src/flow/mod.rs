@@ -154,6 +154,9 @@ pub struct PacketVerdict {
     pub new_conn: bool,
     /// For a duplicate ACK: the frame it duplicates and its number (`Dup ACK 12#1`).
     pub dup_ack: Option<(PacketId, u32)>,
+    /// The sender's window-scale shift once both SYNs agreed on scaling (the Win shown
+    /// scaled, as tshark does); None on SYNs and when unknown.
+    pub win_shift: Option<u8>,
 }
 
 impl PacketVerdict {
@@ -166,6 +169,7 @@ impl PacketVerdict {
             rel_ack: None,
             new_conn: false,
             dup_ack: None,
+            win_shift: None,
         }
     }
 

@@ -636,6 +636,7 @@ impl ConnTable {
         } else {
             None
         };
+        let win_shift = if syn { None } else { fwd.a.win_scale };
 
         // Zeek history and endpoint states.
         // Zeek's `update_history`: one of SYN/FIN/RST gives S/H, F (seq after the
@@ -789,6 +790,7 @@ impl ConnTable {
             rel_ack,
             new_conn,
             dup_ack: dup,
+            win_shift,
         }
     }
 }
