@@ -243,3 +243,92 @@ fn matches_tshark_on_dns_and_http_frames_of_the_shared_corpus() {
         "compared {compared}, non-empty {nonempty}"
     );
 }
+
+// ---------------------------------------------------------------------------------
+// The real pipeline: every expression over every shared capture through the engine,
+// `FactsBuilder` and `PacketView` (what `wiretale packets -Y` runs), compared with
+// tshark's frames.
+
+use wiretale::analysis::{Engine, EngineConfig, FactsBuilder, PacketView};
+use wiretale::capture;
+
+/// Frames each filter selects in `rel`, through the library pipeline.
+fn pipeline_matches(path: &std::path::Path, filters: &[Filter]) -> Vec<BTreeSet<u64>> {
+    let mut src = capture::open(path).expect("open");
+    let mut engine = Engine::new(EngineConfig {
+        want_app_fields: true,
+        ..EngineConfig::default()
+    });
+    let mut facts = FactsBuilder::default();
+    let mut out = vec![BTreeSet::new(); filters.len()];
+    while let Ok(Some(frame)) = src.next_frame() {
+        let s = engine.process(&frame);
+        let pkt = wiretale::decode::decode(frame.meta.link, frame.data);
+        let step = facts.step(&pkt, &s);
+        let view = PacketView {
+            id: s.id,
+            len: s.len,
+            caplen: s.caplen,
+            rel: step.rel,
+            delta: step.delta,
+            pkt: &pkt,
+            facts: step.facts,
+            stream: facts.stream(step.facts.conn()),
+            notes: &s.notes,
+            dns_time: step.dns_time,
+            outcome: None,
+        };
+        for (f, o) in filters.iter().zip(out.iter_mut()) {
+            if f.matches(&view) {
+                o.insert(u64::from(s.id.0) + 1);
+            }
+        }
+    }
+    out
+}
+
+fn read_truth(rel: &str) -> Option<BTreeMap<usize, BTreeSet<u64>>> {
+    let text = std::fs::read_to_string(data_dir().join(format!("filter-truth/{rel}.tsv"))).ok()?;
+    Some(
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| {
+                let (i, r) = l.split_once('\t').expect(l);
+                (i.parse().unwrap(), parse_ranges(r))
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn pipeline_matches_tshark_on_every_shared_capture() {
+    let root = common::shared_root();
+    let exprs = expressions();
+    let filters: Vec<Filter> = exprs.iter().map(|e| Filter::compile(e).expect(e)).collect();
+    let (mut same, mut differ) = (0usize, Vec::new());
+    for rel in common::shared_captures() {
+        let Some(truth) = read_truth(&rel) else {
+            continue;
+        };
+        let got = pipeline_matches(&root.join(&rel), &filters);
+        for (i, want) in &truth {
+            if &got[*i] == want {
+                same += 1;
+            } else {
+                let extra: Vec<_> = got[*i].difference(want).take(5).collect();
+                let missing: Vec<_> = want.difference(&got[*i]).take(5).collect();
+                differ.push(format!(
+                    "{rel} #{i} `{}`: extra {extra:?} missing {missing:?} ({} vs {})",
+                    exprs[*i],
+                    got[*i].len(),
+                    want.len()
+                ));
+            }
+        }
+    }
+    eprintln!("same {same}, differ {}", differ.len());
+    for d in &differ {
+        eprintln!("{d}");
+    }
+    assert!(differ.is_empty());
+}

@@ -13,6 +13,7 @@ mod out;
 mod packets;
 mod privileges;
 mod run;
+mod select;
 mod story;
 
 use std::io::IsTerminal;

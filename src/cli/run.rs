@@ -2,8 +2,9 @@
 
 use std::path::Path;
 
+use super::select::Selection;
 use crate::analysis::{Engine, EngineConfig, PacketSummary};
-use crate::capture::{self, CaptureError};
+use crate::capture::{self, BpfFilter, CaptureError};
 
 /// What the per-packet callback wants next.
 pub enum Next {
@@ -20,9 +21,32 @@ pub fn drive(
     path: &Path,
     cfg: EngineConfig,
     mut each: impl FnMut(&mut Engine, &PacketSummary) -> Next,
+    drain: impl FnMut(&mut Engine, bool),
+) -> anyhow::Result<Option<CaptureError>> {
+    drive_with(path, cfg, &mut Selection::all(), |e, s, _| each(e, s), drain)
+}
+
+/// [`drive`] with `-f` and `-Y`: frames the capture filter rejects are skipped before
+/// the engine (keeping the file's frame numbers); `each` is told whether the display
+/// filter matched the packet (always true without one).
+pub fn drive_with(
+    path: &Path,
+    cfg: EngineConfig,
+    sel: &mut Selection,
+    mut each: impl FnMut(&mut Engine, &PacketSummary, bool) -> Next,
     mut drain: impl FnMut(&mut Engine, bool),
 ) -> anyhow::Result<Option<CaptureError>> {
     let mut src = capture::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut bpf = match &sel.bpf {
+        None => None,
+        Some(expr) => {
+            let links: Vec<_> = src.interfaces().iter().map(|i| i.link).collect();
+            Some(
+                BpfFilter::compile_for(expr, &links)
+                    .map_err(|e| anyhow::anyhow!("capture filter: {e}"))?,
+            )
+        }
+    };
     let mut engine = Engine::new(cfg);
     let mut damage = None;
     let mut n: u64 = 0;
@@ -30,9 +54,21 @@ pub fn drive(
     loop {
         match src.next_frame() {
             Ok(Some(frame)) => {
+                if let Some(b) = &mut bpf {
+                    let keep = b
+                        .matches(frame.meta.link, frame.data)
+                        .map_err(|e| anyhow::anyhow!("capture filter: {e}"))?;
+                    if !keep {
+                        continue;
+                    }
+                }
                 let s = engine.process(&frame);
+                let matched = match &mut sel.matcher {
+                    Some(m) => m.matches(&frame, &s),
+                    None => true,
+                };
                 n += 1;
-                if let Next::Stop = each(&mut engine, &s) {
+                if let Next::Stop = each(&mut engine, &s, matched) {
                     stopped = true;
                     break;
                 }
