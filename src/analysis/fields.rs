@@ -45,6 +45,10 @@ pub struct PacketView<'a> {
     pub rel: f64,
     pub delta: f64,
     pub pkt: &'a Packet<'a>,
+    /// The datagram this frame completed from IP fragments: its transport layer is
+    /// what tshark shows on the last fragment (`tcp.*`, `udp.*`); `ip.*` stay the
+    /// frame's own.
+    pub whole: Option<&'a Packet<'a>>,
     pub facts: PacketFacts,
     /// `tcp.stream` or `udp.stream` (whichever the packet is).
     pub stream: Option<u32>,
@@ -315,6 +319,10 @@ fn s(v: &Option<String>, f: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
 }
 
 impl PacketView<'_> {
+    /// The packet whose transport layer counts (see [`PacketView::whole`]).
+    fn l4(&self) -> &Packet<'_> {
+        self.whole.unwrap_or(self.pkt)
+    }
     fn ip4(&self) -> Option<&crate::decode::IpInfo> {
         self.pkt.ip.as_ref().filter(|i| i.version == 4)
     }
@@ -324,7 +332,7 @@ impl PacketView<'_> {
 
     /// The quoted header inside an ICMP error (tshark dissects it as ip/tcp/udp).
     fn quoted(&self) -> Option<&crate::decode::Quoted> {
-        match &self.pkt.transport {
+        match &self.l4().transport {
             Transport::Icmp(i) | Transport::Icmpv6(i) => i.quoted.as_ref(),
             _ => None,
         }
@@ -333,7 +341,7 @@ impl PacketView<'_> {
     /// Ports of a TCP (`proto` 6) or UDP (17) layer: the packet's own, then the quoted
     /// header's.
     fn ports(&self, proto: u8, f: &mut dyn FnMut(u16, u16) -> bool) {
-        let own = match (&self.pkt.transport, proto) {
+        let own = match (&self.l4().transport, proto) {
             (Transport::Tcp(t), 6) => Some((t.sport, t.dport)),
             (Transport::Udp(u), 17) => Some((u.sport, u.dport)),
             _ => None,
@@ -350,8 +358,18 @@ impl PacketView<'_> {
         }
     }
 
+    /// Whether a port of the packet is `port` (TCP or UDP, the packet's own layer).
+    fn has_port(&self, pred: impl Fn(u16) -> bool) -> bool {
+        self.l4().ports().is_some_and(|(a, b)| pred(a) || pred(b))
+    }
+
+    /// DNS messages as tshark sees them: on ports 53, 5353 (mDNS) and 5355 (LLMNR),
+    /// which share the `dns.*` fields; a DNS-shaped datagram elsewhere (NBNS on 137,
+    /// found by wiretale's content check) is another protocol to tshark.
     fn dns(&self) -> impl Iterator<Item = &crate::proto::dns::Message> + '_ {
-        self.notes.iter().filter_map(|n| match &n.data {
+        let ports = self.has_port(crate::proto::dns::is_dns_port);
+        let notes = if ports { self.notes } else { &[] };
+        notes.iter().filter_map(|n| match &n.data {
             AppData::Dns(m) => Some(&**m),
             _ => None,
         })
@@ -374,8 +392,8 @@ impl Record for PacketView<'_> {
     fn visit(&self, field: FieldId, f: &mut dyn FnMut(Value<'_>) -> bool) {
         use F::*;
         let p = self.pkt;
-        let tcp = p.tcp();
-        let udp = p.udp();
+        let tcp = self.l4().tcp();
+        let udp = self.l4().udp();
         let present = |f: &mut dyn FnMut(Value<'_>) -> bool, yes: bool| {
             if yes {
                 f(Value::Present);
@@ -395,11 +413,17 @@ impl Record for PacketView<'_> {
             Arp => present(f, p.arp.is_some()),
             Ip => present(f, self.ip4().is_some()),
             Ipv6 => present(f, self.ip6().is_some()),
-            Icmp => present(f, matches!(p.transport, Transport::Icmp(_))),
-            Icmpv6 => present(f, matches!(p.transport, Transport::Icmpv6(_))),
+            Icmp => present(f, matches!(self.l4().transport, Transport::Icmp(_))),
+            Icmpv6 => present(f, matches!(self.l4().transport, Transport::Icmpv6(_))),
             Tcp => present(f, tcp.is_some() || quoted_proto == Some(6)),
             Udp => present(f, udp.is_some() || quoted_proto == Some(17)),
-            Dns => present(f, self.notes.iter().any(|n| n.proto == "dns")),
+            // tshark's `dns` is port 53 only (mDNS and LLMNR are `mdns`/`llmnr`), and
+            // every UDP datagram there, even one too short to parse.
+            Dns => present(
+                f,
+                self.has_port(|p| p == 53)
+                    && (udp.is_some() || self.notes.iter().any(|n| n.proto == "dns")),
+            ),
             Http => present(f, self.notes.iter().any(|n| n.proto == "http")),
             Tls => present(f, self.notes.iter().any(|n| n.proto == "tls")),
             Conn => present(f, self.facts.conn().is_some()),
@@ -500,13 +524,17 @@ impl Record for PacketView<'_> {
             Ipv6Hlim => uint(f, self.ip6().map(|i| u64::from(i.ttl))),
             Ipv6Nxt => uint(f, self.ip6().map(|i| u64::from(i.protocol))),
             IcmpType | IcmpCode => {
-                if let Transport::Icmp(i) = &p.transport {
-                    let v = if kind(field) == IcmpType { i.kind } else { i.code };
+                if let Transport::Icmp(i) = &self.l4().transport {
+                    let v = if kind(field) == IcmpType {
+                        i.kind
+                    } else {
+                        i.code
+                    };
                     f(Value::UInt(u64::from(v)));
                 }
             }
             Icmpv6Type | Icmpv6Code => {
-                if let Transport::Icmpv6(i) = &p.transport {
+                if let Transport::Icmpv6(i) = &self.l4().transport {
                     let v = if kind(field) == Icmpv6Type {
                         i.kind
                     } else {
@@ -546,7 +574,9 @@ impl Record for PacketView<'_> {
                 }
             }
             TcpWinValue | TcpWin => uint(f, tcp.map(|t| u64::from(t.window))),
-            TcpAnalysisFlags => present(f, tcp.is_some() && self.facts.analysis & ANALYSIS_ALL != 0),
+            TcpAnalysisFlags => {
+                present(f, tcp.is_some() && self.facts.analysis & ANALYSIS_ALL != 0)
+            }
             TcpAnalysis(bit) => present(f, tcp.is_some() && self.facts.analysis & bit != 0),
             UdpLength => uint(f, udp.map(|u| u64::from(u.length))),
             DnsId => {

@@ -17,7 +17,7 @@ use super::fields::{ConnOutcome, PacketView};
 use super::notes::{AppData, AppNote};
 use crate::base::{ConnId, Direction, PacketId, Timestamp};
 use crate::capture::{Frame, FrameStore};
-use crate::decode::{self, Packet, Transport};
+use crate::decode::{self, DefragLimits, DefragResult, Defragmenter, Packet, Transport};
 use crate::filter::Filter;
 
 const NO_CONN: u32 = u32::MAX;
@@ -87,6 +87,45 @@ impl PacketFacts {
         } else {
             Direction::ClientToServer
         })
+    }
+}
+
+/// Decodes frames for filtering, keeping IP defragmentation state so the frame that
+/// completes a datagram also yields the reassembled packet (tshark shows its transport
+/// there). Frames must come in file order; non-fragments cost one check.
+#[derive(Default)]
+pub struct Redecoder {
+    defrag: Defragmenter,
+}
+
+impl Redecoder {
+    pub fn new(limits: DefragLimits) -> Self {
+        Redecoder {
+            defrag: Defragmenter::new(limits),
+        }
+    }
+
+    /// Calls `f` with the frame decoded on its own and, when it completed a datagram,
+    /// the datagram decoded (with the frame's link layer).
+    pub fn with<R>(
+        &mut self,
+        frame: &Frame<'_>,
+        f: impl FnOnce(&Packet<'_>, Option<&Packet<'_>>) -> R,
+    ) -> R {
+        let link = frame.meta.link;
+        let pkt = decode::decode(link, frame.data);
+        if !pkt.ip.as_ref().is_some_and(|i| i.is_fragment()) {
+            return f(&pkt, None);
+        }
+        match self.defrag.push(frame.meta.ts, link, frame.data, &pkt) {
+            DefragResult::Complete { datagram, .. } => {
+                let mut whole = decode::decode(crate::base::LinkType::RAW, &datagram);
+                whole.eth = pkt.eth;
+                whole.vlans = pkt.vlans;
+                f(&pkt, Some(&whole))
+            }
+            _ => f(&pkt, None),
+        }
     }
 }
 
@@ -178,6 +217,7 @@ impl FactsBuilder {
 pub struct FilterIndex {
     facts: Vec<PacketFacts>,
     builder: FactsBuilder,
+    redecoder: Redecoder,
     /// Application notes (with [`AppData`]) of the packets that have any.
     notes: HashMap<u32, Box<[AppNote]>>,
     dns_time: HashMap<u32, f64>,
@@ -193,8 +233,10 @@ impl FilterIndex {
     /// an engine run with `EngineConfig::want_app_fields` (else `dns.*`/`http.*`/`tls.*`
     /// fields never match).
     pub fn push(&mut self, frame: &Frame<'_>, s: &PacketSummary) {
-        let pkt = decode::decode(frame.meta.link, frame.data);
-        let step = self.builder.step(&pkt, s);
+        let builder = &mut self.builder;
+        let step = self
+            .redecoder
+            .with(frame, |pkt, whole| builder.step(whole.unwrap_or(pkt), s));
         let id = s.id.0;
         if !s.notes.is_empty() {
             self.notes.insert(id, s.notes.clone().into_boxed_slice());
@@ -233,6 +275,7 @@ pub fn filter_index(store: &FrameStore, index: &FilterIndex, filter: &Filter) ->
     let n = index.len().min(store.len());
     let first = store.meta(PacketId(0)).map(|m| m.ts);
     let mut prev = first;
+    let mut redecoder = Redecoder::default();
     for i in 0..n {
         let id = PacketId(i as u32);
         let Some(frame) = store.frame(id) else {
@@ -240,22 +283,26 @@ pub fn filter_index(store: &FrameStore, index: &FilterIndex, filter: &Filter) ->
         };
         let ts = frame.meta.ts;
         let facts = index.facts[i];
-        let pkt = decode::decode(frame.meta.link, frame.data);
-        let view = PacketView {
-            id,
-            len: frame.meta.origlen,
-            caplen: frame.meta.caplen,
-            rel: first.map_or(0.0, |f| ts.secs_since(f)),
-            delta: prev.map_or(0.0, |p| ts.secs_since(p)),
-            pkt: &pkt,
-            facts,
-            stream: index.builder.stream(facts.conn()),
-            notes: index.notes.get(&id.0).map_or(&[], |b| b),
-            dns_time: index.dns_time.get(&id.0).copied(),
-            outcome: facts.conn().and_then(|c| index.outcomes.get(&c.0)),
-        };
+        let rel = first.map_or(0.0, |f| ts.secs_since(f));
+        let delta = prev.map_or(0.0, |p| ts.secs_since(p));
         prev = Some(ts);
-        if filter.matches(&view) {
+        let hit = redecoder.with(&frame, |pkt, whole| {
+            filter.matches(&PacketView {
+                id,
+                len: frame.meta.origlen,
+                caplen: frame.meta.caplen,
+                rel,
+                delta,
+                pkt,
+                whole,
+                facts,
+                stream: index.builder.stream(facts.conn()),
+                notes: index.notes.get(&id.0).map_or(&[], |b| b),
+                dns_time: index.dns_time.get(&id.0).copied(),
+                outcome: facts.conn().and_then(|c| index.outcomes.get(&c.0)),
+            })
+        });
+        if hit {
             out.push(id);
         }
     }

@@ -12,10 +12,9 @@ use std::net::IpAddr;
 
 use super::engine::{EngineConfig, PacketSummary};
 use super::fields::{needs_app, needs_outcome, ConnOutcome, PacketView};
-use super::index::FactsBuilder;
+use super::index::{FactsBuilder, Redecoder};
 use crate::base::ConnId;
 use crate::capture::Frame;
-use crate::decode;
 use crate::filter::{fields, FieldId, Filter, Record, Value};
 use crate::flow::ConnProto;
 use crate::story::{AppKind, ConnRecord};
@@ -24,6 +23,7 @@ use crate::story::{AppKind, ConnRecord};
 pub struct PacketMatcher {
     filter: Filter,
     builder: FactsBuilder,
+    redecoder: Redecoder,
     app: bool,
     outcome: bool,
     outcomes: HashMap<u32, ConnOutcome>,
@@ -36,6 +36,7 @@ impl PacketMatcher {
         PacketMatcher {
             filter,
             builder: FactsBuilder::default(),
+            redecoder: Redecoder::default(),
             app,
             outcome,
             outcomes: HashMap::new(),
@@ -64,22 +65,24 @@ impl PacketMatcher {
     /// Whether the packet matches. Call for every packet in order (the stream
     /// numbers, timings and DNS query times advance on each call).
     pub fn matches(&mut self, frame: &Frame<'_>, s: &PacketSummary) -> bool {
-        let pkt = decode::decode(frame.meta.link, frame.data);
-        let step = self.builder.step(&pkt, s);
-        let view = PacketView {
-            id: s.id,
-            len: s.len,
-            caplen: s.caplen,
-            rel: step.rel,
-            delta: step.delta,
-            pkt: &pkt,
-            facts: step.facts,
-            stream: self.builder.stream(step.facts.conn()),
-            notes: &s.notes,
-            dns_time: step.dns_time,
-            outcome: step.facts.conn().and_then(|c| self.outcomes.get(&c.0)),
-        };
-        self.filter.matches(&view)
+        let (builder, filter, outcomes) = (&mut self.builder, &self.filter, &self.outcomes);
+        self.redecoder.with(frame, |pkt, whole| {
+            let step = builder.step(whole.unwrap_or(pkt), s);
+            filter.matches(&PacketView {
+                id: s.id,
+                len: s.len,
+                caplen: s.caplen,
+                rel: step.rel,
+                delta: step.delta,
+                pkt,
+                whole,
+                facts: step.facts,
+                stream: builder.stream(step.facts.conn()),
+                notes: &s.notes,
+                dns_time: step.dns_time,
+                outcome: step.facts.conn().and_then(|c| outcomes.get(&c.0)),
+            })
+        })
     }
 
     /// Whether a finished connection's own fields match (conn.*, the endpoints as
@@ -142,7 +145,9 @@ impl Record for ConnView<'_> {
             }
             "ip.addr" if v4 => two_ips(f, cl.ip, sv.ip),
             "ipv6.addr" if !v4 => two_ips(f, cl.ip, sv.ip),
-            "tcp.port" | "udp.port" if (tcp && def.name == "tcp.port") || (udp && def.name == "udp.port") => {
+            "tcp.port" | "udp.port"
+                if (tcp && def.name == "tcp.port") || (udp && def.name == "udp.port") =>
+            {
                 let _ = f(Value::UInt(u64::from(cl.port))) || f(Value::UInt(u64::from(sv.port)));
             }
             "tcp.stream" if tcp => {

@@ -23,7 +23,13 @@ pub fn drive(
     mut each: impl FnMut(&mut Engine, &PacketSummary) -> Next,
     drain: impl FnMut(&mut Engine, bool),
 ) -> anyhow::Result<Option<CaptureError>> {
-    drive_with(path, cfg, &mut Selection::all(), |e, s, _| each(e, s), drain)
+    drive_with(
+        path,
+        cfg,
+        &mut Selection::all(),
+        |e, s, _| each(e, s),
+        drain,
+    )
 }
 
 /// [`drive`] with `-f` and `-Y`: frames the capture filter rejects are skipped before
