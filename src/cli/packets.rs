@@ -45,7 +45,7 @@ pub fn run(a: &PacketsArgs) -> anyhow::Result<i32> {
                 Next::Continue
             }
         },
-        |_, _| {},
+        |_, _, _| {},
     )?;
     let pipe_closed = out.pipe_closed();
     out.finish()?;

@@ -12,9 +12,12 @@ use std::path::Path;
 
 use super::args::FileArgs;
 use super::run::{drive_with, Next};
-use crate::analysis::{ConnOutcome, EngineConfig, PacketMatcher};
+use crate::analysis::{
+    ConnOutcome, ConnRecord, EngineConfig, HttpRecord, PacketMatcher, PacketSummary,
+};
 use crate::base::{ConnId, PacketId};
 use crate::filter::Filter;
+use crate::proto::dns::DnsTransaction;
 use crate::story::NameIndex;
 
 /// What to read and keep, from `-f` and `-Y`.
@@ -24,14 +27,6 @@ pub struct Selection {
 }
 
 impl Selection {
-    /// An empty selection (every frame).
-    pub fn all() -> Self {
-        Selection {
-            bpf: None,
-            matcher: None,
-        }
-    }
-
     /// Compiles `-Y`; on error prints it with a caret and returns the exit status.
     pub fn from_args(a: &FileArgs) -> Result<Self, i32> {
         Self::new(a.filter.as_deref(), a.bpf.as_deref())
@@ -58,6 +53,15 @@ impl Selection {
         self.matcher.is_some()
     }
 
+    /// `conns -Y`: a connection is kept when any of its packets matched or its own
+    /// fields match (see `analysis::select`).
+    pub fn keep_conn(&self, m: &Matched, c: &ConnRecord, name: Option<&str>) -> bool {
+        match &self.matcher {
+            None => true,
+            Some(f) => m.conns.contains(c.conn.id) || f.matches_conn(c, name),
+        }
+    }
+
     /// Adjusts the engine configuration and, for `conn.state`/`conn.name`, makes the
     /// first pass that learns how every connection ended (see `analysis::select`).
     pub fn prepare(&mut self, path: &Path, cfg: &mut EngineConfig) -> anyhow::Result<()> {
@@ -79,7 +83,7 @@ impl Selection {
             EngineConfig::default(),
             &mut first,
             |_, _, _| Next::Continue,
-            |engine, at_end| {
+            |engine, at_end, _| {
                 for tx in engine.take_dns(at_end) {
                     names.add(&tx);
                 }
@@ -100,6 +104,57 @@ impl Selection {
             m.set_outcomes(outcomes);
         }
         Ok(())
+    }
+}
+
+/// Which packets and connections the display filter matched so far (everything when
+/// there is no filter).
+pub struct Matched {
+    all: bool,
+    pub packets: PacketSet,
+    pub conns: ConnSet,
+}
+
+impl Matched {
+    pub fn new(sel: &Selection) -> Self {
+        Matched {
+            all: !sel.is_filtering(),
+            packets: PacketSet::default(),
+            conns: ConnSet::default(),
+        }
+    }
+
+    /// Call for every packet with the filter's verdict.
+    pub fn record(&mut self, s: &PacketSummary, matched: bool) {
+        if matched && !self.all {
+            self.packets.insert(s.id);
+            if let Some(c) = s.conn {
+                self.conns.insert(c);
+            }
+        }
+    }
+
+    fn any(&self, pkts: &[Option<PacketId>]) -> bool {
+        self.all || pkts.iter().flatten().any(|p| self.packets.contains(*p))
+    }
+
+    /// A DNS transaction is kept when its query or response packet matched.
+    pub fn dns(&self, t: &DnsTransaction) -> bool {
+        self.any(&[t.query_pkt, t.response_pkt])
+    }
+
+    /// An HTTP exchange is kept when a packet that started, completed the head of, or
+    /// ended its request or response matched.
+    pub fn http(&self, r: &HttpRecord) -> bool {
+        let t = &r.tx;
+        self.any(&[
+            t.request_first_pkt,
+            t.request_head_pkt,
+            t.request_last_pkt,
+            t.response_first_pkt,
+            t.response_head_pkt,
+            t.response_last_pkt,
+        ])
     }
 }
 
