@@ -711,6 +711,184 @@ impl Record for PacketView<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::index::{FactsBuilder, Redecoder};
+    use crate::analysis::{Engine, EngineConfig};
+    use crate::capture::{self, Frame, FrameMeta};
+    use crate::filter::Filter;
+    use proptest::prelude::*;
+
+    /// Every value of every registry field, per frame of a capture, as text.
+    fn values_of(path: &std::path::Path, frame_no: u64, names: &[&str]) -> Vec<Vec<String>> {
+        let mut src = capture::open(path).unwrap();
+        let mut engine = Engine::new(EngineConfig {
+            want_app_fields: true,
+            ..EngineConfig::default()
+        });
+        let (mut facts, mut re) = (FactsBuilder::default(), Redecoder::default());
+        while let Ok(Some(frame)) = src.next_frame() {
+            let s = engine.process(&frame);
+            let out = re.with(&frame, |pkt, whole| {
+                let step = facts.step(whole.unwrap_or(pkt), &s);
+                let view = PacketView {
+                    id: s.id,
+                    len: s.len,
+                    caplen: s.caplen,
+                    rel: step.rel,
+                    delta: step.delta,
+                    pkt,
+                    whole,
+                    facts: step.facts,
+                    stream: facts.stream(step.facts.conn()),
+                    notes: &s.notes,
+                    dns_time: step.dns_time,
+                    outcome: None,
+                };
+                names
+                    .iter()
+                    .map(|n| {
+                        let mut v = Vec::new();
+                        view.visit(fields::lookup(n).unwrap().id, &mut |x| {
+                            v.push(match x {
+                                Value::Str(b) => String::from_utf8_lossy(b).into_owned(),
+                                Value::Ip(a) => a.to_string(),
+                                Value::UInt(u) => u.to_string(),
+                                Value::Bool(b) => b.to_string(),
+                                Value::Float(f) => format!("{f:.6}"),
+                                other => format!("{other:?}"),
+                            });
+                            false
+                        });
+                        v
+                    })
+                    .collect::<Vec<_>>()
+            });
+            if u64::from(s.id.0) + 1 == frame_no {
+                return out;
+            }
+        }
+        panic!("no frame {frame_no}");
+    }
+
+    #[test]
+    fn dns_query_and_response_fields() {
+        // lab-page.pcap frames 83/84: A query for static.lab.glasscom.com (id 0xc54c)
+        // and its answer, CNAME chain to 198.18.1.81, 16 µs later.
+        let p = crate::testutil::bundled_capture("lab-page.pcap");
+        let names = [
+            "dns",
+            "dns.id",
+            "dns.qry.name",
+            "dns.qry.type",
+            "dns.flags.response",
+            "dns.a",
+            "dns.cname",
+            "dns.time",
+            "udp.port",
+            "ip.src",
+        ];
+        let q = values_of(&p, 83, &names);
+        assert_eq!(q[0], ["Present"]);
+        assert_eq!(q[1], ["50508"]);
+        assert_eq!(q[2], ["static.lab.glasscom.com"]);
+        assert_eq!(q[3], ["1"]);
+        assert_eq!(q[4], ["false"]);
+        assert!(q[5].is_empty() && q[7].is_empty());
+        assert_eq!(q[8], ["19140", "53"]);
+        assert_eq!(q[9], ["198.18.0.10"]);
+        let r = values_of(&p, 84, &names);
+        assert_eq!(r[4], ["true"]);
+        assert_eq!(r[5], ["198.18.1.81"]);
+        assert_eq!(r[6], ["cdn.lab.glasscom.com", "media.lab.glasscom.com"]);
+        assert_eq!(r[7], ["0.000016"]);
+    }
+
+    #[test]
+    fn http_fields_sit_on_the_completing_packets() {
+        // lab-curl.pcap: GET /old/ on connection 5 answered 301 (see `wiretale http`).
+        let p = crate::testutil::bundled_capture("lab-curl.pcap");
+        let f = Filter::compile("http.response.code == 301").unwrap();
+        let g = Filter::compile("http.request.uri == \"/old/\"").unwrap();
+        let mut src = capture::open(&p).unwrap();
+        let mut engine = Engine::new(EngineConfig {
+            want_app_fields: true,
+            ..EngineConfig::default()
+        });
+        let mut facts = FactsBuilder::default();
+        let (mut resp, mut req) = (Vec::new(), Vec::new());
+        while let Ok(Some(frame)) = src.next_frame() {
+            let s = engine.process(&frame);
+            let pkt = crate::decode::decode(frame.meta.link, frame.data);
+            let step = facts.step(&pkt, &s);
+            let view = PacketView {
+                id: s.id,
+                len: s.len,
+                caplen: s.caplen,
+                rel: step.rel,
+                delta: step.delta,
+                pkt: &pkt,
+                whole: None,
+                facts: step.facts,
+                stream: facts.stream(step.facts.conn()),
+                notes: &s.notes,
+                dns_time: None,
+                outcome: None,
+            };
+            if f.matches(&view) {
+                resp.push((s.id, s.conn));
+            }
+            if g.matches(&view) {
+                req.push((s.id, s.conn));
+            }
+        }
+        assert_eq!(resp.len(), 1);
+        assert_eq!(req.len(), 1);
+        assert_eq!(resp[0].1, req[0].1, "same connection");
+        assert!(req[0].0 < resp[0].0);
+    }
+
+    fn all_filters() -> Vec<Filter> {
+        fields::all()
+            .iter()
+            .map(|d| Filter::compile(d.name).unwrap())
+            .collect()
+    }
+
+    proptest! {
+        /// Arbitrary bytes on every link type, with arbitrary facts: visiting every
+        /// field never panics.
+        #[test]
+        fn arbitrary_frames_never_panic(
+            data in proptest::collection::vec(any::<u8>(), 0..200),
+            link in prop_oneof![Just(1u32), Just(101), Just(113), Just(276), Just(0)],
+            conn in any::<u32>(),
+        ) {
+            let frame = Frame {
+                meta: FrameMeta {
+                    id: crate::base::PacketId(0),
+                    ts: crate::base::Timestamp(0),
+                    iface: 0,
+                    link: LinkType(link),
+                    caplen: data.len() as u32,
+                    origlen: data.len() as u32,
+                },
+                data: &data,
+            };
+            let mut engine = Engine::new(EngineConfig { want_app_fields: true, ..EngineConfig::default() });
+            let s = engine.process(&frame);
+            let mut facts = FactsBuilder::default();
+            let pkt = crate::decode::decode(frame.meta.link, frame.data);
+            let mut step = facts.step(&pkt, &s);
+            step.facts.analysis = conn as u16;
+            let view = PacketView {
+                id: s.id, len: s.len, caplen: s.caplen, rel: 0.0, delta: 0.0,
+                pkt: &pkt, whole: Some(&pkt), facts: step.facts, stream: Some(conn),
+                notes: &s.notes, dns_time: None, outcome: None,
+            };
+            for f in all_filters() {
+                let _ = f.matches(&view);
+            }
+        }
+    }
 
     #[test]
     fn every_registry_field_is_answered() {
