@@ -57,6 +57,9 @@ fn main() {
         t_store.as_secs_f64(),
         t.elapsed().as_secs_f64()
     );
+    if std::env::var_os("WIRETALE_REFILTER_PARTS").is_some() {
+        parts(&store);
+    }
     for e in &exprs {
         let f = match Filter::compile(e) {
             Ok(f) => f,
@@ -73,4 +76,26 @@ fn main() {
             hits.len()
         );
     }
+}
+
+/// Where the time goes (WIRETALE_REFILTER_PARTS=1): fetching frames, decoding them.
+#[allow(dead_code)]
+fn parts(store: &FrameStore) {
+    let t = Instant::now();
+    let mut n = 0usize;
+    for i in 0..store.len() {
+        if let Some(f) = store.frame(PacketId(i as u32)) {
+            n += f.data.len();
+        }
+    }
+    println!("  fetch only {:.3} s ({n} bytes)", t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let mut k = 0usize;
+    for i in 0..store.len() {
+        if let Some(f) = store.frame(PacketId(i as u32)) {
+            let p = wiretale::decode::decode(f.meta.link, f.data);
+            k += p.payload.len();
+        }
+    }
+    println!("  fetch + decode {:.3} s ({k})", t.elapsed().as_secs_f64());
 }
