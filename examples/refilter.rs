@@ -88,7 +88,10 @@ fn parts(store: &FrameStore) {
             n += f.data.len();
         }
     }
-    println!("  fetch only {:.3} s ({n} bytes)", t.elapsed().as_secs_f64());
+    println!(
+        "  fetch only {:.3} s ({n} bytes)",
+        t.elapsed().as_secs_f64()
+    );
     let t = Instant::now();
     let mut k = 0usize;
     for i in 0..store.len() {

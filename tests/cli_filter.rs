@@ -294,3 +294,47 @@ fn export_round_trips() {
         "the test needs comments"
     );
 }
+
+#[test]
+fn export_to_pcap_refuses_mixed_link_types_but_pcapng_keeps_them() {
+    use wiretale::base::LinkType;
+    use wiretale::capture::PcapngWriter;
+    // Two interfaces: Ethernet (lab-page.pcap frames as captured) and raw IP (the same
+    // frames without their 14-byte Ethernet header).
+    let dir = tempfile::tempdir().unwrap();
+    let mixed = dir.path().join("mixed.pcapng");
+    let mut src = FrameStore::open(&lab("lab-page.pcap")).unwrap();
+    src.index_all();
+    let mut w = PcapngWriter::new(std::fs::File::create(&mixed).unwrap(), "test", &[]).unwrap();
+    let eth = w
+        .add_interface(LinkType::ETHERNET, 65535, Some("eth0"), None)
+        .unwrap();
+    let raw = w
+        .add_interface(LinkType::RAW, 65535, Some("tun0"), None)
+        .unwrap();
+    for i in 0..20u32 {
+        let f = src.frame(PacketId(i)).unwrap();
+        let (iface, data) = if i % 2 == 0 {
+            (eth, f.data)
+        } else {
+            (raw, &f.data[14..])
+        };
+        w.write_packet(iface, f.meta.ts, data, data.len() as u32, &[])
+            .unwrap();
+    }
+    w.flush().unwrap();
+    drop(w);
+    let out = dir.path().join("out.pcap");
+    let o = Command::new(bin())
+        .arg("export")
+        .arg(&mixed)
+        .args(["-Y", "ip", "-w"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(".pcapng"), "{err}");
+    assert!(!out.exists());
+    assert_eq!(export_round_trip(&mixed, "ip", "pcapng"), 20);
+}

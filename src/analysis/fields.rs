@@ -846,6 +846,39 @@ mod tests {
         assert!(req[0].0 < resp[0].0);
     }
 
+    #[test]
+    fn every_prefix_of_real_frames_is_answered_without_panic() {
+        // lab-page.pcap frames 84 (DNS response with a CNAME chain) and 108 (the GET
+        // of /static/app.js): each cut at every length, every field visited.
+        let p = crate::testutil::bundled_capture("lab-page.pcap");
+        let mut store = crate::capture::FrameStore::open(&p).unwrap();
+        store.index_all();
+        let filters = all_filters();
+        for n in [84u32, 108] {
+            let f = store.frame(crate::base::PacketId(n - 1)).unwrap();
+            for len in 0..=f.data.len() {
+                let data = &f.data[..len];
+                let pkt = crate::decode::decode(f.meta.link, data);
+                let view = PacketView {
+                    id: f.meta.id,
+                    len: f.meta.origlen,
+                    caplen: len as u32,
+                    rel: 0.0,
+                    delta: 0.0,
+                    pkt: &pkt,
+                    whole: None,
+                    facts: PacketFacts::default(),
+                    stream: None,
+                    notes: &[],
+                    dns_time: None,
+                    outcome: None,
+                };
+                let hits = filters.iter().filter(|f| f.matches(&view)).count();
+                assert!(hits >= 1, "`frame` always matches");
+            }
+        }
+    }
+
     fn all_filters() -> Vec<Filter> {
         fields::all()
             .iter()
