@@ -265,6 +265,17 @@ impl FilterIndex {
     pub fn facts(&self, id: PacketId) -> Option<&PacketFacts> {
         self.facts.get(id.0 as usize)
     }
+
+    /// The packets of one connection, in order (the TUI's "save this connection",
+    /// with `capture::write_selection`).
+    pub fn packets_of(&self, conn: ConnId) -> Vec<PacketId> {
+        self.facts
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.conn == conn.0)
+            .map(|(i, _)| PacketId(i as u32))
+            .collect()
+    }
 }
 
 /// The packets of `store` that `filter` selects, in order, using `index` for
@@ -312,6 +323,41 @@ pub fn filter_index(store: &FrameStore, index: &FilterIndex, filter: &Filter) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn index_of_the_lab_page_knows_connections_and_streams() {
+        use crate::analysis::{Engine, EngineConfig};
+        // lab-page.pcap: connection 34 is the fetch of /static/app.js (tcp.stream 3: TCP connections 1, 28, 29, 34, 35).
+        let p = crate::testutil::bundled_capture("lab-page.pcap");
+        let mut store = FrameStore::open(&p).unwrap();
+        store.index_all();
+        let mut idx = FilterIndex::new();
+        let mut engine = Engine::new(EngineConfig {
+            want_app_fields: true,
+            ..EngineConfig::default()
+        });
+        for i in 0..store.len() {
+            let f = store.frame(PacketId(i as u32)).unwrap();
+            let s = engine.process(&f);
+            idx.push(&f, &s);
+        }
+        assert_eq!(idx.len(), store.len());
+        let pkts = idx.packets_of(ConnId(34));
+        assert!(pkts.len() >= 10);
+        let f = Filter::compile("conn.id == 34").unwrap();
+        assert_eq!(filter_index(&store, &idx, &f), pkts);
+        let syn =
+            Filter::compile("tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.seq == 0").unwrap();
+        let starts = filter_index(&store, &idx, &syn);
+        assert!(
+            starts.contains(&pkts[0]),
+            "the connection starts with its SYN"
+        );
+        let stream =
+            Filter::compile("tcp.stream == 3 && http.request.uri contains \"app.js\"").unwrap();
+        assert_eq!(filter_index(&store, &idx, &stream).len(), 1);
+        assert!(idx.packets_of(ConnId(9999)).is_empty());
+    }
 
     #[test]
     fn facts_are_16_bytes() {
