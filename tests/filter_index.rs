@@ -124,3 +124,58 @@ fn index_filter_equals_packets_y_on_the_lab_page() {
     }
     assert!(nonempty > 30, "only {nonempty} expressions select anything");
 }
+
+/// Exhaustive (no sampling): every shared capture × every expression, the index path
+/// against the streaming `PacketMatcher` the CLI uses (both in-process).
+#[test]
+fn index_filter_equals_streaming_matcher_everywhere() {
+    use wiretale::analysis::PacketMatcher;
+    let exprs = expressions();
+    let mut compared = 0;
+    for file in files() {
+        let mut store = FrameStore::open(&file).unwrap();
+        store.index_all();
+        let idx = build_index(&store);
+        let outcomes: std::collections::HashMap<_, _> = {
+            let mut e = Engine::new(EngineConfig::default());
+            for i in 0..store.len() {
+                e.process(&store.frame(PacketId(i as u32)).unwrap());
+            }
+            e.finish();
+            let mut names = NameIndex::new();
+            for t in e.take_dns(true) {
+                names.add(&t);
+            }
+            e.take_conns()
+                .iter()
+                .map(|c| {
+                    let o = ConnOutcome {
+                        state: c.conn.state(),
+                        name: names.name(c).map(|n| n.qname),
+                    };
+                    (c.conn.id, o)
+                })
+                .collect()
+        };
+        for expr in &exprs {
+            let filter = Filter::compile(expr).unwrap();
+            let via_index = filter_index(&store, &idx, &filter);
+            let mut m = PacketMatcher::new(filter);
+            m.set_outcomes(outcomes.clone());
+            let mut cfg = EngineConfig::default();
+            m.configure(&mut cfg);
+            let mut e = Engine::new(cfg);
+            let mut streamed = Vec::new();
+            for i in 0..store.len() {
+                let frame = store.frame(PacketId(i as u32)).unwrap();
+                let s = e.process(&frame);
+                if m.matches(&frame, &s) {
+                    streamed.push(s.id);
+                }
+            }
+            assert_eq!(via_index, streamed, "{} `{expr}`", file.display());
+            compared += 1;
+        }
+    }
+    assert!(compared > 50 * 70, "{compared}");
+}
