@@ -72,6 +72,11 @@ impl Selection {
         if !m.needs_outcomes() {
             return Ok(());
         }
+        if path.as_os_str() == "-" {
+            anyhow::bail!(
+                "conn.state and conn.name need two passes over the input, which standard input cannot give; read from a file"
+            );
+        }
         let mut first = Selection {
             bpf: self.bpf.clone(),
             matcher: None,
