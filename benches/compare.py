@@ -6,7 +6,7 @@ the median wall time, throughput, peak RSS (from wait4's rusage) and the ratio t
 wiretale, all measured in one invocation so the shared machine's noise hits every row
 alike. Peers that are not installed are skipped with a note.
 
-usage: benches/compare.py [-r RUNS] [--suite packets|conns|dns-http|story|all] FILE...
+usage: benches/compare.py [-r RUNS] [--suite packets|conns|dns-http|filter|story|all] FILE...
 env:   WIRETALE=path (default target/release/wiretale)
 """
 import argparse, os, shutil, statistics, subprocess, sys, time
@@ -34,6 +34,14 @@ SUITES = {
         ("tshark -Y 'dns || http' -T fields", ["tshark", "-n", "-r", "{F}", "-Y", "dns || http", "-T", "fields",
           "-e", "frame.number", "-e", "dns.qry.name", "-e", "dns.a", "-e", "http.request.method",
           "-e", "http.request.uri", "-e", "http.response.code", "-e", "http.time"], "tshark"),
+    ],
+    # Display filters: the cost of -Y over plain `packets` (decode + field lookups on
+    # every packet; application fields only because the filter names `http`).
+    "filter": [
+        ("wiretale packets", ["{W}", "packets", "{F}"], None),
+        ("wiretale packets -Y 'tcp.port == 80 && http'", ["{W}", "packets", "{F}", "-Y", "tcp.port == 80 && http"], None),
+        ("wiretale packets -Y 'ip.addr == 10.0.0.0/8'", ["{W}", "packets", "{F}", "-Y", "ip.addr == 10.0.0.0/8"], None),
+        ("tshark -r -Y 'tcp.port == 80 && http'", ["tshark", "-n", "-r", "{F}", "-Y", "tcp.port == 80 && http"], "tshark"),
     ],
     "story": [
         ("cat", ["cat", "{F}"], "cat"),

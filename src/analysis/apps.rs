@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use super::notes::AppNote;
+use super::notes::{AppData, AppNote, HttpNote};
 use crate::base::{ConnId, Direction, Endpoint, PacketId, Timestamp};
 use crate::flow::{ConnProto, Connection, StreamSink};
 use crate::proto::dns::{self, DnsMeta, DnsTcpStream, DnsTracker};
@@ -60,10 +60,12 @@ pub(super) struct Apps {
     pub cur_pkt: PacketId,
     pub done_conns: Vec<ConnRecord>,
     pub http: Vec<HttpRecord>,
+    /// Keep each note's message fields ([`AppData`]) for display filters.
+    pub want_fields: bool,
 }
 
 impl Apps {
-    pub fn new() -> Self {
+    pub fn new(want_fields: bool) -> Self {
         Apps {
             conns: HashMap::new(),
             dns: DnsTracker::new(),
@@ -71,6 +73,7 @@ impl Apps {
             cur_pkt: PacketId(0),
             done_conns: Vec::new(),
             http: Vec::new(),
+            want_fields,
         }
     }
 
@@ -92,7 +95,11 @@ impl Apps {
         if msg.anomalies.iter().any(|a| a.name == "dns_truncated") {
             info.push_str(" [truncated by the capture]");
         }
-        self.notes.push(AppNote { proto: "dns", info });
+        let mut note = AppNote::new("dns", info);
+        if self.want_fields {
+            note.data = AppData::Dns(Box::new(msg.clone()));
+        }
+        self.notes.push(note);
         self.dns.on_message(meta, msg);
     }
 
@@ -136,16 +143,17 @@ impl Apps {
         match &mut c.decoder {
             Decoder::Http(h) => {
                 h.feed(dir, ts, pkt, bytes);
-                note_http(h, &mut c.noted, &mut self.notes);
+                note_http(h, &mut c.noted, &mut self.notes, self.want_fields);
                 drain_http(conn, c, &mut self.http);
             }
             Decoder::Tls(t) => {
                 t.feed(dir, ts, pkt, bytes);
                 for ev in t.drain() {
-                    self.notes.push(AppNote {
-                        proto: "tls",
-                        info: ev.info(),
-                    });
+                    let mut note = AppNote::new("tls", ev.info());
+                    if self.want_fields {
+                        note.data = AppData::tls(&ev);
+                    }
+                    self.notes.push(note);
                     absorb_tls(&mut c.tls, ev);
                 }
             }
@@ -156,10 +164,11 @@ impl Apps {
                         Direction::ClientToServer => (c.client, c.server),
                         Direction::ServerToClient => (c.server, c.client),
                     };
-                    self.notes.push(AppNote {
-                        proto: "dns",
-                        info: dns::text::info(msg),
-                    });
+                    let mut note = AppNote::new("dns", dns::text::info(msg));
+                    if self.want_fields {
+                        note.data = AppData::Dns(Box::new(msg.clone()));
+                    }
+                    self.notes.push(note);
                     let meta = DnsMeta {
                         ts: m.ts,
                         pkt: m.pkt,
@@ -201,24 +210,27 @@ impl ConnApp {
 /// body). `noted` holds, for requests and responses, the `seq` of the first message not
 /// yet noted, so each message is noted once, on the packet being processed when it
 /// became complete.
-fn note_http(h: &HttpConn, noted: &mut [u32; 2], notes: &mut Vec<AppNote>) {
+/// `fields`: also keep the message's filterable fields ([`HttpNote`]).
+fn note_http(h: &HttpConn, noted: &mut [u32; 2], notes: &mut Vec<AppNote>, fields: bool) {
     for (tx, req_done, resp_done) in h.in_flight() {
         if req_done && tx.seq >= noted[0] {
             noted[0] = tx.seq + 1;
             if let Some(info) = tx.request_info() {
-                notes.push(AppNote {
-                    proto: "http",
-                    info,
-                });
+                let mut note = AppNote::new("http", info);
+                if fields {
+                    note.data = AppData::Http(Box::new(HttpNote::request(tx)));
+                }
+                notes.push(note);
             }
         }
         if resp_done && tx.seq >= noted[1] {
             noted[1] = tx.seq + 1;
             if let Some(info) = tx.response_info() {
-                notes.push(AppNote {
-                    proto: "http",
-                    info,
-                });
+                let mut note = AppNote::new("http", info);
+                if fields {
+                    note.data = AppData::Http(Box::new(HttpNote::response(tx)));
+                }
+                notes.push(note);
             }
         }
     }
@@ -278,7 +290,7 @@ impl StreamSink for Apps {
         };
         if let Decoder::Http(h) = &mut c.decoder {
             h.end(dir, ts);
-            note_http(h, &mut c.noted, &mut self.notes);
+            note_http(h, &mut c.noted, &mut self.notes, self.want_fields);
             drain_http(conn, c, &mut self.http);
         }
     }

@@ -20,6 +20,9 @@ pub struct EngineConfig {
     /// Render each packet's Info text (the `packets` command); other consumers leave
     /// it off and pay nothing for text.
     pub want_info: bool,
+    /// Keep the filterable fields of application messages in each packet's notes
+    /// ([`super::AppData`]); set when a display filter reads `dns.*`, `http.*`, `tls.*`.
+    pub want_app_fields: bool,
 }
 
 /// What the engine says about one packet: numbers for every consumer, and the Info
@@ -65,7 +68,7 @@ impl Engine {
             cfg,
             defrag: Defragmenter::new(cfg.defrag),
             table: ConnTable::new(cfg.flow),
-            apps: Apps::new(),
+            apps: Apps::new(cfg.want_app_fields),
             dns_probe: dns::DnsPortProbe::new(),
             last_ts: Timestamp::default(),
         }

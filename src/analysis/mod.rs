@@ -12,10 +12,16 @@
 
 mod apps;
 mod engine;
+pub mod fields;
 mod follow;
+pub mod index;
 mod notes;
+pub mod select;
 
 pub use crate::story::{AppKind, ConnRecord, HttpRecord, TlsSummary};
 pub use engine::{Engine, EngineConfig, PacketSummary};
+pub use fields::{ConnOutcome, PacketView};
 pub use follow::{Follower, Turn};
-pub use notes::AppNote;
+pub use index::{filter_index, FactsBuilder, FilterIndex, PacketFacts, Redecoder};
+pub use notes::{AppData, AppNote, HttpNote};
+pub use select::PacketMatcher;

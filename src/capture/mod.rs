@@ -30,6 +30,7 @@
 
 mod bpf;
 mod error;
+mod export;
 mod file;
 mod live;
 mod pcap;
@@ -44,6 +45,7 @@ mod write;
 
 pub use bpf::BpfFilter;
 pub use error::{CaptureError, ErrorKind};
+pub use export::{write_selection, ExportFormat};
 pub use file::{open, open_reader, MemReader, StreamReader};
 pub use live::{devices, DeviceInfo, FrameBatch, LiveCapture, LiveOptions, LiveStats};
 pub use store::{FrameStore, IndexEntry, IndexProgress};

@@ -7,12 +7,20 @@ use serde_json::{json, Value};
 use super::args::FileArgs;
 use super::json::{endpoint, opt_ts, secs, ts, wire};
 use super::out::Out;
-use super::run::{drive, finish_status, Next};
+use super::run::{drive_with, finish_status, Next};
+use super::select::{Matched, Selection};
 use crate::analysis::{ConnRecord, EngineConfig};
 use crate::flow::{CloseHow, ConnProto};
 use crate::story::{ConnName, NameIndex};
 
 pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
+    let mut sel = match Selection::from_args(a) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let mut cfg = EngineConfig::default();
+    sel.prepare(&a.file, &mut cfg)?;
+    let matched = std::cell::RefCell::new(Matched::new(&sel));
     let mut out = Out::new();
     if !a.json {
         out.header(format!(
@@ -35,6 +43,15 @@ pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
     // Lookups seen so far name the connections as they finish.
     let mut names = NameIndex::new();
     let mut next_id: u32 = 0;
+    // Decided (and the selection borrowed) only when a connection is printed.
+    let keep = |c: &ConnRecord, names: &NameIndex, sel: &Selection| {
+        let name = names.name(c);
+        sel.keep_conn(
+            &matched.borrow(),
+            c,
+            name.as_ref().map(|n| n.qname.as_str()),
+        )
+    };
     let line = |c: &ConnRecord, names: &NameIndex| {
         let name = names.name(c);
         if a.json {
@@ -46,38 +63,43 @@ pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
     let flush = |pending: &mut BTreeMap<u32, ConnRecord>,
                  next_id: &mut u32,
                  out: &mut Out,
-                 names: &NameIndex| {
+                 names: &NameIndex,
+                 sel: &Selection| {
         while let Some(c) = pending.remove(next_id) {
-            out.line(&line(&c, names));
+            if keep(&c, names, sel) {
+                out.line(&line(&c, names));
+            }
             *next_id += 1;
         }
     };
     let stop = std::cell::Cell::new(false);
-    let damage = drive(
+    let damage = drive_with(
         &a.file,
-        EngineConfig::default(),
-        |_, _| {
+        cfg,
+        &mut sel,
+        |_, s, hit| {
+            matched.borrow_mut().record(s, hit);
             if stop.get() {
                 Next::Stop
             } else {
                 Next::Continue
             }
         },
-        |engine, at_end| {
+        |engine, at_end, sel| {
             for tx in engine.take_dns(at_end) {
                 names.add(&tx);
             }
             for c in engine.take_conns() {
                 pending.insert(c.conn.id.0, c);
             }
-            flush(&mut pending, &mut next_id, &mut out, &names);
+            flush(&mut pending, &mut next_id, &mut out, &names, sel);
             stop.set(out.failed());
         },
     )?;
     // A damaged file stops before `finish`: whatever finished is still printed in order.
     let rest: Vec<ConnRecord> = std::mem::take(&mut pending).into_values().collect();
-    for c in rest {
-        out.line(&line(&c, &names));
+    for c in rest.iter().filter(|c| keep(c, &names, &sel)) {
+        out.line(&line(c, &names));
     }
     let pipe_closed = out.pipe_closed();
     out.finish()?;

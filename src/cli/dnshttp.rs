@@ -5,11 +5,19 @@ use serde_json::{json, Value};
 use super::args::FileArgs;
 use super::json::{endpoint, opt_ts, secs, wire};
 use super::out::Out;
-use super::run::{drive, finish_status, Next};
+use super::run::{drive_with, finish_status, Next};
+use super::select::{Matched, Selection};
 use crate::analysis::{EngineConfig, HttpRecord};
 use crate::proto::dns::{self, DnsTransaction, Record};
 
 pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
+    let mut sel = match Selection::from_args(a) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let mut cfg = EngineConfig::default();
+    sel.prepare(&a.file, &mut cfg)?;
+    let matched = std::cell::RefCell::new(Matched::new(&sel));
     let mut out = Out::new();
     if !a.json {
         out.header(format!(
@@ -19,10 +27,12 @@ pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
     }
     let first = std::cell::Cell::new(None);
     let stop = std::cell::Cell::new(false);
-    let damage = drive(
+    let damage = drive_with(
         &a.file,
-        EngineConfig::default(),
-        |_, s| {
+        cfg,
+        &mut sel,
+        |_, s, hit| {
+            matched.borrow_mut().record(s, hit);
             if first.get().is_none() {
                 first.set(Some(s.ts));
             }
@@ -32,10 +42,10 @@ pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
                 Next::Continue
             }
         },
-        |engine, at_end| {
+        |engine, at_end, _| {
             let mut txs = engine.take_dns(at_end);
             txs.sort_by_key(|t| t.seq);
-            for t in &txs {
+            for t in txs.iter().filter(|t| matched.borrow().dns(t)) {
                 let t0 = first.get().unwrap_or_default();
                 out.line(&if a.json {
                     dns_json(t).to_string()
@@ -134,6 +144,13 @@ fn dns_text(t: &DnsTransaction, t0: crate::base::Timestamp) -> String {
 }
 
 pub fn run_http(a: &FileArgs) -> anyhow::Result<i32> {
+    let mut sel = match Selection::from_args(a) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let mut cfg = EngineConfig::default();
+    sel.prepare(&a.file, &mut cfg)?;
+    let matched = std::cell::RefCell::new(Matched::new(&sel));
     let mut out = Out::new();
     if !a.json {
         out.header(format!(
@@ -151,20 +168,22 @@ pub fn run_http(a: &FileArgs) -> anyhow::Result<i32> {
         ));
     }
     let stop = std::cell::Cell::new(false);
-    let damage = drive(
+    let damage = drive_with(
         &a.file,
-        EngineConfig::default(),
-        |_, _| {
+        cfg,
+        &mut sel,
+        |_, s, hit| {
+            matched.borrow_mut().record(s, hit);
             if stop.get() {
                 Next::Stop
             } else {
                 Next::Continue
             }
         },
-        |engine, _| {
+        |engine, _, _| {
             let mut recs = engine.take_http();
             recs.sort_by_key(|r| (r.tx.request_ts.or(r.tx.response_ts), r.conn, r.tx.seq));
-            for r in &recs {
+            for r in recs.iter().filter(|r| matched.borrow().http(r)) {
                 out.line(&if a.json {
                     http_json(r).to_string()
                 } else {

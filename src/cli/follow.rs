@@ -4,7 +4,9 @@ use serde_json::json;
 
 use super::args::{FollowArgs, Side};
 use super::out::Out;
-use super::run::finish_status;
+use super::run::{bpf_keeps, capture_filter, drive_with, finish_status, Next};
+use super::select::{Matched, Selection};
+use crate::analysis::EngineConfig;
 use crate::analysis::{Follower, Turn};
 use crate::base::{escape, ConnId, Direction, Timestamp};
 use crate::capture;
@@ -14,13 +16,28 @@ const LIMIT: usize = 256 << 20;
 
 pub fn run(a: &FollowArgs) -> anyhow::Result<i32> {
     let path = &a.common.file;
+    let mut sel = match Selection::from_args(&a.common) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    if sel.is_filtering() && !conn_matches(a, &mut sel)? {
+        eprintln!(
+            "wiretale: connection {} does not match the display filter",
+            a.conn
+        );
+        return Ok(0);
+    }
     let mut src = capture::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut bpf = capture_filter(a.common.bpf.as_deref(), src.as_ref())?;
     let mut f = Follower::new(ConnId(a.conn), LIMIT);
     let mut damage = None;
     let mut first_ts: Option<Timestamp> = None;
     loop {
         match src.next_frame() {
             Ok(Some(frame)) => {
+                if !bpf_keeps(&mut bpf, &frame)? {
+                    continue;
+                }
                 first_ts.get_or_insert(frame.meta.ts);
                 f.push(&frame);
             }
@@ -109,6 +126,42 @@ pub fn run(a: &FollowArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
     Ok(finish_status(damage))
+}
+
+/// `follow -Y`: the conversation is shown when its connection matches as in `conns -Y`
+/// (any of its packets, or its own fields); this takes one more pass over the file.
+fn conn_matches(a: &FollowArgs, sel: &mut Selection) -> anyhow::Result<bool> {
+    let want = ConnId(a.conn);
+    let mut cfg = EngineConfig::default();
+    sel.prepare(&a.common.file, &mut cfg)?;
+    let matched = std::cell::RefCell::new(Matched::new(sel));
+    let mut names = crate::story::NameIndex::new();
+    let mut keep = false;
+    drive_with(
+        &a.common.file,
+        cfg,
+        sel,
+        |_, s, hit| {
+            if s.conn == Some(want) {
+                matched.borrow_mut().record(s, hit);
+            }
+            Next::Continue
+        },
+        |engine, at_end, sel| {
+            for tx in engine.take_dns(at_end) {
+                names.add(&tx);
+            }
+            for c in engine.take_conns().iter().filter(|c| c.conn.id == want) {
+                let name = names.name(c);
+                keep |= sel.keep_conn(
+                    &matched.borrow(),
+                    c,
+                    name.as_ref().map(|n| n.qname.as_str()),
+                );
+            }
+        },
+    )?;
+    Ok(keep)
 }
 
 /// Classic 16-bytes-a-line hex dump with an ASCII column.

@@ -7,12 +7,14 @@ mod args;
 mod capture;
 mod conns;
 mod dnshttp;
+mod export;
 mod follow;
 mod json;
 mod out;
 mod packets;
 mod privileges;
 mod run;
+mod select;
 mod story;
 
 use std::io::IsTerminal;
@@ -55,9 +57,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Story(a)) => story::run(&a),
         Some(Command::Capture(a)) => capture::run(&a),
         Some(Command::Interfaces) => capture::interfaces(),
-        Some(Command::Export(_)) => {
-            anyhow::bail!("this subcommand is not available in this build yet")
-        }
+        Some(Command::Export(a)) => export::run(&a),
         None => {
             if cli.file.is_none() && cli.interface.is_none() {
                 use clap::CommandFactory;

@@ -5,23 +5,34 @@ use serde_json::json;
 use super::args::PacketsArgs;
 use super::json::{guard, wire};
 use super::out::Out;
-use super::run::{drive, finish_status, Next};
+use super::run::{drive_with, finish_status, Next};
+use super::select::Selection;
 use crate::analysis::{EngineConfig, PacketSummary};
 use crate::base::Timestamp;
 
 pub fn run(a: &PacketsArgs) -> anyhow::Result<i32> {
-    let mut out = Out::new();
-    let cfg = EngineConfig {
+    let mut sel = match Selection::from_args(&a.common) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let mut cfg = EngineConfig {
         want_info: true,
         ..EngineConfig::default()
     };
+    sel.prepare(&a.common.file, &mut cfg)?;
+    let mut out = Out::new();
     let mut first: Option<Timestamp> = None;
     let mut n: u64 = 0;
-    let damage = drive(
+    let damage = drive_with(
         &a.common.file,
         cfg,
-        |_, s| {
+        &mut sel,
+        |_, s, matched| {
+            // Times are relative to the file's first packet, matching or not.
             let t0 = *first.get_or_insert(s.ts);
+            if !matched {
+                return Next::Continue;
+            }
             if a.common.json {
                 out.line(&json_line(s).to_string());
             } else {
@@ -34,7 +45,7 @@ pub fn run(a: &PacketsArgs) -> anyhow::Result<i32> {
                 Next::Continue
             }
         },
-        |_, _| {},
+        |_, _, _| {},
     )?;
     let pipe_closed = out.pipe_closed();
     out.finish()?;

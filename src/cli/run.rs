@@ -2,8 +2,9 @@
 
 use std::path::Path;
 
+use super::select::Selection;
 use crate::analysis::{Engine, EngineConfig, PacketSummary};
-use crate::capture::{self, CaptureError};
+use crate::capture::{self, BpfFilter, CaptureError};
 
 /// What the per-packet callback wants next.
 pub enum Next {
@@ -16,13 +17,20 @@ pub enum Next {
 /// and `drain` every few thousand packets (so finished records stream out and memory
 /// stays flat). Returns the engine (finished only if the whole input was read) and the
 /// damage error, if the file was cut or corrupt: the caller prints it after the output.
-pub fn drive(
+///
+/// With `-f` and `-Y` (`sel`): frames the capture filter rejects are skipped before
+/// the engine (keeping the file's frame numbers); `each` is told whether the display
+/// filter matched the packet (always true without one); `drain` also gets the
+/// selection, to judge finished records (`Selection::keep_conn`).
+pub fn drive_with(
     path: &Path,
     cfg: EngineConfig,
-    mut each: impl FnMut(&mut Engine, &PacketSummary) -> Next,
-    mut drain: impl FnMut(&mut Engine, bool),
+    sel: &mut Selection,
+    mut each: impl FnMut(&mut Engine, &PacketSummary, bool) -> Next,
+    mut drain: impl FnMut(&mut Engine, bool, &Selection),
 ) -> anyhow::Result<Option<CaptureError>> {
     let mut src = capture::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut bpf = capture_filter(sel.bpf.as_deref(), src.as_ref())?;
     let mut engine = Engine::new(cfg);
     let mut damage = None;
     let mut n: u64 = 0;
@@ -30,14 +38,21 @@ pub fn drive(
     loop {
         match src.next_frame() {
             Ok(Some(frame)) => {
+                if !bpf_keeps(&mut bpf, &frame)? {
+                    continue;
+                }
                 let s = engine.process(&frame);
+                let matched = match &mut sel.matcher {
+                    Some(m) => m.matches(&frame, &s),
+                    None => true,
+                };
                 n += 1;
-                if let Next::Stop = each(&mut engine, &s) {
+                if let Next::Stop = each(&mut engine, &s, matched) {
                     stopped = true;
                     break;
                 }
                 if n.is_multiple_of(4096) {
-                    drain(&mut engine, false);
+                    drain(&mut engine, false, sel);
                 }
             }
             Ok(None) => break,
@@ -51,7 +66,7 @@ pub fn drive(
     }
     if !stopped {
         engine.finish();
-        drain(&mut engine, true);
+        drain(&mut engine, true, sel);
     }
     Ok(damage)
 }
@@ -64,5 +79,30 @@ pub fn finish_status(damage: Option<CaptureError>) -> i32 {
             super::EXIT_DAMAGED
         }
         None => 0,
+    }
+}
+
+/// Compiles `-f` for the link types of the interfaces known once the file is open
+/// (others compile on their first frame, in [`bpf_keeps`]).
+pub fn capture_filter(
+    expr: Option<&str>,
+    src: &(dyn capture::FrameSource + Send),
+) -> anyhow::Result<Option<BpfFilter>> {
+    let Some(expr) = expr else {
+        return Ok(None);
+    };
+    let links: Vec<_> = src.interfaces().iter().map(|i| i.link).collect();
+    BpfFilter::compile_for(expr, &links)
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("capture filter: {e}"))
+}
+
+/// Whether the capture filter (if any) keeps `frame`.
+pub fn bpf_keeps(bpf: &mut Option<BpfFilter>, frame: &capture::Frame<'_>) -> anyhow::Result<bool> {
+    match bpf {
+        None => Ok(true),
+        Some(b) => b
+            .matches(frame.meta.link, frame.data)
+            .map_err(|e| anyhow::anyhow!("capture filter: {e}")),
     }
 }

@@ -5,24 +5,49 @@ use serde_json::{json, Value};
 use super::args::FileArgs;
 use super::json::{guard, wire};
 use super::out::Out;
-use super::run::{drive, finish_status, Next};
+use super::run::{drive_with, finish_status, Next};
+use super::select::{Matched, Selection};
 use crate::analysis::EngineConfig;
 use crate::story::{self, ConnName, Event, Page, PhaseTimes, StoryInput};
 
 pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
+    let mut sel = match Selection::from_args(a) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let mut cfg = EngineConfig::default();
+    sel.prepare(&a.file, &mut cfg)?;
+    let mut matched = Matched::new(&sel);
     let mut conns = Vec::new();
     let mut dns = Vec::new();
     let mut http = Vec::new();
-    let damage = drive(
+    let damage = drive_with(
         &a.file,
-        EngineConfig::default(),
-        |_, _| Next::Continue,
-        |engine, at_end| {
+        cfg,
+        &mut sel,
+        |_, s, hit| {
+            matched.record(s, hit);
+            Next::Continue
+        },
+        |engine, at_end, _| {
             conns.extend(engine.take_conns());
             dns.extend(engine.take_dns(at_end));
             http.extend(engine.take_http());
         },
     )?;
+    // -Y: the story of the lookups, connections and exchanges that match (README).
+    if sel.is_filtering() {
+        let mut names = crate::story::NameIndex::new();
+        for t in &dns {
+            names.add(t);
+        }
+        conns.retain(|c| {
+            let name = names.name(c);
+            sel.keep_conn(&matched, c, name.as_ref().map(|n| n.qname.as_str()))
+        });
+        dns.retain(|t| matched.dns(t));
+        http.retain(|r| matched.http(r));
+    }
     conns.sort_by_key(|c| c.conn.id);
     dns.sort_by_key(|t| t.seq);
     let input = StoryInput {

@@ -1,0 +1,932 @@
+//! The packet as a display filter sees it: [`PacketView`] implements
+//! [`filter::Record`] over one decoded frame, its flow facts ([`PacketFacts`]) and the
+//! application messages it completed ([`AppNote`]s with [`AppData`]).
+//!
+//! Field meanings follow tshark 4.0 (see `filter::fields`), including where tshark
+//! shows things: HTTP request fields on the packet completing the request, response
+//! fields on the packet completing the response; `dns.time` and `http.time` on the
+//! response; `ip.*`/`tcp.*`/`udp.*` also from the header quoted inside an ICMP error
+//! (tshark dissects it, so `ip.addr` and `udp.port` match it too).
+//!
+//! Known, deliberate differences (also in `tests/filter_truth.rs`):
+//! - `tls` is only on packets that completed a ClientHello/ServerHello (tshark marks
+//!   every TLS record), and `tls.handshake.type` is only 1 or 2.
+//! - `tcp.window_size` is the unscaled value (the scale is a connection fact the
+//!   per-packet view does not keep).
+//! - On the last fragment of a reassembled IP datagram, `tcp.*`/`udp.*` are absent
+//!   (tshark shows the reassembled transport there).
+
+use std::sync::OnceLock;
+
+use super::index::PacketFacts;
+use super::notes::{AppData, AppNote};
+use crate::base::{LinkType, PacketId};
+use crate::decode::{tcp_flags, Packet, Transport};
+use crate::filter::{fields, FieldId, Record, Value};
+use crate::proto::dns::RData;
+
+/// What is known about a connection only once it has ended, for `conn.state` and
+/// `conn.name` (filled by a first pass; see `analysis::select`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConnOutcome {
+    /// Zeek-style state (`SF`, `REJ`, `S0`, ...).
+    pub state: &'static str,
+    /// The server name from the DNS answer that led to the connection.
+    pub name: Option<String>,
+}
+
+/// One packet for [`crate::filter::Filter::matches`]. Cheap to build: borrows
+/// everything, computes values only when the filter asks for them.
+pub struct PacketView<'a> {
+    pub id: PacketId,
+    pub len: u32,
+    pub caplen: u32,
+    /// Seconds since the first frame / since the previous frame.
+    pub rel: f64,
+    pub delta: f64,
+    pub pkt: &'a Packet<'a>,
+    /// The datagram this frame completed from IP fragments: its transport layer is
+    /// what tshark shows on the last fragment (`tcp.*`, `udp.*`); `ip.*` stay the
+    /// frame's own.
+    pub whole: Option<&'a Packet<'a>>,
+    pub facts: PacketFacts,
+    /// `tcp.stream` or `udp.stream` (whichever the packet is).
+    pub stream: Option<u32>,
+    pub notes: &'a [AppNote],
+    /// `dns.time` of a response, seconds.
+    pub dns_time: Option<f64>,
+    pub outcome: Option<&'a ConnOutcome>,
+}
+
+/// Field ids resolved to a closed set once, so `visit` is one table load and a jump.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum F {
+    Unknown,
+    Frame,
+    Eth,
+    Vlan,
+    Arp,
+    Ip,
+    Ipv6,
+    Icmp,
+    Icmpv6,
+    Tcp,
+    Udp,
+    Dns,
+    Http,
+    Tls,
+    Conn,
+    FrameNumber,
+    FrameLen,
+    FrameCapLen,
+    FrameTimeRel,
+    FrameTimeDelta,
+    EthAddr,
+    EthSrc,
+    EthDst,
+    EthType,
+    VlanId,
+    IpAddr,
+    IpSrc,
+    IpDst,
+    IpTtl,
+    IpProto,
+    IpLen,
+    IpId,
+    IpDf,
+    IpMf,
+    IpFragOffset,
+    Ipv6Addr,
+    Ipv6Src,
+    Ipv6Dst,
+    Ipv6Hlim,
+    Ipv6Nxt,
+    IcmpType,
+    IcmpCode,
+    Icmpv6Type,
+    Icmpv6Code,
+    TcpPort,
+    TcpSrcPort,
+    TcpDstPort,
+    TcpStream,
+    TcpLen,
+    TcpSeq,
+    TcpAck,
+    TcpFlags,
+    TcpFlag(u16),
+    TcpWinValue,
+    TcpWin,
+    TcpAnalysisFlags,
+    TcpAnalysis(u16),
+    UdpPort,
+    UdpSrcPort,
+    UdpDstPort,
+    UdpLength,
+    UdpStream,
+    DnsId,
+    DnsResponse,
+    DnsRcode,
+    DnsQryName,
+    DnsQryType,
+    DnsA,
+    DnsAaaa,
+    DnsCname,
+    DnsTime,
+    HttpRequest,
+    HttpResponse,
+    HttpHost,
+    HttpMethod,
+    HttpUri,
+    HttpCode,
+    HttpContentType,
+    HttpUserAgent,
+    HttpReferer,
+    HttpTime,
+    TlsHsType,
+    TlsSni,
+    ConnId,
+    ConnState,
+    ConnName,
+    ConnClient,
+    ConnServer,
+}
+
+/// Analysis bits tshark counts under `tcp.analysis.flags`: every finding (window
+/// updates included, as tshark 4.0 does).
+const ANALYSIS_ALL: u16 = 0x7fff;
+
+fn resolve(name: &str) -> F {
+    use F::*;
+    let analysis = |bit: u16| TcpAnalysis(1 << bit);
+    match name {
+        "frame" => Frame,
+        "eth" => Eth,
+        "vlan" => Vlan,
+        "arp" => Arp,
+        "ip" => Ip,
+        "ipv6" => Ipv6,
+        "icmp" => Icmp,
+        "icmpv6" => Icmpv6,
+        "tcp" => Tcp,
+        "udp" => Udp,
+        "dns" => Dns,
+        "http" => Http,
+        "tls" => Tls,
+        "conn" => Conn,
+        "frame.number" => FrameNumber,
+        "frame.len" => FrameLen,
+        "frame.cap_len" => FrameCapLen,
+        "frame.time_relative" => FrameTimeRel,
+        "frame.time_delta" => FrameTimeDelta,
+        "eth.addr" => EthAddr,
+        "eth.src" => EthSrc,
+        "eth.dst" => EthDst,
+        "eth.type" => EthType,
+        "vlan.id" => VlanId,
+        "ip.addr" => IpAddr,
+        "ip.src" => IpSrc,
+        "ip.dst" => IpDst,
+        "ip.ttl" => IpTtl,
+        "ip.proto" => IpProto,
+        "ip.len" => IpLen,
+        "ip.id" => IpId,
+        "ip.flags.df" => IpDf,
+        "ip.flags.mf" => IpMf,
+        "ip.frag_offset" => IpFragOffset,
+        "ipv6.addr" => Ipv6Addr,
+        "ipv6.src" => Ipv6Src,
+        "ipv6.dst" => Ipv6Dst,
+        "ipv6.hlim" => Ipv6Hlim,
+        "ipv6.nxt" => Ipv6Nxt,
+        "icmp.type" => IcmpType,
+        "icmp.code" => IcmpCode,
+        "icmpv6.type" => Icmpv6Type,
+        "icmpv6.code" => Icmpv6Code,
+        "tcp.port" => TcpPort,
+        "tcp.srcport" => TcpSrcPort,
+        "tcp.dstport" => TcpDstPort,
+        "tcp.stream" => TcpStream,
+        "tcp.len" => TcpLen,
+        "tcp.seq" => TcpSeq,
+        "tcp.ack" => TcpAck,
+        "tcp.flags" => TcpFlags,
+        "tcp.flags.syn" => TcpFlag(tcp_flags::SYN),
+        "tcp.flags.ack" => TcpFlag(tcp_flags::ACK),
+        "tcp.flags.fin" => TcpFlag(tcp_flags::FIN),
+        "tcp.flags.reset" => TcpFlag(tcp_flags::RST),
+        "tcp.flags.push" => TcpFlag(tcp_flags::PSH),
+        "tcp.flags.urg" => TcpFlag(tcp_flags::URG),
+        "tcp.window_size_value" => TcpWinValue,
+        "tcp.window_size" => TcpWin,
+        "tcp.analysis.flags" => TcpAnalysisFlags,
+        "tcp.analysis.retransmission" => analysis(0),
+        "tcp.analysis.fast_retransmission" => analysis(1),
+        "tcp.analysis.spurious_retransmission" => analysis(2),
+        "tcp.analysis.out_of_order" => analysis(3),
+        "tcp.analysis.lost_segment" => analysis(4),
+        "tcp.analysis.ack_lost_segment" => analysis(5),
+        "tcp.analysis.duplicate_ack" => analysis(6),
+        "tcp.analysis.zero_window" => analysis(7),
+        "tcp.analysis.zero_window_probe" => analysis(8),
+        "tcp.analysis.window_full" => analysis(9),
+        "tcp.analysis.window_update" => analysis(10),
+        "tcp.analysis.keep_alive" => analysis(11),
+        "udp.port" => UdpPort,
+        "udp.srcport" => UdpSrcPort,
+        "udp.dstport" => UdpDstPort,
+        "udp.length" => UdpLength,
+        "udp.stream" => UdpStream,
+        "dns.id" => DnsId,
+        "dns.flags.response" => DnsResponse,
+        "dns.flags.rcode" => DnsRcode,
+        "dns.qry.name" => DnsQryName,
+        "dns.qry.type" => DnsQryType,
+        "dns.a" => DnsA,
+        "dns.aaaa" => DnsAaaa,
+        "dns.cname" => DnsCname,
+        "dns.time" => DnsTime,
+        "http.request" => HttpRequest,
+        "http.response" => HttpResponse,
+        "http.host" => HttpHost,
+        "http.request.method" => HttpMethod,
+        "http.request.uri" => HttpUri,
+        "http.response.code" => HttpCode,
+        "http.content_type" => HttpContentType,
+        "http.user_agent" => HttpUserAgent,
+        "http.referer" => HttpReferer,
+        "http.time" => HttpTime,
+        "tls.handshake.type" => TlsHsType,
+        "tls.handshake.extensions_server_name" => TlsSni,
+        "conn.id" => ConnId,
+        "conn.state" => ConnState,
+        "conn.name" => ConnName,
+        "conn.client" => ConnClient,
+        "conn.server" => ConnServer,
+        _ => Unknown,
+    }
+}
+
+fn table() -> &'static [F] {
+    static T: OnceLock<Vec<F>> = OnceLock::new();
+    T.get_or_init(|| fields::all().iter().map(|d| resolve(d.name)).collect())
+}
+
+fn kind(id: FieldId) -> F {
+    table()
+        .get(usize::from(id.0))
+        .copied()
+        .unwrap_or(F::Unknown)
+}
+
+/// Whether a filter field reads application data ([`AppData`]): the engine must be
+/// run with `want_app_fields` for it.
+pub(crate) fn needs_app(id: FieldId) -> bool {
+    use F::*;
+    matches!(
+        kind(id),
+        DnsId
+            | DnsResponse
+            | DnsRcode
+            | DnsQryName
+            | DnsQryType
+            | DnsA
+            | DnsAaaa
+            | DnsCname
+            | DnsTime
+            | HttpRequest
+            | HttpResponse
+            | HttpHost
+            | HttpMethod
+            | HttpUri
+            | HttpCode
+            | HttpContentType
+            | HttpUserAgent
+            | HttpReferer
+            | HttpTime
+            | TlsHsType
+            | TlsSni
+    )
+}
+
+/// Whether a filter field is only known once connections end (`conn.state`, `conn.name`).
+pub(crate) fn needs_outcome(id: FieldId) -> bool {
+    matches!(kind(id), F::ConnState | F::ConnName)
+}
+
+/// Calls `f` for each value of an optional string; returns whether `f` asked to stop.
+fn s(v: &Option<String>, f: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
+    v.as_ref().is_some_and(|t| f(Value::Str(t.as_bytes())))
+}
+
+impl PacketView<'_> {
+    /// The packet whose transport layer counts (see [`PacketView::whole`]).
+    fn l4(&self) -> &Packet<'_> {
+        self.whole.unwrap_or(self.pkt)
+    }
+    fn ip4(&self) -> Option<&crate::decode::IpInfo> {
+        self.pkt.ip.as_ref().filter(|i| i.version == 4)
+    }
+    fn ip6(&self) -> Option<&crate::decode::IpInfo> {
+        self.pkt.ip.as_ref().filter(|i| i.version == 6)
+    }
+
+    /// The quoted header inside an ICMP error (tshark dissects it as ip/tcp/udp).
+    fn quoted(&self) -> Option<&crate::decode::Quoted> {
+        match &self.l4().transport {
+            Transport::Icmp(i) | Transport::Icmpv6(i) => i.quoted.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Ports of a TCP (`proto` 6) or UDP (17) layer: the packet's own, then the quoted
+    /// header's.
+    fn ports(&self, proto: u8, f: &mut dyn FnMut(u16, u16) -> bool) {
+        let own = match (&self.l4().transport, proto) {
+            (Transport::Tcp(t), 6) => Some((t.sport, t.dport)),
+            (Transport::Udp(u), 17) => Some((u.sport, u.dport)),
+            _ => None,
+        };
+        if let Some((a, b)) = own {
+            if f(a, b) {
+                return;
+            }
+        }
+        if let Some(q) = self.quoted().filter(|q| q.protocol == proto) {
+            if let (Some(a), Some(b)) = (q.sport, q.dport) {
+                f(a, b);
+            }
+        }
+    }
+
+    /// Whether a port of the packet is `port` (TCP or UDP, the packet's own layer).
+    fn has_port(&self, pred: impl Fn(u16) -> bool) -> bool {
+        self.l4().ports().is_some_and(|(a, b)| pred(a) || pred(b))
+    }
+
+    /// DNS messages as tshark sees them: on ports 53, 5353 (mDNS) and 5355 (LLMNR),
+    /// which share the `dns.*` fields; a DNS-shaped datagram elsewhere (NBNS on 137,
+    /// found by wiretale's content check) is another protocol to tshark.
+    fn dns(&self) -> impl Iterator<Item = &crate::proto::dns::Message> + '_ {
+        let ports = self.has_port(crate::proto::dns::is_dns_port);
+        let notes = if ports { self.notes } else { &[] };
+        notes.iter().filter_map(|n| match &n.data {
+            AppData::Dns(m) => Some(&**m),
+            _ => None,
+        })
+    }
+
+    fn http(&self) -> impl Iterator<Item = &super::notes::HttpNote> + '_ {
+        self.notes.iter().filter_map(|n| match &n.data {
+            AppData::Http(h) => Some(&**h),
+            _ => None,
+        })
+    }
+
+    fn is_eth(&self) -> bool {
+        self.pkt.eth.is_some()
+            && !matches!(self.pkt.link, LinkType::LINUX_SLL | LinkType::LINUX_SLL2)
+    }
+}
+
+impl Record for PacketView<'_> {
+    fn visit(&self, field: FieldId, f: &mut dyn FnMut(Value<'_>) -> bool) {
+        use F::*;
+        let p = self.pkt;
+        let tcp = self.l4().tcp();
+        let udp = self.l4().udp();
+        let present = |f: &mut dyn FnMut(Value<'_>) -> bool, yes: bool| {
+            if yes {
+                f(Value::Present);
+            }
+        };
+        let uint = |f: &mut dyn FnMut(Value<'_>) -> bool, v: Option<u64>| {
+            if let Some(v) = v {
+                f(Value::UInt(v));
+            }
+        };
+        let quoted_proto = self.quoted().map(|q| q.protocol);
+        match kind(field) {
+            Unknown => {}
+            Frame => present(f, true),
+            Eth => present(f, self.is_eth()),
+            Vlan => present(f, !p.vlans.is_empty()),
+            Arp => present(f, p.arp.is_some()),
+            Ip => present(f, self.ip4().is_some()),
+            Ipv6 => present(f, self.ip6().is_some()),
+            Icmp => present(f, matches!(self.l4().transport, Transport::Icmp(_))),
+            Icmpv6 => present(f, matches!(self.l4().transport, Transport::Icmpv6(_))),
+            Tcp => present(f, tcp.is_some() || quoted_proto == Some(6)),
+            Udp => present(f, udp.is_some() || quoted_proto == Some(17)),
+            // tshark's `dns` is port 53 only (mDNS and LLMNR are `mdns`/`llmnr`), and
+            // every UDP datagram there, even one too short to parse.
+            Dns => present(
+                f,
+                self.has_port(|p| p == 53)
+                    && (udp.is_some() || self.notes.iter().any(|n| n.proto == "dns")),
+            ),
+            Http => present(f, self.notes.iter().any(|n| n.proto == "http")),
+            Tls => present(f, self.notes.iter().any(|n| n.proto == "tls")),
+            Conn => present(f, self.facts.conn().is_some()),
+            FrameNumber => uint(f, Some(u64::from(self.id.0) + 1)),
+            FrameLen => uint(f, Some(u64::from(self.len))),
+            FrameCapLen => uint(f, Some(u64::from(self.caplen))),
+            FrameTimeRel => {
+                f(Value::Float(self.rel));
+            }
+            FrameTimeDelta => {
+                f(Value::Float(self.delta));
+            }
+            EthAddr | EthSrc | EthDst | EthType => {
+                let Some(e) = p.eth.filter(|_| self.is_eth()) else {
+                    return;
+                };
+                match kind(field) {
+                    EthSrc => {
+                        f(Value::Mac(e.src));
+                    }
+                    EthDst => {
+                        f(Value::Mac(e.dst));
+                    }
+                    EthType => {
+                        f(Value::UInt(u64::from(e.ethertype)));
+                    }
+                    _ => {
+                        let _ = f(Value::Mac(e.src)) || f(Value::Mac(e.dst));
+                    }
+                }
+            }
+            VlanId => {
+                for id in p.vlans.ids() {
+                    if f(Value::UInt(u64::from(*id))) {
+                        return;
+                    }
+                }
+            }
+            IpAddr | IpSrc | IpDst => {
+                let k = kind(field);
+                let mut addrs: [Option<std::net::IpAddr>; 4] = [None; 4];
+                if let Some(i) = self.ip4() {
+                    addrs[0] = Some(i.src);
+                    addrs[1] = Some(i.dst);
+                    if let Some(q) = self.quoted().filter(|q| q.src.is_ipv4()) {
+                        addrs[2] = Some(q.src);
+                        addrs[3] = Some(q.dst);
+                    }
+                }
+                for (i, a) in addrs.iter().enumerate() {
+                    let wanted = match k {
+                        IpSrc => i % 2 == 0,
+                        IpDst => i % 2 == 1,
+                        _ => true,
+                    };
+                    if let Some(a) = a.filter(|_| wanted) {
+                        if f(Value::Ip(a)) {
+                            return;
+                        }
+                    }
+                }
+            }
+            IpTtl => uint(f, self.ip4().map(|i| u64::from(i.ttl))),
+            IpProto => {
+                if let Some(i) = self.ip4() {
+                    if f(Value::UInt(u64::from(i.protocol))) {
+                        return;
+                    }
+                    if let Some(q) = self.quoted().filter(|q| q.src.is_ipv4()) {
+                        f(Value::UInt(u64::from(q.protocol)));
+                    }
+                }
+            }
+            IpLen => uint(f, self.ip4().map(|i| u64::from(i.total_len))),
+            IpId => uint(f, self.ip4().map(|i| u64::from(i.id))),
+            IpDf => {
+                if let Some(i) = self.ip4() {
+                    f(Value::Bool(i.dont_fragment));
+                }
+            }
+            IpMf => {
+                if let Some(i) = self.ip4() {
+                    f(Value::Bool(i.more_fragments));
+                }
+            }
+            IpFragOffset => uint(f, self.ip4().map(|i| u64::from(i.frag_offset))),
+            Ipv6Addr | Ipv6Src | Ipv6Dst => {
+                if let Some(i) = self.ip6() {
+                    let k = kind(field);
+                    if k != Ipv6Dst && f(Value::Ip(i.src)) {
+                        return;
+                    }
+                    if k != Ipv6Src {
+                        f(Value::Ip(i.dst));
+                    }
+                }
+            }
+            Ipv6Hlim => uint(f, self.ip6().map(|i| u64::from(i.ttl))),
+            Ipv6Nxt => uint(f, self.ip6().map(|i| u64::from(i.protocol))),
+            IcmpType | IcmpCode => {
+                if let Transport::Icmp(i) = &self.l4().transport {
+                    let v = if kind(field) == IcmpType {
+                        i.kind
+                    } else {
+                        i.code
+                    };
+                    f(Value::UInt(u64::from(v)));
+                }
+            }
+            Icmpv6Type | Icmpv6Code => {
+                if let Transport::Icmpv6(i) = &self.l4().transport {
+                    let v = if kind(field) == Icmpv6Type {
+                        i.kind
+                    } else {
+                        i.code
+                    };
+                    f(Value::UInt(u64::from(v)));
+                }
+            }
+            k @ (TcpPort | TcpSrcPort | TcpDstPort | UdpPort | UdpSrcPort | UdpDstPort) => {
+                let proto = if matches!(k, TcpPort | TcpSrcPort | TcpDstPort) {
+                    6
+                } else {
+                    17
+                };
+                self.ports(proto, &mut |a, b| match k {
+                    TcpSrcPort | UdpSrcPort => f(Value::UInt(u64::from(a))),
+                    TcpDstPort | UdpDstPort => f(Value::UInt(u64::from(b))),
+                    _ => f(Value::UInt(u64::from(a))) || f(Value::UInt(u64::from(b))),
+                });
+            }
+            TcpStream => uint(f, self.stream.filter(|_| tcp.is_some()).map(u64::from)),
+            UdpStream => uint(f, self.stream.filter(|_| udp.is_some()).map(u64::from)),
+            TcpLen => uint(f, tcp.map(|t| u64::from(t.payload_len))),
+            TcpSeq => uint(
+                f,
+                tcp.map(|t| u64::from(self.facts.rel_seq().unwrap_or(t.seq))),
+            ),
+            TcpAck => uint(
+                f,
+                tcp.filter(|t| t.ack())
+                    .map(|t| u64::from(self.facts.rel_ack().unwrap_or(t.ack))),
+            ),
+            TcpFlags => uint(f, tcp.map(|t| u64::from(t.flags & 0x0fff))),
+            TcpFlag(bit) => {
+                if let Some(t) = tcp {
+                    f(Value::Bool(t.has(bit)));
+                }
+            }
+            TcpWinValue | TcpWin => uint(f, tcp.map(|t| u64::from(t.window))),
+            TcpAnalysisFlags => {
+                present(f, tcp.is_some() && self.facts.analysis & ANALYSIS_ALL != 0)
+            }
+            TcpAnalysis(bit) => present(f, tcp.is_some() && self.facts.analysis & bit != 0),
+            UdpLength => uint(f, udp.map(|u| u64::from(u.length))),
+            DnsId => {
+                for m in self.dns() {
+                    if f(Value::UInt(u64::from(m.id))) {
+                        return;
+                    }
+                }
+            }
+            DnsResponse => {
+                for m in self.dns() {
+                    if f(Value::Bool(m.flags.qr)) {
+                        return;
+                    }
+                }
+            }
+            DnsRcode => {
+                // tshark shows the 4-bit header RCODE (RFC 1035 §4.1.1), on responses.
+                for m in self.dns().filter(|m| m.flags.qr) {
+                    if f(Value::UInt(u64::from(m.flags.rcode & 0xf))) {
+                        return;
+                    }
+                }
+            }
+            DnsQryName | DnsQryType => {
+                for q in self.dns().flat_map(|m| &m.questions) {
+                    let v = if kind(field) == DnsQryName {
+                        Value::Str(q.name.as_bytes())
+                    } else {
+                        Value::UInt(u64::from(q.qtype))
+                    };
+                    if f(v) {
+                        return;
+                    }
+                }
+            }
+            DnsA | DnsAaaa | DnsCname => {
+                // tshark uses one field per type for records of every section.
+                let k = kind(field);
+                for r in self
+                    .dns()
+                    .flat_map(|m| m.answers.iter().chain(&m.authority).chain(&m.additional))
+                {
+                    let stop = match (&r.data, k) {
+                        (RData::A(a), DnsA) => f(Value::Ip(std::net::IpAddr::V4(*a))),
+                        (RData::Aaaa(a), DnsAaaa) => f(Value::Ip(std::net::IpAddr::V6(*a))),
+                        (RData::Cname(c), DnsCname) => f(Value::Str(c.as_bytes())),
+                        _ => false,
+                    };
+                    if stop {
+                        return;
+                    }
+                }
+            }
+            DnsTime => {
+                if let Some(t) = self.dns_time {
+                    f(Value::Float(t));
+                }
+            }
+            HttpRequest => present(f, self.http().any(|h| h.request)),
+            HttpResponse => present(f, self.http().any(|h| !h.request)),
+            HttpHost | HttpMethod | HttpUri | HttpContentType | HttpUserAgent | HttpReferer => {
+                let k = kind(field);
+                for h in self.http() {
+                    let v = match k {
+                        HttpHost => &h.host,
+                        HttpMethod => &h.method,
+                        HttpUri => &h.uri,
+                        HttpContentType => &h.content_type,
+                        HttpUserAgent => &h.user_agent,
+                        _ => &h.referer,
+                    };
+                    if s(v, f) {
+                        return;
+                    }
+                }
+            }
+            HttpCode => {
+                for c in self.http().filter_map(|h| h.status) {
+                    if f(Value::UInt(u64::from(c))) {
+                        return;
+                    }
+                }
+            }
+            HttpTime => {
+                for t in self.http().filter_map(|h| h.time_ns) {
+                    if f(Value::Float(t as f64 / 1e9)) {
+                        return;
+                    }
+                }
+            }
+            TlsHsType | TlsSni => {
+                for n in self.notes {
+                    let stop = match (&n.data, kind(field)) {
+                        (AppData::TlsClientHello { .. }, TlsHsType) => f(Value::UInt(1)),
+                        (AppData::TlsServerHello, TlsHsType) => f(Value::UInt(2)),
+                        (AppData::TlsClientHello { sni }, TlsSni) => s(sni, f),
+                        _ => false,
+                    };
+                    if stop {
+                        return;
+                    }
+                }
+            }
+            ConnId => uint(f, self.facts.conn().map(|c| u64::from(c.0))),
+            ConnState => {
+                if let Some(o) = self.outcome {
+                    f(Value::Str(o.state.as_bytes()));
+                }
+            }
+            ConnName => {
+                if let Some(o) = self.outcome {
+                    s(&o.name, f);
+                }
+            }
+            ConnClient | ConnServer => {
+                let (Some(dir), Some(ip)) = (self.facts.dir(), p.ip.as_ref()) else {
+                    return;
+                };
+                let from_client = dir == crate::base::Direction::ClientToServer;
+                let a: std::net::IpAddr = if (kind(field) == ConnClient) == from_client {
+                    ip.src
+                } else {
+                    ip.dst
+                };
+                f(Value::Ip(a));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::index::{FactsBuilder, Redecoder};
+    use crate::analysis::{Engine, EngineConfig};
+    use crate::capture::{self, Frame, FrameMeta};
+    use crate::filter::Filter;
+    use proptest::prelude::*;
+
+    /// Every value of every registry field, per frame of a capture, as text.
+    fn values_of(path: &std::path::Path, frame_no: u64, names: &[&str]) -> Vec<Vec<String>> {
+        let mut src = capture::open(path).unwrap();
+        let mut engine = Engine::new(EngineConfig {
+            want_app_fields: true,
+            ..EngineConfig::default()
+        });
+        let (mut facts, mut re) = (FactsBuilder::default(), Redecoder::default());
+        while let Ok(Some(frame)) = src.next_frame() {
+            let s = engine.process(&frame);
+            let out = re.with(&frame, |pkt, whole| {
+                let step = facts.step(whole.unwrap_or(pkt), &s);
+                let view = PacketView {
+                    id: s.id,
+                    len: s.len,
+                    caplen: s.caplen,
+                    rel: step.rel,
+                    delta: step.delta,
+                    pkt,
+                    whole,
+                    facts: step.facts,
+                    stream: facts.stream(step.facts.conn()),
+                    notes: &s.notes,
+                    dns_time: step.dns_time,
+                    outcome: None,
+                };
+                names
+                    .iter()
+                    .map(|n| {
+                        let mut v = Vec::new();
+                        view.visit(fields::lookup(n).unwrap().id, &mut |x| {
+                            v.push(match x {
+                                Value::Str(b) => String::from_utf8_lossy(b).into_owned(),
+                                Value::Ip(a) => a.to_string(),
+                                Value::UInt(u) => u.to_string(),
+                                Value::Bool(b) => b.to_string(),
+                                Value::Float(f) => format!("{f:.6}"),
+                                other => format!("{other:?}"),
+                            });
+                            false
+                        });
+                        v
+                    })
+                    .collect::<Vec<_>>()
+            });
+            if u64::from(s.id.0) + 1 == frame_no {
+                return out;
+            }
+        }
+        panic!("no frame {frame_no}");
+    }
+
+    #[test]
+    fn dns_query_and_response_fields() {
+        // lab-page.pcap frames 83/84: A query for static.lab.glasscom.com (id 0xc54c)
+        // and its answer, CNAME chain to 198.18.1.81, 16 µs later.
+        let p = crate::testutil::bundled_capture("lab-page.pcap");
+        let names = [
+            "dns",
+            "dns.id",
+            "dns.qry.name",
+            "dns.qry.type",
+            "dns.flags.response",
+            "dns.a",
+            "dns.cname",
+            "dns.time",
+            "udp.port",
+            "ip.src",
+        ];
+        let q = values_of(&p, 83, &names);
+        assert_eq!(q[0], ["Present"]);
+        assert_eq!(q[1], ["50508"]);
+        assert_eq!(q[2], ["static.lab.glasscom.com"]);
+        assert_eq!(q[3], ["1"]);
+        assert_eq!(q[4], ["false"]);
+        assert!(q[5].is_empty() && q[7].is_empty());
+        assert_eq!(q[8], ["19140", "53"]);
+        assert_eq!(q[9], ["198.18.0.10"]);
+        let r = values_of(&p, 84, &names);
+        assert_eq!(r[4], ["true"]);
+        assert_eq!(r[5], ["198.18.1.81"]);
+        assert_eq!(r[6], ["cdn.lab.glasscom.com", "media.lab.glasscom.com"]);
+        assert_eq!(r[7], ["0.000016"]);
+    }
+
+    #[test]
+    fn http_fields_sit_on_the_completing_packets() {
+        // lab-curl.pcap: GET /old/ on connection 5 answered 301 (see `wiretale http`).
+        let p = crate::testutil::bundled_capture("lab-curl.pcap");
+        let f = Filter::compile("http.response.code == 301").unwrap();
+        let g = Filter::compile("http.request.uri == \"/old/\"").unwrap();
+        let mut src = capture::open(&p).unwrap();
+        let mut engine = Engine::new(EngineConfig {
+            want_app_fields: true,
+            ..EngineConfig::default()
+        });
+        let mut facts = FactsBuilder::default();
+        let (mut resp, mut req) = (Vec::new(), Vec::new());
+        while let Ok(Some(frame)) = src.next_frame() {
+            let s = engine.process(&frame);
+            let pkt = crate::decode::decode(frame.meta.link, frame.data);
+            let step = facts.step(&pkt, &s);
+            let view = PacketView {
+                id: s.id,
+                len: s.len,
+                caplen: s.caplen,
+                rel: step.rel,
+                delta: step.delta,
+                pkt: &pkt,
+                whole: None,
+                facts: step.facts,
+                stream: facts.stream(step.facts.conn()),
+                notes: &s.notes,
+                dns_time: None,
+                outcome: None,
+            };
+            if f.matches(&view) {
+                resp.push((s.id, s.conn));
+            }
+            if g.matches(&view) {
+                req.push((s.id, s.conn));
+            }
+        }
+        assert_eq!(resp.len(), 1);
+        assert_eq!(req.len(), 1);
+        assert_eq!(resp[0].1, req[0].1, "same connection");
+        assert!(req[0].0 < resp[0].0);
+    }
+
+    #[test]
+    fn every_prefix_of_real_frames_is_answered_without_panic() {
+        // lab-page.pcap frames 84 (DNS response with a CNAME chain) and 108 (the GET
+        // of /static/app.js): each cut at every length, every field visited.
+        let p = crate::testutil::bundled_capture("lab-page.pcap");
+        let mut store = crate::capture::FrameStore::open(&p).unwrap();
+        store.index_all();
+        let filters = all_filters();
+        for n in [84u32, 108] {
+            let f = store.frame(crate::base::PacketId(n - 1)).unwrap();
+            for len in 0..=f.data.len() {
+                let data = &f.data[..len];
+                let pkt = crate::decode::decode(f.meta.link, data);
+                let view = PacketView {
+                    id: f.meta.id,
+                    len: f.meta.origlen,
+                    caplen: len as u32,
+                    rel: 0.0,
+                    delta: 0.0,
+                    pkt: &pkt,
+                    whole: None,
+                    facts: PacketFacts::default(),
+                    stream: None,
+                    notes: &[],
+                    dns_time: None,
+                    outcome: None,
+                };
+                let hits = filters.iter().filter(|f| f.matches(&view)).count();
+                assert!(hits >= 1, "`frame` always matches");
+            }
+        }
+    }
+
+    fn all_filters() -> Vec<Filter> {
+        fields::all()
+            .iter()
+            .map(|d| Filter::compile(d.name).unwrap())
+            .collect()
+    }
+
+    proptest! {
+        /// Arbitrary bytes on every link type, with arbitrary facts: visiting every
+        /// field never panics.
+        #[test]
+        fn arbitrary_frames_never_panic(
+            data in proptest::collection::vec(any::<u8>(), 0..200),
+            link in prop_oneof![Just(1u32), Just(101), Just(113), Just(276), Just(0)],
+            conn in any::<u32>(),
+        ) {
+            let frame = Frame {
+                meta: FrameMeta {
+                    id: crate::base::PacketId(0),
+                    ts: crate::base::Timestamp(0),
+                    iface: 0,
+                    link: LinkType(link),
+                    caplen: data.len() as u32,
+                    origlen: data.len() as u32,
+                },
+                data: &data,
+            };
+            let mut engine = Engine::new(EngineConfig { want_app_fields: true, ..EngineConfig::default() });
+            let s = engine.process(&frame);
+            let mut facts = FactsBuilder::default();
+            let pkt = crate::decode::decode(frame.meta.link, frame.data);
+            let mut step = facts.step(&pkt, &s);
+            step.facts.analysis = conn as u16;
+            let view = PacketView {
+                id: s.id, len: s.len, caplen: s.caplen, rel: 0.0, delta: 0.0,
+                pkt: &pkt, whole: Some(&pkt), facts: step.facts, stream: Some(conn),
+                notes: &s.notes, dns_time: None, outcome: None,
+            };
+            for f in all_filters() {
+                let _ = f.matches(&view);
+            }
+        }
+    }
+
+    #[test]
+    fn every_registry_field_is_answered() {
+        for d in fields::all() {
+            assert_ne!(resolve(d.name), F::Unknown, "{}", d.name);
+        }
+    }
+}

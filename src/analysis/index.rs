@@ -1,0 +1,366 @@
+//! Re-filtering a loaded file through its index, for the TUI's filter bar.
+//!
+//! While the TUI indexes a file it runs the engine once; for each packet it calls
+//! [`FilterIndex::push`], which keeps a 16-byte [`PacketFacts`] (connection, relative
+//! sequence numbers, TCP analysis flags) plus sparse maps for the few packets that carry
+//! application messages. A new filter is then applied by [`filter_index`]: every frame
+//! is fetched from the memory map through the [`FrameStore`] and decoded again (~30 ns;
+//! decoding is stateless), and the connection-level facts come from the table, so the
+//! file is never re-read through the engine. [`FactsBuilder`] is shared with the batch
+//! path (`analysis::select`), so the CLI's `packets -Y` and the TUI select the same
+//! packets (a property test checks it).
+
+use std::collections::HashMap;
+
+use super::engine::PacketSummary;
+use super::fields::{ConnOutcome, PacketView};
+use super::notes::{AppData, AppNote};
+use crate::base::{ConnId, Direction, PacketId, Timestamp};
+use crate::capture::{Frame, FrameStore};
+use crate::decode::{self, DefragLimits, DefragResult, Defragmenter, Packet, Transport};
+use crate::filter::Filter;
+
+const NO_CONN: u32 = u32::MAX;
+const HAS_SEQ: u8 = 1;
+const HAS_ACK: u8 = 2;
+const TO_CLIENT: u8 = 4;
+const HAS_DIR: u8 = 8;
+
+/// What the engine said about one packet that a filter may need later, in 16 bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PacketFacts {
+    conn: u32,
+    rel_seq: u32,
+    rel_ack: u32,
+    /// `flow::TcpAnalysisFlags` bits (all fit in 15 bits).
+    pub analysis: u16,
+    bits: u8,
+}
+
+impl Default for PacketFacts {
+    fn default() -> Self {
+        PacketFacts {
+            conn: NO_CONN,
+            rel_seq: 0,
+            rel_ack: 0,
+            analysis: 0,
+            bits: 0,
+        }
+    }
+}
+
+impl PacketFacts {
+    pub fn from_summary(s: &PacketSummary) -> Self {
+        let mut f = PacketFacts {
+            conn: s.conn.map_or(NO_CONN, |c| c.0),
+            ..PacketFacts::default()
+        };
+        if let Some(v) = &s.verdict {
+            f.analysis = (v.analysis.0 & 0xffff) as u16;
+            f.bits |= HAS_DIR;
+            if v.dir == Direction::ServerToClient {
+                f.bits |= TO_CLIENT;
+            }
+            if let Some(x) = v.rel_seq {
+                f.rel_seq = x;
+                f.bits |= HAS_SEQ;
+            }
+            if let Some(x) = v.rel_ack {
+                f.rel_ack = x;
+                f.bits |= HAS_ACK;
+            }
+        }
+        f
+    }
+    pub fn conn(&self) -> Option<ConnId> {
+        (self.conn != NO_CONN).then_some(ConnId(self.conn))
+    }
+    pub fn rel_seq(&self) -> Option<u32> {
+        (self.bits & HAS_SEQ != 0).then_some(self.rel_seq)
+    }
+    pub fn rel_ack(&self) -> Option<u32> {
+        (self.bits & HAS_ACK != 0).then_some(self.rel_ack)
+    }
+    pub fn dir(&self) -> Option<Direction> {
+        (self.bits & HAS_DIR != 0).then_some(if self.bits & TO_CLIENT != 0 {
+            Direction::ServerToClient
+        } else {
+            Direction::ClientToServer
+        })
+    }
+}
+
+/// Decodes frames for filtering, keeping IP defragmentation state so the frame that
+/// completes a datagram also yields the reassembled packet (tshark shows its transport
+/// there). Frames must come in file order; non-fragments cost one check.
+#[derive(Default)]
+pub struct Redecoder {
+    defrag: Defragmenter,
+}
+
+impl Redecoder {
+    pub fn new(limits: DefragLimits) -> Self {
+        Redecoder {
+            defrag: Defragmenter::new(limits),
+        }
+    }
+
+    /// Calls `f` with the frame decoded on its own and, when it completed a datagram,
+    /// the datagram decoded (with the frame's link layer).
+    pub fn with<R>(
+        &mut self,
+        frame: &Frame<'_>,
+        f: impl FnOnce(&Packet<'_>, Option<&Packet<'_>>) -> R,
+    ) -> R {
+        let link = frame.meta.link;
+        let pkt = decode::decode(link, frame.data);
+        if !pkt.ip.as_ref().is_some_and(|i| i.is_fragment()) {
+            return f(&pkt, None);
+        }
+        match self.defrag.push(frame.meta.ts, link, frame.data, &pkt) {
+            DefragResult::Complete { datagram, .. } => {
+                let mut whole = decode::decode(crate::base::LinkType::RAW, &datagram);
+                whole.eth = pkt.eth;
+                whole.vlans = pkt.vlans;
+                f(&pkt, Some(&whole))
+            }
+            _ => f(&pkt, None),
+        }
+    }
+}
+
+/// Bound on remembered DNS queries for `dns.time` (cleared when reached: a response
+/// to an older query then has no `dns.time`, as in a capture that missed the query).
+const MAX_DNS_QUERIES: usize = 65_536;
+
+/// The per-file state both filter paths keep: tshark-style stream numbers, first and
+/// previous timestamps, and DNS query times.
+#[derive(Default)]
+pub struct FactsBuilder {
+    /// Stream number by `ConnId` (`NO_CONN` = not yet seen). tshark numbers TCP and
+    /// UDP conversations separately, in order of first packet.
+    streams: Vec<u32>,
+    next_tcp: u32,
+    next_udp: u32,
+    dns_queries: HashMap<(u32, u16), Timestamp>,
+    first: Option<Timestamp>,
+    prev: Option<Timestamp>,
+}
+
+/// What [`FactsBuilder::step`] learnt about one packet.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Step {
+    pub facts: PacketFacts,
+    pub rel: f64,
+    pub delta: f64,
+    pub dns_time: Option<f64>,
+}
+
+impl FactsBuilder {
+    /// One packet, in file order. `pkt` is the frame decoded on its own.
+    pub fn step(&mut self, pkt: &Packet<'_>, s: &PacketSummary) -> Step {
+        let first = *self.first.get_or_insert(s.ts);
+        let prev = self.prev.replace(s.ts).unwrap_or(s.ts);
+        let facts = PacketFacts::from_summary(s);
+        if let Some(c) = facts.conn() {
+            let i = c.0 as usize;
+            if self.streams.len() <= i {
+                self.streams.resize(i + 1, NO_CONN);
+            }
+            if self.streams[i] == NO_CONN {
+                let next = match pkt.transport {
+                    Transport::Tcp(_) => Some(&mut self.next_tcp),
+                    Transport::Udp(_) => Some(&mut self.next_udp),
+                    _ => None,
+                };
+                if let Some(n) = next {
+                    self.streams[i] = *n;
+                    *n += 1;
+                }
+            }
+        }
+        let mut dns_time = None;
+        for n in &s.notes {
+            if let AppData::Dns(m) = &n.data {
+                let key = (facts.conn, m.id);
+                if m.flags.qr {
+                    dns_time = self
+                        .dns_queries
+                        .get(&key)
+                        .map(|q| s.ts.secs_since(*q))
+                        .or(dns_time);
+                } else {
+                    if self.dns_queries.len() >= MAX_DNS_QUERIES {
+                        self.dns_queries.clear();
+                    }
+                    self.dns_queries.entry(key).or_insert(s.ts);
+                }
+            }
+        }
+        Step {
+            facts,
+            rel: s.ts.secs_since(first),
+            delta: s.ts.secs_since(prev),
+            dns_time,
+        }
+    }
+
+    /// `tcp.stream`/`udp.stream` of a connection, once its first packet was seen.
+    pub fn stream(&self, conn: Option<ConnId>) -> Option<u32> {
+        let s = *self.streams.get(conn?.0 as usize)?;
+        (s != NO_CONN).then_some(s)
+    }
+}
+
+/// Everything [`filter_index`] needs besides the frames: built once while indexing.
+#[derive(Default)]
+pub struct FilterIndex {
+    facts: Vec<PacketFacts>,
+    builder: FactsBuilder,
+    redecoder: Redecoder,
+    /// Application notes (with [`AppData`]) of the packets that have any.
+    notes: HashMap<u32, Box<[AppNote]>>,
+    dns_time: HashMap<u32, f64>,
+    outcomes: HashMap<u32, ConnOutcome>,
+}
+
+impl FilterIndex {
+    pub fn new() -> Self {
+        FilterIndex::default()
+    }
+
+    /// Records one packet. Call for every packet in file order, with the summaries of
+    /// an engine run with `EngineConfig::want_app_fields` (else `dns.*`/`http.*`/`tls.*`
+    /// fields never match).
+    pub fn push(&mut self, frame: &Frame<'_>, s: &PacketSummary) {
+        let builder = &mut self.builder;
+        let step = self
+            .redecoder
+            .with(frame, |pkt, whole| builder.step(whole.unwrap_or(pkt), s));
+        let id = s.id.0;
+        if !s.notes.is_empty() {
+            self.notes.insert(id, s.notes.clone().into_boxed_slice());
+        }
+        if let Some(t) = step.dns_time {
+            self.dns_time.insert(id, t);
+        }
+        self.facts.push(step.facts);
+    }
+
+    /// Records how a connection ended (`conn.state`, `conn.name`), from
+    /// `Engine::take_conns` and the story's `NameIndex`.
+    pub fn set_outcome(&mut self, conn: ConnId, outcome: ConnOutcome) {
+        self.outcomes.insert(conn.0, outcome);
+    }
+
+    /// Packets recorded.
+    pub fn len(&self) -> usize {
+        self.facts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.facts.is_empty()
+    }
+
+    pub fn facts(&self, id: PacketId) -> Option<&PacketFacts> {
+        self.facts.get(id.0 as usize)
+    }
+
+    /// The packets of one connection, in order (the TUI's "save this connection",
+    /// with `capture::write_selection`).
+    pub fn packets_of(&self, conn: ConnId) -> Vec<PacketId> {
+        self.facts
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.conn == conn.0)
+            .map(|(i, _)| PacketId(i as u32))
+            .collect()
+    }
+}
+
+/// The packets of `store` that `filter` selects, in order, using `index` for
+/// connection-level facts (see the module docs). Packets indexed but missing from
+/// the store (a file that shrank) are skipped.
+pub fn filter_index(store: &FrameStore, index: &FilterIndex, filter: &Filter) -> Vec<PacketId> {
+    let mut out = Vec::new();
+    let n = index.len().min(store.len());
+    let first = store.meta(PacketId(0)).map(|m| m.ts);
+    let mut prev = first;
+    let mut redecoder = Redecoder::default();
+    for i in 0..n {
+        let id = PacketId(i as u32);
+        let Some(frame) = store.frame(id) else {
+            continue;
+        };
+        let ts = frame.meta.ts;
+        let facts = index.facts[i];
+        let rel = first.map_or(0.0, |f| ts.secs_since(f));
+        let delta = prev.map_or(0.0, |p| ts.secs_since(p));
+        prev = Some(ts);
+        let hit = redecoder.with(&frame, |pkt, whole| {
+            filter.matches(&PacketView {
+                id,
+                len: frame.meta.origlen,
+                caplen: frame.meta.caplen,
+                rel,
+                delta,
+                pkt,
+                whole,
+                facts,
+                stream: index.builder.stream(facts.conn()),
+                notes: index.notes.get(&id.0).map_or(&[], |b| b),
+                dns_time: index.dns_time.get(&id.0).copied(),
+                outcome: facts.conn().and_then(|c| index.outcomes.get(&c.0)),
+            })
+        });
+        if hit {
+            out.push(id);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_of_the_lab_page_knows_connections_and_streams() {
+        use crate::analysis::{Engine, EngineConfig};
+        // lab-page.pcap: connection 34 is the fetch of /static/app.js (tcp.stream 3: TCP connections 1, 28, 29, 34, 35).
+        let p = crate::testutil::bundled_capture("lab-page.pcap");
+        let mut store = FrameStore::open(&p).unwrap();
+        store.index_all();
+        let mut idx = FilterIndex::new();
+        let mut engine = Engine::new(EngineConfig {
+            want_app_fields: true,
+            ..EngineConfig::default()
+        });
+        for i in 0..store.len() {
+            let f = store.frame(PacketId(i as u32)).unwrap();
+            let s = engine.process(&f);
+            idx.push(&f, &s);
+        }
+        assert_eq!(idx.len(), store.len());
+        let pkts = idx.packets_of(ConnId(34));
+        assert!(pkts.len() >= 10);
+        let f = Filter::compile("conn.id == 34").unwrap();
+        assert_eq!(filter_index(&store, &idx, &f), pkts);
+        let syn =
+            Filter::compile("tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.seq == 0").unwrap();
+        let starts = filter_index(&store, &idx, &syn);
+        assert!(
+            starts.contains(&pkts[0]),
+            "the connection starts with its SYN"
+        );
+        let stream =
+            Filter::compile("tcp.stream == 3 && http.request.uri contains \"app.js\"").unwrap();
+        assert_eq!(filter_index(&store, &idx, &stream).len(), 1);
+        assert!(idx.packets_of(ConnId(9999)).is_empty());
+    }
+
+    #[test]
+    fn facts_are_16_bytes() {
+        assert_eq!(std::mem::size_of::<PacketFacts>(), 16);
+    }
+}

@@ -1,0 +1,193 @@
+//! Display filters in a streaming run (the CLI's `-Y`): [`PacketMatcher`] evaluates a
+//! [`Filter`] on each packet as the engine produces it, and on finished connections
+//! ([`PacketMatcher::matches_conn`]) for `conns -Y`.
+//!
+//! `conn.state` and `conn.name` are only known when a connection ends, after its
+//! packets were printed. A filter that reads them needs the outcomes up front:
+//! [`PacketMatcher::needs_outcomes`] tells the caller to make a first pass over the
+//! file collecting them ([`PacketMatcher::set_outcomes`]) and to filter in a second.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use super::engine::{EngineConfig, PacketSummary};
+use super::fields::{needs_app, needs_outcome, ConnOutcome, PacketView};
+use super::index::{FactsBuilder, Redecoder};
+use crate::base::ConnId;
+use crate::capture::Frame;
+use crate::filter::{fields, FieldId, Filter, Record, Value};
+use crate::flow::ConnProto;
+use crate::story::{AppKind, ConnRecord};
+
+/// A compiled display filter plus the per-file state evaluating it needs.
+pub struct PacketMatcher {
+    filter: Filter,
+    builder: FactsBuilder,
+    redecoder: Redecoder,
+    app: bool,
+    outcome: bool,
+    outcomes: HashMap<u32, ConnOutcome>,
+}
+
+impl PacketMatcher {
+    pub fn new(filter: Filter) -> Self {
+        let app = filter.fields_used().any(needs_app);
+        let outcome = filter.fields_used().any(needs_outcome);
+        PacketMatcher {
+            filter,
+            builder: FactsBuilder::default(),
+            redecoder: Redecoder::default(),
+            app,
+            outcome,
+            outcomes: HashMap::new(),
+        }
+    }
+
+    /// Turns on what the engine must produce for this filter (application fields only
+    /// when `dns.*`, `http.*` or `tls.*` fields are read).
+    pub fn configure(&self, cfg: &mut EngineConfig) {
+        cfg.want_app_fields |= self.app;
+    }
+
+    /// Whether `conn.state`/`conn.name` are used (see the module docs).
+    pub fn needs_outcomes(&self) -> bool {
+        self.outcome
+    }
+
+    pub fn set_outcomes(&mut self, outcomes: HashMap<ConnId, ConnOutcome>) {
+        self.outcomes = outcomes.into_iter().map(|(k, v)| (k.0, v)).collect();
+    }
+
+    pub fn filter(&self) -> &Filter {
+        &self.filter
+    }
+
+    /// Whether the packet matches. Call for every packet in order (the stream
+    /// numbers, timings and DNS query times advance on each call).
+    pub fn matches(&mut self, frame: &Frame<'_>, s: &PacketSummary) -> bool {
+        let (builder, filter, outcomes) = (&mut self.builder, &self.filter, &self.outcomes);
+        self.redecoder.with(frame, |pkt, whole| {
+            let step = builder.step(whole.unwrap_or(pkt), s);
+            filter.matches(&PacketView {
+                id: s.id,
+                len: s.len,
+                caplen: s.caplen,
+                rel: step.rel,
+                delta: step.delta,
+                pkt,
+                whole,
+                facts: step.facts,
+                stream: builder.stream(step.facts.conn()),
+                notes: &s.notes,
+                dns_time: step.dns_time,
+                outcome: step.facts.conn().and_then(|c| outcomes.get(&c.0)),
+            })
+        })
+    }
+
+    /// Whether a finished connection's own fields match (conn.*, the endpoints as
+    /// ip/ipv6/tcp/udp fields, its stream number, its application). `conns -Y` keeps a
+    /// connection when this holds or any of its packets matched.
+    pub fn matches_conn(&self, c: &ConnRecord, name: Option<&str>) -> bool {
+        let view = ConnView {
+            c,
+            name,
+            stream: self.builder.stream(Some(c.conn.id)),
+        };
+        self.filter.matches(&view)
+    }
+}
+
+/// A connection as a filter sees it.
+struct ConnView<'a> {
+    c: &'a ConnRecord,
+    name: Option<&'a str>,
+    stream: Option<u32>,
+}
+
+impl Record for ConnView<'_> {
+    fn visit(&self, field: FieldId, f: &mut dyn FnMut(Value<'_>) -> bool) {
+        let Some(def) = fields::get(field) else {
+            return;
+        };
+        let c = &self.c.conn;
+        let (cl, sv) = (c.client, c.server);
+        let tcp = c.proto == ConnProto::Tcp;
+        let udp = c.proto == ConnProto::Udp;
+        let v4 = cl.ip.is_ipv4();
+        let two_ips = |f: &mut dyn FnMut(Value<'_>) -> bool, a: IpAddr, b: IpAddr| {
+            let _ = f(Value::Ip(a)) || f(Value::Ip(b));
+        };
+        match def.name {
+            "frame" | "conn" => {
+                f(Value::Present);
+            }
+            "ip" if v4 => {
+                f(Value::Present);
+            }
+            "ipv6" if !v4 => {
+                f(Value::Present);
+            }
+            "tcp" if tcp => {
+                f(Value::Present);
+            }
+            "udp" if udp => {
+                f(Value::Present);
+            }
+            "dns" if self.c.app == Some(AppKind::Dns) => {
+                f(Value::Present);
+            }
+            "http" if self.c.app == Some(AppKind::Http) => {
+                f(Value::Present);
+            }
+            "tls" if self.c.app == Some(AppKind::Tls) => {
+                f(Value::Present);
+            }
+            "ip.addr" if v4 => two_ips(f, cl.ip, sv.ip),
+            "ipv6.addr" if !v4 => two_ips(f, cl.ip, sv.ip),
+            "tcp.port" | "udp.port"
+                if (tcp && def.name == "tcp.port") || (udp && def.name == "udp.port") =>
+            {
+                let _ = f(Value::UInt(u64::from(cl.port))) || f(Value::UInt(u64::from(sv.port)));
+            }
+            "tcp.stream" if tcp => {
+                if let Some(s) = self.stream {
+                    f(Value::UInt(u64::from(s)));
+                }
+            }
+            "udp.stream" if udp => {
+                if let Some(s) = self.stream {
+                    f(Value::UInt(u64::from(s)));
+                }
+            }
+            "conn.id" => {
+                f(Value::UInt(u64::from(c.id.0)));
+            }
+            "conn.state" => {
+                f(Value::Str(c.state().as_bytes()));
+            }
+            "conn.name" => {
+                if let Some(n) = self.name {
+                    f(Value::Str(n.as_bytes()));
+                }
+            }
+            "conn.client" => {
+                f(Value::Ip(cl.ip));
+            }
+            "conn.server" => {
+                f(Value::Ip(sv.ip));
+            }
+            "http.host" => {
+                if let Some(h) = &self.c.http_host {
+                    f(Value::Str(h.as_bytes()));
+                }
+            }
+            "tls.handshake.extensions_server_name" => {
+                if let Some(s) = self.c.tls.as_ref().and_then(|t| t.sni.as_ref()) {
+                    f(Value::Str(s.as_bytes()));
+                }
+            }
+            _ => {}
+        }
+    }
+}

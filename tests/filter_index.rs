@@ -1,0 +1,181 @@
+//! The TUI's re-filter path (`analysis::filter_index` over a `FrameStore` and a
+//! `FilterIndex` built once) selects exactly what `wiretale packets FILE -Y EXPR`
+//! prints, for random (capture, expression) pairs from the shared corpus and the
+//! differential expression list.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use proptest::prelude::*;
+use wiretale::analysis::{filter_index, ConnOutcome, Engine, EngineConfig, FilterIndex};
+use wiretale::base::PacketId;
+use wiretale::capture::FrameStore;
+use wiretale::filter::Filter;
+use wiretale::story::NameIndex;
+
+fn expressions() -> Vec<String> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/filter-expressions.txt");
+    let mut v: Vec<String> = std::fs::read_to_string(p)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    // Connection-outcome fields, which the index answers from `set_outcome`.
+    v.push("conn.state == \"SF\" and tcp".into());
+    v.push("conn.name contains \"lab\"".into());
+    v
+}
+
+fn files() -> Vec<PathBuf> {
+    let root = common::shared_root();
+    let mut v: Vec<PathBuf> = common::shared_captures()
+        .iter()
+        .map(|r| root.join(r))
+        .collect();
+    let lab = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures");
+    v.push(lab.join("lab-page.pcap"));
+    v.push(lab.join("lab-curl.pcap"));
+    v
+}
+
+/// What the TUI does once while loading: run the engine over the store's frames and
+/// fill the index (with connection outcomes and names).
+fn build_index(store: &FrameStore) -> FilterIndex {
+    let mut idx = FilterIndex::new();
+    let mut engine = Engine::new(EngineConfig {
+        want_app_fields: true,
+        ..EngineConfig::default()
+    });
+    let mut conns = Vec::new();
+    let mut names = NameIndex::new();
+    for i in 0..store.len() {
+        let frame = store.frame(PacketId(i as u32)).unwrap();
+        let s = engine.process(&frame);
+        idx.push(&frame, &s);
+    }
+    engine.finish();
+    for t in engine.take_dns(true) {
+        names.add(&t);
+    }
+    conns.extend(engine.take_conns());
+    for c in &conns {
+        idx.set_outcome(
+            c.conn.id,
+            ConnOutcome {
+                state: c.conn.state(),
+                name: names.name(c).map(|n| n.qname),
+            },
+        );
+    }
+    idx
+}
+
+fn cli_frames(file: &Path, expr: &str) -> Vec<u32> {
+    let o = Command::new(common::bin())
+        .arg("packets")
+        .arg(file)
+        .args(["--json", "-Y", expr])
+        .output()
+        .unwrap();
+    String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["n"].as_u64().unwrap() as u32
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #[test]
+    fn index_filter_equals_packets_y(fi in 0usize..1000, ei in 0usize..1000) {
+        let files = files();
+        let exprs = expressions();
+        let file = &files[fi % files.len()];
+        let expr = &exprs[ei % exprs.len()];
+        let mut store = FrameStore::open(file).unwrap();
+        store.index_all();
+        let idx = build_index(&store);
+        let filter = Filter::compile(expr).unwrap();
+        let got: Vec<u32> = filter_index(&store, &idx, &filter).iter().map(|p| p.0 + 1).collect();
+        prop_assert_eq!(got, cli_frames(file, expr), "{} `{}`", file.display(), expr);
+    }
+}
+
+#[test]
+fn index_filter_equals_packets_y_on_the_lab_page() {
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures/lab-page.pcap");
+    let mut store = FrameStore::open(&file).unwrap();
+    store.index_all();
+    let idx = build_index(&store);
+    let mut nonempty = 0;
+    for expr in expressions() {
+        let filter = Filter::compile(&expr).unwrap();
+        let got: Vec<u32> = filter_index(&store, &idx, &filter)
+            .iter()
+            .map(|p| p.0 + 1)
+            .collect();
+        nonempty += usize::from(!got.is_empty());
+        assert_eq!(got, cli_frames(&file, &expr), "`{expr}`");
+    }
+    assert!(nonempty > 30, "only {nonempty} expressions select anything");
+}
+
+/// Exhaustive (no sampling): every shared capture × every expression, the index path
+/// against the streaming `PacketMatcher` the CLI uses (both in-process).
+#[test]
+fn index_filter_equals_streaming_matcher_everywhere() {
+    use wiretale::analysis::PacketMatcher;
+    let exprs = expressions();
+    let mut compared = 0;
+    for file in files() {
+        let mut store = FrameStore::open(&file).unwrap();
+        store.index_all();
+        let idx = build_index(&store);
+        let outcomes: std::collections::HashMap<_, _> = {
+            let mut e = Engine::new(EngineConfig::default());
+            for i in 0..store.len() {
+                e.process(&store.frame(PacketId(i as u32)).unwrap());
+            }
+            e.finish();
+            let mut names = NameIndex::new();
+            for t in e.take_dns(true) {
+                names.add(&t);
+            }
+            e.take_conns()
+                .iter()
+                .map(|c| {
+                    let o = ConnOutcome {
+                        state: c.conn.state(),
+                        name: names.name(c).map(|n| n.qname),
+                    };
+                    (c.conn.id, o)
+                })
+                .collect()
+        };
+        for expr in &exprs {
+            let filter = Filter::compile(expr).unwrap();
+            let via_index = filter_index(&store, &idx, &filter);
+            let mut m = PacketMatcher::new(filter);
+            m.set_outcomes(outcomes.clone());
+            let mut cfg = EngineConfig::default();
+            m.configure(&mut cfg);
+            let mut e = Engine::new(cfg);
+            let mut streamed = Vec::new();
+            for i in 0..store.len() {
+                let frame = store.frame(PacketId(i as u32)).unwrap();
+                let s = e.process(&frame);
+                if m.matches(&frame, &s) {
+                    streamed.push(s.id);
+                }
+            }
+            assert_eq!(via_index, streamed, "{} `{expr}`", file.display());
+            compared += 1;
+        }
+    }
+    assert!(compared > 50 * 70, "{compared}");
+}
