@@ -31,6 +31,7 @@ pub mod fake;
 pub mod flatten;
 pub mod keymap;
 pub mod layout;
+pub mod real;
 pub mod source;
 pub mod theme;
 pub mod views;
