@@ -62,8 +62,19 @@ pub fn flags_text(flags: u16) -> String {
     s
 }
 
+/// A duration as people read it: `45 µs`, `1.4 ms`, `2.315 s` (as the story says it).
+fn human(secs: f64) -> String {
+    if secs < 0.001 {
+        format!("{:.0} µs", secs * 1e6)
+    } else if secs < 1.0 {
+        format!("{:.1} ms", secs * 1e3)
+    } else {
+        format!("{secs:.3} s")
+    }
+}
+
 fn ms(ns: i64) -> String {
-    format!("{:.1} ms", ns as f64 / 1e6)
+    human(ns as f64 / 1e9)
 }
 
 /// Builds the Connection view's data; see the module docs.
@@ -91,7 +102,7 @@ pub fn conn_detail(d: &DetailInput<'_>) -> ConnDetail {
                 detail.push_str(&format!(" (via {})", n.chain.join(" → ")));
             }
             if let Some(g) = n.gap {
-                detail.push_str(&format!(", connected {:.1} ms later", g * 1e3));
+                detail.push_str(&format!(", connected {} later", human(g)));
             }
             if n.ttl_expired {
                 detail.push_str(", TTL had expired");
@@ -195,7 +206,11 @@ pub fn conn_detail(d: &DetailInput<'_>) -> ConnDetail {
         "last packet",
         k.last_ts,
         None,
-        format!("{:.3} s after the first, state {}", k.duration(), k.state()),
+        format!(
+            "{} after the first, state {}",
+            human(k.duration()),
+            k.state()
+        ),
     );
 
     let (arrows, mut anomalies) = ladder(d);

@@ -510,7 +510,8 @@ impl DataSource for RealSource {
         let mut tree = decode::field_tree(frame.meta.link, frame.data);
         let layers = std::mem::take(&mut tree.children);
         let mut fields = Vec::with_capacity(layers.len() + 1);
-        tree.label = format!("Frame {}: {}", u64::from(id) + 1, tree.label);
+        let what = tree.label.strip_prefix("Frame: ").unwrap_or(&tree.label);
+        tree.label = format!("Frame {}: {what}", u64::from(id) + 1);
         fields.push(tree);
         fields.extend(layers);
         PacketDetail {
