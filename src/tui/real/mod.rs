@@ -33,7 +33,7 @@ use anyhow::Context;
 
 use self::detail::DetailInput;
 use self::facts::{bit, proto_label, Facts};
-use self::producer::{Batch, LiveStatus, Producer, Shared};
+use self::producer::{Batch, LiveHandles, LiveStatus, Producer, Shared};
 use super::source::{
     ConnDetail, ConnRow, DataSource, DnsRow, HttpRow, PacketDetail, PacketRow, SourceStatus,
     StoryItem, Turn,
@@ -95,7 +95,7 @@ struct Focused {
 }
 
 struct LiveInfo {
-    status: Arc<Mutex<LiveStatus>>,
+    handles: LiveHandles,
     file: PathBuf,
 }
 
@@ -105,6 +105,10 @@ impl RealSource {
     pub fn open(opts: &TuiOptions) -> anyhow::Result<RealSource> {
         match (&opts.interface, &opts.file) {
             (Some(i), _) => Self::open_live(i, opts.bpf.as_deref(), opts.write.as_deref()),
+            (None, Some(_)) if opts.bpf.is_some() => anyhow::bail!(
+                "-f (a capture filter) applies to live capture; to limit a file's packets in \
+                 the TUI, use a display filter (/)"
+            ),
             (None, Some(f)) => Self::open_file(f),
             (None, None) => anyhow::bail!("nothing to open: give a capture file or -i IFACE"),
         }
@@ -146,17 +150,16 @@ impl RealSource {
         let cap = LiveCapture::start(lo)?;
         let store = FrameStore::open_growing(&file)
             .with_context(|| format!("reading back {}", file.display()))?;
-        let status = Arc::new(Mutex::new(LiveStatus::default()));
-        let mut s = Self::start(iface.to_string(), store, Some((cap, status.clone())));
-        s.live = Some(LiveInfo { status, file });
+        let handles = LiveHandles {
+            cap: Arc::new(Mutex::new(Some(cap))),
+            status: Arc::new(Mutex::new(LiveStatus::default())),
+        };
+        let mut s = Self::start(iface.to_string(), store, Some(handles.clone()));
+        s.live = Some(LiveInfo { handles, file });
         Ok(s)
     }
 
-    fn start(
-        name: String,
-        store: FrameStore,
-        live: Option<(LiveCapture, Arc<Mutex<LiveStatus>>)>,
-    ) -> RealSource {
+    fn start(name: String, store: FrameStore, live: Option<LiveHandles>) -> RealSource {
         let store = Arc::new(RwLock::new(store));
         let shared = Arc::new(RwLock::new(Shared::default()));
         let mut p = Producer::new(store.clone(), shared.clone(), live);
@@ -407,15 +410,16 @@ fn evaluate_filter(
 
 impl Drop for RealSource {
     fn drop(&mut self) {
-        // A live capture flushes its file when the worker drops it: give it a moment so
-        // the kept file is complete when the process exits.
-        if self.live.is_some() {
-            self.worker.send(Command::Stop);
-            let t = Instant::now();
-            while !self.worker.finished() && t.elapsed() < Duration::from_secs(3) {
-                for _ in self.worker.drain(64) {}
-                std::thread::sleep(Duration::from_millis(5));
-            }
+        // Stop the live capture here, not whenever the worker thread gets to it:
+        // `stop` joins the capture thread, which flushes the kept file, before the
+        // process can exit.
+        self.worker.send(Command::Stop);
+        let cap = self
+            .live
+            .as_ref()
+            .and_then(|l| l.handles.cap.lock().ok().and_then(|mut g| g.take()));
+        if let Some(c) = cap {
+            let _ = c.stop();
         }
     }
 }
@@ -619,7 +623,7 @@ impl DataSource for RealSource {
 
     fn status(&self) -> SourceStatus {
         let live = self.live.as_ref();
-        let ls = live.and_then(|l| l.status.lock().ok().map(|s| s.clone()));
+        let ls = live.and_then(|l| l.handles.status.lock().ok().map(|s| s.clone()));
         SourceStatus {
             name: self.name.clone(),
             packets: self.facts.len() as u64,

@@ -73,14 +73,22 @@ pub struct Producer {
     processed: usize,
     slice: usize,
     finished: bool,
-    live: Option<(LiveCapture, Arc<Mutex<LiveStatus>>)>,
+    live: Option<LiveHandles>,
+}
+
+/// The live capture (taken out and stopped by the UI at quit, so its file is flushed
+/// before the process exits) and the status the producer reports.
+#[derive(Clone)]
+pub struct LiveHandles {
+    pub cap: Arc<Mutex<Option<LiveCapture>>>,
+    pub status: Arc<Mutex<LiveStatus>>,
 }
 
 impl Producer {
     pub fn new(
         store: Arc<RwLock<FrameStore>>,
         shared: Arc<RwLock<Shared>>,
-        live: Option<(LiveCapture, Arc<Mutex<LiveStatus>>)>,
+        live: Option<LiveHandles>,
     ) -> Producer {
         Producer {
             store,
@@ -102,25 +110,34 @@ impl Producer {
         }
         let mut error = None;
         let mut capture_ended = false;
-        if let Some((cap, status)) = &self.live {
+        if let Some(live) = &self.live {
             // The frames are in the spill file; the batches only say "more is there".
-            let mut disconnected = false;
-            loop {
-                match cap.batches().try_recv() {
-                    Ok(_) => {}
-                    Err(std::sync::mpsc::TryRecvError::Empty) => break,
-                    Err(std::sync::mpsc::TryRecvError::Disconnected) => {
-                        disconnected = true;
-                        break;
+            let mut disconnected = true;
+            let mut stats = None;
+            if let Ok(guard) = live.cap.lock() {
+                if let Some(cap) = guard.as_ref() {
+                    disconnected = false;
+                    loop {
+                        match cap.batches().try_recv() {
+                            Ok(_) => {}
+                            Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                                disconnected = true;
+                                break;
+                            }
+                        }
                     }
+                    if let Some(e) = cap.error() {
+                        error = Some(e.to_string());
+                    }
+                    stats = Some(cap.stats());
                 }
             }
-            if let Some(e) = cap.error() {
-                error = Some(e.to_string());
-            }
             capture_ended = disconnected || error.is_some();
-            if let Ok(mut s) = status.lock() {
-                s.stats = cap.stats();
+            if let Ok(mut s) = live.status.lock() {
+                if let Some(st) = stats {
+                    s.stats = st;
+                }
                 s.stopped = capture_ended;
             }
             if let Ok(mut st) = self.store.write() {
