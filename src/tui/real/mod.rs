@@ -116,7 +116,13 @@ impl RealSource {
 
     /// Opens a capture file for browsing while it is indexed and analysed.
     pub fn open_file(path: &Path) -> anyhow::Result<RealSource> {
-        let store = FrameStore::open(path).with_context(|| path.display().to_string())?;
+        let mut store = FrameStore::open(path).with_context(|| path.display().to_string())?;
+        // Read the header now: "not a capture at all" is an error for the command
+        // line, not a red line in an empty UI (damage later in the file is shown there).
+        store.index_more(1);
+        if let Some(e) = store.error().filter(|e| !e.is_damage()) {
+            anyhow::bail!("{}: {e}", path.display());
+        }
         let name = if path.as_os_str() == "-" {
             "standard input".to_string()
         } else {

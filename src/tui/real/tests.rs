@@ -331,3 +331,19 @@ proptest! {
         let _ = ConnId(0);
     }
 }
+
+#[test]
+fn what_cannot_be_opened_is_an_error_before_the_ui() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("notes.txt");
+    std::fs::write(&p, b"these are notes, not a capture file\n").expect("write");
+    let e = RealSource::open_file(&p).err().expect("not a capture");
+    assert!(e.to_string().contains("notes.txt"), "{e}");
+    assert!(RealSource::open_file(&dir.path().join("missing.pcap")).is_err());
+    let mut o = crate::tui::TuiOptions::default();
+    assert!(RealSource::open(&o).is_err(), "nothing to open");
+    o.file = Some(bundled("lab-curl.pcap"));
+    o.bpf = Some("tcp".into());
+    let e = RealSource::open(&o).err().expect("-f with a file");
+    assert!(e.to_string().contains("display filter"), "{e}");
+}
