@@ -28,6 +28,8 @@ use crate::tui::worker::Step;
 const FIRST_SLICE: usize = 2048;
 /// Largest slice: a few milliseconds of indexing, tens of analysis.
 const MAX_SLICE: usize = 65_536;
+/// How often a live capture's story is retold while records arrive.
+const LIVE_STORY_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Records shared between the worker (writer) and the UI (reader). `conns`, `names`
 /// and `first_pkt` are parallel; all lists only grow (the final names replace `names`
@@ -74,6 +76,9 @@ pub struct Producer {
     slice: usize,
     finished: bool,
     live: Option<LiveHandles>,
+    /// Records arrived since the story was last told (live capture retells it).
+    story_stale: bool,
+    last_story: Option<std::time::Instant>,
 }
 
 /// The live capture (taken out and stopped by the UI at quit, so its file is flushed
@@ -100,6 +105,8 @@ impl Producer {
             slice: FIRST_SLICE,
             finished: false,
             live,
+            story_stale: false,
+            last_story: None,
         }
     }
 
@@ -193,11 +200,22 @@ impl Producer {
             self.engine.finish();
         }
         self.collect(done);
-        let story = done.then(|| self.tell());
+        // A live capture has no end to wait for: retell the story every few seconds
+        // while records keep arriving (telling it costs time linear in the records).
+        let retell = self.live.is_some()
+            && self.story_stale
+            && self
+                .last_story
+                .is_none_or(|t| t.elapsed() >= LIVE_STORY_EVERY);
+        let story = (done || retell).then(|| {
+            self.story_stale = false;
+            self.last_story = Some(std::time::Instant::now());
+            self.tell()
+        });
         if done {
             self.finished = true;
         }
-        if facts.facts.is_empty() && !done && error.is_none() {
+        if facts.facts.is_empty() && !done && error.is_none() && story.is_none() {
             return Step::Idle;
         }
         self.slice = (self.slice * 2).min(MAX_SLICE);
@@ -219,6 +237,7 @@ impl Producer {
         if dns.is_empty() && conns.is_empty() && http.is_empty() {
             return;
         }
+        self.story_stale = true;
         for t in &dns {
             self.names.add(t);
         }
