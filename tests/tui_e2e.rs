@@ -136,14 +136,19 @@ fn browse_a_capture_connection_ladder_follow_and_quit() {
 }
 
 #[test]
-fn jump_to_the_last_packet_and_focus_a_connection() {
+fn jump_to_the_last_packet_and_open_its_connection() {
     let cmd = format!("{} captures/lab-curl.pcap", env!("CARGO_BIN_EXE_wiretale"));
     let Some(t) = Tmux::start(&cmd, 80, 24) else {
         return;
     };
-    t.wait_for(&["217 packets"]);
+    let s = t.wait_for(&["217 packets"]);
+    assert!(!s.lines().any(|l| l.starts_with("217 ")), "{s}");
     t.keys(&["G"]);
-    t.wait_for(&["217 "]);
+    let start = Instant::now();
+    while !t.screen().lines().any(|l| l.starts_with("217 ")) {
+        assert!(start.elapsed() < WAIT, "row 217 not shown:\n{}", t.screen());
+        std::thread::sleep(Duration::from_millis(50));
+    }
     // From the last packet to its connection and back to its packets only.
     t.keys(&["Enter"]);
     let s = t.wait_for(&["Connection #", "Timeline"]);
