@@ -235,7 +235,7 @@ impl RealSource {
         }
     }
 
-    /// Absorbs one batch; true if anything changed.
+    /// Absorbs one batch from the worker.
     fn absorb(&mut self, b: Batch) {
         self.facts.extend(b.facts);
         self.indexed = b.indexed;
