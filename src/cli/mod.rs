@@ -71,7 +71,23 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 );
                 return Ok(EXIT_ERROR);
             }
-            anyhow::bail!("the terminal UI is not available in this build yet")
+            let opts = crate::tui::TuiOptions {
+                file: cli.file,
+                interface: cli.interface,
+                bpf: cli.bpf,
+                write: cli.write,
+            };
+            // A live capture's file outlives the TUI: say where it is after quitting.
+            let mut kept: Option<std::path::PathBuf> = None;
+            crate::tui::run_with(opts, |o| {
+                let s = crate::tui::real::RealSource::open(o)?;
+                kept = s.capture_file();
+                Ok(Box::new(s))
+            })?;
+            if let Some(p) = kept {
+                eprintln!("wiretale: the capture is saved in {}", p.display());
+            }
+            Ok(0)
         }
     }
 }

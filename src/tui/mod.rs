@@ -20,7 +20,8 @@
 //!
 //! `app` (model: `update(Action)`, `apply_updates()`), `action`, `keymap` (the one key
 //! table; footer and help come from it), `event` (terminal, input thread, loop),
-//! `layout` (geometry in plain numbers, shared by model and views), `flatten` (trees and
+//! `layout` (geometry in plain numbers, shared by model and views), `real` (the real
+//! source: frame store + analysis on a worker), `flatten` (trees and
 //! streams as lines), `views/*` (one per screen), `widgets/*` (virtual table, hex pane,
 //! tree, ladder, timeline, filter bar), `theme` (colours, `NO_COLOR`).
 
@@ -31,6 +32,7 @@ pub mod fake;
 pub mod flatten;
 pub mod keymap;
 pub mod layout;
+pub mod real;
 pub mod source;
 pub mod theme;
 pub mod views;

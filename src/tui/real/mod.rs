@@ -1,0 +1,674 @@
+//! The real [`DataSource`]: a capture file (or a live capture's spill file) in a
+//! [`FrameStore`], analysed by the [`crate::analysis::Engine`] on a [`Worker`] thread.
+//!
+//! * The worker ([`producer`]) indexes the store in slices and runs the engine over each
+//!   slice, sending one batch per slice: 16-byte per-packet [`facts`] and progress.
+//!   Finished connections, DNS transactions and HTTP exchanges go to a shared,
+//!   append-only record list; at the end the worker tells the story and renames the
+//!   connections with the story's names.
+//! * Rows are built on demand: `packet_row` reads the one frame from the store,
+//!   re-decodes it and adds what only the analysis knew (relative seq/ack, the TCP
+//!   analysis prefix, the application's Info) from the facts. The tables (connections,
+//!   DNS, HTTP, story) are built once per record as records arrive.
+//! * [`RealSource::focus_conn`] and display filters produce one `view: Option<Vec<u32>>`
+//!   of packet ids; every packet query goes through it.
+//!
+//! Nothing here waits for the file: `poll` only drains what the worker has sent.
+
+mod detail;
+pub mod facts;
+mod producer;
+mod rows;
+
+#[cfg(test)]
+mod snapshots;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use self::detail::DetailInput;
+use self::facts::{bit, proto_label, Facts};
+use self::producer::{Batch, LiveHandles, LiveStatus, Producer, Shared};
+use super::source::{
+    ConnDetail, ConnRow, DataSource, DnsRow, HttpRow, PacketDetail, PacketRow, SourceStatus,
+    StoryItem, Turn,
+};
+use super::worker::{Command, Worker};
+use super::TuiOptions;
+use crate::base::{PacketId, Timestamp};
+use crate::capture::{FrameStore, LiveCapture, LiveOptions};
+use crate::decode::{self, TcpRel};
+use crate::filter::Filter;
+
+pub use self::detail::flags_text;
+
+/// Batches waiting in the channel at most (each holds up to 65,536 packets' facts).
+const CHANNEL_BATCHES: usize = 4;
+/// Batches absorbed per `poll` (keeps one poll short).
+const POLL_BATCHES: usize = 8;
+
+/// What a display filter in the TUI answers until the filter integration lands.
+pub const FILTER_NOT_YET: &str = "display filters in the TUI arrive with the filter integration";
+
+/// The real data source; see the module docs.
+pub struct RealSource {
+    name: String,
+    store: Arc<RwLock<FrameStore>>,
+    shared: Arc<RwLock<Shared>>,
+    worker: Worker<Batch>,
+    facts: Facts,
+    t0: Option<Timestamp>,
+    /// Position in `Shared::conns` by connection id (`u32::MAX`: not finished yet).
+    conn_pos: Vec<u32>,
+    seen_conns: usize,
+    seen_dns: usize,
+    seen_http: usize,
+    all_conns: Vec<ConnRow>,
+    all_dns: Vec<DnsRow>,
+    all_http: Vec<HttpRow>,
+    all_story: Vec<StoryItem>,
+    /// The lists limited by the focus (`None`: the `all_*` lists are shown).
+    focused: Option<Focused>,
+    focus: Option<u32>,
+    filter: Option<Filter>,
+    /// Packet ids shown, when focus or a filter limits them.
+    view: Option<Vec<u32>>,
+    /// Facts already scanned into `view`.
+    view_scanned: usize,
+    indexed: f64,
+    done: bool,
+    error: Option<String>,
+    paused: bool,
+    live: Option<LiveInfo>,
+}
+
+struct Focused {
+    conns: Vec<ConnRow>,
+    dns: Vec<DnsRow>,
+    http: Vec<HttpRow>,
+    story: Vec<StoryItem>,
+}
+
+struct LiveInfo {
+    handles: LiveHandles,
+    file: PathBuf,
+}
+
+impl RealSource {
+    /// Opens what the options name: a file (`-` for standard input), or a live
+    /// interface (`interface`, with `bpf` and `write`).
+    pub fn open(opts: &TuiOptions) -> anyhow::Result<RealSource> {
+        match (&opts.interface, &opts.file) {
+            (Some(i), _) => Self::open_live(i, opts.bpf.as_deref(), opts.write.as_deref()),
+            (None, Some(_)) if opts.bpf.is_some() => anyhow::bail!(
+                "-f (a capture filter) applies to live capture; to limit a file's packets in \
+                 the TUI, use a display filter (/)"
+            ),
+            (None, Some(f)) => Self::open_file(f),
+            (None, None) => anyhow::bail!("nothing to open: give a capture file or -i IFACE"),
+        }
+    }
+
+    /// Opens a capture file for browsing while it is indexed and analysed.
+    pub fn open_file(path: &Path) -> anyhow::Result<RealSource> {
+        let mut store = FrameStore::open(path).with_context(|| path.display().to_string())?;
+        // Read the header now: "not a capture at all" is an error for the command
+        // line, not a red line in an empty UI (damage later in the file is shown there).
+        store.index_more(1);
+        if let Some(e) = store.error().filter(|e| !e.is_damage()) {
+            anyhow::bail!("{}: {e}", path.display());
+        }
+        let name = if path.as_os_str() == "-" {
+            "standard input".to_string()
+        } else {
+            path.display().to_string()
+        };
+        Ok(Self::start(name, store, None))
+    }
+
+    /// Starts a live capture on `iface`. The packets go to `write`, or to a temporary
+    /// file that is kept after quitting (its name is in the status bar and in
+    /// [`RealSource::capture_file`]) so nothing captured is lost.
+    pub fn open_live(
+        iface: &str,
+        bpf: Option<&str>,
+        write: Option<&Path>,
+    ) -> anyhow::Result<RealSource> {
+        let file = match write {
+            Some(p) => p.to_path_buf(),
+            None => tempfile::Builder::new()
+                .prefix("wiretale-live-")
+                .suffix(".pcap")
+                .tempfile()
+                .context("creating the capture file")?
+                .into_temp_path()
+                .keep()
+                .context("keeping the capture file")?,
+        };
+        let mut lo = LiveOptions::new(iface);
+        lo.filter = bpf.map(str::to_string);
+        lo.savefile = Some(file.clone());
+        let cap = LiveCapture::start(lo)?;
+        let store = FrameStore::open_growing(&file)
+            .with_context(|| format!("reading back {}", file.display()))?;
+        let handles = LiveHandles {
+            cap: Arc::new(Mutex::new(Some(cap))),
+            status: Arc::new(Mutex::new(LiveStatus::default())),
+        };
+        let mut s = Self::start(iface.to_string(), store, Some(handles.clone()));
+        s.live = Some(LiveInfo { handles, file });
+        Ok(s)
+    }
+
+    fn start(name: String, store: FrameStore, live: Option<LiveHandles>) -> RealSource {
+        let store = Arc::new(RwLock::new(store));
+        let shared = Arc::new(RwLock::new(Shared::default()));
+        let mut p = Producer::new(store.clone(), shared.clone(), live);
+        let worker = Worker::spawn(CHANNEL_BATCHES, move || p.step());
+        RealSource {
+            name,
+            store,
+            shared,
+            worker,
+            facts: Facts::default(),
+            t0: None,
+            conn_pos: Vec::new(),
+            seen_conns: 0,
+            seen_dns: 0,
+            seen_http: 0,
+            all_conns: Vec::new(),
+            all_dns: Vec::new(),
+            all_http: Vec::new(),
+            all_story: Vec::new(),
+            focused: None,
+            focus: None,
+            filter: None,
+            view: None,
+            view_scanned: 0,
+            indexed: 0.0,
+            done: false,
+            error: None,
+            paused: false,
+            live: None,
+        }
+    }
+
+    /// Where a live capture is written (kept after quitting).
+    pub fn capture_file(&self) -> Option<PathBuf> {
+        self.live.as_ref().map(|l| l.file.clone())
+    }
+
+    /// True once the whole input has been analysed and the story told.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// Polls until the analysis is complete or `timeout` passes (tests, benchmarks).
+    pub fn wait_done(&mut self, timeout: Duration) -> bool {
+        let t = Instant::now();
+        while !self.done && t.elapsed() < timeout {
+            if !self.poll() {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        self.done
+    }
+
+    fn store(&self) -> Option<RwLockReadGuard<'_, FrameStore>> {
+        self.store.read().ok()
+    }
+
+    fn t0(&self) -> Timestamp {
+        self.t0.unwrap_or_default()
+    }
+
+    /// Packet id at view position `index`.
+    fn id_at(&self, index: usize) -> Option<u32> {
+        match &self.view {
+            Some(v) => v.get(index).copied(),
+            None => (index < self.facts.len()).then_some(index as u32),
+        }
+    }
+
+    /// Absorbs one batch from the worker.
+    fn absorb(&mut self, b: Batch) {
+        self.facts.extend(b.facts);
+        self.indexed = b.indexed;
+        if b.error.is_some() {
+            self.error = b.error;
+        }
+        if let Some(items) = b.story {
+            self.all_story = items;
+            // The story's names replace the provisional ones.
+            if let Ok(sh) = self.shared.read() {
+                for row in &mut self.all_conns {
+                    let pos = self.conn_pos.get(row.id as usize).copied();
+                    if let Some(n) = pos.and_then(|p| sh.names.get(p as usize)) {
+                        row.name = n.as_ref().map(|n| n.qname.clone());
+                    }
+                }
+            }
+        }
+        self.done |= b.done;
+    }
+
+    /// Turns records that arrived since the last call into rows.
+    fn absorb_records(&mut self) -> bool {
+        let t0 = self.t0();
+        let Ok(sh) = self.shared.read() else {
+            return false;
+        };
+        let (nc, nd, nh) = (sh.conns.len(), sh.dns.len(), sh.http.len());
+        if (nc, nd, nh) == (self.seen_conns, self.seen_dns, self.seen_http) {
+            return false;
+        }
+        let mut unsorted = false;
+        for i in self.seen_conns..nc {
+            let Some(c) = sh.conns.get(i) else { break };
+            let id = c.conn.id.0 as usize;
+            if id >= self.conn_pos.len() && id < u32::MAX as usize {
+                self.conn_pos.resize(id + 1, u32::MAX);
+            }
+            if let Some(slot) = self.conn_pos.get_mut(id) {
+                *slot = i as u32;
+            }
+            let name = sh.names.get(i).and_then(|n| n.as_ref());
+            let first = sh.first_pkt.get(i).copied().unwrap_or(u32::MAX);
+            let row = rows::conn_row(c, name, first, t0);
+            unsorted |= self.all_conns.last().is_some_and(|l| l.id > row.id);
+            self.all_conns.push(row);
+        }
+        if unsorted {
+            // Stable sort: cheap on a sorted prefix plus a short run.
+            self.all_conns.sort_by_key(|r| r.id);
+        }
+        if nd > self.seen_dns {
+            if let Ok(st) = self.store.read() {
+                let new = sh.dns.get(self.seen_dns..nd).unwrap_or_default();
+                self.all_dns
+                    .extend(new.iter().map(|t| rows::dns_row(t, &st, t0)));
+                self.all_dns.sort_by_key(|r| r.number);
+            }
+        }
+        let new = sh.http.get(self.seen_http..nh).unwrap_or_default();
+        if !new.is_empty() {
+            self.all_http
+                .extend(new.iter().map(|r| rows::http_row(r, t0)));
+            self.all_http
+                .sort_by(|a, b| a.ts_rel.total_cmp(&b.ts_rel).then(a.conn.cmp(&b.conn)));
+        }
+        self.seen_conns = nc;
+        self.seen_dns = nd;
+        self.seen_http = nh;
+        true
+    }
+
+    /// Recomputes the focused lists (after a focus change or new records).
+    fn refocus(&mut self) {
+        let Some(c) = self.focus else {
+            self.focused = None;
+            return;
+        };
+        let naming_seq = self.conn_pos.get(c as usize).and_then(|&p| {
+            let sh = self.shared.read().ok()?;
+            sh.names.get(p as usize)?.as_ref()?.dns_seq
+        });
+        // The DNS row that named the connection, found by its query frame.
+        let naming_frame = naming_seq.and_then(|seq| {
+            let sh = self.shared.read().ok()?;
+            let t = sh.dns.iter().find(|t| t.seq == seq)?;
+            Some(t.query_pkt.or(t.response_pkt)?.frame_number())
+        });
+        let story = self
+            .all_story
+            .iter()
+            .filter_map(|item| {
+                if item.conn == Some(c) {
+                    return Some(item.clone());
+                }
+                let children: Vec<StoryItem> = item
+                    .children
+                    .iter()
+                    .filter(|ch| ch.conn == Some(c))
+                    .cloned()
+                    .collect();
+                (!children.is_empty()).then(|| StoryItem {
+                    text: item.text.clone(),
+                    conn: item.conn,
+                    children,
+                })
+            })
+            .collect();
+        self.focused = Some(Focused {
+            conns: self
+                .all_conns
+                .iter()
+                .filter(|r| r.id == c)
+                .cloned()
+                .collect(),
+            dns: self
+                .all_dns
+                .iter()
+                .filter(|r| r.conn == Some(c) || Some(r.number) == naming_frame)
+                .cloned()
+                .collect(),
+            http: self
+                .all_http
+                .iter()
+                .filter(|r| r.conn == c)
+                .cloned()
+                .collect(),
+            story,
+        });
+    }
+
+    /// Rebuilds the packet view from scratch (focus or filter changed).
+    fn rebuild_view(&mut self) -> Result<(), String> {
+        self.view_scanned = 0;
+        self.view = if self.focus.is_none() && self.filter.is_none() {
+            None
+        } else {
+            Some(Vec::new())
+        };
+        self.extend_view()
+    }
+
+    /// Adds the packets that arrived since the last scan to the view.
+    fn extend_view(&mut self) -> Result<(), String> {
+        let Some(view) = &mut self.view else {
+            self.view_scanned = self.facts.len();
+            return Ok(());
+        };
+        let from = self.view_scanned;
+        let mut new: Vec<u32> = match self.focus {
+            Some(c) => self.facts.packets_of(c, from).collect(),
+            None => (from as u32..self.facts.len() as u32).collect(),
+        };
+        if let Some(f) = &self.filter {
+            let st = self.store.read().map_err(|_| "frame store unavailable")?;
+            new = evaluate_filter(f, &st, &self.facts, &new)?;
+        }
+        view.extend(new);
+        self.view_scanned = self.facts.len();
+        Ok(())
+    }
+}
+
+/// The packets among `candidates` that match `filter`.
+///
+/// Evaluating a display filter needs a `filter::Record` over a packet's fields, which
+/// the analysis is getting in its own change; plugging it in is this one function
+/// (e.g. `analysis::filter_index(filter, store, candidates)`). Until then every
+/// non-empty filter is refused with [`FILTER_NOT_YET`].
+fn evaluate_filter(
+    _filter: &Filter,
+    _store: &FrameStore,
+    _facts: &Facts,
+    _candidates: &[u32],
+) -> Result<Vec<u32>, String> {
+    Err(FILTER_NOT_YET.to_string())
+}
+
+impl Drop for RealSource {
+    fn drop(&mut self) {
+        // Stop the live capture here, not whenever the worker thread gets to it:
+        // `stop` joins the capture thread, which flushes the kept file, before the
+        // process can exit.
+        self.worker.send(Command::Stop);
+        let cap = self
+            .live
+            .as_ref()
+            .and_then(|l| l.handles.cap.lock().ok().and_then(|mut g| g.take()));
+        if let Some(c) = cap {
+            let _ = c.stop();
+        }
+    }
+}
+
+impl DataSource for RealSource {
+    fn packet_count(&self) -> usize {
+        match &self.view {
+            Some(v) => v.len(),
+            None => self.facts.len(),
+        }
+    }
+
+    fn packet_row(&self, index: usize) -> PacketRow {
+        let empty = PacketRow {
+            number: 0,
+            time: 0.0,
+            src: String::new(),
+            dst: String::new(),
+            proto: "",
+            len: 0,
+            info: String::new(),
+            conn: None,
+            anomaly: false,
+        };
+        let Some(id) = self.id_at(index) else {
+            return empty;
+        };
+        let (Some(fact), Some(st)) = (self.facts.get(id), self.store()) else {
+            return empty;
+        };
+        let Some(frame) = st.frame(PacketId(id)) else {
+            return empty;
+        };
+        let pkt = decode::decode(frame.meta.link, frame.data);
+        let note = fact.has(bit::NOTE).then(|| self.facts.note(id)).flatten();
+        let mut info = if fact.conn().is_some() {
+            let dup = if fact.has(bit::DUP) {
+                self.facts.dup_ack(id)
+            } else {
+                None
+            };
+            fact.analysis().info_prefix(dup)
+        } else {
+            String::new()
+        };
+        let proto = match note {
+            Some(n) => {
+                info.push_str(&n.info);
+                proto_label(facts::proto_code(n.proto))
+            }
+            None => {
+                let rel = match (pkt.tcp(), fact.has(bit::SEQ)) {
+                    (Some(t), true) => Some(TcpRel {
+                        seq_base: t.seq.wrapping_sub(fact.rel_seq),
+                        ack_base: t.ack.wrapping_sub(if fact.has(bit::ACK) {
+                            fact.rel_ack
+                        } else {
+                            0
+                        }),
+                        window_shift: None,
+                    }),
+                    _ => None,
+                };
+                info.push_str(&decode::info_with(&pkt, rel.as_ref()));
+                proto_label(fact.proto)
+            }
+        };
+        PacketRow {
+            number: u64::from(id) + 1,
+            time: frame.meta.ts.secs_since(self.t0()),
+            src: pkt.src().map(|a| a.to_string()).unwrap_or_default(),
+            dst: pkt.dst().map(|a| a.to_string()).unwrap_or_default(),
+            proto,
+            len: frame.meta.origlen,
+            info,
+            conn: fact.conn(),
+            anomaly: fact.has(bit::ANOMALY),
+        }
+    }
+
+    fn packet_detail(&self, index: usize) -> PacketDetail {
+        let Some(id) = self.id_at(index) else {
+            return PacketDetail::default();
+        };
+        let Some(st) = self.store() else {
+            return PacketDetail::default();
+        };
+        let Some(frame) = st.frame(PacketId(id)) else {
+            return PacketDetail::default();
+        };
+        // The root "Frame" node first (its range is the whole frame), then the layers.
+        let mut tree = decode::field_tree(frame.meta.link, frame.data);
+        let layers = std::mem::take(&mut tree.children);
+        let mut fields = Vec::with_capacity(layers.len() + 1);
+        let what = tree.label.strip_prefix("Frame: ").unwrap_or(&tree.label);
+        tree.label = format!("Frame {}: {what}", u64::from(id) + 1);
+        fields.push(tree);
+        fields.extend(layers);
+        PacketDetail {
+            number: u64::from(id) + 1,
+            fields,
+            bytes: frame.data.to_vec(),
+        }
+    }
+
+    fn packet_index(&self, number: u64) -> Option<usize> {
+        let id = u32::try_from(number.checked_sub(1)?).ok()?;
+        match &self.view {
+            None => ((id as usize) < self.facts.len()).then_some(id as usize),
+            Some(v) => v.binary_search(&id).ok(),
+        }
+    }
+
+    fn conns(&self) -> &[ConnRow] {
+        match &self.focused {
+            Some(f) => &f.conns,
+            None => &self.all_conns,
+        }
+    }
+
+    fn conn_detail(&self, conn: u32) -> ConnDetail {
+        let Some(&pos) = self.conn_pos.get(conn as usize) else {
+            return ConnDetail::default();
+        };
+        let (Ok(sh), Some(st)) = (self.shared.read(), self.store()) else {
+            return ConnDetail::default();
+        };
+        let Some(rec) = sh.conns.get(pos as usize) else {
+            return ConnDetail::default();
+        };
+        detail::conn_detail(&DetailInput {
+            store: &st,
+            facts: &self.facts,
+            rec,
+            name: sh.names.get(pos as usize).and_then(|n| n.as_ref()),
+            dns: &sh.dns,
+            http: &sh.http,
+            t0: self.t0(),
+        })
+    }
+
+    fn follow(&self, conn: u32) -> Vec<Turn> {
+        match self.store() {
+            Some(st) => detail::follow(&st, &self.facts, conn, self.t0()),
+            None => Vec::new(),
+        }
+    }
+
+    fn dns_rows(&self) -> &[DnsRow] {
+        match &self.focused {
+            Some(f) => &f.dns,
+            None => &self.all_dns,
+        }
+    }
+
+    fn http_rows(&self) -> &[HttpRow] {
+        match &self.focused {
+            Some(f) => &f.http,
+            None => &self.all_http,
+        }
+    }
+
+    fn story(&self) -> &[StoryItem] {
+        match &self.focused {
+            Some(f) => &f.story,
+            None => &self.all_story,
+        }
+    }
+
+    fn focus_conn(&mut self, conn: Option<u32>) {
+        self.focus = conn;
+        self.refocus();
+        if self.rebuild_view().is_err() {
+            // Only a filter can fail; it was accepted before, so drop it rather than
+            // show a wrong view.
+            self.filter = None;
+            let _ = self.rebuild_view();
+        }
+    }
+
+    fn apply_filter(&mut self, expr: &str) -> Result<(), String> {
+        if expr.trim().is_empty() {
+            self.filter = None;
+            return self.rebuild_view();
+        }
+        let f = Filter::compile(expr).map_err(|e| e.render(expr))?;
+        let old = self.filter.replace(f);
+        let r = self.rebuild_view();
+        if r.is_err() {
+            self.filter = old;
+            let _ = self.rebuild_view();
+        }
+        r
+    }
+
+    fn check_filter(&self, expr: &str) -> Result<(), String> {
+        Filter::compile(expr)
+            .map(|_| ())
+            .map_err(|e| e.render(expr))
+    }
+
+    fn status(&self) -> SourceStatus {
+        let live = self.live.as_ref();
+        let ls = live.and_then(|l| l.handles.status.lock().ok().map(|s| s.clone()));
+        SourceStatus {
+            name: self.name.clone(),
+            packets: self.facts.len() as u64,
+            indexed: if live.is_some() { 1.0 } else { self.indexed },
+            done: self.done || ls.as_ref().is_some_and(|s| s.stopped),
+            live: live.is_some(),
+            paused: self.paused,
+            drops: ls.map(|s| u64::from(s.stats.dropped) + u64::from(s.stats.if_dropped)),
+            capture_file: live.map(|l| l.file.clone()),
+            error: self.error.clone(),
+        }
+    }
+
+    fn poll(&mut self) -> bool {
+        let batches: Vec<Batch> = self.worker.drain(POLL_BATCHES).collect();
+        let mut changed = !batches.is_empty();
+        for b in batches {
+            self.absorb(b);
+        }
+        if self.t0.is_none() {
+            self.t0 = self
+                .store()
+                .and_then(|s| s.entry(PacketId(0)).map(|e| e.ts));
+        }
+        changed |= self.absorb_records();
+        if changed {
+            if self.focus.is_some() {
+                self.refocus();
+            }
+            if self.extend_view().is_err() {
+                self.filter = None;
+                let _ = self.rebuild_view();
+            }
+        }
+        changed
+    }
+
+    fn set_paused(&mut self, paused: bool) {
+        self.paused = paused;
+        self.worker.send(Command::Pause(paused));
+    }
+}

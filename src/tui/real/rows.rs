@@ -1,0 +1,213 @@
+//! Analysis records turned into the TUI's rows, formatted like the batch commands
+//! (`conns`, `dns`, `http`, `story`) so the two faces read the same.
+
+use crate::analysis::{AppKind, ConnRecord, HttpRecord};
+use crate::base::Timestamp;
+use crate::capture::FrameStore;
+use crate::flow::ConnProto;
+use crate::proto::dns::{self, DnsTransaction};
+use crate::story::{ConnName, Page, PhaseTimes, Story, StoryInput};
+use crate::tui::source::{ConnRow, DnsRow, HttpRow, StoryItem};
+
+/// "TCP", "UDP" or "ICMP".
+pub fn conn_proto(c: &ConnRecord) -> &'static str {
+    match c.conn.proto {
+        ConnProto::Tcp => "TCP",
+        ConnProto::Udp => "UDP",
+        ConnProto::Icmp => "ICMP",
+    }
+}
+
+pub fn app_label(a: AppKind) -> &'static str {
+    match a {
+        AppKind::Http => "HTTP",
+        AppKind::Tls => "TLS",
+        AppKind::Dns => "DNS",
+    }
+}
+
+/// One row of the connection table.
+pub fn conn_row(c: &ConnRecord, name: Option<&ConnName>, first_pkt: u32, t0: Timestamp) -> ConnRow {
+    let k = &c.conn;
+    let analysis: u32 = k.analysis.iter().fold(0u32, |a, &n| a.saturating_add(n));
+    ConnRow {
+        id: k.id.0,
+        proto: conn_proto(c),
+        client: k.client,
+        server: k.server,
+        name: name.map(|n| n.qname.clone()),
+        state: k.state().to_string(),
+        start: k.first_ts.secs_since(t0),
+        duration: k.duration(),
+        bytes_c2s: k.bytes[0],
+        bytes_s2c: k.bytes[1],
+        packets: k.packets[0].saturating_add(k.packets[1]),
+        rtt: k.handshake.and_then(|h| h.rtt_ns()).map(|n| n as f64 / 1e9),
+        app: c.app.map(|a| app_label(a).to_string()),
+        first_packet: if first_pkt == u32::MAX {
+            0
+        } else {
+            u64::from(first_pkt) + 1
+        },
+        anomalies: analysis.saturating_add(k.anomalies.len() as u32),
+    }
+}
+
+/// Captured length on the wire of packet `id`, from the index.
+fn frame_len(store: &FrameStore, id: Option<crate::base::PacketId>) -> Option<u32> {
+    id.and_then(|p| store.entry(p)).map(|e| e.origlen)
+}
+
+/// One row of the DNS table (answers as the `dns` command prints them).
+pub fn dns_row(t: &DnsTransaction, store: &FrameStore, t0: Timestamp) -> DnsRow {
+    let when = t.query_ts.or(t.response_ts).unwrap_or(t0);
+    let answers: Vec<String> = t
+        .answers()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                dns::text::type_name(r.rtype),
+                dns::text::data_text(r)
+            )
+        })
+        .collect();
+    DnsRow {
+        conn: t.conn.map(|c| c.0),
+        number: t
+            .query_pkt
+            .or(t.response_pkt)
+            .map_or(0, |p| p.frame_number()),
+        ts_rel: when.secs_since(t0),
+        client: t.client,
+        server: t.server,
+        qname: dns::text::display_name(&t.qname).to_string(),
+        qtype: dns::text::type_name(t.qtype),
+        rcode: t.rcode().map(dns::text::rcode_mnemonic),
+        answers: answers.join(", "),
+        latency: t.rtt(),
+        query_len: frame_len(store, t.query_pkt).unwrap_or(0),
+        response_len: frame_len(store, t.response_pkt),
+    }
+}
+
+/// One row of the HTTP table.
+pub fn http_row(r: &HttpRecord, t0: Timestamp) -> HttpRow {
+    let t = &r.tx;
+    let s = |ns: Option<i64>| ns.map(|n| n as f64 / 1e9);
+    HttpRow {
+        conn: r.conn.0,
+        number: t
+            .request_first_pkt
+            .or(t.response_first_pkt)
+            .map_or(0, |p| p.frame_number()),
+        ts_rel: t.request_ts.or(t.response_ts).unwrap_or(t0).secs_since(t0),
+        method: t.method.clone().unwrap_or_else(|| "-".into()),
+        host: t.host.clone().unwrap_or_default(),
+        uri: t.uri.clone().unwrap_or_default(),
+        status: t.status,
+        reason: t.reason.clone().unwrap_or_default(),
+        content_type: t.content_type.clone(),
+        req_size: t.request_body_len,
+        resp_size: t.status.map(|_| t.response_body_len),
+        ttfb: s(t.ttfb()),
+        total: s(t.time_to_last_byte()),
+    }
+}
+
+/// The story as a tree: one item per page load (its header as the `story` command
+/// prints it), the events under it, and the phase durations under each close.
+/// Events outside any page become top-level items.
+pub fn story_items(st: &Story, input: &StoryInput<'_>, _t0: Timestamp) -> Vec<StoryItem> {
+    let mut out: Vec<StoryItem> = Vec::new();
+    // (page id, index in `out` of its header item)
+    let mut cur: Option<(u32, usize)> = None;
+    for e in &st.events {
+        if e.quiet {
+            continue;
+        }
+        if e.page.is_some() && e.page != cur.map(|c| c.0) {
+            cur = None;
+            if let Some(p) = e.page.and_then(|id| st.pages.get(id as usize)) {
+                cur = Some((p.id, out.len()));
+                out.push(StoryItem {
+                    text: page_header(p, input),
+                    conn: None,
+                    children: Vec::new(),
+                });
+            }
+        }
+        let label = e.kind.label();
+        let text = if label.is_empty() {
+            format!("+{:.3}  {}", e.rel, e.text)
+        } else {
+            format!("+{:.3}  {:<8} {}", e.rel, label, e.text)
+        };
+        let mut item = StoryItem {
+            text,
+            conn: e.conn.map(|c| c.0),
+            children: Vec::new(),
+        };
+        if let Some(p) = &e.phases {
+            let s = phases_text(p);
+            if !s.is_empty() {
+                item.children.push(StoryItem {
+                    text: s,
+                    conn: item.conn,
+                    children: Vec::new(),
+                });
+            }
+        }
+        match (e.page, cur.and_then(|c| out.get_mut(c.1))) {
+            (Some(_), Some(page)) => page.children.push(item),
+            _ => out.push(item),
+        }
+    }
+    out
+}
+
+/// The page header line of the `story` command.
+fn page_header(p: &Page, input: &StoryInput<'_>) -> String {
+    let what = match &p.url {
+        Some(u) => format!("page load {u}"),
+        None => match p.http.first().and_then(|&i| input.http.get(i)) {
+            Some(h) => format!(
+                "request {} http://{}{}",
+                h.tx.method.as_deref().unwrap_or("?"),
+                h.tx.host.as_deref().unwrap_or("?"),
+                h.tx.uri.as_deref().unwrap_or("")
+            ),
+            None if !p.conns.is_empty() => "connection".to_string(),
+            None => "lookup".to_string(),
+        },
+    };
+    format!(
+        "story {}: {}  (client {}, {} lookups, {} connections, {} requests, {:.3} s)",
+        p.id + 1,
+        what,
+        p.client,
+        p.dns.len(),
+        p.conns.len(),
+        p.http.len(),
+        p.end.secs_since(p.start)
+    )
+}
+
+/// "dns 1.2 ms, connect 20.1 ms, …" as the `story` command prints it.
+pub fn phases_text(p: &PhaseTimes) -> String {
+    let f = |name: &str, v: Option<f64>| v.map(|s| format!("{name} {:.1} ms", s * 1e3));
+    [
+        f("dns", p.dns),
+        f("wait", p.dns_to_connect),
+        f("connect", p.connect),
+        f("request", p.request),
+        f("ttfb", p.ttfb),
+        f("transfer", p.transfer),
+        f("idle", p.idle),
+        f("close", p.close),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(", ")
+}

@@ -1,0 +1,349 @@
+//! `RealSource` against what the batch commands compute over the same file: every
+//! packet row against the `packets` line, the connection table against `conns`, each
+//! connection's follow against `follow`, plus focus, filters, damaged and arbitrary input.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use proptest::prelude::*;
+
+use super::{RealSource, FILTER_NOT_YET};
+use crate::analysis::{ConnRecord, Engine, EngineConfig, Follower, PacketSummary, Turn as ATurn};
+use crate::base::{ConnId, Direction, Timestamp};
+use crate::capture;
+use crate::testutil::{bundled_capture, shared_capture};
+use crate::tui::source::{DataSource, Turn};
+
+fn bundled(name: &str) -> PathBuf {
+    bundled_capture(name)
+}
+
+fn opened(path: &Path) -> RealSource {
+    let mut s = RealSource::open_file(path).expect("open");
+    assert!(s.wait_done(Duration::from_secs(30)), "analysis finished");
+    s
+}
+
+/// What the `packets` and `conns` commands compute: the engine with Info text on.
+fn batch(path: &Path) -> (Vec<PacketSummary>, Vec<ConnRecord>) {
+    let mut src = capture::open(path).expect("open");
+    let mut e = Engine::new(EngineConfig {
+        want_info: true,
+        ..EngineConfig::default()
+    });
+    let mut pkts = Vec::new();
+    while let Ok(Some(f)) = src.next_frame() {
+        pkts.push(e.process(&f));
+    }
+    e.finish();
+    let mut conns = e.take_conns();
+    conns.sort_by_key(|c| c.conn.id);
+    (pkts, conns)
+}
+
+/// The `packets` command's protocol column.
+fn cli_proto(p: &str) -> String {
+    match p {
+        "icmpv6" => "ICMPv6".into(),
+        "ipv4" => "IPv4".into(),
+        "ipv6" => "IPv6".into(),
+        o => o.to_ascii_uppercase(),
+    }
+}
+
+fn check_against_batch(path: &Path, expect_packets: usize) {
+    let s = opened(path);
+    let (pkts, conns) = batch(path);
+    assert_eq!(s.packet_count(), expect_packets);
+    assert_eq!(pkts.len(), expect_packets);
+    let t0 = pkts.first().map_or(Timestamp::default(), |p| p.ts);
+    for (i, p) in pkts.iter().enumerate() {
+        let r = s.packet_row(i);
+        let frame = p.id.frame_number();
+        assert_eq!(r.number, frame);
+        assert_eq!(
+            r.src,
+            p.src.map(|a| a.to_string()).unwrap_or_default(),
+            "frame {frame}"
+        );
+        assert_eq!(
+            r.dst,
+            p.dst.map(|a| a.to_string()).unwrap_or_default(),
+            "frame {frame}"
+        );
+        assert_eq!(r.proto, cli_proto(p.proto), "frame {frame}");
+        assert_eq!(r.len, p.len, "frame {frame}");
+        if !p.reassembled {
+            assert_eq!(r.info, p.info, "frame {frame}");
+        }
+        assert_eq!(r.conn, p.conn.map(|c| c.0), "frame {frame}");
+        assert_eq!(r.anomaly, !p.anomalies.is_empty(), "frame {frame}");
+        assert!((r.time - p.ts.secs_since(t0)).abs() < 1e-9);
+    }
+    // Connections: same ids, endpoints, state and byte counts as `conns`.
+    let rows = s.conns();
+    assert_eq!(rows.len(), conns.len());
+    for (r, c) in rows.iter().zip(&conns) {
+        let k = &c.conn;
+        assert_eq!(r.id, k.id.0);
+        assert_eq!((r.client, r.server), (k.client, k.server), "conn {}", r.id);
+        assert_eq!(r.state, k.state(), "conn {}", r.id);
+        assert_eq!((r.bytes_c2s, r.bytes_s2c), (k.bytes[0], k.bytes[1]));
+        assert_eq!(r.packets, k.packets[0] + k.packets[1]);
+        // The first packet really is that connection's first.
+        let first = pkts
+            .iter()
+            .find(|p| p.conn == Some(k.id))
+            .map(|p| p.id.frame_number());
+        assert_eq!(Some(r.first_packet), first, "conn {}", r.id);
+    }
+    // Follow: the same turns as `follow --conn ID` over the whole file.
+    for c in &conns {
+        let id = c.conn.id;
+        let mut f = Follower::new(id, 64 << 20);
+        let mut src = capture::open(path).expect("open");
+        while let Ok(Some(fr)) = src.next_frame() {
+            f.push(&fr);
+        }
+        let (want, _) = f.finish();
+        let got = s.follow(id.0);
+        assert_eq!(got.len(), want.len(), "conn {}", id.0);
+        for (g, w) in got.iter().zip(&want) {
+            match (g, w) {
+                (
+                    Turn::Data {
+                        c2s,
+                        first_packet,
+                        bytes,
+                        ..
+                    },
+                    ATurn::Data {
+                        dir,
+                        first_pkt,
+                        bytes: wb,
+                        ..
+                    },
+                ) => {
+                    assert_eq!(*c2s, *dir == Direction::ClientToServer);
+                    assert_eq!(*first_packet, first_pkt.frame_number());
+                    assert_eq!(bytes, wb);
+                }
+                (Turn::Gap { c2s, len }, ATurn::Gap { dir, len: wl }) => {
+                    assert_eq!(*c2s, *dir == Direction::ClientToServer);
+                    assert_eq!(len, wl);
+                }
+                _ => panic!("conn {}: turn kinds differ", id.0),
+            }
+        }
+    }
+}
+
+#[test]
+fn lab_page_rows_conns_and_follow_match_the_batch_commands() {
+    check_against_batch(&bundled("lab-page.pcap"), 175);
+}
+
+#[test]
+fn lab_curl_rows_conns_and_follow_match_the_batch_commands() {
+    check_against_batch(&bundled("lab-curl.pcap"), 217);
+}
+
+#[test]
+fn wikipedia_rows_conns_and_follow_match_the_batch_commands() {
+    check_against_batch(&shared_capture("zeek/wikipedia.pcap"), 136);
+}
+
+#[test]
+fn lab_page_story_dns_http_and_names() {
+    let s = opened(&bundled("lab-page.pcap"));
+    let story = s.story();
+    assert!(!story.is_empty());
+    assert!(story[0].text.starts_with("story 1: "), "{}", story[0].text);
+    assert!(
+        story[0].children.iter().any(|c| c.conn.is_some()),
+        "events carry their connection"
+    );
+    assert!(!s.dns_rows().is_empty());
+    assert!(!s.http_rows().is_empty());
+    // The HTTP connections are named by the lookup before them.
+    let named = s
+        .conns()
+        .iter()
+        .filter(|c| c.app.as_deref() == Some("HTTP"))
+        .filter(|c| c.name.is_some())
+        .count();
+    assert!(named > 0);
+    let st = s.status();
+    assert!(st.done && !st.live);
+    assert_eq!(st.packets, 175);
+    assert!((st.indexed - 1.0).abs() < 1e-9);
+    assert!(st.error.is_none());
+}
+
+#[test]
+fn connection_detail_has_phases_ladder_and_http() {
+    let s = opened(&bundled("lab-page.pcap"));
+    let c = s
+        .conns()
+        .iter()
+        .find(|c| c.app.as_deref() == Some("HTTP"))
+        .expect("an HTTP connection")
+        .clone();
+    let d = s.conn_detail(c.id);
+    let labels: Vec<&str> = d.phases.iter().map(|p| p.label.as_str()).collect();
+    for want in [
+        "SYN",
+        "SYN/ACK",
+        "ACK",
+        "request",
+        "response",
+        "last packet",
+    ] {
+        assert!(labels.contains(&want), "{want} in {labels:?}");
+    }
+    assert_eq!(d.arrows.len() as u64, c.packets);
+    assert!(d.arrows[0].c2s && d.arrows[0].flags == "SYN");
+    assert_eq!(d.arrows[0].number, c.first_packet);
+    assert_eq!(d.arrows[1].flags, "SYN, ACK");
+    assert!(!d.arrows[1].c2s);
+    assert!(!d.http.is_empty());
+    assert!(d.http.iter().all(|h| h.conn == c.id));
+    // Unknown ids give an empty detail, not a panic.
+    assert_eq!(s.conn_detail(u32::MAX), Default::default());
+    assert!(s.follow(u32::MAX).is_empty());
+}
+
+#[test]
+fn focus_limits_every_list_to_the_connection() {
+    let mut s = opened(&bundled("lab-page.pcap"));
+    let all = s.packet_count();
+    let c = s
+        .conns()
+        .iter()
+        .find(|c| c.app.as_deref() == Some("HTTP"))
+        .expect("an HTTP connection")
+        .clone();
+    s.focus_conn(Some(c.id));
+    assert_eq!(s.packet_count() as u64, c.packets);
+    for i in 0..s.packet_count() {
+        assert_eq!(s.packet_row(i).conn, Some(c.id));
+    }
+    assert_eq!(s.packet_row(0).number, c.first_packet);
+    assert_eq!(s.packet_index(c.first_packet), Some(0));
+    assert_eq!(s.conns().len(), 1);
+    assert!(s.http_rows().iter().all(|h| h.conn == c.id));
+    assert!(!s.http_rows().is_empty());
+    // The lookup that named it stays in the DNS list.
+    assert!(!s.dns_rows().is_empty());
+    assert!(!s.story().is_empty());
+    s.focus_conn(None);
+    assert_eq!(s.packet_count(), all);
+    assert_eq!(s.packet_index(1), Some(0));
+    assert!(s.conns().len() > 1);
+}
+
+#[test]
+fn filters_are_validated_and_not_yet_applied() {
+    let mut s = opened(&bundled("lab-curl.pcap"));
+    let all = s.packet_count();
+    assert!(s.check_filter("tcp.port == 80").is_ok());
+    let e = s.check_filter("tcp.port ==").expect_err("incomplete");
+    assert!(e.contains('^'), "caret line in {e:?}");
+    assert_eq!(
+        s.apply_filter("tcp.port == 80").expect_err("not yet"),
+        FILTER_NOT_YET
+    );
+    assert_eq!(s.packet_count(), all, "a refused filter leaves the view");
+    assert!(s.apply_filter("").is_ok());
+    assert!(s.apply_filter("tcp.port ==").is_err());
+    assert_eq!(s.packet_count(), all);
+}
+
+#[test]
+fn out_of_range_queries_are_empty() {
+    let s = opened(&bundled("lab-curl.pcap"));
+    let n = s.packet_count();
+    assert_eq!(s.packet_row(n).number, 0);
+    assert_eq!(s.packet_row(usize::MAX).number, 0);
+    assert_eq!(s.packet_detail(n), Default::default());
+    assert_eq!(s.packet_index(0), None);
+    assert_eq!(s.packet_index(n as u64 + 1), None);
+    let d = s.packet_detail(0);
+    assert_eq!(d.number, 1);
+    assert!(d.fields[0].label.starts_with("Frame 1: "));
+    assert!(d.fields.len() >= 4, "frame, link, IP, transport");
+    for f in &d.fields {
+        assert!(f.range.end <= d.bytes.len());
+    }
+}
+
+/// A file cut anywhere opens, shows the packets before the cut and says what stopped it.
+#[test]
+fn truncated_files_show_what_was_read() {
+    let bytes = std::fs::read(bundled("lab-curl.pcap")).expect("read");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut last = 0usize;
+    // Every prefix of the first 300 bytes (headers, first records), then a stride.
+    let cuts = (0..300).chain((300..bytes.len()).step_by(1013));
+    for cut in cuts {
+        let p = dir.path().join(format!("cut{cut}.pcap"));
+        std::fs::write(&p, &bytes[..cut]).expect("write");
+        match RealSource::open_file(&p) {
+            Ok(mut s) => {
+                assert!(s.wait_done(Duration::from_secs(10)), "cut {cut} finished");
+                let n = s.packet_count();
+                assert!(n >= last || cut < 24, "cut {cut}: {n} < {last}");
+                last = n;
+                for i in 0..n {
+                    let _ = s.packet_row(i);
+                }
+                for c in s.conns().to_vec() {
+                    let _ = s.conn_detail(c.id);
+                    let _ = s.follow(c.id);
+                }
+            }
+            Err(e) => assert!(cut < 24, "cut {cut}: {e}"),
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    /// Arbitrary bytes after a valid pcap header never panic the source.
+    #[test]
+    fn arbitrary_records_never_panic(body in proptest::collection::vec(any::<u8>(), 0..600)) {
+        let mut bytes = std::fs::read(bundled("lab-curl.pcap")).expect("read");
+        bytes.truncate(24);
+        bytes.extend_from_slice(&body);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("x.pcap");
+        std::fs::write(&p, &bytes).expect("write");
+        let mut s = RealSource::open_file(&p).expect("header is valid");
+        prop_assert!(s.wait_done(Duration::from_secs(10)));
+        for i in 0..s.packet_count() {
+            let _ = s.packet_row(i);
+            let _ = s.packet_detail(i);
+        }
+        for c in s.conns().to_vec() {
+            let _ = s.conn_detail(c.id);
+            let _ = s.follow(c.id);
+        }
+        let _ = ConnId(0);
+    }
+}
+
+#[test]
+fn what_cannot_be_opened_is_an_error_before_the_ui() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("notes.txt");
+    std::fs::write(&p, b"these are notes, not a capture file\n").expect("write");
+    let e = RealSource::open_file(&p).err().expect("not a capture");
+    assert!(e.to_string().contains("notes.txt"), "{e}");
+    assert!(RealSource::open_file(&dir.path().join("missing.pcap")).is_err());
+    let mut o = crate::tui::TuiOptions::default();
+    assert!(RealSource::open(&o).is_err(), "nothing to open");
+    o.file = Some(bundled("lab-curl.pcap"));
+    o.bpf = Some("tcp".into());
+    let e = RealSource::open(&o).err().expect("-f with a file");
+    assert!(e.to_string().contains("display filter"), "{e}");
+}

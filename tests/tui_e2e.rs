@@ -1,0 +1,228 @@
+//! The real binary's terminal UI, driven in tmux: open a capture, go to the
+//! connections, open one (phases and ladder), follow it, go back, quit. And, as root, a
+//! live capture on loopback that shows the datagrams this test sends.
+//!
+//! Each test runs its own tmux server (`-L` with a unique socket name) that is killed
+//! when the test ends, pass or fail. Without tmux the tests say so and skip.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Longest wait for one screen state.
+const WAIT: Duration = Duration::from_secs(10);
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// Starts `cmd` in a detached `w`×`h` session, or `None` when tmux is missing.
+    fn start(cmd: &str, w: u16, h: u16) -> Option<Tmux> {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        if Command::new("tmux").arg("-V").output().is_err() {
+            eprintln!("SKIPPED: tmux is not installed (tests/setup.sh installs it)");
+            return None;
+        }
+        let socket = format!(
+            "wiretale-e2e-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        let t = Tmux { socket };
+        let ok = Command::new("tmux")
+            .args(["-L", &t.socket, "new-session", "-d", "-s", "main"])
+            .args(["-x", &w.to_string(), "-y", &h.to_string()])
+            .args(["-c", env!("CARGO_MANIFEST_DIR")])
+            .arg(cmd)
+            .status()
+            .expect("run tmux")
+            .success();
+        assert!(ok, "tmux new-session failed");
+        Some(t)
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "main"])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn alive(&self) -> bool {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "has-session", "-t", "main"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            let ok = Command::new("tmux")
+                .args(["-L", &self.socket, "send-keys", "-t", "main", k])
+                .status()
+                .expect("tmux send-keys")
+                .success();
+            assert!(ok, "send-keys {k}");
+        }
+    }
+
+    /// Waits (at most [`WAIT`]) until the screen contains every one of `want`.
+    fn wait_for(&self, want: &[&str]) -> String {
+        let t = Instant::now();
+        loop {
+            let s = self.screen();
+            if want.iter().all(|w| s.contains(w)) {
+                return s;
+            }
+            assert!(
+                t.elapsed() < WAIT,
+                "waited {WAIT:?} for {want:?}; the screen shows:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_gone(&self) {
+        let t = Instant::now();
+        while self.alive() {
+            assert!(t.elapsed() < WAIT, "still running:\n{}", self.screen());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+#[test]
+fn browse_a_capture_connection_ladder_follow_and_quit() {
+    let cmd = format!("{} captures/lab-page.pcap", env!("CARGO_BIN_EXE_wiretale"));
+    let Some(t) = Tmux::start(&cmd, 120, 40) else {
+        return;
+    };
+    // First screen: the packet list, rows from the file, the field tree of frame 1.
+    let s = t.wait_for(&[
+        "175 packets",
+        "Standard query 0x0c5c A www.lab.glasscom.com",
+    ]);
+    assert!(s.contains("53806 → 80 [SYN] Seq=0"), "{s}");
+    assert!(s.contains("Frame 1: 80 bytes captured"), "{s}");
+    // Connections: conn 0 is the first lookup's flow, conn 1 the page's HTTP connection.
+    t.keys(&["2"]);
+    let s = t.wait_for(&["Server", "198.18.1.80:80", "www.lab.glasscom.com"]);
+    assert!(s.contains("HTTP"), "{s}");
+    t.keys(&["j", "Enter"]);
+    let s = t.wait_for(&["Connection #1", "SYN/ACK", "handshake RTT"]);
+    assert!(s.contains("SYN seq=0 ack=0 len=0"), "ladder: {s}");
+    assert!(s.contains("GET www.lab.glasscom.com/"), "phases: {s}");
+    // Follow it: the request and the response, reassembled.
+    t.keys(&["f"]);
+    let s = t.wait_for(&["Follow #1", "GET / HTTP/1.1", "HTTP/1.1 200 OK"]);
+    assert!(s.contains("Host: www.lab.glasscom.com"), "{s}");
+    // Back to the connection, then quit.
+    t.keys(&["Escape"]);
+    let s = t.wait_for(&["Connection #1", "Timeline"]);
+    assert!(!s.contains("Follow #1"), "{s}");
+    t.keys(&["q"]);
+    t.wait_gone();
+}
+
+#[test]
+fn jump_to_the_last_packet_and_open_its_connection() {
+    let cmd = format!("{} captures/lab-curl.pcap", env!("CARGO_BIN_EXE_wiretale"));
+    let Some(t) = Tmux::start(&cmd, 80, 24) else {
+        return;
+    };
+    let s = t.wait_for(&["217 packets"]);
+    assert!(!s.lines().any(|l| l.starts_with("217 ")), "{s}");
+    t.keys(&["G"]);
+    let start = Instant::now();
+    while !t.screen().lines().any(|l| l.starts_with("217 ")) {
+        assert!(start.elapsed() < WAIT, "row 217 not shown:\n{}", t.screen());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // From the last packet to its connection and back to its packets only.
+    t.keys(&["Enter"]);
+    let s = t.wait_for(&["Connection #", "Timeline"]);
+    assert!(s.contains("last packet"), "{s}");
+    t.keys(&["q"]);
+    t.wait_gone();
+}
+
+/// Live capture on loopback (root only): the UDP datagrams this test sends appear.
+#[test]
+fn live_capture_on_loopback_shows_the_traffic() {
+    if !is_root() {
+        eprintln!("SKIPPED: live capture needs root (or cap_net_raw); not root here");
+        return;
+    }
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let rx = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let port = rx.local_addr().expect("addr").port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("live.pcap");
+    let cmd = format!(
+        "{} -i lo -f 'udp port {port}' -w {}",
+        env!("CARGO_BIN_EXE_wiretale"),
+        file.display()
+    );
+    let Some(t) = Tmux::start(&cmd, 120, 40) else {
+        return;
+    };
+    t.wait_for(&["lo"]);
+    // Send until the datagrams show (bounded: at most WAIT).
+    let start = Instant::now();
+    let mut sent = 0u32;
+    loop {
+        for _ in 0..5 {
+            sock.send_to(
+                format!("wiretale e2e {sent}").as_bytes(),
+                ("127.0.0.1", port),
+            )
+            .expect("send");
+            sent += 1;
+        }
+        let s = t.screen();
+        if s.contains(&format!("→ {port} Len=")) {
+            break;
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "no datagram shown after {sent}:\n{s}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let s = t.wait_for(&["UDP", "127.0.0.1"]);
+    assert!(
+        s.contains(&file.display().to_string()),
+        "capture file named: {s}"
+    );
+    // Quitting a live capture asks first.
+    t.keys(&["q"]);
+    t.wait_for(&["Stop the live capture"]);
+    t.keys(&["y"]);
+    t.wait_gone();
+    let n = count_packets(&file);
+    assert!(n >= 5, "the capture file holds the datagrams ({n})");
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+fn count_packets(p: &Path) -> usize {
+    let mut s = wiretale::capture::FrameStore::open(p).expect("open capture file");
+    s.index_all();
+    s.len()
+}
