@@ -19,7 +19,9 @@ pub fn shared_capture(rel: &str) -> PathBuf {
 
 /// Path of a capture bundled in the project's own `captures/` directory.
 pub fn bundled_capture(rel: &str) -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures").join(rel);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("captures")
+        .join(rel);
     assert!(p.exists(), "bundled capture {} does not exist", p.display());
     p
 }

@@ -141,12 +141,12 @@ fn jump_to_the_last_packet_and_open_its_connection() {
     let Some(t) = Tmux::start(&cmd, 80, 24) else {
         return;
     };
-    let s = t.wait_for(&["217 packets"]);
-    assert!(!s.lines().any(|l| l.starts_with("217 ")), "{s}");
+    let s = t.wait_for(&["248 packets"]);
+    assert!(!s.lines().any(|l| l.starts_with("248 ")), "{s}");
     t.keys(&["G"]);
     let start = Instant::now();
-    while !t.screen().lines().any(|l| l.starts_with("217 ")) {
-        assert!(start.elapsed() < WAIT, "row 217 not shown:\n{}", t.screen());
+    while !t.screen().lines().any(|l| l.starts_with("248 ")) {
+        assert!(start.elapsed() < WAIT, "row 248 not shown:\n{}", t.screen());
         std::thread::sleep(Duration::from_millis(50));
     }
     // From the last packet to its connection and back to its packets only.

@@ -320,6 +320,53 @@ pub fn filter_index(store: &FrameStore, index: &FilterIndex, filter: &Filter) ->
     out
 }
 
+/// Like [`filter_index`], over only the packets `ids` (in increasing order): what a
+/// view limited to one connection, or packets that just arrived, need. A fragment's
+/// datagram is reassembled only from fragments among `ids`.
+pub fn filter_ids(
+    store: &FrameStore,
+    index: &FilterIndex,
+    filter: &Filter,
+    ids: &[u32],
+) -> Vec<u32> {
+    let mut out = Vec::new();
+    let first = store.meta(PacketId(0)).map(|m| m.ts);
+    let mut redecoder = Redecoder::default();
+    for &i in ids {
+        let id = PacketId(i);
+        let (Some(frame), Some(&facts)) = (store.frame(id), index.facts.get(i as usize)) else {
+            continue;
+        };
+        let ts = frame.meta.ts;
+        let prev = i
+            .checked_sub(1)
+            .and_then(|p| store.meta(PacketId(p)))
+            .map(|m| m.ts);
+        let rel = first.map_or(0.0, |f| ts.secs_since(f));
+        let delta = prev.map_or(0.0, |p| ts.secs_since(p));
+        let hit = redecoder.with(&frame, |pkt, whole| {
+            filter.matches(&PacketView {
+                id,
+                len: frame.meta.origlen,
+                caplen: frame.meta.caplen,
+                rel,
+                delta,
+                pkt,
+                whole,
+                facts,
+                stream: index.builder.stream(facts.conn()),
+                notes: index.notes.get(&i).map_or(&[], |b| b),
+                dns_time: index.dns_time.get(&i).copied(),
+                outcome: facts.conn().and_then(|c| index.outcomes.get(&c.0)),
+            })
+        });
+        if hit {
+            out.push(i);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,6 +22,6 @@ pub use crate::story::{AppKind, ConnRecord, HttpRecord, TlsSummary};
 pub use engine::{Engine, EngineConfig, PacketSummary};
 pub use fields::{ConnOutcome, PacketView};
 pub use follow::{Follower, Turn};
-pub use index::{filter_index, FactsBuilder, FilterIndex, PacketFacts, Redecoder};
+pub use index::{filter_ids, filter_index, FactsBuilder, FilterIndex, PacketFacts, Redecoder};
 pub use notes::{AppData, AppNote, HttpNote};
 pub use select::PacketMatcher;

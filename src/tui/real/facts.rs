@@ -117,6 +117,8 @@ pub struct FactBatch {
     pub facts: Vec<Fact>,
     pub notes: Vec<(u32, Note)>,
     pub dups: Vec<(u32, PacketId, u32)>,
+    /// Window-scale shifts learnt in this batch: (connection, sent by the client, shift).
+    pub shifts: Vec<(u32, bool, u8)>,
 }
 
 impl FactBatch {
@@ -155,6 +157,16 @@ impl FactBatch {
                 f.bits |= bit::DUP;
                 self.dups.push((id, p, n));
             }
+            // One entry per connection and direction is enough: the shift is fixed by
+            // the handshake (kept out of the 16-byte fact).
+            if let (Some(w), Some(c)) = (v.win_shift, s.conn) {
+                let c2s = v.dir == crate::base::Direction::ClientToServer;
+                if !self.shifts.iter().any(|&(k, d, _)| k == c.0 && d == c2s)
+                    && self.shifts.len() < 1 << 16
+                {
+                    self.shifts.push((c.0, c2s, w));
+                }
+            }
         }
         if !s.anomalies.is_empty() {
             f.bits |= bit::ANOMALY;
@@ -189,6 +201,8 @@ pub struct Facts {
     pub facts: Vec<Fact>,
     notes: Vec<(u32, Note)>,
     dups: Vec<(u32, PacketId, u32)>,
+    /// Window-scale shift per (connection, sent by the client).
+    shifts: std::collections::HashMap<(u32, bool), u8>,
 }
 
 impl Facts {
@@ -201,7 +215,15 @@ impl Facts {
         self.facts.extend_from_slice(&b.facts);
         self.notes.extend(b.notes);
         self.dups.extend(b.dups);
+        for (c, d, w) in b.shifts {
+            self.shifts.entry((c, d)).or_insert(w);
+        }
         true
+    }
+
+    /// The window-scale shift of one side of a connection, once known.
+    pub fn shift(&self, conn: u32, c2s: bool) -> Option<u8> {
+        self.shifts.get(&(conn, c2s)).copied()
     }
 
     pub fn len(&self) -> usize {

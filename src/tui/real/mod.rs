@@ -53,8 +53,6 @@ const CHANNEL_BATCHES: usize = 4;
 const POLL_BATCHES: usize = 8;
 
 /// What a display filter in the TUI answers until the filter integration lands.
-pub const FILTER_NOT_YET: &str = "display filters in the TUI arrive with the filter integration";
-
 /// The real data source; see the module docs.
 pub struct RealSource {
     name: String,
@@ -391,7 +389,8 @@ impl RealSource {
         };
         if let Some(f) = &self.filter {
             let st = self.store.read().map_err(|_| "frame store unavailable")?;
-            new = evaluate_filter(f, &st, &self.facts, &new)?;
+            let sh = self.shared.read().map_err(|_| "analysis unavailable")?;
+            new = evaluate_filter(f, &st, &sh, &new)?;
         }
         view.extend(new);
         self.view_scanned = self.facts.len();
@@ -399,19 +398,20 @@ impl RealSource {
     }
 }
 
-/// The packets among `candidates` that match `filter`.
-///
-/// Evaluating a display filter needs a `filter::Record` over a packet's fields, which
-/// the analysis is getting in its own change; plugging it in is this one function
-/// (e.g. `analysis::filter_index(filter, store, candidates)`). Until then every
-/// non-empty filter is refused with [`FILTER_NOT_YET`].
+/// The packets among `candidates` that match `filter`, using the filter index the
+/// worker builds beside the facts (see `analysis::index`).
 fn evaluate_filter(
-    _filter: &Filter,
-    _store: &FrameStore,
-    _facts: &Facts,
-    _candidates: &[u32],
+    filter: &Filter,
+    store: &FrameStore,
+    shared: &Shared,
+    candidates: &[u32],
 ) -> Result<Vec<u32>, String> {
-    Err(FILTER_NOT_YET.to_string())
+    Ok(crate::analysis::filter_ids(
+        store,
+        &shared.index,
+        filter,
+        candidates,
+    ))
 }
 
 impl Drop for RealSource {
@@ -485,7 +485,12 @@ impl DataSource for RealSource {
                         } else {
                             0
                         }),
-                        window_shift: None,
+                        window_shift: if t.syn() {
+                            None
+                        } else {
+                            fact.conn()
+                                .and_then(|c| self.facts.shift(c, fact.has(bit::C2S)))
+                        },
                     }),
                     _ => None,
                 };

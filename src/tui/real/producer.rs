@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use super::facts::FactBatch;
 use super::rows;
-use crate::analysis::{ConnRecord, Engine, EngineConfig, HttpRecord};
+use crate::analysis::{ConnOutcome, ConnRecord, Engine, EngineConfig, FilterIndex, HttpRecord};
 use crate::base::PacketId;
 use crate::capture::{FrameStore, LiveCapture, LiveStats};
 use crate::proto::dns::DnsTransaction;
@@ -42,6 +42,9 @@ pub struct Shared {
     pub first_pkt: Vec<u32>,
     pub dns: Vec<DnsTransaction>,
     pub http: Vec<HttpRecord>,
+    /// What display filters read about each packet beyond its bytes (streams, TCP
+    /// analysis, application fields, connection outcomes).
+    pub index: FilterIndex,
 }
 
 /// One update for the UI.
@@ -98,7 +101,10 @@ impl Producer {
         Producer {
             store,
             shared,
-            engine: Engine::new(EngineConfig::default()),
+            engine: Engine::new(EngineConfig {
+                want_app_fields: true,
+                ..EngineConfig::default()
+            }),
             names: NameIndex::new(),
             conn_first: Vec::new(),
             processed: 0,
@@ -171,6 +177,13 @@ impl Producer {
             Err(_) => return Step::Done,
         };
         let mut facts = FactBatch::new(self.processed as u32);
+        // The filter index grows with the facts; it is moved out of `Shared` for the
+        // slice so the UI is not locked out while frames are analysed.
+        let mut index = self
+            .shared
+            .write()
+            .map(|mut sh| std::mem::take(&mut sh.index))
+            .unwrap_or_default();
         if let Ok(st) = self.store.read() {
             let end = st.len().min(self.processed + self.slice);
             for id in self.processed..end {
@@ -190,8 +203,12 @@ impl Producer {
                     }
                 }
                 facts.push(&s);
+                index.push(&frame, &s);
                 self.processed = id + 1;
             }
+        }
+        if let Ok(mut sh) = self.shared.write() {
+            sh.index = index;
         }
         let at_end = complete && self.processed >= self.store.read().map_or(0, |s| s.len());
         let live_done = self.live.is_none() || capture_ended;
@@ -246,6 +263,13 @@ impl Producer {
         };
         sh.dns.extend(dns);
         for c in conns {
+            sh.index.set_outcome(
+                c.conn.id,
+                ConnOutcome {
+                    state: c.conn.state(),
+                    name: self.names.name(&c).map(|n| n.qname),
+                },
+            );
             let first = self
                 .conn_first
                 .get(c.conn.id.0 as usize)

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 
-use super::{RealSource, FILTER_NOT_YET};
+use super::RealSource;
 use crate::analysis::{ConnRecord, Engine, EngineConfig, Follower, PacketSummary, Turn as ATurn};
 use crate::base::{ConnId, Direction, Timestamp};
 use crate::capture;
@@ -145,7 +145,7 @@ fn lab_page_rows_conns_and_follow_match_the_batch_commands() {
 
 #[test]
 fn lab_curl_rows_conns_and_follow_match_the_batch_commands() {
-    check_against_batch(&bundled("lab-curl.pcap"), 217);
+    check_against_batch(&bundled("lab-curl.pcap"), 248);
 }
 
 #[test]
@@ -243,19 +243,41 @@ fn focus_limits_every_list_to_the_connection() {
 }
 
 #[test]
-fn filters_are_validated_and_not_yet_applied() {
+fn filters_are_validated_and_applied_through_the_index() {
     let mut s = opened(&bundled("lab-curl.pcap"));
     let all = s.packet_count();
     assert!(s.check_filter("tcp.port == 80").is_ok());
     let e = s.check_filter("tcp.port ==").expect_err("incomplete");
     assert!(e.contains('^'), "caret line in {e:?}");
-    assert_eq!(
-        s.apply_filter("tcp.port == 80").expect_err("not yet"),
-        FILTER_NOT_YET
+    // The one redirect in the lab: exactly the packet that completed it.
+    s.apply_filter("http.response.code == 301").unwrap();
+    assert_eq!(s.packet_count(), 1);
+    assert!(
+        s.packet_row(0).info.contains("301 Moved Permanently"),
+        "{:?}",
+        s.packet_row(0)
     );
-    assert_eq!(s.packet_count(), all, "a refused filter leaves the view");
-    assert!(s.apply_filter("").is_ok());
+    // Connection outcomes are known once indexed: the refused ports' packets.
+    s.apply_filter("conn.state == \"REJ\"").unwrap();
+    assert_eq!(
+        s.packet_count(),
+        4,
+        "SYN and RST of two refused connections"
+    );
+    for i in 0..s.packet_count() {
+        let r = s.packet_row(i);
+        assert!(r.info.contains("SYN") || r.info.contains("RST"), "{r:?}");
+    }
+    s.apply_filter("tcp.port == 80").unwrap();
+    let port80 = s.packet_count();
+    assert!(port80 > 0 && port80 < all);
+    for i in 0..port80 {
+        let r = s.packet_row(i);
+        assert!(r.info.contains("80") || r.proto == "HTTP", "{r:?}");
+    }
     assert!(s.apply_filter("tcp.port ==").is_err());
+    assert_eq!(s.packet_count(), port80, "a refused filter leaves the view");
+    assert!(s.apply_filter("").is_ok());
     assert_eq!(s.packet_count(), all);
 }
 
