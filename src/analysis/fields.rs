@@ -771,8 +771,8 @@ mod tests {
 
     #[test]
     fn dns_query_and_response_fields() {
-        // lab-page.pcap frames 83/84: A query for static.lab.glasscom.com (id 0xc54c)
-        // and its answer, CNAME chain to 198.18.1.81, 16 µs later.
+        // lab-page.pcap frames 82/99: A query for static.lab.glasscom.com (id 0x6092)
+        // and its answer, CNAME chain to 198.18.1.81, 18.192 ms later.
         let p = crate::testutil::bundled_capture("lab-page.pcap");
         let names = [
             "dns",
@@ -786,20 +786,20 @@ mod tests {
             "udp.port",
             "ip.src",
         ];
-        let q = values_of(&p, 83, &names);
+        let q = values_of(&p, 82, &names);
         assert_eq!(q[0], ["Present"]);
-        assert_eq!(q[1], ["50508"]);
+        assert_eq!(q[1], ["24722"]);
         assert_eq!(q[2], ["static.lab.glasscom.com"]);
         assert_eq!(q[3], ["1"]);
         assert_eq!(q[4], ["false"]);
         assert!(q[5].is_empty() && q[7].is_empty());
-        assert_eq!(q[8], ["19140", "53"]);
+        assert_eq!(q[8], ["15277", "53"]);
         assert_eq!(q[9], ["198.18.0.10"]);
-        let r = values_of(&p, 84, &names);
+        let r = values_of(&p, 99, &names);
         assert_eq!(r[4], ["true"]);
         assert_eq!(r[5], ["198.18.1.81"]);
         assert_eq!(r[6], ["cdn.lab.glasscom.com", "media.lab.glasscom.com"]);
-        assert_eq!(r[7], ["0.000016"]);
+        assert_eq!(r[7], ["0.018192"]);
     }
 
     #[test]
