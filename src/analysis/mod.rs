@@ -13,9 +13,11 @@
 mod apps;
 mod engine;
 mod follow;
+mod limits;
 mod notes;
 
 pub use crate::story::{AppKind, ConnRecord, HttpRecord, TlsSummary};
 pub use engine::{Engine, EngineConfig, PacketSummary};
 pub use follow::{Follower, Turn};
+pub use limits::{AppLimits, LimitTally, Limits, LIMIT_ANOMALIES};
 pub use notes::AppNote;

@@ -8,7 +8,7 @@ use super::args::FileArgs;
 use super::json::{endpoint, opt_ts, secs, ts, wire};
 use super::out::Out;
 use super::run::{drive, finish_status, Next};
-use crate::analysis::{ConnRecord, EngineConfig};
+use crate::analysis::ConnRecord;
 use crate::flow::{CloseHow, ConnProto};
 use crate::story::{ConnName, NameIndex};
 
@@ -55,7 +55,7 @@ pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
     let stop = std::cell::Cell::new(false);
     let damage = drive(
         &a.file,
-        EngineConfig::default(),
+        a.limits.engine_config(false),
         |_, _| {
             if stop.get() {
                 Next::Stop

@@ -6,7 +6,7 @@ use super::args::FileArgs;
 use super::json::{endpoint, opt_ts, secs, wire};
 use super::out::Out;
 use super::run::{drive, finish_status, Next};
-use crate::analysis::{EngineConfig, HttpRecord};
+use crate::analysis::HttpRecord;
 use crate::proto::dns::{self, DnsTransaction, Record};
 
 pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
@@ -21,7 +21,7 @@ pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
     let stop = std::cell::Cell::new(false);
     let damage = drive(
         &a.file,
-        EngineConfig::default(),
+        a.limits.engine_config(false),
         |_, s| {
             if first.get().is_none() {
                 first.set(Some(s.ts));
@@ -153,7 +153,7 @@ pub fn run_http(a: &FileArgs) -> anyhow::Result<i32> {
     let stop = std::cell::Cell::new(false);
     let damage = drive(
         &a.file,
-        EngineConfig::default(),
+        a.limits.engine_config(false),
         |_, _| {
             if stop.get() {
                 Next::Stop

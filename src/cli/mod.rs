@@ -9,6 +9,7 @@ mod conns;
 mod dnshttp;
 mod follow;
 mod json;
+mod limits;
 mod out;
 mod packets;
 mod privileges;

@@ -6,15 +6,12 @@ use super::args::PacketsArgs;
 use super::json::{guard, wire};
 use super::out::Out;
 use super::run::{drive, finish_status, Next};
-use crate::analysis::{EngineConfig, PacketSummary};
+use crate::analysis::PacketSummary;
 use crate::base::Timestamp;
 
 pub fn run(a: &PacketsArgs) -> anyhow::Result<i32> {
     let mut out = Out::new();
-    let cfg = EngineConfig {
-        want_info: true,
-        ..EngineConfig::default()
-    };
+    let cfg = a.common.limits.engine_config(true);
     let mut first: Option<Timestamp> = None;
     let mut n: u64 = 0;
     let damage = drive(

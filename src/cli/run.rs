@@ -53,6 +53,7 @@ pub fn drive(
         engine.finish();
         drain(&mut engine, true);
     }
+    super::limits::report(&engine.limits_hit());
     Ok(damage)
 }
 

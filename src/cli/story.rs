@@ -6,7 +6,6 @@ use super::args::FileArgs;
 use super::json::{guard, wire};
 use super::out::Out;
 use super::run::{drive, finish_status, Next};
-use crate::analysis::EngineConfig;
 use crate::story::{self, ConnName, Event, Page, PhaseTimes, StoryInput};
 
 pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
@@ -15,7 +14,7 @@ pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
     let mut http = Vec::new();
     let damage = drive(
         &a.file,
-        EngineConfig::default(),
+        a.limits.engine_config(false),
         |_, _| Next::Continue,
         |engine, at_end| {
             conns.extend(engine.take_conns());
