@@ -14,7 +14,7 @@ const LIMIT: usize = 256 << 20;
 
 pub fn run(a: &FollowArgs) -> anyhow::Result<i32> {
     let path = &a.common.file;
-    let mut src = capture::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut src = capture::open(path).map_err(|e| super::run::open_error(path, &e))?;
     let mut f = Follower::new(ConnId(a.conn), LIMIT);
     let mut damage = None;
     let mut first_ts: Option<Timestamp> = None;
