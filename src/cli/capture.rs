@@ -98,6 +98,9 @@ pub fn run(a: &CaptureArgs) -> anyhow::Result<i32> {
             live.absorb(&mut engine, false);
             if !a.quiet {
                 live.print(&mode, a.json, &mut out);
+            } else {
+                // Nothing is printed, so nothing waits to be printed.
+                live.fresh_conns.clear();
             }
             last_flush = Instant::now();
         }

@@ -31,7 +31,13 @@ pub fn run(a: &PacketsArgs) -> anyhow::Result<i32> {
                 Next::Continue
             }
         },
-        |_, _| {},
+        // Records are not printed here, but must still leave the engine, or a long
+        // capture would hold every finished connection and transaction.
+        |engine, at_end| {
+            drop(engine.take_conns());
+            drop(engine.take_http());
+            drop(engine.take_dns(at_end));
+        },
     )?;
     let pipe_closed = out.pipe_closed();
     out.finish()?;
