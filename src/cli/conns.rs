@@ -64,6 +64,7 @@ pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
             }
         },
         |engine, at_end| {
+            drop(engine.take_http());
             for tx in engine.take_dns(at_end) {
                 names.add(&tx);
             }

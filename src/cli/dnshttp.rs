@@ -33,6 +33,8 @@ pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
             }
         },
         |engine, at_end| {
+            // Records this command does not print still leave the engine (flat memory).
+            drop((engine.take_conns(), engine.take_http()));
             let mut txs = engine.take_dns(at_end);
             txs.sort_by_key(|t| t.seq);
             for t in &txs {
@@ -161,7 +163,8 @@ pub fn run_http(a: &FileArgs) -> anyhow::Result<i32> {
                 Next::Continue
             }
         },
-        |engine, _| {
+        |engine, at_end| {
+            drop((engine.take_conns(), engine.take_dns(at_end)));
             let mut recs = engine.take_http();
             recs.sort_by_key(|r| (r.tx.request_ts.or(r.tx.response_ts), r.conn, r.tx.seq));
             for r in &recs {
