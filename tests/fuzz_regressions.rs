@@ -9,7 +9,10 @@ mod entry;
 
 use std::path::{Path, PathBuf};
 
-const TARGETS: [(&str, fn(&[u8])); 8] = [
+/// A fuzz target's name and its entry point.
+type Target = (&'static str, fn(&[u8]));
+
+const TARGETS: [Target; 8] = [
     ("pcap_reader", entry::pcap_reader),
     ("decode_l2_l4", entry::decode_l2_l4),
     ("dns", entry::dns),
