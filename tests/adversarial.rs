@@ -251,7 +251,8 @@ fn floods_out_of_order_data_and_bombs_stay_under_the_memory_cap() {
     eprintln!("gzip bomb through http: running peak RSS {peak} MiB");
     assert!(peak < 64, "bomb peak RSS {peak} MiB");
 
-    // 3. SYN flood (last: the peak is a running maximum over the children), one million spoofed sources, 65536 connections kept.
+    // 3. SYN flood from one million spoofed sources, 65536 connections kept. Last,
+    // because the peak is a running maximum over all children.
     let n = 1_000_000u32;
     let r = run_streamed(&["conns", "--max-conns", "65536"], |w| syn_flood(w, n));
     assert_eq!(r.code, Some(0), "{}", r.stderr);
