@@ -3,6 +3,8 @@
 //! points the fuzz targets call, so plain `cargo test` keeps them fixed. Fuzzing itself
 //! stays out of the test suite (see `fuzz/README.md`).
 
+mod common;
+
 #[path = "../fuzz/src/lib.rs"]
 #[allow(dead_code)]
 mod entry;
@@ -74,11 +76,8 @@ fn crashers_stay_fixed() {
 #[test]
 fn entry_points_check_what_they_claim() {
     // The reader property compares two readers; feed it a real file and its cuts.
-    let web = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fuzz/corpus/pcap_reader/tcpdump_tcp-handshake-nano.pcap"
-    ))
-    .unwrap();
+    // tcpdump/tcp-handshake-nano.pcap: nanosecond pcap, 3 frames.
+    let web = std::fs::read(common::shared_root().join("tcpdump/tcp-handshake-nano.pcap")).unwrap();
     for cut in 0..=web.len() {
         entry::pcap_reader(&web[..cut]);
     }
