@@ -70,7 +70,10 @@ fn corpus_replays_without_panics() {
 
 #[test]
 fn crashers_stay_fixed() {
-    replay("artifacts");
+    // decode_l2_l4: etherparse's IPv6 extension iterator read out of bounds;
+    // reassembly: a harness property that assumed who the client is.
+    let n = replay("artifacts");
+    assert!(n >= 2, "the committed crashers are missing ({n} found)");
 }
 
 #[test]

@@ -37,6 +37,9 @@ pub fn run(a: &CaptureArgs) -> anyhow::Result<i32> {
     let mut opts = LiveOptions::new(&a.interface);
     opts.filter = a.bpf.clone();
     opts.savefile = a.write.clone();
+    // The handler goes in first, so a Ctrl-C or SIGTERM at any moment after the device
+    // is open still ends in a clean stop with the savefile flushed.
+    let stop = interrupted();
     let cap = LiveCapture::start(opts).map_err(|e| anyhow::anyhow!("{e}"))?;
     super::privileges::drop_to(a.user.as_deref())?;
     eprintln!(
@@ -48,7 +51,6 @@ pub fn run(a: &CaptureArgs) -> anyhow::Result<i32> {
             .unwrap_or_default(),
         cap.spill_path().display()
     );
-    let stop = interrupted();
     let mode = if a.packets {
         Mode::Packets
     } else if a.conns {
