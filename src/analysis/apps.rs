@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 
+use super::limits::AppLimits;
 use super::notes::{AppData, AppNote, HttpNote};
 use crate::base::{ConnId, Direction, Endpoint, PacketId, Timestamp};
 use crate::flow::{ConnProto, Connection, StreamSink};
@@ -62,13 +63,15 @@ pub(super) struct Apps {
     pub http: Vec<HttpRecord>,
     /// Keep each note's message fields ([`AppData`]) for display filters.
     pub want_fields: bool,
+    limits: AppLimits,
 }
 
 impl Apps {
-    pub fn new(want_fields: bool) -> Self {
+    pub fn new(want_fields: bool, limits: AppLimits) -> Self {
         Apps {
             conns: HashMap::new(),
-            dns: DnsTracker::new(),
+            dns: DnsTracker::with_limits(limits.dns_pending, limits.dns_timeout_ns),
+            limits,
             notes: Vec::new(),
             cur_pkt: PacketId(0),
             done_conns: Vec::new(),
@@ -103,9 +106,11 @@ impl Apps {
         self.dns.on_message(meta, msg);
     }
 
-    fn decide(c: &ConnApp, bytes: &[u8]) -> Option<Decoder> {
+    fn decide(c: &ConnApp, bytes: &[u8], limits: &AppLimits) -> Option<Decoder> {
         if looks_like_http(bytes) {
-            return Some(Decoder::Http(Box::default()));
+            return Some(Decoder::Http(Box::new(HttpConn::with_max_pending(
+                limits.http_pending,
+            ))));
         }
         if looks_like_tls(bytes) {
             return Some(Decoder::Tls(Box::default()));
@@ -126,7 +131,7 @@ impl Apps {
         if let Decoder::Probe { tries } = &mut c.decoder {
             *tries += 1;
             let probe = &bytes[..bytes.len().min(PROBE_WINDOW)];
-            match Self::decide(c, probe) {
+            match Self::decide(c, probe, &self.limits) {
                 Some(d) => c.decoder = d,
                 None if c.decoder_tries() >= PROBE_TRIES || bytes.len() >= PROBE_BYTES => {
                     c.decoder = Decoder::Other

@@ -2,6 +2,7 @@
 //! table and the application decoders.
 
 use super::apps::Apps;
+use super::limits::{AppLimits, LimitTally};
 use super::notes::AppNote;
 use crate::base::{Anomaly, ConnId, Endpoint, LinkType, PacketId, Timestamp};
 use crate::capture::Frame;
@@ -17,6 +18,8 @@ use crate::story::{ConnRecord, HttpRecord};
 pub struct EngineConfig {
     pub flow: FlowConfig,
     pub defrag: DefragLimits,
+    /// Pending DNS and HTTP transactions (see `analysis::Limits`).
+    pub apps: AppLimits,
     /// Render each packet's Info text (the `packets` command); other consumers leave
     /// it off and pay nothing for text.
     pub want_info: bool,
@@ -60,6 +63,8 @@ pub struct Engine {
     apps: Apps,
     dns_probe: dns::DnsPortProbe,
     last_ts: Timestamp,
+    /// Limit hits seen on packets and drained records (see [`Engine::limits_hit`]).
+    limits: LimitTally,
 }
 
 impl Engine {
@@ -68,9 +73,10 @@ impl Engine {
             cfg,
             defrag: Defragmenter::new(cfg.defrag),
             table: ConnTable::new(cfg.flow),
-            apps: Apps::new(cfg.want_app_fields),
+            apps: Apps::new(cfg.want_app_fields, cfg.apps),
             dns_probe: dns::DnsPortProbe::new(),
             last_ts: Timestamp::default(),
+            limits: LimitTally::default(),
         }
     }
 
@@ -83,6 +89,7 @@ impl Engine {
             Whole::NotYet => self.summary(frame, pkt, anomalies, None, false),
         });
         self.defrag = defrag;
+        self.limits.add(&s.anomalies);
         s
     }
 
@@ -112,6 +119,10 @@ impl Engine {
             v
         });
         let mut s = self.summary(frame, pkt, anomalies, verdict, reassembled);
+        // Tracker-level anomalies (`dns_pending_limit`) belong to the packet that
+        // caused them; draining here also keeps the tracker's list from growing.
+        s.anomalies
+            .extend(self.apps.dns.drain_anomalies().into_iter().map(|(_, a)| a));
         s.notes = std::mem::take(&mut self.apps.notes);
         if let Some(n) = s.notes.first() {
             s.proto = n.proto;
@@ -225,12 +236,20 @@ impl Engine {
 
     /// Connections finished since the last call (in the order they finished).
     pub fn take_conns(&mut self) -> Vec<ConnRecord> {
-        std::mem::take(&mut self.apps.done_conns)
+        let v = std::mem::take(&mut self.apps.done_conns);
+        for c in &v {
+            self.limits.add(&c.conn.anomalies);
+        }
+        v
     }
 
     /// HTTP exchanges finished since the last call.
     pub fn take_http(&mut self) -> Vec<HttpRecord> {
-        std::mem::take(&mut self.apps.http)
+        let v = std::mem::take(&mut self.apps.http);
+        for h in &v {
+            self.limits.add(&h.tx.anomalies);
+        }
+        v
     }
 
     /// DNS transactions finished since the last call (all of them after [`Engine::finish`]).
@@ -241,6 +260,17 @@ impl Engine {
             self.apps.dns.expire(self.last_ts);
             self.apps.dns.drain_finished()
         }
+    }
+
+    /// How often each limit was hit so far. Connection-table limits come from the
+    /// table's own counters (so they are right even when no one drains connections);
+    /// the others from packets and from the records drained so far.
+    pub fn limits_hit(&self) -> LimitTally {
+        let mut t = self.limits;
+        let st = &self.table.stats;
+        t.set("conn_evicted", st.conns_evicted);
+        t.set("reassembly_limit", st.limit_hits);
+        t
     }
 
     /// Open connections right now (for status displays and memory checks).

@@ -15,6 +15,7 @@ mod engine;
 pub mod fields;
 mod follow;
 pub mod index;
+mod limits;
 mod notes;
 pub mod select;
 
@@ -23,5 +24,6 @@ pub use engine::{Engine, EngineConfig, PacketSummary};
 pub use fields::{ConnOutcome, PacketView};
 pub use follow::{Follower, Turn};
 pub use index::{filter_ids, filter_index, FactsBuilder, FilterIndex, PacketFacts, Redecoder};
+pub use limits::{AppLimits, LimitTally, Limits, LIMIT_ANOMALIES};
 pub use notes::{AppData, AppNote, HttpNote};
 pub use select::PacketMatcher;

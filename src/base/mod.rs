@@ -6,8 +6,10 @@ pub mod escape;
 mod field;
 mod ids;
 mod time;
+mod wire_text;
 
 pub use anomaly::Anomaly;
 pub use field::FieldNode;
 pub use ids::{ConnId, Direction, Endpoint, LinkType, PacketId};
 pub use time::Timestamp;
+pub use wire_text::{wire_string, wire_text};

@@ -71,6 +71,8 @@ pub struct FileArgs {
     /// Capture filter (BPF syntax) applied while reading the file.
     #[arg(short = 'f', long = "capture-filter")]
     pub bpf: Option<String>,
+    #[command(flatten)]
+    pub limits: super::limits::LimitArgs,
 }
 
 #[derive(Args, Debug)]
@@ -148,6 +150,8 @@ pub struct CaptureArgs {
     /// Drop root privileges to this user right after opening the device.
     #[arg(short = 'Z', long = "user")]
     pub user: Option<String>,
+    #[command(flatten)]
+    pub limits: super::limits::LimitArgs,
 }
 
 #[derive(Args, Debug)]

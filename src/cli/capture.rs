@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::args::CaptureArgs;
 use super::out::Out;
-use crate::analysis::{ConnRecord, Engine, EngineConfig, HttpRecord, PacketSummary};
+use crate::analysis::{ConnRecord, Engine, HttpRecord, PacketSummary};
 use crate::base::Timestamp;
 use crate::capture::{devices, LiveCapture, LiveOptions};
 use crate::proto::dns::DnsTransaction;
@@ -37,6 +37,9 @@ pub fn run(a: &CaptureArgs) -> anyhow::Result<i32> {
     let mut opts = LiveOptions::new(&a.interface);
     opts.filter = a.bpf.clone();
     opts.savefile = a.write.clone();
+    // The handler goes in first, so a Ctrl-C or SIGTERM at any moment after the device
+    // is open still ends in a clean stop with the savefile flushed.
+    let stop = interrupted();
     let cap = LiveCapture::start(opts).map_err(|e| anyhow::anyhow!("{e}"))?;
     super::privileges::drop_to(a.user.as_deref())?;
     eprintln!(
@@ -48,7 +51,6 @@ pub fn run(a: &CaptureArgs) -> anyhow::Result<i32> {
             .unwrap_or_default(),
         cap.spill_path().display()
     );
-    let stop = interrupted();
     let mode = if a.packets {
         Mode::Packets
     } else if a.conns {
@@ -56,12 +58,12 @@ pub fn run(a: &CaptureArgs) -> anyhow::Result<i32> {
     } else {
         Mode::Story
     };
-    let mut engine = Engine::new(EngineConfig {
-        want_info: matches!(mode, Mode::Packets),
-        ..EngineConfig::default()
-    });
+    let mut engine = Engine::new(a.limits.engine_config(matches!(mode, Mode::Packets)));
     let mut out = Out::new();
-    let mut live = LiveState::default();
+    let mut live = LiveState {
+        keep_history: matches!(mode, Mode::Story),
+        ..LiveState::default()
+    };
     let started = Instant::now();
     let mut frames: u64 = 0;
     let mut last_flush = Instant::now();
@@ -98,6 +100,9 @@ pub fn run(a: &CaptureArgs) -> anyhow::Result<i32> {
             live.absorb(&mut engine, false);
             if !a.quiet {
                 live.print(&mode, a.json, &mut out);
+            } else {
+                // Nothing is printed, so nothing waits to be printed.
+                live.fresh_conns.clear();
             }
             last_flush = Instant::now();
         }
@@ -124,6 +129,7 @@ pub fn run(a: &CaptureArgs) -> anyhow::Result<i32> {
     if !a.quiet {
         live.print(&mode, a.json, &mut out);
     }
+    super::limits::report(&engine.limits_hit());
     let saved = cap.spill_path().to_path_buf();
     let stats = cap.stop().map_err(|e| anyhow::anyhow!("{e}"))?;
     out.finish()?;
@@ -151,7 +157,16 @@ struct LiveState {
     /// Story events already printed: (ts, kind, conn, text), so each is printed once
     /// (one packet can carry several events of a kind, e.g. A and AAAA over TCP).
     told: HashSet<(i64, &'static str, Option<u32>, String)>,
+    /// Story mode retells from recent records, so it keeps them (for
+    /// [`STORY_WINDOW_NS`] of capture time); the other modes keep no history at all,
+    /// so a day-long capture's memory stays flat.
+    keep_history: bool,
+    newest: Timestamp,
 }
+
+/// Capture time a finished record stays available to the live story (so a lookup can
+/// still name a connection that finishes a little later).
+const STORY_WINDOW_NS: i64 = 300_000_000_000;
 
 impl LiveState {
     fn packet(&mut self, s: &PacketSummary, json: bool, out: &mut Out) {
@@ -166,17 +181,62 @@ impl LiveState {
     fn absorb(&mut self, engine: &mut Engine, at_end: bool) {
         for tx in engine.take_dns(at_end) {
             self.names.add(&tx);
-            self.dns.push(tx);
+            if self.keep_history {
+                self.dns.push(tx);
+            }
         }
         let conns = engine.take_conns();
-        self.fresh_conns.extend(conns.iter().cloned());
-        self.conns.extend(conns);
-        self.http.extend(engine.take_http());
+        for c in &conns {
+            self.newest = self.newest.max(c.conn.last_ts);
+        }
+        if self.keep_history {
+            self.conns.extend(conns.iter().cloned());
+            self.http.extend(engine.take_http());
+        } else {
+            drop(engine.take_http());
+        }
+        self.fresh_conns.extend(conns);
+        self.prune();
+    }
+
+    /// Forgets story records older than [`STORY_WINDOW_NS`] before the newest one, and
+    /// the printed-event keys no remaining record can produce again.
+    fn prune(&mut self) {
+        if !self.keep_history {
+            return;
+        }
+        let horizon = Timestamp(self.newest.0.saturating_sub(STORY_WINDOW_NS));
+        self.conns.retain(|c| c.conn.last_ts >= horizon);
+        self.dns.retain(|t| {
+            t.response_ts
+                .or(t.last_query_ts)
+                .or(t.query_ts)
+                .is_some_and(|ts| ts >= horizon)
+        });
+        self.http.retain(|h| {
+            let tx = &h.tx;
+            [tx.request_ts, tx.response_end_ts, tx.response_ts]
+                .into_iter()
+                .flatten()
+                .max()
+                .is_none_or(|ts| ts >= horizon)
+        });
+        let oldest = self
+            .conns
+            .iter()
+            .map(|c| c.conn.first_ts)
+            .chain(self.dns.iter().filter_map(|t| t.query_ts.or(t.response_ts)))
+            .chain(self.http.iter().filter_map(|h| h.tx.request_ts))
+            .min();
+        match oldest {
+            Some(t) => self.told.retain(|k| k.0 >= t.0),
+            None => self.told.clear(),
+        }
     }
 
     fn print(&mut self, mode: &Mode, json: bool, out: &mut Out) {
         match mode {
-            Mode::Packets => {}
+            Mode::Packets => self.fresh_conns.clear(),
             Mode::Conns => {
                 for c in std::mem::take(&mut self.fresh_conns) {
                     let name = self.names.name(&c);

@@ -9,7 +9,7 @@ use super::json::{endpoint, opt_ts, secs, ts, wire};
 use super::out::Out;
 use super::run::{drive_with, finish_status, Next};
 use super::select::{Matched, Selection};
-use crate::analysis::{ConnRecord, EngineConfig};
+use crate::analysis::ConnRecord;
 use crate::flow::{CloseHow, ConnProto};
 use crate::story::{ConnName, NameIndex};
 
@@ -18,13 +18,13 @@ pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    let mut cfg = EngineConfig::default();
+    let mut cfg = a.limits.engine_config(false);
     sel.prepare(&a.file, &mut cfg)?;
     let matched = std::cell::RefCell::new(Matched::new(&sel));
     let mut out = Out::new();
     if !a.json {
         out.header(format!(
-            "{:>6}  {:<4} {:<42} {:<42} {:<6} {:>10} {:>10} {:>10} {:>9}  {}",
+            "{:>6}  {:<4} {:<42} {:<42} {:<6} {:>10} {:>10} {:>10} {:>9}  {:<12}  {}",
             "id",
             "prot",
             "client",
@@ -34,7 +34,8 @@ pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
             "bytes c→s",
             "bytes s→c",
             "rtt ms",
-            "close"
+            "close",
+            "name"
         ));
     }
     // Connections finish out of order; print them in id order (order of first packet)
@@ -86,6 +87,8 @@ pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
             }
         },
         |engine, at_end, sel| {
+            // Exchanges are not printed here: they must still leave the engine.
+            drop(engine.take_http());
             for tx in engine.take_dns(at_end) {
                 names.add(&tx);
             }

@@ -7,7 +7,7 @@ use super::json::{endpoint, opt_ts, secs, wire};
 use super::out::Out;
 use super::run::{drive_with, finish_status, Next};
 use super::select::{Matched, Selection};
-use crate::analysis::{EngineConfig, HttpRecord};
+use crate::analysis::HttpRecord;
 use crate::proto::dns::{self, DnsTransaction, Record};
 
 pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
@@ -15,7 +15,7 @@ pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    let mut cfg = EngineConfig::default();
+    let mut cfg = a.limits.engine_config(false);
     sel.prepare(&a.file, &mut cfg)?;
     let matched = std::cell::RefCell::new(Matched::new(&sel));
     let mut out = Out::new();
@@ -43,6 +43,8 @@ pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
             }
         },
         |engine, at_end, _| {
+            // Records this command does not print still leave the engine (flat memory).
+            drop((engine.take_conns(), engine.take_http()));
             let mut txs = engine.take_dns(at_end);
             txs.sort_by_key(|t| t.seq);
             for t in txs.iter().filter(|t| matched.borrow().dns(t)) {
@@ -148,7 +150,7 @@ pub fn run_http(a: &FileArgs) -> anyhow::Result<i32> {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    let mut cfg = EngineConfig::default();
+    let mut cfg = a.limits.engine_config(false);
     sel.prepare(&a.file, &mut cfg)?;
     let matched = std::cell::RefCell::new(Matched::new(&sel));
     let mut out = Out::new();
@@ -180,7 +182,8 @@ pub fn run_http(a: &FileArgs) -> anyhow::Result<i32> {
                 Next::Continue
             }
         },
-        |engine, _, _| {
+        |engine, at_end, _| {
+            drop((engine.take_conns(), engine.take_dns(at_end)));
             let mut recs = engine.take_http();
             recs.sort_by_key(|r| (r.tx.request_ts.or(r.tx.response_ts), r.conn, r.tx.seq));
             for r in recs.iter().filter(|r| matched.borrow().http(r)) {

@@ -27,7 +27,7 @@ pub fn run(a: &FollowArgs) -> anyhow::Result<i32> {
         );
         return Ok(0);
     }
-    let mut src = capture::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut src = capture::open(path).map_err(|e| super::run::open_error(path, &e))?;
     let mut bpf = capture_filter(a.common.bpf.as_deref(), src.as_ref())?;
     let mut f = Follower::new(ConnId(a.conn), LIMIT);
     let mut damage = None;

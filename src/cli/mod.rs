@@ -10,6 +10,7 @@ mod dnshttp;
 mod export;
 mod follow;
 mod json;
+mod limits;
 mod out;
 mod packets;
 mod privileges;

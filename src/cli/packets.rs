@@ -7,7 +7,7 @@ use super::json::{guard, wire};
 use super::out::Out;
 use super::run::{drive_with, finish_status, Next};
 use super::select::Selection;
-use crate::analysis::{EngineConfig, PacketSummary};
+use crate::analysis::PacketSummary;
 use crate::base::Timestamp;
 
 pub fn run(a: &PacketsArgs) -> anyhow::Result<i32> {
@@ -15,10 +15,7 @@ pub fn run(a: &PacketsArgs) -> anyhow::Result<i32> {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    let mut cfg = EngineConfig {
-        want_info: true,
-        ..EngineConfig::default()
-    };
+    let mut cfg = a.common.limits.engine_config(true);
     sel.prepare(&a.common.file, &mut cfg)?;
     let mut out = Out::new();
     let mut first: Option<Timestamp> = None;
@@ -45,7 +42,13 @@ pub fn run(a: &PacketsArgs) -> anyhow::Result<i32> {
                 Next::Continue
             }
         },
-        |_, _, _| {},
+        // Records are not printed here, but must still leave the engine, or a long
+        // capture would hold every finished connection and transaction.
+        |engine, at_end, _| {
+            drop(engine.take_conns());
+            drop(engine.take_http());
+            drop(engine.take_dns(at_end));
+        },
     )?;
     let pipe_closed = out.pipe_closed();
     out.finish()?;

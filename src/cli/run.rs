@@ -29,7 +29,7 @@ pub fn drive_with(
     mut each: impl FnMut(&mut Engine, &PacketSummary, bool) -> Next,
     mut drain: impl FnMut(&mut Engine, bool, &Selection),
 ) -> anyhow::Result<Option<CaptureError>> {
-    let mut src = capture::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut src = capture::open(path).map_err(|e| open_error(path, &e))?;
     let mut bpf = capture_filter(sel.bpf.as_deref(), src.as_ref())?;
     let mut engine = Engine::new(cfg);
     let mut damage = None;
@@ -68,7 +68,19 @@ pub fn drive_with(
         engine.finish();
         drain(&mut engine, true, sel);
     }
+    super::limits::report(&engine.limits_hit());
     Ok(damage)
+}
+
+/// One line naming the file once (some capture errors name it already).
+pub fn open_error(path: &Path, e: &CaptureError) -> anyhow::Error {
+    let msg = e.to_string();
+    let p = path.display().to_string();
+    if msg.starts_with(&p) {
+        anyhow::anyhow!("{msg}")
+    } else {
+        anyhow::anyhow!("{p}: {msg}")
+    }
 }
 
 /// Prints the damage error (after all output) and gives the exit status.

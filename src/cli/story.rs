@@ -7,7 +7,6 @@ use super::json::{guard, wire};
 use super::out::Out;
 use super::run::{drive_with, finish_status, Next};
 use super::select::{Matched, Selection};
-use crate::analysis::EngineConfig;
 use crate::story::{self, ConnName, Event, Page, PhaseTimes, StoryInput};
 
 pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
@@ -15,7 +14,7 @@ pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    let mut cfg = EngineConfig::default();
+    let mut cfg = a.limits.engine_config(false);
     sel.prepare(&a.file, &mut cfg)?;
     let mut matched = Matched::new(&sel);
     let mut conns = Vec::new();

@@ -8,8 +8,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use etherparse::{
-    err::packet::SliceError, EtherType, Ipv6ExtensionSlice, LaxNetSlice, LaxSlicedPacket,
-    LinkSlice, TransportSlice,
+    err::packet::SliceError, EtherType, LaxNetSlice, LaxSlicedPacket, LinkSlice, TransportSlice,
 };
 
 use super::packet::{
@@ -147,6 +146,53 @@ fn from_ether_type<'a>(p: &mut Packet<'a>, data: &'a [u8], offset: usize, ethert
 
 /// Offset of `sub` inside `base` (both slices of the same frame). Safe pointer arithmetic;
 /// clamped so a mistake can only produce a wrong range, never an out-of-bounds one.
+/// An IPv6 Fragment header (RFC 8200 §4.5) found by [`v6_fragment`].
+struct V6Frag {
+    at: usize,
+    offset_units: u16,
+    more: bool,
+    id: u32,
+}
+
+/// Finds the Fragment header among the extension headers in `data[at..end]` (the
+/// first of type `next`). Walked by hand with bounds checks rather than through
+/// etherparse 0.21's extension iterator, which reads past its slice on some truncated
+/// chains (`Ipv6RawExtHeaderSlice::from_slice_unchecked`; found by the `decode_l2_l4`
+/// fuzz target, undefined behaviour in release builds). At most 16 headers are walked.
+fn v6_fragment(data: &[u8], mut next: u8, mut at: usize, end: usize) -> Option<V6Frag> {
+    for _ in 0..16 {
+        let h = data.get(at..end)?;
+        match next {
+            // Fragment: fixed 8 bytes; offset in 8-byte units in the top 13 bits.
+            44 => {
+                let f = h.get(..8)?;
+                let word = u16::from_be_bytes([*f.get(2)?, *f.get(3)?]);
+                let id = u32::from_be_bytes([*f.get(4)?, *f.get(5)?, *f.get(6)?, *f.get(7)?]);
+                return Some(V6Frag {
+                    at,
+                    offset_units: word >> 3,
+                    more: word & 1 == 1,
+                    id,
+                });
+            }
+            // Hop-by-hop, Routing, Destination options, Mobility, HIP, Shim6
+            // (RFC 8200 §4.3-4.6, RFC 6275, RFC 7401, RFC 5533): length in 8-octet
+            // units, not counting the first 8.
+            0 | 43 | 60 | 135 | 139 | 140 => {
+                next = *h.first()?;
+                at = at.checked_add((usize::from(*h.get(1)?) + 1) * 8)?;
+            }
+            // Authentication header (RFC 4302 §2.2): length in 4-octet units, minus 2.
+            51 => {
+                next = *h.first()?;
+                at = at.checked_add((usize::from(*h.get(1)?) + 2) * 4)?;
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
 pub(crate) fn offset_in(base: &[u8], sub: &[u8]) -> usize {
     (sub.as_ptr() as usize)
         .wrapping_sub(base.as_ptr() as usize)
@@ -248,13 +294,11 @@ fn absorb<'a>(p: &mut Packet<'a>, data: &'a [u8], s: &LaxSlicedPacket<'a>) {
                     .saturating_add(info.total_len)
                     .saturating_sub(pstart as u32)
             };
-            for ext in v6.extensions().clone().into_iter() {
-                if let Ipv6ExtensionSlice::Fragment(f) = ext {
-                    info.id = f.identification();
-                    info.more_fragments = f.more_fragments();
-                    info.frag_offset = u32::from(f.fragment_offset().value()) * 8;
-                    info.v6_frag_header = Some(offset_in(data, f.slice()));
-                }
+            if let Some(f) = v6_fragment(data, h.next_header().0, start + 40, pstart) {
+                info.id = f.id;
+                info.more_fragments = f.more;
+                info.frag_offset = u32::from(f.offset_units) * 8;
+                info.v6_frag_header = Some(f.at);
             }
             p.ip = Some(info);
             ip_payload = Some((pl.payload, pl.incomplete, pl.fragmented));

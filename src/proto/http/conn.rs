@@ -129,6 +129,8 @@ pub struct HttpConn {
     done: VecDeque<HttpTransaction>,
     upgrade: Option<Upgrade>,
     anomalies: Vec<Anomaly>,
+    /// Requests waiting for a response before the oldest is given up on.
+    max_pending: usize,
 }
 
 impl Default for HttpConn {
@@ -148,7 +150,14 @@ enum Step {
 
 impl HttpConn {
     pub fn new() -> Self {
+        Self::with_max_pending(MAX_PENDING)
+    }
+
+    /// A decoder that keeps at most `max_pending` requests (at least one) waiting for
+    /// their responses; past that the oldest is finished with `http_pending_limit`.
+    pub fn with_max_pending(max_pending: usize) -> Self {
         HttpConn {
+            max_pending: max_pending.max(1),
             sides: [Side::new(), Side::new()],
             slots: VecDeque::new(),
             first_seq: 0,
@@ -780,7 +789,7 @@ impl HttpConn {
         connect: bool,
         req_done: bool,
     ) -> u32 {
-        if self.slots.len() >= MAX_PENDING {
+        if self.slots.len() >= self.max_pending {
             if let Some(mut old) = self.slots.pop_front() {
                 old.tx.partial = true;
                 Self::push_anomaly(

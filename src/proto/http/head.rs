@@ -64,15 +64,16 @@ pub enum HeadError {
     TooManyLines,
 }
 
+/// Header and start-line text: reversible for invalid bytes (see `base::wire_text`).
 fn lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    crate::base::wire_string(b)
 }
 
 fn set_or_join(slot: &mut Option<String>, value: &[u8]) {
     match slot {
         Some(s) => {
             s.push_str(", ");
-            s.push_str(&String::from_utf8_lossy(value));
+            s.push_str(&crate::base::wire_text(value));
         }
         None => *slot = Some(lossy(value)),
     }
@@ -127,7 +128,7 @@ pub fn parse_head(bytes: &[u8], want_request: bool) -> Result<Head, HeadError> {
                 };
                 if let Some(s) = slot {
                     s.push(' ');
-                    s.push_str(&String::from_utf8_lossy(v));
+                    s.push_str(&crate::base::wire_text(v));
                 }
             }
             HeaderLine::Field { name, value } => {

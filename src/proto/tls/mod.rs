@@ -298,14 +298,11 @@ fn client_hello(body: &[u8], ts: Timestamp, pkt: PacketId) -> Result<ClientHello
             TlsExtension::SNI(names) => {
                 if let Some((_, name)) = names.first() {
                     out.sni
-                        .get_or_insert_with(|| String::from_utf8_lossy(name).into_owned());
+                        .get_or_insert_with(|| crate::base::wire_string(name));
                 }
             }
             TlsExtension::ALPN(list) => {
-                out.alpn = list
-                    .iter()
-                    .map(|p| String::from_utf8_lossy(p).into_owned())
-                    .collect();
+                out.alpn = list.iter().map(|p| crate::base::wire_string(p)).collect();
             }
             TlsExtension::SupportedVersions(vs) => out.versions.extend(vs.iter().map(|v| v.0)),
             _ => {}
@@ -327,9 +324,7 @@ fn server_hello(body: &[u8], ts: Timestamp, pkt: PacketId) -> Result<ServerHello
     for e in extensions(sh.ext, tls_parser::parse_tls_server_hello_extension) {
         match e {
             TlsExtension::ALPN(list) => {
-                out.alpn = list
-                    .first()
-                    .map(|p| String::from_utf8_lossy(p).into_owned());
+                out.alpn = list.first().map(|p| crate::base::wire_string(p));
             }
             TlsExtension::SupportedVersions(vs) => {
                 if let Some(v) = vs.first() {
