@@ -14,7 +14,10 @@ pub enum Next {
 
 /// Reads `path` frame by frame through a new engine, calling `each` for every packet
 /// and `drain` every few thousand packets (so finished records stream out and memory
-/// stays flat). Returns the engine (finished only if the whole input was read) and the
+/// stays flat). `drain` must take (`take_conns`, `take_http`, `take_dns`) whatever it
+/// wants at every call: what it leaves is discarded right after
+/// ([`Engine::discard_untaken`]), so a command that ignores a kind of record does not
+/// hold all of them until the end. Returns the engine (finished only if the whole input was read) and the
 /// damage error, if the file was cut or corrupt: the caller prints it after the output.
 pub fn drive(
     path: &Path,
@@ -22,7 +25,8 @@ pub fn drive(
     mut each: impl FnMut(&mut Engine, &PacketSummary) -> Next,
     mut drain: impl FnMut(&mut Engine, bool),
 ) -> anyhow::Result<Option<CaptureError>> {
-    let mut src = capture::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let src = capture::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut src = read_ahead(src)?;
     let mut engine = Engine::new(cfg);
     let mut damage = None;
     let mut n: u64 = 0;
@@ -36,8 +40,9 @@ pub fn drive(
                     stopped = true;
                     break;
                 }
-                if n % 4096 == 0 {
+                if n.is_multiple_of(4096) {
                     drain(&mut engine, false);
+                    engine.discard_untaken();
                 }
             }
             Ok(None) => break,
@@ -54,6 +59,30 @@ pub fn drive(
         drain(&mut engine, true);
     }
     Ok(damage)
+}
+
+/// Threads to use: `WIRETALE_THREADS` if set (1 = everything on this thread), else
+/// what the machine offers.
+pub fn threads() -> usize {
+    std::env::var("WIRETALE_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// With two or more threads, reading (the `read()` calls and the format walk) moves to
+/// its own thread ([`capture::ReadAhead`]); the frames and errors are the same, so the
+/// output is too (`tests/threads.rs` compares them).
+fn read_ahead(
+    src: Box<dyn capture::FrameSource + Send>,
+) -> anyhow::Result<Box<dyn capture::FrameSource>> {
+    if threads() < 2 {
+        return Ok(src);
+    }
+    let ahead = capture::ReadAhead::new(src)
+        .map_err(|e| anyhow::anyhow!("cannot start the reader thread: {e}"))?;
+    Ok(Box::new(ahead))
 }
 
 /// Prints the damage error (after all output) and gives the exit status.

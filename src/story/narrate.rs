@@ -113,7 +113,7 @@ fn grouped(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -255,7 +255,7 @@ fn dns_events(
                     if let Some(t) = ttl {
                         let _ = write!(text, "  TTL {t}");
                     }
-                    text.push_str(&took.replacen(", ", ", ", 1));
+                    text.push_str(&took);
                 }
             }
             if resp.flags.tc {
