@@ -8,7 +8,7 @@
 //!   growable buffer for plain files, stdin and `.gz` alike (no memory map, so a pass
 //!   over the file does not leave the file's pages in the resident set).
 //! * [`ReadAhead`] runs any source on its own thread and hands frames over in batches
-//!   (same frames, same errors), so reading and analysis use two cores.
+//!   (same frames, same errors), so reading and analysis can use two cores.
 //! * [`FrameStore`] gives random access by [`PacketId`] with a ≤ 32-byte index entry per
 //!   packet and the bytes fetched on demand from a memory map (stdin and `.gz` are spooled
 //!   to a temporary file first), so memory does not grow with the file's bytes.
