@@ -2,12 +2,17 @@
 """Times the built wiretale binary side by side with its peers on the same capture.
 
 Each command runs RUNS times (after one warm-up that also fills the page cache); we print
-the median wall time, throughput, peak RSS (from wait4's rusage) and the ratio to
+the median wall time, throughput, peak RSS (from GNU time) and the ratio to
 wiretale, all measured in one invocation so the shared machine's noise hits every row
 alike. Peers that are not installed are skipped with a note.
 
 usage: benches/compare.py [-r RUNS] [--suite packets|conns|dns-http|filter|story|all] FILE...
 env:   WIRETALE=path (default target/release/wiretale)
+
+The issue-8 table (full pipeline vs peers, one run, both benchmark captures):
+    benches/compare.py -r 3 --suite story /tmp/bench/web.pcap /tmp/bench/manyflows.pcap
+Captures come from ../shared/bench/gen.sh. "time ÷ wiretale" > 1 means the peer was
+slower; "RSS ÷ wiretale" > 1 means it held more memory.
 """
 import argparse, os, shutil, statistics, subprocess, sys, time
 
@@ -55,7 +60,28 @@ SUITES = {
 }
 
 
+TIME = shutil.which("time") or ("/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None)
+
+
 def run_once(argv):
+    """Wall time, peak RSS in bytes, CPU seconds, exit code of one run.
+
+    Peak RSS comes from GNU time, not from our own wait4: a child forked from this
+    Python process starts with Python's resident set as its high-water mark, and that
+    survives exec, so wait4 would report at least ~16 MB for `cat`."""
+    if TIME:
+        import tempfile
+        with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
+            t0 = time.perf_counter()
+            p = subprocess.run([TIME, "-f", "%M %U %S", "-o", tf.name] + argv,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wall = time.perf_counter() - t0
+            fields = (tf.read().strip().splitlines() or ["0 0 0"])[-1].split()
+        try:
+            kb, user, sys_ = int(fields[0]), float(fields[1]), float(fields[2])
+        except (ValueError, IndexError):
+            kb, user, sys_ = 0, 0.0, 0.0
+        return wall, kb * 1024, user + sys_, p.returncode
     t0 = time.perf_counter()
     p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, ru = os.wait4(p.pid, 0)
@@ -91,8 +117,8 @@ def main():
         print(f"\n## {os.path.basename(f)}: {size/1e6:.1f} MB, {pkts or '?'} packets, median of {a.runs} runs\n")
         for s in suites:
             print(f"### suite `{s}`\n")
-            print("| command | median s | min–max s | MB/s | Mpkt/s | peak RSS MB | CPU s | × wiretale |")
-            print("|---|---:|---:|---:|---:|---:|---:|---:|")
+            print("| command | median s | min–max s | MB/s | Mpkt/s | peak RSS MB | CPU s | time ÷ wiretale | RSS ÷ wiretale |")
+            print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
             rows = []
             for label, tmpl, needs in SUITES[s]:
                 if needs and not shutil.which(needs):
@@ -104,21 +130,24 @@ def main():
                 bad = [r for r in res if r[3] not in (0,)]
                 note = f"exit {bad[0][3]}" if bad else ""
                 rows.append((label, res, note))
-            ours = [statistics.median(r[0] for r in res) for lbl, res, _ in rows if res and lbl.startswith("wiretale")]
-            base = ours[0] if ours else None
+            # The first wiretale row is the reference: a peer's ratio says how many times
+            # longer it took (or how much more memory it held) than wiretale.
+            ref = next(((statistics.median(r[0] for r in res), max(r[1] for r in res))
+                        for lbl, res, _ in rows if res and lbl.startswith("wiretale")), None)
             for label, res, note in rows:
                 if res is None:
-                    print(f"| {label} | – | – | – | – | – | – | {note} |")
+                    print(f"| {label} | – | – | – | – | – | – | – | {note} |")
                     continue
                 walls = [r[0] for r in res]
                 med = statistics.median(walls)
-                rss = max(r[1] for r in res) / 1e6
+                rss_b = max(r[1] for r in res)
                 cpu = statistics.median(r[2] for r in res)
                 mbps = size / 1e6 / med if med else 0
                 mpps = (pkts / 1e6 / med) if (pkts and med) else 0
-                ratio = f"{med / base:.1f}×" if base else "–"
+                t_ratio = f"{med / ref[0]:.1f}×" if ref and ref[0] else "–"
+                m_ratio = f"{rss_b / ref[1]:.1f}×" if ref and ref[1] else "–"
                 print(f"| {label}{' ('+note+')' if note else ''} | {med:.3f} | {min(walls):.3f}–{max(walls):.3f} | "
-                      f"{mbps:.0f} | {mpps:.2f} | {rss:.0f} | {cpu:.2f} | {ratio} |")
+                      f"{mbps:.0f} | {mpps:.2f} | {rss_b/1e6:.0f} | {cpu:.2f} | {t_ratio} | {m_ratio} |")
             print()
 
 

@@ -1,4 +1,4 @@
-//! Sequential read throughput: every frame of a capture through the memory-mapped reader
+//! Sequential read throughput: every frame of a capture through the streaming reader
 //! and through the frame store's index. File: `WIRETALE_BENCH_FILE`, default a shared
 //! capture. Read-only.
 
@@ -23,7 +23,7 @@ fn read(c: &mut Criterion) {
     let size = std::fs::metadata(&path).expect("bench file").len();
     let mut g = c.benchmark_group("read");
     g.throughput(Throughput::Bytes(size));
-    g.bench_function("mmap_sequential", |b| {
+    g.bench_function("stream_sequential", |b| {
         b.iter(|| {
             let mut src = open(&path).expect("open");
             let mut n = 0u64;

@@ -7,12 +7,10 @@
 //! table finishes a connection, its decoder is flushed and dropped, so memory follows
 //! the live connections.
 
-use std::collections::HashMap;
-
 use super::limits::AppLimits;
 use super::notes::{AppData, AppNote, HttpNote};
 use crate::base::{ConnId, Direction, Endpoint, PacketId, Timestamp};
-use crate::flow::{ConnProto, Connection, StreamSink};
+use crate::flow::{ConnProto, Connection, FxHashMap, StreamSink};
 use crate::proto::dns::{self, DnsMeta, DnsTcpStream, DnsTracker};
 use crate::proto::http::{looks_like_http, HttpConn};
 use crate::proto::tls::{looks_like_tls, TlsConn, TlsEvent};
@@ -53,7 +51,8 @@ struct ConnApp {
 
 /// Everything the application layer keeps, and what it has produced so far.
 pub(super) struct Apps {
-    conns: HashMap<ConnId, ConnApp>,
+    /// Keyed by our own sequential ids (nothing from the wire), so the fast Fx hash.
+    conns: FxHashMap<ConnId, ConnApp>,
     pub dns: DnsTracker,
     /// Notes for the packet being processed (several for pipelined messages).
     pub notes: Vec<AppNote>,
@@ -69,7 +68,7 @@ pub(super) struct Apps {
 impl Apps {
     pub fn new(want_fields: bool, limits: AppLimits) -> Self {
         Apps {
-            conns: HashMap::new(),
+            conns: FxHashMap::default(),
             dns: DnsTracker::with_limits(limits.dns_pending, limits.dns_timeout_ns),
             limits,
             notes: Vec::new(),
@@ -297,6 +296,15 @@ impl StreamSink for Apps {
             h.end(dir, ts);
             note_http(h, &mut c.noted, &mut self.notes, self.want_fields);
             drain_http(conn, c, &mut self.http);
+        }
+        // A closed connection lingers in the flow table (late ACKs, retransmitted FINs)
+        // for seconds of capture time; with thousands of connections a second, holding
+        // each one's HTTP state until then was most of the memory. Once both sides have
+        // ended and everything is drained, the decoder has nothing left to say.
+        if let Decoder::Http(h) = &c.decoder {
+            if h.is_spent() {
+                c.decoder = Decoder::Other;
+            }
         }
     }
 

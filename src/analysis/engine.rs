@@ -273,6 +273,17 @@ impl Engine {
         t
     }
 
+    /// Drops every finished record nobody took (connections, HTTP exchanges, DNS
+    /// transactions). A consumer that wants only some kinds (`packets` wants none,
+    /// `dns` only DNS) calls this after taking them, so the rest does not pile up for
+    /// the whole run: memory then follows the live connections, not the file.
+    pub fn discard_untaken(&mut self) {
+        self.apps.done_conns.clear();
+        self.apps.http.clear();
+        self.apps.dns.expire(self.last_ts);
+        drop(self.apps.dns.drain_finished());
+    }
+
     /// Open connections right now (for status displays and memory checks).
     pub fn live_conns(&self) -> usize {
         self.table.live()

@@ -14,7 +14,13 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Opens a capture for sequential reading. `-` is standard input (streamed, so
 /// `tcpdump -w - | wiretale packets -` works); gzip input (by magic) is streamed through a
-/// decoder; anything else is memory-mapped. Errors (missing file, directory, unknown
+/// decoder; a plain file is read with large `read()` calls into one reused buffer.
+///
+/// Why not a memory map here: every page of a map that has been touched counts in the
+/// process's resident set until the kernel reclaims it, so a sequential pass over a
+/// 500 MB capture "used" 500 MB. Reading into a buffer costs one copy per byte (far
+/// below the analysis cost) and keeps memory flat whatever the file size. Random access
+/// ([`super::FrameStore`]) still maps the file. Errors (missing file, directory, unknown
 /// format) are one line.
 pub fn open(path: &Path) -> Result<Box<dyn FrameSource + Send>, CaptureError> {
     if path.as_os_str() == "-" {
@@ -26,8 +32,7 @@ pub fn open(path: &Path) -> Result<Box<dyn FrameSource + Send>, CaptureError> {
             flate2::read::MultiGzDecoder::new(file),
         )));
     }
-    let map = map_file(&file, path)?;
-    Ok(Box::new(MemReader::new(map)))
+    Ok(Box::new(StreamReader::new(file)))
 }
 
 /// A streaming reader over any `Read` (stdin, a pipe, a socket); gzip is detected and

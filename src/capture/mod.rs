@@ -4,8 +4,11 @@
 //!   format) and pcapng (several sections of either byte order, several interfaces with
 //!   their own link types and timestamp resolutions, EPB/SPB/OPB, comments), plain or
 //!   gzip-compressed, or standard input (`-`).
-//! * [`open`] gives a sequential [`FrameSource`]: a memory map for plain files, a
-//!   streaming reader with a growable buffer for stdin and `.gz`.
+//! * [`open`] gives a sequential [`FrameSource`]: a streaming reader with a reused,
+//!   growable buffer for plain files, stdin and `.gz` alike (no memory map, so a pass
+//!   over the file does not leave the file's pages in the resident set).
+//! * [`ReadAhead`] runs any source on its own thread and hands frames over in batches
+//!   (same frames, same errors), so reading and analysis can use two cores.
 //! * [`FrameStore`] gives random access by [`PacketId`] with a ≤ 32-byte index entry per
 //!   packet and the bytes fetched on demand from a memory map (stdin and `.gz` are spooled
 //!   to a temporary file first), so memory does not grow with the file's bytes.
@@ -35,6 +38,7 @@ mod file;
 mod live;
 mod pcap;
 mod pcapng;
+mod readahead;
 mod store;
 #[cfg(test)]
 mod testbytes;
@@ -48,6 +52,7 @@ pub use error::{CaptureError, ErrorKind};
 pub use export::{write_selection, ExportFormat};
 pub use file::{open, open_reader, MemReader, StreamReader};
 pub use live::{devices, DeviceInfo, FrameBatch, LiveCapture, LiveOptions, LiveStats};
+pub use readahead::ReadAhead;
 pub use store::{FrameStore, IndexEntry, IndexProgress};
 pub use walk::{ByteOrder, FileFormat, InterfaceInfo, SectionInfo};
 pub use write::{PcapWriter, PcapngWriter};

@@ -15,7 +15,10 @@ pub enum Next {
 
 /// Reads `path` frame by frame through a new engine, calling `each` for every packet
 /// and `drain` every few thousand packets (so finished records stream out and memory
-/// stays flat). Returns the engine (finished only if the whole input was read) and the
+/// stays flat). `drain` must take (`take_conns`, `take_http`, `take_dns`) whatever it
+/// wants at every call: what it leaves is discarded right after
+/// ([`Engine::discard_untaken`]), so a command that ignores a kind of record does not
+/// hold all of them until the end. Returns the engine (finished only if the whole input was read) and the
 /// damage error, if the file was cut or corrupt: the caller prints it after the output.
 ///
 /// With `-f` and `-Y` (`sel`): frames the capture filter rejects are skipped before
@@ -29,8 +32,9 @@ pub fn drive_with(
     mut each: impl FnMut(&mut Engine, &PacketSummary, bool) -> Next,
     mut drain: impl FnMut(&mut Engine, bool, &Selection),
 ) -> anyhow::Result<Option<CaptureError>> {
-    let mut src = capture::open(path).map_err(|e| open_error(path, &e))?;
+    let src = capture::open(path).map_err(|e| open_error(path, &e))?;
     let mut bpf = capture_filter(sel.bpf.as_deref(), src.as_ref())?;
+    let mut src = read_ahead(src)?;
     let mut engine = Engine::new(cfg);
     let mut damage = None;
     let mut n: u64 = 0;
@@ -53,6 +57,7 @@ pub fn drive_with(
                 }
                 if n.is_multiple_of(4096) {
                     drain(&mut engine, false, sel);
+                    engine.discard_untaken();
                 }
             }
             Ok(None) => break,
@@ -81,6 +86,36 @@ pub fn open_error(path: &Path, e: &CaptureError) -> anyhow::Error {
     } else {
         anyhow::anyhow!("{p}: {msg}")
     }
+}
+
+/// Threads to use: `WIRETALE_THREADS` if set, else 1.
+///
+/// Why not all cores by default: the only parallel stage so far is reading ahead
+/// ([`capture::ReadAhead`]), and measured on the benchmark captures it costs more (one
+/// more copy of every frame, cache traffic between cores) than the reading it takes
+/// off this thread: `conns` on manyflows.pcap took 3.3 s with it and 3.1 s without.
+/// It stays selectable (`WIRETALE_THREADS=2`) and tested, for slow storage and as the
+/// place a sharded analysis would plug in.
+pub fn threads() -> usize {
+    std::env::var("WIRETALE_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(1)
+}
+
+/// With two or more threads, reading (the `read()` calls and the format walk) moves to
+/// its own thread ([`capture::ReadAhead`]); the frames and errors are the same, so the
+/// output is too (`tests/threads.rs` compares them).
+fn read_ahead(
+    src: Box<dyn capture::FrameSource + Send>,
+) -> anyhow::Result<Box<dyn capture::FrameSource>> {
+    if threads() < 2 {
+        return Ok(src);
+    }
+    let ahead = capture::ReadAhead::new(src)
+        .map_err(|e| anyhow::anyhow!("cannot start the reader thread: {e}"))?;
+    Ok(Box::new(ahead))
 }
 
 /// Prints the damage error (after all output) and gives the exit status.

@@ -54,44 +54,47 @@ pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
         dns: &dns,
         http: &http,
     };
-    let st = story::tell(&input);
     let mut out = Out::new();
     let mut page_at = 0usize;
     let mut printed_page: Option<u32> = None;
-    for e in &st.events {
-        if a.json {
-            out.line(&event_json(e).to_string());
-        } else {
-            if e.page != printed_page {
-                if let Some(p) = e.page.and_then(|id| st.pages.get(id as usize)) {
-                    if page_at > 0 {
-                        out.line("");
-                    }
-                    out.line(&page_header(p, &input));
-                    page_at += 1;
-                }
-                printed_page = e.page;
-            }
-            if e.quiet {
-                continue;
-            }
-            let label = e.kind.label();
-            if label.is_empty() {
-                out.line(&guard(&format!("+{:.3}  {}", e.rel, e.text)));
+    // Page by page, so the events of the whole capture are never all in memory.
+    story::tell_each(&input, |page, events| {
+        for e in events {
+            if a.json {
+                out.line(&event_json(e).to_string());
             } else {
-                out.line(&guard(&format!("+{:.3}  {:<8} {}", e.rel, label, e.text)));
-            }
-            if let Some(p) = &e.phases {
-                let s = phases_text(p);
-                if !s.is_empty() {
-                    out.line(&format!("{:>7}  {:<8} {}", "", "", s));
+                if e.page != printed_page {
+                    if e.page == Some(page.id) {
+                        if page_at > 0 {
+                            out.line("");
+                        }
+                        out.line(&page_header(page, &input));
+                        page_at += 1;
+                    }
+                    printed_page = e.page;
+                }
+                if e.quiet {
+                    continue;
+                }
+                let label = e.kind.label();
+                if label.is_empty() {
+                    out.line(&guard(&format!("+{:.3}  {}", e.rel, e.text)));
+                } else {
+                    out.line(&guard(&format!("+{:.3}  {:<8} {}", e.rel, label, e.text)));
+                }
+                if let Some(p) = &e.phases {
+                    let s = phases_text(p);
+                    if !s.is_empty() {
+                        out.line(&format!("{:>7}  {:<8} {}", "", "", s));
+                    }
                 }
             }
+            if out.failed() {
+                return false;
+            }
         }
-        if out.failed() {
-            break;
-        }
-    }
+        true
+    });
     let pipe_closed = out.pipe_closed();
     out.finish()?;
     if pipe_closed {

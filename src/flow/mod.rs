@@ -36,6 +36,7 @@ use crate::base::{ConnId, Direction, PacketId, Timestamp};
 
 pub use analysis::{TcpAnalysisFlags, TcpFlagsAnalysis};
 pub use conn::{Close, CloseHow, ConnProto, Connection, Handshake, IcmpInfo, Phases};
+pub use hash::FxHashMap;
 pub use table::{ConnTable, TableStats};
 
 /// TCP header flag bits as they appear in [`L4::Tcp`]`::flags`.

@@ -36,7 +36,7 @@ use super::{FlowConfig, FlowPacket, PacketVerdict, StreamSink, L4};
 use crate::base::{ConnId, Direction, Endpoint, PacketId, Timestamp};
 
 /// How often (capture time) idle connections are swept out.
-const SWEEP_INTERVAL_NS: i64 = 10_000_000_000;
+const SWEEP_INTERVAL_NS: i64 = 1_000_000_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Key {

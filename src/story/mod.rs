@@ -17,7 +17,7 @@ pub mod pages;
 mod records;
 
 pub use naming::{name_connections, ConnName, NameIndex, NameSource};
-pub use narrate::{narrate, Event, EventKind, PhaseTimes};
+pub use narrate::{narrate, narrate_each, Event, EventKind, PhaseTimes};
 pub use pages::{group_pages, Page};
 pub use records::{AppKind, ConnRecord, HttpRecord, TlsSummary};
 
@@ -48,4 +48,13 @@ pub fn tell(input: &StoryInput<'_>) -> Story {
         pages,
         events,
     }
+}
+
+/// [`tell`] for output that streams: each page with its events, in order, to `each`
+/// (which returns false to stop), without keeping every event of the capture in
+/// memory at once. Same pages, same events, same order as [`tell`].
+pub fn tell_each(input: &StoryInput<'_>, each: impl FnMut(&Page, &[Event]) -> bool) {
+    let names = name_connections(input);
+    let pages = group_pages(input, &names);
+    narrate_each(input, &names, &pages, each);
 }

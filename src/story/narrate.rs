@@ -128,6 +128,23 @@ fn secs(a: Timestamp, b: Timestamp) -> f64 {
 /// Narrates every page in order.
 pub fn narrate(input: &StoryInput<'_>, names: &[Option<ConnName>], pages: &[Page]) -> Vec<Event> {
     let mut out = Vec::new();
+    narrate_each(input, names, pages, |_, ev| {
+        out.extend_from_slice(ev);
+        true
+    });
+    out
+}
+
+/// Narrates page by page, handing each page's events (in order) to `each` and
+/// dropping them after: the same events as [`narrate`], without holding all of them
+/// at once (a capture of 250,000 short connections makes over a million events).
+/// `each` returns false to stop early (e.g. the output pipe closed).
+pub fn narrate_each(
+    input: &StoryInput<'_>,
+    names: &[Option<ConnName>],
+    pages: &[Page],
+    mut each: impl FnMut(&Page, &[Event]) -> bool,
+) {
     // Each connection's first exchange, found once (a scan per connection would make
     // 250,000 connections cost 250,000²).
     let mut first_http: HashMap<ConnId, usize> = HashMap::new();
@@ -137,8 +154,9 @@ pub fn narrate(input: &StoryInput<'_>, names: &[Option<ConnName>], pages: &[Page
             *e = i;
         }
     }
+    let mut ev: Vec<Event> = Vec::new();
     for p in pages {
-        let mut ev: Vec<Event> = Vec::new();
+        ev.clear();
         let mk = |ts: Timestamp, kind: EventKind, conn: Option<ConnId>, text: String| Event {
             ts,
             kind,
@@ -163,9 +181,10 @@ pub fn narrate(input: &StoryInput<'_>, names: &[Option<ConnName>], pages: &[Page
             http_events(input, hi, &mk, &mut ev);
         }
         ev.sort_by(|a, b| a.ts.cmp(&b.ts).then(order(a.kind).cmp(&order(b.kind))));
-        out.extend(ev);
+        if !each(p, &ev) {
+            return;
+        }
     }
-    out
 }
 
 /// Tie-break for events at the same instant: the book's order.

@@ -324,6 +324,14 @@ impl HttpConn {
             .chain(self.slots.iter().map(|s| (&s.tx, s.req_done, s.resp_done)))
     }
 
+    /// Both directions have ended and every transaction has been drained: nothing
+    /// can come out of this decoder any more (after `end`, a side is stopped, so
+    /// `finish` has nothing left to flush). Lets the owner free it while the flow table
+    /// keeps the closed connection around for late ACKs.
+    pub fn is_spent(&self) -> bool {
+        self.sides.iter().all(|s| s.ended) && self.slots.is_empty() && self.done.is_empty()
+    }
+
     /// Set once the connection switched protocols or became a tunnel.
     pub fn upgraded(&self) -> Option<&Upgrade> {
         self.upgrade.as_ref()

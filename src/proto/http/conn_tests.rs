@@ -756,3 +756,65 @@ fn long_request_line_trickle() {
     assert_eq!(t[0].uri.as_ref().map(String::len), Some(60_001));
     assert!(t0.elapsed() < std::time::Duration::from_secs(5));
 }
+
+#[test]
+fn spent_means_finish_adds_nothing() {
+    // For every real stream: once `is_spent` says so (both sides ended, all drained),
+    // `finish` must produce nothing more and change nothing: the engine frees the
+    // decoder at that point instead of holding it while the closed connection lingers.
+    let mut seen_spent = 0;
+    for name in SAMPLES {
+        let (c2s, s2c, evs) = fixture(name);
+        let mut c = HttpConn::new();
+        let mut spent_at = None;
+        for (i, e) in evs.iter().enumerate() {
+            match e.clone() {
+                Ev::P {
+                    frame,
+                    dir,
+                    off,
+                    len,
+                    ts,
+                } => {
+                    let src = if dir == C { &c2s } else { &s2c };
+                    c.feed(
+                        dir,
+                        Timestamp(ts),
+                        PacketId(frame - 1),
+                        &src[off..off + len],
+                    );
+                }
+                Ev::G { dir, len, ts } => c.gap(dir, Timestamp(ts), len),
+                Ev::F { dir, ts } => c.end(dir, Timestamp(ts)),
+            }
+            let _ = c.drain().count();
+            if c.is_spent() && spent_at.is_none() {
+                spent_at = Some(i);
+            }
+            // Never spent before both directions have ended.
+            let ended = evs[..=i]
+                .iter()
+                .filter_map(|e| match e {
+                    Ev::F { dir, .. } => Some(*dir),
+                    _ => None,
+                })
+                .collect::<std::collections::HashSet<_>>();
+            if ended.len() < 2 {
+                assert!(!c.is_spent(), "{name}: spent before both ends (event {i})");
+            }
+        }
+        if spent_at.is_some() {
+            seen_spent += 1;
+            c.finish(Timestamp(i64::MAX));
+            assert_eq!(
+                c.drain().count(),
+                0,
+                "{name}: finish after spent added records"
+            );
+        }
+    }
+    assert!(
+        seen_spent > 0,
+        "no sample closes both ways: the test checks nothing"
+    );
+}
