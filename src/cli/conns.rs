@@ -13,6 +13,10 @@ use crate::analysis::ConnRecord;
 use crate::flow::{CloseHow, ConnProto};
 use crate::story::{ConnName, NameIndex};
 
+/// Finished connections held at most while waiting for an earlier one to end, so
+/// that connections print in order of first packet (see `flush`).
+const REORDER_WINDOW: usize = 16_384;
+
 pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
     let mut sel = match Selection::from_args(a) {
         Ok(s) => s,
@@ -72,6 +76,17 @@ pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
             }
             *next_id += 1;
         }
+        // Bounded wait: when REORDER_WINDOW later connections have finished while an
+        // earlier one is still open (a long download, a UDP flow waiting for its
+        // timeout), the finished ones are printed and the open one prints when it ends,
+        // out of order. Memory then follows the open connections, not the file.
+        while pending.len() > REORDER_WINDOW {
+            let Some((id, c)) = pending.pop_first() else { break };
+            if keep(&c, names, sel) {
+                out.line(&line(&c, names));
+            }
+            *next_id = id + 1;
+        }
     };
     let stop = std::cell::Cell::new(false);
     let damage = drive_with(
@@ -93,7 +108,14 @@ pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
                 names.add(&tx);
             }
             for c in engine.take_conns() {
-                pending.insert(c.conn.id.0, c);
+                if c.conn.id.0 < next_id {
+                    // Overtaken by the window: print as soon as it ends.
+                    if keep(&c, &names, sel) {
+                        out.line(&line(&c, &names));
+                    }
+                } else {
+                    pending.insert(c.conn.id.0, c);
+                }
             }
             flush(&mut pending, &mut next_id, &mut out, &names, sel);
             stop.set(out.failed());
