@@ -326,6 +326,24 @@ impl StreamSink for Apps {
     }
 
     fn conn_done(&mut self, conn: &Connection) {
+        self.conn_done_inner(conn);
+    }
+}
+
+impl Apps {
+    /// What is known so far about a connection that has not finished (a live view).
+    pub fn snapshot(&self, conn: &Connection) -> ConnRecord {
+        let app = self.conns.get(&conn.id);
+        ConnRecord {
+            conn: conn.clone(),
+            app: app.and_then(|a| a.app),
+            tls: app.and_then(|a| a.tls.clone()),
+            http_host: app.and_then(|a| a.http_host.clone()),
+            http_count: app.map_or(0, |a| a.http_count),
+        }
+    }
+
+    fn conn_done_inner(&mut self, conn: &Connection) {
         let mut app = self.conns.remove(&conn.id);
         if let Some(c) = app.as_mut() {
             if let Decoder::Http(h) = &mut c.decoder {

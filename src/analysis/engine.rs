@@ -284,6 +284,18 @@ impl Engine {
         drop(self.apps.dns.drain_finished());
     }
 
+    /// The connections still open, as records (sorted by id): what is known so far, for
+    /// live displays. Their final state, close and application facts come when they end.
+    pub fn open_conns(&self) -> Vec<ConnRecord> {
+        let mut v: Vec<ConnRecord> = self
+            .table
+            .open_connections()
+            .map(|c| self.apps.snapshot(c))
+            .collect();
+        v.sort_by_key(|c| c.conn.id);
+        v
+    }
+
     /// Open connections right now (for status displays and memory checks).
     pub fn live_conns(&self) -> usize {
         self.table.live()

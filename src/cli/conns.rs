@@ -81,7 +81,9 @@ pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
         // timeout), the finished ones are printed and the open one prints when it ends,
         // out of order. Memory then follows the open connections, not the file.
         while pending.len() > REORDER_WINDOW {
-            let Some((id, c)) = pending.pop_first() else { break };
+            let Some((id, c)) = pending.pop_first() else {
+                break;
+            };
             if keep(&c, names, sel) {
                 out.line(&line(&c, names));
             }

@@ -179,6 +179,12 @@ impl ConnTable {
         self.live
     }
 
+    /// The connections not finished yet, in no particular order: what a live display
+    /// shows while traffic is still flowing.
+    pub fn open_connections(&self) -> impl Iterator<Item = &Connection> + '_ {
+        self.slab.iter().flatten().map(|e| &e.conn)
+    }
+
     /// Out-of-order bytes buffered across all connections.
     pub fn buffered_bytes(&self) -> usize {
         self.total_buffered

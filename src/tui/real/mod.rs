@@ -64,6 +64,9 @@ pub struct RealSource {
     /// Position in `Shared::conns` by connection id (`u32::MAX`: not finished yet).
     conn_pos: Vec<u32>,
     seen_conns: usize,
+    /// `Shared::open_version` last absorbed, and the ids shown as provisional rows.
+    open_version: u64,
+    provisional: std::collections::HashSet<u32>,
     seen_dns: usize,
     seen_http: usize,
     all_conns: Vec<ConnRow>,
@@ -177,6 +180,8 @@ impl RealSource {
             t0: None,
             conn_pos: Vec::new(),
             seen_conns: 0,
+            open_version: 0,
+            provisional: std::collections::HashSet::new(),
             seen_dns: 0,
             seen_http: 0,
             all_conns: Vec::new(),
@@ -262,10 +267,17 @@ impl RealSource {
             return false;
         };
         let (nc, nd, nh) = (sh.conns.len(), sh.dns.len(), sh.http.len());
-        if (nc, nd, nh) == (self.seen_conns, self.seen_dns, self.seen_http) {
+        let open_changed = sh.open_version != self.open_version;
+        if (nc, nd, nh) == (self.seen_conns, self.seen_dns, self.seen_http) && !open_changed {
             return false;
         }
+        // Provisional rows of connections still open (live) are replaced at each
+        // refresh and whenever a connection finishes.
         let mut unsorted = false;
+        if !self.provisional.is_empty() {
+            let prov = std::mem::take(&mut self.provisional);
+            self.all_conns.retain(|r| !prov.contains(&r.id));
+        }
         for i in self.seen_conns..nc {
             let Some(c) = sh.conns.get(i) else { break };
             let id = c.conn.id.0 as usize;
@@ -281,6 +293,20 @@ impl RealSource {
             unsorted |= self.all_conns.last().is_some_and(|l| l.id > row.id);
             self.all_conns.push(row);
         }
+        for c in &sh.open {
+            let id = c.conn.id.0;
+            let finished = self
+                .conn_pos
+                .get(id as usize)
+                .is_some_and(|&p| p != u32::MAX);
+            if !finished {
+                let first = self.facts.packets_of(id, 0).next().unwrap_or(u32::MAX);
+                self.all_conns.push(rows::conn_row(c, None, first, t0));
+                self.provisional.insert(id);
+                unsorted = true;
+            }
+        }
+        self.open_version = sh.open_version;
         if unsorted {
             // Stable sort: cheap on a sorted prefix plus a short run.
             self.all_conns.sort_by_key(|r| r.id);

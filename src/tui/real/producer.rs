@@ -45,6 +45,10 @@ pub struct Shared {
     /// What display filters read about each packet beyond its bytes (streams, TCP
     /// analysis, application fields, connection outcomes).
     pub index: FilterIndex,
+    /// Live only: the connections still open at the last refresh (provisional rows).
+    pub open: Vec<ConnRecord>,
+    /// Bumped at every refresh of `open`.
+    pub open_version: u64,
 }
 
 /// One update for the UI.
@@ -217,6 +221,12 @@ impl Producer {
             self.engine.finish();
         }
         self.collect(done);
+        // Live, connections still open are shown as they are so far (refreshed with
+        // the story), so the views move with the traffic, not only when a connection
+        // ends.
+        if self.live.is_some() && !facts.facts.is_empty() {
+            self.story_stale = true;
+        }
         // A live capture has no end to wait for: retell the story every few seconds
         // while records keep arriving (telling it costs time linear in the records).
         let retell = self.live.is_some()
@@ -227,6 +237,15 @@ impl Producer {
         let story = (done || retell).then(|| {
             self.story_stale = false;
             self.last_story = Some(std::time::Instant::now());
+            let open = if done {
+                Vec::new()
+            } else {
+                self.engine.open_conns()
+            };
+            if let Ok(mut sh) = self.shared.write() {
+                sh.open = open;
+                sh.open_version += 1;
+            }
             self.tell()
         });
         if done {
@@ -297,10 +316,20 @@ impl Producer {
             };
             let mut order: Vec<usize> = (0..sh.conns.len()).collect();
             order.sort_by_key(|&i| sh.conns.get(i).map(|c| c.conn.id));
-            let conns: Vec<ConnRecord> = order
+            let mut conns: Vec<ConnRecord> = order
                 .iter()
                 .filter_map(|&i| sh.conns.get(i).cloned())
                 .collect();
+            // Live: the connections still open take part in the story too (after the
+            // finished ones, so `names[k]` still lines up with `order`).
+            let finished: std::collections::HashSet<u32> =
+                conns.iter().map(|c| c.conn.id.0).collect();
+            conns.extend(
+                sh.open
+                    .iter()
+                    .filter(|c| !finished.contains(&c.conn.id.0))
+                    .cloned(),
+            );
             let mut dns = sh.dns.clone();
             dns.sort_by_key(|t| t.seq);
             let input = StoryInput {

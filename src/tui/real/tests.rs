@@ -369,3 +369,52 @@ fn what_cannot_be_opened_is_an_error_before_the_ui() {
     let e = RealSource::open(&o).err().expect("-f with a file");
     assert!(e.to_string().contains("display filter"), "{e}");
 }
+
+/// Live: a connection that is still open shows in the Connections view (a provisional
+/// row, refreshed with the story), not only once it ends. Needs root for the capture.
+#[test]
+fn live_open_connections_show_while_open() {
+    use std::io::{Read, Write};
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    if !root {
+        eprintln!("SKIPPED: live capture on lo needs root");
+        return;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("live.pcap");
+    let filter = format!("tcp port {port}");
+    let mut s = RealSource::open_live("lo", Some(&filter), Some(&file)).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let (mut srv, _) = listener.accept().unwrap();
+    c.write_all(b"hello").unwrap();
+    let mut buf = [0u8; 5];
+    srv.read_exact(&mut buf).unwrap();
+    // Bounded wait for the provisional row (the refresh runs every 2 s).
+    let start = std::time::Instant::now();
+    let mut seen = false;
+    while start.elapsed() < Duration::from_secs(8) {
+        s.poll();
+        if s.conns()
+            .iter()
+            .any(|r| r.server.port == port && r.bytes_c2s == 5)
+        {
+            seen = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(c);
+    drop(srv);
+    assert!(
+        seen,
+        "open connection to port {port} not listed: {:?}",
+        s.conns()
+    );
+}
