@@ -63,6 +63,8 @@ pub enum Action {
     SearchNext,
     SearchPrev,
     TogglePause,
+    /// Save the packets of the current view to a capture file.
+    SaveView,
     /// Move keyboard focus between the packet list and the field tree.
     SwitchPane,
     Expand,
@@ -74,6 +76,11 @@ pub enum Action {
     BarLeft,
     BarRight,
     BarSubmit,
+    /// Complete the field name before the cursor (Tab).
+    BarComplete,
+    /// Earlier / later filter from the history (Up / Down).
+    BarHistoryPrev,
+    BarHistoryNext,
     /// Answer to the quit confirmation.
     ConfirmYes,
     ConfirmNo,

@@ -85,6 +85,10 @@ pub struct Bar {
     pub valid: bool,
     /// Error of the last submit, rendered with its caret line.
     pub error: Option<String>,
+    /// Field names that complete the word before the cursor (after Tab, when several).
+    pub hint: Option<String>,
+    /// Position in the filter history while browsing it with Up/Down.
+    pub history_pos: Option<usize>,
 }
 
 /// Columns the connection table can be sorted by.
@@ -234,6 +238,8 @@ pub struct App {
     pub bar: Option<Bar>,
     /// The applied display filter.
     pub filter: Option<String>,
+    /// Display filters applied so far, oldest first (browsed with Up/Down in the bar).
+    pub filter_history: Vec<String>,
     /// The connection every view is limited to.
     pub focus: Option<u32>,
     pub help: bool,
@@ -271,6 +277,7 @@ impl App {
             http: ListState::default(),
             bar: None,
             filter: None,
+            filter_history: Vec::new(),
             focus: None,
             help: false,
             help_scroll: 0,
@@ -320,6 +327,7 @@ impl App {
     pub fn footer_lines(&self) -> u16 {
         match &self.bar {
             Some(Bar { error: Some(e), .. }) => 1 + e.lines().count().min(4) as u16,
+            Some(Bar { hint: Some(_), .. }) => 2,
             _ => 1,
         }
     }
@@ -510,6 +518,8 @@ impl App {
                     text,
                     valid: true,
                     error: None,
+                    hint: None,
+                    history_pos: None,
                 };
                 bar.valid =
                     purpose == BarPurpose::Search || self.source.check_filter(&bar.text).is_ok();
@@ -536,6 +546,12 @@ impl App {
             }
             Action::SearchNext => self.search_step(true),
             Action::SearchPrev => self.search_step(false),
+            Action::SaveView => {
+                self.message = Some(match self.source.save_view() {
+                    Ok(m) => m,
+                    Err(e) => format!("not saved: {e}"),
+                });
+            }
             Action::TogglePause => {
                 if self.status.live {
                     let p = !self.status.paused;
@@ -559,7 +575,10 @@ impl App {
             | Action::BarBackspace
             | Action::BarLeft
             | Action::BarRight
-            | Action::BarSubmit => {}
+            | Action::BarSubmit
+            | Action::BarComplete
+            | Action::BarHistoryPrev
+            | Action::BarHistoryNext => {}
             Action::Resize(..) | Action::ForceQuit => {}
         }
         self.refresh_detail();
@@ -817,6 +836,11 @@ impl App {
     }
 
     fn update_bar(&mut self, action: Action) {
+        self.update_bar_inner(action);
+    }
+
+    fn update_bar_inner(&mut self, action: Action) {
+        let completing = action == Action::BarComplete;
         let Some(bar) = &mut self.bar else { return };
         let mut edited = true;
         match action {
@@ -842,6 +866,28 @@ impl App {
                 bar.cursor = (bar.cursor + 1).min(bar.text.chars().count());
                 edited = false;
             }
+            Action::BarComplete if bar.purpose == BarPurpose::Filter => {
+                complete_field(bar);
+            }
+            Action::BarHistoryPrev | Action::BarHistoryNext
+                if bar.purpose == BarPurpose::Filter =>
+            {
+                let n = self.filter_history.len();
+                if n == 0 {
+                    return;
+                }
+                let pos = match (action, bar.history_pos) {
+                    (Action::BarHistoryPrev, None) => Some(n - 1),
+                    (Action::BarHistoryPrev, Some(p)) => Some(p.saturating_sub(1)),
+                    (_, Some(p)) if p + 1 < n => Some(p + 1),
+                    _ => None,
+                };
+                bar.history_pos = pos;
+                bar.text = pos
+                    .map(|p| self.filter_history[p].clone())
+                    .unwrap_or_default();
+                bar.cursor = bar.text.chars().count();
+            }
             Action::Back => {
                 self.bar = None;
                 return;
@@ -851,6 +897,12 @@ impl App {
                 match bar.purpose {
                     BarPurpose::Filter => match self.source.apply_filter(&text) {
                         Ok(()) => {
+                            if !text.is_empty() && self.filter_history.last() != Some(&text) {
+                                self.filter_history.push(text.clone());
+                                if self.filter_history.len() > 100 {
+                                    self.filter_history.remove(0);
+                                }
+                            }
                             self.filter = (!text.is_empty()).then_some(text);
                             self.bar = None;
                             self.packets = ListState::default();
@@ -886,6 +938,9 @@ impl App {
             if let Some(b) = &mut self.bar {
                 b.valid = valid;
                 b.error = None;
+                if !completing {
+                    b.hint = None;
+                }
             }
         }
     }
@@ -1068,6 +1123,51 @@ pub fn conn_doc_item(d: &ConnDetail, i: usize) -> Option<(ConnSection, Option<us
         base += n + 2;
     }
     None
+}
+
+/// Tab in the filter bar: completes the field name before the cursor (the registry's
+/// names and aliases); with several candidates, extends to their common prefix and
+/// lists them as a hint.
+fn complete_field(bar: &mut Bar) {
+    let chars: Vec<char> = bar.text.chars().collect();
+    let end = bar.cursor.min(chars.len());
+    let mut start = end;
+    while start > 0
+        && (chars[start - 1].is_ascii_alphanumeric() || matches!(chars[start - 1], '.' | '_'))
+    {
+        start -= 1;
+    }
+    let word: String = chars[start..end].iter().collect();
+    let cands = crate::filter::fields::complete(&word);
+    let Some(first) = cands.first() else {
+        bar.hint = Some(format!("no field starts with \"{word}\""));
+        return;
+    };
+    let common = cands.iter().fold(first.to_string(), |acc, c| {
+        acc.chars()
+            .zip(c.chars())
+            .take_while(|(a, b)| a == b)
+            .map(|(a, _)| a)
+            .collect()
+    });
+    let insert = if cands.len() == 1 {
+        format!("{first} ")
+    } else {
+        common
+    };
+    let rest: String = chars[end..].iter().collect();
+    let head: String = chars[..start].iter().collect();
+    bar.text = format!("{head}{insert}{rest}");
+    bar.cursor = start + insert.chars().count();
+    bar.hint = (cands.len() > 1).then(|| {
+        let shown: Vec<&str> = cands.iter().take(12).copied().collect();
+        let more = cands.len().saturating_sub(12);
+        if more > 0 {
+            format!("{}  (+{more})", shown.join("  "))
+        } else {
+            shown.join("  ")
+        }
+    });
 }
 
 #[cfg(test)]
@@ -1365,6 +1465,52 @@ mod tests {
             a.update(Action::SortNext);
         }
         assert_eq!(a.sort, ConnSort::Id, "cycles back");
+    }
+
+    #[test]
+    fn filter_bar_completes_field_names_and_remembers_filters() {
+        let mut a = app();
+        a.update(Action::OpenBar);
+        type_text(&mut a, "tcp.flags.sy");
+        a.update(Action::BarComplete);
+        assert_eq!(
+            a.bar.as_ref().map(|b| b.text.as_str()),
+            Some("tcp.flags.syn ")
+        );
+        type_text(&mut a, "or dns.qry.");
+        a.update(Action::BarComplete);
+        let b = a.bar.as_ref().unwrap();
+        assert_eq!(b.text, "tcp.flags.syn or dns.qry.");
+        let hint = b.hint.clone().expect("several candidates listed");
+        assert!(
+            hint.contains("dns.qry.name") && hint.contains("dns.qry.type"),
+            "{hint}"
+        );
+        assert_eq!(a.footer_lines(), 2);
+        type_text(&mut a, "n");
+        assert!(
+            a.bar.as_ref().unwrap().hint.is_none(),
+            "typing clears the hint"
+        );
+        a.update(Action::Back);
+        // History: applied filters come back with Up, newest first.
+        for f in ["dns", "tcp"] {
+            a.update(Action::OpenBar);
+            for _ in 0..8 {
+                a.update(Action::BarBackspace);
+            }
+            type_text(&mut a, f);
+            a.update(Action::BarSubmit);
+        }
+        a.update(Action::OpenBar);
+        a.update(Action::BarHistoryPrev);
+        assert_eq!(a.bar.as_ref().map(|b| b.text.as_str()), Some("tcp"));
+        a.update(Action::BarHistoryPrev);
+        assert_eq!(a.bar.as_ref().map(|b| b.text.as_str()), Some("dns"));
+        a.update(Action::BarHistoryNext);
+        assert_eq!(a.bar.as_ref().map(|b| b.text.as_str()), Some("tcp"));
+        a.update(Action::BarHistoryNext);
+        assert_eq!(a.bar.as_ref().map(|b| b.text.as_str()), Some(""));
     }
 
     #[test]

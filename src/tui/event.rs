@@ -50,6 +50,9 @@ pub fn to_action(app: &App, ev: &Event) -> Option<Action> {
                     KeyCode::Left => Some(Action::BarLeft),
                     KeyCode::Right => Some(Action::BarRight),
                     KeyCode::Enter => Some(Action::BarSubmit),
+                    KeyCode::Tab => Some(Action::BarComplete),
+                    KeyCode::Up => Some(Action::BarHistoryPrev),
+                    KeyCode::Down => Some(Action::BarHistoryNext),
                     KeyCode::Esc => Some(Action::Back),
                     _ => None,
                 };

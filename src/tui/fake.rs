@@ -1255,6 +1255,10 @@ impl DataSource for FakeSource {
         changed
     }
 
+    fn save_view(&self) -> Result<String, String> {
+        Err("the demonstration source has no capture file to save from".into())
+    }
+
     fn set_paused(&mut self, paused: bool) {
         self.paused = paused;
         if let Some(w) = &self.worker {

@@ -322,6 +322,13 @@ pub static KEYMAP: &[Binding] = &[
         "pause / resume live capture",
         false,
     ),
+    b(
+        &[k('w')],
+        S::Global,
+        Action::SaveView,
+        "save the packets in view to a .pcapng file",
+        false,
+    ),
     b(&[k('?')], S::Global, Action::ToggleHelp, "help", true),
     b(&[k('q')], S::Global, Action::Quit, "quit", true),
     b(

@@ -225,4 +225,7 @@ pub trait DataSource: Send {
     /// Absorbs pending update batches from the worker; true if anything changed.
     fn poll(&mut self) -> bool;
     fn set_paused(&mut self, paused: bool);
+    /// Writes the packets of the current view (all, the focused connection, or the
+    /// filtered ones) to a new capture file; returns a line saying where, or why not.
+    fn save_view(&self) -> Result<String, String>;
 }

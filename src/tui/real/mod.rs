@@ -702,4 +702,35 @@ impl DataSource for RealSource {
         self.paused = paused;
         self.worker.send(Command::Pause(paused));
     }
+
+    fn save_view(&self) -> Result<String, String> {
+        self.save_view_to(std::path::Path::new("."))
+    }
+}
+
+impl RealSource {
+    /// [`DataSource::save_view`] into `dir` (the current directory for the TUI).
+    pub fn save_view_to(&self, dir: &std::path::Path) -> Result<String, String> {
+        let st = self
+            .store
+            .read()
+            .map_err(|_| "frame store unavailable".to_string())?;
+        let ids: Vec<PacketId> = match &self.view {
+            Some(v) => v.iter().map(|&i| PacketId(i)).collect(),
+            None => (0..self.facts.len() as u32).map(PacketId).collect(),
+        };
+        let what = match (self.focus, &self.filter) {
+            (Some(c), _) => format!("conn{c}"),
+            (None, Some(_)) => "filtered".to_string(),
+            (None, None) => "all".to_string(),
+        };
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let out = dir.join(format!("wiretale-{what}-{stamp}.pcapng"));
+        let n =
+            crate::capture::write_selection(&st, ids, &out, crate::capture::ExportFormat::Pcapng)
+                .map_err(|e| e.to_string())?;
+        Ok(format!("saved {n} packets to {}", out.display()))
+    }
 }

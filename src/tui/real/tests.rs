@@ -418,3 +418,26 @@ fn live_open_connections_show_while_open() {
         s.conns()
     );
 }
+
+#[test]
+fn saving_the_focused_connection_writes_exactly_its_packets() {
+    let mut s = opened(&bundled("lab-curl.pcap"));
+    s.focus_conn(Some(1));
+    let n = s.packet_count();
+    assert!(n > 5);
+    let dir = tempfile::tempdir().unwrap();
+    let msg = s.save_view_to(dir.path()).unwrap();
+    assert!(msg.contains(&format!("saved {n} packets")), "{msg}");
+    let file = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut src = crate::capture::open(&file).unwrap();
+    let mut read = 0;
+    while let Ok(Some(_)) = src.next_frame() {
+        read += 1;
+    }
+    assert_eq!(read, n);
+}

@@ -339,6 +339,9 @@ impl crate::tui::DataSource for Million {
         false
     }
     fn set_paused(&mut self, _: bool) {}
+    fn save_view(&self) -> Result<String, String> {
+        Err("no file".into())
+    }
 }
 
 /// With a million packets, a frame and a jump to the end build only the visible rows.

@@ -32,11 +32,25 @@ pub fn render(buf: &mut Buffer, area: Rect, bar: &Bar, theme: &Theme) {
     let after: String = chars.iter().skip(bar.cursor + 1).collect();
     spans.push(Span::styled(esc(&after), style));
     let hint = match bar.purpose {
-        BarPurpose::Filter => "   Enter apply · empty clears · Esc cancel",
+        BarPurpose::Filter => "   Enter apply · Tab complete · ↑↓ history · Esc cancel",
         BarPurpose::Search => "   Enter search · n/N next/previous · Esc cancel",
     };
     spans.push(Span::styled(hint, theme.dim()));
     Line::from(spans).render(Rect { height: 1, ..area }, buf);
+    if let (None, Some(h)) = (&bar.error, &bar.hint) {
+        Line::styled(
+            format!("{}{}", " ".repeat(prompt.len()), esc(h)),
+            theme.dim(),
+        )
+        .render(
+            Rect {
+                y: area.y + 1,
+                height: 1,
+                ..area
+            },
+            buf,
+        );
+    }
     if let Some(err) = &bar.error {
         for (i, l) in err
             .lines()
@@ -84,6 +98,8 @@ mod tests {
             cursor: 4,
             valid: false,
             error: Some("unknown field\ntcp and bogus\n        ^".into()),
+            hint: None,
+            history_pos: None,
         };
         render(&mut buf, area, &bar, &Theme::new(false));
         assert!(text(&buf, 0).starts_with("filter: tcp and bogus"));
