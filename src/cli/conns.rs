@@ -104,8 +104,6 @@ pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
             }
         },
         |engine, at_end, sel| {
-            // Exchanges are not printed here: they must still leave the engine.
-            drop(engine.take_http());
             for tx in engine.take_dns(at_end) {
                 names.add(&tx);
             }

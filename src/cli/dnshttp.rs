@@ -43,8 +43,6 @@ pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
             }
         },
         |engine, at_end, _| {
-            // Records this command does not print still leave the engine (flat memory).
-            drop((engine.take_conns(), engine.take_http()));
             let mut txs = engine.take_dns(at_end);
             txs.sort_by_key(|t| t.seq);
             for t in txs.iter().filter(|t| matched.borrow().dns(t)) {
@@ -182,8 +180,7 @@ pub fn run_http(a: &FileArgs) -> anyhow::Result<i32> {
                 Next::Continue
             }
         },
-        |engine, at_end, _| {
-            drop((engine.take_conns(), engine.take_dns(at_end)));
+        |engine, _, _| {
             let mut recs = engine.take_http();
             recs.sort_by_key(|r| (r.tx.request_ts.or(r.tx.response_ts), r.conn, r.tx.seq));
             for r in recs.iter().filter(|r| matched.borrow().http(r)) {

@@ -42,13 +42,8 @@ pub fn run(a: &PacketsArgs) -> anyhow::Result<i32> {
                 Next::Continue
             }
         },
-        // Records are not printed here, but must still leave the engine, or a long
-        // capture would hold every finished connection and transaction.
-        |engine, at_end, _| {
-            drop(engine.take_conns());
-            drop(engine.take_http());
-            drop(engine.take_dns(at_end));
-        },
+        // Records are not printed here; `drive` discards what nobody takes.
+        |_, _, _| {},
     )?;
     let pipe_closed = out.pipe_closed();
     out.finish()?;

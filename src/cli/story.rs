@@ -83,7 +83,7 @@ pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
                     out.line(&guard(&format!("+{:.3}  {:<8} {}", e.rel, label, e.text)));
                 }
                 if let Some(p) = &e.phases {
-                    let s = phases_text(p);
+                    let s = p.summary();
                     if !s.is_empty() {
                         out.line(&format!("{:>7}  {:<8} {}", "", "", s));
                     }
@@ -129,24 +129,6 @@ fn page_header(p: &Page, input: &StoryInput<'_>) -> String {
         p.end.secs_since(p.start)
     ))
     .into_owned()
-}
-
-fn phases_text(p: &PhaseTimes) -> String {
-    let f = |name: &str, v: Option<f64>| v.map(|s| format!("{name} {:.1} ms", s * 1e3));
-    [
-        f("dns", p.dns),
-        f("wait", p.dns_to_connect),
-        f("connect", p.connect),
-        f("request", p.request),
-        f("ttfb", p.ttfb),
-        f("transfer", p.transfer),
-        f("idle", p.idle),
-        f("close", p.close),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join(", ")
 }
 
 fn phases_json(p: &PhaseTimes) -> Value {

@@ -79,6 +79,28 @@ pub struct PhaseTimes {
     pub close: Option<f64>,
 }
 
+impl PhaseTimes {
+    /// "dns 1.2 ms, wait 0.2 ms, connect 20.1 ms, …": the phases that happened, as the
+    /// `story` command and the TUI print them.
+    pub fn summary(&self) -> String {
+        let f = |name: &str, v: Option<f64>| v.map(|s| format!("{name} {:.1} ms", s * 1e3));
+        [
+            f("dns", self.dns),
+            f("wait", self.dns_to_connect),
+            f("connect", self.connect),
+            f("request", self.request),
+            f("ttfb", self.ttfb),
+            f("transfer", self.transfer),
+            f("idle", self.idle),
+            f("close", self.close),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
+}
+
 /// One line of the story.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {

@@ -6,7 +6,7 @@ use crate::base::Timestamp;
 use crate::capture::FrameStore;
 use crate::flow::ConnProto;
 use crate::proto::dns::{self, DnsTransaction};
-use crate::story::{ConnName, Page, PhaseTimes, Story, StoryInput};
+use crate::story::{ConnName, Page, Story, StoryInput};
 use crate::tui::source::{ConnRow, DnsRow, HttpRow, StoryItem};
 
 /// "TCP", "UDP" or "ICMP".
@@ -149,7 +149,7 @@ pub fn story_items(st: &Story, input: &StoryInput<'_>, _t0: Timestamp) -> Vec<St
             children: Vec::new(),
         };
         if let Some(p) = &e.phases {
-            let s = phases_text(p);
+            let s = p.summary();
             if !s.is_empty() {
                 item.children.push(StoryItem {
                     text: s,
@@ -191,23 +191,4 @@ fn page_header(p: &Page, input: &StoryInput<'_>) -> String {
         p.http.len(),
         p.end.secs_since(p.start)
     )
-}
-
-/// "dns 1.2 ms, connect 20.1 ms, …" as the `story` command prints it.
-pub fn phases_text(p: &PhaseTimes) -> String {
-    let f = |name: &str, v: Option<f64>| v.map(|s| format!("{name} {:.1} ms", s * 1e3));
-    [
-        f("dns", p.dns),
-        f("wait", p.dns_to_connect),
-        f("connect", p.connect),
-        f("request", p.request),
-        f("ttfb", p.ttfb),
-        f("transfer", p.transfer),
-        f("idle", p.idle),
-        f("close", p.close),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join(", ")
 }
