@@ -18,12 +18,10 @@ use crate::story::{ConnName, NameIndex};
 const REORDER_WINDOW: usize = 16_384;
 
 pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
-    let mut sel = match Selection::from_args(a) {
-        Ok(s) => s,
+    let (mut sel, cfg) = match Selection::for_command(a, false)? {
+        Ok(v) => v,
         Err(code) => return Ok(code),
     };
-    let mut cfg = a.limits.engine_config(false);
-    sel.prepare(&a.file, &mut cfg)?;
     let matched = std::cell::RefCell::new(Matched::new(&sel));
     let mut out = Out::new();
     if !a.json {

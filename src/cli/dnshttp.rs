@@ -11,12 +11,10 @@ use crate::analysis::HttpRecord;
 use crate::proto::dns::{self, DnsTransaction, Record};
 
 pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
-    let mut sel = match Selection::from_args(a) {
-        Ok(s) => s,
+    let (mut sel, cfg) = match Selection::for_command(a, false)? {
+        Ok(v) => v,
         Err(code) => return Ok(code),
     };
-    let mut cfg = a.limits.engine_config(false);
-    sel.prepare(&a.file, &mut cfg)?;
     let matched = std::cell::RefCell::new(Matched::new(&sel));
     let mut out = Out::new();
     if !a.json {
@@ -144,12 +142,10 @@ fn dns_text(t: &DnsTransaction, t0: crate::base::Timestamp) -> String {
 }
 
 pub fn run_http(a: &FileArgs) -> anyhow::Result<i32> {
-    let mut sel = match Selection::from_args(a) {
-        Ok(s) => s,
+    let (mut sel, cfg) = match Selection::for_command(a, false)? {
+        Ok(v) => v,
         Err(code) => return Ok(code),
     };
-    let mut cfg = a.limits.engine_config(false);
-    sel.prepare(&a.file, &mut cfg)?;
     let matched = std::cell::RefCell::new(Matched::new(&sel));
     let mut out = Out::new();
     if !a.json {

@@ -11,12 +11,10 @@ use crate::analysis::PacketSummary;
 use crate::base::Timestamp;
 
 pub fn run(a: &PacketsArgs) -> anyhow::Result<i32> {
-    let mut sel = match Selection::from_args(&a.common) {
-        Ok(s) => s,
+    let (mut sel, cfg) = match Selection::for_command(&a.common, true)? {
+        Ok(v) => v,
         Err(code) => return Ok(code),
     };
-    let mut cfg = a.common.limits.engine_config(true);
-    sel.prepare(&a.common.file, &mut cfg)?;
     let mut out = Out::new();
     let mut first: Option<Timestamp> = None;
     let mut n: u64 = 0;

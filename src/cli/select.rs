@@ -32,6 +32,22 @@ impl Selection {
         Self::new(a.filter.as_deref(), a.bpf.as_deref())
     }
 
+    /// What every file command starts with: the selection from `-Y`/`-f` and the engine
+    /// configuration from the limit flags, prepared for the filter. `Ok(Err(code))`: a
+    /// bad filter was reported; exit with `code`.
+    pub fn for_command(
+        a: &FileArgs,
+        want_info: bool,
+    ) -> anyhow::Result<Result<(Self, EngineConfig), i32>> {
+        let mut sel = match Self::from_args(a) {
+            Ok(s) => s,
+            Err(code) => return Ok(Err(code)),
+        };
+        let mut cfg = a.limits.engine_config(want_info);
+        sel.prepare(&a.file, &mut cfg)?;
+        Ok(Ok((sel, cfg)))
+    }
+
     pub fn new(display: Option<&str>, bpf: Option<&str>) -> Result<Self, i32> {
         let matcher = match display {
             None => None,

@@ -10,12 +10,10 @@ use super::select::{Matched, Selection};
 use crate::story::{self, ConnName, Event, Page, PhaseTimes, StoryInput};
 
 pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
-    let mut sel = match Selection::from_args(a) {
-        Ok(s) => s,
+    let (mut sel, cfg) = match Selection::for_command(a, false)? {
+        Ok(v) => v,
         Err(code) => return Ok(code),
     };
-    let mut cfg = a.limits.engine_config(false);
-    sel.prepare(&a.file, &mut cfg)?;
     let mut matched = Matched::new(&sel);
     let mut conns = Vec::new();
     let mut dns = Vec::new();
