@@ -332,6 +332,11 @@ impl StreamSink for Apps {
 
 impl Apps {
     /// What is known so far about a connection that has not finished (a live view).
+    /// The application found on an open connection so far.
+    pub fn app_of(&self, id: ConnId) -> Option<AppKind> {
+        self.conns.get(&id).and_then(|a| a.app)
+    }
+
     pub fn snapshot(&self, conn: &Connection) -> ConnRecord {
         let app = self.conns.get(&conn.id);
         ConnRecord {

@@ -1,6 +1,9 @@
 //! The engine: one frame at a time through decode, defragmentation, the connection
 //! table and the application decoders.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
+
 use super::apps::Apps;
 use super::limits::{AppLimits, LimitTally};
 use super::notes::AppNote;
@@ -11,7 +14,7 @@ use crate::decode::{
 };
 use crate::flow::{ConnTable, FlowConfig, FlowPacket, PacketVerdict, L4};
 use crate::proto::dns::{self, DnsMeta, DnsTransaction};
-use crate::story::{ConnRecord, HttpRecord};
+use crate::story::{AppKind, ConnRecord, HttpRecord, Pending};
 
 /// Limits and switches of one analysis run.
 #[derive(Clone, Copy, Debug, Default)]
@@ -294,6 +297,31 @@ impl Engine {
             .collect();
         v.sort_by_key(|c| c.conn.id);
         v
+    }
+
+    /// Capture time of the latest packet.
+    pub fn now(&self) -> Timestamp {
+        self.last_ts
+    }
+
+    /// What may still become records, for a consumer that tells the story as it goes
+    /// ([`StoryStream`](crate::story::StoryStream)): the time now, the earliest start
+    /// of an open connection per client, the earliest DNS transaction still held.
+    pub fn pending(&self) -> Pending {
+        let mut open: HashMap<IpAddr, Timestamp> = HashMap::new();
+        for c in self.table.open_connections() {
+            // DNS's own connections never join a page (their lookups do, as records).
+            if self.apps.app_of(c.id) == Some(AppKind::Dns) {
+                continue;
+            }
+            let e = open.entry(c.client.ip).or_insert(c.first_ts);
+            *e = (*e).min(c.first_ts);
+        }
+        Pending {
+            now: self.last_ts,
+            open,
+            dns_held_since: self.apps.dns.held_since(),
+        }
     }
 
     /// Open connections right now (for status displays and memory checks).

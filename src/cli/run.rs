@@ -88,29 +88,29 @@ pub fn open_error(path: &Path, e: &CaptureError) -> anyhow::Error {
     }
 }
 
-/// Threads to use: `WIRETALE_THREADS` if set, else 1.
+/// Threads to use: `WIRETALE_THREADS` if set, else the cores available.
 ///
-/// Why not all cores by default: the only parallel stage so far is reading ahead
-/// ([`capture::ReadAhead`]), and measured on the benchmark captures it costs more (one
-/// more copy of every frame, cache traffic between cores) than the reading it takes
-/// off this thread: `conns` on manyflows.pcap took 3.3 s with it and 3.1 s without.
-/// It stays selectable (`WIRETALE_THREADS=2`) and tested, for slow storage and as the
-/// place a sharded analysis would plug in.
+/// What each count buys: 1 = everything on one thread; 2 = `story` tells and prints
+/// on a second thread while the engine reads and analyses (`story` on the 250,000-
+/// connection capture: see docs/performance.md); 3 or more = also reading ahead on its
+/// own thread ([`capture::ReadAhead`]), which measured slower than reading inline on
+/// two cores (one more copy of every frame for a small share of the work), so it waits
+/// for a third core. `tests/threads.rs` checks that every count gives the same output.
 pub fn threads() -> usize {
     std::env::var("WIRETALE_THREADS")
         .ok()
         .and_then(|v| v.trim().parse::<usize>().ok())
         .filter(|&n| n > 0)
-        .unwrap_or(1)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// With two or more threads, reading (the `read()` calls and the format walk) moves to
-/// its own thread ([`capture::ReadAhead`]); the frames and errors are the same, so the
-/// output is too (`tests/threads.rs` compares them).
+/// With three or more threads, reading (the `read()` calls and the format walk) moves
+/// to its own thread ([`capture::ReadAhead`]); the frames and errors are the same, so
+/// the output is too (`tests/threads.rs` compares them).
 fn read_ahead(
     src: Box<dyn capture::FrameSource + Send>,
 ) -> anyhow::Result<Box<dyn capture::FrameSource>> {
-    if threads() < 2 {
+    if threads() < 3 {
         return Ok(src);
     }
     let ahead = capture::ReadAhead::new(src)

@@ -1,129 +1,253 @@
 //! `wiretale story FILE [--json]`: the browser-to-server story, page load by page load.
 
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+
 use serde_json::{json, Value};
 
 use super::args::FileArgs;
 use super::json::{guard, wire};
 use super::out::Out;
-use super::run::{drive_with, finish_status, Next};
+use super::run::{drive_with, finish_status, threads, Next};
 use super::select::{Matched, Selection};
-use crate::story::{self, ConnName, Event, Page, PhaseTimes, StoryInput};
+use crate::analysis::{Engine, EngineConfig};
+use crate::proto::dns::DnsTransaction;
+use crate::story::stream::KeepConn;
+use crate::story::{
+    ConnName, ConnRecord, Event, HttpRecord, Pending, PhaseTimes, StoryPage, StoryStream,
+};
+
+/// Capture time (ns) between two looks for pages that are final (the look walks the
+/// open connections: twice a second of capture time is often enough).
+const ADVANCE_EVERY: i64 = 500_000_000;
+
+/// Finished records handed from the engine to the teller, and what is still pending.
+#[derive(Default)]
+struct Batch {
+    /// With whether `-Y` keeps each (its answers name connections either way).
+    dns: Vec<(DnsTransaction, bool)>,
+    http: Vec<HttpRecord>,
+    conns: Vec<ConnRecord>,
+    /// Set when it is time to look for final pages.
+    pending: Option<Pending>,
+    at_end: bool,
+}
+
+/// Tells the story from batches of records and prints it, page by page.
+struct Teller {
+    stream: StoryStream,
+    out: Out,
+    json: bool,
+    printed: bool,
+}
+
+impl Teller {
+    fn new(json: bool) -> Self {
+        Teller {
+            stream: StoryStream::new(),
+            out: Out::new(),
+            json,
+            printed: false,
+        }
+    }
+
+    /// Returns false once the output is gone (nothing more to tell).
+    fn take(&mut self, b: Batch, keep: &mut KeepConn<'_>) -> bool {
+        for (t, k) in b.dns {
+            self.stream.add_dns(t, k);
+        }
+        // Exchanges first: a connection's record gathers the ones before it.
+        for h in b.http {
+            self.stream.add_http(h);
+        }
+        for c in b.conns {
+            self.stream.add_conn(c);
+        }
+        let (out, json, printed) = (&mut self.out, self.json, &mut self.printed);
+        let mut print = |page: &StoryPage| {
+            print_page(out, page, json, printed);
+            !out.failed()
+        };
+        if b.at_end {
+            self.stream.finish(keep, &mut print)
+        } else if let Some(p) = &b.pending {
+            self.stream.advance(p, keep, &mut print)
+        } else {
+            true
+        }
+    }
+
+    /// Flushes the output; true when the reader of it went away (not an error).
+    fn end(self) -> anyhow::Result<bool> {
+        let closed = self.out.pipe_closed();
+        self.out.finish()?;
+        Ok(closed)
+    }
+}
 
 pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
     let (mut sel, cfg) = match Selection::for_command(a, false)? {
         Ok(v) => v,
         Err(code) => return Ok(code),
     };
-    let mut matched = Matched::new(&sel);
-    let mut conns = Vec::new();
-    let mut dns = Vec::new();
-    let mut http = Vec::new();
+    // Two cores: the engine on this thread, the story told and printed on another
+    // (same calls in the same order, so the same output; tests/threads.rs). With -Y the
+    // teller consults the filter, which this thread updates per packet: one thread.
+    if threads() >= 2 && !sel.is_filtering() {
+        return run_two_threads(a, sel, cfg);
+    }
+    // Read by the packet callback, consulted when records finish.
+    let matched = RefCell::new(Matched::new(&sel));
+    let mut teller = Teller::new(a.json);
+    let going = std::cell::Cell::new(true);
+    let mut last_advance = i64::MIN;
     let damage = drive_with(
         &a.file,
         cfg,
         &mut sel,
         |_, s, hit| {
-            matched.record(s, hit);
-            Next::Continue
+            matched.borrow_mut().record(s, hit);
+            if going.get() {
+                Next::Continue
+            } else {
+                Next::Stop
+            }
         },
-        |engine, at_end, _| {
-            conns.extend(engine.take_conns());
-            dns.extend(engine.take_dns(at_end));
-            http.extend(engine.take_http());
+        |engine, at_end, sel| {
+            let m = matched.borrow();
+            let b = batch(engine, at_end, &mut last_advance, &m);
+            // -Y: the story of the lookups, connections and exchanges that match (README).
+            let mut keep = |c: &ConnRecord, name: Option<&ConnName>| {
+                sel.keep_conn(&m, c, name.map(|n| n.qname.as_str()))
+            };
+            if going.get() {
+                going.set(teller.take(b, &mut keep));
+            }
         },
     )?;
-    // -Y: the story of the lookups, connections and exchanges that match (README).
-    if sel.is_filtering() {
-        let mut names = crate::story::NameIndex::new();
-        for t in &dns {
-            names.add(t);
-        }
-        conns.retain(|c| {
-            let name = names.name(c);
-            sel.keep_conn(&matched, c, name.as_ref().map(|n| n.qname.as_str()))
-        });
-        dns.retain(|t| matched.dns(t));
-        http.retain(|r| matched.http(r));
-    }
-    conns.sort_by_key(|c| c.conn.id);
-    dns.sort_by_key(|t| t.seq);
-    let input = StoryInput {
-        conns: &conns,
-        dns: &dns,
-        http: &http,
-    };
-    let mut out = Out::new();
-    let mut page_at = 0usize;
-    let mut printed_page: Option<u32> = None;
-    // Page by page, so the events of the whole capture are never all in memory.
-    story::tell_each(&input, |page, events| {
-        for e in events {
-            if a.json {
-                out.line(&event_json(e).to_string());
-            } else {
-                if e.page != printed_page {
-                    if e.page == Some(page.id) {
-                        if page_at > 0 {
-                            out.line("");
-                        }
-                        out.line(&page_header(page, &input));
-                        page_at += 1;
-                    }
-                    printed_page = e.page;
-                }
-                if e.quiet {
-                    continue;
-                }
-                let label = e.kind.label();
-                if label.is_empty() {
-                    out.line(&guard(&format!("+{:.3}  {}", e.rel, e.text)));
-                } else {
-                    out.line(&guard(&format!("+{:.3}  {:<8} {}", e.rel, label, e.text)));
-                }
-                if let Some(p) = &e.phases {
-                    let s = p.summary();
-                    if !s.is_empty() {
-                        out.line(&format!("{:>7}  {:<8} {}", "", "", s));
-                    }
-                }
-            }
-            if out.failed() {
-                return false;
-            }
-        }
-        true
-    });
-    let pipe_closed = out.pipe_closed();
-    out.finish()?;
-    if pipe_closed {
+    if teller.end()? {
         return Ok(0);
     }
     Ok(finish_status(damage))
 }
 
-fn page_header(p: &Page, input: &StoryInput<'_>) -> String {
-    let what = match &p.url {
-        Some(u) => format!("page load {u}"),
-        None if !p.http.is_empty() => {
-            let h = &input.http[p.http[0]].tx;
-            format!(
-                "request {} http://{}{}",
-                h.method.as_deref().unwrap_or("?"),
-                h.host.as_deref().unwrap_or("?"),
-                h.uri.as_deref().unwrap_or("")
-            )
+fn run_two_threads(a: &FileArgs, mut sel: Selection, cfg: EngineConfig) -> anyhow::Result<i32> {
+    let matched = Matched::new(&sel);
+    let gone = AtomicBool::new(false);
+    // Bounded: the engine waits when the teller is behind, so records cannot pile up;
+    // room for 64 batches (4,096 packets each) absorbs the bursts of a regroup.
+    let (tx, rx) = mpsc::sync_channel::<Batch>(64);
+    let json = a.json;
+    std::thread::scope(|scope| {
+        let gone = &gone;
+        let teller = scope.spawn(move || -> anyhow::Result<bool> {
+            let mut teller = Teller::new(json);
+            let mut keep = |_: &ConnRecord, _: Option<&ConnName>| true;
+            for b in rx {
+                if !teller.take(b, &mut keep) {
+                    gone.store(true, Ordering::Relaxed);
+                    break;
+                }
+            }
+            teller.end()
+        });
+        let mut last_advance = i64::MIN;
+        let damage = drive_with(
+            &a.file,
+            cfg,
+            &mut sel,
+            |_, _, _| {
+                if gone.load(Ordering::Relaxed) {
+                    Next::Stop
+                } else {
+                    Next::Continue
+                }
+            },
+            |engine, at_end, _| {
+                let b = batch(engine, at_end, &mut last_advance, &matched);
+                // A send fails only when the teller has stopped (output gone).
+                let _ = tx.send(b);
+            },
+        );
+        drop(tx);
+        let closed = teller
+            .join()
+            .map_err(|_| anyhow::anyhow!("the story thread failed"))??;
+        let damage = damage?;
+        if closed {
+            return Ok(0);
         }
-        None if !p.conns.is_empty() => "connection".to_string(),
-        None => "lookup".to_string(),
+        Ok(finish_status(damage))
+    })
+}
+
+/// Takes the engine's finished records (and, when due, what is pending) as one batch.
+fn batch(engine: &mut Engine, at_end: bool, last_advance: &mut i64, m: &Matched) -> Batch {
+    let mut b = Batch {
+        at_end,
+        ..Batch::default()
     };
+    b.dns = engine
+        .take_dns(at_end)
+        .into_iter()
+        .map(|t| {
+            let k = m.dns(&t);
+            (t, k)
+        })
+        .collect();
+    b.http = engine.take_http();
+    b.http.retain(|h| m.http(h));
+    b.conns = engine.take_conns();
+    let now = engine.now().0;
+    if !at_end && now.saturating_sub(*last_advance) >= ADVANCE_EVERY {
+        *last_advance = now;
+        b.pending = Some(engine.pending());
+    }
+    b
+}
+
+/// One page: its header (text only; a blank line between pages), then its events.
+fn print_page(out: &mut Out, page: &StoryPage, json: bool, printed: &mut bool) {
+    if !json && !page.events.is_empty() {
+        if *printed {
+            out.line("");
+        }
+        out.line(&page_header(page));
+        *printed = true;
+    }
+    for e in &page.events {
+        if json {
+            out.line(&event_json(e).to_string());
+            continue;
+        }
+        if e.quiet {
+            continue;
+        }
+        let label = e.kind.label();
+        if label.is_empty() {
+            out.line(&guard(&format!("+{:.3}  {}", e.rel, e.text)));
+        } else {
+            out.line(&guard(&format!("+{:.3}  {:<8} {}", e.rel, label, e.text)));
+        }
+        if let Some(p) = &e.phases {
+            let s = p.summary();
+            if !s.is_empty() {
+                out.line(&format!("{:>7}  {:<8} {}", "", "", s));
+            }
+        }
+    }
+}
+
+fn page_header(p: &StoryPage) -> String {
     guard(&format!(
         "── story {}: {}  (client {}, {} lookups, {} connections, {} requests, {:.3} s)",
         p.id + 1,
-        what,
+        p.title,
         p.client,
-        p.dns.len(),
-        p.conns.len(),
-        p.http.len(),
+        p.lookups,
+        p.connections,
+        p.requests,
         p.end.secs_since(p.start)
     ))
     .into_owned()

@@ -15,11 +15,13 @@ pub mod naming;
 pub mod narrate;
 pub mod pages;
 mod records;
+pub mod stream;
 
 pub use naming::{name_connections, ConnName, NameIndex, NameSource};
 pub use narrate::{narrate, narrate_each, Event, EventKind, PhaseTimes};
 pub use pages::{group_pages, Page};
 pub use records::{AppKind, ConnRecord, HttpRecord, TlsSummary};
+pub use stream::{Pending, StoryPage, StoryStream};
 
 use crate::proto::dns::DnsTransaction;
 
@@ -48,13 +50,4 @@ pub fn tell(input: &StoryInput<'_>) -> Story {
         pages,
         events,
     }
-}
-
-/// [`tell`] for output that streams: each page with its events, in order, to `each`
-/// (which returns false to stop), without keeping every event of the capture in
-/// memory at once. Same pages, same events, same order as [`tell`].
-pub fn tell_each(input: &StoryInput<'_>, each: impl FnMut(&Page, &[Event]) -> bool) {
-    let names = name_connections(input);
-    let pages = group_pages(input, &names);
-    narrate_each(input, &names, &pages, each);
 }

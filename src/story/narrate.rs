@@ -151,34 +151,53 @@ fn secs(a: Timestamp, b: Timestamp) -> f64 {
 pub fn narrate(input: &StoryInput<'_>, names: &[Option<ConnName>], pages: &[Page]) -> Vec<Event> {
     let mut out = Vec::new();
     narrate_each(input, names, pages, |_, ev| {
-        out.extend_from_slice(ev);
+        out.extend(ev);
         true
     });
     out
 }
 
-/// Narrates page by page, handing each page's events (in order) to `each` and
-/// dropping them after: the same events as [`narrate`], without holding all of them
-/// at once (a capture of 250,000 short connections makes over a million events).
-/// `each` returns false to stop early (e.g. the output pipe closed).
+/// Narrates page by page, handing each page's events (in order, owned) to `each`: the
+/// same events as [`narrate`], without holding all of them at once (a capture of
+/// 250,000 short connections makes over a million events). `each` returns false to
+/// stop early (e.g. the output pipe closed).
 pub fn narrate_each(
     input: &StoryInput<'_>,
     names: &[Option<ConnName>],
     pages: &[Page],
-    mut each: impl FnMut(&Page, &[Event]) -> bool,
+    mut each: impl FnMut(&Page, Vec<Event>) -> bool,
 ) {
-    // Each connection's first exchange, found once (a scan per connection would make
-    // 250,000 connections cost 250,000²).
-    let mut first_http: HashMap<ConnId, usize> = HashMap::new();
-    for (i, h) in input.http.iter().enumerate() {
-        let e = first_http.entry(h.conn).or_insert(i);
-        if input.http[*e].tx.seq > h.tx.seq {
-            *e = i;
+    let n = Narrator::new(input);
+    for p in pages {
+        if !each(p, n.page(input, names, p)) {
+            return;
         }
     }
-    let mut ev: Vec<Event> = Vec::new();
-    for p in pages {
-        ev.clear();
+}
+
+/// Narrates single pages of one input, in any order (the streaming story tells a
+/// page only when its turn comes, so its events are never held waiting).
+pub struct Narrator {
+    /// Each connection's first exchange, found once (a scan per connection would make
+    /// 250,000 connections cost 250,000²).
+    first_http: HashMap<ConnId, usize>,
+}
+
+impl Narrator {
+    pub fn new(input: &StoryInput<'_>) -> Self {
+        let mut first_http: HashMap<ConnId, usize> = HashMap::new();
+        for (i, h) in input.http.iter().enumerate() {
+            let e = first_http.entry(h.conn).or_insert(i);
+            if input.http[*e].tx.seq > h.tx.seq {
+                *e = i;
+            }
+        }
+        Narrator { first_http }
+    }
+
+    /// The events of page `p` of `input`, in order.
+    pub fn page(&self, input: &StoryInput<'_>, names: &[Option<ConnName>], p: &Page) -> Vec<Event> {
+        let mut ev: Vec<Event> = Vec::new();
         let mk = |ts: Timestamp, kind: EventKind, conn: Option<ConnId>, text: String| Event {
             ts,
             kind,
@@ -193,7 +212,8 @@ pub fn narrate_each(
             dns_events(input, di, &mk, &mut ev);
         }
         for &ci in &p.conns {
-            let first = first_http
+            let first = self
+                .first_http
                 .get(&input.conns[ci].conn.id)
                 .map(|&i| &input.http[i].tx);
             let name = names.get(ci).and_then(|n| n.as_ref());
@@ -203,9 +223,7 @@ pub fn narrate_each(
             http_events(input, hi, &mk, &mut ev);
         }
         ev.sort_by(|a, b| a.ts.cmp(&b.ts).then(order(a.kind).cmp(&order(b.kind))));
-        if !each(p, &ev) {
-            return;
-        }
+        ev
     }
 }
 

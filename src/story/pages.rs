@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use super::stream::HOLD;
 use super::{ConnName, StoryInput};
 use crate::base::{ConnId, Timestamp};
 
@@ -44,8 +45,11 @@ fn is_browser(ua: Option<&str>) -> bool {
 
 /// An HTML response: a page (304 counts: the browser loaded it from its cache).
 fn is_document(ct: Option<&str>, status: Option<u16>) -> bool {
-    ct.is_some_and(|c| c.trim_start().to_ascii_lowercase().starts_with("text/html"))
-        && status.is_some_and(|s| (200..300).contains(&s) || s == 304)
+    ct.is_some_and(|c| {
+        c.trim_start()
+            .get(..9)
+            .is_some_and(|t| t.eq_ignore_ascii_case("text/html"))
+    }) && status.is_some_and(|s| (200..300).contains(&s) || s == 304)
 }
 
 /// Groups `input` into pages, in order of their start.
@@ -82,21 +86,28 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
                 .or(h.tx.response_ts)
                 .unwrap_or(input.conns[ci].conn.first_ts);
         let end = h.tx.response_end_ts.or(h.tx.request_end_ts).unwrap_or(ts);
-        let url =
-            h.tx.host
-                .as_ref()
-                .map(|host| format!("http://{}{}", host, h.tx.uri.as_deref().unwrap_or("/")));
+
         // Browsers often send only the origin as Referer (strict-origin-when-cross-origin):
         // the latest document page from that origin that began before this request.
         let referred = h.tx.referer.as_deref().and_then(|r| {
             let list = by_origin.get(&(client, origin(r)))?;
-            list.iter().rev().copied().find(|&p| pages[p].start <= ts)
+            // Bounded by HOLD: the streaming story must know when a page is final.
+            list.iter()
+                .rev()
+                .copied()
+                .find(|&p| pages[p].start <= ts && ts.0 - pages[p].end.0 <= HOLD)
         });
         let active = current
             .get(&client)
             .copied()
             .filter(|&p| ts.0 - pages[p].end.0 <= QUIET);
         let doc = is_document(h.tx.content_type.as_deref(), h.tx.status);
+        // Only a document's URL is kept (made once per document, not per exchange).
+        let url =
+            h.tx.host
+                .as_ref()
+                .filter(|_| doc)
+                .map(|host| format!("http://{}{}", host, h.tx.uri.as_deref().unwrap_or("/")));
         let page = match (referred, conn_page.get(&ci).copied()) {
             (Some(p), _) => Some(p),
             // Another document on a connection that already told a story (curl's
@@ -210,10 +221,22 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
     }
 
     // Lookups: with the connection they named, else by time for that client.
+    // A lookup joins the page of the connection it named when that connection began
+    // within HOLD of it (the bound the streaming story needs to know a page is final).
+    let asked: HashMap<u64, Timestamp> = input
+        .dns
+        .iter()
+        .map(|tx| (tx.seq, tx.query_ts.or(tx.response_ts).unwrap_or_default()))
+        .collect();
     let mut named: HashMap<u64, usize> = HashMap::new();
     for (ci, n) in names.iter().enumerate() {
         if let Some(seq) = n.as_ref().and_then(|n| n.dns_seq) {
-            named.entry(seq).or_insert(ci);
+            let near = asked
+                .get(&seq)
+                .is_some_and(|t| input.conns[ci].conn.first_ts.0 - t.0 <= HOLD);
+            if near {
+                named.entry(seq).or_insert(ci);
+            }
         }
     }
     let mut conn_to_page: HashMap<usize, usize> = HashMap::new();
@@ -289,7 +312,9 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
                 match lookups_only
                     .get(&tx.client.ip)
                     .copied()
-                    .filter(|&p| t.0 - pages[p].end.0 <= QUIET)
+                    // At most HOLD long: a resolver that never pauses makes a story
+                    // every few seconds, not one as long as the capture.
+                    .filter(|&p| t.0 - pages[p].end.0 <= QUIET && t.0 - pages[p].start.0 <= HOLD)
                 {
                     Some(p) => p,
                     None => {
@@ -305,7 +330,9 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
         pages[p].end = pages[p].end.max(tx.response_ts.unwrap_or(t));
     }
 
-    pages.sort_by_key(|p| (p.start, p.id));
+    // Pages of different clients never interact: (start, client, creation) is an order
+    // the streaming story, which groups one client at a time, reproduces.
+    pages.sort_by_key(|p| (p.start, p.client, p.id));
     for (i, p) in pages.iter_mut().enumerate() {
         p.id = i as u32;
     }

@@ -134,7 +134,7 @@ impl DnsTransaction {
         self.response.as_deref().map_or(&[], |m| &m.additional)
     }
 
-    fn first_ts(&self) -> Timestamp {
+    pub(crate) fn first_ts(&self) -> Timestamp {
         self.query_ts.or(self.response_ts).unwrap_or_default()
     }
 }
@@ -460,6 +460,18 @@ impl DnsTracker {
         let rest = self.done.split_off(&oldest_open);
         let out = std::mem::replace(&mut self.done, rest);
         out.into_values().collect()
+    }
+
+    /// The earliest first message of any transaction not yet drained (open, waiting
+    /// for a TCP retry, or finished behind an open one): what a consumer that orders by
+    /// time may still receive.
+    pub fn held_since(&self) -> Option<Timestamp> {
+        self.open
+            .values()
+            .chain(self.tc_wait.iter())
+            .chain(self.done.values())
+            .map(DnsTransaction::first_ts)
+            .min()
     }
 
     /// Ends the capture: every open query becomes unanswered; returns everything not yet

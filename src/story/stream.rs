@@ -1,0 +1,523 @@
+//! Telling the story while the capture is read, in memory that follows a window of
+//! capture time, not the length of the file.
+//!
+//! Why this works: every rule of [`naming`](super::naming) and [`pages`](super::pages)
+//! joins records of one client only (pages, naming and lookups are all per client IP),
+//! and every rule that joins records across time is bounded by [`QUIET`] or [`LEAD`],
+//! or by [`HOLD`] for those that were not (Referer, a lookup naming a later connection,
+//! a run of lookups with nothing else). So a page of client C that ended `HOLD` before
+//! anything C may still do (an open connection's start, a lookup the DNS pairing still
+//! holds, now) cannot change any more. Every [`REGROUP`] of capture time a client's
+//! records are grouped; its final pages are narrated and their records dropped; the
+//! rest wait for the next round. Connections are named from one index of every answer
+//! seen (an entry per answer), so a connection made long after its lookup is still
+//! named by it.
+//!
+//! Pages come out in order of start (ties: client, then order of creation), as
+//! [`tell`](super::tell) orders them (`tests/story_stream.rs` compares the two on every
+//! capture): a final page waits until no record still gathered, open connection or held
+//! lookup could start a page before it. A connection left open for hours would hold
+//! every later page back; past [`MAX_WAITING`] final pages the earliest are told anyway
+//! (a page that started earlier may then follow them), so memory stays bounded.
+//!
+//! Memory is then what a client does in about `HOLD` + `REGROUP` + the flow table's
+//! linger for closed connections (5 s) of capture time: at 10,000 connections a second
+//! that is still over 100,000 records.
+//!
+//! [`QUIET`]: super::pages::QUIET
+//! [`LEAD`]: super::pages::LEAD
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::net::IpAddr;
+use std::rc::Rc;
+
+use super::narrate::Narrator;
+use super::pages::group_pages;
+use super::{ConnName, ConnRecord, Event, HttpRecord, NameIndex, Page, StoryInput};
+use crate::base::{ConnId, Timestamp};
+use crate::proto::dns::DnsTransaction;
+
+/// How long after a page's end anything the client does can no longer change it: a
+/// page that ended HOLD before everything still pending for its client is final.
+/// Longer than every window a later record can join or pull a page by (`QUIET` 3 s
+/// after its end, `LEAD` 1 s before a later page's start); the Referer, lookup-to-
+/// connection and lookups-only joins are bounded by it too.
+pub const HOLD: i64 = 4_000_000_000;
+
+/// How often (capture time) a client that is never silent for HOLD is grouped again to
+/// tell its pages that have become final.
+pub const REGROUP: i64 = 2_000_000_000;
+
+/// Finished pages that may wait for an earlier-starting one before they are told anyway.
+pub const MAX_WAITING: usize = 65_536;
+
+/// A told page: what the page header shows, and its events in order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoryPage {
+    /// Position in the story (0-based), the `page` of its events.
+    pub id: u32,
+    pub client: IpAddr,
+    /// `http://host/uri` of the document, for a page load.
+    pub url: Option<String>,
+    /// What it is: `page load URL`, `request GET http://host/uri`, `connection`, `lookup`.
+    pub title: String,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub lookups: usize,
+    pub connections: usize,
+    pub requests: usize,
+    pub events: Vec<Event>,
+}
+
+/// What one client did since its last batch.
+#[derive(Default)]
+struct Gathering {
+    conns: Vec<ConnRecord>,
+    http: Vec<HttpRecord>,
+    dns: Vec<DnsTransaction>,
+    /// Earliest and latest instant any of its records mentions.
+    first: Option<Timestamp>,
+    last: Timestamp,
+    /// Capture time (ns) of its last grouping.
+    grouped_at: i64,
+}
+
+impl Gathering {
+    fn saw(&mut self, ts: Timestamp) {
+        self.first = Some(self.first.map_or(ts, |f| f.min(ts)));
+        self.last = self.last.max(ts);
+    }
+}
+
+/// A final page waiting for its turn: ordered by (start, client, batch, creation).
+/// It is narrated only when told, so no events are held while it waits.
+struct Waiting {
+    key: (Timestamp, IpAddr, u64, u32),
+    told: Rc<Told>,
+    /// Index into `told.pages`.
+    page: usize,
+}
+
+/// The final pages of one batch with just their records (renumbered).
+#[derive(Default)]
+struct Told {
+    conns: Vec<ConnRecord>,
+    names: Vec<Option<ConnName>>,
+    http: Vec<HttpRecord>,
+    dns: Vec<DnsTransaction>,
+    pages: Vec<Page>,
+    narrator: Option<Narrator>,
+}
+
+impl Told {
+    fn input(&self) -> StoryInput<'_> {
+        StoryInput {
+            conns: &self.conns,
+            dns: &self.dns,
+            http: &self.http,
+        }
+    }
+
+    /// Narrates page `i` as page `id` of the story.
+    fn tell(&self, i: usize, id: u32) -> StoryPage {
+        let input = self.input();
+        let mut p = self.pages[i].clone();
+        p.id = id;
+        let events = match &self.narrator {
+            Some(n) => n.page(&input, &self.names, &p),
+            None => Vec::new(),
+        };
+        story_page(&p, &input, events)
+    }
+}
+
+impl PartialEq for Waiting {
+    fn eq(&self, o: &Self) -> bool {
+        self.key == o.key
+    }
+}
+impl Eq for Waiting {}
+impl PartialOrd for Waiting {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Waiting {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.key.cmp(&o.key)
+    }
+}
+
+/// What the engine still holds that could become records: see [`StoryStream::advance`].
+#[derive(Clone, Debug, Default)]
+pub struct Pending {
+    /// Capture time now (the latest packet).
+    pub now: Timestamp,
+    /// Per client, the earliest start of a connection still open.
+    pub open: HashMap<IpAddr, Timestamp>,
+    /// The earliest first message of a DNS transaction not yet handed out.
+    pub dns_held_since: Option<Timestamp>,
+}
+
+/// Decides which connections are told (`-Y`); the name comes from every answer seen.
+pub type KeepConn<'a> = dyn FnMut(&ConnRecord, Option<&ConnName>) -> bool + 'a;
+
+/// The story, told page by page as records arrive. Feed it records as the engine hands
+/// them out, call [`advance`](Self::advance) after each batch and
+/// [`finish`](Self::finish) at the end.
+#[derive(Default)]
+pub struct StoryStream {
+    names: NameIndex,
+    clients: HashMap<IpAddr, Gathering>,
+    /// Exchanges whose connection has not finished yet (their client is the connection's).
+    orphans: HashMap<ConnId, Vec<HttpRecord>>,
+    waiting: BinaryHeap<Reverse<Waiting>>,
+    batches: u64,
+    told: u32,
+}
+
+impl StoryStream {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A DNS transaction; `keep` false when a display filter drops it (its answers
+    /// still name connections).
+    pub fn add_dns(&mut self, tx: DnsTransaction, keep: bool) {
+        self.names.add(&tx);
+        if !keep {
+            return;
+        }
+        let g = self.clients.entry(tx.client.ip).or_default();
+        for t in [tx.query_ts, tx.response_ts].into_iter().flatten() {
+            g.saw(t);
+        }
+        g.dns.push(tx);
+    }
+
+    /// A finished connection.
+    pub fn add_conn(&mut self, c: ConnRecord) {
+        let g = self.clients.entry(c.conn.client.ip).or_default();
+        g.saw(c.conn.first_ts);
+        g.saw(c.conn.last_ts);
+        if let Some(list) = self.orphans.remove(&c.conn.id) {
+            for h in list {
+                saw_http(g, &h);
+                g.http.push(h);
+            }
+        }
+        g.conns.push(c);
+    }
+
+    /// A finished HTTP exchange, before its connection's record (the engine hands
+    /// exchanges out no later than the connection's end).
+    pub fn add_http(&mut self, h: HttpRecord) {
+        self.orphans.entry(h.conn).or_default().push(h);
+    }
+
+    /// Tells, to `each`, every page that nothing still pending can change or precede.
+    /// Returns false when `each` asked to stop.
+    pub fn advance(
+        &mut self,
+        p: &Pending,
+        keep: &mut KeepConn<'_>,
+        each: &mut dyn FnMut(&StoryPage) -> bool,
+    ) -> bool {
+        let dns_cut = p.dns_held_since.map_or(i64::MAX, |t| t.0);
+        // Per client: pages that ended HOLD before anything it may still do are final.
+        let due: Vec<(IpAddr, i64)> = self
+            .clients
+            .iter()
+            .filter_map(|(ip, g)| {
+                let cutoff = p
+                    .now
+                    .0
+                    .min(dns_cut)
+                    .min(p.open.get(ip).map_or(i64::MAX, |t| t.0));
+                let before = cutoff.saturating_sub(HOLD);
+                let some_final = g.first.is_some_and(|f| f.0 < before);
+                let all_final = g.last.0 < before;
+                (some_final && (all_final || p.now.0 - g.grouped_at >= REGROUP))
+                    .then_some((*ip, before))
+            })
+            .collect();
+        for (ip, before) in due {
+            if let Some(g) = self.clients.remove(&ip) {
+                if let Some(rest) = self.batch(g, Some(before), p.now, keep) {
+                    self.clients.insert(ip, rest);
+                }
+            }
+        }
+        // Nothing still to come can start before this.
+        let mut bar = p.now;
+        for g in self.clients.values() {
+            bar = bar.min(g.first.unwrap_or(g.last));
+        }
+        for &t in p.open.values() {
+            bar = bar.min(t);
+        }
+        if let Some(t) = p.dns_held_since {
+            bar = bar.min(t);
+        }
+        self.tell_until(Some(bar), each)
+    }
+
+    /// End of input: every client's batch, every page.
+    pub fn finish(
+        &mut self,
+        keep: &mut KeepConn<'_>,
+        each: &mut dyn FnMut(&StoryPage) -> bool,
+    ) -> bool {
+        let mut all: Vec<(IpAddr, Gathering)> = self.clients.drain().collect();
+        all.sort_by_key(|(ip, _)| *ip);
+        for (_, g) in all {
+            self.batch(g, None, Timestamp::default(), keep);
+        }
+        self.orphans.clear();
+        self.tell_until(None, each)
+    }
+
+    /// Records held now (for tests and memory checks).
+    pub fn held(&self) -> usize {
+        self.clients
+            .values()
+            .map(|g| g.conns.len() + g.http.len() + g.dns.len())
+            .sum::<usize>()
+            + self.orphans.values().map(Vec::len).sum::<usize>()
+            + self.waiting.len()
+    }
+
+    fn tell_until(
+        &mut self,
+        bar: Option<Timestamp>,
+        each: &mut dyn FnMut(&StoryPage) -> bool,
+    ) -> bool {
+        while let Some(Reverse(w)) = self.waiting.peek() {
+            let due = bar.is_none_or(|b| w.key.0 < b) || self.waiting.len() > MAX_WAITING;
+            if !due {
+                break;
+            }
+            let Some(Reverse(w)) = self.waiting.pop() else {
+                break;
+            };
+            let id = self.told;
+            self.told += 1;
+            let page = w.told.tell(w.page, id);
+            if !each(&page) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Groups one client's records and narrates the pages that are final (all of them
+    /// without `before`; else those that ended before it and share no connection with
+    /// a page that did not). The final pages wait for their turn; the records of the
+    /// others are returned, to be grouped again later.
+    fn batch(
+        &mut self,
+        mut g: Gathering,
+        before: Option<i64>,
+        now: Timestamp,
+        keep: &mut KeepConn<'_>,
+    ) -> Option<Gathering> {
+        g.conns.sort_by_key(|c| c.conn.id);
+        g.dns.sort_by_key(|t| t.seq);
+        let mut conns = Vec::with_capacity(g.conns.len());
+        let mut names = Vec::with_capacity(g.conns.len());
+        for c in g.conns {
+            let n = self.names.name(&c);
+            if keep(&c, n.as_ref()) {
+                conns.push(c);
+                names.push(n);
+            }
+        }
+        let input = StoryInput {
+            conns: &conns,
+            dns: &g.dns,
+            http: &g.http,
+        };
+        let pages = group_pages(&input, &names);
+        let fin = final_pages(&input, &pages, before);
+        // Where each record went: Some(final?) by page, None when in no page (a DNS
+        // connection, an exchange whose connection a filter dropped).
+        let mut placed = (
+            vec![None; conns.len()],
+            vec![None; g.http.len()],
+            vec![None; g.dns.len()],
+        );
+        for (pi, p) in pages.iter().enumerate() {
+            p.conns.iter().for_each(|&i| placed.0[i] = Some(fin[pi]));
+            p.http.iter().for_each(|&i| placed.1[i] = Some(fin[pi]));
+            p.dns.iter().for_each(|&i| placed.2[i] = Some(fin[pi]));
+        }
+        // Final pages keep their records (renumbered) until told; the rest stay
+        // gathered, and records in no page until they are old.
+        let before = before.unwrap_or(i64::MAX);
+        let mut told = Told::default();
+        let mut at = (
+            vec![usize::MAX; conns.len()],
+            vec![usize::MAX; g.http.len()],
+            vec![usize::MAX; g.dns.len()],
+        );
+        let mut rest = Gathering {
+            grouped_at: now.0,
+            ..Gathering::default()
+        };
+        for (i, ((c, n), f)) in conns.into_iter().zip(names).zip(placed.0).enumerate() {
+            match f {
+                Some(true) => {
+                    at.0[i] = told.conns.len();
+                    told.conns.push(c);
+                    told.names.push(n);
+                }
+                _ if f.is_some() || c.conn.last_ts.0 >= before => {
+                    rest.saw(c.conn.first_ts);
+                    rest.saw(c.conn.last_ts);
+                    rest.conns.push(c);
+                }
+                _ => {}
+            }
+        }
+        for (i, (h, f)) in g.http.into_iter().zip(placed.1).enumerate() {
+            match f {
+                Some(true) => {
+                    at.1[i] = told.http.len();
+                    told.http.push(h);
+                }
+                _ if f.is_some() || http_times(&h).any(|t| t.0 >= before) => {
+                    saw_http(&mut rest, &h);
+                    rest.http.push(h);
+                }
+                _ => {}
+            }
+        }
+        for (i, (t, f)) in g.dns.into_iter().zip(placed.2).enumerate() {
+            let times = [t.query_ts, t.response_ts];
+            match f {
+                Some(true) => {
+                    at.2[i] = told.dns.len();
+                    told.dns.push(t);
+                }
+                _ if f.is_some() || times.iter().flatten().any(|t| t.0 >= before) => {
+                    for ts in times.into_iter().flatten() {
+                        rest.saw(ts);
+                    }
+                    rest.dns.push(t);
+                }
+                _ => {}
+            }
+        }
+        for (mut p, _) in pages.into_iter().zip(&fin).filter(|(_, f)| **f) {
+            p.conns.iter_mut().for_each(|i| *i = at.0[*i]);
+            p.http.iter_mut().for_each(|i| *i = at.1[*i]);
+            p.dns.iter_mut().for_each(|i| *i = at.2[*i]);
+            told.pages.push(p);
+        }
+        if !told.pages.is_empty() {
+            told.narrator = Some(Narrator::new(&told.input()));
+            let batch = self.batches;
+            self.batches += 1;
+            let told = Rc::new(told);
+            for (i, p) in told.pages.iter().enumerate() {
+                self.waiting.push(Reverse(Waiting {
+                    key: (p.start, p.client, batch, p.id),
+                    told: Rc::clone(&told),
+                    page: i,
+                }));
+            }
+        }
+        let empty = rest.conns.is_empty() && rest.http.is_empty() && rest.dns.is_empty();
+        (!empty).then_some(rest)
+    }
+}
+
+/// Which pages are final: ended before `before` (all, without it), and not sharing a
+/// connection with one that is not (a connection belongs to the page of its first
+/// exchange, a later exchange on it may belong to another page).
+fn final_pages(input: &StoryInput<'_>, pages: &[Page], before: Option<i64>) -> Vec<bool> {
+    let Some(before) = before else {
+        return vec![true; pages.len()];
+    };
+    let mut fin: Vec<bool> = pages.iter().map(|p| p.end.0 < before).collect();
+    if fin.iter().all(|f| !f) {
+        return fin;
+    }
+    // The pages each connection's records are in.
+    let mut of_conn: HashMap<ConnId, Vec<usize>> = HashMap::new();
+    for (pi, p) in pages.iter().enumerate() {
+        for &ci in &p.conns {
+            of_conn.entry(input.conns[ci].conn.id).or_default().push(pi);
+        }
+        for &hi in &p.http {
+            of_conn.entry(input.http[hi].conn).or_default().push(pi);
+        }
+    }
+    // Bounded: each round makes at least one more page not final.
+    loop {
+        let mut changed = false;
+        for list in of_conn.values() {
+            if list.iter().any(|&p| fin[p]) && list.iter().any(|&p| !fin[p]) {
+                for &p in list {
+                    changed |= fin[p];
+                    fin[p] = false;
+                }
+            }
+        }
+        if !changed {
+            return fin;
+        }
+    }
+}
+
+fn http_times(h: &HttpRecord) -> impl Iterator<Item = Timestamp> {
+    let t = &h.tx;
+    [
+        t.request_ts,
+        t.request_end_ts,
+        t.response_ts,
+        t.response_end_ts,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+fn saw_http(g: &mut Gathering, h: &HttpRecord) {
+    for ts in http_times(h) {
+        g.saw(ts);
+    }
+}
+
+/// The page as it is told, free of indexes into the batch it came from.
+pub fn story_page(p: &Page, input: &StoryInput<'_>, events: Vec<Event>) -> StoryPage {
+    StoryPage {
+        id: p.id,
+        client: p.client,
+        url: p.url.clone(),
+        title: title(p, input),
+        start: p.start,
+        end: p.end,
+        lookups: p.dns.len(),
+        connections: p.conns.len(),
+        requests: p.http.len(),
+        events,
+    }
+}
+
+fn title(p: &Page, input: &StoryInput<'_>) -> String {
+    match &p.url {
+        Some(u) => format!("page load {u}"),
+        None if !p.http.is_empty() => {
+            let h = &input.http[p.http[0]].tx;
+            format!(
+                "request {} http://{}{}",
+                h.method.as_deref().unwrap_or("?"),
+                h.host.as_deref().unwrap_or("?"),
+                h.uri.as_deref().unwrap_or("")
+            )
+        }
+        None if !p.conns.is_empty() => "connection".to_string(),
+        None => "lookup".to_string(),
+    }
+}
