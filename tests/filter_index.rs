@@ -1,7 +1,8 @@
 //! The TUI's re-filter path (`analysis::filter_index` over a `FrameStore` and a
 //! `FilterIndex` built once) selects exactly what `wiretale packets FILE -Y EXPR`
 //! prints, for random (capture, expression) pairs from the shared corpus and the
-//! differential expression list.
+//! differential expression list; and splitting the re-filter across threads changes
+//! nothing.
 
 mod common;
 
@@ -9,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use proptest::prelude::*;
-use wiretale::analysis::{filter_index, ConnOutcome, Engine, EngineConfig, FilterIndex};
+use wiretale::analysis::{
+    filter_index, filter_index_split, ConnOutcome, Engine, EngineConfig, FilterIndex,
+};
 use wiretale::base::PacketId;
 use wiretale::capture::FrameStore;
 use wiretale::filter::Filter;
@@ -160,6 +163,17 @@ fn index_filter_equals_streaming_matcher_everywhere() {
         for expr in &exprs {
             let filter = Filter::compile(expr).unwrap();
             let via_index = filter_index(&store, &idx, &filter);
+            // Split into ranges (one thread each), as on a big capture: the same
+            // answer, fragments reassembled across the cuts included.
+            for parts in [2, 3, 7] {
+                let split = filter_index_split(&store, &idx, &filter, parts);
+                assert_eq!(
+                    split,
+                    via_index,
+                    "{} `{expr}` in {parts} parts",
+                    file.display()
+                );
+            }
             let mut m = PacketMatcher::new(filter);
             m.set_outcomes(outcomes.clone());
             let mut cfg = EngineConfig::default();

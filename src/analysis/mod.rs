@@ -23,7 +23,9 @@ pub use crate::story::{AppKind, ConnRecord, HttpRecord, TlsSummary};
 pub use engine::{Engine, EngineConfig, PacketSummary};
 pub use fields::{ConnOutcome, PacketView};
 pub use follow::{Follower, Turn};
-pub use index::{filter_ids, filter_index, FactsBuilder, FilterIndex, PacketFacts, Redecoder};
+pub use index::{
+    filter_ids, filter_index, filter_index_split, FactsBuilder, FilterIndex, PacketFacts, Redecoder,
+};
 pub use limits::{AppLimits, LimitTally, Limits, LIMIT_ANOMALIES};
 pub use notes::{AppData, AppNote, HttpNote};
 pub use select::PacketMatcher;

@@ -38,6 +38,13 @@ use crate::base::{ConnId, Direction, Endpoint, PacketId, Timestamp};
 /// How often (capture time) idle connections are swept out.
 const SWEEP_INTERVAL_NS: i64 = 1_000_000_000;
 
+/// How long after its last packet a closed TCP connection's tuple is remembered, so a
+/// SYN that reuses it is flagged `port_reuse` although the connection itself has been
+/// finished (it lingers only `tcp_closed_linger_ns`). tshark remembers every tuple of
+/// the file; 5 s (Zeek's close delay, this table's former linger) bounds the memory to
+/// a small entry per connection closed in the last 5 s.
+const REUSE_MEMORY_NS: i64 = 5_000_000_000;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Key {
     proto: u8,
@@ -119,6 +126,10 @@ pub struct ConnTable {
     live: usize,
     total_buffered: usize,
     last_sweep: Option<Timestamp>,
+    /// Tuples of recently finished closed TCP connections, with their last packet's
+    /// time, oldest first (see [`REUSE_MEMORY_NS`]).
+    recent: std::collections::VecDeque<(Key, i64)>,
+    recent_last: FxHashMap<Key, i64>,
     pub stats: TableStats,
 }
 
@@ -170,6 +181,8 @@ impl ConnTable {
             live: 0,
             total_buffered: 0,
             last_sweep: None,
+            recent: std::collections::VecDeque::new(),
+            recent_last: FxHashMap::default(),
             stats: TableStats::default(),
         }
     }
@@ -272,6 +285,22 @@ impl ConnTable {
                 pick(&|e| e.vlan_side[side].is_none() && e.vlan_side[1 - side] == Some(vlan))
             })
             .or_else(|| pick(&|e| e.vlan_side[side].is_none()))
+    }
+
+    /// Whether a closed connection on `key` saw its last packet at most
+    /// [`REUSE_MEMORY_NS`] before `now` (forgetting older ones on the way).
+    fn recently_closed(&mut self, key: &Key, now: Timestamp) -> bool {
+        let horizon = now.0.saturating_sub(REUSE_MEMORY_NS);
+        while let Some(&(k, t)) = self.recent.front() {
+            if t >= horizon {
+                break;
+            }
+            self.recent.pop_front();
+            if self.recent_last.get(&k) == Some(&t) {
+                self.recent_last.remove(&k);
+            }
+        }
+        self.recent_last.get(key).is_some_and(|&t| t >= horizon)
     }
 
     fn expired(&self, e: &Entry, now: Timestamp) -> bool {
@@ -382,6 +411,11 @@ impl ConnTable {
         }
         self.free.push(slot);
         self.live -= 1;
+        if e.closed && e.conn.proto == ConnProto::Tcp {
+            let t = e.conn.last_ts.0;
+            self.recent.push_back((e.key, t));
+            self.recent_last.insert(e.key, t);
+        }
         let conn = &mut e.conn;
         if let Some(t) = e.tcp.as_mut() {
             let mut cs = Counting {
@@ -529,6 +563,9 @@ impl ConnTable {
                 slot = None;
                 port_reuse = true;
             }
+        }
+        if slot.is_none() && syn && !ackf {
+            port_reuse |= self.recently_closed(&key, pkt.ts);
         }
         let mut new_conn = false;
         let slot = match slot {

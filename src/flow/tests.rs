@@ -494,6 +494,29 @@ fn port_reuse_new_connections() {
     assert_eq!(rec.conn(1).state(), "S1");
 }
 
+/// A closed connection is finished after the 2 s linger, but a SYN reusing its tuple
+/// within 5 s of its last packet is still flagged (as tshark, which never forgets);
+/// later it is a plain new connection.
+#[test]
+fn port_reuse_is_flagged_after_the_closed_connection_has_gone() {
+    let closed = || {
+        let mut p = fast_handshake();
+        p.push((3, c(1001, 5001, "FA", b"")));
+        p.push((4, s(5001, 1002, "FA", b"")));
+        p.push((5, c(1002, 5002, "A", b"")));
+        p
+    };
+    for (after_ms, flagged) in [(1_000, true), (3_500, true), (6_000, false)] {
+        let mut p = closed();
+        p.push((5 + after_ms, c(77_000, 0, "S", b"")));
+        let (v, rec) = run_ms(&p);
+        assert!(v[6].new_conn, "{after_ms} ms");
+        assert_eq!(rec.done.len(), 2, "{after_ms} ms");
+        let reuse = names(&v[6]).contains(&"port_reuse");
+        assert_eq!(reuse, flagged, "{after_ms} ms after close");
+    }
+}
+
 #[test]
 fn udp_timeout_and_state() {
     let a = |sp, dp, src, dst, d: &[u8]| {
