@@ -8,8 +8,8 @@
 //! a run of lookups with nothing else). So a page of client C that ended `HOLD` before
 //! anything C may still do (an open connection's start, a lookup the DNS pairing still
 //! holds, now) cannot change any more. Every [`REGROUP`] of capture time a client's
-//! records are grouped; its final pages are narrated and their records dropped; the
-//! rest wait for the next round. Connections are named from one index of every answer
+//! records are grouped; the records of its final pages move out to wait for their turn
+//! (narrated only then, and dropped); the rest wait for the next round. Connections are named from one index of every answer
 //! seen (an entry per answer), so a connection made long after its lookup is still
 //! named by it.
 //!
@@ -17,8 +17,9 @@
 //! [`tell`](super::tell) orders them (`tests/story_stream.rs` compares the two on every
 //! capture): a final page waits until no record still gathered, open connection or held
 //! lookup could start a page before it. A connection left open for hours would hold
-//! every later page back; past [`MAX_WAITING`] final pages the earliest are told anyway
-//! (a page that started earlier may then follow them), so memory stays bounded.
+//! every later page back; past [`MAX_WAITING`] final pages (their records: ~130 MB at
+//! most) the earliest are told anyway (a page that started earlier may then follow
+//! them), so memory stays bounded.
 //!
 //! Memory is then what a client does in about `HOLD` + `REGROUP` + the flow table's
 //! linger for closed connections (2 s) of capture time: at 10,000 connections a second
@@ -276,16 +277,6 @@ impl StoryStream {
         }
         self.orphans.clear();
         self.tell_until(None, each)
-    }
-
-    /// Records held now (for tests and memory checks).
-    pub fn held(&self) -> usize {
-        self.clients
-            .values()
-            .map(|g| g.conns.len() + g.http.len() + g.dns.len())
-            .sum::<usize>()
-            + self.orphans.values().map(Vec::len).sum::<usize>()
-            + self.waiting.len()
     }
 
     fn tell_until(
