@@ -174,13 +174,18 @@ pub struct StoryStream {
     /// Exchanges whose connection has not finished yet (their client is the connection's).
     orphans: HashMap<ConnId, Vec<HttpRecord>>,
     waiting: BinaryHeap<Reverse<Waiting>>,
+    /// [`MAX_WAITING`] unless a test says otherwise.
+    max_waiting: usize,
     batches: u64,
     told: u32,
 }
 
 impl StoryStream {
     pub fn new() -> Self {
-        Self::default()
+        StoryStream {
+            max_waiting: MAX_WAITING,
+            ..Self::default()
+        }
     }
 
     /// A DNS transaction; `keep` false when a display filter drops it (its answers
@@ -285,7 +290,7 @@ impl StoryStream {
         each: &mut dyn FnMut(&StoryPage) -> bool,
     ) -> bool {
         while let Some(Reverse(w)) = self.waiting.peek() {
-            let due = bar.is_none_or(|b| w.key.0 < b) || self.waiting.len() > MAX_WAITING;
+            let due = bar.is_none_or(|b| w.key.0 < b) || self.waiting.len() > self.max_waiting;
             if !due {
                 break;
             }
@@ -531,5 +536,98 @@ fn title(p: &Page, input: &StoryInput<'_>) -> String {
         }
         None if !p.conns.is_empty() => "connection".to_string(),
         None => "lookup".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::Endpoint;
+    use crate::flow::{ConnProto, Connection};
+
+    const S: i64 = 1_000_000_000;
+
+    fn conn(id: u32, client: [u8; 4], at_s: i64) -> ConnRecord {
+        let ip = |a: [u8; 4]| IpAddr::from(a);
+        ConnRecord {
+            conn: Connection::new(
+                ConnId(id),
+                ConnProto::Tcp,
+                Endpoint::new(ip(client), 40_000 + id as u16),
+                Endpoint::new(ip([198, 18, 1, 80]), 80),
+                Timestamp(at_s * S),
+                0,
+            ),
+            app: None,
+            tls: None,
+            http_host: None,
+            http_count: 0,
+        }
+    }
+
+    fn pages_told(s: &mut StoryStream, p: &Pending, out: &mut Vec<StoryPage>) {
+        let mut keep = |_: &ConnRecord, _: Option<&ConnName>| true;
+        s.advance(p, &mut keep, &mut |pg| {
+            out.push(pg.clone());
+            true
+        });
+    }
+
+    /// A page is told once its client has nothing pending within HOLD of its end, and
+    /// only when no other client's open connection could still start an earlier page.
+    #[test]
+    fn pages_wait_for_earlier_starts_then_come_in_order() {
+        let mut s = StoryStream::new();
+        // Client A: lone connections at 10 s and 20 s; client B keeps one open from 5 s.
+        s.add_conn(conn(1, [198, 18, 0, 1], 10));
+        s.add_conn(conn(2, [198, 18, 0, 1], 20));
+        let b = IpAddr::from([198, 18, 0, 2]);
+        let mut told = Vec::new();
+        let mut p = Pending {
+            now: Timestamp(30 * S),
+            open: HashMap::from([(b, Timestamp(5 * S))]),
+            dns_held_since: None,
+        };
+        pages_told(&mut s, &p, &mut told);
+        assert!(
+            told.is_empty(),
+            "B's open connection may still start a page at 5 s"
+        );
+        // B's connection ends: it is told first (it started first), then A's.
+        s.add_conn(conn(3, [198, 18, 0, 2], 5));
+        p.open.clear();
+        p.now = Timestamp(40 * S);
+        pages_told(&mut s, &p, &mut told);
+        let order: Vec<(u32, IpAddr)> = told.iter().map(|t| (t.id, t.client)).collect();
+        assert_eq!(order.len(), 3);
+        assert_eq!(order[0], (0, b));
+        assert_eq!(told[1].start, Timestamp(10 * S));
+        assert_eq!(told[2].start, Timestamp(20 * S));
+    }
+
+    /// A connection open for ever cannot hold more than `max_waiting` pages back.
+    #[test]
+    fn a_connection_left_open_holds_back_at_most_max_waiting_pages() {
+        let mut s = StoryStream::new();
+        s.max_waiting = 10;
+        for i in 0..25 {
+            s.add_conn(conn(i, [198, 18, 0, 1], 10 + i as i64));
+        }
+        let p = Pending {
+            now: Timestamp(100 * S),
+            open: HashMap::from([(IpAddr::from([198, 18, 0, 2]), Timestamp(S))]),
+            dns_held_since: None,
+        };
+        let mut told = Vec::new();
+        pages_told(&mut s, &p, &mut told);
+        assert_eq!(told.len(), 15, "all but max_waiting told");
+        let mut keep = |_: &ConnRecord, _: Option<&ConnName>| true;
+        s.finish(&mut keep, &mut |pg| {
+            told.push(pg.clone());
+            true
+        });
+        let starts: Vec<i64> = told.iter().map(|t| t.start.0 / S).collect();
+        assert_eq!(starts, (10..35).collect::<Vec<_>>());
+        assert!(told.iter().enumerate().all(|(i, t)| t.id as usize == i));
     }
 }
