@@ -370,27 +370,42 @@ fn filter_range(
         let rel = first.map_or(0.0, |f| ts.secs_since(f));
         let delta = prev.map_or(0.0, |p| ts.secs_since(p));
         prev = Some(ts);
-        let hit = redecoder.with(&frame, |pkt, whole| {
-            filter.matches(&PacketView {
-                id,
-                len: frame.meta.origlen,
-                caplen: frame.meta.caplen,
-                rel,
-                delta,
-                pkt,
-                whole,
-                facts,
-                stream: index.builder.stream(facts.conn()),
-                notes: index.notes.get(&id.0).map_or(&[], |b| b),
-                dns_time: index.dns_time.get(&id.0).copied(),
-                outcome: facts.conn().and_then(|c| index.outcomes.get(&c.0)),
-            })
-        });
-        if hit {
+        if matches_one(index, filter, &mut redecoder, &frame, facts, rel, delta) {
             out.push(id);
         }
     }
     out
+}
+
+/// Whether `filter` selects one frame, decoded (and defragmented) by `redecoder`, with
+/// the index's facts about it; `rel` and `delta` are its times since the first and
+/// the previous frame.
+fn matches_one(
+    index: &FilterIndex,
+    filter: &Filter,
+    redecoder: &mut Redecoder,
+    frame: &Frame<'_>,
+    facts: PacketFacts,
+    rel: f64,
+    delta: f64,
+) -> bool {
+    let id = frame.meta.id;
+    redecoder.with(frame, |pkt, whole| {
+        filter.matches(&PacketView {
+            id,
+            len: frame.meta.origlen,
+            caplen: frame.meta.caplen,
+            rel,
+            delta,
+            pkt,
+            whole,
+            facts,
+            stream: index.builder.stream(facts.conn()),
+            notes: index.notes.get(&id.0).map_or(&[], |b| b),
+            dns_time: index.dns_time.get(&id.0).copied(),
+            outcome: facts.conn().and_then(|c| index.outcomes.get(&c.0)),
+        })
+    })
 }
 
 /// Like [`filter_index`], over only the packets `ids` (in increasing order): what a
@@ -417,23 +432,7 @@ pub fn filter_ids(
             .map(|m| m.ts);
         let rel = first.map_or(0.0, |f| ts.secs_since(f));
         let delta = prev.map_or(0.0, |p| ts.secs_since(p));
-        let hit = redecoder.with(&frame, |pkt, whole| {
-            filter.matches(&PacketView {
-                id,
-                len: frame.meta.origlen,
-                caplen: frame.meta.caplen,
-                rel,
-                delta,
-                pkt,
-                whole,
-                facts,
-                stream: index.builder.stream(facts.conn()),
-                notes: index.notes.get(&i).map_or(&[], |b| b),
-                dns_time: index.dns_time.get(&i).copied(),
-                outcome: facts.conn().and_then(|c| index.outcomes.get(&c.0)),
-            })
-        });
-        if hit {
+        if matches_one(index, filter, &mut redecoder, &frame, facts, rel, delta) {
             out.push(i);
         }
     }
