@@ -77,18 +77,94 @@ struct Gathering {
     conns: Vec<ConnRecord>,
     http: Vec<HttpRecord>,
     dns: Vec<DnsTransaction>,
-    /// Earliest and latest instant any of its records mentions.
-    first: Option<Timestamp>,
-    last: Timestamp,
+    span: Span,
     /// Capture time (ns) of its last grouping.
     grouped_at: i64,
 }
 
-impl Gathering {
-    fn saw(&mut self, ts: Timestamp) {
-        self.first = Some(self.first.map_or(ts, |f| f.min(ts)));
-        self.last = self.last.max(ts);
+/// Earliest and latest instant a set of records mentions.
+#[derive(Default)]
+struct Span {
+    first: Option<Timestamp>,
+    last: Timestamp,
+}
+
+impl Span {
+    fn saw(&mut self, times: impl Iterator<Item = Timestamp>) {
+        for ts in times {
+            self.first = Some(self.first.map_or(ts, |f| f.min(ts)));
+            self.last = self.last.max(ts);
+        }
     }
+}
+
+/// The instants a record mentions (what grouping compares).
+trait Timed {
+    fn times(&self) -> impl Iterator<Item = Timestamp>;
+}
+
+impl Timed for ConnRecord {
+    fn times(&self) -> impl Iterator<Item = Timestamp> {
+        [self.conn.first_ts, self.conn.last_ts].into_iter()
+    }
+}
+
+impl Timed for HttpRecord {
+    fn times(&self) -> impl Iterator<Item = Timestamp> {
+        let t = &self.tx;
+        [
+            t.request_ts,
+            t.request_end_ts,
+            t.response_ts,
+            t.response_end_ts,
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
+impl Timed for DnsTransaction {
+    fn times(&self) -> impl Iterator<Item = Timestamp> {
+        [self.query_ts, self.response_ts].into_iter().flatten()
+    }
+}
+
+/// Sorts one kind of record after a grouping by where its page went (`placed`:
+/// Some(final?), None when in no page): records of final pages move to `told` (the
+/// result gives each record's index there), those of other pages to `kept`, and
+/// records in no page stay in `kept` while they mention anything at or after
+/// `before`. A record in no page (a DNS flow, an exchange whose connection a filter
+/// dropped) could only join a page that starts within LEAD after it, and none still to
+/// come can start before `before` + HOLD, so it holds nothing back from earlier than
+/// `before` - HOLD.
+fn split<T: Timed>(
+    items: Vec<T>,
+    placed: &[Option<bool>],
+    before: i64,
+    told: &mut Vec<T>,
+    kept: &mut Vec<T>,
+    span: &mut Span,
+) -> Vec<usize> {
+    let floor = before.saturating_sub(HOLD);
+    let mut at = vec![usize::MAX; items.len()];
+    for (i, (r, f)) in items.into_iter().zip(placed).enumerate() {
+        match f {
+            Some(true) => {
+                at[i] = told.len();
+                told.push(r);
+            }
+            Some(false) => {
+                span.saw(r.times());
+                kept.push(r);
+            }
+            None if r.times().any(|t| t.0 >= before) => {
+                span.saw(r.times().map(|t| Timestamp(t.0.max(floor))));
+                kept.push(r);
+            }
+            None => {}
+        }
+    }
+    at
 }
 
 /// A final page waiting for its turn: ordered by (start, client, batch, creation).
@@ -196,20 +272,17 @@ impl StoryStream {
             return;
         }
         let g = self.clients.entry(tx.client.ip).or_default();
-        for t in [tx.query_ts, tx.response_ts].into_iter().flatten() {
-            g.saw(t);
-        }
+        g.span.saw(tx.times());
         g.dns.push(tx);
     }
 
     /// A finished connection.
     pub fn add_conn(&mut self, c: ConnRecord) {
         let g = self.clients.entry(c.conn.client.ip).or_default();
-        g.saw(c.conn.first_ts);
-        g.saw(c.conn.last_ts);
+        g.span.saw(c.times());
         if let Some(list) = self.orphans.remove(&c.conn.id) {
             for h in list {
-                saw_http(g, &h);
+                g.span.saw(h.times());
                 g.http.push(h);
             }
         }
@@ -242,8 +315,8 @@ impl StoryStream {
                     .min(dns_cut)
                     .min(p.open.get(ip).map_or(i64::MAX, |t| t.0));
                 let before = cutoff.saturating_sub(HOLD);
-                let some_final = g.first.is_some_and(|f| f.0 < before);
-                let all_final = g.last.0 < before;
+                let some_final = g.span.first.is_some_and(|f| f.0 < before);
+                let all_final = g.span.last.0 < before;
                 (some_final && (all_final || p.now.0 - g.grouped_at >= REGROUP))
                     .then_some((*ip, before))
             })
@@ -258,7 +331,7 @@ impl StoryStream {
         // Nothing still to come can start before this.
         let mut bar = p.now;
         for g in self.clients.values() {
-            bar = bar.min(g.first.unwrap_or(g.last));
+            bar = bar.min(g.span.first.unwrap_or(g.span.last));
         }
         for &t in p.open.values() {
             bar = bar.min(t);
@@ -351,81 +424,43 @@ impl StoryStream {
         // Final pages keep their records (renumbered) until told; the rest stay
         // gathered, and records in no page until they are old.
         let before = before.unwrap_or(i64::MAX);
-        let floor = before.saturating_sub(HOLD);
         let mut told = Told::default();
-        let mut at = (
-            vec![usize::MAX; conns.len()],
-            vec![usize::MAX; g.http.len()],
-            vec![usize::MAX; g.dns.len()],
-        );
         let mut rest = Gathering {
             grouped_at: now.0,
             ..Gathering::default()
         };
-        for (i, ((c, n), f)) in conns.into_iter().zip(names).zip(placed.0).enumerate() {
-            match f {
-                Some(true) => {
-                    at.0[i] = told.conns.len();
-                    told.conns.push(c);
-                    told.names.push(n);
-                }
-                Some(false) => {
-                    rest.saw(c.conn.first_ts);
-                    rest.saw(c.conn.last_ts);
-                    rest.conns.push(c);
-                }
-                // In no page (a DNS flow): it could only join a page that starts within
-                // LEAD after it begins, and none still to come can start before
-                // `before` + HOLD, so it holds nothing back from earlier than `floor`.
-                None if c.conn.last_ts.0 >= before => {
-                    rest.saw(Timestamp(c.conn.first_ts.0.max(floor)));
-                    rest.saw(c.conn.last_ts);
-                    rest.conns.push(c);
-                }
-                _ => {}
-            }
-        }
-        for (i, (h, f)) in g.http.into_iter().zip(placed.1).enumerate() {
-            match f {
-                Some(true) => {
-                    at.1[i] = told.http.len();
-                    told.http.push(h);
-                }
-                Some(false) => {
-                    saw_http(&mut rest, &h);
-                    rest.http.push(h);
-                }
-                None if http_times(&h).any(|t| t.0 >= before) => {
-                    for t in http_times(&h) {
-                        rest.saw(Timestamp(t.0.max(floor)));
-                    }
-                    rest.http.push(h);
-                }
-                _ => {}
-            }
-        }
-        for (i, (t, f)) in g.dns.into_iter().zip(placed.2).enumerate() {
-            let times = [t.query_ts, t.response_ts];
-            match f {
-                Some(true) => {
-                    at.2[i] = told.dns.len();
-                    told.dns.push(t);
-                }
-                Some(false) => {
-                    for ts in times.into_iter().flatten() {
-                        rest.saw(ts);
-                    }
-                    rest.dns.push(t);
-                }
-                None if times.iter().flatten().any(|t| t.0 >= before) => {
-                    for ts in times.into_iter().flatten() {
-                        rest.saw(Timestamp(ts.0.max(floor)));
-                    }
-                    rest.dns.push(t);
-                }
-                _ => {}
-            }
-        }
+        told.names = names
+            .into_iter()
+            .zip(&placed.0)
+            .filter(|(_, f)| **f == Some(true))
+            .map(|(n, _)| n)
+            .collect();
+        let at = (
+            split(
+                conns,
+                &placed.0,
+                before,
+                &mut told.conns,
+                &mut rest.conns,
+                &mut rest.span,
+            ),
+            split(
+                g.http,
+                &placed.1,
+                before,
+                &mut told.http,
+                &mut rest.http,
+                &mut rest.span,
+            ),
+            split(
+                g.dns,
+                &placed.2,
+                before,
+                &mut told.dns,
+                &mut rest.dns,
+                &mut rest.span,
+            ),
+        );
         for (mut p, _) in pages.into_iter().zip(&fin).filter(|(_, f)| **f) {
             p.conns.iter_mut().for_each(|i| *i = at.0[*i]);
             p.http.iter_mut().for_each(|i| *i = at.1[*i]);
@@ -485,24 +520,6 @@ fn final_pages(input: &StoryInput<'_>, pages: &[Page], before: Option<i64>) -> V
         if !changed {
             return fin;
         }
-    }
-}
-
-fn http_times(h: &HttpRecord) -> impl Iterator<Item = Timestamp> {
-    let t = &h.tx;
-    [
-        t.request_ts,
-        t.request_end_ts,
-        t.response_ts,
-        t.response_end_ts,
-    ]
-    .into_iter()
-    .flatten()
-}
-
-fn saw_http(g: &mut Gathering, h: &HttpRecord) {
-    for ts in http_times(h) {
-        g.saw(ts);
     }
 }
 
