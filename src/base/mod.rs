@@ -2,6 +2,7 @@
 //! the dissection tree and anomalies. `base` imports nothing else from the crate.
 
 mod anomaly;
+pub mod elide;
 pub mod escape;
 mod field;
 mod ids;
