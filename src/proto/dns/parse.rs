@@ -1069,9 +1069,9 @@ mod tests {
                 b.extend_from_slice(&(0xc000 | t).to_be_bytes());
             }
             b.extend_from_slice(&[0, 1, 0, 1]);
-            let t0 = std::time::Instant::now();
+            // Termination is the property (a loop would hang the test); its speed is the
+            // dns benchmark's business, never a timed assertion.
             let r = parse_message(&b);
-            prop_assert!(t0.elapsed() < std::time::Duration::from_millis(50));
             if let Ok(m) = r {
                 prop_assert!(m.questions[0].name.len() <= 4 * 255);
             }
