@@ -36,7 +36,8 @@
 //!   events out.
 //! * [`story`]: joins lookups, connections and transactions into page loads.
 //! * [`filter`]: the display-filter language.
-//! * [`analysis`]: drives the pipeline; no threads, no clock, no terminal.
+//! * [`analysis`]: drives the pipeline; no clock, no terminal (threads only inside the re-filter, joined
+//!   before it returns).
 //! * [`cli`] and [`tui`]: the two faces.
 
 pub mod analysis;

@@ -1,6 +1,9 @@
 //! Drives the pipeline: frames in; per-packet summaries, finished connections and
-//! application transactions out. No threads, no clock, no terminal: the CLI and the TUI
-//! are two consumers of the same [`Engine`], so they always agree.
+//! application transactions out. No clock and no terminal: the CLI and the TUI are two
+//! consumers of the same [`Engine`], so they always agree. The engine itself runs on the
+//! caller's thread; the one place that starts threads is the re-filter
+//! ([`index`]'s `filter_index_split`, scoped threads over ranges of packets, joined before
+//! it returns), so the result never depends on the thread count.
 //!
 //! ```text
 //! Frame ─► decode ─► (IP defragmentation) ─► flow::ConnTable ─► StreamSink = apps

@@ -2,8 +2,8 @@
 //! producer (the analysis over a file, or a live capture) and sends **batches** over a
 //! bounded channel, with pause/stop commands coming back on another channel.
 //!
-//! `analysis` has no threads and no clock (ARCHITECTURE.md); this is where the TUI adds
-//! them. A source implementation owns a `Worker`, and its `DataSource::poll` drains
+//! `analysis` has no clock and runs on its caller's thread (ARCHITECTURE.md); this is
+//! where the TUI adds a thread of its own. A source implementation owns a `Worker`, and its `DataSource::poll` drains
 //! [`Worker::drain`] without blocking, so input never waits for the file. The bounded
 //! channel gives back-pressure: a producer faster than the screen blocks instead of
 //! queuing unbounded memory.
