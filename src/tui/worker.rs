@@ -3,8 +3,8 @@
 //! bounded channel, with pause/stop commands coming back on another channel.
 //!
 //! `analysis` has no clock and runs on its caller's thread (ARCHITECTURE.md); this is
-//! where the TUI adds a thread of its own. A source implementation owns a `Worker`, and its `DataSource::poll` drains
-//! [`Worker::drain`] without blocking, so input never waits for the file. The bounded
+//! where the TUI adds a thread of its own. A source implementation owns a `Worker`, and
+//! its `DataSource::poll` drains [`Worker::drain`] without blocking, so input never waits for the file. The bounded
 //! channel gives back-pressure: a producer faster than the screen blocks instead of
 //! queuing unbounded memory.
 
