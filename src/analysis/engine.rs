@@ -9,9 +9,7 @@ use super::limits::{AppLimits, LimitTally};
 use super::notes::AppNote;
 use crate::base::{Anomaly, ConnId, Endpoint, LinkType, PacketId, Timestamp};
 use crate::capture::Frame;
-use crate::decode::{
-    self, Addr, DefragLimits, DefragResult, Defragmenter, Packet, TcpRel, Transport,
-};
+use crate::decode::{self, Addr, DefragLimits, Defragmenter, Packet, TcpRel};
 use crate::flow::{ConnTable, FlowConfig, FlowPacket, PacketVerdict, L4};
 use crate::proto::dns::{self, DnsMeta, DnsTransaction};
 use crate::story::{AppKind, ConnRecord, HttpRecord, Pending};
@@ -87,10 +85,25 @@ impl Engine {
     pub fn process(&mut self, frame: &Frame<'_>) -> PacketSummary {
         self.last_ts = self.last_ts.max(frame.meta.ts);
         let mut defrag = std::mem::take(&mut self.defrag);
-        let s = with_decoded(&mut defrag, frame, |pkt, anomalies, whole| match whole {
-            Whole::Ready { reassembled } => self.analyse(frame, pkt, anomalies, reassembled),
-            Whole::NotYet => self.summary(frame, pkt, anomalies, None, false),
-        });
+        let meta = frame.meta;
+        let s = decode::decode_defragmented(
+            &mut defrag,
+            meta.ts,
+            meta.link,
+            frame.data,
+            |pkt, whole, frag| {
+                let mut anomalies = pkt.anomalies.clone();
+                anomalies.extend(frag.anomaly().cloned());
+                match whole {
+                    Some(w) => {
+                        anomalies.extend(w.anomalies.iter().cloned());
+                        self.analyse(frame, w, anomalies, true)
+                    }
+                    None if frag.is_waiting() => self.summary(frame, pkt, anomalies, None, false),
+                    None => self.analyse(frame, pkt, anomalies, false),
+                }
+            },
+        );
         self.defrag = defrag;
         self.limits.add(&s.anomalies);
         s
@@ -106,7 +119,7 @@ impl Engine {
         let meta = frame.meta;
         self.apps.cur_pkt = meta.id;
         self.apps.notes.clear();
-        let verdict = flow_packet(meta.id, meta.ts, pkt).map(|fp| {
+        let verdict = FlowPacket::from_decoded(meta.id, meta.ts, pkt).map(|fp| {
             let v = self.table.process(&fp, &mut self.apps);
             if let (
                 L4::Udp {
@@ -328,101 +341,6 @@ impl Engine {
     pub fn live_conns(&self) -> usize {
         self.table.live()
     }
-}
-
-/// Whether a decoded packet can go on to the flow table.
-pub(crate) enum Whole {
-    /// A whole datagram (`reassembled`: completed from fragments by this frame).
-    Ready { reassembled: bool },
-    /// A fragment held (or dropped) by the defragmenter: only its own layers exist.
-    NotYet,
-}
-
-/// Decodes a frame, passes it through IP defragmentation, and calls `f` with the packet
-/// to analyse: the frame itself, or the datagram it completed (keeping the outer
-/// frame's link layer for display and keys, as tshark shows it on the last fragment).
-pub(crate) fn with_decoded<R>(
-    defrag: &mut Defragmenter,
-    frame: &Frame<'_>,
-    f: impl FnOnce(&Packet<'_>, Vec<Anomaly>, Whole) -> R,
-) -> R {
-    let meta = frame.meta;
-    let pkt = decode::decode(meta.link, frame.data);
-    let mut anomalies = pkt.anomalies.clone();
-    match defrag.push(meta.ts, meta.link, frame.data, &pkt) {
-        DefragResult::NotFragment => f(&pkt, anomalies, Whole::Ready { reassembled: false }),
-        DefragResult::Held { anomaly } => {
-            anomalies.extend(anomaly);
-            f(&pkt, anomalies, Whole::NotYet)
-        }
-        DefragResult::Dropped(a) => {
-            anomalies.push(a);
-            f(&pkt, anomalies, Whole::NotYet)
-        }
-        DefragResult::Complete { datagram, anomaly } => {
-            anomalies.extend(anomaly);
-            let mut whole = decode::decode(LinkType::RAW, &datagram);
-            anomalies.extend(whole.anomalies.iter().cloned());
-            whole.eth = pkt.eth;
-            whole.vlans = pkt.vlans;
-            f(&whole, anomalies, Whole::Ready { reassembled: true })
-        }
-    }
-}
-
-/// The flow table's view of a decoded packet (`None` when it has no IP layer).
-pub(crate) fn flow_packet<'a>(
-    id: PacketId,
-    ts: Timestamp,
-    pkt: &Packet<'a>,
-) -> Option<FlowPacket<'a>> {
-    let ip = pkt.ip.as_ref()?;
-    if ip.is_fragment() {
-        return None;
-    }
-    let ids = pkt.vlans.ids();
-    let mut vlans = [0u16; 2];
-    for (slot, v) in vlans.iter_mut().zip(ids) {
-        *slot = *v;
-    }
-    let l4 = match pkt.transport {
-        Transport::Tcp(t) => L4::Tcp {
-            sport: t.sport,
-            dport: t.dport,
-            seq: t.seq,
-            ack: t.ack,
-            flags: t.flags,
-            window: t.window,
-            wscale: t.options.wscale,
-            mss: t.options.mss,
-            sack_permitted: t.options.sack_permitted,
-            ts: t.options.ts,
-            payload_len: t.payload_len,
-            payload: pkt.payload,
-        },
-        Transport::Udp(u) => L4::Udp {
-            sport: u.sport,
-            dport: u.dport,
-            payload: pkt.payload,
-        },
-        Transport::Icmp(i) | Transport::Icmpv6(i) => L4::Icmp {
-            v6: matches!(pkt.transport, Transport::Icmpv6(_)),
-            kind: i.kind,
-            code: i.code,
-            echo: i.echo,
-        },
-        Transport::Other(p) => L4::Other { proto: p },
-        Transport::None => L4::Other { proto: ip.protocol },
-    };
-    Some(FlowPacket {
-        id,
-        ts,
-        src: ip.src,
-        dst: ip.dst,
-        vlans,
-        vlan_count: ids.len().min(2) as u8,
-        l4,
-    })
 }
 
 /// tshark-like Info: the TCP analysis prefix, then the application's text when this

@@ -5,11 +5,10 @@
 //! and the connection's id; the TUI gives it just that connection's packets (from the
 //! index) and asks for the first connection, which is the same conversation.
 
-use super::engine::{flow_packet, with_decoded, Whole};
 use crate::base::{ConnId, Direction, PacketId, Timestamp};
 use crate::capture::Frame;
-use crate::decode::Defragmenter;
-use crate::flow::{ConnTable, FlowConfig, StreamSink};
+use crate::decode::{self, Defragmenter};
+use crate::flow::{ConnTable, FlowConfig, FlowPacket, StreamSink};
 
 /// One turn of a conversation: consecutive bytes one side sent, or bytes that were
 /// sent but not captured.
@@ -64,13 +63,23 @@ impl Follower {
     pub fn push(&mut self, frame: &Frame<'_>) {
         let table = &mut self.table;
         let sink = &mut self.sink;
-        with_decoded(&mut self.defrag, frame, |pkt, _, whole| {
-            if let Whole::Ready { .. } = whole {
-                if let Some(fp) = flow_packet(frame.meta.id, frame.meta.ts, pkt) {
+        let meta = frame.meta;
+        decode::decode_defragmented(
+            &mut self.defrag,
+            meta.ts,
+            meta.link,
+            frame.data,
+            |pkt, whole, frag| {
+                let pkt = match whole {
+                    Some(w) => w,
+                    None if frag.is_waiting() => return,
+                    None => pkt,
+                };
+                if let Some(fp) = FlowPacket::from_decoded(meta.id, meta.ts, pkt) {
                     table.process(&fp, sink);
                 }
-            }
-        });
+            },
+        );
     }
 
     /// Ends the input and returns the turns, and whether the byte limit cut them short.

@@ -17,7 +17,7 @@ use super::fields::{ConnOutcome, PacketView};
 use super::notes::{AppData, AppNote};
 use crate::base::{ConnId, Direction, PacketId, Timestamp};
 use crate::capture::{Frame, FrameStore};
-use crate::decode::{self, DefragLimits, DefragResult, Defragmenter, Packet, Transport};
+use crate::decode::{self, DefragLimits, Defragmenter, Packet, Transport};
 use crate::filter::Filter;
 
 const NO_CONN: u32 = u32::MAX;
@@ -112,20 +112,14 @@ impl Redecoder {
         frame: &Frame<'_>,
         f: impl FnOnce(&Packet<'_>, Option<&Packet<'_>>) -> R,
     ) -> R {
-        let link = frame.meta.link;
-        let pkt = decode::decode(link, frame.data);
-        if !pkt.ip.as_ref().is_some_and(|i| i.is_fragment()) {
-            return f(&pkt, None);
-        }
-        match self.defrag.push(frame.meta.ts, link, frame.data, &pkt) {
-            DefragResult::Complete { datagram, .. } => {
-                let mut whole = decode::decode(crate::base::LinkType::RAW, &datagram);
-                whole.eth = pkt.eth;
-                whole.vlans = pkt.vlans;
-                f(&pkt, Some(&whole))
-            }
-            _ => f(&pkt, None),
-        }
+        let meta = frame.meta;
+        decode::decode_defragmented(
+            &mut self.defrag,
+            meta.ts,
+            meta.link,
+            frame.data,
+            |p, w, _| f(p, w),
+        )
     }
 }
 

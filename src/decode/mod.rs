@@ -7,13 +7,16 @@
 //! * [`decode`] → [`Packet`]: compact per-packet summary (no allocation unless an anomaly).
 //! * [`info`] / [`info_with`]: the Info column text, tshark style, formatted on demand.
 //! * [`field_tree`]: the detail-pane tree; every node carries its byte range.
-//! * [`Defragmenter`]: bounded IPv4/IPv6 fragment reassembly keyed on capture time.
+//! * [`Defragmenter`]: bounded IPv4/IPv6 fragment reassembly keyed on capture time;
+//!   [`decode_defragmented`]: decode + defragment + decode the completed datagram, the
+//!   one path every consumer takes.
 
 mod defrag;
 mod info;
 mod packet;
 mod slice;
 mod tree;
+mod whole;
 
 pub use defrag::{DefragLimits, DefragResult, Defragmenter};
 pub use info::{info, info_with, TcpRel};
@@ -23,8 +26,7 @@ pub use packet::{
 };
 pub use slice::decode;
 pub use tree::field_tree;
+pub use whole::{decode_defragmented, Fragmentation};
 
-#[cfg(test)]
-pub(crate) mod testpcap;
 #[cfg(test)]
 mod tests;

@@ -1,15 +1,15 @@
 //! Tests of decode over real frames from the shared corpus.
 
-use super::testpcap;
 use super::*;
 use crate::base::Timestamp;
-use crate::testutil::shared_capture;
+use crate::testutil::{read_frames, shared_capture, Frames};
 
-fn frames(rel: &str) -> testpcap::Frames {
-    testpcap::read(&shared_capture(rel)).expect("classic pcap")
+fn frames(rel: &str) -> Frames {
+    read_frames(&shared_capture(rel))
 }
 
-/// Every classic pcap of the shared corpus, frame by frame, against tshark 4.0.17's
+/// Every shared capture with frame truth (the classic pcaps), read by the product's own
+/// reader, frame by frame, against tshark 4.0.17's
 /// decode (`tests/data/frame-truth/`, made by `tests/data/make-frame-truth.sh`): outer
 /// Ethernet addresses, VLAN ids, the first (outermost) IP addresses, the transport tshark
 /// finds right after that IP header, ports, ICMP types, ARP opcodes and `tcp.len`.
@@ -45,9 +45,7 @@ fn corpus_matches_tshark_per_frame() {
                 .trim_end_matches(".tsv")
                 .to_string();
             let rel = format!("{source}/{name}");
-            let Some(fr) = testpcap::read(&shared_capture(&rel)) else {
-                continue;
-            };
+            let fr = frames(&rel);
             files += 1;
             let text = std::fs::read_to_string(&tsv).unwrap();
             let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();

@@ -1,8 +1,9 @@
 //! Connections: the connection table, TCP reassembly, TCP analysis (Wireshark's rules)
 //! and lifecycle (Zeek's `conn_state` and `history`, phase timestamps).
 //!
-//! `flow` takes its own small input type, [`FlowPacket`], so it does not depend on how
-//! `decode` represents a packet; `analysis` adapts one to the other. Per packet, the
+//! `flow` takes its own small input type, [`FlowPacket`], so the table's code does not
+//! depend on how `decode` represents a packet; [`FlowPacket::from_decoded`]
+//! (`decoded.rs`) is the one conversion. Per packet, the
 //! caller gets a [`PacketVerdict`] (connection, direction, TCP analysis flags, relative
 //! seq/ack); reassembled bytes, gaps, direction ends and finished connections go to a
 //! [`StreamSink`]. Memory follows the live connections, not the capture: a finished
@@ -21,6 +22,7 @@
 mod analysis;
 pub mod community_id;
 mod conn;
+mod decoded;
 mod hash;
 mod history;
 mod reassembly;

@@ -1,12 +1,10 @@
-//! Table-level tests: synthetic packets built with etherparse's `PacketBuilder`, sliced
-//! back with etherparse and converted to `FlowPacket` (so the bytes are real wire
-//! format), fed through `ConnTable`.
+//! Table-level tests: synthetic packets built with etherparse's `PacketBuilder`, decoded
+//! by `decode` and converted by `FlowPacket::from_decoded` (so the bytes are real wire
+//! format and take the product's path), fed through `ConnTable`.
 
 use std::net::IpAddr;
 
-use etherparse::{
-    Icmpv4Type, PacketBuilder, SlicedPacket, TcpOptionElement, TransportSlice, VlanId,
-};
+use etherparse::{PacketBuilder, TcpOptionElement, VlanId};
 
 use super::*;
 use crate::base::{ConnId, Direction, PacketId, Timestamp};
@@ -178,81 +176,12 @@ impl T {
     }
 }
 
-/// Slices wire bytes with etherparse and converts them to a `FlowPacket`.
+/// Decodes wire bytes with the product's own decoder and converts them with the one
+/// conversion, [`FlowPacket::from_decoded`].
 pub(crate) fn to_flow(bytes: &[u8], id: u32, ts_ms: i64) -> FlowPacket<'_> {
-    let p = SlicedPacket::from_ethernet(bytes).expect("valid test packet");
-    let vl = p.vlan_ids();
-    let mut vlans = [0u16; 2];
-    for (i, v) in vl.iter().take(2).enumerate() {
-        vlans[i] = v.value();
-    }
-    let ip = p.net.as_ref().and_then(|n| n.ipv4_ref()).expect("ipv4");
-    let (src, dst) = (
-        IpAddr::V4(ip.header().source_addr()),
-        IpAddr::V4(ip.header().destination_addr()),
-    );
-    let l4 = match p.transport.expect("transport") {
-        TransportSlice::Tcp(t) => {
-            let mut flags = 0;
-            for (on, bit) in [
-                (t.fin(), 1),
-                (t.syn(), 2),
-                (t.rst(), 4),
-                (t.psh(), 8),
-                (t.ack(), 16),
-            ] {
-                if on {
-                    flags |= bit;
-                }
-            }
-            let wscale = t.options_iterator().find_map(|o| match o {
-                Ok(TcpOptionElement::WindowScale(w)) => Some(w),
-                _ => None,
-            });
-            L4::Tcp {
-                sport: t.source_port(),
-                dport: t.destination_port(),
-                seq: t.sequence_number(),
-                ack: t.acknowledgment_number(),
-                flags,
-                window: t.window_size(),
-                wscale,
-                mss: None,
-                sack_permitted: false,
-                ts: None,
-                payload_len: t.payload().len() as u32,
-                payload: t.payload(),
-            }
-        }
-        TransportSlice::Udp(u) => L4::Udp {
-            sport: u.source_port(),
-            dport: u.destination_port(),
-            payload: u.payload(),
-        },
-        TransportSlice::Icmpv4(i) => {
-            let (kind, echo) = match i.icmp_type() {
-                Icmpv4Type::EchoRequest(h) => (8, Some((h.id, h.seq))),
-                Icmpv4Type::EchoReply(h) => (0, Some((h.id, h.seq))),
-                _ => (i.type_u8(), None),
-            };
-            L4::Icmp {
-                v6: false,
-                kind,
-                code: i.code_u8(),
-                echo,
-            }
-        }
-        _ => L4::Other { proto: 0 },
-    };
-    FlowPacket {
-        id: PacketId(id),
-        ts: Timestamp(ts_ms * 1_000_000),
-        src,
-        dst,
-        vlans,
-        vlan_count: vl.len().min(2) as u8,
-        l4,
-    }
+    let p = crate::decode::decode(crate::base::LinkType::ETHERNET, bytes);
+    FlowPacket::from_decoded(PacketId(id), Timestamp(ts_ms * 1_000_000), &p)
+        .expect("an IP test packet")
 }
 
 /// Runs packets (1 ms apart unless `times` says otherwise) and finishes the table.
