@@ -302,3 +302,25 @@ fn story_json_events_arrive_while_capturing() {
     let offline = wiretale(&["story", "--json"], &file);
     assert!(offline.contains("/live-json"), "{offline}");
 }
+
+/// A capture that fails to start (bad filter, or after opening: an unknown `-Z` user)
+/// leaves no file of its own behind.
+#[test]
+fn a_capture_that_fails_to_start_keeps_no_file() {
+    require_root();
+    for args in [
+        &["-f", "udp port", "-c", "1"][..],
+        &["-Z", "wt-no-such-user", "-c", "1"],
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let o = Command::new(common::bin())
+            .args(["capture", "-i", "lo"])
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {o:?}");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "{args:?} left {left:?}");
+    }
+}
