@@ -266,7 +266,20 @@ fn privileges_are_dropped_right_after_opening_the_device() {
     let nobody = nix::unistd::User::from_name("nobody")
         .unwrap()
         .expect("user nobody");
-    let mut child = start_capture(&["-i", "lo", "-Z", "nobody", "--seconds", "5", "-q"]);
+    // -w: without it the capture would be kept in the current directory (the project's).
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("z.pcap");
+    let mut child = start_capture(&[
+        "-i",
+        "lo",
+        "-Z",
+        "nobody",
+        "--seconds",
+        "5",
+        "-q",
+        "-w",
+        out.to_str().unwrap(),
+    ]);
     // The banner is printed after the drop: the process is already nobody.
     let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
     let _ = Command::new("kill")

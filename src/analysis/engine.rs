@@ -244,6 +244,19 @@ impl Engine {
         s
     }
 
+    /// Advances the clock to `now` without a packet, for a live capture whose interface
+    /// is quiet: connections idle or closed long enough are finished and DNS queries
+    /// time out, so their records come out now and not at the next packet. `now` must
+    /// be wall-clock time the capture has certainly delivered every packet up to
+    /// (packet timestamps are the same clock). Earlier than the last packet: nothing.
+    pub fn tick(&mut self, now: Timestamp) {
+        if now <= self.last_ts {
+            return;
+        }
+        self.last_ts = now;
+        self.table.tick(now, &mut self.apps);
+    }
+
     /// End of input: flushes every connection and decoder.
     pub fn finish(&mut self) {
         self.table.finish(&mut self.apps);

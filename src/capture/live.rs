@@ -69,9 +69,15 @@ pub struct LiveOptions {
     pub immediate: bool,
     /// BPF expression applied in the kernel.
     pub filter: Option<String>,
-    /// Where the spill file goes (what `-w` names); `None`: a temporary file deleted when
-    /// the [`LiveCapture`] is dropped (see [`LiveCapture::spill_path`]).
+    /// Where the spill file goes (what `-w` names, overwritten like tcpdump's `-w`);
+    /// `None`: see [`LiveOptions::keep_in`].
     pub savefile: Option<PathBuf>,
+    /// Without `savefile`: directories, in order of preference, where a new file named
+    /// after the interface and the start time is created and kept ([`new_capture_file`];
+    /// an existing file is never overwritten; the next directory is tried when one
+    /// refuses). Empty too: a temporary file deleted when the [`LiveCapture`] is dropped
+    /// (see [`LiveCapture::spill_path`]).
+    pub keep_in: Vec<PathBuf>,
     /// Most frames per batch.
     pub batch_frames: usize,
     /// A batch is sent at least this often when it has frames.
@@ -91,6 +97,7 @@ impl LiveOptions {
             immediate: true,
             filter: None,
             savefile: None,
+            keep_in: Vec::new(),
             batch_frames: 1024,
             batch_interval: Duration::from_millis(50),
             channel_batches: 64,
@@ -159,19 +166,110 @@ pub struct LiveCapture {
     _temp: Option<tempfile::TempPath>,
 }
 
-/// Turns a libpcap open error into one line; permission problems name the two fixes.
+/// Turns a libpcap open error into one line; permission problems name the two fixes,
+/// the second with the path of the binary actually running (so it can be pasted as is).
 fn open_error(device: &str, e: &pcap::Error) -> CaptureError {
     let text = e.to_string();
     let lower = text.to_lowercase();
     if lower.contains("not permitted") || lower.contains("permission") {
-        live_err(format!(
-            "no permission to capture on {device} ({text}): run as root, or give the binary capture rights with `sudo setcap cap_net_raw,cap_net_admin=eip /path/to/wiretale`"
-        ))
+        let exe = std::env::current_exe().ok();
+        live_err(permission_message(device, &text, exe.as_deref()))
     } else if lower.contains("no such device") || lower.contains("doesn't exist") {
         live_err(format!("no capture device named {device:?} ({text})"))
     } else {
         live_err(format!("opening {device}: {text}"))
     }
+}
+
+/// The no-permission line: both fixes, `setcap` with `exe` (the running binary, as
+/// `std::env::current_exe` resolves it: capabilities belong to the real file, not to a
+/// symlink to it), quoted for a POSIX shell when it needs to be.
+fn permission_message(device: &str, cause: &str, exe: Option<&Path>) -> String {
+    let path = exe.map_or_else(
+        || "\"$(command -v wiretale)\"".to_string(),
+        |p| shell_quote(&p.to_string_lossy()),
+    );
+    format!(
+        "no permission to capture on {device} ({cause}): run as root, or give this binary capture rights once with `sudo setcap cap_net_raw,cap_net_admin=eip {path}`"
+    )
+}
+
+/// `s` as one POSIX shell word: unchanged when it has only safe characters, else in
+/// single quotes (a quote inside becomes `'\''`).
+fn shell_quote(s: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+,:@%=".contains(c);
+    if !s.is_empty() && s.chars().all(safe) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// Creates a new, empty capture file in `dir` named after the interface and the start
+/// time in UTC, e.g. `wiretale-eth0-20261205-173502Z.pcap`, never overwriting one that
+/// exists (`-1`, `-2`, … are added until a name is free). The name sorts by time and
+/// says where the packets came from.
+pub fn new_capture_file(
+    dir: &Path,
+    iface: &str,
+    now: std::time::SystemTime,
+) -> std::io::Result<(std::fs::File, PathBuf)> {
+    let secs = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let iface: String = iface
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let stem = format!("wiretale-{iface}-{}", utc_stamp(secs));
+    for n in 0..1000u32 {
+        let name = if n == 0 {
+            format!("{stem}.pcap")
+        } else {
+            format!("{stem}-{n}.pcap")
+        };
+        let p = dir.join(name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&p)
+        {
+            Ok(f) => return Ok((f, p)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        format!("1000 files named {stem}*.pcap exist"),
+    ))
+}
+
+/// `YYYYMMDD-HHMMSSZ` for seconds since the epoch (UTC; days to a civil date by Howard
+/// Hinnant's algorithm, proleptic Gregorian).
+fn utc_stamp(secs: i64) -> String {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// LINKTYPE for a DLT: equal except DLT_RAW (12, 14) which files call 101.
@@ -212,6 +310,25 @@ impl LiveCapture {
                 p.clone(),
                 None,
             ),
+            None if !opts.keep_in.is_empty() => {
+                let now = std::time::SystemTime::now();
+                let mut made = Err(CaptureError::plain(ErrorKind::Live {
+                    message: "no directory for the capture file".into(),
+                }));
+                for dir in &opts.keep_in {
+                    made = new_capture_file(dir, &dev, now).map_err(|e| {
+                        CaptureError::io(
+                            format!("creating a capture file in {}", dir.display()),
+                            &e,
+                        )
+                    });
+                    if made.is_ok() {
+                        break;
+                    }
+                }
+                let (f, p) = made?;
+                (f, p, None)
+            }
             None => {
                 let t = tempfile::Builder::new()
                     .prefix("wiretale-live-")
@@ -416,7 +533,12 @@ impl Worker {
                         batch_start = Instant::now();
                     }
                     batch.push(meta, p.data);
-                    if batch.len() >= self.opts.batch_frames {
+                    // Under steady traffic libpcap may never say "nothing ready": the
+                    // batch still goes out within `batch_interval`, so what is printed
+                    // live is never held longer than that.
+                    if batch.len() >= self.opts.batch_frames
+                        || batch_start.elapsed() >= self.opts.batch_interval
+                    {
                         self.send(&mut batch, &mut not_delivered)?;
                     }
                 }
@@ -458,10 +580,10 @@ mod tests {
 
     #[test]
     fn captures_udp_on_loopback() {
-        if !is_root() {
-            println!("SKIPPED captures_udp_on_loopback: live capture needs root (or cap_net_raw)");
-            return;
-        }
+        assert!(
+            is_root(),
+            "captures_udp_on_loopback needs root (or cap_net_raw): run the tests as root, as CI does"
+        );
         let devs = devices().unwrap();
         assert!(
             devs.iter().any(|d| d.name == "lo" && d.loopback),
@@ -526,16 +648,74 @@ mod tests {
     }
 
     #[test]
-    fn permission_message_names_both_fixes() {
+    fn permission_message_names_both_fixes_with_the_running_binary() {
         let e = open_error(
             "eth0",
             &pcap::Error::PcapError("socket: Operation not permitted".into()),
         );
         let s = e.to_string();
-        assert!(
-            s.contains("run as root") && s.contains("setcap cap_net_raw,cap_net_admin=eip"),
-            "{s}"
+        // The path of this very test binary (what current_exe resolves), not a placeholder.
+        let exe = std::env::current_exe().unwrap();
+        let want = format!(
+            "`sudo setcap cap_net_raw,cap_net_admin=eip {}`",
+            shell_quote(&exe.to_string_lossy())
         );
+        assert!(s.contains("run as root") && s.ends_with(&want), "{s}");
+        assert!(!s.contains("/path/to/"), "{s}");
+        assert!(!s.contains('\n'));
+    }
+
+    #[test]
+    fn permission_message_quotes_odd_paths_and_has_a_fallback() {
+        let m = permission_message(
+            "lo",
+            "socket: Operation not permitted",
+            Some(Path::new("/home/a b/it's/wiretale")),
+        );
+        assert_eq!(
+            m,
+            "no permission to capture on lo (socket: Operation not permitted): run as root, or give this binary capture rights once with `sudo setcap cap_net_raw,cap_net_admin=eip '/home/a b/it'\\''s/wiretale'`"
+        );
+        let m = permission_message("lo", "x", Some(Path::new("/usr/local/bin/wiretale")));
+        assert!(m.ends_with("eip /usr/local/bin/wiretale`"), "{m}");
+        let m = permission_message("lo", "x", None);
+        assert!(m.ends_with("eip \"$(command -v wiretale)\"`"), "{m}");
+    }
+
+    #[test]
+    fn utc_stamps_are_civil_dates() {
+        assert_eq!(utc_stamp(0), "19700101-000000Z");
+        // 2000-02-29 (a leap day of a century year) 23:59:59.
+        assert_eq!(utc_stamp(951_868_799), "20000229-235959Z");
+        assert_eq!(utc_stamp(1_796_492_102), "20261205-173502Z");
+        assert_eq!(utc_stamp(-1), "19691231-235959Z");
+    }
+
+    #[test]
+    fn new_capture_files_never_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = std::time::UNIX_EPOCH + Duration::from_secs(1_796_492_102);
+        let (_, a) = new_capture_file(dir.path(), "eth0", t).unwrap();
+        assert_eq!(
+            a.file_name().unwrap().to_str().unwrap(),
+            "wiretale-eth0-20261205-173502Z.pcap"
+        );
+        std::fs::write(&a, b"keep me").unwrap();
+        let (_, b) = new_capture_file(dir.path(), "eth0", t).unwrap();
+        assert_eq!(
+            b.file_name().unwrap().to_str().unwrap(),
+            "wiretale-eth0-20261205-173502Z-1.pcap"
+        );
+        assert_eq!(std::fs::read(&a).unwrap(), b"keep me");
+        // Odd interface names cannot make a path of their own.
+        let (_, c) = new_capture_file(dir.path(), "../x y", t).unwrap();
+        assert_eq!(c.parent(), Some(dir.path()));
+        assert!(
+            c.ends_with("wiretale-.._x_y-20261205-173502Z.pcap"),
+            "{c:?}"
+        );
+        // A directory that cannot take a file is an error, not a panic.
+        assert!(new_capture_file(&dir.path().join("missing"), "lo", t).is_err());
     }
 
     #[test]

@@ -2,13 +2,16 @@
 //! `wiretale interfaces`.
 //!
 //! The same engine as the file commands runs on the frames libpcap hands over; every
-//! frame also goes to the savefile (`-w`, or a temporary file whose name is printed), so
-//! reading that file back tells the same story.
+//! frame also goes to the capture file (`-w`, or a new timestamped file in the current
+//! directory, named when the capture starts and ends, and kept), so reading that file
+//! back tells the same story. What is printed is flushed as soon as it is known, to a
+//! terminal or a pipe alike (`capture --json | jq` shows records while capturing).
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::args::CaptureArgs;
 use super::out::Out;
@@ -33,15 +36,59 @@ enum Mode {
     Conns,
 }
 
+/// How often (wall clock) finished records are taken from the engine and printed.
+const PRINT_EVERY: Duration = Duration::from_millis(100);
+
+/// How far behind the wall clock the analysis clock is moved while the interface is
+/// quiet ([`Engine::tick`]): more than any delay between a packet's kernel timestamp
+/// and its delivery here when no batch is waiting (the capture thread polls every few
+/// milliseconds), so no packet still to come is older than the clock.
+const TICK_LAG: Duration = Duration::from_secs(1);
+
+/// Where a capture without `-w` is kept: the current directory (where the user will
+/// look for it, and on disk, while /tmp is often a RAM-backed tmpfs that a long capture
+/// would fill), else the temporary directory when the current one refuses the file.
+fn keep_dirs() -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    if let Ok(d) = std::env::current_dir() {
+        v.push(d);
+    }
+    v.push(std::env::temp_dir());
+    v
+}
+
+/// Wall-clock time as a capture timestamp (libpcap stamps packets with the same clock).
+fn wall_clock() -> Timestamp {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp::from_parts(
+        d.as_secs() as i64,
+        u64::from(d.subsec_nanos()),
+        1_000_000_000,
+    )
+}
+
 pub fn run(a: &CaptureArgs) -> anyhow::Result<i32> {
     let mut opts = LiveOptions::new(&a.interface);
     opts.filter = a.bpf.clone();
     opts.savefile = a.write.clone();
+    if a.write.is_none() {
+        opts.keep_in = keep_dirs();
+    }
     // The handler goes in first, so a Ctrl-C or SIGTERM at any moment after the device
     // is open still ends in a clean stop with the savefile flushed.
     let stop = interrupted();
     let cap = LiveCapture::start(opts).map_err(|e| anyhow::anyhow!("{e}"))?;
-    super::privileges::drop_to(a.user.as_deref())?;
+    if let Err(e) = super::privileges::drop_to(a.user.as_deref()) {
+        // Nothing was analysed: a file this run named itself is not left behind.
+        let file = cap.spill_path().to_path_buf();
+        drop(cap.stop());
+        if a.write.is_none() {
+            let _ = std::fs::remove_file(file);
+        }
+        return Err(e);
+    }
     eprintln!(
         "wiretale: capturing on {}{}, saving to {}",
         a.interface,
@@ -66,7 +113,9 @@ pub fn run(a: &CaptureArgs) -> anyhow::Result<i32> {
     };
     let started = Instant::now();
     let mut frames: u64 = 0;
-    let mut last_flush = Instant::now();
+    let mut last_print = Instant::now();
+    // Everything known is printed and flushed at once: packet lines as each batch is
+    // analysed (a batch is at most `batch_interval` old), records every PRINT_EVERY.
     'outer: loop {
         if stop.load(Ordering::SeqCst)
             || a.seconds
@@ -89,14 +138,20 @@ pub fn run(a: &CaptureArgs) -> anyhow::Result<i32> {
                     }
                 }
             }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            // Nothing for a while: the interface is quiet, and time still passes for
+            // what waits on it (a closed connection's linger, an unanswered query).
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                engine.tick(Timestamp(
+                    wall_clock().0.saturating_sub(TICK_LAG.as_nanos() as i64),
+                ));
+            }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         }
         if let Some(e) = cap.error() {
             eprintln!("wiretale: {e}");
             break;
         }
-        if last_flush.elapsed() >= Duration::from_millis(500) {
+        if last_print.elapsed() >= PRINT_EVERY {
             live.absorb(&mut engine, false);
             if !a.quiet {
                 live.print(&mode, a.json, &mut out);
@@ -104,17 +159,19 @@ pub fn run(a: &CaptureArgs) -> anyhow::Result<i32> {
                 // Nothing is printed, so nothing waits to be printed.
                 live.fresh_conns.clear();
             }
-            last_flush = Instant::now();
+            last_print = Instant::now();
         }
+        out.flush();
         if out.failed() {
             break;
         }
     }
     cap.request_stop();
-    // Frames already handed over are analysed too, so the output matches the file.
-    while let Ok(batch) = cap.batches().try_recv() {
+    // Frames already captured are analysed too (up to the thread's last batch), so the
+    // output matches the file.
+    while let Ok(batch) = cap.batches().recv() {
         for frame in batch.iter() {
-            if a.count.is_some_and(|c| frames >= c) {
+            if a.count.is_some_and(|c| frames >= c) || out.failed() {
                 break;
             }
             let s = engine.process(&frame);
@@ -162,6 +219,8 @@ struct LiveState {
     /// so a day-long capture's memory stays flat.
     keep_history: bool,
     newest: Timestamp,
+    /// Records arrived since the story was last retold (story mode retells only then).
+    changed: bool,
 }
 
 /// Capture time a finished record stays available to the live story (so a lookup can
@@ -179,6 +238,7 @@ impl LiveState {
     }
 
     fn absorb(&mut self, engine: &mut Engine, at_end: bool) {
+        let (dns_before, http_before) = (self.dns.len(), self.http.len());
         for tx in engine.take_dns(at_end) {
             self.names.add(&tx);
             if self.keep_history {
@@ -195,6 +255,8 @@ impl LiveState {
         } else {
             drop(engine.take_http());
         }
+        self.changed |=
+            !conns.is_empty() || self.dns.len() != dns_before || self.http.len() != http_before;
         self.fresh_conns.extend(conns);
         self.prune();
     }
@@ -249,6 +311,9 @@ impl LiveState {
             }
             Mode::Story => {
                 self.fresh_conns.clear();
+                if !std::mem::take(&mut self.changed) {
+                    return;
+                }
                 let mut conns = self.conns.clone();
                 conns.sort_by_key(|c| c.conn.id);
                 let input = StoryInput {

@@ -60,6 +60,18 @@ impl Out {
         }
     }
 
+    /// Hands what is buffered to stdout now (live output: each batch is flushed as soon
+    /// as it is written, whether stdout is a terminal or a pipe). Errors are kept as
+    /// [`Out::line`] keeps them.
+    pub fn flush(&mut self) {
+        if self.err.is_some() {
+            return;
+        }
+        if let Err(e) = self.w.flush() {
+            self.err = Some(e);
+        }
+    }
+
     /// True once a write failed (e.g. the reader of the pipe went away).
     pub fn failed(&self) -> bool {
         self.err.is_some()

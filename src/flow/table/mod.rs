@@ -239,6 +239,14 @@ impl ConnTable {
         }
     }
 
+    /// Moves the table's clock to `now` without a packet (a live capture on a quiet
+    /// interface): connections that have expired by then are finished, as the next
+    /// packet's sweep would have done. Lifetimes stay capture time; the caller must pass
+    /// a time no packet still to come is older than by a lifetime.
+    pub fn tick(&mut self, now: Timestamp, sink: &mut impl StreamSink) {
+        self.maybe_sweep(now, sink);
+    }
+
     /// End of input: flush every open connection (buffered data after holes as
     /// gap + data), finish them all in connection-id order.
     pub fn finish(&mut self, sink: &mut impl StreamSink) {
