@@ -333,7 +333,7 @@ const KNOWN_DIFFERENCES: &[(&str, Option<usize>, &str)] = &[
         None,
         "tshark ignores VLAN ids in conversations",
     ),
-    // TCP analysis classification (flow::analysis): wiretale calls these segments
+    // TCP analysis classification (flow::tcp_analysis): wiretale calls these segments
     // out-of-order where tshark says retransmission (and vice versa on a few).
     (
         "suricata-verify/syn_retransmit_with_ts.pcap",

@@ -2,9 +2,9 @@
 //! per-packet storage, because one exists per live connection and is handed out whole
 //! through `StreamSink::conn_done` when the connection finishes.
 
-use super::analysis::TcpAnalysisFlags;
 use super::community_id::community_id;
 use super::history::{tcp_conn_state, EndpointState, History};
+use super::tcp_analysis::TcpAnalysisFlags;
 use crate::base::{Anomaly, ConnId, Direction, Endpoint, Timestamp};
 
 /// Distinct anomaly names kept per connection (the first detail of each).

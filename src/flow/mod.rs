@@ -10,16 +10,16 @@
 //! connection is handed out through [`StreamSink::conn_done`] and its buffers dropped.
 //!
 //! Where the rules live:
-//! - keying, VLAN contexts, orientation, port reuse, timeouts: `table.rs` (module docs);
+//! - keying, VLAN contexts, creation, timeouts: `table/mod.rs` (module docs);
+//! - one TCP segment (port reuse, orientation, states, phases): `table/segment.rs`;
 //! - reassembly policy (first copy wins, gaps as lengths, limits): `reassembly.rs`;
-//! - Wireshark's sequence analysis, in its check order: `analysis.rs`;
+//! - Wireshark's sequence analysis, in its check order: `tcp_analysis.rs`;
 //! - Zeek's `history` letters and `conn_state`: `history.rs`;
 //! - Community ID v1: `community_id.rs`.
 //!
 //! UDP datagrams and ICMP echo exchanges are connections too; each UDP payload is
 //! handed to [`StreamSink::data`] as one call (no reassembly).
 
-mod analysis;
 pub mod community_id;
 mod conn;
 mod decoded;
@@ -28,6 +28,7 @@ mod history;
 mod reassembly;
 mod seq;
 mod table;
+mod tcp_analysis;
 
 #[cfg(test)]
 mod tests;
@@ -36,10 +37,10 @@ use std::net::IpAddr;
 
 use crate::base::{ConnId, Direction, PacketId, Timestamp};
 
-pub use analysis::{TcpAnalysisFlags, TcpFlagsAnalysis};
 pub use conn::{Close, CloseHow, ConnProto, Connection, Handshake, IcmpInfo, Phases};
 pub use hash::FxHashMap;
 pub use table::{ConnTable, TableStats};
+pub use tcp_analysis::{TcpAnalysisFlags, TcpFlagsAnalysis};
 
 /// TCP header flag bits as they appear in [`L4::Tcp`]`::flags`.
 pub mod tcp_flags {

@@ -26,11 +26,11 @@
 
 use std::net::IpAddr;
 
-use super::analysis::{analyze, Seg, SeqInfo, TcpAnalysisFlags};
 use super::conn::{Close, CloseHow, ConnProto, Connection, Handshake, IcmpInfo};
 use super::hash::FxHashMap;
 use super::history::EndpointState;
 use super::reassembly::{Ctx, Limits, Reassembler};
+use super::tcp_analysis::{analyze, Seg, SeqInfo, TcpAnalysisFlags};
 use super::tcp_flags::{ACK, FIN, RST, SYN};
 use super::{FlowConfig, FlowPacket, PacketVerdict, StreamSink, L4};
 use crate::base::{ConnId, Direction, Endpoint, PacketId, Timestamp};
