@@ -9,8 +9,34 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use super::parse::{looks_like_dns, parse_message, Message};
+use super::message::Message;
+use super::parse::{header, parse_message, MIN_QUESTION_LEN, MIN_RECORD_LEN};
 use crate::base::{Endpoint, Timestamp};
+
+/// Cheap content check for DNS on a non-standard port: a sane header (opcode 0–5,
+/// 1..=4 questions, counts the length could hold, QR as hinted when a hint is given)
+/// and a message that parses completely with no trailing bytes.
+pub fn looks_like_dns(bytes: &[u8], is_response_hint: Option<bool>) -> bool {
+    let Ok((_, (_, flags, [qd, an, ns, ar]))) = header(bytes) else {
+        return false;
+    };
+    if is_response_hint.is_some_and(|r| r != flags.qr) || flags.opcode > 5 || flags.z {
+        return false;
+    }
+    if !(1..=4).contains(&qd) {
+        return false;
+    }
+    let min = 12
+        + qd as usize * MIN_QUESTION_LEN
+        + (an as usize + ns as usize + ar as usize) * MIN_RECORD_LEN;
+    if min > bytes.len() {
+        return false;
+    }
+    match parse_message(bytes) {
+        Ok(m) => m.trailing == 0 && m.anomalies.is_empty(),
+        Err(_) => false,
+    }
+}
 
 /// Unconfirmed candidate queries kept at most.
 pub const MAX_CANDIDATES: usize = 1024;
@@ -134,6 +160,35 @@ impl DnsPortProbe {
 mod tests {
     use super::*;
     use crate::proto::dns::fixture;
+
+    #[test]
+    fn looks_like_dns_on_real_and_junk() {
+        let mut n = 0;
+        for (r, b) in fixture::messages() {
+            if r.capture == "tcpdump/dns_udp_2.pcap" && r.frame == 2 {
+                continue;
+            }
+            let m = parse_message(&b).unwrap();
+            if m.questions.is_empty() || m.questions.len() > 4 {
+                continue;
+            }
+            assert!(
+                looks_like_dns(&b, Some(m.flags.qr)),
+                "{} #{}",
+                r.capture,
+                r.frame
+            );
+            assert!(!looks_like_dns(&b, Some(!m.flags.qr)));
+            n += 1;
+        }
+        assert!(n > 300);
+        assert!(!looks_like_dns(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", None));
+        assert!(!looks_like_dns(&[0u8; 12], None));
+        assert!(!looks_like_dns(
+            &[0x16, 3, 1, 0, 0x2c, 1, 0, 0, 0x28, 3, 3, 0],
+            None
+        ));
+    }
 
     fn moved(ep: Endpoint) -> Endpoint {
         Endpoint::new(ep.ip, if ep.port == 53 { 8053 } else { ep.port })

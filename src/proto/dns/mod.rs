@@ -1,15 +1,16 @@
 //! DNS: message decoding (RFC 1035 §4 and its extensions), DNS over TCP framing, and
 //! query/response pairing.
 //!
+//! * [`message`]: the decoded message's types ([`Message`], [`Flags`], [`Record`], …).
 //! * [`parse`]: [`parse_message`] over one complete message (a UDP payload or one TCP
-//!   message), with bounded, loop-proof name decompression; [`looks_like_dns`] for
-//!   content-based detection on non-standard ports.
+//!   message), with bounded, loop-proof name decompression.
 //! * [`rdata`]: the record types decoded (A, AAAA, NS, CNAME, PTR, MX, TXT, SOA, SRV,
 //!   CAA, OPT, DS, DNSKEY, RRSIG, NSEC, NSEC3, SVCB/HTTPS); others stay raw.
 //! * [`text`]: tshark-style Info lines and one-line record data, for display.
 //! * [`tcp`]: [`DnsTcpStream`], the two-byte length framing, with gap resynchronisation.
-//! * [`detect`]: [`DnsPortProbe`] believes DNS on another UDP port once a clean query and
-//!   the response answering it were both seen.
+//! * [`detect`]: [`looks_like_dns`], content-based detection, and [`DnsPortProbe`], which
+//!   believes DNS on another UDP port once a clean query and the response answering it
+//!   were both seen.
 //! * [`transactions`]: [`DnsTracker`] pairs messages into [`DnsTransaction`]s
 //!   (retransmissions, unanswered queries, unsolicited responses, TC→TCP retries).
 //!
@@ -17,17 +18,16 @@
 //! [`is_dns_port`].
 
 pub mod detect;
+pub mod message;
 pub mod parse;
 pub mod rdata;
 pub mod tcp;
 pub mod text;
 pub mod transactions;
 
-pub use detect::{DnsPortProbe, Probe};
-pub use parse::{
-    looks_like_dns, parse_message, parse_prefix, DnsError, Edns, EdnsOption, Flags, Message,
-    Question, Record,
-};
+pub use detect::{looks_like_dns, DnsPortProbe, Probe};
+pub use message::{Edns, EdnsOption, Flags, Message, Question, Record};
+pub use parse::{parse_message, parse_prefix, DnsError};
 pub use rdata::{RData, SvcParam};
 pub use tcp::{DnsTcpStream, TcpDnsMessage};
 pub use transactions::{DnsMeta, DnsTracker, DnsTransaction, Transport, TxKind};

@@ -1,4 +1,5 @@
-//! DNS message parsing (RFC 1035 §4.1) over one complete message.
+//! DNS message parsing (RFC 1035 §4.1) over one complete message; the message types
+//! are in `message.rs`, content detection on other ports in `detect.rs`.
 //!
 //! The whole message is needed because names may be compressed (RFC 1035 §4.1.4): a name
 //! can end in a pointer to an earlier name anywhere in the message. Every read is bounded
@@ -16,6 +17,7 @@ use nom::error::{ErrorKind, ParseError};
 use nom::number::complete::{be_u16, be_u32};
 use nom::{IResult, Parser};
 
+use super::message::{Edns, Flags, Message, Question, Record};
 use super::rdata::{self, RData};
 use crate::base::Anomaly;
 
@@ -24,9 +26,9 @@ pub const MAX_POINTER_JUMPS: usize = 32;
 /// RFC 1035 §2.3.4: a name is at most 255 octets on the wire (labels plus length bytes).
 pub const MAX_NAME_WIRE_LEN: usize = 255;
 /// The smallest possible resource record: root name (1) + type, class, TTL, RDLENGTH (10).
-const MIN_RECORD_LEN: usize = 11;
+pub(crate) const MIN_RECORD_LEN: usize = 11;
 /// The smallest possible question: root name (1) + type, class (4).
-const MIN_QUESTION_LEN: usize = 5;
+pub(crate) const MIN_QUESTION_LEN: usize = 5;
 
 /// Why a DNS message could not be decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -89,167 +91,6 @@ pub(crate) type PResult<'a, T> = IResult<&'a [u8], T, PErr>;
 
 fn fail<T>(e: DnsError) -> Result<T, nom::Err<PErr>> {
     Err(nom::Err::Failure(PErr(e)))
-}
-
-/// Header flags (RFC 1035 §4.1.1, RFC 4035 §3.2 for AD/CD), with the full 12-bit RCODE
-/// once an OPT record supplies its upper 8 bits (RFC 6891 §6.1.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Flags {
-    /// Response (1) or query (0).
-    pub qr: bool,
-    pub opcode: u8,
-    pub aa: bool,
-    pub tc: bool,
-    pub rd: bool,
-    pub ra: bool,
-    /// The reserved Z bit (bit 9).
-    pub z: bool,
-    pub ad: bool,
-    pub cd: bool,
-    /// Extended RCODE: header's 4 bits | OPT's upper 8 bits << 4.
-    pub rcode: u16,
-}
-
-impl Flags {
-    /// Names of the set flags among aa, tc, rd, ra, ad, cd, in that order (the CLI's
-    /// `flags` list).
-    pub fn set_names(&self) -> Vec<&'static str> {
-        [
-            (self.aa, "aa"),
-            (self.tc, "tc"),
-            (self.rd, "rd"),
-            (self.ra, "ra"),
-            (self.ad, "ad"),
-            (self.cd, "cd"),
-        ]
-        .into_iter()
-        .filter_map(|(on, n)| on.then_some(n))
-        .collect()
-    }
-
-    /// Decodes the 16-bit flags word; `rcode` is the header's 4 bits only.
-    pub fn from_word(w: u16) -> Self {
-        Flags {
-            qr: w & 0x8000 != 0,
-            opcode: ((w >> 11) & 0x0f) as u8,
-            aa: w & 0x0400 != 0,
-            tc: w & 0x0200 != 0,
-            rd: w & 0x0100 != 0,
-            ra: w & 0x0080 != 0,
-            z: w & 0x0040 != 0,
-            ad: w & 0x0020 != 0,
-            cd: w & 0x0010 != 0,
-            rcode: w & 0x000f,
-        }
-    }
-}
-
-/// A question entry (RFC 1035 §4.1.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Question {
-    /// Presentation form (see [`Record::name`]).
-    pub name: String,
-    pub qtype: u16,
-    /// Class without the mDNS unicast-response bit.
-    pub qclass: u16,
-    /// mDNS "QU" bit: the top bit of QCLASS (RFC 6762 §5.4).
-    pub unicast_response: bool,
-}
-
-/// A resource record (RFC 1035 §4.1.3).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Record {
-    /// Owner name in presentation form: labels joined by '.', no trailing dot, the root
-    /// as "" (shown "<Root>"); '.' and '\' inside a label are backslash-escaped and bytes
-    /// outside printable ASCII (other than space) become `\DDD` (RFC 1035 §5.1), so the
-    /// string is always safe to print.
-    pub name: String,
-    pub rtype: u16,
-    /// CLASS as on the wire (for OPT: the requestor's UDP payload size; for mDNS the top
-    /// bit is the cache-flush bit, RFC 6762 §10.2).
-    pub class: u16,
-    pub ttl: u32,
-    pub data: RData,
-}
-
-impl Record {
-    /// mDNS cache-flush bit (RFC 6762 §10.2): the top bit of CLASS (not for OPT, whose
-    /// CLASS is a payload size).
-    pub fn cache_flush(&self) -> bool {
-        self.rtype != rdata::TYPE_OPT && self.class & 0x8000 != 0
-    }
-
-    /// CLASS without the cache-flush bit (OPT: the UDP payload size as is).
-    pub fn class_value(&self) -> u16 {
-        if self.rtype == rdata::TYPE_OPT {
-            self.class
-        } else {
-            self.class & 0x7fff
-        }
-    }
-}
-
-/// One EDNS(0) option (RFC 6891 §6.1.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum EdnsOption {
-    /// Client subnet (RFC 7871 §6): family 1 = IPv4, 2 = IPv6; address bytes as sent
-    /// (only the prefix's octets).
-    ClientSubnet {
-        family: u16,
-        source_prefix: u8,
-        scope_prefix: u8,
-        address: Vec<u8>,
-    },
-    /// DNS cookie (RFC 7873 §4): 8-byte client cookie, optional 8–32-byte server cookie.
-    Cookie { client: Vec<u8>, server: Vec<u8> },
-    /// Padding (RFC 7830): only its length matters.
-    Padding(u16),
-    /// Any other option, kept raw.
-    Other { code: u16, data: Vec<u8> },
-}
-
-/// The OPT pseudo-record's contents (RFC 6891 §6.1.3).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Edns {
-    pub udp_size: u16,
-    pub ext_rcode: u8,
-    pub version: u8,
-    /// DNSSEC OK (RFC 3225).
-    pub do_bit: bool,
-    pub options: Vec<EdnsOption>,
-}
-
-/// A decoded DNS message.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Message {
-    pub id: u16,
-    pub flags: Flags,
-    pub questions: Vec<Question>,
-    pub answers: Vec<Record>,
-    pub authority: Vec<Record>,
-    pub additional: Vec<Record>,
-    /// From the first OPT record in the additional section.
-    pub edns: Option<Edns>,
-    /// Bytes after the last record (ignored, but worth noting).
-    pub trailing: usize,
-    /// Oddities that did not stop the parse (malformed RDATA kept raw, several OPT
-    /// records, trailing bytes).
-    pub anomalies: Vec<Anomaly>,
-}
-
-impl Message {
-    /// The first question, which is what transactions are keyed on.
-    pub fn question(&self) -> Option<&Question> {
-        self.questions.first()
-    }
-
-    /// All records in wire order (answer, authority, additional).
-    pub fn records(&self) -> impl Iterator<Item = &Record> {
-        self.answers
-            .iter()
-            .chain(&self.authority)
-            .chain(&self.additional)
-    }
 }
 
 /// Offset of `sub` inside `msg` (both slices of the same buffer).
@@ -402,6 +243,22 @@ pub fn header(i: &[u8]) -> PResult<'_, (u16, Flags, [u16; 4])> {
     Ok((i, (id, Flags::from_word(fl), [qd, an, ns, ar])))
 }
 
+/// The header and the question section (RFC 1035 §4.1.1–4.1.2): what both a whole
+/// message and a message cut short must have. Returns the rest after the questions.
+type HeadAndQuestions = (u16, Flags, [u16; 4], Vec<Question>);
+
+fn header_and_questions(msg: &[u8]) -> PResult<'_, HeadAndQuestions> {
+    let (mut i, (id, flags, counts)) = header(msg)?;
+    let qd = counts[0];
+    let mut questions = Vec::with_capacity((qd as usize).min(i.len() / MIN_QUESTION_LEN));
+    for _ in 0..qd {
+        let (rest, q) = question(msg, i)?;
+        questions.push(q);
+        i = rest;
+    }
+    Ok((i, (id, flags, counts, questions)))
+}
+
 /// Decodes a complete DNS message (a UDP payload, or one TCP message without its length
 /// prefix). Trailing bytes after the last record are tolerated and noted.
 pub fn parse_message(bytes: &[u8]) -> Result<Message, DnsError> {
@@ -412,14 +269,8 @@ pub fn parse_message(bytes: &[u8]) -> Result<Message, DnsError> {
 }
 
 fn parse_inner(msg: &[u8]) -> Result<Message, nom::Err<PErr>> {
-    let (mut i, (id, mut flags, [qd, an, ns, ar])) = header(msg)?;
+    let (i, (id, mut flags, [_, an, ns, ar], questions)) = header_and_questions(msg)?;
     let mut anomalies = Vec::new();
-    let mut questions = Vec::with_capacity((qd as usize).min(i.len() / MIN_QUESTION_LEN));
-    for _ in 0..qd {
-        let (rest, q) = question(msg, i)?;
-        questions.push(q);
-        i = rest;
-    }
     let (i, answers) = section(msg, i, an, &mut anomalies)?;
     let (i, authority) = section(msg, i, ns, &mut anomalies)?;
     let (i, additional) = section(msg, i, ar, &mut anomalies)?;
@@ -467,13 +318,7 @@ fn parse_inner(msg: &[u8]) -> Result<Message, nom::Err<PErr>> {
 /// tshark shows such messages the same way ("[Packet size limited during capture]").
 /// `None` when not even the header and questions are there.
 pub fn parse_prefix(msg: &[u8]) -> Option<Message> {
-    let (mut i, (id, flags, [qd, an, ns, ar])) = header(msg).ok()?;
-    let mut questions = Vec::new();
-    for _ in 0..qd {
-        let (rest, q) = question(msg, i).ok()?;
-        questions.push(q);
-        i = rest;
-    }
+    let (mut i, (id, flags, [_, an, ns, ar], questions)) = header_and_questions(msg).ok()?;
     let mut anomalies = vec![Anomaly::new(
         "dns_truncated",
         "the message is cut short (snaplen); records after the cut are missing",
@@ -504,31 +349,6 @@ pub fn parse_prefix(msg: &[u8]) -> Option<Message> {
     })
 }
 
-/// Cheap content check for DNS on a non-standard port: a sane header (opcode 0–5,
-/// 1..=4 questions, counts the length could hold, QR as hinted when a hint is given)
-/// and a message that parses completely with no trailing bytes.
-pub fn looks_like_dns(bytes: &[u8], is_response_hint: Option<bool>) -> bool {
-    let Ok((_, (_, flags, [qd, an, ns, ar]))) = header(bytes) else {
-        return false;
-    };
-    if is_response_hint.is_some_and(|r| r != flags.qr) || flags.opcode > 5 || flags.z {
-        return false;
-    }
-    if !(1..=4).contains(&qd) {
-        return false;
-    }
-    let min = 12
-        + qd as usize * MIN_QUESTION_LEN
-        + (an as usize + ns as usize + ar as usize) * MIN_RECORD_LEN;
-    if min > bytes.len() {
-        return false;
-    }
-    match parse_message(bytes) {
-        Ok(m) => m.trailing == 0 && m.anomalies.is_empty(),
-        Err(_) => false,
-    }
-}
-
 /// Reads an IPv4 address (RFC 1035 §3.4.1).
 pub(crate) fn ipv4(i: &[u8]) -> PResult<'_, Ipv4Addr> {
     let (i, b) = take(4usize).parse_complete(i)?;
@@ -549,6 +369,7 @@ pub(crate) fn ipv6(i: &[u8]) -> PResult<'_, Ipv6Addr> {
 mod tests {
     use super::*;
     use crate::proto::dns::fixture;
+    use crate::proto::dns::message::EdnsOption;
     use crate::proto::dns::rdata::*;
     use proptest::prelude::*;
 
@@ -1003,40 +824,11 @@ mod tests {
         }
     }
 
-    #[test]
-    fn looks_like_dns_on_real_and_junk() {
-        let mut n = 0;
-        for (r, b) in fixture::messages() {
-            if r.capture == "tcpdump/dns_udp_2.pcap" && r.frame == 2 {
-                continue;
-            }
-            let m = parse_message(&b).unwrap();
-            if m.questions.is_empty() || m.questions.len() > 4 {
-                continue;
-            }
-            assert!(
-                looks_like_dns(&b, Some(m.flags.qr)),
-                "{} #{}",
-                r.capture,
-                r.frame
-            );
-            assert!(!looks_like_dns(&b, Some(!m.flags.qr)));
-            n += 1;
-        }
-        assert!(n > 300);
-        assert!(!looks_like_dns(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", None));
-        assert!(!looks_like_dns(&[0u8; 12], None));
-        assert!(!looks_like_dns(
-            &[0x16, 3, 1, 0, 0x2c, 1, 0, 0, 0x28, 3, 3, 0],
-            None
-        ));
-    }
-
     proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(b in proptest::collection::vec(any::<u8>(), 0..600)) {
             let _ = parse_message(&b);
-            let _ = looks_like_dns(&b, None);
+            let _ = crate::proto::dns::looks_like_dns(&b, None);
         }
 
         /// Real messages with a few bytes changed: never a panic.

@@ -10,7 +10,8 @@ use nom::bytes::complete::take;
 use nom::number::complete::{be_u16, be_u32, be_u8};
 use nom::Parser;
 
-use super::parse::{ipv4, ipv6, name, DnsError, EdnsOption, PResult};
+use super::message::EdnsOption;
+use super::parse::{ipv4, ipv6, name, DnsError, PResult};
 
 pub const TYPE_A: u16 = 1;
 pub const TYPE_NS: u16 = 2;

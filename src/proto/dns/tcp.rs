@@ -10,7 +10,9 @@
 //! length prefix is followed by a plausible, completely parsing DNS message, and marks
 //! the next message `after_gap` so its transaction can be flagged partial.
 
-use super::parse::{header, looks_like_dns, parse_message, DnsError, Message};
+use super::detect::looks_like_dns;
+use super::message::Message;
+use super::parse::{header, parse_message, DnsError};
 use crate::base::{Anomaly, Direction, PacketId, Timestamp};
 
 /// Bytes kept at most while searching for a message boundary after a gap.

@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use super::parse::{Message, Record};
+use super::message::{Message, Record};
 use super::rdata::{RData, SvcParam};
 use crate::base::escape::push_escaped_bytes;
 

@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use super::parse::{Flags, Message, Record};
+use super::message::{Flags, Message, Record};
 use crate::base::{Anomaly, ConnId, Endpoint, PacketId, Timestamp};
 
 /// The transport a DNS message travelled over.
