@@ -8,7 +8,7 @@
 
 use std::io::Read;
 
-use super::conn::parse_chunk_size;
+use super::parse::parse_chunk_size;
 
 /// Why a body could not be decoded.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

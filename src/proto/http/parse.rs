@@ -345,6 +345,34 @@ pub fn looks_like_http(first_bytes: &[u8]) -> bool {
     line.windows(7).any(|w| w == b"HTTP/1.")
 }
 
+/// `chunk-size [ chunk-ext ] CRLF` (RFC 9112 §7.1, §7.1.1): hex digits, then optional
+/// extensions after `;` (ignored). `None` when malformed or absurdly large.
+pub(crate) fn parse_chunk_size(line: &[u8]) -> Option<u64> {
+    let line = line.strip_suffix(b"\n")?;
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    if digits == 0 || digits > 15 {
+        return None;
+    }
+    let rest = line.get(digits..)?;
+    let rest_trim: &[u8] = {
+        let n = rest
+            .iter()
+            .take_while(|&&b| b == b' ' || b == b'\t')
+            .count();
+        rest.get(n..)?
+    };
+    if !(rest_trim.is_empty() || rest_trim.first() == Some(&b';')) {
+        return None;
+    }
+    let mut n = 0u64;
+    for &b in line.get(..digits)? {
+        let v = (b as char).to_digit(16)? as u64;
+        n = n.checked_mul(16)?.checked_add(v)?;
+    }
+    Some(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
