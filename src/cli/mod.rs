@@ -17,6 +17,7 @@ mod privileges;
 mod run;
 mod select;
 mod story;
+mod suggest;
 
 use std::io::IsTerminal;
 
@@ -31,7 +32,12 @@ pub const EXIT_ERROR: i32 = 1;
 
 /// Entry point used by `main.rs`; returns the process exit status.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(msg) = suggest::mistyped(&args, &command_names()) {
+        eprintln!("wiretale: {msg}");
+        return EXIT_ERROR;
+    }
+    let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 1 } else { 0 };
@@ -46,6 +52,17 @@ pub fn main() -> i32 {
             EXIT_ERROR
         }
     }
+}
+
+/// The subcommands' names (and clap's `help`), for [`suggest::mistyped`].
+fn command_names() -> Vec<String> {
+    use clap::CommandFactory;
+    let mut names: Vec<String> = Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    names.push("help".into());
+    names
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<i32> {
