@@ -182,9 +182,23 @@ pub fn sniff(b: &[u8]) -> Option<&'static str> {
         "WebM/Matroska media"
     } else if at(0, b"\x7fELF") {
         "ELF executable"
+    } else if at(0, b"MZ") && pe_header(b) {
+        "Windows executable"
     } else {
         return None;
     })
+}
+
+/// A DOS header whose `e_lfanew` (offset 0x3c) points at a `PE\0\0` signature: a
+/// Windows executable, not text that happens to start with "MZ".
+fn pe_header(b: &[u8]) -> bool {
+    let Some(off) = b.get(0x3c..0x40) else {
+        return false;
+    };
+    let off = u32::from_le_bytes([off[0], off[1], off[2], off[3]]) as usize;
+    off.checked_add(4)
+        .and_then(|end| b.get(off..end))
+        .is_some_and(|sig| sig == b"PE\0\0")
 }
 
 /// Whether `b` reads as text: valid UTF-8 (a character cut at the end allowed) with
@@ -713,6 +727,12 @@ Transfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n\r\n"
         ] {
             assert_eq!(sniff(bytes), Some(name), "{bytes:?}");
         }
+        let mut exe = b"MZ".to_vec();
+        exe.resize(0x80, 0);
+        exe[0x3c] = 0x40;
+        exe[0x40..0x44].copy_from_slice(b"PE\0\0");
+        assert_eq!(sniff(&exe), Some("Windows executable"));
+        assert_eq!(sniff(b"MZ is a text that starts like an executable"), None);
         let mut ico = b"\x00\x00\x01\x00\x01\x00".to_vec();
         ico.resize(40, 0);
         assert_eq!(sniff(&ico), Some("ICO icon"));
