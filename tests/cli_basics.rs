@@ -397,8 +397,8 @@ fn every_command_help_lists_only_limit_flags_under_limits() {
         .collect();
     assert!(commands.len() >= 9, "{commands:?}");
     let mut with_limits = 0;
-    for c in &commands {
-        let help = text(&wt(&[c, "--help"]).stdout);
+    for (c, flag) in commands.iter().flat_map(|c| [(c, "-h"), (c, "--help")]) {
+        let help = text(&wt(&[c, flag]).stdout);
         let Some((own, limits)) = help.split_once("Limits (see docs/limits.md):") else {
             continue;
         };
@@ -411,7 +411,10 @@ fn every_command_help_lists_only_limit_flags_under_limits() {
         }
         assert!(own.contains("-h, --help"), "{c}");
     }
-    assert!(with_limits >= 7);
+    assert!(
+        with_limits >= 14,
+        "7 commands with limits, short and long help"
+    );
     let packets = text(&wt(&["packets", "--help"]).stdout);
     let (own, _) = packets.split_once("Limits").unwrap();
     assert!(own.contains("-c, --count <N>"), "{packets}");
@@ -467,6 +470,9 @@ fn hash_n_means_the_same_connection_in_story_conns_follow_and_packets() {
         }
     }
     assert!(checked_endpoints >= 5 && checked_requests >= 5, "{story}");
+    // `tcp.stream` is tshark's count of TCP conversations only: #28 is stream 1 here.
+    let s1 = json_lines(&wt(&["packets", "--json", p(&f), "-Y", "tcp.stream == 1"]));
+    assert!(!s1.is_empty() && s1.iter().all(|x| x["conn"] == 28));
     // `packets --json` `conn` and the filter field `conn.id` are that id too.
     let pk = json_lines(&wt(&["packets", "--json", p(&f), "-Y", "conn.id == 28"]));
     assert!(!pk.is_empty());

@@ -38,10 +38,22 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// One line per packet, like tshark's default output.
+    ///
+    /// `-c N` stops after N matching packets; `-c 0` is refused (as tshark and tcpdump
+    /// do): leave `-c` out to print every packet.
     Packets(PacketsArgs),
     /// One record per connection (TCP, UDP, ICMP echo), in order of first packet.
     Conns(FileArgs),
     /// The reassembled conversation of one connection, turn by turn.
+    ///
+    /// `--conn ID` is the connection id: the `id` column of `wiretale conns`, `#ID` in the
+    /// story and the TUI, `conn.id` in filters (not tshark's `tcp.stream`). An id the file
+    /// does not have exits with status 1; a connection without payload says so and exits 0.
+    ///
+    /// HTTP heads and text bodies are shown as sent, compressed text bodies (gzip,
+    /// deflate, br) decoded, and other bodies as one line such as `[PNG image, 11,639
+    /// bytes]`; `--hex` and `--raw` show every byte. With `--json`, `text` holds every
+    /// byte of a turn, escaped once.
     Follow(FollowArgs),
     /// One record per DNS transaction (query paired with its response).
     Dns(FileArgs),
@@ -54,6 +66,9 @@ pub enum Command {
     /// List capture devices with their addresses and state.
     Interfaces,
     /// Write the packets that match a display filter to a new pcap or pcapng file.
+    ///
+    /// `-w -` writes to standard output (pcap unless `--format pcapng`). The output is
+    /// never the input file itself, however it is named (refused with status 1).
     Export(ExportArgs),
 }
 
