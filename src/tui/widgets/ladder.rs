@@ -141,6 +141,6 @@ mod tests {
             &Theme::new(true),
         )
         .to_string();
-        assert!(l.contains("│ [tcp_retransmission] #3"), "{l}");
+        assert!(l.contains("│ [tcp_retransmission] frame 3"), "{l}");
     }
 }
