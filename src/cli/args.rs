@@ -99,13 +99,13 @@ pub struct PacketsArgs {
     pub count: Option<u64>,
 }
 
-/// `-c N` for `packets`: a positive count. `-c 0` is refused, as tshark ("The specified
+/// `-c N` for `packets` and `capture`: a positive count. `-c 0` is refused, as tshark ("The specified
 /// packet count is zero") and tcpdump ("invalid packet count") refuse it, rather than
 /// read as "no limit": leaving `-c` out already means all packets, and a zero that
 /// printed everything would surprise a script that computed it.
 fn parse_count(s: &str) -> Result<u64, String> {
     match s.trim().parse::<u64>() {
-        Ok(0) => Err("0 packets would print nothing; leave -c out to print every packet".into()),
+        Ok(0) => Err("-c 0 would stop before the first packet; leave -c out for no limit".into()),
         Ok(n) => Ok(n),
         Err(_) => Err(format!(
             "not a packet count: {s:?} (a whole number, at least 1)"
@@ -156,8 +156,8 @@ pub struct CaptureArgs {
     /// Save the captured packets to this pcap file.
     #[arg(short = 'w', long = "write")]
     pub write: Option<PathBuf>,
-    /// Stop after this many packets.
-    #[arg(short = 'c', long = "count")]
+    /// Stop after this many packets (at least 1).
+    #[arg(short = 'c', long = "count", value_name = "N", value_parser = parse_count)]
     pub count: Option<u64>,
     /// Stop after this many seconds.
     #[arg(long)]
@@ -269,5 +269,7 @@ mod tests {
         };
         assert_eq!(p.count, Some(3));
         assert!(parse_count("-1").is_err() && parse_count("x").is_err());
+        let e = Cli::try_parse_from(["wiretale", "capture", "-i", "lo", "-c", "0"]).unwrap_err();
+        assert!(e.to_string().contains("leave -c out"), "{e}");
     }
 }
