@@ -303,6 +303,11 @@ impl Head {
     fn body_len(&self, after: &[u8]) -> usize {
         if !self.request && (self.status < 200 || self.status == 204 || self.status == 304) {
             0
+        } else if !self.request && after.starts_with(b"HTTP/1.") && parse_head(after).is_some() {
+            // The answer to a HEAD request (§9.3.2) has a Content-Length but no body: the
+            // next response follows at once. One side's bytes do not say which request
+            // a response answers, so a body that is itself a response head tells.
+            0
         } else if self.chunked {
             chunked_len(after).unwrap_or(after.len())
         } else if let Some(n) = self.content_length {
@@ -670,6 +675,14 @@ Transfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n\r\n"
             "{:?}",
             String::from_utf8_lossy(b)
         );
+        // A HEAD answer announces a length but carries no body.
+        let head = b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 11639\r\n\r\n";
+        let mut two = head.to_vec();
+        two.extend_from_slice(head);
+        two.extend_from_slice(&png);
+        let p = display_pieces(&two, 1 << 20);
+        assert_eq!(p[0], Piece::Bytes(&two[..2 * head.len()]), "{p:?}");
+        assert_eq!(p[1], Piece::Summary("[PNG image, 11,639 bytes]".into()));
         // Compressed binary: named by what it decodes to.
         let mut g = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n".to_vec();
         g.extend_from_slice(&gzip(&png));
