@@ -486,3 +486,24 @@ fn hash_n_means_the_same_connection_in_story_conns_follow_and_packets() {
         assert!(pair.contains(&ep(&c["client"])) && pair.contains(&ep(&c["server"])));
     }
 }
+
+#[test]
+fn export_to_stdout_refuses_a_terminal() {
+    // `script` (util-linux) gives the command a pseudo-terminal as its stdout.
+    let cmd = format!(
+        "{} export {} -Y tcp -w -",
+        bin().display(),
+        lab("lab-curl.pcap").display()
+    );
+    let o = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .expect("`script` from util-linux is needed to give the export a terminal");
+    let all = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{all}");
+    assert!(all.contains("writes a binary capture"), "{all}");
+    assert!(
+        !all.contains("\u{fffd}") && all.len() < 300,
+        "no capture bytes: {all:?}"
+    );
+}
