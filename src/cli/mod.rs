@@ -33,7 +33,8 @@ pub const EXIT_ERROR: i32 = 1;
 /// Entry point used by `main.rs`; returns the process exit status.
 pub fn main() -> i32 {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    if let Some(msg) = suggest::mistyped(&args, &command_names()) {
+    let (commands, valued) = command_names();
+    if let Some(msg) = suggest::mistyped(&args, &commands, &valued) {
         eprintln!("wiretale: {msg}");
         return EXIT_ERROR;
     }
@@ -54,15 +55,22 @@ pub fn main() -> i32 {
     }
 }
 
-/// The subcommands' names (and clap's `help`), for [`suggest::mistyped`].
-fn command_names() -> Vec<String> {
+/// The subcommands' names (and clap's `help`), and the top-level options that take a
+/// value (`-i`, `--interface`, …), for [`suggest::mistyped`].
+fn command_names() -> (Vec<String>, Vec<String>) {
     use clap::CommandFactory;
-    let mut names: Vec<String> = Cli::command()
+    let cmd = Cli::command();
+    let mut names: Vec<String> = cmd
         .get_subcommands()
         .map(|c| c.get_name().to_string())
         .collect();
     names.push("help".into());
-    names
+    let mut valued = Vec::new();
+    for a in cmd.get_opts() {
+        valued.extend(a.get_short().map(|c| format!("-{c}")));
+        valued.extend(a.get_long().map(|l| format!("--{l}")));
+    }
+    (names, valued)
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<i32> {

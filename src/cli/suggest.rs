@@ -10,10 +10,23 @@ use std::ffi::OsString;
 use std::path::Path;
 
 /// The message for a mistyped subcommand in `args` (program name first), or `None` when
-/// the first argument is an option, a subcommand, an existing path, or close to nothing.
-pub fn mistyped(args: &[OsString], commands: &[String]) -> Option<String> {
-    let word = args.get(1)?.to_str()?;
-    if word.starts_with('-') || commands.iter().any(|c| c == word) || Path::new(word).exists() {
+/// the first word that is not an option is a subcommand, an existing path, or close to
+/// nothing. `valued` lists the top-level options that take a value (`-i`, `--write`…),
+/// so `wiretale -f tcp conn` looks at `conn`, not at `tcp`.
+pub fn mistyped(args: &[OsString], commands: &[String], valued: &[String]) -> Option<String> {
+    let mut rest = args.iter().skip(1);
+    let word = loop {
+        let a = rest.next()?.to_str()?;
+        if a == "--" {
+            break rest.next()?.to_str()?;
+        }
+        if valued.iter().any(|v| v == a) {
+            rest.next();
+        } else if !a.starts_with('-') || a == "-" {
+            break a;
+        }
+    };
+    if word == "-" || commands.iter().any(|c| c == word) || Path::new(word).exists() {
         return None;
     }
     let best = closest(word, commands)?;
@@ -97,6 +110,34 @@ mod tests {
         vec!["wiretale".into(), w.into(), "x.pcap".into()]
     }
 
+    fn valued() -> Vec<String> {
+        [
+            "-i",
+            "--interface",
+            "-f",
+            "--capture-filter",
+            "-w",
+            "--write",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    fn mistyped(a: &[OsString], c: &[String]) -> Option<String> {
+        super::mistyped(a, c, &valued())
+    }
+
+    #[test]
+    fn options_before_the_word_are_skipped_with_their_values() {
+        let c = cmds();
+        let a: Vec<OsString> = ["wiretale", "-f", "tcp", "conn", "x.pcap"]
+            .map(OsString::from)
+            .to_vec();
+        assert!(mistyped(&a, &c).unwrap().contains("'wiretale conns'"));
+        let a: Vec<OsString> = ["wiretale", "-i", "story"].map(OsString::from).to_vec();
+        assert_eq!(mistyped(&a, &c), None, "an interface named like a command");
+    }
+
     #[test]
     fn near_words_get_the_command_they_meant() {
         let c = cmds();
@@ -131,6 +172,7 @@ mod tests {
         for a in [
             args(file.to_str().unwrap()),
             args("-i"),
+            args("--version"),
             args("conns"),
             args("-"),
             args("trace.pcap"),
