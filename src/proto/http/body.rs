@@ -425,10 +425,11 @@ fn body_piece<'a>(head: &Head, raw: &'a [u8], limit: usize) -> Piece<'a> {
         raw.into()
     };
     let ct = head.content_type.as_str();
-    let coding = head.content_encoding.trim();
-    if !coding.is_empty() && coding != "identity" {
+    let raw_coding = head.content_encoding.trim();
+    if !raw_coding.is_empty() && raw_coding != "identity" {
         let on_wire = crate::base::elide::thousands(entity.len());
-        return match decode_body(coding, &entity, limit) {
+        let coding = shown(raw_coding);
+        return match decode_body(raw_coding, &entity, limit) {
             Ok(decoded) => match kind(&decoded, ct) {
                 None => Piece::Decoded {
                     summary: format!(
@@ -436,7 +437,7 @@ fn body_piece<'a>(head: &Head, raw: &'a [u8], limit: usize) -> Piece<'a> {
                         if ct.is_empty() {
                             "text".into()
                         } else {
-                            crate::base::escape::escape_str(ct)
+                            shown(ct)
                         },
                         crate::base::elide::thousands(decoded.len()),
                     ),
@@ -448,9 +449,8 @@ fn body_piece<'a>(head: &Head, raw: &'a [u8], limit: usize) -> Piece<'a> {
                 )),
             },
             Err(e) => Piece::Summary(format!(
-                "[{} body, {on_wire} bytes, not decoded: {}]",
-                crate::base::escape::escape_str(coding),
-                crate::base::escape::escape_str(&e.to_string())
+                "[{coding} body, {on_wire} bytes, not decoded: {}]",
+                shown(&e.to_string())
             )),
         };
     }
@@ -474,8 +474,15 @@ fn kind(body: &[u8], ct: &str) -> Option<String> {
     Some(if ct.is_empty() {
         "binary data".to_string()
     } else {
-        crate::base::escape::escape_str(ct)
+        shown(ct)
     })
+}
+
+/// A header value in a summary line: escaped for the terminal, and elided past 60
+/// columns so a hostile kilobyte-long type still leaves a one-line summary.
+fn shown(s: &str) -> String {
+    let e = crate::base::escape::escape_str(s);
+    crate::base::elide::value(&e, 60).into_owned()
 }
 
 /// Content types that are binary even when their first bytes happen to be printable.
@@ -708,6 +715,24 @@ Transfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n\r\n"
         assert!(
             matches!(&p[1], Piece::Summary(l) if l.starts_with("[gzip body, 4 bytes, not decoded")),
             "{p:?}"
+        );
+        // Hostile header values are escaped and elided in the one line.
+        let mut h =
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip,\x0bidentity\r\nContent-Type: x/".to_vec();
+        h.extend_from_slice(&[b'y'; 5000]);
+        h.extend_from_slice(b"\r\n\r\n");
+        h.extend_from_slice(&gzip(&[0u8; 100]));
+        let p = display_pieces(&h, 1 << 20);
+        let Piece::Summary(line) = &p[1] else {
+            panic!("{p:?}")
+        };
+        assert!(
+            line.contains("gzip,\\x0bidentity") && line.contains('…'),
+            "{line}"
+        );
+        assert!(
+            line.chars().count() < 200 && !line.contains('\x0b'),
+            "{line}"
         );
         let s = b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n\x00\x01\x02";
         assert_eq!(
