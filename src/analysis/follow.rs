@@ -8,7 +8,7 @@
 use crate::base::{ConnId, Direction, PacketId, Timestamp};
 use crate::capture::Frame;
 use crate::decode::{self, Defragmenter};
-use crate::flow::{ConnTable, FlowConfig, FlowPacket, StreamSink};
+use crate::flow::{ConnProto, ConnTable, Connection, FlowConfig, FlowPacket, StreamSink};
 
 /// One turn of a conversation: consecutive bytes one side sent, or bytes that were
 /// sent but not captured.
@@ -33,8 +33,23 @@ pub struct Follower {
     sink: TurnSink,
 }
 
+/// What the input said about the followed connection, beyond its turns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Followed {
+    pub turns: Vec<Turn>,
+    /// The byte limit cut the conversation short.
+    pub truncated: bool,
+    /// The connection, `tcp 198.18.0.10:52116 → 198.18.1.80:80`, if the input has it
+    /// at all (a connection without payload has no turns but is still found).
+    pub found: Option<String>,
+    /// Connections the input holds (ids run from 0 to this minus one).
+    pub conns: u64,
+}
+
 struct TurnSink {
     target: ConnId,
+    found: Option<String>,
+    conns: u64,
     turns: Vec<Turn>,
     /// Stop collecting past this many bytes (the caller's memory bound).
     limit: usize,
@@ -52,6 +67,8 @@ impl Follower {
             table: ConnTable::new(FlowConfig::default()),
             sink: TurnSink {
                 target,
+                found: None,
+                conns: 0,
                 turns: Vec::new(),
                 limit,
                 collected: 0,
@@ -83,10 +100,22 @@ impl Follower {
     }
 
     /// Ends the input and returns the turns, and whether the byte limit cut them short.
-    pub fn finish(mut self) -> (Vec<Turn>, bool) {
+    pub fn finish(self) -> (Vec<Turn>, bool) {
+        let f = self.finish_followed();
+        (f.turns, f.truncated)
+    }
+
+    /// Ends the input and returns everything known about the connection: its turns, and
+    /// whether it exists at all (so "no such connection" and "no payload" differ).
+    pub fn finish_followed(mut self) -> Followed {
         self.table.finish(&mut self.sink);
         let _ = self.target;
-        (self.sink.turns, self.sink.truncated)
+        Followed {
+            turns: self.sink.turns,
+            truncated: self.sink.truncated,
+            found: self.sink.found,
+            conns: self.sink.conns,
+        }
     }
 }
 
@@ -118,6 +147,19 @@ impl StreamSink for TurnSink {
             ts,
             bytes: take.to_vec(),
         });
+    }
+
+    fn conn_new(&mut self, c: &Connection) {
+        // Ids are given in order of first packet, so the count is the highest id + 1.
+        self.conns = self.conns.max(u64::from(c.id.0) + 1);
+        if c.id == self.target {
+            let proto = match c.proto {
+                ConnProto::Tcp => "tcp",
+                ConnProto::Udp => "udp",
+                ConnProto::Icmp => "icmp",
+            };
+            self.found = Some(format!("{proto} {} → {}", c.client, c.server));
+        }
     }
 
     fn gap(&mut self, conn: ConnId, dir: Direction, _ts: Timestamp, len: u64) {

@@ -10,7 +10,7 @@
 //! complete, so a failed export never leaves a plausible partial capture behind.
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::error::{CaptureError, ErrorKind};
@@ -43,10 +43,10 @@ fn err(message: String) -> CaptureError {
     CaptureError::plain(ErrorKind::Write { message })
 }
 
-enum Writer {
-    Pcap(PcapWriter<BufWriter<File>>, LinkType),
+enum Writer<W: Write> {
+    Pcap(PcapWriter<W>, LinkType),
     /// With the number of input interfaces written so far.
-    Pcapng(PcapngWriter<BufWriter<File>>, u32),
+    Pcapng(PcapngWriter<W>, u32),
 }
 
 /// Writes the packets `ids` of `store` to `out` (see the module docs) and returns how
@@ -72,6 +72,41 @@ pub fn write_selection(
     }
 }
 
+/// Whether `a` and `b` name the same file however they are spelled: `x` and `./x`, a
+/// symbolic link and its target, two hard links (same device and inode). False when
+/// either does not exist, so a new output is never "the same" as anything.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+/// Refuses an output that would replace `input`: `out` itself, or the `OUT.part` file
+/// [`write_selection`] writes first, naming the same file as `input`.
+pub fn check_not_input(input: &Path, out: &Path) -> Result<(), CaptureError> {
+    if same_file(input, out) || same_file(input, &part_path(out)) {
+        return Err(err(format!(
+            "{} is the input file ({}); export never overwrites its input: choose another name",
+            out.display(),
+            input.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Writes the packets `ids` of `store` to `w` (standard output for `export -w -`), as
+/// [`write_selection`] does to a file, and returns how many were written.
+pub fn write_selection_to(
+    store: &FrameStore,
+    ids: impl IntoIterator<Item = PacketId>,
+    w: impl Write,
+    format: ExportFormat,
+) -> Result<u64, CaptureError> {
+    write_stream(store, ids, BufWriter::with_capacity(1 << 20, w), format)
+}
+
 fn write_to(
     store: &FrameStore,
     ids: impl IntoIterator<Item = PacketId>,
@@ -79,9 +114,17 @@ fn write_to(
     format: ExportFormat,
 ) -> Result<u64, CaptureError> {
     let f = File::create(part).map_err(|e| CaptureError::io(part.display().to_string(), &e))?;
-    let bw = BufWriter::with_capacity(1 << 20, f);
+    write_stream(store, ids, BufWriter::with_capacity(1 << 20, f), format)
+}
+
+fn write_stream<W: Write>(
+    store: &FrameStore,
+    ids: impl IntoIterator<Item = PacketId>,
+    bw: W,
+    format: ExportFormat,
+) -> Result<u64, CaptureError> {
     let mut ids = ids.into_iter().peekable();
-    let mut w = match format {
+    let mut w: Writer<W> = match format {
         ExportFormat::Pcapng => {
             let comments = store
                 .sections()

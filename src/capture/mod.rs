@@ -49,7 +49,7 @@ mod write;
 
 pub use bpf::BpfFilter;
 pub use error::{CaptureError, ErrorKind};
-pub use export::{write_selection, ExportFormat};
+pub use export::{check_not_input, same_file, write_selection, write_selection_to, ExportFormat};
 pub use file::{open, open_reader, MemReader, StreamReader};
 pub use live::{devices, DeviceInfo, FrameBatch, LiveCapture, LiveOptions, LiveStats};
 pub use readahead::ReadAhead;

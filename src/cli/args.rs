@@ -38,10 +38,22 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// One line per packet, like tshark's default output.
+    ///
+    /// `-c N` stops after N matching packets; `-c 0` is refused (as tshark and tcpdump
+    /// do): leave `-c` out to print every packet.
     Packets(PacketsArgs),
     /// One record per connection (TCP, UDP, ICMP echo), in order of first packet.
     Conns(FileArgs),
     /// The reassembled conversation of one connection, turn by turn.
+    ///
+    /// `--conn ID` is the connection id: the `id` column of `wiretale conns`, `#ID` in the
+    /// story and the TUI, `conn.id` in filters (not tshark's `tcp.stream`). An id the file
+    /// does not have exits with status 1; a connection without payload says so and exits 0.
+    ///
+    /// HTTP heads and text bodies are shown as sent, compressed text bodies (gzip,
+    /// deflate, br) decoded, and other bodies as one line such as `[PNG image, 11,639
+    /// bytes]`; `--hex` and `--raw` show every byte. With `--json`, `text` holds every
+    /// byte of a turn, escaped once.
     Follow(FollowArgs),
     /// One record per DNS transaction (query paired with its response).
     Dns(FileArgs),
@@ -54,6 +66,9 @@ pub enum Command {
     /// List capture devices with their addresses and state.
     Interfaces,
     /// Write the packets that match a display filter to a new pcap or pcapng file.
+    ///
+    /// `-w -` writes to standard output (pcap unless `--format pcapng`). The output is
+    /// never the input file itself, however it is named (refused with status 1).
     Export(ExportArgs),
 }
 
@@ -79,9 +94,23 @@ pub struct FileArgs {
 pub struct PacketsArgs {
     #[command(flatten)]
     pub common: FileArgs,
-    /// Stop after this many packets.
-    #[arg(short = 'c', long = "count")]
+    /// Stop after this many matching packets (at least 1; leave it out to print all).
+    #[arg(short = 'c', long = "count", value_name = "N", value_parser = parse_count)]
     pub count: Option<u64>,
+}
+
+/// `-c N` for `packets` and `capture`: a positive count. `-c 0` is refused, as tshark ("The specified
+/// packet count is zero") and tcpdump ("invalid packet count") refuse it, rather than
+/// read as "no limit": leaving `-c` out already means all packets, and a zero that
+/// printed everything would surprise a script that computed it.
+fn parse_count(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(0) => Err("-c 0 would stop before the first packet; leave -c out for no limit".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!(
+            "not a packet count: {s:?} (a whole number, at least 1)"
+        )),
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -94,13 +123,14 @@ pub enum Side {
 pub struct FollowArgs {
     #[command(flatten)]
     pub common: FileArgs,
-    /// Connection id (the `id` column of `wiretale conns`).
-    #[arg(long = "conn")]
+    /// Connection id: the `id` column of `wiretale conns`, `#N` in the story (`conn.id`).
+    #[arg(long = "conn", value_name = "ID")]
     pub conn: u32,
-    /// Write one side's raw bytes to standard output (use with --side).
+    /// Write the bytes exactly as sent to standard output (use with --side); no body
+    /// summaries.
     #[arg(long, conflicts_with_all = ["hex", "json"])]
     pub raw: bool,
-    /// Show the bytes as a hex dump.
+    /// Show the bytes as a hex dump (every body byte, no summaries).
     #[arg(long, conflicts_with = "json")]
     pub hex: bool,
     /// Only this side's bytes.
@@ -126,8 +156,8 @@ pub struct CaptureArgs {
     /// Save the captured packets to this pcap file.
     #[arg(short = 'w', long = "write")]
     pub write: Option<PathBuf>,
-    /// Stop after this many packets.
-    #[arg(short = 'c', long = "count")]
+    /// Stop after this many packets (at least 1).
+    #[arg(short = 'c', long = "count", value_name = "N", value_parser = parse_count)]
     pub count: Option<u64>,
     /// Stop after this many seconds.
     #[arg(long)]
@@ -161,7 +191,85 @@ pub struct ExportArgs {
     /// Display filter selecting the packets to write.
     #[arg(short = 'Y', long = "display-filter")]
     pub filter: String,
-    /// Output file; `.pcapng` writes pcapng (interfaces and comments kept), else pcap.
-    #[arg(short = 'w', long = "write")]
+    /// Output file, or `-` for standard output; `.pcapng` writes pcapng (interfaces and
+    /// comments kept), anything else pcap. Never the input file itself.
+    #[arg(short = 'w', long = "write", value_name = "OUT")]
     pub out: PathBuf,
+    /// Output format, whatever the name says (default: by the name's extension; pcap
+    /// for `-`).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<ExportFormatArg>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormatArg {
+    Pcap,
+    Pcapng,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every subcommand's `--help`: the limit flags, and only they, are under the
+    /// "Limits" heading; every other option is under the default "Options".
+    #[test]
+    fn help_groups_each_command_options_apart_from_the_limits() {
+        let limit_ids: Vec<String> =
+            super::super::limits::LimitArgs::augment_args(clap::Command::new("l"))
+                .get_arguments()
+                .map(|a| a.get_id().to_string())
+                .collect();
+        assert_eq!(limit_ids.len(), 7);
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut checked = 0;
+        for sub in cmd.get_subcommands() {
+            let mut limits_seen = 0;
+            for arg in sub.get_arguments() {
+                let id = arg.get_id().as_str();
+                let heading = arg.get_help_heading();
+                if limit_ids.iter().any(|l| l == id) {
+                    assert_eq!(heading, Some(super::super::limits::HEADING), "{id}");
+                    limits_seen += 1;
+                } else {
+                    assert_eq!(
+                        heading,
+                        None,
+                        "{} {id} is under {heading:?}",
+                        sub.get_name()
+                    );
+                }
+            }
+            assert!(limits_seen == 0 || limits_seen == limit_ids.len());
+            // The rendered help agrees: nothing but limit flags after the heading.
+            let help = sub.clone().render_help().to_string();
+            if let Some((_, after)) = help.split_once(super::super::limits::HEADING) {
+                for line in after.lines().filter(|l| l.trim_start().starts_with('-')) {
+                    assert!(
+                        line.contains("--max-") || line.contains("--tcp-idle-timeout"),
+                        "{}: {line}",
+                        sub.get_name()
+                    );
+                }
+            }
+            checked += 1;
+        }
+        assert!(checked >= 9);
+    }
+
+    #[test]
+    fn packet_count_zero_is_refused_and_positive_counts_parse() {
+        let e = Cli::try_parse_from(["wiretale", "packets", "-c", "0", "x.pcap"]).unwrap_err();
+        assert!(e.to_string().contains("leave -c out"), "{e}");
+        let c = Cli::try_parse_from(["wiretale", "packets", "-c", "3", "x.pcap"]).unwrap();
+        let Some(Command::Packets(p)) = c.command else {
+            panic!("packets")
+        };
+        assert_eq!(p.count, Some(3));
+        assert!(parse_count("-1").is_err() && parse_count("x").is_err());
+        let e = Cli::try_parse_from(["wiretale", "capture", "-i", "lo", "-c", "0"]).unwrap_err();
+        assert!(e.to_string().contains("leave -c out"), "{e}");
+    }
 }

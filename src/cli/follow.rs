@@ -1,4 +1,10 @@
 //! `wiretale follow FILE --conn ID`: the reassembled conversation, turn by turn.
+//!
+//! Text output shows HTTP message heads and text bodies as sent, compressed text bodies
+//! decoded, and binary bodies as one line (`[PNG image, 11,639 bytes]`), by
+//! [`crate::proto::http::body::display_pieces`]; `--hex` and `--raw` show every byte.
+//! A connection id the file does not have is an error (status 1); a connection that
+//! carried no payload is one line on stderr and status 0.
 
 use serde_json::json;
 
@@ -10,9 +16,12 @@ use crate::analysis::EngineConfig;
 use crate::analysis::{Follower, Turn};
 use crate::base::{escape, ConnId, Direction, Timestamp};
 use crate::capture;
+use crate::proto::http::body::{display_pieces, Piece};
 
 /// Conversation bytes kept at most (the rest is reported as cut).
 const LIMIT: usize = 256 << 20;
+/// Decoded bytes kept at most per compressed body shown (a bomb stops here).
+const BODY_LIMIT: usize = 16 << 20;
 
 pub fn run(a: &FollowArgs) -> anyhow::Result<i32> {
     let path = &a.common.file;
@@ -20,12 +29,18 @@ pub fn run(a: &FollowArgs) -> anyhow::Result<i32> {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    if sel.is_filtering() && !conn_matches(a, &mut sel)? {
-        eprintln!(
-            "wiretale: connection {} does not match the display filter",
-            a.conn
-        );
-        return Ok(0);
+    if sel.is_filtering() {
+        match conn_matches(a, &mut sel)? {
+            None => return Ok(no_such_conn(a, None)),
+            Some(false) => {
+                eprintln!(
+                    "wiretale: connection {} does not match the display filter",
+                    a.conn
+                );
+                return Ok(0);
+            }
+            Some(true) => {}
+        }
     }
     let mut src = capture::open(path).map_err(|e| super::run::open_error(path, &e))?;
     let mut bpf = capture_filter(a.common.bpf.as_deref(), src.as_ref())?;
@@ -48,7 +63,16 @@ pub fn run(a: &FollowArgs) -> anyhow::Result<i32> {
             }
         }
     }
-    let (turns, truncated) = f.finish();
+    let followed = f.finish_followed();
+    if followed.found.is_none() {
+        // Nothing was printed yet: a damaged file still says why it may lack the id.
+        let code = no_such_conn(a, Some(followed.conns));
+        return Ok(match finish_status(damage) {
+            0 => code,
+            d => d,
+        });
+    }
+    let (turns, truncated) = (followed.turns, followed.truncated);
     let want = |d: Direction| match a.side {
         None => true,
         Some(Side::Client) => d == Direction::ClientToServer,
@@ -73,7 +97,7 @@ pub fn run(a: &FollowArgs) -> anyhow::Result<i32> {
                             "frame": first_pkt.frame_number(),
                             "ts": ts.as_secs_f64(),
                             "len": bytes.len(),
-                            "text": escape::escape_bytes(bytes),
+                            "text": json_text(bytes),
                         })
                         .to_string(),
                     );
@@ -89,7 +113,7 @@ pub fn run(a: &FollowArgs) -> anyhow::Result<i32> {
                     if a.hex {
                         out.line(&hexdump(bytes));
                     } else {
-                        out.line(&escape::escape_bytes(bytes).replace("\\n", "\\n\n"));
+                        out.line(&shown(bytes));
                     }
                 }
             }
@@ -113,8 +137,9 @@ pub fn run(a: &FollowArgs) -> anyhow::Result<i32> {
     }
     if turns.is_empty() && !out.failed() {
         eprintln!(
-            "wiretale: connection {} has no payload (or does not exist; see `wiretale conns`)",
-            a.conn
+            "wiretale: connection {} ({}) carried no payload",
+            a.conn,
+            followed.found.as_deref().unwrap_or_default()
         );
     }
     if truncated {
@@ -128,15 +153,86 @@ pub fn run(a: &FollowArgs) -> anyhow::Result<i32> {
     Ok(finish_status(damage))
 }
 
+/// The one line for an id the file does not have, and the exit status (1). `conns` is
+/// how many connections the file holds, when known.
+fn no_such_conn(a: &FollowArgs, conns: Option<u64>) -> i32 {
+    let file = escape::escape_str(&a.common.file.display().to_string());
+    let has = match conns {
+        Some(0) => " (it has no connections)".to_string(),
+        Some(1) => " (its only connection is 0)".to_string(),
+        Some(n) => format!(" (its connections are 0 to {})", n - 1),
+        None => String::new(),
+    };
+    eprintln!(
+        "wiretale: no connection {} in {file}{has}; `wiretale conns` lists them",
+        a.conn
+    );
+    super::EXIT_ERROR
+}
+
+/// One turn as text: what [`display_pieces`] makes of it, escaped for the terminal, with
+/// a line break after every `\n` of the bytes and each summary on its own line.
+fn shown(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() + 16);
+    let own_line = |s: &mut String| {
+        if !s.is_empty() && !s.ends_with('\n') {
+            s.push('\n');
+        }
+    };
+    for p in display_pieces(bytes, BODY_LIMIT) {
+        match p {
+            Piece::Bytes(b) => s.push_str(&escape::escape_bytes(b).replace("\\n", "\\n\n")),
+            Piece::Summary(line) => {
+                own_line(&mut s);
+                s.push_str(&line);
+                s.push('\n');
+            }
+            Piece::Decoded { summary, text } => {
+                own_line(&mut s);
+                s.push_str(&summary);
+                s.push('\n');
+                s.push_str(&escape::escape_bytes(&text).replace("\\n", "\\n\n"));
+            }
+        }
+    }
+    if s.ends_with('\n') && !bytes.ends_with(b"\n") {
+        s.pop();
+    }
+    s
+}
+
+/// The bytes of a turn as one JSON string, escaped once: text stays text (JSON itself
+/// writes `\r\n` and `\t`), and only what JSON would pass through to a terminal raw or
+/// could not carry is written in the reversible notation of [`crate::base::wire_text`]:
+/// `\\` for a backslash, `\xNN` for a byte that is not UTF-8 or another control
+/// character (a lone CR included), `\u{NNNN}` for a bidi or invisible format character.
+pub fn json_text(bytes: &[u8]) -> String {
+    let text = crate::base::wire_text(bytes);
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            '\r' if chars.peek() == Some(&'\n') => out.push(c),
+            c if c.is_ascii_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if escape::is_unsafe_char(c) => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// `follow -Y`: the conversation is shown when its connection matches as in `conns -Y`
 /// (any of its packets, or its own fields); this takes one more pass over the file.
-fn conn_matches(a: &FollowArgs, sel: &mut Selection) -> anyhow::Result<bool> {
+/// `None` when the file has no such connection at all.
+fn conn_matches(a: &FollowArgs, sel: &mut Selection) -> anyhow::Result<Option<bool>> {
     let want = ConnId(a.conn);
     let mut cfg = EngineConfig::default();
     sel.prepare(&a.common.file, &mut cfg)?;
     let matched = std::cell::RefCell::new(Matched::new(sel));
     let mut names = crate::story::NameIndex::new();
     let mut keep = false;
+    let mut seen = false;
     drive_with(
         &a.common.file,
         cfg,
@@ -152,6 +248,7 @@ fn conn_matches(a: &FollowArgs, sel: &mut Selection) -> anyhow::Result<bool> {
                 names.add(&tx);
             }
             for c in engine.take_conns().iter().filter(|c| c.conn.id == want) {
+                seen = true;
                 let name = names.name(c);
                 keep |= sel.keep_conn(
                     &matched.borrow(),
@@ -161,7 +258,7 @@ fn conn_matches(a: &FollowArgs, sel: &mut Selection) -> anyhow::Result<bool> {
             }
         },
     )?;
-    Ok(keep)
+    Ok(seen.then_some(keep))
 }
 
 /// Classic 16-bytes-a-line hex dump with an ASCII column.
@@ -191,4 +288,63 @@ pub fn hexdump(b: &[u8]) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The documented inverse of [`json_text`].
+    fn unescape(s: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut it = s.chars().peekable();
+        while let Some(c) = it.next() {
+            if c != '\\' {
+                out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                continue;
+            }
+            match it.next() {
+                Some('\\') => out.push(b'\\'),
+                Some('x') => {
+                    let h: String = it.by_ref().take(2).collect();
+                    out.push(u8::from_str_radix(&h, 16).unwrap());
+                }
+                Some('u') => {
+                    let h: String = it.by_ref().skip(1).take_while(|&c| c != '}').collect();
+                    let c = char::from_u32(u32::from_str_radix(&h, 16).unwrap()).unwrap();
+                    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                }
+                other => panic!("stray escape {other:?}"),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn json_text_is_escaped_once_and_reversible() {
+        let http = b"GET / HTTP/1.1\r\nHost: a\tb\r\n\r\n";
+        let t = json_text(http);
+        assert_eq!(
+            t.as_bytes(),
+            http,
+            "text stays text: JSON writes \\r\\n itself"
+        );
+        let line = serde_json::json!({ "text": t }).to_string();
+        assert_eq!(line, r#"{"text":"GET / HTTP/1.1\r\nHost: a\tb\r\n\r\n"}"#);
+        let hostile = b"a\\b\x1b[2Jc\rd\xff\xfe\xe2\x80\xaee\x85\n";
+        let t = json_text(hostile);
+        assert_eq!(t, "a\\\\b\\x1b[2Jc\\x0dd\\xff\\xfe\\u{202e}e\\x85\n");
+        assert!(!t.chars().any(|c| c.is_control() && c != '\n'));
+        assert_eq!(unescape(&t), hostile);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn json_text_round_trips(b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let t = json_text(&b);
+            proptest::prop_assert_eq!(unescape(&t), b);
+            proptest::prop_assert!(!t.chars().any(|c| escape::is_unsafe_char(c)
+                && !matches!(c, '\n' | '\t' | '\r')));
+        }
+    }
 }

@@ -5,30 +5,36 @@ use clap::Args;
 
 use crate::analysis::{EngineConfig, LimitTally, Limits};
 
+/// The `--help` heading of the limit flags.
+pub const HEADING: &str = "Limits (see docs/limits.md)";
+
 /// Limits on the state a capture can make wiretale hold. Unset flags keep the defaults.
+///
+/// Each flag names its heading itself: a `next_help_heading` on the struct would stay in
+/// force after the flatten and file the command's own later options (`packets -c`,
+/// `follow --conn`) under "Limits" too.
 #[derive(Args, Debug, Clone, Default)]
-#[command(next_help_heading = "Limits (see docs/limits.md)")]
 pub struct LimitArgs {
     /// Open connections (TCP, UDP, ICMP); past it the idlest are finished (conn_evicted).
-    #[arg(long, value_name = "N")]
+    #[arg(long, help_heading = HEADING, value_name = "N")]
     pub max_conns: Option<usize>,
     /// Out-of-order TCP bytes buffered across all connections (e.g. 256M).
-    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    #[arg(long, help_heading = HEADING, value_name = "BYTES", value_parser = parse_size)]
     pub max_reassembly_bytes: Option<usize>,
     /// Out-of-order TCP bytes buffered per connection direction (e.g. 4M).
-    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    #[arg(long, help_heading = HEADING, value_name = "BYTES", value_parser = parse_size)]
     pub max_dir_bytes: Option<usize>,
     /// Bytes of IP fragments waiting for the rest of their datagram (e.g. 16M).
-    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    #[arg(long, help_heading = HEADING, value_name = "BYTES", value_parser = parse_size)]
     pub max_frag_bytes: Option<usize>,
     /// Unanswered DNS queries kept waiting for their answer.
-    #[arg(long, value_name = "N")]
+    #[arg(long, help_heading = HEADING, value_name = "N")]
     pub max_dns_pending: Option<usize>,
     /// HTTP requests per connection waiting for their response.
-    #[arg(long, value_name = "N")]
+    #[arg(long, help_heading = HEADING, value_name = "N")]
     pub max_http_pending: Option<usize>,
     /// Seconds of capture time after which a silent TCP connection is finished.
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, help_heading = HEADING, value_name = "SECS")]
     pub tcp_idle_timeout: Option<u64>,
 }
 

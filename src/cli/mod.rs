@@ -17,6 +17,7 @@ mod privileges;
 mod run;
 mod select;
 mod story;
+mod suggest;
 
 use std::io::IsTerminal;
 
@@ -31,7 +32,13 @@ pub const EXIT_ERROR: i32 = 1;
 
 /// Entry point used by `main.rs`; returns the process exit status.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let (commands, valued) = command_names();
+    if let Some(msg) = suggest::mistyped(&args, &commands, &valued) {
+        eprintln!("wiretale: {msg}");
+        return EXIT_ERROR;
+    }
+    let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 1 } else { 0 };
@@ -46,6 +53,24 @@ pub fn main() -> i32 {
             EXIT_ERROR
         }
     }
+}
+
+/// The subcommands' names (and clap's `help`), and the top-level options that take a
+/// value (`-i`, `--interface`, …), for [`suggest::mistyped`].
+fn command_names() -> (Vec<String>, Vec<String>) {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let mut names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    names.push("help".into());
+    let mut valued = Vec::new();
+    for a in cmd.get_opts() {
+        valued.extend(a.get_short().map(|c| format!("-{c}")));
+        valued.extend(a.get_long().map(|l| format!("--{l}")));
+    }
+    (names, valued)
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<i32> {

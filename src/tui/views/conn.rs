@@ -60,7 +60,8 @@ fn doc_line(
             .get(j)
             .map(|h| {
                 Line::raw(format!(
-                    "#{} {} {}{} → {} {}  {}  {}  TTFB {}  total {}",
+                    // The request's frame: `#N` is kept for connection ids.
+                    "frame {} {} {}{} → {} {}  {}  {}  TTFB {}  total {}",
                     h.number,
                     esc(&h.method),
                     esc(&h.host),

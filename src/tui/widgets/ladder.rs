@@ -67,7 +67,8 @@ pub fn line(a: &Arrow, width: u16, theme: &Theme) -> Line<'static> {
             theme.anomaly(),
         ));
     }
-    spans.push(Span::styled(format!(" #{}", a.number), theme.dim()));
+    // A frame number, not `#N`: `#N` is a connection id everywhere (story, conns, TUI).
+    spans.push(Span::styled(format!(" frame {}", a.number), theme.dim()));
     let _ = Style::new();
     Line::from(spans)
 }
@@ -140,6 +141,6 @@ mod tests {
             &Theme::new(true),
         )
         .to_string();
-        assert!(l.contains("│ [tcp_retransmission] #3"), "{l}");
+        assert!(l.contains("│ [tcp_retransmission] frame 3"), "{l}");
     }
 }
