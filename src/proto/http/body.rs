@@ -590,7 +590,7 @@ mod tests {
     }
 
     #[test]
-    fn bomb_stops_at_limit_quickly() {
+    fn bomb_stops_at_limit() {
         // 1 GiB of zeros as gzip: one 16 MiB member repeated 64 times (a valid gzip file,
         // RFC 1952 §2.2), so building the bomb is cheap too.
         let mut g = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
@@ -598,10 +598,10 @@ mod tests {
         let member = g.finish().unwrap();
         let bomb = member.repeat(64);
         assert!(bomb.len() < 2 << 20);
-        let t = std::time::Instant::now();
+        // Stopping at the limit (not after 1 GiB) is the property; its time is a benchmark's
+        // business, never a timed assertion.
         let e = decode_body("gzip", &bomb, 8 << 20).unwrap_err();
         assert_eq!(e.name(), "decompressed_size_limit");
-        assert!(t.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]
