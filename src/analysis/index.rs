@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 
 use super::engine::PacketSummary;
-use super::fields::{ConnOutcome, PacketView};
+use super::packet_view::{ConnOutcome, PacketView};
 use super::notes::{AppData, AppNote};
 use crate::base::{ConnId, Direction, PacketId, Timestamp};
 use crate::capture::{Frame, FrameStore};

@@ -15,7 +15,7 @@
 
 mod apps;
 mod engine;
-pub mod fields;
+pub mod packet_view;
 mod follow;
 pub mod index;
 mod limits;
@@ -24,7 +24,7 @@ pub mod select;
 
 pub use crate::story::{AppKind, ConnRecord, HttpRecord, TlsSummary};
 pub use engine::{Engine, EngineConfig, PacketSummary};
-pub use fields::{ConnOutcome, PacketView};
+pub use packet_view::{ConnOutcome, PacketView};
 pub use follow::{Follower, Turn};
 pub use index::{
     filter_ids, filter_index, filter_index_split, FactsBuilder, FilterIndex, PacketFacts, Redecoder,

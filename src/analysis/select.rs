@@ -11,11 +11,12 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use super::engine::{EngineConfig, PacketSummary};
-use super::fields::{needs_app, needs_outcome, ConnOutcome, PacketView};
+use super::packet_view::{needs_app, needs_outcome, ConnOutcome, PacketView};
 use super::index::{FactsBuilder, Redecoder};
 use crate::base::ConnId;
 use crate::capture::Frame;
-use crate::filter::{fields, FieldId, Filter, Record, Value};
+use crate::filter::fields::{self, Field};
+use crate::filter::{FieldId, Filter, Record, Value};
 use crate::flow::ConnProto;
 use crate::story::{AppKind, ConnRecord};
 
@@ -118,71 +119,71 @@ impl Record for ConnView<'_> {
         let two_ips = |f: &mut dyn FnMut(Value<'_>) -> bool, a: IpAddr, b: IpAddr| {
             let _ = f(Value::Ip(a)) || f(Value::Ip(b));
         };
-        match def.name {
-            "frame" | "conn" => {
+        match def.field {
+            Field::Frame | Field::Conn => {
                 f(Value::Present);
             }
-            "ip" if v4 => {
+            Field::Ip if v4 => {
                 f(Value::Present);
             }
-            "ipv6" if !v4 => {
+            Field::Ipv6 if !v4 => {
                 f(Value::Present);
             }
-            "tcp" if tcp => {
+            Field::Tcp if tcp => {
                 f(Value::Present);
             }
-            "udp" if udp => {
+            Field::Udp if udp => {
                 f(Value::Present);
             }
-            "dns" if self.c.app == Some(AppKind::Dns) => {
+            Field::Dns if self.c.app == Some(AppKind::Dns) => {
                 f(Value::Present);
             }
-            "http" if self.c.app == Some(AppKind::Http) => {
+            Field::Http if self.c.app == Some(AppKind::Http) => {
                 f(Value::Present);
             }
-            "tls" if self.c.app == Some(AppKind::Tls) => {
+            Field::Tls if self.c.app == Some(AppKind::Tls) => {
                 f(Value::Present);
             }
-            "ip.addr" if v4 => two_ips(f, cl.ip, sv.ip),
-            "ipv6.addr" if !v4 => two_ips(f, cl.ip, sv.ip),
-            "tcp.port" | "udp.port"
-                if (tcp && def.name == "tcp.port") || (udp && def.name == "udp.port") =>
+            Field::IpAddr if v4 => two_ips(f, cl.ip, sv.ip),
+            Field::Ipv6Addr if !v4 => two_ips(f, cl.ip, sv.ip),
+            Field::TcpPort | Field::UdpPort
+                if (tcp && def.field == Field::TcpPort) || (udp && def.field == Field::UdpPort) =>
             {
                 let _ = f(Value::UInt(u64::from(cl.port))) || f(Value::UInt(u64::from(sv.port)));
             }
-            "tcp.stream" if tcp => {
+            Field::TcpStream if tcp => {
                 if let Some(s) = self.stream {
                     f(Value::UInt(u64::from(s)));
                 }
             }
-            "udp.stream" if udp => {
+            Field::UdpStream if udp => {
                 if let Some(s) = self.stream {
                     f(Value::UInt(u64::from(s)));
                 }
             }
-            "conn.id" => {
+            Field::ConnId => {
                 f(Value::UInt(u64::from(c.id.0)));
             }
-            "conn.state" => {
+            Field::ConnState => {
                 f(Value::Str(c.state().as_bytes()));
             }
-            "conn.name" => {
+            Field::ConnName => {
                 if let Some(n) = self.name {
                     f(Value::Str(n.as_bytes()));
                 }
             }
-            "conn.client" => {
+            Field::ConnClient => {
                 f(Value::Ip(cl.ip));
             }
-            "conn.server" => {
+            Field::ConnServer => {
                 f(Value::Ip(sv.ip));
             }
-            "http.host" => {
+            Field::HttpHost => {
                 if let Some(h) = &self.c.http_host {
                     f(Value::Str(h.as_bytes()));
                 }
             }
-            "tls.handshake.extensions_server_name" => {
+            Field::TlsSni => {
                 if let Some(s) = self.c.tls.as_ref().and_then(|t| t.sni.as_ref()) {
                     f(Value::Str(s.as_bytes()));
                 }

@@ -44,6 +44,8 @@ pub struct FieldDef {
     pub kind: FieldKind,
     /// Index in [`all()`].
     pub id: FieldId,
+    /// The same field as a [`Field`] variant.
+    pub field: Field,
     /// One line for help screens and completion.
     pub doc: &'static str,
 }
@@ -55,14 +57,22 @@ impl FieldDef {
     }
 }
 
+/// Each field once: name, value type, the variant engines match on, documentation. The
+/// variant list, the name table and the ids all come from this one list.
 macro_rules! registry {
-    ($( $name:literal, $kind:ident, $doc:literal; )*) => {
+    ($( $name:literal, $kind:ident, $variant:ident, $doc:literal; )*) => {
+        /// Every registry field as a closed set, in registry order (so `Field as usize`
+        /// is the field's [`FieldId`]): a record's `visit` matches on it instead of
+        /// comparing names.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Field { $( $variant, )* }
+        const VARIANTS: &[Field] = &[ $( Field::$variant, )* ];
         const RAW: &[(&str, FieldKind, &str)] = &[ $( ($name, FieldKind::$kind, $doc), )* ];
         static FIELDS: [FieldDef; RAW.len()] = {
-            let mut out = [FieldDef { name: "", kind: FieldKind::Protocol, id: FieldId(0), doc: "" }; RAW.len()];
+            let mut out = [FieldDef { name: "", kind: FieldKind::Protocol, id: FieldId(0), field: Field::Frame, doc: "" }; RAW.len()];
             let mut i = 0;
             while i < RAW.len() {
-                out[i] = FieldDef { name: RAW[i].0, kind: RAW[i].1, id: FieldId(i as u16), doc: RAW[i].2 };
+                out[i] = FieldDef { name: RAW[i].0, kind: RAW[i].1, id: FieldId(i as u16), field: VARIANTS[i], doc: RAW[i].2 };
                 i += 1;
             }
             out
@@ -71,109 +81,109 @@ macro_rules! registry {
 }
 
 registry! {
-    "frame", Protocol, "Every frame";
-    "eth", Protocol, "Ethernet II";
-    "vlan", Protocol, "802.1Q VLAN tag";
-    "arp", Protocol, "Address Resolution Protocol";
-    "ip", Protocol, "Internet Protocol version 4";
-    "ipv6", Protocol, "Internet Protocol version 6";
-    "icmp", Protocol, "ICMP (for IPv4)";
-    "icmpv6", Protocol, "ICMPv6";
-    "tcp", Protocol, "Transmission Control Protocol";
-    "udp", Protocol, "User Datagram Protocol";
-    "dns", Protocol, "Domain Name System";
-    "http", Protocol, "HTTP/1.x";
-    "tls", Protocol, "Transport Layer Security";
-    "conn", Protocol, "Belongs to a wiretale connection";
-    "frame.number", UInt, "Frame number (1-based)";
-    "frame.len", UInt, "Frame length on the wire (bytes)";
-    "frame.cap_len", UInt, "Captured length (bytes)";
-    "frame.time_relative", Float, "Seconds since the first frame";
-    "frame.time_delta", Float, "Seconds since the previous captured frame";
-    "eth.addr", Mac, "Source or destination MAC";
-    "eth.src", Mac, "Source MAC";
-    "eth.dst", Mac, "Destination MAC";
-    "eth.type", UInt, "EtherType";
-    "vlan.id", UInt, "VLAN identifier";
-    "ip.addr", Ipv4, "Source or destination IPv4 address";
-    "ip.src", Ipv4, "Source IPv4 address";
-    "ip.dst", Ipv4, "Destination IPv4 address";
-    "ip.ttl", UInt, "Time to live";
-    "ip.proto", UInt, "Protocol number of the payload";
-    "ip.len", UInt, "Total length";
-    "ip.id", UInt, "Identification";
-    "ip.flags.df", Bool, "Don't fragment";
-    "ip.flags.mf", Bool, "More fragments";
-    "ip.frag_offset", UInt, "Fragment offset (bytes)";
-    "ipv6.addr", Ipv6, "Source or destination IPv6 address";
-    "ipv6.src", Ipv6, "Source IPv6 address";
-    "ipv6.dst", Ipv6, "Destination IPv6 address";
-    "ipv6.hlim", UInt, "Hop limit";
-    "ipv6.nxt", UInt, "Next header";
-    "icmp.type", UInt, "ICMP type";
-    "icmp.code", UInt, "ICMP code";
-    "icmpv6.type", UInt, "ICMPv6 type";
-    "icmpv6.code", UInt, "ICMPv6 code";
-    "tcp.port", UInt, "Source or destination TCP port";
-    "tcp.srcport", UInt, "TCP source port";
-    "tcp.dstport", UInt, "TCP destination port";
-    "tcp.stream", UInt, "TCP conversation index, as tshark numbers it";
-    "tcp.len", UInt, "TCP payload length";
-    "tcp.seq", UInt, "Relative sequence number";
-    "tcp.ack", UInt, "Relative acknowledgment number";
-    "tcp.flags", UInt, "TCP flags (12 bits)";
-    "tcp.flags.syn", Bool, "SYN flag";
-    "tcp.flags.ack", Bool, "ACK flag";
-    "tcp.flags.fin", Bool, "FIN flag";
-    "tcp.flags.reset", Bool, "RST flag";
-    "tcp.flags.push", Bool, "PSH flag";
-    "tcp.flags.urg", Bool, "URG flag";
-    "tcp.window_size_value", UInt, "Window field as sent (unscaled)";
-    "tcp.window_size", UInt, "Window after scaling";
-    "tcp.analysis.flags", Protocol, "Any TCP analysis finding";
-    "tcp.analysis.retransmission", Protocol, "Retransmission";
-    "tcp.analysis.fast_retransmission", Protocol, "Fast retransmission";
-    "tcp.analysis.spurious_retransmission", Protocol, "Spurious retransmission";
-    "tcp.analysis.out_of_order", Protocol, "Out-of-order segment";
-    "tcp.analysis.lost_segment", Protocol, "Previous segment not captured";
-    "tcp.analysis.ack_lost_segment", Protocol, "ACKed segment that was not captured";
-    "tcp.analysis.duplicate_ack", Protocol, "Duplicate ACK";
-    "tcp.analysis.zero_window", Protocol, "Zero window";
-    "tcp.analysis.zero_window_probe", Protocol, "Zero window probe";
-    "tcp.analysis.window_full", Protocol, "Window full";
-    "tcp.analysis.window_update", Protocol, "Window update";
-    "tcp.analysis.keep_alive", Protocol, "Keep-alive";
-    "udp.port", UInt, "Source or destination UDP port";
-    "udp.srcport", UInt, "UDP source port";
-    "udp.dstport", UInt, "UDP destination port";
-    "udp.length", UInt, "UDP length field";
-    "udp.stream", UInt, "UDP conversation index, as tshark numbers it";
-    "dns.id", UInt, "Transaction ID";
-    "dns.flags.response", Bool, "Message is a response";
-    "dns.flags.rcode", UInt, "Response code";
-    "dns.qry.name", String, "Query name";
-    "dns.qry.type", UInt, "Query type";
-    "dns.a", Ipv4, "Answer IPv4 address";
-    "dns.aaaa", Ipv6, "Answer IPv6 address";
-    "dns.cname", String, "Answer canonical name";
-    "dns.time", Float, "Seconds from query to this response";
-    "http.request", Protocol, "Message is an HTTP request";
-    "http.response", Protocol, "Message is an HTTP response";
-    "http.host", String, "Host header";
-    "http.request.method", String, "Request method";
-    "http.request.uri", String, "Request URI";
-    "http.response.code", UInt, "Status code";
-    "http.content_type", String, "Content-Type header";
-    "http.user_agent", String, "User-Agent header";
-    "http.referer", String, "Referer header";
-    "http.time", Float, "Seconds from request to this response";
-    "tls.handshake.type", UInt, "Handshake message type";
-    "tls.handshake.extensions_server_name", String, "Server Name Indication";
-    "conn.id", UInt, "wiretale connection id (as in `wiretale conns`)";
-    "conn.state", String, "Zeek-style connection state (S0, SF, REJ, ...)";
-    "conn.name", String, "Server name from the DNS answer that led to the connection";
-    "conn.client", Ip, "Connection initiator address";
-    "conn.server", Ip, "Connection responder address";
+    "frame", Protocol, Frame, "Every frame";
+    "eth", Protocol, Eth, "Ethernet II";
+    "vlan", Protocol, Vlan, "802.1Q VLAN tag";
+    "arp", Protocol, Arp, "Address Resolution Protocol";
+    "ip", Protocol, Ip, "Internet Protocol version 4";
+    "ipv6", Protocol, Ipv6, "Internet Protocol version 6";
+    "icmp", Protocol, Icmp, "ICMP (for IPv4)";
+    "icmpv6", Protocol, Icmpv6, "ICMPv6";
+    "tcp", Protocol, Tcp, "Transmission Control Protocol";
+    "udp", Protocol, Udp, "User Datagram Protocol";
+    "dns", Protocol, Dns, "Domain Name System";
+    "http", Protocol, Http, "HTTP/1.x";
+    "tls", Protocol, Tls, "Transport Layer Security";
+    "conn", Protocol, Conn, "Belongs to a wiretale connection";
+    "frame.number", UInt, FrameNumber, "Frame number (1-based)";
+    "frame.len", UInt, FrameLen, "Frame length on the wire (bytes)";
+    "frame.cap_len", UInt, FrameCapLen, "Captured length (bytes)";
+    "frame.time_relative", Float, FrameTimeRel, "Seconds since the first frame";
+    "frame.time_delta", Float, FrameTimeDelta, "Seconds since the previous captured frame";
+    "eth.addr", Mac, EthAddr, "Source or destination MAC";
+    "eth.src", Mac, EthSrc, "Source MAC";
+    "eth.dst", Mac, EthDst, "Destination MAC";
+    "eth.type", UInt, EthType, "EtherType";
+    "vlan.id", UInt, VlanId, "VLAN identifier";
+    "ip.addr", Ipv4, IpAddr, "Source or destination IPv4 address";
+    "ip.src", Ipv4, IpSrc, "Source IPv4 address";
+    "ip.dst", Ipv4, IpDst, "Destination IPv4 address";
+    "ip.ttl", UInt, IpTtl, "Time to live";
+    "ip.proto", UInt, IpProto, "Protocol number of the payload";
+    "ip.len", UInt, IpLen, "Total length";
+    "ip.id", UInt, IpId, "Identification";
+    "ip.flags.df", Bool, IpDf, "Don't fragment";
+    "ip.flags.mf", Bool, IpMf, "More fragments";
+    "ip.frag_offset", UInt, IpFragOffset, "Fragment offset (bytes)";
+    "ipv6.addr", Ipv6, Ipv6Addr, "Source or destination IPv6 address";
+    "ipv6.src", Ipv6, Ipv6Src, "Source IPv6 address";
+    "ipv6.dst", Ipv6, Ipv6Dst, "Destination IPv6 address";
+    "ipv6.hlim", UInt, Ipv6Hlim, "Hop limit";
+    "ipv6.nxt", UInt, Ipv6Nxt, "Next header";
+    "icmp.type", UInt, IcmpType, "ICMP type";
+    "icmp.code", UInt, IcmpCode, "ICMP code";
+    "icmpv6.type", UInt, Icmpv6Type, "ICMPv6 type";
+    "icmpv6.code", UInt, Icmpv6Code, "ICMPv6 code";
+    "tcp.port", UInt, TcpPort, "Source or destination TCP port";
+    "tcp.srcport", UInt, TcpSrcPort, "TCP source port";
+    "tcp.dstport", UInt, TcpDstPort, "TCP destination port";
+    "tcp.stream", UInt, TcpStream, "TCP conversation index, as tshark numbers it";
+    "tcp.len", UInt, TcpLen, "TCP payload length";
+    "tcp.seq", UInt, TcpSeq, "Relative sequence number";
+    "tcp.ack", UInt, TcpAck, "Relative acknowledgment number";
+    "tcp.flags", UInt, TcpFlags, "TCP flags (12 bits)";
+    "tcp.flags.syn", Bool, TcpFlagSyn, "SYN flag";
+    "tcp.flags.ack", Bool, TcpFlagAck, "ACK flag";
+    "tcp.flags.fin", Bool, TcpFlagFin, "FIN flag";
+    "tcp.flags.reset", Bool, TcpFlagReset, "RST flag";
+    "tcp.flags.push", Bool, TcpFlagPush, "PSH flag";
+    "tcp.flags.urg", Bool, TcpFlagUrg, "URG flag";
+    "tcp.window_size_value", UInt, TcpWinValue, "Window field as sent (unscaled)";
+    "tcp.window_size", UInt, TcpWin, "Window after scaling";
+    "tcp.analysis.flags", Protocol, TcpAnalysisFlags, "Any TCP analysis finding";
+    "tcp.analysis.retransmission", Protocol, AnalysisRetransmission, "Retransmission";
+    "tcp.analysis.fast_retransmission", Protocol, AnalysisFastRetransmission, "Fast retransmission";
+    "tcp.analysis.spurious_retransmission", Protocol, AnalysisSpuriousRetransmission, "Spurious retransmission";
+    "tcp.analysis.out_of_order", Protocol, AnalysisOutOfOrder, "Out-of-order segment";
+    "tcp.analysis.lost_segment", Protocol, AnalysisLostSegment, "Previous segment not captured";
+    "tcp.analysis.ack_lost_segment", Protocol, AnalysisAckLostSegment, "ACKed segment that was not captured";
+    "tcp.analysis.duplicate_ack", Protocol, AnalysisDuplicateAck, "Duplicate ACK";
+    "tcp.analysis.zero_window", Protocol, AnalysisZeroWindow, "Zero window";
+    "tcp.analysis.zero_window_probe", Protocol, AnalysisZeroWindowProbe, "Zero window probe";
+    "tcp.analysis.window_full", Protocol, AnalysisWindowFull, "Window full";
+    "tcp.analysis.window_update", Protocol, AnalysisWindowUpdate, "Window update";
+    "tcp.analysis.keep_alive", Protocol, AnalysisKeepAlive, "Keep-alive";
+    "udp.port", UInt, UdpPort, "Source or destination UDP port";
+    "udp.srcport", UInt, UdpSrcPort, "UDP source port";
+    "udp.dstport", UInt, UdpDstPort, "UDP destination port";
+    "udp.length", UInt, UdpLength, "UDP length field";
+    "udp.stream", UInt, UdpStream, "UDP conversation index, as tshark numbers it";
+    "dns.id", UInt, DnsId, "Transaction ID";
+    "dns.flags.response", Bool, DnsResponse, "Message is a response";
+    "dns.flags.rcode", UInt, DnsRcode, "Response code";
+    "dns.qry.name", String, DnsQryName, "Query name";
+    "dns.qry.type", UInt, DnsQryType, "Query type";
+    "dns.a", Ipv4, DnsA, "Answer IPv4 address";
+    "dns.aaaa", Ipv6, DnsAaaa, "Answer IPv6 address";
+    "dns.cname", String, DnsCname, "Answer canonical name";
+    "dns.time", Float, DnsTime, "Seconds from query to this response";
+    "http.request", Protocol, HttpRequest, "Message is an HTTP request";
+    "http.response", Protocol, HttpResponse, "Message is an HTTP response";
+    "http.host", String, HttpHost, "Host header";
+    "http.request.method", String, HttpMethod, "Request method";
+    "http.request.uri", String, HttpUri, "Request URI";
+    "http.response.code", UInt, HttpCode, "Status code";
+    "http.content_type", String, HttpContentType, "Content-Type header";
+    "http.user_agent", String, HttpUserAgent, "User-Agent header";
+    "http.referer", String, HttpReferer, "Referer header";
+    "http.time", Float, HttpTime, "Seconds from request to this response";
+    "tls.handshake.type", UInt, TlsHsType, "Handshake message type";
+    "tls.handshake.extensions_server_name", String, TlsSni, "Server Name Indication";
+    "conn.id", UInt, ConnId, "wiretale connection id (as in `wiretale conns`)";
+    "conn.state", String, ConnState, "Zeek-style connection state (S0, SF, REJ, ...)";
+    "conn.name", String, ConnName, "Server name from the DNS answer that led to the connection";
+    "conn.client", Ip, ConnClient, "Connection initiator address";
+    "conn.server", Ip, ConnServer, "Connection responder address";
 }
 
 /// Short names accepted for longer fields: (alias, canonical).
@@ -183,6 +193,13 @@ pub const ALIASES: &[(&str, &str)] = &[
     ("tcp.flags.psh", "tcp.flags.push"),
     ("ssl", "tls"),
 ];
+
+impl FieldId {
+    /// The field as a [`Field`] variant (`None` for an id outside the registry).
+    pub fn field(self) -> Option<Field> {
+        get(self).map(|d| d.field)
+    }
+}
 
 /// Every field, indexed by [`FieldId`].
 pub fn all() -> &'static [FieldDef] {
