@@ -87,9 +87,9 @@ pub fn run(a: &FollowArgs) -> anyhow::Result<i32> {
                         bytes.len()
                     ));
                     if a.hex {
-                        out.line(&hexdump(bytes));
+                        out.wrap(&hexdump(bytes));
                     } else {
-                        out.line(&escape::escape_bytes(bytes).replace("\\n", "\\n\n"));
+                        out.wrap(&escape::escape_bytes(bytes).replace("\\n", "\\n\n"));
                     }
                 }
             }
