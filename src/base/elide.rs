@@ -190,6 +190,9 @@ pub enum Cut {
     End,
     /// Keep start and end: endpoints (the port) and DNS names (the domain).
     Middle,
+    /// A list joined with `", "` (as [`list`] makes it): whole items are left out and
+    /// counted (`A 198.18.1.1, A 198.18.1.2, … (+38 more)`), see [`list_within`].
+    List,
     /// Never shortened (ids, numbers): a wider cell pushes the rest of its line right
     /// and the next columns take the shift back where they have room.
     Never,
@@ -399,8 +402,41 @@ fn cut(how: Cut, s: &str, columns: usize) -> Cow<'_, str> {
     match how {
         Cut::End => within(s, columns),
         Cut::Middle => middle(s, columns),
+        Cut::List => list_within(s, columns),
         Cut::Never => Cow::Borrowed(s),
     }
+}
+
+/// A list made by [`list`] (items joined with `", "`, maybe ending in `… (+N more)`)
+/// shortened to `columns` by leaving out whole items and counting them; a list whose
+/// first item does not fit is cut like a value ([`within`]).
+pub fn list_within(s: &str, columns: usize) -> Cow<'_, str> {
+    if width(s) <= columns {
+        return Cow::Borrowed(s);
+    }
+    let mut items: Vec<&str> = s.split(", ").collect();
+    let mut more = 0usize;
+    if let Some(n) = items
+        .last()
+        .and_then(|l| l.strip_prefix("… (+"))
+        .and_then(|l| l.strip_suffix(" more)"))
+        .and_then(|n| n.replace(',', "").parse::<usize>().ok())
+    {
+        more = n;
+        items.pop();
+    }
+    for keep in (1..items.len()).rev() {
+        let hidden = more + items.len() - keep;
+        let text = format!(
+            "{}, … (+{} more)",
+            items[..keep].join(", "),
+            thousands(hidden)
+        );
+        if width(&text) <= columns {
+            return Cow::Owned(text);
+        }
+    }
+    within(s, columns)
 }
 
 /// `12345` → `"12,345"`.
@@ -491,6 +527,18 @@ mod tests {
         }
         assert_eq!(within(&txt, 10), "\"XXXXXXXX…");
         assert_eq!(within("short", 10), "short");
+    }
+
+    #[test]
+    fn lists_in_a_cell_leave_out_whole_items() {
+        let addrs: Vec<String> = (1..=40).map(|i| format!("A 198.18.1.{i}")).collect();
+        let s = list(&addrs, ", ", LIST_ITEMS);
+        let c = list_within(&s, 60);
+        assert_eq!(c, "A 198.18.1.1, A 198.18.1.2, A 198.18.1.3, … (+37 more)");
+        assert!(width(&c) <= 60);
+        assert_eq!(list_within(&s, 500), s);
+        // No room for one item: cut like a value.
+        assert_eq!(list_within(&s, 8), "A 198.1…");
     }
 
     #[test]

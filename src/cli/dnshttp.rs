@@ -130,7 +130,7 @@ fn dns_table(columns: usize) -> Table {
             Col::text("name", Cut::Middle, 16),
             Col::text("rcode", Cut::End, 7),
             Col::num("rtt ms"),
-            Col::text("answers", Cut::End, 16),
+            Col::text("answers", Cut::List, 16),
         ],
         columns,
     )
