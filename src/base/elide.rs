@@ -102,6 +102,12 @@ pub fn fit(line: &str, columns: usize) -> Cow<'_, str> {
     Cow::Owned(format!("{kept}…"))
 }
 
+/// The longest prefix of `s` that fits in `columns` terminal columns (for callers that
+/// add their own `…`, e.g. a line of several styled pieces).
+pub fn prefix(s: &str, columns: usize) -> &str {
+    prefix_columns(s, columns)
+}
+
 /// The longest prefix of `s` that fits in `columns` terminal columns.
 fn prefix_columns(s: &str, columns: usize) -> &str {
     let mut used = 0usize;

@@ -7,6 +7,7 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::Style;
+use ratatui::text::Span;
 use ratatui::widgets::{Cell, Row, Table, Widget};
 
 use super::super::app::ListState;
@@ -62,6 +63,33 @@ fn cut_cell(c: &Column, text: String, width: usize) -> String {
     } else {
         elide::fit(&text, width).into_owned()
     }
+}
+
+/// Styled pieces of one line cut to `width` columns, ending with `…` (in the style of
+/// the piece that was cut) when anything was left out: a title or a followed line
+/// wider than the screen never loses its end silently.
+pub fn fit_spans(spans: Vec<Span<'_>>, width: usize) -> Vec<Span<'_>> {
+    let total: usize = spans.iter().map(|s| elide::width(&s.content)).sum();
+    if total <= width {
+        return spans;
+    }
+    let room = width.saturating_sub(1);
+    let mut used = 0usize;
+    let mut out = Vec::new();
+    for s in spans {
+        let w = elide::width(&s.content);
+        if used + w <= room {
+            used += w;
+            out.push(s);
+            continue;
+        }
+        if width > 0 {
+            let kept = elide::prefix(&s.content, room - used);
+            out.push(Span::styled(format!("{kept}…"), s.style));
+        }
+        break;
+    }
+    out
 }
 
 /// Draws `count` rows through `row(index) -> (cells, style)`, calling it only for the
@@ -223,6 +251,29 @@ mod tests {
             column_widths(&[col("a", Constraint::Length(3))], 2),
             vec![2]
         );
+    }
+
+    #[test]
+    fn styled_pieces_are_cut_with_an_ellipsis() {
+        let spans = || {
+            vec![
+                Span::raw("Connection #3 "),
+                Span::raw("TCP 198.18.0.10:52106"),
+            ]
+        };
+        let text = |v: Vec<Span<'_>>| v.iter().map(|s| s.content.to_string()).collect::<String>();
+        assert_eq!(
+            text(fit_spans(spans(), 100)),
+            "Connection #3 TCP 198.18.0.10:52106"
+        );
+        assert_eq!(text(fit_spans(spans(), 20)), "Connection #3 TCP 1…");
+        // The cut falls exactly between two pieces.
+        assert_eq!(text(fit_spans(spans(), 15)), "Connection #3 …");
+        assert_eq!(text(fit_spans(spans(), 14)), "Connection #3…");
+        assert_eq!(text(fit_spans(spans(), 0)), "");
+        for w in 0..40 {
+            assert!(elide::width(&text(fit_spans(spans(), w))) <= w, "{w}");
+        }
     }
 
     #[test]
