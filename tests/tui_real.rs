@@ -31,7 +31,7 @@ fn source(rel: &str) -> RealSource {
 fn agree(rel: &str) {
     let s = source(rel);
     // `packets`: "{n:>6} {time:>11.6} {src:>15} → {dst:<15} {proto:<6} {len:>5} {info}".
-    let text = String::from_utf8(run(&["packets", rel])).expect("utf-8");
+    let text = String::from_utf8(run(&["packets", "--wide", rel])).expect("utf-8");
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), s.packet_count(), "{rel}: packet count");
     for (i, line) in lines.iter().enumerate() {
@@ -52,7 +52,7 @@ fn agree(rel: &str) {
         assert_eq!(info, r.info, "{rel} line {i}");
     }
     // `conns`: id, protocol, client, server, state, …, name.
-    let text = String::from_utf8(run(&["conns", rel])).expect("utf-8");
+    let text = String::from_utf8(run(&["conns", "--wide", rel])).expect("utf-8");
     let rows: Vec<Vec<&str>> = text
         .lines()
         .skip(1)

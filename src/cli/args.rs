@@ -33,6 +33,11 @@ pub struct Cli {
     /// Save live-captured packets to this file.
     #[arg(short = 'w', long = "write")]
     pub write: Option<PathBuf>,
+
+    /// Keep long values and lines whole in text output (no "…", no fit to the terminal
+    /// width or to 200 columns in a pipe).
+    #[arg(long, global = true)]
+    pub wide: bool,
 }
 
 #[derive(Subcommand, Debug)]

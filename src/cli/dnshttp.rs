@@ -4,10 +4,11 @@ use serde_json::{json, Value};
 
 use super::args::FileArgs;
 use super::json::{endpoint, opt_ts, secs, wire};
-use super::out::Out;
+use super::out::{Out, Rows};
 use super::run::{drive_with, finish_status, Next};
 use super::select::{Matched, Selection};
 use crate::analysis::HttpRecord;
+use crate::base::elide::{self, Col, Cut, Table};
 use crate::proto::dns::{self, DnsTransaction, Record};
 
 pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
@@ -17,12 +18,25 @@ pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
     };
     let matched = std::cell::RefCell::new(Matched::new(&sel));
     let mut out = Out::new();
-    if !a.json {
-        out.header(format!(
-            "{:<12} {:<4} {:<40} {:<40} {:<6} {:<6} {:<40} {:<9} {:>9}  {}",
-            "time", "tran", "client", "server", "id", "type", "name", "rcode", "rtt ms", "answers"
-        ));
-    }
+    let mut rows = (!a.json).then(|| {
+        Rows::new(
+            &mut out,
+            format!(
+                "{:<12} {:<4} {:<40} {:<40} {:<6} {:<6} {:<40} {:<9} {:>9}  {}",
+                "time",
+                "tran",
+                "client",
+                "server",
+                "id",
+                "type",
+                "name",
+                "rcode",
+                "rtt ms",
+                "answers"
+            ),
+            dns_table,
+        )
+    });
     let first = std::cell::Cell::new(None);
     let stop = std::cell::Cell::new(false);
     let damage = drive_with(
@@ -45,15 +59,17 @@ pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
             txs.sort_by_key(|t| t.seq);
             for t in txs.iter().filter(|t| matched.borrow().dns(t)) {
                 let t0 = first.get().unwrap_or_default();
-                out.line(&if a.json {
-                    dns_json(t).to_string()
-                } else {
-                    dns_text(t, t0)
-                });
+                match &mut rows {
+                    None => out.line(&dns_json(t).to_string()),
+                    Some(r) => r.print(&mut out, || dns_text(t, t0), || dns_cells(t, t0)),
+                }
             }
             stop.set(out.failed());
         },
     )?;
+    if let Some(r) = &mut rows {
+        r.finish(&mut out);
+    }
     let pipe_closed = out.pipe_closed();
     out.finish()?;
     if pipe_closed {
@@ -100,13 +116,61 @@ pub fn dns_json(t: &DnsTransaction) -> Value {
     })
 }
 
-fn dns_text(t: &DnsTransaction, t0: crate::base::Timestamp) -> String {
-    let when = t.query_ts.or(t.response_ts).unwrap_or(t0).secs_since(t0);
-    let rcode = match (t.rcode(), t.response_ts) {
+/// The `dns` table for `columns`-wide lines; at narrow widths the id, transport and
+/// client columns are left out (in that order) before names are cut.
+fn dns_table(columns: usize) -> Table {
+    Table::new(
+        vec![
+            Col::num("time"),
+            Col::text("tran", Cut::Never, 0).drops(2),
+            Col::text("client", Cut::Middle, 12).drops(1),
+            Col::text("server", Cut::Middle, 12),
+            Col::text("id", Cut::Never, 0).drops(3),
+            Col::text("type", Cut::Never, 0),
+            Col::text("name", Cut::Middle, 16),
+            Col::text("rcode", Cut::End, 7),
+            Col::num("rtt ms"),
+            Col::text("answers", Cut::List, 16),
+        ],
+        columns,
+    )
+}
+
+fn dns_rcode(t: &DnsTransaction) -> String {
+    match (t.rcode(), t.response_ts) {
         (Some(r), _) => dns::text::rcode_mnemonic(r),
         (None, None) => "(no answer)".into(),
         (None, Some(_)) => "-".into(),
-    };
+    }
+}
+
+/// One transaction as the cells of [`dns_table`]: answers listed by
+/// `dns::text::records_short` (long values and long lists elided with a count).
+fn dns_cells(t: &DnsTransaction, t0: crate::base::Timestamp) -> Vec<String> {
+    let when = t.query_ts.or(t.response_ts).unwrap_or(t0).secs_since(t0);
+    let mut answers = dns::text::records_short(t.answers());
+    if t.retransmissions > 0 {
+        answers.push_str(&format!("  ({} retransmissions)", t.retransmissions));
+    }
+    let name = dns::text::display_name(&t.qname);
+    vec![
+        format!("{when:.6}"),
+        t.transport.as_str().to_string(),
+        t.client.to_string(),
+        t.server.to_string(),
+        format!("0x{:04x}", t.id),
+        dns::text::type_name(t.qtype),
+        elide::value(name, elide::VALUE_COLUMNS).into_owned(),
+        dns_rcode(t),
+        t.rtt().map_or("-".into(), |r| format!("{:.3}", r * 1e3)),
+        super::json::guard(&answers).into_owned(),
+    ]
+}
+
+/// One `--wide` row: every answer, whole.
+fn dns_text(t: &DnsTransaction, t0: crate::base::Timestamp) -> String {
+    let when = t.query_ts.or(t.response_ts).unwrap_or(t0).secs_since(t0);
+    let rcode = dns_rcode(t);
     let answers: Vec<String> = t
         .answers()
         .iter()
@@ -148,21 +212,25 @@ pub fn run_http(a: &FileArgs) -> anyhow::Result<i32> {
     };
     let matched = std::cell::RefCell::new(Matched::new(&sel));
     let mut out = Out::new();
-    if !a.json {
-        out.header(format!(
-            "{:>6} {:>3}  {:<7} {:<30} {:<40} {:>6} {:<24} {:>10} {:>9} {:>9}",
-            "conn",
-            "seq",
-            "method",
-            "host",
-            "uri",
-            "status",
-            "content type",
-            "body B",
-            "ttfb ms",
-            "total ms"
-        ));
-    }
+    let mut rows = (!a.json).then(|| {
+        Rows::new(
+            &mut out,
+            format!(
+                "{:>6} {:>3}  {:<7} {:<30} {:<40} {:>6} {:<24} {:>10} {:>9} {:>9}",
+                "conn",
+                "seq",
+                "method",
+                "host",
+                "uri",
+                "status",
+                "content type",
+                "body B",
+                "ttfb ms",
+                "total ms"
+            ),
+            http_table,
+        )
+    });
     let stop = std::cell::Cell::new(false);
     let damage = drive_with(
         &a.file,
@@ -180,15 +248,17 @@ pub fn run_http(a: &FileArgs) -> anyhow::Result<i32> {
             let mut recs = engine.take_http();
             recs.sort_by_key(|r| (r.tx.request_ts.or(r.tx.response_ts), r.conn, r.tx.seq));
             for r in recs.iter().filter(|r| matched.borrow().http(r)) {
-                out.line(&if a.json {
-                    http_json(r).to_string()
-                } else {
-                    http_text(r)
-                });
+                match &mut rows {
+                    None => out.line(&http_json(r).to_string()),
+                    Some(t) => t.print(&mut out, || http_text(r), || http_cells(r)),
+                }
             }
             stop.set(out.failed());
         },
     )?;
+    if let Some(r) = &mut rows {
+        r.finish(&mut out);
+    }
     let pipe_closed = out.pipe_closed();
     out.finish()?;
     if pipe_closed {
@@ -231,6 +301,52 @@ pub fn http_json(r: &HttpRecord) -> Value {
     })
 }
 
+/// The `http` table for `columns`-wide lines; at narrow widths the content type, seq
+/// and ttfb columns are left out (in that order) before hosts or URIs are cut.
+fn http_table(columns: usize) -> Table {
+    Table::new(
+        vec![
+            Col::num("conn"),
+            Col::num("seq").drops(2),
+            Col::text("method", Cut::End, 7),
+            Col::text("host", Cut::Middle, 12),
+            Col::text("uri", Cut::End, 16),
+            Col::num("status"),
+            Col::text("content type", Cut::End, 10).drops(3),
+            Col::num("body B"),
+            Col::num("ttfb ms").drops(1),
+            Col::num("total ms"),
+            Col::text("", Cut::End, 0),
+        ],
+        columns,
+    )
+}
+
+/// One exchange as the cells of [`http_table`]; a long URI is cut with `…` and the
+/// count of characters left out.
+fn http_cells(r: &HttpRecord) -> Vec<String> {
+    let t = &r.tx;
+    let ms = |ns: Option<i64>| ns.map_or("-".to_string(), |n| format!("{:.3}", n as f64 / 1e6));
+    let text = |v: Option<&str>| {
+        let v = super::json::guard(v.unwrap_or("-")).into_owned();
+        elide::value(&v, elide::VALUE_COLUMNS).into_owned()
+    };
+    vec![
+        r.conn.0.to_string(),
+        t.seq.to_string(),
+        text(t.method.as_deref()),
+        text(t.host.as_deref()),
+        text(t.uri.as_deref()),
+        t.status.map_or("-".into(), |s| s.to_string()),
+        text(t.content_type.as_deref()),
+        t.response_body_len.to_string(),
+        ms(t.ttfb()),
+        ms(t.time_to_last_byte()),
+        if t.partial { "(partial)" } else { "" }.to_string(),
+    ]
+}
+
+/// One `--wide` row: every value whole.
 fn http_text(r: &HttpRecord) -> String {
     let t = &r.tx;
     let ms = |ns: Option<i64>| ns.map_or("-".to_string(), |n| format!("{:.3}", n as f64 / 1e6));

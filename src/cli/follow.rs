@@ -111,9 +111,9 @@ pub fn run(a: &FollowArgs) -> anyhow::Result<i32> {
                         bytes.len()
                     ));
                     if a.hex {
-                        out.line(&hexdump(bytes));
+                        out.wrap(&hexdump(bytes));
                     } else {
-                        out.line(&shown(bytes));
+                        out.wrap(&shown(bytes));
                     }
                 }
             }

@@ -30,6 +30,17 @@ pub const EXIT_DAMAGED: i32 = 2;
 /// Exit status for usage and setup errors (missing file, bad filter, no permission).
 pub const EXIT_ERROR: i32 = 1;
 
+/// Whether the command prints JSON Lines or raw bytes (never elided nor fitted).
+fn json_output(c: Option<&Command>) -> bool {
+    match c {
+        Some(Command::Packets(a)) => a.common.json,
+        Some(Command::Conns(a) | Command::Dns(a) | Command::Http(a) | Command::Story(a)) => a.json,
+        Some(Command::Follow(a)) => a.common.json || a.raw,
+        Some(Command::Capture(a)) => a.json,
+        _ => false,
+    }
+}
+
 /// Entry point used by `main.rs`; returns the process exit status.
 pub fn main() -> i32 {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
@@ -74,6 +85,7 @@ fn command_names() -> (Vec<String>, Vec<String>) {
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    out::set_width(cli.wide, json_output(cli.command.as_ref()));
     match cli.command {
         Some(Command::Packets(a)) => packets::run(&a),
         Some(Command::Conns(a)) => conns::run(&a),

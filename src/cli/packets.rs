@@ -8,7 +8,7 @@ use super::out::Out;
 use super::run::{drive_with, finish_status, Next};
 use super::select::Selection;
 use crate::analysis::PacketSummary;
-use crate::base::Timestamp;
+use crate::base::{elide, Timestamp};
 
 pub fn run(a: &PacketsArgs) -> anyhow::Result<i32> {
     let (mut sel, cfg) = match Selection::for_command(&a.common, true)? {
@@ -61,19 +61,30 @@ fn proto_label(p: &str) -> String {
     }
 }
 
+/// One packet line. The Info column is shortened for text output (a 300-character URI,
+/// a response listing forty addresses: see `elide::words`) unless `--wide`; the line is
+/// then fitted to the output width by `Out`. `--json` keeps the whole Info.
 pub fn text_line(s: &PacketSummary, t0: Timestamp) -> String {
     let src = s.src.map(|a| a.to_string()).unwrap_or_default();
     let dst = s.dst.map(|a| a.to_string()).unwrap_or_default();
-    format!(
-        "{:>6} {:>11.6} {:>15} → {:<15} {:<6} {:>5} {}",
+    let info = guard(&s.info);
+    let head = format!(
+        "{:>6} {:>11.6} {:>15} → {:<15} {:<6} {:>5} ",
         s.id.frame_number(),
         s.ts.secs_since(t0),
         src,
         dst,
         proto_label(s.proto),
         s.len,
-        guard(&s.info)
-    )
+    );
+    match super::out::columns() {
+        None => head + &info,
+        Some(columns) => {
+            // Long words first (a URI), then the whole Info to what is left of the line.
+            let room = columns.saturating_sub(elide::width(&head)).max(1);
+            head + &elide::words(&info, elide::VALUE_COLUMNS, room)
+        }
+    }
 }
 
 /// The documented `--json` record (README, "JSON Lines output").

@@ -8,6 +8,7 @@ use std::fmt::Write;
 
 use super::message::{Message, Record};
 use super::rdata::{RData, SvcParam};
+use crate::base::elide;
 use crate::base::escape::push_escaped_bytes;
 
 /// Type mnemonic (IANA "Resource Record (RR) TYPEs"); `None` for types without one here.
@@ -367,11 +368,66 @@ pub fn data_text(r: &Record) -> String {
     s
 }
 
+/// [`data_text`] for text output and the TUI: a value longer than
+/// [`elide::VALUE_COLUMNS`] (a TXT record of kilobytes) is cut with `…` and the count
+/// of characters left out. `--json` uses [`data_text`], whole.
+pub fn data_short(r: &Record) -> String {
+    let full = data_text(r);
+    match elide::value(&full, elide::VALUE_COLUMNS) {
+        std::borrow::Cow::Borrowed(_) => full,
+        std::borrow::Cow::Owned(s) => s,
+    }
+}
+
+/// Records as text output lists them, `A 93.184.216.34, CNAME x.example.net`: at most
+/// [`elide::LIST_ITEMS`], each value shortened by [`data_short`], the rest counted
+/// (`… (+32 more)`).
+pub fn records_short(records: &[Record]) -> String {
+    let shown = records
+        .iter()
+        .take(elide::LIST_ITEMS)
+        .map(|r| format!("{} {}", type_name(r.rtype), data_short(r)));
+    let hidden = records.len().saturating_sub(elide::LIST_ITEMS);
+    // `list` counts the hidden items without formatting them.
+    elide::list(
+        shown.chain(std::iter::repeat_n(String::new(), hidden)),
+        ", ",
+        elide::LIST_ITEMS,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::proto::dns::fixture;
     use crate::proto::dns::parse::parse_message;
+
+    fn record(rtype: u16, data: RData) -> Record {
+        Record {
+            name: "big.example".into(),
+            rtype,
+            class: 1,
+            ttl: 60,
+            data,
+        }
+    }
+
+    #[test]
+    fn long_values_and_long_answer_lists_are_elided_with_a_count() {
+        let txt = record(16, RData::Txt(vec![vec![b'x'; 4000]]));
+        assert_eq!(data_text(&txt).len(), 4002, "full value for --json");
+        let short = data_short(&txt);
+        assert!(short.starts_with("\"xxx"), "{short}");
+        assert!(short.ends_with("… (+3,883 chars)"), "{short}");
+        assert!(elide::width(&short) < elide::VALUE_COLUMNS + 20);
+        let many: Vec<Record> = (1..=40u8)
+            .map(|i| record(1, RData::A(std::net::Ipv4Addr::new(198, 18, 0, i))))
+            .collect();
+        let s = records_short(&many);
+        assert!(s.starts_with("A 198.18.0.1, A 198.18.0.2, "), "{s}");
+        assert!(s.ends_with(", … (+32 more)"), "{s}");
+        assert_eq!(records_short(&many[..2]), "A 198.18.0.1, A 198.18.0.2");
+    }
 
     #[test]
     fn info_matches_tshark_on_every_fixture_message() {

@@ -61,17 +61,8 @@ fn frame_len(store: &FrameStore, id: Option<crate::base::PacketId>) -> Option<u3
 /// One row of the DNS table (answers as the `dns` command prints them).
 pub fn dns_row(t: &DnsTransaction, store: &FrameStore, t0: Timestamp) -> DnsRow {
     let when = t.query_ts.or(t.response_ts).unwrap_or(t0);
-    let answers: Vec<String> = t
-        .answers()
-        .iter()
-        .map(|r| {
-            format!(
-                "{} {}",
-                dns::text::type_name(r.rtype),
-                dns::text::data_text(r)
-            )
-        })
-        .collect();
+    // Long values and long lists elided with a count, as the `dns` command does.
+    let answers = dns::text::records_short(t.answers());
     DnsRow {
         conn: t.conn.map(|c| c.0),
         number: t
@@ -84,7 +75,7 @@ pub fn dns_row(t: &DnsTransaction, store: &FrameStore, t0: Timestamp) -> DnsRow 
         qname: dns::text::display_name(&t.qname).to_string(),
         qtype: dns::text::type_name(t.qtype),
         rcode: t.rcode().map(dns::text::rcode_mnemonic),
-        answers: answers.join(", "),
+        answers,
         latency: t.rtt(),
         query_len: frame_len(store, t.query_pkt).unwrap_or(0),
         response_len: frame_len(store, t.response_pkt),

@@ -10,6 +10,7 @@ use super::super::app::{conn_doc_item, conn_doc_len, App, ConnSection};
 use super::super::flatten::esc;
 use super::super::source::{ConnDetail, ConnRow};
 use super::super::theme::Theme;
+use super::super::widgets::vtable::fit_spans;
 use super::super::widgets::{fmt_bytes, fmt_dur, ladder, timeline};
 use super::{or_dash, title};
 
@@ -108,7 +109,7 @@ pub fn render(body: Rect, buf: &mut Buffer, app: &App, conn: u32, t: &Theme) {
         ],
         None => vec![Span::styled(format!("Connection #{conn}"), t.title())],
     };
-    let area = title(body, buf, summary);
+    let area = title(body, buf, fit_spans(summary, body.width as usize));
     let Some((_, d)) = app.conn_detail.as_ref().filter(|(c, _)| *c == conn) else {
         return;
     };
@@ -118,6 +119,7 @@ pub fn render(body: Rect, buf: &mut Buffer, app: &App, conn: u32, t: &Theme) {
     for r in 0..area.height {
         let i = st.offset + r as usize;
         let mut line = doc_line(d, row.as_ref(), i, area.width, t, span);
+        line.spans = fit_spans(std::mem::take(&mut line.spans), area.width as usize);
         if i == st.selected {
             line = line.patch_style(
                 ratatui::style::Style::new().add_modifier(ratatui::style::Modifier::BOLD),

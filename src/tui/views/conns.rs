@@ -12,14 +12,22 @@ use super::or_dash;
 
 /// Columns shown at `width`: narrow terminals drop the client (usually the same host),
 /// client bytes, packets and app.
-fn columns(width: u16) -> Vec<(ConnSort, Column)> {
+/// The id column is as wide as the largest id (`max_id`), so an id is never cut.
+fn columns(width: u16, max_id: u64) -> Vec<(ConnSort, Column)> {
     let wide = width >= 110;
-    let mut v = vec![(ConnSort::Id, col("#", Constraint::Length(3)))];
+    let digits = max_id.max(1).ilog10() as u16 + 1;
+    let mut v = vec![(ConnSort::Id, col("#", Constraint::Length(digits.max(3))))];
     if width >= 150 {
-        v.push((ConnSort::Client, col("Client", Constraint::Length(21))));
+        v.push((
+            ConnSort::Client,
+            col("Client", Constraint::Length(21)).middle(),
+        ));
     }
-    v.push((ConnSort::Server, col("Server", Constraint::Length(21))));
-    v.push((ConnSort::Name, col("Name", Constraint::Fill(1))));
+    v.push((
+        ConnSort::Server,
+        col("Server", Constraint::Length(21)).middle(),
+    ));
+    v.push((ConnSort::Name, col("Name", Constraint::Fill(1)).middle()));
     v.push((ConnSort::State, col("St", Constraint::Length(4))));
     v.push((ConnSort::Duration, col("Duration", Constraint::Length(9))));
     if wide {
@@ -37,7 +45,8 @@ fn columns(width: u16) -> Vec<(ConnSort, Column)> {
 }
 
 pub fn render(body: Rect, buf: &mut Buffer, app: &App, theme: &Theme) {
-    let cols = columns(body.width);
+    let max_id = app.source.conns().iter().map(|c| c.id as u64).max();
+    let cols = columns(body.width, max_id.unwrap_or(0));
     let header: Vec<Column> = cols
         .iter()
         .map(|(s, c)| {

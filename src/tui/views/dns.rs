@@ -15,7 +15,7 @@ pub fn render(body: Rect, buf: &mut Buffer, app: &App, t: &Theme) {
     let mut cols = vec![
         col("No.", Constraint::Length(6)),
         col("Time", Constraint::Length(10)),
-        col("Query", Constraint::Fill(2)),
+        col("Query", Constraint::Fill(2)).middle(),
         col("Type", Constraint::Length(5)),
         col("Rcode", Constraint::Length(8)),
         col("Answers", Constraint::Fill(1)),

@@ -10,6 +10,7 @@ use ratatui::widgets::Widget;
 use super::super::app::App;
 use super::super::flatten::{esc, Side};
 use super::super::theme::Theme;
+use super::super::widgets::vtable::fit_spans;
 use super::title;
 
 pub fn render(body: Rect, buf: &mut Buffer, app: &App, t: &Theme) {
@@ -42,7 +43,7 @@ pub fn render(body: Rect, buf: &mut Buffer, app: &App, t: &Theme) {
             f.matches.len()
         )));
     }
-    let area = title(body, buf, head);
+    let area = title(body, buf, fit_spans(head, body.width as usize));
     let mut st = f.list;
     st.clamp(f.lines.len(), area.height as usize);
     for (r, (i, l)) in f
@@ -65,10 +66,14 @@ pub fn render(body: Rect, buf: &mut Buffer, app: &App, t: &Theme) {
             style = style.patch(t.selected());
         }
         // `l.text` was escaped when the lines were built (flatten::follow_lines).
-        Line::from(vec![
-            Span::styled(mark, style),
-            Span::styled(l.text.clone(), style),
-        ])
+        // Longer lines end with "…" (`follow` on the command line shows them whole).
+        Line::from(fit_spans(
+            vec![
+                Span::styled(mark, style),
+                Span::styled(l.text.clone(), style),
+            ],
+            area.width as usize,
+        ))
         .render(
             Rect {
                 y: area.y + r as u16,

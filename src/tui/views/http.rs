@@ -15,7 +15,7 @@ pub fn render(body: Rect, buf: &mut Buffer, app: &App, t: &Theme) {
     let mut cols = vec![
         col("No.", Constraint::Length(6)),
         col("Meth", Constraint::Length(4)),
-        col("Host", Constraint::Fill(1)),
+        col("Host", Constraint::Fill(1)).middle(),
         col("URI", Constraint::Fill(2)),
         col("Sta", Constraint::Length(3)),
     ];

@@ -23,8 +23,8 @@ pub fn render(body: Rect, buf: &mut Buffer, app: &App, theme: &Theme) {
     let cols = [
         col("No.", Constraint::Length(7)),
         col("Time", Constraint::Length(10)),
-        col("Source", Constraint::Length(15)),
-        col("Destination", Constraint::Length(15)),
+        col("Source", Constraint::Length(15)).middle(),
+        col("Destination", Constraint::Length(15)).middle(),
         col("Proto", Constraint::Length(5)),
         col("Len", Constraint::Length(5)),
         col("Info", Constraint::Fill(1)),
