@@ -13,8 +13,8 @@
 use std::collections::HashMap;
 
 use super::engine::PacketSummary;
-use super::packet_view::{ConnOutcome, PacketView};
 use super::notes::{AppData, AppNote};
+use super::packet_view::{ConnOutcome, PacketView};
 use crate::base::{ConnId, Direction, PacketId, Timestamp};
 use crate::capture::{Frame, FrameStore};
 use crate::decode::{self, DefragLimits, Defragmenter, Packet, Transport};

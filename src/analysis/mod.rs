@@ -15,20 +15,20 @@
 
 mod apps;
 mod engine;
-pub mod packet_view;
 mod follow;
 pub mod index;
 mod limits;
 mod notes;
+pub mod packet_view;
 pub mod select;
 
 pub use crate::story::{AppKind, ConnRecord, HttpRecord, TlsSummary};
 pub use engine::{Engine, EngineConfig, PacketSummary};
-pub use packet_view::{ConnOutcome, PacketView};
 pub use follow::{Follower, Turn};
 pub use index::{
     filter_ids, filter_index, filter_index_split, FactsBuilder, FilterIndex, PacketFacts, Redecoder,
 };
 pub use limits::{AppLimits, LimitTally, Limits, LIMIT_ANOMALIES};
 pub use notes::{AppData, AppNote, HttpNote};
+pub use packet_view::{ConnOutcome, PacketView};
 pub use select::PacketMatcher;

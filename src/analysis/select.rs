@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use super::engine::{EngineConfig, PacketSummary};
-use super::packet_view::{needs_app, needs_outcome, ConnOutcome, PacketView};
 use super::index::{FactsBuilder, Redecoder};
+use super::packet_view::{needs_app, needs_outcome, ConnOutcome, PacketView};
 use crate::base::ConnId;
 use crate::capture::Frame;
 use crate::filter::fields::{self, Field};
