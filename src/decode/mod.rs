@@ -22,7 +22,7 @@ pub use packet::{
     Transport, UdpInfo, Vlans,
 };
 pub use slice::decode;
-pub use tree::field_tree;
+pub use tree::{field_tree, field_tree_with};
 
 #[cfg(test)]
 pub(crate) mod testpcap;

@@ -22,6 +22,7 @@ pub mod rdata;
 pub mod tcp;
 pub mod text;
 pub mod transactions;
+pub mod tree;
 
 pub use detect::{DnsPortProbe, Probe};
 pub use parse::{

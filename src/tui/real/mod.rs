@@ -402,6 +402,28 @@ impl RealSource {
         self.extend_view()
     }
 
+    /// What the list knows of a TCP segment's numbers (relative to each side's ISN, and
+    /// the sender's window scale), from the packet's facts; the list and the field tree
+    /// both show these.
+    fn tcp_rel(&self, fact: &facts::Fact, pkt: &decode::Packet<'_>) -> Option<TcpRel> {
+        let t = pkt.tcp()?;
+        if !fact.has(bit::SEQ) {
+            return None;
+        }
+        Some(TcpRel {
+            seq_base: t.seq.wrapping_sub(fact.rel_seq),
+            ack_base: t
+                .ack
+                .wrapping_sub(if fact.has(bit::ACK) { fact.rel_ack } else { 0 }),
+            window_shift: if t.syn() {
+                None
+            } else {
+                fact.conn()
+                    .and_then(|c| self.facts.shift(c, fact.has(bit::C2S)))
+            },
+        })
+    }
+
     /// Adds the packets that arrived since the last scan to the view.
     fn extend_view(&mut self) -> Result<(), String> {
         let Some(view) = &mut self.view else {
@@ -503,23 +525,7 @@ impl DataSource for RealSource {
                 proto_label(facts::proto_code(n.proto))
             }
             None => {
-                let rel = match (pkt.tcp(), fact.has(bit::SEQ)) {
-                    (Some(t), true) => Some(TcpRel {
-                        seq_base: t.seq.wrapping_sub(fact.rel_seq),
-                        ack_base: t.ack.wrapping_sub(if fact.has(bit::ACK) {
-                            fact.rel_ack
-                        } else {
-                            0
-                        }),
-                        window_shift: if t.syn() {
-                            None
-                        } else {
-                            fact.conn()
-                                .and_then(|c| self.facts.shift(c, fact.has(bit::C2S)))
-                        },
-                    }),
-                    _ => None,
-                };
+                let rel = self.tcp_rel(fact, &pkt);
                 info.push_str(&decode::info_with(&pkt, rel.as_ref()));
                 proto_label(fact.proto)
             }
@@ -547,8 +553,20 @@ impl DataSource for RealSource {
         let Some(frame) = st.frame(PacketId(id)) else {
             return PacketDetail::default();
         };
-        // The root "Frame" node first (its range is the whole frame), then the layers.
-        let mut tree = decode::field_tree(frame.meta.link, frame.data);
+        // The root "Frame" node first (its range is the whole frame), then the layers;
+        // TCP numbers relative as in the list, and the application layer the analysis
+        // found in this packet in place of its "Data" node.
+        let fact = self.facts.get(id);
+        let pkt = decode::decode(frame.meta.link, frame.data);
+        let rel = fact.and_then(|f| self.tcp_rel(f, &pkt));
+        let mut tree = decode::field_tree_with(frame.meta.link, frame.data, rel.as_ref());
+        let app = fact
+            .filter(|f| f.has(bit::NOTE))
+            .and_then(|_| self.facts.note(id))
+            .and_then(|n| detail::app_tree(&pkt, n.proto));
+        if let Some(app) = app {
+            detail::put_app_layer(&mut tree, app, &pkt);
+        }
         let layers = std::mem::take(&mut tree.children);
         let mut fields = Vec::with_capacity(layers.len() + 1);
         let what = tree.label.strip_prefix("Frame: ").unwrap_or(&tree.label);
