@@ -552,3 +552,56 @@ fn the_tree_shows_http_heads_tls_hellos_and_relative_tcp_numbers() {
     let sni = sni.expect("SNI node");
     assert_eq!(&d.bytes[sni], b"google.de");
 }
+
+/// The screen as text (the header is its first line).
+fn screen_text(a: &crate::tui::app::App, w: u16, h: u16) -> Vec<String> {
+    let mut buf = ratatui::buffer::Buffer::empty(ratatui::layout::Rect::new(0, 0, w, h));
+    crate::tui::views::render(buf.area, &mut buf, a);
+    (0..h)
+        .map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect())
+        .collect()
+}
+
+#[test]
+fn the_header_says_what_the_filter_leaves_in_each_view() {
+    use crate::tui::action::{Action, Tab};
+    use crate::tui::app::App;
+    let s = opened(&bundled("lab-page.pcap"));
+    let (packets, conns) = (s.packet_count(), s.conns().len());
+    let mut a = App::new(Box::new(s));
+    a.update(Action::Resize(160, 30));
+    a.update(Action::OpenBar);
+    for c in "tcp.port == 80".chars() {
+        a.update(Action::BarChar(c));
+    }
+    a.update(Action::BarSubmit);
+    assert_eq!(a.filter.as_deref(), Some("tcp.port == 80"));
+    let shown = a.source.packet_count();
+    assert!(shown > 0 && shown < packets);
+    let head = &screen_text(&a, 160, 30)[0];
+    assert!(
+        head.contains(&format!(
+            "[filter: tcp.port == 80 — {shown} of {packets} packets]"
+        )),
+        "{head}"
+    );
+    a.update(Action::ShowTab(Tab::Conns));
+    let kept = a.source.conns().len();
+    assert!(kept > 0 && kept < conns);
+    let head = &screen_text(&a, 160, 30)[0];
+    assert!(
+        head.contains(&format!(
+            "[filter: tcp.port == 80 — {kept} of {conns} connections]"
+        )),
+        "{head}"
+    );
+    // Every row of the view is one the filter keeps.
+    assert!(a
+        .source
+        .conns()
+        .iter()
+        .all(|c| c.proto == "TCP" && (c.server.port == 80 || c.client.port == 80)));
+    a.update(Action::ShowTab(Tab::Dns));
+    let head = &screen_text(&a, 160, 30)[0];
+    assert!(head.contains("DNS transaction"), "{head}");
+}
