@@ -804,6 +804,8 @@ impl DataSource for RealSource {
             // Only a filter can fail; it was accepted before, so drop it rather than
             // show a wrong view.
             self.filter = None;
+            self.filtered = None;
+            self.refocus();
             let _ = self.rebuild_view();
         }
     }
