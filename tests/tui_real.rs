@@ -126,18 +126,48 @@ fn wikipedia_agrees_with_the_batch_commands() {
 /// print with the same expression.
 #[test]
 fn the_display_filter_limits_every_view_as_y_does() {
-    let rel = "captures/lab-page.pcap";
+    filtered_views_agree(
+        "captures/lab-page.pcap",
+        &[
+            "tcp.port == 80",
+            "dns",
+            "http.request.uri contains \"app.js\"",
+            "ip.addr == 198.18.1.81 && tcp.flags.syn == 1",
+            "dns.qry.name contains \"google\"",
+            "conn.state == \"SF\" && udp",
+            "frame.number > 1000",
+        ],
+    );
+}
+
+#[test]
+fn the_display_filter_limits_every_view_as_y_does_on_other_captures() {
+    for rel in [
+        "captures/lab-curl.pcap",
+        "../shared/captures/zeek/wikipedia.pcap",
+    ] {
+        filtered_views_agree(
+            rel,
+            &[
+                "tcp.port == 80",
+                "dns",
+                "http",
+                "tcp.flags.reset == 1",
+                "udp && !dns",
+                "http.response.code >= 300",
+            ],
+        );
+    }
+}
+
+fn filtered_views_agree(rel: &str, exprs: &[&str]) {
+    assert!(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(rel).exists(),
+        "capture {rel} missing"
+    );
     let mut s = source(rel);
     let all_conns = s.conns().len();
-    for expr in [
-        "tcp.port == 80",
-        "dns",
-        "http.request.uri contains \"app.js\"",
-        "ip.addr == 198.18.1.81 && tcp.flags.syn == 1",
-        "dns.qry.name contains \"google\"",
-        "conn.state == \"SF\" && udp",
-        "frame.number > 1000",
-    ] {
+    for &expr in exprs {
         s.apply_filter(expr).expect("filter compiles");
         // conns: the id column.
         let text = String::from_utf8(run(&["conns", rel, "-Y", expr])).unwrap();
@@ -147,7 +177,7 @@ fn the_display_filter_limits_every_view_as_y_does() {
             .filter_map(|l| l.split_whitespace().next().map(str::to_string))
             .collect();
         let got: Vec<String> = s.conns().iter().map(|c| c.id.to_string()).collect();
-        assert_eq!(got, want, "conns -Y {expr}");
+        assert_eq!(got, want, "{rel}: conns -Y {expr}");
         assert!(got.len() <= all_conns);
         // dns: query (else response) frame, name and type of each transaction.
         let text = String::from_utf8(run(&["dns", rel, "--json", "-Y", expr])).unwrap();
@@ -170,7 +200,7 @@ fn the_display_filter_limits_every_view_as_y_does() {
             .map(|r| (r.number, r.qname.clone(), r.qtype.clone()))
             .collect();
         got.sort();
-        assert_eq!(got, want, "dns -Y {expr}");
+        assert_eq!(got, want, "{rel}: dns -Y {expr}");
         // http: connection, method, URI and status of each exchange.
         let text = String::from_utf8(run(&["http", rel, "--json", "-Y", expr])).unwrap();
         let mut want: Vec<(u64, String, String, Option<u64>)> = text
@@ -199,7 +229,7 @@ fn the_display_filter_limits_every_view_as_y_does() {
             })
             .collect();
         got.sort();
-        assert_eq!(got, want, "http -Y {expr}");
+        assert_eq!(got, want, "{rel}: http -Y {expr}");
         // story: every line, in order (the page header without its rule).
         let text = String::from_utf8(run(&["story", rel, "-Y", expr])).unwrap();
         let want: Vec<String> = text
@@ -215,7 +245,7 @@ fn the_display_filter_limits_every_view_as_y_does() {
             }
         }
         flat(s.story(), &mut got);
-        assert_eq!(got, want, "story -Y {expr}");
+        assert_eq!(got, want, "{rel}: story -Y {expr}");
     }
     // Clearing the filter brings every list back.
     s.apply_filter("").unwrap();

@@ -37,14 +37,21 @@ fn u32_at(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
 }
 
-/// The tree of a DNS message carried over TCP in one segment: the 2-byte length prefix
-/// (RFC 1035 §4.2.2) then the message. `None` when the bytes are shorter than a prefix.
-pub fn dns_tcp_tree(payload: &[u8]) -> Option<FieldNode> {
+/// The tree of a DNS message carried over TCP that starts a segment: the 2-byte length
+/// prefix (RFC 1035 §4.2.2) then the message; bytes after it (more messages) are
+/// counted. `None` when the bytes are shorter than a prefix, or when the message would
+/// not end in this segment and `whole` is set (the caller knows a message ended here,
+/// so the segment is the tail of one that began earlier, not the start of one).
+pub fn dns_tcp_tree(payload: &[u8], whole: bool) -> Option<FieldNode> {
     let len = u16_at(payload, 0)?;
-    let msg = payload.get(2..).unwrap_or_default();
+    let end = 2 + len as usize;
+    if whole && end > payload.len() {
+        return None;
+    }
+    let msg = payload.get(2..end.min(payload.len())).unwrap_or_default();
     let mut n = dns_tree(msg);
     shift(&mut n, 2);
-    n.range = 0..payload.len();
+    n.range = 0..end.min(payload.len());
     n.children
         .insert(0, FieldNode::new(format!("Length: {len}"), 0..2));
     if msg.len() < len as usize {
@@ -54,6 +61,11 @@ pub fn dns_tcp_tree(payload: &[u8]) -> Option<FieldNode> {
                 msg.len()
             ),
             payload.len()..payload.len(),
+        );
+    } else if end < payload.len() {
+        n.push(
+            format!("[{} more bytes after this message]", payload.len() - end),
+            end..payload.len(),
         );
     }
     Some(n)
@@ -456,10 +468,12 @@ mod tests {
     fn a_tcp_message_has_its_length_prefix() {
         let mut p = vec![0, 88];
         p.extend(hex(FRAME2_DNS));
-        let t = dns_tcp_tree(&p).unwrap();
+        let t = dns_tcp_tree(&p, true).unwrap();
         assert_eq!(find(&t, "Length: 88").range, 0..2);
         assert_eq!(find(&t, "Transaction ID: 0xe1ad").range, 2..4);
-        let cut = dns_tcp_tree(&p[..50]).unwrap();
+        // The tail of a message begun in an earlier segment is not read as a message.
+        assert!(dns_tcp_tree(&p[..50], true).is_none());
+        let cut = dns_tcp_tree(&p[..50], false).unwrap();
         assert!(cut
             .children
             .iter()

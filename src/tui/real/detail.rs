@@ -348,7 +348,9 @@ pub fn follow(store: &FrameStore, facts: &Facts, conn: u32, t0: Timestamp) -> Ve
 /// The application layer of one packet as a field tree with ranges in the frame:
 /// `proto` is what the analysis found in it (the packet's note), so the tree follows
 /// the same decision as the Protocol column. `None` when the payload does not start a
-/// message of that protocol (a continuation segment stays "Data").
+/// message of that protocol (a continuation segment stays "Data"). DNS over TCP: the
+/// note says a message ended in this segment, so only a segment holding a whole
+/// message is read as one.
 pub fn app_tree(pkt: &Packet<'_>, proto: &str) -> Option<FieldNode> {
     use crate::proto::{dns, http, tls};
     let payload = pkt.payload;
@@ -356,7 +358,7 @@ pub fn app_tree(pkt: &Packet<'_>, proto: &str) -> Option<FieldNode> {
         return None;
     }
     let mut n = match (proto, &pkt.transport) {
-        ("dns" | "mdns" | "llmnr", Transport::Tcp(_)) => dns::tree::dns_tcp_tree(payload)?,
+        ("dns" | "mdns" | "llmnr", Transport::Tcp(_)) => dns::tree::dns_tcp_tree(payload, true)?,
         ("dns" | "mdns" | "llmnr", _) => dns::tree::dns_tree(payload),
         ("http", Transport::Tcp(_)) => http::tree::http_tree(payload)?,
         ("tls", Transport::Tcp(_)) => tls::tree::tls_tree(payload)?,

@@ -605,3 +605,35 @@ fn the_header_says_what_the_filter_leaves_in_each_view() {
     let head = &screen_text(&a, 160, 30)[0];
     assert!(head.contains("DNS transaction"), "{head}");
 }
+
+#[test]
+fn dns_over_tcp_shows_its_length_prefix_and_every_section() {
+    // ../shared/captures/tcpdump/dns_tcp.pcap frame 6: the response to 0x4319 over TCP
+    // (payload at 54..280: length 224, then the message).
+    let s = opened(&shared_capture("tcpdump/dns_tcp.pcap"));
+    let d = s.packet_detail(5);
+    let dns = d.fields.last().expect("dns");
+    assert_eq!(dns.label, "Domain Name System (response), ID 0x4319");
+    assert_eq!(dns.range, 54..280);
+    assert_eq!(dns.children[0].label, "Length: 224");
+    assert_eq!(dns.children[0].range, 54..56);
+    let titles: Vec<&str> = dns.children.iter().map(|c| c.label.as_str()).collect();
+    for t in [
+        "Queries",
+        "Answers",
+        "Authoritative nameservers",
+        "Additional records",
+    ] {
+        assert!(titles.contains(&t), "{titles:?}");
+    }
+    let mut stopped = false;
+    dns.walk(&mut |n, _| stopped |= n.label.starts_with('['));
+    assert!(!stopped, "the whole message parsed");
+    let mut opt = None;
+    dns.walk(&mut |n, _| {
+        if n.label.starts_with("<Root>: type OPT") {
+            opt = Some(n.range.clone());
+        }
+    });
+    assert_eq!(opt.map(|r| r.end), Some(280), "OPT is the last record");
+}
