@@ -98,7 +98,7 @@ impl PacketMatcher {
     }
 }
 
-/// `conns -Y`'s own-fields test over a loaded file's [`FilterIndex`] (the TUI's
+/// `conns -Y`'s own-fields test over a loaded file's [`super::FilterIndex`] (the TUI's
 /// Connections view under `/`): the same [`Record`] as
 /// [`PacketMatcher::matches_conn`], with the stream number the index assigned.
 pub fn conn_matches(

@@ -529,3 +529,48 @@ mod tests {
         assert!(tls_tree(&p[7..]).is_none());
     }
 }
+
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use crate::base::FieldNode;
+
+    fn inside(n: &FieldNode, len: usize) -> bool {
+        let mut ok = true;
+        n.walk(&mut |c, _| ok &= c.range.start <= c.range.end && c.range.end <= len);
+        ok
+    }
+
+    proptest! {
+        /// Arbitrary bytes never panic any application tree builder, and every range
+        /// stays inside the bytes given (the hex pane indexes the frame with them).
+        #[test]
+        fn app_trees_never_panic_and_stay_inside(
+            body in proptest::collection::vec(any::<u8>(), 0..400),
+            head in prop_oneof![
+                Just(&b""[..]),
+                Just(&b"\x16\x03\x01"[..]),
+                Just(&b"\x16\x03\x03\x00\x40\x01\x00\x00\x3c\x03\x03"[..]),
+                Just(&b"GET / HTTP/1.1\r\n"[..]),
+                Just(&b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n"[..]),
+            ],
+        ) {
+            let mut p = head.to_vec();
+            p.extend(&body);
+            if let Some(t) = super::tls_tree(&p) {
+                prop_assert!(inside(&t, p.len()));
+            }
+            if let Some(t) = crate::proto::http::tree::http_tree(&p) {
+                prop_assert!(inside(&t, p.len()));
+            }
+            let t = crate::proto::dns::tree::dns_tree(&p);
+            prop_assert!(inside(&t, p.len()));
+            for whole in [true, false] {
+                if let Some(t) = crate::proto::dns::tree::dns_tcp_tree(&p, whole) {
+                    prop_assert!(inside(&t, p.len()));
+                }
+            }
+        }
+    }
+}

@@ -405,7 +405,7 @@ impl RealSource {
         })
     }
 
-    /// Recomputes the lists the display filter keeps (see [`RealSource::filtered`]),
+    /// Recomputes the lists the display filter keeps (the `filtered` field),
     /// with the rules of `-Y` on `conns`, `dns`, `http` and `story` (README, "Filters and
     /// export"; `cli::select`): a connection when one of its packets matched or its own
     /// fields match; a DNS transaction when its query or response matched; an HTTP

@@ -172,8 +172,8 @@ fn event_item(e: &Event) -> StoryItem {
     item
 }
 
-/// The story told page by page ([`StoryStream`], as `story -Y` tells it) as tree items:
-/// one item per page with its events below.
+/// The story told page by page ([`crate::story::StoryStream`], as `story -Y` tells it)
+/// as tree items: one item per page with its events below.
 pub fn story_items_from_pages(pages: &[StoryPage]) -> Vec<StoryItem> {
     pages
         .iter()
