@@ -120,3 +120,134 @@ fn wikipedia_agrees_with_the_batch_commands() {
     );
     agree(rel);
 }
+
+/// `/` filters every view with the rules of `-Y` on the batch commands: the
+/// Connections, DNS, HTTP and Story views show what `conns`, `dns`, `http` and `story`
+/// print with the same expression.
+#[test]
+fn the_display_filter_limits_every_view_as_y_does() {
+    filtered_views_agree(
+        "captures/lab-page.pcap",
+        &[
+            "tcp.port == 80",
+            "dns",
+            "http.request.uri contains \"app.js\"",
+            "ip.addr == 198.18.1.81 && tcp.flags.syn == 1",
+            "dns.qry.name contains \"google\"",
+            "conn.state == \"SF\" && udp",
+            "frame.number > 1000",
+        ],
+    );
+}
+
+#[test]
+fn the_display_filter_limits_every_view_as_y_does_on_other_captures() {
+    for rel in [
+        "captures/lab-curl.pcap",
+        "../shared/captures/zeek/wikipedia.pcap",
+    ] {
+        filtered_views_agree(
+            rel,
+            &[
+                "tcp.port == 80",
+                "dns",
+                "http",
+                "tcp.flags.reset == 1",
+                "udp && !dns",
+                "http.response.code >= 300",
+            ],
+        );
+    }
+}
+
+fn filtered_views_agree(rel: &str, exprs: &[&str]) {
+    assert!(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(rel).exists(),
+        "capture {rel} missing"
+    );
+    let mut s = source(rel);
+    let all_conns = s.conns().len();
+    for &expr in exprs {
+        s.apply_filter(expr).expect("filter compiles");
+        // conns: the id column.
+        let text = String::from_utf8(run(&["conns", rel, "-Y", expr])).unwrap();
+        let want: Vec<String> = text
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+            .collect();
+        let got: Vec<String> = s.conns().iter().map(|c| c.id.to_string()).collect();
+        assert_eq!(got, want, "{rel}: conns -Y {expr}");
+        assert!(got.len() <= all_conns);
+        // dns: query (else response) frame, name and type of each transaction.
+        let text = String::from_utf8(run(&["dns", rel, "--json", "-Y", expr])).unwrap();
+        let mut want: Vec<(u64, String, String)> = text
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                let n = v["query_frame"]
+                    .as_u64()
+                    .or(v["response_frame"].as_u64())
+                    .unwrap_or(0);
+                let q = v["qname"].as_str().unwrap_or("").to_string();
+                (n, q, v["qtype"].as_str().unwrap_or("").to_string())
+            })
+            .collect();
+        want.sort();
+        let mut got: Vec<(u64, String, String)> = s
+            .dns_rows()
+            .iter()
+            .map(|r| (r.number, r.qname.clone(), r.qtype.clone()))
+            .collect();
+        got.sort();
+        assert_eq!(got, want, "{rel}: dns -Y {expr}");
+        // http: connection, method, URI and status of each exchange.
+        let text = String::from_utf8(run(&["http", rel, "--json", "-Y", expr])).unwrap();
+        let mut want: Vec<(u64, String, String, Option<u64>)> = text
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (
+                    v["conn"].as_u64().unwrap_or(u64::MAX),
+                    v["method"].as_str().unwrap_or("-").to_string(),
+                    v["uri"].as_str().unwrap_or("").to_string(),
+                    v["status"].as_u64(),
+                )
+            })
+            .collect();
+        want.sort();
+        let mut got: Vec<(u64, String, String, Option<u64>)> = s
+            .http_rows()
+            .iter()
+            .map(|r| {
+                (
+                    u64::from(r.conn),
+                    r.method.clone(),
+                    r.uri.clone(),
+                    r.status.map(u64::from),
+                )
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got, want, "{rel}: http -Y {expr}");
+        // story: every line, in order (the page header without its rule).
+        let text = String::from_utf8(run(&["story", rel, "-Y", expr])).unwrap();
+        let want: Vec<String> = text
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| l.trim_start_matches("── ").trim().to_string())
+            .collect();
+        let mut got = Vec::new();
+        fn flat(items: &[wiretale::tui::source::StoryItem], out: &mut Vec<String>) {
+            for i in items {
+                out.push(i.text.trim().to_string());
+                flat(&i.children, out);
+            }
+        }
+        flat(s.story(), &mut got);
+        assert_eq!(got, want, "{rel}: story -Y {expr}");
+    }
+    // Clearing the filter brings every list back.
+    s.apply_filter("").unwrap();
+    assert_eq!(s.conns().len(), all_conns);
+}

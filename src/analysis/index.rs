@@ -268,6 +268,12 @@ impl FilterIndex {
         self.facts.get(id.0 as usize)
     }
 
+    /// `tcp.stream`/`udp.stream` of a connection (a view filter over connections reads
+    /// it as `conns -Y` does).
+    pub fn stream(&self, conn: ConnId) -> Option<u32> {
+        self.builder.stream(Some(conn))
+    }
+
     /// The packets of one connection, in order (the TUI's "save this connection",
     /// with `capture::write_selection`).
     pub fn packets_of(&self, conn: ConnId) -> Vec<PacketId> {

@@ -99,6 +99,22 @@ impl PacketMatcher {
     }
 }
 
+/// `conns -Y`'s own-fields test over a loaded file's [`super::FilterIndex`] (the TUI's
+/// Connections view under `/`): the same [`Record`] as
+/// [`PacketMatcher::matches_conn`], with the stream number the index assigned.
+pub fn conn_matches(
+    index: &super::FilterIndex,
+    filter: &Filter,
+    c: &ConnRecord,
+    name: Option<&str>,
+) -> bool {
+    filter.matches(&ConnView {
+        c,
+        name,
+        stream: index.stream(c.conn.id),
+    })
+}
+
 /// A connection as a filter sees it.
 struct ConnView<'a> {
     c: &'a ConnRecord,

@@ -25,7 +25,7 @@ pub use packet::{
     Transport, UdpInfo, Vlans,
 };
 pub use slice::decode;
-pub use tree::field_tree;
+pub use tree::{field_tree, field_tree_with};
 pub use whole::{decode_defragmented, Fragmentation};
 
 #[cfg(test)]

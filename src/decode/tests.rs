@@ -965,3 +965,44 @@ fn icmpv6_error_quotes_ipv6_udp() {
     assert_eq!(info(&p), "Destination Unreachable (Port unreachable) (about 2001:db8::1 → 2620:fe::9 UDP 12345 → 53)");
     assert_tree_in_bounds(link, &f);
 }
+
+#[test]
+fn the_tcp_node_shows_relative_numbers_beside_the_raw_ones() {
+    // captures/lab-page.pcap frame 8 (GET /): raw seq 0x85fe6f28, ack 0x976d34fe.
+    let fr = crate::testutil::read_frames(&crate::testutil::bundled_capture("lab-page.pcap"));
+    let (link, frame) = (fr.link, fr.frames[7].1.as_slice());
+    let rel = TcpRel {
+        seq_base: 0x85fe_6f27,
+        ack_base: 0x976d_34fd,
+        window_shift: Some(10),
+    };
+    let t = crate::decode::field_tree_with(link, frame, Some(&rel));
+    let tcp = t
+        .children
+        .iter()
+        .find(|n| n.label.starts_with("Transmission Control Protocol"))
+        .unwrap();
+    assert!(tcp.label.ends_with("Seq: 1, Len: 87"), "{}", tcp.label);
+    assert_eq!(
+        tcp.children[2].label,
+        format!("Sequence Number: 1 (relative) — raw {}", 0x85fe_6f28u32)
+    );
+    assert_eq!(
+        tcp.children[3].label,
+        format!(
+            "Acknowledgment Number: 1 (relative) — raw {}",
+            0x976d_34feu32
+        )
+    );
+    // Without the connection's numbers the tree is what it always was.
+    let plain = crate::decode::field_tree(link, frame);
+    let tcp = plain
+        .children
+        .iter()
+        .find(|n| n.label.starts_with("Transmission Control Protocol"))
+        .unwrap();
+    assert_eq!(
+        tcp.children[2].label,
+        format!("Sequence Number (raw): {}", 0x85fe_6f28u32)
+    );
+}

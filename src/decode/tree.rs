@@ -5,19 +5,27 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
 
-use super::info::{icmp_type_name, ip_proto_name};
+use super::info::{icmp_type_name, ip_proto_name, TcpRel};
 use super::packet::{tcp_flags, Mac, Packet, Transport};
 use super::slice::decode;
 use crate::base::{FieldNode, LinkType};
 
 /// The dissection tree of one frame: a root "Frame" node whose children are the layers.
 pub fn field_tree(link: LinkType, data: &[u8]) -> FieldNode {
-    tree(link, data, true)
+    tree(link, data, true, None)
+}
+
+/// [`field_tree`] with what the connection knows of a TCP segment (the sender's and the
+/// peer's initial sequence numbers): the TCP node then shows the sequence and
+/// acknowledgment numbers relative, as the packet list does, each with its raw value
+/// beside it, so the two can be matched with what another tool shows.
+pub fn field_tree_with(link: LinkType, data: &[u8], rel: Option<&TcpRel>) -> FieldNode {
+    tree(link, data, true, rel)
 }
 
 /// `quotes`: whether to expand the packet quoted in an ICMP error (only at the top level,
 /// so a crafted error quoting an error quoting an error… cannot recurse deeply).
-fn tree(link: LinkType, data: &[u8], quotes: bool) -> FieldNode {
+fn tree(link: LinkType, data: &[u8], quotes: bool, rel: Option<&TcpRel>) -> FieldNode {
     let p = decode(link, data);
     let mut root = FieldNode::new(
         format!("Frame: {} bytes captured, link type {}", data.len(), link),
@@ -57,21 +65,42 @@ fn tree(link: LinkType, data: &[u8], quotes: bool) -> FieldNode {
     let th = p.transport_header.clone();
     match &p.transport {
         Transport::Tcp(t) => {
+            // Relative numbers as the list shows them (RFC 9293 §3.4: each side counts
+            // from its own ISN); the ACK field only means something with ACK set.
+            let rel_seq = rel.map(|r| t.seq.wrapping_sub(r.seq_base));
+            let rel_ack = rel
+                .filter(|_| t.has(tcp_flags::ACK))
+                .map(|r| t.ack.wrapping_sub(r.ack_base));
             let mut n = FieldNode::new(
                 format!(
                     "Transmission Control Protocol, Src Port: {}, Dst Port: {}, Seq: {}, Len: {}",
-                    t.sport, t.dport, t.seq, t.payload_len
+                    t.sport,
+                    t.dport,
+                    rel_seq.unwrap_or(t.seq),
+                    t.payload_len
                 ),
                 th.clone(),
             );
             let s = th.start;
             n.push(format!("Source Port: {}", t.sport), s..s + 2);
             n.push(format!("Destination Port: {}", t.dport), s + 2..s + 4);
-            n.push(format!("Sequence Number (raw): {}", t.seq), s + 4..s + 8);
-            n.push(
-                format!("Acknowledgment Number (raw): {}", t.ack),
-                s + 8..s + 12,
-            );
+            match rel_seq {
+                Some(r) => n.push(
+                    format!("Sequence Number: {r} (relative) — raw {}", t.seq),
+                    s + 4..s + 8,
+                ),
+                None => n.push(format!("Sequence Number (raw): {}", t.seq), s + 4..s + 8),
+            };
+            match rel_ack {
+                Some(r) => n.push(
+                    format!("Acknowledgment Number: {r} (relative) — raw {}", t.ack),
+                    s + 8..s + 12,
+                ),
+                None => n.push(
+                    format!("Acknowledgment Number (raw): {}", t.ack),
+                    s + 8..s + 12,
+                ),
+            };
             n.push(
                 format!("Header Length: {} bytes", t.header_len),
                 s + 12..s + 13,
@@ -145,7 +174,7 @@ fn tree(link: LinkType, data: &[u8], quotes: bool) -> FieldNode {
             }
             if quotes && i.quoted.is_some() && data.len() > s + 8 {
                 // The quoted packet is decoded on its own; shift its ranges into this frame.
-                let inner = tree(LinkType::RAW, data.get(s + 8..).unwrap_or(&[]), false);
+                let inner = tree(LinkType::RAW, data.get(s + 8..).unwrap_or(&[]), false, None);
                 let mut q = FieldNode::new(
                     "Quoted packet (the packet this error is about)",
                     s + 8..data.len(),

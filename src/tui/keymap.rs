@@ -438,9 +438,52 @@ pub fn footer_entries(scopes: &[Scope]) -> Vec<(String, &'static str)> {
     out
 }
 
+/// The README's key table (between its `keys:begin` and `keys:end` markers), made from
+/// [`KEYMAP`]; a test keeps the README equal to it, so the documented keys are the real
+/// ones.
+pub fn readme_table() -> String {
+    let mut out = String::from("| Where | Keys | What |\n|---|---|---|\n");
+    for s in ALL_SCOPES {
+        for b in KEYMAP.iter().filter(|b| b.scope == s) {
+            let keys: Vec<String> = b
+                .keys
+                .iter()
+                .map(|k| format!("`{}`", key_name(*k)))
+                .collect();
+            out.push_str(&format!(
+                "| {} | {} | {} |\n",
+                s.title(),
+                keys.join(" "),
+                b.help
+            ));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_readme_lists_the_real_keys() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+        let readme = std::fs::read_to_string(path).expect("README.md");
+        let (begin, end) = ("<!-- keys:begin -->\n", "<!-- keys:end -->");
+        let start = readme.find(begin).expect("README has a keys:begin marker") + begin.len();
+        let stop = readme[start..].find(end).expect("keys:end marker") + start;
+        let table = readme_table();
+        assert!(
+            readme[start..stop] == table,
+            "README.md's key table is not the keymap's; paste this between the markers:\n{table}"
+        );
+        // And every binding's key is there (the table is the keymap).
+        for b in KEYMAP {
+            for k in b.keys {
+                assert!(readme[start..stop].contains(&format!("`{}`", key_name(*k))));
+            }
+        }
+    }
 
     #[test]
     fn specific_scope_wins_and_global_falls_through() {

@@ -228,4 +228,11 @@ pub trait DataSource: Send {
     /// Writes the packets of the current view (all, the focused connection, or the
     /// filtered ones) to a new capture file; returns a line saying where, or why not.
     fn save_view(&self) -> Result<String, String>;
+    /// How many rows `tab`'s list has in the whole capture, without the display filter
+    /// (the header's "12 of 40 connections"). `None` when the source does not keep the
+    /// two apart.
+    fn unfiltered_count(&self, tab: super::action::Tab) -> Option<usize> {
+        let _ = tab;
+        None
+    }
 }

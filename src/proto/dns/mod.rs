@@ -24,6 +24,7 @@ pub mod rdata;
 pub mod tcp;
 pub mod text;
 pub mod transactions;
+pub mod tree;
 
 pub use detect::{looks_like_dns, DnsPortProbe, Probe};
 pub use message::{Edns, EdnsOption, Flags, Message, Question, Record};

@@ -13,6 +13,7 @@ mod conn;
 mod head;
 pub mod parse;
 mod transaction;
+pub mod tree;
 
 pub use conn::{HttpConn, Upgrade, MAX_PENDING};
 pub use head::{parse_head, Head, HeadError, Start};

@@ -7,6 +7,8 @@
 //! bodies are skipped by count. tls-parser (on nom 7) parses the hello bodies; its types
 //! stay inside this module.
 
+pub mod tree;
+
 use crate::base::{Anomaly, Direction, PacketId, Timestamp};
 
 /// Most handshake bytes buffered per direction.

@@ -8,9 +8,9 @@
 use super::facts::{bit, Facts};
 use super::rows::http_row;
 use crate::analysis::{ConnRecord, Follower, HttpRecord, Turn as ATurn};
-use crate::base::{ConnId, Direction, PacketId, Timestamp};
+use crate::base::{ConnId, Direction, FieldNode, PacketId, Timestamp};
 use crate::capture::FrameStore;
-use crate::decode::{self, tcp_flags, Transport};
+use crate::decode::{self, tcp_flags, Packet, Transport};
 use crate::flow::{CloseHow, ConnProto};
 use crate::proto::dns::DnsTransaction;
 use crate::story::ConnName;
@@ -343,4 +343,48 @@ pub fn follow(store: &FrameStore, facts: &Facts, conn: u32, t0: Timestamp) -> Ve
             },
         })
         .collect()
+}
+
+/// The application layer of one packet as a field tree with ranges in the frame:
+/// `proto` is what the analysis found in it (the packet's note), so the tree follows
+/// the same decision as the Protocol column. `None` when the payload does not start a
+/// message of that protocol (a continuation segment stays "Data"). DNS over TCP: the
+/// note says a message ended in this segment, so only a segment holding a whole
+/// message is read as one.
+pub fn app_tree(pkt: &Packet<'_>, proto: &str) -> Option<FieldNode> {
+    use crate::proto::{dns, http, tls};
+    let payload = pkt.payload;
+    if payload.is_empty() {
+        return None;
+    }
+    let mut n = match (proto, &pkt.transport) {
+        ("dns" | "mdns" | "llmnr", Transport::Tcp(_)) => dns::tree::dns_tcp_tree(payload, true)?,
+        ("dns" | "mdns" | "llmnr", _) => dns::tree::dns_tree(payload),
+        ("http", Transport::Tcp(_)) => http::tree::http_tree(payload)?,
+        ("tls", Transport::Tcp(_)) => tls::tree::tls_tree(payload)?,
+        _ => return None,
+    };
+    shift(&mut n, pkt.payload_offset);
+    Some(n)
+}
+
+fn shift(n: &mut FieldNode, by: usize) {
+    n.range = n.range.start + by..n.range.end + by;
+    for c in &mut n.children {
+        shift(c, by);
+    }
+}
+
+/// Puts `app` where the frame tree's "Data" node of the payload is (after the
+/// transport layer), or at the end of the layers.
+pub fn put_app_layer(tree: &mut FieldNode, app: FieldNode, pkt: &Packet<'_>) {
+    let payload = pkt.payload_offset..pkt.payload_offset + pkt.payload.len();
+    let at = tree
+        .children
+        .iter()
+        .position(|c| c.range == payload && c.label.starts_with("Data ("));
+    match at {
+        Some(i) => tree.children[i] = app,
+        None => tree.children.push(app),
+    }
 }

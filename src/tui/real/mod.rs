@@ -44,6 +44,7 @@ use crate::base::{PacketId, Timestamp};
 use crate::capture::{FrameStore, LiveCapture, LiveOptions};
 use crate::decode::{self, TcpRel};
 use crate::filter::Filter;
+use crate::proto::dns::DnsTransaction;
 
 pub use self::detail::flags_text;
 
@@ -73,8 +74,16 @@ pub struct RealSource {
     all_dns: Vec<DnsRow>,
     all_http: Vec<HttpRow>,
     all_story: Vec<StoryItem>,
-    /// The lists limited by the focus (`None`: the `all_*` lists are shown).
+    /// The lists limited by the focus (`None`: the filtered or `all_*` lists are shown).
     focused: Option<Focused>,
+    /// The lists the display filter keeps, by the rules of `-Y` on the batch commands
+    /// (`None`: no filter). The focus then limits these.
+    filtered: Option<Focused>,
+    /// Packets of the whole capture that match the filter (a bit per packet id),
+    /// whatever the focus: the records a filter keeps are found from them.
+    matched: Vec<u64>,
+    /// A story arrived since the filtered story was last told.
+    story_new: bool,
     focus: Option<u32>,
     filter: Option<Filter>,
     /// Packet ids shown, when focus or a filter limits them.
@@ -189,6 +198,9 @@ impl RealSource {
             all_http: Vec::new(),
             all_story: Vec::new(),
             focused: None,
+            filtered: None,
+            matched: Vec::new(),
+            story_new: false,
             focus: None,
             filter: None,
             view: None,
@@ -247,6 +259,7 @@ impl RealSource {
         }
         if let Some(items) = b.story {
             self.all_story = items;
+            self.story_new = true;
             // The story's names replace the provisional ones.
             if let Ok(sh) = self.shared.read() {
                 for row in &mut self.all_conns {
@@ -348,8 +361,12 @@ impl RealSource {
             let t = sh.dns.iter().find(|t| t.seq == seq)?;
             Some(t.query_pkt.or(t.response_pkt)?.frame_number())
         });
-        let story = self
-            .all_story
+        let base = self.filtered.as_ref();
+        let all_story = base.map_or(&self.all_story, |f| &f.story);
+        let all_conns = base.map_or(&self.all_conns, |f| &f.conns);
+        let all_dns = base.map_or(&self.all_dns, |f| &f.dns);
+        let all_http = base.map_or(&self.all_http, |f| &f.http);
+        let story = all_story
             .iter()
             .filter_map(|item| {
                 if item.conn == Some(c) {
@@ -369,31 +386,147 @@ impl RealSource {
             })
             .collect();
         self.focused = Some(Focused {
-            conns: self
-                .all_conns
-                .iter()
-                .filter(|r| r.id == c)
-                .cloned()
-                .collect(),
-            dns: self
-                .all_dns
+            conns: all_conns.iter().filter(|r| r.id == c).cloned().collect(),
+            dns: all_dns
                 .iter()
                 .filter(|r| r.conn == Some(c) || Some(r.number) == naming_frame)
                 .cloned()
                 .collect(),
-            http: self
-                .all_http
-                .iter()
-                .filter(|r| r.conn == c)
-                .cloned()
-                .collect(),
+            http: all_http.iter().filter(|r| r.conn == c).cloned().collect(),
             story,
         });
+    }
+
+    fn is_matched(&self, id: Option<PacketId>) -> bool {
+        id.is_some_and(|p| {
+            self.matched
+                .get(p.0 as usize / 64)
+                .is_some_and(|w| w & (1 << (p.0 % 64)) != 0)
+        })
+    }
+
+    /// Recomputes the lists the display filter keeps (the `filtered` field),
+    /// with the rules of `-Y` on `conns`, `dns`, `http` and `story` (README, "Filters and
+    /// export"; `cli::select`): a connection when one of its packets matched or its own
+    /// fields match; a DNS transaction when its query or response matched; an HTTP
+    /// exchange when a packet that started, completed the head of or ended either side
+    /// matched; the story of what those rules keep, retold when `story` (the filter
+    /// changed or a new story arrived).
+    fn refilter(&mut self, story: bool) {
+        let Some(filter) = &self.filter else {
+            self.filtered = None;
+            return;
+        };
+        let t0 = self.t0();
+        let (Ok(sh), Some(st)) = (self.shared.read(), self.store()) else {
+            return;
+        };
+        let mut hit_conns = std::collections::HashSet::new();
+        for (w, &bits) in self.matched.iter().enumerate() {
+            let mut b = bits;
+            while b != 0 {
+                let id = (w * 64) as u32 + b.trailing_zeros();
+                b &= b - 1;
+                if let Some(c) = self.facts.get(id).and_then(|f| f.conn()) {
+                    hit_conns.insert(c);
+                }
+            }
+        }
+        let keep_conn = |c: &crate::analysis::ConnRecord, name: Option<&str>| {
+            hit_conns.contains(&c.conn.id.0)
+                || crate::analysis::select::conn_matches(&sh.index, filter, c, name)
+        };
+        let conns = self
+            .all_conns
+            .iter()
+            .filter(|r| {
+                if hit_conns.contains(&r.id) {
+                    return true;
+                }
+                let Some(&pos) = self.conn_pos.get(r.id as usize) else {
+                    return false;
+                };
+                let name = sh.names.get(pos as usize).and_then(|n| n.as_ref());
+                sh.conns
+                    .get(pos as usize)
+                    .is_some_and(|c| keep_conn(c, name.map(|n| n.qname.as_str())))
+            })
+            .cloned()
+            .collect();
+        let keep_dns =
+            |t: &DnsTransaction| self.is_matched(t.query_pkt) || self.is_matched(t.response_pkt);
+        let mut dns: Vec<DnsRow> = sh
+            .dns
+            .iter()
+            .filter(|t| keep_dns(t))
+            .map(|t| rows::dns_row(t, &st, t0))
+            .collect();
+        dns.sort_by_key(|r| r.number);
+        let keep_http = |r: &crate::analysis::HttpRecord| {
+            let t = &r.tx;
+            [
+                t.request_first_pkt,
+                t.request_head_pkt,
+                t.request_last_pkt,
+                t.response_first_pkt,
+                t.response_head_pkt,
+                t.response_last_pkt,
+            ]
+            .into_iter()
+            .any(|p| self.is_matched(p))
+        };
+        let mut http: Vec<HttpRow> = sh
+            .http
+            .iter()
+            .filter(|r| keep_http(r))
+            .map(|r| rows::http_row(r, t0))
+            .collect();
+        http.sort_by(|a, b| a.ts_rel.total_cmp(&b.ts_rel).then(a.conn.cmp(&b.conn)));
+        let story = match (&self.filtered, story || self.filtered.is_none()) {
+            (Some(f), false) => f.story.clone(),
+            _ if self.all_story.is_empty() => Vec::new(),
+            _ => {
+                // As `story -Y` tells it: every answer names connections; the filter
+                // decides which lookups, exchanges and connections are told.
+                let mut stream = crate::story::StoryStream::new();
+                let mut txs: Vec<&DnsTransaction> = sh.dns.iter().collect();
+                txs.sort_by_key(|t| t.seq);
+                for t in txs {
+                    stream.add_dns(t.clone(), keep_dns(t));
+                }
+                for h in sh.http.iter().filter(|h| keep_http(h)) {
+                    stream.add_http(h.clone());
+                }
+                for c in &sh.conns {
+                    stream.add_conn(c.clone());
+                }
+                let mut pages = Vec::new();
+                let mut keep = |c: &crate::analysis::ConnRecord,
+                                n: Option<&crate::story::ConnName>| {
+                    keep_conn(c, n.map(|n| n.qname.as_str()))
+                };
+                stream.finish(&mut keep, &mut |p| {
+                    pages.push(p.clone());
+                    true
+                });
+                rows::story_items_from_pages(&pages)
+            }
+        };
+        let lists = Focused {
+            conns,
+            dns,
+            http,
+            story,
+        };
+        drop(sh);
+        drop(st);
+        self.filtered = Some(lists);
     }
 
     /// Rebuilds the packet view from scratch (focus or filter changed).
     fn rebuild_view(&mut self) -> Result<(), String> {
         self.view_scanned = 0;
+        self.matched.clear();
         self.view = if self.focus.is_none() && self.filter.is_none() {
             None
         } else {
@@ -402,23 +535,65 @@ impl RealSource {
         self.extend_view()
     }
 
+    /// What the list knows of a TCP segment's numbers (relative to each side's ISN, and
+    /// the sender's window scale), from the packet's facts; the list and the field tree
+    /// both show these.
+    fn tcp_rel(&self, fact: &facts::Fact, pkt: &decode::Packet<'_>) -> Option<TcpRel> {
+        let t = pkt.tcp()?;
+        if !fact.has(bit::SEQ) {
+            return None;
+        }
+        Some(TcpRel {
+            seq_base: t.seq.wrapping_sub(fact.rel_seq),
+            ack_base: t
+                .ack
+                .wrapping_sub(if fact.has(bit::ACK) { fact.rel_ack } else { 0 }),
+            window_shift: if t.syn() {
+                None
+            } else {
+                fact.conn()
+                    .and_then(|c| self.facts.shift(c, fact.has(bit::C2S)))
+            },
+        })
+    }
+
     /// Adds the packets that arrived since the last scan to the view.
     fn extend_view(&mut self) -> Result<(), String> {
-        let Some(view) = &mut self.view else {
+        if self.view.is_none() {
             self.view_scanned = self.facts.len();
             return Ok(());
-        };
-        let from = self.view_scanned;
-        let mut new: Vec<u32> = match self.focus {
-            Some(c) => self.facts.packets_of(c, from).collect(),
-            None => (from as u32..self.facts.len() as u32).collect(),
-        };
-        if let Some(f) = &self.filter {
-            let st = self.store.read().map_err(|_| "frame store unavailable")?;
-            let sh = self.shared.read().map_err(|_| "analysis unavailable")?;
-            new = evaluate_filter(f, &st, &sh, &new)?;
         }
-        view.extend(new);
+        let from = self.view_scanned;
+        let new: Vec<u32> = match &self.filter {
+            // The whole capture's matches (the other views need them), then the focus.
+            Some(f) => {
+                let st = self.store.read().map_err(|_| "frame store unavailable")?;
+                let sh = self.shared.read().map_err(|_| "analysis unavailable")?;
+                let all: Vec<u32> = (from as u32..self.facts.len() as u32).collect();
+                let hits = evaluate_filter(f, &st, &sh, &all)?;
+                for &id in &hits {
+                    let (w, b) = (id as usize / 64, id % 64);
+                    if self.matched.len() <= w {
+                        self.matched.resize(w + 1, 0);
+                    }
+                    self.matched[w] |= 1 << b;
+                }
+                match self.focus {
+                    Some(c) => hits
+                        .into_iter()
+                        .filter(|&id| self.facts.get(id).and_then(|f| f.conn()) == Some(c))
+                        .collect(),
+                    None => hits,
+                }
+            }
+            None => match self.focus {
+                Some(c) => self.facts.packets_of(c, from).collect(),
+                None => (from as u32..self.facts.len() as u32).collect(),
+            },
+        };
+        if let Some(view) = &mut self.view {
+            view.extend(new);
+        }
         self.view_scanned = self.facts.len();
         Ok(())
     }
@@ -503,23 +678,7 @@ impl DataSource for RealSource {
                 proto_label(facts::proto_code(n.proto))
             }
             None => {
-                let rel = match (pkt.tcp(), fact.has(bit::SEQ)) {
-                    (Some(t), true) => Some(TcpRel {
-                        seq_base: t.seq.wrapping_sub(fact.rel_seq),
-                        ack_base: t.ack.wrapping_sub(if fact.has(bit::ACK) {
-                            fact.rel_ack
-                        } else {
-                            0
-                        }),
-                        window_shift: if t.syn() {
-                            None
-                        } else {
-                            fact.conn()
-                                .and_then(|c| self.facts.shift(c, fact.has(bit::C2S)))
-                        },
-                    }),
-                    _ => None,
-                };
+                let rel = self.tcp_rel(fact, &pkt);
                 info.push_str(&decode::info_with(&pkt, rel.as_ref()));
                 proto_label(fact.proto)
             }
@@ -547,8 +706,20 @@ impl DataSource for RealSource {
         let Some(frame) = st.frame(PacketId(id)) else {
             return PacketDetail::default();
         };
-        // The root "Frame" node first (its range is the whole frame), then the layers.
-        let mut tree = decode::field_tree(frame.meta.link, frame.data);
+        // The root "Frame" node first (its range is the whole frame), then the layers;
+        // TCP numbers relative as in the list, and the application layer the analysis
+        // found in this packet in place of its "Data" node.
+        let fact = self.facts.get(id);
+        let pkt = decode::decode(frame.meta.link, frame.data);
+        let rel = fact.and_then(|f| self.tcp_rel(f, &pkt));
+        let mut tree = decode::field_tree_with(frame.meta.link, frame.data, rel.as_ref());
+        let app = fact
+            .filter(|f| f.has(bit::NOTE))
+            .and_then(|_| self.facts.note(id))
+            .and_then(|n| detail::app_tree(&pkt, n.proto));
+        if let Some(app) = app {
+            detail::put_app_layer(&mut tree, app, &pkt);
+        }
         let layers = std::mem::take(&mut tree.children);
         let mut fields = Vec::with_capacity(layers.len() + 1);
         let what = tree.label.strip_prefix("Frame: ").unwrap_or(&tree.label);
@@ -571,9 +742,9 @@ impl DataSource for RealSource {
     }
 
     fn conns(&self) -> &[ConnRow] {
-        match &self.focused {
-            Some(f) => &f.conns,
-            None => &self.all_conns,
+        match (&self.focused, &self.filtered) {
+            (Some(f), _) | (None, Some(f)) => &f.conns,
+            (None, None) => &self.all_conns,
         }
     }
 
@@ -606,23 +777,23 @@ impl DataSource for RealSource {
     }
 
     fn dns_rows(&self) -> &[DnsRow] {
-        match &self.focused {
-            Some(f) => &f.dns,
-            None => &self.all_dns,
+        match (&self.focused, &self.filtered) {
+            (Some(f), _) | (None, Some(f)) => &f.dns,
+            (None, None) => &self.all_dns,
         }
     }
 
     fn http_rows(&self) -> &[HttpRow] {
-        match &self.focused {
-            Some(f) => &f.http,
-            None => &self.all_http,
+        match (&self.focused, &self.filtered) {
+            (Some(f), _) | (None, Some(f)) => &f.http,
+            (None, None) => &self.all_http,
         }
     }
 
     fn story(&self) -> &[StoryItem] {
-        match &self.focused {
-            Some(f) => &f.story,
-            None => &self.all_story,
+        match (&self.focused, &self.filtered) {
+            (Some(f), _) | (None, Some(f)) => &f.story,
+            (None, None) => &self.all_story,
         }
     }
 
@@ -633,6 +804,8 @@ impl DataSource for RealSource {
             // Only a filter can fail; it was accepted before, so drop it rather than
             // show a wrong view.
             self.filter = None;
+            self.filtered = None;
+            self.refocus();
             let _ = self.rebuild_view();
         }
     }
@@ -640,6 +813,8 @@ impl DataSource for RealSource {
     fn apply_filter(&mut self, expr: &str) -> Result<(), String> {
         if expr.trim().is_empty() {
             self.filter = None;
+            self.filtered = None;
+            self.refocus();
             return self.rebuild_view();
         }
         let f = Filter::compile(expr).map_err(|e| e.render(expr))?;
@@ -649,6 +824,8 @@ impl DataSource for RealSource {
             self.filter = old;
             let _ = self.rebuild_view();
         }
+        self.refilter(true);
+        self.refocus();
         r
     }
 
@@ -687,12 +864,16 @@ impl DataSource for RealSource {
         }
         changed |= self.absorb_records();
         if changed {
-            if self.focus.is_some() {
-                self.refocus();
-            }
             if self.extend_view().is_err() {
                 self.filter = None;
                 let _ = self.rebuild_view();
+            }
+            if self.filter.is_some() || self.filtered.is_some() {
+                let story = std::mem::take(&mut self.story_new);
+                self.refilter(story);
+            }
+            if self.focus.is_some() {
+                self.refocus();
             }
         }
         changed
@@ -705,6 +886,17 @@ impl DataSource for RealSource {
 
     fn save_view(&self) -> Result<String, String> {
         self.save_view_to(std::path::Path::new("."))
+    }
+
+    fn unfiltered_count(&self, tab: super::action::Tab) -> Option<usize> {
+        use super::action::Tab;
+        Some(match tab {
+            Tab::Packets => self.facts.len(),
+            Tab::Conns => self.all_conns.len(),
+            Tab::Dns => self.all_dns.len(),
+            Tab::Http => self.all_http.len(),
+            Tab::Story => self.all_story.len(),
+        })
     }
 }
 

@@ -6,7 +6,7 @@ use crate::base::Timestamp;
 use crate::capture::FrameStore;
 use crate::flow::ConnProto;
 use crate::proto::dns::{self, DnsTransaction};
-use crate::story::{ConnName, Page, Story, StoryInput};
+use crate::story::{ConnName, Event, Page, Story, StoryInput, StoryPage};
 use crate::tui::source::{ConnRow, DnsRow, HttpRow, StoryItem};
 
 /// "TCP", "UDP" or "ICMP".
@@ -128,33 +128,67 @@ pub fn story_items(st: &Story, input: &StoryInput<'_>, _t0: Timestamp) -> Vec<St
                 });
             }
         }
-        let label = e.kind.label();
-        let text = if label.is_empty() {
-            format!("+{:.3}  {}", e.rel, e.text)
-        } else {
-            format!("+{:.3}  {:<8} {}", e.rel, label, e.text)
-        };
-        let mut item = StoryItem {
-            text,
-            conn: e.conn.map(|c| c.0),
-            children: Vec::new(),
-        };
-        if let Some(p) = &e.phases {
-            let s = p.summary();
-            if !s.is_empty() {
-                item.children.push(StoryItem {
-                    text: s,
-                    conn: item.conn,
-                    children: Vec::new(),
-                });
-            }
-        }
+        let item = event_item(e);
         match (e.page, cur.and_then(|c| out.get_mut(c.1))) {
             (Some(_), Some(page)) => page.children.push(item),
             _ => out.push(item),
         }
     }
     out
+}
+
+/// One event of the story as the `story` command prints it, its phase line below.
+fn event_item(e: &Event) -> StoryItem {
+    let label = e.kind.label();
+    let text = if label.is_empty() {
+        format!("+{:.3}  {}", e.rel, e.text)
+    } else {
+        format!("+{:.3}  {:<8} {}", e.rel, label, e.text)
+    };
+    let mut item = StoryItem {
+        text,
+        conn: e.conn.map(|c| c.0),
+        children: Vec::new(),
+    };
+    if let Some(p) = &e.phases {
+        let s = p.summary();
+        if !s.is_empty() {
+            item.children.push(StoryItem {
+                text: s,
+                conn: item.conn,
+                children: Vec::new(),
+            });
+        }
+    }
+    item
+}
+
+/// The story told page by page ([`crate::story::StoryStream`], as `story -Y` tells it)
+/// as tree items: one item per page with its events below.
+pub fn story_items_from_pages(pages: &[StoryPage]) -> Vec<StoryItem> {
+    pages
+        .iter()
+        .filter(|p| !p.events.is_empty())
+        .map(|p| StoryItem {
+            text: format!(
+                "story {}: {}  (client {}, {} lookups, {} connections, {} requests, {:.3} s)",
+                p.id + 1,
+                p.title,
+                p.client,
+                p.lookups,
+                p.connections,
+                p.requests,
+                p.end.secs_since(p.start)
+            ),
+            conn: None,
+            children: p
+                .events
+                .iter()
+                .filter(|e| !e.quiet)
+                .map(event_item)
+                .collect(),
+        })
+        .collect()
 }
 
 /// The page header line of the `story` command.

@@ -441,3 +441,199 @@ fn saving_the_focused_connection_writes_exactly_its_packets() {
     }
     assert_eq!(read, n);
 }
+
+/// The label of the field-tree line the App has selected.
+fn selected_label(a: &crate::tui::app::App) -> String {
+    let Some((_, d)) = &a.detail else {
+        return String::new();
+    };
+    let lines = crate::tui::flatten::tree_lines(&d.fields, &a.expanded);
+    lines
+        .get(a.tree.selected)
+        .map(|l| l.node.label.clone())
+        .unwrap_or_default()
+}
+
+/// Moves the tree selection down to the first line whose label starts with `prefix`.
+fn select_field(a: &mut crate::tui::app::App, prefix: &str) {
+    for _ in 0..200 {
+        if selected_label(a).starts_with(prefix) {
+            return;
+        }
+        a.update(crate::tui::action::Action::Down);
+    }
+    panic!("no field {prefix:?} (at {:?})", selected_label(a));
+}
+
+#[test]
+fn selecting_a_dns_answer_highlights_its_bytes() {
+    use crate::tui::action::Action;
+    use crate::tui::app::App;
+    let s = opened(&bundled("lab-page.pcap"));
+    let mut a = App::new(Box::new(s));
+    a.update(Action::Resize(120, 40));
+    a.update(Action::Down); // frame 2: www.lab.glasscom.com CNAME web…, A 198.18.1.80
+    a.update(Action::SwitchPane);
+    select_field(&mut a, "Domain Name System (response), ID 0xe1ad");
+    assert_eq!(a.selected_range(), Some(42..130), "the whole UDP payload");
+    a.update(Action::Expand);
+    select_field(&mut a, "Answers");
+    a.update(Action::Expand);
+    select_field(
+        &mut a,
+        "web.lab.glasscom.com: type A, class IN, 198.18.1.80",
+    );
+    // Frame bytes 114..130: the pointer c032, type, class, TTL, length 4, 198.18.1.80.
+    assert_eq!(a.selected_range(), Some(114..130));
+    let bytes = &a.detail.as_ref().unwrap().1.bytes;
+    assert_eq!(&bytes[126..130], &[198, 18, 1, 80]);
+    a.update(Action::Expand);
+    select_field(&mut a, "Data: 198.18.1.80");
+    assert_eq!(a.selected_range(), Some(126..130));
+    // The hex pane says which bytes are lit.
+    let mut buf = ratatui::buffer::Buffer::empty(ratatui::layout::Rect::new(0, 0, 120, 40));
+    crate::tui::views::render(buf.area, &mut buf, &a);
+    let screen: String = (0..40)
+        .map(|y| {
+            (0..120)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+                + "\n"
+        })
+        .collect();
+    assert!(screen.contains("Bytes 126..130 of 130"), "{screen}");
+}
+
+#[test]
+fn the_tree_shows_http_heads_tls_hellos_and_relative_tcp_numbers() {
+    let s = opened(&bundled("lab-page.pcap"));
+    // Frame 8: GET / (payload at 66..153), seq 1 relative.
+    let d = s.packet_detail(7);
+    let tcp = d
+        .fields
+        .iter()
+        .find(|n| n.label.starts_with("Transmission Control Protocol"))
+        .expect("tcp");
+    assert!(tcp.label.contains("Seq: 1,"), "{}", tcp.label);
+    let seq = &tcp.children[2];
+    assert!(
+        seq.label
+            .starts_with("Sequence Number: 1 (relative) — raw "),
+        "{}",
+        seq.label
+    );
+    assert_eq!(seq.range, 38..42);
+    let http = d.fields.last().expect("http");
+    assert_eq!(http.label, "Hypertext Transfer Protocol: GET / HTTP/1.1");
+    assert_eq!(http.range, 66..153);
+    let host = http
+        .children
+        .iter()
+        .find(|n| n.label == "Host: www.lab.glasscom.com")
+        .expect("host");
+    assert_eq!(
+        &d.bytes[host.range.clone()],
+        b"Host: www.lab.glasscom.com\r\n"
+    );
+    // A segment that continues a body stays "Data".
+    let d13 = s.packet_detail(12);
+    assert!(d13.fields.last().unwrap().label.starts_with("Data ("));
+
+    let s = opened(&shared_capture("zeek/tls-chrome-34-google.pcap"));
+    let d = s.packet_detail(3); // frame 4: the ClientHello to google.de
+    let tls = d.fields.last().expect("tls");
+    assert_eq!(tls.label, "Transport Layer Security");
+    let mut sni = None;
+    tls.walk(&mut |n, _| {
+        if n.label == "Server Name: google.de" {
+            sni = Some(n.range.clone());
+        }
+    });
+    let sni = sni.expect("SNI node");
+    assert_eq!(&d.bytes[sni], b"google.de");
+}
+
+/// The screen as text (the header is its first line).
+fn screen_text(a: &crate::tui::app::App, w: u16, h: u16) -> Vec<String> {
+    let mut buf = ratatui::buffer::Buffer::empty(ratatui::layout::Rect::new(0, 0, w, h));
+    crate::tui::views::render(buf.area, &mut buf, a);
+    (0..h)
+        .map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect())
+        .collect()
+}
+
+#[test]
+fn the_header_says_what_the_filter_leaves_in_each_view() {
+    use crate::tui::action::{Action, Tab};
+    use crate::tui::app::App;
+    let s = opened(&bundled("lab-page.pcap"));
+    let (packets, conns) = (s.packet_count(), s.conns().len());
+    let mut a = App::new(Box::new(s));
+    a.update(Action::Resize(160, 30));
+    a.update(Action::OpenBar);
+    for c in "tcp.port == 80".chars() {
+        a.update(Action::BarChar(c));
+    }
+    a.update(Action::BarSubmit);
+    assert_eq!(a.filter.as_deref(), Some("tcp.port == 80"));
+    let shown = a.source.packet_count();
+    assert!(shown > 0 && shown < packets);
+    let head = &screen_text(&a, 160, 30)[0];
+    assert!(
+        head.contains(&format!(
+            "[filter: tcp.port == 80 — {shown} of {packets} packets]"
+        )),
+        "{head}"
+    );
+    a.update(Action::ShowTab(Tab::Conns));
+    let kept = a.source.conns().len();
+    assert!(kept > 0 && kept < conns);
+    let head = &screen_text(&a, 160, 30)[0];
+    assert!(
+        head.contains(&format!(
+            "[filter: tcp.port == 80 — {kept} of {conns} connections]"
+        )),
+        "{head}"
+    );
+    // Every row of the view is one the filter keeps.
+    assert!(a
+        .source
+        .conns()
+        .iter()
+        .all(|c| c.proto == "TCP" && (c.server.port == 80 || c.client.port == 80)));
+    a.update(Action::ShowTab(Tab::Dns));
+    let head = &screen_text(&a, 160, 30)[0];
+    assert!(head.contains("DNS transaction"), "{head}");
+}
+
+#[test]
+fn dns_over_tcp_shows_its_length_prefix_and_every_section() {
+    // ../shared/captures/tcpdump/dns_tcp.pcap frame 6: the response to 0x4319 over TCP
+    // (payload at 54..280: length 224, then the message).
+    let s = opened(&shared_capture("tcpdump/dns_tcp.pcap"));
+    let d = s.packet_detail(5);
+    let dns = d.fields.last().expect("dns");
+    assert_eq!(dns.label, "Domain Name System (response), ID 0x4319");
+    assert_eq!(dns.range, 54..280);
+    assert_eq!(dns.children[0].label, "Length: 224");
+    assert_eq!(dns.children[0].range, 54..56);
+    let titles: Vec<&str> = dns.children.iter().map(|c| c.label.as_str()).collect();
+    for t in [
+        "Queries",
+        "Answers",
+        "Authoritative nameservers",
+        "Additional records",
+    ] {
+        assert!(titles.contains(&t), "{titles:?}");
+    }
+    let mut stopped = false;
+    dns.walk(&mut |n, _| stopped |= n.label.starts_with('['));
+    assert!(!stopped, "the whole message parsed");
+    let mut opt = None;
+    dns.walk(&mut |n, _| {
+        if n.label.starts_with("<Root>: type OPT") {
+            opt = Some(n.range.clone());
+        }
+    });
+    assert_eq!(opt.map(|r| r.end), Some(280), "OPT is the last record");
+}

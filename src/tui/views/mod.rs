@@ -23,6 +23,7 @@ use super::keymap;
 use super::layout::{self, Area};
 use super::theme::Theme;
 use super::widgets::filterbar;
+use crate::base::elide;
 
 pub fn rect(a: Area) -> Rect {
     Rect::new(a.x, a.y, a.w, a.h)
@@ -84,12 +85,60 @@ fn header(area: Rect, buf: &mut Buffer, app: &App, theme: &Theme) {
         spans.push(Span::styled(format!("  [conn #{c}]"), theme.key()));
     }
     if let Some(f) = &app.filter {
-        spans.push(Span::styled(format!("  [filter: {}]", esc(f)), theme.key()));
+        // What the filter leaves of the list on screen: every view is filtered.
+        let mut s = format!("  [filter: {}", esc(f));
+        if let View::Tab(t) = app.view() {
+            if let Some(total) = app.source.unfiltered_count(t) {
+                let (shown, one, many) = match t {
+                    Tab::Packets => (app.source.packet_count(), "packet", "packets"),
+                    Tab::Conns => (app.source.conns().len(), "connection", "connections"),
+                    Tab::Dns => (
+                        app.source.dns_rows().len(),
+                        "DNS transaction",
+                        "DNS transactions",
+                    ),
+                    Tab::Http => (
+                        app.source.http_rows().len(),
+                        "HTTP exchange",
+                        "HTTP exchanges",
+                    ),
+                    Tab::Story => (app.source.story().len(), "story", "stories"),
+                };
+                let noun = if total == 1 { one } else { many };
+                s.push_str(&format!(" — {shown} of {total} {noun}"));
+            }
+        }
+        s.push(']');
+        spans.push(Span::styled(s, theme.key()));
     }
     if let Some(e) = &st.error {
         spans.push(Span::styled(format!("  error: {}", esc(e)), theme.error()));
     }
-    Line::from(spans).render(area, buf);
+    Line::from(fit_spans(spans, usize::from(area.width))).render(area, buf);
+}
+
+/// Cuts a line of spans to `columns`, ending with "…" where it was cut (a cut is never
+/// silent: base::elide's rule).
+fn fit_spans(spans: Vec<Span<'_>>, columns: usize) -> Vec<Span<'_>> {
+    let total: usize = spans.iter().map(|s| elide::width(&s.content)).sum();
+    if total <= columns {
+        return spans;
+    }
+    let mut out = Vec::new();
+    let mut left = columns;
+    for s in spans {
+        let w = elide::width(&s.content);
+        if w < left {
+            left -= w;
+            out.push(s);
+            continue;
+        }
+        // What follows is cut too: the "…" must show even when this span fits exactly.
+        let cut = elide::fit(&format!("{}…", s.content), left).into_owned();
+        out.push(Span::styled(cut, s.style));
+        break;
+    }
+    out
 }
 
 fn tabs(area: Rect, buf: &mut Buffer, app: &App, theme: &Theme) {
