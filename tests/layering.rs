@@ -2,7 +2,7 @@
 //! `src/**` and fails on any path that reaches a module it may not import.
 //!
 //! What counts as a path: `crate::m…` and `super::…` (resolved against the file's own
-//! module, so `super::super::story` from `flow/table.rs` is `story`), in `use`
+//! module, so `super::super::story` from `flow/conn.rs` is `story`), in `use`
 //! statements with their `{…}` groups expanded, and inline in code. Test-only code —
 //! the item after a `#[cfg(test)]` attribute, and files declared by `#[cfg(test)] mod x;`
 //! — may reach further (fixtures), and is cut out exactly, not "everything after the
@@ -265,7 +265,7 @@ fn expand_into(prefix: &str, t: &str, out: &mut Vec<String>) {
     }
 }
 
-/// The module path of a source file: `flow/table.rs` → `[flow, table]`,
+/// The module path of a source file: `flow/conn.rs` → `[flow, conn]`,
 /// `tui/real/mod.rs` → `[tui, real]`.
 fn module_path(rel: &Path) -> Vec<String> {
     let mut parts: Vec<String> = rel
@@ -491,16 +491,16 @@ fn injected_violations_are_caught() {
         );
     }
     // `super::super::` from a file one level down resolves to the crate root.
-    let table = PathBuf::from("flow/table.rs");
+    let table = PathBuf::from("flow/conn.rs");
     let mut t = tree.clone();
     t.iter_mut()
         .find(|(p, _)| *p == table)
-        .expect("flow/table.rs")
+        .expect("flow/conn.rs")
         .1 += "\nuse super::super::story::Story;\n";
     let v = violations(&t);
     assert!(
         v.iter()
-            .any(|l| l.starts_with("flow/table.rs:") && l.contains("flow imports story")),
+            .any(|l| l.starts_with("flow/conn.rs:") && l.contains("flow imports story")),
         "super::super not resolved: {v:?}"
     );
     // Test-only items, comments and strings may mention anything.
