@@ -6,7 +6,7 @@ use crate::base::Timestamp;
 use crate::capture::FrameStore;
 use crate::flow::ConnProto;
 use crate::proto::dns::{self, DnsTransaction};
-use crate::story::{ConnName, Page, Story, StoryInput};
+use crate::story::{story_page, ConnName, Story, StoryInput, Tally};
 use crate::tui::source::{ConnRow, DnsRow, HttpRow, StoryItem};
 
 /// "TCP", "UDP" or "ICMP".
@@ -115,11 +115,36 @@ pub fn http_row(r: &HttpRecord, t0: Timestamp) -> HttpRow {
     }
 }
 
-/// The story as a tree: one item per page load (its header as the `story` command
-/// prints it), the events under it, and the phase durations under each close.
-/// Events outside any page become top-level items.
+/// The story as a tree: a first item counting the stories (page loads, background,
+/// others), then one item per story (its header as the `story` command prints it), the
+/// events under it, and the phase durations under each close. Events outside any page
+/// become top-level items.
 pub fn story_items(st: &Story, input: &StoryInput<'_>, _t0: Timestamp) -> Vec<StoryItem> {
     let mut out: Vec<StoryItem> = Vec::new();
+    // Headers as the `story` command prints them: made from the told page, with its
+    // events (the header counts DNS-over-TCP connections among them).
+    let mut tally = Tally::default();
+    let mut headers: Vec<String> = Vec::with_capacity(st.pages.len());
+    let mut at = 0usize;
+    for p in &st.pages {
+        let end = st.events[at..]
+            .iter()
+            .position(|e| e.page != Some(p.id))
+            .map_or(st.events.len(), |n| at + n);
+        let sp = story_page(p, input, st.events[at..end].to_vec());
+        at = end;
+        if !sp.events.is_empty() {
+            tally.add(&sp);
+        }
+        headers.push(sp.header());
+    }
+    if let Some(line) = tally.line() {
+        out.push(StoryItem {
+            text: line,
+            conn: None,
+            children: Vec::new(),
+        });
+    }
     // (page id, index in `out` of its header item)
     let mut cur: Option<(u32, usize)> = None;
     for e in &st.events {
@@ -128,10 +153,10 @@ pub fn story_items(st: &Story, input: &StoryInput<'_>, _t0: Timestamp) -> Vec<St
         }
         if e.page.is_some() && e.page != cur.map(|c| c.0) {
             cur = None;
-            if let Some(p) = e.page.and_then(|id| st.pages.get(id as usize)) {
-                cur = Some((p.id, out.len()));
+            if let Some(h) = e.page.and_then(|id| headers.get(id as usize)) {
+                cur = Some((e.page.unwrap_or_default(), out.len()));
                 out.push(StoryItem {
-                    text: page_header(p, input),
+                    text: h.clone(),
                     conn: None,
                     children: Vec::new(),
                 });
@@ -164,31 +189,4 @@ pub fn story_items(st: &Story, input: &StoryInput<'_>, _t0: Timestamp) -> Vec<St
         }
     }
     out
-}
-
-/// The page header line of the `story` command.
-fn page_header(p: &Page, input: &StoryInput<'_>) -> String {
-    let what = match &p.url {
-        Some(u) => format!("page load {u}"),
-        None => match p.http.first().and_then(|&i| input.http.get(i)) {
-            Some(h) => format!(
-                "request {} http://{}{}",
-                h.tx.method.as_deref().unwrap_or("?"),
-                h.tx.host.as_deref().unwrap_or("?"),
-                h.tx.uri.as_deref().unwrap_or("")
-            ),
-            None if !p.conns.is_empty() => "connection".to_string(),
-            None => "lookup".to_string(),
-        },
-    };
-    format!(
-        "story {}: {}  (client {}, {} lookups, {} connections, {} requests, {:.3} s)",
-        p.id + 1,
-        what,
-        p.client,
-        p.dns.len(),
-        p.conns.len(),
-        p.http.len(),
-        p.end.secs_since(p.start)
-    )
 }
