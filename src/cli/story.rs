@@ -304,11 +304,13 @@ fn facts_json(f: &Facts, v: &mut Value) {
             ttl,
             rtt,
             truncated,
+            retry_cost,
         } => set(
             v,
             json!({
                 "qname": wire(Some(qname)), "qtype": qtype, "rcode": rcode,
                 "answers": wires(answers), "ttl": ttl, "rtt": rtt, "truncated": truncated,
+                "retry_cost": retry_cost,
             }),
         ),
         Facts::Lookups {

@@ -163,6 +163,8 @@ pub enum Facts {
         ttl: Option<u32>,
         rtt: Option<f64>,
         truncated: bool,
+        /// On the TCP retry of a truncated UDP answer: seconds from that answer to this.
+        retry_cost: Option<f64>,
     },
     /// Folded lookups of one name (background).
     Lookups {
@@ -415,7 +417,8 @@ fn outcome(qtype: u16, resp: &dns::Message) -> Outcome {
         }
     }
     // ANY (255) and CNAME questions are answered by whatever came back.
-    let none = !of_type && qtype != 255 && qtype != 5;
+    // A response without a question (mDNS announcements) has type 0: nothing asked.
+    let none = !of_type && !matches!(qtype, 0 | 5 | 255);
     let mut text = String::new();
     if !parts.is_empty() {
         let _ = write!(text, " = {}", list(&parts, " = ", LIST_ITEMS));
@@ -486,6 +489,20 @@ fn dns_events(
                 .unwrap_or_default();
             let o = outcome(tx.qtype, resp);
             let mut text = format!("{qtype} {}{}{took}", value(qname, VALUE_COLUMNS), o.text);
+            // The price of a truncated UDP answer: the time from it to this TCP answer
+            // (connection set up, query sent again, answer whole).
+            let retry_cost = tx
+                .tc_retry_of
+                .and_then(|seq| input.dns.iter().find(|t| t.seq == seq))
+                .and_then(|udp| udp.response_ts)
+                .map(|u| secs(u, rt));
+            if let Some(c) = retry_cost {
+                let _ = write!(
+                    text,
+                    "  (retried over TCP: {} more than the truncated UDP answer)",
+                    ms(c)
+                );
+            }
             if resp.flags.tc {
                 text.push_str("  (truncated: TC=1");
                 text.push_str(if tx.retried_over_tcp.is_some() {
@@ -503,6 +520,7 @@ fn dns_events(
                 ttl: o.ttl,
                 rtt: tx.rtt(),
                 truncated: resp.flags.tc,
+                retry_cost,
             };
             ev.push(e);
         }
@@ -871,7 +889,8 @@ fn phase_times(
         request: first_http
             .and_then(|t| Some(secs(t.request_ts?, t.request_end_ts?)))
             .or_else(|| {
-                if tls {
+                // A UDP flow's "request" would be all its client's datagrams.
+                if tls || c.proto != ConnProto::Tcp {
                     return None;
                 }
                 Some(secs(first_req?, p.last_payload[0]?))
