@@ -67,6 +67,10 @@ impl EventKind {
     }
 }
 
+/// How a connection to the resolver carrying DNS over TCP is named on its connect line
+/// (the page header counts these apart from the page's own connections).
+pub const DNS_TCP_MARK: &str = "(DNS over TCP to the resolver)";
+
 /// Per-connection phase durations in seconds (None where the phase did not happen).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct PhaseTimes {
@@ -695,7 +699,7 @@ fn conn_events(
     let start = hs.syn_ts.unwrap_or(c.first_ts);
     // DNS over TCP: the socket to the resolver, which its lookups travel on.
     let what = if dns_conn {
-        "(DNS over TCP to the resolver)".to_string()
+        DNS_TCP_MARK.to_string()
     } else {
         name_text(name)
     };
@@ -969,5 +973,75 @@ fn http_events(
         let mut e = mk(rt, EventKind::HttpResponse, conn, escape_str(&resp));
         e.quiet = true;
         ev.push(e);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::dns::{fixture, parse_message};
+
+    /// Labelled, in the order of the legend, µs under a millisecond: never "0.0 ms".
+    #[test]
+    fn phase_summary_is_labelled_with_units_a_person_reads() {
+        let p = PhaseTimes {
+            dns: Some(0.0176),
+            dns_to_connect: Some(0.0023),
+            connect: Some(0.000057),
+            request: Some(0.0),
+            ttfb: Some(0.0039),
+            transfer: Some(0.00017),
+            idle: Some(0.2575),
+            close: Some(1.5),
+            ..PhaseTimes::default()
+        };
+        assert_eq!(
+            p.summary(),
+            "phases: dns 17.6 ms · wait 2.3 ms · connect 57 µs · request 0 µs · \
+             first byte 3.9 ms · transfer 170 µs · idle 257.5 ms · close 1.500 s"
+        );
+        let tls = PhaseTimes {
+            connect: Some(0.02),
+            tls: Some(0.021),
+            ..PhaseTimes::default()
+        };
+        assert_eq!(tls.summary(), "phases: connect 20.0 ms · tls 21.0 ms");
+        assert_eq!(PhaseTimes::default().summary(), "");
+    }
+
+    /// Real answers from the shared captures (tests/data/dns-messages.tsv): an AAAA
+    /// question answered only by a CNAME chain says there is no AAAA record; an A
+    /// answer with addresses does not.
+    #[test]
+    fn an_answer_names_the_type_it_answers() {
+        let mut cname_only = 0;
+        let mut with_addresses = 0;
+        for (_, bytes) in fixture::messages() {
+            let Ok(m) = parse_message(&bytes) else {
+                continue;
+            };
+            let Some(q) = m.questions.first() else {
+                continue;
+            };
+            if !m.flags.qr || m.flags.rcode != 0 {
+                continue;
+            }
+            let o = outcome(q.qtype, &m);
+            let has = |t: u16| m.answers.iter().any(|r| r.rtype == t);
+            if q.qtype == 28 && has(5) && !has(28) {
+                cname_only += 1;
+                assert!(o.text.starts_with(" = CNAME "), "{}", o.text);
+                assert!(o.text.ends_with("; no AAAA records"), "{}", o.text);
+            }
+            if q.qtype == 1 && has(1) {
+                with_addresses += 1;
+                assert!(!o.text.contains("no A records"), "{}", o.text);
+                assert!(o.answers.iter().any(|a| a.starts_with("A ")));
+            }
+            if q.qtype == 28 && m.answers.is_empty() {
+                assert_eq!(o.text, ": no AAAA records");
+            }
+        }
+        assert!(cname_only > 0 && with_addresses > 0);
     }
 }

@@ -602,3 +602,30 @@ fn find_active(
 
 /// How long before its document's request a lookup or connection still belongs to it.
 pub const LEAD: i64 = 1_000_000_000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_names_compare_without_port_case_or_final_dot() {
+        assert_eq!(
+            host_name("WWW.Lab.glasscom.com:8080"),
+            "www.lab.glasscom.com"
+        );
+        assert_eq!(host_name("[2001:db8::1]:80"), "2001:db8::1");
+        assert_eq!(host_name("2001:db8::1"), "2001:db8::1");
+        assert_eq!(lower_name("Example.ORG."), "example.org");
+    }
+
+    #[test]
+    fn chatter_is_multicast_broadcast_or_a_local_name_service() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(is_chatter(ip("224.0.0.251"), 5353));
+        assert!(is_chatter(ip("ff02::fb"), 5353));
+        assert!(is_chatter(ip("141.142.220.255"), 137));
+        assert!(is_chatter(ip("198.18.0.53"), 5355));
+        assert!(!is_chatter(ip("198.18.0.53"), 53));
+        assert!(!is_chatter(ip("198.18.1.80"), 80));
+    }
+}

@@ -87,24 +87,25 @@ impl StoryPage {
     /// The header line, as the `story` command and the TUI print it (without the
     /// leading rule): `story 2: page load http://…  (client …, 4 lookups, …)`.
     pub fn header(&self) -> String {
-        let mut parts = vec![format!("client {}", self.client)];
-        if self.lookups > 0 || !self.background {
-            parts.push(count(self.lookups, "lookup", "lookups"));
-        }
-        if self.connections > 0 || !self.background {
-            parts.push(count(self.connections, "connection", "connections"));
-        }
-        if self.requests > 0 || !self.background {
-            parts.push(count(self.requests, "request", "requests"));
-        }
+        // Connections to the resolver (DNS over TCP) are counted apart.
         let dns_tcp = self
             .events
             .iter()
             .filter(|e| {
-                e.kind == super::EventKind::Connect
-                    && e.text.contains("(DNS over TCP to the resolver)")
+                e.kind == super::EventKind::Connect && e.text.contains(super::narrate::DNS_TCP_MARK)
             })
             .count();
+        let connections = self.connections.saturating_sub(dns_tcp);
+        let mut parts = vec![format!("client {}", self.client)];
+        if self.lookups > 0 || !self.background {
+            parts.push(count(self.lookups, "lookup", "lookups"));
+        }
+        if connections > 0 || !self.background {
+            parts.push(count(connections, "connection", "connections"));
+        }
+        if self.requests > 0 || !self.background {
+            parts.push(count(self.requests, "request", "requests"));
+        }
         if dns_tcp > 0 {
             parts.push(format!(
                 "{} to the resolver",
@@ -719,6 +720,43 @@ mod tests {
             out.push(pg.clone());
             true
         });
+    }
+
+    fn told_page(url: Option<&str>, background: bool) -> StoryPage {
+        StoryPage {
+            id: 0,
+            client: IpAddr::from([198, 18, 0, 10]),
+            url: url.map(str::to_string),
+            title: String::new(),
+            start: Timestamp(0),
+            end: Timestamp(S),
+            lookups: 1,
+            connections: 1,
+            requests: 0,
+            background,
+            events: Vec::new(),
+        }
+    }
+
+    /// The closing count: page loads apart from background and other stories, plurals
+    /// right; headers say "1 connection", not "1 connections".
+    #[test]
+    fn the_count_of_stories_and_headers_are_plural_right() {
+        let mut t = Tally::default();
+        assert_eq!(t.line(), None);
+        t.add(&told_page(Some("http://a/"), false));
+        assert_eq!(t.line().unwrap(), "1 story: 1 page load");
+        t.add(&told_page(None, true));
+        t.add(&told_page(Some("http://b/"), false));
+        assert_eq!(t.line().unwrap(), "3 stories: 2 page loads, 1 background");
+        t.add(&told_page(None, false));
+        assert!(t.line().unwrap().contains("1 other"));
+        let mut p = told_page(Some("http://a/"), false);
+        p.title = "page load http://a/".into();
+        assert_eq!(
+            p.header(),
+            "story 1: page load http://a/  (client 198.18.0.10, 1 lookup, 1 connection, 0 requests, 1.000 s)"
+        );
     }
 
     /// A page is told once its client has nothing pending within HOLD of its end, and

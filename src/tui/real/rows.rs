@@ -115,10 +115,10 @@ pub fn http_row(r: &HttpRecord, t0: Timestamp) -> HttpRow {
     }
 }
 
-/// The story as a tree: a first item counting the stories (page loads, background,
-/// others), then one item per story (its header as the `story` command prints it), the
+/// The story as a tree: one item per story (its header as the `story` command prints it), the
 /// events under it, and the phase durations under each close. Events outside any page
-/// become top-level items.
+/// become top-level items; a last item counts the stories (page loads, background,
+/// others) as the `story` command's closing line does.
 pub fn story_items(st: &Story, input: &StoryInput<'_>, _t0: Timestamp) -> Vec<StoryItem> {
     let mut out: Vec<StoryItem> = Vec::new();
     // Headers as the `story` command prints them: made from the told page, with its
@@ -137,13 +137,6 @@ pub fn story_items(st: &Story, input: &StoryInput<'_>, _t0: Timestamp) -> Vec<St
             tally.add(&sp);
         }
         headers.push(sp.header());
-    }
-    if let Some(line) = tally.line() {
-        out.push(StoryItem {
-            text: line,
-            conn: None,
-            children: Vec::new(),
-        });
     }
     // (page id, index in `out` of its header item)
     let mut cur: Option<(u32, usize)> = None;
@@ -187,6 +180,14 @@ pub fn story_items(st: &Story, input: &StoryInput<'_>, _t0: Timestamp) -> Vec<St
             (Some(_), Some(page)) => page.children.push(item),
             _ => out.push(item),
         }
+    }
+    // Last, as the `story` command ends: how many stories of each kind.
+    if let Some(line) = tally.line() {
+        out.push(StoryItem {
+            text: line,
+            conn: None,
+            children: Vec::new(),
+        });
     }
     out
 }
