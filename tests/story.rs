@@ -497,3 +497,23 @@ fn multicast_chatter_is_background() {
     assert!(t.contains("page load http://www.wikipedia.org/"));
     assert!(t.lines().last().unwrap().contains("1 page load"), "{t}");
 }
+
+/// A TLS connection shows its hello phase, not a "request" phase; a connection that
+/// never closed is "open", not a close (zeek/tls-chrome-34-google.pcap).
+#[test]
+fn a_tls_connection_shows_its_hello_phase() {
+    let f = common::shared_root().join("zeek/tls-chrome-34-google.pcap");
+    let t = text("story", &f);
+    let phases = t.lines().find(|l| l.contains("phases:")).unwrap();
+    assert!(phases.contains(" · tls "), "{phases}");
+    assert!(!phases.contains("request"), "{phases}");
+    assert!(
+        t.contains("open     #0 still open at the end of the capture"),
+        "{t}"
+    );
+    assert!(!t.contains("close    #0 still open"), "{t}");
+    let ev = json_lines("story", &f);
+    let open = ev.iter().find(|e| e["kind"] == "still_open").unwrap();
+    assert!(open["phases"]["tls"].as_f64().unwrap() > 0.0);
+    assert!(open["phases"]["request"].is_null());
+}
