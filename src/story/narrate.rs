@@ -327,8 +327,16 @@ impl Narrator {
             phases: None,
             facts: Facts::None,
         };
+        // Truncated UDP answers of this page retried over TCP, by `seq`: the retry
+        // tells their cost (within one page, so the streaming story tells the same).
+        let truncated: HashMap<u64, usize> = p
+            .dns
+            .iter()
+            .filter(|&&di| input.dns[di].retried_over_tcp.is_some())
+            .map(|&di| (input.dns[di].seq, di))
+            .collect();
         for &di in &p.dns {
-            dns_events(input, di, &mk, &mut ev);
+            dns_events(input, &truncated, di, &mk, &mut ev);
         }
         if p.background {
             // Told folded, one line per name: the single lookups stay for JSON.
@@ -446,6 +454,7 @@ fn outcome(qtype: u16, resp: &dns::Message) -> Outcome {
 /// escapes, see `proto::dns::parse`): escaping them again would double each `\\`.
 fn dns_events(
     input: &StoryInput<'_>,
+    truncated: &HashMap<u64, usize>,
     di: usize,
     mk: &dyn Fn(Timestamp, EventKind, Option<ConnId>, String) -> Event,
     ev: &mut Vec<Event>,
@@ -497,7 +506,8 @@ fn dns_events(
             // (connection set up, query sent again, answer whole).
             let retry_cost = tx
                 .tc_retry_of
-                .and_then(|seq| input.dns.iter().find(|t| t.seq == seq))
+                .and_then(|seq| truncated.get(&seq))
+                .map(|&i| &input.dns[i])
                 .and_then(|udp| udp.response_ts)
                 .map(|u| secs(u, rt));
             if let Some(c) = retry_cost {

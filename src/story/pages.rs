@@ -9,7 +9,7 @@
 //! exchange (a refused port, a browser's unused preconnect, TLS) and lookups belong to
 //! the page active for that client when they happened, or stand alone.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use super::stream::HOLD;
@@ -439,35 +439,31 @@ fn split_background(input: &StoryInput<'_>, names: &[Option<ConnName>], pages: &
             pages[pi].background = chatter;
             continue;
         }
-        let mut own_names: Vec<String> = Vec::new();
-        let mut servers: Vec<IpAddr> = Vec::new();
-        let with_http: std::collections::HashSet<crate::base::ConnId> =
-            p.http.iter().map(|&hi| input.http[hi].conn).collect();
+        let mut own_names: HashSet<String> = HashSet::new();
+        let mut servers: HashSet<IpAddr> = HashSet::new();
+        let with_http: HashSet<ConnId> = p.http.iter().map(|&hi| input.http[hi].conn).collect();
         for &hi in &p.http {
             if let Some(h) = &input.http[hi].tx.host {
-                own_names.push(host_name(h));
+                own_names.insert(host_name(h));
             }
         }
         for &ci in &p.conns {
             let k = &input.conns[ci];
             if with_http.contains(&k.conn.id) {
-                servers.push(k.conn.server.ip);
+                servers.insert(k.conn.server.ip);
                 if let Some(n) = names.get(ci).and_then(|n| n.as_ref()) {
-                    own_names.push(lower_name(&n.qname));
+                    own_names.insert(lower_name(&n.qname));
                     own_names.extend(n.chain.iter().map(|c| lower_name(c)));
                 }
             }
         }
-        own_names.sort();
-        own_names.dedup();
+        // The name itself, or the name with a search-list suffix (`name.example.edu`):
+        // every prefix of it that ends before a dot.
         let own = |n: &str| {
             let n = lower_name(n);
-            own_names.iter().any(|o| {
-                n == *o
-                    || (n.len() > o.len()
-                        && n.starts_with(o.as_str())
-                        && n.as_bytes()[o.len()] == b'.')
-            })
+            own_names.contains(&n)
+                || n.match_indices('.')
+                    .any(|(i, _)| own_names.contains(&n[..i]))
         };
         let (keep_conns, bg_conns): (Vec<usize>, Vec<usize>) = p.conns.iter().partition(|&&ci| {
             let k = &input.conns[ci];
@@ -481,7 +477,7 @@ fn split_background(input: &StoryInput<'_>, names: &[Option<ConnName>], pages: &
         let (keep_dns, bg_dns): (Vec<usize>, Vec<usize>) =
             p.dns.iter().partition(|&&di| own(&input.dns[di].qname));
         // A connection to the resolver stays with the lookups it carried.
-        let carried: Vec<crate::base::ConnId> = keep_dns
+        let carried: HashSet<ConnId> = keep_dns
             .iter()
             .filter_map(|&di| input.dns[di].conn)
             .collect();
