@@ -346,7 +346,8 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
     let mut dns_conn_page: HashMap<ConnId, usize> = HashMap::new();
     for (pi, p) in pages.iter().enumerate() {
         for &di in &p.dns {
-            if let Some(c) = input.dns[di].conn {
+            let tx = &input.dns[di];
+            if let (Some(c), crate::proto::dns::Transport::Tcp) = (tx.conn, tx.transport) {
                 let e = dns_conn_page.entry(c).or_insert(pi);
                 if pages[*e].start > p.start {
                     *e = pi;

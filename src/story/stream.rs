@@ -37,7 +37,7 @@ use super::narrate::Narrator;
 use super::pages::group_pages;
 use super::{ConnName, ConnRecord, Event, HttpRecord, NameIndex, Page, StoryInput};
 use crate::base::{ConnId, Timestamp};
-use crate::proto::dns::DnsTransaction;
+use crate::proto::dns::{DnsTransaction, Transport};
 
 /// How long after a page's end anything the client does can no longer change it: a
 /// page that ended HOLD before everything still pending for its client is final.
@@ -602,8 +602,10 @@ fn final_pages(input: &StoryInput<'_>, pages: &[Page], before: Option<i64>) -> V
             of_conn.entry(input.http[hi].conn).or_default().push(pi);
         }
         // DNS over TCP: the resolver connection joins the page of its first lookup.
+        // (TCP only: a UDP flow to the resolver is in no page, and ties nothing.)
         for &di in &p.dns {
-            if let Some(c) = input.dns[di].conn {
+            let tx = &input.dns[di];
+            if let (Some(c), Transport::Tcp) = (tx.conn, tx.transport) {
                 of_conn.entry(c).or_default().push(pi);
             }
         }
