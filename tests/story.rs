@@ -262,3 +262,258 @@ fn the_story_of_a_third_party_capture() {
     assert!(first["orientation_guessed"] == true || first["handshake"]["syn_ts"].is_null());
     assert!(story.iter().any(|e| e["kind"] == "http_request"));
 }
+
+/// The bundled browser page load as a learner first reads it (its first 25 lines): the
+/// first page load, then the browser's own lookups apart and folded, then the page load
+/// of index.html starting at its own lookup. No "0.0 ms", plurals right, answers name
+/// their type.
+#[test]
+fn a_learner_reads_the_bundled_page_load() {
+    let t = text("story", &bundled("lab-page.pcap"));
+    let first: Vec<&str> = t.lines().take(25).collect();
+    let headers: Vec<&&str> = first.iter().filter(|l| l.starts_with("── story")).collect();
+    assert_eq!(headers.len(), 3, "{first:#?}");
+    assert!(headers[0].contains("page load http://www.lab.glasscom.com/  ("));
+    assert!(headers[0].contains("1 connection,"), "{}", headers[0]);
+    assert!(headers[1].contains("background"), "{}", headers[1]);
+    assert!(headers[2].contains("page load http://www.lab.glasscom.com/index.html"));
+    // The background: one line per name, with how often it was asked, all refused.
+    let bg: Vec<&&str> = first
+        .iter()
+        .skip_while(|l| !l.contains("background"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert_eq!(bg.len(), 3, "{bg:#?}");
+    for (line, name) in bg.iter().zip([
+        "clients2.google.com",
+        "update.googleapis.com",
+        "accounts.google.com",
+    ]) {
+        assert!(line.contains("lookups  ") && line.contains(name), "{line}");
+        assert!(line.contains(" ×") && line.contains(": REFUSED"), "{line}");
+    }
+    // The service names appear nowhere else in the story.
+    let elsewhere = t
+        .lines()
+        .filter(|l| l.contains("googleapis") || l.contains("google.com"))
+        .count();
+    assert_eq!(elsewhere, 3);
+    // The page load of index.html starts at its own first lookup.
+    let start = first
+        .iter()
+        .position(|l| l.contains("story 3"))
+        .map(|i| first[i + 1])
+        .unwrap();
+    assert!(
+        start.starts_with("+0.000  lookup") && start.contains("www.lab.glasscom.com?"),
+        "{start}"
+    );
+    // Words.
+    assert!(t.contains("AAAA www.lab.glasscom.com = CNAME web.lab.glasscom.com; no AAAA records"));
+    assert!(!t.contains(" 0.0 ms"), "{t}");
+    assert!(!t.contains("ttfb"), "{t}");
+    let phases: Vec<&str> = t.lines().filter(|l| l.contains("phases:")).collect();
+    assert_eq!(phases.len(), 5);
+    for p in phases {
+        assert!(p.trim_start().starts_with("phases: dns "), "{p}");
+        assert!(p.contains(" · connect ") && p.contains(" µs"), "{p}");
+    }
+    assert!(
+        t.ends_with("── 3 stories: 2 page loads, 1 background\n"),
+        "{t}"
+    );
+}
+
+/// Every phase label of the text is defined in `story --help`.
+#[test]
+fn story_help_defines_every_phase() {
+    let out = Command::new(common::bin())
+        .args(["story", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for (label, meaning) in wiretale::story::PhaseTimes::LEGEND {
+        assert!(
+            help.lines()
+                .any(|l| l.trim_start().starts_with(label) && l.contains(meaning)),
+            "{label}: {meaning} not in\n{help}"
+        );
+    }
+}
+
+/// `story --json` carries the facts of each line, and its `page` is the text's story
+/// number: the text's lines of story N are the non-quiet JSON events of page N.
+#[test]
+fn story_json_events_carry_the_facts_and_the_text_numbering() {
+    for name in ["lab-page.pcap", "lab-curl.pcap"] {
+        let f = bundled(name);
+        let events = json_lines("story", &f);
+        let t = text("story", &f);
+        let mut page = 0u64;
+        let mut from_text: Vec<(u64, String)> = Vec::new();
+        for l in t.lines() {
+            if let Some(rest) = l.strip_prefix("── story ") {
+                page = rest.split(':').next().unwrap().parse().unwrap();
+            } else if l.starts_with('+') {
+                from_text.push((page, l.to_string()));
+            }
+        }
+        let mut matched = 0;
+        for (page, line) in &from_text {
+            let ok = events.iter().any(|e| {
+                e["page"].as_u64() == Some(*page) && line.ends_with(e["text"].as_str().unwrap())
+            });
+            assert!(ok, "{name}: story {page}: {line}");
+            matched += 1;
+        }
+        assert!(matched > 20);
+        for e in &events {
+            let has = |k: &str| e.get(k).is_some_and(|v| !v.is_null());
+            match e["kind"].as_str().unwrap() {
+                "dns_query" => assert!(has("qname") && has("qtype") && has("server"), "{e}"),
+                "dns_answer" => {
+                    assert!(has("qname") && has("qtype") && has("rcode"), "{e}");
+                    assert!(e["answers"].is_array(), "{e}");
+                }
+                "dns_lookups" => assert!(has("qname") && has("count") && has("qtypes"), "{e}"),
+                "connect" => assert!(has("client") && has("server") && has("proto"), "{e}"),
+                "http_request" => {
+                    assert!(
+                        has("method") && has("host") && has("uri") && has("status"),
+                        "{e}"
+                    )
+                }
+                "close" | "still_open" => assert!(has("phases") && has("how"), "{e}"),
+                _ => {}
+            }
+        }
+    }
+    let c = load("lab-page.pcap");
+    let get = |uri: &str| {
+        c.story
+            .iter()
+            .find(|e| e["kind"] == "http_request" && e["uri"] == uri)
+            .unwrap()
+    };
+    let index = get("/index.html");
+    assert_eq!(index["host"], "www.lab.glasscom.com");
+    assert_eq!(index["status"], 200);
+    assert!(index["ttfb"].as_f64().unwrap() > 0.0);
+    let connect = c
+        .story
+        .iter()
+        .find(|e| e["kind"] == "connect" && e["conn"] == index["conn"])
+        .unwrap();
+    assert_eq!(connect["name"], "www.lab.glasscom.com");
+    assert_eq!(connect["server"]["port"], 80);
+    assert!(connect["handshake"].as_f64().unwrap() > 0.0);
+    assert!(c.story.iter().any(|e| e["kind"] == "dns_lookups"
+        && e["qname"] == "update.googleapis.com"
+        && e["rcode"] == "REFUSED"
+        && e["count"].as_u64().unwrap() > 1));
+    let aaaa = c
+        .story
+        .iter()
+        .find(|e| e["kind"] == "dns_answer" && e["qtype"] == "AAAA")
+        .unwrap();
+    assert_eq!(
+        aaaa["answers"],
+        serde_json::json!(["CNAME web.lab.glasscom.com"])
+    );
+}
+
+/// DNS over TCP shows its socket: the connection to the resolver with its handshake and
+/// its close, counted in the header; the TCP retry of a truncated answer says its cost.
+#[test]
+fn dns_over_tcp_shows_its_socket() {
+    // tcpdump/dns_tcp.pcap: one lookup over TCP, the connection seen whole.
+    let f = common::shared_root().join("tcpdump/dns_tcp.pcap");
+    let t = text("story", &f);
+    assert!(t.contains("1 TCP connection to the resolver"), "{t}");
+    let connect = t
+        .lines()
+        .find(|l| l.contains("connect  #") && l.contains("(DNS over TCP to the resolver)"))
+        .unwrap_or_else(|| panic!("{t}"));
+    assert!(connect.contains("handshake "), "{connect}");
+    assert!(t.contains("(tcp, id 0x4319) on #"), "{t}");
+    assert!(
+        t.lines()
+            .any(|l| l.contains("close    #") && l.contains("FIN")),
+        "{t}"
+    );
+    // lab-curl: truncated UDP answers retried over TCP.
+    let c = load("lab-curl.pcap");
+    let retry = c
+        .story
+        .iter()
+        .find(|e| e["kind"] == "dns_answer" && e["retry_cost"].is_number())
+        .expect("a TCP retry with its cost");
+    assert!(retry["text"]
+        .as_str()
+        .unwrap()
+        .contains("more than the truncated UDP answer"));
+    let tcp_conns: Vec<&Value> = c
+        .conns
+        .iter()
+        .filter(|k| k["app"] == "dns" && k["proto"] == "tcp")
+        .collect();
+    assert!(!tcp_conns.is_empty());
+    for k in tcp_conns {
+        assert!(
+            c.story
+                .iter()
+                .any(|e| e["kind"] == "connect" && e["conn"] == k["id"]),
+            "the resolver connection #{} is told",
+            k["id"]
+        );
+        assert!(c
+            .story
+            .iter()
+            .any(|e| e["kind"] == "close" && e["conn"] == k["id"] && e["by"].is_string()));
+    }
+}
+
+/// mDNS announcements and NetBIOS broadcasts are background, not stories of their own
+/// kind (zeek/wikipedia.pcap).
+#[test]
+fn multicast_chatter_is_background() {
+    let f = common::shared_root().join("zeek/wikipedia.pcap");
+    let t = text("story", &f);
+    let headers: Vec<&str> = t.lines().filter(|l| l.starts_with("── story")).collect();
+    let mdns = headers
+        .iter()
+        .filter(|h| h.contains("client 224.0.0.251") || h.contains("client ff02::fb"))
+        .count();
+    assert_eq!(mdns, 2, "{headers:#?}");
+    for h in &headers {
+        if h.contains("client 224.0.0.251") || h.contains("client ff02::fb") {
+            assert!(
+                h.contains("background (multicast and broadcast chatter)"),
+                "{h}"
+            );
+        }
+    }
+    assert!(t.contains("page load http://www.wikipedia.org/"));
+    assert!(t.lines().last().unwrap().contains("1 page load"), "{t}");
+}
+
+/// A TLS connection shows its hello phase, not a "request" phase; a connection that
+/// never closed is "open", not a close (zeek/tls-chrome-34-google.pcap).
+#[test]
+fn a_tls_connection_shows_its_hello_phase() {
+    let f = common::shared_root().join("zeek/tls-chrome-34-google.pcap");
+    let t = text("story", &f);
+    let phases = t.lines().find(|l| l.contains("phases:")).unwrap();
+    assert!(phases.contains(" · tls "), "{phases}");
+    assert!(!phases.contains("request"), "{phases}");
+    assert!(
+        t.contains("open     #0 still open at the end of the capture"),
+        "{t}"
+    );
+    assert!(!t.contains("close    #0 still open"), "{t}");
+    let ev = json_lines("story", &f);
+    let open = ev.iter().find(|e| e["kind"] == "still_open").unwrap();
+    assert!(open["phases"]["tls"].as_f64().unwrap() > 0.0);
+    assert!(open["phases"]["request"].is_null());
+}

@@ -10,7 +10,7 @@ use super::notes::AppNote;
 use crate::base::{Anomaly, ConnId, Endpoint, LinkType, PacketId, Timestamp};
 use crate::capture::Frame;
 use crate::decode::{self, Addr, DefragLimits, Defragmenter, Packet, TcpRel};
-use crate::flow::{ConnTable, FlowConfig, FlowPacket, PacketVerdict, L4};
+use crate::flow::{ConnProto, ConnTable, FlowConfig, FlowPacket, PacketVerdict, L4};
 use crate::proto::dns::{self, DnsMeta, DnsTransaction};
 use crate::story::{AppKind, ConnRecord, HttpRecord, Pending};
 
@@ -336,8 +336,10 @@ impl Engine {
     pub fn pending(&self) -> Pending {
         let mut open: HashMap<IpAddr, Timestamp> = HashMap::new();
         for c in self.table.open_connections() {
-            // DNS's own connections never join a page (their lookups do, as records).
-            if self.apps.app_of(c.id) == Some(AppKind::Dns) {
+            // DNS's own UDP flows never join a page (their lookups do, as records); a
+            // TCP connection to the resolver joins the page of its lookups (the story
+            // shows that socket), so it holds its client's pages like any other.
+            if self.apps.app_of(c.id) == Some(AppKind::Dns) && c.proto != ConnProto::Tcp {
                 continue;
             }
             let e = open.entry(c.client.ip).or_insert(c.first_ts);

@@ -64,7 +64,26 @@ pub enum Command {
     Dns(FileArgs),
     /// One record per HTTP request/response exchange.
     Http(FileArgs),
-    /// The browser-to-server story: lookups, connects, requests, responses, closes.
+    /// The browser-to-server story: lookups, connects, requests, responses, closes
+    ///
+    /// Each page load is one story, from the lookup or connection that leads to its
+    /// document to its last close. What happened meanwhile but led to none of its
+    /// exchanges (a browser's own service lookups, mDNS/LLMNR/NetBIOS chatter) is told
+    /// apart as "background", each name's repeated lookups folded into one line.
+    ///
+    /// Under each close, "phases:" gives the connection's timeline:
+    ///   dns         the lookup that named the connection: query → answer
+    ///   wait        answer → the client's SYN (the client's own delay)
+    ///   connect     the TCP handshake: SYN → the client's ACK
+    ///   tls         TLS hello: Client Hello → Server Hello (or first encrypted data)
+    ///   request     first → last byte of the first request
+    ///   first byte  last request byte → first response byte
+    ///   transfer    first → last byte of the first response
+    ///   idle        last payload byte → the first FIN or RST
+    ///   close       first FIN or RST → the connection's last packet
+    /// Under a millisecond in µs. A connection that never closed is told as "open"
+    /// (still open at the end of the capture).
+    #[command(verbatim_doc_comment)]
     Story(FileArgs),
     /// Capture live and print the story, packets or connections as they happen.
     Capture(CaptureArgs),

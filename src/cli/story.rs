@@ -12,10 +12,12 @@ use super::out::Out;
 use super::run::{drive_with, finish_status, threads, Next};
 use super::select::{Matched, Selection};
 use crate::analysis::{Engine, EngineConfig};
+use crate::base::Endpoint;
 use crate::proto::dns::DnsTransaction;
 use crate::story::stream::KeepConn;
 use crate::story::{
-    ConnName, ConnRecord, Event, HttpRecord, Pending, PhaseTimes, StoryPage, StoryStream,
+    ConnName, ConnRecord, Event, Facts, HttpRecord, Pending, PhaseTimes, StoryPage, StoryStream,
+    Tally,
 };
 
 /// Capture time (ns) between two looks for pages that are final (the look walks the
@@ -40,6 +42,7 @@ struct Teller {
     out: Out,
     json: bool,
     printed: bool,
+    tally: Tally,
 }
 
 impl Teller {
@@ -49,6 +52,7 @@ impl Teller {
             out: Out::new(),
             json,
             printed: false,
+            tally: Tally::default(),
         }
     }
 
@@ -64,13 +68,25 @@ impl Teller {
         for c in b.conns {
             self.stream.add_conn(c);
         }
-        let (out, json, printed) = (&mut self.out, self.json, &mut self.printed);
+        let (out, json, printed, tally) =
+            (&mut self.out, self.json, &mut self.printed, &mut self.tally);
         let mut print = |page: &StoryPage| {
+            if !page.events.is_empty() {
+                tally.add(page);
+            }
             print_page(out, page, json, printed);
             !out.failed()
         };
         if b.at_end {
-            self.stream.finish(keep, &mut print)
+            let going = self.stream.finish(keep, &mut print);
+            // Text: the closing count (JSON Lines stay events only).
+            if going && !self.json {
+                if let Some(line) = self.tally.line() {
+                    self.out.line("");
+                    self.out.line(&format!("── {line}"));
+                }
+            }
+            going
         } else if let Some(p) = &b.pending {
             self.stream.advance(p, keep, &mut print)
         } else {
@@ -213,7 +229,7 @@ fn print_page(out: &mut Out, page: &StoryPage, json: bool, printed: &mut bool) {
         if *printed {
             out.line("");
         }
-        out.line(&page_header(page));
+        out.line(&guard(&format!("── {}", page.header())));
         *printed = true;
     }
     for e in &page.events {
@@ -239,38 +255,149 @@ fn print_page(out: &mut Out, page: &StoryPage, json: bool, printed: &mut bool) {
     }
 }
 
-fn page_header(p: &StoryPage) -> String {
-    guard(&format!(
-        "── story {}: {}  (client {}, {} lookups, {} connections, {} requests, {:.3} s)",
-        p.id + 1,
-        p.title,
-        p.client,
-        p.lookups,
-        p.connections,
-        p.requests,
-        p.end.secs_since(p.start)
-    ))
-    .into_owned()
-}
-
 fn phases_json(p: &PhaseTimes) -> Value {
     json!({
         "dns": p.dns, "dns_to_connect": p.dns_to_connect, "connect": p.connect,
-        "request": p.request, "ttfb": p.ttfb, "transfer": p.transfer,
+        "tls": p.tls, "request": p.request, "ttfb": p.ttfb, "transfer": p.transfer,
         "idle": p.idle, "close": p.close,
     })
 }
 
-/// The documented `story --json` event (README, "JSON Lines output").
+fn endpoint_json(e: &Endpoint) -> Value {
+    json!({"ip": e.ip.to_string(), "port": e.port})
+}
+
+fn wires(v: &[String]) -> Vec<Value> {
+    v.iter().map(|s| wire(Some(s))).collect()
+}
+
+/// The facts of an event as JSON fields (README, "`story --json`").
+fn facts_json(f: &Facts, v: &mut Value) {
+    let set = |v: &mut Value, fields: Value| {
+        if let (Some(o), Value::Object(add)) = (v.as_object_mut(), fields) {
+            o.extend(add);
+        }
+    };
+    match f {
+        Facts::None => {}
+        Facts::Lookup {
+            qname,
+            qtype,
+            transport,
+            id,
+            client,
+            server,
+            sent,
+        } => set(
+            v,
+            json!({
+                "qname": wire(Some(qname)), "qtype": qtype, "transport": transport,
+                "id": id, "client": endpoint_json(client), "server": endpoint_json(server),
+                "sent": sent,
+            }),
+        ),
+        Facts::Answer {
+            qname,
+            qtype,
+            rcode,
+            answers,
+            ttl,
+            rtt,
+            truncated,
+            retry_cost,
+        } => set(
+            v,
+            json!({
+                "qname": wire(Some(qname)), "qtype": qtype, "rcode": rcode,
+                "answers": wires(answers), "ttl": ttl, "rtt": rtt, "truncated": truncated,
+                "retry_cost": retry_cost,
+            }),
+        ),
+        Facts::Lookups {
+            qname,
+            qtypes,
+            count,
+            rcode,
+            answers,
+        } => set(
+            v,
+            json!({
+                "qname": wire(Some(qname)), "qtypes": qtypes, "count": count,
+                "rcode": rcode, "answers": wires(answers),
+            }),
+        ),
+        Facts::Connect {
+            client,
+            server,
+            proto,
+            name,
+            handshake,
+        } => set(
+            v,
+            json!({
+                "client": endpoint_json(client), "server": endpoint_json(server),
+                "proto": proto, "name": wire(name.as_deref()), "handshake": handshake,
+            }),
+        ),
+        Facts::Refused {
+            client,
+            server,
+            after,
+        } => set(
+            v,
+            json!({
+                "client": endpoint_json(client), "server": endpoint_json(server),
+                "after": after,
+            }),
+        ),
+        Facts::Tls {
+            sni,
+            alpn_offered,
+            version,
+            alpn,
+        } => set(
+            v,
+            json!({
+                "sni": wire(sni.as_deref()), "alpn_offered": wires(alpn_offered),
+                "version": version, "alpn": wire(alpn.as_deref()),
+            }),
+        ),
+        Facts::Exchange {
+            method,
+            host,
+            uri,
+            status,
+            reason,
+            content_type,
+            body_bytes,
+            ttfb,
+            done,
+        } => set(
+            v,
+            json!({
+                "method": wire(method.as_deref()), "host": wire(host.as_deref()),
+                "uri": wire(uri.as_deref()), "status": status,
+                "reason": wire(reason.as_deref()),
+                "content_type": wire(content_type.as_deref()),
+                "body_bytes": body_bytes, "ttfb": ttfb, "done": done,
+            }),
+        ),
+        Facts::Close { how, by } => set(v, json!({"how": how, "by": by})),
+    }
+}
+
+/// The documented `story --json` event (README, "`story --json`"): `page` is the
+/// text's story number (1-based).
 pub fn event_json(e: &Event) -> Value {
     let mut v = json!({
         "ts": e.ts.as_secs_f64(),
         "rel": e.rel,
         "kind": e.kind.as_str(),
         "conn": e.conn.map(|c| c.0),
-        "page": e.page,
+        "page": e.page.map(|p| p + 1),
         "text": wire(Some(&e.text)),
     });
+    facts_json(&e.facts, &mut v);
     if let Some(p) = &e.phases {
         v["phases"] = phases_json(p);
     }

@@ -18,10 +18,11 @@ mod records;
 pub mod stream;
 
 pub use naming::{name_connections, ConnName, NameIndex, NameSource};
+pub use narrate::Facts;
 pub use narrate::{narrate, narrate_each, Event, EventKind, PhaseTimes};
 pub use pages::{group_pages, Page};
 pub use records::{AppKind, ConnRecord, HttpRecord, TlsSummary};
-pub use stream::{Pending, StoryPage, StoryStream};
+pub use stream::{count, story_page, Pending, StoryPage, StoryStream, Tally};
 
 use crate::proto::dns::DnsTransaction;
 

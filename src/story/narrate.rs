@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use super::{ConnName, NameSource, Page, StoryInput};
-use crate::base::{escape::escape_str, ConnId, Direction, Timestamp};
+use crate::base::elide::{list, value, LIST_ITEMS, VALUE_COLUMNS};
+use crate::base::{escape::escape_str, ConnId, Direction, Endpoint, Timestamp};
 use crate::flow::{CloseHow, ConnProto, Connection};
 use crate::proto::dns::{self, RData};
 use crate::proto::http::HttpTransaction;
@@ -23,6 +24,10 @@ pub enum EventKind {
     HttpResponse,
     TlsHello,
     Close,
+    /// A connection still open when the capture ended (no close to tell).
+    StillOpen,
+    /// A background page's repeated lookups of one name, folded into one line.
+    Lookups,
     Anomaly,
 }
 
@@ -38,6 +43,8 @@ impl EventKind {
             EventKind::HttpResponse => "http_response",
             EventKind::TlsHello => "tls_hello",
             EventKind::Close => "close",
+            EventKind::StillOpen => "still_open",
+            EventKind::Lookups => "dns_lookups",
             EventKind::Anomaly => "anomaly",
         }
     }
@@ -53,10 +60,16 @@ impl EventKind {
             EventKind::HttpRequest | EventKind::HttpResponse => "",
             EventKind::TlsHello => "tls",
             EventKind::Close => "close",
+            EventKind::StillOpen => "open",
+            EventKind::Lookups => "lookups",
             EventKind::Anomaly => "note",
         }
     }
 }
+
+/// How a connection to the resolver carrying DNS over TCP is named on its connect line
+/// (the page header counts these apart from the page's own connections).
+pub const DNS_TCP_MARK: &str = "(DNS over TCP to the resolver)";
 
 /// Per-connection phase durations in seconds (None where the phase did not happen).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -67,6 +80,9 @@ pub struct PhaseTimes {
     pub dns_to_connect: Option<f64>,
     /// SYN → handshake ACK.
     pub connect: Option<f64>,
+    /// TLS: the client's first bytes (its Client Hello) → the server's first bytes
+    /// (its Server Hello, or the first encrypted data).
+    pub tls: Option<f64>,
     /// First request byte → last request byte.
     pub request: Option<f64>,
     /// Last request byte → first response byte.
@@ -80,25 +96,125 @@ pub struct PhaseTimes {
 }
 
 impl PhaseTimes {
-    /// "dns 1.2 ms, wait 0.2 ms, connect 20.1 ms, …": the phases that happened, as the
-    /// `story` command and the TUI print them.
+    /// The phases' labels, in the order of [`summary`](Self::summary), with what each
+    /// one measures (`story --help` and the README define them with these words).
+    pub const LEGEND: [(&'static str, &'static str); 9] = [
+        (
+            "dns",
+            "the lookup that named the connection: query → answer",
+        ),
+        ("wait", "answer → the client's SYN (the client's own delay)"),
+        ("connect", "the TCP handshake: SYN → the client's ACK"),
+        (
+            "tls",
+            "TLS hello: Client Hello → Server Hello (or first encrypted data)",
+        ),
+        ("request", "first → last byte of the first request"),
+        ("first byte", "last request byte → first response byte"),
+        ("transfer", "first → last byte of the first response"),
+        ("idle", "last payload byte → the first FIN or RST"),
+        ("close", "first FIN or RST → the connection's last packet"),
+    ];
+
+    /// "phases: dns 1.2 ms · wait 230 µs · connect 20.1 ms · …": the phases that
+    /// happened, as the `story` command and the TUI print them (under a millisecond in
+    /// µs).
     pub fn summary(&self) -> String {
-        let f = |name: &str, v: Option<f64>| v.map(|s| format!("{name} {:.1} ms", s * 1e3));
-        [
-            f("dns", self.dns),
-            f("wait", self.dns_to_connect),
-            f("connect", self.connect),
-            f("request", self.request),
-            f("ttfb", self.ttfb),
-            f("transfer", self.transfer),
-            f("idle", self.idle),
-            f("close", self.close),
+        let parts: Vec<String> = [
+            self.dns,
+            self.dns_to_connect,
+            self.connect,
+            self.tls,
+            self.request,
+            self.ttfb,
+            self.transfer,
+            self.idle,
+            self.close,
         ]
         .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(", ")
+        .zip(Self::LEGEND)
+        .filter_map(|(v, (name, _))| v.map(|s| format!("{name} {}", ms(s))))
+        .collect();
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("phases: {}", parts.join(" · "))
+        }
     }
+}
+
+/// The facts of an event, for `story --json` (strings as they came from the wire:
+/// the writer escapes them). Durations in seconds.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Facts {
+    #[default]
+    None,
+    Lookup {
+        qname: String,
+        qtype: String,
+        transport: &'static str,
+        id: u16,
+        client: Endpoint,
+        server: Endpoint,
+        sent: u32,
+    },
+    Answer {
+        qname: String,
+        qtype: String,
+        rcode: String,
+        /// Answer records as `TYPE data` (`A 198.18.1.80`, `CNAME web.example`).
+        answers: Vec<String>,
+        ttl: Option<u32>,
+        rtt: Option<f64>,
+        truncated: bool,
+        /// On the TCP retry of a truncated UDP answer: seconds from that answer to this.
+        retry_cost: Option<f64>,
+    },
+    /// Folded lookups of one name (background).
+    Lookups {
+        qname: String,
+        qtypes: Vec<String>,
+        count: usize,
+        /// `NOERROR`, `NXDOMAIN`, `REFUSED`, … or `none` when no answer came.
+        rcode: String,
+        answers: Vec<String>,
+    },
+    Connect {
+        client: Endpoint,
+        server: Endpoint,
+        proto: &'static str,
+        /// The looked-up name (or SNI/Host) that named the connection.
+        name: Option<String>,
+        handshake: Option<f64>,
+    },
+    Refused {
+        client: Endpoint,
+        server: Endpoint,
+        after: f64,
+    },
+    Tls {
+        sni: Option<String>,
+        alpn_offered: Vec<String>,
+        version: Option<String>,
+        alpn: Option<String>,
+    },
+    Exchange {
+        method: Option<String>,
+        host: Option<String>,
+        uri: Option<String>,
+        status: Option<u16>,
+        reason: Option<String>,
+        content_type: Option<String>,
+        body_bytes: Option<u64>,
+        ttfb: Option<f64>,
+        done: Option<f64>,
+    },
+    Close {
+        /// `fin`, `rst` or `idle` (a flow without a close that ended).
+        how: &'static str,
+        /// `client` or `server`; None for `idle`.
+        by: Option<&'static str>,
+    },
 }
 
 /// One line of the story.
@@ -117,6 +233,8 @@ pub struct Event {
     pub quiet: bool,
     /// On `close` events: the connection's phase durations.
     pub phases: Option<PhaseTimes>,
+    /// What the line says, as data.
+    pub facts: Facts,
 }
 
 /// A duration as people read it: `45 µs`, `1.4 ms`, `2.315 s`.
@@ -207,9 +325,23 @@ impl Narrator {
             text,
             quiet: false,
             phases: None,
+            facts: Facts::None,
         };
+        // Truncated UDP answers of this page retried over TCP, by `seq`: the retry
+        // tells their cost (within one page, so the streaming story tells the same).
+        let truncated: HashMap<u64, usize> = p
+            .dns
+            .iter()
+            .filter(|&&di| input.dns[di].retried_over_tcp.is_some())
+            .map(|&di| (input.dns[di].seq, di))
+            .collect();
         for &di in &p.dns {
-            dns_events(input, di, &mk, &mut ev);
+            dns_events(input, &truncated, di, &mk, &mut ev);
+        }
+        if p.background {
+            // Told folded, one line per name: the single lookups stay for JSON.
+            ev.iter_mut().for_each(|e| e.quiet = true);
+            folded_lookups(input, p, &mk, &mut ev);
         }
         for &ci in &p.conns {
             let first = self
@@ -238,13 +370,91 @@ fn order(k: EventKind) -> u8 {
         EventKind::TlsHello => 5,
         EventKind::HttpRequest => 6,
         EventKind::HttpResponse => 7,
+        EventKind::Lookups => 1,
         EventKind::Anomaly => 8,
-        EventKind::Close => 9,
+        EventKind::Close | EventKind::StillOpen => 9,
     }
 }
 
+/// What an answer said, in words and as facts.
+struct Outcome {
+    /// `= CNAME web.example = 198.18.1.80  TTL 300`, `: REFUSED (…)`,
+    /// `: no AAAA records`, `= CNAME web.example; no AAAA records`.
+    text: String,
+    rcode: String,
+    answers: Vec<String>,
+    ttl: Option<u32>,
+}
+
+/// Reads an answer for a question of type `qtype`: the records in order (CNAME chain,
+/// then addresses), and "no TYPE records" whenever none of the asked type came back
+/// (also after a CNAME chain: the chain alone does not answer the question).
+fn outcome(qtype: u16, resp: &dns::Message) -> Outcome {
+    let rcode = resp.flags.rcode;
+    if rcode != 0 {
+        return Outcome {
+            text: format!(": {}", rcode_text(rcode)),
+            rcode: dns::text::rcode_mnemonic(rcode),
+            answers: Vec::new(),
+            ttl: None,
+        };
+    }
+    let mut parts: Vec<String> = Vec::new();
+    let mut answers: Vec<String> = Vec::new();
+    let mut ttl = None;
+    let mut of_type = false;
+    for r in &resp.answers {
+        let tname = dns::text::type_name(r.rtype);
+        of_type |= r.rtype == qtype;
+        match &r.data {
+            RData::Cname(t) => {
+                parts.push(format!("CNAME {t}"));
+                answers.push(format!("CNAME {t}"));
+            }
+            RData::A(a) => {
+                ttl.get_or_insert(r.ttl);
+                parts.push(a.to_string());
+                answers.push(format!("A {a}"));
+            }
+            RData::Aaaa(a) => {
+                ttl.get_or_insert(r.ttl);
+                parts.push(a.to_string());
+                answers.push(format!("AAAA {a}"));
+            }
+            _ => {
+                let d = dns::text::data_text(r);
+                parts.push(format!("{tname} {d}"));
+                answers.push(format!("{tname} {d}"));
+            }
+        }
+    }
+    // ANY (255) and CNAME questions are answered by whatever came back.
+    // A response without a question (mDNS announcements) has type 0: nothing asked.
+    let none = !of_type && !matches!(qtype, 0 | 5 | 255);
+    let mut text = String::new();
+    if !parts.is_empty() {
+        let _ = write!(text, " = {}", list(&parts, " = ", LIST_ITEMS));
+        if let Some(t) = ttl {
+            let _ = write!(text, "  TTL {t}");
+        }
+    }
+    if none {
+        text.push_str(if parts.is_empty() { ": " } else { "; " });
+        let _ = write!(text, "no {} records", dns::text::type_name(qtype));
+    }
+    Outcome {
+        text,
+        rcode: dns::text::rcode_mnemonic(0),
+        answers,
+        ttl,
+    }
+}
+
+/// DNS names and record data arrive already in safe presentation form (RFC 1035 §5.1
+/// escapes, see `proto::dns::parse`): escaping them again would double each `\\`.
 fn dns_events(
     input: &StoryInput<'_>,
+    truncated: &HashMap<u64, usize>,
     di: usize,
     mk: &dyn Fn(Timestamp, EventKind, Option<ConnId>, String) -> Event,
     ev: &mut Vec<Event>,
@@ -258,17 +468,31 @@ fn dns_events(
             tx.client.ip,
             tx.server.ip,
             qtype,
-            qname,
+            value(qname, VALUE_COLUMNS),
             tx.transport.as_str(),
             tx.id
         );
+        // Over TCP the lookup travels on a connection of its own (told beside it).
+        if let (Some(c), dns::Transport::Tcp) = (tx.conn, tx.transport) {
+            let _ = write!(text, " on #{c}");
+        }
         if tx.retransmissions > 0 {
             let _ = write!(text, ", sent {} times", tx.retransmissions + 1);
         }
         if tx.tc_retry_of.is_some() {
             text.push_str(", retrying a truncated UDP answer");
         }
-        ev.push(mk(qt, EventKind::DnsQuery, tx.conn, text));
+        let mut e = mk(qt, EventKind::DnsQuery, tx.conn, text);
+        e.facts = Facts::Lookup {
+            qname: qname.to_string(),
+            qtype: qtype.to_string(),
+            transport: tx.transport.as_str(),
+            id: tx.id,
+            client: tx.client,
+            server: tx.server,
+            sent: tx.retransmissions + 1,
+        };
+        ev.push(e);
     }
     match (tx.response_ts, tx.response.as_deref()) {
         (Some(rt), Some(resp)) => {
@@ -276,46 +500,22 @@ fn dns_events(
                 .rtt()
                 .map(|r| format!(", in {}", ms(r)))
                 .unwrap_or_default();
-            let rcode = resp.flags.rcode;
-            let mut text = String::new();
-            if rcode != 0 {
-                let _ = write!(text, "{qname}: {}{took}", rcode_text(rcode));
-            } else {
-                let mut parts: Vec<String> = Vec::new();
-                let mut ttl = None;
-                for r in &resp.answers {
-                    match &r.data {
-                        RData::Cname(t) => parts.push(format!("CNAME {t}")),
-                        RData::A(a) => {
-                            ttl.get_or_insert(r.ttl);
-                            parts.push(a.to_string())
-                        }
-                        RData::Aaaa(a) => {
-                            ttl.get_or_insert(r.ttl);
-                            parts.push(a.to_string())
-                        }
-                        _ => parts.push(format!(
-                            "{} {}",
-                            dns::text::type_name(r.rtype),
-                            dns::text::data_text(r)
-                        )),
-                    }
-                }
-                if parts.is_empty() {
-                    let _ = write!(text, "{qname}: no {qtype} records{took}");
-                } else {
-                    const SHOW: usize = 6;
-                    let more = parts.len().saturating_sub(SHOW);
-                    parts.truncate(SHOW);
-                    let _ = write!(text, "{qname} = {}", parts.join(" = "));
-                    if more > 0 {
-                        let _ = write!(text, " (+{more} more)");
-                    }
-                    if let Some(t) = ttl {
-                        let _ = write!(text, "  TTL {t}");
-                    }
-                    text.push_str(&took);
-                }
+            let o = outcome(tx.qtype, resp);
+            let mut text = format!("{qtype} {}{}{took}", value(qname, VALUE_COLUMNS), o.text);
+            // The price of a truncated UDP answer: the time from it to this TCP answer
+            // (connection set up, query sent again, answer whole).
+            let retry_cost = tx
+                .tc_retry_of
+                .and_then(|seq| truncated.get(&seq))
+                .map(|&i| &input.dns[i])
+                .and_then(|udp| udp.response_ts)
+                .map(|u| secs(u, rt));
+            if let Some(c) = retry_cost {
+                let _ = write!(
+                    text,
+                    "  (retried over TCP: {} more than the truncated UDP answer)",
+                    ms(c)
+                );
             }
             if resp.flags.tc {
                 text.push_str("  (truncated: TC=1");
@@ -325,7 +525,18 @@ fn dns_events(
                     ")"
                 });
             }
-            ev.push(mk(rt, EventKind::DnsAnswer, tx.conn, escape_str(&text)));
+            let mut e = mk(rt, EventKind::DnsAnswer, tx.conn, text);
+            e.facts = Facts::Answer {
+                qname: qname.to_string(),
+                qtype: qtype.to_string(),
+                rcode: o.rcode,
+                answers: o.answers,
+                ttl: o.ttl,
+                rtt: tx.rtt(),
+                truncated: resp.flags.tc,
+                retry_cost,
+            };
+            ev.push(e);
         }
         _ => {
             if let Some(qt) = tx.query_ts {
@@ -344,6 +555,93 @@ fn dns_events(
                 ));
             }
         }
+    }
+}
+
+/// A background page's lookups, one line per name and outcome: "update.googleapis.com
+/// A, HTTPS ×14: REFUSED (the resolver refused)". The single lookups stay in the JSON
+/// (quiet), so no fact is lost.
+fn folded_lookups(
+    input: &StoryInput<'_>,
+    p: &Page,
+    mk: &dyn Fn(Timestamp, EventKind, Option<ConnId>, String) -> Event,
+    ev: &mut Vec<Event>,
+) {
+    // (name, outcome) → (first time, types in order of first use, count, facts)
+    struct Fold {
+        first: Timestamp,
+        qname: String,
+        types: Vec<String>,
+        count: usize,
+        text: String,
+        rcode: String,
+        answers: Vec<String>,
+    }
+    let mut folds: Vec<Fold> = Vec::new();
+    let mut at: HashMap<(String, String), usize> = HashMap::new();
+    for &di in &p.dns {
+        let tx = &input.dns[di];
+        let t = tx.query_ts.or(tx.response_ts).unwrap_or_default();
+        let qname = dns::text::display_name(&tx.qname).to_string();
+        let (text, rcode, answers) = match tx.response.as_deref() {
+            Some(r) => {
+                let o = outcome(tx.qtype, r);
+                // The type is named once before the count: drop "no A records" words.
+                let text = if r.flags.rcode == 0 && o.answers.is_empty() {
+                    ": no records".to_string()
+                } else {
+                    o.text
+                };
+                (text, o.rcode, o.answers)
+            }
+            None => (
+                ": no answer in the capture".to_string(),
+                "none".into(),
+                Vec::new(),
+            ),
+        };
+        let key = (qname.to_ascii_lowercase(), text.clone());
+        let i = *at.entry(key).or_insert_with(|| {
+            folds.push(Fold {
+                first: t,
+                qname: qname.clone(),
+                types: Vec::new(),
+                count: 0,
+                text,
+                rcode,
+                answers,
+            });
+            folds.len() - 1
+        });
+        let f = &mut folds[i];
+        f.first = f.first.min(t);
+        f.count += 1;
+        let ty = dns::text::type_name(tx.qtype).to_string();
+        if !f.types.contains(&ty) {
+            f.types.push(ty);
+        }
+    }
+    for f in folds {
+        let times = if f.count > 1 {
+            format!(" ×{}", f.count)
+        } else {
+            String::new()
+        };
+        let text = format!(
+            "{}  {}{times}{}",
+            value(&f.qname, VALUE_COLUMNS),
+            f.types.join(", "),
+            f.text
+        );
+        let mut e = mk(f.first, EventKind::Lookups, None, text);
+        e.facts = Facts::Lookups {
+            qname: f.qname,
+            qtypes: f.types,
+            count: f.count,
+            rcode: f.rcode,
+            answers: f.answers,
+        };
+        ev.push(e);
     }
 }
 
@@ -393,24 +691,29 @@ fn conn_events(
     let rec = &input.conns[ci];
     let c = &rec.conn;
     let id = Some(c.id);
-    if rec.app == Some(super::AppKind::Dns) {
-        return; // told by its lookups
+    let dns_conn = rec.app == Some(super::AppKind::Dns);
+    if dns_conn && c.proto != ConnProto::Tcp {
+        return; // a UDP flow to the resolver: told by its lookups
     }
     let proto = match c.proto {
         ConnProto::Tcp => "",
         ConnProto::Udp => " (udp)",
         ConnProto::Icmp => " (icmp)",
     };
+    let proto_name = match c.proto {
+        ConnProto::Tcp => "tcp",
+        ConnProto::Udp => "udp",
+        ConnProto::Icmp => "icmp",
+    };
     let hs = c.handshake.unwrap_or_default();
     let start = hs.syn_ts.unwrap_or(c.first_ts);
-    let mut text = format!(
-        "#{} {} → {}{}  {}",
-        c.id,
-        c.client,
-        c.server,
-        proto,
+    // DNS over TCP: the socket to the resolver, which its lookups travel on.
+    let what = if dns_conn {
+        DNS_TCP_MARK.to_string()
+    } else {
         name_text(name)
-    );
+    };
+    let mut text = format!("#{} {} → {}{}  {}", c.id, c.client, c.server, proto, what);
     if c.proto == ConnProto::Tcp && hs.syn_ts.is_none() {
         text.push_str("  already open when the capture began");
     }
@@ -419,25 +722,42 @@ fn conn_events(
     if let Some(rtt) = hs.rtt_ns() {
         let _ = write!(text, "  handshake {}", ms(rtt as f64 / 1e9));
     }
+    let connect_facts = Facts::Connect {
+        client: c.client,
+        server: c.server,
+        proto: proto_name,
+        name: name.map(|n| n.qname.clone()),
+        handshake: hs.rtt_ns().map(|n| n as f64 / 1e9),
+    };
     if state == "REJ" {
         let mut e = mk(start, EventKind::Connect, id, text);
         e.quiet = true;
+        e.facts = connect_facts;
         ev.push(e);
         let rst = c.close.map(|cl| cl.ts).unwrap_or(c.last_ts);
-        ev.push(mk(
+        let mut e = mk(
             rst,
             EventKind::Refused,
             id,
             format!(
-                "{} → {}  refused: the server answered the SYN with RST in {}",
+                "#{} {} → {}  the server answered the SYN with RST in {}",
+                c.id,
                 c.client,
                 c.server,
                 ms(secs(start, rst))
             ),
-        ));
+        );
+        e.facts = Facts::Refused {
+            client: c.client,
+            server: c.server,
+            after: secs(start, rst),
+        };
+        ev.push(e);
         return;
     }
-    ev.push(mk(start, EventKind::Connect, id, text));
+    let mut e = mk(start, EventKind::Connect, id, text);
+    e.facts = connect_facts;
+    ev.push(e);
     if let Some(ack) = hs.ack_ts {
         let mut e = mk(
             ack,
@@ -476,7 +796,14 @@ fn conn_events(
             }
         }
         let at = c.phases.first_payload[0].unwrap_or(start);
-        ev.push(mk(at, EventKind::TlsHello, id, escape_str(&s)));
+        let mut e = mk(at, EventKind::TlsHello, id, escape_str(&s));
+        e.facts = Facts::Tls {
+            sni: t.sni.clone(),
+            alpn_offered: t.alpn_offered.clone(),
+            version: t.version.map(|v| version_name(v).to_string()),
+            alpn: t.alpn.clone(),
+        };
+        ev.push(e);
     }
     let total: u64 = c.bytes[0] + c.bytes[1];
     if c.proto == ConnProto::Tcp && established && total == 0 {
@@ -488,7 +815,7 @@ fn conn_events(
         ));
     }
     let mut close = format!("#{} {}", c.id, close_text(c));
-    let phases = phase_times(input, ci, name, first_http);
+    let phases = phase_times(input, ci, name, first_http, rec.tls.is_some());
     let at = c.close.map(|cl| cl.ts).unwrap_or(c.last_ts);
     if c.retransmitted_bytes.iter().sum::<u64>() > 0 || c.missed_bytes > 0 {
         let _ = write!(
@@ -498,8 +825,24 @@ fn conn_events(
             c.missed_bytes
         );
     }
-    let mut e = mk(at, EventKind::Close, id, close);
+    // A TCP connection that never closed is not a close: it is told as still open.
+    let open = c.close.is_none() && c.proto == ConnProto::Tcp;
+    let kind = if open {
+        EventKind::StillOpen
+    } else {
+        EventKind::Close
+    };
+    let mut e = mk(at, kind, id, close);
     e.phases = Some(phases);
+    e.facts = Facts::Close {
+        how: match c.close.map(|cl| cl.how) {
+            Some(CloseHow::Fin) => "fin",
+            Some(CloseHow::Rst) => "rst",
+            None if open => "open",
+            None => "idle",
+        },
+        by: c.close.map(|cl| cl.by.sender()),
+    };
     ev.push(e);
 }
 
@@ -536,6 +879,7 @@ fn phase_times(
     ci: usize,
     name: Option<&ConnName>,
     first_http: Option<&HttpTransaction>,
+    tls: bool,
 ) -> PhaseTimes {
     let c = &input.conns[ci].conn;
     let hs = c.handshake.unwrap_or_default();
@@ -551,9 +895,20 @@ fn phase_times(
         dns: name.and_then(|n| n.dns_rtt),
         dns_to_connect: name.and_then(|n| n.gap),
         connect: hs.rtt_ns().map(|n| n as f64 / 1e9),
+        // TLS: the hello exchange is what can be seen; requests inside are encrypted.
+        tls: (tls && first_http.is_none())
+            .then(|| Some(secs(first_req?, p.first_payload[1]?)))
+            .flatten()
+            .filter(|d| *d >= 0.0),
         request: first_http
             .and_then(|t| Some(secs(t.request_ts?, t.request_end_ts?)))
-            .or_else(|| Some(secs(first_req?, p.last_payload[0]?))),
+            .or_else(|| {
+                // A UDP flow's "request" would be all its client's datagrams.
+                if tls || c.proto != ConnProto::Tcp {
+                    return None;
+                }
+                Some(secs(first_req?, p.last_payload[0]?))
+            }),
         ttfb: first_http.and_then(|t| t.ttfb()).map(|n| n as f64 / 1e9),
         transfer: first_http.and_then(|t| Some(secs(t.response_ts?, t.response_end_ts?))),
         idle: match (last_payload, close_start) {
@@ -576,7 +931,7 @@ fn http_events(
     let mut req = format!(
         "{} {}",
         t.method.as_deref().unwrap_or("?"),
-        t.uri.as_deref().unwrap_or("?")
+        value(t.uri.as_deref().unwrap_or("?"), VALUE_COLUMNS)
     );
     if t.seq > 0 {
         let _ = write!(req, " (#{}, same connection)", h.conn);
@@ -606,15 +961,97 @@ fn http_events(
         resp.push_str("  (partial: bytes missing from the capture)");
     }
     let at = t.request_ts.or(t.response_ts).unwrap_or_default();
-    ev.push(mk(
+    let mut e = mk(
         at,
         EventKind::HttpRequest,
         conn,
         escape_str(&format!("{req} → {resp}")),
-    ));
+    );
+    e.facts = Facts::Exchange {
+        method: t.method.clone(),
+        host: t.host.clone(),
+        uri: t.uri.clone(),
+        status: t.status,
+        reason: t.reason.clone(),
+        content_type: t.content_type.clone(),
+        body_bytes: t.status.map(|_| t.response_body_len),
+        ttfb: t.ttfb().map(|n| n as f64 / 1e9),
+        done: t.time_to_last_byte().map(|n| n as f64 / 1e9),
+    };
+    ev.push(e);
     if let Some(rt) = t.response_ts {
         let mut e = mk(rt, EventKind::HttpResponse, conn, escape_str(&resp));
         e.quiet = true;
         ev.push(e);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::dns::{fixture, parse_message};
+
+    /// Labelled, in the order of the legend, µs under a millisecond: never "0.0 ms".
+    #[test]
+    fn phase_summary_is_labelled_with_units_a_person_reads() {
+        let p = PhaseTimes {
+            dns: Some(0.0176),
+            dns_to_connect: Some(0.0023),
+            connect: Some(0.000057),
+            request: Some(0.0),
+            ttfb: Some(0.0039),
+            transfer: Some(0.00017),
+            idle: Some(0.2575),
+            close: Some(1.5),
+            ..PhaseTimes::default()
+        };
+        assert_eq!(
+            p.summary(),
+            "phases: dns 17.6 ms · wait 2.3 ms · connect 57 µs · request 0 µs · \
+             first byte 3.9 ms · transfer 170 µs · idle 257.5 ms · close 1.500 s"
+        );
+        let tls = PhaseTimes {
+            connect: Some(0.02),
+            tls: Some(0.021),
+            ..PhaseTimes::default()
+        };
+        assert_eq!(tls.summary(), "phases: connect 20.0 ms · tls 21.0 ms");
+        assert_eq!(PhaseTimes::default().summary(), "");
+    }
+
+    /// Real answers from the shared captures (tests/data/dns-messages.tsv): an AAAA
+    /// question answered only by a CNAME chain says there is no AAAA record; an A
+    /// answer with addresses does not.
+    #[test]
+    fn an_answer_names_the_type_it_answers() {
+        let mut cname_only = 0;
+        let mut with_addresses = 0;
+        for (_, bytes) in fixture::messages() {
+            let Ok(m) = parse_message(&bytes) else {
+                continue;
+            };
+            let Some(q) = m.questions.first() else {
+                continue;
+            };
+            if !m.flags.qr || m.flags.rcode != 0 {
+                continue;
+            }
+            let o = outcome(q.qtype, &m);
+            let has = |t: u16| m.answers.iter().any(|r| r.rtype == t);
+            if q.qtype == 28 && has(5) && !has(28) {
+                cname_only += 1;
+                assert!(o.text.starts_with(" = CNAME "), "{}", o.text);
+                assert!(o.text.ends_with("; no AAAA records"), "{}", o.text);
+            }
+            if q.qtype == 1 && has(1) {
+                with_addresses += 1;
+                assert!(!o.text.contains("no A records"), "{}", o.text);
+                assert!(o.answers.iter().any(|a| a.starts_with("A ")));
+            }
+            if q.qtype == 28 && m.answers.is_empty() {
+                assert_eq!(o.text, ": no AAAA records");
+            }
+        }
+        assert!(cname_only > 0 && with_addresses > 0);
     }
 }

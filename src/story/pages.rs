@@ -9,7 +9,7 @@
 //! exchange (a refused port, a browser's unused preconnect, TLS) and lookups belong to
 //! the page active for that client when they happened, or stand alone.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use super::stream::HOLD;
@@ -36,6 +36,15 @@ pub struct Page {
     pub http: Vec<usize>,
     /// Indexes into `StoryInput::dns`.
     pub dns: Vec<usize>,
+    /// Traffic that is not a page's own: the lookups and connections that happened
+    /// during a page load but led to none of its exchanges (a browser's own service
+    /// lookups), or lone multicast/broadcast chatter (mDNS, LLMNR, NetBIOS).
+    pub background: bool,
+    /// For the background of a page load: the id of that page load (the two are final
+    /// together in the streaming story, as they were grouped together).
+    pub background_of: Option<u32>,
+    /// For the background of a page load: that page's URL.
+    pub during: Option<String>,
 }
 
 /// Browsers all announce themselves as "Mozilla/5.0 (…)".
@@ -134,6 +143,9 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
                     conns: Vec::new(),
                     http: Vec::new(),
                     dns: Vec::new(),
+                    background: false,
+                    background_of: None,
+                    during: None,
                 });
                 if let (true, Some(u)) = (doc, url.as_deref()) {
                     by_origin
@@ -330,13 +342,203 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
         pages[p].end = pages[p].end.max(tx.response_ts.unwrap_or(t));
     }
 
+    // DNS over TCP: the connection to the resolver joins the page of its first lookup.
+    let mut dns_conn_page: HashMap<ConnId, usize> = HashMap::new();
+    for (pi, p) in pages.iter().enumerate() {
+        for &di in &p.dns {
+            let tx = &input.dns[di];
+            if let (Some(c), crate::proto::dns::Transport::Tcp) = (tx.conn, tx.transport) {
+                let e = dns_conn_page.entry(c).or_insert(pi);
+                if pages[*e].start > p.start {
+                    *e = pi;
+                }
+            }
+        }
+    }
+    for (ci, c) in input.conns.iter().enumerate() {
+        if c.app == Some(super::AppKind::Dns) && c.conn.proto == crate::flow::ConnProto::Tcp {
+            if let Some(&p) = dns_conn_page.get(&c.conn.id) {
+                // Grouping is per client (the streaming story groups one client at a
+                // time): a connection whose orientation was guessed otherwise stays out.
+                if pages[p].client == c.conn.client.ip && !pages[p].conns.contains(&ci) {
+                    pages[p].conns.push(ci);
+                    pages[p].start = pages[p].start.min(c.conn.first_ts);
+                    pages[p].end = pages[p].end.max(c.conn.last_ts);
+                }
+            }
+        }
+    }
+
+    split_background(input, names, &mut pages);
+
     // Pages of different clients never interact: (start, client, creation) is an order
     // the streaming story, which groups one client at a time, reproduces.
     pages.sort_by_key(|p| (p.start, p.client, p.id));
+    let mut new_id = vec![0u32; pages.len()];
+    for (i, p) in pages.iter().enumerate() {
+        new_id[p.id as usize] = i as u32;
+    }
     for (i, p) in pages.iter_mut().enumerate() {
         p.id = i as u32;
+        p.background_of = p.background_of.map(|o| new_id[o as usize]);
     }
     pages
+}
+
+/// `host` of a Host header (`host:port`, `[v6]:port`), lowercased, without a final dot.
+fn host_name(h: &str) -> String {
+    let h = h.trim();
+    let h = if let Some(rest) = h.strip_prefix('[') {
+        rest.split(']').next().unwrap_or(rest)
+    } else if h.matches(':').count() == 1 {
+        h.split(':').next().unwrap_or(h)
+    } else {
+        h
+    };
+    lower_name(h)
+}
+
+fn lower_name(n: &str) -> String {
+    n.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// Multicast and broadcast chatter: mDNS (5353), LLMNR (5355), NetBIOS (137, 138), or
+/// any packet to a multicast or broadcast address. No page asked for it.
+pub fn is_chatter(server: IpAddr, port: u16) -> bool {
+    let group = match server {
+        IpAddr::V4(a) => a.is_multicast() || a.is_broadcast() || a.octets()[3] == 255,
+        IpAddr::V6(a) => a.is_multicast(),
+    };
+    group || matches!(port, 5353 | 5355 | 137 | 138)
+}
+
+/// Moves out of each page load what led to none of its exchanges, into a background
+/// page of its own, and marks lone pages of chatter as background.
+///
+/// A page load keeps: connections that carried its exchanges, connections to the same
+/// servers (the refused https:// try, an unused preconnect) or named by its names, and
+/// lookups of its names (its hosts, the names and CNAMEs that named its connections),
+/// including the resolver's search-list tries (`name.example.edu`). Everything else it
+/// gathered by timing alone (a browser's lookups for its own services, refused or never
+/// connected to) is background. The page load then starts at its first own record: the
+/// lookup or connection that leads to its document.
+fn split_background(input: &StoryInput<'_>, names: &[Option<ConnName>], pages: &mut Vec<Page>) {
+    let count = pages.len();
+    for pi in 0..count {
+        let p = &pages[pi];
+        if p.document.is_none() {
+            let chatter = p.http.is_empty()
+                && (!p.conns.is_empty() || !p.dns.is_empty())
+                && p.conns.iter().all(|&ci| {
+                    let k = &input.conns[ci].conn;
+                    is_chatter(k.server.ip, k.server.port)
+                })
+                && p.dns.iter().all(|&di| {
+                    let t = &input.dns[di];
+                    is_chatter(t.server.ip, t.server.port) || is_chatter(t.client.ip, t.client.port)
+                });
+            pages[pi].background = chatter;
+            continue;
+        }
+        let mut own_names: HashSet<String> = HashSet::new();
+        let mut servers: HashSet<IpAddr> = HashSet::new();
+        let with_http: HashSet<ConnId> = p.http.iter().map(|&hi| input.http[hi].conn).collect();
+        for &hi in &p.http {
+            if let Some(h) = &input.http[hi].tx.host {
+                own_names.insert(host_name(h));
+            }
+        }
+        for &ci in &p.conns {
+            let k = &input.conns[ci];
+            if with_http.contains(&k.conn.id) {
+                servers.insert(k.conn.server.ip);
+                if let Some(n) = names.get(ci).and_then(|n| n.as_ref()) {
+                    own_names.insert(lower_name(&n.qname));
+                    own_names.extend(n.chain.iter().map(|c| lower_name(c)));
+                }
+            }
+        }
+        // The name itself, or the name with a search-list suffix (`name.example.edu`):
+        // every prefix of it that ends before a dot.
+        let own = |n: &str| {
+            let n = lower_name(n);
+            own_names.contains(&n)
+                || n.match_indices('.')
+                    .any(|(i, _)| own_names.contains(&n[..i]))
+        };
+        let (keep_conns, bg_conns): (Vec<usize>, Vec<usize>) = p.conns.iter().partition(|&&ci| {
+            let k = &input.conns[ci];
+            with_http.contains(&k.conn.id)
+                || servers.contains(&k.conn.server.ip)
+                || names
+                    .get(ci)
+                    .and_then(|n| n.as_ref())
+                    .is_some_and(|n| own(&n.qname))
+        });
+        let (keep_dns, bg_dns): (Vec<usize>, Vec<usize>) =
+            p.dns.iter().partition(|&&di| own(&input.dns[di].qname));
+        // A connection to the resolver stays with the lookups it carried.
+        let carried: HashSet<ConnId> = keep_dns
+            .iter()
+            .filter_map(|&di| input.dns[di].conn)
+            .collect();
+        let (keep_conns, bg_conns): (Vec<usize>, Vec<usize>) = {
+            let (mut k, mut b) = (keep_conns, Vec::new());
+            for ci in bg_conns {
+                if carried.contains(&input.conns[ci].conn.id) {
+                    k.push(ci);
+                } else {
+                    b.push(ci);
+                }
+            }
+            (k, b)
+        };
+        if bg_conns.is_empty() && bg_dns.is_empty() {
+            continue;
+        }
+        let client = p.client;
+        let mut bg = lone(
+            pages.len() as u32,
+            client,
+            Timestamp::default(),
+            Timestamp::default(),
+        );
+        bg.background = true;
+        bg.background_of = Some(pages[pi].id);
+        bg.during = pages[pi].url.clone();
+        bg.conns = bg_conns;
+        bg.dns = bg_dns;
+        extent(input, &mut bg);
+        let p = &mut pages[pi];
+        p.conns = keep_conns;
+        p.dns = keep_dns;
+        extent(input, p);
+        pages.push(bg);
+    }
+}
+
+/// Sets a page's start and end from its records.
+fn extent(input: &StoryInput<'_>, p: &mut Page) {
+    let mut times: Vec<Timestamp> = Vec::new();
+    for &ci in &p.conns {
+        let c = &input.conns[ci].conn;
+        times.extend([c.first_ts, c.last_ts]);
+    }
+    for &hi in &p.http {
+        let t = &input.http[hi].tx;
+        let ts = t.request_ts.or(t.response_ts);
+        times.extend(ts);
+        times.extend(t.response_end_ts.or(t.request_end_ts).or(ts));
+    }
+    for &di in &p.dns {
+        let tx = &input.dns[di];
+        let t = tx.query_ts.or(tx.response_ts).unwrap_or_default();
+        times.extend([t, tx.response_ts.unwrap_or(t)]);
+    }
+    if let (Some(&a), Some(&b)) = (times.iter().min(), times.iter().max()) {
+        p.start = a;
+        p.end = b;
+    }
 }
 
 /// `http://host/` of a URL (scheme, host and port), lowercased.
@@ -362,6 +564,9 @@ fn lone(id: u32, client: IpAddr, start: Timestamp, end: Timestamp) -> Page {
         conns: Vec::new(),
         http: Vec::new(),
         dns: Vec::new(),
+        background: false,
+        background_of: None,
+        during: None,
     }
 }
 
@@ -394,3 +599,30 @@ fn find_active(
 
 /// How long before its document's request a lookup or connection still belongs to it.
 pub const LEAD: i64 = 1_000_000_000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_names_compare_without_port_case_or_final_dot() {
+        assert_eq!(
+            host_name("WWW.Lab.glasscom.com:8080"),
+            "www.lab.glasscom.com"
+        );
+        assert_eq!(host_name("[2001:db8::1]:80"), "2001:db8::1");
+        assert_eq!(host_name("2001:db8::1"), "2001:db8::1");
+        assert_eq!(lower_name("Example.ORG."), "example.org");
+    }
+
+    #[test]
+    fn chatter_is_multicast_broadcast_or_a_local_name_service() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(is_chatter(ip("224.0.0.251"), 5353));
+        assert!(is_chatter(ip("ff02::fb"), 5353));
+        assert!(is_chatter(ip("141.142.220.255"), 137));
+        assert!(is_chatter(ip("198.18.0.53"), 5355));
+        assert!(!is_chatter(ip("198.18.0.53"), 53));
+        assert!(!is_chatter(ip("198.18.1.80"), 80));
+    }
+}

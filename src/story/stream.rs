@@ -37,7 +37,7 @@ use super::narrate::Narrator;
 use super::pages::group_pages;
 use super::{ConnName, ConnRecord, Event, HttpRecord, NameIndex, Page, StoryInput};
 use crate::base::{ConnId, Timestamp};
-use crate::proto::dns::DnsTransaction;
+use crate::proto::dns::{DnsTransaction, Transport};
 
 /// How long after a page's end anything the client does can no longer change it: a
 /// page that ended HOLD before everything still pending for its client is final.
@@ -68,7 +68,103 @@ pub struct StoryPage {
     pub lookups: usize,
     pub connections: usize,
     pub requests: usize,
+    /// Not a page's own traffic (see [`Page::background`]).
+    pub background: bool,
     pub events: Vec<Event>,
+}
+
+/// `1 lookup`, `2 lookups`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+impl StoryPage {
+    /// Is it a page load (a document and what it needed)?
+    pub fn is_page_load(&self) -> bool {
+        self.url.is_some()
+    }
+
+    /// The header line, as the `story` command and the TUI print it (without the
+    /// leading rule): `story 2: page load http://…  (client …, 4 lookups, …)`.
+    pub fn header(&self) -> String {
+        // Connections to the resolver (DNS over TCP) are counted apart.
+        let dns_tcp = self
+            .events
+            .iter()
+            .filter(|e| {
+                e.kind == super::EventKind::Connect && e.text.contains(super::narrate::DNS_TCP_MARK)
+            })
+            .count();
+        let connections = self.connections.saturating_sub(dns_tcp);
+        let mut parts = vec![format!("client {}", self.client)];
+        if self.lookups > 0 || !self.background {
+            parts.push(count(self.lookups, "lookup", "lookups"));
+        }
+        if connections > 0 || !self.background {
+            parts.push(count(connections, "connection", "connections"));
+        }
+        if self.requests > 0 || !self.background {
+            parts.push(count(self.requests, "request", "requests"));
+        }
+        if dns_tcp > 0 {
+            parts.push(format!(
+                "{} to the resolver",
+                count(dns_tcp, "TCP connection", "TCP connections")
+            ));
+        }
+        parts.push(format!("{:.3} s", self.end.secs_since(self.start)));
+        format!(
+            "story {}: {}  ({})",
+            self.id + 1,
+            self.title,
+            parts.join(", ")
+        )
+    }
+}
+
+/// Counts what was told, for the closing line: `3 stories: 1 page load, 1 request,
+/// 1 background`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub stories: usize,
+    pub page_loads: usize,
+    pub background: usize,
+    pub other: usize,
+}
+
+impl Tally {
+    pub fn add(&mut self, p: &StoryPage) {
+        self.stories += 1;
+        if p.is_page_load() {
+            self.page_loads += 1;
+        } else if p.background {
+            self.background += 1;
+        } else {
+            self.other += 1;
+        }
+    }
+
+    /// `3 stories: 1 page load, 1 background, 1 other`; None when nothing was told.
+    pub fn line(&self) -> Option<String> {
+        if self.stories == 0 {
+            return None;
+        }
+        let mut parts = vec![count(self.page_loads, "page load", "page loads")];
+        if self.background > 0 {
+            parts.push(format!("{} background", self.background));
+        }
+        if self.other > 0 {
+            parts.push(format!(
+                "{} (requests, connections or lookups outside a page load)",
+                count(self.other, "other", "others")
+            ));
+        }
+        Some(format!(
+            "{}: {}",
+            count(self.stories, "story", "stories"),
+            parts.join(", ")
+        ))
+    }
 }
 
 /// What one client did since its last batch.
@@ -505,10 +601,28 @@ fn final_pages(input: &StoryInput<'_>, pages: &[Page], before: Option<i64>) -> V
         for &hi in &p.http {
             of_conn.entry(input.http[hi].conn).or_default().push(pi);
         }
+        // DNS over TCP: the resolver connection joins the page of its first lookup.
+        // (TCP only: a UDP flow to the resolver is in no page, and ties nothing.)
+        for &di in &p.dns {
+            let tx = &input.dns[di];
+            if let (Some(c), Transport::Tcp) = (tx.conn, tx.transport) {
+                of_conn.entry(c).or_default().push(pi);
+            }
+        }
     }
     // Bounded: each round makes at least one more page not final.
     loop {
         let mut changed = false;
+        // A page load and its background were grouped together: final together.
+        for (pi, p) in pages.iter().enumerate() {
+            if let Some(q) = p.background_of.map(|q| q as usize) {
+                if fin[pi] != fin[q] {
+                    changed = true;
+                    fin[pi] = false;
+                    fin[q] = false;
+                }
+            }
+        }
         for list in of_conn.values() {
             if list.iter().any(|&p| fin[p]) && list.iter().any(|&p| !fin[p]) {
                 for &p in list {
@@ -535,11 +649,18 @@ pub fn story_page(p: &Page, input: &StoryInput<'_>, events: Vec<Event>) -> Story
         lookups: p.dns.len(),
         connections: p.conns.len(),
         requests: p.http.len(),
+        background: p.background,
         events,
     }
 }
 
 fn title(p: &Page, input: &StoryInput<'_>) -> String {
+    if let Some(u) = &p.during {
+        return format!("background during the page load of {u}");
+    }
+    if p.background {
+        return "background (multicast and broadcast chatter)".to_string();
+    }
     match &p.url {
         Some(u) => format!("page load {u}"),
         None if !p.http.is_empty() => {
@@ -551,8 +672,21 @@ fn title(p: &Page, input: &StoryInput<'_>) -> String {
                 h.uri.as_deref().unwrap_or("")
             )
         }
-        None if !p.conns.is_empty() => "connection".to_string(),
-        None => "lookup".to_string(),
+        // Connections to the resolver carry lookups: still a story of lookups.
+        None if p
+            .conns
+            .iter()
+            .any(|&ci| input.conns[ci].app != Some(super::AppKind::Dns)) =>
+        {
+            if p.conns.len() == 1 {
+                "connection"
+            } else {
+                "connections"
+            }
+            .to_string()
+        }
+        None if p.dns.len() == 1 => "lookup".to_string(),
+        None => "lookups".to_string(),
     }
 }
 
@@ -588,6 +722,43 @@ mod tests {
             out.push(pg.clone());
             true
         });
+    }
+
+    fn told_page(url: Option<&str>, background: bool) -> StoryPage {
+        StoryPage {
+            id: 0,
+            client: IpAddr::from([198, 18, 0, 10]),
+            url: url.map(str::to_string),
+            title: String::new(),
+            start: Timestamp(0),
+            end: Timestamp(S),
+            lookups: 1,
+            connections: 1,
+            requests: 0,
+            background,
+            events: Vec::new(),
+        }
+    }
+
+    /// The closing count: page loads apart from background and other stories, plurals
+    /// right; headers say "1 connection", not "1 connections".
+    #[test]
+    fn the_count_of_stories_and_headers_are_plural_right() {
+        let mut t = Tally::default();
+        assert_eq!(t.line(), None);
+        t.add(&told_page(Some("http://a/"), false));
+        assert_eq!(t.line().unwrap(), "1 story: 1 page load");
+        t.add(&told_page(None, true));
+        t.add(&told_page(Some("http://b/"), false));
+        assert_eq!(t.line().unwrap(), "3 stories: 2 page loads, 1 background");
+        t.add(&told_page(None, false));
+        assert!(t.line().unwrap().contains("1 other"));
+        let mut p = told_page(Some("http://a/"), false);
+        p.title = "page load http://a/".into();
+        assert_eq!(
+            p.header(),
+            "story 1: page load http://a/  (client 198.18.0.10, 1 lookup, 1 connection, 0 requests, 1.000 s)"
+        );
     }
 
     /// A page is told once its client has nothing pending within HOLD of its end, and

@@ -6,7 +6,7 @@ use crate::base::Timestamp;
 use crate::capture::FrameStore;
 use crate::flow::ConnProto;
 use crate::proto::dns::{self, DnsTransaction};
-use crate::story::{ConnName, Event, Page, Story, StoryInput, StoryPage};
+use crate::story::{story_page, ConnName, Event, Story, StoryInput, StoryPage, Tally};
 use crate::tui::source::{ConnRow, DnsRow, HttpRow, StoryItem};
 
 /// "TCP", "UDP" or "ICMP".
@@ -61,8 +61,17 @@ fn frame_len(store: &FrameStore, id: Option<crate::base::PacketId>) -> Option<u3
 /// One row of the DNS table (answers as the `dns` command prints them).
 pub fn dns_row(t: &DnsTransaction, store: &FrameStore, t0: Timestamp) -> DnsRow {
     let when = t.query_ts.or(t.response_ts).unwrap_or(t0);
-    // Long values and long lists elided with a count, as the `dns` command does.
-    let answers = dns::text::records_short(t.answers());
+    let answers: Vec<String> = t
+        .answers()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                dns::text::type_name(r.rtype),
+                dns::text::data_text(r)
+            )
+        })
+        .collect();
     DnsRow {
         conn: t.conn.map(|c| c.0),
         number: t
@@ -75,7 +84,7 @@ pub fn dns_row(t: &DnsTransaction, store: &FrameStore, t0: Timestamp) -> DnsRow 
         qname: dns::text::display_name(&t.qname).to_string(),
         qtype: dns::text::type_name(t.qtype),
         rcode: t.rcode().map(dns::text::rcode_mnemonic),
-        answers,
+        answers: answers.join(", "),
         latency: t.rtt(),
         query_len: frame_len(store, t.query_pkt).unwrap_or(0),
         response_len: frame_len(store, t.response_pkt),
@@ -106,11 +115,29 @@ pub fn http_row(r: &HttpRecord, t0: Timestamp) -> HttpRow {
     }
 }
 
-/// The story as a tree: one item per page load (its header as the `story` command
-/// prints it), the events under it, and the phase durations under each close.
-/// Events outside any page become top-level items.
+/// The story as a tree: one item per story (its header as the `story` command prints it), the
+/// events under it, and the phase durations under each close. Events outside any page
+/// become top-level items; a last item counts the stories (page loads, background,
+/// others) as the `story` command's closing line does.
 pub fn story_items(st: &Story, input: &StoryInput<'_>, _t0: Timestamp) -> Vec<StoryItem> {
     let mut out: Vec<StoryItem> = Vec::new();
+    // Headers as the `story` command prints them: made from the told page, with its
+    // events (the header counts DNS-over-TCP connections among them).
+    let mut tally = Tally::default();
+    let mut headers: Vec<String> = Vec::with_capacity(st.pages.len());
+    let mut at = 0usize;
+    for p in &st.pages {
+        let end = st.events[at..]
+            .iter()
+            .position(|e| e.page != Some(p.id))
+            .map_or(st.events.len(), |n| at + n);
+        let sp = story_page(p, input, st.events[at..end].to_vec());
+        at = end;
+        if !sp.events.is_empty() {
+            tally.add(&sp);
+        }
+        headers.push(sp.header());
+    }
     // (page id, index in `out` of its header item)
     let mut cur: Option<(u32, usize)> = None;
     for e in &st.events {
@@ -119,10 +146,10 @@ pub fn story_items(st: &Story, input: &StoryInput<'_>, _t0: Timestamp) -> Vec<St
         }
         if e.page.is_some() && e.page != cur.map(|c| c.0) {
             cur = None;
-            if let Some(p) = e.page.and_then(|id| st.pages.get(id as usize)) {
-                cur = Some((p.id, out.len()));
+            if let Some(h) = e.page.and_then(|id| headers.get(id as usize)) {
+                cur = Some((e.page.unwrap_or_default(), out.len()));
                 out.push(StoryItem {
-                    text: page_header(p, input),
+                    text: h.clone(),
                     conn: None,
                     children: Vec::new(),
                 });
@@ -133,6 +160,14 @@ pub fn story_items(st: &Story, input: &StoryInput<'_>, _t0: Timestamp) -> Vec<St
             (Some(_), Some(page)) => page.children.push(item),
             _ => out.push(item),
         }
+    }
+    // Last, as the `story` command ends: how many stories of each kind.
+    if let Some(line) = tally.line() {
+        out.push(StoryItem {
+            text: line,
+            conn: None,
+            children: Vec::new(),
+        });
     }
     out
 }
@@ -164,56 +199,33 @@ fn event_item(e: &Event) -> StoryItem {
 }
 
 /// The story told page by page ([`crate::story::StoryStream`], as `story -Y` tells it)
-/// as tree items: one item per page with its events below.
+/// as tree items: one item per page (its header as the `story` command prints it) with
+/// its events below, and the closing count line.
 pub fn story_items_from_pages(pages: &[StoryPage]) -> Vec<StoryItem> {
-    pages
+    let mut tally = Tally::default();
+    let mut out: Vec<StoryItem> = pages
         .iter()
         .filter(|p| !p.events.is_empty())
-        .map(|p| StoryItem {
-            text: format!(
-                "story {}: {}  (client {}, {} lookups, {} connections, {} requests, {:.3} s)",
-                p.id + 1,
-                p.title,
-                p.client,
-                p.lookups,
-                p.connections,
-                p.requests,
-                p.end.secs_since(p.start)
-            ),
-            conn: None,
-            children: p
-                .events
-                .iter()
-                .filter(|e| !e.quiet)
-                .map(event_item)
-                .collect(),
+        .map(|p| {
+            tally.add(p);
+            StoryItem {
+                text: p.header(),
+                conn: None,
+                children: p
+                    .events
+                    .iter()
+                    .filter(|e| !e.quiet)
+                    .map(event_item)
+                    .collect(),
+            }
         })
-        .collect()
-}
-
-/// The page header line of the `story` command.
-fn page_header(p: &Page, input: &StoryInput<'_>) -> String {
-    let what = match &p.url {
-        Some(u) => format!("page load {u}"),
-        None => match p.http.first().and_then(|&i| input.http.get(i)) {
-            Some(h) => format!(
-                "request {} http://{}{}",
-                h.tx.method.as_deref().unwrap_or("?"),
-                h.tx.host.as_deref().unwrap_or("?"),
-                h.tx.uri.as_deref().unwrap_or("")
-            ),
-            None if !p.conns.is_empty() => "connection".to_string(),
-            None => "lookup".to_string(),
-        },
-    };
-    format!(
-        "story {}: {}  (client {}, {} lookups, {} connections, {} requests, {:.3} s)",
-        p.id + 1,
-        what,
-        p.client,
-        p.dns.len(),
-        p.conns.len(),
-        p.http.len(),
-        p.end.secs_since(p.start)
-    )
+        .collect();
+    if let Some(line) = tally.line() {
+        out.push(StoryItem {
+            text: line,
+            conn: None,
+            children: Vec::new(),
+        });
+    }
+    out
 }

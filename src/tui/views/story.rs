@@ -14,12 +14,21 @@ use super::title;
 
 pub fn render(body: Rect, buf: &mut Buffer, app: &App, t: &Theme) {
     let items = app.source.story();
+    // Stories are the items with events under them (not the closing count, nor an
+    // event outside any story); the kinds are counted on the list's last line.
+    let stories = items.iter().filter(|i| !i.children.is_empty()).count();
     let area = title(
         body,
         buf,
         vec![
             Span::styled("Story ", t.title()),
-            Span::styled(format!("{} page loads", items.len()), t.dim()),
+            Span::styled(
+                format!(
+                    "{stories} {}",
+                    if stories == 1 { "story" } else { "stories" }
+                ),
+                t.dim(),
+            ),
         ],
     );
     let lines = tree_lines(items, &app.story_expanded);

@@ -1,0 +1,48 @@
+//! The story sample at the top of README.md is what `wiretale story` prints for the
+//! bundled browser page load (made by `scripts/readme-sample.sh`): a line "…" stands for
+//! the lines left out, everything before it is the output's first lines and everything
+//! after it its last lines.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn the_readme_story_sample_is_the_real_output() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let begin = readme
+        .find("<!-- story-sample: begin")
+        .expect("README has a story-sample block");
+    let end = readme[begin..]
+        .find("<!-- story-sample: end")
+        .map(|e| begin + e)
+        .expect("the block ends");
+    let block: Vec<&str> = readme[begin..end]
+        .lines()
+        .skip(1)
+        .filter(|l| !l.starts_with("```"))
+        .collect();
+    assert!(block.len() > 10, "the sample is empty: {block:?}");
+    let out = Command::new(common::bin())
+        .arg("story")
+        .arg(root.join("captures/lab-page.pcap"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let real: Vec<&str> = text.lines().collect();
+    let (head, tail) = match block.iter().position(|l| *l == "…") {
+        Some(i) => (&block[..i], &block[i + 1..]),
+        None => (&block[..], &[][..]),
+    };
+    let hint = "run scripts/readme-sample.sh";
+    assert_eq!(head, &real[..head.len().min(real.len())], "{hint}");
+    if block.contains(&"…") {
+        assert!(head.len() + tail.len() <= real.len(), "{hint}");
+        assert_eq!(tail, &real[real.len() - tail.len()..], "{hint}");
+    } else {
+        assert_eq!(head.len(), real.len(), "{hint}");
+    }
+}
