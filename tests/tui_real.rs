@@ -231,7 +231,7 @@ fn filtered_views_agree(rel: &str, exprs: &[&str]) {
         got.sort();
         assert_eq!(got, want, "{rel}: http -Y {expr}");
         // story: every line, in order (the page header without its rule).
-        let text = String::from_utf8(run(&["story", rel, "-Y", expr])).unwrap();
+        let text = String::from_utf8(run(&["story", "--wide", rel, "-Y", expr])).unwrap();
         let want: Vec<String> = text
             .lines()
             .filter(|l| !l.is_empty())
