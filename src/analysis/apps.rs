@@ -9,7 +9,7 @@
 
 use super::limits::AppLimits;
 use super::notes::{AppData, AppNote, HttpNote};
-use crate::base::{ConnId, Direction, Endpoint, PacketId, Timestamp};
+use crate::base::{AnomalyKind, ConnId, Direction, Endpoint, PacketId, Timestamp};
 use crate::flow::{ConnProto, Connection, FxHashMap, StreamSink};
 use crate::proto::dns::{self, DnsMeta, DnsTcpStream, DnsTracker};
 use crate::proto::http::{looks_like_http, HttpConn};
@@ -94,7 +94,11 @@ impl Apps {
         } else {
             dns::text::info(msg)
         };
-        if msg.anomalies.iter().any(|a| a.name == "dns_truncated") {
+        if msg
+            .anomalies
+            .iter()
+            .any(|a| a.kind == AnomalyKind::DnsTruncated)
+        {
             info.push_str(" [truncated by the capture]");
         }
         let mut note = AppNote::new("dns", info);

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use super::apps::Apps;
 use super::limits::{AppLimits, LimitTally};
 use super::notes::AppNote;
-use crate::base::{Anomaly, ConnId, Endpoint, LinkType, PacketId, Timestamp};
+use crate::base::{Anomaly, AnomalyKind, ConnId, Endpoint, LinkType, PacketId, Timestamp};
 use crate::capture::Frame;
 use crate::decode::{self, Addr, DefragLimits, Defragmenter, Packet, TcpRel};
 use crate::flow::{ConnProto, ConnTable, FlowConfig, FlowPacket, PacketVerdict, L4};
@@ -147,8 +147,8 @@ impl Engine {
             s.info = render_info(pkt, verdict.as_ref(), &s.notes);
         }
         if let Some(v) = &verdict {
-            for name in v.analysis.names() {
-                s.anomalies.push(Anomaly::new(name, ""));
+            for kind in v.analysis.kinds() {
+                s.anomalies.push(Anomaly::new(kind, ""));
             }
         }
         s
@@ -297,8 +297,8 @@ impl Engine {
     pub fn limits_hit(&self) -> LimitTally {
         let mut t = self.limits;
         let st = &self.table.stats;
-        t.set("conn_evicted", st.conns_evicted);
-        t.set("reassembly_limit", st.limit_hits);
+        t.set(AnomalyKind::ConnEvicted, st.conns_evicted);
+        t.set(AnomalyKind::ReassemblyLimit, st.limit_hits);
         t
     }
 

@@ -16,7 +16,7 @@
 //! handshake buffering (`proto::tls::MAX_HANDSHAKE_BUF`, 64 KiB).
 
 use super::engine::EngineConfig;
-use crate::base::Anomaly;
+use crate::base::{Anomaly, AnomalyKind};
 use crate::decode::DefragLimits;
 use crate::flow::FlowConfig;
 use crate::proto::dns::transactions::{DEFAULT_PENDING_LIMIT, DEFAULT_TIMEOUT_NS};
@@ -106,56 +106,56 @@ impl Limits {
     }
 }
 
-/// Stable names of the anomalies that mean "a limit was hit, state was dropped or
-/// finished early". Order is the order of the summary line.
-pub const LIMIT_ANOMALIES: [&str; 10] = [
-    "conn_evicted",
-    "reassembly_limit",
-    "defrag_memory_limit",
-    "defrag_too_many_pieces",
-    "dns_pending_limit",
-    "http_pending_limit",
-    "http_header_limit",
-    "tls_handshake_limit",
-    "decompressed_size_limit",
-    "dns_name_too_long",
+/// The anomalies that mean "a limit was hit, state was dropped or finished early".
+/// Order is the order of the summary line.
+pub const LIMIT_ANOMALIES: [AnomalyKind; 10] = [
+    AnomalyKind::ConnEvicted,
+    AnomalyKind::ReassemblyLimit,
+    AnomalyKind::DefragMemoryLimit,
+    AnomalyKind::DefragTooManyPieces,
+    AnomalyKind::DnsPendingLimit,
+    AnomalyKind::HttpPendingLimit,
+    AnomalyKind::HttpHeaderLimit,
+    AnomalyKind::TlsHandshakeLimit,
+    AnomalyKind::DecompressedSizeLimit,
+    AnomalyKind::DnsNameTooLong,
 ];
 
-/// How many times each limit was hit in a run. No allocation: one counter per name.
+/// How many times each limit was hit in a run. No allocation: one counter per kind.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LimitTally {
     counts: [u64; LIMIT_ANOMALIES.len()],
 }
 
 impl LimitTally {
-    fn slot(name: &str) -> Option<usize> {
-        LIMIT_ANOMALIES.iter().position(|n| *n == name)
+    fn slot(kind: AnomalyKind) -> Option<usize> {
+        LIMIT_ANOMALIES.iter().position(|k| *k == kind)
     }
 
     /// Counts the limit anomalies among `anomalies` (others are ignored).
     pub fn add(&mut self, anomalies: &[Anomaly]) {
         for a in anomalies {
-            self.add_name(a.name, 1);
+            self.add_kind(a.kind, 1);
         }
     }
 
-    /// Counts `n` hits of limit `name` (ignored when it is not a limit name).
-    pub fn add_name(&mut self, name: &str, n: u64) {
-        if let Some(i) = Self::slot(name) {
+    /// Counts `n` hits of limit `kind` (ignored when it is not a limit).
+    pub fn add_kind(&mut self, kind: AnomalyKind, n: u64) {
+        if let Some(i) = Self::slot(kind) {
             self.counts[i] = self.counts[i].saturating_add(n);
         }
     }
 
-    /// Sets the count of `name` (for limits whose owner keeps its own counter).
-    pub fn set(&mut self, name: &str, n: u64) {
-        if let Some(i) = Self::slot(name) {
+    /// Sets the count of `kind` (for limits whose owner keeps its own counter).
+    pub fn set(&mut self, kind: AnomalyKind, n: u64) {
+        if let Some(i) = Self::slot(kind) {
             self.counts[i] = n;
         }
     }
 
-    /// Hits of limit `name`.
-    pub fn get(&self, name: &str) -> u64 {
-        Self::slot(name).map_or(0, |i| self.counts[i])
+    /// Hits of limit `kind`.
+    pub fn get(&self, kind: AnomalyKind) -> u64 {
+        Self::slot(kind).map_or(0, |i| self.counts[i])
     }
 
     pub fn is_empty(&self) -> bool {
@@ -172,7 +172,7 @@ impl LimitTally {
             .iter()
             .zip(self.counts)
             .filter(|(_, c)| *c > 0)
-            .map(|(n, c)| format!("{n} ×{c}"))
+            .map(|(k, c)| format!("{} ×{c}", k.name()))
             .collect();
         Some(format!("limits hit: {}", parts.join(", ")))
     }
@@ -187,19 +187,19 @@ mod tests {
         let mut t = LimitTally::default();
         assert_eq!(t.summary(), None);
         t.add(&[
-            Anomaly::new("conn_evicted", "x"),
-            Anomaly::new("tcp_bad_checksum", "not a limit"),
-            Anomaly::new("conn_evicted", "y"),
+            Anomaly::new(AnomalyKind::ConnEvicted, "x"),
+            Anomaly::new(AnomalyKind::Retransmission, "not a limit"),
+            Anomaly::new(AnomalyKind::ConnEvicted, "y"),
         ]);
-        t.add_name("http_pending_limit", 3);
-        assert_eq!(t.get("conn_evicted"), 2);
-        assert_eq!(t.get("tcp_bad_checksum"), 0);
+        t.add_kind(AnomalyKind::HttpPendingLimit, 3);
+        assert_eq!(t.get(AnomalyKind::ConnEvicted), 2);
+        assert_eq!(t.get(AnomalyKind::Retransmission), 0);
         assert_eq!(
             t.summary().as_deref(),
             Some("limits hit: conn_evicted ×2, http_pending_limit ×3")
         );
-        t.set("conn_evicted", 0);
-        t.set("http_pending_limit", 0);
+        t.set(AnomalyKind::ConnEvicted, 0);
+        t.set(AnomalyKind::HttpPendingLimit, 0);
         assert!(t.is_empty());
     }
 
@@ -224,8 +224,8 @@ mod tests {
 
     #[test]
     fn every_limit_name_is_produced_somewhere_in_the_crate() {
-        // A renamed anomaly would silently stop being counted: each name must still
-        // appear as a string literal in the sources.
+        // A limit no emitter produces any more would silently never be counted: each
+        // kind must still be named by some emitter.
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
         let mut all = String::new();
         let mut stack = vec![std::path::PathBuf::from(root)];
@@ -236,13 +236,18 @@ mod tests {
                     stack.push(path);
                 } else if path.extension().is_some_and(|x| x == "rs")
                     && !path.ends_with("analysis/limits.rs")
+                    && !path.ends_with("base/anomalies.rs")
                 {
                     all.push_str(&std::fs::read_to_string(&path).unwrap());
                 }
             }
         }
-        for n in LIMIT_ANOMALIES {
-            assert!(all.contains(&format!("\"{n}\"")), "{n} is never produced");
+        for k in LIMIT_ANOMALIES {
+            assert!(
+                all.contains(&format!("AnomalyKind::{k:?}")),
+                "{} is never produced",
+                k.name()
+            );
         }
     }
 }

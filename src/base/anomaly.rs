@@ -3,19 +3,25 @@
 use std::borrow::Cow;
 use std::fmt;
 
+pub use super::anomalies::AnomalyKind;
+
 /// Something odd about a packet or a connection: a truncated header, a TCP
-/// retransmission, a reassembly limit hit. `name` is a short stable identifier (printed in
-/// `--json` `anomalies` lists and matched by filters); `detail` says what exactly.
+/// retransmission, a reassembly limit hit. `kind` says which (the vocabulary is
+/// [`AnomalyKind`], listed in `docs/anomalies.md`); `name` is its short stable identifier
+/// (printed in `--json` `anomalies` lists), always `kind.name()`, kept as a field so
+/// readers need not know the registry; `detail` says what exactly.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Anomaly {
+    pub kind: AnomalyKind,
     pub name: &'static str,
     pub detail: Cow<'static, str>,
 }
 
 impl Anomaly {
-    pub fn new(name: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
+    pub fn new(kind: AnomalyKind, detail: impl Into<Cow<'static, str>>) -> Self {
         Anomaly {
-            name,
+            kind,
+            name: kind.name(),
             detail: detail.into(),
         }
     }

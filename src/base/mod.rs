@@ -1,6 +1,7 @@
 //! Leaf vocabulary shared by every layer: time, identities, endpoints, link types,
 //! the dissection tree and anomalies. `base` imports nothing else from the crate.
 
+mod anomalies;
 mod anomaly;
 pub mod elide;
 pub mod escape;
@@ -9,7 +10,7 @@ mod ids;
 mod time;
 mod wire_text;
 
-pub use anomaly::Anomaly;
+pub use anomaly::{Anomaly, AnomalyKind};
 pub use field::FieldNode;
 pub use ids::{ConnId, Direction, Endpoint, LinkType, PacketId};
 pub use time::Timestamp;

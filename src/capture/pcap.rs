@@ -7,7 +7,7 @@ use super::error::{CaptureError, ErrorKind};
 use super::walk::{
     u16_at, u32_at, ByteOrder, FileFormat, InterfaceInfo, PacketRec, State, Step, Walker, MAX_BLOCK,
 };
-use crate::base::{Anomaly, LinkType, Timestamp};
+use crate::base::{Anomaly, AnomalyKind, LinkType, Timestamp};
 
 /// tshark's (and libpcap's) bound on a record's captured length.
 pub const MAX_SNAPLEN_DEFAULT: u32 = 262_144;
@@ -127,12 +127,12 @@ pub(crate) fn record(
     let origlen = u32_at(rh, 12, h.be);
     if caplen > origlen {
         w.anomaly = Some(Anomaly::new(
-            "caplen_exceeds_origlen",
+            AnomalyKind::CaplenExceedsOriglen,
             format!("captured {caplen} bytes of a {origlen}-byte packet"),
         ));
     } else if frac >= if h.nanos { 1_000_000_000 } else { 1_000_000 } {
         w.anomaly = Some(Anomaly::new(
-            "timestamp_fraction_overflow",
+            AnomalyKind::TimestampFractionOverflow,
             format!("fraction of a second is {frac}"),
         ));
     }

@@ -12,7 +12,7 @@ use super::walk::{
     u16_at, u32_at, u64_at, ByteOrder, InterfaceInfo, PacketRec, SectionInfo, State, Step, Walker,
     MAX_BLOCK, MAX_INTERFACES,
 };
-use crate::base::{Anomaly, LinkType};
+use crate::base::{Anomaly, AnomalyKind, LinkType};
 
 /// Block type of the SHB; a palindrome, so it reads the same in both byte orders.
 pub const SHB_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
@@ -336,7 +336,7 @@ pub(crate) fn block(
             packet_comments(w, b.get(data_end..body_end).unwrap_or_default(), be);
             if caplen > origlen {
                 w.anomaly = Some(Anomaly::new(
-                    "caplen_exceeds_origlen",
+                    AnomalyKind::CaplenExceedsOriglen,
                     format!("captured {caplen} bytes of a {origlen}-byte packet"),
                 ));
             }
@@ -419,7 +419,7 @@ fn packet_comments(w: &mut Walker, opts: &[u8], be: bool) {
     });
     if !ok {
         w.anomaly = Some(Anomaly::new(
-            "bad_packet_options",
+            AnomalyKind::BadPacketOptions,
             "an option runs past the end of the block; later options ignored",
         ));
     }

@@ -18,7 +18,7 @@ use std::net::IpAddr;
 use std::ops::Range;
 
 use super::packet::Packet;
-use crate::base::{Anomaly, LinkType, Timestamp};
+use crate::base::{Anomaly, AnomalyKind, LinkType, Timestamp};
 
 /// Limits of a [`Defragmenter`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,14 +146,14 @@ impl Defragmenter {
             (6, Some(fh)) => (fh.saturating_add(8), fh),
             _ => {
                 return DefragResult::Dropped(Anomaly::new(
-                    "defrag_bad_fragment",
+                    AnomalyKind::DefragBadFragment,
                     "IPv6 fragment without a fragment header",
                 ))
             }
         };
         if declared_end > data.len() {
             return DefragResult::Dropped(Anomaly::new(
-                "defrag_truncated_fragment",
+                AnomalyKind::DefragTruncatedFragment,
                 format!(
                     "fragment cut by the capture ({} of {} bytes)",
                     data.len().saturating_sub(start),
@@ -163,7 +163,7 @@ impl Defragmenter {
         }
         let Some(piece) = data.get(frag_start..declared_end) else {
             return DefragResult::Dropped(Anomaly::new(
-                "defrag_bad_fragment",
+                AnomalyKind::DefragBadFragment,
                 "fragment length shorter than its headers",
             ));
         };
@@ -178,14 +178,14 @@ impl Defragmenter {
         if end > MAX_DATAGRAM {
             self.remove(&key);
             return DefragResult::Dropped(Anomaly::new(
-                "defrag_oversize",
+                AnomalyKind::DefragOversize,
                 format!("fragment ends at byte {end}, beyond the 65535-byte datagram limit"),
             ));
         }
         let mut anomaly = None;
         if ip.more_fragments && piece.len() % 8 != 0 {
             anomaly = Some(Anomaly::new(
-                "defrag_odd_fragment",
+                AnomalyKind::DefragOddFragment,
                 format!(
                     "non-final fragment of {} bytes is not a multiple of 8",
                     piece.len()
@@ -218,7 +218,7 @@ impl Defragmenter {
         if self.bytes + grow > self.limits.max_bytes {
             self.remove(&key);
             return DefragResult::Dropped(Anomaly::new(
-                "defrag_memory_limit",
+                AnomalyKind::DefragMemoryLimit,
                 format!(
                     "reassembly buffer limit of {} bytes reached",
                     self.limits.max_bytes
@@ -227,7 +227,7 @@ impl Defragmenter {
         }
         let Some(p) = self.pending.get_mut(&key) else {
             return DefragResult::Dropped(Anomaly::new(
-                "defrag_bad_fragment",
+                AnomalyKind::DefragBadFragment,
                 "internal: entry vanished",
             ));
         };
@@ -247,7 +247,7 @@ impl Defragmenter {
             match p.total {
                 Some(t) if t != end => {
                     anomaly = Some(Anomaly::new(
-                        "defrag_conflict",
+                        AnomalyKind::DefragConflict,
                         format!("two last fragments: datagram ends at {t} and at {end}"),
                     ));
                 }
@@ -285,7 +285,7 @@ impl Defragmenter {
         }
         if overlapped > 0 {
             anomaly = Some(Anomaly::new(
-                "defrag_overlap",
+                AnomalyKind::DefragOverlap,
                 format!(
                     "{overlapped} bytes at offset {off} overlap earlier fragments (first kept)"
                 ),
@@ -295,7 +295,7 @@ impl Defragmenter {
         if p.have.len() > self.limits.max_pieces {
             self.remove(&key);
             return DefragResult::Dropped(Anomaly::new(
-                "defrag_too_many_pieces",
+                AnomalyKind::DefragTooManyPieces,
                 format!(
                     "more than {} separate pieces in one datagram",
                     self.limits.max_pieces
@@ -314,7 +314,7 @@ impl Defragmenter {
         match build(p, total, ip.version, key.proto) {
             Some(datagram) => DefragResult::Complete { datagram, anomaly },
             None => DefragResult::Dropped(Anomaly::new(
-                "defrag_oversize",
+                AnomalyKind::DefragOversize,
                 "reassembled datagram does not fit the IP length field",
             )),
         }
@@ -333,7 +333,7 @@ impl Defragmenter {
             .map(|k| {
                 self.remove(&k);
                 Anomaly::new(
-                    "defrag_timeout",
+                    AnomalyKind::DefragTimeout,
                     format!(
                         "fragments of {} → {} id {:#x} never completed",
                         k.src, k.dst, k.id

@@ -7,7 +7,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
 
-use crate::base::{Anomaly, LinkType};
+use crate::base::{Anomaly, AnomalyKind, LinkType};
 
 /// Ethernet II header (IEEE 802.3 with an EtherType). Also filled from the link address of
 /// Linux cooked captures when it is 6 bytes long (then `dst` is all zeroes: SLL has none).
@@ -375,10 +375,10 @@ impl<'a> Packet<'a> {
 
     pub(crate) fn anomaly(
         &mut self,
-        name: &'static str,
+        kind: AnomalyKind,
         detail: impl Into<std::borrow::Cow<'static, str>>,
     ) {
-        self.anomalies.push(Anomaly::new(name, detail));
+        self.anomalies.push(Anomaly::new(kind, detail));
     }
 }
 

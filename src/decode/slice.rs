@@ -14,7 +14,7 @@ use etherparse::{
 use super::packet::{
     ArpInfo, EthInfo, IcmpInfo, IpInfo, Packet, Quoted, TcpInfo, TcpOptions, Transport, UdpInfo,
 };
-use crate::base::LinkType;
+use crate::base::{AnomalyKind, LinkType};
 
 const ETHERTYPE_IPV4: u16 = 0x0800;
 const ETHERTYPE_IPV6: u16 = 0x86dd;
@@ -28,7 +28,10 @@ pub fn decode(link: LinkType, data: &[u8]) -> Packet<'_> {
     match link.0 {
         1 => match LaxSlicedPacket::from_ethernet(data) {
             Ok(s) => absorb(&mut p, data, &s),
-            Err(e) => p.anomaly("truncated_ethernet", format!("Ethernet header: {e}")),
+            Err(e) => p.anomaly(
+                AnomalyKind::TruncatedEthernet,
+                format!("Ethernet header: {e}"),
+            ),
         },
         113 => sll(&mut p, data),
         276 => sll2(&mut p, data),
@@ -36,13 +39,16 @@ pub fn decode(link: LinkType, data: &[u8]) -> Packet<'_> {
         12 | 14 | 101 => match data.first().map(|b| b >> 4) {
             Some(4) => from_ether_type(&mut p, data, 0, ETHERTYPE_IPV4),
             Some(6) => from_ether_type(&mut p, data, 0, ETHERTYPE_IPV6),
-            Some(v) => p.anomaly("bad_ip_version", format!("raw IP packet with version {v}")),
-            None => p.anomaly("truncated_ip", "empty raw IP packet"),
+            Some(v) => p.anomaly(
+                AnomalyKind::BadIpVersion,
+                format!("raw IP packet with version {v}"),
+            ),
+            None => p.anomaly(AnomalyKind::TruncatedIp, "empty raw IP packet"),
         },
         228 => from_ether_type(&mut p, data, 0, ETHERTYPE_IPV4),
         229 => from_ether_type(&mut p, data, 0, ETHERTYPE_IPV6),
         other => p.anomaly(
-            "unknown_link_type",
+            AnomalyKind::UnknownLinkType,
             format!("link type {other} is not decoded"),
         ),
     }
@@ -60,7 +66,7 @@ fn be16(data: &[u8], at: usize) -> Option<u16> {
 fn sll<'a>(p: &mut Packet<'a>, data: &'a [u8]) {
     if data.len() < 16 {
         p.anomaly(
-            "truncated_link",
+            AnomalyKind::TruncatedLink,
             format!("Linux cooked header needs 16 bytes, have {}", data.len()),
         );
         return;
@@ -88,7 +94,7 @@ fn sll<'a>(p: &mut Packet<'a>, data: &'a [u8]) {
 fn sll2<'a>(p: &mut Packet<'a>, data: &'a [u8]) {
     if data.len() < 20 {
         p.anomaly(
-            "truncated_link",
+            AnomalyKind::TruncatedLink,
             format!("Linux cooked v2 header needs 20 bytes, have {}", data.len()),
         );
         return;
@@ -115,7 +121,7 @@ fn sll2<'a>(p: &mut Packet<'a>, data: &'a [u8]) {
 fn null_loop<'a>(p: &mut Packet<'a>, data: &'a [u8]) {
     let Some(b) = data.get(..4) else {
         p.anomaly(
-            "truncated_link",
+            AnomalyKind::TruncatedLink,
             format!("NULL/LOOP header needs 4 bytes, have {}", data.len()),
         );
         return;
@@ -131,7 +137,7 @@ fn null_loop<'a>(p: &mut Packet<'a>, data: &'a [u8]) {
     match family(le).or(family(be)) {
         Some(et) => from_ether_type(p, data, 4, et),
         None => p.anomaly(
-            "unknown_address_family",
+            AnomalyKind::UnknownAddressFamily,
             format!("NULL/LOOP family {be:#010x}"),
         ),
     }
@@ -214,7 +220,7 @@ fn absorb<'a>(p: &mut Packet<'a>, data: &'a [u8], s: &LaxSlicedPacket<'a>) {
             p.ethertype = Some(v.ether_type().0);
             if !p.vlans.push(v.vlan_identifier().value()) {
                 p.anomaly(
-                    "vlan_too_deep",
+                    AnomalyKind::VlanTooDeep,
                     "more than two VLAN tags; only the outer two are kept",
                 );
             }
@@ -258,7 +264,7 @@ fn absorb<'a>(p: &mut Packet<'a>, data: &'a [u8], s: &LaxSlicedPacket<'a>) {
             // taken before segmentation offload fills it in) leaves only the captured length.
             if (total as usize) < hs.len() {
                 p.anomaly(
-                    "bad_ip_total_length",
+                    AnomalyKind::BadIpTotalLength,
                     format!("IPv4 total length {total} is shorter than its {}-byte header; using the captured length", hs.len()),
                 );
             }
@@ -323,7 +329,7 @@ fn absorb<'a>(p: &mut Packet<'a>, data: &'a [u8], s: &LaxSlicedPacket<'a>) {
         if incomplete {
             let want = p.ip.as_ref().map_or(0, |ip| ip.payload_len);
             p.anomaly(
-                "snaplen_cut",
+                AnomalyKind::SnaplenCut,
                 format!(
                     "IP header promises {want} bytes of payload, {} captured",
                     payload.len()
@@ -341,8 +347,7 @@ fn absorb<'a>(p: &mut Packet<'a>, data: &'a [u8], s: &LaxSlicedPacket<'a>) {
         }
     }
     if let Some((err, layer)) = &s.stop_err {
-        let name = stop_name(err, *layer);
-        p.anomaly(name, format!("{layer}: {err}"));
+        p.anomaly(stop_kind(err, *layer), format!("{layer}: {err}"));
     }
 }
 
@@ -369,32 +374,34 @@ fn arp_info(a: &etherparse::ArpPacketSlice<'_>) -> ArpInfo {
     info
 }
 
-/// Stable anomaly names for where the lax slicer stopped.
-fn stop_name(err: &SliceError, layer: etherparse::err::Layer) -> &'static str {
+/// The anomaly for where the lax slicer stopped.
+fn stop_kind(err: &SliceError, layer: etherparse::err::Layer) -> AnomalyKind {
     use etherparse::err::{ip, ipv4, ipv6, tcp, Layer as L};
     match err {
         SliceError::Ip(ip::HeaderError::UnsupportedIpVersion { .. })
         | SliceError::Ipv4(ipv4::HeaderError::UnexpectedVersion { .. })
-        | SliceError::Ipv6(ipv6::HeaderError::UnexpectedVersion { .. }) => return "bad_ip_version",
+        | SliceError::Ipv6(ipv6::HeaderError::UnexpectedVersion { .. }) => {
+            return AnomalyKind::BadIpVersion
+        }
         SliceError::Ip(ip::HeaderError::Ipv4HeaderLengthSmallerThanHeader { .. })
         | SliceError::Ipv4(ipv4::HeaderError::HeaderLengthSmallerThanHeader { .. }) => {
-            return "bad_ip_header_length"
+            return AnomalyKind::BadIpHeaderLength
         }
         SliceError::Tcp(tcp::HeaderError::DataOffsetTooSmall { .. }) => {
-            return "bad_tcp_data_offset"
+            return AnomalyKind::BadTcpDataOffset
         }
         _ => {}
     }
     let len = matches!(err, SliceError::Len(_));
     match layer {
-        L::LinuxSllHeader | L::Ethernet2Header | L::EtherPayload => "truncated_link",
-        L::VlanHeader => "truncated_vlan",
-        L::MacsecHeader | L::MacsecPacket => "bad_macsec",
+        L::LinuxSllHeader | L::Ethernet2Header | L::EtherPayload => AnomalyKind::TruncatedLink,
+        L::VlanHeader => AnomalyKind::TruncatedVlan,
+        L::MacsecHeader | L::MacsecPacket => AnomalyKind::BadMacsec,
         L::IpHeader | L::Ipv4Header | L::Ipv6Header | L::Ipv4Packet | L::Ipv6Packet => {
             if len {
-                "truncated_ip"
+                AnomalyKind::TruncatedIp
             } else {
-                "bad_ip_header"
+                AnomalyKind::BadIpHeader
             }
         }
         L::IpAuthHeader
@@ -404,23 +411,23 @@ fn stop_name(err: &SliceError, layer: etherparse::err::Layer) -> &'static str {
         | L::Ipv6RouteHeader
         | L::Ipv6FragHeader => {
             if len {
-                "truncated_ip_ext"
+                AnomalyKind::TruncatedIpExt
             } else {
-                "bad_ip_ext_header"
+                AnomalyKind::BadIpExtHeader
             }
         }
-        L::UdpHeader | L::UdpPayload => "truncated_udp",
+        L::UdpHeader | L::UdpPayload => AnomalyKind::TruncatedUdp,
         L::TcpHeader => {
             if len {
-                "truncated_tcp"
+                AnomalyKind::TruncatedTcp
             } else {
-                "bad_tcp_header"
+                AnomalyKind::BadTcpHeader
             }
         }
-        L::Icmpv4 | L::Icmpv4Timestamp | L::Icmpv4TimestampReply => "truncated_icmp",
-        L::Icmpv6 => "truncated_icmpv6",
-        L::Igmp => "truncated_igmp",
-        L::Arp => "truncated_arp",
+        L::Icmpv4 | L::Icmpv4Timestamp | L::Icmpv4TimestampReply => AnomalyKind::TruncatedIcmp,
+        L::Icmpv6 => AnomalyKind::TruncatedIcmpv6,
+        L::Igmp => AnomalyKind::TruncatedIgmp,
+        L::Arp => AnomalyKind::TruncatedArp,
     }
 }
 
@@ -434,7 +441,7 @@ fn transport<'a>(p: &mut Packet<'a>, data: &'a [u8], t: &TransportSlice<'a>) {
             let (options, bad) = parse_tcp_options(tcp.options());
             if let Some(at) = bad {
                 p.anomaly(
-                    "bad_tcp_options",
+                    AnomalyKind::BadTcpOptions,
                     format!("TCP option at option byte {at} overruns the header"),
                 );
             }

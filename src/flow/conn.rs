@@ -5,7 +5,7 @@
 use super::community_id::community_id;
 use super::history::{tcp_conn_state, EndpointState, History};
 use super::tcp_analysis::TcpAnalysisFlags;
-use crate::base::{Anomaly, ConnId, Direction, Endpoint, Timestamp};
+use crate::base::{Anomaly, AnomalyKind, ConnId, Direction, Endpoint, Timestamp};
 
 /// Distinct anomaly names kept per connection (the first detail of each).
 pub const MAX_CONN_ANOMALIES: usize = 8;
@@ -224,16 +224,16 @@ impl Connection {
         }
     }
 
-    /// Records an anomaly once per name.
+    /// Records an anomaly once per kind.
     pub(crate) fn anomaly(
         &mut self,
-        name: &'static str,
+        kind: AnomalyKind,
         detail: impl Into<std::borrow::Cow<'static, str>>,
     ) {
         if self.anomalies.len() < MAX_CONN_ANOMALIES
-            && !self.anomalies.iter().any(|a| a.name == name)
+            && !self.anomalies.iter().any(|a| a.kind == kind)
         {
-            self.anomalies.push(Anomaly::new(name, detail));
+            self.anomalies.push(Anomaly::new(kind, detail));
         }
     }
 

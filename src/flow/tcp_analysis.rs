@@ -6,7 +6,7 @@
 
 use super::seq;
 use super::tcp_flags::{ACK, FIN, RST, SYN};
-use crate::base::{PacketId, Timestamp};
+use crate::base::{AnomalyKind, PacketId, Timestamp};
 
 /// Per-packet TCP analysis flags (a bit set); see [`TcpAnalysisFlags::names`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -36,24 +36,35 @@ impl TcpAnalysisFlags {
     /// Number of distinct flags (size of per-connection count arrays).
     pub const COUNT: usize = 15;
 
-    /// Stable snake_case names, by bit position.
-    pub const NAMES: [&'static str; Self::COUNT] = [
-        "retransmission",
-        "fast_retransmission",
-        "spurious_retransmission",
-        "out_of_order",
-        "lost_segment",
-        "ack_lost_segment",
-        "duplicate_ack",
-        "zero_window",
-        "zero_window_probe",
-        "window_full",
-        "window_update",
-        "keep_alive",
-        "port_reuse",
-        "keep_alive_ack",
-        "zero_window_probe_ack",
+    /// The anomaly kind of each flag, by bit position.
+    pub const KINDS: [AnomalyKind; Self::COUNT] = [
+        AnomalyKind::Retransmission,
+        AnomalyKind::FastRetransmission,
+        AnomalyKind::SpuriousRetransmission,
+        AnomalyKind::OutOfOrder,
+        AnomalyKind::LostSegment,
+        AnomalyKind::AckLostSegment,
+        AnomalyKind::DuplicateAck,
+        AnomalyKind::ZeroWindow,
+        AnomalyKind::ZeroWindowProbe,
+        AnomalyKind::WindowFull,
+        AnomalyKind::WindowUpdate,
+        AnomalyKind::KeepAlive,
+        AnomalyKind::PortReuse,
+        AnomalyKind::KeepAliveAck,
+        AnomalyKind::ZeroWindowProbeAck,
     ];
+
+    /// Stable snake_case names, by bit position (the kinds' names).
+    pub const NAMES: [&'static str; Self::COUNT] = {
+        let mut names = [""; Self::COUNT];
+        let mut b = 0;
+        while b < Self::COUNT {
+            names[b] = Self::KINDS[b].name();
+            b += 1;
+        }
+        names
+    };
 
     /// Bit positions in the order tshark shows them in the Info column (Wireshark
     /// prepends each label, so this is its print order reversed). Verified against
@@ -75,9 +86,12 @@ impl TcpAnalysisFlags {
 
     /// Names of the set flags, in bit order.
     pub fn names(self) -> impl Iterator<Item = &'static str> {
-        (0..Self::COUNT)
-            .filter(move |b| self.0 & (1 << b) != 0)
-            .map(|b| Self::NAMES[b])
+        self.kinds().map(AnomalyKind::name)
+    }
+
+    /// Anomaly kinds of the set flags, in bit order.
+    pub fn kinds(self) -> impl Iterator<Item = AnomalyKind> {
+        self.bits().map(|b| Self::KINDS[b])
     }
 
     /// Bit positions of the set flags.

@@ -33,7 +33,7 @@ use super::reassembly::{Ctx, Limits, Reassembler};
 use super::tcp_analysis::{analyze, Seg, SeqInfo, TcpAnalysisFlags};
 use super::tcp_flags::{ACK, FIN, RST, SYN};
 use super::{FlowConfig, FlowPacket, PacketVerdict, StreamSink, L4};
-use crate::base::{ConnId, Direction, Endpoint, PacketId, Timestamp};
+use crate::base::{AnomalyKind, ConnId, Direction, Endpoint, PacketId, Timestamp};
 
 mod segment;
 
@@ -346,7 +346,7 @@ impl ConnTable {
         for &(_, s) in &by_age[..n] {
             if let Some(e) = self.slab.get_mut(s as usize).and_then(|e| e.as_mut()) {
                 e.conn.anomaly(
-                    "conn_evicted",
+                    AnomalyKind::ConnEvicted,
                     "connection table full; idlest connections finished early",
                 );
             }

@@ -295,14 +295,14 @@ impl ConnTable {
             c.retransmitted_bytes[i] += out.retrans_bytes;
             if out.overlap_mismatch {
                 c.anomaly(
-                    "overlap_mismatch",
+                    AnomalyKind::OverlapMismatch,
                     "retransmitted bytes differ from the first copy (first copy kept)",
                 );
             }
             if out.limit_hit {
                 stats.limit_hits += 1;
                 c.anomaly(
-                    "reassembly_limit",
+                    AnomalyKind::ReassemblyLimit,
                     "out-of-order buffer limit hit; buffered data delivered after a gap",
                 );
             }

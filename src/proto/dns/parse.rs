@@ -19,7 +19,7 @@ use nom::{IResult, Parser};
 
 use super::message::{Edns, Flags, Message, Question, Record};
 use super::rdata::{self, RData};
-use crate::base::Anomaly;
+use crate::base::{Anomaly, AnomalyKind};
 
 /// Most compression pointers followed while decoding one name.
 pub const MAX_POINTER_JUMPS: usize = 32;
@@ -57,18 +57,18 @@ pub enum DnsError {
 impl DnsError {
     /// The error as an anomaly for a packet whose DNS payload did not decode.
     pub fn to_anomaly(self) -> Anomaly {
-        Anomaly::new(self.anomaly_name(), self.to_string())
+        Anomaly::new(self.anomaly_kind(), self.to_string())
     }
 
-    /// A stable snake_case name for anomaly lists.
-    pub fn anomaly_name(self) -> &'static str {
+    /// The anomaly kind for anomaly lists.
+    pub fn anomaly_kind(self) -> AnomalyKind {
         match self {
-            DnsError::Truncated => "dns_truncated",
-            DnsError::BadLabelType(_) => "dns_bad_label_type",
-            DnsError::NameTooLong => "dns_name_too_long",
-            DnsError::PointerLoop => "dns_compression_loop",
-            DnsError::TooManyJumps => "dns_compression_loop",
-            DnsError::BadRdata => "dns_bad_rdata",
+            DnsError::Truncated => AnomalyKind::DnsTruncated,
+            DnsError::BadLabelType(_) => AnomalyKind::DnsBadLabelType,
+            DnsError::NameTooLong => AnomalyKind::DnsNameTooLong,
+            DnsError::PointerLoop => AnomalyKind::DnsCompressionLoop,
+            DnsError::TooManyJumps => AnomalyKind::DnsCompressionLoop,
+            DnsError::BadRdata => AnomalyKind::DnsBadRdata,
         }
     }
 }
@@ -201,7 +201,7 @@ fn record<'a>(msg: &'a [u8], i: &'a [u8], anomalies: &mut Vec<Anomaly>) -> PResu
         Err(e) => {
             if anomalies.len() < 16 {
                 anomalies.push(Anomaly::new(
-                    e.anomaly_name(),
+                    e.anomaly_kind(),
                     format!("{name}: type {rtype} rdata ({rdlen} bytes): {e}"),
                 ));
             }
@@ -277,7 +277,10 @@ fn parse_inner(msg: &[u8]) -> Result<Message, nom::Err<PErr>> {
     let mut edns = None;
     for r in additional.iter().filter(|r| r.rtype == rdata::TYPE_OPT) {
         if edns.is_some() {
-            anomalies.push(Anomaly::new("dns_multiple_opt", "more than one OPT record"));
+            anomalies.push(Anomaly::new(
+                AnomalyKind::DnsMultipleOpt,
+                "more than one OPT record",
+            ));
             break;
         }
         let options = match &r.data {
@@ -296,7 +299,7 @@ fn parse_inner(msg: &[u8]) -> Result<Message, nom::Err<PErr>> {
     }
     if !i.is_empty() {
         anomalies.push(Anomaly::new(
-            "dns_trailing_bytes",
+            AnomalyKind::DnsTrailingBytes,
             format!("{} bytes after the last record", i.len()),
         ));
     }
@@ -320,7 +323,7 @@ fn parse_inner(msg: &[u8]) -> Result<Message, nom::Err<PErr>> {
 pub fn parse_prefix(msg: &[u8]) -> Option<Message> {
     let (mut i, (id, flags, [_, an, ns, ar], questions)) = header_and_questions(msg).ok()?;
     let mut anomalies = vec![Anomaly::new(
-        "dns_truncated",
+        AnomalyKind::DnsTruncated,
         "the message is cut short (snaplen); records after the cut are missing",
     )];
     let mut sections: [Vec<Record>; 3] = Default::default();

@@ -13,7 +13,7 @@
 use super::detect::looks_like_dns;
 use super::message::Message;
 use super::parse::{header, parse_message, DnsError};
-use crate::base::{Anomaly, Direction, PacketId, Timestamp};
+use crate::base::{Anomaly, AnomalyKind, Direction, PacketId, Timestamp};
 
 /// Bytes kept at most while searching for a message boundary after a gap.
 pub const MAX_RESYNC_BUFFER: usize = 2 * (65_535 + 2);
@@ -159,7 +159,7 @@ impl DnsTcpStream {
         let side = &mut self.sides[dir.index()];
         side.after_gap = true;
         self.anomalies.push(Anomaly::new(
-            "dns_tcp_gap",
+            AnomalyKind::DnsTcpGap,
             format!("{len} bytes missing from the {} stream", dir.sender()),
         ));
         if side.resync {

@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use super::message::{Flags, Message, Record};
-use crate::base::{Anomaly, ConnId, Endpoint, PacketId, Timestamp};
+use crate::base::{Anomaly, AnomalyKind, ConnId, Endpoint, PacketId, Timestamp};
 
 /// The transport a DNS message travelled over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -258,7 +258,7 @@ impl DnsTracker {
                     self.anomalies.push((
                         meta.pkt,
                         Anomaly::new(
-                            "dns_pending_limit",
+                            AnomalyKind::DnsPendingLimit,
                             format!(
                                 "{} unanswered DNS queries: gave up on the oldest",
                                 self.limit

@@ -9,12 +9,13 @@
 use std::io::Read;
 
 use super::parse::parse_chunk_size;
+use crate::base::AnomalyKind;
 
 /// Why a body could not be decoded.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum BodyError {
     /// Output would exceed the caller's limit (stable name: `decompressed_size_limit`).
-    #[error("decompressed_size_limit: output exceeds {0} bytes")]
+    #[error("{name}: output exceeds {0} bytes", name = AnomalyKind::DecompressedSizeLimit.name())]
     DecompressedSizeLimit(usize),
     #[error("unsupported content coding {0:?}")]
     Unsupported(String),
@@ -30,11 +31,16 @@ pub enum BodyError {
 impl BodyError {
     /// Short stable name, as anomalies use.
     pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    /// The anomaly kind this error is.
+    pub fn kind(&self) -> AnomalyKind {
         match self {
-            BodyError::DecompressedSizeLimit(_) => "decompressed_size_limit",
-            BodyError::Unsupported(_) => "unsupported_content_coding",
-            BodyError::Corrupt { .. } => "corrupt_content_coding",
-            BodyError::Chunked(_) => "http_chunk_framing",
+            BodyError::DecompressedSizeLimit(_) => AnomalyKind::DecompressedSizeLimit,
+            BodyError::Unsupported(_) => AnomalyKind::UnsupportedContentCoding,
+            BodyError::Corrupt { .. } => AnomalyKind::CorruptContentCoding,
+            BodyError::Chunked(_) => AnomalyKind::HttpChunkFraming,
         }
     }
 }

@@ -5,7 +5,7 @@
 //! rest are skipped, so a head costs a handful of small allocations, not one per field.
 
 use super::parse::{header_line, request_line, status_line, HeaderLine, Version, MAX_HEADER_LINES};
-use crate::base::Anomaly;
+use crate::base::{Anomaly, AnomalyKind};
 
 /// Start line of a head.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,7 +116,7 @@ pub fn parse_head(bytes: &[u8], want_request: bool) -> Result<Head, HeadError> {
                     return Err(HeadError::BadHeaderLine);
                 }
                 head.anomalies.push(Anomaly::new(
-                    "http_obs_fold",
+                    AnomalyKind::HttpObsFold,
                     "obsolete line folding in a header field (RFC 9112 §5.2)",
                 ));
                 let slot = match last {

@@ -9,7 +9,7 @@
 
 pub mod tree;
 
-use crate::base::{Anomaly, Direction, PacketId, Timestamp};
+use crate::base::{Anomaly, AnomalyKind, Direction, PacketId, Timestamp};
 
 /// Most handshake bytes buffered per direction.
 pub const MAX_HANDSHAKE_BUF: usize = 64 * 1024;
@@ -144,7 +144,7 @@ impl TlsConn {
                 if !(20..=24).contains(&ty) || major != 3 || len > MAX_RECORD {
                     side.stopped = true;
                     self.anomalies.push(Anomaly::new(
-                        "tls_bad_record",
+                        AnomalyKind::TlsBadRecord,
                         format!("invalid record header (type {ty}, length {len})"),
                     ));
                     return;
@@ -171,7 +171,7 @@ impl TlsConn {
                     side.stopped = true;
                     side.hs = Vec::new();
                     self.anomalies.push(Anomaly::new(
-                        "tls_handshake_limit",
+                        AnomalyKind::TlsHandshakeLimit,
                         format!("handshake message over {MAX_HANDSHAKE_BUF} bytes"),
                     ));
                     return;
@@ -196,7 +196,7 @@ impl TlsConn {
         side.stopped = true;
         side.hs = Vec::new();
         self.anomalies.push(Anomaly::new(
-            "tls_gap",
+            AnomalyKind::TlsGap,
             format!("{len} bytes missing in the {} handshake", dir.sender()),
         ));
     }
@@ -226,7 +226,7 @@ impl TlsConn {
                 side.stopped = true;
                 side.hs = Vec::new();
                 self.anomalies.push(Anomaly::new(
-                    "tls_handshake_limit",
+                    AnomalyKind::TlsHandshakeLimit,
                     format!("handshake message of {len} bytes"),
                 ));
                 return;
@@ -246,7 +246,7 @@ impl TlsConn {
                 }
                 Ok(None) => {}
                 Err(()) => self.anomalies.push(Anomaly::new(
-                    "tls_bad_hello",
+                    AnomalyKind::TlsBadHello,
                     "ClientHello/ServerHello could not be parsed",
                 )),
             }

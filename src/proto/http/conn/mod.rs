@@ -19,7 +19,7 @@ use super::parse::{
     MAX_HEAD_BYTES,
 };
 use super::transaction::{HttpTransaction, Transfer};
-use crate::base::{Anomaly, Direction, PacketId, Timestamp};
+use crate::base::{Anomaly, AnomalyKind, Direction, PacketId, Timestamp};
 use pairing::Slot;
 
 /// Most transactions waiting for their response before the oldest is given up on.
@@ -232,7 +232,7 @@ impl HttpConn {
                     self.lost_head(
                         d,
                         ts,
-                        "http_gap_in_head",
+                        AnomalyKind::HttpGapInHead,
                         "bytes of a message head are missing",
                     );
                 }
@@ -240,7 +240,11 @@ impl HttpConn {
                 self.sides[d].state = State::Resync { line_start: true };
             }
             State::Body(Body::Length { remaining }) => {
-                self.mark_partial(d, "http_gap_in_body", format!("{len} body bytes missing"));
+                self.mark_partial(
+                    d,
+                    AnomalyKind::HttpGapInBody,
+                    format!("{len} body bytes missing"),
+                );
                 self.add_body(d, len.min(remaining));
                 if len < remaining {
                     self.sides[d].state = State::Body(Body::Length {
@@ -254,20 +258,28 @@ impl HttpConn {
                 }
             }
             State::Body(Body::ChunkData { remaining }) if len < remaining => {
-                self.mark_partial(d, "http_gap_in_body", format!("{len} body bytes missing"));
+                self.mark_partial(
+                    d,
+                    AnomalyKind::HttpGapInBody,
+                    format!("{len} body bytes missing"),
+                );
                 self.add_body(d, len);
                 self.sides[d].state = State::Body(Body::ChunkData {
                     remaining: remaining - len,
                 });
             }
             State::Body(Body::Close) => {
-                self.mark_partial(d, "http_gap_in_body", format!("{len} body bytes missing"));
+                self.mark_partial(
+                    d,
+                    AnomalyKind::HttpGapInBody,
+                    format!("{len} body bytes missing"),
+                );
                 self.add_body(d, len);
             }
             State::Body(_) => {
                 self.mark_partial(
                     d,
-                    "http_gap_in_chunked",
+                    AnomalyKind::HttpGapInChunked,
                     format!("{len} bytes missing inside chunked framing"),
                 );
                 self.complete(d, ts, None, true);
@@ -349,12 +361,16 @@ impl HttpConn {
                 self.lost_head(
                     d,
                     ts,
-                    "http_truncated",
+                    AnomalyKind::HttpTruncated,
                     "stream ended inside a message head",
                 );
             }
             State::Body(_) => {
-                self.mark_partial(d, "http_truncated", "stream ended inside a message body");
+                self.mark_partial(
+                    d,
+                    AnomalyKind::HttpTruncated,
+                    "stream ended inside a message body",
+                );
                 self.complete(d, ts, None, true);
             }
             State::Resync { .. } | State::Stopped => {}
@@ -479,7 +495,7 @@ impl HttpConn {
                 self.lost_head(
                     d,
                     ts,
-                    "http_header_limit",
+                    AnomalyKind::HttpHeaderLimit,
                     format!("head longer than {MAX_HEAD_BYTES} bytes"),
                 );
                 self.sides[d].state = State::Resync { line_start: false };
@@ -515,7 +531,7 @@ impl HttpConn {
                 self.lost_head(
                     d,
                     ts,
-                    "http_header_limit",
+                    AnomalyKind::HttpHeaderLimit,
                     format!("more than {} header lines", super::parse::MAX_HEADER_LINES),
                 );
                 self.sides[d].state = State::Resync { line_start: true };
@@ -555,7 +571,7 @@ impl HttpConn {
             Self::push_anomaly(
                 &mut self.anomalies,
                 Anomaly::new(
-                    "http_malformed_head",
+                    AnomalyKind::HttpMalformedHead,
                     format!("{} {detail}", ["request", "response"][d]),
                 ),
             );
@@ -677,7 +693,7 @@ impl HttpConn {
     }
 
     fn chunk_error(&mut self, d: usize, ts: Timestamp, detail: &'static str) {
-        self.mark_partial(d, "http_chunk_framing", detail);
+        self.mark_partial(d, AnomalyKind::HttpChunkFraming, detail);
         self.complete(d, ts, None, true);
         self.sides[d].buf.clear();
         self.sides[d].state = State::Resync { line_start: false };

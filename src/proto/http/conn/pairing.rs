@@ -35,10 +35,10 @@ impl HttpConn {
     pub(super) fn mark_partial(
         &mut self,
         d: usize,
-        name: &'static str,
+        kind: AnomalyKind,
         detail: impl Into<std::borrow::Cow<'static, str>>,
     ) {
-        let a = Anomaly::new(name, detail);
+        let a = Anomaly::new(kind, detail);
         match self.cur_slot(d) {
             Some(slot) => {
                 slot.tx.partial = true;
@@ -84,14 +84,14 @@ impl HttpConn {
         &mut self,
         d: usize,
         ts: Timestamp,
-        name: &'static str,
+        kind: AnomalyKind,
         detail: impl Into<std::borrow::Cow<'static, str>>,
     ) {
         let Some(cur) = self.sides[d].cur.take() else {
-            Self::push_anomaly(&mut self.anomalies, Anomaly::new(name, detail));
+            Self::push_anomaly(&mut self.anomalies, Anomaly::new(kind, detail));
             return;
         };
-        let a = Anomaly::new(name, detail);
+        let a = Anomaly::new(kind, detail);
         if Self::want_request(d) {
             let mut tx = HttpTransaction {
                 request_ts: Some(cur.first_ts),
@@ -129,7 +129,10 @@ impl HttpConn {
                 old.tx.partial = true;
                 Self::push_anomaly(
                     &mut old.tx.anomalies,
-                    Anomaly::new("http_pending_limit", "too many requests without a response"),
+                    Anomaly::new(
+                        AnomalyKind::HttpPendingLimit,
+                        "too many requests without a response",
+                    ),
                 );
                 self.first_seq = self.first_seq.wrapping_add(1);
                 if self.resp_next < self.first_seq {
@@ -163,7 +166,7 @@ impl HttpConn {
             ..Default::default()
         };
         tx.anomalies.push(Anomaly::new(
-            "http_response_without_request",
+            AnomalyKind::HttpResponseWithoutRequest,
             format!(
                 "response in frame {} answers no request seen",
                 pkt.frame_number()
@@ -215,7 +218,7 @@ impl HttpConn {
         };
         if after_gap {
             tx.anomalies.push(Anomaly::new(
-                "http_resync",
+                AnomalyKind::HttpResync,
                 "request found by resynchronising after a gap",
             ));
         }
@@ -224,14 +227,14 @@ impl HttpConn {
             Some(Body::ChunkSize)
         } else if head.transfer_encoding.is_some() {
             tx.anomalies.push(Anomaly::new(
-                "http_bad_transfer_encoding",
+                AnomalyKind::HttpBadTransferEncoding,
                 "request transfer coding is not chunked (RFC 9112 §6.3)",
             ));
             tx.partial = true;
             None
         } else if head.content_length_invalid {
             tx.anomalies.push(Anomaly::new(
-                "http_bad_content_length",
+                AnomalyKind::HttpBadContentLength,
                 "invalid Content-Length",
             ));
             tx.partial = true;
@@ -310,7 +313,7 @@ impl HttpConn {
         if after_gap {
             tx.partial = true;
             tx.anomalies.push(Anomaly::new(
-                "http_resync",
+                AnomalyKind::HttpResync,
                 "response found by resynchronising after a gap",
             ));
         }
@@ -355,7 +358,7 @@ impl HttpConn {
         } else if head.content_length_invalid {
             if let Some(slot) = self.slot_mut(seq) {
                 slot.tx.anomalies.push(Anomaly::new(
-                    "http_bad_content_length",
+                    AnomalyKind::HttpBadContentLength,
                     "invalid Content-Length",
                 ));
             }
