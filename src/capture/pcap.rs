@@ -3,6 +3,18 @@
 //! Alexey Kuznetsov's patches (magic a1b2cd34), whose record headers are 24 bytes
 //! (ifindex, protocol, pkt_type and padding follow the usual 16).
 
+// Bytes from the wire reach this code: no unwrap, expect, panic or unchecked indexing
+// outside tests, so no input can make it panic.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 use super::error::{CaptureError, ErrorKind};
 use super::walk::{
     u16_at, u32_at, ByteOrder, FileFormat, InterfaceInfo, PacketRec, State, Step, Walker, MAX_BLOCK,
@@ -46,7 +58,7 @@ pub(crate) fn file_header(w: &mut Walker, buf: &[u8], offset: u64) -> Result<Ste
             what: "pcap file header",
         });
     };
-    let Some((order, nanos, modified)) = magic(&h[..4]) else {
+    let Some((order, nanos, modified)) = magic(h.get(..4).unwrap_or(&[])) else {
         return Err(w.err(
             offset,
             ErrorKind::Malformed {

@@ -3,6 +3,18 @@
 //! place is what makes the memory-mapped reader, the streaming reader and the frame store
 //! agree on every input, including where and why a damaged file stops.
 
+// Bytes from the wire reach this code: no unwrap, expect, panic or unchecked indexing
+// outside tests, so no input can make it panic.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 use super::error::{CaptureError, ErrorKind};
 use super::{pcap, pcapng};
 use crate::base::{Anomaly, LinkType, Timestamp};
@@ -205,7 +217,9 @@ impl Walker {
                 {
                     let mut magic = [0u8; 4];
                     let have = buf.len().min(4);
-                    magic[..have].copy_from_slice(&buf[..have]);
+                    if let (Some(m), Some(b)) = (magic.get_mut(..have), buf.get(..have)) {
+                        m.copy_from_slice(b);
+                    }
                     Err(CaptureError::plain(ErrorKind::UnknownFormat {
                         magic,
                         have,

@@ -1,6 +1,18 @@
 //! The decoded DNS message (RFC 1035 §4.1): header flags, questions, resource records,
 //! EDNS (RFC 6891). Parsing is `parse.rs`; these types are what every consumer reads.
 
+// Bytes from the wire reach this code: no unwrap, expect, panic or unchecked indexing
+// outside tests, so no input can make it panic.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 use super::rdata::{self, RData};
 use crate::base::Anomaly;
 

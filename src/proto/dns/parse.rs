@@ -10,6 +10,18 @@
 //! wire bytes (RFC 1035 §2.3.4). Breaking these rules is an `Err::Failure`, which stops
 //! the parse without backtracking.
 
+// Bytes from the wire reach this code: no unwrap, expect, panic or unchecked indexing
+// outside tests, so no input can make it panic.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use nom::bytes::complete::take;
@@ -331,7 +343,9 @@ pub fn parse_prefix(msg: &[u8]) -> Option<Message> {
         for _ in 0..count {
             match record(msg, i, &mut anomalies) {
                 Ok((rest, r)) => {
-                    sections[k].push(r);
+                    if let Some(s) = sections.get_mut(k) {
+                        s.push(r);
+                    }
                     i = rest;
                 }
                 Err(_) => break 'outer,

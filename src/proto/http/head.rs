@@ -4,6 +4,18 @@
 //! Only the headers wiretale shows or frames by are kept, as lossy UTF-8 strings; the
 //! rest are skipped, so a head costs a handful of small allocations, not one per field.
 
+// Bytes from the wire reach this code: no unwrap, expect, panic or unchecked indexing
+// outside tests, so no input can make it panic.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 use super::parse::{header_line, request_line, status_line, HeaderLine, Version, MAX_HEADER_LINES};
 use crate::base::{Anomaly, AnomalyKind};
 

@@ -10,6 +10,18 @@
 //! continuation lines are joined with a space (§5.2), and leading empty lines before a
 //! request line are skipped by the caller (§2.2).
 
+// Bytes from the wire reach this code: no unwrap, expect, panic or unchecked indexing
+// outside tests, so no input can make it panic.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 use nom::bytes::streaming::{tag, take_while, take_while1, take_while_m_n};
 use nom::character::streaming::char;
 use nom::{IResult, Parser};
@@ -69,6 +81,9 @@ pub enum HeaderLine<'a> {
 }
 
 /// tchar (RFC 9110 §5.6.2), as a table: this runs for every byte of every header name.
+// Built at compile time: `i < 256` is the table's length, and a const evaluation that
+// went out of bounds would fail the build, not panic at run time.
+#[allow(clippy::indexing_slicing)]
 const TCHAR: [bool; 256] = {
     let mut t = [false; 256];
     let mut i = 0;
@@ -100,7 +115,7 @@ const TCHAR: [bool; 256] = {
 /// tchar (RFC 9110 §5.6.2).
 #[inline]
 pub fn is_tchar(b: u8) -> bool {
-    TCHAR[b as usize]
+    TCHAR.get(usize::from(b)).copied().unwrap_or(false)
 }
 
 fn is_ws(b: u8) -> bool {
