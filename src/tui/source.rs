@@ -173,6 +173,14 @@ pub struct StoryItem {
     pub children: Vec<StoryItem>,
 }
 
+impl StoryItem {
+    /// How many stories a story list holds: the items with events under them (not the
+    /// closing count line, nor an event outside any story).
+    pub fn count_stories(items: &[StoryItem]) -> usize {
+        items.iter().filter(|i| !i.children.is_empty()).count()
+    }
+}
+
 /// What the header line shows about the source.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SourceStatus {

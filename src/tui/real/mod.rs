@@ -895,7 +895,7 @@ impl DataSource for RealSource {
             Tab::Conns => self.all_conns.len(),
             Tab::Dns => self.all_dns.len(),
             Tab::Http => self.all_http.len(),
-            Tab::Story => self.all_story.len(),
+            Tab::Story => super::source::StoryItem::count_stories(&self.all_story),
         })
     }
 }

@@ -604,6 +604,20 @@ fn the_header_says_what_the_filter_leaves_in_each_view() {
     a.update(Action::ShowTab(Tab::Dns));
     let head = &screen_text(&a, 160, 30)[0];
     assert!(head.contains("DNS transaction"), "{head}");
+    // Stories count as the Story view's title counts them (not the closing count
+    // line): lab-page has 2 page loads and 1 background story; port 80 keeps the two
+    // page loads.
+    a.update(Action::ShowTab(Tab::Story));
+    let screen = screen_text(&a, 160, 30);
+    assert!(
+        screen[0].contains("[filter: tcp.port == 80 — 2 of 3 stories]"),
+        "{}",
+        screen[0]
+    );
+    assert!(
+        screen.iter().any(|l| l.contains("Story 2 stories")),
+        "{screen:?}"
+    );
 }
 
 #[test]

@@ -102,7 +102,11 @@ fn header(area: Rect, buf: &mut Buffer, app: &App, theme: &Theme) {
                         "HTTP exchange",
                         "HTTP exchanges",
                     ),
-                    Tab::Story => (app.source.story().len(), "story", "stories"),
+                    Tab::Story => (
+                        super::source::StoryItem::count_stories(app.source.story()),
+                        "story",
+                        "stories",
+                    ),
                 };
                 let noun = if total == 1 { one } else { many };
                 s.push_str(&format!(" — {shown} of {total} {noun}"));

@@ -14,9 +14,8 @@ use super::title;
 
 pub fn render(body: Rect, buf: &mut Buffer, app: &App, t: &Theme) {
     let items = app.source.story();
-    // Stories are the items with events under them (not the closing count, nor an
-    // event outside any story); the kinds are counted on the list's last line.
-    let stories = items.iter().filter(|i| !i.children.is_empty()).count();
+    // The kinds are counted on the list's last line.
+    let stories = StoryItem::count_stories(items);
     let area = title(
         body,
         buf,
