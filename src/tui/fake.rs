@@ -24,7 +24,7 @@ use super::source::{
     Arrow, ConnDetail, ConnRow, DataSource, DnsRow, HttpRow, PacketDetail, PacketRow, Phase,
     SourceStatus, StoryItem, Turn,
 };
-use super::worker::{Command, Step, Worker};
+use super::worker::{Command, Produced, Worker};
 
 /// Number of connections the fake capture contains.
 pub const FAKE_CONNS: u32 = 50;
@@ -446,7 +446,7 @@ impl FakeSource {
         let mut me = FakeSource::live_manual();
         me.worker = Some(Worker::spawn(8, move || {
             thread::sleep(every);
-            Step::Batch(batch)
+            Produced::Batch(batch)
         }));
         me
     }

@@ -2,13 +2,14 @@
 //! [`FrameStore`], analysed by the [`crate::analysis::Engine`] on a [`Worker`] thread.
 //!
 //! * The worker ([`producer`]) indexes the store in slices and runs the engine over each
-//!   slice, sending one batch per slice: 16-byte per-packet [`facts`] and progress.
+//!   slice, sending one batch per slice: the slice's rows of the
+//!   engine's per-packet table ([`PacketTable`]) and progress.
 //!   Finished connections, DNS transactions and HTTP exchanges go to a shared,
 //!   append-only record list; at the end the worker tells the story and renames the
 //!   connections with the story's names.
 //! * Rows are built on demand: `packet_row` reads the one frame from the store,
 //!   re-decodes it and adds what only the analysis knew (relative seq/ack, the TCP
-//!   analysis prefix, the application's Info) from the facts. The tables (connections,
+//!   analysis prefix, the application's Info) from the table. The tables (connections,
 //!   DNS, HTTP, story) are built once per record as records arrive.
 //! * [`RealSource::focus_conn`] and display filters produce one `view: Option<Vec<u32>>`
 //!   of packet ids; every packet query goes through it.
@@ -16,7 +17,6 @@
 //! Nothing here waits for the file: `poll` only drains what the worker has sent.
 
 mod detail;
-pub mod facts;
 mod producer;
 mod rows;
 
@@ -32,7 +32,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use self::detail::DetailInput;
-use self::facts::{bit, proto_label, Facts};
 use self::producer::{Batch, LiveHandles, LiveStatus, Producer, Shared};
 use super::source::{
     ConnDetail, ConnRow, DataSource, DnsRow, HttpRow, PacketDetail, PacketRow, SourceStatus,
@@ -40,7 +39,8 @@ use super::source::{
 };
 use super::worker::{Command, Worker};
 use super::TuiOptions;
-use crate::base::{PacketId, Timestamp};
+use crate::analysis::packet_table::{self, bit, proto_code, proto_label, PacketTable};
+use crate::base::{ConnId, PacketId, Timestamp};
 use crate::capture::{FrameStore, LiveCapture, LiveOptions};
 use crate::decode::{self, TcpRel};
 use crate::filter::Filter;
@@ -48,7 +48,7 @@ use crate::proto::dns::DnsTransaction;
 
 pub use self::detail::flags_text;
 
-/// Batches waiting in the channel at most (each holds up to 65,536 packets' facts).
+/// Batches waiting in the channel at most (each holds up to 65,536 packets' rows).
 const CHANNEL_BATCHES: usize = 4;
 /// Batches absorbed per `poll` (keeps one poll short).
 const POLL_BATCHES: usize = 8;
@@ -60,7 +60,7 @@ pub struct RealSource {
     store: Arc<RwLock<FrameStore>>,
     shared: Arc<RwLock<Shared>>,
     worker: Worker<Batch>,
-    facts: Facts,
+    table: PacketTable,
     t0: Option<Timestamp>,
     /// Position in `Shared::conns` by connection id (`u32::MAX`: not finished yet).
     conn_pos: Vec<u32>,
@@ -185,7 +185,7 @@ impl RealSource {
             store,
             shared,
             worker,
-            facts: Facts::default(),
+            table: PacketTable::default(),
             t0: None,
             conn_pos: Vec::new(),
             seen_conns: 0,
@@ -246,13 +246,13 @@ impl RealSource {
     fn id_at(&self, index: usize) -> Option<u32> {
         match &self.view {
             Some(v) => v.get(index).copied(),
-            None => (index < self.facts.len()).then_some(index as u32),
+            None => (index < self.table.len()).then_some(index as u32),
         }
     }
 
     /// Absorbs one batch from the worker.
     fn absorb(&mut self, b: Batch) {
-        self.facts.extend(b.facts);
+        self.table.append(b.rows);
         self.indexed = b.indexed;
         if b.error.is_some() {
             self.error = b.error;
@@ -313,7 +313,11 @@ impl RealSource {
                 .get(id as usize)
                 .is_some_and(|&p| p != u32::MAX);
             if !finished {
-                let first = self.facts.packets_of(id, 0).next().unwrap_or(u32::MAX);
+                let first = self
+                    .table
+                    .packets_of(ConnId(id), 0)
+                    .next()
+                    .unwrap_or(u32::MAX);
                 self.all_conns.push(rows::conn_row(c, None, first, t0));
                 self.provisional.insert(id);
                 unsorted = true;
@@ -427,8 +431,8 @@ impl RealSource {
             while b != 0 {
                 let id = (w * 64) as u32 + b.trailing_zeros();
                 b &= b - 1;
-                if let Some(c) = self.facts.get(id).and_then(|f| f.conn()) {
-                    hit_conns.insert(c);
+                if let Some(c) = self.table.get(id).and_then(|f| f.conn()) {
+                    hit_conns.insert(c.0);
                 }
             }
         }
@@ -536,23 +540,19 @@ impl RealSource {
     }
 
     /// What the list knows of a TCP segment's numbers (relative to each side's ISN, and
-    /// the sender's window scale), from the packet's facts; the list and the field tree
+    /// the sender's window scale), from the packet's row; the list and the field tree
     /// both show these.
-    fn tcp_rel(&self, fact: &facts::Fact, pkt: &decode::Packet<'_>) -> Option<TcpRel> {
+    fn tcp_rel(&self, fact: &packet_table::PacketRow, pkt: &decode::Packet<'_>) -> Option<TcpRel> {
         let t = pkt.tcp()?;
-        if !fact.has(bit::SEQ) {
-            return None;
-        }
+        let rel_seq = fact.rel_seq()?;
         Some(TcpRel {
-            seq_base: t.seq.wrapping_sub(fact.rel_seq),
-            ack_base: t
-                .ack
-                .wrapping_sub(if fact.has(bit::ACK) { fact.rel_ack } else { 0 }),
+            seq_base: t.seq.wrapping_sub(rel_seq),
+            ack_base: t.ack.wrapping_sub(fact.rel_ack().unwrap_or(0)),
             window_shift: if t.syn() {
                 None
             } else {
                 fact.conn()
-                    .and_then(|c| self.facts.shift(c, fact.has(bit::C2S)))
+                    .and_then(|c| self.table.shift(c.0, fact.has(bit::C2S)))
             },
         })
     }
@@ -560,7 +560,7 @@ impl RealSource {
     /// Adds the packets that arrived since the last scan to the view.
     fn extend_view(&mut self) -> Result<(), String> {
         if self.view.is_none() {
-            self.view_scanned = self.facts.len();
+            self.view_scanned = self.table.len();
             return Ok(());
         }
         let from = self.view_scanned;
@@ -569,8 +569,8 @@ impl RealSource {
             Some(f) => {
                 let st = self.store.read().map_err(|_| "frame store unavailable")?;
                 let sh = self.shared.read().map_err(|_| "analysis unavailable")?;
-                let all: Vec<u32> = (from as u32..self.facts.len() as u32).collect();
-                let hits = evaluate_filter(f, &st, &sh, &all)?;
+                let all: Vec<u32> = (from as u32..self.table.len() as u32).collect();
+                let hits = evaluate_filter(f, &st, &self.table, &sh, &all)?;
                 for &id in &hits {
                     let (w, b) = (id as usize / 64, id % 64);
                     if self.matched.len() <= w {
@@ -581,34 +581,36 @@ impl RealSource {
                 match self.focus {
                     Some(c) => hits
                         .into_iter()
-                        .filter(|&id| self.facts.get(id).and_then(|f| f.conn()) == Some(c))
+                        .filter(|&id| self.table.get(id).and_then(|f| f.conn()) == Some(ConnId(c)))
                         .collect(),
                     None => hits,
                 }
             }
             None => match self.focus {
-                Some(c) => self.facts.packets_of(c, from).collect(),
-                None => (from as u32..self.facts.len() as u32).collect(),
+                Some(c) => self.table.packets_of(ConnId(c), from).collect(),
+                None => (from as u32..self.table.len() as u32).collect(),
             },
         };
         if let Some(view) = &mut self.view {
             view.extend(new);
         }
-        self.view_scanned = self.facts.len();
+        self.view_scanned = self.table.len();
         Ok(())
     }
 }
 
 /// The packets among `candidates` that match `filter`, using the filter index the
-/// worker builds beside the facts (see `analysis::index`).
+/// worker builds beside the packet table (see `analysis::index`).
 fn evaluate_filter(
     filter: &Filter,
     store: &FrameStore,
+    table: &PacketTable,
     shared: &Shared,
     candidates: &[u32],
 ) -> Result<Vec<u32>, String> {
     Ok(crate::analysis::filter_ids(
         store,
+        table,
         &shared.index,
         filter,
         candidates,
@@ -635,7 +637,7 @@ impl DataSource for RealSource {
     fn packet_count(&self) -> usize {
         match &self.view {
             Some(v) => v.len(),
-            None => self.facts.len(),
+            None => self.table.len(),
         }
     }
 
@@ -654,17 +656,17 @@ impl DataSource for RealSource {
         let Some(id) = self.id_at(index) else {
             return empty;
         };
-        let (Some(fact), Some(st)) = (self.facts.get(id), self.store()) else {
+        let (Some(fact), Some(st)) = (self.table.get(id), self.store()) else {
             return empty;
         };
         let Some(frame) = st.frame(PacketId(id)) else {
             return empty;
         };
         let pkt = decode::decode(frame.meta.link, frame.data);
-        let note = fact.has(bit::NOTE).then(|| self.facts.note(id)).flatten();
+        let notes = self.table.notes(id);
         let mut info = if fact.conn().is_some() {
             let dup = if fact.has(bit::DUP) {
-                self.facts.dup_ack(id)
+                self.table.dup_ack(id)
             } else {
                 None
             };
@@ -672,15 +674,21 @@ impl DataSource for RealSource {
         } else {
             String::new()
         };
-        let proto = match note {
-            Some(n) => {
-                info.push_str(&n.info);
-                proto_label(facts::proto_code(n.proto))
+        let proto = match notes.first() {
+            Some(first) => {
+                // Several notes of one packet joined as the CLI joins them.
+                for (i, n) in notes.iter().enumerate() {
+                    if i > 0 {
+                        info.push_str(" , ");
+                    }
+                    info.push_str(&n.info);
+                }
+                proto_label(proto_code(first.proto))
             }
             None => {
                 let rel = self.tcp_rel(fact, &pkt);
                 info.push_str(&decode::info_with(&pkt, rel.as_ref()));
-                proto_label(fact.proto)
+                proto_label(fact.proto())
             }
         };
         PacketRow {
@@ -691,7 +699,7 @@ impl DataSource for RealSource {
             proto,
             len: frame.meta.origlen,
             info,
-            conn: fact.conn(),
+            conn: fact.conn().map(|c| c.0),
             anomaly: fact.has(bit::ANOMALY),
         }
     }
@@ -709,13 +717,14 @@ impl DataSource for RealSource {
         // The root "Frame" node first (its range is the whole frame), then the layers;
         // TCP numbers relative as in the list, and the application layer the analysis
         // found in this packet in place of its "Data" node.
-        let fact = self.facts.get(id);
+        let fact = self.table.get(id);
         let pkt = decode::decode(frame.meta.link, frame.data);
         let rel = fact.and_then(|f| self.tcp_rel(f, &pkt));
         let mut tree = decode::field_tree_with(frame.meta.link, frame.data, rel.as_ref());
-        let app = fact
-            .filter(|f| f.has(bit::NOTE))
-            .and_then(|_| self.facts.note(id))
+        let app = self
+            .table
+            .notes(id)
+            .first()
             .and_then(|n| detail::app_tree(&pkt, n.proto));
         if let Some(app) = app {
             detail::put_app_layer(&mut tree, app, &pkt);
@@ -736,7 +745,7 @@ impl DataSource for RealSource {
     fn packet_index(&self, number: u64) -> Option<usize> {
         let id = u32::try_from(number.checked_sub(1)?).ok()?;
         match &self.view {
-            None => ((id as usize) < self.facts.len()).then_some(id as usize),
+            None => ((id as usize) < self.table.len()).then_some(id as usize),
             Some(v) => v.binary_search(&id).ok(),
         }
     }
@@ -760,7 +769,7 @@ impl DataSource for RealSource {
         };
         detail::conn_detail(&DetailInput {
             store: &st,
-            facts: &self.facts,
+            table: &self.table,
             rec,
             name: sh.names.get(pos as usize).and_then(|n| n.as_ref()),
             dns: &sh.dns,
@@ -771,7 +780,7 @@ impl DataSource for RealSource {
 
     fn follow(&self, conn: u32) -> Vec<Turn> {
         match self.store() {
-            Some(st) => detail::follow(&st, &self.facts, conn, self.t0()),
+            Some(st) => detail::follow(&st, &self.table, conn, self.t0()),
             None => Vec::new(),
         }
     }
@@ -840,7 +849,7 @@ impl DataSource for RealSource {
         let ls = live.and_then(|l| l.handles.status.lock().ok().map(|s| s.clone()));
         SourceStatus {
             name: self.name.clone(),
-            packets: self.facts.len() as u64,
+            packets: self.table.len() as u64,
             indexed: if live.is_some() { 1.0 } else { self.indexed },
             done: self.done || ls.as_ref().is_some_and(|s| s.stopped),
             live: live.is_some(),
@@ -891,7 +900,7 @@ impl DataSource for RealSource {
     fn unfiltered_count(&self, tab: super::action::Tab) -> Option<usize> {
         use super::action::Tab;
         Some(match tab {
-            Tab::Packets => self.facts.len(),
+            Tab::Packets => self.table.len(),
             Tab::Conns => self.all_conns.len(),
             Tab::Dns => self.all_dns.len(),
             Tab::Http => self.all_http.len(),
@@ -909,7 +918,7 @@ impl RealSource {
             .map_err(|_| "frame store unavailable".to_string())?;
         let ids: Vec<PacketId> = match &self.view {
             Some(v) => v.iter().map(|&i| PacketId(i)).collect(),
-            None => (0..self.facts.len() as u32).map(PacketId).collect(),
+            None => (0..self.table.len() as u32).map(PacketId).collect(),
         };
         let what = match (self.focus, &self.filter) {
             (Some(c), _) => format!("conn{c}"),
