@@ -101,6 +101,36 @@ impl PacketRow {
         r
     }
 
+    /// A row from its parts, for sources that make their packets up instead of running
+    /// the engine (the TUI's test source).
+    pub fn from_parts(
+        conn: Option<ConnId>,
+        dir: Option<Direction>,
+        rel_seq: Option<u32>,
+        rel_ack: Option<u32>,
+        analysis: TcpAnalysisFlags,
+    ) -> Self {
+        let mut r = PacketRow {
+            conn: conn.map_or(NO_CONN, |c| c.0),
+            rel_seq: rel_seq.unwrap_or(0),
+            rel_ack: rel_ack.unwrap_or(0),
+            analysis: (analysis.0 & 0xffff) as u16,
+            ..PacketRow::default()
+        };
+        for (on, b) in [
+            (dir.is_some(), bit::FLOW),
+            (dir == Some(Direction::ClientToServer), bit::C2S),
+            (rel_seq.is_some(), bit::SEQ),
+            (rel_ack.is_some(), bit::ACK),
+            (analysis.0 != 0, bit::ANOMALY),
+        ] {
+            if on {
+                r.bits |= b;
+            }
+        }
+        r
+    }
+
     pub fn conn(&self) -> Option<ConnId> {
         (self.conn != NO_CONN).then_some(ConnId(self.conn))
     }

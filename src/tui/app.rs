@@ -1548,7 +1548,11 @@ mod tests {
             .as_ref()
             .and_then(|b| b.error.clone())
             .expect("error kept, bar stays open");
-        assert_eq!(err, "unknown field\ndns and bogus\n        ^");
+        // The product's filter rendering (what `packets -Y` prints after its first line).
+        assert_eq!(
+            err,
+            "dns and bogus\n        ^~~~~\n\"bogus\" is not a valid protocol or protocol field"
+        );
         assert_eq!(a.footer_lines(), 4);
         assert_eq!(a.source.packet_count(), all, "nothing applied");
         a.update(Action::Back);

@@ -12,8 +12,8 @@
 //! the analysis in a [`worker::Worker`] (a producer thread sending update batches over a
 //! bounded channel, paused and stopped by commands), absorbs the batches in
 //! `DataSource::poll`, and answers row queries from its frame store and summaries.
-//! `fake::FakeSource` is the reference implementation the tests and
-//! `examples/tui_fake.rs` use. Entry points: [`run`] with an opened source, or
+//! `fake::FakeSource` (tests only, or the non-default `fake-source` feature for
+//! `examples/tui_fake.rs`) is a deterministic made-up capture the view tests use. Entry points: [`run`] with an opened source, or
 //! [`run_with`] to open it only after the terminal check.
 //!
 //! ## Files
@@ -28,6 +28,7 @@
 pub mod action;
 pub mod app;
 pub mod event;
+#[cfg(any(test, feature = "fake-source"))]
 pub mod fake;
 pub mod flatten;
 pub mod keymap;

@@ -637,3 +637,125 @@ fn dns_over_tcp_shows_its_length_prefix_and_every_section() {
     });
     assert_eq!(opt.map(|r| r.end), Some(280), "OPT is the last record");
 }
+
+// ---------------------------------------------------------------------------------
+// The App's own tests (src/tui/app.rs runs them on the fake source) on the
+// engine-backed source over the bundled captures: the model must not depend on which
+// source feeds it.
+
+mod app_on_captures {
+    use super::*;
+    use crate::tui::action::{Action, Tab};
+    use crate::tui::app::{App, View};
+
+    fn app(name: &str) -> App {
+        let mut a = App::new(Box::new(opened(&bundled(name))));
+        a.update(Action::Resize(80, 24));
+        a
+    }
+
+    fn type_text(a: &mut App, s: &str) {
+        for c in s.chars() {
+            a.update(Action::BarChar(c));
+        }
+    }
+
+    #[test]
+    fn filter_bar_validates_applies_and_reports_the_filters_own_errors() {
+        for name in ["lab-page.pcap", "lab-curl.pcap"] {
+            let mut a = app(name);
+            let all = a.source.packet_count();
+            let (pkts, _) = batch(&bundled(name));
+            let dns = pkts.iter().filter(|p| p.proto == "dns").count();
+            assert!(dns > 0, "{name}");
+            a.update(Action::OpenBar);
+            type_text(&mut a, "dns an");
+            assert!(!a.bar.as_ref().is_some_and(|b| b.valid), "incomplete");
+            type_text(&mut a, "d tcp");
+            assert!(a.bar.as_ref().is_some_and(|b| b.valid));
+            for _ in 0..3 {
+                a.update(Action::BarBackspace);
+            }
+            type_text(&mut a, "bogus");
+            a.update(Action::BarSubmit);
+            let err = a.bar.as_ref().and_then(|b| b.error.clone()).expect("kept");
+            assert_eq!(
+                err,
+                "dns and bogus\n        ^~~~~\n\"bogus\" is not a valid protocol or protocol field"
+            );
+            assert_eq!(a.footer_lines(), 4);
+            assert_eq!(a.source.packet_count(), all, "nothing applied");
+            a.update(Action::Back);
+            a.update(Action::OpenBar);
+            type_text(&mut a, "dns");
+            a.update(Action::BarSubmit);
+            assert!(a.bar.is_none());
+            assert_eq!(a.filter.as_deref(), Some("dns"));
+            assert_eq!(a.source.packet_count(), dns, "{name}: as `packets -Y dns`");
+            a.update(Action::OpenBar);
+            for _ in 0..3 {
+                a.update(Action::BarBackspace);
+            }
+            a.update(Action::BarSubmit);
+            assert_eq!(a.filter, None);
+            assert_eq!(a.source.packet_count(), all);
+        }
+    }
+
+    #[test]
+    fn focus_limits_every_view_and_clear_restores() {
+        let mut a = app("lab-page.pcap");
+        let all = a.source.packet_count();
+        let conns = a.source.conns().len();
+        let c = a.source.conns()[3].clone();
+        let i = a.source.packet_index(c.first_packet).expect("in view");
+        a.packets.select(i, all, 10);
+        a.update(Action::FocusConn);
+        assert_eq!(a.focus, Some(c.id));
+        let count = a.source.packet_count();
+        assert!(count < all && count > 0);
+        assert!((0..count).all(|k| a.source.packet_row(k).conn == Some(c.id)));
+        assert_eq!(
+            a.source.packet_row(a.packets.selected).number,
+            c.first_packet,
+            "selection kept"
+        );
+        assert_eq!(a.source.conns().len(), 1);
+        assert_eq!(a.conn_order.len(), 1);
+        a.update(Action::ClearFocus);
+        assert_eq!(a.focus, None);
+        assert_eq!(a.source.packet_count(), all);
+        assert_eq!(a.source.conns().len(), conns);
+        assert_eq!(
+            a.source.packet_row(a.packets.selected).number,
+            c.first_packet
+        );
+    }
+
+    #[test]
+    fn enter_follow_and_back_walk_the_view_stack() {
+        let mut a = app("lab-curl.pcap");
+        a.update(Action::ShowTab(Tab::Conns));
+        a.update(Action::Down);
+        a.update(Action::Enter);
+        let id = match a.view() {
+            View::Conn(id) => id,
+            v => panic!("{v:?}"),
+        };
+        assert_eq!(a.conn_detail.as_ref().map(|(c, _)| *c), Some(id));
+        a.update(Action::Follow);
+        assert_eq!(a.view(), View::Follow(id));
+        assert_eq!(a.stack.len(), 3);
+        a.update(Action::Back);
+        a.update(Action::Back);
+        assert_eq!(a.view(), View::Tab(Tab::Conns));
+        a.update(Action::Back);
+        assert_eq!(a.view(), View::Tab(Tab::Conns), "the root stays");
+        // From a connection, Enter jumps to its packets, limited to it.
+        a.update(Action::Enter);
+        a.update(Action::Enter);
+        assert_eq!(a.view(), View::Tab(Tab::Packets));
+        assert_eq!(a.focus, Some(id));
+        assert_eq!(a.source.packet_row(0).conn, Some(id));
+    }
+}
