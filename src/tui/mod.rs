@@ -20,20 +20,20 @@
 //!
 //! `app` (model: `update(Action)`, `apply_updates()`), `action`, `keymap` (the one key
 //! table; footer and help come from it), `event` (terminal, input thread, loop),
-//! `layout` (geometry in plain numbers, shared by model and views), `real` (the real
-//! source: frame store + analysis on a worker), `flatten` (trees and
+//! `layout` (geometry in plain numbers, shared by model and views), `engine_source`
+//! (the engine-backed source: frame store + analysis on a worker), `flatten` (trees and
 //! streams as lines), `views/*` (one per screen), `widgets/*` (virtual table, hex pane,
 //! tree, ladder, timeline, filter bar), `theme` (colours, `NO_COLOR`).
 
 pub mod action;
 pub mod app;
+pub mod engine_source;
 pub mod event;
 #[cfg(any(test, feature = "fake-source"))]
 pub mod fake;
 pub mod flatten;
 pub mod keymap;
 pub mod layout;
-pub mod real;
 pub mod source;
 pub mod theme;
 pub mod views;

@@ -1,4 +1,4 @@
-//! The worker side of [`super::RealSource`]: indexes the frame store in slices, runs the
+//! The worker side of [`super::EngineSource`]: indexes the frame store in slices, runs the
 //! [`Engine`] over the newly indexed frames, and hands the UI one batch per slice.
 //!
 //! Finished records (connections with their names, DNS transactions, HTTP exchanges)

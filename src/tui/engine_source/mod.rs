@@ -1,4 +1,4 @@
-//! The real [`DataSource`]: a capture file (or a live capture's spill file) in a
+//! The engine-backed [`DataSource`]: a capture file (or a live capture's spill file) in a
 //! [`FrameStore`], analysed by the [`crate::analysis::Engine`] on a [`Worker`] thread.
 //!
 //! * The worker ([`producer`]) indexes the store in slices and runs the engine over each
@@ -11,7 +11,7 @@
 //!   re-decodes it and adds what only the analysis knew (relative seq/ack, the TCP
 //!   analysis prefix, the application's Info) from the table. The tables (connections,
 //!   DNS, HTTP, story) are built once per record as records arrive.
-//! * [`RealSource::focus_conn`] and display filters produce one `view: Option<Vec<u32>>`
+//! * [`EngineSource::focus_conn`] and display filters produce one `view: Option<Vec<u32>>`
 //!   of packet ids; every packet query goes through it.
 //!
 //! Nothing here waits for the file: `poll` only drains what the worker has sent.
@@ -54,8 +54,8 @@ const CHANNEL_BATCHES: usize = 4;
 const POLL_BATCHES: usize = 8;
 
 /// What a display filter in the TUI answers until the filter integration lands.
-/// The real data source; see the module docs.
-pub struct RealSource {
+/// The engine-backed data source; see the module docs.
+pub struct EngineSource {
     name: String,
     store: Arc<RwLock<FrameStore>>,
     shared: Arc<RwLock<Shared>>,
@@ -109,10 +109,10 @@ struct LiveInfo {
     file: PathBuf,
 }
 
-impl RealSource {
+impl EngineSource {
     /// Opens what the options name: a file (`-` for standard input), or a live
     /// interface (`interface`, with `bpf` and `write`).
-    pub fn open(opts: &TuiOptions) -> anyhow::Result<RealSource> {
+    pub fn open(opts: &TuiOptions) -> anyhow::Result<EngineSource> {
         match (&opts.interface, &opts.file) {
             (Some(i), _) => Self::open_live(i, opts.bpf.as_deref(), opts.write.as_deref()),
             (None, Some(_)) if opts.bpf.is_some() => anyhow::bail!(
@@ -125,7 +125,7 @@ impl RealSource {
     }
 
     /// Opens a capture file for browsing while it is indexed and analysed.
-    pub fn open_file(path: &Path) -> anyhow::Result<RealSource> {
+    pub fn open_file(path: &Path) -> anyhow::Result<EngineSource> {
         let mut store = FrameStore::open(path).with_context(|| path.display().to_string())?;
         // Read the header now: "not a capture at all" is an error for the command
         // line, not a red line in an empty UI (damage later in the file is shown there).
@@ -143,12 +143,12 @@ impl RealSource {
 
     /// Starts a live capture on `iface`. The packets go to `write`, or to a temporary
     /// file that is kept after quitting (its name is in the status bar and in
-    /// [`RealSource::capture_file`]) so nothing captured is lost.
+    /// [`EngineSource::capture_file`]) so nothing captured is lost.
     pub fn open_live(
         iface: &str,
         bpf: Option<&str>,
         write: Option<&Path>,
-    ) -> anyhow::Result<RealSource> {
+    ) -> anyhow::Result<EngineSource> {
         let file = match write {
             Some(p) => p.to_path_buf(),
             None => tempfile::Builder::new()
@@ -175,12 +175,12 @@ impl RealSource {
         Ok(s)
     }
 
-    fn start(name: String, store: FrameStore, live: Option<LiveHandles>) -> RealSource {
+    fn start(name: String, store: FrameStore, live: Option<LiveHandles>) -> EngineSource {
         let store = Arc::new(RwLock::new(store));
         let shared = Arc::new(RwLock::new(Shared::default()));
         let mut p = Producer::new(store.clone(), shared.clone(), live);
         let worker = Worker::spawn(CHANNEL_BATCHES, move || p.step());
-        RealSource {
+        EngineSource {
             name,
             store,
             shared,
@@ -617,7 +617,7 @@ fn evaluate_filter(
     ))
 }
 
-impl Drop for RealSource {
+impl Drop for EngineSource {
     fn drop(&mut self) {
         // Stop the live capture here, not whenever the worker thread gets to it:
         // `stop` joins the capture thread, which flushes the kept file, before the
@@ -633,7 +633,7 @@ impl Drop for RealSource {
     }
 }
 
-impl DataSource for RealSource {
+impl DataSource for EngineSource {
     fn packet_count(&self) -> usize {
         match &self.view {
             Some(v) => v.len(),
@@ -909,7 +909,7 @@ impl DataSource for RealSource {
     }
 }
 
-impl RealSource {
+impl EngineSource {
     /// [`DataSource::save_view`] into `dir` (the current directory for the TUI).
     pub fn save_view_to(&self, dir: &std::path::Path) -> Result<String, String> {
         let st = self

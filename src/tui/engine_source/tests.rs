@@ -1,4 +1,4 @@
-//! `RealSource` against what the batch commands compute over the same file: every
+//! `EngineSource` against what the batch commands compute over the same file: every
 //! packet row against the `packets` line, the connection table against `conns`, each
 //! connection's follow against `follow`, plus focus, filters, damaged and arbitrary input.
 
@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 
-use super::RealSource;
+use super::EngineSource;
 use crate::analysis::{ConnRecord, Engine, EngineConfig, Follower, PacketSummary, Turn as ATurn};
 use crate::base::{ConnId, Direction, Timestamp};
 use crate::capture;
@@ -18,8 +18,8 @@ fn bundled(name: &str) -> PathBuf {
     bundled_capture(name)
 }
 
-fn opened(path: &Path) -> RealSource {
-    let mut s = RealSource::open_file(path).expect("open");
+fn opened(path: &Path) -> EngineSource {
+    let mut s = EngineSource::open_file(path).expect("open");
     assert!(s.wait_done(Duration::from_secs(30)), "analysis finished");
     s
 }
@@ -310,7 +310,7 @@ fn truncated_files_show_what_was_read() {
     for cut in cuts {
         let p = dir.path().join(format!("cut{cut}.pcap"));
         std::fs::write(&p, &bytes[..cut]).expect("write");
-        match RealSource::open_file(&p) {
+        match EngineSource::open_file(&p) {
             Ok(mut s) => {
                 assert!(s.wait_done(Duration::from_secs(10)), "cut {cut} finished");
                 let n = s.packet_count();
@@ -340,7 +340,7 @@ proptest! {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("x.pcap");
         std::fs::write(&p, &bytes).expect("write");
-        let mut s = RealSource::open_file(&p).expect("header is valid");
+        let mut s = EngineSource::open_file(&p).expect("header is valid");
         prop_assert!(s.wait_done(Duration::from_secs(10)));
         for i in 0..s.packet_count() {
             let _ = s.packet_row(i);
@@ -359,14 +359,14 @@ fn what_cannot_be_opened_is_an_error_before_the_ui() {
     let dir = tempfile::tempdir().expect("tempdir");
     let p = dir.path().join("notes.txt");
     std::fs::write(&p, b"these are notes, not a capture file\n").expect("write");
-    let e = RealSource::open_file(&p).err().expect("not a capture");
+    let e = EngineSource::open_file(&p).err().expect("not a capture");
     assert!(e.to_string().contains("notes.txt"), "{e}");
-    assert!(RealSource::open_file(&dir.path().join("missing.pcap")).is_err());
+    assert!(EngineSource::open_file(&dir.path().join("missing.pcap")).is_err());
     let mut o = crate::tui::TuiOptions::default();
-    assert!(RealSource::open(&o).is_err(), "nothing to open");
+    assert!(EngineSource::open(&o).is_err(), "nothing to open");
     o.file = Some(bundled("lab-curl.pcap"));
     o.bpf = Some("tcp".into());
-    let e = RealSource::open(&o).err().expect("-f with a file");
+    let e = EngineSource::open(&o).err().expect("-f with a file");
     assert!(e.to_string().contains("display filter"), "{e}");
 }
 
@@ -389,7 +389,7 @@ fn live_open_connections_show_while_open() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("live.pcap");
     let filter = format!("tcp port {port}");
-    let mut s = RealSource::open_live("lo", Some(&filter), Some(&file)).unwrap();
+    let mut s = EngineSource::open_live("lo", Some(&filter), Some(&file)).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     let (mut srv, _) = listener.accept().unwrap();
