@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use wiretale::tui::real::RealSource;
+use wiretale::tui::engine_source::EngineSource;
 use wiretale::tui::DataSource;
 
 fn main() {
@@ -17,7 +17,7 @@ fn main() {
     let path = std::path::PathBuf::from(path);
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let t = Instant::now();
-    let mut s = RealSource::open_file(&path).expect("open");
+    let mut s = EngineSource::open_file(&path).expect("open");
     while s.packet_count() < 50 && !s.is_done() {
         if !s.poll() {
             std::thread::sleep(Duration::from_micros(200));

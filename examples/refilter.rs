@@ -5,7 +5,7 @@
 //! usage: cargo run --release --example refilter -- FILE [EXPR...]
 use std::time::Instant;
 
-use wiretale::analysis::{filter_index, Engine, EngineConfig, FilterIndex};
+use wiretale::analysis::{filter_index, Engine, EngineConfig, FilterIndex, PacketTable};
 use wiretale::base::PacketId;
 use wiretale::capture::FrameStore;
 use wiretale::filter::Filter;
@@ -39,7 +39,7 @@ fn main() {
     store.index_all();
     let t_store = t.elapsed();
     let t = Instant::now();
-    let mut idx = FilterIndex::new();
+    let (mut table, mut idx) = (PacketTable::default(), FilterIndex::new());
     let mut engine = Engine::new(EngineConfig {
         want_app_fields: true,
         ..EngineConfig::default()
@@ -47,6 +47,7 @@ fn main() {
     for i in 0..store.len() {
         if let Some(frame) = store.frame(PacketId(i as u32)) {
             let s = engine.process(&frame);
+            table.push(&s);
             idx.push(&frame, &s);
         }
     }
@@ -69,7 +70,7 @@ fn main() {
             }
         };
         let t = Instant::now();
-        let hits = filter_index(&store, &idx, &f);
+        let hits = filter_index(&store, &table, &idx, &f);
         println!(
             "  re-filter {:>8.3} s  {:>9} matches  {e}",
             t.elapsed().as_secs_f64(),

@@ -1,11 +1,11 @@
 //! Times the TUI's `/` filter over every view on a capture: opens it as the TUI does
-//! (`RealSource`), waits for the analysis, then applies each expression (packets, then
+//! (`EngineSource`), waits for the analysis, then applies each expression (packets, then
 //! the connections, DNS, HTTP and story lists it keeps) and prints the time and sizes.
 //!
 //! usage: cargo run --release --example refilter_views -- FILE [EXPR...]
 use std::time::{Duration, Instant};
 
-use wiretale::tui::real::RealSource;
+use wiretale::tui::engine_source::EngineSource;
 use wiretale::tui::DataSource;
 
 fn main() {
@@ -26,7 +26,7 @@ fn main() {
         .to_vec();
     }
     let t = Instant::now();
-    let mut s = match RealSource::open_file(std::path::Path::new(&path)) {
+    let mut s = match EngineSource::open_file(std::path::Path::new(&path)) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{path}: {e}");

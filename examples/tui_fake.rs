@@ -1,9 +1,9 @@
-//! Runs the TUI over the deterministic fake source, for trying the interface before the
-//! real analysis source exists:
+//! Runs the TUI over the deterministic fake source (test scaffolding, built only with the
+//! `fake-source` feature), for trying the interface without a capture or root:
 //!
 //! ```sh
-//! cargo run --example tui_fake           # a finished "file" of ~10,000 packets
-//! cargo run --example tui_fake -- live   # a simulated live capture (50 packets / 100 ms)
+//! cargo run --features fake-source --example tui_fake          # ~10,000 packets
+//! cargo run --features fake-source --example tui_fake -- live  # simulated live capture
 //! ```
 
 use std::time::Duration;

@@ -11,7 +11,7 @@ use std::process::Command;
 
 use proptest::prelude::*;
 use wiretale::analysis::{
-    filter_index, filter_index_split, ConnOutcome, Engine, EngineConfig, FilterIndex,
+    filter_index, filter_index_split, ConnOutcome, Engine, EngineConfig, FilterIndex, PacketTable,
 };
 use wiretale::base::PacketId;
 use wiretale::capture::FrameStore;
@@ -45,8 +45,8 @@ fn files() -> Vec<PathBuf> {
 
 /// What the TUI does once while loading: run the engine over the store's frames and
 /// fill the index (with connection outcomes and names).
-fn build_index(store: &FrameStore) -> FilterIndex {
-    let mut idx = FilterIndex::new();
+fn build_index(store: &FrameStore) -> (PacketTable, FilterIndex) {
+    let (mut table, mut idx) = (PacketTable::default(), FilterIndex::new());
     let mut engine = Engine::new(EngineConfig {
         want_app_fields: true,
         ..EngineConfig::default()
@@ -56,6 +56,7 @@ fn build_index(store: &FrameStore) -> FilterIndex {
     for i in 0..store.len() {
         let frame = store.frame(PacketId(i as u32)).unwrap();
         let s = engine.process(&frame);
+        table.push(&s);
         idx.push(&frame, &s);
     }
     engine.finish();
@@ -72,7 +73,7 @@ fn build_index(store: &FrameStore) -> FilterIndex {
             },
         );
     }
-    idx
+    (table, idx)
 }
 
 fn cli_frames(file: &Path, expr: &str) -> Vec<u32> {
@@ -102,9 +103,9 @@ proptest! {
         let expr = &exprs[ei % exprs.len()];
         let mut store = FrameStore::open(file).unwrap();
         store.index_all();
-        let idx = build_index(&store);
+        let (table, idx) = build_index(&store);
         let filter = Filter::compile(expr).unwrap();
-        let got: Vec<u32> = filter_index(&store, &idx, &filter).iter().map(|p| p.0 + 1).collect();
+        let got: Vec<u32> = filter_index(&store, &table, &idx, &filter).iter().map(|p| p.0 + 1).collect();
         prop_assert_eq!(got, cli_frames(file, expr), "{} `{}`", file.display(), expr);
     }
 }
@@ -114,11 +115,11 @@ fn index_filter_equals_packets_y_on_the_lab_page() {
     let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures/lab-page.pcap");
     let mut store = FrameStore::open(&file).unwrap();
     store.index_all();
-    let idx = build_index(&store);
+    let (table, idx) = build_index(&store);
     let mut nonempty = 0;
     for expr in expressions() {
         let filter = Filter::compile(&expr).unwrap();
-        let got: Vec<u32> = filter_index(&store, &idx, &filter)
+        let got: Vec<u32> = filter_index(&store, &table, &idx, &filter)
             .iter()
             .map(|p| p.0 + 1)
             .collect();
@@ -138,7 +139,7 @@ fn index_filter_equals_streaming_matcher_everywhere() {
     for file in files() {
         let mut store = FrameStore::open(&file).unwrap();
         store.index_all();
-        let idx = build_index(&store);
+        let (table, idx) = build_index(&store);
         let outcomes: std::collections::HashMap<_, _> = {
             let mut e = Engine::new(EngineConfig::default());
             for i in 0..store.len() {
@@ -162,11 +163,11 @@ fn index_filter_equals_streaming_matcher_everywhere() {
         };
         for expr in &exprs {
             let filter = Filter::compile(expr).unwrap();
-            let via_index = filter_index(&store, &idx, &filter);
+            let via_index = filter_index(&store, &table, &idx, &filter);
             // Split into ranges (one thread each), as on a big capture: the same
             // answer, fragments reassembled across the cuts included.
             for parts in [2, 3, 7] {
-                let split = filter_index_split(&store, &idx, &filter, parts);
+                let split = filter_index_split(&store, &table, &idx, &filter, parts);
                 assert_eq!(
                     split,
                     via_index,

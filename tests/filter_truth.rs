@@ -246,10 +246,10 @@ fn matches_tshark_on_dns_and_http_frames_of_the_shared_corpus() {
 
 // ---------------------------------------------------------------------------------
 // The real pipeline: every expression over every shared capture through the engine,
-// `FactsBuilder` and `PacketView` (what `wiretale packets -Y` runs), compared with
+// `FilterContext` and `PacketView` (what `wiretale packets -Y` runs), compared with
 // tshark's frames.
 
-use wiretale::analysis::{Engine, EngineConfig, FactsBuilder, PacketView, Redecoder};
+use wiretale::analysis::{Engine, EngineConfig, FilterContext, PacketView, Redecoder};
 use wiretale::capture;
 
 /// Frames each filter selects in `rel`, through the library pipeline.
@@ -259,13 +259,13 @@ fn pipeline_matches(path: &std::path::Path, filters: &[Filter]) -> Vec<BTreeSet<
         want_app_fields: true,
         ..EngineConfig::default()
     });
-    let mut facts = FactsBuilder::default();
+    let mut facts = FilterContext::default();
     let mut redecoder = Redecoder::default();
     let mut out = vec![BTreeSet::new(); filters.len()];
     while let Ok(Some(frame)) = src.next_frame() {
         let s = engine.process(&frame);
         redecoder.with(&frame, |pkt, whole| {
-            let step = facts.step(whole.unwrap_or(pkt), &s);
+            let step = facts.next(whole.unwrap_or(pkt), &s);
             let view = PacketView {
                 id: s.id,
                 len: s.len,
@@ -274,8 +274,8 @@ fn pipeline_matches(path: &std::path::Path, filters: &[Filter]) -> Vec<BTreeSet<
                 delta: step.delta,
                 pkt,
                 whole,
-                facts: step.facts,
-                stream: facts.stream(step.facts.conn()),
+                row: step.row,
+                stream: facts.stream(step.row.conn()),
                 notes: &s.notes,
                 dns_time: step.dns_time,
                 outcome: None,

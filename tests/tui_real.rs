@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use wiretale::tui::real::RealSource;
+use wiretale::tui::engine_source::EngineSource;
 use wiretale::tui::source::Turn;
 use wiretale::tui::DataSource;
 
@@ -21,9 +21,9 @@ fn run(args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
-fn source(rel: &str) -> RealSource {
+fn source(rel: &str) -> EngineSource {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
-    let mut s = RealSource::open_file(&p).expect("open");
+    let mut s = EngineSource::open_file(&p).expect("open");
     assert!(s.wait_done(Duration::from_secs(30)));
     s
 }

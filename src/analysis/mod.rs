@@ -19,6 +19,7 @@ mod follow;
 pub mod index;
 mod limits;
 mod notes;
+pub mod packet_table;
 pub mod packet_view;
 pub mod select;
 
@@ -26,9 +27,11 @@ pub use crate::story::{AppKind, ConnRecord, HttpRecord, TlsSummary};
 pub use engine::{Engine, EngineConfig, PacketSummary};
 pub use follow::{Follower, Turn};
 pub use index::{
-    filter_ids, filter_index, filter_index_split, FactsBuilder, FilterIndex, PacketFacts, Redecoder,
+    filter_ids, filter_index, filter_index_split, FilterContext, FilterIndex, PacketContext,
+    Redecoder,
 };
 pub use limits::{AppLimits, LimitTally, Limits, LIMIT_ANOMALIES};
 pub use notes::{AppData, AppNote, HttpNote};
+pub use packet_table::{PacketRow, PacketTable};
 pub use packet_view::{ConnOutcome, PacketView};
 pub use select::PacketMatcher;

@@ -1,5 +1,5 @@
 //! The packet as a display filter sees it: [`PacketView`] implements
-//! [`filter::Record`] over one decoded frame, its flow facts ([`PacketFacts`]) and the
+//! [`filter::Record`] over one decoded frame, its flow facts (its [`PacketRow`]) and the
 //! application messages it completed ([`AppNote`]s with [`AppData`]).
 //!
 //! Field meanings follow tshark 4.0 (see `filter::fields`), including where tshark
@@ -16,8 +16,8 @@
 //! - On the last fragment of a reassembled IP datagram, `tcp.*`/`udp.*` are absent
 //!   (tshark shows the reassembled transport there).
 
-use super::index::PacketFacts;
 use super::notes::{AppData, AppNote};
+use super::packet_table::PacketRow;
 use crate::base::{LinkType, PacketId};
 use crate::decode::{tcp_flags, Packet, Transport};
 use crate::filter::fields::Field;
@@ -48,7 +48,7 @@ pub struct PacketView<'a> {
     /// what tshark shows on the last fragment (`tcp.*`, `udp.*`); `ip.*` stay the
     /// frame's own.
     pub whole: Option<&'a Packet<'a>>,
-    pub facts: PacketFacts,
+    pub row: PacketRow,
     /// `tcp.stream` or `udp.stream` (whichever the packet is).
     pub stream: Option<u32>,
     pub notes: &'a [AppNote],
@@ -252,7 +252,7 @@ impl Record for PacketView<'_> {
             ),
             Http => present(f, self.notes.iter().any(|n| n.proto == "http")),
             Tls => present(f, self.notes.iter().any(|n| n.proto == "tls")),
-            Conn => present(f, self.facts.conn().is_some()),
+            Conn => present(f, self.row.conn().is_some()),
             FrameNumber => uint(f, Some(u64::from(self.id.0) + 1)),
             FrameLen => uint(f, Some(u64::from(self.len))),
             FrameCapLen => uint(f, Some(u64::from(self.caplen))),
@@ -376,12 +376,12 @@ impl Record for PacketView<'_> {
             TcpLen => uint(f, tcp.map(|t| u64::from(t.payload_len))),
             TcpSeq => uint(
                 f,
-                tcp.map(|t| u64::from(self.facts.rel_seq().unwrap_or(t.seq))),
+                tcp.map(|t| u64::from(self.row.rel_seq().unwrap_or(t.seq))),
             ),
             TcpAck => uint(
                 f,
                 tcp.filter(|t| t.ack())
-                    .map(|t| u64::from(self.facts.rel_ack().unwrap_or(t.ack))),
+                    .map(|t| u64::from(self.row.rel_ack().unwrap_or(t.ack))),
             ),
             TcpFlags => uint(f, tcp.map(|t| u64::from(t.flags & 0x0fff))),
             TcpFlagSyn | TcpFlagAck | TcpFlagFin | TcpFlagReset | TcpFlagPush | TcpFlagUrg => {
@@ -390,9 +390,10 @@ impl Record for PacketView<'_> {
                 }
             }
             TcpWinValue | TcpWin => uint(f, tcp.map(|t| u64::from(t.window))),
-            TcpAnalysisFlags => {
-                present(f, tcp.is_some() && self.facts.analysis & ANALYSIS_ALL != 0)
-            }
+            TcpAnalysisFlags => present(
+                f,
+                tcp.is_some() && self.row.analysis_bits() & ANALYSIS_ALL != 0,
+            ),
             AnalysisRetransmission
             | AnalysisFastRetransmission
             | AnalysisSpuriousRetransmission
@@ -406,7 +407,7 @@ impl Record for PacketView<'_> {
             | AnalysisWindowUpdate
             | AnalysisKeepAlive => {
                 let bit = analysis_bit(k).unwrap_or(0);
-                present(f, tcp.is_some() && self.facts.analysis & bit != 0)
+                present(f, tcp.is_some() && self.row.analysis_bits() & bit != 0)
             }
             UdpLength => uint(f, udp.map(|u| u64::from(u.length))),
             DnsId => {
@@ -509,7 +510,7 @@ impl Record for PacketView<'_> {
                     }
                 }
             }
-            ConnId => uint(f, self.facts.conn().map(|c| u64::from(c.0))),
+            ConnId => uint(f, self.row.conn().map(|c| u64::from(c.0))),
             ConnState => {
                 if let Some(o) = self.outcome {
                     f(Value::Str(o.state.as_bytes()));
@@ -521,7 +522,7 @@ impl Record for PacketView<'_> {
                 }
             }
             ConnClient | ConnServer => {
-                let (Some(dir), Some(ip)) = (self.facts.dir(), p.ip.as_ref()) else {
+                let (Some(dir), Some(ip)) = (self.row.dir(), p.ip.as_ref()) else {
                     return;
                 };
                 let from_client = dir == crate::base::Direction::ClientToServer;
@@ -539,7 +540,7 @@ impl Record for PacketView<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::index::{FactsBuilder, Redecoder};
+    use crate::analysis::index::{FilterContext, Redecoder};
     use crate::analysis::{Engine, EngineConfig};
     use crate::capture::{self, Frame, FrameMeta};
     use crate::filter::fields;
@@ -553,11 +554,11 @@ mod tests {
             want_app_fields: true,
             ..EngineConfig::default()
         });
-        let (mut facts, mut re) = (FactsBuilder::default(), Redecoder::default());
+        let (mut facts, mut re) = (FilterContext::default(), Redecoder::default());
         while let Ok(Some(frame)) = src.next_frame() {
             let s = engine.process(&frame);
             let out = re.with(&frame, |pkt, whole| {
-                let step = facts.step(whole.unwrap_or(pkt), &s);
+                let step = facts.next(whole.unwrap_or(pkt), &s);
                 let view = PacketView {
                     id: s.id,
                     len: s.len,
@@ -566,8 +567,8 @@ mod tests {
                     delta: step.delta,
                     pkt,
                     whole,
-                    facts: step.facts,
-                    stream: facts.stream(step.facts.conn()),
+                    row: step.row,
+                    stream: facts.stream(step.row.conn()),
                     notes: &s.notes,
                     dns_time: step.dns_time,
                     outcome: None,
@@ -642,12 +643,12 @@ mod tests {
             want_app_fields: true,
             ..EngineConfig::default()
         });
-        let mut facts = FactsBuilder::default();
+        let mut facts = FilterContext::default();
         let (mut resp, mut req) = (Vec::new(), Vec::new());
         while let Ok(Some(frame)) = src.next_frame() {
             let s = engine.process(&frame);
             let pkt = crate::decode::decode(frame.meta.link, frame.data);
-            let step = facts.step(&pkt, &s);
+            let step = facts.next(&pkt, &s);
             let view = PacketView {
                 id: s.id,
                 len: s.len,
@@ -656,8 +657,8 @@ mod tests {
                 delta: step.delta,
                 pkt: &pkt,
                 whole: None,
-                facts: step.facts,
-                stream: facts.stream(step.facts.conn()),
+                row: step.row,
+                stream: facts.stream(step.row.conn()),
                 notes: &s.notes,
                 dns_time: None,
                 outcome: None,
@@ -696,7 +697,7 @@ mod tests {
                     delta: 0.0,
                     pkt: &pkt,
                     whole: None,
-                    facts: PacketFacts::default(),
+                    row: PacketRow::default(),
                     stream: None,
                     notes: &[],
                     dns_time: None,
@@ -737,13 +738,13 @@ mod tests {
             };
             let mut engine = Engine::new(EngineConfig { want_app_fields: true, ..EngineConfig::default() });
             let s = engine.process(&frame);
-            let mut facts = FactsBuilder::default();
+            let mut facts = FilterContext::default();
             let pkt = crate::decode::decode(frame.meta.link, frame.data);
-            let mut step = facts.step(&pkt, &s);
-            step.facts.analysis = conn as u16;
+            let mut step = facts.next(&pkt, &s);
+            step.row.set_analysis(conn as u16);
             let view = PacketView {
                 id: s.id, len: s.len, caplen: s.caplen, rel: 0.0, delta: 0.0,
-                pkt: &pkt, whole: Some(&pkt), facts: step.facts, stream: Some(conn),
+                pkt: &pkt, whole: Some(&pkt), row: step.row, stream: Some(conn),
                 notes: &s.notes, dns_time: None, outcome: None,
             };
             for f in all_filters() {

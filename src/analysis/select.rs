@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use super::engine::{EngineConfig, PacketSummary};
-use super::index::{FactsBuilder, Redecoder};
+use super::index::{FilterContext, Redecoder};
 use super::packet_view::{needs_app, needs_outcome, ConnOutcome, PacketView};
 use crate::base::ConnId;
 use crate::capture::Frame;
@@ -23,7 +23,7 @@ use crate::story::{AppKind, ConnRecord};
 /// A compiled display filter plus the per-file state evaluating it needs.
 pub struct PacketMatcher {
     filter: Filter,
-    builder: FactsBuilder,
+    context: FilterContext,
     redecoder: Redecoder,
     app: bool,
     outcome: bool,
@@ -36,7 +36,7 @@ impl PacketMatcher {
         let outcome = filter.fields_used().any(needs_outcome);
         PacketMatcher {
             filter,
-            builder: FactsBuilder::default(),
+            context: FilterContext::default(),
             redecoder: Redecoder::default(),
             app,
             outcome,
@@ -66,9 +66,9 @@ impl PacketMatcher {
     /// Whether the packet matches. Call for every packet in order (the stream
     /// numbers, timings and DNS query times advance on each call).
     pub fn matches(&mut self, frame: &Frame<'_>, s: &PacketSummary) -> bool {
-        let (builder, filter, outcomes) = (&mut self.builder, &self.filter, &self.outcomes);
+        let (context, filter, outcomes) = (&mut self.context, &self.filter, &self.outcomes);
         self.redecoder.with(frame, |pkt, whole| {
-            let step = builder.step(whole.unwrap_or(pkt), s);
+            let step = context.next(whole.unwrap_or(pkt), s);
             filter.matches(&PacketView {
                 id: s.id,
                 len: s.len,
@@ -77,11 +77,11 @@ impl PacketMatcher {
                 delta: step.delta,
                 pkt,
                 whole,
-                facts: step.facts,
-                stream: builder.stream(step.facts.conn()),
+                row: step.row,
+                stream: context.stream(step.row.conn()),
                 notes: &s.notes,
                 dns_time: step.dns_time,
-                outcome: step.facts.conn().and_then(|c| outcomes.get(&c.0)),
+                outcome: step.row.conn().and_then(|c| outcomes.get(&c.0)),
             })
         })
     }
@@ -93,7 +93,7 @@ impl PacketMatcher {
         let view = ConnView {
             c,
             name,
-            stream: self.builder.stream(Some(c.conn.id)),
+            stream: self.context.stream(Some(c.conn.id)),
         };
         self.filter.matches(&view)
     }

@@ -118,7 +118,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             // A live capture's file outlives the TUI: say where it is after quitting.
             let mut kept: Option<std::path::PathBuf> = None;
             crate::tui::run_with(opts, |o| {
-                let s = crate::tui::real::RealSource::open(o)?;
+                let s = crate::tui::engine_source::EngineSource::open(o)?;
                 kept = s.capture_file();
                 Ok(Box::new(s))
             })?;

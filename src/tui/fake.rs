@@ -1,5 +1,6 @@
 //! A deterministic in-memory [`DataSource`] with realistic traffic, for tests and for
-//! trying the TUI before the real analysis source exists (`examples/tui_fake.rs`).
+//! trying the TUI without a capture (`examples/tui_fake.rs`, with the non-default
+//! `fake-source` feature). It is test scaffolding: not built into the product.
 //!
 //! It models 50 page-load connections (DNS lookup, handshake, one HTTP/1.1 exchange or a
 //! TLS session, teardown), about 10,000 packets in all, with:
@@ -12,19 +13,27 @@
 //! tree whose ranges point into them, so the hex pane can be exercised for real. Live
 //! capture is simulated either by [`FakeSource::feed`] (tests) or by a worker thread
 //! that sends batches over a bounded channel ([`FakeSource::live`]).
+//!
+//! Display filters are the product's ([`crate::filter`]), evaluated on the synthesised
+//! frames through the same [`PacketView`] the engine-backed source uses, with the
+//! generator's connection, direction and TCP analysis in the [`PacketRow`] (`conn.id`,
+//! `tcp.analysis.*`) and its HTTP/TLS messages as application notes (`http`, `tls`).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::thread;
 use std::time::Duration;
 
-use crate::base::{Endpoint, FieldNode};
+use crate::analysis::{AppNote, PacketRow as TableRow, PacketView};
+use crate::base::{ConnId, Direction, Endpoint, FieldNode, LinkType, PacketId};
+use crate::filter::Filter;
+use crate::flow::TcpAnalysisFlags;
 
 use super::source::{
     Arrow, ConnDetail, ConnRow, DataSource, DnsRow, HttpRow, PacketDetail, PacketRow, Phase,
     SourceStatus, StoryItem, Turn,
 };
-use super::worker::{Command, Step, Worker};
+use super::worker::{Command, Produced, Worker};
 
 /// Number of connections the fake capture contains.
 pub const FAKE_CONNS: u32 = 50;
@@ -270,70 +279,6 @@ fn conn_packets(s: &Spec, out: &mut Vec<Pkt>) {
     );
 }
 
-/// Display filter understood by the fake: terms joined by `and`; a term is `tcp`,
-/// `udp`, `dns`, `http`, `tls`, `anomaly` or `conn == N`.
-#[derive(Clone, Debug, PartialEq)]
-enum Term {
-    Proto(&'static str),
-    Anomaly,
-    Conn(u32),
-}
-
-fn parse_filter(expr: &str) -> Result<Vec<Term>, String> {
-    let mut terms = Vec::new();
-    let toks: Vec<(usize, &str)> = expr
-        .split_whitespace()
-        .map(|t| (t.as_ptr() as usize - expr.as_ptr() as usize, t))
-        .collect();
-    let err = |pos: usize, msg: &str| Err(format!("{msg}\n{expr}\n{}^", " ".repeat(pos)));
-    let mut i = 0;
-    let mut want_term = true;
-    while i < toks.len() {
-        let (pos, t) = toks[i];
-        if !want_term {
-            if t != "and" {
-                return err(pos, "expected \"and\"");
-            }
-            want_term = true;
-            i += 1;
-            continue;
-        }
-        let term = match t {
-            "tcp" => Term::Proto("TCP"),
-            "udp" => Term::Proto("UDP"),
-            "dns" => Term::Proto("DNS"),
-            "http" => Term::Proto("HTTP"),
-            "tls" => Term::Proto("TLS"),
-            "anomaly" => Term::Anomaly,
-            "conn" => {
-                match toks.get(i + 1) {
-                    Some((_, "==")) => {}
-                    Some((p, _)) => return err(*p, "expected \"==\""),
-                    None => return err(expr.len(), "expected \"==\""),
-                }
-                match toks.get(i + 2) {
-                    Some((p, n)) => match n.parse::<u32>() {
-                        Ok(n) => {
-                            i += 2;
-                            Term::Conn(n)
-                        }
-                        Err(_) => return err(*p, "expected a connection number"),
-                    },
-                    None => return err(expr.len(), "expected a connection number"),
-                }
-            }
-            _ => return err(pos, "unknown field"),
-        };
-        terms.push(term);
-        want_term = false;
-        i += 1;
-    }
-    if want_term && !terms.is_empty() {
-        return err(expr.len(), "expected a term after \"and\"");
-    }
-    Ok(terms)
-}
-
 /// Announces newly "captured" packets to a [`FakeSource`] (see [`FakeSource::feeder`]).
 #[derive(Clone, Debug)]
 pub struct Feeder(std::sync::Arc<std::sync::atomic::AtomicUsize>);
@@ -362,7 +307,7 @@ pub struct FakeSource {
     live: bool,
     paused: bool,
     focus: Option<u32>,
-    filter: Vec<Term>,
+    filter: Option<Filter>,
     /// Packet indices of the current view, or `None` for all available packets.
     view: Option<Vec<u32>>,
     conns: Vec<ConnRow>,
@@ -415,7 +360,7 @@ impl FakeSource {
             live: false,
             paused: false,
             focus: None,
-            filter: Vec::new(),
+            filter: None,
             view: None,
             conns: Vec::new(),
             dns: Vec::new(),
@@ -446,7 +391,7 @@ impl FakeSource {
         let mut me = FakeSource::live_manual();
         me.worker = Some(Worker::spawn(8, move || {
             thread::sleep(every);
-            Step::Batch(batch)
+            Produced::Batch(batch)
         }));
         me
     }
@@ -487,18 +432,58 @@ impl FakeSource {
                 return false;
             }
         }
-        self.filter.iter().all(|t| match t {
-            Term::Proto("TCP") => conn_of(p).is_some(),
-            Term::Proto("UDP") => conn_of(p).is_none(),
-            Term::Proto(name) => self.proto_of(p) == *name,
-            Term::Anomaly => p.anomaly.is_some(),
-            Term::Conn(c) => conn_of(p) == Some(*c),
+        match &self.filter {
+            Some(f) => self.filter_matches(f, p, conn_of(p)),
+            None => true,
+        }
+    }
+
+    /// The product's filter on one synthesised frame (see the module docs).
+    fn filter_matches(&self, filter: &Filter, p: &Pkt, conn: Option<u32>) -> bool {
+        let bytes = self.frame(p).bytes;
+        let pkt = crate::decode::decode(LinkType(1), &bytes);
+        let tcp = conn.is_some();
+        let analysis = match p.anomaly {
+            Some("tcp_retransmission") => TcpAnalysisFlags::RETRANSMISSION,
+            Some(_) => TcpAnalysisFlags::LOST_SEGMENT,
+            None => TcpAnalysisFlags::EMPTY,
+        };
+        let row = TableRow::from_parts(
+            conn.map(ConnId),
+            tcp.then_some(if p.c2s {
+                Direction::ClientToServer
+            } else {
+                Direction::ServerToClient
+            }),
+            tcp.then_some(p.seq),
+            (tcp && p.kind != Kind::Syn).then_some(p.ack),
+            analysis,
+        );
+        let notes: Vec<AppNote> = match self.proto_of(p) {
+            "HTTP" => vec![AppNote::new("http", self.info(p))],
+            "TLS" => vec![AppNote::new("tls", self.info(p))],
+            _ => Vec::new(),
+        };
+        let len = bytes.len() as u32;
+        filter.matches(&PacketView {
+            id: PacketId(p.number.saturating_sub(1) as u32),
+            len,
+            caplen: len,
+            rel: p.ts,
+            delta: 0.0,
+            pkt: &pkt,
+            whole: None,
+            row,
+            stream: conn,
+            notes: &notes,
+            dns_time: None,
+            outcome: None,
         })
     }
 
     fn rebuild_view(&mut self) {
         self.seen = self.available;
-        self.view = if self.focus.is_none() && self.filter.is_empty() {
+        self.view = if self.focus.is_none() && self.filter.is_none() {
             None
         } else {
             Some(
@@ -1210,13 +1195,19 @@ impl DataSource for FakeSource {
     }
 
     fn apply_filter(&mut self, expr: &str) -> Result<(), String> {
-        self.filter = parse_filter(expr)?;
+        self.filter = if expr.trim().is_empty() {
+            None
+        } else {
+            Some(Filter::compile(expr).map_err(|e| e.render(expr))?)
+        };
         self.rebuild_view();
         Ok(())
     }
 
     fn check_filter(&self, expr: &str) -> Result<(), String> {
-        parse_filter(expr).map(|_| ())
+        Filter::compile(expr)
+            .map(|_| ())
+            .map_err(|e| e.render(expr))
     }
 
     fn status(&self) -> SourceStatus {
@@ -1350,36 +1341,30 @@ mod tests {
     }
 
     #[test]
-    fn filter_language_and_caret_errors() {
+    fn the_products_filter_selects_on_the_fake_capture() {
         let mut f = FakeSource::new();
-        assert_eq!(f.check_filter(""), Ok(()));
-        assert_eq!(f.check_filter("conn == 3 and tcp"), Ok(()));
+        assert_eq!(f.check_filter("conn.id == 3 && tcp"), Ok(()));
+        // Errors are the product's rendering: the text, a caret under the culprit, why.
         assert_eq!(
             f.check_filter("bogus"),
-            Err("unknown field\nbogus\n^".into())
+            Err("bogus\n^~~~~\n\"bogus\" is not a valid protocol or protocol field".into())
         );
-        assert_eq!(
-            f.check_filter("tcp tcp"),
-            Err("expected \"and\"\ntcp tcp\n    ^".into())
-        );
-        assert_eq!(
-            f.check_filter("conn =="),
-            Err("expected a connection number\nconn ==\n       ^".into())
-        );
-        assert_eq!(
-            f.check_filter("conn == x"),
-            Err("expected a connection number\nconn == x\n        ^".into())
-        );
-        f.apply_filter("anomaly").expect("valid");
+        f.apply_filter("tcp.analysis.flags").expect("valid");
         assert_eq!(
             f.packet_count(),
             3,
             "2 in conn 7, the retransmitted SYN of conn 42"
         );
-        f.apply_filter("conn == 3 and http").expect("valid");
-        assert_eq!(f.packet_count(), 2);
+        f.apply_filter("tcp.analysis.retransmission && conn.id == 42")
+            .expect("valid");
+        assert_eq!(f.packet_count(), 1);
+        f.apply_filter("conn.id == 3 and http").expect("valid");
+        assert_eq!(f.packet_count(), 2, "the request and the response");
         assert!(f.apply_filter("and").is_err());
         assert_eq!(f.packet_count(), 2, "a failed filter leaves the view alone");
+        // Fields of the synthesised bytes come from the real decoder.
+        f.apply_filter("dns && ip.dst == 10.0.0.53").expect("valid");
+        assert_eq!(f.packet_count(), FAKE_CONNS as usize, "one query each");
         f.apply_filter("").expect("clears");
         assert_eq!(f.packet_count(), f.total_packets());
     }

@@ -12,27 +12,28 @@
 //! the analysis in a [`worker::Worker`] (a producer thread sending update batches over a
 //! bounded channel, paused and stopped by commands), absorbs the batches in
 //! `DataSource::poll`, and answers row queries from its frame store and summaries.
-//! `fake::FakeSource` is the reference implementation the tests and
-//! `examples/tui_fake.rs` use. Entry points: [`run`] with an opened source, or
+//! `fake::FakeSource` (tests only, or the non-default `fake-source` feature for
+//! `examples/tui_fake.rs`) is a deterministic made-up capture the view tests use. Entry points: [`run`] with an opened source, or
 //! [`run_with`] to open it only after the terminal check.
 //!
 //! ## Files
 //!
 //! `app` (model: `update(Action)`, `apply_updates()`), `action`, `keymap` (the one key
 //! table; footer and help come from it), `event` (terminal, input thread, loop),
-//! `layout` (geometry in plain numbers, shared by model and views), `real` (the real
-//! source: frame store + analysis on a worker), `flatten` (trees and
+//! `layout` (geometry in plain numbers, shared by model and views), `engine_source`
+//! (the engine-backed source: frame store + analysis on a worker), `flatten` (trees and
 //! streams as lines), `views/*` (one per screen), `widgets/*` (virtual table, hex pane,
 //! tree, ladder, timeline, filter bar), `theme` (colours, `NO_COLOR`).
 
 pub mod action;
 pub mod app;
+pub mod engine_source;
 pub mod event;
+#[cfg(any(test, feature = "fake-source"))]
 pub mod fake;
 pub mod flatten;
 pub mod keymap;
 pub mod layout;
-pub mod real;
 pub mod source;
 pub mod theme;
 pub mod views;

@@ -14,9 +14,10 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-/// What the producer did in one step.
+/// What the producer did in one call (named apart from the per-packet
+/// [`crate::analysis::PacketContext`] and the HTTP parser's private steps).
 #[derive(Debug, PartialEq)]
-pub enum Step<B> {
+pub enum Produced<B> {
     /// A batch to hand to the UI.
     Batch(B),
     /// Nothing available right now (idle interface, file still growing): sleep a bit.
@@ -47,7 +48,7 @@ impl<B: Send + 'static> Worker<B> {
     /// Starts `produce` on its own thread; at most `capacity` batches wait in the channel.
     pub fn spawn<P>(capacity: usize, mut produce: P) -> Worker<B>
     where
-        P: FnMut() -> Step<B> + Send + 'static,
+        P: FnMut() -> Produced<B> + Send + 'static,
     {
         let (tx, rx) = mpsc::sync_channel::<B>(capacity.max(1));
         let (cmd, crx) = mpsc::sync_channel::<Command>(16);
@@ -72,13 +73,13 @@ impl<B: Send + 'static> Worker<B> {
                     continue;
                 }
                 match produce() {
-                    Step::Batch(b) => {
+                    Produced::Batch(b) => {
                         if tx.send(b).is_err() {
                             break; // the UI is gone
                         }
                     }
-                    Step::Idle => thread::sleep(IDLE_SLEEP),
-                    Step::Done => break,
+                    Produced::Idle => thread::sleep(IDLE_SLEEP),
+                    Produced::Done => break,
                 }
             }
             done_w.store(true, Ordering::Relaxed);
@@ -139,9 +140,9 @@ mod tests {
         let w = Worker::spawn(4, move || {
             n += 1;
             if n <= 10 {
-                Step::Batch(n)
+                Produced::Batch(n)
             } else {
-                Step::Done
+                Produced::Done
             }
         });
         let mut got = Vec::new();
@@ -159,7 +160,7 @@ mod tests {
         let m = made.clone();
         let w = Worker::spawn(2, move || {
             m.fetch_add(1, Ordering::Relaxed);
-            Step::Batch(())
+            Produced::Batch(())
         });
         thread::sleep(Duration::from_millis(100));
         // 2 queued + 1 blocked in `send`.
@@ -182,7 +183,7 @@ mod tests {
         let w = Worker::spawn(1000, move || {
             m.fetch_add(1, Ordering::Relaxed);
             thread::sleep(Duration::from_millis(1));
-            Step::Batch(())
+            Produced::Batch(())
         });
         assert!(w.send(Command::Pause(true)));
         thread::sleep(Duration::from_millis(50));

@@ -253,7 +253,7 @@ fn hostile_strings_are_escaped_everywhere() {
     // In the packet list and field tree too.
     a.update(Action::ShowTab(Tab::Packets));
     a.update(Action::OpenBar);
-    for c in "conn == 13 and http".chars() {
+    for c in "conn.id == 13 && http".chars() {
         a.update(Action::BarChar(c));
     }
     a.update(Action::BarSubmit);

@@ -57,13 +57,10 @@ pub fn render(buf: &mut Buffer, area: Rect, bar: &Bar, theme: &Theme) {
             .take(area.height.saturating_sub(1) as usize)
             .enumerate()
         {
-            // The caret lines up under the expression, which starts after "filter: "
-            // on the bar; error lines are indented the same way.
-            let indent = if i == 0 {
-                String::new()
-            } else {
-                " ".repeat(prompt.len())
-            };
+            // `filter::FilterError::render` gives the expression, a caret line under it
+            // and the reason: indented by the prompt, the caret lines up under the
+            // expression on the bar as well as under its copy.
+            let indent = " ".repeat(prompt.len());
             Line::styled(format!("{indent}{}", esc(l)), theme.error()).render(
                 Rect {
                     y: area.y + 1 + i as u16,
@@ -97,7 +94,12 @@ mod tests {
             text: "tcp and bogus".into(),
             cursor: 4,
             valid: false,
-            error: Some("unknown field\ntcp and bogus\n        ^".into()),
+            error: Some(
+                crate::filter::Filter::compile("tcp and bogus")
+                    .err()
+                    .map(|e| e.render("tcp and bogus"))
+                    .unwrap_or_default(),
+            ),
             hint: None,
             history_pos: None,
         };
@@ -108,10 +110,13 @@ mod tests {
             "cursor on 'a'"
         );
         assert_eq!(buf[(12, 0)].fg, ratatui::style::Color::Red);
-        assert_eq!(text(&buf, 1), "unknown field");
-        assert_eq!(text(&buf, 2), "        tcp and bogus");
-        assert_eq!(text(&buf, 3), "                ^");
-        assert_eq!(buf[(16, 3)].symbol(), "^");
+        assert_eq!(text(&buf, 1), "        tcp and bogus");
+        assert_eq!(text(&buf, 2), "                ^~~~~");
+        assert_eq!(
+            text(&buf, 3),
+            "        \"bogus\" is not a valid protocol or protocol field"
+        );
+        assert_eq!(buf[(16, 2)].symbol(), "^");
         assert_eq!(
             buf[(16, 0)].symbol(),
             "b",

@@ -3,10 +3,10 @@
 //! its anomalies; and its reassembled conversation (`follow`).
 //!
 //! Both only touch the connection's own packets: their ids come from one scan of the
-//! 16-byte fact column, then each frame is read from the store and decoded once.
+//! 16-byte packet table, then each frame is read from the store and decoded once.
 
-use super::facts::{bit, Facts};
 use super::rows::http_row;
+use crate::analysis::packet_table::{bit, PacketTable};
 use crate::analysis::{ConnRecord, Follower, HttpRecord, Turn as ATurn};
 use crate::base::{ConnId, Direction, FieldNode, PacketId, Timestamp};
 use crate::capture::FrameStore;
@@ -26,7 +26,7 @@ pub const FOLLOW_LIMIT: usize = 32 << 20;
 /// What a connection's detail is built from.
 pub struct DetailInput<'a> {
     pub store: &'a FrameStore,
-    pub facts: &'a Facts,
+    pub table: &'a PacketTable,
     pub rec: &'a ConnRecord,
     pub name: Option<&'a ConnName>,
     /// All DNS transactions (the one that named the connection is looked up by seq).
@@ -257,9 +257,9 @@ fn ladder(d: &DetailInput<'_>) -> (Vec<Arrow>, Vec<String>) {
     let mut arrows = Vec::new();
     let mut lines = Vec::new();
     let mut total = 0usize;
-    for id in d.facts.packets_of(conn, 0) {
+    for id in d.table.packets_of(ConnId(conn), 0) {
         total += 1;
-        let Some(f) = d.facts.get(id) else { continue };
+        let Some(f) = d.table.get(id) else { continue };
         let want_arrow = arrows.len() < MAX_ARROWS;
         let want_line = f.has(bit::ANOMALY) && lines.len() < MAX_ANOMALY_LINES;
         if !want_arrow && !want_line {
@@ -296,8 +296,8 @@ fn ladder(d: &DetailInput<'_>) -> (Vec<Arrow>, Vec<String>) {
                 ts_rel: frame.meta.ts.secs_since(d.t0),
                 c2s: f.has(bit::C2S),
                 flags,
-                seq: f.rel_seq,
-                ack: f.rel_ack,
+                seq: f.rel_seq().unwrap_or(0),
+                ack: f.rel_ack().unwrap_or(0),
                 len,
                 analysis,
             });
@@ -315,9 +315,9 @@ fn ladder(d: &DetailInput<'_>) -> (Vec<Arrow>, Vec<String>) {
 
 /// The conversation of connection `conn`: a private flow table over only its frames,
 /// so the first connection it sees is this one (ids restart at 0).
-pub fn follow(store: &FrameStore, facts: &Facts, conn: u32, t0: Timestamp) -> Vec<Turn> {
+pub fn follow(store: &FrameStore, table: &PacketTable, conn: u32, t0: Timestamp) -> Vec<Turn> {
     let mut f = Follower::new(ConnId(0), FOLLOW_LIMIT);
-    for id in facts.packets_of(conn, 0) {
+    for id in table.packets_of(ConnId(conn), 0) {
         if let Some(frame) = store.frame(PacketId(id)) {
             f.push(&frame);
         }

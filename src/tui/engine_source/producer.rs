@@ -1,4 +1,4 @@
-//! The worker side of [`super::RealSource`]: indexes the frame store in slices, runs the
+//! The worker side of [`super::EngineSource`]: indexes the frame store in slices, runs the
 //! [`Engine`] over the newly indexed frames, and hands the UI one batch per slice.
 //!
 //! Finished records (connections with their names, DNS transactions, HTTP exchanges)
@@ -14,15 +14,16 @@
 
 use std::sync::{Arc, Mutex, RwLock};
 
-use super::facts::FactBatch;
 use super::rows;
-use crate::analysis::{ConnOutcome, ConnRecord, Engine, EngineConfig, FilterIndex, HttpRecord};
+use crate::analysis::{
+    ConnOutcome, ConnRecord, Engine, EngineConfig, FilterIndex, HttpRecord, PacketTable,
+};
 use crate::base::PacketId;
 use crate::capture::{FrameStore, LiveCapture, LiveStats};
 use crate::proto::dns::DnsTransaction;
 use crate::story::{self, ConnName, NameIndex, StoryInput};
 use crate::tui::source::StoryItem;
-use crate::tui::worker::Step;
+use crate::tui::worker::Produced;
 
 /// Packets indexed and analysed in the first slice (small, so the first screen is fast).
 const FIRST_SLICE: usize = 2048;
@@ -53,7 +54,8 @@ pub struct Shared {
 
 /// One update for the UI.
 pub struct Batch {
-    pub facts: FactBatch,
+    /// The rows of the packets analysed in this slice (appended to the whole table).
+    pub rows: PacketTable,
     /// Fraction of the file walked, 0.0..=1.0.
     pub indexed: f64,
     /// The analysis is complete (end of file, or the live capture ended).
@@ -121,9 +123,9 @@ impl Producer {
     }
 
     /// One slice: see the module docs.
-    pub fn step(&mut self) -> Step<Batch> {
+    pub fn step(&mut self) -> Produced<Batch> {
         if self.finished {
-            return Step::Done;
+            return Produced::Done;
         }
         let mut error = None;
         let mut capture_ended = false;
@@ -178,10 +180,10 @@ impl Producer {
                 };
                 (st.is_complete(), frac)
             }
-            Err(_) => return Step::Done,
+            Err(_) => return Produced::Done,
         };
-        let mut facts = FactBatch::new(self.processed as u32);
-        // The filter index grows with the facts; it is moved out of `Shared` for the
+        let mut rows = PacketTable::starting_at(self.processed as u32);
+        // The filter index grows with the rows; it is moved out of `Shared` for the
         // slice so the UI is not locked out while frames are analysed.
         let mut index = self
             .shared
@@ -206,7 +208,7 @@ impl Producer {
                         }
                     }
                 }
-                facts.push(&s);
+                rows.push(&s);
                 index.push(&frame, &s);
                 self.processed = id + 1;
             }
@@ -224,7 +226,7 @@ impl Producer {
         // Live, connections still open are shown as they are so far (refreshed with
         // the story), so the views move with the traffic, not only when a connection
         // ends.
-        if self.live.is_some() && !facts.facts.is_empty() {
+        if self.live.is_some() && !rows.is_empty() {
             self.story_stale = true;
         }
         // A live capture has no end to wait for: retell the story every few seconds
@@ -251,12 +253,12 @@ impl Producer {
         if done {
             self.finished = true;
         }
-        if facts.facts.is_empty() && !done && error.is_none() && story.is_none() {
-            return Step::Idle;
+        if rows.is_empty() && !done && error.is_none() && story.is_none() {
+            return Produced::Idle;
         }
         self.slice = (self.slice * 2).min(MAX_SLICE);
-        Step::Batch(Batch {
-            facts,
+        Produced::Batch(Batch {
+            rows,
             indexed,
             done,
             error,

@@ -1,4 +1,4 @@
-//! `RealSource` against what the batch commands compute over the same file: every
+//! `EngineSource` against what the batch commands compute over the same file: every
 //! packet row against the `packets` line, the connection table against `conns`, each
 //! connection's follow against `follow`, plus focus, filters, damaged and arbitrary input.
 
@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 
-use super::RealSource;
+use super::EngineSource;
 use crate::analysis::{ConnRecord, Engine, EngineConfig, Follower, PacketSummary, Turn as ATurn};
 use crate::base::{ConnId, Direction, Timestamp};
 use crate::capture;
@@ -18,8 +18,8 @@ fn bundled(name: &str) -> PathBuf {
     bundled_capture(name)
 }
 
-fn opened(path: &Path) -> RealSource {
-    let mut s = RealSource::open_file(path).expect("open");
+fn opened(path: &Path) -> EngineSource {
+    let mut s = EngineSource::open_file(path).expect("open");
     assert!(s.wait_done(Duration::from_secs(30)), "analysis finished");
     s
 }
@@ -310,7 +310,7 @@ fn truncated_files_show_what_was_read() {
     for cut in cuts {
         let p = dir.path().join(format!("cut{cut}.pcap"));
         std::fs::write(&p, &bytes[..cut]).expect("write");
-        match RealSource::open_file(&p) {
+        match EngineSource::open_file(&p) {
             Ok(mut s) => {
                 assert!(s.wait_done(Duration::from_secs(10)), "cut {cut} finished");
                 let n = s.packet_count();
@@ -340,7 +340,7 @@ proptest! {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("x.pcap");
         std::fs::write(&p, &bytes).expect("write");
-        let mut s = RealSource::open_file(&p).expect("header is valid");
+        let mut s = EngineSource::open_file(&p).expect("header is valid");
         prop_assert!(s.wait_done(Duration::from_secs(10)));
         for i in 0..s.packet_count() {
             let _ = s.packet_row(i);
@@ -359,14 +359,14 @@ fn what_cannot_be_opened_is_an_error_before_the_ui() {
     let dir = tempfile::tempdir().expect("tempdir");
     let p = dir.path().join("notes.txt");
     std::fs::write(&p, b"these are notes, not a capture file\n").expect("write");
-    let e = RealSource::open_file(&p).err().expect("not a capture");
+    let e = EngineSource::open_file(&p).err().expect("not a capture");
     assert!(e.to_string().contains("notes.txt"), "{e}");
-    assert!(RealSource::open_file(&dir.path().join("missing.pcap")).is_err());
+    assert!(EngineSource::open_file(&dir.path().join("missing.pcap")).is_err());
     let mut o = crate::tui::TuiOptions::default();
-    assert!(RealSource::open(&o).is_err(), "nothing to open");
+    assert!(EngineSource::open(&o).is_err(), "nothing to open");
     o.file = Some(bundled("lab-curl.pcap"));
     o.bpf = Some("tcp".into());
-    let e = RealSource::open(&o).err().expect("-f with a file");
+    let e = EngineSource::open(&o).err().expect("-f with a file");
     assert!(e.to_string().contains("display filter"), "{e}");
 }
 
@@ -389,7 +389,7 @@ fn live_open_connections_show_while_open() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("live.pcap");
     let filter = format!("tcp port {port}");
-    let mut s = RealSource::open_live("lo", Some(&filter), Some(&file)).unwrap();
+    let mut s = EngineSource::open_live("lo", Some(&filter), Some(&file)).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     let (mut srv, _) = listener.accept().unwrap();
@@ -650,4 +650,126 @@ fn dns_over_tcp_shows_its_length_prefix_and_every_section() {
         }
     });
     assert_eq!(opt.map(|r| r.end), Some(280), "OPT is the last record");
+}
+
+// ---------------------------------------------------------------------------------
+// The App's own tests (src/tui/app.rs runs them on the fake source) on the
+// engine-backed source over the bundled captures: the model must not depend on which
+// source feeds it.
+
+mod app_on_captures {
+    use super::*;
+    use crate::tui::action::{Action, Tab};
+    use crate::tui::app::{App, View};
+
+    fn app(name: &str) -> App {
+        let mut a = App::new(Box::new(opened(&bundled(name))));
+        a.update(Action::Resize(80, 24));
+        a
+    }
+
+    fn type_text(a: &mut App, s: &str) {
+        for c in s.chars() {
+            a.update(Action::BarChar(c));
+        }
+    }
+
+    #[test]
+    fn filter_bar_validates_applies_and_reports_the_filters_own_errors() {
+        for name in ["lab-page.pcap", "lab-curl.pcap"] {
+            let mut a = app(name);
+            let all = a.source.packet_count();
+            let (pkts, _) = batch(&bundled(name));
+            let dns = pkts.iter().filter(|p| p.proto == "dns").count();
+            assert!(dns > 0, "{name}");
+            a.update(Action::OpenBar);
+            type_text(&mut a, "dns an");
+            assert!(!a.bar.as_ref().is_some_and(|b| b.valid), "incomplete");
+            type_text(&mut a, "d tcp");
+            assert!(a.bar.as_ref().is_some_and(|b| b.valid));
+            for _ in 0..3 {
+                a.update(Action::BarBackspace);
+            }
+            type_text(&mut a, "bogus");
+            a.update(Action::BarSubmit);
+            let err = a.bar.as_ref().and_then(|b| b.error.clone()).expect("kept");
+            assert_eq!(
+                err,
+                "dns and bogus\n        ^~~~~\n\"bogus\" is not a valid protocol or protocol field"
+            );
+            assert_eq!(a.footer_lines(), 4);
+            assert_eq!(a.source.packet_count(), all, "nothing applied");
+            a.update(Action::Back);
+            a.update(Action::OpenBar);
+            type_text(&mut a, "dns");
+            a.update(Action::BarSubmit);
+            assert!(a.bar.is_none());
+            assert_eq!(a.filter.as_deref(), Some("dns"));
+            assert_eq!(a.source.packet_count(), dns, "{name}: as `packets -Y dns`");
+            a.update(Action::OpenBar);
+            for _ in 0..3 {
+                a.update(Action::BarBackspace);
+            }
+            a.update(Action::BarSubmit);
+            assert_eq!(a.filter, None);
+            assert_eq!(a.source.packet_count(), all);
+        }
+    }
+
+    #[test]
+    fn focus_limits_every_view_and_clear_restores() {
+        let mut a = app("lab-page.pcap");
+        let all = a.source.packet_count();
+        let conns = a.source.conns().len();
+        let c = a.source.conns()[3].clone();
+        let i = a.source.packet_index(c.first_packet).expect("in view");
+        a.packets.select(i, all, 10);
+        a.update(Action::FocusConn);
+        assert_eq!(a.focus, Some(c.id));
+        let count = a.source.packet_count();
+        assert!(count < all && count > 0);
+        assert!((0..count).all(|k| a.source.packet_row(k).conn == Some(c.id)));
+        assert_eq!(
+            a.source.packet_row(a.packets.selected).number,
+            c.first_packet,
+            "selection kept"
+        );
+        assert_eq!(a.source.conns().len(), 1);
+        assert_eq!(a.conn_order.len(), 1);
+        a.update(Action::ClearFocus);
+        assert_eq!(a.focus, None);
+        assert_eq!(a.source.packet_count(), all);
+        assert_eq!(a.source.conns().len(), conns);
+        assert_eq!(
+            a.source.packet_row(a.packets.selected).number,
+            c.first_packet
+        );
+    }
+
+    #[test]
+    fn enter_follow_and_back_walk_the_view_stack() {
+        let mut a = app("lab-curl.pcap");
+        a.update(Action::ShowTab(Tab::Conns));
+        a.update(Action::Down);
+        a.update(Action::Enter);
+        let id = match a.view() {
+            View::Conn(id) => id,
+            v => panic!("{v:?}"),
+        };
+        assert_eq!(a.conn_detail.as_ref().map(|(c, _)| *c), Some(id));
+        a.update(Action::Follow);
+        assert_eq!(a.view(), View::Follow(id));
+        assert_eq!(a.stack.len(), 3);
+        a.update(Action::Back);
+        a.update(Action::Back);
+        assert_eq!(a.view(), View::Tab(Tab::Conns));
+        a.update(Action::Back);
+        assert_eq!(a.view(), View::Tab(Tab::Conns), "the root stays");
+        // From a connection, Enter jumps to its packets, limited to it.
+        a.update(Action::Enter);
+        a.update(Action::Enter);
+        assert_eq!(a.view(), View::Tab(Tab::Packets));
+        assert_eq!(a.focus, Some(id));
+        assert_eq!(a.source.packet_row(0).conn, Some(id));
+    }
 }

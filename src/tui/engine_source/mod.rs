@@ -1,24 +1,25 @@
-//! The real [`DataSource`]: a capture file (or a live capture's spill file) in a
+//! The engine-backed [`DataSource`]: a capture file (or a live capture's spill file) in a
 //! [`FrameStore`], analysed by the [`crate::analysis::Engine`] on a [`Worker`] thread.
 //!
 //! * The worker ([`producer`]) indexes the store in slices and runs the engine over each
-//!   slice, sending one batch per slice: 16-byte per-packet [`facts`] and progress.
+//!   slice, sending one batch per slice: the slice's rows of the
+//!   engine's per-packet table ([`PacketTable`]) and progress.
 //!   Finished connections, DNS transactions and HTTP exchanges go to a shared,
 //!   append-only record list; at the end the worker tells the story and renames the
 //!   connections with the story's names.
 //! * Rows are built on demand: `packet_row` reads the one frame from the store,
 //!   re-decodes it and adds what only the analysis knew (relative seq/ack, the TCP
-//!   analysis prefix, the application's Info) from the facts. The tables (connections,
+//!   analysis prefix, the application's Info) from the table. The tables (connections,
 //!   DNS, HTTP, story) are built once per record as records arrive.
-//! * [`RealSource::focus_conn`] and display filters produce one `view: Option<Vec<u32>>`
+//! * [`EngineSource::focus_conn`] and display filters produce one `view: Option<Vec<u32>>`
 //!   of packet ids; every packet query goes through it.
 //!
 //! Nothing here waits for the file: `poll` only drains what the worker has sent.
 
 mod detail;
-pub mod facts;
 mod producer;
 mod rows;
+mod view;
 
 #[cfg(test)]
 mod snapshots;
@@ -32,7 +33,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use self::detail::DetailInput;
-use self::facts::{bit, proto_label, Facts};
 use self::producer::{Batch, LiveHandles, LiveStatus, Producer, Shared};
 use super::source::{
     ConnDetail, ConnRow, DataSource, DnsRow, HttpRow, PacketDetail, PacketRow, SourceStatus,
@@ -40,27 +40,27 @@ use super::source::{
 };
 use super::worker::{Command, Worker};
 use super::TuiOptions;
-use crate::base::{PacketId, Timestamp};
+use crate::analysis::packet_table::{self, bit, proto_code, proto_label, PacketTable};
+use crate::base::{ConnId, PacketId, Timestamp};
 use crate::capture::{FrameStore, LiveCapture, LiveOptions};
 use crate::decode::{self, TcpRel};
 use crate::filter::Filter;
-use crate::proto::dns::DnsTransaction;
 
 pub use self::detail::flags_text;
 
-/// Batches waiting in the channel at most (each holds up to 65,536 packets' facts).
+/// Batches waiting in the channel at most (each holds up to 65,536 packets' rows).
 const CHANNEL_BATCHES: usize = 4;
 /// Batches absorbed per `poll` (keeps one poll short).
 const POLL_BATCHES: usize = 8;
 
 /// What a display filter in the TUI answers until the filter integration lands.
-/// The real data source; see the module docs.
-pub struct RealSource {
+/// The engine-backed data source; see the module docs.
+pub struct EngineSource {
     name: String,
     store: Arc<RwLock<FrameStore>>,
     shared: Arc<RwLock<Shared>>,
     worker: Worker<Batch>,
-    facts: Facts,
+    table: PacketTable,
     t0: Option<Timestamp>,
     /// Position in `Shared::conns` by connection id (`u32::MAX`: not finished yet).
     conn_pos: Vec<u32>,
@@ -109,10 +109,10 @@ struct LiveInfo {
     file: PathBuf,
 }
 
-impl RealSource {
+impl EngineSource {
     /// Opens what the options name: a file (`-` for standard input), or a live
     /// interface (`interface`, with `bpf` and `write`).
-    pub fn open(opts: &TuiOptions) -> anyhow::Result<RealSource> {
+    pub fn open(opts: &TuiOptions) -> anyhow::Result<EngineSource> {
         match (&opts.interface, &opts.file) {
             (Some(i), _) => Self::open_live(i, opts.bpf.as_deref(), opts.write.as_deref()),
             (None, Some(_)) if opts.bpf.is_some() => anyhow::bail!(
@@ -125,7 +125,7 @@ impl RealSource {
     }
 
     /// Opens a capture file for browsing while it is indexed and analysed.
-    pub fn open_file(path: &Path) -> anyhow::Result<RealSource> {
+    pub fn open_file(path: &Path) -> anyhow::Result<EngineSource> {
         let mut store = FrameStore::open(path).with_context(|| path.display().to_string())?;
         // Read the header now: "not a capture at all" is an error for the command
         // line, not a red line in an empty UI (damage later in the file is shown there).
@@ -143,12 +143,12 @@ impl RealSource {
 
     /// Starts a live capture on `iface`. The packets go to `write`, or to a temporary
     /// file that is kept after quitting (its name is in the status bar and in
-    /// [`RealSource::capture_file`]) so nothing captured is lost.
+    /// [`EngineSource::capture_file`]) so nothing captured is lost.
     pub fn open_live(
         iface: &str,
         bpf: Option<&str>,
         write: Option<&Path>,
-    ) -> anyhow::Result<RealSource> {
+    ) -> anyhow::Result<EngineSource> {
         let file = match write {
             Some(p) => p.to_path_buf(),
             None => tempfile::Builder::new()
@@ -175,17 +175,17 @@ impl RealSource {
         Ok(s)
     }
 
-    fn start(name: String, store: FrameStore, live: Option<LiveHandles>) -> RealSource {
+    fn start(name: String, store: FrameStore, live: Option<LiveHandles>) -> EngineSource {
         let store = Arc::new(RwLock::new(store));
         let shared = Arc::new(RwLock::new(Shared::default()));
         let mut p = Producer::new(store.clone(), shared.clone(), live);
         let worker = Worker::spawn(CHANNEL_BATCHES, move || p.step());
-        RealSource {
+        EngineSource {
             name,
             store,
             shared,
             worker,
-            facts: Facts::default(),
+            table: PacketTable::default(),
             t0: None,
             conn_pos: Vec::new(),
             seen_conns: 0,
@@ -246,13 +246,13 @@ impl RealSource {
     fn id_at(&self, index: usize) -> Option<u32> {
         match &self.view {
             Some(v) => v.get(index).copied(),
-            None => (index < self.facts.len()).then_some(index as u32),
+            None => (index < self.table.len()).then_some(index as u32),
         }
     }
 
     /// Absorbs one batch from the worker.
     fn absorb(&mut self, b: Batch) {
-        self.facts.extend(b.facts);
+        self.table.append(b.rows);
         self.indexed = b.indexed;
         if b.error.is_some() {
             self.error = b.error;
@@ -313,7 +313,11 @@ impl RealSource {
                 .get(id as usize)
                 .is_some_and(|&p| p != u32::MAX);
             if !finished {
-                let first = self.facts.packets_of(id, 0).next().unwrap_or(u32::MAX);
+                let first = self
+                    .table
+                    .packets_of(ConnId(id), 0)
+                    .next()
+                    .unwrap_or(u32::MAX);
                 self.all_conns.push(rows::conn_row(c, None, first, t0));
                 self.provisional.insert(id);
                 unsorted = true;
@@ -345,277 +349,26 @@ impl RealSource {
         true
     }
 
-    /// Recomputes the focused lists (after a focus change or new records).
-    fn refocus(&mut self) {
-        let Some(c) = self.focus else {
-            self.focused = None;
-            return;
-        };
-        let naming_seq = self.conn_pos.get(c as usize).and_then(|&p| {
-            let sh = self.shared.read().ok()?;
-            sh.names.get(p as usize)?.as_ref()?.dns_seq
-        });
-        // The DNS row that named the connection, found by its query frame.
-        let naming_frame = naming_seq.and_then(|seq| {
-            let sh = self.shared.read().ok()?;
-            let t = sh.dns.iter().find(|t| t.seq == seq)?;
-            Some(t.query_pkt.or(t.response_pkt)?.frame_number())
-        });
-        let base = self.filtered.as_ref();
-        let all_story = base.map_or(&self.all_story, |f| &f.story);
-        let all_conns = base.map_or(&self.all_conns, |f| &f.conns);
-        let all_dns = base.map_or(&self.all_dns, |f| &f.dns);
-        let all_http = base.map_or(&self.all_http, |f| &f.http);
-        let story = all_story
-            .iter()
-            .filter_map(|item| {
-                if item.conn == Some(c) {
-                    return Some(item.clone());
-                }
-                let children: Vec<StoryItem> = item
-                    .children
-                    .iter()
-                    .filter(|ch| ch.conn == Some(c))
-                    .cloned()
-                    .collect();
-                (!children.is_empty()).then(|| StoryItem {
-                    text: item.text.clone(),
-                    conn: item.conn,
-                    children,
-                })
-            })
-            .collect();
-        self.focused = Some(Focused {
-            conns: all_conns.iter().filter(|r| r.id == c).cloned().collect(),
-            dns: all_dns
-                .iter()
-                .filter(|r| r.conn == Some(c) || Some(r.number) == naming_frame)
-                .cloned()
-                .collect(),
-            http: all_http.iter().filter(|r| r.conn == c).cloned().collect(),
-            story,
-        });
-    }
-
-    fn is_matched(&self, id: Option<PacketId>) -> bool {
-        id.is_some_and(|p| {
-            self.matched
-                .get(p.0 as usize / 64)
-                .is_some_and(|w| w & (1 << (p.0 % 64)) != 0)
-        })
-    }
-
-    /// Recomputes the lists the display filter keeps (the `filtered` field),
-    /// with the rules of `-Y` on `conns`, `dns`, `http` and `story` (README, "Filters and
-    /// export"; `cli::select`): a connection when one of its packets matched or its own
-    /// fields match; a DNS transaction when its query or response matched; an HTTP
-    /// exchange when a packet that started, completed the head of or ended either side
-    /// matched; the story of what those rules keep, retold when `story` (the filter
-    /// changed or a new story arrived).
-    fn refilter(&mut self, story: bool) {
-        let Some(filter) = &self.filter else {
-            self.filtered = None;
-            return;
-        };
-        let t0 = self.t0();
-        let (Ok(sh), Some(st)) = (self.shared.read(), self.store()) else {
-            return;
-        };
-        let mut hit_conns = std::collections::HashSet::new();
-        for (w, &bits) in self.matched.iter().enumerate() {
-            let mut b = bits;
-            while b != 0 {
-                let id = (w * 64) as u32 + b.trailing_zeros();
-                b &= b - 1;
-                if let Some(c) = self.facts.get(id).and_then(|f| f.conn()) {
-                    hit_conns.insert(c);
-                }
-            }
-        }
-        let keep_conn = |c: &crate::analysis::ConnRecord, name: Option<&str>| {
-            hit_conns.contains(&c.conn.id.0)
-                || crate::analysis::select::conn_matches(&sh.index, filter, c, name)
-        };
-        let conns = self
-            .all_conns
-            .iter()
-            .filter(|r| {
-                if hit_conns.contains(&r.id) {
-                    return true;
-                }
-                let Some(&pos) = self.conn_pos.get(r.id as usize) else {
-                    return false;
-                };
-                let name = sh.names.get(pos as usize).and_then(|n| n.as_ref());
-                sh.conns
-                    .get(pos as usize)
-                    .is_some_and(|c| keep_conn(c, name.map(|n| n.qname.as_str())))
-            })
-            .cloned()
-            .collect();
-        let keep_dns =
-            |t: &DnsTransaction| self.is_matched(t.query_pkt) || self.is_matched(t.response_pkt);
-        let mut dns: Vec<DnsRow> = sh
-            .dns
-            .iter()
-            .filter(|t| keep_dns(t))
-            .map(|t| rows::dns_row(t, &st, t0))
-            .collect();
-        dns.sort_by_key(|r| r.number);
-        let keep_http = |r: &crate::analysis::HttpRecord| {
-            let t = &r.tx;
-            [
-                t.request_first_pkt,
-                t.request_head_pkt,
-                t.request_last_pkt,
-                t.response_first_pkt,
-                t.response_head_pkt,
-                t.response_last_pkt,
-            ]
-            .into_iter()
-            .any(|p| self.is_matched(p))
-        };
-        let mut http: Vec<HttpRow> = sh
-            .http
-            .iter()
-            .filter(|r| keep_http(r))
-            .map(|r| rows::http_row(r, t0))
-            .collect();
-        http.sort_by(|a, b| a.ts_rel.total_cmp(&b.ts_rel).then(a.conn.cmp(&b.conn)));
-        let story = match (&self.filtered, story || self.filtered.is_none()) {
-            (Some(f), false) => f.story.clone(),
-            _ if self.all_story.is_empty() => Vec::new(),
-            _ => {
-                // As `story -Y` tells it: every answer names connections; the filter
-                // decides which lookups, exchanges and connections are told.
-                let mut stream = crate::story::StoryStream::new();
-                let mut txs: Vec<&DnsTransaction> = sh.dns.iter().collect();
-                txs.sort_by_key(|t| t.seq);
-                for t in txs {
-                    stream.add_dns(t.clone(), keep_dns(t));
-                }
-                for h in sh.http.iter().filter(|h| keep_http(h)) {
-                    stream.add_http(h.clone());
-                }
-                for c in &sh.conns {
-                    stream.add_conn(c.clone());
-                }
-                let mut pages = Vec::new();
-                let mut keep = |c: &crate::analysis::ConnRecord,
-                                n: Option<&crate::story::ConnName>| {
-                    keep_conn(c, n.map(|n| n.qname.as_str()))
-                };
-                stream.finish(&mut keep, &mut |p| {
-                    pages.push(p.clone());
-                    true
-                });
-                rows::story_items_from_pages(&pages)
-            }
-        };
-        let lists = Focused {
-            conns,
-            dns,
-            http,
-            story,
-        };
-        drop(sh);
-        drop(st);
-        self.filtered = Some(lists);
-    }
-
-    /// Rebuilds the packet view from scratch (focus or filter changed).
-    fn rebuild_view(&mut self) -> Result<(), String> {
-        self.view_scanned = 0;
-        self.matched.clear();
-        self.view = if self.focus.is_none() && self.filter.is_none() {
-            None
-        } else {
-            Some(Vec::new())
-        };
-        self.extend_view()
-    }
-
     /// What the list knows of a TCP segment's numbers (relative to each side's ISN, and
-    /// the sender's window scale), from the packet's facts; the list and the field tree
+    /// the sender's window scale), from the packet's row; the list and the field tree
     /// both show these.
-    fn tcp_rel(&self, fact: &facts::Fact, pkt: &decode::Packet<'_>) -> Option<TcpRel> {
+    fn tcp_rel(&self, fact: &packet_table::PacketRow, pkt: &decode::Packet<'_>) -> Option<TcpRel> {
         let t = pkt.tcp()?;
-        if !fact.has(bit::SEQ) {
-            return None;
-        }
+        let rel_seq = fact.rel_seq()?;
         Some(TcpRel {
-            seq_base: t.seq.wrapping_sub(fact.rel_seq),
-            ack_base: t
-                .ack
-                .wrapping_sub(if fact.has(bit::ACK) { fact.rel_ack } else { 0 }),
+            seq_base: t.seq.wrapping_sub(rel_seq),
+            ack_base: t.ack.wrapping_sub(fact.rel_ack().unwrap_or(0)),
             window_shift: if t.syn() {
                 None
             } else {
                 fact.conn()
-                    .and_then(|c| self.facts.shift(c, fact.has(bit::C2S)))
+                    .and_then(|c| self.table.shift(c.0, fact.has(bit::C2S)))
             },
         })
     }
-
-    /// Adds the packets that arrived since the last scan to the view.
-    fn extend_view(&mut self) -> Result<(), String> {
-        if self.view.is_none() {
-            self.view_scanned = self.facts.len();
-            return Ok(());
-        }
-        let from = self.view_scanned;
-        let new: Vec<u32> = match &self.filter {
-            // The whole capture's matches (the other views need them), then the focus.
-            Some(f) => {
-                let st = self.store.read().map_err(|_| "frame store unavailable")?;
-                let sh = self.shared.read().map_err(|_| "analysis unavailable")?;
-                let all: Vec<u32> = (from as u32..self.facts.len() as u32).collect();
-                let hits = evaluate_filter(f, &st, &sh, &all)?;
-                for &id in &hits {
-                    let (w, b) = (id as usize / 64, id % 64);
-                    if self.matched.len() <= w {
-                        self.matched.resize(w + 1, 0);
-                    }
-                    self.matched[w] |= 1 << b;
-                }
-                match self.focus {
-                    Some(c) => hits
-                        .into_iter()
-                        .filter(|&id| self.facts.get(id).and_then(|f| f.conn()) == Some(c))
-                        .collect(),
-                    None => hits,
-                }
-            }
-            None => match self.focus {
-                Some(c) => self.facts.packets_of(c, from).collect(),
-                None => (from as u32..self.facts.len() as u32).collect(),
-            },
-        };
-        if let Some(view) = &mut self.view {
-            view.extend(new);
-        }
-        self.view_scanned = self.facts.len();
-        Ok(())
-    }
 }
 
-/// The packets among `candidates` that match `filter`, using the filter index the
-/// worker builds beside the facts (see `analysis::index`).
-fn evaluate_filter(
-    filter: &Filter,
-    store: &FrameStore,
-    shared: &Shared,
-    candidates: &[u32],
-) -> Result<Vec<u32>, String> {
-    Ok(crate::analysis::filter_ids(
-        store,
-        &shared.index,
-        filter,
-        candidates,
-    ))
-}
-
-impl Drop for RealSource {
+impl Drop for EngineSource {
     fn drop(&mut self) {
         // Stop the live capture here, not whenever the worker thread gets to it:
         // `stop` joins the capture thread, which flushes the kept file, before the
@@ -631,11 +384,11 @@ impl Drop for RealSource {
     }
 }
 
-impl DataSource for RealSource {
+impl DataSource for EngineSource {
     fn packet_count(&self) -> usize {
         match &self.view {
             Some(v) => v.len(),
-            None => self.facts.len(),
+            None => self.table.len(),
         }
     }
 
@@ -654,17 +407,17 @@ impl DataSource for RealSource {
         let Some(id) = self.id_at(index) else {
             return empty;
         };
-        let (Some(fact), Some(st)) = (self.facts.get(id), self.store()) else {
+        let (Some(fact), Some(st)) = (self.table.get(id), self.store()) else {
             return empty;
         };
         let Some(frame) = st.frame(PacketId(id)) else {
             return empty;
         };
         let pkt = decode::decode(frame.meta.link, frame.data);
-        let note = fact.has(bit::NOTE).then(|| self.facts.note(id)).flatten();
+        let notes = self.table.notes(id);
         let mut info = if fact.conn().is_some() {
             let dup = if fact.has(bit::DUP) {
-                self.facts.dup_ack(id)
+                self.table.dup_ack(id)
             } else {
                 None
             };
@@ -672,15 +425,21 @@ impl DataSource for RealSource {
         } else {
             String::new()
         };
-        let proto = match note {
-            Some(n) => {
-                info.push_str(&n.info);
-                proto_label(facts::proto_code(n.proto))
+        let proto = match notes.first() {
+            Some(first) => {
+                // Several notes of one packet joined as the CLI joins them.
+                for (i, n) in notes.iter().enumerate() {
+                    if i > 0 {
+                        info.push_str(" , ");
+                    }
+                    info.push_str(&n.info);
+                }
+                proto_label(proto_code(first.proto))
             }
             None => {
                 let rel = self.tcp_rel(fact, &pkt);
                 info.push_str(&decode::info_with(&pkt, rel.as_ref()));
-                proto_label(fact.proto)
+                proto_label(fact.proto())
             }
         };
         PacketRow {
@@ -691,7 +450,7 @@ impl DataSource for RealSource {
             proto,
             len: frame.meta.origlen,
             info,
-            conn: fact.conn(),
+            conn: fact.conn().map(|c| c.0),
             anomaly: fact.has(bit::ANOMALY),
         }
     }
@@ -709,13 +468,14 @@ impl DataSource for RealSource {
         // The root "Frame" node first (its range is the whole frame), then the layers;
         // TCP numbers relative as in the list, and the application layer the analysis
         // found in this packet in place of its "Data" node.
-        let fact = self.facts.get(id);
+        let fact = self.table.get(id);
         let pkt = decode::decode(frame.meta.link, frame.data);
         let rel = fact.and_then(|f| self.tcp_rel(f, &pkt));
         let mut tree = decode::field_tree_with(frame.meta.link, frame.data, rel.as_ref());
-        let app = fact
-            .filter(|f| f.has(bit::NOTE))
-            .and_then(|_| self.facts.note(id))
+        let app = self
+            .table
+            .notes(id)
+            .first()
             .and_then(|n| detail::app_tree(&pkt, n.proto));
         if let Some(app) = app {
             detail::put_app_layer(&mut tree, app, &pkt);
@@ -736,7 +496,7 @@ impl DataSource for RealSource {
     fn packet_index(&self, number: u64) -> Option<usize> {
         let id = u32::try_from(number.checked_sub(1)?).ok()?;
         match &self.view {
-            None => ((id as usize) < self.facts.len()).then_some(id as usize),
+            None => ((id as usize) < self.table.len()).then_some(id as usize),
             Some(v) => v.binary_search(&id).ok(),
         }
     }
@@ -760,7 +520,7 @@ impl DataSource for RealSource {
         };
         detail::conn_detail(&DetailInput {
             store: &st,
-            facts: &self.facts,
+            table: &self.table,
             rec,
             name: sh.names.get(pos as usize).and_then(|n| n.as_ref()),
             dns: &sh.dns,
@@ -771,7 +531,7 @@ impl DataSource for RealSource {
 
     fn follow(&self, conn: u32) -> Vec<Turn> {
         match self.store() {
-            Some(st) => detail::follow(&st, &self.facts, conn, self.t0()),
+            Some(st) => detail::follow(&st, &self.table, conn, self.t0()),
             None => Vec::new(),
         }
     }
@@ -840,7 +600,7 @@ impl DataSource for RealSource {
         let ls = live.and_then(|l| l.handles.status.lock().ok().map(|s| s.clone()));
         SourceStatus {
             name: self.name.clone(),
-            packets: self.facts.len() as u64,
+            packets: self.table.len() as u64,
             indexed: if live.is_some() { 1.0 } else { self.indexed },
             done: self.done || ls.as_ref().is_some_and(|s| s.stopped),
             live: live.is_some(),
@@ -891,7 +651,7 @@ impl DataSource for RealSource {
     fn unfiltered_count(&self, tab: super::action::Tab) -> Option<usize> {
         use super::action::Tab;
         Some(match tab {
-            Tab::Packets => self.facts.len(),
+            Tab::Packets => self.table.len(),
             Tab::Conns => self.all_conns.len(),
             Tab::Dns => self.all_dns.len(),
             Tab::Http => self.all_http.len(),
@@ -900,7 +660,7 @@ impl DataSource for RealSource {
     }
 }
 
-impl RealSource {
+impl EngineSource {
     /// [`DataSource::save_view`] into `dir` (the current directory for the TUI).
     pub fn save_view_to(&self, dir: &std::path::Path) -> Result<String, String> {
         let st = self
@@ -909,7 +669,7 @@ impl RealSource {
             .map_err(|_| "frame store unavailable".to_string())?;
         let ids: Vec<PacketId> = match &self.view {
             Some(v) => v.iter().map(|&i| PacketId(i)).collect(),
-            None => (0..self.facts.len() as u32).map(PacketId).collect(),
+            None => (0..self.table.len() as u32).map(PacketId).collect(),
         };
         let what = match (self.focus, &self.filter) {
             (Some(c), _) => format!("conn{c}"),

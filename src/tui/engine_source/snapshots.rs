@@ -8,7 +8,7 @@ use std::time::Duration;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
-use super::RealSource;
+use super::EngineSource;
 use crate::base::escape::is_unsafe_char;
 use crate::tui::action::{Action, Tab};
 use crate::tui::app::App;
@@ -19,7 +19,7 @@ const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
 /// The app over the fully analysed capture (a relative path, so the header is the same
 /// on every machine; tests run in the package root).
 fn app(w: u16, h: u16) -> App {
-    let mut s = RealSource::open_file(Path::new("captures/lab-page.pcap")).expect("open");
+    let mut s = EngineSource::open_file(Path::new("captures/lab-page.pcap")).expect("open");
     assert!(s.wait_done(Duration::from_secs(30)));
     let mut a = App::new(Box::new(s));
     a.update(Action::Resize(w, h));
