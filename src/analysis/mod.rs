@@ -20,6 +20,7 @@ pub mod index;
 mod limits;
 mod notes;
 pub mod packet_view;
+pub mod records;
 pub mod select;
 
 pub use crate::story::{AppKind, ConnRecord, HttpRecord, TlsSummary};

@@ -6,12 +6,13 @@
 //! A connection id the file does not have is an error (status 1); a connection that
 //! carried no payload is one line on stderr and status 0.
 
-use serde_json::json;
-
 use super::args::{FollowArgs, Side};
 use super::out::Out;
 use super::run::{bpf_keeps, capture_filter, drive_with, finish_status, Next};
 use super::select::{Matched, Selection};
+#[cfg(test)]
+use crate::analysis::records::json_text;
+use crate::analysis::records::TurnRecord;
 use crate::analysis::EngineConfig;
 use crate::analysis::{Follower, Turn};
 use crate::base::{escape, ConnId, Direction, Timestamp};
@@ -91,16 +92,7 @@ pub fn run(a: &FollowArgs) -> anyhow::Result<i32> {
                 if a.raw {
                     out.bytes(bytes);
                 } else if a.common.json {
-                    out.line(
-                        &json!({
-                            "dir": dir.sender(),
-                            "frame": first_pkt.frame_number(),
-                            "ts": ts.as_secs_f64(),
-                            "len": bytes.len(),
-                            "text": json_text(bytes),
-                        })
-                        .to_string(),
-                    );
+                    out.line(&super::json::line(&TurnRecord::new(t)));
                 } else {
                     out.line(&format!(
                         "── {} → {}  frame {}  +{:.6}s  {} bytes",
@@ -119,7 +111,7 @@ pub fn run(a: &FollowArgs) -> anyhow::Result<i32> {
             }
             Turn::Gap { dir, len } if want(*dir) && !a.raw => {
                 if a.common.json {
-                    out.line(&json!({"dir": dir.sender(), "gap": len}).to_string());
+                    out.line(&super::json::line(&TurnRecord::new(t)));
                 } else {
                     out.line(&format!(
                         "── {} → {}  [{} bytes missing from the capture]",
@@ -199,27 +191,6 @@ fn shown(bytes: &[u8]) -> String {
         s.pop();
     }
     s
-}
-
-/// The bytes of a turn as one JSON string, escaped once: text stays text (JSON itself
-/// writes `\r\n` and `\t`), and only what JSON would pass through to a terminal raw or
-/// could not carry is written in the reversible notation of [`crate::base::wire_text`]:
-/// `\\` for a backslash, `\xNN` for a byte that is not UTF-8 or another control
-/// character (a lone CR included), `\u{NNNN}` for a bidi or invisible format character.
-pub fn json_text(bytes: &[u8]) -> String {
-    let text = crate::base::wire_text(bytes);
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\n' | '\t' => out.push(c),
-            '\r' if chars.peek() == Some(&'\n') => out.push(c),
-            c if c.is_ascii_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if escape::is_unsafe_char(c) => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// `follow -Y`: the conversation is shown when its connection matches as in `conns -Y`
