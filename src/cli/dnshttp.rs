@@ -4,7 +4,7 @@ use super::args::FileArgs;
 use super::out::{Out, Rows};
 use super::run::{drive_with, finish_status, Next};
 use super::select::{Matched, Selection};
-use crate::analysis::records::{DnsRecord, HttpJson};
+use crate::analysis::records::{DnsJson, HttpJson};
 use crate::analysis::HttpRecord;
 use crate::base::elide::{self, Col, Cut, Table};
 use crate::proto::dns::{self, DnsTransaction};
@@ -76,9 +76,9 @@ pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
     Ok(finish_status(damage))
 }
 
-/// The documented `--json` DNS record (README, "JSON Lines output"; [`DnsRecord`]).
+/// The documented `--json` DNS record (README, "JSON Lines output"; [`DnsJson`]).
 pub fn dns_json(t: &DnsTransaction) -> String {
-    super::json::line(&DnsRecord::new(t))
+    super::json::line(&DnsJson::new(t))
 }
 
 /// The `dns` table for `columns`-wide lines; at narrow widths the id, transport and

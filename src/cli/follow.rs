@@ -12,7 +12,7 @@ use super::run::{bpf_keeps, capture_filter, drive_with, finish_status, Next};
 use super::select::{Matched, Selection};
 #[cfg(test)]
 use crate::analysis::records::json_text;
-use crate::analysis::records::TurnRecord;
+use crate::analysis::records::TurnJson;
 use crate::analysis::EngineConfig;
 use crate::analysis::{Follower, Turn};
 use crate::base::{escape, ConnId, Direction, Timestamp};
@@ -92,7 +92,7 @@ pub fn run(a: &FollowArgs) -> anyhow::Result<i32> {
                 if a.raw {
                     out.bytes(bytes);
                 } else if a.common.json {
-                    out.line(&super::json::line(&TurnRecord::new(t)));
+                    out.line(&super::json::line(&TurnJson::new(t)));
                 } else {
                     out.line(&format!(
                         "── {} → {}  frame {}  +{:.6}s  {} bytes",
@@ -111,7 +111,7 @@ pub fn run(a: &FollowArgs) -> anyhow::Result<i32> {
             }
             Turn::Gap { dir, len } if want(*dir) && !a.raw => {
                 if a.common.json {
-                    out.line(&super::json::line(&TurnRecord::new(t)));
+                    out.line(&super::json::line(&TurnJson::new(t)));
                 } else {
                     out.line(&format!(
                         "── {} → {}  [{} bytes missing from the capture]",

@@ -5,7 +5,7 @@ use super::json::guard;
 use super::out::Out;
 use super::run::{drive_with, finish_status, Next};
 use super::select::Selection;
-use crate::analysis::records::PacketRecord;
+use crate::analysis::records::PacketJson;
 use crate::analysis::PacketSummary;
 use crate::base::{elide, Timestamp};
 
@@ -86,7 +86,7 @@ pub fn text_line(s: &PacketSummary, t0: Timestamp) -> String {
     }
 }
 
-/// The documented `--json` record (README, "JSON Lines output"; [`PacketRecord`]).
+/// The documented `--json` record (README, "JSON Lines output"; [`PacketJson`]).
 pub fn json_line(s: &PacketSummary) -> String {
-    super::json::line(&PacketRecord::new(s))
+    super::json::line(&PacketJson::new(s))
 }

@@ -9,7 +9,7 @@ use super::json::guard;
 use super::out::Out;
 use super::run::{drive_with, finish_status, threads, Next};
 use super::select::{Matched, Selection};
-use crate::analysis::records::EventRecord;
+use crate::analysis::records::EventJson;
 use crate::analysis::{Engine, EngineConfig};
 use crate::proto::dns::DnsTransaction;
 use crate::story::stream::KeepConn;
@@ -252,8 +252,8 @@ fn print_page(out: &mut Out, page: &StoryPage, json: bool, printed: &mut bool) {
     }
 }
 
-/// The documented `story --json` event (docs/story.md; [`EventRecord`]): `page` is
+/// The documented `story --json` event (docs/story.md; [`EventJson`]): `page` is
 /// the text's story number (1-based).
 pub fn event_json(e: &Event) -> String {
-    super::json::sorted_line(&EventRecord::new(e))
+    super::json::sorted_line(&EventJson::new(e))
 }

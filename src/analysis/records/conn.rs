@@ -12,11 +12,16 @@ use crate::story::{ConnName, ConnRecord};
 
 /// One finished connection (README, "JSON Lines output").
 #[derive(Clone, Debug, Serialize, JsonSchema)]
+#[schemars(
+    title = "connection",
+    description = "One finished connection: a line of `wiretale conns --json`."
+)]
 pub struct ConnJson<'a> {
     /// TCP analysis counts by flag name (only those above zero).
     pub analysis: BTreeMap<&'static str, u32>,
     pub anomalies: Vec<&'static str>,
     /// `http`, `tls`, `dns` or null.
+    #[schemars(extend("enum" = ["http", "tls", "dns", null]))]
     pub app: Option<&'static str>,
     /// Payload bytes each side sent, each counted once.
     pub bytes: Sides<u64>,
@@ -41,6 +46,7 @@ pub struct ConnJson<'a> {
     pub packets: Sides<u64>,
     pub phases: PhasesRecord,
     /// `tcp`, `udp` or `icmp`.
+    #[schemars(extend("enum" = ["tcp", "udp", "icmp"]))]
     pub proto: &'static str,
     pub retransmitted_bytes: Sides<u64>,
     pub server: EndpointRecord,
@@ -54,8 +60,10 @@ pub struct ConnJson<'a> {
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct CloseRecord {
     /// `client` or `server`.
+    #[schemars(extend("enum" = ["client", "server"]))]
     pub by: &'static str,
     /// `fin` or `rst`.
+    #[schemars(extend("enum" = ["fin", "rst"]))]
     pub how: &'static str,
     pub ts: f64,
 }
@@ -84,6 +92,7 @@ pub struct PhasesRecord {
 /// The side that closed first while the other kept sending.
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct HalfCloseRecord {
+    #[schemars(extend("enum" = ["client", "server"]))]
     pub by: &'static str,
     pub ts: f64,
 }
@@ -114,6 +123,7 @@ pub struct NameRecord<'a> {
     pub mismatch: Option<Wire<'a>>,
     pub qname: Wire<'a>,
     /// `dns`, `sni` or `host`.
+    #[schemars(extend("enum" = ["dns", "sni", "host"]))]
     pub source: &'static str,
     pub ttl: Option<u32>,
     pub ttl_expired: bool,

@@ -8,7 +8,11 @@ use crate::proto::dns::{self, DnsTransaction, Record};
 
 /// One DNS query and its answer (README, "JSON Lines output").
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct DnsRecord<'a> {
+#[schemars(
+    title = "dns transaction",
+    description = "One DNS query and its answer: a line of `wiretale dns --json`."
+)]
+pub struct DnsJson<'a> {
     pub additional: Vec<ResourceRecord<'a>>,
     /// In wire order, so a CNAME chain reads in order.
     pub answers: Vec<ResourceRecord<'a>>,
@@ -38,6 +42,7 @@ pub struct DnsRecord<'a> {
     /// `seq` of the truncated UDP answer this TCP query retried.
     pub tc_retry_of: Option<u64>,
     /// `udp` or `tcp`.
+    #[schemars(extend("enum" = ["udp", "tcp"]))]
     pub transport: &'static str,
 }
 
@@ -74,11 +79,11 @@ impl<'a> ResourceRecord<'a> {
     }
 }
 
-impl<'a> DnsRecord<'a> {
+impl<'a> DnsJson<'a> {
     pub fn new(t: &'a DnsTransaction) -> Self {
         let f = t.flags();
         let rrs = |v: &'a [Record]| v.iter().map(ResourceRecord::new).collect();
-        DnsRecord {
+        DnsJson {
             additional: rrs(t.additional()),
             answers: rrs(t.answers()),
             authority: rrs(t.authority()),

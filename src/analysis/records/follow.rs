@@ -9,23 +9,34 @@ use crate::base::escape;
 /// One turn of a conversation: bytes one side sent, or bytes missing from the capture.
 #[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
-pub enum TurnRecord {
+#[schemars(
+    title = "follow turn",
+    description = "One turn of a conversation: a line of `wiretale follow --json`."
+)]
+pub enum TurnJson {
     Data {
         /// `client` or `server`: who sent the bytes.
+        #[schemars(extend("enum" = ["client", "server"]))]
         dir: &'static str,
         /// The packet that delivered the turn's first bytes.
         frame: u64,
         /// Bytes in the turn.
         len: usize,
-        /// Every byte of the turn, escaped once (see [`json_text`]).
+        /// Every byte of the turn, escaped once: `\\` for a backslash, `\xNN` for a
+        /// byte that is not UTF-8 or another control character (a lone CR included),
+        /// `\u{NNNN}` for a bidi or invisible format character.
         text: String,
         ts: f64,
     },
     /// `gap` bytes that `dir` sent were not captured.
-    Gap { dir: &'static str, gap: u64 },
+    Gap {
+        #[schemars(extend("enum" = ["client", "server"]))]
+        dir: &'static str,
+        gap: u64,
+    },
 }
 
-impl TurnRecord {
+impl TurnJson {
     pub fn new(t: &Turn) -> Self {
         match t {
             Turn::Data {
@@ -33,14 +44,14 @@ impl TurnRecord {
                 first_pkt,
                 ts,
                 bytes,
-            } => TurnRecord::Data {
+            } => TurnJson::Data {
                 dir: dir.sender(),
                 frame: first_pkt.frame_number(),
                 len: bytes.len(),
                 text: json_text(bytes),
                 ts: ts.as_secs_f64(),
             },
-            Turn::Gap { dir, len } => TurnRecord::Gap {
+            Turn::Gap { dir, len } => TurnJson::Gap {
                 dir: dir.sender(),
                 gap: *len,
             },

@@ -8,6 +8,10 @@ use crate::story::HttpRecord;
 
 /// One HTTP request and its response (README, "JSON Lines output").
 #[derive(Clone, Debug, Serialize, JsonSchema)]
+#[schemars(
+    title = "http exchange",
+    description = "One HTTP request and its response: a line of `wiretale http --json`."
+)]
 pub struct HttpJson<'a> {
     pub anomalies: Vec<&'static str>,
     /// The connection id.
@@ -37,6 +41,7 @@ pub struct HttpJson<'a> {
     /// Request last byte → response last byte (tshark's `http.time`).
     pub time: Option<f64>,
     /// `length`, `chunked`, `close` or `none`.
+    #[schemars(extend("enum" = ["length", "chunked", "close", "none"]))]
     pub transfer: &'static str,
     /// Response first byte − request last byte.
     pub ttfb: Option<f64>,

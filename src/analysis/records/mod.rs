@@ -5,12 +5,12 @@
 //!
 //! | record | command | type |
 //! |---|---|---|
-//! | packet | `packets --json` | [`PacketRecord`] |
+//! | packet | `packets --json` | [`PacketJson`] |
 //! | connection | `conns --json` | [`ConnJson`] |
-//! | DNS transaction | `dns --json` | [`DnsRecord`] |
+//! | DNS transaction | `dns --json` | [`DnsJson`] |
 //! | HTTP exchange | `http --json` | [`HttpJson`] |
-//! | story event | `story --json` | [`EventRecord`] |
-//! | follow turn | `follow --json` | [`TurnRecord`] |
+//! | story event | `story --json` | [`EventJson`] |
+//! | follow turn | `follow --json` | [`TurnJson`] |
 //!
 //! Records borrow from what they describe and are built just before they are written.
 //! Field order: the JSON objects have always listed their keys alphabetically, and the
@@ -37,11 +37,11 @@ pub use conn::{
     proto_name, CloseRecord, ConnJson, HalfCloseRecord, HandshakeRecord, NameRecord, PhasesRecord,
     TlsRecord,
 };
-pub use dns::{DnsFlagsRecord, DnsRecord, ResourceRecord};
-pub use follow::{json_text, TurnRecord};
+pub use dns::{DnsFlagsRecord, DnsJson, ResourceRecord};
+pub use follow::{json_text, TurnJson};
 pub use http::HttpJson;
-pub use packet::PacketRecord;
-pub use story::{EventRecord, FactsRecord, PhaseTimesRecord};
+pub use packet::PacketJson;
+pub use story::{EventJson, FactsRecord, PhaseTimesRecord};
 
 /// A string from the wire, escaped for any consumer that prints it (see [`guard`]).
 pub type Wire<'a> = Cow<'a, str>;
@@ -122,4 +122,27 @@ impl<T: Copy> From<[T; 2]> for Sides<T> {
             server: v[1],
         }
     }
+}
+
+/// The published JSON Schemas, generated from the types: the file stem under
+/// `docs/schema/` and the schema of that record. `cargo run --example schemas` writes
+/// them; tests/schema.rs checks the files are current and real output conforms.
+pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    vec![
+        ("packet", schema::<PacketJson<'static>>()),
+        ("connection", schema::<ConnJson<'static>>()),
+        ("dns", schema::<DnsJson<'static>>()),
+        ("http", schema::<HttpJson<'static>>()),
+        ("story-event", schema::<EventJson<'static>>()),
+        ("follow-turn", schema::<TurnJson>()),
+    ]
+}
+
+/// The schema of what is written (not of what a reader would accept): a field is
+/// required unless it may be left out (`null` values are always written).
+fn schema<T: JsonSchema>() -> schemars::Schema {
+    schemars::generate::SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator()
+        .into_root_schema_for::<T>()
 }

@@ -8,7 +8,11 @@ use crate::analysis::PacketSummary;
 
 /// One packet (README, "JSON Lines output").
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct PacketRecord<'a> {
+#[schemars(
+    title = "packet",
+    description = "One packet: a line of `wiretale packets --json`."
+)]
+pub struct PacketJson<'a> {
     /// Short stable names (`snaplen_cut`, `retransmission`, …).
     pub anomalies: Vec<&'static str>,
     /// Bytes captured.
@@ -37,9 +41,9 @@ pub struct PacketRecord<'a> {
     pub ts: f64,
 }
 
-impl<'a> PacketRecord<'a> {
+impl<'a> PacketJson<'a> {
     pub fn new(s: &'a PacketSummary) -> Self {
-        PacketRecord {
+        PacketJson {
             anomalies: s.anomalies.iter().map(|a| a.name).collect(),
             caplen: s.caplen,
             conn: s.conn.map(|c| c.0),

@@ -11,12 +11,17 @@ use crate::story::{Event, Facts, PhaseTimes};
 /// event's own (flattened), so this record is written through a sorted map: its keys
 /// come out in alphabetical order like every other record's.
 #[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct EventRecord<'a> {
+#[schemars(
+    title = "story event",
+    description = "One event of the story: a line of `wiretale story --json` (docs/story.md)."
+)]
+pub struct EventJson<'a> {
     /// The connection id (`conns`' `id`, the text's `#N`), or null.
     pub conn: Option<u32>,
     /// What happened: `dns_query`, `dns_answer`, `dns_lookups`, `connect`,
     /// `established`, `refused`, `tls_hello`, `http_request`, `http_response`, `close`,
     /// `still_open`, `anomaly`.
+    #[schemars(extend("enum" = ["dns_query", "dns_answer", "dns_lookups", "connect", "established", "refused", "tls_hello", "http_request", "http_response", "close", "still_open", "anomaly"]))]
     pub kind: &'static str,
     /// The story it belongs to, numbered as the text numbers them (1-based).
     pub page: Option<u32>,
@@ -80,6 +85,7 @@ pub enum FactsRecord<'a> {
         sent: u32,
         server: EndpointRecord,
         /// `udp` or `tcp`.
+        #[schemars(extend("enum" = ["udp", "tcp"]))]
         transport: &'static str,
     },
     /// `dns_answer`.
@@ -113,6 +119,7 @@ pub enum FactsRecord<'a> {
         /// What named the connection: its lookup, or the SNI/Host.
         name: Option<Wire<'a>>,
         /// `tcp`, `udp` or `icmp`.
+        #[schemars(extend("enum" = ["tcp", "udp", "icmp"]))]
         proto: &'static str,
         server: EndpointRecord,
     },
@@ -149,8 +156,10 @@ pub enum FactsRecord<'a> {
     /// `close` and `still_open`.
     Close {
         /// `client` or `server`; null for `idle` and `open`.
+        #[schemars(extend("enum" = ["client", "server", null]))]
         by: Option<&'static str>,
         /// `fin`, `rst`, `idle` (a flow without a close that ended) or `open`.
+        #[schemars(extend("enum" = ["fin", "rst", "idle", "open"]))]
         how: &'static str,
     },
 }
@@ -271,9 +280,9 @@ impl<'a> FactsRecord<'a> {
     }
 }
 
-impl<'a> EventRecord<'a> {
+impl<'a> EventJson<'a> {
     pub fn new(e: &'a Event) -> Self {
-        EventRecord {
+        EventJson {
             conn: e.conn.map(|c| c.0),
             kind: e.kind.as_str(),
             page: e.page.map(|p| p + 1),
