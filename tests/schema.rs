@@ -399,6 +399,54 @@ fn story_facts_match_their_kind() {
     assert!(seen > 10, "only {seen} events with facts");
 }
 
+/// docs/story.md has a row for every `kind` of the schema, and each row names every fact
+/// its kind carries (the facts variant whose description names that kind).
+#[test]
+fn story_doc_lists_every_kind_and_its_facts() {
+    let schema = &schemas()["story-event"];
+    let doc =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/story.md"))
+            .expect("docs/story.md");
+    let rows: BTreeMap<String, String> = doc
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let kind = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+            Some((kind.to_string(), cells.get(3)?.to_string()))
+        })
+        .collect();
+    let kinds: Vec<&str> = schema["properties"]["kind"]["enum"]
+        .as_array()
+        .expect("kind enum")
+        .iter()
+        .map(|k| k.as_str().expect("kind"))
+        .collect();
+    assert_eq!(kinds.len(), 12);
+    for kind in &kinds {
+        assert!(
+            rows.contains_key(*kind),
+            "docs/story.md has no row for `{kind}`"
+        );
+    }
+    let mut checked = 0;
+    for branch in schema["anyOf"].as_array().expect("facts variants") {
+        let Some(d) = branch.get("description").and_then(Value::as_str) else {
+            continue;
+        };
+        for kind in kinds.iter().filter(|k| d.contains(&format!("`{k}`"))) {
+            let row = &rows[*kind];
+            for fact in branch["properties"].as_object().expect("facts").keys() {
+                assert!(
+                    row.contains(&format!("`{fact}`")),
+                    "docs/story.md's `{kind}` row does not name `{fact}`: {row}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 40, "only {checked} facts checked");
+}
+
 fn first_record(args: &[&str]) -> Value {
     let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures/lab-curl.pcap");
     let line = lines(args, &file).into_iter().next().expect("a record");
