@@ -10,8 +10,6 @@ use super::args::{FollowArgs, Side};
 use super::out::Out;
 use super::run::{bpf_keeps, capture_filter, drive_with, finish_status, Next};
 use super::select::{Matched, Selection};
-#[cfg(test)]
-use crate::analysis::records::json_text;
 use crate::analysis::records::TurnJson;
 use crate::analysis::EngineConfig;
 use crate::analysis::{Follower, Turn};
@@ -259,63 +257,4 @@ pub fn hexdump(b: &[u8]) -> String {
         }
     }
     s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The documented inverse of [`json_text`].
-    fn unescape(s: &str) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut it = s.chars().peekable();
-        while let Some(c) = it.next() {
-            if c != '\\' {
-                out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
-                continue;
-            }
-            match it.next() {
-                Some('\\') => out.push(b'\\'),
-                Some('x') => {
-                    let h: String = it.by_ref().take(2).collect();
-                    out.push(u8::from_str_radix(&h, 16).unwrap());
-                }
-                Some('u') => {
-                    let h: String = it.by_ref().skip(1).take_while(|&c| c != '}').collect();
-                    let c = char::from_u32(u32::from_str_radix(&h, 16).unwrap()).unwrap();
-                    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
-                }
-                other => panic!("stray escape {other:?}"),
-            }
-        }
-        out
-    }
-
-    #[test]
-    fn json_text_is_escaped_once_and_reversible() {
-        let http = b"GET / HTTP/1.1\r\nHost: a\tb\r\n\r\n";
-        let t = json_text(http);
-        assert_eq!(
-            t.as_bytes(),
-            http,
-            "text stays text: JSON writes \\r\\n itself"
-        );
-        let line = serde_json::json!({ "text": t }).to_string();
-        assert_eq!(line, r#"{"text":"GET / HTTP/1.1\r\nHost: a\tb\r\n\r\n"}"#);
-        let hostile = b"a\\b\x1b[2Jc\rd\xff\xfe\xe2\x80\xaee\x85\n";
-        let t = json_text(hostile);
-        assert_eq!(t, "a\\\\b\\x1b[2Jc\\x0dd\\xff\\xfe\\u{202e}e\\x85\n");
-        assert!(!t.chars().any(|c| c.is_control() && c != '\n'));
-        assert_eq!(unescape(&t), hostile);
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn json_text_round_trips(b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
-            let t = json_text(&b);
-            proptest::prop_assert_eq!(unescape(&t), b);
-            proptest::prop_assert!(!t.chars().any(|c| escape::is_unsafe_char(c)
-                && !matches!(c, '\n' | '\t' | '\r')));
-        }
-    }
 }
