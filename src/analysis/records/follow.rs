@@ -119,8 +119,18 @@ mod tests {
             http,
             "text stays text: JSON writes \\r\\n itself"
         );
-        let line = serde_json::json!({ "text": t }).to_string();
-        assert_eq!(line, r#"{"text":"GET / HTTP/1.1\r\nHost: a\tb\r\n\r\n"}"#);
+        let turn = TurnJson::Data {
+            dir: "client",
+            frame: 1,
+            len: http.len(),
+            text: t.clone(),
+            ts: 0.5,
+        };
+        let line = serde_json::to_string(&turn).unwrap();
+        assert_eq!(
+            line,
+            r#"{"dir":"client","frame":1,"len":29,"text":"GET / HTTP/1.1\r\nHost: a\tb\r\n\r\n","ts":0.5}"#
+        );
         let hostile = b"a\\b\x1b[2Jc\rd\xff\xfe\xe2\x80\xaee\x85\n";
         let t = json_text(hostile);
         assert_eq!(t, "a\\\\b\\x1b[2Jc\\x0dd\\xff\\xfe\\u{202e}e\\x85\n");
