@@ -4,6 +4,7 @@
 //! caller's thread; the one place that starts threads is the re-filter
 //! ([`index`]'s `filter_index_split`, scoped threads over ranges of packets, joined before
 //! it returns), so the result never depends on the thread count.
+//! [`records`] turns what the engine finds into the typed records of `--json` output.
 //!
 //! ```text
 //! Frame ─► decode ─► (IP defragmentation) ─► flow::ConnTable ─► StreamSink = apps
