@@ -37,7 +37,8 @@
 //! * [`story`]: joins lookups, connections and transactions into page loads.
 //! * [`filter`]: the display-filter language.
 //! * [`analysis`]: drives the pipeline; no clock, no terminal (threads only inside the re-filter, joined
-//!   before it returns).
+//!   before it returns); [`analysis::records`] are the typed records
+//!   of `--json` output (their JSON Schemas are `docs/schema/`).
 //! * [`cli`] and [`tui`]: the two faces.
 
 pub mod analysis;

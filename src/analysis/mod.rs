@@ -4,6 +4,7 @@
 //! caller's thread; the one place that starts threads is the re-filter
 //! ([`index`]'s `filter_index_split`, scoped threads over ranges of packets, joined before
 //! it returns), so the result never depends on the thread count.
+//! [`records`] turns what the engine finds into the typed records of `--json` output.
 //!
 //! ```text
 //! Frame ─► decode ─► (IP defragmentation) ─► flow::ConnTable ─► StreamSink = apps
@@ -21,6 +22,7 @@ mod limits;
 mod notes;
 pub mod packet_table;
 pub mod packet_view;
+pub mod records;
 pub mod select;
 
 pub use crate::story::{AppKind, ConnRecord, HttpRecord, TlsSummary};

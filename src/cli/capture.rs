@@ -231,7 +231,7 @@ impl LiveState {
     fn packet(&mut self, s: &PacketSummary, json: bool, out: &mut Out) {
         let t0 = *self.first_ts.get_or_insert(s.ts);
         if json {
-            out.line(&super::packets::json_line(s).to_string());
+            out.line(&super::packets::json_line(s));
         } else {
             out.line(&super::packets::text_line(s, t0));
         }
@@ -303,7 +303,7 @@ impl LiveState {
                 for c in std::mem::take(&mut self.fresh_conns) {
                     let name = self.names.name(&c);
                     out.line(&if json {
-                        super::conns::json_record(&c, name.as_ref()).to_string()
+                        super::conns::json_record(&c, name.as_ref())
                     } else {
                         super::conns::text_row(&c, name.as_ref())
                     });
@@ -328,7 +328,7 @@ impl LiveState {
                         continue;
                     }
                     if json {
-                        out.line(&super::story::event_json(e).to_string());
+                        out.line(&super::story::event_json(e));
                     } else {
                         let t0 = *self.first_ts.get_or_insert(e.ts);
                         out.line(&super::json::guard(&format!(

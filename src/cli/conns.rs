@@ -2,16 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Value};
-
 use super::args::FileArgs;
-use super::json::{endpoint, opt_ts, secs, ts, wire};
 use super::out::Out;
 use super::run::{drive_with, finish_status, Next};
 use super::select::{Matched, Selection};
+use crate::analysis::records::{proto_name, ConnJson};
 use crate::analysis::ConnRecord;
 use crate::base::elide::{Col, Cut, Table};
-use crate::flow::{CloseHow, ConnProto};
+use crate::flow::CloseHow;
 use crate::story::{ConnName, NameIndex};
 
 /// Finished connections held at most while waiting for an earlier one to end, so
@@ -130,7 +128,7 @@ impl Rows {
     fn print(&mut self, out: &mut Out, c: &ConnRecord, names: &NameIndex) {
         let name = names.name(c);
         match self {
-            Rows::Json => out.line(&json_record(c, name.as_ref()).to_string()),
+            Rows::Json => out.line(&json_record(c, name.as_ref())),
             Rows::Text(r) => r.print(
                 out,
                 || text_row(c, name.as_ref()),
@@ -232,11 +230,7 @@ pub fn wide_header() -> String {
 }
 
 fn proto(c: &ConnRecord) -> &'static str {
-    match c.conn.proto {
-        ConnProto::Tcp => "tcp",
-        ConnProto::Udp => "udp",
-        ConnProto::Icmp => "icmp",
-    }
+    proto_name(c.conn.proto)
 }
 
 /// One `--wide` row: fixed columns wide enough for any IPv6 endpoint (and the row
@@ -267,73 +261,7 @@ pub fn text_row(c: &ConnRecord, name: Option<&ConnName>) -> String {
     )
 }
 
-/// The documented `--json` record (README, "JSON Lines output").
-pub fn json_record(c: &ConnRecord, name: Option<&ConnName>) -> Value {
-    let k = &c.conn;
-    let handshake = if k.proto == ConnProto::Tcp {
-        let h = k.handshake.unwrap_or_default();
-        json!({
-            "syn_ts": opt_ts(h.syn_ts),
-            "synack_ts": opt_ts(h.synack_ts),
-            "ack_ts": opt_ts(h.ack_ts),
-            "rtt": secs(h.rtt_ns()),
-            "client_rtt": secs(h.client_rtt_ns()),
-            "server_rtt": secs(h.server_rtt_ns()),
-        })
-    } else {
-        Value::Null
-    };
-    let close = k.close.as_ref().map_or(Value::Null, |cl| {
-        json!({
-            "by": cl.by.sender(),
-            "how": match cl.how { CloseHow::Fin => "fin", CloseHow::Rst => "rst" },
-            "ts": ts(cl.ts),
-        })
-    });
-    let analysis: serde_json::Map<String, Value> = k
-        .analysis_counts()
-        .filter(|(_, n)| *n > 0)
-        .map(|(name, n)| (name.to_string(), json!(n)))
-        .collect();
-    let tls = c.tls.as_ref().map_or(Value::Null, |t| {
-        json!({
-            "sni": wire(t.sni.as_deref()),
-            "alpn": t.alpn.as_deref().map(|a| wire(Some(a))).unwrap_or(Value::Null),
-            "alpn_offered": t.alpn_offered.iter().map(|a| wire(Some(a))).collect::<Vec<_>>(),
-            "version": t.version.map(crate::proto::tls::version_name),
-        })
-    });
-    let p = &k.phases;
-    json!({
-        "id": k.id.0,
-        "proto": proto(c),
-        "client": endpoint(&k.client),
-        "server": endpoint(&k.server),
-        "orientation_guessed": k.orientation_guessed,
-        "vlan": &k.vlans[..k.vlan_count as usize],
-        "first_ts": ts(k.first_ts),
-        "last_ts": ts(k.last_ts),
-        "duration": k.duration(),
-        "state": k.state(),
-        "history": k.history(),
-        "packets": {"client": k.packets[0], "server": k.packets[1]},
-        "bytes": {"client": k.bytes[0], "server": k.bytes[1]},
-        "retransmitted_bytes": {"client": k.retransmitted_bytes[0], "server": k.retransmitted_bytes[1]},
-        "missed_bytes": k.missed_bytes,
-        "handshake": handshake,
-        "close": close,
-        "phases": {
-            "first_payload": {"client": opt_ts(p.first_payload[0]), "server": opt_ts(p.first_payload[1])},
-            "last_payload": {"client": opt_ts(p.last_payload[0]), "server": opt_ts(p.last_payload[1])},
-            "fin": {"client": opt_ts(p.fin[0]), "server": opt_ts(p.fin[1])},
-            "rst": {"client": opt_ts(p.rst[0]), "server": opt_ts(p.rst[1])},
-            "half_close": p.half_close.map(|(d, t)| json!({"by": d.sender(), "ts": ts(t)})),
-        },
-        "analysis": analysis,
-        "anomalies": k.anomalies.iter().map(|a| a.name).collect::<Vec<_>>(),
-        "community_id": k.community_id(),
-        "app": c.app.map(|a| a.as_str()),
-        "name": super::story::name_json(name),
-        "tls": tls,
-    })
+/// The documented `--json` record (README, "JSON Lines output"; [`ConnJson`]).
+pub fn json_record(c: &ConnRecord, name: Option<&ConnName>) -> String {
+    super::json::line(&ConnJson::new(c, name))
 }

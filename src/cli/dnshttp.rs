@@ -1,15 +1,13 @@
 //! `wiretale dns FILE` and `wiretale http FILE`: one record per transaction.
 
-use serde_json::{json, Value};
-
 use super::args::FileArgs;
-use super::json::{endpoint, opt_ts, secs, wire};
 use super::out::{Out, Rows};
 use super::run::{drive_with, finish_status, Next};
 use super::select::{Matched, Selection};
+use crate::analysis::records::{DnsJson, HttpJson};
 use crate::analysis::HttpRecord;
 use crate::base::elide::{self, Col, Cut, Table};
-use crate::proto::dns::{self, DnsTransaction, Record};
+use crate::proto::dns::{self, DnsTransaction};
 
 pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
     let (mut sel, cfg) = match Selection::for_command(a, false)? {
@@ -60,7 +58,7 @@ pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
             for t in txs.iter().filter(|t| matched.borrow().dns(t)) {
                 let t0 = first.get().unwrap_or_default();
                 match &mut rows {
-                    None => out.line(&dns_json(t).to_string()),
+                    None => out.line(&dns_json(t)),
                     Some(r) => r.print(&mut out, || dns_text(t, t0), || dns_cells(t, t0)),
                 }
             }
@@ -78,42 +76,9 @@ pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
     Ok(finish_status(damage))
 }
 
-fn record_json(r: &Record) -> Value {
-    json!({
-        "name": wire(Some(dns::text::display_name(&r.name))),
-        "type": dns::text::type_name(r.rtype),
-        "ttl": r.ttl,
-        "data": wire(Some(&dns::text::data_text(r))),
-    })
-}
-
-/// The documented `--json` DNS record (README, "JSON Lines output").
-pub fn dns_json(t: &DnsTransaction) -> Value {
-    let f = t.flags();
-    json!({
-        "conn": t.conn.map(|c| c.0),
-        "transport": t.transport.as_str(),
-        "client": endpoint(&t.client),
-        "server": endpoint(&t.server),
-        "id": t.id,
-        "qname": wire(Some(dns::text::display_name(&t.qname))),
-        "qtype": dns::text::type_name(t.qtype),
-        "query_ts": opt_ts(t.query_ts),
-        "response_ts": opt_ts(t.response_ts),
-        "rtt": t.rtt(),
-        "rcode": t.rcode().map(dns::text::rcode_mnemonic),
-        "flags": {"aa": f.aa, "tc": f.tc, "rd": f.rd, "ra": f.ra, "ad": f.ad, "cd": f.cd},
-        "answers": t.answers().iter().map(record_json).collect::<Vec<_>>(),
-        "authority": t.authority().iter().map(record_json).collect::<Vec<_>>(),
-        "additional": t.additional().iter().map(record_json).collect::<Vec<_>>(),
-        "retransmissions": t.retransmissions,
-        "partial": t.partial,
-        "query_frame": t.query_pkt.map(|p| p.frame_number()),
-        "response_frame": t.response_pkt.map(|p| p.frame_number()),
-        "tc_retry_of": t.tc_retry_of,
-        "retried_over_tcp": t.retried_over_tcp,
-        "seq": t.seq,
-    })
+/// The documented `--json` DNS record (README, "JSON Lines output"; [`DnsJson`]).
+pub fn dns_json(t: &DnsTransaction) -> String {
+    super::json::line(&DnsJson::new(t))
 }
 
 /// The `dns` table for `columns`-wide lines; at narrow widths the id, transport and
@@ -249,7 +214,7 @@ pub fn run_http(a: &FileArgs) -> anyhow::Result<i32> {
             recs.sort_by_key(|r| (r.tx.request_ts.or(r.tx.response_ts), r.conn, r.tx.seq));
             for r in recs.iter().filter(|r| matched.borrow().http(r)) {
                 match &mut rows {
-                    None => out.line(&http_json(r).to_string()),
+                    None => out.line(&http_json(r)),
                     Some(t) => t.print(&mut out, || http_text(r), || http_cells(r)),
                 }
             }
@@ -267,38 +232,9 @@ pub fn run_http(a: &FileArgs) -> anyhow::Result<i32> {
     Ok(finish_status(damage))
 }
 
-/// The documented `--json` HTTP record (README, "JSON Lines output").
-pub fn http_json(r: &HttpRecord) -> Value {
-    let t = &r.tx;
-    json!({
-        "conn": r.conn.0,
-        "seq": t.seq,
-        "method": wire(t.method.as_deref()),
-        "host": wire(t.host.as_deref()),
-        "uri": wire(t.uri.as_deref()),
-        "version": t.version.map(|v| v.to_string()),
-        "request_ts": opt_ts(t.request_ts),
-        "request_end_ts": opt_ts(t.request_end_ts),
-        "request_body_len": t.request_body_len,
-        "status": t.status,
-        "reason": wire(t.reason.as_deref()),
-        "response_version": t.response_version.map(|v| v.to_string()),
-        "response_ts": opt_ts(t.response_ts),
-        "response_end_ts": opt_ts(t.response_end_ts),
-        "response_body_len": t.response_body_len,
-        "content_type": wire(t.content_type.as_deref()),
-        "content_encoding": wire(t.content_encoding.as_deref()),
-        "content_length": t.content_length,
-        "transfer": t.transfer.as_str(),
-        "ttfb": secs(t.ttfb()),
-        "time": secs(t.time_to_last_byte()),
-        "user_agent": wire(t.user_agent.as_deref()),
-        "referer": wire(t.referer.as_deref()),
-        "partial": t.partial,
-        "request_frame": t.request_first_pkt.map(|p| p.frame_number()),
-        "response_frame": t.response_first_pkt.map(|p| p.frame_number()),
-        "anomalies": t.anomalies.iter().map(|a| a.name).collect::<Vec<_>>(),
-    })
+/// The documented `--json` HTTP record (README, "JSON Lines output"; [`HttpJson`]).
+pub fn http_json(r: &HttpRecord) -> String {
+    super::json::line(&HttpJson::new(r))
 }
 
 /// The `http` table for `columns`-wide lines; at narrow widths the content type, seq

@@ -6,12 +6,11 @@
 //! A connection id the file does not have is an error (status 1); a connection that
 //! carried no payload is one line on stderr and status 0.
 
-use serde_json::json;
-
 use super::args::{FollowArgs, Side};
 use super::out::Out;
 use super::run::{bpf_keeps, capture_filter, drive_with, finish_status, Next};
 use super::select::{Matched, Selection};
+use crate::analysis::records::TurnJson;
 use crate::analysis::EngineConfig;
 use crate::analysis::{Follower, Turn};
 use crate::base::{escape, ConnId, Direction, Timestamp};
@@ -91,16 +90,7 @@ pub fn run(a: &FollowArgs) -> anyhow::Result<i32> {
                 if a.raw {
                     out.bytes(bytes);
                 } else if a.common.json {
-                    out.line(
-                        &json!({
-                            "dir": dir.sender(),
-                            "frame": first_pkt.frame_number(),
-                            "ts": ts.as_secs_f64(),
-                            "len": bytes.len(),
-                            "text": json_text(bytes),
-                        })
-                        .to_string(),
-                    );
+                    out.line(&super::json::line(&TurnJson::new(t)));
                 } else {
                     out.line(&format!(
                         "── {} → {}  frame {}  +{:.6}s  {} bytes",
@@ -119,7 +109,7 @@ pub fn run(a: &FollowArgs) -> anyhow::Result<i32> {
             }
             Turn::Gap { dir, len } if want(*dir) && !a.raw => {
                 if a.common.json {
-                    out.line(&json!({"dir": dir.sender(), "gap": len}).to_string());
+                    out.line(&super::json::line(&TurnJson::new(t)));
                 } else {
                     out.line(&format!(
                         "── {} → {}  [{} bytes missing from the capture]",
@@ -201,27 +191,6 @@ fn shown(bytes: &[u8]) -> String {
     s
 }
 
-/// The bytes of a turn as one JSON string, escaped once: text stays text (JSON itself
-/// writes `\r\n` and `\t`), and only what JSON would pass through to a terminal raw or
-/// could not carry is written in the reversible notation of [`crate::base::wire_text`]:
-/// `\\` for a backslash, `\xNN` for a byte that is not UTF-8 or another control
-/// character (a lone CR included), `\u{NNNN}` for a bidi or invisible format character.
-pub fn json_text(bytes: &[u8]) -> String {
-    let text = crate::base::wire_text(bytes);
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\n' | '\t' => out.push(c),
-            '\r' if chars.peek() == Some(&'\n') => out.push(c),
-            c if c.is_ascii_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if escape::is_unsafe_char(c) => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// `follow -Y`: the conversation is shown when its connection matches as in `conns -Y`
 /// (any of its packets, or its own fields); this takes one more pass over the file.
 /// `None` when the file has no such connection at all.
@@ -288,63 +257,4 @@ pub fn hexdump(b: &[u8]) -> String {
         }
     }
     s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The documented inverse of [`json_text`].
-    fn unescape(s: &str) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut it = s.chars().peekable();
-        while let Some(c) = it.next() {
-            if c != '\\' {
-                out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
-                continue;
-            }
-            match it.next() {
-                Some('\\') => out.push(b'\\'),
-                Some('x') => {
-                    let h: String = it.by_ref().take(2).collect();
-                    out.push(u8::from_str_radix(&h, 16).unwrap());
-                }
-                Some('u') => {
-                    let h: String = it.by_ref().skip(1).take_while(|&c| c != '}').collect();
-                    let c = char::from_u32(u32::from_str_radix(&h, 16).unwrap()).unwrap();
-                    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
-                }
-                other => panic!("stray escape {other:?}"),
-            }
-        }
-        out
-    }
-
-    #[test]
-    fn json_text_is_escaped_once_and_reversible() {
-        let http = b"GET / HTTP/1.1\r\nHost: a\tb\r\n\r\n";
-        let t = json_text(http);
-        assert_eq!(
-            t.as_bytes(),
-            http,
-            "text stays text: JSON writes \\r\\n itself"
-        );
-        let line = serde_json::json!({ "text": t }).to_string();
-        assert_eq!(line, r#"{"text":"GET / HTTP/1.1\r\nHost: a\tb\r\n\r\n"}"#);
-        let hostile = b"a\\b\x1b[2Jc\rd\xff\xfe\xe2\x80\xaee\x85\n";
-        let t = json_text(hostile);
-        assert_eq!(t, "a\\\\b\\x1b[2Jc\\x0dd\\xff\\xfe\\u{202e}e\\x85\n");
-        assert!(!t.chars().any(|c| c.is_control() && c != '\n'));
-        assert_eq!(unescape(&t), hostile);
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn json_text_round_trips(b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
-            let t = json_text(&b);
-            proptest::prop_assert_eq!(unescape(&t), b);
-            proptest::prop_assert!(!t.chars().any(|c| escape::is_unsafe_char(c)
-                && !matches!(c, '\n' | '\t' | '\r')));
-        }
-    }
 }

@@ -1,12 +1,11 @@
 //! `wiretale packets FILE [--json]`: one line per packet, like tshark's default output.
 
-use serde_json::json;
-
 use super::args::PacketsArgs;
-use super::json::{guard, wire};
+use super::json::guard;
 use super::out::Out;
 use super::run::{drive_with, finish_status, Next};
 use super::select::Selection;
+use crate::analysis::records::PacketJson;
 use crate::analysis::PacketSummary;
 use crate::base::{elide, Timestamp};
 
@@ -29,7 +28,7 @@ pub fn run(a: &PacketsArgs) -> anyhow::Result<i32> {
                 return Next::Continue;
             }
             if a.common.json {
-                out.line(&json_line(s).to_string());
+                out.line(&json_line(s));
             } else {
                 out.line(&text_line(s, t0));
             }
@@ -87,23 +86,7 @@ pub fn text_line(s: &PacketSummary, t0: Timestamp) -> String {
     }
 }
 
-/// The documented `--json` record (README, "JSON Lines output").
-pub fn json_line(s: &PacketSummary) -> serde_json::Value {
-    let names: Vec<&str> = s.anomalies.iter().map(|a| a.name).collect();
-    json!({
-        "n": s.id.frame_number(),
-        "ts": s.ts.as_secs_f64(),
-        "caplen": s.caplen,
-        "len": s.len,
-        "iface": s.iface,
-        "link": s.link.0,
-        "src": s.src.map(|a| a.to_string()),
-        "dst": s.dst.map(|a| a.to_string()),
-        "proto": s.proto,
-        "sport": s.sport,
-        "dport": s.dport,
-        "conn": s.conn.map(|c| c.0),
-        "info": wire(Some(&s.info)),
-        "anomalies": names,
-    })
+/// The documented `--json` record (README, "JSON Lines output"; [`PacketJson`]).
+pub fn json_line(s: &PacketSummary) -> String {
+    super::json::line(&PacketJson::new(s))
 }

@@ -4,20 +4,17 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
-use serde_json::{json, Value};
-
 use super::args::FileArgs;
-use super::json::{guard, wire};
+use super::json::guard;
 use super::out::Out;
 use super::run::{drive_with, finish_status, threads, Next};
 use super::select::{Matched, Selection};
+use crate::analysis::records::EventJson;
 use crate::analysis::{Engine, EngineConfig};
-use crate::base::Endpoint;
 use crate::proto::dns::DnsTransaction;
 use crate::story::stream::KeepConn;
 use crate::story::{
-    ConnName, ConnRecord, Event, Facts, HttpRecord, Pending, PhaseTimes, StoryPage, StoryStream,
-    Tally,
+    ConnName, ConnRecord, Event, HttpRecord, Pending, StoryPage, StoryStream, Tally,
 };
 
 /// Capture time (ns) between two looks for pages that are final (the look walks the
@@ -234,7 +231,7 @@ fn print_page(out: &mut Out, page: &StoryPage, json: bool, printed: &mut bool) {
     }
     for e in &page.events {
         if json {
-            out.line(&event_json(e).to_string());
+            out.line(&event_json(e));
             continue;
         }
         if e.quiet {
@@ -255,169 +252,8 @@ fn print_page(out: &mut Out, page: &StoryPage, json: bool, printed: &mut bool) {
     }
 }
 
-fn phases_json(p: &PhaseTimes) -> Value {
-    json!({
-        "dns": p.dns, "dns_to_connect": p.dns_to_connect, "connect": p.connect,
-        "tls": p.tls, "request": p.request, "ttfb": p.ttfb, "transfer": p.transfer,
-        "idle": p.idle, "close": p.close,
-    })
-}
-
-fn endpoint_json(e: &Endpoint) -> Value {
-    json!({"ip": e.ip.to_string(), "port": e.port})
-}
-
-fn wires(v: &[String]) -> Vec<Value> {
-    v.iter().map(|s| wire(Some(s))).collect()
-}
-
-/// The facts of an event as JSON fields (README, "`story --json`").
-fn facts_json(f: &Facts, v: &mut Value) {
-    let set = |v: &mut Value, fields: Value| {
-        if let (Some(o), Value::Object(add)) = (v.as_object_mut(), fields) {
-            o.extend(add);
-        }
-    };
-    match f {
-        Facts::None => {}
-        Facts::Lookup {
-            qname,
-            qtype,
-            transport,
-            id,
-            client,
-            server,
-            sent,
-        } => set(
-            v,
-            json!({
-                "qname": wire(Some(qname)), "qtype": qtype, "transport": transport,
-                "id": id, "client": endpoint_json(client), "server": endpoint_json(server),
-                "sent": sent,
-            }),
-        ),
-        Facts::Answer {
-            qname,
-            qtype,
-            rcode,
-            answers,
-            ttl,
-            rtt,
-            truncated,
-            retry_cost,
-        } => set(
-            v,
-            json!({
-                "qname": wire(Some(qname)), "qtype": qtype, "rcode": rcode,
-                "answers": wires(answers), "ttl": ttl, "rtt": rtt, "truncated": truncated,
-                "retry_cost": retry_cost,
-            }),
-        ),
-        Facts::Lookups {
-            qname,
-            qtypes,
-            count,
-            rcode,
-            answers,
-        } => set(
-            v,
-            json!({
-                "qname": wire(Some(qname)), "qtypes": qtypes, "count": count,
-                "rcode": rcode, "answers": wires(answers),
-            }),
-        ),
-        Facts::Connect {
-            client,
-            server,
-            proto,
-            name,
-            handshake,
-        } => set(
-            v,
-            json!({
-                "client": endpoint_json(client), "server": endpoint_json(server),
-                "proto": proto, "name": wire(name.as_deref()), "handshake": handshake,
-            }),
-        ),
-        Facts::Refused {
-            client,
-            server,
-            after,
-        } => set(
-            v,
-            json!({
-                "client": endpoint_json(client), "server": endpoint_json(server),
-                "after": after,
-            }),
-        ),
-        Facts::Tls {
-            sni,
-            alpn_offered,
-            version,
-            alpn,
-        } => set(
-            v,
-            json!({
-                "sni": wire(sni.as_deref()), "alpn_offered": wires(alpn_offered),
-                "version": version, "alpn": wire(alpn.as_deref()),
-            }),
-        ),
-        Facts::Exchange {
-            method,
-            host,
-            uri,
-            status,
-            reason,
-            content_type,
-            body_bytes,
-            ttfb,
-            done,
-        } => set(
-            v,
-            json!({
-                "method": wire(method.as_deref()), "host": wire(host.as_deref()),
-                "uri": wire(uri.as_deref()), "status": status,
-                "reason": wire(reason.as_deref()),
-                "content_type": wire(content_type.as_deref()),
-                "body_bytes": body_bytes, "ttfb": ttfb, "done": done,
-            }),
-        ),
-        Facts::Close { how, by } => set(v, json!({"how": how, "by": by})),
-    }
-}
-
-/// The documented `story --json` event (README, "`story --json`"): `page` is the
-/// text's story number (1-based).
-pub fn event_json(e: &Event) -> Value {
-    let mut v = json!({
-        "ts": e.ts.as_secs_f64(),
-        "rel": e.rel,
-        "kind": e.kind.as_str(),
-        "conn": e.conn.map(|c| c.0),
-        "page": e.page.map(|p| p + 1),
-        "text": wire(Some(&e.text)),
-    });
-    facts_json(&e.facts, &mut v);
-    if let Some(p) = &e.phases {
-        v["phases"] = phases_json(p);
-    }
-    v
-}
-
-/// The `name` object of `conns --json`.
-pub fn name_json(n: Option<&ConnName>) -> Value {
-    match n {
-        None => Value::Null,
-        Some(n) => json!({
-            "qname": wire(Some(&n.qname)),
-            "chain": n.chain.iter().map(|c| wire(Some(c))).collect::<Vec<_>>(),
-            "dns_rtt": n.dns_rtt,
-            "gap": n.gap,
-            "ttl": n.ttl,
-            "ttl_expired": n.ttl_expired,
-            "source": n.source.as_str(),
-            "also": n.also.iter().map(|c| wire(Some(c))).collect::<Vec<_>>(),
-            "mismatch": n.mismatch.as_deref().map(|m| wire(Some(m))),
-        }),
-    }
+/// The documented `story --json` event (docs/story.md; [`EventJson`]): `page` is
+/// the text's story number (1-based).
+pub fn event_json(e: &Event) -> String {
+    super::json::sorted_line(&EventJson::new(e))
 }

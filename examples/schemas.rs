@@ -1,0 +1,22 @@
+//! Writes the JSON Schema of every `--json` record type to `docs/schema/<record>.json`
+//! (generated from the types in `wiretale::analysis::records`):
+//!
+//! ```text
+//! cargo run --example schemas
+//! ```
+//!
+//! tests/schema.rs fails when a committed file differs from what the types generate.
+
+use std::path::Path;
+
+fn main() -> std::io::Result<()> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/schema");
+    std::fs::create_dir_all(&dir)?;
+    for (name, schema) in wiretale::analysis::records::schemas() {
+        let path = dir.join(format!("{name}.json"));
+        let text = serde_json::to_string_pretty(&schema).map_err(std::io::Error::other)? + "\n";
+        std::fs::write(&path, text)?;
+        println!("{}", path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,228 @@
+//! The connection record (`conns --json`, `capture --conns --json`).
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::{guard, secs, wire, EndpointRecord, Sides, Wire};
+use crate::base::Timestamp;
+use crate::flow::{CloseHow, ConnProto};
+use crate::story::{ConnName, ConnRecord};
+
+/// One finished connection (README, "JSON Lines output").
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[schemars(
+    title = "connection",
+    description = "One finished connection: a line of `wiretale conns --json`."
+)]
+pub struct ConnJson<'a> {
+    /// TCP analysis counts by flag name (only those above zero).
+    pub analysis: BTreeMap<&'static str, u32>,
+    pub anomalies: Vec<&'static str>,
+    /// `http`, `tls`, `dns` or null.
+    #[schemars(extend("enum" = ["http", "tls", "dns", null]))]
+    pub app: Option<&'static str>,
+    /// Payload bytes each side sent, each counted once.
+    pub bytes: Sides<u64>,
+    pub client: EndpointRecord,
+    /// The first FIN or RST, or null.
+    pub close: Option<CloseRecord>,
+    /// Community ID v1, seed 0.
+    pub community_id: String,
+    pub duration: f64,
+    pub first_ts: f64,
+    /// Null for UDP and ICMP.
+    pub handshake: Option<HandshakeRecord>,
+    /// Zeek's history letters.
+    pub history: &'a str,
+    /// 0-based in order of first packet.
+    pub id: u32,
+    pub last_ts: f64,
+    pub missed_bytes: u64,
+    /// What named the connection, or null.
+    pub name: Option<NameRecord<'a>>,
+    pub orientation_guessed: bool,
+    pub packets: Sides<u64>,
+    pub phases: PhasesRecord,
+    /// `tcp`, `udp` or `icmp`.
+    #[schemars(extend("enum" = ["tcp", "udp", "icmp"]))]
+    pub proto: &'static str,
+    pub retransmitted_bytes: Sides<u64>,
+    pub server: EndpointRecord,
+    /// Zeek's conn_state.
+    pub state: &'static str,
+    pub tls: Option<TlsRecord<'a>>,
+    pub vlan: &'a [u16],
+}
+
+/// `{"by", "how", "ts"}` of the first FIN or RST.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct CloseRecord {
+    /// `client` or `server`.
+    #[schemars(extend("enum" = ["client", "server"]))]
+    pub by: &'static str,
+    /// `fin` or `rst`.
+    #[schemars(extend("enum" = ["fin", "rst"]))]
+    pub how: &'static str,
+    pub ts: f64,
+}
+
+/// The TCP handshake's times.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct HandshakeRecord {
+    pub ack_ts: Option<f64>,
+    pub client_rtt: Option<f64>,
+    pub rtt: Option<f64>,
+    pub server_rtt: Option<f64>,
+    pub syn_ts: Option<f64>,
+    pub synack_ts: Option<f64>,
+}
+
+/// First and last payload byte each way, FIN and RST each way, half-close.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct PhasesRecord {
+    pub fin: Sides<Option<f64>>,
+    pub first_payload: Sides<Option<f64>>,
+    pub half_close: Option<HalfCloseRecord>,
+    pub last_payload: Sides<Option<f64>>,
+    pub rst: Sides<Option<f64>>,
+}
+
+/// The side that closed first while the other kept sending.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct HalfCloseRecord {
+    #[schemars(extend("enum" = ["client", "server"]))]
+    pub by: &'static str,
+    pub ts: f64,
+}
+
+/// The TLS hellos' facts.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct TlsRecord<'a> {
+    /// ALPN protocol the server chose.
+    pub alpn: Option<Wire<'a>>,
+    pub alpn_offered: Vec<Wire<'a>>,
+    pub sni: Option<Wire<'a>>,
+    /// Version the server chose.
+    pub version: Option<String>,
+}
+
+/// A connection's name and how it was found.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct NameRecord<'a> {
+    /// Other names this client was given the same address for earlier.
+    pub also: Vec<Wire<'a>>,
+    /// CNAME chain from `qname` to the name that held the address.
+    pub chain: Vec<Wire<'a>>,
+    /// Lookup latency (query → answer), seconds.
+    pub dns_rtt: Option<f64>,
+    /// Answer → connection start, seconds.
+    pub gap: Option<f64>,
+    /// What the TLS SNI or HTTP Host said when it disagrees with the looked-up name.
+    pub mismatch: Option<Wire<'a>>,
+    pub qname: Wire<'a>,
+    /// `dns`, `sni` or `host`.
+    #[schemars(extend("enum" = ["dns", "sni", "host"]))]
+    pub source: &'static str,
+    pub ttl: Option<u32>,
+    pub ttl_expired: bool,
+}
+
+impl<'a> NameRecord<'a> {
+    pub fn new(n: &'a ConnName) -> Self {
+        NameRecord {
+            also: n.also.iter().map(|c| guard(c)).collect(),
+            chain: n.chain.iter().map(|c| guard(c)).collect(),
+            dns_rtt: n.dns_rtt,
+            gap: n.gap,
+            mismatch: wire(n.mismatch.as_deref()),
+            qname: guard(&n.qname),
+            source: n.source.as_str(),
+            ttl: n.ttl,
+            ttl_expired: n.ttl_expired,
+        }
+    }
+}
+
+fn opt_ts(t: Option<Timestamp>) -> Option<f64> {
+    t.map(|t| t.as_secs_f64())
+}
+
+fn sides_ts(v: [Option<Timestamp>; 2]) -> Sides<Option<f64>> {
+    Sides::from(v.map(opt_ts))
+}
+
+/// `tcp`, `udp` or `icmp`.
+pub fn proto_name(p: ConnProto) -> &'static str {
+    match p {
+        ConnProto::Tcp => "tcp",
+        ConnProto::Udp => "udp",
+        ConnProto::Icmp => "icmp",
+    }
+}
+
+impl<'a> ConnJson<'a> {
+    pub fn new(c: &'a ConnRecord, name: Option<&'a ConnName>) -> Self {
+        let k = &c.conn;
+        let handshake = (k.proto == ConnProto::Tcp).then(|| {
+            let h = k.handshake.unwrap_or_default();
+            HandshakeRecord {
+                ack_ts: opt_ts(h.ack_ts),
+                client_rtt: secs(h.client_rtt_ns()),
+                rtt: secs(h.rtt_ns()),
+                server_rtt: secs(h.server_rtt_ns()),
+                syn_ts: opt_ts(h.syn_ts),
+                synack_ts: opt_ts(h.synack_ts),
+            }
+        });
+        let p = &k.phases;
+        ConnJson {
+            analysis: k.analysis_counts().filter(|(_, n)| *n > 0).collect(),
+            anomalies: k.anomalies.iter().map(|a| a.name).collect(),
+            app: c.app.map(|a| a.as_str()),
+            bytes: k.bytes.into(),
+            client: (&k.client).into(),
+            close: k.close.as_ref().map(|cl| CloseRecord {
+                by: cl.by.sender(),
+                how: match cl.how {
+                    CloseHow::Fin => "fin",
+                    CloseHow::Rst => "rst",
+                },
+                ts: cl.ts.as_secs_f64(),
+            }),
+            community_id: k.community_id(),
+            duration: k.duration(),
+            first_ts: k.first_ts.as_secs_f64(),
+            handshake,
+            history: k.history(),
+            id: k.id.0,
+            last_ts: k.last_ts.as_secs_f64(),
+            missed_bytes: k.missed_bytes,
+            name: name.map(NameRecord::new),
+            orientation_guessed: k.orientation_guessed,
+            packets: k.packets.into(),
+            phases: PhasesRecord {
+                fin: sides_ts(p.fin),
+                first_payload: sides_ts(p.first_payload),
+                half_close: p.half_close.map(|(d, t)| HalfCloseRecord {
+                    by: d.sender(),
+                    ts: t.as_secs_f64(),
+                }),
+                last_payload: sides_ts(p.last_payload),
+                rst: sides_ts(p.rst),
+            },
+            proto: proto_name(k.proto),
+            retransmitted_bytes: k.retransmitted_bytes.into(),
+            server: (&k.server).into(),
+            state: k.state(),
+            tls: c.tls.as_ref().map(|t| TlsRecord {
+                alpn: wire(t.alpn.as_deref()),
+                alpn_offered: t.alpn_offered.iter().map(|a| guard(a)).collect(),
+                sni: wire(t.sni.as_deref()),
+                version: t.version.map(crate::proto::tls::version_name),
+            }),
+            vlan: &k.vlans[..k.vlan_count as usize],
+        }
+    }
+}
