@@ -208,8 +208,15 @@ impl Defragmenter {
                 },
             );
         }
-        // Byte budget: evict other datagrams, oldest first, before refusing this one.
-        let grow = end.saturating_sub(self.pending.get(&key).map_or(0, |p| p.data.len()));
+        // Byte budget: evict other datagrams, oldest first, before refusing this one. What
+        // this fragment adds is its data beyond what is buffered, plus the unfragmentable
+        // header when it is the first fragment (offset 0) seen for the datagram.
+        let buffered = self.pending.get(&key);
+        let header_grow = match buffered {
+            Some(p) if off == 0 && p.header.is_empty() => unfrag_end.saturating_sub(start),
+            _ => 0,
+        };
+        let grow = end.saturating_sub(buffered.map_or(0, |p| p.data.len())) + header_grow;
         while self.bytes + grow > self.limits.max_bytes && self.pending.len() > 1 {
             if !self.evict_oldest_except(&key) {
                 break;
@@ -490,6 +497,23 @@ mod tests {
         d.push(Timestamp(ts), LinkType::RAW, f, &p)
     }
 
+    /// Found by `arbitrary_fragments_stay_bounded`: 4,840 bytes of one IPv4 datagram, then
+    /// a first IPv6 fragment of 1,121 bytes fits the 6,000-byte budget by its data alone;
+    /// its 40-byte header must count too.
+    #[test]
+    fn a_first_fragments_header_counts_against_the_byte_budget() {
+        let limits = DefragLimits {
+            max_pending: 3,
+            max_bytes: 6000,
+            max_pieces: 4,
+            timeout_ns: 50,
+        };
+        let mut d = Defragmenter::new(limits);
+        let _ = push(&mut d, 0, &v4(0, 3768, false, &vec![0xab; 1072]));
+        let _ = push(&mut d, 0, &v6(0, 0, true, &vec![0xab; 1121]));
+        assert!(d.buffered_bytes() <= 6000, "{}", d.buffered_bytes());
+    }
+
     #[test]
     fn ipv6_reassembly_restores_next_header() {
         let payload: Vec<u8> = (0..40u8).collect();
@@ -628,7 +652,9 @@ mod tests {
             prop_assert_eq!(d.pending(), 0);
         }
 
-        /// Arbitrary fragment streams never panic and never exceed the limits.
+        /// Arbitrary fragment streams never panic and never exceed the limits (a first
+        /// fragment's header counts too: proptest found 5,961 data bytes + a 40-byte IPv6
+        /// header over a 6,000-byte budget).
         #[test]
         fn arbitrary_fragments_stay_bounded(
             frags in prop::collection::vec((0u16..4, 0usize..9000, 0usize..1500, any::<bool>(), any::<bool>(), 0i64..100), 0..60)
