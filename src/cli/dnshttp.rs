@@ -136,17 +136,7 @@ fn dns_cells(t: &DnsTransaction, t0: crate::base::Timestamp) -> Vec<String> {
 fn dns_text(t: &DnsTransaction, t0: crate::base::Timestamp) -> String {
     let when = t.query_ts.or(t.response_ts).unwrap_or(t0).secs_since(t0);
     let rcode = dns_rcode(t);
-    let answers: Vec<String> = t
-        .answers()
-        .iter()
-        .map(|r| {
-            format!(
-                "{} {}",
-                dns::text::type_name(r.rtype),
-                dns::text::data_text(r)
-            )
-        })
-        .collect();
+    let answers = dns::text::typed_data_texts(t.answers());
     let rtt = t.rtt().map_or("-".into(), |r| format!("{:.3}", r * 1e3));
     let retx = if t.retransmissions > 0 {
         format!("  ({} retransmissions)", t.retransmissions)

@@ -81,30 +81,8 @@ pub fn info_with(p: &Packet<'_>, rel: Option<&TcpRel>) -> String {
 
 fn tcp(s: &mut String, t: &TcpInfo, rel: Option<&TcpRel>) {
     let _ = write!(s, "{} → {} [", t.sport, t.dport);
-    const NAMES: [(u16, &str); 9] = [
-        (tcp_flags::FIN, "FIN"),
-        (tcp_flags::SYN, "SYN"),
-        (tcp_flags::RST, "RST"),
-        (tcp_flags::PSH, "PSH"),
-        (tcp_flags::ACK, "ACK"),
-        (tcp_flags::URG, "URG"),
-        (tcp_flags::ECE, "ECE"),
-        (tcp_flags::CWR, "CWR"),
-        (tcp_flags::NS, "NS"),
-    ];
-    let mut first = true;
-    for (bit, name) in NAMES {
-        if t.has(bit) {
-            if !first {
-                s.push_str(", ");
-            }
-            s.push_str(name);
-            first = false;
-        }
-    }
-    if first {
-        s.push_str("<None>");
-    }
+    let names = tcp_flags::names(t.flags);
+    s.push_str(if names.is_empty() { "<None>" } else { &names });
     let (seq, ack) = match rel {
         Some(r) => (
             t.seq.wrapping_sub(r.seq_base),

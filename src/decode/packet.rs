@@ -138,6 +138,34 @@ pub mod tcp_flags {
     pub const ECE: u16 = 0x040;
     pub const CWR: u16 = 0x080;
     pub const NS: u16 = 0x100;
+
+    /// Each flag with its name, in the order Wireshark lists them.
+    pub const NAMES: [(u16, &str); 9] = [
+        (FIN, "FIN"),
+        (SYN, "SYN"),
+        (RST, "RST"),
+        (PSH, "PSH"),
+        (ACK, "ACK"),
+        (URG, "URG"),
+        (ECE, "ECE"),
+        (CWR, "CWR"),
+        (NS, "NS"),
+    ];
+
+    /// The flags set, as Wireshark lists them: "SYN", "SYN, ACK", "FIN, PSH, ACK"; empty
+    /// when none is set.
+    pub fn names(flags: u16) -> String {
+        let mut s = String::new();
+        for (bit, name) in NAMES {
+            if flags & bit != 0 {
+                if !s.is_empty() {
+                    s.push_str(", ");
+                }
+                s.push_str(name);
+            }
+        }
+        s
+    }
 }
 
 /// The TCP options wiretale understands (RFC 9293 §3.2 MSS, RFC 7323 window scale and

@@ -193,6 +193,15 @@ fn push_types(out: &mut String, types: &[u16]) {
     }
 }
 
+/// Each record as `TYPE data` (`A 198.18.1.80`, `CNAME web.lab.glasscom.com`): the
+/// answers column of the `dns` command and the TUI's DNS view.
+pub fn typed_data_texts(records: &[Record]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| format!("{} {}", type_name(r.rtype), data_text(r)))
+        .collect()
+}
+
 /// A record's data on one line: "93.184.216.34", "ns1.example.com",
 /// "10 mail.example.com", `"v=spf1 -all"`; unknown types in RFC 3597 §5 form
 /// (`\# 3 ABCDEF`). Safe to print.

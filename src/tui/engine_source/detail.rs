@@ -39,27 +39,7 @@ pub struct DetailInput<'a> {
 
 /// TCP flags as Wireshark lists them: "SYN", "SYN, ACK", "FIN, PSH, ACK".
 pub fn flags_text(flags: u16) -> String {
-    const NAMES: [(u16, &str); 9] = [
-        (tcp_flags::FIN, "FIN"),
-        (tcp_flags::SYN, "SYN"),
-        (tcp_flags::RST, "RST"),
-        (tcp_flags::PSH, "PSH"),
-        (tcp_flags::ACK, "ACK"),
-        (tcp_flags::URG, "URG"),
-        (tcp_flags::ECE, "ECE"),
-        (tcp_flags::CWR, "CWR"),
-        (tcp_flags::NS, "NS"),
-    ];
-    let mut s = String::new();
-    for (b, n) in NAMES {
-        if flags & b != 0 {
-            if !s.is_empty() {
-                s.push_str(", ");
-            }
-            s.push_str(n);
-        }
-    }
-    s
+    tcp_flags::names(flags)
 }
 
 /// A duration as people read it: `45 µs`, `1.4 ms`, `2.315 s` (as the story says it).

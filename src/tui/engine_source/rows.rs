@@ -61,17 +61,7 @@ fn frame_len(store: &FrameStore, id: Option<crate::base::PacketId>) -> Option<u3
 /// One row of the DNS table (answers as the `dns` command prints them).
 pub fn dns_row(t: &DnsTransaction, store: &FrameStore, t0: Timestamp) -> DnsRow {
     let when = t.query_ts.or(t.response_ts).unwrap_or(t0);
-    let answers: Vec<String> = t
-        .answers()
-        .iter()
-        .map(|r| {
-            format!(
-                "{} {}",
-                dns::text::type_name(r.rtype),
-                dns::text::data_text(r)
-            )
-        })
-        .collect();
+    let answers = dns::text::typed_data_texts(t.answers());
     DnsRow {
         conn: t.conn.map(|c| c.0),
         number: t
