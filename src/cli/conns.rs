@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::args::FileArgs;
 use super::out::Out;
-use super::run::{drive_with, finish_status, Next};
+use super::run::{drive_with, finish_status, record_matches};
 use super::select::{Matched, Selection};
 use crate::analysis::records::{proto_name, ConnJson};
 use crate::analysis::ConnRecord;
@@ -70,14 +70,7 @@ pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
         &a.file,
         cfg,
         &mut sel,
-        |_, s, hit| {
-            matched.borrow_mut().record(s, hit);
-            if stop.get() {
-                Next::Stop
-            } else {
-                Next::Continue
-            }
-        },
+        record_matches(&matched, &stop),
         |engine, at_end, sel| {
             for tx in engine.take_dns(at_end) {
                 names.add(&tx);

@@ -2,7 +2,7 @@
 
 use super::args::FileArgs;
 use super::out::{Out, Rows};
-use super::run::{drive_with, finish_status, Next};
+use super::run::{drive_with, finish_status, record_matches};
 use super::select::{Matched, Selection};
 use crate::analysis::records::{DnsJson, HttpJson};
 use crate::analysis::HttpRecord;
@@ -41,15 +41,14 @@ pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
         &a.file,
         cfg,
         &mut sel,
-        |_, s, hit| {
-            matched.borrow_mut().record(s, hit);
-            if first.get().is_none() {
-                first.set(Some(s.ts));
-            }
-            if stop.get() {
-                Next::Stop
-            } else {
-                Next::Continue
+        {
+            let mut step = record_matches(&matched, &stop);
+            let first = &first;
+            move |e: &mut crate::analysis::Engine, s: &crate::analysis::PacketSummary, hit| {
+                if first.get().is_none() {
+                    first.set(Some(s.ts));
+                }
+                step(e, s, hit)
             }
         },
         |engine, at_end, _| {
@@ -191,14 +190,7 @@ pub fn run_http(a: &FileArgs) -> anyhow::Result<i32> {
         &a.file,
         cfg,
         &mut sel,
-        |_, s, hit| {
-            matched.borrow_mut().record(s, hit);
-            if stop.get() {
-                Next::Stop
-            } else {
-                Next::Continue
-            }
-        },
+        record_matches(&matched, &stop),
         |engine, _, _| {
             let mut recs = engine.take_http();
             recs.sort_by_key(|r| (r.tx.request_ts.or(r.tx.response_ts), r.conn, r.tx.seq));

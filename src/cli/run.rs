@@ -13,6 +13,23 @@ pub enum Next {
     Stop,
 }
 
+/// The per-packet step of the record commands (`conns`, `dns`, `http`): note which
+/// packets the display filter matched (records are kept by their packets), and stop
+/// once `stop` is set (the output pipe closed).
+pub fn record_matches<'a>(
+    matched: &'a std::cell::RefCell<super::select::Matched>,
+    stop: &'a std::cell::Cell<bool>,
+) -> impl FnMut(&mut Engine, &PacketSummary, bool) -> Next + 'a {
+    move |_, s, hit| {
+        matched.borrow_mut().record(s, hit);
+        if stop.get() {
+            Next::Stop
+        } else {
+            Next::Continue
+        }
+    }
+}
+
 /// Reads `path` frame by frame through a new engine, calling `each` for every packet
 /// and `drain` every few thousand packets (so finished records stream out and memory
 /// stays flat). `drain` must take (`take_conns`, `take_http`, `take_dns`) whatever it
