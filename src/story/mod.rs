@@ -6,21 +6,25 @@
 //!   one global address→name table, which mislabels CDN addresses shared by many names.
 //! * [`pages`]: groups connections, exchanges and lookups into page loads: an HTML
 //!   document and what the same client fetched for it (by Referer, then by timing).
-//! * [`narrate`]: the timeline, step by step as *How Networks Connect* tells it.
+//! * [`narrate`]: the timeline, step by step as *How Networks Connect* tells it, in
+//!   [`events`] (what each line is and says) with [`phases`] (per-connection durations).
 //!
 //! Everything is computed from capture timestamps only, so a live capture and the file
 //! it saved tell the same story.
 
+pub mod events;
 pub mod naming;
 pub mod narrate;
 pub mod pages;
+pub mod phases;
 mod records;
 pub mod stream;
 
+pub use events::{Event, EventKind, Facts};
 pub use naming::{name_connections, ConnName, NameIndex, NameSource};
-pub use narrate::Facts;
-pub use narrate::{narrate, narrate_each, Event, EventKind, PhaseTimes};
+pub use narrate::{narrate, narrate_each};
 pub use pages::{group_pages, Page};
+pub use phases::PhaseTimes;
 pub use records::{AppKind, ConnRecord, HttpRecord, TlsSummary};
 pub use stream::{count, story_page, Pending, StoryPage, StoryStream, Tally};
 

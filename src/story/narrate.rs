@@ -4,265 +4,19 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
+use super::events::{Event, EventKind, Facts, DNS_TCP_MARK};
+use super::phases::{ms, phase_times, secs};
 use super::{ConnName, NameSource, Page, StoryInput};
-use crate::base::elide::{list, value, LIST_ITEMS, VALUE_COLUMNS};
-use crate::base::{escape::escape_str, ConnId, Direction, Endpoint, Timestamp};
+use crate::base::elide::{list, thousands, value, LIST_ITEMS, VALUE_COLUMNS};
+use crate::base::{escape::escape_str, ConnId, Direction, Timestamp};
 use crate::flow::{CloseHow, ConnProto, Connection};
 use crate::proto::dns::{self, RData};
 use crate::proto::http::HttpTransaction;
 use crate::proto::tls::version_name;
 
-/// What an event is, as `story --json` names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EventKind {
-    DnsQuery,
-    DnsAnswer,
-    Connect,
-    Established,
-    Refused,
-    HttpRequest,
-    HttpResponse,
-    TlsHello,
-    Close,
-    /// A connection still open when the capture ended (no close to tell).
-    StillOpen,
-    /// A background page's repeated lookups of one name, folded into one line.
-    Lookups,
-    Anomaly,
-}
-
-impl EventKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::DnsQuery => "dns_query",
-            EventKind::DnsAnswer => "dns_answer",
-            EventKind::Connect => "connect",
-            EventKind::Established => "established",
-            EventKind::Refused => "refused",
-            EventKind::HttpRequest => "http_request",
-            EventKind::HttpResponse => "http_response",
-            EventKind::TlsHello => "tls_hello",
-            EventKind::Close => "close",
-            EventKind::StillOpen => "still_open",
-            EventKind::Lookups => "dns_lookups",
-            EventKind::Anomaly => "anomaly",
-        }
-    }
-
-    /// The column label in the text timeline.
-    pub fn label(self) -> &'static str {
-        match self {
-            EventKind::DnsQuery => "lookup",
-            EventKind::DnsAnswer => "answer",
-            EventKind::Connect => "connect",
-            EventKind::Established => "established",
-            EventKind::Refused => "refused",
-            EventKind::HttpRequest | EventKind::HttpResponse => "",
-            EventKind::TlsHello => "tls",
-            EventKind::Close => "close",
-            EventKind::StillOpen => "open",
-            EventKind::Lookups => "lookups",
-            EventKind::Anomaly => "note",
-        }
-    }
-}
-
-/// How a connection to the resolver carrying DNS over TCP is named on its connect line
-/// (the page header counts these apart from the page's own connections).
-pub const DNS_TCP_MARK: &str = "(DNS over TCP to the resolver)";
-
-/// Per-connection phase durations in seconds (None where the phase did not happen).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct PhaseTimes {
-    /// The lookup that named the connection (query → answer).
-    pub dns: Option<f64>,
-    /// Answer → SYN: the client's own delay before connecting.
-    pub dns_to_connect: Option<f64>,
-    /// SYN → handshake ACK.
-    pub connect: Option<f64>,
-    /// TLS: the client's first bytes (its Client Hello) → the server's first bytes
-    /// (its Server Hello, or the first encrypted data).
-    pub tls: Option<f64>,
-    /// First request byte → last request byte.
-    pub request: Option<f64>,
-    /// Last request byte → first response byte.
-    pub ttfb: Option<f64>,
-    /// First response byte → last response byte.
-    pub transfer: Option<f64>,
-    /// Last payload byte → first FIN/RST.
-    pub idle: Option<f64>,
-    /// First FIN/RST → last packet.
-    pub close: Option<f64>,
-}
-
-impl PhaseTimes {
-    /// The phases' labels, in the order of [`summary`](Self::summary), with what each
-    /// one measures (`story --help` and the README define them with these words).
-    pub const LEGEND: [(&'static str, &'static str); 9] = [
-        (
-            "dns",
-            "the lookup that named the connection: query → answer",
-        ),
-        ("wait", "answer → the client's SYN (the client's own delay)"),
-        ("connect", "the TCP handshake: SYN → the client's ACK"),
-        (
-            "tls",
-            "TLS hello: Client Hello → Server Hello (or first encrypted data)",
-        ),
-        ("request", "first → last byte of the first request"),
-        ("first byte", "last request byte → first response byte"),
-        ("transfer", "first → last byte of the first response"),
-        ("idle", "last payload byte → the first FIN or RST"),
-        ("close", "first FIN or RST → the connection's last packet"),
-    ];
-
-    /// "phases: dns 1.2 ms · wait 230 µs · connect 20.1 ms · …": the phases that
-    /// happened, as the `story` command and the TUI print them (under a millisecond in
-    /// µs).
-    pub fn summary(&self) -> String {
-        let parts: Vec<String> = [
-            self.dns,
-            self.dns_to_connect,
-            self.connect,
-            self.tls,
-            self.request,
-            self.ttfb,
-            self.transfer,
-            self.idle,
-            self.close,
-        ]
-        .into_iter()
-        .zip(Self::LEGEND)
-        .filter_map(|(v, (name, _))| v.map(|s| format!("{name} {}", ms(s))))
-        .collect();
-        if parts.is_empty() {
-            String::new()
-        } else {
-            format!("phases: {}", parts.join(" · "))
-        }
-    }
-}
-
-/// The facts of an event, for `story --json` (strings as they came from the wire:
-/// the writer escapes them). Durations in seconds.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub enum Facts {
-    #[default]
-    None,
-    Lookup {
-        qname: String,
-        qtype: String,
-        transport: &'static str,
-        id: u16,
-        client: Endpoint,
-        server: Endpoint,
-        sent: u32,
-    },
-    Answer {
-        qname: String,
-        qtype: String,
-        rcode: String,
-        /// Answer records as `TYPE data` (`A 198.18.1.80`, `CNAME web.example`).
-        answers: Vec<String>,
-        ttl: Option<u32>,
-        rtt: Option<f64>,
-        truncated: bool,
-        /// On the TCP retry of a truncated UDP answer: seconds from that answer to this.
-        retry_cost: Option<f64>,
-    },
-    /// Folded lookups of one name (background).
-    Lookups {
-        qname: String,
-        qtypes: Vec<String>,
-        count: usize,
-        /// `NOERROR`, `NXDOMAIN`, `REFUSED`, … or `none` when no answer came.
-        rcode: String,
-        answers: Vec<String>,
-    },
-    Connect {
-        client: Endpoint,
-        server: Endpoint,
-        proto: &'static str,
-        /// The looked-up name (or SNI/Host) that named the connection.
-        name: Option<String>,
-        handshake: Option<f64>,
-    },
-    Refused {
-        client: Endpoint,
-        server: Endpoint,
-        after: f64,
-    },
-    Tls {
-        sni: Option<String>,
-        alpn_offered: Vec<String>,
-        version: Option<String>,
-        alpn: Option<String>,
-    },
-    Exchange {
-        method: Option<String>,
-        host: Option<String>,
-        uri: Option<String>,
-        status: Option<u16>,
-        reason: Option<String>,
-        content_type: Option<String>,
-        body_bytes: Option<u64>,
-        ttfb: Option<f64>,
-        done: Option<f64>,
-    },
-    Close {
-        /// `fin`, `rst` or `idle` (a flow without a close that ended).
-        how: &'static str,
-        /// `client` or `server`; None for `idle`.
-        by: Option<&'static str>,
-    },
-}
-
-/// One line of the story.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Event {
-    pub ts: Timestamp,
-    pub kind: EventKind,
-    pub conn: Option<ConnId>,
-    pub page: Option<u32>,
-    /// Seconds since the page load began.
-    pub rel: f64,
-    /// The line as a person reads it (already escaped).
-    pub text: String,
-    /// Shown in JSON only: its text is already part of another line (a response is told
-    /// on its request's line, the handshake on the connect line).
-    pub quiet: bool,
-    /// On `close` events: the connection's phase durations.
-    pub phases: Option<PhaseTimes>,
-    /// What the line says, as data.
-    pub facts: Facts,
-}
-
-/// A duration as people read it: `45 µs`, `1.4 ms`, `2.315 s`.
-fn ms(s: f64) -> String {
-    if s < 0.001 {
-        format!("{:.0} µs", s * 1e6)
-    } else if s < 1.0 {
-        format!("{:.1} ms", s * 1e3)
-    } else {
-        format!("{s:.3} s")
-    }
-}
-
 /// `2,549` for 2549.
 fn grouped(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn secs(a: Timestamp, b: Timestamp) -> f64 {
-    b.secs_since(a)
+    thousands(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
 /// Narrates every page in order.
@@ -874,51 +628,6 @@ fn close_text(c: &Connection) -> String {
     }
 }
 
-fn phase_times(
-    input: &StoryInput<'_>,
-    ci: usize,
-    name: Option<&ConnName>,
-    first_http: Option<&HttpTransaction>,
-    tls: bool,
-) -> PhaseTimes {
-    let c = &input.conns[ci].conn;
-    let hs = c.handshake.unwrap_or_default();
-    let p = &c.phases;
-    let first_req = p.first_payload[0];
-    let last_payload = match (p.last_payload[0], p.last_payload[1]) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    };
-    let close_start = c.close.map(|cl| cl.ts);
-    // Request and response phases come from the first exchange on the connection.
-    PhaseTimes {
-        dns: name.and_then(|n| n.dns_rtt),
-        dns_to_connect: name.and_then(|n| n.gap),
-        connect: hs.rtt_ns().map(|n| n as f64 / 1e9),
-        // TLS: the hello exchange is what can be seen; requests inside are encrypted.
-        tls: (tls && first_http.is_none())
-            .then(|| Some(secs(first_req?, p.first_payload[1]?)))
-            .flatten()
-            .filter(|d| *d >= 0.0),
-        request: first_http
-            .and_then(|t| Some(secs(t.request_ts?, t.request_end_ts?)))
-            .or_else(|| {
-                // A UDP flow's "request" would be all its client's datagrams.
-                if tls || c.proto != ConnProto::Tcp {
-                    return None;
-                }
-                Some(secs(first_req?, p.last_payload[0]?))
-            }),
-        ttfb: first_http.and_then(|t| t.ttfb()).map(|n| n as f64 / 1e9),
-        transfer: first_http.and_then(|t| Some(secs(t.response_ts?, t.response_end_ts?))),
-        idle: match (last_payload, close_start) {
-            (Some(l), Some(cs)) if cs >= l => Some(secs(l, cs)),
-            _ => None,
-        },
-        close: close_start.map(|cs| secs(cs, c.last_ts)),
-    }
-}
-
 fn http_events(
     input: &StoryInput<'_>,
     hi: usize,
@@ -990,6 +699,7 @@ fn http_events(
 mod tests {
     use super::*;
     use crate::proto::dns::{fixture, parse_message};
+    use crate::story::PhaseTimes;
 
     /// Labelled, in the order of the legend, µs under a millisecond: never "0.0 ms".
     #[test]

@@ -92,7 +92,7 @@ impl StoryPage {
             .events
             .iter()
             .filter(|e| {
-                e.kind == super::EventKind::Connect && e.text.contains(super::narrate::DNS_TCP_MARK)
+                e.kind == super::EventKind::Connect && e.text.contains(super::events::DNS_TCP_MARK)
             })
             .count();
         let connections = self.connections.saturating_sub(dns_tcp);
