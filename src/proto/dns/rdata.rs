@@ -4,6 +4,18 @@
 //! still point into the rest of the message, RFC 1035 §4.1.4) and fails with
 //! [`DnsError::BadRdata`] if the layout does not fit, including leftover bytes.
 
+// Bytes from the wire reach this code: no unwrap, expect, panic or unchecked indexing
+// outside tests, so no input can make it panic.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use nom::bytes::complete::take;
@@ -31,6 +43,12 @@ pub const TYPE_NSEC3: u16 = 50;
 pub const TYPE_SVCB: u16 = 64;
 pub const TYPE_HTTPS: u16 = 65;
 pub const TYPE_CAA: u16 = 257;
+
+/// The empty rest of `i` at its end (what a parser that consumed everything returns, so
+/// offsets computed from it stay inside the message).
+fn end_of(i: &[u8]) -> &[u8] {
+    i.get(i.len()..).unwrap_or_default()
+}
 
 /// One SvcParam of an SVCB/HTTPS record (RFC 9460 §7).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -171,7 +189,7 @@ pub fn parse(msg: &[u8], rtype: u16, rd: &[u8]) -> Result<RData, DnsError> {
         TYPE_NSEC => nsec(msg, rd),
         TYPE_NSEC3 => nsec3(rd),
         TYPE_SVCB | TYPE_HTTPS => svcb(msg, rd),
-        _ => Ok((&rd[rd.len()..], RData::Unknown(rd.to_vec()))),
+        _ => Ok((end_of(rd), RData::Unknown(rd.to_vec()))),
     };
     match r {
         Ok(([], d)) => Ok(d),
@@ -253,7 +271,7 @@ fn caa(i: &[u8]) -> PResult<'_, RData> {
         return bad();
     }
     Ok((
-        &i[i.len()..],
+        end_of(i),
         RData::Caa {
             flags,
             tag: crate::base::escape::escape_bytes(tag),
@@ -308,7 +326,7 @@ fn opt(mut i: &[u8]) -> PResult<'_, RData> {
 fn ds(i: &[u8]) -> PResult<'_, RData> {
     let (i, (key_tag, algorithm, digest_type)) = (be_u16, be_u8, be_u8).parse_complete(i)?;
     Ok((
-        &i[i.len()..],
+        end_of(i),
         RData::Ds {
             key_tag,
             algorithm,
@@ -321,7 +339,7 @@ fn ds(i: &[u8]) -> PResult<'_, RData> {
 fn dnskey(i: &[u8]) -> PResult<'_, RData> {
     let (i, (flags, protocol, algorithm)) = (be_u16, be_u8, be_u8).parse_complete(i)?;
     Ok((
-        &i[i.len()..],
+        end_of(i),
         RData::Dnskey {
             flags,
             protocol,
@@ -336,7 +354,7 @@ fn rrsig<'a>(msg: &'a [u8], i: &'a [u8]) -> PResult<'a, RData> {
         (be_u16, be_u8, be_u8, be_u32, be_u32, be_u32, be_u16).parse_complete(i)?;
     let (i, signer) = name(msg, i)?;
     Ok((
-        &i[i.len()..],
+        end_of(i),
         RData::Rrsig {
             type_covered,
             algorithm,
@@ -420,7 +438,7 @@ fn svcb<'a>(msg: &'a [u8], i: &'a [u8]) -> PResult<'a, RData> {
                 }
                 SvcParam::Mandatory(
                     v.chunks_exact(2)
-                        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                        .filter_map(|c| c.first_chunk::<2>().map(|b| u16::from_be_bytes(*b)))
                         .collect(),
                 )
             }
@@ -435,10 +453,13 @@ fn svcb<'a>(msg: &'a [u8], i: &'a [u8]) -> PResult<'a, RData> {
                 SvcParam::Alpn(ids)
             }
             2 if v.is_empty() => SvcParam::NoDefaultAlpn,
-            3 if v.len() == 2 => SvcParam::Port(u16::from_be_bytes([v[0], v[1]])),
+            3 if v.len() == 2 => match v.first_chunk::<2>() {
+                Some(b) => SvcParam::Port(u16::from_be_bytes(*b)),
+                None => return bad(),
+            },
             4 if !v.is_empty() && v.len() % 4 == 0 => SvcParam::Ipv4Hint(
                 v.chunks_exact(4)
-                    .map(|c| Ipv4Addr::new(c[0], c[1], c[2], c[3]))
+                    .filter_map(|c| c.first_chunk::<4>().map(|b| Ipv4Addr::from(*b)))
                     .collect(),
             ),
             5 => SvcParam::Ech(v.len()),

@@ -10,6 +10,18 @@
 //! length prefix is followed by a plausible, completely parsing DNS message, and marks
 //! the next message `after_gap` so its transaction can be flagged partial.
 
+// Bytes from the wire reach this code: no unwrap, expect, panic or unchecked indexing
+// outside tests, so no input can make it panic.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 use super::detect::looks_like_dns;
 use super::message::Message;
 use super::parse::{header, parse_message, DnsError};
@@ -74,12 +86,12 @@ impl DnsTcpStream {
         bytes: &[u8],
     ) -> Vec<TcpDnsMessage> {
         let mut out = Vec::new();
-        let side = &mut self.sides[dir.index()];
+        let side = side_of(&mut self.sides, dir);
         let mut data = bytes;
         if side.skip > 0 {
             let n = side.skip.min(data.len());
             side.skip -= n;
-            data = &data[n..];
+            data = data.get(n..).unwrap_or_default();
         }
         if data.is_empty() {
             return out;
@@ -106,7 +118,7 @@ impl DnsTcpStream {
         // Fast path: nothing buffered, parse straight from the segment.
         if side.buf.is_empty() {
             while data.len() >= 2 {
-                let len = u16::from_be_bytes([data[0], data[1]]) as usize;
+                let len = be16(data);
                 let Some(m) = data.get(2..2 + len) else { break };
                 out.push(TcpDnsMessage {
                     dir,
@@ -117,7 +129,7 @@ impl DnsTcpStream {
                     after_gap: std::mem::take(&mut side.after_gap),
                     message: parse_message(m),
                 });
-                data = &data[2 + len..];
+                data = data.get(2 + len..).unwrap_or_default();
             }
             if !data.is_empty() {
                 side.buf.extend_from_slice(data);
@@ -128,7 +140,7 @@ impl DnsTcpStream {
         side.buf.extend_from_slice(data);
         let mut at = 0;
         while let Some(p) = side.buf.get(at..at + 2) {
-            let len = u16::from_be_bytes([p[0], p[1]]) as usize;
+            let len = be16(p);
             let Some(m) = side.buf.get(at + 2..at + 2 + len) else {
                 break;
             };
@@ -156,7 +168,7 @@ impl DnsTcpStream {
         if len == 0 {
             return;
         }
-        let side = &mut self.sides[dir.index()];
+        let side = side_of(&mut self.sides, dir);
         side.after_gap = true;
         self.anomalies.push(Anomaly::new(
             AnomalyKind::DnsTcpGap,
@@ -177,7 +189,7 @@ impl DnsTcpStream {
             return;
         }
         if let Some(p) = side.buf.get(..2) {
-            let total = 2 + u16::from_be_bytes([p[0], p[1]]) as usize;
+            let total = 2 + be16(p);
             let need = total.saturating_sub(side.buf.len());
             side.buf.clear();
             side.first_pkt = None;
@@ -194,7 +206,11 @@ impl DnsTcpStream {
     /// Bytes currently held for direction `dir` (at most one incomplete message, or
     /// [`MAX_RESYNC_BUFFER`] while resynchronising).
     pub fn buffered(&self, dir: Direction) -> usize {
-        self.sides[dir.index()].buf.len()
+        let [c, s] = &self.sides;
+        match dir {
+            Direction::ClientToServer => c.buf.len(),
+            Direction::ServerToClient => s.buf.len(),
+        }
     }
 
     /// Anomalies noted so far (gaps), leaving the list empty.
@@ -215,11 +231,27 @@ enum Scan {
 /// Scans for the first offset whose length prefix introduces a complete, clean DNS
 /// message. Offsets whose message is not complete yet but whose header is plausible are
 /// remembered so the bytes from the first of them are kept.
+/// Direction `dir`'s framing state.
+fn side_of(sides: &mut [Side; 2], dir: Direction) -> &mut Side {
+    let [c, s] = sides;
+    match dir {
+        Direction::ClientToServer => c,
+        Direction::ServerToClient => s,
+    }
+}
+
+/// The two-byte big-endian length prefix at the start of `p` (RFC 1035 §4.2.2); 0 when
+/// fewer than two bytes are there (callers take `p` from a `get(..2)` that has them).
+fn be16(p: &[u8]) -> usize {
+    p.first_chunk::<2>()
+        .map_or(0, |b| usize::from(u16::from_be_bytes(*b)))
+}
+
 fn find_boundary(b: &[u8]) -> Scan {
     let mut keep_from = None;
     let mut p = 0;
     while let Some(h) = b.get(p..p + 2) {
-        let len = u16::from_be_bytes([h[0], h[1]]) as usize;
+        let len = be16(h);
         if len >= 12 {
             match b.get(p + 2..p + 2 + len) {
                 Some(m) if looks_like_dns(m, None) => return Scan::Found(p),
