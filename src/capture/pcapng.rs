@@ -7,6 +7,18 @@
 //! link type, snaplen, `if_tsresol` and `if_tsoffset`. Every other block (statistics,
 //! name resolution, decryption secrets, custom blocks §4.8, unknown types) is skipped.
 
+// Bytes from the wire reach this code: no unwrap, expect, panic or unchecked indexing
+// outside tests, so no input can make it panic.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 use super::error::{CaptureError, ErrorKind};
 use super::walk::{
     u16_at, u32_at, u64_at, ByteOrder, InterfaceInfo, PacketRec, SectionInfo, State, Step, Walker,
@@ -111,27 +123,28 @@ pub(crate) fn block(
             what: "block header",
         });
     };
-    let is_shb = head[..4] == SHB_MAGIC;
+    let is_shb = head.get(..4) == Some(&SHB_MAGIC[..]);
     let be = if is_shb {
         // §4.1: the byte-order magic decides how this section's numbers read.
-        let Some(bom) = buf.get(8..12) else {
+        let Some(&bom) = buf.get(8..12).and_then(|b| b.first_chunk::<4>()) else {
             return Ok(Step::Need {
                 need: 12,
                 what: "section header block",
             });
         };
-        if u32::from_le_bytes([bom[0], bom[1], bom[2], bom[3]]) == BYTE_ORDER_MAGIC {
+        if u32::from_le_bytes(bom) == BYTE_ORDER_MAGIC {
             false
-        } else if u32::from_be_bytes([bom[0], bom[1], bom[2], bom[3]]) == BYTE_ORDER_MAGIC {
+        } else if u32::from_be_bytes(bom) == BYTE_ORDER_MAGIC {
             true
         } else {
+            let [bom0, bom1, bom2, bom3] = bom;
             return Err(malformed(
                 w,
                 offset,
                 "section header block",
                 format!(
                     "bad byte-order magic {:02x}{:02x}{:02x}{:02x}",
-                    bom[0], bom[1], bom[2], bom[3]
+                    bom0, bom1, bom2, bom3
                 ),
             ));
         }
