@@ -17,10 +17,6 @@ use std::time::{Duration, Instant};
 
 use wiretale::capture::{FrameSource, MemReader};
 
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
 fn run(args: &[&str]) -> Output {
     Command::new(common::bin())
         .args(args)
@@ -172,10 +168,7 @@ fn frames_in(path: &Path) -> usize {
 
 #[test]
 fn savefile_is_complete_after_sigint_and_sigterm() {
-    assert!(
-        is_root(),
-        "live capture needs root (run the tests as root, as CI does; a test that cannot run fails instead of passing unrun)"
-    );
+    common::require_root("live capture");
     for (sig, port) in [("-INT", 18771u16), ("-TERM", 18772)] {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("live.pcap");
@@ -205,10 +198,7 @@ fn savefile_is_complete_after_sigint_and_sigterm() {
 
 #[test]
 fn full_disk_while_writing_is_one_line_and_nonzero() {
-    assert!(
-        is_root(),
-        "live capture needs root (run the tests as root, as CI does; a test that cannot run fails instead of passing unrun)"
-    );
+    common::require_root("live capture");
     let _traffic = Traffic::start(18773);
     let o = Command::new(common::bin())
         .args([
@@ -237,10 +227,7 @@ fn full_disk_while_writing_is_one_line_and_nonzero() {
 
 #[test]
 fn bad_capture_filter_live() {
-    assert!(
-        is_root(),
-        "live capture needs root (run the tests as root, as CI does; a test that cannot run fails instead of passing unrun)"
-    );
+    common::require_root("live capture");
     let o = run(&["capture", "-i", "lo", "-f", "udp port", "-c", "1"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(one_error_line(&o).contains("bad capture filter"));
@@ -248,10 +235,7 @@ fn bad_capture_filter_live() {
 
 #[test]
 fn unknown_user_for_privilege_drop_is_one_line() {
-    assert!(
-        is_root(),
-        "live capture needs root (run the tests as root, as CI does; a test that cannot run fails instead of passing unrun)"
-    );
+    common::require_root("live capture");
     let o = run(&["capture", "-i", "lo", "-Z", "wt-no-such-user", "-c", "1"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(one_error_line(&o).contains("no such user"));
@@ -259,10 +243,7 @@ fn unknown_user_for_privilege_drop_is_one_line() {
 
 #[test]
 fn privileges_are_dropped_right_after_opening_the_device() {
-    assert!(
-        is_root(),
-        "needs root (run the tests as root, as CI does; a test that cannot run fails instead of passing unrun)"
-    );
+    common::require_root("dropping privileges");
     let nobody = nix::unistd::User::from_name("nobody")
         .unwrap()
         .expect("user nobody");

@@ -14,14 +14,6 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false)
-}
-
 struct Lab {
     dir: tempfile::TempDir,
 }
@@ -33,13 +25,10 @@ impl Lab {
 }
 
 /// Runs the lab once (curl scenarios) and keeps its output for every test.
-fn lab() -> Option<&'static Lab> {
-    static LAB: OnceLock<Option<Lab>> = OnceLock::new();
+fn lab() -> &'static Lab {
+    static LAB: OnceLock<Lab> = OnceLock::new();
     LAB.get_or_init(|| {
-        assert!(
-            is_root(),
-            "the lab needs root for network namespaces (run the tests as root, as CI does; a test that cannot run fails instead of passing unrun)"
-        );
+        common::require_root("the lab (network namespaces)");
         let dir = tempfile::tempdir().unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/lab.sh");
         let out = Command::new("timeout")
@@ -59,9 +48,8 @@ fn lab() -> Option<&'static Lab> {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        Some(Lab { dir })
+        Lab { dir }
     })
-    .as_ref()
 }
 
 fn json_lines(args: &[&str], file: &Path) -> Vec<Value> {
@@ -286,7 +274,7 @@ fn live_story_equals_the_story_of_the_saved_file(lab: &Lab) {
 
 #[test]
 fn the_lab_tells_the_story_of_what_it_did() {
-    let Some(lab) = lab() else { return };
+    let lab = lab();
     each_lookup_names_its_connection(lab);
     every_request_is_paired_and_closes_are_told_right(lab);
     dns_nxdomain_and_tc_retry(lab);

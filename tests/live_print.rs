@@ -21,13 +21,6 @@ use serde_json::Value;
 /// connection's 2 s linger; this bound is generous on a loaded machine).
 const LINE_WITHIN: Duration = Duration::from_secs(15);
 
-fn require_root() {
-    assert!(
-        nix::unistd::geteuid().is_root(),
-        "live capture tests need root (CI runs as root): run `sudo -E cargo nextest run --test live_print`"
-    );
-}
-
 /// A running `wiretale capture`, its stdout and stderr read line by line on threads.
 struct Live {
     child: Child,
@@ -56,7 +49,7 @@ impl Live {
     /// Starts `wiretale capture -i lo -f FILTER ARGS…` in a new empty directory and
     /// waits for the line that says where the packets are being saved.
     fn start(filter: &str, args: &[&str]) -> Live {
-        require_root();
+        common::require_root("live capture");
         let dir = tempfile::tempdir().unwrap();
         let mut child = Command::new(common::bin())
             .args(["capture", "-i", "lo", "-f", filter])
@@ -307,7 +300,7 @@ fn story_json_events_arrive_while_capturing() {
 /// leaves no file of its own behind.
 #[test]
 fn a_capture_that_fails_to_start_keeps_no_file() {
-    require_root();
+    common::require_root("live capture");
     for args in [
         &["-f", "udp port", "-c", "1"][..],
         &["-Z", "wt-no-such-user", "-c", "1"],

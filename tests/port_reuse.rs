@@ -24,15 +24,7 @@ for i in range(20):
 
 #[test]
 fn twenty_connections_on_one_tuple_are_twenty_connections() {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false);
-    assert!(
-        root,
-        "live capture on lo needs root (run the tests as root, as CI does; a test that cannot run fails instead of passing unrun)"
-    );
+    common::require_root("live capture on lo");
     let dir = tempfile::tempdir().unwrap();
     let pcap = dir.path().join("reuse.pcap");
     let (cport, sport) = (

@@ -6,6 +6,8 @@
 //! when the test ends, pass or fail. Without tmux (or, for the live test, without root) the tests fail: they
 //! never pass without running.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -160,10 +162,7 @@ fn jump_to_the_last_packet_and_open_its_connection() {
 /// Live capture on loopback (root only): the UDP datagrams this test sends appear.
 #[test]
 fn live_capture_on_loopback_shows_the_traffic() {
-    assert!(
-        is_root(),
-        "live capture needs root (or cap_net_raw); not root here (run the tests as root, as CI does; a test that cannot run fails instead of passing unrun)"
-    );
+    common::require_root("live capture");
     let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
     let rx = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
     let port = rx.local_addr().expect("addr").port();
@@ -212,13 +211,6 @@ fn live_capture_on_loopback_shows_the_traffic() {
     t.wait_gone();
     let n = count_packets(&file);
     assert!(n >= 5, "the capture file holds the datagrams ({n})");
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 fn count_packets(p: &Path) -> usize {

@@ -53,3 +53,13 @@ pub fn truth(rel: &str) -> serde_json::Value {
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_wiretale"))
 }
+
+/// Fails the test (never passes it unrun) when it is not running as root: live capture
+/// and network namespaces need root, which CI has.
+pub fn require_root(what: &str) {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "{what} needs root: run the tests as root, as CI does (a test that cannot run fails \
+         instead of passing unrun)"
+    );
+}
