@@ -116,53 +116,19 @@ pub fn dns_tree(msg: &[u8]) -> FieldNode {
     }
     let counts: Vec<u16> = counts.into_iter().flatten().collect();
     let mut at = 12usize;
-    // Questions (RFC 1035 §4.1.2).
-    if counts[0] > 0 {
-        let mut sec = FieldNode::new("Queries", at..at);
-        for _ in 0..counts[0] {
-            match question(msg, at) {
-                Ok((n, end)) => {
-                    sec.children.push(n);
-                    at = end;
-                }
-                Err(why) => {
-                    sec.range.end = at;
-                    sec.push(stop(at, &why), at..msg.len());
-                    root.children.push(sec);
-                    return root;
-                }
-            }
+    // Questions (RFC 1035 §4.1.2), then resource records (RFC 1035 §4.1.3); OPT in the
+    // additional section is EDNS (RFC 6891 §6.1.2).
+    let sections: [(&str, Entry); 4] = [
+        ("Queries", question),
+        ("Answers", record),
+        ("Authoritative nameservers", record),
+        ("Additional records", record),
+    ];
+    for ((title, entry), &count) in sections.into_iter().zip(&counts) {
+        match section(&mut root, title, count, msg, at, entry) {
+            Some(end) => at = end,
+            None => return root,
         }
-        sec.range.end = at;
-        root.children.push(sec);
-    }
-    // Resource records (RFC 1035 §4.1.3); OPT in the additional section is EDNS
-    // (RFC 6891 §6.1.2).
-    for (k, title) in ["Answers", "Authoritative nameservers", "Additional records"]
-        .iter()
-        .enumerate()
-    {
-        let count = counts[k + 1];
-        if count == 0 {
-            continue;
-        }
-        let mut sec = FieldNode::new(*title, at..at);
-        for _ in 0..count {
-            match record(msg, at) {
-                Ok((n, end)) => {
-                    sec.children.push(n);
-                    at = end;
-                }
-                Err(why) => {
-                    sec.range.end = at;
-                    sec.push(stop(at, &why), at..msg.len());
-                    root.children.push(sec);
-                    return root;
-                }
-            }
-        }
-        sec.range.end = at;
-        root.children.push(sec);
     }
     if at < msg.len() {
         root.push(
@@ -171,6 +137,44 @@ pub fn dns_tree(msg: &[u8]) -> FieldNode {
         );
     }
     root
+}
+
+/// Parses one question or record at a byte offset: its node and where it ends, or why
+/// it could not.
+type Entry = fn(&[u8], usize) -> Result<(FieldNode, usize), String>;
+
+/// One section's `count` entries from `at`, under a node titled `title` (none when the
+/// count is 0). Returns where the section ends, or `None` when an entry did not parse:
+/// the section then ends with a node saying where and why.
+fn section(
+    root: &mut FieldNode,
+    title: &str,
+    count: u16,
+    msg: &[u8],
+    mut at: usize,
+    entry: Entry,
+) -> Option<usize> {
+    if count == 0 {
+        return Some(at);
+    }
+    let mut sec = FieldNode::new(title, at..at);
+    for _ in 0..count {
+        match entry(msg, at) {
+            Ok((n, end)) => {
+                sec.children.push(n);
+                at = end;
+            }
+            Err(why) => {
+                sec.range.end = at;
+                sec.push(stop(at, &why), at..msg.len());
+                root.children.push(sec);
+                return None;
+            }
+        }
+    }
+    sec.range.end = at;
+    root.children.push(sec);
+    Some(at)
 }
 
 fn stop(at: usize, why: &str) -> String {
