@@ -209,7 +209,7 @@ pub fn anomalies(src: &mut dyn FrameSource) -> Anoms {
     let mut i = 0;
     while let Ok(Some(_)) = src.next_frame() {
         if let Some(a) = src.anomaly() {
-            out.push((i, a.name));
+            out.push((i, a.name()));
         }
         i += 1;
     }
@@ -229,7 +229,7 @@ pub fn read_anomalies(bytes: &[u8]) -> Anoms {
     let mut store = FrameStore::from_bytes(bytes.to_vec());
     store.index_all();
     let st: Anoms = (0..store.len())
-        .filter_map(|i| store.anomaly(PacketId(i as u32)).map(|a| (i, a.name)))
+        .filter_map(|i| store.anomaly(PacketId(i as u32)).map(|a| (i, a.name())))
         .collect();
     assert_eq!(st, mem);
     mem

@@ -557,20 +557,20 @@ mod tests {
             last = push(&mut d, 0, &v4(99, 16 * i + 16, true, &[1; 8]));
         }
         assert!(
-            matches!(last, DefragResult::Dropped(ref a) if a.name == "defrag_too_many_pieces"),
+            matches!(last, DefragResult::Dropped(ref a) if a.name() == "defrag_too_many_pieces"),
             "{last:?}"
         );
         // Beyond the byte budget.
         let r = push(&mut d, 0, &v4(100, 1600, true, &[1; 8]));
         assert!(
-            matches!(r, DefragResult::Dropped(ref a) if a.name == "defrag_memory_limit"),
+            matches!(r, DefragResult::Dropped(ref a) if a.name() == "defrag_memory_limit"),
             "{r:?}"
         );
         assert!(d.buffered_bytes() <= 1000);
         // Beyond 65535 bytes.
         let r = push(&mut d, 0, &v4(101, 65528, false, &[1; 16]));
         assert!(
-            matches!(r, DefragResult::Dropped(ref a) if a.name == "defrag_oversize"),
+            matches!(r, DefragResult::Dropped(ref a) if a.name() == "defrag_oversize"),
             "{r:?}"
         );
         // Timeout by capture time only.
@@ -594,13 +594,13 @@ mod tests {
         );
         let gone = d.expire(Timestamp(16));
         assert_eq!(gone.len(), before - 1);
-        assert!(gone.iter().all(|a| a.name == "defrag_timeout"));
+        assert!(gone.iter().all(|a| a.name() == "defrag_timeout"));
         assert_eq!((d.pending(), d.buffered_bytes()), (0, 0));
         // A snaplen-cut fragment cannot be reassembled.
         let f = v4(5, 0, true, &[0; 16]);
         let r = push(&mut d, 0, &f[..30]);
         assert!(
-            matches!(r, DefragResult::Dropped(ref a) if a.name == "defrag_truncated_fragment"),
+            matches!(r, DefragResult::Dropped(ref a) if a.name() == "defrag_truncated_fragment"),
             "{r:?}"
         );
     }

@@ -74,7 +74,7 @@ pub fn info_with(p: &Packet<'_>, rel: Option<&TcpRel>) -> String {
         },
     }
     if let Some(a) = p.anomalies.first() {
-        let _ = write!(s, " [{}]", a.name);
+        let _ = write!(s, " [{}]", a.name());
     }
     s
 }

@@ -372,9 +372,9 @@ fn null_and_loop_families() {
         assert_eq!(decode(crate::base::LinkType::NULL, &f).proto_name(), "udp");
     }
     let p = decode(crate::base::LinkType::NULL, &[9, 0, 0, 0, 0x45]);
-    assert_eq!(p.anomalies[0].name, "unknown_address_family");
+    assert_eq!(p.anomalies[0].name(), "unknown_address_family");
     assert_eq!(
-        decode(crate::base::LinkType(147), &d).anomalies[0].name,
+        decode(crate::base::LinkType(147), &d).anomalies[0].name(),
         "unknown_link_type"
     );
 }
@@ -605,7 +605,7 @@ fn ipv4_fragments_reassemble() {
                 datagram,
                 anomaly: Some(a),
             } => {
-                assert_eq!(a.name, "defrag_overlap");
+                assert_eq!(a.name(), "defrag_overlap");
                 assert_eq!(
                     a.detail,
                     "24 bytes at offset 24 overlap earlier fragments (first kept)"
@@ -664,7 +664,7 @@ fn ipv6_fragments_reassemble() {
     assert_eq!(df.pending(), 1, "ident 1 is still waiting");
     let expired = df.expire(Timestamp(f.frames[7].0 .0 + 31_000_000_000));
     assert_eq!(expired.len(), 1);
-    assert_eq!(expired[0].name, "defrag_timeout");
+    assert_eq!(expired[0].name(), "defrag_timeout");
     assert_eq!((df.pending(), df.buffered_bytes()), (0, 0));
 }
 
@@ -766,7 +766,7 @@ fn truncation_sweep_keeps_what_parsed() {
     let full = decode(link, &d);
     let p = decode(link, &d[..full.transport_header.start + 10]);
     assert!(p.ip.is_some() && p.eth.is_none() == full.eth.is_none());
-    let names: Vec<&str> = p.anomalies.iter().map(|a| a.name).collect();
+    let names: Vec<&str> = p.anomalies.iter().map(|a| a.name()).collect();
     assert_eq!(names, ["snaplen_cut", "truncated_tcp"]);
 }
 
@@ -897,27 +897,30 @@ fn ipv4_options_and_malformed_headers() {
     let p = decode(link, &zero);
     assert_eq!(p.ports(), Some((12345, 53)));
     assert_eq!(
-        p.anomalies.iter().map(|a| a.name).collect::<Vec<_>>(),
+        p.anomalies.iter().map(|a| a.name()).collect::<Vec<_>>(),
         ["bad_ip_total_length"]
     );
     // IHL 4 (< 20 bytes): the header is unusable, said so.
     let mut bad = d.clone();
     bad[0] = 0x44;
-    assert_eq!(decode(link, &bad).anomalies[0].name, "bad_ip_header_length");
+    assert_eq!(
+        decode(link, &bad).anomalies[0].name(),
+        "bad_ip_header_length"
+    );
     // Version 7 on an IPv4-only link.
     bad[0] = 0x75;
     assert_eq!(
-        decode(crate::base::LinkType::IPV4, &bad).anomalies[0].name,
+        decode(crate::base::LinkType::IPV4, &bad).anomalies[0].name(),
         "bad_ip_version"
     );
-    assert_eq!(decode(link, &bad).anomalies[0].name, "bad_ip_version");
+    assert_eq!(decode(link, &bad).anomalies[0].name(), "bad_ip_version");
     // TCP data offset below 5 (tcpdump/print-flags.pcap frame 1 with offset 4).
     let (link, mut d) = frame("tcpdump/print-flags.pcap", 1);
     let th = decode(link, &d).transport_header.start;
     d[th + 12] = 0x40 | (d[th + 12] & 0x0f);
     let p = decode(link, &d);
     assert!(p.ip.is_some() && p.tcp().is_none());
-    assert_eq!(p.anomalies.last().unwrap().name, "bad_tcp_data_offset");
+    assert_eq!(p.anomalies.last().unwrap().name(), "bad_tcp_data_offset");
 }
 
 #[test]

@@ -297,7 +297,7 @@ fn out_of_order_and_overlap_first_copy_wins() {
         .conn(0)
         .anomalies
         .iter()
-        .any(|a| a.name == "overlap_mismatch"));
+        .any(|a| a.name() == "overlap_mismatch"));
 }
 
 #[test]
@@ -976,7 +976,7 @@ fn eviction_and_reassembly_limit_are_anomalies() {
     let (v, rec) = run_at(cfg, &p);
     assert_eq!(v[2].conn, Some(ConnId(2)));
     assert_eq!(rec.done[0].id, ConnId(0));
-    assert_eq!(rec.done[0].anomalies[0].name, "conn_evicted");
+    assert_eq!(rec.done[0].anomalies[0].name(), "conn_evicted");
     assert!(rec.done[1].anomalies.is_empty());
 
     // Per-direction buffer of 4 bytes: out-of-order data beyond it is delivered
@@ -997,7 +997,7 @@ fn eviction_and_reassembly_limit_are_anomalies() {
     let (_, rec) = run_at(cfg, &b);
     assert_eq!(rec.stream(0, C2S), "[gap 3]cd[gap 1]fgh");
     let k = rec.conn(0);
-    assert_eq!(k.anomalies[0].name, "reassembly_limit");
+    assert_eq!(k.anomalies[0].name(), "reassembly_limit");
     assert_eq!(k.missed_bytes, 4);
 }
 

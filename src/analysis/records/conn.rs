@@ -179,7 +179,7 @@ impl<'a> ConnJson<'a> {
         let p = &k.phases;
         ConnJson {
             analysis: k.analysis_counts().filter(|(_, n)| *n > 0).collect(),
-            anomalies: k.anomalies.iter().map(|a| a.name).collect(),
+            anomalies: k.anomalies.iter().map(|a| a.name()).collect(),
             app: c.app.map(|a| a.as_str()),
             bytes: k.bytes.into(),
             client: (&k.client).into(),

@@ -54,7 +54,7 @@ impl<'a> HttpJson<'a> {
     pub fn new(r: &'a HttpRecord) -> Self {
         let t = &r.tx;
         HttpJson {
-            anomalies: t.anomalies.iter().map(|a| a.name).collect(),
+            anomalies: t.anomalies.iter().map(|a| a.name()).collect(),
             conn: r.conn.0,
             content_encoding: wire(t.content_encoding.as_deref()),
             content_length: t.content_length,

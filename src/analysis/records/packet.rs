@@ -44,7 +44,7 @@ pub struct PacketJson<'a> {
 impl<'a> PacketJson<'a> {
     pub fn new(s: &'a PacketSummary) -> Self {
         PacketJson {
-            anomalies: s.anomalies.iter().map(|a| a.name).collect(),
+            anomalies: s.anomalies.iter().map(|a| a.name()).collect(),
             caplen: s.caplen,
             conn: s.conn.map(|c| c.0),
             dport: s.dport,

@@ -434,7 +434,7 @@ mod tests {
         let m = fx("zeek/dns-long-connection.pcap", 2);
         assert_eq!(m.flags.set_names(), ["rd", "ra"]);
         let a = DnsError::PointerLoop.to_anomaly();
-        assert_eq!(a.name, "dns_compression_loop");
+        assert_eq!(a.name(), "dns_compression_loop");
         assert!(!a.detail.is_empty());
     }
 

@@ -531,7 +531,7 @@ mod tests {
         // An empty tag is malformed: kept raw, with an anomaly.
         let m = parse_message(&answer(TYPE_CAA, &[0, 0])).unwrap();
         assert_eq!(m.answers[0].data, RData::Malformed(vec![0, 0]));
-        assert_eq!(m.anomalies[0].name, "dns_bad_rdata");
+        assert_eq!(m.anomalies[0].name(), "dns_bad_rdata");
     }
 
     #[test]

@@ -392,7 +392,7 @@ mod tests {
         assert_eq!(out.len(), msgs.len() - 1);
         assert!(out[0].after_gap && !out[1].after_gap);
         assert_eq!(out[0].message.as_ref().unwrap(), &msgs[1]);
-        assert_eq!(s.drain_anomalies()[0].name, "dns_tcp_gap");
+        assert_eq!(s.drain_anomalies()[0].name(), "dns_tcp_gap");
         assert!(first > 15);
     }
 

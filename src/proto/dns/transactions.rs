@@ -735,7 +735,7 @@ mod tests {
         assert_eq!(t.pending_len(), 2);
         let a = t.drain_anomalies();
         assert_eq!(a.len(), 1);
-        assert_eq!(a[0].1.name, "dns_pending_limit");
+        assert_eq!(a[0].1.name(), "dns_pending_limit");
         let early = t.drain_finished();
         assert_eq!(early.len(), 1);
         assert_eq!(early[0].id, 0);

@@ -251,7 +251,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(h.user_agent.as_deref(), Some("a b"));
-        assert_eq!(h.anomalies[0].name, "http_obs_fold");
+        assert_eq!(h.anomalies[0].name(), "http_obs_fold");
         assert_eq!(
             parse_head(b"GET / HTTP/1.1\r\n x\r\n\r\n", true),
             Err(HeadError::BadHeaderLine)

@@ -132,7 +132,7 @@ fn gap_stops_direction() {
     t.gap(C, Timestamp(1), 10);
     t.feed(C, Timestamp(2), PacketId(1), &c2s[30..]);
     assert_eq!(t.drain().count(), 0);
-    assert_eq!(t.anomalies()[0].name, "tls_gap");
+    assert_eq!(t.anomalies()[0].name(), "tls_gap");
 }
 
 #[test]

@@ -201,7 +201,7 @@ pub fn conn_detail(d: &DetailInput<'_>) -> ConnDetail {
     conn_anoms.extend(
         k.anomalies
             .iter()
-            .map(|a| format!("{}: {}", a.name, a.detail)),
+            .map(|a| format!("{}: {}", a.name(), a.detail)),
     );
     conn_anoms.append(&mut anomalies);
     let tls = d.rec.tls.as_ref().map(|t| {
@@ -263,7 +263,7 @@ fn ladder(d: &DetailInput<'_>) -> (Vec<Arrow>, Vec<String>) {
             names.extend(
                 pkt.anomalies
                     .iter()
-                    .map(|a| format!("{}: {}", a.name, a.detail)),
+                    .map(|a| format!("{}: {}", a.name(), a.detail)),
             );
             if names.is_empty() {
                 names.push("ip_reassembly".into());

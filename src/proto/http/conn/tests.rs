@@ -293,7 +293,7 @@ fn obs_fold_and_bare_lf() {
     ]);
     assert_eq!(t.len(), 1);
     assert_eq!(t[0].user_agent.as_deref(), Some("x y"));
-    assert!(t[0].anomalies.iter().any(|a| a.name == "http_obs_fold"));
+    assert!(t[0].anomalies.iter().any(|a| a.name() == "http_obs_fold"));
     assert_eq!(t[0].response_body_len, 2);
 }
 
@@ -316,7 +316,9 @@ fn oversize_head_is_limit_anomaly() {
     c.finish(Timestamp(3));
     let t: Vec<_> = c.drain().collect();
     assert!(
-        t[0].anomalies.iter().any(|a| a.name == "http_header_limit"),
+        t[0].anomalies
+            .iter()
+            .any(|a| a.name() == "http_header_limit"),
         "{t:?}"
     );
     assert!(t[0].partial);
@@ -357,7 +359,10 @@ fn gap_in_body_of_known_length() {
     assert_eq!(t.len(), 2);
     assert!(t[0].partial);
     assert_eq!(t[0].response_body_len, 100);
-    assert!(t[0].anomalies.iter().any(|a| a.name == "http_gap_in_body"));
+    assert!(t[0]
+        .anomalies
+        .iter()
+        .any(|a| a.name() == "http_gap_in_body"));
     assert!(!t[1].partial);
     assert_eq!(t[1].response_ts, Some(Timestamp(6)));
 }
@@ -431,7 +436,7 @@ fn response_without_request() {
     let (t, _) = run(&[(S, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi")]);
     assert_eq!(t.len(), 1);
     assert!(t[0].partial && t[0].method.is_none());
-    assert_eq!(t[0].anomalies[0].name, "http_response_without_request");
+    assert_eq!(t[0].anomalies[0].name(), "http_response_without_request");
 }
 
 #[test]
@@ -440,7 +445,7 @@ fn malformed_start_is_anomaly_and_recovers() {
         (C, b"\x16\x03\x01garbage\r\nGET /ok HTTP/1.1\r\n\r\n"),
         (S, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
     ]);
-    assert_eq!(c.anomalies()[0].name, "http_malformed_head");
+    assert_eq!(c.anomalies()[0].name(), "http_malformed_head");
     assert_eq!(t.len(), 1);
     assert!(t
         .iter()
