@@ -41,12 +41,10 @@ fn run(rel: &str) -> (Collect, ConnTable) {
     while let Ok(Some(f)) = reader.next_frame() {
         let (id, ts) = (f.meta.id, f.meta.ts);
         decode_defragmented(&mut defrag, ts, f.meta.link, f.data, |pkt, whole, frag| {
-            let pkt = match whole {
-                Some(w) => w,
-                None if frag.is_waiting() => return,
-                None => pkt,
-            };
-            if let Some(p) = FlowPacket::from_decoded(id, ts, pkt) {
+            let fp = frag
+                .analysable(pkt, whole)
+                .and_then(|p| FlowPacket::from_decoded(id, ts, p));
+            if let Some(p) = fp {
                 t.process(&p, &mut sink);
             }
         });

@@ -94,13 +94,12 @@ impl Engine {
             |pkt, whole, frag| {
                 let mut anomalies = pkt.anomalies.clone();
                 anomalies.extend(frag.anomaly().cloned());
-                match whole {
-                    Some(w) => {
-                        anomalies.extend(w.anomalies.iter().cloned());
-                        self.analyse(frame, w, anomalies, true)
-                    }
-                    None if frag.is_waiting() => self.summary(frame, pkt, anomalies, None, false),
-                    None => self.analyse(frame, pkt, anomalies, false),
+                if let Some(w) = whole {
+                    anomalies.extend(w.anomalies.iter().cloned());
+                }
+                match frag.analysable(pkt, whole) {
+                    Some(p) => self.analyse(frame, p, anomalies, whole.is_some()),
+                    None => self.summary(frame, pkt, anomalies, None, false),
                 }
             },
         );

@@ -87,12 +87,10 @@ impl Follower {
             meta.link,
             frame.data,
             |pkt, whole, frag| {
-                let pkt = match whole {
-                    Some(w) => w,
-                    None if frag.is_waiting() => return,
-                    None => pkt,
-                };
-                if let Some(fp) = FlowPacket::from_decoded(meta.id, meta.ts, pkt) {
+                let fp = frag
+                    .analysable(pkt, whole)
+                    .and_then(|p| FlowPacket::from_decoded(meta.id, meta.ts, p));
+                if let Some(fp) = fp {
                     table.process(&fp, sink);
                 }
             },

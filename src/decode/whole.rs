@@ -33,6 +33,20 @@ impl Fragmentation {
     pub fn is_waiting(&self) -> bool {
         matches!(self, Fragmentation::Held(_) | Fragmentation::Dropped(_))
     }
+
+    /// The packet that goes on to the connection table: the datagram this frame
+    /// completed, else the frame itself, or nothing while it is a fragment that waits.
+    pub fn analysable<'p, 'a>(
+        &self,
+        pkt: &'p Packet<'a>,
+        whole: Option<&'p Packet<'a>>,
+    ) -> Option<&'p Packet<'a>> {
+        match whole {
+            Some(w) => Some(w),
+            None if self.is_waiting() => None,
+            None => Some(pkt),
+        }
+    }
 }
 
 /// Decodes `data` and passes it through `defrag`, then calls `f` with the frame decoded
