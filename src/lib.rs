@@ -39,7 +39,8 @@
 //! * [`analysis`]: drives the pipeline; no clock, no terminal (threads only inside the re-filter, joined
 //!   before it returns); [`analysis::records`] are the typed records
 //!   of `--json` output (their JSON Schemas are `docs/schema/`).
-//! * [`cli`] and [`tui`]: the two faces.
+//! * [`cli`] and [`tui`]: the two faces; they never import each other (`main.rs` hands
+//!   `wiretale FILE` from the CLI's parser to the TUI).
 
 pub mod analysis;
 pub mod base;

@@ -42,7 +42,19 @@ fn json_output(c: Option<&Command>) -> bool {
 }
 
 /// Entry point used by `main.rs`; returns the process exit status.
-pub fn main() -> i32 {
+/// What `wiretale [FILE | -i IFACE]` without a subcommand asks of the terminal UI. The
+/// CLI parses it; `main` hands it to the TUI (the faces never import each other).
+#[derive(Clone, Debug)]
+pub struct TuiRequest {
+    pub file: Option<std::path::PathBuf>,
+    pub interface: Option<String>,
+    pub bpf: Option<String>,
+    pub write: Option<std::path::PathBuf>,
+}
+
+/// Parses the command line and runs the command; `wiretale FILE` (no subcommand) goes
+/// to `open_tui`. Returns the exit status.
+pub fn main(open_tui: impl FnOnce(TuiRequest) -> anyhow::Result<i32>) -> i32 {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let (commands, valued) = command_names();
     if let Some(msg) = suggest::mistyped(&args, &commands, &valued) {
@@ -57,7 +69,7 @@ pub fn main() -> i32 {
             return code;
         }
     };
-    match dispatch(cli) {
+    match dispatch(cli, open_tui) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("wiretale: {e:#}");
@@ -84,7 +96,10 @@ fn command_names() -> (Vec<String>, Vec<String>) {
     (names, valued)
 }
 
-fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+fn dispatch(
+    cli: Cli,
+    open_tui: impl FnOnce(TuiRequest) -> anyhow::Result<i32>,
+) -> anyhow::Result<i32> {
     out::set_width(cli.wide, json_output(cli.command.as_ref()));
     match cli.command {
         Some(Command::Packets(a)) => packets::run(&a),
@@ -109,23 +124,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                 );
                 return Ok(EXIT_ERROR);
             }
-            let opts = crate::tui::TuiOptions {
+            open_tui(TuiRequest {
                 file: cli.file,
                 interface: cli.interface,
                 bpf: cli.bpf,
                 write: cli.write,
-            };
-            // A live capture's file outlives the TUI: say where it is after quitting.
-            let mut kept: Option<std::path::PathBuf> = None;
-            crate::tui::run_with(opts, |o| {
-                let s = crate::tui::engine_source::EngineSource::open(o)?;
-                kept = s.capture_file();
-                Ok(Box::new(s))
-            })?;
-            if let Some(p) = kept {
-                eprintln!("wiretale: the capture is saved in {}", p.display());
-            }
-            Ok(0)
+            })
         }
     }
 }

@@ -62,6 +62,22 @@ pub struct TuiOptions {
 pub const NOT_A_TERMINAL_HINT: &str =
     "wiretale: standard output is not a terminal; use a batch subcommand (try `wiretale --help`)";
 
+/// Opens the engine-backed source that `opts` names and runs the TUI on it until the
+/// user quits (what `wiretale FILE` and `wiretale -i IFACE` do). A live capture's file
+/// outlives the TUI: where it is is said after quitting. Returns the exit status.
+pub fn main(opts: TuiOptions) -> anyhow::Result<i32> {
+    let mut kept: Option<PathBuf> = None;
+    run_with(opts, |o| {
+        let s = engine_source::EngineSource::open(o)?;
+        kept = s.capture_file();
+        Ok(Box::new(s))
+    })?;
+    if let Some(p) = kept {
+        eprintln!("wiretale: the capture is saved in {}", p.display());
+    }
+    Ok(0)
+}
+
 /// Runs the TUI over `source` until the user quits. When stdout is not a terminal it
 /// prints [`NOT_A_TERMINAL_HINT`] to stderr and returns at once.
 pub fn run(opts: TuiOptions, source: Box<dyn DataSource>) -> anyhow::Result<()> {
