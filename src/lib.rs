@@ -1,57 +1,14 @@
 //! # wiretale
 //!
-//! A packet-capture analyzer that tells the browser-to-server story as it crossed the
-//! wire: the resolver's DNS lookup, the TCP handshake to the answered address, the HTTP
-//! messages and the teardown.
+//! The `wiretale` package is the binary (`main.rs` picks the face) and this facade,
+//! which re-exports the workspace's crates under one name so the integration tests,
+//! benches, examples and fuzz targets say `wiretale::flow::…`:
 //!
-//! ## Layers
-//!
-//! ```text
-//!  FrameSource ──► decode ──► flow ──► proto ──► story
-//!  (file, live)    (L2–L4)    (conns,   (DNS,     (lookups ↔ conns ↔
-//!                             reassembly) HTTP, TLS) transactions, phases)
-//!                          \__________ analysis ___________/
-//!                                        │ Update batches
-//!                               ┌────────┴────────┐
-//!                              cli               tui
-//!                     (text + JSON Lines)   (ratatui + crossterm)
-//! ```
-//!
-//! ## Import rules
-//!
-//! Imports point one way only (checked by `tests/layering.rs`):
-//!
-//! ```text
-//! base ← capture, decode          decode ← flow          base ← proto (proto does NOT import flow)
-//! flow, proto ← story             all above ← filter, analysis          analysis ← cli, tui
-//! ```
-//!
-//! * [`base`]: leaf vocabulary (timestamps, ids, endpoints, the field tree, anomalies,
-//!   escaping of untrusted text).
-//! * [`capture`]: the only module that does capture I/O: pcap/pcapng files over a memory
-//!   map, `.gz`, standard input, and live capture through libpcap.
-//! * [`decode`]: stateless layers 2–4 (etherparse's lax slicer) plus IP defragmentation.
-//! * [`flow`]: connections, TCP reassembly and analysis, lifecycle and phases.
-//! * [`proto`]: DNS, HTTP/1.x and TLS hello parsers: bytes, a direction and a time in,
-//!   events out.
-//! * [`story`]: joins lookups, connections and transactions into page loads.
-//! * [`filter`]: the display-filter language.
-//! * [`analysis`]: drives the pipeline; no clock, no terminal (threads only inside the re-filter, joined
-//!   before it returns); [`analysis::records`] are the typed records
-//!   of `--json` output (their JSON Schemas are `docs/schema/`).
-//! * [`cli`] and [`tui`]: the two faces; they never import each other (`main.rs` hands
-//!   `wiretale FILE` from the CLI's parser to the TUI).
+//! * [`wiretale_engine`] (crates/engine): the whole analysis, no terminal code: `base`,
+//!   `capture`, `decode`, `flow`, `proto`, `story`, `filter`, `analysis`.
+//! * [`cli`] (crates/cli) and [`tui`] (crates/tui): the two faces. Each depends on the
+//!   engine and never on the other; cargo enforces it, since neither lists the other.
 
-pub mod analysis;
-pub mod base;
-pub mod capture;
-pub mod cli;
-pub mod decode;
-pub mod filter;
-pub mod flow;
-pub mod proto;
-pub mod story;
-pub mod tui;
-
-#[cfg(test)]
-pub(crate) mod testutil;
+pub use wiretale_cli as cli;
+pub use wiretale_engine::{analysis, base, capture, decode, filter, flow, proto, story};
+pub use wiretale_tui as tui;

@@ -1,6 +1,6 @@
 //! Protocol-hierarchy counts of `decode` over every classic pcap of the shared corpus,
 //! against tshark's `io,phs` in the truth files (the per-frame comparison lives beside the
-//! decoder in `src/decode/tests.rs`; this one checks the totals tshark itself reports).
+//! decoder in `crates/engine/src/decode/tests.rs`; this one checks the totals tshark itself reports).
 //!
 //! What is compared: frames whose outermost network layer is IPv4 / IPv6 / ARP (exact), and
 //! frames whose transport directly above that outermost IP header is TCP / UDP / ICMP /

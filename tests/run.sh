@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 tests/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --no-fail-fast --cargo-profile test
-  cargo test --doc --quiet
+  cargo nextest run --workspace --no-fail-fast --cargo-profile test
+  cargo test --workspace --doc --quiet
 else
-  cargo test --no-fail-fast
+  cargo test --workspace --no-fail-fast
 fi

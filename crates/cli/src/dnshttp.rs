@@ -1,0 +1,288 @@
+//! `wiretale dns FILE` and `wiretale http FILE`: one record per transaction.
+
+use super::args::FileArgs;
+use super::out::{Out, Rows};
+use super::run::{drive_with, finish_status, record_matches};
+use super::select::{Matched, Selection};
+use wiretale_engine::analysis::records::{DnsJson, HttpJson};
+use wiretale_engine::analysis::HttpRecord;
+use wiretale_engine::base::elide::{self, Col, Cut, Table};
+use wiretale_engine::proto::dns::{self, DnsTransaction};
+
+pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
+    let (mut sel, cfg) = match Selection::for_command(a, false)? {
+        Ok(v) => v,
+        Err(code) => return Ok(code),
+    };
+    let matched = std::cell::RefCell::new(Matched::new(&sel));
+    let mut out = Out::new();
+    let mut rows = (!a.json).then(|| {
+        Rows::new(
+            &mut out,
+            format!(
+                "{:<12} {:<4} {:<40} {:<40} {:<6} {:<6} {:<40} {:<9} {:>9}  {}",
+                "time",
+                "tran",
+                "client",
+                "server",
+                "id",
+                "type",
+                "name",
+                "rcode",
+                "rtt ms",
+                "answers"
+            ),
+            dns_table,
+        )
+    });
+    let first = std::cell::Cell::new(None);
+    let stop = std::cell::Cell::new(false);
+    let damage = drive_with(
+        &a.file,
+        cfg,
+        &mut sel,
+        {
+            let mut step = record_matches(&matched, &stop);
+            let first = &first;
+            move |e: &mut wiretale_engine::analysis::Engine,
+                  s: &wiretale_engine::analysis::PacketSummary,
+                  hit| {
+                if first.get().is_none() {
+                    first.set(Some(s.ts));
+                }
+                step(e, s, hit)
+            }
+        },
+        |engine, at_end, _| {
+            let mut txs = engine.take_dns(at_end);
+            txs.sort_by_key(|t| t.seq);
+            for t in txs.iter().filter(|t| matched.borrow().dns(t)) {
+                let t0 = first.get().unwrap_or_default();
+                match &mut rows {
+                    None => out.line(&dns_json(t)),
+                    Some(r) => r.print(&mut out, || dns_text(t, t0), || dns_cells(t, t0)),
+                }
+            }
+            stop.set(out.failed());
+        },
+    )?;
+    if let Some(r) = &mut rows {
+        r.finish(&mut out);
+    }
+    let pipe_closed = out.pipe_closed();
+    out.finish()?;
+    if pipe_closed {
+        return Ok(0);
+    }
+    Ok(finish_status(damage))
+}
+
+/// The documented `--json` DNS record (README, "JSON Lines output"; [`DnsJson`]).
+pub fn dns_json(t: &DnsTransaction) -> String {
+    super::json::line(&DnsJson::new(t))
+}
+
+/// The `dns` table for `columns`-wide lines; at narrow widths the id, transport and
+/// client columns are left out (in that order) before names are cut.
+fn dns_table(columns: usize) -> Table {
+    Table::new(
+        vec![
+            Col::num("time"),
+            Col::text("tran", Cut::Never, 0).drops(2),
+            Col::text("client", Cut::Middle, 12).drops(1),
+            Col::text("server", Cut::Middle, 12),
+            Col::text("id", Cut::Never, 0).drops(3),
+            Col::text("type", Cut::Never, 0),
+            Col::text("name", Cut::Middle, 16),
+            Col::text("rcode", Cut::End, 7),
+            Col::num("rtt ms"),
+            Col::text("answers", Cut::List, 16),
+        ],
+        columns,
+    )
+}
+
+fn dns_rcode(t: &DnsTransaction) -> String {
+    match (t.rcode(), t.response_ts) {
+        (Some(r), _) => dns::text::rcode_mnemonic(r),
+        (None, None) => "(no answer)".into(),
+        (None, Some(_)) => "-".into(),
+    }
+}
+
+/// One transaction as the cells of [`dns_table`]: answers listed by
+/// `dns::text::records_short` (long values and long lists elided with a count).
+fn dns_cells(t: &DnsTransaction, t0: wiretale_engine::base::Timestamp) -> Vec<String> {
+    let when = t.query_ts.or(t.response_ts).unwrap_or(t0).secs_since(t0);
+    let mut answers = dns::text::records_short(t.answers());
+    if t.retransmissions > 0 {
+        answers.push_str(&format!("  ({} retransmissions)", t.retransmissions));
+    }
+    let name = dns::text::display_name(&t.qname);
+    vec![
+        format!("{when:.6}"),
+        t.transport.as_str().to_string(),
+        t.client.to_string(),
+        t.server.to_string(),
+        format!("0x{:04x}", t.id),
+        dns::text::type_name(t.qtype),
+        elide::value(name, elide::VALUE_COLUMNS).into_owned(),
+        dns_rcode(t),
+        t.rtt().map_or("-".into(), |r| format!("{:.3}", r * 1e3)),
+        super::json::guard(&answers).into_owned(),
+    ]
+}
+
+/// One `--wide` row: every answer, whole.
+fn dns_text(t: &DnsTransaction, t0: wiretale_engine::base::Timestamp) -> String {
+    let when = t.query_ts.or(t.response_ts).unwrap_or(t0).secs_since(t0);
+    let rcode = dns_rcode(t);
+    let answers = dns::text::typed_data_texts(t.answers());
+    let rtt = t.rtt().map_or("-".into(), |r| format!("{:.3}", r * 1e3));
+    let retx = if t.retransmissions > 0 {
+        format!("  ({} retransmissions)", t.retransmissions)
+    } else {
+        String::new()
+    };
+    super::json::guard(&format!(
+        "{:<12.6} {:<4} {:<40} {:<40} 0x{:04x} {:<6} {:<40} {:<9} {:>9}  {}{}",
+        when,
+        t.transport.as_str(),
+        t.client.to_string(),
+        t.server.to_string(),
+        t.id,
+        dns::text::type_name(t.qtype),
+        dns::text::display_name(&t.qname),
+        rcode,
+        rtt,
+        answers.join(", "),
+        retx
+    ))
+    .into_owned()
+}
+
+pub fn run_http(a: &FileArgs) -> anyhow::Result<i32> {
+    let (mut sel, cfg) = match Selection::for_command(a, false)? {
+        Ok(v) => v,
+        Err(code) => return Ok(code),
+    };
+    let matched = std::cell::RefCell::new(Matched::new(&sel));
+    let mut out = Out::new();
+    let mut rows = (!a.json).then(|| {
+        Rows::new(
+            &mut out,
+            format!(
+                "{:>6} {:>3}  {:<7} {:<30} {:<40} {:>6} {:<24} {:>10} {:>9} {:>9}",
+                "conn",
+                "seq",
+                "method",
+                "host",
+                "uri",
+                "status",
+                "content type",
+                "body B",
+                "ttfb ms",
+                "total ms"
+            ),
+            http_table,
+        )
+    });
+    let stop = std::cell::Cell::new(false);
+    let damage = drive_with(
+        &a.file,
+        cfg,
+        &mut sel,
+        record_matches(&matched, &stop),
+        |engine, _, _| {
+            let mut recs = engine.take_http();
+            recs.sort_by_key(|r| (r.tx.request_ts.or(r.tx.response_ts), r.conn, r.tx.seq));
+            for r in recs.iter().filter(|r| matched.borrow().http(r)) {
+                match &mut rows {
+                    None => out.line(&http_json(r)),
+                    Some(t) => t.print(&mut out, || http_text(r), || http_cells(r)),
+                }
+            }
+            stop.set(out.failed());
+        },
+    )?;
+    if let Some(r) = &mut rows {
+        r.finish(&mut out);
+    }
+    let pipe_closed = out.pipe_closed();
+    out.finish()?;
+    if pipe_closed {
+        return Ok(0);
+    }
+    Ok(finish_status(damage))
+}
+
+/// The documented `--json` HTTP record (README, "JSON Lines output"; [`HttpJson`]).
+pub fn http_json(r: &HttpRecord) -> String {
+    super::json::line(&HttpJson::new(r))
+}
+
+/// The `http` table for `columns`-wide lines; at narrow widths the content type, seq
+/// and ttfb columns are left out (in that order) before hosts or URIs are cut.
+fn http_table(columns: usize) -> Table {
+    Table::new(
+        vec![
+            Col::num("conn"),
+            Col::num("seq").drops(2),
+            Col::text("method", Cut::End, 7),
+            Col::text("host", Cut::Middle, 12),
+            Col::text("uri", Cut::End, 16),
+            Col::num("status"),
+            Col::text("content type", Cut::End, 10).drops(3),
+            Col::num("body B"),
+            Col::num("ttfb ms").drops(1),
+            Col::num("total ms"),
+            Col::text("", Cut::End, 0),
+        ],
+        columns,
+    )
+}
+
+/// One exchange as the cells of [`http_table`]; a long URI is cut with `…` and the
+/// count of characters left out.
+fn http_cells(r: &HttpRecord) -> Vec<String> {
+    let t = &r.tx;
+    let ms = |ns: Option<i64>| ns.map_or("-".to_string(), |n| format!("{:.3}", n as f64 / 1e6));
+    let text = |v: Option<&str>| {
+        let v = super::json::guard(v.unwrap_or("-")).into_owned();
+        elide::value(&v, elide::VALUE_COLUMNS).into_owned()
+    };
+    vec![
+        r.conn.0.to_string(),
+        t.seq.to_string(),
+        text(t.method.as_deref()),
+        text(t.host.as_deref()),
+        text(t.uri.as_deref()),
+        t.status.map_or("-".into(), |s| s.to_string()),
+        text(t.content_type.as_deref()),
+        t.response_body_len.to_string(),
+        ms(t.ttfb()),
+        ms(t.time_to_last_byte()),
+        if t.partial { "(partial)" } else { "" }.to_string(),
+    ]
+}
+
+/// One `--wide` row: every value whole.
+fn http_text(r: &HttpRecord) -> String {
+    let t = &r.tx;
+    let ms = |ns: Option<i64>| ns.map_or("-".to_string(), |n| format!("{:.3}", n as f64 / 1e6));
+    super::json::guard(&format!(
+        "{:>6} {:>3}  {:<7} {:<30} {:<40} {:>6} {:<24} {:>10} {:>9} {:>9}{}",
+        r.conn.0,
+        t.seq,
+        t.method.as_deref().unwrap_or("-"),
+        t.host.as_deref().unwrap_or("-"),
+        t.uri.as_deref().unwrap_or("-"),
+        t.status.map_or("-".into(), |s| s.to_string()),
+        t.content_type.as_deref().unwrap_or("-"),
+        t.response_body_len,
+        ms(t.ttfb()),
+        ms(t.time_to_last_byte()),
+        if t.partial { "  (partial)" } else { "" }
+    ))
+    .into_owned()
+}

@@ -1,0 +1,370 @@
+//! One connection in depth, computed when the user opens it: the phases of its life
+//! with their durations, the ladder of its packets, its HTTP exchanges, its TLS hellos,
+//! its anomalies; and its reassembled conversation (`follow`).
+//!
+//! Both only touch the connection's own packets: their ids come from one scan of the
+//! 16-byte packet table, then each frame is read from the store and decoded once.
+
+use super::rows::http_row;
+use crate::source::{Arrow, ConnDetail, Phase, Turn};
+use wiretale_engine::analysis::packet_table::{bit, PacketTable};
+use wiretale_engine::analysis::{ConnRecord, Follower, HttpRecord, Turn as ATurn};
+use wiretale_engine::base::{ConnId, Direction, FieldNode, PacketId, Timestamp};
+use wiretale_engine::capture::FrameStore;
+use wiretale_engine::decode::{self, tcp_flags, Packet, Transport};
+use wiretale_engine::flow::{CloseHow, ConnProto};
+use wiretale_engine::proto::dns::DnsTransaction;
+use wiretale_engine::story::ConnName;
+
+/// Most packets drawn in the ladder (a bulk transfer can have millions).
+pub const MAX_ARROWS: usize = 20_000;
+/// Most packet anomaly lines listed.
+pub const MAX_ANOMALY_LINES: usize = 500;
+/// Most conversation bytes `follow` collects (the TUI keeps 16 MiB of them).
+pub const FOLLOW_LIMIT: usize = 32 << 20;
+
+/// What a connection's detail is built from.
+pub struct DetailInput<'a> {
+    pub store: &'a FrameStore,
+    pub table: &'a PacketTable,
+    pub rec: &'a ConnRecord,
+    pub name: Option<&'a ConnName>,
+    /// All DNS transactions (the one that named the connection is looked up by seq).
+    pub dns: &'a [DnsTransaction],
+    /// All HTTP records (those of this connection are picked out).
+    pub http: &'a [HttpRecord],
+    /// Timestamp of the capture's first packet.
+    pub t0: Timestamp,
+}
+
+/// TCP flags as Wireshark lists them: "SYN", "SYN, ACK", "FIN, PSH, ACK".
+pub fn flags_text(flags: u16) -> String {
+    tcp_flags::names(flags)
+}
+
+/// A duration as people read it: `45 µs`, `1.4 ms`, `2.315 s` (as the story says it).
+fn human(secs: f64) -> String {
+    if secs < 0.001 {
+        format!("{:.0} µs", secs * 1e6)
+    } else if secs < 1.0 {
+        format!("{:.1} ms", secs * 1e3)
+    } else {
+        format!("{secs:.3} s")
+    }
+}
+
+fn ms(ns: i64) -> String {
+    human(ns as f64 / 1e9)
+}
+
+/// Builds the Connection view's data; see the module docs.
+pub fn conn_detail(d: &DetailInput<'_>) -> ConnDetail {
+    let k = &d.rec.conn;
+    let rel = |t: Timestamp| t.secs_since(d.t0);
+    let mut phases = Vec::new();
+    let mut ph = |label: &str, ts: Timestamp, dur_ns: Option<i64>, detail: String| {
+        phases.push(Phase {
+            label: label.to_string(),
+            ts_rel: rel(ts),
+            duration: dur_ns.map(|n| n as f64 / 1e9),
+            detail,
+        })
+    };
+    // The lookup that named it (query → answer), or the fact that none was seen.
+    let lookup = d
+        .name
+        .and_then(|n| n.dns_seq)
+        .and_then(|seq| d.dns.iter().find(|t| t.seq == seq));
+    match (d.name, lookup) {
+        (Some(n), Some(t)) => {
+            let mut detail = format!("{} → {}", n.qname, k.server.ip);
+            if !n.chain.is_empty() {
+                detail.push_str(&format!(" (via {})", n.chain.join(" → ")));
+            }
+            if let Some(g) = n.gap {
+                detail.push_str(&format!(", connected {} later", human(g)));
+            }
+            if n.ttl_expired {
+                detail.push_str(", TTL had expired");
+            }
+            let ts = t.query_ts.or(t.response_ts).unwrap_or(k.first_ts);
+            let dur = match (t.query_ts, t.response_ts) {
+                (Some(q), Some(r)) => Some(r.0 - q.0),
+                _ => None,
+            };
+            ph("lookup", ts, dur, detail);
+        }
+        (Some(n), None) => ph(
+            "name",
+            k.first_ts,
+            None,
+            format!("{} (from {}, no lookup seen)", n.qname, n.source.as_str()),
+        ),
+        (None, _) if d.rec.app != Some(wiretale_engine::analysis::AppKind::Dns) => ph(
+            "lookup",
+            k.first_ts,
+            None,
+            format!("no lookup seen for {}", k.server.ip),
+        ),
+        _ => {}
+    }
+    if let Some(h) = k.handshake {
+        if let Some(t) = h.syn_ts {
+            ph(
+                "SYN",
+                t,
+                h.server_rtt_ns(),
+                format!("{} → {}", k.client, k.server),
+            );
+        }
+        if let Some(t) = h.synack_ts {
+            ph("SYN/ACK", t, h.client_rtt_ns(), String::new());
+        }
+        if let Some(t) = h.ack_ts {
+            let detail = h
+                .rtt_ns()
+                .map(|n| format!("handshake RTT {}", ms(n)))
+                .unwrap_or_default();
+            ph("ACK", t, None, detail);
+        }
+    } else if k.proto != ConnProto::Tcp {
+        ph(
+            "first packet",
+            k.first_ts,
+            None,
+            format!("{} → {}", k.client, k.server),
+        );
+    }
+    let mine: Vec<&HttpRecord> = d.http.iter().filter(|h| h.conn == k.id).collect();
+    for r in &mine {
+        let t = &r.tx;
+        if let Some(ts) = t.request_ts {
+            ph(
+                "request",
+                ts,
+                t.ttfb(),
+                format!(
+                    "{} {}{}",
+                    t.method.as_deref().unwrap_or("?"),
+                    t.host.as_deref().unwrap_or(""),
+                    t.uri.as_deref().unwrap_or("")
+                ),
+            );
+        }
+        if let Some(ts) = t.response_ts {
+            let dur = t.response_end_ts.map(|e| e.0 - ts.0);
+            ph(
+                "response",
+                ts,
+                dur,
+                format!(
+                    "{} {}, {} bytes{}",
+                    t.status.map_or("-".into(), |s| s.to_string()),
+                    t.reason.as_deref().unwrap_or(""),
+                    t.response_body_len,
+                    t.content_type
+                        .as_deref()
+                        .map(|c| format!(", {c}"))
+                        .unwrap_or_default()
+                ),
+            );
+        }
+    }
+    if let Some(c) = k.close {
+        let label = match c.how {
+            CloseHow::Fin => "FIN",
+            CloseHow::Rst => "RST",
+        };
+        ph(
+            label,
+            c.ts,
+            Some(k.last_ts.0 - c.ts.0),
+            format!("by {}", c.by.sender()),
+        );
+    }
+    ph(
+        "last packet",
+        k.last_ts,
+        None,
+        format!(
+            "{} after the first, state {}",
+            human(k.duration()),
+            k.state()
+        ),
+    );
+
+    let (arrows, mut anomalies) = ladder(d);
+    let mut conn_anoms: Vec<String> = k
+        .analysis_counts()
+        .map(|(n, c)| format!("{n}: {c} packets"))
+        .collect();
+    conn_anoms.extend(
+        k.anomalies
+            .iter()
+            .map(|a| format!("{}: {}", a.name(), a.detail)),
+    );
+    conn_anoms.append(&mut anomalies);
+    let tls = d.rec.tls.as_ref().map(|t| {
+        let mut s = String::new();
+        if let Some(v) = t.version.or(t.client_version) {
+            s.push_str(&wiretale_engine::proto::tls::version_name(v));
+        } else {
+            s.push_str("TLS");
+        }
+        if let Some(n) = &t.sni {
+            s.push_str(&format!("  SNI {n}"));
+        }
+        if !t.alpn_offered.is_empty() {
+            s.push_str(&format!("  ALPN offered {}", t.alpn_offered.join(",")));
+        }
+        if let Some(a) = &t.alpn {
+            s.push_str(&format!("  chosen {a}"));
+        }
+        s
+    });
+    ConnDetail {
+        phases,
+        arrows,
+        http: mine.iter().map(|r| http_row(r, d.t0)).collect(),
+        tls,
+        anomalies: conn_anoms,
+    }
+}
+
+/// The ladder and the per-packet anomaly lines of one connection.
+fn ladder(d: &DetailInput<'_>) -> (Vec<Arrow>, Vec<String>) {
+    let conn = d.rec.conn.id.0;
+    let mut arrows = Vec::new();
+    let mut lines = Vec::new();
+    let mut total = 0usize;
+    for id in d.table.packets_of(ConnId(conn), 0) {
+        total += 1;
+        let Some(f) = d.table.get(id) else { continue };
+        let want_arrow = arrows.len() < MAX_ARROWS;
+        let want_line = f.has(bit::ANOMALY) && lines.len() < MAX_ANOMALY_LINES;
+        if !want_arrow && !want_line {
+            continue;
+        }
+        let Some(frame) = d.store.frame(PacketId(id)) else {
+            continue;
+        };
+        let pkt = decode::decode(frame.meta.link, frame.data);
+        let (flags, len) = match pkt.transport {
+            Transport::Tcp(t) => (flags_text(t.flags), t.payload_len),
+            Transport::Udp(u) => ("UDP".to_string(), u32::from(u.length.saturating_sub(8))),
+            Transport::Icmp(_) | Transport::Icmpv6(_) => {
+                ("ICMP".to_string(), pkt.payload.len() as u32)
+            }
+            _ => (String::new(), pkt.payload.len() as u32),
+        };
+        let analysis: Vec<&'static str> = f.analysis().names().collect();
+        if want_line {
+            let mut names: Vec<String> = analysis.iter().map(|s| s.to_string()).collect();
+            names.extend(
+                pkt.anomalies
+                    .iter()
+                    .map(|a| format!("{}: {}", a.name(), a.detail)),
+            );
+            if names.is_empty() {
+                names.push("ip_reassembly".into());
+            }
+            lines.push(format!("frame {}: {}", id as u64 + 1, names.join(", ")));
+        }
+        if want_arrow {
+            arrows.push(Arrow {
+                number: u64::from(id) + 1,
+                ts_rel: frame.meta.ts.secs_since(d.t0),
+                c2s: f.has(bit::C2S),
+                flags,
+                seq: f.rel_seq().unwrap_or(0),
+                ack: f.rel_ack().unwrap_or(0),
+                len,
+                analysis,
+            });
+        }
+    }
+    if total > arrows.len() {
+        lines.push(format!(
+            "ladder shows the first {} of {} packets",
+            arrows.len(),
+            total
+        ));
+    }
+    (arrows, lines)
+}
+
+/// The conversation of connection `conn`: a private flow table over only its frames,
+/// so the first connection it sees is this one (ids restart at 0).
+pub fn follow(store: &FrameStore, table: &PacketTable, conn: u32, t0: Timestamp) -> Vec<Turn> {
+    let mut f = Follower::new(ConnId(0), FOLLOW_LIMIT);
+    for id in table.packets_of(ConnId(conn), 0) {
+        if let Some(frame) = store.frame(PacketId(id)) {
+            f.push(&frame);
+        }
+    }
+    let (turns, _cut) = f.finish();
+    turns
+        .into_iter()
+        .map(|t| match t {
+            ATurn::Data {
+                dir,
+                first_pkt,
+                ts,
+                bytes,
+            } => Turn::Data {
+                c2s: dir == Direction::ClientToServer,
+                first_packet: first_pkt.frame_number(),
+                ts_rel: ts.secs_since(t0),
+                bytes,
+            },
+            ATurn::Gap { dir, len } => Turn::Gap {
+                c2s: dir == Direction::ClientToServer,
+                len,
+            },
+        })
+        .collect()
+}
+
+/// The application layer of one packet as a field tree with ranges in the frame:
+/// `proto` is what the analysis found in it (the packet's note), so the tree follows
+/// the same decision as the Protocol column. `None` when the payload does not start a
+/// message of that protocol (a continuation segment stays "Data"). DNS over TCP: the
+/// note says a message ended in this segment, so only a segment holding a whole
+/// message is read as one.
+pub fn app_tree(pkt: &Packet<'_>, proto: &str) -> Option<FieldNode> {
+    use wiretale_engine::proto::{dns, http, tls};
+    let payload = pkt.payload;
+    if payload.is_empty() {
+        return None;
+    }
+    let mut n = match (proto, &pkt.transport) {
+        ("dns" | "mdns" | "llmnr", Transport::Tcp(_)) => dns::tree::dns_tcp_tree(payload, true)?,
+        ("dns" | "mdns" | "llmnr", _) => dns::tree::dns_tree(payload),
+        ("http", Transport::Tcp(_)) => http::tree::http_tree(payload)?,
+        ("tls", Transport::Tcp(_)) => tls::tree::tls_tree(payload)?,
+        _ => return None,
+    };
+    shift(&mut n, pkt.payload_offset);
+    Some(n)
+}
+
+fn shift(n: &mut FieldNode, by: usize) {
+    n.range = n.range.start + by..n.range.end + by;
+    for c in &mut n.children {
+        shift(c, by);
+    }
+}
+
+/// Puts `app` where the frame tree's "Data" node of the payload is (after the
+/// transport layer), or at the end of the layers.
+pub fn put_app_layer(tree: &mut FieldNode, app: FieldNode, pkt: &Packet<'_>) {
+    let payload = pkt.payload_offset..pkt.payload_offset + pkt.payload.len();
+    let at = tree
+        .children
+        .iter()
+        .position(|c| c.range == payload && c.label.starts_with("Data ("));
+    match at {
+        Some(i) => tree.children[i] = app,
+        None => tree.children.push(app),
+    }
+}

@@ -1,0 +1,700 @@
+//! The engine-backed [`DataSource`]: a capture file (or a live capture's spill file) in a
+//! [`FrameStore`], analysed by the [`wiretale_engine::analysis::Engine`] on a [`Worker`] thread.
+//!
+//! * The worker ([`producer`]) indexes the store in slices and runs the engine over each
+//!   slice, sending one batch per slice: the slice's rows of the
+//!   engine's per-packet table ([`PacketTable`]) and progress.
+//!   Finished connections, DNS transactions and HTTP exchanges go to a shared,
+//!   append-only record list; at the end the worker tells the story and renames the
+//!   connections with the story's names.
+//! * Rows are built on demand: `packet_row` reads the one frame from the store,
+//!   re-decodes it and adds what only the analysis knew (relative seq/ack, the TCP
+//!   analysis prefix, the application's Info) from the table. The tables (connections,
+//!   DNS, HTTP, story) are built once per record as records arrive.
+//! * [`EngineSource::focus_conn`] and display filters produce one `view: Option<Vec<u32>>`
+//!   of packet ids; every packet query goes through it.
+//!
+//! Nothing here waits for the file: `poll` only drains what the worker has sent.
+
+mod detail;
+mod producer;
+mod rows;
+mod view;
+
+#[cfg(test)]
+mod snapshots;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use self::detail::DetailInput;
+use self::producer::{Batch, LiveHandles, LiveStatus, Producer, Shared};
+use super::source::{
+    ConnDetail, ConnRow, DataSource, DnsRow, HttpRow, PacketDetail, PacketRow, SourceStatus,
+    StoryItem, Turn,
+};
+use super::worker::{Command, Worker};
+use super::TuiOptions;
+use wiretale_engine::analysis::packet_table::{self, bit, proto_code, proto_label, PacketTable};
+use wiretale_engine::base::{ConnId, PacketId, Timestamp};
+use wiretale_engine::capture::{FrameStore, LiveCapture, LiveOptions};
+use wiretale_engine::decode::{self, TcpRel};
+use wiretale_engine::filter::Filter;
+
+pub use self::detail::flags_text;
+
+/// Batches waiting in the channel at most (each holds up to 65,536 packets' rows).
+const CHANNEL_BATCHES: usize = 4;
+/// Batches absorbed per `poll` (keeps one poll short).
+const POLL_BATCHES: usize = 8;
+
+/// What a display filter in the TUI answers until the filter integration lands.
+/// The engine-backed data source; see the module docs.
+pub struct EngineSource {
+    name: String,
+    store: Arc<RwLock<FrameStore>>,
+    shared: Arc<RwLock<Shared>>,
+    worker: Worker<Batch>,
+    table: PacketTable,
+    t0: Option<Timestamp>,
+    /// Position in `Shared::conns` by connection id (`u32::MAX`: not finished yet).
+    conn_pos: Vec<u32>,
+    seen_conns: usize,
+    /// `Shared::open_version` last absorbed, and the ids shown as provisional rows.
+    open_version: u64,
+    provisional: std::collections::HashSet<u32>,
+    seen_dns: usize,
+    seen_http: usize,
+    all_conns: Vec<ConnRow>,
+    all_dns: Vec<DnsRow>,
+    all_http: Vec<HttpRow>,
+    all_story: Vec<StoryItem>,
+    /// The lists limited by the focus (`None`: the filtered or `all_*` lists are shown).
+    focused: Option<Focused>,
+    /// The lists the display filter keeps, by the rules of `-Y` on the batch commands
+    /// (`None`: no filter). The focus then limits these.
+    filtered: Option<Focused>,
+    /// Packets of the whole capture that match the filter (a bit per packet id),
+    /// whatever the focus: the records a filter keeps are found from them.
+    matched: Vec<u64>,
+    /// A story arrived since the filtered story was last told.
+    story_new: bool,
+    focus: Option<u32>,
+    filter: Option<Filter>,
+    /// Packet ids shown, when focus or a filter limits them.
+    view: Option<Vec<u32>>,
+    /// Facts already scanned into `view`.
+    view_scanned: usize,
+    indexed: f64,
+    done: bool,
+    error: Option<String>,
+    paused: bool,
+    live: Option<LiveInfo>,
+}
+
+struct Focused {
+    conns: Vec<ConnRow>,
+    dns: Vec<DnsRow>,
+    http: Vec<HttpRow>,
+    story: Vec<StoryItem>,
+}
+
+struct LiveInfo {
+    handles: LiveHandles,
+    file: PathBuf,
+}
+
+impl EngineSource {
+    /// Opens what the options name: a file (`-` for standard input), or a live
+    /// interface (`interface`, with `bpf` and `write`).
+    pub fn open(opts: &TuiOptions) -> anyhow::Result<EngineSource> {
+        match (&opts.interface, &opts.file) {
+            (Some(i), _) => Self::open_live(i, opts.bpf.as_deref(), opts.write.as_deref()),
+            (None, Some(_)) if opts.bpf.is_some() => anyhow::bail!(
+                "-f (a capture filter) applies to live capture; to limit a file's packets in \
+                 the TUI, use a display filter (/)"
+            ),
+            (None, Some(f)) => Self::open_file(f),
+            (None, None) => anyhow::bail!("nothing to open: give a capture file or -i IFACE"),
+        }
+    }
+
+    /// The name in the header, as a user who gave `name` on the command line sees it
+    /// (tests open files by a path from their crate's directory).
+    #[cfg(test)]
+    pub(crate) fn named(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+
+    /// Opens a capture file for browsing while it is indexed and analysed.
+    pub fn open_file(path: &Path) -> anyhow::Result<EngineSource> {
+        let mut store = FrameStore::open(path).with_context(|| path.display().to_string())?;
+        // Read the header now: "not a capture at all" is an error for the command
+        // line, not a red line in an empty UI (damage later in the file is shown there).
+        store.index_more(1);
+        if let Some(e) = store.error().filter(|e| !e.is_damage()) {
+            anyhow::bail!("{}: {e}", path.display());
+        }
+        let name = if path.as_os_str() == "-" {
+            "standard input".to_string()
+        } else {
+            path.display().to_string()
+        };
+        Ok(Self::start(name, store, None))
+    }
+
+    /// Starts a live capture on `iface`. The packets go to `write`, or to a temporary
+    /// file that is kept after quitting (its name is in the status bar and in
+    /// [`EngineSource::capture_file`]) so nothing captured is lost.
+    pub fn open_live(
+        iface: &str,
+        bpf: Option<&str>,
+        write: Option<&Path>,
+    ) -> anyhow::Result<EngineSource> {
+        let file = match write {
+            Some(p) => p.to_path_buf(),
+            None => tempfile::Builder::new()
+                .prefix("wiretale-live-")
+                .suffix(".pcap")
+                .tempfile()
+                .context("creating the capture file")?
+                .into_temp_path()
+                .keep()
+                .context("keeping the capture file")?,
+        };
+        let mut lo = LiveOptions::new(iface);
+        lo.filter = bpf.map(str::to_string);
+        lo.savefile = Some(file.clone());
+        let cap = LiveCapture::start(lo)?;
+        let store = FrameStore::open_growing(&file)
+            .with_context(|| format!("reading back {}", file.display()))?;
+        let handles = LiveHandles {
+            cap: Arc::new(Mutex::new(Some(cap))),
+            status: Arc::new(Mutex::new(LiveStatus::default())),
+        };
+        let mut s = Self::start(iface.to_string(), store, Some(handles.clone()));
+        s.live = Some(LiveInfo { handles, file });
+        Ok(s)
+    }
+
+    fn start(name: String, store: FrameStore, live: Option<LiveHandles>) -> EngineSource {
+        let store = Arc::new(RwLock::new(store));
+        let shared = Arc::new(RwLock::new(Shared::default()));
+        let mut p = Producer::new(store.clone(), shared.clone(), live);
+        let worker = Worker::spawn(CHANNEL_BATCHES, move || p.step());
+        EngineSource {
+            name,
+            store,
+            shared,
+            worker,
+            table: PacketTable::default(),
+            t0: None,
+            conn_pos: Vec::new(),
+            seen_conns: 0,
+            open_version: 0,
+            provisional: std::collections::HashSet::new(),
+            seen_dns: 0,
+            seen_http: 0,
+            all_conns: Vec::new(),
+            all_dns: Vec::new(),
+            all_http: Vec::new(),
+            all_story: Vec::new(),
+            focused: None,
+            filtered: None,
+            matched: Vec::new(),
+            story_new: false,
+            focus: None,
+            filter: None,
+            view: None,
+            view_scanned: 0,
+            indexed: 0.0,
+            done: false,
+            error: None,
+            paused: false,
+            live: None,
+        }
+    }
+
+    /// Where a live capture is written (kept after quitting).
+    pub fn capture_file(&self) -> Option<PathBuf> {
+        self.live.as_ref().map(|l| l.file.clone())
+    }
+
+    /// True once the whole input has been analysed and the story told.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// Polls until the analysis is complete or `timeout` passes (tests, benchmarks).
+    pub fn wait_done(&mut self, timeout: Duration) -> bool {
+        let t = Instant::now();
+        while !self.done && t.elapsed() < timeout {
+            if !self.poll() {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        self.done
+    }
+
+    fn store(&self) -> Option<RwLockReadGuard<'_, FrameStore>> {
+        self.store.read().ok()
+    }
+
+    fn t0(&self) -> Timestamp {
+        self.t0.unwrap_or_default()
+    }
+
+    /// Packet id at view position `index`.
+    fn id_at(&self, index: usize) -> Option<u32> {
+        match &self.view {
+            Some(v) => v.get(index).copied(),
+            None => (index < self.table.len()).then_some(index as u32),
+        }
+    }
+
+    /// Absorbs one batch from the worker.
+    fn absorb(&mut self, b: Batch) {
+        self.table.append(b.rows);
+        self.indexed = b.indexed;
+        if b.error.is_some() {
+            self.error = b.error;
+        }
+        if let Some(items) = b.story {
+            self.all_story = items;
+            self.story_new = true;
+            // The story's names replace the provisional ones.
+            if let Ok(sh) = self.shared.read() {
+                for row in &mut self.all_conns {
+                    let pos = self.conn_pos.get(row.id as usize).copied();
+                    if let Some(n) = pos.and_then(|p| sh.names.get(p as usize)) {
+                        row.name = n.as_ref().map(|n| n.qname.clone());
+                    }
+                }
+            }
+        }
+        self.done |= b.done;
+    }
+
+    /// Turns records that arrived since the last call into rows.
+    fn absorb_records(&mut self) -> bool {
+        let t0 = self.t0();
+        let Ok(sh) = self.shared.read() else {
+            return false;
+        };
+        let (nc, nd, nh) = (sh.conns.len(), sh.dns.len(), sh.http.len());
+        let open_changed = sh.open_version != self.open_version;
+        if (nc, nd, nh) == (self.seen_conns, self.seen_dns, self.seen_http) && !open_changed {
+            return false;
+        }
+        // Provisional rows of connections still open (live) are replaced at each
+        // refresh and whenever a connection finishes.
+        let mut unsorted = false;
+        if !self.provisional.is_empty() {
+            let prov = std::mem::take(&mut self.provisional);
+            self.all_conns.retain(|r| !prov.contains(&r.id));
+        }
+        for i in self.seen_conns..nc {
+            let Some(c) = sh.conns.get(i) else { break };
+            let id = c.conn.id.0 as usize;
+            if id >= self.conn_pos.len() && id < u32::MAX as usize {
+                self.conn_pos.resize(id + 1, u32::MAX);
+            }
+            if let Some(slot) = self.conn_pos.get_mut(id) {
+                *slot = i as u32;
+            }
+            let name = sh.names.get(i).and_then(|n| n.as_ref());
+            let first = sh.first_pkt.get(i).copied().unwrap_or(u32::MAX);
+            let row = rows::conn_row(c, name, first, t0);
+            unsorted |= self.all_conns.last().is_some_and(|l| l.id > row.id);
+            self.all_conns.push(row);
+        }
+        for c in &sh.open {
+            let id = c.conn.id.0;
+            let finished = self
+                .conn_pos
+                .get(id as usize)
+                .is_some_and(|&p| p != u32::MAX);
+            if !finished {
+                let first = self
+                    .table
+                    .packets_of(ConnId(id), 0)
+                    .next()
+                    .unwrap_or(u32::MAX);
+                self.all_conns.push(rows::conn_row(c, None, first, t0));
+                self.provisional.insert(id);
+                unsorted = true;
+            }
+        }
+        self.open_version = sh.open_version;
+        if unsorted {
+            // Stable sort: cheap on a sorted prefix plus a short run.
+            self.all_conns.sort_by_key(|r| r.id);
+        }
+        if nd > self.seen_dns {
+            if let Ok(st) = self.store.read() {
+                let new = sh.dns.get(self.seen_dns..nd).unwrap_or_default();
+                self.all_dns
+                    .extend(new.iter().map(|t| rows::dns_row(t, &st, t0)));
+                self.all_dns.sort_by_key(|r| r.number);
+            }
+        }
+        let new = sh.http.get(self.seen_http..nh).unwrap_or_default();
+        if !new.is_empty() {
+            self.all_http
+                .extend(new.iter().map(|r| rows::http_row(r, t0)));
+            self.all_http
+                .sort_by(|a, b| a.ts_rel.total_cmp(&b.ts_rel).then(a.conn.cmp(&b.conn)));
+        }
+        self.seen_conns = nc;
+        self.seen_dns = nd;
+        self.seen_http = nh;
+        true
+    }
+
+    /// What the list knows of a TCP segment's numbers (relative to each side's ISN, and
+    /// the sender's window scale), from the packet's row; the list and the field tree
+    /// both show these.
+    fn tcp_rel(&self, fact: &packet_table::PacketRow, pkt: &decode::Packet<'_>) -> Option<TcpRel> {
+        let t = pkt.tcp()?;
+        let rel_seq = fact.rel_seq()?;
+        Some(TcpRel {
+            seq_base: t.seq.wrapping_sub(rel_seq),
+            ack_base: t.ack.wrapping_sub(fact.rel_ack().unwrap_or(0)),
+            window_shift: if t.syn() {
+                None
+            } else {
+                fact.conn()
+                    .and_then(|c| self.table.shift(c.0, fact.has(bit::C2S)))
+            },
+        })
+    }
+}
+
+impl Drop for EngineSource {
+    fn drop(&mut self) {
+        // Stop the live capture here, not whenever the worker thread gets to it:
+        // `stop` joins the capture thread, which flushes the kept file, before the
+        // process can exit.
+        self.worker.send(Command::Stop);
+        let cap = self
+            .live
+            .as_ref()
+            .and_then(|l| l.handles.cap.lock().ok().and_then(|mut g| g.take()));
+        if let Some(c) = cap {
+            let _ = c.stop();
+        }
+    }
+}
+
+impl DataSource for EngineSource {
+    fn packet_count(&self) -> usize {
+        match &self.view {
+            Some(v) => v.len(),
+            None => self.table.len(),
+        }
+    }
+
+    fn packet_row(&self, index: usize) -> PacketRow {
+        let empty = PacketRow {
+            number: 0,
+            time: 0.0,
+            src: String::new(),
+            dst: String::new(),
+            proto: "",
+            len: 0,
+            info: String::new(),
+            conn: None,
+            anomaly: false,
+        };
+        let Some(id) = self.id_at(index) else {
+            return empty;
+        };
+        let (Some(fact), Some(st)) = (self.table.get(id), self.store()) else {
+            return empty;
+        };
+        let Some(frame) = st.frame(PacketId(id)) else {
+            return empty;
+        };
+        let pkt = decode::decode(frame.meta.link, frame.data);
+        let notes = self.table.notes(id);
+        let mut info = if fact.conn().is_some() {
+            let dup = if fact.has(bit::DUP) {
+                self.table.dup_ack(id)
+            } else {
+                None
+            };
+            fact.analysis().info_prefix(dup)
+        } else {
+            String::new()
+        };
+        let proto = match notes.first() {
+            Some(first) => {
+                // Several notes of one packet joined as the CLI joins them.
+                for (i, n) in notes.iter().enumerate() {
+                    if i > 0 {
+                        info.push_str(" , ");
+                    }
+                    info.push_str(&n.info);
+                }
+                proto_label(proto_code(first.proto))
+            }
+            None => {
+                let rel = self.tcp_rel(fact, &pkt);
+                info.push_str(&decode::info_with(&pkt, rel.as_ref()));
+                proto_label(fact.proto())
+            }
+        };
+        PacketRow {
+            number: u64::from(id) + 1,
+            time: frame.meta.ts.secs_since(self.t0()),
+            src: pkt.src().map(|a| a.to_string()).unwrap_or_default(),
+            dst: pkt.dst().map(|a| a.to_string()).unwrap_or_default(),
+            proto,
+            len: frame.meta.origlen,
+            info,
+            conn: fact.conn().map(|c| c.0),
+            anomaly: fact.has(bit::ANOMALY),
+        }
+    }
+
+    fn packet_detail(&self, index: usize) -> PacketDetail {
+        let Some(id) = self.id_at(index) else {
+            return PacketDetail::default();
+        };
+        let Some(st) = self.store() else {
+            return PacketDetail::default();
+        };
+        let Some(frame) = st.frame(PacketId(id)) else {
+            return PacketDetail::default();
+        };
+        // The root "Frame" node first (its range is the whole frame), then the layers;
+        // TCP numbers relative as in the list, and the application layer the analysis
+        // found in this packet in place of its "Data" node.
+        let fact = self.table.get(id);
+        let pkt = decode::decode(frame.meta.link, frame.data);
+        let rel = fact.and_then(|f| self.tcp_rel(f, &pkt));
+        let mut tree = decode::field_tree_with(frame.meta.link, frame.data, rel.as_ref());
+        let app = self
+            .table
+            .notes(id)
+            .first()
+            .and_then(|n| detail::app_tree(&pkt, n.proto));
+        if let Some(app) = app {
+            detail::put_app_layer(&mut tree, app, &pkt);
+        }
+        let layers = std::mem::take(&mut tree.children);
+        let mut fields = Vec::with_capacity(layers.len() + 1);
+        let what = tree.label.strip_prefix("Frame: ").unwrap_or(&tree.label);
+        tree.label = format!("Frame {}: {what}", u64::from(id) + 1);
+        fields.push(tree);
+        fields.extend(layers);
+        PacketDetail {
+            number: u64::from(id) + 1,
+            fields,
+            bytes: frame.data.to_vec(),
+        }
+    }
+
+    fn packet_index(&self, number: u64) -> Option<usize> {
+        let id = u32::try_from(number.checked_sub(1)?).ok()?;
+        match &self.view {
+            None => ((id as usize) < self.table.len()).then_some(id as usize),
+            Some(v) => v.binary_search(&id).ok(),
+        }
+    }
+
+    fn conns(&self) -> &[ConnRow] {
+        match (&self.focused, &self.filtered) {
+            (Some(f), _) | (None, Some(f)) => &f.conns,
+            (None, None) => &self.all_conns,
+        }
+    }
+
+    fn conn_detail(&self, conn: u32) -> ConnDetail {
+        let Some(&pos) = self.conn_pos.get(conn as usize) else {
+            return ConnDetail::default();
+        };
+        let (Ok(sh), Some(st)) = (self.shared.read(), self.store()) else {
+            return ConnDetail::default();
+        };
+        let Some(rec) = sh.conns.get(pos as usize) else {
+            return ConnDetail::default();
+        };
+        detail::conn_detail(&DetailInput {
+            store: &st,
+            table: &self.table,
+            rec,
+            name: sh.names.get(pos as usize).and_then(|n| n.as_ref()),
+            dns: &sh.dns,
+            http: &sh.http,
+            t0: self.t0(),
+        })
+    }
+
+    fn follow(&self, conn: u32) -> Vec<Turn> {
+        match self.store() {
+            Some(st) => detail::follow(&st, &self.table, conn, self.t0()),
+            None => Vec::new(),
+        }
+    }
+
+    fn dns_rows(&self) -> &[DnsRow] {
+        match (&self.focused, &self.filtered) {
+            (Some(f), _) | (None, Some(f)) => &f.dns,
+            (None, None) => &self.all_dns,
+        }
+    }
+
+    fn http_rows(&self) -> &[HttpRow] {
+        match (&self.focused, &self.filtered) {
+            (Some(f), _) | (None, Some(f)) => &f.http,
+            (None, None) => &self.all_http,
+        }
+    }
+
+    fn story(&self) -> &[StoryItem] {
+        match (&self.focused, &self.filtered) {
+            (Some(f), _) | (None, Some(f)) => &f.story,
+            (None, None) => &self.all_story,
+        }
+    }
+
+    fn focus_conn(&mut self, conn: Option<u32>) {
+        self.focus = conn;
+        self.refocus();
+        if self.rebuild_view().is_err() {
+            // Only a filter can fail; it was accepted before, so drop it rather than
+            // show a wrong view.
+            self.filter = None;
+            self.filtered = None;
+            self.refocus();
+            let _ = self.rebuild_view();
+        }
+    }
+
+    fn apply_filter(&mut self, expr: &str) -> Result<(), String> {
+        if expr.trim().is_empty() {
+            self.filter = None;
+            self.filtered = None;
+            self.refocus();
+            return self.rebuild_view();
+        }
+        let f = Filter::compile(expr).map_err(|e| e.render(expr))?;
+        let old = self.filter.replace(f);
+        let r = self.rebuild_view();
+        if r.is_err() {
+            self.filter = old;
+            let _ = self.rebuild_view();
+        }
+        self.refilter(true);
+        self.refocus();
+        r
+    }
+
+    fn check_filter(&self, expr: &str) -> Result<(), String> {
+        Filter::compile(expr)
+            .map(|_| ())
+            .map_err(|e| e.render(expr))
+    }
+
+    fn status(&self) -> SourceStatus {
+        let live = self.live.as_ref();
+        let ls = live.and_then(|l| l.handles.status.lock().ok().map(|s| s.clone()));
+        SourceStatus {
+            name: self.name.clone(),
+            packets: self.table.len() as u64,
+            indexed: if live.is_some() { 1.0 } else { self.indexed },
+            done: self.done || ls.as_ref().is_some_and(|s| s.stopped),
+            live: live.is_some(),
+            paused: self.paused,
+            drops: ls.map(|s| u64::from(s.stats.dropped) + u64::from(s.stats.if_dropped)),
+            capture_file: live.map(|l| l.file.clone()),
+            error: self.error.clone(),
+        }
+    }
+
+    fn poll(&mut self) -> bool {
+        let batches: Vec<Batch> = self.worker.drain(POLL_BATCHES).collect();
+        let mut changed = !batches.is_empty();
+        for b in batches {
+            self.absorb(b);
+        }
+        if self.t0.is_none() {
+            self.t0 = self
+                .store()
+                .and_then(|s| s.entry(PacketId(0)).map(|e| e.ts));
+        }
+        changed |= self.absorb_records();
+        if changed {
+            if self.extend_view().is_err() {
+                self.filter = None;
+                let _ = self.rebuild_view();
+            }
+            if self.filter.is_some() || self.filtered.is_some() {
+                let story = std::mem::take(&mut self.story_new);
+                self.refilter(story);
+            }
+            if self.focus.is_some() {
+                self.refocus();
+            }
+        }
+        changed
+    }
+
+    fn set_paused(&mut self, paused: bool) {
+        self.paused = paused;
+        self.worker.send(Command::Pause(paused));
+    }
+
+    fn save_view(&self) -> Result<String, String> {
+        self.save_view_to(std::path::Path::new("."))
+    }
+
+    fn unfiltered_count(&self, tab: super::action::Tab) -> Option<usize> {
+        use super::action::Tab;
+        Some(match tab {
+            Tab::Packets => self.table.len(),
+            Tab::Conns => self.all_conns.len(),
+            Tab::Dns => self.all_dns.len(),
+            Tab::Http => self.all_http.len(),
+            Tab::Story => super::source::StoryItem::count_stories(&self.all_story),
+        })
+    }
+}
+
+impl EngineSource {
+    /// [`DataSource::save_view`] into `dir` (the current directory for the TUI).
+    pub fn save_view_to(&self, dir: &std::path::Path) -> Result<String, String> {
+        let st = self
+            .store
+            .read()
+            .map_err(|_| "frame store unavailable".to_string())?;
+        let ids: Vec<PacketId> = match &self.view {
+            Some(v) => v.iter().map(|&i| PacketId(i)).collect(),
+            None => (0..self.table.len() as u32).map(PacketId).collect(),
+        };
+        let what = match (self.focus, &self.filter) {
+            (Some(c), _) => format!("conn{c}"),
+            (None, Some(_)) => "filtered".to_string(),
+            (None, None) => "all".to_string(),
+        };
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let out = dir.join(format!("wiretale-{what}-{stamp}.pcapng"));
+        let n = wiretale_engine::capture::write_selection(
+            &st,
+            ids,
+            &out,
+            wiretale_engine::capture::ExportFormat::Pcapng,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(format!("saved {n} packets to {}", out.display()))
+    }
+}

@@ -1,0 +1,360 @@
+//! The worker side of [`super::EngineSource`]: indexes the frame store in slices, runs the
+//! [`Engine`] over the newly indexed frames, and hands the UI one batch per slice.
+//!
+//! Finished records (connections with their names, DNS transactions, HTTP exchanges)
+//! go into [`Shared`] behind a lock rather than through the channel: the story at the end
+//! needs all of them, and sharing them avoids holding every record twice (once in the
+//! worker for the story, once in the UI for the tables).
+//!
+//! A live capture takes the same path: libpcap's frames are written to the spill file
+//! before a batch is announced, and the producer reads them back from that file through
+//! the growing store. Reading from the file rather than from the batches keeps packet
+//! ids equal to file positions even when the capture thread had to drop a batch for a
+//! slow consumer (those frames are only in the file), so every row can be re-read.
+
+use std::sync::{Arc, Mutex, RwLock};
+
+use super::rows;
+use crate::source::StoryItem;
+use crate::worker::Produced;
+use wiretale_engine::analysis::{
+    ConnOutcome, ConnRecord, Engine, EngineConfig, FilterIndex, HttpRecord, PacketTable,
+};
+use wiretale_engine::base::PacketId;
+use wiretale_engine::capture::{FrameStore, LiveCapture, LiveStats};
+use wiretale_engine::proto::dns::DnsTransaction;
+use wiretale_engine::story::{self, ConnName, NameIndex, StoryInput};
+
+/// Packets indexed and analysed in the first slice (small, so the first screen is fast).
+const FIRST_SLICE: usize = 2048;
+/// Largest slice: a few milliseconds of indexing, tens of analysis.
+const MAX_SLICE: usize = 65_536;
+/// How often a live capture's story is retold while records arrive.
+const LIVE_STORY_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Records shared between the worker (writer) and the UI (reader). `conns`, `names`
+/// and `first_pkt` are parallel; all lists only grow (the final names replace `names`
+/// in place).
+#[derive(Default)]
+pub struct Shared {
+    pub conns: Vec<ConnRecord>,
+    pub names: Vec<Option<ConnName>>,
+    /// Packet id of each connection's first packet.
+    pub first_pkt: Vec<u32>,
+    pub dns: Vec<DnsTransaction>,
+    pub http: Vec<HttpRecord>,
+    /// What display filters read about each packet beyond its bytes (streams, TCP
+    /// analysis, application fields, connection outcomes).
+    pub index: FilterIndex,
+    /// Live only: the connections still open at the last refresh (provisional rows).
+    pub open: Vec<ConnRecord>,
+    /// Bumped at every refresh of `open`.
+    pub open_version: u64,
+}
+
+/// One update for the UI.
+pub struct Batch {
+    /// The rows of the packets analysed in this slice (appended to the whole table).
+    pub rows: PacketTable,
+    /// Fraction of the file walked, 0.0..=1.0.
+    pub indexed: f64,
+    /// The analysis is complete (end of file, or the live capture ended).
+    pub done: bool,
+    /// Why reading stopped early (damaged file, capture error).
+    pub error: Option<String>,
+    /// At the end: the story as tree items (the final names are in [`Shared`]).
+    pub story: Option<Vec<StoryItem>>,
+}
+
+/// Live capture state the UI shows (updated by the producer each step).
+#[derive(Clone, Debug, Default)]
+pub struct LiveStatus {
+    pub stats: LiveStats,
+    pub stopped: bool,
+}
+
+/// The producer run by the worker thread.
+pub struct Producer {
+    store: Arc<RwLock<FrameStore>>,
+    shared: Arc<RwLock<Shared>>,
+    engine: Engine,
+    names: NameIndex,
+    /// First packet id of each connection, by connection id.
+    conn_first: Vec<u32>,
+    processed: usize,
+    slice: usize,
+    finished: bool,
+    live: Option<LiveHandles>,
+    /// Records arrived since the story was last told (live capture retells it).
+    story_stale: bool,
+    last_story: Option<std::time::Instant>,
+}
+
+/// The live capture (taken out and stopped by the UI at quit, so its file is flushed
+/// before the process exits) and the status the producer reports.
+#[derive(Clone)]
+pub struct LiveHandles {
+    pub cap: Arc<Mutex<Option<LiveCapture>>>,
+    pub status: Arc<Mutex<LiveStatus>>,
+}
+
+impl Producer {
+    pub fn new(
+        store: Arc<RwLock<FrameStore>>,
+        shared: Arc<RwLock<Shared>>,
+        live: Option<LiveHandles>,
+    ) -> Producer {
+        Producer {
+            store,
+            shared,
+            engine: Engine::new(EngineConfig {
+                want_app_fields: true,
+                ..EngineConfig::default()
+            }),
+            names: NameIndex::new(),
+            conn_first: Vec::new(),
+            processed: 0,
+            slice: FIRST_SLICE,
+            finished: false,
+            live,
+            story_stale: false,
+            last_story: None,
+        }
+    }
+
+    /// One slice: see the module docs.
+    pub fn step(&mut self) -> Produced<Batch> {
+        if self.finished {
+            return Produced::Done;
+        }
+        let mut error = None;
+        let mut capture_ended = false;
+        if let Some(live) = &self.live {
+            // The frames are in the spill file; the batches only say "more is there".
+            let mut disconnected = true;
+            let mut stats = None;
+            if let Ok(guard) = live.cap.lock() {
+                if let Some(cap) = guard.as_ref() {
+                    disconnected = false;
+                    loop {
+                        match cap.batches().try_recv() {
+                            Ok(_) => {}
+                            Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                                disconnected = true;
+                                break;
+                            }
+                        }
+                    }
+                    if let Some(e) = cap.error() {
+                        error = Some(e.to_string());
+                    }
+                    stats = Some(cap.stats());
+                }
+            }
+            capture_ended = disconnected || error.is_some();
+            if let Ok(mut s) = live.status.lock() {
+                if let Some(st) = stats {
+                    s.stats = st;
+                }
+                s.stopped = capture_ended;
+            }
+            if let Ok(mut st) = self.store.write() {
+                if capture_ended {
+                    let _ = st.finish_growing();
+                } else if let Err(e) = st.refresh() {
+                    error = Some(e.to_string());
+                }
+            }
+        }
+        let (complete, indexed) = match self.store.write() {
+            Ok(mut st) => {
+                st.index_more(self.slice);
+                if let Some(e) = st.error() {
+                    error.get_or_insert_with(|| e.to_string());
+                }
+                let frac = if self.live.is_some() || st.file_len() == 0 {
+                    1.0
+                } else {
+                    st.bytes_indexed() as f64 / st.file_len() as f64
+                };
+                (st.is_complete(), frac)
+            }
+            Err(_) => return Produced::Done,
+        };
+        let mut rows = PacketTable::starting_at(self.processed as u32);
+        // The filter index grows with the rows; it is moved out of `Shared` for the
+        // slice so the UI is not locked out while frames are analysed.
+        let mut index = self
+            .shared
+            .write()
+            .map(|mut sh| std::mem::take(&mut sh.index))
+            .unwrap_or_default();
+        if let Ok(st) = self.store.read() {
+            let end = st.len().min(self.processed + self.slice);
+            for id in self.processed..end {
+                let Some(frame) = st.frame(PacketId(id as u32)) else {
+                    break;
+                };
+                let s = self.engine.process(&frame);
+                if let (Some(c), Some(v)) = (s.conn, &s.verdict) {
+                    let c = c.0 as usize;
+                    if c >= self.conn_first.len() && c < u32::MAX as usize {
+                        self.conn_first.resize(c + 1, u32::MAX);
+                    }
+                    if let Some(slot) = self.conn_first.get_mut(c) {
+                        if *slot == u32::MAX || v.new_conn {
+                            *slot = id as u32;
+                        }
+                    }
+                }
+                rows.push(&s);
+                index.push(&frame, &s);
+                self.processed = id + 1;
+            }
+        }
+        if let Ok(mut sh) = self.shared.write() {
+            sh.index = index;
+        }
+        let at_end = complete && self.processed >= self.store.read().map_or(0, |s| s.len());
+        let live_done = self.live.is_none() || capture_ended;
+        let done = at_end && live_done;
+        if done {
+            self.engine.finish();
+        }
+        self.collect(done);
+        // Live, connections still open are shown as they are so far (refreshed with
+        // the story), so the views move with the traffic, not only when a connection
+        // ends.
+        if self.live.is_some() && !rows.is_empty() {
+            self.story_stale = true;
+        }
+        // A live capture has no end to wait for: retell the story every few seconds
+        // while records keep arriving (telling it costs time linear in the records).
+        let retell = self.live.is_some()
+            && self.story_stale
+            && self
+                .last_story
+                .is_none_or(|t| t.elapsed() >= LIVE_STORY_EVERY);
+        let story = (done || retell).then(|| {
+            self.story_stale = false;
+            self.last_story = Some(std::time::Instant::now());
+            let open = if done {
+                Vec::new()
+            } else {
+                self.engine.open_conns()
+            };
+            if let Ok(mut sh) = self.shared.write() {
+                sh.open = open;
+                sh.open_version += 1;
+            }
+            self.tell()
+        });
+        if done {
+            self.finished = true;
+        }
+        if rows.is_empty() && !done && error.is_none() && story.is_none() {
+            return Produced::Idle;
+        }
+        self.slice = (self.slice * 2).min(MAX_SLICE);
+        Produced::Batch(Batch {
+            rows,
+            indexed,
+            done,
+            error,
+            story,
+        })
+    }
+
+    /// Moves what the engine finished into [`Shared`], naming connections by the
+    /// lookups seen so far (the story renames them at the end).
+    fn collect(&mut self, at_end: bool) {
+        let dns = self.engine.take_dns(at_end);
+        let conns = self.engine.take_conns();
+        let http = self.engine.take_http();
+        if dns.is_empty() && conns.is_empty() && http.is_empty() {
+            return;
+        }
+        self.story_stale = true;
+        for t in &dns {
+            self.names.add(t);
+        }
+        let Ok(mut sh) = self.shared.write() else {
+            return;
+        };
+        sh.dns.extend(dns);
+        for c in conns {
+            sh.index.set_outcome(
+                c.conn.id,
+                ConnOutcome {
+                    state: c.conn.state(),
+                    name: self.names.name(&c).map(|n| n.qname),
+                },
+            );
+            let first = self
+                .conn_first
+                .get(c.conn.id.0 as usize)
+                .copied()
+                .unwrap_or(u32::MAX);
+            sh.names.push(self.names.name(&c));
+            sh.first_pkt.push(first);
+            sh.conns.push(c);
+        }
+        sh.http.extend(http);
+    }
+
+    /// The story over everything, as the `story` command tells it; also replaces the
+    /// provisional names with the story's.
+    fn tell(&mut self) -> Vec<StoryItem> {
+        let t0 = self
+            .store
+            .read()
+            .ok()
+            .and_then(|s| s.entry(PacketId(0)).map(|e| e.ts))
+            .unwrap_or_default();
+        let (items, names) = {
+            let Ok(sh) = self.shared.read() else {
+                return Vec::new();
+            };
+            let mut order: Vec<usize> = (0..sh.conns.len()).collect();
+            order.sort_by_key(|&i| sh.conns.get(i).map(|c| c.conn.id));
+            let mut conns: Vec<ConnRecord> = order
+                .iter()
+                .filter_map(|&i| sh.conns.get(i).cloned())
+                .collect();
+            // Live: the connections still open take part in the story too (after the
+            // finished ones, so `names[k]` still lines up with `order`).
+            let finished: std::collections::HashSet<u32> =
+                conns.iter().map(|c| c.conn.id.0).collect();
+            conns.extend(
+                sh.open
+                    .iter()
+                    .filter(|c| !finished.contains(&c.conn.id.0))
+                    .cloned(),
+            );
+            let mut dns = sh.dns.clone();
+            dns.sort_by_key(|t| t.seq);
+            let input = StoryInput {
+                conns: &conns,
+                dns: &dns,
+                http: &sh.http,
+            };
+            let st = story::tell(&input);
+            let items = rows::story_items(&st, &input, t0);
+            // names[k] belongs to conns[k] = sh.conns[order[k]].
+            let mut names: Vec<Option<ConnName>> = vec![None; sh.conns.len()];
+            for (k, n) in st.names.into_iter().enumerate() {
+                if let Some(slot) = order.get(k).and_then(|&i| names.get_mut(i)) {
+                    *slot = n;
+                }
+            }
+            (items, names)
+        };
+        if let Ok(mut sh) = self.shared.write() {
+            if sh.names.len() == names.len() {
+                sh.names = names;
+            }
+        }
+        items
+    }
+}

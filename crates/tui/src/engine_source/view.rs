@@ -1,0 +1,263 @@
+//! Focus and display filter: the view of packet ids every packet query goes through,
+//! and the connection, DNS, HTTP and story lists limited to the focus or the filter.
+
+use super::producer::Shared;
+use super::{rows, EngineSource, Focused};
+use crate::source::{DnsRow, HttpRow, StoryItem};
+use wiretale_engine::analysis::packet_table::PacketTable;
+use wiretale_engine::base::{ConnId, PacketId};
+use wiretale_engine::capture::FrameStore;
+use wiretale_engine::filter::Filter;
+use wiretale_engine::proto::dns::DnsTransaction;
+
+impl EngineSource {
+    /// Recomputes the focused lists (after a focus change or new records).
+    pub(super) fn refocus(&mut self) {
+        let Some(c) = self.focus else {
+            self.focused = None;
+            return;
+        };
+        let naming_seq = self.conn_pos.get(c as usize).and_then(|&p| {
+            let sh = self.shared.read().ok()?;
+            sh.names.get(p as usize)?.as_ref()?.dns_seq
+        });
+        // The DNS row that named the connection, found by its query frame.
+        let naming_frame = naming_seq.and_then(|seq| {
+            let sh = self.shared.read().ok()?;
+            let t = sh.dns.iter().find(|t| t.seq == seq)?;
+            Some(t.query_pkt.or(t.response_pkt)?.frame_number())
+        });
+        let base = self.filtered.as_ref();
+        let all_story = base.map_or(&self.all_story, |f| &f.story);
+        let all_conns = base.map_or(&self.all_conns, |f| &f.conns);
+        let all_dns = base.map_or(&self.all_dns, |f| &f.dns);
+        let all_http = base.map_or(&self.all_http, |f| &f.http);
+        let story = all_story
+            .iter()
+            .filter_map(|item| {
+                if item.conn == Some(c) {
+                    return Some(item.clone());
+                }
+                let children: Vec<StoryItem> = item
+                    .children
+                    .iter()
+                    .filter(|ch| ch.conn == Some(c))
+                    .cloned()
+                    .collect();
+                (!children.is_empty()).then(|| StoryItem {
+                    text: item.text.clone(),
+                    conn: item.conn,
+                    children,
+                })
+            })
+            .collect();
+        self.focused = Some(Focused {
+            conns: all_conns.iter().filter(|r| r.id == c).cloned().collect(),
+            dns: all_dns
+                .iter()
+                .filter(|r| r.conn == Some(c) || Some(r.number) == naming_frame)
+                .cloned()
+                .collect(),
+            http: all_http.iter().filter(|r| r.conn == c).cloned().collect(),
+            story,
+        });
+    }
+
+    pub(super) fn is_matched(&self, id: Option<PacketId>) -> bool {
+        id.is_some_and(|p| {
+            self.matched
+                .get(p.0 as usize / 64)
+                .is_some_and(|w| w & (1 << (p.0 % 64)) != 0)
+        })
+    }
+
+    /// Recomputes the lists the display filter keeps (the `filtered` field),
+    /// with the rules of `-Y` on `conns`, `dns`, `http` and `story` (README, "Filters and
+    /// export"; `cli::select`): a connection when one of its packets matched or its own
+    /// fields match; a DNS transaction when its query or response matched; an HTTP
+    /// exchange when a packet that started, completed the head of or ended either side
+    /// matched; the story of what those rules keep, retold when `story` (the filter
+    /// changed or a new story arrived).
+    pub(super) fn refilter(&mut self, story: bool) {
+        let Some(filter) = &self.filter else {
+            self.filtered = None;
+            return;
+        };
+        let t0 = self.t0();
+        let (Ok(sh), Some(st)) = (self.shared.read(), self.store()) else {
+            return;
+        };
+        let mut hit_conns = std::collections::HashSet::new();
+        for (w, &bits) in self.matched.iter().enumerate() {
+            let mut b = bits;
+            while b != 0 {
+                let id = (w * 64) as u32 + b.trailing_zeros();
+                b &= b - 1;
+                if let Some(c) = self.table.get(id).and_then(|f| f.conn()) {
+                    hit_conns.insert(c.0);
+                }
+            }
+        }
+        let keep_conn = |c: &wiretale_engine::analysis::ConnRecord, name: Option<&str>| {
+            hit_conns.contains(&c.conn.id.0)
+                || wiretale_engine::analysis::select::conn_matches(&sh.index, filter, c, name)
+        };
+        let conns = self
+            .all_conns
+            .iter()
+            .filter(|r| {
+                if hit_conns.contains(&r.id) {
+                    return true;
+                }
+                let Some(&pos) = self.conn_pos.get(r.id as usize) else {
+                    return false;
+                };
+                let name = sh.names.get(pos as usize).and_then(|n| n.as_ref());
+                sh.conns
+                    .get(pos as usize)
+                    .is_some_and(|c| keep_conn(c, name.map(|n| n.qname.as_str())))
+            })
+            .cloned()
+            .collect();
+        let keep_dns =
+            |t: &DnsTransaction| self.is_matched(t.query_pkt) || self.is_matched(t.response_pkt);
+        let mut dns: Vec<DnsRow> = sh
+            .dns
+            .iter()
+            .filter(|t| keep_dns(t))
+            .map(|t| rows::dns_row(t, &st, t0))
+            .collect();
+        dns.sort_by_key(|r| r.number);
+        let keep_http = |r: &wiretale_engine::analysis::HttpRecord| {
+            let t = &r.tx;
+            [
+                t.request_first_pkt,
+                t.request_head_pkt,
+                t.request_last_pkt,
+                t.response_first_pkt,
+                t.response_head_pkt,
+                t.response_last_pkt,
+            ]
+            .into_iter()
+            .any(|p| self.is_matched(p))
+        };
+        let mut http: Vec<HttpRow> = sh
+            .http
+            .iter()
+            .filter(|r| keep_http(r))
+            .map(|r| rows::http_row(r, t0))
+            .collect();
+        http.sort_by(|a, b| a.ts_rel.total_cmp(&b.ts_rel).then(a.conn.cmp(&b.conn)));
+        let story = match (&self.filtered, story || self.filtered.is_none()) {
+            (Some(f), false) => f.story.clone(),
+            _ if self.all_story.is_empty() => Vec::new(),
+            _ => {
+                // As `story -Y` tells it: every answer names connections; the filter
+                // decides which lookups, exchanges and connections are told.
+                let mut stream = wiretale_engine::story::StoryStream::new();
+                let mut txs: Vec<&DnsTransaction> = sh.dns.iter().collect();
+                txs.sort_by_key(|t| t.seq);
+                for t in txs {
+                    stream.add_dns(t.clone(), keep_dns(t));
+                }
+                for h in sh.http.iter().filter(|h| keep_http(h)) {
+                    stream.add_http(h.clone());
+                }
+                for c in &sh.conns {
+                    stream.add_conn(c.clone());
+                }
+                let mut pages = Vec::new();
+                let mut keep =
+                    |c: &wiretale_engine::analysis::ConnRecord,
+                     n: Option<&wiretale_engine::story::ConnName>| {
+                        keep_conn(c, n.map(|n| n.qname.as_str()))
+                    };
+                stream.finish(&mut keep, &mut |p| {
+                    pages.push(p.clone());
+                    true
+                });
+                rows::story_items_from_pages(&pages)
+            }
+        };
+        let lists = Focused {
+            conns,
+            dns,
+            http,
+            story,
+        };
+        drop(sh);
+        drop(st);
+        self.filtered = Some(lists);
+    }
+
+    /// Rebuilds the packet view from scratch (focus or filter changed).
+    pub(super) fn rebuild_view(&mut self) -> Result<(), String> {
+        self.view_scanned = 0;
+        self.matched.clear();
+        self.view = if self.focus.is_none() && self.filter.is_none() {
+            None
+        } else {
+            Some(Vec::new())
+        };
+        self.extend_view()
+    }
+
+    /// Adds the packets that arrived since the last scan to the view.
+    pub(super) fn extend_view(&mut self) -> Result<(), String> {
+        if self.view.is_none() {
+            self.view_scanned = self.table.len();
+            return Ok(());
+        }
+        let from = self.view_scanned;
+        let new: Vec<u32> = match &self.filter {
+            // The whole capture's matches (the other views need them), then the focus.
+            Some(f) => {
+                let st = self.store.read().map_err(|_| "frame store unavailable")?;
+                let sh = self.shared.read().map_err(|_| "analysis unavailable")?;
+                let all: Vec<u32> = (from as u32..self.table.len() as u32).collect();
+                let hits = evaluate_filter(f, &st, &self.table, &sh, &all)?;
+                for &id in &hits {
+                    let (w, b) = (id as usize / 64, id % 64);
+                    if self.matched.len() <= w {
+                        self.matched.resize(w + 1, 0);
+                    }
+                    self.matched[w] |= 1 << b;
+                }
+                match self.focus {
+                    Some(c) => hits
+                        .into_iter()
+                        .filter(|&id| self.table.get(id).and_then(|f| f.conn()) == Some(ConnId(c)))
+                        .collect(),
+                    None => hits,
+                }
+            }
+            None => match self.focus {
+                Some(c) => self.table.packets_of(ConnId(c), from).collect(),
+                None => (from as u32..self.table.len() as u32).collect(),
+            },
+        };
+        if let Some(view) = &mut self.view {
+            view.extend(new);
+        }
+        self.view_scanned = self.table.len();
+        Ok(())
+    }
+}
+
+/// The packets among `candidates` that match `filter`, using the filter index the
+/// worker builds beside the packet table (see `analysis::index`).
+fn evaluate_filter(
+    filter: &Filter,
+    store: &FrameStore,
+    table: &PacketTable,
+    shared: &Shared,
+    candidates: &[u32],
+) -> Result<Vec<u32>, String> {
+    Ok(wiretale_engine::analysis::filter_ids(
+        store,
+        table,
+        &shared.index,
+        filter,
+        candidates,
+    ))
+}
