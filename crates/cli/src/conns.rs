@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::args::FileArgs;
 use super::out::Out;
-use super::run::{drive_with, finish_status, record_matches};
+use super::run::{conclude, drive_with, record_matches};
 use super::select::{Matched, Selection};
 use wiretale_engine::analysis::records::{proto_name, ConnJson};
 use wiretale_engine::analysis::ConnRecord;
@@ -95,12 +95,7 @@ pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
         rows.print(&mut out, c, &names);
     }
     rows.finish(&mut out);
-    let pipe_closed = out.pipe_closed();
-    out.finish()?;
-    if pipe_closed {
-        return Ok(0);
-    }
-    Ok(finish_status(damage))
+    conclude(out, damage)
 }
 
 /// How records are printed: JSON Lines, or text rows (`--wide` or a table).

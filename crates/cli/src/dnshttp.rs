@@ -2,39 +2,76 @@
 
 use super::args::FileArgs;
 use super::out::{Out, Rows};
-use super::run::{drive_with, finish_status, record_matches};
+use super::run::{conclude, drive_with, record_matches};
 use super::select::{Matched, Selection};
 use wiretale_engine::analysis::records::{DnsJson, HttpJson};
-use wiretale_engine::analysis::HttpRecord;
+use wiretale_engine::analysis::{Engine, HttpRecord, PacketSummary};
 use wiretale_engine::base::elide::{self, Col, Cut, Table};
+use wiretale_engine::base::Timestamp;
 use wiretale_engine::proto::dns::{self, DnsTransaction};
 
 pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
+    let header = format!(
+        "{:<12} {:<4} {:<40} {:<40} {:<6} {:<6} {:<40} {:<9} {:>9}  {}",
+        "time", "tran", "client", "server", "id", "type", "name", "rcode", "rtt ms", "answers"
+    );
+    list(
+        a,
+        Listing {
+            header,
+            table: dns_table,
+            take: |engine: &mut Engine, at_end| {
+                let mut txs = engine.take_dns(at_end);
+                txs.sort_by_key(|t| t.seq);
+                txs
+            },
+            keep: |m: &Matched, t: &DnsTransaction| m.dns(t),
+            json: dns_json,
+            text: dns_text,
+            cells: dns_cells,
+        },
+    )
+}
+
+/// What `dns` and `http` differ in; [`list`] does the rest.
+struct Listing<T, Take, Keep> {
+    /// The `--wide` header.
+    header: String,
+    /// The table for a terminal width.
+    table: fn(usize) -> Table,
+    /// The records the engine has finished (`true`: the capture ended), in print order.
+    take: Take,
+    /// Whether the selection (`-Y`, `-f`) keeps one.
+    keep: Keep,
+    json: fn(&T) -> String,
+    /// One `--wide` line and one table row; times relative to the capture's first packet.
+    text: fn(&T, Timestamp) -> String,
+    cells: fn(&T, Timestamp) -> Vec<String>,
+}
+
+/// Drives the capture and prints each record as the engine finishes it: JSON Lines, or a
+/// table (`--wide` lines) with its header.
+fn list<T, Take, Keep>(a: &FileArgs, l: Listing<T, Take, Keep>) -> anyhow::Result<i32>
+where
+    Take: FnMut(&mut Engine, bool) -> Vec<T>,
+    Keep: Fn(&Matched, &T) -> bool,
+{
     let (mut sel, cfg) = match Selection::for_command(a, false)? {
         Ok(v) => v,
         Err(code) => return Ok(code),
     };
+    let Listing {
+        header,
+        table,
+        mut take,
+        keep,
+        json,
+        text,
+        cells,
+    } = l;
     let matched = std::cell::RefCell::new(Matched::new(&sel));
     let mut out = Out::new();
-    let mut rows = (!a.json).then(|| {
-        Rows::new(
-            &mut out,
-            format!(
-                "{:<12} {:<4} {:<40} {:<40} {:<6} {:<6} {:<40} {:<9} {:>9}  {}",
-                "time",
-                "tran",
-                "client",
-                "server",
-                "id",
-                "type",
-                "name",
-                "rcode",
-                "rtt ms",
-                "answers"
-            ),
-            dns_table,
-        )
-    });
+    let mut rows = (!a.json).then(|| Rows::new(&mut out, header, table));
     let first = std::cell::Cell::new(None);
     let stop = std::cell::Cell::new(false);
     let damage = drive_with(
@@ -44,9 +81,7 @@ pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
         {
             let mut step = record_matches(&matched, &stop);
             let first = &first;
-            move |e: &mut wiretale_engine::analysis::Engine,
-                  s: &wiretale_engine::analysis::PacketSummary,
-                  hit| {
+            move |e: &mut Engine, s: &PacketSummary, hit| {
                 if first.get().is_none() {
                     first.set(Some(s.ts));
                 }
@@ -54,13 +89,14 @@ pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
             }
         },
         |engine, at_end, _| {
-            let mut txs = engine.take_dns(at_end);
-            txs.sort_by_key(|t| t.seq);
-            for t in txs.iter().filter(|t| matched.borrow().dns(t)) {
-                let t0 = first.get().unwrap_or_default();
+            let t0 = first.get().unwrap_or_default();
+            for r in take(engine, at_end)
+                .iter()
+                .filter(|r| keep(&matched.borrow(), r))
+            {
                 match &mut rows {
-                    None => out.line(&dns_json(t)),
-                    Some(r) => r.print(&mut out, || dns_text(t, t0), || dns_cells(t, t0)),
+                    None => out.line(&json(r)),
+                    Some(t) => t.print(&mut out, || text(r, t0), || cells(r, t0)),
                 }
             }
             stop.set(out.failed());
@@ -69,12 +105,7 @@ pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
     if let Some(r) = &mut rows {
         r.finish(&mut out);
     }
-    let pipe_closed = out.pipe_closed();
-    out.finish()?;
-    if pipe_closed {
-        return Ok(0);
-    }
-    Ok(finish_status(damage))
+    conclude(out, damage)
 }
 
 /// The documented `--json` DNS record (README, "JSON Lines output"; [`DnsJson`]).
@@ -112,7 +143,7 @@ fn dns_rcode(t: &DnsTransaction) -> String {
 
 /// One transaction as the cells of [`dns_table`]: answers listed by
 /// `dns::text::records_short` (long values and long lists elided with a count).
-fn dns_cells(t: &DnsTransaction, t0: wiretale_engine::base::Timestamp) -> Vec<String> {
+fn dns_cells(t: &DnsTransaction, t0: Timestamp) -> Vec<String> {
     let when = t.query_ts.or(t.response_ts).unwrap_or(t0).secs_since(t0);
     let mut answers = dns::text::records_short(t.answers());
     if t.retransmissions > 0 {
@@ -134,7 +165,7 @@ fn dns_cells(t: &DnsTransaction, t0: wiretale_engine::base::Timestamp) -> Vec<St
 }
 
 /// One `--wide` row: every answer, whole.
-fn dns_text(t: &DnsTransaction, t0: wiretale_engine::base::Timestamp) -> String {
+fn dns_text(t: &DnsTransaction, t0: Timestamp) -> String {
     let when = t.query_ts.or(t.response_ts).unwrap_or(t0).secs_since(t0);
     let rcode = dns_rcode(t);
     let answers = dns::text::typed_data_texts(t.answers());
@@ -162,58 +193,36 @@ fn dns_text(t: &DnsTransaction, t0: wiretale_engine::base::Timestamp) -> String 
 }
 
 pub fn run_http(a: &FileArgs) -> anyhow::Result<i32> {
-    let (mut sel, cfg) = match Selection::for_command(a, false)? {
-        Ok(v) => v,
-        Err(code) => return Ok(code),
-    };
-    let matched = std::cell::RefCell::new(Matched::new(&sel));
-    let mut out = Out::new();
-    let mut rows = (!a.json).then(|| {
-        Rows::new(
-            &mut out,
-            format!(
-                "{:>6} {:>3}  {:<7} {:<30} {:<40} {:>6} {:<24} {:>10} {:>9} {:>9}",
-                "conn",
-                "seq",
-                "method",
-                "host",
-                "uri",
-                "status",
-                "content type",
-                "body B",
-                "ttfb ms",
-                "total ms"
-            ),
-            http_table,
-        )
-    });
-    let stop = std::cell::Cell::new(false);
-    let damage = drive_with(
-        &a.file,
-        cfg,
-        &mut sel,
-        record_matches(&matched, &stop),
-        |engine, _, _| {
-            let mut recs = engine.take_http();
-            recs.sort_by_key(|r| (r.tx.request_ts.or(r.tx.response_ts), r.conn, r.tx.seq));
-            for r in recs.iter().filter(|r| matched.borrow().http(r)) {
-                match &mut rows {
-                    None => out.line(&http_json(r)),
-                    Some(t) => t.print(&mut out, || http_text(r), || http_cells(r)),
-                }
-            }
-            stop.set(out.failed());
+    let header = format!(
+        "{:>6} {:>3}  {:<7} {:<30} {:<40} {:>6} {:<24} {:>10} {:>9} {:>9}",
+        "conn",
+        "seq",
+        "method",
+        "host",
+        "uri",
+        "status",
+        "content type",
+        "body B",
+        "ttfb ms",
+        "total ms"
+    );
+    list(
+        a,
+        Listing {
+            header,
+            table: http_table,
+            take: |engine: &mut Engine, _| {
+                let mut recs = engine.take_http();
+                recs.sort_by_key(|r| (r.tx.request_ts.or(r.tx.response_ts), r.conn, r.tx.seq));
+                recs
+            },
+            keep: |m: &Matched, r: &HttpRecord| m.http(r),
+            json: http_json,
+            // HTTP times are durations, not offsets from the capture's start.
+            text: |r, _| http_text(r),
+            cells: |r, _| http_cells(r),
         },
-    )?;
-    if let Some(r) = &mut rows {
-        r.finish(&mut out);
-    }
-    let pipe_closed = out.pipe_closed();
-    out.finish()?;
-    if pipe_closed {
-        return Ok(0);
-    }
-    Ok(finish_status(damage))
+    )
 }
 
 /// The documented `--json` HTTP record (README, "JSON Lines output"; [`HttpJson`]).

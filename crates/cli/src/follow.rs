@@ -8,7 +8,7 @@
 
 use super::args::{FollowArgs, Side};
 use super::out::Out;
-use super::run::{bpf_keeps, capture_filter, drive_with, finish_status, Next};
+use super::run::{bpf_keeps, capture_filter, conclude, drive_with, finish_status, Next};
 use super::select::{Matched, Selection};
 use wiretale_engine::analysis::records::TurnJson;
 use wiretale_engine::analysis::EngineConfig;
@@ -101,7 +101,7 @@ pub fn run(a: &FollowArgs) -> anyhow::Result<i32> {
                         bytes.len()
                     ));
                     if a.hex {
-                        out.wrap(&hexdump(bytes));
+                        out.wrap(&wiretale_engine::base::hexdump::hexdump(bytes));
                     } else {
                         out.wrap(&shown(bytes));
                     }
@@ -135,12 +135,7 @@ pub fn run(a: &FollowArgs) -> anyhow::Result<i32> {
     if truncated {
         eprintln!("wiretale: conversation cut at {} MiB", LIMIT >> 20);
     }
-    let pipe_closed = out.pipe_closed();
-    out.finish()?;
-    if pipe_closed {
-        return Ok(0);
-    }
-    Ok(finish_status(damage))
+    conclude(out, damage)
 }
 
 /// The one line for an id the file does not have, and the exit status (1). `conns` is
@@ -228,33 +223,4 @@ fn conn_matches(a: &FollowArgs, sel: &mut Selection) -> anyhow::Result<Option<bo
         },
     )?;
     Ok(seen.then_some(keep))
-}
-
-/// Classic 16-bytes-a-line hex dump with an ASCII column.
-pub fn hexdump(b: &[u8]) -> String {
-    let mut s = String::with_capacity(b.len() * 4);
-    for (i, chunk) in b.chunks(16).enumerate() {
-        if i > 0 {
-            s.push('\n');
-        }
-        s.push_str(&format!("{:08x}  ", i * 16));
-        for j in 0..16 {
-            match chunk.get(j) {
-                Some(x) => s.push_str(&format!("{x:02x} ")),
-                None => s.push_str("   "),
-            }
-            if j == 7 {
-                s.push(' ');
-            }
-        }
-        s.push(' ');
-        for &x in chunk {
-            s.push(if x.is_ascii_graphic() || x == b' ' {
-                x as char
-            } else {
-                '.'
-            });
-        }
-    }
-    s
 }

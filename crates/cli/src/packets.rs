@@ -3,7 +3,7 @@
 use super::args::PacketsArgs;
 use super::json::guard;
 use super::out::Out;
-use super::run::{drive_with, finish_status, Next};
+use super::run::{conclude, drive_with, Next};
 use super::select::Selection;
 use wiretale_engine::analysis::records::PacketJson;
 use wiretale_engine::analysis::PacketSummary;
@@ -42,12 +42,7 @@ pub fn run(a: &PacketsArgs) -> anyhow::Result<i32> {
         // Records are not printed here; `drive` discards what nobody takes.
         |_, _, _| {},
     )?;
-    let pipe_closed = out.pipe_closed();
-    out.finish()?;
-    if pipe_closed {
-        return Ok(0);
-    }
-    Ok(finish_status(damage))
+    conclude(out, damage)
 }
 
 /// The protocol column as tshark users read it.

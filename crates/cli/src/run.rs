@@ -136,6 +136,18 @@ fn read_ahead(
 }
 
 /// Prints the damage error (after all output) and gives the exit status.
+/// Ends a command that printed through `out`: flushes it, and gives the exit status. A
+/// reader that went away (`| head`) is a clean exit whatever the capture held;
+/// otherwise damage in the capture is reported ([`finish_status`]).
+pub fn conclude(out: super::out::Out, damage: Option<CaptureError>) -> anyhow::Result<i32> {
+    let pipe_closed = out.pipe_closed();
+    out.finish()?;
+    if pipe_closed {
+        return Ok(0);
+    }
+    Ok(finish_status(damage))
+}
+
 pub fn finish_status(damage: Option<CaptureError>) -> i32 {
     match damage {
         Some(e) => {

@@ -167,15 +167,7 @@ impl Matched {
     /// An HTTP exchange is kept when a packet that started, completed the head of, or
     /// ended its request or response matched.
     pub fn http(&self, r: &HttpRecord) -> bool {
-        let t = &r.tx;
-        self.any(&[
-            t.request_first_pkt,
-            t.request_head_pkt,
-            t.request_last_pkt,
-            t.response_first_pkt,
-            t.response_head_pkt,
-            t.response_last_pkt,
-        ])
+        self.any(&r.tx.packets())
     }
 }
 

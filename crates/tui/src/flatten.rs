@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use wiretale_engine::base::escape::{escape_bytes, push_escaped_bytes};
+use wiretale_engine::base::hexdump::hex_line;
 use wiretale_engine::base::FieldNode;
 
 use super::source::{StoryItem, Turn};
@@ -187,33 +188,6 @@ fn text_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
         .split(|&b| b == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
         .filter(move |_| !bytes.is_empty())
-}
-
-/// `00000010  47 45 54 20 ...  GET ...` with non-printables as dots.
-pub fn hex_line(offset: u64, chunk: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(80);
-    let _ = write!(s, "{offset:08x}  ");
-    for i in 0..16 {
-        match chunk.get(i) {
-            Some(b) => {
-                let _ = write!(s, "{b:02x} ");
-            }
-            None => s.push_str("   "),
-        }
-        if i == 7 {
-            s.push(' ');
-        }
-    }
-    s.push(' ');
-    for &b in chunk {
-        s.push(if b.is_ascii_graphic() || b == b' ' {
-            b as char
-        } else {
-            '.'
-        });
-    }
-    s
 }
 
 /// Escapes arbitrary text for display (convenience for views).

@@ -174,6 +174,16 @@ pub struct StoryItem {
 }
 
 impl StoryItem {
+    /// A line with nothing under it and no connection to open: a story's header before
+    /// its events arrive, or the closing count line.
+    pub fn line(text: String) -> Self {
+        StoryItem {
+            text,
+            conn: None,
+            children: Vec::new(),
+        }
+    }
+
     /// How many stories a story list holds: the items with events under them (not the
     /// closing count line, nor an event outside any story).
     pub fn count_stories(items: &[StoryItem]) -> usize {

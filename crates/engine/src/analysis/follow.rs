@@ -5,9 +5,9 @@
 //! and the connection's id; the TUI gives it just that connection's packets (from the
 //! index) and asks for the first connection, which is the same conversation.
 
+use super::index::Redecoder;
 use crate::base::{ConnId, Direction, PacketId, Timestamp};
 use crate::capture::Frame;
-use crate::decode::{self, Defragmenter};
 use crate::flow::{ConnProto, ConnTable, Connection, FlowConfig, FlowPacket, StreamSink};
 
 /// One turn of a conversation: consecutive bytes one side sent, or bytes that were
@@ -28,7 +28,7 @@ pub enum Turn {
 /// Collects the turns of one connection; see the module docs.
 pub struct Follower {
     target: ConnId,
-    defrag: Defragmenter,
+    redecoder: Redecoder,
     table: ConnTable,
     sink: TurnSink,
 }
@@ -63,7 +63,7 @@ impl Follower {
     pub fn new(target: ConnId, limit: usize) -> Self {
         Follower {
             target,
-            defrag: Defragmenter::default(),
+            redecoder: Redecoder::default(),
             table: ConnTable::new(FlowConfig::default()),
             sink: TurnSink {
                 target,
@@ -81,20 +81,15 @@ impl Follower {
         let table = &mut self.table;
         let sink = &mut self.sink;
         let meta = frame.meta;
-        decode::decode_defragmented(
-            &mut self.defrag,
-            meta.ts,
-            meta.link,
-            frame.data,
-            |pkt, whole, frag| {
+        self.redecoder
+            .with_fragmentation(frame, |pkt, whole, frag| {
                 let fp = frag
                     .analysable(pkt, whole)
                     .and_then(|p| FlowPacket::from_decoded(meta.id, meta.ts, p));
                 if let Some(fp) = fp {
                     table.process(&fp, sink);
                 }
-            },
-        );
+            });
     }
 
     /// Ends the input and returns the turns, and whether the byte limit cut them short.

@@ -46,14 +46,18 @@ impl Redecoder {
         frame: &Frame<'_>,
         f: impl FnOnce(&Packet<'_>, Option<&Packet<'_>>) -> R,
     ) -> R {
+        self.with_fragmentation(frame, |p, w, _| f(p, w))
+    }
+
+    /// [`with`](Self::with), also telling what defragmentation did (which packet a
+    /// connection table should see: [`decode::Fragmentation::analysable`]).
+    pub fn with_fragmentation<R>(
+        &mut self,
+        frame: &Frame<'_>,
+        f: impl FnOnce(&Packet<'_>, Option<&Packet<'_>>, decode::Fragmentation) -> R,
+    ) -> R {
         let meta = frame.meta;
-        decode::decode_defragmented(
-            &mut self.defrag,
-            meta.ts,
-            meta.link,
-            frame.data,
-            |p, w, _| f(p, w),
-        )
+        decode::decode_defragmented(&mut self.defrag, meta.ts, meta.link, frame.data, f)
     }
 }
 
@@ -286,6 +290,11 @@ fn filter_range(
         .and_then(|p| store.meta(PacketId(p as u32)))
         .map(|m| m.ts)
         .or(first);
+    let refilter = Refilter {
+        table,
+        index,
+        filter,
+    };
     let mut redecoder = Redecoder::default();
     // The defragmenter's state at `range.start`: every earlier fragment, in order.
     let before = index
@@ -304,57 +313,52 @@ fn filter_range(
         let Some(&row) = table.get(id.0) else {
             continue;
         };
-        let ts = frame.meta.ts;
-        let rel = first.map_or(0.0, |f| ts.secs_since(f));
-        let delta = prev.map_or(0.0, |p| ts.secs_since(p));
-        prev = Some(ts);
-        if matches_one(
-            table,
-            index,
-            filter,
-            &mut redecoder,
-            &frame,
-            row,
-            rel,
-            delta,
-        ) {
+        if refilter.matches(&mut redecoder, &frame, row, first, prev) {
             out.push(id);
         }
+        prev = Some(frame.meta.ts);
     }
     out
 }
 
-/// Whether `filter` selects one frame, decoded (and defragmented) by `redecoder`, with
-/// its row and what the index knows about it; `rel` and `delta` are its times since
-/// the first and the previous frame.
-#[allow(clippy::too_many_arguments)]
-fn matches_one(
-    table: &PacketTable,
-    index: &FilterIndex,
-    filter: &Filter,
-    redecoder: &mut Redecoder,
-    frame: &Frame<'_>,
-    row: PacketRow,
-    rel: f64,
-    delta: f64,
-) -> bool {
-    let id = frame.meta.id;
-    redecoder.with(frame, |pkt, whole| {
-        filter.matches(&PacketView {
-            id,
-            len: frame.meta.origlen,
-            caplen: frame.meta.caplen,
-            rel,
-            delta,
-            pkt,
-            whole,
-            row,
-            stream: index.context.stream(row.conn()),
-            notes: table.notes(id.0),
-            dns_time: index.dns_time.get(&id.0).copied(),
-            outcome: row.conn().and_then(|c| index.outcomes.get(&c.0)),
+/// What a re-filter reads besides the frame: the per-packet table and the index.
+struct Refilter<'a> {
+    table: &'a PacketTable,
+    index: &'a FilterIndex,
+    filter: &'a Filter,
+}
+
+impl Refilter<'_> {
+    /// Whether the filter selects one frame, decoded (and defragmented) by `redecoder`,
+    /// with its row and what the index knows about it; `first` and `prev` are the times
+    /// of the capture's first frame and of the frame before this one.
+    fn matches(
+        &self,
+        redecoder: &mut Redecoder,
+        frame: &Frame<'_>,
+        row: PacketRow,
+        first: Option<Timestamp>,
+        prev: Option<Timestamp>,
+    ) -> bool {
+        let id = frame.meta.id;
+        let ts = frame.meta.ts;
+        redecoder.with(frame, |pkt, whole| {
+            self.filter.matches(&PacketView {
+                id,
+                len: frame.meta.origlen,
+                caplen: frame.meta.caplen,
+                rel: first.map_or(0.0, |f| ts.secs_since(f)),
+                delta: prev.map_or(0.0, |p| ts.secs_since(p)),
+                pkt,
+                whole,
+                row,
+                stream: self.index.context.stream(row.conn()),
+                notes: self.table.notes(id.0),
+                dns_time: self.index.dns_time.get(&id.0).copied(),
+                outcome: row.conn().and_then(|c| self.index.outcomes.get(&c.0)),
+            })
         })
-    })
+    }
 }
 
 /// Like [`filter_index`], over only the packets `ids` (in increasing order): what a
@@ -369,6 +373,11 @@ pub fn filter_ids(
 ) -> Vec<u32> {
     let mut out = Vec::new();
     let first = store.meta(PacketId(0)).map(|m| m.ts);
+    let refilter = Refilter {
+        table,
+        index,
+        filter,
+    };
     let mut redecoder = Redecoder::default();
     for &i in ids {
         let id = PacketId(i);
@@ -378,23 +387,11 @@ pub fn filter_ids(
         let (Some(frame), Some(&row)) = (store.frame(id), table.get(i)) else {
             continue;
         };
-        let ts = frame.meta.ts;
         let prev = i
             .checked_sub(1)
             .and_then(|p| store.meta(PacketId(p)))
             .map(|m| m.ts);
-        let rel = first.map_or(0.0, |f| ts.secs_since(f));
-        let delta = prev.map_or(0.0, |p| ts.secs_since(p));
-        if matches_one(
-            table,
-            index,
-            filter,
-            &mut redecoder,
-            &frame,
-            row,
-            rel,
-            delta,
-        ) {
+        if refilter.matches(&mut redecoder, &frame, row, first, prev) {
             out.push(i);
         }
     }

@@ -6,6 +6,7 @@ mod anomaly;
 pub mod elide;
 pub mod escape;
 mod field;
+pub mod hexdump;
 mod ids;
 mod time;
 mod wire_text;

@@ -141,6 +141,38 @@ fn make_frame<'a>(w: &Walker, id: u64, p: &super::walk::PacketRec, data: &'a [u8
     }
 }
 
+/// A reader whose file-level facts are its [`Walker`]'s: the readers here differ only
+/// in where the bytes come from, so they say how to get the next frame and the walker,
+/// and the rest of [`FrameSource`] is read off the walker once, below.
+trait Walked {
+    fn next_walked(&mut self) -> Result<Option<Frame<'_>>, CaptureError>;
+    fn walker(&self) -> &Walker;
+}
+
+impl<T: Walked> FrameSource for T {
+    fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
+        self.next_walked()
+    }
+    fn interfaces(&self) -> &[InterfaceInfo] {
+        &self.walker().interfaces
+    }
+    fn sections(&self) -> &[SectionInfo] {
+        &self.walker().sections
+    }
+    fn format(&self) -> Option<FileFormat> {
+        self.walker().format
+    }
+    fn comments(&self) -> &[String] {
+        &self.walker().comments
+    }
+    fn anomaly(&self) -> Option<&crate::base::Anomaly> {
+        self.walker().anomaly.as_ref()
+    }
+    fn packets_read(&self) -> u64 {
+        self.walker().packets
+    }
+}
+
 /// A reader over bytes already in memory: a memory map, a `Vec`, a static slice.
 pub struct MemReader<B> {
     bytes: B,
@@ -163,8 +195,8 @@ impl<B: AsRef<[u8]>> MemReader<B> {
     }
 }
 
-impl<B: AsRef<[u8]>> FrameSource for MemReader<B> {
-    fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
+impl<B: AsRef<[u8]>> Walked for MemReader<B> {
+    fn next_walked(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
         let all = self.bytes.as_ref();
         loop {
             let buf = all.get(self.pos..).unwrap_or_default();
@@ -187,23 +219,8 @@ impl<B: AsRef<[u8]>> FrameSource for MemReader<B> {
             }
         }
     }
-    fn interfaces(&self) -> &[InterfaceInfo] {
-        &self.walker.interfaces
-    }
-    fn sections(&self) -> &[SectionInfo] {
-        &self.walker.sections
-    }
-    fn format(&self) -> Option<FileFormat> {
-        self.walker.format
-    }
-    fn comments(&self) -> &[String] {
-        &self.walker.comments
-    }
-    fn anomaly(&self) -> Option<&crate::base::Anomaly> {
-        self.walker.anomaly.as_ref()
-    }
-    fn packets_read(&self) -> u64 {
-        self.walker.packets
+    fn walker(&self) -> &Walker {
+        &self.walker
     }
 }
 
@@ -281,8 +298,8 @@ impl<R: Read> StreamReader<R> {
     }
 }
 
-impl<R: Read> FrameSource for StreamReader<R> {
-    fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
+impl<R: Read> Walked for StreamReader<R> {
+    fn next_walked(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
         loop {
             let buf = self.buf.get(self.start..self.end).unwrap_or_default();
             match self.walker.step(buf, self.offset, self.eof)? {
@@ -307,22 +324,7 @@ impl<R: Read> FrameSource for StreamReader<R> {
             }
         }
     }
-    fn interfaces(&self) -> &[InterfaceInfo] {
-        &self.walker.interfaces
-    }
-    fn sections(&self) -> &[SectionInfo] {
-        &self.walker.sections
-    }
-    fn format(&self) -> Option<FileFormat> {
-        self.walker.format
-    }
-    fn comments(&self) -> &[String] {
-        &self.walker.comments
-    }
-    fn anomaly(&self) -> Option<&crate::base::Anomaly> {
-        self.walker.anomaly.as_ref()
-    }
-    fn packets_read(&self) -> u64 {
-        self.walker.packets
+    fn walker(&self) -> &Walker {
+        &self.walker
     }
 }

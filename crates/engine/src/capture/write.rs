@@ -26,6 +26,24 @@ fn check_len(data: &[u8]) -> Result<u32, CaptureError> {
     Ok(data.len() as u32)
 }
 
+/// The methods both writers have the same (each holds its `w` and counts `packets`):
+/// packets written, flush, and the inner writer back.
+macro_rules! sink_methods {
+    () => {
+        pub fn packets(&self) -> u64 {
+            self.packets
+        }
+
+        pub fn flush(&mut self) -> Result<(), CaptureError> {
+            self.w.flush().map_err(werr)
+        }
+
+        pub fn into_inner(self) -> W {
+            self.w
+        }
+    };
+}
+
 /// A classic pcap writer (draft-ietf-opsawg-pcap §4, §5).
 pub struct PcapWriter<W: Write> {
     w: W,
@@ -75,17 +93,7 @@ impl<W: Write> PcapWriter<W> {
         Ok(())
     }
 
-    pub fn packets(&self) -> u64 {
-        self.packets
-    }
-
-    pub fn flush(&mut self) -> Result<(), CaptureError> {
-        self.w.flush().map_err(werr)
-    }
-
-    pub fn into_inner(self) -> W {
-        self.w
-    }
+    sink_methods!();
 }
 
 /// A pcapng writer (draft-ietf-opsawg-pcapng §4.1 SHB, §4.2 IDB, §4.3 EPB). Interfaces
@@ -217,17 +225,7 @@ impl<W: Write> PcapngWriter<W> {
         Ok(())
     }
 
-    pub fn packets(&self) -> u64 {
-        self.packets
-    }
-
-    pub fn flush(&mut self) -> Result<(), CaptureError> {
-        self.w.flush().map_err(werr)
-    }
-
-    pub fn into_inner(self) -> W {
-        self.w
-    }
+    sink_methods!();
 }
 
 #[cfg(test)]

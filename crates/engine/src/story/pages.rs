@@ -134,18 +134,9 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
             None => {
                 let id = pages.len() as u32;
                 pages.push(Page {
-                    id,
-                    client,
                     document: doc.then_some(hi),
                     url: if doc { url.clone() } else { None },
-                    start: ts,
-                    end,
-                    conns: Vec::new(),
-                    http: Vec::new(),
-                    dns: Vec::new(),
-                    background: false,
-                    background_of: None,
-                    during: None,
+                    ..lone(id, client, ts, end)
                 });
                 if let (true, Some(u)) = (doc, url.as_deref()) {
                     by_origin
@@ -553,6 +544,7 @@ fn origin(url: &str) -> String {
     )
 }
 
+/// A page of its own (no document yet, no connections): where every page starts.
 fn lone(id: u32, client: IpAddr, start: Timestamp, end: Timestamp) -> Page {
     Page {
         id,

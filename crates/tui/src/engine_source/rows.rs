@@ -138,11 +138,7 @@ pub fn story_items(st: &Story, input: &StoryInput<'_>, _t0: Timestamp) -> Vec<St
             cur = None;
             if let Some(h) = e.page.and_then(|id| headers.get(id as usize)) {
                 cur = Some((e.page.unwrap_or_default(), out.len()));
-                out.push(StoryItem {
-                    text: h.clone(),
-                    conn: None,
-                    children: Vec::new(),
-                });
+                out.push(StoryItem::line(h.clone()));
             }
         }
         let item = event_item(e);
@@ -152,13 +148,7 @@ pub fn story_items(st: &Story, input: &StoryInput<'_>, _t0: Timestamp) -> Vec<St
         }
     }
     // Last, as the `story` command ends: how many stories of each kind.
-    if let Some(line) = tally.line() {
-        out.push(StoryItem {
-            text: line,
-            conn: None,
-            children: Vec::new(),
-        });
-    }
+    out.extend(tally.line().map(StoryItem::line));
     out
 }
 
@@ -210,12 +200,6 @@ pub fn story_items_from_pages(pages: &[StoryPage]) -> Vec<StoryItem> {
             }
         })
         .collect();
-    if let Some(line) = tally.line() {
-        out.push(StoryItem {
-            text: line,
-            conn: None,
-            children: Vec::new(),
-        });
-    }
+    out.extend(tally.line().map(StoryItem::line));
     out
 }

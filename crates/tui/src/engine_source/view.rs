@@ -129,17 +129,7 @@ impl EngineSource {
             .collect();
         dns.sort_by_key(|r| r.number);
         let keep_http = |r: &wiretale_engine::analysis::HttpRecord| {
-            let t = &r.tx;
-            [
-                t.request_first_pkt,
-                t.request_head_pkt,
-                t.request_last_pkt,
-                t.response_first_pkt,
-                t.response_head_pkt,
-                t.response_last_pkt,
-            ]
-            .into_iter()
-            .any(|p| self.is_matched(p))
+            r.tx.packets().into_iter().any(|p| self.is_matched(p))
         };
         let mut http: Vec<HttpRow> = sh
             .http

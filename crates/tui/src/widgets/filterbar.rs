@@ -77,13 +77,7 @@ pub fn render(buf: &mut Buffer, area: Rect, bar: &Bar, theme: &Theme) {
 mod tests {
     use super::*;
 
-    fn text(buf: &Buffer, y: u16) -> String {
-        (0..buf.area.width)
-            .map(|x| buf[(x, y)].symbol())
-            .collect::<String>()
-            .trim_end()
-            .to_string()
-    }
+    use super::super::row_text as text;
 
     #[test]
     fn shows_text_cursor_and_caret_error() {

@@ -103,13 +103,7 @@ mod tests {
     use super::*;
     use ratatui::style::Modifier;
 
-    fn text(buf: &Buffer, y: u16) -> String {
-        (0..buf.area.width)
-            .map(|x| buf[(x, y)].symbol())
-            .collect::<String>()
-            .trim_end()
-            .to_string()
-    }
+    use super::super::row_text as text;
 
     // Ethernet + IPv4 header start of fake frame; field = IPv4 source address 26..30.
     fn frame() -> Vec<u8> {

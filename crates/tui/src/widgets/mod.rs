@@ -33,6 +33,16 @@ pub fn fmt_bytes(n: u64) -> String {
     }
 }
 
+/// Row `y` of a rendered buffer as text, trailing blanks cut (the widgets' tests).
+#[cfg(test)]
+fn row_text(buf: &ratatui::buffer::Buffer, y: u16) -> String {
+    (0..buf.area.width)
+        .map(|x| buf[(x, y)].symbol())
+        .collect::<String>()
+        .trim_end()
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -70,13 +70,7 @@ mod tests {
     use std::collections::HashSet;
     use wiretale_engine::base::FieldNode;
 
-    fn text(buf: &Buffer, y: u16) -> String {
-        (0..buf.area.width)
-            .map(|x| buf[(x, y)].symbol())
-            .collect::<String>()
-            .trim_end()
-            .to_string()
-    }
+    use super::super::row_text as text;
 
     #[test]
     fn expand_and_collapse_show_and_hide_children() {

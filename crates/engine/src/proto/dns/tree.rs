@@ -8,6 +8,13 @@
 //! where the walk stops (a cut or malformed message) a last node says where and why, and
 //! everything before it stays.
 
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::ops::Range;
 
 use super::message::{Flags, Record};
@@ -30,12 +37,12 @@ fn class_name(c: u16) -> String {
 
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {
     let s = b.get(at..at.checked_add(2)?)?;
-    Some(u16::from_be_bytes([s[0], s[1]]))
+    Some(u16::from_be_bytes(s.try_into().ok()?))
 }
 
 fn u32_at(b: &[u8], at: usize) -> Option<u32> {
     let s = b.get(at..at.checked_add(4)?)?;
-    Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+    Some(u32::from_be_bytes(s.try_into().ok()?))
 }
 
 /// The tree of a DNS message carried over TCP that starts a segment: the 2-byte length
@@ -101,7 +108,7 @@ pub fn dns_tree(msg: &[u8]) -> FieldNode {
         .iter()
         .enumerate()
     {
-        match counts[k] {
+        match counts.get(k).copied().flatten() {
             Some(c) => {
                 root.push(format!("{what}: {c}"), 4 + 2 * k..6 + 2 * k);
             }

@@ -6,6 +6,13 @@
 //! Brotli (`br`, RFC 7932) decodes through `brotli-decompressor` (the decoder half of
 //! Dropbox's maintained pure-Rust `brotli`).
 
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::io::Read;
 
 use super::parse::parse_chunk_size;
@@ -155,7 +162,7 @@ pub fn sniff(b: &[u8]) -> Option<&'static str> {
         "HEIF image"
     } else if at(4, b"ftyp") {
         "MP4 media"
-    } else if at(0, b"\x00\x00\x01\x00") && b.len() >= 22 && b[4..6] != [0, 0] {
+    } else if at(0, b"\x00\x00\x01\x00") && b.len() >= 22 && b.get(4..6) != Some(&[0, 0]) {
         // ICONDIR (reserved 0, type 1, a non-zero count) and at least one entry.
         "ICO icon"
     } else if at(0, b"%PDF-") {
@@ -201,7 +208,10 @@ fn pe_header(b: &[u8]) -> bool {
     let Some(off) = b.get(0x3c..0x40) else {
         return false;
     };
-    let off = u32::from_le_bytes([off[0], off[1], off[2], off[3]]) as usize;
+    let Ok(off) = <[u8; 4]>::try_from(off) else {
+        return false;
+    };
+    let off = u32::from_le_bytes(off) as usize;
     off.checked_add(4)
         .and_then(|end| b.get(off..end))
         .is_some_and(|sig| sig == b"PE\0\0")
@@ -264,15 +274,19 @@ pub fn display_pieces(stream: &[u8], limit: usize) -> Vec<Piece<'_>> {
     let mut out: Vec<Piece<'_>> = Vec::new();
     let mut pos = 0;
     while pos < stream.len() {
-        let rest = &stream[pos..];
+        let rest = stream.get(pos..).unwrap_or_default();
         let Some(head) = parse_head(rest) else {
             out.push(Piece::Bytes(rest));
             break;
         };
-        let body_start = head.len;
-        let body_end = body_start + head.body_len(&rest[body_start..]);
-        out.push(Piece::Bytes(&rest[..body_start]));
-        let raw = &rest[body_start..body_end];
+        // `parse_head` ends inside `rest`, and `body_len` counts only bytes present.
+        let (Some(before), Some(after)) = (rest.get(..head.len), rest.get(head.len..)) else {
+            out.push(Piece::Bytes(rest));
+            break;
+        };
+        let raw = after.get(..head.body_len(after)).unwrap_or(after);
+        let body_end = head.len + raw.len();
+        out.push(Piece::Bytes(before));
         if !raw.is_empty() {
             out.push(body_piece(&head, raw, limit));
         }
@@ -284,7 +298,7 @@ pub fn display_pieces(stream: &[u8], limit: usize) -> Vec<Piece<'_>> {
         match (merged.last_mut(), p) {
             (Some(Piece::Bytes(a)), Piece::Bytes(b)) if a.as_ptr_range().end == b.as_ptr() => {
                 let start = a.as_ptr() as usize - stream.as_ptr() as usize;
-                *a = &stream[start..start + a.len() + b.len()];
+                *a = stream.get(start..start + a.len() + b.len()).unwrap_or(a);
             }
             (_, p) => merged.push(p),
         }
@@ -334,7 +348,7 @@ fn parse_head(b: &[u8]) -> Option<Head> {
         .position(|w| w == b"\r\n\r\n")
         .map(|i| i + 4)
         .or_else(|| b.windows(2).position(|w| w == b"\n\n").map(|i| i + 2))?;
-    let text = std::str::from_utf8(&b[..end]).ok()?;
+    let text = std::str::from_utf8(b.get(..end)?).ok()?;
     let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     let first = lines.next()?;
     let (request, status) = if let Some(rest) = first.strip_prefix("HTTP/1.") {
@@ -402,13 +416,13 @@ fn chunked_len(b: &[u8]) -> Option<usize> {
     let mut pos = 0;
     loop {
         let next = line_end(pos)?;
-        let size = usize::try_from(parse_chunk_size(&b[pos..next])?).ok()?;
+        let size = usize::try_from(parse_chunk_size(b.get(pos..next)?)?).ok()?;
         pos = next;
         if size == 0 {
             // Trailer fields up to the empty line.
             loop {
                 let next = line_end(pos)?;
-                let line = &b[pos..next];
+                let line = b.get(pos..next)?;
                 pos = next;
                 if line == b"\r\n" || line == b"\n" {
                     return Some(pos);

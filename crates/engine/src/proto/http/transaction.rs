@@ -88,6 +88,19 @@ pub struct HttpTransaction {
 }
 
 impl HttpTransaction {
+    /// The packets that began, headed and ended the request and the response: a
+    /// filter that matched any of them selects the exchange.
+    pub fn packets(&self) -> [Option<PacketId>; 6] {
+        [
+            self.request_first_pkt,
+            self.request_head_pkt,
+            self.request_last_pkt,
+            self.response_first_pkt,
+            self.response_head_pkt,
+            self.response_last_pkt,
+        ]
+    }
+
     /// Time to first byte in nanoseconds: response first byte − request last byte.
     pub fn ttfb(&self) -> Option<i64> {
         Some(self.response_ts?.0 - self.request_end_ts?.0)
