@@ -5,6 +5,13 @@
 //! handle (Linux cooked v1 from loopback, v2, BSD NULL/LOOP, raw IP) are parsed here by
 //! hand and the rest is handed to `LaxSlicedPacket::from_ether_type`.
 
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use etherparse::{
@@ -55,9 +62,17 @@ pub fn decode(link: LinkType, data: &[u8]) -> Packet<'_> {
     p
 }
 
+/// `N` bytes at `at`, or `None` past the end.
+fn bytes<const N: usize>(data: &[u8], at: usize) -> Option<[u8; N]> {
+    data.get(at..at.checked_add(N)?)?.try_into().ok()
+}
+
 fn be16(data: &[u8], at: usize) -> Option<u16> {
-    let b = data.get(at..at.checked_add(2)?)?;
-    Some(u16::from_be_bytes([b[0], b[1]]))
+    bytes(data, at).map(u16::from_be_bytes)
+}
+
+fn be32(data: &[u8], at: usize) -> Option<u32> {
+    bytes(data, at).map(u32::from_be_bytes)
 }
 
 /// Linux cooked capture v1: 16 bytes — packet type (2), ARPHRD (2), address length (2),
@@ -73,9 +88,7 @@ fn sll<'a>(p: &mut Packet<'a>, data: &'a [u8]) {
     }
     p.link_header = 0..16;
     let addr_len = be16(data, 4).unwrap_or(0);
-    if addr_len == 6 {
-        let mut src = [0u8; 6];
-        src.copy_from_slice(&data[6..12]);
+    if let (6, Some(src)) = (addr_len, bytes(data, 6)) {
         let proto = be16(data, 14).unwrap_or(0);
         p.eth = Some(EthInfo {
             src,
@@ -101,9 +114,7 @@ fn sll2<'a>(p: &mut Packet<'a>, data: &'a [u8]) {
     }
     p.link_header = 0..20;
     let proto = be16(data, 0).unwrap_or(0);
-    if data[11] == 6 {
-        let mut src = [0u8; 6];
-        src.copy_from_slice(&data[12..18]);
+    if let (Some(6), Some(src)) = (data.get(11), bytes(data, 12)) {
         p.eth = Some(EthInfo {
             src,
             dst: [0; 6],
@@ -119,7 +130,7 @@ fn sll2<'a>(p: &mut Packet<'a>, data: &'a [u8]) {
 /// address family. AF_INET is 2 everywhere; AF_INET6 is 24 (NetBSD/OpenBSD), 28 (FreeBSD)
 /// or 30 (macOS). A NULL file may come from a host of either byte order, so both are tried.
 fn null_loop<'a>(p: &mut Packet<'a>, data: &'a [u8]) {
-    let Some(b) = data.get(..4) else {
+    let Some(b) = bytes::<4>(data, 0) else {
         p.anomaly(
             AnomalyKind::TruncatedLink,
             format!("NULL/LOOP header needs 4 bytes, have {}", data.len()),
@@ -127,8 +138,8 @@ fn null_loop<'a>(p: &mut Packet<'a>, data: &'a [u8]) {
         return;
     };
     p.link_header = 0..4;
-    let le = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-    let be = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    let le = u32::from_le_bytes(b);
+    let be = u32::from_be_bytes(b);
     let family = |f: u32| match f {
         2 => Some(ETHERTYPE_IPV4),
         24 | 28 | 30 => Some(ETHERTYPE_IPV6),
@@ -366,10 +377,10 @@ fn arp_info(a: &etherparse::ArpPacketSlice<'_>) -> ArpInfo {
     };
     if a.hw_addr_size() == 6 && a.proto_addr_size() == 4 && b.len() >= 28 {
         info.eth_ipv4 = true;
-        info.sender_mac.copy_from_slice(&b[8..14]);
-        info.sender_ip = Ipv4Addr::new(b[14], b[15], b[16], b[17]);
-        info.target_mac.copy_from_slice(&b[18..24]);
-        info.target_ip = Ipv4Addr::new(b[24], b[25], b[26], b[27]);
+        info.sender_mac = bytes(b, 8).unwrap_or_default();
+        info.sender_ip = bytes(b, 14).map_or(Ipv4Addr::UNSPECIFIED, Ipv4Addr::from);
+        info.target_mac = bytes(b, 18).unwrap_or_default();
+        info.target_ip = bytes(b, 24).map_or(Ipv4Addr::UNSPECIFIED, Ipv4Addr::from);
     }
     info
 }
@@ -643,25 +654,22 @@ pub(crate) fn parse_tcp_options(opts: &[u8]) -> (TcpOptions, Option<usize>) {
             }
         }
         match (kind, body.len()) {
-            (2, 2) => o.mss = Some(u16::from_be_bytes([body[0], body[1]])),
-            (3, 1) => o.wscale = Some(body[0]),
+            (2, 2) => o.mss = be16(body, 0),
+            (3, 1) => o.wscale = body.first().copied(),
             (4, 0) => o.sack_permitted = true,
             (5, n) if n % 8 == 0 => {
                 for block in body.chunks_exact(8) {
                     if let Some(slot) = o.sack.get_mut(usize::from(o.sack_count)) {
                         *slot = (
-                            u32::from_be_bytes([block[0], block[1], block[2], block[3]]),
-                            u32::from_be_bytes([block[4], block[5], block[6], block[7]]),
+                            be32(block, 0).unwrap_or_default(),
+                            be32(block, 4).unwrap_or_default(),
                         );
                         o.sack_count += 1;
                     }
                 }
             }
             (8, 8) => {
-                o.ts = Some((
-                    u32::from_be_bytes([body[0], body[1], body[2], body[3]]),
-                    u32::from_be_bytes([body[4], body[5], body[6], body[7]]),
-                ))
+                o.ts = be32(body, 0).zip(be32(body, 4));
             }
             _ => {}
         }
