@@ -171,6 +171,9 @@ impl<T: Walked> FrameSource for T {
     fn packets_read(&self) -> u64 {
         self.walker().packets
     }
+    fn secrets(&self) -> &[super::DecryptionSecrets] {
+        &self.walker().secrets
+    }
 }
 
 /// A reader over bytes already in memory: a memory map, a `Vec`, a static slice.

@@ -54,7 +54,7 @@ pub use file::{open, open_reader, MemReader, StreamReader};
 pub use live::{devices, DeviceInfo, FrameBatch, LiveCapture, LiveOptions, LiveStats};
 pub use readahead::ReadAhead;
 pub use store::{FrameStore, IndexEntry, IndexProgress};
-pub use walk::{ByteOrder, FileFormat, InterfaceInfo, SectionInfo};
+pub use walk::{ByteOrder, DecryptionSecrets, FileFormat, InterfaceInfo, SectionInfo};
 pub use write::{PcapWriter, PcapngWriter};
 
 use crate::base::{Anomaly, LinkType, PacketId, Timestamp};
@@ -103,4 +103,9 @@ pub trait FrameSource {
     fn anomaly(&self) -> Option<&Anomaly>;
     /// Packets returned so far.
     fn packets_read(&self) -> u64;
+    /// Decryption secrets (pcapng DSBs) read since the frame before the last one was
+    /// returned: they serve the frame last returned and those after it. Usually empty.
+    fn secrets(&self) -> &[DecryptionSecrets] {
+        &[]
+    }
 }

@@ -18,8 +18,8 @@
 
 use super::error::{CaptureError, ErrorKind};
 use super::walk::{
-    u16_at, u32_at, u64_at, ByteOrder, InterfaceInfo, PacketRec, SectionInfo, State, Step, Walker,
-    MAX_BLOCK, MAX_INTERFACES,
+    u16_at, u32_at, u64_at, ByteOrder, DecryptionSecrets, InterfaceInfo, PacketRec, SectionInfo,
+    State, Step, Walker, MAX_BLOCK, MAX_INTERFACES,
 };
 use crate::base::{Anomaly, AnomalyKind, LinkType};
 
@@ -31,6 +31,11 @@ const BT_IDB: u32 = 1;
 const BT_PB: u32 = 2;
 const BT_SPB: u32 = 3;
 const BT_EPB: u32 = 6;
+const BT_DSB: u32 = 0x0000_000a;
+/// Most secrets held between two packets (a key log line is ~180 bytes, so this is
+/// hundreds of thousands of TLS sessions); a file with more is refused as malformed
+/// rather than read with keys silently missing.
+const MAX_SECRETS: usize = 64 << 20;
 
 const OPT_ENDOFOPT: u16 = 0;
 const OPT_COMMENT: u16 = 1;
@@ -388,6 +393,50 @@ pub(crate) fn block(
                 ts: w.last_ts,
                 iface,
             }))
+        }
+        BT_DSB => {
+            // §4.7: secrets type (4), secrets length (4), the secrets padded to 32 bits,
+            // then options.
+            let kind = u32_at(b, 8, be);
+            let len = u32_at(b, 12, be) as usize;
+            let data = 16usize
+                .checked_add(len)
+                .filter(|&end| end <= body_end)
+                .and_then(|end| b.get(16..end));
+            let held: usize = w
+                .pending_secrets
+                .iter()
+                .map(|s| s.data.len())
+                .sum::<usize>()
+                + w.secrets.iter().map(|s| s.data.len()).sum::<usize>();
+            match data {
+                Some(d) if held + d.len() <= MAX_SECRETS => {
+                    w.pending_secrets.push(DecryptionSecrets {
+                        kind,
+                        data: d.to_vec(),
+                    });
+                }
+                Some(_) => {
+                    return Err(malformed(
+                        w,
+                        offset,
+                        "decryption secrets block",
+                        format!(
+                            "over {} MiB of secrets before one packet",
+                            MAX_SECRETS >> 20
+                        ),
+                    ))
+                }
+                None => {
+                    return Err(malformed(
+                        w,
+                        offset,
+                        "decryption secrets block",
+                        format!("secrets length {len} runs past the block"),
+                    ))
+                }
+            }
+            Ok(Step::Skip(total))
         }
         _ => Ok(Step::Skip(total)),
     }

@@ -18,7 +18,7 @@
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
-use super::walk::{FileFormat, InterfaceInfo, SectionInfo};
+use super::walk::{DecryptionSecrets, FileFormat, InterfaceInfo, SectionInfo};
 use super::{CaptureError, Frame, FrameMeta, FrameSource};
 use crate::base::Anomaly;
 
@@ -35,6 +35,7 @@ struct Extras {
     at: usize,
     comments: Vec<String>,
     anomaly: Option<Anomaly>,
+    secrets: Vec<DecryptionSecrets>,
 }
 
 /// Frames read ahead: their bytes back to back, and where each one is.
@@ -167,12 +168,14 @@ fn reader(mut src: Box<dyn FrameSource + Send>, tx: SyncSender<Batch>, spare: Re
                     let (meta, len) = (f.meta, f.data.len());
                     let lists = (src.interfaces().len() as u32, src.sections().len() as u32);
                     b.frames.push((meta, at, len, lists));
-                    let (comments, anomaly) = (src.comments(), src.anomaly());
-                    if !comments.is_empty() || anomaly.is_some() {
+                    let (comments, anomaly, secrets) =
+                        (src.comments(), src.anomaly(), src.secrets());
+                    if !comments.is_empty() || anomaly.is_some() || !secrets.is_empty() {
                         b.extras.push(Extras {
                             at: b.frames.len() - 1,
                             comments: comments.to_vec(),
                             anomaly: anomaly.cloned(),
+                            secrets: secrets.to_vec(),
                         });
                     }
                 }
@@ -255,6 +258,9 @@ impl FrameSource for ReadAhead {
     }
     fn anomaly(&self) -> Option<&Anomaly> {
         self.current_extras().and_then(|e| e.anomaly.as_ref())
+    }
+    fn secrets(&self) -> &[DecryptionSecrets] {
+        self.current_extras().map_or(&[], |e| &e.secrets)
     }
     fn packets_read(&self) -> u64 {
         // Frames handed out so far (the reader may be ahead).

@@ -22,7 +22,7 @@ use std::path::Path;
 
 use super::error::{CaptureError, ErrorKind};
 use super::file::{is_gzip, map_file, open_file, Mapped};
-use super::walk::{FileFormat, InterfaceInfo, SectionInfo, Step, Walker};
+use super::walk::{DecryptionSecrets, FileFormat, InterfaceInfo, SectionInfo, Step, Walker};
 use super::{Frame, FrameMeta};
 use crate::base::{Anomaly, LinkType, PacketId, Timestamp};
 
@@ -57,6 +57,8 @@ pub struct FrameStore {
     index: Vec<IndexEntry>,
     /// Packet comments, keyed by packet id (rare, so a sparse map).
     comments: BTreeMap<u32, Vec<String>>,
+    /// Decryption secrets (pcapng DSBs), each with the first packet it serves.
+    secrets: Vec<(PacketId, DecryptionSecrets)>,
     /// Non-fatal oddities, keyed by packet id (rare).
     anomalies: BTreeMap<u32, Anomaly>,
     error: Option<CaptureError>,
@@ -138,6 +140,7 @@ impl FrameStore {
             pos: 0,
             index: Vec::new(),
             comments: BTreeMap::new(),
+            secrets: Vec::new(),
             anomalies: BTreeMap::new(),
             error: None,
             done: false,
@@ -173,6 +176,12 @@ impl FrameStore {
                     }
                     if let Some(a) = self.walker.anomaly.take() {
                         self.anomalies.insert(self.index.len() as u32, a);
+                    }
+                    if !self.walker.secrets.is_empty() {
+                        let id = PacketId(self.index.len() as u32);
+                        for s in std::mem::take(&mut self.walker.secrets) {
+                            self.secrets.push((id, s));
+                        }
                     }
                     self.index.push(IndexEntry {
                         offset: (self.pos + p.data_start) as u64,
@@ -256,6 +265,12 @@ impl FrameStore {
         let start = usize::try_from(e.offset).ok()?;
         let data = self.bytes.as_ref().get(start..start + e.caplen as usize)?;
         Some(Frame { meta, data })
+    }
+
+    /// The decryption secrets indexed so far, in file order, each with the first packet
+    /// it serves (a pcapng DSB comes before the packets it decrypts).
+    pub fn secrets(&self) -> &[(PacketId, DecryptionSecrets)] {
+        &self.secrets
     }
 
     /// Comments of packet `id` (empty for most packets).

@@ -193,3 +193,106 @@ proptest! {
         read_all(&b[..cut]);
     }
 }
+
+/// Decryption Secrets Blocks (pcapng §4.7) reach the frame after them, through every
+/// reader: the file from editcap (`tests/data/dsb/make.sh`) carries a key log before
+/// its first packet.
+#[test]
+fn decryption_secrets_reach_the_frame_after_them_in_every_reader() {
+    use super::{DecryptionSecrets, FrameSource, MemReader, ReadAhead, StreamReader};
+    let root = std::path::Path::new(crate::testutil::ROOT).join("tests/data/dsb");
+    let bytes = std::fs::read(root.join("editcap-dsb.pcapng")).unwrap();
+    let keys = std::fs::read(root.join("keys.txt")).unwrap();
+    let want = vec![DecryptionSecrets {
+        kind: DecryptionSecrets::TLS,
+        data: keys,
+    }];
+    // (frame index, secrets) for each frame that has any, and the frame count.
+    fn seen(src: &mut dyn FrameSource) -> (Vec<(usize, Vec<DecryptionSecrets>)>, usize) {
+        let mut out = Vec::new();
+        let mut n = 0;
+        while let Some(_f) = src.next_frame().unwrap() {
+            if !src.secrets().is_empty() {
+                out.push((n, src.secrets().to_vec()));
+            }
+            n += 1;
+        }
+        (out, n)
+    }
+    let expect = (vec![(0, want.clone())], 14);
+    assert_eq!(seen(&mut MemReader::new(bytes.clone())), expect);
+    assert_eq!(seen(&mut StreamReader::new(&bytes[..])), expect);
+    let ahead = MemReader::new(bytes.clone());
+    assert_eq!(seen(&mut ReadAhead::new(Box::new(ahead)).unwrap()), expect);
+    let mut store = super::FrameStore::from_bytes(bytes);
+    assert!(store.index_all().is_none());
+    assert_eq!(
+        store.secrets(),
+        [(crate::base::PacketId(0), want[0].clone())]
+    );
+    // Never printed: Debug shows the type and size only.
+    let shown = format!("{:?}", want[0]);
+    assert!(
+        !shown.contains("CLIENT_RANDOM") && shown.contains("0x544c534b"),
+        "{shown}"
+    );
+}
+
+/// What the writer puts between packets, readers hand out with the next packet; a
+/// length that runs past its block is an error naming the block, not a misread.
+#[test]
+fn written_secrets_round_trip_and_bad_lengths_are_errors() {
+    use super::{DecryptionSecrets, FrameSource, MemReader, PcapngWriter};
+    let mut w = PcapngWriter::new(Vec::new(), "test", &[]).unwrap();
+    let i = w
+        .add_interface(crate::base::LinkType::ETHERNET, 0, None, None)
+        .unwrap();
+    w.write_packet(i, crate::base::Timestamp(1), b"one", 3, &[])
+        .unwrap();
+    w.add_secrets(DecryptionSecrets::TLS, b"CLIENT_RANDOM a b\n")
+        .unwrap();
+    w.add_secrets(0x57474b4c, b"wg").unwrap();
+    w.write_packet(i, crate::base::Timestamp(2), b"two", 3, &[])
+        .unwrap();
+    w.write_packet(i, crate::base::Timestamp(3), b"three", 5, &[])
+        .unwrap();
+    let bytes = w.into_inner();
+    let mut r = MemReader::new(bytes.clone());
+    let mut got = Vec::new();
+    while r.next_frame().unwrap().is_some() {
+        got.push(
+            r.secrets()
+                .iter()
+                .map(|s| (s.kind, s.data.clone()))
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(
+        got,
+        [
+            vec![],
+            vec![
+                (DecryptionSecrets::TLS, b"CLIENT_RANDOM a b\n".to_vec()),
+                (0x57474b4c, b"wg".to_vec())
+            ],
+            vec![]
+        ]
+    );
+    // Corrupt the first DSB's secrets length (after SHB and IDB) to run past its block.
+    let shb_len = u32::from_ne_bytes(bytes[4..8].try_into().unwrap()) as usize;
+    let idb_len = u32::from_ne_bytes(bytes[shb_len + 4..shb_len + 8].try_into().unwrap()) as usize;
+    let epb = shb_len + idb_len;
+    let epb_len = u32::from_ne_bytes(bytes[epb + 4..epb + 8].try_into().unwrap()) as usize;
+    let dsb = epb + epb_len;
+    assert_eq!(
+        u32::from_ne_bytes(bytes[dsb..dsb + 4].try_into().unwrap()),
+        0x0a
+    );
+    let mut bad = bytes.clone();
+    bad[dsb + 12..dsb + 16].copy_from_slice(&1000u32.to_ne_bytes());
+    let mut r = MemReader::new(bad);
+    assert!(r.next_frame().unwrap().is_some());
+    let e = r.next_frame().unwrap_err();
+    assert!(e.to_string().contains("decryption secrets block"), "{e}");
+    assert_eq!(e.offset, dsb as u64);
+}

@@ -124,6 +124,33 @@ pub struct SectionInfo {
     pub first_iface: u32,
 }
 
+/// A pcapng Decryption Secrets Block (draft-ietf-opsawg-pcapng §4.7): keys that decrypt
+/// the packets after it, e.g. a TLS key log (`kind` [`DecryptionSecrets::TLS`]).
+#[derive(Clone, PartialEq, Eq)]
+pub struct DecryptionSecrets {
+    /// Secrets type: `TLSK` (TLS key log), `WGKL` (WireGuard), …
+    pub kind: u32,
+    /// The secrets, as the block carries them (for `TLSK`, NSS key log text).
+    pub data: Vec<u8>,
+}
+
+impl DecryptionSecrets {
+    /// `TLSK`: NSS key log lines (`CLIENT_RANDOM …`, `CLIENT_TRAFFIC_SECRET_0 …`).
+    pub const TLS: u32 = 0x544c_534b;
+}
+
+/// Secrets are never printed, not even by `{:?}`: only their type and size.
+impl std::fmt::Debug for DecryptionSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "DecryptionSecrets {{ kind: {:#010x}, {} bytes }}",
+            self.kind,
+            self.data.len()
+        )
+    }
+}
+
 /// A packet found by the walker, positions relative to the buffer given to `step`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct PacketRec {
@@ -172,6 +199,11 @@ pub(crate) struct Walker {
     pub comments: Vec<String>,
     /// Something odd but not fatal about the last packet (cleared every step).
     pub anomaly: Option<Anomaly>,
+    /// Decryption Secrets Blocks read since the packet before the last one: they come
+    /// before the packets they serve, so they are handed out with the next packet.
+    pub secrets: Vec<DecryptionSecrets>,
+    /// Secrets read since the last packet, for the next one.
+    pub pending_secrets: Vec<DecryptionSecrets>,
 }
 
 impl Walker {
@@ -185,6 +217,8 @@ impl Walker {
             last_ts: Timestamp(0),
             comments: Vec::new(),
             anomaly: None,
+            secrets: Vec::new(),
+            pending_secrets: Vec::new(),
         }
     }
 
@@ -238,6 +272,9 @@ impl Walker {
             Ok(Step::Packet(p)) => {
                 self.packets += 1;
                 self.last_ts = p.ts;
+                if !self.secrets.is_empty() || !self.pending_secrets.is_empty() {
+                    self.secrets = std::mem::take(&mut self.pending_secrets);
+                }
                 Ok(Step::Packet(p))
             }
             Ok(Step::End) => {

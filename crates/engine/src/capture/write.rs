@@ -148,6 +148,19 @@ impl<W: Write> PcapngWriter<W> {
         self.w.write_all(&total.to_ne_bytes()).map_err(werr)
     }
 
+    /// Writes a Decryption Secrets Block (draft-ietf-opsawg-pcapng §4.7): `data` of
+    /// secrets type `kind` (e.g. [`DecryptionSecrets::TLS`](super::DecryptionSecrets::TLS)
+    /// with NSS key log text). Readers apply it to the packets written after it.
+    pub fn add_secrets(&mut self, kind: u32, data: &[u8]) -> Result<(), CaptureError> {
+        check_len(data)?;
+        let mut body = Vec::with_capacity(data.len() + 12);
+        body.extend_from_slice(&kind.to_ne_bytes());
+        body.extend_from_slice(&(data.len() as u32).to_ne_bytes());
+        body.extend_from_slice(data);
+        body.resize(body.len().next_multiple_of(4), 0);
+        self.block(0x0000_000a, &body)
+    }
+
     /// Adds an interface (IDB) and returns its id for [`write_packet`](Self::write_packet).
     pub fn add_interface(
         &mut self,
