@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what building and testing wiretale needs on a fresh Debian/Ubuntu machine:
 # libpcap (the `pcap` crate links it), pkg-config, and the real programs the lab tests
-# drive (dnsmasq, nginx, curl, tmux, iproute2). Uses sudo when not root. Idempotent:
-# installs only what is missing.
+# drive (dnsmasq, nginx, curl, tmux, iproute2, ethtool; openssl makes the HTTPS lab's CA).
+# Uses sudo when not root. Idempotent: installs only what is missing.
 set -euo pipefail
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in libpcap-dev pkg-config gcc tmux iproute2 dnsmasq-base nginx curl; do
+for p in libpcap-dev pkg-config gcc tmux iproute2 ethtool dnsmasq-base nginx curl openssl; do
   have_pkg "$p" || need+=("$p")
 done
 

@@ -12,13 +12,28 @@
 # loading a page with images, a stylesheet and a script. The capture is taken on the
 # client's interface, by default with wiretale's own live capture.
 #
+# HTTPS (only when an HTTPS scenario is asked for): nginx also serves TLS on addresses of
+# their own, so :443 on the web server above stays closed as before:
+#   secure.lab.glasscom.com 198.18.1.90 and assets.lab.glasscom.com 198.18.1.92: TLS 1.3
+#     (and 1.2) with HTTP/2, session tickets; key-share groups X25519 and P-256 only
+#   legacy.lab.glasscom.com 198.18.1.91: TLS 1.2 only (GCM, ChaCha20-Poly1305 and CBC
+#     suites), HTTP/2 and HTTP/1.1
+# The certificates come from a throwaway CA that openssl makes on every run (OUTDIR/ca.pem;
+# nothing secret is committed). Every HTTPS client writes its secrets to OUTDIR/keys.log
+# (curl through SSLKEYLOGFILE, Chromium through --ssl-key-log-file).
+#
 # Usage:  tests/lab/lab.sh OUTDIR [SCENARIO...]
-#   OUTDIR gets lab.pcap, steps.tsv (what each step did, for the tests), lab.log.
-#   SCENARIO: all (default), curl, browser, page (curl + browser page load only).
+#   OUTDIR gets lab.pcap, steps.tsv (what each step did, for the tests), lab.log, and for
+#   HTTPS keys.log and ca.pem.
+#   SCENARIO: all (default: everything below but https-bulk), curl, browser, page (curl +
+#   browser page load only); https (every curl HTTPS step) or one of them: tls13-h2,
+#   tls13-h1, tls13-aes128, tls13-aes256, tls13-chacha, tls12-gcm, tls12-chacha, tls12-cbc,
+#   resumed, tls12-resumed, hrr; https-page (headless Chromium loads an HTTPS page over h2);
+#   https-bulk (the benchmark's traffic: LAB_BULK_MB megabytes over h2 and HTTP/1.1).
 # Env:    LAB_CAPTURE="wiretale" (default; the built binary, WIRETALE=path) or "tcpdump"
 #         WIRETALE=path/to/wiretale   LAB_PREFIX=name prefix for namespaces (default wt$$)
 #
-# Needs root, iproute2, dnsmasq, nginx, curl (tests/setup.sh installs them). Every loop is
+# Needs root, iproute2, dnsmasq, nginx, curl, and openssl for HTTPS (tests/setup.sh installs them). Every loop is
 # bounded; namespaces and processes (by PID) are removed on exit, even on failure.
 set -euo pipefail
 
@@ -33,11 +48,31 @@ P=${LAB_PREFIX:-wt$$}
 NS_C=${P}c NS_D=${P}d NS_R=${P}r NS_S=${P}s
 CLI=198.18.0.10 DNS=198.18.0.53 GW1=198.18.0.1 GW2=198.18.1.1 WEB=198.18.1.80 WEB2=198.18.1.81
 ZONE=lab.glasscom.com
+# HTTPS servers (addresses of their own: nothing listens on $WEB:443)
+WEBS=198.18.1.90 WEBS12=198.18.1.91 WEBS2=198.18.1.92
+HTTPS_STEPS=(tls13-h2 tls13-h1 tls13-aes128 tls13-aes256 tls13-chacha tls12-gcm tls12-chacha tls12-cbc
+  resumed tls12-resumed hrr)
+
+# want NAME: was NAME asked for, by itself or through `all` / `https`?
+want() {
+  local s h
+  for s in "${SCENARIOS[@]}"; do
+    [ "$s" = "$1" ] && return 0
+    [ "$s" = all ] && [ "$1" != https-bulk ] && return 0
+    if [ "$s" = https ]; then for h in "${HTTPS_STEPS[@]}"; do [ "$h" = "$1" ] && return 0; done; fi
+  done
+  return 1
+}
+WANT_TLS=
+for t in "${HTTPS_STEPS[@]}" https-page https-bulk; do want "$t" && WANT_TLS=1; done
 
 [ "$(id -u)" = 0 ] || { echo "lab.sh: needs root (network namespaces)" >&2; exit 77; }
 for t in ip dnsmasq nginx curl; do
   command -v "$t" >/dev/null || { echo "lab.sh: missing $t (run tests/setup.sh)" >&2; exit 77; }
 done
+if [ -n "$WANT_TLS" ]; then
+  command -v openssl >/dev/null || { echo "lab.sh: missing openssl (run tests/setup.sh)" >&2; exit 77; }
+fi
 
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
@@ -91,6 +126,9 @@ in_ns "$NS_C" ip addr add "$CLI/24" dev "${P}-c"
 in_ns "$NS_D" ip addr add "$DNS/24" dev "${P}-d"
 in_ns "$NS_S" ip addr add "$WEB/24" dev "${P}-s"
 in_ns "$NS_S" ip addr add "$WEB2/24" dev "${P}-s"
+if [ -n "$WANT_TLS" ]; then
+  for a in "$WEBS" "$WEBS12" "$WEBS2"; do in_ns "$NS_S" ip addr add "$a/24" dev "${P}-s"; done
+fi
 # many.lab.glasscom.com has 40 addresses: its answer does not fit 512 bytes, so the
 # resolver gets TC=1 over UDP and retries over TCP.
 for i in $(seq 100 139); do in_ns "$NS_S" ip addr add "198.18.1.$i/24" dev "${P}-s"; done
@@ -140,6 +178,97 @@ open(os.path.join(root, "static/app.js"), "w").write("console.log('lab');\n" * 2
 open(os.path.join(root, "dir1/file.html"), "w").write("<html><body>" + "<p>file</p>\n" * 200 + "</body></html>\n")
 open(os.path.join(root, "favicon.ico"), "wb").write(b"\x00\x00\x01\x00" + bytes(60))
 PY
+if [ -n "$WANT_TLS" ]; then
+  # The HTTPS page: subresources from its own host and from a second host on another
+  # address (so the browser opens two h2 connections).
+  cat >"$WORK/www/page.html" <<HTML
+<!doctype html>
+<html><head><title>wiretale lab over HTTPS</title>
+<link rel="stylesheet" href="/static/site.css">
+<script src="https://assets.$ZONE/static/app.js"></script>
+</head><body>
+<h1>How networks connect, privately</h1>
+<p>This page is served by nginx over TLS 1.3 and HTTP/2 in the lab.</p>
+<img src="/dir1/img/logo.png" alt="logo">
+<img src="https://assets.$ZONE/dir1/img/photo.png" alt="photo">
+<a href="/dir1/file.html">more</a>
+</body></html>
+HTML
+  # A throwaway CA and server certificate, made anew on every run (nothing secret is kept).
+  TLSD="$WORK/tls"
+  mkdir -p "$TLSD"
+  (
+    cd "$TLSD"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -sha256 \
+      -subj "/O=wiretale lab/CN=wiretale lab CA" \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+    openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/O=wiretale lab/CN=secure.$ZONE"
+    printf 'subjectAltName=DNS:secure.%s,DNS:assets.%s,DNS:legacy.%s\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' \
+      "$ZONE" "$ZONE" "$ZONE" >server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -sha256 \
+      -extfile server.ext -out server.pem
+    cat server.pem ca.pem >chain.pem
+  ) >>"$LOG" 2>&1
+  cp "$TLSD/ca.pem" "$OUT/ca.pem"
+  # What Chromium is told to trust (base64 SHA-256 of the server key's SubjectPublicKeyInfo).
+  SPKI=$(openssl x509 -in "$TLSD/server.pem" -pubkey -noout | openssl pkey -pubin -outform der |
+    openssl dgst -sha256 -binary | base64)
+  mkdir -p "$WORK/ngx-tls"
+  cat >"$WORK/ngx-tls/https.conf" <<EOF
+  # TLS 1.3 (and 1.2) with HTTP/2; tickets and a session cache for resumption; only X25519
+  # and P-256 key shares, so a client offering another group first gets a HelloRetryRequest.
+  server {
+    listen $WEBS:443 ssl http2;
+    listen $WEBS2:443 ssl http2;
+    server_name secure.$ZONE assets.$ZONE;
+    root $WORK/www;
+    ssl_certificate $TLSD/chain.pem;
+    ssl_certificate_key $TLSD/server.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_ecdh_curve X25519:prime256v1;
+    ssl_session_cache shared:TLS13:1m;
+    ssl_session_tickets on;
+    location /api/ { default_type application/json; return 201 '{"ok":true}\n'; }
+  }
+  # TLS 1.2 only: AES-GCM, ChaCha20-Poly1305 and AES-CBC suites, HTTP/2 and HTTP/1.1.
+  server {
+    listen $WEBS12:443 ssl http2;
+    server_name legacy.$ZONE;
+    root $WORK/www;
+    ssl_certificate $TLSD/chain.pem;
+    ssl_certificate_key $TLSD/server.key;
+    ssl_protocols TLSv1.2;
+    ssl_ciphers ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-SHA256:ECDHE-RSA-AES128-SHA;
+    ssl_ecdh_curve X25519:prime256v1;
+    ssl_session_cache shared:TLS12:1m;
+    ssl_session_tickets on;
+  }
+EOF
+fi
+if want https-bulk; then
+  # The benchmark's bodies: LAB_BULK_FILES files of varied sizes and kinds (random bytes,
+  # compressible text, JSON), fetched again and again by the https-bulk step.
+  mkdir -p "$WORK/www/bulk"
+  python3 - "$WORK/www/bulk" "${LAB_BULK_FILES:-40}" <<'PY'
+import os, sys, random
+root, n = sys.argv[1], int(sys.argv[2])
+rnd = random.Random(15)
+words = "story packet stream record handshake header frame window cipher secret".split()
+for i in range(n):
+    size = rnd.choice([700, 3000, 12000, 40000, 150000, 600000, 1500000])
+    kind = i % 3
+    if kind == 0:
+        data = rnd.randbytes(size)
+        name = f"blob{i}.bin"
+    elif kind == 1:
+        data = (" ".join(rnd.choice(words) for _ in range(size // 6 + 1))).encode()[:size]
+        name = f"text{i}.txt"
+    else:
+        data = ("[" + ",".join('{"id":%d,"v":"%s"}' % (j, rnd.choice(words)) for j in range(size // 20 + 1)) + "]").encode()[:size]
+        name = f"data{i}.json"
+    open(os.path.join(root, name), "wb").write(data)
+PY
+fi
 cat >"$WORK/nginx.conf" <<EOF
 user root;
 daemon off;
@@ -160,6 +289,8 @@ http {
   fastcgi_temp_path $WORK/ngx/fastcgi;
   uwsgi_temp_path $WORK/ngx/uwsgi;
   scgi_temp_path $WORK/ngx/scgi;
+  # the HTTPS servers, when an HTTPS scenario was asked for (an empty glob is no error)
+  include $WORK/ngx-tls/*.conf;
   server {
     listen 80;
     server_name _;
@@ -194,6 +325,10 @@ cname=cdn.$ZONE,media.$ZONE
 cname=static.$ZONE,cdn.$ZONE
 # one address, several names
 host-record=img.$ZONE,$WEB2
+# HTTPS servers (only answered; nothing listens there unless an HTTPS scenario runs)
+host-record=secure.$ZONE,$WEBS
+host-record=legacy.$ZONE,$WEBS12
+host-record=assets.$ZONE,$WEBS2
 EOF
 for i in $(seq 100 139); do echo "host-record=many.$ZONE,198.18.1.$i"; done >>"$WORK/dnsmasq.conf"
 ip netns exec "$NS_D" dnsmasq --keep-in-foreground --conf-file="$WORK/dnsmasq.conf" --pid-file="$WORK/dnsmasq.pid" \
@@ -222,7 +357,7 @@ case "$CAPTURE" in
     CAP_PID=$!
     ;;
   tcpdump)
-    ip netns exec "$NS_C" tcpdump -i "${P}-c" -n -s 0 -U -w "$OUT/lab.pcap" >"$WORK/capture.out" 2>"$CAP_ERR" &
+    ip netns exec "$NS_C" tcpdump -i "${P}-c" -n -s 0 -U -B 32768 -w "$OUT/lab.pcap" >"$WORK/capture.out" 2>"$CAP_ERR" &
     CAP_PID=$!
     ;;
   *) echo "lab.sh: LAB_CAPTURE must be wiretale or tcpdump" >&2; exit 2 ;;
@@ -241,7 +376,7 @@ step() { # step NAME DETAIL -- command...
   shift 3
   t0=$(now)
   set +e
-  timeout -k 2 30 "$@" >>"$LOG" 2>&1
+  timeout -k 2 "${STEP_TIMEOUT:-30}" "$@" >>"$LOG" 2>&1
   rc=$?
   set -e
   t1=$(now)
@@ -251,8 +386,6 @@ step() { # step NAME DETAIL -- command...
 }
 C=(ip netns exec "$NS_C")
 CURL=(curl -sS -o /dev/null --max-time 10 -A wiretale-lab/1)
-
-want() { local s; for s in "${SCENARIOS[@]}"; do [ "$s" = all ] || [ "$s" = "$1" ] && return 0; done; return 1; }
 
 if want curl || want page; then
   # keep-alive: two requests on one connection; www is a CNAME of web
@@ -287,6 +420,82 @@ if want browser || want page; then
   else
     printf 'browser\t%s\t%s\tskipped: chromium not installed rc=0\n' "$(now)" "$(now)" >>"$STEPS"
   fi
+fi
+
+# ------------------------------------------------------------------ HTTPS
+# Every HTTPS client appends its secrets to keys.log (NSS key log format).
+KEYS="$OUT/keys.log"
+S=https://secure.$ZONE L=https://legacy.$ZONE
+CURLS=(env SSLKEYLOGFILE="$KEYS" curl -sS --max-time 10 -A wiretale-lab/1 --cacert "$OUT/ca.pem")
+# nulls URL...: each URL followed by `-o /dev/null` (curl writes one output per URL)
+nulls() { local u; for u in "$@"; do printf '%s\n-o\n/dev/null\n' "$u"; done; }
+curl_step() { # curl_step NAME DETAIL -- curl-args... -- urls...
+  local name=$1 detail=$2 args=() urls=()
+  shift 3
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do args+=("$1"); shift; done
+  shift
+  mapfile -t urls < <(nulls "$@")
+  step "$name" "$detail" -- "${C[@]}" "${CURLS[@]}" "${args[@]}" "${urls[@]}"
+}
+if want tls13-h2; then
+  # five requests multiplexed on one h2 connection (-Z), then a POST on the same connection
+  step tls13-h2 "TLS 1.3 + h2 to secure: 5 GETs multiplexed (a 404, a gzip'd stylesheet, a 3-record image), then a POST" -- \
+    "${C[@]}" "${CURLS[@]}" --compressed -Z $(nulls "$S/index.html" "$S/static/site.css" "$S/dir1/img/photo.png" \
+      "$S/dir1/file.html" "$S/nope.html") --next -o /dev/null -A wiretale-lab/1 --cacert "$OUT/ca.pem" -d name=lab "$S/api/items"
+fi
+want tls13-h1 && curl_step tls13-h1 "TLS 1.3 + HTTP/1.1 to secure: two GETs on one keep-alive connection" -- \
+  --http1.1 -- "$S/index.html" "$S/dir1/img/photo.png"
+want tls13-aes128 && curl_step tls13-aes128 "TLS 1.3 TLS_AES_128_GCM_SHA256 + h2" -- \
+  --tlsv1.3 --tls13-ciphers TLS_AES_128_GCM_SHA256 -- "$S/static/app.js"
+want tls13-aes256 && curl_step tls13-aes256 "TLS 1.3 TLS_AES_256_GCM_SHA384 + h2" -- \
+  --tlsv1.3 --tls13-ciphers TLS_AES_256_GCM_SHA384 -- "$S/static/app.js"
+want tls13-chacha && curl_step tls13-chacha "TLS 1.3 TLS_CHACHA20_POLY1305_SHA256 + h2" -- \
+  --tlsv1.3 --tls13-ciphers TLS_CHACHA20_POLY1305_SHA256 -- "$S/static/app.js"
+want tls12-gcm && curl_step tls12-gcm "TLS 1.2 ECDHE-RSA-AES128-GCM-SHA256 + h2 to legacy: two GETs" -- \
+  --tls-max 1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256 -- "$L/index.html" "$L/dir1/img/photo.png"
+want tls12-chacha && curl_step tls12-chacha "TLS 1.2 ECDHE-RSA-CHACHA20-POLY1305 + h2 to legacy" -- \
+  --tls-max 1.2 --ciphers ECDHE-RSA-CHACHA20-POLY1305 -- "$L/index.html" "$L/static/app.js"
+want tls12-cbc && curl_step tls12-cbc "TLS 1.2 ECDHE-RSA-AES128-SHA256 (CBC, encrypt-then-MAC) + HTTP/1.1 to legacy" -- \
+  --http1.1 --tls-max 1.2 --ciphers ECDHE-RSA-AES128-SHA256 -- "$L/index.html" "$L/dir1/file.html"
+want resumed && curl_step resumed "TLS 1.3 + HTTP/1.1, Connection: close: the second connection resumes with a ticket (PSK)" -- \
+  --http1.1 -H 'Connection: close' -- "$S/index.html" "$S/dir1/file.html"
+want tls12-resumed && curl_step tls12-resumed "TLS 1.2 GCM + HTTP/1.1, Connection: close: the second connection resumes by session id (curl offers no TLS 1.2 ticket)" -- \
+  --http1.1 --tls-max 1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256 -H 'Connection: close' -- "$L/index.html" "$L/dir1/file.html"
+want hrr && curl_step hrr "TLS 1.3 + h2, key share X448 first: the server asks again for X25519 (HelloRetryRequest)" -- \
+  --curves X448:X25519 -- "$S/index.html"
+if want https-page; then
+  BROWSER=$(command -v chromium || command -v chromium-browser || true)
+  if [ -n "$BROWSER" ]; then
+    PROFILE=$(mktemp -d "$WORK/chrome.XXXXXX")
+    step https-page "headless Chromium loads secure/page.html over TLS 1.3 + h2 (subresources from secure and assets)" -- \
+      "${C[@]}" "$BROWSER" --headless --no-sandbox \
+      --disable-gpu --disable-quic --no-first-run --disable-background-networking --disable-component-update \
+      --disable-sync --disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable,DnsOverHttps \
+      --user-data-dir="$PROFILE" --ssl-key-log-file="$KEYS" --ignore-certificate-errors-spki-list="$SPKI" \
+      --virtual-time-budget=3000 --dump-dom "$S/page.html"
+  else
+    printf 'https-page\t%s\t%s\tskipped: chromium not installed rc=0\n' "$(now)" "$(now)" >>"$STEPS"
+  fi
+fi
+if want https-bulk; then
+  # The benchmark: LAB_BULK_MB megabytes of bodies in rounds of every bulk file, each round a
+  # curl run with its own connection(s): h2 over TLS 1.3, HTTP/1.1 over TLS 1.3 (4 parallel
+  # connections), h2 over TLS 1.2 GCM, HTTP/1.1 over TLS 1.2 ChaCha20 (4 parallel).
+  mapfile -t BULK < <(cd "$WORK/www/bulk" && ls)
+  round_bytes=$(cd "$WORK/www/bulk" && cat -- * | wc -c)
+  rounds=$(((${LAB_BULK_MB:-320} * 1000000 + round_bytes - 1) / round_bytes))
+  log "bulk: ${#BULK[@]} files, $round_bytes bytes a round, $rounds rounds"
+  for r in $(seq "$rounds"); do
+    case $((r % 4)) in
+      1) host=$S args=(-Z) ;;
+      2) host=$S args=(-Z --parallel-max 4 --http1.1) ;;
+      3) host=$L args=(-Z --tls-max 1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256) ;;
+      0) host=$L args=(-Z --parallel-max 4 --http1.1 --tls-max 1.2 --ciphers ECDHE-RSA-CHACHA20-POLY1305) ;;
+    esac
+    urls=()
+    for f in "${BULK[@]}"; do urls+=("$host/bulk/$f"); done
+    STEP_TIMEOUT=300 curl_step "bulk$r" "round $r: ${args[*]}" -- --max-time 280 "${args[@]}" -- "${urls[@]}"
+  done
 fi
 
 # Let connections close (nginx keepalive_timeout 5 s closes idle ones from the server side).
