@@ -5,4 +5,5 @@
 
 pub mod dns;
 pub mod http;
+pub mod http2;
 pub mod tls;
