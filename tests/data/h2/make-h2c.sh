@@ -4,19 +4,29 @@
 # against nginx 1.22 (`listen PORT http2;` without ssl). Needs root, nginx, curl, tcpdump
 # nghttp (apt nghttp2-client) and tshark; the tests that use the outputs need none of them.
 #
-#   sh tests/data/h2/make-h2c.sh
+#   sh tests/data/h2/make-h2c.sh          # capture anew, then write the truth
+#   sh tests/data/h2/make-h2c.sh truth    # only rewrite the truth of the committed pcap
 #
 # The requests: five GETs multiplexed on one connection (a small file, a 100 KB file in
 # several DATA frames, a 404, two more), then a POST with a body (405 from nginx's static
 # handler) and a HEAD, each on its own connection.
-# Truth columns: frame.number, http2.streamid, http2.type, http2.headers.method,
-# http2.headers.path, http2.headers.status (one row per frame carrying HTTP/2,
-# multi-valued fields comma-separated in frame order).
+# Truth columns (tshark 4.0.17): frame.number, tcp.stream, tcp.srcport, http2.streamid,
+# http2.type, http2.length, http2.headers.method, http2.headers.path,
+# http2.headers.status (one row per packet carrying HTTP/2 frames, multi-valued fields
+# comma-separated in frame order).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 port=18089
-work=$(mktemp -d)
 export LC_ALL=C TZ=UTC
+truth() {
+  tshark -n -r "$here/h2c.pcap" -d "tcp.port==$port,http2" -Y http2 -T fields \
+    -E separator=/t -E occurrence=a -E aggregator=, \
+    -e frame.number -e tcp.stream -e tcp.srcport -e http2.streamid -e http2.type \
+    -e http2.length -e http2.headers.method -e http2.headers.path \
+    -e http2.headers.status > "$here/h2c.truth.tsv"
+}
+if [ "${1:-}" = truth ]; then truth; exit 0; fi
+work=$(mktemp -d)
 cleanup() {
   [ -n "${dump_pid:-}" ] && kill "$dump_pid" 2>/dev/null || true
   [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
@@ -63,8 +73,5 @@ curl -s -o /dev/null --http2-prior-knowledge -I "$u/b.js"
 sleep 1
 kill "$dump_pid"; wait "$dump_pid" 2>/dev/null || true; dump_pid=
 cp "$work/h2c.pcap" "$here/h2c.pcap"
-tshark -n -r "$here/h2c.pcap" -d "tcp.port==$port,http2" -Y http2 -T fields \
-  -E separator=/t -E occurrence=a -E aggregator=, \
-  -e frame.number -e http2.streamid -e http2.type -e http2.headers.method \
-  -e http2.headers.path -e http2.headers.status > "$here/h2c.truth.tsv"
+truth
 echo "wrote $here/h2c.pcap ($(wc -c < "$here/h2c.pcap") bytes) and h2c.truth.tsv ($(wc -l < "$here/h2c.truth.tsv") rows)"
