@@ -8,11 +8,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use wiretale::base::FieldNode;
 use wiretale::base::{ConnId, Direction, PacketId, Timestamp};
 use wiretale::capture::{FrameSource, MemReader};
 use wiretale::decode::{decode_defragmented, Defragmenter};
 use wiretale::flow::{ConnTable, Connection, FlowConfig, FlowPacket, StreamSink};
-use wiretale::proto::http2::{looks_like_h2, FrameInfo, FrameType, H2Conn, H2Exchange};
+use wiretale::proto::http2::{looks_like_h2, tree, FrameInfo, FrameType, H2Conn, H2Exchange};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/h2");
 const SERVER_PORT: u16 = 18089;
@@ -24,6 +25,9 @@ struct Sink {
     frames: Vec<(ConnId, FrameInfo)>,
     exchanges: Vec<(ConnId, H2Exchange)>,
     anomalies: Vec<String>,
+    /// Every delivery: connection, direction, stream offset, bytes.
+    pieces: Vec<(ConnId, Direction, u64, Vec<u8>)>,
+    offsets: HashMap<(ConnId, Direction), u64>,
 }
 
 impl Sink {
@@ -47,6 +51,9 @@ impl StreamSink for Sink {
         if let Some(h) = self.conns.get_mut(&c) {
             h.feed(d, ts, pkt, b);
         }
+        let off = self.offsets.entry((c, d)).or_default();
+        self.pieces.push((c, d, *off, b.to_vec()));
+        *off += b.len() as u64;
         self.collect(c);
     }
     fn gap(&mut self, c: ConnId, d: Direction, ts: Timestamp, len: u64) {
@@ -259,4 +266,52 @@ fn streams_pair_into_exchanges_like_tshark() {
         .iter()
         .filter(|(_, f)| f.header.kind == FrameType::Headers && f.header.flags & 0x08 != 0);
     assert_eq!(padded.count(), 5);
+}
+
+/// The field tree of every delivered segment, built from the connection's frame
+/// records: ranges stay inside the segment, every frame whose header starts in a segment
+/// is shown there once with its header fields, and each request's decoded :path appears
+/// in the tree of the segment that completed its HEADERS.
+#[test]
+fn field_trees_of_real_segments() {
+    let got = run();
+    fn walk(n: &FieldNode, len: usize, labels: &mut Vec<String>) {
+        assert!(n.range.start <= n.range.end && n.range.end <= len, "{n:?}");
+        labels.push(n.label.clone());
+        for c in &n.children {
+            walk(c, len, labels);
+        }
+    }
+    let mut shown = 0;
+    let mut paths = 0;
+    for (c, d, off, bytes) in &got.pieces {
+        let frames: Vec<FrameInfo> = got
+            .frames
+            .iter()
+            .filter(|(fc, f)| fc == c && f.dir == *d)
+            .map(|(_, f)| f.clone())
+            .collect();
+        let t = tree::http2_tree(bytes, *off, &frames).expect("an HTTP/2 tree");
+        let mut labels = Vec::new();
+        walk(&t, bytes.len(), &mut labels);
+        let starts = frames
+            .iter()
+            .filter(|f| f.offset >= *off && f.offset < off + bytes.len() as u64)
+            .count();
+        shown += starts;
+        assert_eq!(
+            labels
+                .iter()
+                .filter(|l| l.starts_with("Stream Identifier: "))
+                .count(),
+            starts,
+            "{labels:#?}"
+        );
+        paths += labels
+            .iter()
+            .filter(|l| l.starts_with("Header: :path: /"))
+            .count();
+    }
+    assert_eq!(shown, got.frames.len());
+    assert_eq!(paths, 7);
 }
