@@ -228,6 +228,32 @@ anomalies! {
         HttpObsFold = "http_obs_fold":
             "A header field uses obsolete line folding (RFC 9112 §5.2), which servers must reject or unfold: an old client or a smuggling attempt.",
     }
+    "HTTP/2" {
+        H2BadPreface = "h2_bad_preface":
+            "An HTTP/2 connection does not start with the client preface and a SETTINGS frame each way (RFC 9113 §3.4): the capture began mid-connection or a peer is broken, so header tables are unknown.",
+        H2BadFrame = "h2_bad_frame":
+            "An HTTP/2 frame breaks a rule of RFC 9113 §5–6 (wrong stream, wrong length, bad padding, a field block interrupted), which the receiver must treat as an error.",
+        H2FrameTooLarge = "h2_frame_too_large":
+            "An HTTP/2 frame is longer than the receiver's SETTINGS_MAX_FRAME_SIZE (a FRAME_SIZE_ERROR) or than wiretale buffers, in which case it is skipped.",
+        H2HpackError = "h2_hpack_error":
+            "An HTTP/2 header block could not be decoded or was lost (RFC 7541), so that direction's HPACK table is unknown and its later headers are unreliable.",
+        H2HeadersUnreliable = "h2_headers_unreliable":
+            "This exchange's HTTP/2 headers were decoded after the HPACK table was lost, so they may be wrong or missing.",
+        H2HeaderLimit = "h2_header_limit":
+            "An HTTP/2 header block or its decoded list exceeded wiretale's limits (a guard against hostile headers), so fields are missing.",
+        H2MalformedHeaders = "h2_malformed_headers":
+            "An HTTP/2 request lacks :method, :scheme or :path, or a response lacks a valid :status (RFC 9113 §8.3).",
+        H2StreamReset = "h2_stream_reset":
+            "An HTTP/2 stream was reset (RST_STREAM) before its exchange completed, so the exchange is partial.",
+        H2GoawayError = "h2_goaway_error":
+            "An HTTP/2 peer closed the connection with GOAWAY and an error code, naming what went wrong.",
+        H2Truncated = "h2_truncated":
+            "The connection or capture ended while an HTTP/2 stream was still open, so the exchange is partial.",
+        H2StreamLimit = "h2_stream_limit":
+            "Too many HTTP/2 streams were open at once, so the oldest was given up as partial.",
+        H2Gap = "h2_gap":
+            "Bytes are missing from an HTTP/2 stream: inside a frame the exchange is partial; across frames the rest of that direction cannot be read.",
+    }
     "HTTP bodies (when a body is shown)" {
         DecompressedSizeLimit = "decompressed_size_limit":
             "A compressed body would decode to more than the limit (a possible decompression bomb), so it is shown undecoded.",

@@ -1,8 +1,9 @@
-//! Application-protocol parsers: DNS, HTTP/1.x and TLS hellos.
+//! Application-protocol parsers: DNS, HTTP/1.x, HTTP/2 and TLS.
 //!
 //! Parsers take bytes, a direction and a timestamp and return events; they never import
 //! `flow`, so each is testable from byte fixtures alone.
 
 pub mod dns;
 pub mod http;
+pub mod http2;
 pub mod tls;
