@@ -38,6 +38,8 @@ pub struct HttpJson<'a> {
     /// Index within the connection.
     pub seq: u32,
     pub status: Option<u16>,
+    /// The HTTP/2 stream id; null for HTTP/1.
+    pub stream: Option<u32>,
     /// Request last byte → response last byte (tshark's `http.time`).
     pub time: Option<f64>,
     /// `length`, `chunked`, `close` or `none`.
@@ -75,6 +77,7 @@ impl<'a> HttpJson<'a> {
             response_version: t.response_version.map(|v| v.to_string()),
             seq: t.seq,
             status: t.status,
+            stream: t.stream,
             time: secs(t.time_to_last_byte()),
             transfer: t.transfer.as_str(),
             ttfb: secs(t.ttfb()),

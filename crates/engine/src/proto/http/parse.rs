@@ -40,11 +40,17 @@ pub struct Version {
 impl Version {
     pub const HTTP_1_0: Version = Version { major: 1, minor: 0 };
     pub const HTTP_1_1: Version = Version { major: 1, minor: 1 };
+    pub const HTTP_2: Version = Version { major: 2, minor: 0 };
 }
 
 impl std::fmt::Display for Version {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "HTTP/{}.{}", self.major, self.minor)
+        // HTTP/2 and HTTP/3 have no minor version in their names (RFC 9113, RFC 9114).
+        if self.major >= 2 {
+            write!(f, "HTTP/{}", self.major)
+        } else {
+            write!(f, "HTTP/{}.{}", self.major, self.minor)
+        }
     }
 }
 

@@ -43,6 +43,8 @@ impl Transfer {
 pub struct HttpTransaction {
     /// Index of this transaction within its connection, from 0.
     pub seq: u32,
+    /// The HTTP/2 stream that carried it (RFC 9113 §5.1.1); `None` for HTTP/1.
+    pub stream: Option<u32>,
     pub method: Option<String>,
     pub uri: Option<String>,
     /// Request version.

@@ -125,14 +125,14 @@ impl H2Exchange {
         self.response_headers = headers;
     }
 
-    /// The exchange as an HTTP/1-shaped transaction, for printers and views written
-    /// for HTTP/1.x: version 2.0, `host` from `:authority`, `uri` from `:path`, the
-    /// body counted in DATA bytes (no stream offsets: `*_body` stay `None`). The stream
-    /// id is not in `HttpTransaction`; keep it from `self.stream`.
+    /// The exchange as the transaction every printer and view reads: version
+    /// `HTTP/2`, its `stream`, `host` from `:authority`, `uri` from `:path`, the body
+    /// counted in DATA bytes (no stream offsets: `*_body` stay `None`).
     pub fn to_http_transaction(&self) -> HttpTransaction {
-        let v2 = Version { major: 2, minor: 0 };
+        let v2 = Version::HTTP_2;
         HttpTransaction {
             seq: self.seq,
+            stream: Some(self.stream),
             method: self.method.clone(),
             uri: self.path.clone(),
             version: Some(v2),

@@ -170,7 +170,8 @@ fn sample_connection_pairs_exchanges() {
     );
     assert_eq!((get.seq, post.seq), (0, 1));
     let t = post.to_http_transaction();
-    assert_eq!(t.version.unwrap().to_string(), "HTTP/2.0");
+    assert_eq!(t.version.unwrap().to_string(), "HTTP/2");
+    assert_eq!(t.stream, Some(post.stream));
     assert_eq!(t.uri.as_deref(), Some("/form"));
     // Frame log: types per direction, in order.
     let frames: Vec<FrameInfo> = conn.drain_frames().collect();
