@@ -13,6 +13,7 @@ use crate::base::{AnomalyKind, ConnId, Direction, Endpoint, PacketId, Timestamp}
 use crate::flow::{ConnProto, Connection, FxHashMap, StreamSink};
 use crate::proto::dns::{self, DnsMeta, DnsTcpStream, DnsTracker};
 use crate::proto::http::{looks_like_http, HttpConn};
+use crate::proto::http2::{looks_like_h2, H2Conn};
 use crate::proto::tls::{looks_like_tls, TlsConn, TlsEvent};
 use crate::story::{AppKind, ConnRecord, HttpRecord, TlsSummary};
 
@@ -30,6 +31,8 @@ enum Decoder {
         tries: u8,
     },
     Http(Box<HttpConn>),
+    /// HTTP/2 in the clear, by prior knowledge (RFC 9113 §3.3: the client preface).
+    H2(Box<H2Conn>),
     Tls(Box<TlsConn>),
     Dns(Box<DnsTcpStream>),
     /// Something else: bytes are counted by flow, not decoded.
@@ -110,6 +113,10 @@ impl Apps {
     }
 
     fn decide(c: &ConnApp, bytes: &[u8], limits: &AppLimits) -> Option<Decoder> {
+        // The HTTP/2 preface reads as an HTTP/1 request line (`PRI * HTTP/2.0`): first.
+        if looks_like_h2(bytes) {
+            return Some(Decoder::H2(Box::new(H2Conn::new().keep_frames(true))));
+        }
         if looks_like_http(bytes) {
             return Some(Decoder::Http(Box::new(HttpConn::with_max_pending(
                 limits.http_pending,
@@ -142,7 +149,7 @@ impl Apps {
                 None => return,
             }
             c.app = match c.decoder {
-                Decoder::Http(_) => Some(AppKind::Http),
+                Decoder::Http(_) | Decoder::H2(_) => Some(AppKind::Http),
                 Decoder::Tls(_) => Some(AppKind::Tls),
                 Decoder::Dns(_) => Some(AppKind::Dns),
                 _ => None,
@@ -153,6 +160,11 @@ impl Apps {
                 h.feed(dir, ts, pkt, bytes);
                 note_http(h, &mut c.noted, &mut self.notes, self.want_fields);
                 drain_http(conn, c, &mut self.http);
+            }
+            Decoder::H2(h) => {
+                h.feed(dir, ts, pkt, bytes);
+                note_h2(h, &mut self.notes);
+                drain_h2(conn, c, &mut self.http);
             }
             Decoder::Tls(t) => {
                 t.feed(dir, ts, pkt, bytes);
@@ -196,10 +208,7 @@ impl Apps {
     /// Flushes everything still open (end of input).
     pub fn finish(&mut self, ts: Timestamp) {
         for (id, c) in self.conns.iter_mut() {
-            if let Decoder::Http(h) = &mut c.decoder {
-                h.finish(ts);
-                drain_http(*id, c, &mut self.http);
-            }
+            finish_decoder(*id, c, ts, &mut self.http);
         }
     }
 }
@@ -257,6 +266,44 @@ fn drain_http(conn: ConnId, c: &mut ConnApp, out: &mut Vec<HttpRecord>) {
     }
 }
 
+/// One note per packet for the HTTP/2 frames it completed, as tshark's Info lists them
+/// (`HEADERS[1]: GET /, WINDOW_UPDATE[0]`).
+fn note_h2(h: &mut H2Conn, notes: &mut Vec<AppNote>) {
+    let infos: Vec<String> = h.drain_frames().map(|f| f.info()).collect();
+    if !infos.is_empty() {
+        notes.push(AppNote::new("http2", infos.join(", ")));
+    }
+}
+
+fn drain_h2(conn: ConnId, c: &mut ConnApp, out: &mut Vec<HttpRecord>) {
+    let Decoder::H2(h) = &mut c.decoder else {
+        return;
+    };
+    for ex in h.drain() {
+        let tx = ex.to_http_transaction();
+        if c.http_host.is_none() {
+            c.http_host = tx.host.clone();
+        }
+        c.http_count += 1;
+        out.push(HttpRecord { conn, tx });
+    }
+}
+
+/// The connection or the input ended: what its decoder still holds comes out.
+fn finish_decoder(id: ConnId, c: &mut ConnApp, ts: Timestamp, out: &mut Vec<HttpRecord>) {
+    match &mut c.decoder {
+        Decoder::Http(h) => {
+            h.finish(ts);
+            drain_http(id, c, out);
+        }
+        Decoder::H2(h) => {
+            h.finish(ts);
+            drain_h2(id, c, out);
+        }
+        _ => {}
+    }
+}
+
 fn absorb_tls(tls: &mut Option<TlsSummary>, ev: TlsEvent) {
     let t = tls.get_or_insert_with(TlsSummary::default);
     match ev {
@@ -286,6 +333,10 @@ impl StreamSink for Apps {
                 h.gap(dir, ts, len);
                 drain_http(conn, c, &mut self.http);
             }
+            Decoder::H2(h) => {
+                h.gap(dir, ts, len);
+                drain_h2(conn, c, &mut self.http);
+            }
             Decoder::Tls(t) => t.gap(dir, ts, len),
             Decoder::Dns(d) => d.gap(dir, len.min(usize::MAX as u64) as usize),
             Decoder::Probe { .. } | Decoder::Other => {}
@@ -296,10 +347,18 @@ impl StreamSink for Apps {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
-        if let Decoder::Http(h) = &mut c.decoder {
-            h.end(dir, ts);
-            note_http(h, &mut c.noted, &mut self.notes, self.want_fields);
-            drain_http(conn, c, &mut self.http);
+        match &mut c.decoder {
+            Decoder::Http(h) => {
+                h.end(dir, ts);
+                note_http(h, &mut c.noted, &mut self.notes, self.want_fields);
+                drain_http(conn, c, &mut self.http);
+            }
+            Decoder::H2(h) => {
+                h.end(dir, ts);
+                note_h2(h, &mut self.notes);
+                drain_h2(conn, c, &mut self.http);
+            }
+            _ => {}
         }
         // A closed connection lingers in the flow table (late ACKs, retransmitted FINs)
         // for seconds of capture time; with thousands of connections a second, holding
@@ -355,10 +414,7 @@ impl Apps {
     fn conn_done_inner(&mut self, conn: &Connection) {
         let mut app = self.conns.remove(&conn.id);
         if let Some(c) = app.as_mut() {
-            if let Decoder::Http(h) = &mut c.decoder {
-                h.finish(conn.last_ts);
-                drain_http(conn.id, c, &mut self.http);
-            }
+            finish_decoder(conn.id, c, conn.last_ts, &mut self.http);
         }
         self.done_conns.push(ConnRecord {
             conn: conn.clone(),

@@ -170,7 +170,7 @@ impl PacketRow {
 
 /// Protocol column labels as the `packets` command prints them (lower-case engine
 /// name → label). The last entry stands for names not in the table.
-pub const PROTOS: [(&str, &str); 20] = [
+pub const PROTOS: [(&str, &str); 21] = [
     ("tcp", "TCP"),
     ("udp", "UDP"),
     ("dns", "DNS"),
@@ -190,6 +190,7 @@ pub const PROTOS: [(&str, &str); 20] = [
     ("IPV4", "IPV4"),
     ("IPV6", "IPV6"),
     ("LINUX_SLL2", "LINUX_SLL2"),
+    ("http2", "HTTP2"),
     ("unknown", "UNKNOWN"),
 ];
 

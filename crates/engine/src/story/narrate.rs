@@ -642,10 +642,17 @@ fn http_events(
         t.method.as_deref().unwrap_or("?"),
         value(t.uri.as_deref().unwrap_or("?"), VALUE_COLUMNS)
     );
-    if t.seq > 0 {
-        let _ = write!(req, " (#{}, same connection)", h.conn);
-    } else {
-        let _ = write!(req, " (#{})", h.conn);
+    match t.stream {
+        // HTTP/2 multiplexes: the stream says which of the connection's exchanges.
+        Some(stream) => {
+            let _ = write!(req, " (#{} stream {stream}, h2)", h.conn);
+        }
+        None if t.seq > 0 => {
+            let _ = write!(req, " (#{}, same connection)", h.conn);
+        }
+        None => {
+            let _ = write!(req, " (#{})", h.conn);
+        }
     }
     let mut resp = String::new();
     if let Some(status) = t.status {
