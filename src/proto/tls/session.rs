@@ -250,6 +250,9 @@ struct Side {
     hs: Vec<u8>,
     /// 1.2: ChangeCipherSpec seen, later records are protected.
     ccs: bool,
+    /// A ChangeCipherSpec came before the version was known (fed ahead of the
+    /// ServerHello): later records wait until the version says what it meant.
+    ccs_unknown: bool,
     key: Option<RecordKey>,
     stage: Stage,
     /// Key change at the end of the current record (after Finished or KeyUpdate).
@@ -268,6 +271,7 @@ impl Default for Side {
             reader: RecordReader::new(),
             hs: Vec::new(),
             ccs: false,
+            ccs_unknown: false,
             key: None,
             stage: Stage::Handshake,
             switch: false,
@@ -476,6 +480,9 @@ impl TlsSession {
 
     /// Must this record wait (for the ServerHello, or for keys not yet logged)?
     fn needs_wait(&self, dir: Direction, r: &Record, keys: Option<&KeyLog>) -> bool {
+        if self.version.is_none() && self.sides[dir.index()].ccs_unknown {
+            return true;
+        }
         if !self.is_protected(dir, r.content_type) || self.no_decrypt {
             return false;
         }
@@ -535,8 +542,10 @@ impl TlsSession {
                     ts: r.ts,
                 });
                 // TLS 1.3's CCS is only middlebox compatibility (RFC 8446 §D.4).
-                if self.version.is_some_and(|v| v != 0x0304) {
-                    self.sides[d].ccs = true;
+                match self.version {
+                    Some(0x0304) => {}
+                    Some(_) => self.sides[d].ccs = true,
+                    None => self.sides[d].ccs_unknown = true,
                 }
             }
             21 => self.alert(dir, &r, &r.body, false),
@@ -654,10 +663,21 @@ impl TlsSession {
             });
             return;
         }
+        let fails = u64::from(self.sides[d].fails);
         let Some(key) = self.sides[d].key.as_mut() else {
             return;
         };
         let mut opened = key.open(r.content_type, r.version, &r.body);
+        if opened.is_err() && fails > 0 && key.seq >= fails {
+            // The records that failed just before may not have belonged to this epoch
+            // at all (so did not consume sequence numbers): try as if they had not.
+            let seq = key.seq;
+            key.seq -= fails;
+            opened = key.open(r.content_type, r.version, &r.body);
+            if opened.is_err() {
+                key.seq = seq;
+            }
+        }
         if opened.is_err() && tls13 {
             // Rejected 0-RTT: the client's early records fail with its handshake keys.
             let early = dir == Direction::ClientToServer
@@ -992,6 +1012,9 @@ impl TlsSession {
             !h.session_id.is_empty() && h.session_id == self.client_session_id
         };
         self.version = Some(h.version);
+        for side in &mut self.sides {
+            side.ccs |= std::mem::take(&mut side.ccs_unknown) && h.version != 0x0304;
+        }
         self.server_random = Some(h.random);
         self.suite = names::suite(h.cipher);
         if self.suite.is_none() || self.suite.is_some_and(|x| x.tls13 != (h.version == 0x0304)) {

@@ -759,3 +759,106 @@ fn fingerprints_of_the_rfc8448_client_hello() {
     let ja4 = super::fingerprint::ja4(&ch);
     assert!(ja4.starts_with("t13d030900_"), "{ja4}");
 }
+
+/// The RFC 8448 exchange with a 0-RTT record from the client right after its
+/// ClientHello, which offers early_data when `offer` is set.
+fn with_early_record(offer: bool) -> Vec<(Direction, Vec<u8>)> {
+    let mut msg = h(CH_MSG);
+    if offer {
+        // early_data (RFC 8446 §4.2.10): type 42, empty. The handshake length is at
+        // 1..4 and the extensions length right after the compression methods (body 45).
+        msg.extend([0, 42, 0, 0]);
+        msg[3] += 4;
+        let ext = 4 + 45;
+        let n = u16::from_be_bytes([msg[ext], msg[ext + 1]]) + 4;
+        msg[ext..ext + 2].copy_from_slice(&n.to_be_bytes());
+    }
+    let mut ch = vec![22, 3, 1, 0, msg.len() as u8];
+    ch.extend(msg);
+    // Protected under a key the log does not have (the client's early traffic secret).
+    let mut early = RecordKey::tls13(names::suite(0x1301).unwrap(), &[7; 32]).unwrap();
+    let body = early.seal(23, 0x0303, b"GET /early HTTP/1.1\r\n\r\n");
+    let mut rec = vec![23, 3, 3];
+    rec.extend((body.len() as u16).to_be_bytes());
+    rec.extend(body);
+    let mut segs = rfc8448_segments();
+    segs[0] = (C, ch);
+    segs.insert(1, (C, rec));
+    segs
+}
+
+#[test]
+fn rejected_early_data_is_skipped_not_an_anomaly() {
+    let keys = rfc8448_keylog();
+    let (t, ev) = run(&with_early_record(true), Some(&keys));
+    assert_eq!(anomalies(&ev), vec![], "{ev:#?}");
+    assert!(t.summary().early_data_offered);
+    assert_eq!(t.summary().early_data_accepted, Some(false));
+    assert_eq!(app_data(&ev, C), (0u8..50).collect::<Vec<_>>());
+    assert!(ev.iter().any(|e| matches!(
+        e,
+        Event::Encrypted {
+            dir: C,
+            pkt: PacketId(1),
+            ..
+        }
+    )));
+    // Without the early_data offer the same record is a failure, and still nothing
+    // after it is lost.
+    let (_, ev) = run(&with_early_record(false), Some(&keys));
+    assert_eq!(anomalies(&ev), vec![AnomalyKind::TlsDecryptFailed]);
+}
+
+mod mutations {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Any byte flipped and any split: no panic, and plaintext only from records
+        /// that authenticated (never more than the protected bytes).
+        #[test]
+        fn mutated_sessions_never_show_garbage(
+            case in 0usize..6,
+            flips in proptest::collection::vec((any::<proptest::sample::Index>(), 1u8..=255), 0..4),
+            split in 1usize..700,
+        ) {
+            let name = ["tls12-aes128gcm", "tls12-aes256gcm", "tls12-chacha20", "tls13-aes256gcm", "tls13-chacha20", "tls13-keyupdate"][case];
+            let (segs, keys) = openssl_case(name);
+            let mut c: Vec<u8> = segs.iter().filter(|s| s.0 == C).flat_map(|s| s.1.clone()).collect();
+            let s: Vec<u8> = segs.iter().filter(|s| s.0 == S).flat_map(|s| s.1.clone()).collect();
+            let total_flipped = flips.len();
+            for (i, x) in flips {
+                let at = i.index(c.len());
+                c[at] ^= x;
+            }
+            let mut t = TlsSession::new();
+            let mut ev = Vec::new();
+            for (i, (cp, sp)) in c.chunks(split).zip(s.chunks(split)).enumerate() {
+                t.feed(C, PacketId(i as u32), Timestamp(0), cp, Some(&keys));
+                t.feed(S, PacketId(i as u32), Timestamp(0), sp, Some(&keys));
+            }
+            let n = c.len().div_ceil(split).min(s.len().div_ceil(split));
+            for (i, cp) in c.chunks(split).enumerate().skip(n) {
+                t.feed(C, PacketId(i as u32), Timestamp(0), cp, Some(&keys));
+            }
+            for (i, sp) in s.chunks(split).enumerate().skip(n) {
+                t.feed(S, PacketId(i as u32), Timestamp(0), sp, Some(&keys));
+            }
+            t.finish(Some(&keys));
+            ev.extend(t.drain());
+            let plain = app_data(&ev, C);
+            prop_assert!(plain.len() as u64 <= t.summary().encrypted[0].bytes);
+            if total_flipped == 0 {
+                prop_assert_eq!(plain, CLIENT_MSG);
+            } else {
+                // A flipped byte never yields altered plaintext: what comes out is the
+                // request or nothing.
+                prop_assert!(plain.is_empty() || plain == CLIENT_MSG);
+            }
+            // A flip in the ClientHello (its random) loses the server's data too.
+            let server = app_data(&ev, S);
+            prop_assert!(server == SERVER_MSG || (total_flipped > 0 && server.is_empty()));
+        }
+    }
+}
