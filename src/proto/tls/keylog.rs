@@ -69,6 +69,9 @@ impl fmt::Display for KeyLogWarning {
     }
 }
 
+/// pcapng DSB secrets type of TLS key logs (`TLSK`).
+pub const DSB_TLS_KEY_LOG: u32 = 0x544c_534b;
+
 /// Longest line kept while waiting for its newline; a longer one is garbage.
 const MAX_LINE: usize = 1024;
 
@@ -175,6 +178,17 @@ impl KeyLog {
     pub fn add_text(&mut self, text: &[u8]) {
         let end = text.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
         self.add_lines(text.get(..end).unwrap_or_default());
+    }
+
+    /// Adds the secrets of a pcapng Decryption Secrets Block (block type 0x0000000A):
+    /// only secrets type `TLSK` (0x544c534b, NSS key log text) is read; returns whether
+    /// it was. Warnings' line numbers count on from earlier text.
+    pub fn add_dsb(&mut self, secrets_type: u32, data: &[u8]) -> bool {
+        if secrets_type != DSB_TLS_KEY_LOG {
+            return false;
+        }
+        self.add_text(data);
+        true
     }
 
     fn add_lines(&mut self, text: &[u8]) {

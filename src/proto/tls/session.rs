@@ -35,6 +35,8 @@ use crate::base::{Anomaly, AnomalyKind, Direction, PacketId, Timestamp};
 
 /// Most handshake bytes buffered per direction (one message at most this long).
 pub const MAX_HANDSHAKE: usize = 64 * 1024;
+/// Most alerts kept in the summary (the events report every one).
+pub const MAX_SUMMARY_ALERTS: usize = 16;
 /// Most record bytes per direction waiting for keys or for the ServerHello.
 pub const MAX_PENDING: usize = 256 * 1024;
 
@@ -232,7 +234,8 @@ pub struct TlsSummary {
     pub decrypted: bool,
     /// Why not, when `decrypted` is false and decryption was attempted or impossible.
     pub not_decrypted: Option<NotDecrypted>,
-    /// Alerts seen: (direction, level, description).
+    /// The first alerts seen (at most [`MAX_SUMMARY_ALERTS`]): (direction, level,
+    /// description).
     pub alerts: Vec<(Direction, u8, u8)>,
 }
 
@@ -556,7 +559,10 @@ impl TlsSession {
 
     fn alert(&mut self, dir: Direction, r: &Record, body: &[u8], decrypted: bool) {
         if let [level, description] = *body {
-            self.summary.alerts.push((dir, level, description));
+            // Bounded: a hostile peer can send alerts forever; events carry them all.
+            if self.summary.alerts.len() < MAX_SUMMARY_ALERTS {
+                self.summary.alerts.push((dir, level, description));
+            }
             self.events.push(Event::Alert {
                 dir,
                 pkt: r.pkt,

@@ -862,3 +862,29 @@ mod mutations {
         }
     }
 }
+
+#[test]
+fn dsb_payload_is_read_like_a_key_log() {
+    // A DSB's text is padded to 32 bits with NULs (pcapng §4.7).
+    let (_, keys) = openssl_case("tls13-chacha20");
+    let base = format!(
+        "{}/src/proto/tls/testdata/tls13-chacha20.keys",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut text = std::fs::read(base).unwrap();
+    while text.len() % 4 != 0 {
+        text.push(0);
+    }
+    text.extend([0; 4]);
+    let mut k = KeyLog::new();
+    assert!(
+        !k.add_dsb(0x1234, &text),
+        "other secrets types are not key logs"
+    );
+    assert!(k.add_dsb(super::keylog::DSB_TLS_KEY_LOG, &text));
+    assert!(k.warnings().is_empty(), "{:?}", k.warnings());
+    let (segs, _) = openssl_case("tls13-chacha20");
+    let (_, ev) = run(&segs, Some(&k));
+    assert_eq!(app_data(&ev, C), CLIENT_MSG);
+    assert_eq!(k.len(), keys.len());
+}
