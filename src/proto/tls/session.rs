@@ -644,7 +644,9 @@ impl TlsSession {
         self.summary.encrypted[d].records += 1;
         self.summary.encrypted[d].bytes += len;
         let tls13 = self.version == Some(0x0304);
-        if !tls13 {
+        // TLS 1.2 keeps the outer type: only application_data records are data (the
+        // encrypted Finished is type 22, an encrypted alert 21).
+        if !tls13 && r.content_type == 23 {
             self.app_data_seen(dir, r.ts, len, 0);
         }
         let made = if self.no_decrypt {

@@ -613,6 +613,10 @@ fn openssl_sessions_decrypt() {
             assert_eq!(t2.summary().certificates, s.certificates);
             assert_eq!(t2.summary().alpn, s.alpn);
             assert!(t2.summary().first_app_data[0].is_some());
+            // One request record and one response record; the Finished is not data.
+            assert_eq!(t2.summary().app_data[0].records, 1, "{name}");
+            assert_eq!(t2.summary().app_data[1].records, 1, "{name}");
+            assert_eq!(s.app_data[0].plaintext, CLIENT_MSG.len() as u64, "{name}");
         }
     }
 }
