@@ -345,3 +345,62 @@ pub fn pipeline(data: &[u8]) {
     engine.finish();
     let _ = engine.take_conns().len() + engine.take_http().len() + engine.take_dns(true).len();
 }
+
+/// The TLS engine (record layer, handshake analysis, key log, decryption). Input: 4 seed
+/// bytes, a u32 LE client-stream length, a u16 LE key-log length, the key log text, the
+/// client stream, then the server stream (seeds: `corpus/tls_session` from the OpenSSL
+/// sessions in `src/proto/tls/testdata`, whose keys match). Both streams are fed in
+/// random splits with the odd gap. Properties: decrypted data appears only once the
+/// session says it decrypted, and never exceeds the protected bytes of its direction.
+pub fn tls_session(data: &[u8]) {
+    use wiretale::proto::tls::{Event, KeyLog, TlsSession};
+    let data = cap(data);
+    let Some((head, rest)) = data.split_at_checked(10) else {
+        return;
+    };
+    let mut seed = [0u8; 8];
+    seed[..4].copy_from_slice(&head[..4]);
+    let clen = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
+    let klen = usize::from(u16::from_le_bytes([head[8], head[9]]));
+    let (keytext, rest) = rest.split_at(klen.min(rest.len()));
+    let (mut c, mut s) = rest.split_at(clen.min(rest.len()));
+    let mut keys = KeyLog::new();
+    keys.add_text(keytext);
+    let _ = format!("{keys:?}");
+    let mut rng = Lcg(u64::from_le_bytes(seed));
+    let mut t = TlsSession::new();
+    let mut plain = [0u64; 2];
+    let mut i = 0u32;
+    let mut check = |t: &mut TlsSession| {
+        for e in t.drain() {
+            if let Event::AppData { dir, data, .. } = e {
+                plain[dir as usize] += data.len() as u64;
+            }
+        }
+        let sum = t.summary();
+        for (p, enc) in plain.iter().zip(&sum.encrypted) {
+            assert!(*p == 0 || sum.decrypted);
+            assert!(*p <= enc.bytes);
+        }
+    };
+    while !c.is_empty() || !s.is_empty() {
+        i += 1;
+        let (dir, side) = if (rng.next(2) == 0 && !c.is_empty()) || s.is_empty() {
+            (Direction::ClientToServer, &mut c)
+        } else {
+            (Direction::ServerToClient, &mut s)
+        };
+        let n = 1 + rng.next(side.len().min(1500));
+        let (piece, r) = side.split_at(n.min(side.len()));
+        *side = r;
+        let ts = Timestamp(i64::from(i));
+        if rng.next(64) == 0 {
+            t.gap(dir, PacketId(i), ts, piece.len() as u64, Some(&keys));
+        } else {
+            t.feed(dir, PacketId(i), ts, piece, Some(&keys));
+        }
+        check(&mut t);
+    }
+    t.finish(Some(&keys));
+    check(&mut t);
+}

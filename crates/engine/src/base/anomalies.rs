@@ -199,6 +199,12 @@ anomalies! {
             "Bytes are missing inside the TLS handshake, so hello details (SNI, ALPN, version) may be absent.",
         TlsBadHello = "tls_bad_hello":
             "A ClientHello or ServerHello could not be parsed, so its SNI, ALPN and version are unknown.",
+        TlsBadHandshake = "tls_bad_handshake":
+            "A TLS handshake message or alert other than the hellos is malformed, so what it says (certificate, ALPN, ticket) is unknown.",
+        TlsRecordLost = "tls_record_lost":
+            "Bytes are missing inside a TLS record, so its content is lost; the records after it are still read (and decrypted where keys allow).",
+        TlsDecryptFailed = "tls_decrypt_failed":
+            "A TLS record did not authenticate with the logged keys (wrong keys, lost or corrupted bytes), so its content is not shown.",
     }
     "HTTP" {
         HttpGapInHead = "http_gap_in_head":

@@ -7,7 +7,17 @@
 //! bodies are skipped by count. tls-parser (on nom 7) parses the hello bodies; its types
 //! stay inside this module.
 
+pub mod crypto;
+pub mod fingerprint;
+pub mod handshake;
+pub mod keylog;
+pub mod names;
+pub mod record;
+pub mod session;
 pub mod tree;
+
+pub use keylog::{KeyLog, KeyLogWarning, Secret, SessionSecrets};
+pub use session::{Event, HandshakeMsg, NotDecrypted, TlsSession, TlsSummary};
 
 use crate::base::{Anomaly, AnomalyKind, Direction, PacketId, Timestamp};
 
@@ -339,5 +349,7 @@ fn server_hello(body: &[u8], ts: Timestamp, pkt: PacketId) -> Result<ServerHello
     Ok(out)
 }
 
+#[cfg(test)]
+mod session_tests;
 #[cfg(test)]
 mod tests;
