@@ -1,0 +1,205 @@
+//! What a TLS session reports: its events, the handshake messages in them, and the
+//! summary of the connection kept as it goes.
+
+use super::super::handshake::{CertInfo, ClientHelloInfo, ServerHelloInfo};
+use super::super::names;
+use crate::base::{Anomaly, Direction, PacketId, Timestamp};
+
+/// A handshake message and what was learnt from it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HandshakeMsg {
+    ClientHello(Box<ClientHelloInfo>),
+    /// A ServerHello or, when `hrr` is set, a HelloRetryRequest.
+    ServerHello(Box<ServerHelloInfo>),
+    /// Parsed chain, and the number of entries (a certificate x509-parser rejects is
+    /// counted but not listed).
+    Certificate {
+        chain: Vec<CertInfo>,
+        entries: usize,
+    },
+    ServerKeyExchange {
+        group: Option<u16>,
+    },
+    CertificateRequest,
+    ServerHelloDone,
+    ClientKeyExchange,
+    CertificateVerify,
+    Finished,
+    NewSessionTicket {
+        lifetime: Option<u32>,
+    },
+    EncryptedExtensions {
+        alpn: Option<String>,
+        early_data: bool,
+    },
+    KeyUpdate {
+        requested: bool,
+    },
+    EndOfEarlyData,
+    Other(u8),
+}
+
+impl HandshakeMsg {
+    /// The handshake type name (`ClientHello`, `HelloRetryRequest`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            HandshakeMsg::ClientHello(_) => "ClientHello",
+            HandshakeMsg::ServerHello(s) if s.hrr => "HelloRetryRequest",
+            HandshakeMsg::ServerHello(_) => "ServerHello",
+            HandshakeMsg::Certificate { .. } => "Certificate",
+            HandshakeMsg::ServerKeyExchange { .. } => "ServerKeyExchange",
+            HandshakeMsg::CertificateRequest => "CertificateRequest",
+            HandshakeMsg::ServerHelloDone => "ServerHelloDone",
+            HandshakeMsg::ClientKeyExchange => "ClientKeyExchange",
+            HandshakeMsg::CertificateVerify => "CertificateVerify",
+            HandshakeMsg::Finished => "Finished",
+            HandshakeMsg::NewSessionTicket { .. } => "NewSessionTicket",
+            HandshakeMsg::EncryptedExtensions { .. } => "EncryptedExtensions",
+            HandshakeMsg::KeyUpdate { .. } => "KeyUpdate",
+            HandshakeMsg::EndOfEarlyData => "EndOfEarlyData",
+            HandshakeMsg::Other(t) => names::handshake_type_name(*t),
+        }
+    }
+}
+
+/// What the engine reports, in stream order per direction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A handshake message; `decrypted` when it came out of a protected record.
+    Handshake {
+        dir: Direction,
+        pkt: PacketId,
+        ts: Timestamp,
+        msg: HandshakeMsg,
+        decrypted: bool,
+    },
+    ChangeCipherSpec {
+        dir: Direction,
+        pkt: PacketId,
+        ts: Timestamp,
+    },
+    /// An alert (RFC 8446 §6); names via [`names::alert_description_name`].
+    Alert {
+        dir: Direction,
+        pkt: PacketId,
+        ts: Timestamp,
+        level: u8,
+        description: u8,
+        decrypted: bool,
+    },
+    /// Decrypted application data of one record; `pkt`/`ts` are those of the packet
+    /// holding the record's last byte.
+    AppData {
+        dir: Direction,
+        pkt: PacketId,
+        ts: Timestamp,
+        data: Vec<u8>,
+    },
+    /// A protected record that was not decrypted (no keys, unsupported suite, rejected
+    /// early data); `len` is its body length on the wire.
+    Encrypted {
+        dir: Direction,
+        pkt: PacketId,
+        ts: Timestamp,
+        len: usize,
+    },
+    Anomaly {
+        dir: Direction,
+        pkt: PacketId,
+        anomaly: Anomaly,
+    },
+}
+
+/// Why a connection was not decrypted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotDecrypted {
+    /// No key log was given.
+    NoKeyLog,
+    /// The key log has no secrets for this session's client random.
+    NoKeys,
+    /// The cipher suite is not one wiretale decrypts (CBC, CCM, RC4, …).
+    UnsupportedSuite(u16),
+    /// The ClientHello or ServerHello was not seen, so the session is unknown.
+    NoHandshake,
+    /// Keys were there but no record authenticated with them.
+    Failed,
+}
+
+impl NotDecrypted {
+    /// A short reason for outputs.
+    pub fn reason(&self) -> String {
+        match self {
+            NotDecrypted::NoKeyLog => "no key log".into(),
+            NotDecrypted::NoKeys => "no keys for this session in the key log".into(),
+            NotDecrypted::UnsupportedSuite(s) => {
+                format!("unsupported cipher suite {}", names::cipher_suite_name(*s))
+            }
+            NotDecrypted::NoHandshake => "handshake not captured".into(),
+            NotDecrypted::Failed => "records did not authenticate with the logged keys".into(),
+        }
+    }
+}
+
+/// Records and bytes of one direction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Count {
+    pub records: u64,
+    /// Record body bytes on the wire.
+    pub bytes: u64,
+    /// Decrypted plaintext bytes (0 when not decrypted).
+    pub plaintext: u64,
+}
+
+/// How the session was resumed, if it was offered and accepted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Resumption {
+    /// The client offered a session id (≤ 1.2), a ticket (RFC 5077) or a PSK (1.3).
+    pub offered_session_id: bool,
+    pub offered_ticket: bool,
+    pub offered_psk: bool,
+    /// The server accepted: echoed the session id (≤ 1.2) or selected a PSK (1.3).
+    pub resumed: bool,
+}
+
+/// What is known of the connection so far.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsSummary {
+    /// Negotiated version (supported_versions, RFC 8446 §4.2.1, else the legacy field).
+    pub version: Option<u16>,
+    pub cipher: Option<u16>,
+    /// Key exchange group (key_share in 1.3, ServerKeyExchange's curve in 1.2).
+    pub group: Option<u16>,
+    pub sni: Option<String>,
+    pub alpn_offered: Vec<String>,
+    /// Chosen ALPN: ServerHello (≤ 1.2) or decrypted EncryptedExtensions (1.3).
+    pub alpn: Option<String>,
+    pub resumption: Resumption,
+    pub hello_retry: bool,
+    pub early_data_offered: bool,
+    /// Known only from decrypted EncryptedExtensions.
+    pub early_data_accepted: Option<bool>,
+    pub ech: bool,
+    pub grease: bool,
+    /// Server certificate chain, leaf first (plaintext in ≤ 1.2, decrypted in 1.3).
+    pub certificates: Vec<CertInfo>,
+    pub ja3: Option<String>,
+    pub ja3_string: Option<String>,
+    pub ja4: Option<String>,
+    pub client_hello_ts: Option<Timestamp>,
+    pub server_hello_ts: Option<Timestamp>,
+    /// First application data record each way ([client→server, server→client]): any
+    /// protected record in 1.2, a decrypted application_data record in 1.3 (unknown in
+    /// 1.3 without keys, where handshake and data records look alike).
+    pub first_app_data: [Option<Timestamp>; 2],
+    /// Application data each way (1.2, or decrypted 1.3).
+    pub app_data: [Count; 2],
+    /// Every protected record each way, whether decrypted or not.
+    pub encrypted: [Count; 2],
+    /// True once a record was decrypted.
+    pub decrypted: bool,
+    /// Why not, when `decrypted` is false and decryption was attempted or impossible.
+    pub not_decrypted: Option<NotDecrypted>,
+    /// The first alerts seen (at most [`MAX_SUMMARY_ALERTS`]): (direction, level,
+    /// description).
+    pub alerts: Vec<(Direction, u8, u8)>,
+}
