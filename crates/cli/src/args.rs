@@ -34,6 +34,12 @@ pub struct Cli {
     #[arg(short = 'w', long = "write")]
     pub write: Option<PathBuf>,
 
+    /// TLS key log (NSS format, as SSLKEYLOGFILE writes) to decrypt TLS with in the TUI (re-read as it grows
+    /// while capturing live). Keys in a
+    /// pcapng's Decryption Secrets Blocks are used without it.
+    #[arg(long = "tls-keylog", value_name = "FILE")]
+    pub tls_keylog: Option<PathBuf>,
+
     /// Keep long values and lines whole in text output (no "…", no fit to the terminal
     /// width or to 200 columns in a pipe).
     #[arg(long, global = true)]
@@ -110,6 +116,10 @@ pub struct FileArgs {
     /// Capture filter (BPF syntax) applied while reading the file.
     #[arg(short = 'f', long = "capture-filter")]
     pub bpf: Option<String>,
+    /// TLS key log (NSS format, as SSLKEYLOGFILE writes) to decrypt TLS with. Keys in a
+    /// pcapng's Decryption Secrets Blocks are used without it.
+    #[arg(long = "tls-keylog", value_name = "FILE")]
+    pub tls_keylog: Option<PathBuf>,
     #[command(flatten)]
     pub limits: super::limits::LimitArgs,
 }
@@ -204,6 +214,11 @@ pub struct CaptureArgs {
     /// Drop root privileges to this user right after opening the device.
     #[arg(short = 'Z', long = "user")]
     pub user: Option<String>,
+    /// TLS key log (NSS format, as SSLKEYLOGFILE writes) to decrypt TLS with; re-read as
+    /// the browser appends to it. Keys in a
+    /// pcapng's Decryption Secrets Blocks are used without it.
+    #[arg(long = "tls-keylog", value_name = "FILE")]
+    pub tls_keylog: Option<PathBuf>,
     #[command(flatten)]
     pub limits: super::limits::LimitArgs,
 }

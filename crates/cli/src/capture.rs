@@ -106,6 +106,9 @@ pub fn run(a: &CaptureArgs) -> anyhow::Result<i32> {
         Mode::Story
     };
     let mut engine = Engine::new(a.limits.engine_config(matches!(mode, Mode::Packets)));
+    if let Some(p) = &a.tls_keylog {
+        engine.set_tls_keys(super::run::read_keylog(p, true)?);
+    }
     let mut out = Out::new();
     let mut live = LiveState {
         keep_history: matches!(mode, Mode::Story),
@@ -152,6 +155,13 @@ pub fn run(a: &CaptureArgs) -> anyhow::Result<i32> {
             break;
         }
         if last_print.elapsed() >= PRINT_EVERY {
+            // The browser writes secrets after their packets: read what it added, so
+            // connections waiting for keys decrypt before their records are printed.
+            if a.tls_keylog.is_some() {
+                if let Err(e) = engine.refresh_keys() {
+                    eprintln!("wiretale: TLS key log: {e}");
+                }
+            }
             live.absorb(&mut engine, false);
             if !a.quiet {
                 live.print(&mode, a.json, &mut out);

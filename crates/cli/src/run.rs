@@ -5,6 +5,7 @@ use std::path::Path;
 use super::select::Selection;
 use wiretale_engine::analysis::{Engine, EngineConfig, PacketSummary};
 use wiretale_engine::capture::{self, BpfFilter, CaptureError};
+use wiretale_engine::proto::tls::KeyLog;
 
 /// What the per-packet callback wants next.
 pub enum Next {
@@ -53,6 +54,9 @@ pub fn drive_with(
     let mut bpf = capture_filter(sel.bpf.as_deref(), src.as_ref())?;
     let mut src = read_ahead(src)?;
     let mut engine = Engine::new(cfg);
+    if let Some(p) = &sel.keylog {
+        engine.set_tls_keys(read_keylog(p, false)?);
+    }
     let mut damage = None;
     let mut n: u64 = 0;
     let mut stopped = false;
@@ -92,6 +96,22 @@ pub fn drive_with(
     }
     super::limits::report(&engine.limits_hit());
     Ok(damage)
+}
+
+/// Reads `--tls-keylog` (`follow`: a file the browser still appends to): a file that
+/// cannot be read is a one-line error; lines that do not parse are warnings naming their
+/// line (never the secret), and are skipped.
+pub fn read_keylog(p: &Path, follow: bool) -> anyhow::Result<KeyLog> {
+    let k = if follow {
+        KeyLog::follow(p)
+    } else {
+        KeyLog::read(p)
+    }
+    .map_err(|e| anyhow::anyhow!("{}: cannot read the TLS key log: {e}", p.display()))?;
+    for w in k.warnings() {
+        eprintln!("wiretale: {}: {w}", p.display());
+    }
+    Ok(k)
 }
 
 /// One line naming the file once (some capture errors name it already).

@@ -24,12 +24,16 @@ use wiretale_engine::story::NameIndex;
 pub struct Selection {
     pub bpf: Option<String>,
     pub matcher: Option<PacketMatcher>,
+    /// `--tls-keylog`: read when the capture is opened.
+    pub keylog: Option<std::path::PathBuf>,
 }
 
 impl Selection {
     /// Compiles `-Y`; on error prints it with a caret and returns the exit status.
     pub fn from_args(a: &FileArgs) -> Result<Self, i32> {
-        Self::new(a.filter.as_deref(), a.bpf.as_deref())
+        let mut s = Self::new(a.filter.as_deref(), a.bpf.as_deref())?;
+        s.keylog.clone_from(&a.tls_keylog);
+        Ok(s)
     }
 
     /// What every file command starts with: the selection from `-Y`/`-f` and the engine
@@ -62,6 +66,7 @@ impl Selection {
         Ok(Selection {
             bpf: bpf.map(str::to_string),
             matcher,
+            keylog: None,
         })
     }
 
@@ -96,6 +101,7 @@ impl Selection {
         let mut first = Selection {
             bpf: self.bpf.clone(),
             matcher: None,
+            keylog: self.keylog.clone(),
         };
         let mut conns = Vec::new();
         let mut names = NameIndex::new();

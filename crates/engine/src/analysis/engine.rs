@@ -8,10 +8,12 @@ use super::apps::Apps;
 use super::limits::{AppLimits, LimitTally};
 use super::notes::AppNote;
 use crate::base::{Anomaly, AnomalyKind, ConnId, Endpoint, LinkType, PacketId, Timestamp};
+use crate::capture::DecryptionSecrets;
 use crate::capture::Frame;
 use crate::decode::{self, Addr, DefragLimits, Defragmenter, Packet, TcpRel};
 use crate::flow::{ConnProto, ConnTable, FlowConfig, FlowPacket, PacketVerdict, L4};
 use crate::proto::dns::{self, DnsMeta, DnsTransaction};
+use crate::proto::tls::KeyLog;
 use crate::story::{AppKind, ConnRecord, HttpRecord, Pending};
 
 /// Limits and switches of one analysis run.
@@ -81,8 +83,11 @@ impl Engine {
         }
     }
 
-    /// Analyses one frame.
+    /// Analyses one frame (first taking the decryption secrets that came before it).
     pub fn process(&mut self, frame: &Frame<'_>) -> PacketSummary {
+        for s in frame.secrets {
+            self.apps.add_secrets(s);
+        }
         self.last_ts = self.last_ts.max(frame.meta.ts);
         let mut defrag = std::mem::take(&mut self.defrag);
         let meta = frame.meta;
@@ -254,6 +259,30 @@ impl Engine {
         }
         self.last_ts = now;
         self.table.tick(now, &mut self.apps);
+    }
+
+    /// Decrypts TLS with these secrets (`--tls-keylog`; [`KeyLog::follow`] for a file
+    /// a browser still writes, then [`Engine::refresh_keys`] now and then).
+    pub fn set_tls_keys(&mut self, keys: KeyLog) {
+        self.apps.set_keys(keys);
+    }
+
+    /// Secrets from a pcapng Decryption Secrets Block: they serve the packets after it.
+    /// Frames read in order carry them ([`Frame::secrets`], taken by [`Engine::process`]);
+    /// this is for frames read out of a store, whose secrets are indexed apart.
+    pub fn add_secrets(&mut self, secrets: &DecryptionSecrets) {
+        self.apps.add_secrets(secrets);
+    }
+
+    /// Reads what a browser appended to the followed key log; returns how many secrets
+    /// were added. Connections waiting for keys are decrypted then.
+    pub fn refresh_keys(&mut self) -> std::io::Result<usize> {
+        self.apps.refresh_keys()
+    }
+
+    /// Lines of the key log that did not parse (`line N: …`; never the secret).
+    pub fn key_warnings(&self) -> Vec<String> {
+        self.apps.key_warnings()
     }
 
     /// End of input: flushes every connection and decoder.

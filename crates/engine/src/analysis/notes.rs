@@ -2,7 +2,6 @@
 
 use crate::proto::dns;
 use crate::proto::http::HttpTransaction;
-use crate::proto::tls::TlsEvent;
 
 /// An application-level label for one packet: the protocol it shows as and its Info.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,17 +85,6 @@ impl HttpNote {
             content_type: tx.content_type.clone(),
             time_ns,
             ..HttpNote::default()
-        }
-    }
-}
-
-impl AppData {
-    pub(crate) fn tls(ev: &TlsEvent) -> Self {
-        match ev {
-            TlsEvent::ClientHello(ch) => AppData::TlsClientHello {
-                sni: ch.sni.clone(),
-            },
-            TlsEvent::ServerHello(_) => AppData::TlsServerHello,
         }
     }
 }

@@ -735,6 +735,7 @@ mod tests {
                     origlen: data.len() as u32,
                 },
                 data: &data,
+                secrets: &[],
             };
             let mut engine = Engine::new(EngineConfig { want_app_fields: true, ..EngineConfig::default() });
             let s = engine.process(&frame);

@@ -123,7 +123,7 @@ pub(crate) fn map_file(file: &File, path: &Path) -> Result<Mapped, CaptureError>
 }
 
 #[inline]
-fn make_frame<'a>(w: &Walker, id: u64, p: &super::walk::PacketRec, data: &'a [u8]) -> Frame<'a> {
+fn make_frame<'a>(w: &'a Walker, id: u64, p: &super::walk::PacketRec, data: &'a [u8]) -> Frame<'a> {
     let link = w
         .interfaces
         .get(p.iface as usize)
@@ -138,6 +138,7 @@ fn make_frame<'a>(w: &Walker, id: u64, p: &super::walk::PacketRec, data: &'a [u8
             origlen: p.origlen,
         },
         data,
+        secrets: &w.secrets,
     }
 }
 
@@ -170,9 +171,6 @@ impl<T: Walked> FrameSource for T {
     }
     fn packets_read(&self) -> u64 {
         self.walker().packets
-    }
-    fn secrets(&self) -> &[super::DecryptionSecrets] {
-        &self.walker().secrets
     }
 }
 

@@ -132,6 +132,7 @@ impl FrameBatch {
         Some(Frame {
             meta: *self.metas.get(i)?,
             data: self.bytes.get(start..end)?,
+            secrets: &[],
         })
     }
     pub fn iter(&self) -> impl Iterator<Item = Frame<'_>> {

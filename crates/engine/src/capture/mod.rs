@@ -81,6 +81,9 @@ pub struct FrameMeta {
 pub struct Frame<'a> {
     pub meta: FrameMeta,
     pub data: &'a [u8],
+    /// Decryption secrets (pcapng DSBs) read since the frame before this one: they serve
+    /// this frame and those after it. Almost always empty.
+    pub secrets: &'a [DecryptionSecrets],
 }
 
 /// A lending iterator over frames in file order.
@@ -103,9 +106,4 @@ pub trait FrameSource {
     fn anomaly(&self) -> Option<&Anomaly>;
     /// Packets returned so far.
     fn packets_read(&self) -> u64;
-    /// Decryption secrets (pcapng DSBs) read since the frame before the last one was
-    /// returned: they serve the frame last returned and those after it. Usually empty.
-    fn secrets(&self) -> &[DecryptionSecrets] {
-        &[]
-    }
 }

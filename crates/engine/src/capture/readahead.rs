@@ -166,16 +166,16 @@ fn reader(mut src: Box<dyn FrameSource + Send>, tx: SyncSender<Batch>, spare: Re
                     let at = b.bytes.len();
                     b.bytes.extend_from_slice(f.data);
                     let (meta, len) = (f.meta, f.data.len());
+                    let secrets = f.secrets.to_vec();
                     let lists = (src.interfaces().len() as u32, src.sections().len() as u32);
                     b.frames.push((meta, at, len, lists));
-                    let (comments, anomaly, secrets) =
-                        (src.comments(), src.anomaly(), src.secrets());
+                    let (comments, anomaly) = (src.comments(), src.anomaly());
                     if !comments.is_empty() || anomaly.is_some() || !secrets.is_empty() {
                         b.extras.push(Extras {
                             at: b.frames.len() - 1,
                             comments: comments.to_vec(),
                             anomaly: anomaly.cloned(),
-                            secrets: secrets.to_vec(),
+                            secrets,
                         });
                     }
                 }
@@ -240,7 +240,12 @@ impl FrameSource for ReadAhead {
         let (meta, at, len, lists) = self.cur.frames[i];
         self.shown = (lists.0 as usize, lists.1 as usize);
         let data = self.cur.bytes.get(at..at + len).unwrap_or_default();
-        Ok(Some(Frame { meta, data }))
+        let secrets = self.current_extras().map_or(&[][..], |e| &e.secrets[..]);
+        Ok(Some(Frame {
+            meta,
+            data,
+            secrets,
+        }))
     }
     fn interfaces(&self) -> &[InterfaceInfo] {
         self.interfaces
@@ -258,9 +263,6 @@ impl FrameSource for ReadAhead {
     }
     fn anomaly(&self) -> Option<&Anomaly> {
         self.current_extras().and_then(|e| e.anomaly.as_ref())
-    }
-    fn secrets(&self) -> &[DecryptionSecrets] {
-        self.current_extras().map_or(&[], |e| &e.secrets)
     }
     fn packets_read(&self) -> u64 {
         // Frames handed out so far (the reader may be ahead).

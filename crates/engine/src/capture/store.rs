@@ -264,7 +264,13 @@ impl FrameStore {
         let e = self.index.get(id.0 as usize)?;
         let start = usize::try_from(e.offset).ok()?;
         let data = self.bytes.as_ref().get(start..start + e.caplen as usize)?;
-        Some(Frame { meta, data })
+        // Secrets are indexed apart ([`FrameStore::secrets`]): a random access must not
+        // hand them out again.
+        Some(Frame {
+            meta,
+            data,
+            secrets: &[],
+        })
     }
 
     /// The decryption secrets indexed so far, in file order, each with the first packet

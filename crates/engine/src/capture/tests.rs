@@ -211,9 +211,9 @@ fn decryption_secrets_reach_the_frame_after_them_in_every_reader() {
     fn seen(src: &mut dyn FrameSource) -> (Vec<(usize, Vec<DecryptionSecrets>)>, usize) {
         let mut out = Vec::new();
         let mut n = 0;
-        while let Some(_f) = src.next_frame().unwrap() {
-            if !src.secrets().is_empty() {
-                out.push((n, src.secrets().to_vec()));
+        while let Some(f) = src.next_frame().unwrap() {
+            if !f.secrets.is_empty() {
+                out.push((n, f.secrets.to_vec()));
             }
             n += 1;
         }

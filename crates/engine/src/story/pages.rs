@@ -112,11 +112,17 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
             .filter(|&p| ts.0 - pages[p].end.0 <= QUIET);
         let doc = is_document(h.tx.content_type.as_deref(), h.tx.status);
         // Only a document's URL is kept (made once per document, not per exchange).
+        // Over TLS the page was fetched with https (RFC 9110 §4.2.2).
+        let scheme = if input.conns[ci].tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let url =
             h.tx.host
                 .as_ref()
                 .filter(|_| doc)
-                .map(|host| format!("http://{}{}", host, h.tx.uri.as_deref().unwrap_or("/")));
+                .map(|host| format!("{scheme}://{}{}", host, h.tx.uri.as_deref().unwrap_or("/")));
         let page = match (referred, conn_page.get(&ci).copied()) {
             (Some(p), _) => Some(p),
             // Another document on a connection that already told a story (curl's

@@ -24,19 +24,9 @@ impl AppKind {
     }
 }
 
-/// The TLS hellos of a connection, reduced to what users look for.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TlsSummary {
-    pub sni: Option<String>,
-    /// ALPN protocols the client offered.
-    pub alpn_offered: Vec<String>,
-    /// ALPN protocol the server chose.
-    pub alpn: Option<String>,
-    /// Version the server chose (supported_versions overrides the legacy field).
-    pub version: Option<u16>,
-    /// Highest version the client offered.
-    pub client_version: Option<u16>,
-}
+/// What the TLS session found on a connection (hellos, certificates, timings,
+/// decryption): the engine's own summary.
+pub use crate::proto::tls::TlsSummary;
 
 /// A finished connection: the flow summary plus what the application decoders found.
 #[derive(Clone, Debug)]
@@ -44,6 +34,8 @@ pub struct ConnRecord {
     pub conn: Connection,
     pub app: Option<AppKind>,
     pub tls: Option<TlsSummary>,
+    /// What went wrong reading its TLS (a gap, a record that failed to decrypt).
+    pub tls_anomalies: Vec<crate::base::Anomaly>,
     /// First HTTP Host header seen on the connection (for naming and mismatch checks).
     pub http_host: Option<String>,
     /// Number of HTTP exchanges on it.

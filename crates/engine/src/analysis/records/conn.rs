@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use super::tls::TlsRecord;
 use super::{guard, secs, wire, EndpointRecord, Sides, Wire};
 use crate::base::Timestamp;
 use crate::flow::{CloseHow, ConnProto};
@@ -95,17 +96,6 @@ pub struct HalfCloseRecord {
     #[schemars(extend("enum" = ["client", "server"]))]
     pub by: &'static str,
     pub ts: f64,
-}
-
-/// The TLS hellos' facts.
-#[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct TlsRecord<'a> {
-    /// ALPN protocol the server chose.
-    pub alpn: Option<Wire<'a>>,
-    pub alpn_offered: Vec<Wire<'a>>,
-    pub sni: Option<Wire<'a>>,
-    /// Version the server chose.
-    pub version: Option<String>,
 }
 
 /// A connection's name and how it was found.
@@ -216,12 +206,7 @@ impl<'a> ConnJson<'a> {
             retransmitted_bytes: k.retransmitted_bytes.into(),
             server: (&k.server).into(),
             state: k.state(),
-            tls: c.tls.as_ref().map(|t| TlsRecord {
-                alpn: wire(t.alpn.as_deref()),
-                alpn_offered: t.alpn_offered.iter().map(|a| guard(a)).collect(),
-                sni: wire(t.sni.as_deref()),
-                version: t.version.map(crate::proto::tls::version_name),
-            }),
+            tls: c.tls.as_ref().map(|t| TlsRecord::new(t, &c.tls_anomalies)),
             vlan: &k.vlans[..k.vlan_count as usize],
         }
     }

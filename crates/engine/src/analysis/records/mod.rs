@@ -32,16 +32,17 @@ mod follow;
 mod http;
 mod packet;
 mod story;
+mod tls;
 
 pub use conn::{
     proto_name, CloseRecord, ConnJson, HalfCloseRecord, HandshakeRecord, NameRecord, PhasesRecord,
-    TlsRecord,
 };
 pub use dns::{DnsFlagsRecord, DnsJson, ResourceRecord};
 pub use follow::{json_text, TurnJson};
 pub use http::HttpJson;
 pub use packet::PacketJson;
 pub use story::{EventJson, FactsRecord, PhaseTimesRecord};
+pub use tls::{AlertRecord, CertRecord, CountRecord, TlsRecord};
 
 /// A string from the wire, escaped for any consumer that prints it (see [`guard`]).
 pub type Wire<'a> = Cow<'a, str>;

@@ -164,6 +164,8 @@ pub struct Resumption {
 /// What is known of the connection so far.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TlsSummary {
+    /// Highest version the client offered (legacy field and supported_versions).
+    pub client_version: Option<u16>,
     /// Negotiated version (supported_versions, RFC 8446 §4.2.1, else the legacy field).
     pub version: Option<u16>,
     pub cipher: Option<u16>,

@@ -168,6 +168,12 @@ impl TlsSession {
         self.client_random = Some(h.random);
         s.client_hello_ts = Some(ts);
         s.sni.clone_from(&h.sni);
+        s.client_version = h
+            .supported_versions
+            .iter()
+            .copied()
+            .chain([h.legacy_version])
+            .max();
         s.alpn_offered.clone_from(&h.alpn);
         s.resumption.offered_session_id = !h.session_id.is_empty() && !h.psk;
         s.resumption.offered_ticket = h.ticket;

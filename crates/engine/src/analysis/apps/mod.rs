@@ -7,15 +7,22 @@
 //! table finishes a connection, its decoder is flushed and dropped, so memory follows
 //! the live connections.
 
+mod carried;
+mod tls;
+
+use carried::{Carried, HttpSeen, Sink};
+use tls::{Out, TlsApp};
+
 use super::limits::AppLimits;
-use super::notes::{AppData, AppNote, HttpNote};
+use super::notes::{AppData, AppNote};
 use crate::base::{AnomalyKind, ConnId, Direction, Endpoint, PacketId, Timestamp};
+use crate::capture::DecryptionSecrets;
 use crate::flow::{ConnProto, Connection, FxHashMap, StreamSink};
 use crate::proto::dns::{self, DnsMeta, DnsTcpStream, DnsTracker};
-use crate::proto::http::{looks_like_http, HttpConn};
-use crate::proto::http2::{looks_like_h2, H2Conn};
-use crate::proto::tls::{looks_like_tls, TlsConn, TlsEvent};
-use crate::story::{AppKind, ConnRecord, HttpRecord, TlsSummary};
+use crate::proto::http::looks_like_http;
+use crate::proto::http2::looks_like_h2;
+use crate::proto::tls::{looks_like_tls, KeyLog};
+use crate::story::{AppKind, ConnRecord, HttpRecord};
 
 /// Bytes of a first delivery enough to decide what a connection carries (a request
 /// line with its version, a TLS record header); fewer means "wait for more".
@@ -30,10 +37,10 @@ enum Decoder {
     Probe {
         tries: u8,
     },
-    Http(Box<HttpConn>),
-    /// HTTP/2 in the clear, by prior knowledge (RFC 9113 §3.3: the client preface).
-    H2(Box<H2Conn>),
-    Tls(Box<TlsConn>),
+    /// HTTP/1.x, or HTTP/2 by prior knowledge (RFC 9113 §3.3: the client preface), in
+    /// the clear.
+    Http(Carried),
+    Tls(Box<TlsApp>),
     Dns(Box<DnsTcpStream>),
     /// Something else: bytes are counted by flow, not decoded.
     Other,
@@ -45,11 +52,7 @@ struct ConnApp {
     tcp: bool,
     decoder: Decoder,
     app: Option<AppKind>,
-    tls: Option<TlsSummary>,
-    http_host: Option<String>,
-    http_count: u32,
-    /// First request and response `seq` not yet given a packet note.
-    noted: [u32; 2],
+    http: HttpSeen,
 }
 
 /// Everything the application layer keeps, and what it has produced so far.
@@ -66,6 +69,8 @@ pub(super) struct Apps {
     /// Keep each note's message fields ([`AppData`]) for display filters.
     pub want_fields: bool,
     limits: AppLimits,
+    /// TLS secrets: the `--tls-keylog` file and pcapng Decryption Secrets Blocks.
+    keys: Option<KeyLog>,
 }
 
 impl Apps {
@@ -79,6 +84,62 @@ impl Apps {
             done_conns: Vec::new(),
             http: Vec::new(),
             want_fields,
+            keys: None,
+        }
+    }
+
+    /// Decrypts TLS with these secrets (a `--tls-keylog` file).
+    pub fn set_keys(&mut self, keys: KeyLog) {
+        self.keys = Some(keys);
+        self.retry_tls();
+    }
+
+    /// A pcapng Decryption Secrets Block: its TLS key log joins the keys.
+    pub fn add_secrets(&mut self, s: &DecryptionSecrets) {
+        if self
+            .keys
+            .get_or_insert_with(KeyLog::new)
+            .add_dsb(s.kind, &s.data)
+        {
+            self.retry_tls();
+        }
+    }
+
+    /// Reads what was appended to a followed key log (live capture: the browser writes
+    /// secrets after their packets); connections waiting for keys are tried again.
+    pub fn refresh_keys(&mut self) -> std::io::Result<usize> {
+        let n = match &mut self.keys {
+            Some(k) => k.refresh()?,
+            None => 0,
+        };
+        if n > 0 {
+            self.retry_tls();
+        }
+        Ok(n)
+    }
+
+    /// The key log's warnings (lines that did not parse), for the faces to report.
+    pub fn key_warnings(&self) -> Vec<String> {
+        self.keys
+            .as_ref()
+            .map(|k| k.warnings().iter().map(|w| w.to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    fn retry_tls(&mut self) {
+        let keys = self.keys.as_ref();
+        for (id, c) in self.conns.iter_mut() {
+            if let Decoder::Tls(t) = &mut c.decoder {
+                let out = Out {
+                    conn: *id,
+                    notes: &mut self.notes,
+                    http: &mut self.http,
+                    seen: &mut c.http,
+                    fields: self.want_fields,
+                    http_pending: self.limits.http_pending,
+                };
+                t.retry(keys, out);
+            }
         }
     }
 
@@ -115,15 +176,13 @@ impl Apps {
     fn decide(c: &ConnApp, bytes: &[u8], limits: &AppLimits) -> Option<Decoder> {
         // The HTTP/2 preface reads as an HTTP/1 request line (`PRI * HTTP/2.0`): first.
         if looks_like_h2(bytes) {
-            return Some(Decoder::H2(Box::new(H2Conn::new().keep_frames(true))));
+            return Some(Decoder::Http(Carried::h2()));
         }
         if looks_like_http(bytes) {
-            return Some(Decoder::Http(Box::new(HttpConn::with_max_pending(
-                limits.http_pending,
-            ))));
+            return Some(Decoder::Http(Carried::http1(limits.http_pending)));
         }
         if looks_like_tls(bytes) {
-            return Some(Decoder::Tls(Box::default()));
+            return Some(Decoder::Tls(Box::new(TlsApp::new())));
         }
         if dns::is_dns_port(c.server.port) || dns::is_dns_port(c.client.port) {
             return Some(Decoder::Dns(Box::default()));
@@ -149,7 +208,7 @@ impl Apps {
                 None => return,
             }
             c.app = match c.decoder {
-                Decoder::Http(_) | Decoder::H2(_) => Some(AppKind::Http),
+                Decoder::Http(_) => Some(AppKind::Http),
                 Decoder::Tls(_) => Some(AppKind::Tls),
                 Decoder::Dns(_) => Some(AppKind::Dns),
                 _ => None,
@@ -157,25 +216,25 @@ impl Apps {
         }
         match &mut c.decoder {
             Decoder::Http(h) => {
-                h.feed(dir, ts, pkt, bytes);
-                note_http(h, &mut c.noted, &mut self.notes, self.want_fields);
-                drain_http(conn, c, &mut self.http);
-            }
-            Decoder::H2(h) => {
-                h.feed(dir, ts, pkt, bytes);
-                note_h2(h, &mut self.notes);
-                drain_h2(conn, c, &mut self.http);
+                let sink = Sink {
+                    conn,
+                    notes: &mut self.notes,
+                    http: &mut self.http,
+                    seen: &mut c.http,
+                    fields: self.want_fields,
+                };
+                h.feed(dir, ts, pkt, bytes, sink);
             }
             Decoder::Tls(t) => {
-                t.feed(dir, ts, pkt, bytes);
-                for ev in t.drain() {
-                    let mut note = AppNote::new("tls", ev.info());
-                    if self.want_fields {
-                        note.data = AppData::tls(&ev);
-                    }
-                    self.notes.push(note);
-                    absorb_tls(&mut c.tls, ev);
-                }
+                let out = Out {
+                    conn,
+                    notes: &mut self.notes,
+                    http: &mut self.http,
+                    seen: &mut c.http,
+                    fields: self.want_fields,
+                    http_pending: self.limits.http_pending,
+                };
+                t.feed(dir, ts, pkt, bytes, self.keys.as_ref(), out);
             }
             Decoder::Dns(d) => {
                 for m in d.feed(dir, ts, pkt, bytes) {
@@ -207,8 +266,17 @@ impl Apps {
 
     /// Flushes everything still open (end of input).
     pub fn finish(&mut self, ts: Timestamp) {
+        let keys = self.keys.as_ref();
         for (id, c) in self.conns.iter_mut() {
-            finish_decoder(*id, c, ts, &mut self.http);
+            finish_decoder(
+                *id,
+                c,
+                ts,
+                keys,
+                &mut self.notes,
+                &mut self.http,
+                self.want_fields,
+            );
         }
     }
 }
@@ -222,100 +290,58 @@ impl ConnApp {
     }
 }
 
-/// Notes for HTTP messages this packet completed: tshark shows a message's Info on the
-/// packet that completed it (its last byte, or the FIN that ended a close-delimited
-/// body). `noted` holds, for requests and responses, the `seq` of the first message not
-/// yet noted, so each message is noted once, on the packet being processed when it
-/// became complete.
-/// `fields`: also keep the message's filterable fields ([`HttpNote`]).
-fn note_http(h: &HttpConn, noted: &mut [u32; 2], notes: &mut Vec<AppNote>, fields: bool) {
-    for (tx, req_done, resp_done) in h.in_flight() {
-        if req_done && tx.seq >= noted[0] {
-            noted[0] = tx.seq + 1;
-            if let Some(info) = tx.request_info() {
-                let mut note = AppNote::new("http", info);
-                if fields {
-                    note.data = AppData::Http(Box::new(HttpNote::request(tx)));
-                }
-                notes.push(note);
-            }
-        }
-        if resp_done && tx.seq >= noted[1] {
-            noted[1] = tx.seq + 1;
-            if let Some(info) = tx.response_info() {
-                let mut note = AppNote::new("http", info);
-                if fields {
-                    note.data = AppData::Http(Box::new(HttpNote::response(tx)));
-                }
-                notes.push(note);
-            }
-        }
-    }
-}
-
-fn drain_http(conn: ConnId, c: &mut ConnApp, out: &mut Vec<HttpRecord>) {
-    let Decoder::Http(h) = &mut c.decoder else {
-        return;
-    };
-    for tx in h.drain() {
-        if c.http_host.is_none() {
-            c.http_host = tx.host.clone();
-        }
-        c.http_count += 1;
-        out.push(HttpRecord { conn, tx });
-    }
-}
-
-/// One note per packet for the HTTP/2 frames it completed, as tshark's Info lists them
-/// (`HEADERS[1]: GET /, WINDOW_UPDATE[0]`).
-fn note_h2(h: &mut H2Conn, notes: &mut Vec<AppNote>) {
-    let infos: Vec<String> = h.drain_frames().map(|f| f.info()).collect();
-    if !infos.is_empty() {
-        notes.push(AppNote::new("http2", infos.join(", ")));
-    }
-}
-
-fn drain_h2(conn: ConnId, c: &mut ConnApp, out: &mut Vec<HttpRecord>) {
-    let Decoder::H2(h) = &mut c.decoder else {
-        return;
-    };
-    for ex in h.drain() {
-        let tx = ex.to_http_transaction();
-        if c.http_host.is_none() {
-            c.http_host = tx.host.clone();
-        }
-        c.http_count += 1;
-        out.push(HttpRecord { conn, tx });
-    }
-}
-
 /// The connection or the input ended: what its decoder still holds comes out.
-fn finish_decoder(id: ConnId, c: &mut ConnApp, ts: Timestamp, out: &mut Vec<HttpRecord>) {
+fn finish_decoder(
+    id: ConnId,
+    c: &mut ConnApp,
+    ts: Timestamp,
+    keys: Option<&KeyLog>,
+    notes: &mut Vec<AppNote>,
+    http: &mut Vec<HttpRecord>,
+    fields: bool,
+) {
     match &mut c.decoder {
         Decoder::Http(h) => {
-            h.finish(ts);
-            drain_http(id, c, out);
+            let sink = Sink {
+                conn: id,
+                notes,
+                http,
+                seen: &mut c.http,
+                fields,
+            };
+            h.finish(ts, sink);
         }
-        Decoder::H2(h) => {
-            h.finish(ts);
-            drain_h2(id, c, out);
+        Decoder::Tls(t) => {
+            let out = Out {
+                conn: id,
+                notes,
+                http,
+                seen: &mut c.http,
+                fields,
+                http_pending: 0,
+            };
+            t.finish(ts, keys, out);
         }
         _ => {}
     }
 }
 
-fn absorb_tls(tls: &mut Option<TlsSummary>, ev: TlsEvent) {
-    let t = tls.get_or_insert_with(TlsSummary::default);
-    match ev {
-        TlsEvent::ClientHello(ch) => {
-            t.sni = ch.sni;
-            t.alpn_offered = ch.alpn;
-            t.client_version = ch.versions.iter().copied().max();
-        }
-        TlsEvent::ServerHello(sh) => {
-            t.version = Some(sh.version);
-            t.alpn = sh.alpn;
-        }
+impl Apps {
+    /// Where a connection's HTTP and TLS output goes.
+    fn out<'a>(
+        &'a mut self,
+        conn: ConnId,
+    ) -> Option<(&'a mut Decoder, Out<'a>, Option<&'a KeyLog>)> {
+        let c = self.conns.get_mut(&conn)?;
+        let out = Out {
+            conn,
+            notes: &mut self.notes,
+            http: &mut self.http,
+            seen: &mut c.http,
+            fields: self.want_fields,
+            http_pending: self.limits.http_pending,
+        };
+        Some((&mut c.decoder, out, self.keys.as_ref()))
     }
 }
 
@@ -325,48 +351,34 @@ impl StreamSink for Apps {
     }
 
     fn gap(&mut self, conn: ConnId, dir: Direction, ts: Timestamp, len: u64) {
-        let Some(c) = self.conns.get_mut(&conn) else {
+        let pkt = self.cur_pkt;
+        let Some((decoder, mut out, keys)) = self.out(conn) else {
             return;
         };
-        match &mut c.decoder {
-            Decoder::Http(h) => {
-                h.gap(dir, ts, len);
-                drain_http(conn, c, &mut self.http);
-            }
-            Decoder::H2(h) => {
-                h.gap(dir, ts, len);
-                drain_h2(conn, c, &mut self.http);
-            }
-            Decoder::Tls(t) => t.gap(dir, ts, len),
+        match decoder {
+            Decoder::Http(h) => h.gap(dir, ts, len, out.sink()),
+            Decoder::Tls(t) => t.gap(dir, (pkt, ts), len, keys, out),
             Decoder::Dns(d) => d.gap(dir, len.min(usize::MAX as u64) as usize),
             Decoder::Probe { .. } | Decoder::Other => {}
         }
     }
 
     fn end(&mut self, conn: ConnId, dir: Direction, ts: Timestamp) {
-        let Some(c) = self.conns.get_mut(&conn) else {
+        let Some((decoder, mut out, _)) = self.out(conn) else {
             return;
         };
-        match &mut c.decoder {
-            Decoder::Http(h) => {
-                h.end(dir, ts);
-                note_http(h, &mut c.noted, &mut self.notes, self.want_fields);
-                drain_http(conn, c, &mut self.http);
-            }
-            Decoder::H2(h) => {
-                h.end(dir, ts);
-                note_h2(h, &mut self.notes);
-                drain_h2(conn, c, &mut self.http);
-            }
+        match decoder {
+            Decoder::Http(h) => h.end(dir, ts, out.sink()),
+            Decoder::Tls(t) => t.end(dir, ts, out),
             _ => {}
         }
         // A closed connection lingers in the flow table (late ACKs, retransmitted FINs)
         // for seconds of capture time; with thousands of connections a second, holding
         // each one's HTTP state until then was most of the memory. Once both sides have
         // ended and everything is drained, the decoder has nothing left to say.
-        if let Decoder::Http(h) = &c.decoder {
+        if let Decoder::Http(h) = decoder {
             if h.is_spent() {
-                c.decoder = Decoder::Other;
+                *decoder = Decoder::Other;
             }
         }
     }
@@ -380,10 +392,7 @@ impl StreamSink for Apps {
                 tcp: conn.proto == ConnProto::Tcp,
                 decoder: Decoder::Probe { tries: 0 },
                 app: None,
-                tls: None,
-                http_host: None,
-                http_count: 0,
-                noted: [0, 0],
+                http: HttpSeen::default(),
             },
         );
     }
@@ -394,34 +403,61 @@ impl StreamSink for Apps {
 }
 
 impl Apps {
-    /// What is known so far about a connection that has not finished (a live view).
     /// The application found on an open connection so far.
     pub fn app_of(&self, id: ConnId) -> Option<AppKind> {
         self.conns.get(&id).and_then(|a| a.app)
     }
 
+    /// What is known so far about a connection that has not finished (a live view).
     pub fn snapshot(&self, conn: &Connection) -> ConnRecord {
         let app = self.conns.get(&conn.id);
         ConnRecord {
             conn: conn.clone(),
             app: app.and_then(|a| a.app),
-            tls: app.and_then(|a| a.tls.clone()),
-            http_host: app.and_then(|a| a.http_host.clone()),
-            http_count: app.map_or(0, |a| a.http_count),
+            tls: app.and_then(|a| a.tls()),
+            tls_anomalies: app.map(|a| a.tls_anomalies()).unwrap_or_default(),
+            http_host: app.and_then(|a| a.http.host.clone()),
+            http_count: app.map_or(0, |a| a.http.count),
         }
     }
 
     fn conn_done_inner(&mut self, conn: &Connection) {
         let mut app = self.conns.remove(&conn.id);
         if let Some(c) = app.as_mut() {
-            finish_decoder(conn.id, c, conn.last_ts, &mut self.http);
+            let keys = self.keys.as_ref();
+            finish_decoder(
+                conn.id,
+                c,
+                conn.last_ts,
+                keys,
+                &mut self.notes,
+                &mut self.http,
+                self.want_fields,
+            );
         }
         self.done_conns.push(ConnRecord {
             conn: conn.clone(),
             app: app.as_ref().and_then(|a| a.app),
-            tls: app.as_mut().and_then(|a| a.tls.take()),
-            http_host: app.as_mut().and_then(|a| a.http_host.take()),
-            http_count: app.as_ref().map_or(0, |a| a.http_count),
+            tls: app.as_ref().and_then(|a| a.tls()),
+            tls_anomalies: app.as_ref().map(|a| a.tls_anomalies()).unwrap_or_default(),
+            http_host: app.as_mut().and_then(|a| a.http.host.take()),
+            http_count: app.as_ref().map_or(0, |a| a.http.count),
         });
+    }
+}
+
+impl ConnApp {
+    fn tls(&self) -> Option<crate::proto::tls::TlsSummary> {
+        match &self.decoder {
+            Decoder::Tls(t) => t.summary(),
+            _ => None,
+        }
+    }
+
+    fn tls_anomalies(&self) -> Vec<crate::base::Anomaly> {
+        match &self.decoder {
+            Decoder::Tls(t) => t.anomalies.clone(),
+            _ => Vec::new(),
+        }
     }
 }

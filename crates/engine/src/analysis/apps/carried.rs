@@ -1,0 +1,147 @@
+//! The HTTP decoders a connection's application bytes feed, whether they travel in the
+//! clear or come out of TLS decryption: HTTP/1.x ([`HttpConn`]) or HTTP/2 ([`H2Conn`]).
+//! One place turns what they produce into packet notes and HTTP records, so HTTP over
+//! TLS is the same parser, notes and records as HTTP in the clear.
+
+use super::super::notes::{AppData, AppNote, HttpNote};
+use crate::base::{ConnId, Direction, PacketId, Timestamp};
+use crate::proto::http::HttpConn;
+use crate::proto::http2::H2Conn;
+use crate::story::HttpRecord;
+
+/// An HTTP decoder.
+pub(super) enum Carried {
+    Http(Box<HttpConn>),
+    H2(Box<H2Conn>),
+}
+
+/// What a connection's HTTP exchanges have said so far.
+#[derive(Default)]
+pub(super) struct HttpSeen {
+    /// Host of the first exchange (`Host` or `:authority`).
+    pub host: Option<String>,
+    pub count: u32,
+    /// First request and response `seq` not yet given a packet note (HTTP/1).
+    noted: [u32; 2],
+}
+
+/// Where the output goes: the packet's notes and the finished exchanges.
+pub(super) struct Sink<'a> {
+    pub conn: ConnId,
+    pub notes: &'a mut Vec<AppNote>,
+    pub http: &'a mut Vec<HttpRecord>,
+    pub seen: &'a mut HttpSeen,
+    /// Keep each note's message fields for display filters.
+    pub fields: bool,
+}
+
+impl Carried {
+    pub fn http1(max_pending: usize) -> Self {
+        Carried::Http(Box::new(HttpConn::with_max_pending(max_pending)))
+    }
+
+    /// HTTP/2, keeping frame records for the packets' notes.
+    pub fn h2() -> Self {
+        Carried::H2(Box::new(H2Conn::new().keep_frames(true)))
+    }
+
+    pub fn feed(&mut self, dir: Direction, ts: Timestamp, pkt: PacketId, b: &[u8], s: Sink) {
+        match self {
+            Carried::Http(h) => h.feed(dir, ts, pkt, b),
+            Carried::H2(h) => h.feed(dir, ts, pkt, b),
+        }
+        self.emit(s);
+    }
+
+    pub fn gap(&mut self, dir: Direction, ts: Timestamp, len: u64, s: Sink) {
+        match self {
+            Carried::Http(h) => h.gap(dir, ts, len),
+            Carried::H2(h) => h.gap(dir, ts, len),
+        }
+        self.drain(s);
+    }
+
+    pub fn end(&mut self, dir: Direction, ts: Timestamp, s: Sink) {
+        match self {
+            Carried::Http(h) => h.end(dir, ts),
+            Carried::H2(h) => h.end(dir, ts),
+        }
+        self.emit(s);
+    }
+
+    /// The connection or the input ended: what is still held comes out.
+    pub fn finish(&mut self, ts: Timestamp, s: Sink) {
+        match self {
+            Carried::Http(h) => h.finish(ts),
+            Carried::H2(h) => h.finish(ts),
+        }
+        self.drain(s);
+    }
+
+    /// Both sides ended and everything is out: nothing more to say (HTTP/1).
+    pub fn is_spent(&self) -> bool {
+        matches!(self, Carried::Http(h) if h.is_spent())
+    }
+
+    fn emit(&mut self, s: Sink) {
+        match self {
+            Carried::Http(h) => note_http(h, &mut s.seen.noted, s.notes, s.fields),
+            Carried::H2(h) => note_h2(h, s.notes),
+        }
+        self.drain(s);
+    }
+
+    fn drain(&mut self, s: Sink) {
+        let mut push = |tx: crate::proto::http::HttpTransaction| {
+            if s.seen.host.is_none() {
+                s.seen.host = tx.host.clone();
+            }
+            s.seen.count += 1;
+            s.http.push(HttpRecord { conn: s.conn, tx });
+        };
+        match self {
+            Carried::Http(h) => h.drain().for_each(&mut push),
+            Carried::H2(h) => h.drain().for_each(|ex| push(ex.to_http_transaction())),
+        }
+    }
+}
+
+/// Notes for HTTP messages this packet completed: tshark shows a message's Info on the
+/// packet that completed it (its last byte, or the FIN that ended a close-delimited
+/// body). `noted` holds, for requests and responses, the `seq` of the first message not
+/// yet noted, so each message is noted once, on the packet being processed when it
+/// became complete.
+/// `fields`: also keep the message's filterable fields ([`HttpNote`]).
+fn note_http(h: &HttpConn, noted: &mut [u32; 2], notes: &mut Vec<AppNote>, fields: bool) {
+    for (tx, req_done, resp_done) in h.in_flight() {
+        if req_done && tx.seq >= noted[0] {
+            noted[0] = tx.seq + 1;
+            if let Some(info) = tx.request_info() {
+                let mut note = AppNote::new("http", info);
+                if fields {
+                    note.data = AppData::Http(Box::new(HttpNote::request(tx)));
+                }
+                notes.push(note);
+            }
+        }
+        if resp_done && tx.seq >= noted[1] {
+            noted[1] = tx.seq + 1;
+            if let Some(info) = tx.response_info() {
+                let mut note = AppNote::new("http", info);
+                if fields {
+                    note.data = AppData::Http(Box::new(HttpNote::response(tx)));
+                }
+                notes.push(note);
+            }
+        }
+    }
+}
+
+/// One note per packet for the HTTP/2 frames it completed, as tshark's Info lists them
+/// (`HEADERS[1]: GET /, WINDOW_UPDATE[0]`).
+fn note_h2(h: &mut H2Conn, notes: &mut Vec<AppNote>) {
+    let infos: Vec<String> = h.drain_frames().map(|f| f.info()).collect();
+    if !infos.is_empty() {
+        notes.push(AppNote::new("http2", infos.join(", ")));
+    }
+}

@@ -1,0 +1,182 @@
+//! A TLS connection's application layer: the session (handshake facts, record counts,
+//! decryption with the key log) and, once records decrypt, the HTTP decoder the
+//! plaintext feeds — the same one as in the clear ([`Carried`]), chosen by the ALPN the
+//! server picked (RFC 7301 §3.2) or, without one, by the first plaintext bytes.
+
+use super::super::notes::{AppData, AppNote};
+use super::carried::{Carried, HttpSeen, Sink};
+use crate::base::escape::escape_str;
+use crate::base::{Anomaly, ConnId, Direction, PacketId, Timestamp};
+use crate::proto::http::looks_like_http;
+use crate::proto::http2::looks_like_h2;
+use crate::proto::tls::{Event, HandshakeMsg, KeyLog, TlsSession, TlsSummary};
+use crate::story::HttpRecord;
+
+/// Most anomalies kept per connection (the rest are counted by the limits).
+const MAX_ANOMALIES: usize = 32;
+
+pub(super) struct TlsApp {
+    session: TlsSession,
+    /// The HTTP decoder of the plaintext: `None` until the first decrypted bytes.
+    inner: Option<Carried>,
+    /// Decrypted bytes that were neither HTTP/1 nor HTTP/2: counted, not decoded.
+    opaque: bool,
+    pub anomalies: Vec<Anomaly>,
+}
+
+/// What the session's events go to.
+pub(super) struct Out<'a> {
+    pub conn: ConnId,
+    pub notes: &'a mut Vec<AppNote>,
+    pub http: &'a mut Vec<HttpRecord>,
+    pub seen: &'a mut HttpSeen,
+    pub fields: bool,
+    pub http_pending: usize,
+}
+
+impl Out<'_> {
+    pub fn sink(&mut self) -> Sink<'_> {
+        Sink {
+            conn: self.conn,
+            notes: self.notes,
+            http: self.http,
+            seen: self.seen,
+            fields: self.fields,
+        }
+    }
+}
+
+impl TlsApp {
+    pub fn new() -> Self {
+        TlsApp {
+            session: TlsSession::new(),
+            inner: None,
+            opaque: false,
+            anomalies: Vec::new(),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn feed(
+        &mut self,
+        dir: Direction,
+        ts: Timestamp,
+        pkt: PacketId,
+        bytes: &[u8],
+        keys: Option<&KeyLog>,
+        mut out: Out,
+    ) {
+        self.session.feed(dir, pkt, ts, bytes, keys);
+        self.events(&mut out);
+    }
+
+    /// `len` bytes are missing before the next ones (`pkt` is the packet being read).
+    pub fn gap(
+        &mut self,
+        dir: Direction,
+        (pkt, ts): (PacketId, Timestamp),
+        len: u64,
+        keys: Option<&KeyLog>,
+        mut out: Out,
+    ) {
+        self.session.gap(dir, pkt, ts, len, keys);
+        self.events(&mut out);
+        if let Some(c) = &mut self.inner {
+            c.gap(dir, ts, len, out.sink());
+        }
+    }
+
+    pub fn end(&mut self, dir: Direction, ts: Timestamp, mut out: Out) {
+        if let Some(c) = &mut self.inner {
+            c.end(dir, ts, out.sink());
+        }
+    }
+
+    /// The key log grew: records that waited for keys are tried again.
+    pub fn retry(&mut self, keys: Option<&KeyLog>, mut out: Out) {
+        self.session.retry(keys);
+        self.events(&mut out);
+    }
+
+    /// The connection or the input ended.
+    pub fn finish(&mut self, ts: Timestamp, keys: Option<&KeyLog>, mut out: Out) {
+        self.session.finish(keys);
+        self.events(&mut out);
+        if let Some(c) = &mut self.inner {
+            c.finish(ts, out.sink());
+        }
+    }
+
+    /// The session's summary once a hello was seen (a connection that only looked
+    /// like TLS has none), with the client's highest offered version.
+    pub fn summary(&self) -> Option<TlsSummary> {
+        let s = self.session.summary();
+        (s.client_hello_ts.is_some() || s.server_hello_ts.is_some()).then(|| s.clone())
+    }
+
+    fn events(&mut self, out: &mut Out) {
+        let events: Vec<Event> = self.session.drain().collect();
+        for ev in events {
+            match ev {
+                // Notes as tshark's Info has them on the packets of the plaintext hellos.
+                Event::Handshake {
+                    msg: HandshakeMsg::ClientHello(h),
+                    decrypted: false,
+                    ..
+                } => {
+                    let info = match &h.sni {
+                        Some(s) => format!("Client Hello (SNI={})", escape_str(s)),
+                        None => "Client Hello".to_string(),
+                    };
+                    let mut note = AppNote::new("tls", info);
+                    if out.fields {
+                        note.data = AppData::TlsClientHello { sni: h.sni.clone() };
+                    }
+                    out.notes.push(note);
+                }
+                Event::Handshake {
+                    msg: HandshakeMsg::ServerHello(_),
+                    decrypted: false,
+                    ..
+                } => {
+                    let mut note = AppNote::new("tls", "Server Hello".to_string());
+                    if out.fields {
+                        note.data = AppData::TlsServerHello;
+                    }
+                    out.notes.push(note);
+                }
+                Event::AppData { dir, pkt, ts, data } => self.plaintext(dir, ts, pkt, &data, out),
+                Event::Anomaly { anomaly, .. } => {
+                    if self.anomalies.len() < MAX_ANOMALIES {
+                        self.anomalies.push(anomaly);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Decrypted application data: into the HTTP decoder, picked on the first bytes.
+    fn plaintext(&mut self, dir: Direction, ts: Timestamp, pkt: PacketId, b: &[u8], out: &mut Out) {
+        if self.opaque {
+            return;
+        }
+        if self.inner.is_none() {
+            let alpn = self.session.summary().alpn.as_deref();
+            self.inner = match alpn {
+                Some("h2") => Some(Carried::h2()),
+                Some(a) if a.starts_with("http/1") => Some(Carried::http1(out.http_pending)),
+                _ if looks_like_h2(b) => Some(Carried::h2()),
+                _ if looks_like_http(b) => Some(Carried::http1(out.http_pending)),
+                _ => None,
+            };
+            if self.inner.is_none() {
+                self.opaque = true;
+                return;
+            }
+        }
+        if let Some(c) = &mut self.inner {
+            c.feed(dir, ts, pkt, b, out.sink());
+        }
+    }
+}
