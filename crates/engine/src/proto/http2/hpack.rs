@@ -15,9 +15,14 @@
 //! Bounds: the table is capped at [`MAX_TABLE_SIZE`] whatever a peer announces; decoded
 //! fields past [`MAX_HEADER_LIST_SIZE`] / [`MAX_HEADER_FIELDS`] are counted, not stored
 //! (decoding still runs to the end of the block, since every literal with indexing must
-//! enter the dynamic table to keep it in step); integers above 32 bits, index 0 or past
-//! the tables, strings past the block, Huffman EOS or bad padding, size updates above the
-//! limit or after a field are errors.
+//! enter the dynamic table to keep it in step); integers of more than 4 continuation
+//! octets, index 0 or past the tables, strings past the block, Huffman EOS or bad
+//! padding, size updates above the limit or after a field are errors.
+//!
+//! Differences from `loona-hpack`, checked by the oracle tests: a size update after a
+//! field is an error here (§4.2 "MUST occur at the beginning"), and a block made only of
+//! size updates is accepted here (loona rejects it); a setting below the table's current
+//! maximum lowers it, never raises it.
 
 // Bytes from the wire reach this code: no unwrap, expect, panic or unchecked indexing
 // outside tests, so no input can make it panic.
