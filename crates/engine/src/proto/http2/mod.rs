@@ -4,8 +4,8 @@
 //! * [`preface`]: how a connection becomes HTTP/2 (prior knowledge, ALPN, Upgrade) and
 //!   recognising the client preface by content ([`looks_like_h2`]).
 //! * [`frame`]: the frame header and every frame type's payload, with RFC 9113 §6 checks.
-//! * [`hpack`]: the field-block decoder of one direction, a bounded and panic-free
-//!   wrapper of `loona-hpack`.
+//! * [`hpack`]: the field-block decoder of one direction, wiretale's own (RFC 7541),
+//!   bounded and panic-free.
 //! * [`H2Conn`]: the sans-IO per-connection engine (bytes + packet + time in; frames
 //!   and exchanges out), with bounded buffers.
 //! * [`H2Exchange`]: one stream as a request/response exchange, convertible to the
