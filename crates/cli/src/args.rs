@@ -34,12 +34,6 @@ pub struct Cli {
     #[arg(short = 'w', long = "write")]
     pub write: Option<PathBuf>,
 
-    /// TLS key log (NSS format, as SSLKEYLOGFILE writes) to decrypt TLS with in the TUI (re-read as it grows
-    /// while capturing live). Keys in a
-    /// pcapng's Decryption Secrets Blocks are used without it.
-    #[arg(long = "tls-keylog", value_name = "FILE")]
-    pub tls_keylog: Option<PathBuf>,
-
     /// Keep long values and lines whole in text output (no "…", no fit to the terminal
     /// width or to 200 columns in a pipe).
     #[arg(long, global = true)]

@@ -259,9 +259,9 @@ fn written_secrets_round_trip_and_bad_lengths_are_errors() {
     let bytes = w.into_inner();
     let mut r = MemReader::new(bytes.clone());
     let mut got = Vec::new();
-    while r.next_frame().unwrap().is_some() {
+    while let Some(f) = r.next_frame().unwrap() {
         got.push(
-            r.secrets()
+            f.secrets
                 .iter()
                 .map(|s| (s.kind, s.data.clone()))
                 .collect::<Vec<_>>(),

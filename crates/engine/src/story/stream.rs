@@ -710,6 +710,7 @@ mod tests {
                 0,
             ),
             app: None,
+            tls_anomalies: Vec::new(),
             tls: None,
             http_host: None,
             http_count: 0,

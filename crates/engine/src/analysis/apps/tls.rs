@@ -146,10 +146,8 @@ impl TlsApp {
                     out.notes.push(note);
                 }
                 Event::AppData { dir, pkt, ts, data } => self.plaintext(dir, ts, pkt, &data, out),
-                Event::Anomaly { anomaly, .. } => {
-                    if self.anomalies.len() < MAX_ANOMALIES {
-                        self.anomalies.push(anomaly);
-                    }
+                Event::Anomaly { anomaly, .. } if self.anomalies.len() < MAX_ANOMALIES => {
+                    self.anomalies.push(anomaly);
                 }
                 _ => {}
             }

@@ -11,12 +11,12 @@ use crate::proto::tls::{names, version_name, TlsSummary};
 /// The TLS facts of a connection (README, "JSON Lines output").
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct TlsRecord<'a> {
+    /// Alerts seen: `{description, from, level}`.
+    pub alerts: Vec<AlertRecord>,
     /// ALPN protocol the server chose (ServerHello in TLS 1.2, EncryptedExtensions in
     /// TLS 1.3: seen only with keys).
     pub alpn: Option<Wire<'a>>,
     pub alpn_offered: Vec<Wire<'a>>,
-    /// Alerts seen: `{from, level, description}`.
-    pub alerts: Vec<AlertRecord>,
     pub anomalies: Vec<&'static str>,
     /// Records and bytes each way (record bodies on the wire) and plaintext decrypted.
     pub app_data: Sides<CountRecord>,
@@ -55,10 +55,10 @@ pub struct CountRecord {
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct AlertRecord {
+    pub description: String,
     /// `client` or `server`.
     pub from: &'static str,
     pub level: String,
-    pub description: String,
 }
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]
@@ -84,17 +84,17 @@ impl<'a> TlsRecord<'a> {
             Some(b?.secs_since(a?)).filter(|s| *s >= 0.0)
         };
         TlsRecord {
-            alpn: wire(t.alpn.as_deref()),
-            alpn_offered: t.alpn_offered.iter().map(|a| guard(a)).collect(),
             alerts: t
                 .alerts
                 .iter()
                 .map(|(dir, level, d)| AlertRecord {
+                    description: names::alert_description_name(*d),
                     from: dir.sender(),
                     level: names::alert_level_name(*level),
-                    description: names::alert_description_name(*d),
                 })
                 .collect(),
+            alpn: wire(t.alpn.as_deref()),
+            alpn_offered: t.alpn_offered.iter().map(|a| guard(a)).collect(),
             anomalies: anomalies.iter().map(|a| a.name()).collect(),
             app_data: Sides {
                 client: count(0),
