@@ -10,7 +10,7 @@
 mod carried;
 mod tls;
 
-use carried::{Carried, HttpSeen, Sink};
+use carried::{Carried, HttpSeen};
 use tls::{Out, TlsApp};
 
 use super::limits::AppLimits;
@@ -127,17 +127,14 @@ impl Apps {
     }
 
     fn retry_tls(&mut self) {
-        let keys = self.keys.as_ref();
-        for (id, c) in self.conns.iter_mut() {
-            if let Decoder::Tls(t) = &mut c.decoder {
-                let out = Out {
-                    conn: *id,
-                    notes: &mut self.notes,
-                    http: &mut self.http,
-                    seen: &mut c.http,
-                    fields: self.want_fields,
-                    http_pending: self.limits.http_pending,
-                };
+        let tls: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| matches!(c.decoder, Decoder::Tls(_)))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in tls {
+            if let Some((Decoder::Tls(t), out, keys)) = self.out(id) {
                 t.retry(keys, out);
             }
         }
@@ -214,28 +211,17 @@ impl Apps {
                 _ => None,
             };
         }
+        if matches!(c.decoder, Decoder::Http(_) | Decoder::Tls(_)) {
+            if let Some((decoder, mut out, keys)) = self.out(conn) {
+                match decoder {
+                    Decoder::Http(h) => h.feed(dir, ts, pkt, bytes, out.sink()),
+                    Decoder::Tls(t) => t.feed(dir, ts, pkt, bytes, keys, out),
+                    _ => {}
+                }
+            }
+            return;
+        }
         match &mut c.decoder {
-            Decoder::Http(h) => {
-                let sink = Sink {
-                    conn,
-                    notes: &mut self.notes,
-                    http: &mut self.http,
-                    seen: &mut c.http,
-                    fields: self.want_fields,
-                };
-                h.feed(dir, ts, pkt, bytes, sink);
-            }
-            Decoder::Tls(t) => {
-                let out = Out {
-                    conn,
-                    notes: &mut self.notes,
-                    http: &mut self.http,
-                    seen: &mut c.http,
-                    fields: self.want_fields,
-                    http_pending: self.limits.http_pending,
-                };
-                t.feed(dir, ts, pkt, bytes, self.keys.as_ref(), out);
-            }
             Decoder::Dns(d) => {
                 for m in d.feed(dir, ts, pkt, bytes) {
                     let Ok(msg) = &m.message else { continue };
@@ -260,23 +246,16 @@ impl Apps {
                     self.dns.on_message(meta, msg);
                 }
             }
-            Decoder::Probe { .. } | Decoder::Other => {}
+            // HTTP and TLS went to `out` above.
+            Decoder::Http(_) | Decoder::Tls(_) | Decoder::Probe { .. } | Decoder::Other => {}
         }
     }
 
     /// Flushes everything still open (end of input).
     pub fn finish(&mut self, ts: Timestamp) {
-        let keys = self.keys.as_ref();
-        for (id, c) in self.conns.iter_mut() {
-            finish_decoder(
-                *id,
-                c,
-                ts,
-                keys,
-                &mut self.notes,
-                &mut self.http,
-                self.want_fields,
-            );
+        let ids: Vec<ConnId> = self.conns.keys().copied().collect();
+        for id in ids {
+            self.finish_decoder(id, ts);
         }
     }
 }
@@ -287,42 +266,6 @@ impl ConnApp {
             Decoder::Probe { tries } => tries,
             _ => 0,
         }
-    }
-}
-
-/// The connection or the input ended: what its decoder still holds comes out.
-fn finish_decoder(
-    id: ConnId,
-    c: &mut ConnApp,
-    ts: Timestamp,
-    keys: Option<&KeyLog>,
-    notes: &mut Vec<AppNote>,
-    http: &mut Vec<HttpRecord>,
-    fields: bool,
-) {
-    match &mut c.decoder {
-        Decoder::Http(h) => {
-            let sink = Sink {
-                conn: id,
-                notes,
-                http,
-                seen: &mut c.http,
-                fields,
-            };
-            h.finish(ts, sink);
-        }
-        Decoder::Tls(t) => {
-            let out = Out {
-                conn: id,
-                notes,
-                http,
-                seen: &mut c.http,
-                fields,
-                http_pending: 0,
-            };
-            t.finish(ts, keys, out);
-        }
-        _ => {}
     }
 }
 
@@ -342,6 +285,15 @@ impl Apps {
             http_pending: self.limits.http_pending,
         };
         Some((&mut c.decoder, out, self.keys.as_ref()))
+    }
+
+    /// The connection or the input ended: what its decoder still holds comes out.
+    fn finish_decoder(&mut self, id: ConnId, ts: Timestamp) {
+        match self.out(id) {
+            Some((Decoder::Http(h), mut out, _)) => h.finish(ts, out.sink()),
+            Some((Decoder::Tls(t), out, keys)) => t.finish(ts, keys, out),
+            _ => {}
+        }
     }
 }
 
@@ -422,19 +374,8 @@ impl Apps {
     }
 
     fn conn_done_inner(&mut self, conn: &Connection) {
+        self.finish_decoder(conn.id, conn.last_ts);
         let mut app = self.conns.remove(&conn.id);
-        if let Some(c) = app.as_mut() {
-            let keys = self.keys.as_ref();
-            finish_decoder(
-                conn.id,
-                c,
-                conn.last_ts,
-                keys,
-                &mut self.notes,
-                &mut self.http,
-                self.want_fields,
-            );
-        }
         self.done_conns.push(ConnRecord {
             conn: conn.clone(),
             app: app.as_ref().and_then(|a| a.app),

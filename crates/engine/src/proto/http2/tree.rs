@@ -13,14 +13,11 @@
 
 // Bytes from the wire reach this code: no unwrap, expect, panic or unchecked indexing
 // outside tests, so no input can make it panic.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
 )]
 
 use std::ops::Range;
