@@ -130,6 +130,15 @@ fn connections_say_what_was_negotiated_and_whether_they_were_decrypted() {
     }
     // Without keys there are no exchanges to invent.
     assert!(json_lines(&run(&["http", "--json"], "tls12-gcm", None)).is_empty());
+    // The story says the exchange is encrypted and how to read it.
+    let story = String::from_utf8(run(&["story"], "tls12-gcm", None).stdout).unwrap();
+    assert!(
+        story.contains("· encrypted (") && story.contains("--tls-keylog FILE decrypts"),
+        "{story}"
+    );
+    let story =
+        String::from_utf8(run(&["story"], "tls12-gcm", Some("tls12-gcm.keys")).stdout).unwrap();
+    assert!(!story.contains("· encrypted ("), "{story}");
 }
 
 #[test]

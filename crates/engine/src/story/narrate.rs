@@ -549,6 +549,18 @@ fn conn_events(
                 let _ = write!(s, " {a}");
             }
         }
+        if t.resumption.resumed {
+            s.push_str(", resumed");
+        }
+        let sent = t.encrypted[0].records + t.encrypted[1].records;
+        if !t.decrypted && sent > 0 {
+            // Say what is there and how to read it, rather than nothing.
+            let _ = write!(
+                s,
+                " · encrypted ({sent} records, {} B); --tls-keylog FILE decrypts",
+                grouped(t.encrypted[0].bytes + t.encrypted[1].bytes)
+            );
+        }
         let at = c.phases.first_payload[0].unwrap_or(start);
         let mut e = mk(at, EventKind::TlsHello, id, escape_str(&s));
         e.facts = Facts::Tls {
