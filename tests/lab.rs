@@ -28,26 +28,7 @@ impl Lab {
 fn lab() -> &'static Lab {
     static LAB: OnceLock<Lab> = OnceLock::new();
     LAB.get_or_init(|| {
-        common::require_root("the lab (network namespaces)");
-        let dir = tempfile::tempdir().unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/lab.sh");
-        let out = Command::new("timeout")
-            .args(["-k", "5", "120"])
-            .arg(&script)
-            .arg(dir.path())
-            .arg("curl")
-            .env("LAB_CAPTURE", "wiretale")
-            .env("WIRETALE", common::bin())
-            .env("LAB_PREFIX", format!("wtt{}", std::process::id() % 10000))
-            .output()
-            .expect("run lab.sh");
-        let log = std::fs::read_to_string(dir.path().join("lab.log")).unwrap_or_default();
-        assert!(
-            out.status.success(),
-            "lab.sh failed: {}\n{}\nlog:\n{log}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let dir = common::run_lab("curl", 120, "wtt");
         Lab { dir }
     })
 }

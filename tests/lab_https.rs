@@ -11,7 +11,6 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::Command;
 
 /// The SHA-256 of "HelloRetryRequest": a ServerHello with this random is an HRR
 /// (RFC 8446 §4.1.3).
@@ -199,26 +198,8 @@ fn key_log(path: &Path) -> BTreeMap<String, BTreeSet<String>> {
 
 #[test]
 fn the_https_lab_captures_tls_handshakes_whose_keys_are_logged() {
-    common::require_root("the HTTPS lab (network namespaces)");
-    let dir = tempfile::tempdir().unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/lab.sh");
-    let out = Command::new("timeout")
-        .args(["-k", "5", "180"])
-        .arg(&script)
-        .arg(dir.path())
-        .arg("https")
-        .env("LAB_CAPTURE", "wiretale")
-        .env("WIRETALE", common::bin())
-        .env("LAB_PREFIX", format!("wth{}", std::process::id() % 10000))
-        .output()
-        .expect("run lab.sh");
+    let dir = common::run_lab("https", 180, "wth");
     let log = std::fs::read_to_string(dir.path().join("lab.log")).unwrap_or_default();
-    assert!(
-        out.status.success(),
-        "lab.sh failed: {}\n{}\nlog:\n{log}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
     let steps = std::fs::read_to_string(dir.path().join("steps.tsv")).unwrap();
     let ran: Vec<&str> = steps.lines().skip(1).collect();
     assert_eq!(ran.len(), 11, "every curl HTTPS step ran: {steps}");

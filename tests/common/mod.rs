@@ -63,3 +63,36 @@ pub fn require_root(what: &str) {
          instead of passing unrun)"
     );
 }
+
+/// Runs `tests/lab/lab.sh OUTDIR SCENARIO` as root in network namespaces of its own
+/// (names prefixed `prefix` + this process id), capturing with this build of wiretale,
+/// bounded by `timeout_s`; fails with the script's output and log if it fails. Returns
+/// the directory holding the capture, key log and step table.
+pub fn run_lab(scenario: &str, timeout_s: u32, prefix: &str) -> tempfile::TempDir {
+    require_root(&format!(
+        "the lab's {scenario} scenario (network namespaces)"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/lab/lab.sh");
+    let out = std::process::Command::new("timeout")
+        .args(["-k", "5", &timeout_s.to_string()])
+        .arg(&script)
+        .arg(dir.path())
+        .arg(scenario)
+        .env("LAB_CAPTURE", "wiretale")
+        .env("WIRETALE", bin())
+        .env(
+            "LAB_PREFIX",
+            format!("{prefix}{}", std::process::id() % 10000),
+        )
+        .output()
+        .expect("run lab.sh");
+    let log = std::fs::read_to_string(dir.path().join("lab.log")).unwrap_or_default();
+    assert!(
+        out.status.success(),
+        "lab.sh failed: {}\n{}\nlog:\n{log}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}
