@@ -56,7 +56,6 @@ impl TlsApp {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     pub fn feed(
         &mut self,
         dir: Direction,
