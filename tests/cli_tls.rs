@@ -157,7 +157,11 @@ fn the_bundled_page_load_decrypts_with_the_keys_it_carries() {
         story.contains("GET /page.html (#26 stream 1, h2) → 200"),
         "{story}"
     );
-    assert!(story.contains("Server Hello TLS 1.3 h2"), "{story}");
+    assert!(story.contains("TLS 1.3 handshake "), "{story}");
+    assert!(
+        story.contains(", h2 · SNI secure.lab.glasscom.com"),
+        "{story}"
+    );
 }
 
 #[test]

@@ -523,3 +523,85 @@ fn a_tls_connection_shows_its_hello_phase() {
     assert!(open["phases"]["tls"].as_f64().unwrap() > 0.0);
     assert!(open["phases"]["request"].is_null());
 }
+
+/// The TLS line: "TLS 1.3 handshake 1.5 ms, h2 · SNI …" when the Finished messages are
+/// seen (TLS 1.2 always, 1.3 with keys), else only the time to the Server Hello; the
+/// connection record's `hello` ≤ `handshake` agree with it.
+#[test]
+fn the_tls_line_times_the_handshake_to_its_last_finished() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    let tls_lines = |name: &str, keys: bool| {
+        let mut c = Command::new(common::bin());
+        c.arg("story").arg(dir.join(format!("{name}.pcapng")));
+        if keys {
+            c.arg("--tls-keylog").arg(dir.join(format!("{name}.keys")));
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("  tls  "))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let with = tls_lines("tls13-h2-curl", true);
+    assert_eq!(with.len(), 1, "{with:?}");
+    assert!(with[0].contains("TLS 1.3 handshake "), "{with:?}");
+    assert!(
+        with[0].contains(", h2 · SNI secure.lab.glasscom.com"),
+        "{with:?}"
+    );
+    let without = tls_lines("tls13-h2-curl", false);
+    assert!(
+        without[0].contains("TLS 1.3 Server Hello in "),
+        "{without:?}"
+    );
+    assert!(
+        without[0].contains("--tls-keylog FILE decrypts"),
+        "{without:?}"
+    );
+    // TLS 1.2 shows its Finished messages in the clear, so no keys are needed to time it.
+    let tls12 = tls_lines("tls12-resumed", false);
+    assert!(
+        tls12.iter().all(|l| l.contains("TLS 1.2 handshake ")),
+        "{tls12:?}"
+    );
+    assert!(
+        tls12.iter().any(|l| l.contains(", http/1.1, resumed")),
+        "{tls12:?}"
+    );
+
+    let conns = |name: &str, keys: bool| {
+        let mut c = Command::new(common::bin());
+        c.args(["conns", "--json"])
+            .arg(dir.join(format!("{name}.pcapng")));
+        if keys {
+            c.arg("--tls-keylog").arg(dir.join(format!("{name}.keys")));
+        }
+        let out = c.output().unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|c| !c["tls"].is_null())
+            .map(|c| c["tls"].clone())
+            .collect::<Vec<_>>()
+    };
+    for (name, keys) in [("tls13-h2-curl", true), ("tls12-gcm", false)] {
+        for t in conns(name, keys) {
+            let (hello, hs) = (
+                t["hello"].as_f64().unwrap(),
+                t["handshake"].as_f64().unwrap(),
+            );
+            assert!(0.0 < hello && hello < hs, "{name}: {t}");
+        }
+    }
+    for t in conns("tls13-h2-curl", false) {
+        assert!(t["hello"].as_f64().unwrap() > 0.0);
+        assert!(
+            t["handshake"].is_null(),
+            "1.3 Finished unseen without keys: {t}"
+        );
+    }
+}

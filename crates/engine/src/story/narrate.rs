@@ -12,6 +12,7 @@ use crate::base::{escape::escape_str, ConnId, Direction, Timestamp};
 use crate::flow::{CloseHow, ConnProto, Connection};
 use crate::proto::dns::{self, RData};
 use crate::proto::http::HttpTransaction;
+use crate::proto::tls::session::NotDecrypted;
 use crate::proto::tls::version_name;
 
 /// `2,549` for 2549.
@@ -536,28 +537,18 @@ fn conn_events(
         ));
     }
     if let Some(t) = &rec.tls {
-        let mut s = String::from("Client Hello");
-        if let Some(sni) = &t.sni {
-            let _ = write!(s, " SNI={sni}");
-        }
-        if !t.alpn_offered.is_empty() {
-            let _ = write!(s, " ALPN {}", t.alpn_offered.join(","));
-        }
-        if let Some(v) = t.version {
-            let _ = write!(s, " → Server Hello {}", version_name(v));
-            if let Some(a) = &t.alpn {
-                let _ = write!(s, " {a}");
-            }
-        }
-        if t.resumption.resumed {
-            s.push_str(", resumed");
-        }
+        let mut s = tls_line(t);
         let sent = t.encrypted[0].records + t.encrypted[1].records;
         if !t.decrypted && sent > 0 {
-            // Say what is there and how to read it, rather than nothing.
+            // Say what is there and how to read it (or why the keys given did not),
+            // rather than nothing.
+            let how = match &t.not_decrypted {
+                None | Some(NotDecrypted::NoKeyLog) => "--tls-keylog FILE decrypts".into(),
+                Some(why) => format!("not decrypted: {}", why.reason()),
+            };
             let _ = write!(
                 s,
-                " · encrypted ({sent} records, {} B); --tls-keylog FILE decrypts",
+                " · encrypted ({sent} records, {} B); {how}",
                 grouped(t.encrypted[0].bytes + t.encrypted[1].bytes)
             );
         }
@@ -783,4 +774,47 @@ mod tests {
         }
         assert!(cname_only > 0 && with_addresses > 0);
     }
+}
+
+/// The story's TLS line: "TLS 1.3 handshake 1.2 ms, h2, resumed · SNI x · offered
+/// h2,http/1.1".
+///
+/// The handshake runs from the Client Hello to its last Finished: the client's in TLS 1.3
+/// (RFC 8446 §2), the later of the two in TLS 1.2 (the server's in a full handshake, the
+/// client's in a resumed one). In TLS 1.3 without keys the Finished messages are not
+/// visible, so the line gives only the time to the Server Hello.
+fn tls_line(t: &crate::story::TlsSummary) -> String {
+    let mut s = String::new();
+    match (t.version, t.client_hello_ts, t.server_hello_ts) {
+        (Some(v), Some(ch), sh) => {
+            let end = t.handshake_end(v);
+            let _ = write!(s, "{}", version_name(v));
+            match (end.filter(|e| *e >= ch), sh) {
+                (Some(end), _) => {
+                    let _ = write!(s, " handshake {}", ms(secs(ch, end)));
+                }
+                (None, Some(sh)) if sh >= ch => {
+                    let _ = write!(s, " Server Hello in {}", ms(secs(ch, sh)));
+                }
+                _ => {}
+            }
+            if let Some(a) = &t.alpn {
+                let _ = write!(s, ", {a}");
+            }
+            if t.resumption.resumed {
+                s.push_str(", resumed");
+            }
+        }
+        (Some(v), None, _) => {
+            let _ = write!(s, "{} (Client Hello not captured)", version_name(v));
+        }
+        (None, _, _) => s.push_str("Client Hello, no Server Hello"),
+    }
+    if let Some(sni) = &t.sni {
+        let _ = write!(s, " · SNI {sni}");
+    }
+    if !t.alpn_offered.is_empty() {
+        let _ = write!(s, " · offered {}", t.alpn_offered.join(","));
+    }
+    s
 }

@@ -30,8 +30,11 @@ pub struct TlsRecord<'a> {
     pub ech: bool,
     /// The key-share group the server picked, e.g. `x25519`.
     pub group: Option<String>,
-    /// ClientHello → ServerHello, seconds.
+    /// ClientHello → the handshake's last Finished (the client's in TLS 1.3), seconds;
+    /// null when not visible (TLS 1.3 without keys, an unfinished handshake).
     pub handshake: Option<f64>,
+    /// ClientHello → ServerHello, seconds.
+    pub hello: Option<f64>,
     pub hello_retry: bool,
     /// JA3 hash and JA4 client fingerprints.
     pub ja3: Option<String>,
@@ -115,7 +118,11 @@ impl<'a> TlsRecord<'a> {
             decrypted: t.decrypted,
             ech: t.ech,
             group: t.group.map(names::group_name),
-            handshake: secs(t.client_hello_ts, t.server_hello_ts),
+            handshake: secs(
+                t.client_hello_ts,
+                t.version.and_then(|v| t.handshake_end(v)),
+            ),
+            hello: secs(t.client_hello_ts, t.server_hello_ts),
             hello_retry: t.hello_retry,
             ja3: t.ja3.clone(),
             ja4: t.ja4.clone(),

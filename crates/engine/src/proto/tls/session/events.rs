@@ -193,6 +193,10 @@ pub struct TlsSummary {
     /// protected record in 1.2, a decrypted application_data record in 1.3 (unknown in
     /// 1.3 without keys, where handshake and data records look alike).
     pub first_app_data: [Option<Timestamp>; 2],
+    /// Each side's Finished ([client→server, server→client]): the decrypted Finished
+    /// message in 1.3; in 1.2 the first protected handshake record, which is the
+    /// Finished (RFC 5246 §7.4.9), keys or not.
+    pub finished: [Option<Timestamp>; 2],
     /// Application data each way (1.2, or decrypted 1.3).
     pub app_data: [Count; 2],
     /// Every protected record each way, whether decrypted or not.
@@ -204,4 +208,18 @@ pub struct TlsSummary {
     /// The first alerts seen (at most [`MAX_SUMMARY_ALERTS`]): (direction, level,
     /// description).
     pub alerts: Vec<(Direction, u8, u8)>,
+}
+
+impl TlsSummary {
+    /// When the handshake of version `v` ended: the client's Finished in 1.3 (RFC 8446
+    /// §2), the later of both Finished messages in 1.2 (the server's in a full
+    /// handshake, the client's in an abbreviated one, RFC 5246 §7.3). None until seen.
+    pub fn handshake_end(&self, v: u16) -> Option<Timestamp> {
+        let [c, s] = self.finished;
+        if v >= 0x0304 {
+            c
+        } else {
+            c.zip(s).map(|(c, s)| c.max(s))
+        }
+    }
 }

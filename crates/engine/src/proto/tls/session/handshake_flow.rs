@@ -121,6 +121,7 @@ impl TlsSession {
                 if tls13 && decrypted {
                     self.sides[d].switch = true;
                 }
+                self.summary.finished[d].get_or_insert(ts);
                 Some(HandshakeMsg::Finished)
             }
             24 => body.first().map(|&r| {

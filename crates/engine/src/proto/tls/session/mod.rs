@@ -455,6 +455,9 @@ impl TlsSession {
         if !tls13 && r.content_type == 23 {
             self.app_data_seen(dir, r.ts, len, 0);
         }
+        if !tls13 && r.content_type == 22 {
+            self.summary.finished[d].get_or_insert(r.ts);
+        }
         let made = if self.no_decrypt {
             Err(NotDecrypted::NoKeys)
         } else {
