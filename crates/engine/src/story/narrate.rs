@@ -705,6 +705,49 @@ fn http_events(
     }
 }
 
+/// The story's TLS line: "TLS 1.3 handshake 1.2 ms, h2, resumed · SNI x · offered
+/// h2,http/1.1".
+///
+/// The handshake runs from the Client Hello to its last Finished: the client's in TLS 1.3
+/// (RFC 8446 §2), the later of the two in TLS 1.2 (the server's in a full handshake, the
+/// client's in a resumed one). In TLS 1.3 without keys the Finished messages are not
+/// visible, so the line gives only the time to the Server Hello.
+fn tls_line(t: &crate::story::TlsSummary) -> String {
+    let mut s = String::new();
+    match (t.version, t.client_hello_ts, t.server_hello_ts) {
+        (Some(v), Some(ch), sh) => {
+            let end = t.handshake_end(v);
+            let _ = write!(s, "{}", version_name(v));
+            match (end.filter(|e| *e >= ch), sh) {
+                (Some(end), _) => {
+                    let _ = write!(s, " handshake {}", ms(secs(ch, end)));
+                }
+                (None, Some(sh)) if sh >= ch => {
+                    let _ = write!(s, " Server Hello in {}", ms(secs(ch, sh)));
+                }
+                _ => {}
+            }
+            if let Some(a) = &t.alpn {
+                let _ = write!(s, ", {a}");
+            }
+            if t.resumption.resumed {
+                s.push_str(", resumed");
+            }
+        }
+        (Some(v), None, _) => {
+            let _ = write!(s, "{} (Client Hello not captured)", version_name(v));
+        }
+        (None, _, _) => s.push_str("Client Hello, no Server Hello"),
+    }
+    if let Some(sni) = &t.sni {
+        let _ = write!(s, " · SNI {sni}");
+    }
+    if !t.alpn_offered.is_empty() {
+        let _ = write!(s, " · offered {}", t.alpn_offered.join(","));
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -774,47 +817,4 @@ mod tests {
         }
         assert!(cname_only > 0 && with_addresses > 0);
     }
-}
-
-/// The story's TLS line: "TLS 1.3 handshake 1.2 ms, h2, resumed · SNI x · offered
-/// h2,http/1.1".
-///
-/// The handshake runs from the Client Hello to its last Finished: the client's in TLS 1.3
-/// (RFC 8446 §2), the later of the two in TLS 1.2 (the server's in a full handshake, the
-/// client's in a resumed one). In TLS 1.3 without keys the Finished messages are not
-/// visible, so the line gives only the time to the Server Hello.
-fn tls_line(t: &crate::story::TlsSummary) -> String {
-    let mut s = String::new();
-    match (t.version, t.client_hello_ts, t.server_hello_ts) {
-        (Some(v), Some(ch), sh) => {
-            let end = t.handshake_end(v);
-            let _ = write!(s, "{}", version_name(v));
-            match (end.filter(|e| *e >= ch), sh) {
-                (Some(end), _) => {
-                    let _ = write!(s, " handshake {}", ms(secs(ch, end)));
-                }
-                (None, Some(sh)) if sh >= ch => {
-                    let _ = write!(s, " Server Hello in {}", ms(secs(ch, sh)));
-                }
-                _ => {}
-            }
-            if let Some(a) = &t.alpn {
-                let _ = write!(s, ", {a}");
-            }
-            if t.resumption.resumed {
-                s.push_str(", resumed");
-            }
-        }
-        (Some(v), None, _) => {
-            let _ = write!(s, "{} (Client Hello not captured)", version_name(v));
-        }
-        (None, _, _) => s.push_str("Client Hello, no Server Hello"),
-    }
-    if let Some(sni) = &t.sni {
-        let _ = write!(s, " · SNI {sni}");
-    }
-    if !t.alpn_offered.is_empty() {
-        let _ = write!(s, " · offered {}", t.alpn_offered.join(","));
-    }
-    s
 }
