@@ -16,11 +16,11 @@ fn capture() -> PathBuf {
 }
 
 fn out(args: &[&str]) -> String {
-    let o = Command::new(bin())
-        .args(args)
-        .arg(capture())
-        .output()
-        .unwrap();
+    out_of(&capture(), args)
+}
+
+fn out_of(file: &std::path::Path, args: &[&str]) -> String {
+    let o = Command::new(bin()).args(args).arg(file).output().unwrap();
     assert!(
         o.status.success(),
         "{args:?}: {}",
@@ -99,6 +99,57 @@ fn packets_name_their_frames_and_the_story_names_streams() {
     let story = out(&["story"]);
     assert!(
         story.contains("GET /big.txt (#0 stream 15, h2) → 200"),
+        "{story}"
+    );
+}
+
+/// HTTP/2 reached by `Upgrade: h2c` (Apache, curl --http2, nghttp -u; made by
+/// `tests/data/h2/make-h2c-upgrade.sh`): the 101 is an HTTP/1.1 exchange, the upgrade
+/// request is stream 1 answered in HTTP/2 (RFC 7540 §3.2), and the packets that carry
+/// HTTP/2 frames are tshark's.
+#[test]
+fn an_h2c_upgrade_hands_the_connection_to_http2() {
+    let file = capture().with_file_name("h2c-upgrade.pcap");
+    let truth = std::fs::read_to_string(file.with_file_name("h2c-upgrade.truth.tsv")).unwrap();
+    let want: Vec<u64> = truth
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(want.len(), 18);
+    let got: Vec<u64> = out_of(&file, &["packets"])
+        .lines()
+        .filter(|l| l.contains(" HTTP2 "))
+        .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(got, want, "packets carrying HTTP/2 frames");
+
+    let http: Vec<Value> = out_of(&file, &["http", "--json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for conn in 0..4u64 {
+        let of: Vec<&Value> = http.iter().filter(|v| v["conn"] == conn).collect();
+        assert_eq!(of[0]["version"], "HTTP/1.1", "{of:?}");
+        assert_eq!(of[0]["status"], 101);
+        assert_eq!(of[1]["version"], "HTTP/2");
+        assert_eq!(of[1]["stream"], 1);
+        assert_eq!(of[1]["status"], 200);
+        assert_eq!(
+            of[1]["uri"], of[0]["uri"],
+            "stream 1 is the upgrade request"
+        );
+        assert!(of[1]["response_body_len"].as_u64().unwrap() > 0);
+    }
+    // nghttp's second request went out after the server's GOAWAY (last stream 1).
+    let refused: Vec<&Value> = http.iter().filter(|v| v["stream"] == 13).collect();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0]["anomalies"][0], "h2_not_processed");
+    assert_eq!(refused[0]["partial"], false);
+    let story = out_of(&file, &["story"]);
+    assert!(
+        story.contains(
+            "GET /a.css (#3 stream 13, h2) → not processed (refused by the server's GOAWAY)"
+        ),
         "{story}"
     );
 }

@@ -255,6 +255,8 @@ anomalies! {
             "An HTTP/2 peer closed the connection with GOAWAY and an error code, naming what went wrong.",
         H2Truncated = "h2_truncated":
             "The connection or capture ended while an HTTP/2 stream was still open, so the exchange is partial.",
+        H2NotProcessed = "h2_not_processed":
+            "An HTTP/2 request on a stream above the last stream id of the server's GOAWAY: the server did not process it (RFC 9113 §6.8), and a client may retry it on a new connection.",
         H2StreamLimit = "h2_stream_limit":
             "Too many HTTP/2 streams were open at once, so the oldest was given up as partial.",
         H2Gap = "h2_gap":

@@ -673,6 +673,12 @@ fn http_events(
         if let Some(done) = t.time_to_last_byte() {
             let _ = write!(resp, ", done {}", ms(done as f64 / 1e9));
         }
+    } else if t
+        .anomalies
+        .iter()
+        .any(|a| a.kind == crate::base::AnomalyKind::H2NotProcessed)
+    {
+        resp.push_str("not processed (refused by the server's GOAWAY)");
     } else {
         resp.push_str("no response in the capture");
     }

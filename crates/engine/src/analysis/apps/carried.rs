@@ -45,37 +45,55 @@ impl Carried {
         Carried::H2(Box::new(H2Conn::new().keep_frames(true)))
     }
 
-    pub fn feed(&mut self, dir: Direction, ts: Timestamp, pkt: PacketId, b: &[u8], s: Sink) {
+    pub fn feed(&mut self, dir: Direction, ts: Timestamp, pkt: PacketId, b: &[u8], mut s: Sink) {
         match self {
             Carried::Http(h) => h.feed(dir, ts, pkt, b),
             Carried::H2(h) => h.feed(dir, ts, pkt, b),
         }
-        self.emit(s);
+        let h2c = match self {
+            Carried::Http(h) => h.take_h2c(),
+            Carried::H2(_) => None,
+        };
+        self.emit(&mut s);
+        if let Some((request, after)) = h2c {
+            // RFC 7540 §3.2: after the 101 both sides speak HTTP/2, and the upgrade
+            // request is stream 1, answered in HTTP/2. The bytes already past the 101
+            // (the server's SETTINGS, the client's preface) go to the new decoder.
+            let mut h2 = H2Conn::after_upgrade(&request).keep_frames(true);
+            let dirs = [Direction::ClientToServer, Direction::ServerToClient];
+            for (dir, a) in dirs.into_iter().zip(after) {
+                if let Some(a) = a {
+                    h2.feed(dir, a.ts, a.pkt, &a.bytes);
+                }
+            }
+            *self = Carried::H2(Box::new(h2));
+            self.emit(&mut s);
+        }
     }
 
-    pub fn gap(&mut self, dir: Direction, ts: Timestamp, len: u64, s: Sink) {
+    pub fn gap(&mut self, dir: Direction, ts: Timestamp, len: u64, mut s: Sink) {
         match self {
             Carried::Http(h) => h.gap(dir, ts, len),
             Carried::H2(h) => h.gap(dir, ts, len),
         }
-        self.drain(s);
+        self.drain(&mut s);
     }
 
-    pub fn end(&mut self, dir: Direction, ts: Timestamp, s: Sink) {
+    pub fn end(&mut self, dir: Direction, ts: Timestamp, mut s: Sink) {
         match self {
             Carried::Http(h) => h.end(dir, ts),
             Carried::H2(h) => h.end(dir, ts),
         }
-        self.emit(s);
+        self.emit(&mut s);
     }
 
     /// The connection or the input ended: what is still held comes out.
-    pub fn finish(&mut self, ts: Timestamp, s: Sink) {
+    pub fn finish(&mut self, ts: Timestamp, mut s: Sink) {
         match self {
             Carried::Http(h) => h.finish(ts),
             Carried::H2(h) => h.finish(ts),
         }
-        self.drain(s);
+        self.drain(&mut s);
     }
 
     /// Both sides ended and everything is out: nothing more to say (HTTP/1).
@@ -83,7 +101,7 @@ impl Carried {
         matches!(self, Carried::Http(h) if h.is_spent())
     }
 
-    fn emit(&mut self, s: Sink) {
+    fn emit(&mut self, s: &mut Sink) {
         match self {
             Carried::Http(h) => note_http(h, &mut s.seen.noted, s.notes, s.fields),
             Carried::H2(h) => note_h2(h, s.notes),
@@ -91,7 +109,7 @@ impl Carried {
         self.drain(s);
     }
 
-    fn drain(&mut self, s: Sink) {
+    fn drain(&mut self, s: &mut Sink) {
         let mut push = |tx: crate::proto::http::HttpTransaction| {
             if s.seen.host.is_none() {
                 s.seen.host = tx.host.clone();

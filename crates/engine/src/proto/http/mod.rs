@@ -15,7 +15,7 @@ pub mod parse;
 mod transaction;
 pub mod tree;
 
-pub use conn::{HttpConn, Upgrade, MAX_PENDING};
+pub use conn::{AfterUpgrade, HttpConn, Upgrade, MAX_PENDING};
 pub use head::{parse_head, Head, HeadError, Start};
 pub use parse::{looks_like_http, Version};
 pub use transaction::{HttpTransaction, Transfer};

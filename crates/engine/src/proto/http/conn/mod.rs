@@ -29,6 +29,19 @@ const MAX_ANOMALIES: usize = 32;
 
 mod pairing;
 
+/// Bytes kept for HTTP/2 after an `h2c` upgrade, per side, until the owner switches
+/// decoders (it does so after the packet that carried the 101).
+pub const MAX_AFTER_UPGRADE: usize = 256 * 1024;
+
+/// Bytes one side sent after an `h2c` upgrade ([`HttpConn::take_h2c`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AfterUpgrade {
+    /// Packet and time of the first of them.
+    pub pkt: PacketId,
+    pub ts: Timestamp,
+    pub bytes: Vec<u8>,
+}
+
 /// The connection stopped being HTTP/1.x: a `101 Switching Protocols` or a successful
 /// `CONNECT` (a tunnel). Later bytes are not parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,6 +135,9 @@ pub struct HttpConn {
     resp_next: u32,
     done: VecDeque<HttpTransaction>,
     upgrade: Option<Upgrade>,
+    /// Bytes each side sent after an `Upgrade: h2c` switch, with the packet and time of
+    /// the first, for the HTTP/2 decoder that takes over (at most [`MAX_AFTER_UPGRADE`]).
+    after_upgrade: [Option<AfterUpgrade>; 2],
     anomalies: Vec<Anomaly>,
     /// Requests waiting for a response before the oldest is given up on.
     max_pending: usize,
@@ -159,6 +175,7 @@ impl HttpConn {
             resp_next: 0,
             done: VecDeque::new(),
             upgrade: None,
+            after_upgrade: [None, None],
             anomalies: Vec::new(),
         }
     }
@@ -338,6 +355,50 @@ impl HttpConn {
         self.sides.iter().all(|s| s.ended) && self.slots.is_empty() && self.done.is_empty()
     }
 
+    /// After a 101 to `h2c` (RFC 7540 §3.2), the bytes each side sent past the HTTP/1
+    /// messages, for the HTTP/2 decoder that takes over; other upgrades (WebSocket, a
+    /// CONNECT tunnel) keep nothing.
+    fn keep_after_upgrade(&mut self, d: usize, ts: Timestamp, pkt: PacketId, chunk: &[u8]) {
+        let h2c = self
+            .upgrade
+            .as_ref()
+            .and_then(|u| u.protocol.as_deref())
+            .is_some_and(|p| p.trim().eq_ignore_ascii_case("h2c"));
+        if !h2c || chunk.is_empty() {
+            return;
+        }
+        let Some(slot) = self.after_upgrade.get_mut(d) else {
+            return;
+        };
+        let a = slot.get_or_insert_with(|| AfterUpgrade {
+            pkt,
+            ts,
+            bytes: Vec::new(),
+        });
+        let room = MAX_AFTER_UPGRADE.saturating_sub(a.bytes.len());
+        a.bytes
+            .extend_from_slice(chunk.get(..chunk.len().min(room)).unwrap_or_default());
+    }
+
+    /// The connection switched to `h2c`: the upgrade request (for stream 1) and what
+    /// each side sent after the switch, taken once. `None` for any other upgrade, or
+    /// before the switch.
+    pub fn take_h2c(&mut self) -> Option<(HttpTransaction, [Option<AfterUpgrade>; 2])> {
+        let up = self.upgrade.as_ref()?;
+        if !up
+            .protocol
+            .as_deref()
+            .is_some_and(|p| p.trim().eq_ignore_ascii_case("h2c"))
+        {
+            return None;
+        }
+        let seq = up.seq;
+        let tx = self.in_flight().find(|(t, ..)| t.seq == seq)?.0.clone();
+        // Taken: the owner now feeds HTTP/2; mark it so a second call says nothing.
+        self.upgrade.as_mut()?.protocol = Some("h2c (taken)".into());
+        Some((tx, std::mem::take(&mut self.after_upgrade)))
+    }
+
     /// Set once the connection switched protocols or became a tunnel.
     pub fn upgraded(&self) -> Option<&Upgrade> {
         self.upgrade.as_ref()
@@ -388,7 +449,10 @@ impl HttpConn {
 
     fn step(&mut self, d: usize, ts: Timestamp, pkt: PacketId, chunk: &[u8]) -> Step {
         match self.sides[d].state {
-            State::Stopped => Step::Consumed(chunk.len()),
+            State::Stopped => {
+                self.keep_after_upgrade(d, ts, pkt, chunk);
+                Step::Consumed(chunk.len())
+            }
             State::Resync { line_start } => self.resync(d, chunk, line_start),
             State::Head {
                 tentative,

@@ -240,6 +240,64 @@ fn upgrade_stops_parsing() {
     );
 }
 
+/// RFC 7540 §3.2: after `101` to `h2c`, what each side sent past the HTTP/1 messages
+/// (here the server's SETTINGS in the 101's own segment) is kept for HTTP/2, once; a
+/// WebSocket upgrade keeps nothing.
+#[test]
+fn an_h2c_upgrade_keeps_the_bytes_after_the_switch() {
+    let mut c = HttpConn::new();
+    c.feed(
+        C,
+        Timestamp(1),
+        PacketId(0),
+        b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAA\r\n\r\n",
+    );
+    assert!(c.take_h2c().is_none(), "no switch yet");
+    let settings = b"\0\0\0\x04\0\0\0\0\0";
+    let mut resp = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n".to_vec();
+    resp.extend_from_slice(settings);
+    c.feed(S, Timestamp(2), PacketId(1), &resp);
+    c.feed(
+        C,
+        Timestamp(3),
+        PacketId(2),
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+    );
+    let (tx, after) = c.take_h2c().expect("switched to h2c");
+    assert_eq!((tx.uri.as_deref(), tx.status), (Some("/"), Some(101)));
+    let [client, server] = after;
+    let server = server.expect("server bytes");
+    assert_eq!(
+        (server.bytes.as_slice(), server.pkt),
+        (&settings[..], PacketId(1))
+    );
+    assert_eq!(
+        client.expect("client bytes").bytes,
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+    );
+    assert!(c.take_h2c().is_none(), "taken once");
+    assert_eq!(
+        c.drain().count(),
+        1,
+        "the 101 is still an HTTP/1.1 exchange"
+    );
+
+    let mut ws = HttpConn::new();
+    ws.feed(
+        C,
+        Timestamp(1),
+        PacketId(0),
+        b"GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n",
+    );
+    ws.feed(
+        S,
+        Timestamp(2),
+        PacketId(1),
+        b"HTTP/1.1 101 OK\r\nUpgrade: websocket\r\n\r\nxx",
+    );
+    assert!(ws.take_h2c().is_none());
+}
+
 #[test]
 fn connect_tunnel() {
     let (t, c) = run(&[

@@ -590,6 +590,28 @@ impl H2Conn {
             }
         }
         for (id, mut s) in std::mem::take(&mut self.streams) {
+            // RFC 9113 §6.8: a client stream above the server's GOAWAY last-stream id was
+            // never processed; its missing response is no capture loss.
+            let refused = self.goaway.as_ref().filter(|g| {
+                g.by == Direction::ServerToClient
+                    && id % 2 == 1
+                    && id > g.last_stream
+                    && !s.resp_headers_or_final()
+            });
+            if let Some(g) = refused {
+                push_anomaly(
+                    &mut s.ex.anomalies,
+                    Anomaly::new(
+                        AnomalyKind::H2NotProcessed,
+                        format!(
+                            "stream {id} not processed: the server's GOAWAY allowed streams up to {}",
+                            g.last_stream
+                        ),
+                    ),
+                );
+                self.done.push_back(s.ex);
+                continue;
+            }
             s.ex.partial = true;
             let missing = match (s.req_done, s.resp_headers_or_final()) {
                 (false, _) => "the request was not complete",
