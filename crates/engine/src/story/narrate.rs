@@ -622,6 +622,11 @@ fn close_text(c: &Connection) -> String {
                         let _ = write!(s, ", then {} RST", who(other));
                     }
                     (None, None) => {
+                        // A browser that closed, then got more data, resets (RFC 9293
+                        // §3.6.1 lets it): say so rather than end at the FIN.
+                        if p.rst[cl.by.index()].is_some() {
+                            let _ = write!(s, ", then {} RST", who(cl.by));
+                        }
                         let _ = write!(s, "; the {} never closed its side", who(other));
                     }
                 }
