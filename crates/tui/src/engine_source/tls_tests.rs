@@ -320,3 +320,119 @@ fn https_page_screens() {
         shot(&a, "conn");
     }
 }
+
+/// The TLS conversation of a capture as (client → server?, bytes) turns: each
+/// direction's payload in sequence order, retransmissions dropped.
+fn conversation(path: &Path, server_port: u16) -> Vec<(bool, Vec<u8>)> {
+    use wiretale_engine::base::PacketId;
+    let mut st = FrameStore::open(path).unwrap();
+    assert!(st.index_all().is_none());
+    let mut next: [Option<u32>; 2] = [None, None];
+    let mut turns: Vec<(bool, Vec<u8>)> = Vec::new();
+    for i in 0..st.len() as u32 {
+        let f = st.frame(PacketId(i)).unwrap();
+        let pkt = wiretale_engine::decode::decode(f.meta.link, f.data);
+        let Some(t) = pkt.tcp() else { continue };
+        let c2s = t.dport == server_port;
+        if !c2s && t.sport != server_port {
+            continue;
+        }
+        let d = usize::from(!c2s);
+        if t.syn() {
+            next[d] = Some(t.seq.wrapping_add(1));
+            continue;
+        }
+        if pkt.payload.is_empty() || next[d] != Some(t.seq) {
+            continue;
+        }
+        next[d] = Some(t.seq.wrapping_add(pkt.payload.len() as u32));
+        match turns.last_mut() {
+            Some((dir, bytes)) if *dir == c2s => bytes.extend_from_slice(pkt.payload),
+            _ => turns.push((c2s, pkt.payload.to_vec())),
+        }
+    }
+    turns
+}
+
+/// Live with `--tls-keylog`: the key log is re-read as it grows, so a connection
+/// captured before its keys were written decrypts once they are. The TLS conversation
+/// of `tls13-h2-curl.pcapng` is replayed over a loopback TCP connection (same bytes, so
+/// the same keys decrypt it); its key log is written only after the replay. Needs root.
+#[test]
+fn live_keys_written_after_the_packets_still_decrypt() {
+    use std::io::{Read, Write};
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    assert!(
+        root,
+        "live capture on lo needs root (run the tests as root, as CI does)"
+    );
+    let turns = conversation(&tls("tls13-h2-curl.pcapng"), 443);
+    assert!(turns.len() >= 4, "{}", turns.len());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let keyfile = dir.path().join("live.keys");
+    std::fs::write(&keyfile, b"").unwrap();
+    let file = dir.path().join("live.pcap");
+    let filter = format!("tcp port {port}");
+    let keys = KeyLog::follow(&keyfile).unwrap();
+    let mut s = EngineSource::open_live_keyed("lo", Some(&filter), Some(&file), Some(keys))
+        .expect("live capture on lo");
+    std::thread::sleep(Duration::from_millis(300));
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let (mut srv, _) = listener.accept().unwrap();
+    for (c2s, bytes) in &turns {
+        let (w, r) = if *c2s {
+            (&mut c, &mut srv)
+        } else {
+            (&mut srv, &mut c)
+        };
+        w.write_all(bytes).unwrap();
+        let mut got = vec![0u8; bytes.len()];
+        r.read_exact(&mut got).unwrap();
+    }
+    // The connection stays open (a browser keeps it); the keys arrive now.
+    let wait_for = |s: &mut EngineSource, what: &dyn Fn(&EngineSource) -> bool| {
+        let start = std::time::Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            s.poll();
+            if what(s) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    };
+    assert!(
+        wait_for(&mut s, &|s| s.status().notice.is_some_and(
+            |n| n.starts_with("1 TLS connection of 1 not decrypted")
+        )),
+        "the TLS connection is seen, encrypted: {:?}",
+        s.status()
+    );
+    assert!(s.http_rows().is_empty(), "nothing decrypts without keys");
+    std::fs::copy(tls("tls13-h2-curl.keys"), &keyfile).unwrap();
+    let decrypted = wait_for(&mut s, &|s| {
+        s.http_rows()
+            .iter()
+            .any(|h| h.stream.is_some() && h.status.is_some())
+    });
+    assert!(
+        decrypted,
+        "no decrypted exchange: {:?} {:?}",
+        s.http_rows(),
+        s.status()
+    );
+    // The open connection's row is refreshed with the live story (every 2 s).
+    assert!(
+        wait_for(&mut s, &|s| s.status().notice.is_none()),
+        "decrypted, no hint left: {:?}",
+        s.status()
+    );
+    drop(c);
+    drop(srv);
+}
