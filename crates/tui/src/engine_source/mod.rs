@@ -819,10 +819,15 @@ impl EngineSource {
         let file_keys = self.keylog.as_deref().and_then(|p| KeyLog::read(p).ok());
         let keys = export_keys::input_keys(&st, file_keys);
         let secrets = export_keys::export_secrets(&st, &ids, &keys);
-        let sessions = export_keys::exported_randoms(&st, &ids)
-            .iter()
-            .filter(|r| keys.get(r).is_some())
-            .count();
+        // Counted only when there are keys (the count decodes every saved frame again).
+        let sessions = if secrets.is_empty() {
+            0
+        } else {
+            export_keys::exported_randoms(&st, &ids)
+                .iter()
+                .filter(|r| keys.get(r).is_some())
+                .count()
+        };
         let n = wiretale_engine::capture::write_selection(
             &st,
             ids,
