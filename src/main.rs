@@ -9,6 +9,7 @@ fn main() {
             interface: r.interface,
             bpf: r.bpf,
             write: r.write,
+            tls_keylog: r.tls_keylog,
         })
     }));
 }

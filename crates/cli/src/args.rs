@@ -34,6 +34,12 @@ pub struct Cli {
     #[arg(short = 'w', long = "write")]
     pub write: Option<PathBuf>,
 
+    /// TLS key log (NSS format, as SSLKEYLOGFILE writes) to decrypt TLS with in the TUI;
+    /// live (-i), re-read as the browser appends to it. Keys in a pcapng's Decryption
+    /// Secrets Blocks are used without it.
+    #[arg(long = "tls-keylog", value_name = "FILE")]
+    pub tls_keylog: Option<PathBuf>,
+
     /// Keep long values and lines whole in text output (no "…", no fit to the terminal
     /// width or to 200 columns in a pipe).
     #[arg(long, global = true)]
@@ -232,6 +238,11 @@ pub struct ExportArgs {
     /// for `-`).
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<ExportFormatArg>,
+    /// TLS key log (NSS format) whose keys of the exported connections are written into
+    /// the pcapng output (with those of the input's Decryption Secrets Blocks), so the
+    /// new file decrypts on its own.
+    #[arg(long = "tls-keylog", value_name = "FILE")]
+    pub tls_keylog: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -4,6 +4,12 @@
 //! through the frame store (memory map + index): one engine pass decides which packets
 //! match, then their bytes are copied from the map in order.
 //!
+//! pcapng output carries the TLS keys of the exported connections (those whose
+//! ClientHello is exported), from `--tls-keylog` and the input's Decryption Secrets
+//! Blocks, in a Decryption Secrets Block of its own, so the new file decrypts without a
+//! key log; keys of connections left out are never written. pcap cannot carry keys: a
+//! pcap export of decryptable TLS says so once on stderr.
+//!
 //! `-w -` writes to standard output (pcap unless `--format pcapng`), refused when
 //! standard output is a terminal. An output that is the input file itself, however
 //! named (`./x`, a link), is refused before anything is read or written.
@@ -12,7 +18,7 @@ use std::io::{IsTerminal, Write};
 
 use super::args::{ExportArgs, ExportFormatArg};
 use super::select::Selection;
-use wiretale_engine::analysis::Engine;
+use wiretale_engine::analysis::{export_keys, Engine};
 use wiretale_engine::base::PacketId;
 use wiretale_engine::capture::{
     check_not_input, write_selection, write_selection_to, ExportFormat, FrameStore,
@@ -56,6 +62,11 @@ pub fn run(a: &ExportArgs) -> anyhow::Result<i32> {
         Some(e) => Some(e.clone()),
         None => None,
     };
+    let file_keys = match &a.tls_keylog {
+        Some(p) => Some(super::run::read_keylog(p, false)?),
+        None => None,
+    };
+    let keys = export_keys::input_keys(&store, file_keys);
     let mut engine = Engine::new(cfg);
     let mut ids = Vec::new();
     for i in 0..store.len() {
@@ -67,24 +78,56 @@ pub fn run(a: &ExportArgs) -> anyhow::Result<i32> {
             }
         }
     }
+    let secrets = export_keys::export_secrets(&store, &ids, &keys);
+    if format == ExportFormat::Pcap && !secrets.is_empty() {
+        eprintln!(
+            "wiretale: pcap cannot carry TLS keys: the exported connections' keys are not in \
+             the output (write .pcapng to keep them)"
+        );
+    }
     if to_stdout {
         let mut pipe = PipeWriter {
             inner: std::io::stdout().lock(),
             closed: false,
         };
-        let r = write_selection_to(&store, ids, &mut pipe, format);
+        let r = write_selection_to(&store, ids, &mut pipe, format, &secrets);
         if pipe.closed {
             // The reader went away (`| head -c`): a clean end, as for the text commands.
             return Ok(0);
         }
         let n = r.map_err(|e| anyhow::anyhow!("standard output: {e}"))?;
-        eprintln!("wiretale: wrote {n} packets to standard output");
+        eprintln!(
+            "wiretale: wrote {n} packets to standard output{}",
+            keys_note(&secrets, format)
+        );
     } else {
-        let n = write_selection(&store, ids, &a.out, format)
+        let n = write_selection(&store, ids, &a.out, format, &secrets)
             .map_err(|e| anyhow::anyhow!("{}: {e}", a.out.display()))?;
-        eprintln!("wiretale: wrote {n} packets to {}", a.out.display());
+        eprintln!(
+            "wiretale: wrote {n} packets to {}{}",
+            a.out.display(),
+            keys_note(&secrets, format)
+        );
     }
     Ok(super::run::finish_status(damage))
+}
+
+/// What the "wrote N packets" line adds about keys carried (pcapng only).
+fn keys_note(
+    secrets: &[wiretale_engine::capture::DecryptionSecrets],
+    format: ExportFormat,
+) -> String {
+    let sessions = secrets
+        .iter()
+        .flat_map(|s| s.data.split(|&b| b == b'\n'))
+        .filter_map(|l| l.split(|&b| b == b' ').nth(1))
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    match (format, sessions) {
+        (ExportFormat::Pcapng, 1) => " with the TLS keys of 1 session".into(),
+        (ExportFormat::Pcapng, n) if n > 1 => format!(" with the TLS keys of {n} sessions"),
+        _ => String::new(),
+    }
 }
 
 /// Standard output that remembers a closed pipe, so the write error it causes can be

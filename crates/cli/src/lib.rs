@@ -50,6 +50,8 @@ pub struct TuiRequest {
     pub interface: Option<String>,
     pub bpf: Option<String>,
     pub write: Option<std::path::PathBuf>,
+    /// `--tls-keylog FILE`: decrypt TLS (followed as it grows when capturing live).
+    pub tls_keylog: Option<std::path::PathBuf>,
 }
 
 /// Parses the command line and runs the command; `wiretale FILE` (no subcommand) goes
@@ -129,6 +131,7 @@ fn dispatch(
                 interface: cli.interface,
                 bpf: cli.bpf,
                 write: cli.write,
+                tls_keylog: cli.tls_keylog,
             })
         }
     }

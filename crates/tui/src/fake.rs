@@ -603,6 +603,8 @@ impl FakeSource {
                         resp_size: Some(s.response_len() as u64),
                         ttfb: Some(a.ts - q.ts),
                         total: Some(z.ts - q.ts),
+                        version: Some("HTTP/1.1".to_string()),
+                        stream: None,
                     });
                 }
             }
@@ -1227,6 +1229,7 @@ impl DataSource for FakeSource {
                 .live
                 .then(|| PathBuf::from("/tmp/wiretale-live-fake.pcap")),
             error: None,
+            notice: None,
         }
     }
 

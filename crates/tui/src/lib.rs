@@ -56,6 +56,9 @@ pub struct TuiOptions {
     pub bpf: Option<String>,
     /// Where a live capture is written (`-w FILE`).
     pub write: Option<PathBuf>,
+    /// TLS key log (`--tls-keylog`): read at open (a missing file is an error before the
+    /// TUI starts); a live capture re-reads it as the browser appends.
+    pub tls_keylog: Option<PathBuf>,
 }
 
 /// The hint printed instead of the TUI when standard output is not a terminal.

@@ -162,6 +162,26 @@ pub struct HttpRow {
     pub ttfb: Option<f64>,
     /// Request's first byte → response's last byte, seconds.
     pub total: Option<f64>,
+    /// Request version as sent ("HTTP/1.1", "HTTP/2").
+    pub version: Option<String>,
+    /// The HTTP/2 stream that carried it; `None` for HTTP/1.
+    pub stream: Option<u32>,
+}
+
+impl HttpRow {
+    /// The Ver column: "1.1" for HTTP/1.1, "h2 #5" for HTTP/2 stream 5, "-" unknown.
+    pub fn version_cell(&self) -> String {
+        let v = self
+            .version
+            .as_deref()
+            .map(|v| v.strip_prefix("HTTP/").unwrap_or(v));
+        match (v, self.stream) {
+            (Some("2") | None, Some(s)) => format!("h2 #{s}"),
+            (Some(v), None) => v.to_string(),
+            (Some(v), Some(s)) => format!("{v} #{s}"),
+            (None, None) => "-".to_string(),
+        }
+    }
 }
 
 /// A line of the story (a page load, a lookup, a connection, a transaction) and the
@@ -210,6 +230,9 @@ pub struct SourceStatus {
     pub capture_file: Option<PathBuf>,
     /// A fatal error of the worker (file unreadable, capture permission), shown in red.
     pub error: Option<String>,
+    /// A warning or hint for the status line (TLS key log lines skipped, encrypted TLS
+    /// connections and how to decrypt them).
+    pub notice: Option<String>,
 }
 
 /// The data behind every view. Object-safe so the TUI holds a `Box<dyn DataSource>`.

@@ -16,6 +16,7 @@
 
 mod apps;
 mod engine;
+pub mod export_keys;
 mod follow;
 pub mod index;
 mod limits;

@@ -8,6 +8,11 @@
 //! has one link type per file, so a selection mixing link types is refused with an
 //! error that suggests pcapng. The file is written to `OUT.part` and renamed when
 //! complete, so a failed export never leaves a plausible partial capture behind.
+//!
+//! pcapng output can carry decryption secrets (Decryption Secrets Blocks, e.g. the TLS
+//! key log lines of the exported sessions from `analysis::export_keys`), written before
+//! the first packet so the file decrypts on its own; pcap has no place for them (the
+//! caller says so to the user).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -15,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::{CaptureError, ErrorKind};
 use super::store::FrameStore;
+use super::walk::DecryptionSecrets;
 use super::write::{PcapWriter, PcapngWriter};
 use crate::base::{LinkType, PacketId};
 
@@ -50,15 +56,17 @@ enum Writer<W: Write> {
 }
 
 /// Writes the packets `ids` of `store` to `out` (see the module docs) and returns how
-/// many were written. Ids the store does not have are an error.
+/// many were written. Ids the store does not have are an error. `secrets` go into
+/// Decryption Secrets Blocks before the first packet (pcapng only; pcap ignores them).
 pub fn write_selection(
     store: &FrameStore,
     ids: impl IntoIterator<Item = PacketId>,
     out: &Path,
     format: ExportFormat,
+    secrets: &[DecryptionSecrets],
 ) -> Result<u64, CaptureError> {
     let part = part_path(out);
-    let r = write_to(store, ids, &part, format);
+    let r = write_to(store, ids, &part, format, secrets);
     match r {
         Ok(n) => {
             std::fs::rename(&part, out)
@@ -103,8 +111,15 @@ pub fn write_selection_to(
     ids: impl IntoIterator<Item = PacketId>,
     w: impl Write,
     format: ExportFormat,
+    secrets: &[DecryptionSecrets],
 ) -> Result<u64, CaptureError> {
-    write_stream(store, ids, BufWriter::with_capacity(1 << 20, w), format)
+    write_stream(
+        store,
+        ids,
+        BufWriter::with_capacity(1 << 20, w),
+        format,
+        secrets,
+    )
 }
 
 fn write_to(
@@ -112,9 +127,16 @@ fn write_to(
     ids: impl IntoIterator<Item = PacketId>,
     part: &Path,
     format: ExportFormat,
+    secrets: &[DecryptionSecrets],
 ) -> Result<u64, CaptureError> {
     let f = File::create(part).map_err(|e| CaptureError::io(part.display().to_string(), &e))?;
-    write_stream(store, ids, BufWriter::with_capacity(1 << 20, f), format)
+    write_stream(
+        store,
+        ids,
+        BufWriter::with_capacity(1 << 20, f),
+        format,
+        secrets,
+    )
 }
 
 fn write_stream<W: Write>(
@@ -122,7 +144,11 @@ fn write_stream<W: Write>(
     ids: impl IntoIterator<Item = PacketId>,
     bw: W,
     format: ExportFormat,
+    secrets: &[DecryptionSecrets],
 ) -> Result<u64, CaptureError> {
+    // pcapng: the secrets go out just before the first packet (after the interfaces it
+    // needs), since a DSB serves the packets after it.
+    let mut secrets_due = matches!(format, ExportFormat::Pcapng) && !secrets.is_empty();
     let mut ids = ids.into_iter().peekable();
     let mut w: Writer<W> = match format {
         ExportFormat::Pcapng => {
@@ -176,6 +202,11 @@ fn write_stream<W: Write>(
                     pw.add_interface_like(i)?;
                     *added += 1;
                 }
+                if std::mem::take(&mut secrets_due) {
+                    for s in secrets {
+                        pw.add_secrets(s.kind, &s.data)?;
+                    }
+                }
                 pw.write_packet(
                     meta.iface,
                     meta.ts,
@@ -226,7 +257,7 @@ mod tests {
         ] {
             let out = dir.path().join(name);
             assert_eq!(ExportFormat::for_path(&out), fmt);
-            let n = write_selection(&src, ids.iter().copied(), &out, fmt).unwrap();
+            let n = write_selection(&src, ids.iter().copied(), &out, fmt, &[]).unwrap();
             assert_eq!(n as usize, ids.len());
             let mut got = FrameStore::open(&out).unwrap();
             assert!(got.index_all().is_none());
@@ -247,6 +278,7 @@ mod tests {
             [PacketId(1 << 30)],
             &dir.path().join("m.pcap"),
             ExportFormat::Pcap,
+            &[],
         );
         assert!(missing.is_err());
         assert!(!dir.path().join("m.pcap").exists());

@@ -14,6 +14,12 @@
 //! * [`EngineSource::focus_conn`] and display filters produce one `view: Option<Vec<u32>>`
 //!   of packet ids; every packet query goes through it.
 //!
+//! TLS: the `--tls-keylog` file and the pcapng Decryption Secrets Blocks decrypt as in
+//! the batch commands (see [`producer`]); the status line warns of key log lines skipped
+//! and, when TLS connections are encrypted and no keys were given, says how to give
+//! them. Saving writes the saved connections' keys into the new file
+//! (`analysis::export_keys`).
+//!
 //! Nothing here waits for the file: `poll` only drains what the worker has sent.
 
 mod detail;
@@ -25,6 +31,8 @@ mod view;
 mod snapshots;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tls_tests;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
@@ -40,11 +48,13 @@ use super::source::{
 };
 use super::worker::{Command, Worker};
 use super::TuiOptions;
+use wiretale_engine::analysis::export_keys;
 use wiretale_engine::analysis::packet_table::{self, bit, proto_code, proto_label, PacketTable};
 use wiretale_engine::base::{ConnId, PacketId, Timestamp};
 use wiretale_engine::capture::{FrameStore, LiveCapture, LiveOptions};
 use wiretale_engine::decode::{self, TcpRel};
 use wiretale_engine::filter::Filter;
+use wiretale_engine::proto::tls::KeyLog;
 
 pub use self::detail::flags_text;
 
@@ -95,6 +105,12 @@ pub struct EngineSource {
     error: Option<String>,
     paused: bool,
     live: Option<LiveInfo>,
+    /// `--tls-keylog`, re-read when saving (its keys go into the saved file).
+    keylog: Option<PathBuf>,
+    /// TLS connections finished so far, and how many of them were decrypted.
+    tls_conns: (usize, usize),
+    /// The same over the connections still open (live), recounted at each refresh.
+    tls_open: (usize, usize),
 }
 
 struct Focused {
@@ -114,12 +130,23 @@ impl EngineSource {
     /// interface (`interface`, with `bpf` and `write`).
     pub fn open(opts: &TuiOptions) -> anyhow::Result<EngineSource> {
         match (&opts.interface, &opts.file) {
-            (Some(i), _) => Self::open_live(i, opts.bpf.as_deref(), opts.write.as_deref()),
+            (Some(i), _) => {
+                let keys = read_keys(opts.tls_keylog.as_deref(), true)?;
+                let mut s =
+                    Self::open_live_keyed(i, opts.bpf.as_deref(), opts.write.as_deref(), keys)?;
+                s.keylog = opts.tls_keylog.clone();
+                Ok(s)
+            }
             (None, Some(_)) if opts.bpf.is_some() => anyhow::bail!(
                 "-f (a capture filter) applies to live capture; to limit a file's packets in \
                  the TUI, use a display filter (/)"
             ),
-            (None, Some(f)) => Self::open_file(f),
+            (None, Some(f)) => {
+                let keys = read_keys(opts.tls_keylog.as_deref(), false)?;
+                let mut s = Self::open_file_keyed(f, keys)?;
+                s.keylog = opts.tls_keylog.clone();
+                Ok(s)
+            }
             (None, None) => anyhow::bail!("nothing to open: give a capture file or -i IFACE"),
         }
     }
@@ -134,6 +161,12 @@ impl EngineSource {
 
     /// Opens a capture file for browsing while it is indexed and analysed.
     pub fn open_file(path: &Path) -> anyhow::Result<EngineSource> {
+        Self::open_file_keyed(path, None)
+    }
+
+    /// [`EngineSource::open_file`], decrypting TLS with `keys` too (the file's own
+    /// Decryption Secrets Blocks are used either way).
+    pub fn open_file_keyed(path: &Path, keys: Option<KeyLog>) -> anyhow::Result<EngineSource> {
         let mut store = FrameStore::open(path).with_context(|| path.display().to_string())?;
         // Read the header now: "not a capture at all" is an error for the command
         // line, not a red line in an empty UI (damage later in the file is shown there).
@@ -146,7 +179,7 @@ impl EngineSource {
         } else {
             path.display().to_string()
         };
-        Ok(Self::start(name, store, None))
+        Ok(Self::start(name, store, None, keys))
     }
 
     /// Starts a live capture on `iface`. The packets go to `write`, or to a temporary
@@ -156,6 +189,17 @@ impl EngineSource {
         iface: &str,
         bpf: Option<&str>,
         write: Option<&Path>,
+    ) -> anyhow::Result<EngineSource> {
+        Self::open_live_keyed(iface, bpf, write, None)
+    }
+
+    /// [`EngineSource::open_live`] decrypting TLS with `keys` (made by
+    /// [`KeyLog::follow`]: re-read as the browser appends to it).
+    pub fn open_live_keyed(
+        iface: &str,
+        bpf: Option<&str>,
+        write: Option<&Path>,
+        keys: Option<KeyLog>,
     ) -> anyhow::Result<EngineSource> {
         let file = match write {
             Some(p) => p.to_path_buf(),
@@ -178,15 +222,20 @@ impl EngineSource {
             cap: Arc::new(Mutex::new(Some(cap))),
             status: Arc::new(Mutex::new(LiveStatus::default())),
         };
-        let mut s = Self::start(iface.to_string(), store, Some(handles.clone()));
+        let mut s = Self::start(iface.to_string(), store, Some(handles.clone()), keys);
         s.live = Some(LiveInfo { handles, file });
         Ok(s)
     }
 
-    fn start(name: String, store: FrameStore, live: Option<LiveHandles>) -> EngineSource {
+    fn start(
+        name: String,
+        store: FrameStore,
+        live: Option<LiveHandles>,
+        keys: Option<KeyLog>,
+    ) -> EngineSource {
         let store = Arc::new(RwLock::new(store));
         let shared = Arc::new(RwLock::new(Shared::default()));
-        let mut p = Producer::new(store.clone(), shared.clone(), live);
+        let mut p = Producer::new(store.clone(), shared.clone(), live, keys);
         let worker = Worker::spawn(CHANNEL_BATCHES, move || p.step());
         EngineSource {
             name,
@@ -218,6 +267,9 @@ impl EngineSource {
             error: None,
             paused: false,
             live: None,
+            keylog: None,
+            tls_conns: (0, 0),
+            tls_open: (0, 0),
         }
     }
 
@@ -308,12 +360,17 @@ impl EngineSource {
             if let Some(slot) = self.conn_pos.get_mut(id) {
                 *slot = i as u32;
             }
+            if let Some(t) = &c.tls {
+                self.tls_conns.0 += 1;
+                self.tls_conns.1 += usize::from(t.decrypted);
+            }
             let name = sh.names.get(i).and_then(|n| n.as_ref());
             let first = sh.first_pkt.get(i).copied().unwrap_or(u32::MAX);
             let row = rows::conn_row(c, name, first, t0);
             unsorted |= self.all_conns.last().is_some_and(|l| l.id > row.id);
             self.all_conns.push(row);
         }
+        self.tls_open = (0, 0);
         for c in &sh.open {
             let id = c.conn.id.0;
             let finished = self
@@ -321,6 +378,10 @@ impl EngineSource {
                 .get(id as usize)
                 .is_some_and(|&p| p != u32::MAX);
             if !finished {
+                if let Some(t) = &c.tls {
+                    self.tls_open.0 += 1;
+                    self.tls_open.1 += usize::from(t.decrypted);
+                }
                 let first = self
                     .table
                     .packets_of(ConnId(id), 0)
@@ -374,6 +435,56 @@ impl EngineSource {
             },
         })
     }
+}
+
+/// Reads `--tls-keylog` as the batch commands do: a file that cannot be read is a
+/// one-line error before the TUI opens; lines that do not parse are warnings (shown in
+/// the status line). `follow`: a live capture's log, re-read as the browser appends.
+fn read_keys(path: Option<&Path>, follow: bool) -> anyhow::Result<Option<KeyLog>> {
+    let Some(p) = path else {
+        return Ok(None);
+    };
+    let k = if follow {
+        KeyLog::follow(p)
+    } else {
+        KeyLog::read(p)
+    }
+    .map_err(|e| anyhow::anyhow!("{}: cannot read the TLS key log: {e}", p.display()))?;
+    Ok(Some(k))
+}
+
+/// What the status line says about TLS keys: a key log that cannot be re-read, lines
+/// skipped, and encrypted connections (how to decrypt them when no keys were given).
+fn key_notice(keys: &producer::KeyState, tls: usize, decrypted: usize) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(e) = &keys.error {
+        parts.push(e.clone());
+    }
+    if let Some(first) = keys.warnings.first() {
+        let n = keys.warnings.len();
+        let lines = if n == 1 { "line" } else { "lines" };
+        parts.push(format!("TLS key log: {n} {lines} skipped ({first})"));
+    }
+    let encrypted = tls.saturating_sub(decrypted);
+    let conns = |n: usize| {
+        if n == 1 {
+            "1 TLS connection".to_string()
+        } else {
+            format!("{n} TLS connections")
+        }
+    };
+    if encrypted > 0 && !keys.given {
+        parts.push(format!(
+            "{} encrypted: open with --tls-keylog FILE",
+            conns(encrypted)
+        ));
+    } else if encrypted > 0 {
+        parts.push(format!(
+            "{} of {tls} not decrypted (no keys for them)",
+            conns(encrypted)
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 impl Drop for EngineSource {
@@ -526,7 +637,7 @@ impl DataSource for EngineSource {
         let Some(rec) = sh.conns.get(pos as usize) else {
             return ConnDetail::default();
         };
-        detail::conn_detail(&DetailInput {
+        let mut d = detail::conn_detail(&DetailInput {
             store: &st,
             table: &self.table,
             rec,
@@ -534,7 +645,11 @@ impl DataSource for EngineSource {
             dns: &sh.dns,
             http: &sh.http,
             t0: self.t0(),
-        })
+        });
+        if let Some(t) = &rec.tls {
+            rows::add_tls_phases(&mut d.phases, t, self.t0());
+        }
+        d
     }
 
     fn follow(&self, conn: u32) -> Vec<Turn> {
@@ -616,6 +731,7 @@ impl DataSource for EngineSource {
             drops: ls.map(|s| u64::from(s.stats.dropped) + u64::from(s.stats.if_dropped)),
             capture_file: live.map(|l| l.file.clone()),
             error: self.error.clone(),
+            notice: self.notice(),
         }
     }
 
@@ -669,6 +785,16 @@ impl DataSource for EngineSource {
 }
 
 impl EngineSource {
+    /// The status line's word on TLS keys (see [`key_notice`]).
+    fn notice(&self) -> Option<String> {
+        let sh = self.shared.read().ok()?;
+        key_notice(
+            &sh.keys,
+            self.tls_conns.0 + self.tls_open.0,
+            self.tls_conns.1 + self.tls_open.1,
+        )
+    }
+
     /// [`DataSource::save_view`] into `dir` (the current directory for the TUI).
     pub fn save_view_to(&self, dir: &std::path::Path) -> Result<String, String> {
         let st = self
@@ -688,13 +814,33 @@ impl EngineSource {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let out = dir.join(format!("wiretale-{what}-{stamp}.pcapng"));
+        // The saved sessions' keys go with them: from the key log (read again, a live
+        // browser may have added to it) and the file's own secrets blocks.
+        let file_keys = self.keylog.as_deref().and_then(|p| KeyLog::read(p).ok());
+        let keys = export_keys::input_keys(&st, file_keys);
+        let secrets = export_keys::export_secrets(&st, &ids, &keys);
+        // Counted only when there are keys (the count decodes every saved frame again).
+        let sessions = if secrets.is_empty() {
+            0
+        } else {
+            export_keys::exported_randoms(&st, &ids)
+                .iter()
+                .filter(|r| keys.get(r).is_some())
+                .count()
+        };
         let n = wiretale_engine::capture::write_selection(
             &st,
             ids,
             &out,
             wiretale_engine::capture::ExportFormat::Pcapng,
+            &secrets,
         )
         .map_err(|e| e.to_string())?;
-        Ok(format!("saved {n} packets to {}", out.display()))
+        let with_keys = match (secrets.is_empty(), sessions) {
+            (true, _) => String::new(),
+            (false, 1) => " with the TLS keys of 1 session".to_string(),
+            (false, k) => format!(" with the TLS keys of {k} sessions"),
+        };
+        Ok(format!("saved {n} packets to {}{with_keys}", out.display()))
     }
 }

@@ -11,6 +11,14 @@
 //! the growing store. Reading from the file rather than from the batches keeps packet
 //! ids equal to file positions even when the capture thread had to drop a batch for a
 //! slow consumer (those frames are only in the file), so every row can be re-read.
+//!
+//! TLS keys: the `--tls-keylog` file is given to the engine at the start; the pcapng
+//! Decryption Secrets Blocks are indexed apart by the store (a random access never hands
+//! them out), so the producer gives each to the engine just before the first packet it
+//! serves, as [`Engine::process`] takes them from a file read in order. Live, the key
+//! log is re-read every [`KEY_REFRESH_EVERY`], as `capture --tls-keylog` does: the browser
+//! writes a session's secrets after its first packets, and connections waiting for keys
+//! are decrypted when they arrive.
 
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -21,8 +29,9 @@ use wiretale_engine::analysis::{
     ConnOutcome, ConnRecord, Engine, EngineConfig, FilterIndex, HttpRecord, PacketTable,
 };
 use wiretale_engine::base::PacketId;
-use wiretale_engine::capture::{FrameStore, LiveCapture, LiveStats};
+use wiretale_engine::capture::{DecryptionSecrets, FrameStore, LiveCapture, LiveStats};
 use wiretale_engine::proto::dns::DnsTransaction;
+use wiretale_engine::proto::tls::KeyLog;
 use wiretale_engine::story::{self, ConnName, NameIndex, StoryInput};
 
 /// Packets indexed and analysed in the first slice (small, so the first screen is fast).
@@ -31,6 +40,8 @@ const FIRST_SLICE: usize = 2048;
 const MAX_SLICE: usize = 65_536;
 /// How often a live capture's story is retold while records arrive.
 const LIVE_STORY_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+/// How often a live capture re-reads the key log the browser appends to.
+const KEY_REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Records shared between the worker (writer) and the UI (reader). `conns`, `names`
 /// and `first_pkt` are parallel; all lists only grow (the final names replace `names`
@@ -50,6 +61,20 @@ pub struct Shared {
     pub open: Vec<ConnRecord>,
     /// Bumped at every refresh of `open`.
     pub open_version: u64,
+    /// What the TUI says about TLS keys.
+    pub keys: KeyState,
+}
+
+/// TLS keys as the status line tells them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyState {
+    /// Keys were given: `--tls-keylog`, or a Decryption Secrets Block met so far.
+    pub given: bool,
+    /// Key log lines skipped (the file's and the blocks'), as the engine words them
+    /// (line numbers, never the secrets).
+    pub warnings: Vec<String>,
+    /// The last error re-reading a followed key log (live).
+    pub error: Option<String>,
 }
 
 /// One update for the UI.
@@ -88,6 +113,11 @@ pub struct Producer {
     /// Records arrived since the story was last told (live capture retells it).
     story_stale: bool,
     last_story: Option<std::time::Instant>,
+    /// Decryption secrets of the store already given to the engine.
+    secrets_applied: usize,
+    /// A key log to re-read (live) and when it last was.
+    follow_keys: bool,
+    last_key_refresh: Option<std::time::Instant>,
 }
 
 /// The live capture (taken out and stopped by the UI at quit, so its file is flushed
@@ -99,18 +129,30 @@ pub struct LiveHandles {
 }
 
 impl Producer {
+    /// `keys`: the `--tls-keylog` file (made by [`KeyLog::follow`] for a live capture,
+    /// which then re-reads it).
     pub fn new(
         store: Arc<RwLock<FrameStore>>,
         shared: Arc<RwLock<Shared>>,
         live: Option<LiveHandles>,
+        keys: Option<KeyLog>,
     ) -> Producer {
+        let mut engine = Engine::new(EngineConfig {
+            want_app_fields: true,
+            ..EngineConfig::default()
+        });
+        let follow_keys = keys.is_some() && live.is_some();
+        if let Some(k) = keys {
+            engine.set_tls_keys(k);
+            if let Ok(mut sh) = shared.write() {
+                sh.keys.given = true;
+                sh.keys.warnings = engine.key_warnings();
+            }
+        }
         Producer {
             store,
             shared,
-            engine: Engine::new(EngineConfig {
-                want_app_fields: true,
-                ..EngineConfig::default()
-            }),
+            engine,
             names: NameIndex::new(),
             conn_first: Vec::new(),
             processed: 0,
@@ -119,6 +161,9 @@ impl Producer {
             live,
             story_stale: false,
             last_story: None,
+            secrets_applied: 0,
+            follow_keys,
+            last_key_refresh: None,
         }
     }
 
@@ -190,12 +235,34 @@ impl Producer {
             .write()
             .map(|mut sh| std::mem::take(&mut sh.index))
             .unwrap_or_default();
+        let mut new_secrets = false;
+        if self.follow_keys
+            && self
+                .last_key_refresh
+                .is_none_or(|t| t.elapsed() >= KEY_REFRESH_EVERY)
+        {
+            self.last_key_refresh = Some(std::time::Instant::now());
+            let r = self.engine.refresh_keys();
+            if let Ok(mut sh) = self.shared.write() {
+                sh.keys.error = r.err().map(|e| format!("TLS key log: {e}"));
+                sh.keys.warnings = self.engine.key_warnings();
+            }
+        }
         if let Ok(st) = self.store.read() {
             let end = st.len().min(self.processed + self.slice);
             for id in self.processed..end {
                 let Some(frame) = st.frame(PacketId(id as u32)) else {
                     break;
                 };
+                // The secrets that come before this packet in the file.
+                while let Some((at, sec)) = st.secrets().get(self.secrets_applied) {
+                    if at.0 as usize > id {
+                        break;
+                    }
+                    self.engine.add_secrets(sec);
+                    self.secrets_applied += 1;
+                    new_secrets |= sec.kind == DecryptionSecrets::TLS;
+                }
                 let s = self.engine.process(&frame);
                 if let (Some(c), Some(v)) = (s.conn, &s.verdict) {
                     let c = c.0 as usize;
@@ -215,6 +282,10 @@ impl Producer {
         }
         if let Ok(mut sh) = self.shared.write() {
             sh.index = index;
+            if new_secrets {
+                sh.keys.given = true;
+                sh.keys.warnings = self.engine.key_warnings();
+            }
         }
         let at_end = complete && self.processed >= self.store.read().map_or(0, |s| s.len());
         let live_done = self.live.is_none() || capture_ended;

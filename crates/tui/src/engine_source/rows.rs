@@ -1,8 +1,8 @@
 //! Analysis records turned into the TUI's rows, formatted like the batch commands
 //! (`conns`, `dns`, `http`, `story`) so the two faces read the same.
 
-use crate::source::{ConnRow, DnsRow, HttpRow, StoryItem};
-use wiretale_engine::analysis::{AppKind, ConnRecord, HttpRecord};
+use crate::source::{ConnRow, DnsRow, HttpRow, Phase, StoryItem};
+use wiretale_engine::analysis::{AppKind, ConnRecord, HttpRecord, TlsSummary};
 use wiretale_engine::base::Timestamp;
 use wiretale_engine::capture::FrameStore;
 use wiretale_engine::flow::ConnProto;
@@ -102,6 +102,8 @@ pub fn http_row(r: &HttpRecord, t0: Timestamp) -> HttpRow {
         resp_size: t.status.map(|_| t.response_body_len),
         ttfb: s(t.ttfb()),
         total: s(t.time_to_last_byte()),
+        version: t.version.map(|v| v.to_string()),
+        stream: t.stream,
     }
 }
 
@@ -202,4 +204,71 @@ pub fn story_items_from_pages(pages: &[StoryPage]) -> Vec<StoryItem> {
         .collect();
     out.extend(tally.line().map(StoryItem::line));
     out
+}
+
+/// The TLS phases of a connection's timeline: Client Hello (lasting until the Server
+/// Hello), Server Hello (until the client's first application data), and the first
+/// application data each way, each placed among the other phases by time. In TLS 1.3
+/// without keys the first application data is not known (handshake and data records
+/// look alike), so those lines are absent then.
+pub fn add_tls_phases(phases: &mut Vec<Phase>, t: &TlsSummary, t0: Timestamp) {
+    use wiretale_engine::proto::tls::{names, version_name};
+    let rel = |ts: Timestamp| ts.secs_since(t0);
+    let dur = |a: Timestamp, b: Option<Timestamp>| b.map(|b| (b.0 - a.0) as f64 / 1e9);
+    let [c2s, s2c] = t.first_app_data;
+    let mut add = |label: &str, ts: Timestamp, duration: Option<f64>, detail: String| {
+        let p = Phase {
+            label: label.to_string(),
+            ts_rel: rel(ts),
+            duration: duration.filter(|d| *d >= 0.0),
+            detail,
+        };
+        let at = phases
+            .iter()
+            .position(|q| q.ts_rel > p.ts_rel)
+            .unwrap_or(phases.len());
+        phases.insert(at, p);
+    };
+    if let Some(ch) = t.client_hello_ts {
+        let mut d = "Client Hello".to_string();
+        if let Some(s) = &t.sni {
+            d.push_str(&format!(" SNI {s}"));
+        }
+        if !t.alpn_offered.is_empty() {
+            d.push_str(&format!(" ALPN {}", t.alpn_offered.join(",")));
+        }
+        add("TLS hello", ch, dur(ch, t.server_hello_ts), d);
+    }
+    if let Some(sh) = t.server_hello_ts {
+        let mut d = "Server Hello".to_string();
+        if let Some(v) = t.version {
+            d.push_str(&format!(" {}", version_name(v)));
+        }
+        if let Some(c) = t.cipher {
+            d.push_str(&format!(" {}", names::cipher_suite_name(c)));
+        }
+        if let Some(a) = &t.alpn {
+            d.push_str(&format!(" {a}"));
+        }
+        if t.resumption.resumed {
+            d.push_str(", resumed");
+        }
+        add("TLS server", sh, dur(sh, c2s), d);
+    }
+    if let Some(ts) = c2s {
+        add(
+            "data →",
+            ts,
+            None,
+            "first application data, client → server".into(),
+        );
+    }
+    if let Some(ts) = s2c {
+        add(
+            "data ←",
+            ts,
+            None,
+            "first application data, server → client".into(),
+        );
+    }
 }

@@ -62,11 +62,14 @@ fn doc_line(
             .map(|h| {
                 Line::raw(format!(
                     // The request's frame: `#N` is kept for connection ids.
-                    "frame {} {} {}{} → {} {}  {}  {}  TTFB {}  total {}",
+                    "frame {} {} {}{}{} → {} {}  {}  {}  TTFB {}  total {}",
                     h.number,
                     esc(&h.method),
                     esc(&h.host),
                     esc(&h.uri),
+                    h.stream
+                        .map(|s| format!(" (h2 stream {s})"))
+                        .unwrap_or_default(),
                     or_dash(h.status),
                     esc(&h.reason),
                     or_dash(h.content_type.as_deref().map(esc)),

@@ -1,4 +1,6 @@
-//! HTTP: one row per request/response, Enter opens the connection.
+//! HTTP: one row per request/response, Enter opens the connection. HTTP/1.x and
+//! HTTP/2 (decrypted HTTPS) exchanges alike; "Ver" says which ("1.1", "h2 #5" for
+//! stream 5) at every width.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
@@ -18,6 +20,8 @@ pub fn render(body: Rect, buf: &mut Buffer, app: &App, t: &Theme) {
         col("Host", Constraint::Fill(1)).middle(),
         col("URI", Constraint::Fill(2)),
         col("Sta", Constraint::Length(3)),
+        // "h2 #999" fits narrow; wide leaves room for longer stream ids.
+        col("Ver", Constraint::Length(if wide { 8 } else { 7 })),
     ];
     if wide {
         cols.push(col("Type", Constraint::Length(10)));
@@ -40,6 +44,7 @@ pub fn render(body: Rect, buf: &mut Buffer, app: &App, t: &Theme) {
             esc(&h.host),
             esc(&h.uri),
             or_dash(h.status),
+            h.version_cell(),
         ];
         if wide {
             cells.push(or_dash(h.content_type.as_deref().map(esc)));

@@ -118,6 +118,9 @@ fn header(area: Rect, buf: &mut Buffer, app: &App, theme: &Theme) {
     if let Some(e) = &st.error {
         spans.push(Span::styled(format!("  error: {}", esc(e)), theme.error()));
     }
+    if let Some(n) = &st.notice {
+        spans.push(Span::styled(format!("  {}", esc(n)), theme.anomaly()));
+    }
     Line::from(fit_spans(spans, usize::from(area.width))).render(area, buf);
 }
 
