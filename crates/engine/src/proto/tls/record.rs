@@ -69,6 +69,11 @@ impl RecordReader {
         self.stopped
     }
 
+    /// True when the next byte fed begins a record header (and reading goes on).
+    pub fn at_record_start(&self) -> bool {
+        !self.stopped && !self.in_body && self.hdr_len == 0
+    }
+
     /// Stops reading (the caller decided the stream is not TLS any more).
     pub fn stop(&mut self) {
         self.stopped = true;
