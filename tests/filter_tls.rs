@@ -350,3 +350,76 @@ fn conns_and_story_take_packet_level_tls_and_http2_filters() {
     );
     assert!(story.contains("app.js"), "{story}");
 }
+
+/// HTTP/2 in the clear (h2c by prior knowledge, `tests/data/h2/h2c.pcap`): the
+/// `http2.*` fields select the frames tshark's per-packet truth lists
+/// (`h2c.truth.tsv`, made with `-d tcp.port==18089,http2`; wiretale finds h2c by its
+/// preface, on any port).
+#[test]
+fn h2c_in_the_clear_matches_tshark() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/h2");
+    let text = std::fs::read_to_string(dir.join("h2c.truth.tsv")).expect("truth");
+    // frame, tcp.stream, srcport, streamid, type, length, method, path, status
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
+    let col = |r: &Vec<&str>, i: usize| -> Vec<String> {
+        r.get(i)
+            .map(|c| {
+                c.split(',')
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut exprs: Vec<(String, BTreeSet<u64>)> = Vec::new();
+    let mut add = |expr: String, pred: &dyn Fn(&Vec<&str>) -> bool| {
+        let want = rows
+            .iter()
+            .filter(|r| pred(r))
+            .map(|r| r[0].parse::<u64>().unwrap())
+            .collect();
+        exprs.push((expr, want));
+    };
+    add("http2".into(), &|_| true);
+    for t in ["0", "1", "3", "4", "6", "7", "8"] {
+        add(format!("http2.type == {t}"), &|r| {
+            col(r, 4).iter().any(|v| v == t)
+        });
+    }
+    for s in ["0", "1", "3", "13"] {
+        add(format!("http2.streamid == {s}"), &|r| {
+            col(r, 3).iter().any(|v| v == s)
+        });
+    }
+    for m in ["GET", "POST", "HEAD"] {
+        add(format!("http2.headers.method == \"{m}\""), &|r| {
+            col(r, 6).iter().any(|v| v == m)
+        });
+    }
+    add("http2.headers.path contains \"big\"".into(), &|r| {
+        col(r, 7).iter().any(|v| v.contains("big"))
+    });
+    for st in ["200", "404", "405"] {
+        add(format!("http2.headers.status == {st}"), &|r| {
+            col(r, 8).iter().any(|v| v == st)
+        });
+    }
+    let filters: Vec<Filter> = exprs
+        .iter()
+        .map(|(e, _)| Filter::compile(e).expect(e))
+        .collect();
+    let got = pipeline_matches(&dir.join("h2c.pcap"), None, &filters);
+    let mut non_empty = 0;
+    for ((e, want), got) in exprs.iter().zip(&got) {
+        assert_eq!(got, want, "h2c.pcap `{e}`");
+        non_empty += usize::from(!want.is_empty());
+    }
+    assert!(non_empty >= 14, "{non_empty}");
+    // Not TLS, so none of the tls.* fields.
+    let tls = pipeline_matches(
+        &dir.join("h2c.pcap"),
+        None,
+        &[Filter::compile("tls").unwrap()],
+    );
+    assert!(tls[0].is_empty());
+}

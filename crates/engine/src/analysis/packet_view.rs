@@ -775,6 +775,60 @@ mod tests {
     }
 
     #[test]
+    fn tls_and_http2_fields_of_the_https_page() {
+        // lab-https-page.pcapng (keys in its DSB), as tshark 4.0 shows it
+        // (tests/data/tls/truth/lab-https-page.*.tsv): frame 56 begins the ClientHello's
+        // record (1448 of its bytes), 57 completes it; 66 completes the client's first
+        // HEADERS; 70 the server's SETTINGS, WINDOW_UPDATE, SETTINGS ACK and HEADERS 200.
+        let p = crate::testutil::bundled_capture("lab-https-page.pcapng");
+        let names = [
+            "tls",
+            "tls.record.content_type",
+            "tls.record.version",
+            "tls.handshake.type",
+            "tls.handshake.version",
+            "tls.handshake.ciphersuite",
+            "tls.handshake.extensions_server_name",
+            "tls.handshake.extensions_alpn_str",
+            "http2",
+            "http2.streamid",
+            "http2.type",
+            "http2.headers.method",
+            "http2.headers.path",
+            "http2.headers.status",
+            "http2.headers.authority",
+        ];
+        let start = values_of(&p, 56, &names);
+        assert_eq!(start[0], ["Present"]);
+        assert!(start[1..].iter().all(|v| v.is_empty()), "{start:?}");
+        let ch = values_of(&p, 57, &names);
+        assert_eq!(ch[1], ["22"]);
+        assert_eq!(ch[2], ["769"]);
+        assert_eq!(ch[3], ["1"]);
+        assert_eq!(ch[4], ["771"]);
+        assert_eq!(ch[5].len(), 16);
+        assert_eq!(ch[5][..3], ["64250", "4865", "4866"]);
+        assert_eq!(ch[6], ["secure.lab.glasscom.com"]);
+        assert_eq!(ch[7], ["h2", "http/1.1"]);
+        assert!(ch[8].is_empty());
+        let get = values_of(&p, 66, &names);
+        assert_eq!(get[1], ["23"], "decrypted TLS 1.3: the inner type");
+        assert_eq!(get[8], ["Present"]);
+        assert_eq!(
+            (&get[9], &get[10]),
+            (&vec!["1".to_string()], &vec!["1".to_string()])
+        );
+        assert_eq!(get[11], ["GET"]);
+        assert_eq!(get[12], ["/page.html"]);
+        assert_eq!(get[14], ["secure.lab.glasscom.com"]);
+        let resp = values_of(&p, 70, &names);
+        assert_eq!(resp[9], ["0", "0", "0", "1"]);
+        assert_eq!(resp[10], ["4", "8", "4", "1"]);
+        assert_eq!(resp[13], ["200"]);
+        assert!(resp[11].is_empty() && resp[14].is_empty());
+    }
+
+    #[test]
     fn http_fields_sit_on_the_completing_packets() {
         // lab-curl.pcap: GET /old/ on connection 5 answered 301 (see `wiretale http`).
         let p = crate::testutil::bundled_capture("lab-curl.pcap");
