@@ -194,3 +194,44 @@ fn index_filter_equals_streaming_matcher_everywhere() {
     }
     assert!(compared > 50 * 70, "{compared}");
 }
+
+/// The HTTPS page load (keys in its Decryption Secrets Block): every TLS/HTTP/2
+/// expression of `tests/data/tls/filter-expressions.txt` selects the same packets
+/// through the TUI's index (the TLS facts kept in the `PacketTable`) as through
+/// `packets -Y`.
+#[test]
+fn index_filter_equals_packets_y_on_the_https_page() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let file = root.join("captures/lab-https-page.pcapng");
+    let mut store = FrameStore::open(&file).unwrap();
+    store.index_all();
+    let (mut table, mut idx) = (PacketTable::default(), FilterIndex::new());
+    let mut engine = Engine::new(EngineConfig {
+        want_app_fields: true,
+        ..EngineConfig::default()
+    });
+    // As the TUI's loader does: each DSB before the first packet it serves.
+    let secrets = store.secrets().to_vec();
+    for i in 0..store.len() {
+        let id = PacketId(i as u32);
+        for (_, s) in secrets.iter().filter(|(first, _)| *first == id) {
+            engine.add_secrets(s);
+        }
+        let frame = store.frame(id).unwrap();
+        let s = engine.process(&frame);
+        table.push(&s);
+        idx.push(&frame, &s);
+    }
+    let text = std::fs::read_to_string(root.join("tests/data/tls/filter-expressions.txt")).unwrap();
+    let mut nonempty = 0;
+    for expr in text.lines() {
+        let filter = Filter::compile(expr).unwrap();
+        let got: Vec<u32> = filter_index(&store, &table, &idx, &filter)
+            .iter()
+            .map(|p| p.0 + 1)
+            .collect();
+        nonempty += usize::from(!got.is_empty());
+        assert_eq!(got, cli_frames(&file, expr), "`{expr}`");
+    }
+    assert!(nonempty > 40, "only {nonempty} expressions select anything");
+}

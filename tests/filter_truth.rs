@@ -277,6 +277,7 @@ fn pipeline_matches(path: &std::path::Path, filters: &[Filter]) -> Vec<BTreeSet<
                 row: step.row,
                 stream: facts.stream(step.row.conn()),
                 notes: &s.notes,
+                tls: s.tls.as_deref(),
                 dns_time: step.dns_time,
                 outcome: None,
             };
@@ -313,18 +314,6 @@ const KNOWN_DIFFERENCES: &[(&str, Option<usize>, &str)] = &[
         "pcapng-test-generator/test202.pcapng",
         None,
         "tshark numbers a custom block as a frame",
-    ),
-    // `tls`: tshark marks every packet carrying a TLS record; wiretale's TLS decoder
-    // reads the hellos only, so `tls` is on the packets completing a Client/ServerHello.
-    (
-        "suricata-verify/ethernet-eve.pcap",
-        Some(4),
-        "tls: hellos only",
-    ),
-    (
-        "zeek/tls-chrome-34-google.pcap",
-        Some(4),
-        "tls: hellos only",
     ),
     // Connections are keyed with their VLAN ids; tshark ignores VLANs, so it merges the
     // colliding conversations into one stream and then sees retransmissions everywhere.

@@ -476,6 +476,7 @@ impl FakeSource {
             row,
             stream: conn,
             notes: &notes,
+            tls: None,
             dns_time: None,
             outcome: None,
         })

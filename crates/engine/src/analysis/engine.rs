@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use super::apps::Apps;
 use super::limits::{AppLimits, LimitTally};
-use super::notes::AppNote;
+use super::notes::{AppNote, TlsFields};
 use crate::base::{Anomaly, AnomalyKind, ConnId, Endpoint, LinkType, PacketId, Timestamp};
 use crate::capture::DecryptionSecrets;
 use crate::capture::Frame;
@@ -51,6 +51,9 @@ pub struct PacketSummary {
     pub verdict: Option<PacketVerdict>,
     /// Application notes this packet completed (several for pipelined messages).
     pub notes: Vec<AppNote>,
+    /// The TLS this packet carried, for display filters (`tls.*`; kept only with
+    /// [`EngineConfig::want_app_fields`]): `Some` when the packet shows as `tls`.
+    pub tls: Option<TlsFields>,
     pub info: String,
     pub anomalies: Vec<Anomaly>,
     /// The packet completed an IP datagram from fragments: the transport fields above
@@ -123,6 +126,7 @@ impl Engine {
         let meta = frame.meta;
         self.apps.cur_pkt = meta.id;
         self.apps.notes.clear();
+        self.apps.tls = None;
         let verdict = FlowPacket::from_decoded(meta.id, meta.ts, pkt).map(|fp| {
             let v = self.table.process(&fp, &mut self.apps);
             if let (
@@ -144,6 +148,7 @@ impl Engine {
         s.anomalies
             .extend(self.apps.dns.drain_anomalies().into_iter().map(|(_, a)| a));
         s.notes = std::mem::take(&mut self.apps.notes);
+        s.tls = self.apps.tls.take().map(Vec::into_boxed_slice);
         if let Some(n) = s.notes.first() {
             s.proto = n.proto;
         }
@@ -238,6 +243,7 @@ impl Engine {
             conn: verdict.and_then(|v| v.conn),
             verdict,
             notes: Vec::new(),
+            tls: None,
             info: String::new(),
             anomalies,
             reassembled,

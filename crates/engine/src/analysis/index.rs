@@ -354,6 +354,7 @@ impl Refilter<'_> {
                 row,
                 stream: self.index.context.stream(row.conn()),
                 notes: self.table.notes(id.0),
+                tls: self.table.tls(id.0),
                 dns_time: self.index.dns_time.get(&id.0).copied(),
                 outcome: row.conn().and_then(|c| self.index.outcomes.get(&c.0)),
             })

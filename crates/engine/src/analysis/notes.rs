@@ -41,6 +41,60 @@ pub enum AppData {
     TlsClientHello { sni: Option<String> },
     /// A TLS ServerHello (handshake type 2).
     TlsServerHello,
+    /// The HTTP/2 frames this packet completed (plaintext h2c or decrypted), in order.
+    Http2(Box<[H2FrameField]>),
+}
+
+/// One HTTP/2 frame as display filters read it (`http2.streamid`, `http2.type`, the
+/// decoded header list of a field block). tshark shows a frame on the packet holding its
+/// last byte; a header block's fields on the frame that ended it (END_HEADERS).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct H2FrameField {
+    pub stream: u32,
+    /// Frame type code (RFC 9113 §6: 0 DATA, 1 HEADERS, ...).
+    pub kind: u8,
+    /// Decoded fields (pseudo-headers first), on the frame that ended a field block.
+    pub headers: Vec<crate::proto::http2::Header>,
+}
+
+/// What display filters read of the TLS a packet carried (`tls.*`): the records, the
+/// handshake messages and the alerts it completed, in stream order. A packet has this
+/// list (maybe empty) when it completed a record or its bytes began one: that is where
+/// tshark shows `tls`.
+pub type TlsFields = Box<[TlsField]>;
+
+/// One TLS fact of a packet (see [`TlsFields`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TlsField {
+    /// A whole record: `tls.record.content_type` as tshark shows it (the outer type;
+    /// the inner type of a decrypted TLS 1.3 record; none for a TLS 1.3 record not
+    /// decrypted, which tshark shows with its opaque type only) and
+    /// `tls.record.version`, the header's legacy version.
+    Record {
+        content_type: Option<u8>,
+        version: u16,
+    },
+    /// A handshake message, in the clear or decrypted.
+    Handshake(Box<TlsHandshakeField>),
+    /// An alert's description (RFC 8446 §6), in the clear or decrypted.
+    Alert(u8),
+}
+
+/// One handshake message's filterable fields.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsHandshakeField {
+    /// `tls.handshake.type` (RFC 8446 §4: 1 ClientHello, 2 ServerHello, ...).
+    pub kind: u8,
+    /// `tls.handshake.version`: a hello's legacy_version field (0x0303 for TLS 1.3).
+    pub version: Option<u16>,
+    /// `tls.handshake.ciphersuite`: the suites a ClientHello offers (GREASE included),
+    /// the one a ServerHello chose.
+    pub ciphersuites: Vec<u16>,
+    /// `tls.handshake.extensions_server_name`.
+    pub sni: Option<String>,
+    /// `tls.handshake.extensions_alpn_str`: offered (ClientHello) or chosen
+    /// (ServerHello, EncryptedExtensions).
+    pub alpn: Vec<String>,
 }
 
 /// One HTTP message as a display filter sees it. tshark shows request fields on the

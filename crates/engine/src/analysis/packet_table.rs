@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 
 use super::engine::PacketSummary;
-use super::notes::AppNote;
+use super::notes::{AppNote, TlsField, TlsFields};
 use crate::base::{ConnId, Direction, PacketId};
 use crate::flow::TcpAnalysisFlags;
 
@@ -37,6 +37,8 @@ pub mod bit {
     pub const NOTE: u8 = 32;
     /// A duplicate ACK: see [`super::PacketTable::dup_ack`].
     pub const DUP: u8 = 64;
+    /// The packet shows as TLS: see [`super::PacketTable::tls`].
+    pub const TLS: u8 = 128;
 }
 
 /// One packet's row (16 bytes, `Copy`).
@@ -97,6 +99,9 @@ impl PacketRow {
         }
         if !s.notes.is_empty() {
             r.bits |= bit::NOTE;
+        }
+        if s.tls.is_some() {
+            r.bits |= bit::TLS;
         }
         r
     }
@@ -218,6 +223,9 @@ pub struct PacketTable {
     /// Application notes (with their [`super::AppData`]) of the packets that have any,
     /// by packet id (increasing).
     notes: Vec<(u32, Box<[AppNote]>)>,
+    /// TLS facts ([`TlsFields`]) of the packets that show as TLS, by packet id
+    /// (increasing); kept when the engine ran with `want_app_fields`.
+    tls: Vec<(u32, TlsFields)>,
     /// Duplicate ACKs: the frame each duplicates and its number.
     dups: Vec<(u32, PacketId, u32)>,
     /// Window-scale shift per (connection, sent by the client): fixed by the handshake,
@@ -252,6 +260,9 @@ impl PacketTable {
         if !s.notes.is_empty() {
             self.notes.push((id, s.notes.clone().into_boxed_slice()));
         }
+        if let Some(t) = &s.tls {
+            self.tls.push((id, t.clone()));
+        }
         self.rows.push(row);
     }
 
@@ -263,6 +274,7 @@ impl PacketTable {
         }
         self.rows.extend_from_slice(&more.rows);
         self.notes.extend(more.notes);
+        self.tls.extend(more.tls);
         self.dups.extend(more.dups);
         for (k, w) in more.shifts {
             self.shifts.entry(k).or_insert(w);
@@ -292,6 +304,15 @@ impl PacketTable {
             Ok(i) => self.notes.get(i).map_or(&[], |e| &e.1),
             Err(_) => &[],
         }
+    }
+
+    /// The TLS facts of packet `id`, when it shows as TLS (see [`TlsFields`]).
+    pub fn tls(&self, id: u32) -> Option<&[TlsField]> {
+        if !self.get(id).is_some_and(|r| r.has(bit::TLS)) {
+            return None;
+        }
+        let i = self.tls.binary_search_by_key(&id, |e| e.0).ok()?;
+        self.tls.get(i).map(|e| &*e.1)
     }
 
     /// For a duplicate ACK: the frame it duplicates and its number.

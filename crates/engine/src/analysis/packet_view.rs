@@ -8,15 +8,19 @@
 //! response; `ip.*`/`tcp.*`/`udp.*` also from the header quoted inside an ICMP error
 //! (tshark dissects it, so `ip.addr` and `udp.port` match it too).
 //!
+//! TLS and HTTP/2 (`tls.*`, `http2.*`) as tshark shows them: `tls` on every packet that
+//! completed a record or whose bytes began one; a record's fields, and the handshake
+//! messages and alerts it completed, on the packet holding its last byte; an HTTP/2
+//! frame on the packet that completed it (see [`super::notes::TlsFields`] and
+//! `tests/filter_tls.rs`). `http.*` is HTTP/1.x only, as in tshark 4.0.
+//!
 //! Known, deliberate differences (also in `tests/filter_truth.rs`):
-//! - `tls` is only on packets that completed a ClientHello/ServerHello (tshark marks
-//!   every TLS record), and `tls.handshake.type` is only 1 or 2.
 //! - `tcp.window_size` is the unscaled value (the scale is a connection fact the
 //!   per-packet view does not keep).
 //! - On the last fragment of a reassembled IP datagram, `tcp.*`/`udp.*` are absent
 //!   (tshark shows the reassembled transport there).
 
-use super::notes::{AppData, AppNote};
+use super::notes::{AppData, AppNote, H2FrameField, TlsField, TlsHandshakeField};
 use super::packet_table::PacketRow;
 use crate::base::{LinkType, PacketId};
 use crate::decode::{tcp_flags, Packet, Transport};
@@ -52,6 +56,9 @@ pub struct PacketView<'a> {
     /// `tcp.stream` or `udp.stream` (whichever the packet is).
     pub stream: Option<u32>,
     pub notes: &'a [AppNote],
+    /// What the packet carried of TLS (`tls.*`), when it shows as TLS (see
+    /// [`super::notes::TlsFields`]).
+    pub tls: Option<&'a [TlsField]>,
     /// `dns.time` of a response, seconds.
     pub dns_time: Option<f64>,
     pub outcome: Option<&'a ConnOutcome>,
@@ -126,8 +133,24 @@ pub(crate) fn needs_app(id: FieldId) -> bool {
                 | HttpUserAgent
                 | HttpReferer
                 | HttpTime
+                | Tls
                 | TlsHsType
                 | TlsSni
+                | TlsHsVersion
+                | TlsCipherSuite
+                | TlsAlpn
+                | TlsRecordType
+                | TlsRecordVersion
+                | TlsAlertDesc
+                | Http2
+                | H2StreamId
+                | H2Type
+                | H2HeaderName
+                | H2HeaderValue
+                | H2Method
+                | H2Path
+                | H2Status
+                | H2Authority
         )
     })
 }
@@ -206,6 +229,22 @@ impl PacketView<'_> {
         })
     }
 
+    /// The HTTP/2 frames the packet completed.
+    fn h2(&self) -> impl Iterator<Item = &H2FrameField> + '_ {
+        self.notes.iter().flat_map(|n| match &n.data {
+            AppData::Http2(frames) => &frames[..],
+            _ => &[],
+        })
+    }
+
+    /// The TLS handshake messages the packet completed.
+    fn handshakes(&self) -> impl Iterator<Item = &TlsHandshakeField> + '_ {
+        self.tls.unwrap_or_default().iter().filter_map(|t| match t {
+            TlsField::Handshake(h) => Some(&**h),
+            _ => None,
+        })
+    }
+
     fn is_eth(&self) -> bool {
         self.pkt.eth.is_some()
             && !matches!(self.pkt.link, LinkType::LINUX_SLL | LinkType::LINUX_SLL2)
@@ -251,7 +290,13 @@ impl Record for PacketView<'_> {
                     && (udp.is_some() || self.notes.iter().any(|n| n.proto == "dns")),
             ),
             Http => present(f, self.notes.iter().any(|n| n.proto == "http")),
-            Tls => present(f, self.notes.iter().any(|n| n.proto == "tls")),
+            // A packet that began or completed a TLS record (without the engine's TLS
+            // facts, e.g. `want_app_fields` off: one that completed a hello).
+            Tls => present(
+                f,
+                self.tls.is_some() || self.notes.iter().any(|n| n.proto == "tls"),
+            ),
+            Http2 => present(f, self.notes.iter().any(|n| n.proto == "http2")),
             Conn => present(f, self.row.conn().is_some()),
             FrameNumber => uint(f, Some(u64::from(self.id.0) + 1)),
             FrameLen => uint(f, Some(u64::from(self.len))),
@@ -497,13 +542,109 @@ impl Record for PacketView<'_> {
                     }
                 }
             }
-            TlsHsType | TlsSni => {
+            TlsHsType | TlsSni if self.tls.is_none() => {
+                // Only the hello notes (a summary made without the TLS facts).
                 for n in self.notes {
                     let stop = match (&n.data, k) {
                         (AppData::TlsClientHello { .. }, TlsHsType) => f(Value::UInt(1)),
                         (AppData::TlsServerHello, TlsHsType) => f(Value::UInt(2)),
                         (AppData::TlsClientHello { sni }, TlsSni) => s(sni, f),
                         _ => false,
+                    };
+                    if stop {
+                        return;
+                    }
+                }
+            }
+            TlsHsType | TlsHsVersion => {
+                for h in self.handshakes() {
+                    let v = if k == TlsHsType {
+                        Some(h.kind.into())
+                    } else {
+                        h.version.map(u64::from)
+                    };
+                    if v.is_some_and(|v| f(Value::UInt(v))) {
+                        return;
+                    }
+                }
+            }
+            TlsCipherSuite => {
+                for c in self.handshakes().flat_map(|h| &h.ciphersuites) {
+                    if f(Value::UInt(u64::from(*c))) {
+                        return;
+                    }
+                }
+            }
+            TlsSni => {
+                for h in self.handshakes() {
+                    if s(&h.sni, f) {
+                        return;
+                    }
+                }
+            }
+            TlsAlpn => {
+                for a in self.handshakes().flat_map(|h| &h.alpn) {
+                    if f(Value::Str(a.as_bytes())) {
+                        return;
+                    }
+                }
+            }
+            TlsRecordType | TlsRecordVersion | TlsAlertDesc => {
+                for t in self.tls.unwrap_or_default() {
+                    let v = match (t, k) {
+                        (TlsField::Record { content_type, .. }, TlsRecordType) => *content_type,
+                        (TlsField::Record { version, .. }, TlsRecordVersion) => {
+                            f(Value::UInt(u64::from(*version)));
+                            continue;
+                        }
+                        (TlsField::Alert(d), TlsAlertDesc) => Some(*d),
+                        _ => None,
+                    };
+                    if v.is_some_and(|v| f(Value::UInt(u64::from(v)))) {
+                        return;
+                    }
+                }
+            }
+            H2StreamId | H2Type => {
+                for fr in self.h2() {
+                    let v = if k == H2StreamId {
+                        u64::from(fr.stream)
+                    } else {
+                        u64::from(fr.kind)
+                    };
+                    if f(Value::UInt(v)) {
+                        return;
+                    }
+                }
+            }
+            H2HeaderName | H2HeaderValue => {
+                for h in self.h2().flat_map(|fr| &fr.headers) {
+                    let v = if k == H2HeaderName { &h.name } else { &h.value };
+                    if f(Value::Str(v)) {
+                        return;
+                    }
+                }
+            }
+            H2Method | H2Path | H2Authority | H2Status => {
+                let name: &[u8] = match k {
+                    H2Method => b":method",
+                    H2Path => b":path",
+                    H2Authority => b":authority",
+                    _ => b":status",
+                };
+                for h in self.h2().flat_map(|fr| &fr.headers) {
+                    if h.name != name {
+                        continue;
+                    }
+                    let stop = if k == H2Status {
+                        // tshark's `:status` is a number; a value that is not one is
+                        // not shown.
+                        std::str::from_utf8(&h.value)
+                            .ok()
+                            .and_then(|v| v.parse::<u16>().ok())
+                            .is_some_and(|v| f(Value::UInt(u64::from(v))))
+                    } else {
+                        f(Value::Str(&h.value))
                     };
                     if stop {
                         return;
@@ -570,6 +711,7 @@ mod tests {
                     row: step.row,
                     stream: facts.stream(step.row.conn()),
                     notes: &s.notes,
+                    tls: s.tls.as_deref(),
                     dns_time: step.dns_time,
                     outcome: None,
                 };
@@ -633,6 +775,60 @@ mod tests {
     }
 
     #[test]
+    fn tls_and_http2_fields_of_the_https_page() {
+        // lab-https-page.pcapng (keys in its DSB), as tshark 4.0 shows it
+        // (tests/data/tls/truth/lab-https-page.*.tsv): frame 56 begins the ClientHello's
+        // record (1448 of its bytes), 57 completes it; 66 completes the client's first
+        // HEADERS; 70 the server's SETTINGS, WINDOW_UPDATE, SETTINGS ACK and HEADERS 200.
+        let p = crate::testutil::bundled_capture("lab-https-page.pcapng");
+        let names = [
+            "tls",
+            "tls.record.content_type",
+            "tls.record.version",
+            "tls.handshake.type",
+            "tls.handshake.version",
+            "tls.handshake.ciphersuite",
+            "tls.handshake.extensions_server_name",
+            "tls.handshake.extensions_alpn_str",
+            "http2",
+            "http2.streamid",
+            "http2.type",
+            "http2.headers.method",
+            "http2.headers.path",
+            "http2.headers.status",
+            "http2.headers.authority",
+        ];
+        let start = values_of(&p, 56, &names);
+        assert_eq!(start[0], ["Present"]);
+        assert!(start[1..].iter().all(|v| v.is_empty()), "{start:?}");
+        let ch = values_of(&p, 57, &names);
+        assert_eq!(ch[1], ["22"]);
+        assert_eq!(ch[2], ["769"]);
+        assert_eq!(ch[3], ["1"]);
+        assert_eq!(ch[4], ["771"]);
+        assert_eq!(ch[5].len(), 16);
+        assert_eq!(ch[5][..3], ["64250", "4865", "4866"]);
+        assert_eq!(ch[6], ["secure.lab.glasscom.com"]);
+        assert_eq!(ch[7], ["h2", "http/1.1"]);
+        assert!(ch[8].is_empty());
+        let get = values_of(&p, 66, &names);
+        assert_eq!(get[1], ["23"], "decrypted TLS 1.3: the inner type");
+        assert_eq!(get[8], ["Present"]);
+        assert_eq!(
+            (&get[9], &get[10]),
+            (&vec!["1".to_string()], &vec!["1".to_string()])
+        );
+        assert_eq!(get[11], ["GET"]);
+        assert_eq!(get[12], ["/page.html"]);
+        assert_eq!(get[14], ["secure.lab.glasscom.com"]);
+        let resp = values_of(&p, 70, &names);
+        assert_eq!(resp[9], ["0", "0", "0", "1"]);
+        assert_eq!(resp[10], ["4", "8", "4", "1"]);
+        assert_eq!(resp[13], ["200"]);
+        assert!(resp[11].is_empty() && resp[14].is_empty());
+    }
+
+    #[test]
     fn http_fields_sit_on_the_completing_packets() {
         // lab-curl.pcap: GET /old/ on connection 5 answered 301 (see `wiretale http`).
         let p = crate::testutil::bundled_capture("lab-curl.pcap");
@@ -660,6 +856,7 @@ mod tests {
                 row: step.row,
                 stream: facts.stream(step.row.conn()),
                 notes: &s.notes,
+                tls: s.tls.as_deref(),
                 dns_time: None,
                 outcome: None,
             };
@@ -700,6 +897,7 @@ mod tests {
                     row: PacketRow::default(),
                     stream: None,
                     notes: &[],
+                    tls: None,
                     dns_time: None,
                     outcome: None,
                 };
@@ -746,7 +944,7 @@ mod tests {
             let view = PacketView {
                 id: s.id, len: s.len, caplen: s.caplen, rel: 0.0, delta: 0.0,
                 pkt: &pkt, whole: Some(&pkt), row: step.row, stream: Some(conn),
-                notes: &s.notes, dns_time: None, outcome: None,
+                notes: &s.notes, tls: s.tls.as_deref(), dns_time: None, outcome: None,
             };
             for f in all_filters() {
                 let _ = f.matches(&view);

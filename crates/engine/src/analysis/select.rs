@@ -80,6 +80,7 @@ impl PacketMatcher {
                 row: step.row,
                 stream: context.stream(step.row.conn()),
                 notes: &s.notes,
+                tls: s.tls.as_deref(),
                 dns_time: step.dns_time,
                 outcome: step.row.conn().and_then(|c| outcomes.get(&c.0)),
             })

@@ -94,6 +94,7 @@ registry! {
     "dns", Protocol, Dns, "Domain Name System";
     "http", Protocol, Http, "HTTP/1.x";
     "tls", Protocol, Tls, "Transport Layer Security";
+    "http2", Protocol, Http2, "HTTP/2 (h2c in the clear, or h2 decrypted with a key log)";
     "conn", Protocol, Conn, "Belongs to a wiretale connection";
     "frame.number", UInt, FrameNumber, "Frame number (1-based)";
     "frame.len", UInt, FrameLen, "Frame length on the wire (bytes)";
@@ -179,6 +180,20 @@ registry! {
     "http.time", Float, HttpTime, "Seconds from request to this response";
     "tls.handshake.type", UInt, TlsHsType, "Handshake message type";
     "tls.handshake.extensions_server_name", String, TlsSni, "Server Name Indication";
+    "tls.handshake.version", UInt, TlsHsVersion, "A hello's legacy version field (0x0303 in TLS 1.3)";
+    "tls.handshake.ciphersuite", UInt, TlsCipherSuite, "Cipher suite offered (ClientHello) or chosen (ServerHello)";
+    "tls.handshake.extensions_alpn_str", String, TlsAlpn, "ALPN protocol offered or chosen";
+    "tls.record.content_type", UInt, TlsRecordType, "Record content type (decrypted TLS 1.3: the inner type)";
+    "tls.record.version", UInt, TlsRecordVersion, "Record header's legacy version";
+    "tls.alert_message.desc", UInt, TlsAlertDesc, "Alert description";
+    "http2.streamid", UInt, H2StreamId, "HTTP/2 frame's stream identifier";
+    "http2.type", UInt, H2Type, "HTTP/2 frame type (0 DATA, 1 HEADERS, 4 SETTINGS, ...)";
+    "http2.header.name", String, H2HeaderName, "HTTP/2 decoded header name (pseudo-headers included)";
+    "http2.header.value", String, H2HeaderValue, "HTTP/2 decoded header value";
+    "http2.headers.method", String, H2Method, "HTTP/2 :method";
+    "http2.headers.path", String, H2Path, "HTTP/2 :path";
+    "http2.headers.status", UInt, H2Status, "HTTP/2 :status";
+    "http2.headers.authority", String, H2Authority, "HTTP/2 :authority";
     "conn.id", UInt, ConnId, "wiretale connection id (as in `wiretale conns`)";
     "conn.state", String, ConnState, "Zeek-style connection state (S0, SF, REJ, ...)";
     "conn.name", String, ConnName, "Server name from the DNS answer that led to the connection";

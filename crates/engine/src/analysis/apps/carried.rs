@@ -3,7 +3,7 @@
 //! One place turns what they produce into packet notes and HTTP records, so HTTP over
 //! TLS is the same parser, notes and records as HTTP in the clear.
 
-use super::super::notes::{AppData, AppNote, HttpNote};
+use super::super::notes::{AppData, AppNote, H2FrameField, HttpNote};
 use crate::base::{ConnId, Direction, PacketId, Timestamp};
 use crate::proto::http::HttpConn;
 use crate::proto::http2::H2Conn;
@@ -104,7 +104,7 @@ impl Carried {
     fn emit(&mut self, s: &mut Sink) {
         match self {
             Carried::Http(h) => note_http(h, &mut s.seen.noted, s.notes, s.fields),
-            Carried::H2(h) => note_h2(h, s.notes),
+            Carried::H2(h) => note_h2(h, s.notes, s.fields),
         }
         self.drain(s);
     }
@@ -156,10 +156,26 @@ fn note_http(h: &HttpConn, noted: &mut [u32; 2], notes: &mut Vec<AppNote>, field
 }
 
 /// One note per packet for the HTTP/2 frames it completed, as tshark's Info lists them
-/// (`HEADERS[1]: GET /, WINDOW_UPDATE[0]`).
-fn note_h2(h: &mut H2Conn, notes: &mut Vec<AppNote>) {
-    let infos: Vec<String> = h.drain_frames().map(|f| f.info()).collect();
+/// (`HEADERS[1]: GET /, WINDOW_UPDATE[0]`); with `fields`, the frames' filterable
+/// fields too (`http2.*`).
+fn note_h2(h: &mut H2Conn, notes: &mut Vec<AppNote>, fields: bool) {
+    let mut infos = Vec::new();
+    let mut frames = Vec::new();
+    for f in h.drain_frames() {
+        infos.push(f.info());
+        if fields {
+            frames.push(H2FrameField {
+                stream: f.header.stream,
+                kind: f.header.kind.code(),
+                headers: f.headers.unwrap_or_default(),
+            });
+        }
+    }
     if !infos.is_empty() {
-        notes.push(AppNote::new("http2", infos.join(", ")));
+        let mut note = AppNote::new("http2", infos.join(", "));
+        if fields {
+            note.data = AppData::Http2(frames.into_boxed_slice());
+        }
+        notes.push(note);
     }
 }

@@ -14,7 +14,7 @@ use carried::{Carried, HttpSeen};
 use tls::{Out, TlsApp};
 
 use super::limits::AppLimits;
-use super::notes::{AppData, AppNote};
+use super::notes::{AppData, AppNote, TlsField};
 use crate::base::{AnomalyKind, ConnId, Direction, Endpoint, PacketId, Timestamp};
 use crate::capture::DecryptionSecrets;
 use crate::flow::{ConnProto, Connection, FxHashMap, StreamSink};
@@ -62,6 +62,9 @@ pub(super) struct Apps {
     pub dns: DnsTracker,
     /// Notes for the packet being processed (several for pipelined messages).
     pub notes: Vec<AppNote>,
+    /// TLS facts for display filters of the packet being processed (see
+    /// [`super::notes::TlsFields`]); filled only with `want_fields`.
+    pub tls: Option<Vec<TlsField>>,
     /// Packet being processed (the sink attributes notes to it).
     pub cur_pkt: PacketId,
     pub done_conns: Vec<ConnRecord>,
@@ -80,6 +83,7 @@ impl Apps {
             dns: DnsTracker::with_limits(limits.dns_pending, limits.dns_timeout_ns),
             limits,
             notes: Vec::new(),
+            tls: None,
             cur_pkt: PacketId(0),
             done_conns: Vec::new(),
             http: Vec::new(),
@@ -170,7 +174,7 @@ impl Apps {
         self.dns.on_message(meta, msg);
     }
 
-    fn decide(c: &ConnApp, bytes: &[u8], limits: &AppLimits) -> Option<Decoder> {
+    fn decide(c: &ConnApp, bytes: &[u8], limits: &AppLimits, fields: bool) -> Option<Decoder> {
         // The HTTP/2 preface reads as an HTTP/1 request line (`PRI * HTTP/2.0`): first.
         if looks_like_h2(bytes) {
             return Some(Decoder::Http(Carried::h2()));
@@ -179,7 +183,7 @@ impl Apps {
             return Some(Decoder::Http(Carried::http1(limits.http_pending)));
         }
         if looks_like_tls(bytes) {
-            return Some(Decoder::Tls(Box::new(TlsApp::new())));
+            return Some(Decoder::Tls(Box::new(TlsApp::new(fields))));
         }
         if dns::is_dns_port(c.server.port) || dns::is_dns_port(c.client.port) {
             return Some(Decoder::Dns(Box::default()));
@@ -197,7 +201,7 @@ impl Apps {
         if let Decoder::Probe { tries } = &mut c.decoder {
             *tries += 1;
             let probe = &bytes[..bytes.len().min(PROBE_WINDOW)];
-            match Self::decide(c, probe, &self.limits) {
+            match Self::decide(c, probe, &self.limits, self.want_fields) {
                 Some(d) => c.decoder = d,
                 None if c.decoder_tries() >= PROBE_TRIES || bytes.len() >= PROBE_BYTES => {
                     c.decoder = Decoder::Other
@@ -283,6 +287,7 @@ impl Apps {
             seen: &mut c.http,
             fields: self.want_fields,
             http_pending: self.limits.http_pending,
+            tls: &mut self.tls,
         };
         Some((&mut c.decoder, out, self.keys.as_ref()))
     }

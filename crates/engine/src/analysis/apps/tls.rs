@@ -3,7 +3,7 @@
 //! plaintext feeds — the same one as in the clear ([`Carried`]), chosen by the ALPN the
 //! server picked (RFC 7301 §3.2) or, without one, by the first plaintext bytes.
 
-use super::super::notes::{AppData, AppNote};
+use super::super::notes::{AppData, AppNote, TlsField, TlsHandshakeField};
 use super::carried::{Carried, HttpSeen, Sink};
 use crate::base::escape::escape_str;
 use crate::base::{Anomaly, ConnId, Direction, PacketId, Timestamp};
@@ -32,6 +32,9 @@ pub(super) struct Out<'a> {
     pub seen: &'a mut HttpSeen,
     pub fields: bool,
     pub http_pending: usize,
+    /// The packet's TLS facts for display filters (`Some` once the packet shows as
+    /// `tls`); only touched when `fields` is set.
+    pub tls: &'a mut Option<Vec<TlsField>>,
 }
 
 impl Out<'_> {
@@ -47,9 +50,12 @@ impl Out<'_> {
 }
 
 impl TlsApp {
-    pub fn new() -> Self {
+    /// `fields`: record what display filters read of each record and message.
+    pub fn new(fields: bool) -> Self {
+        let mut session = TlsSession::new();
+        session.log_records(fields);
         TlsApp {
-            session: TlsSession::new(),
+            session,
             inner: None,
             opaque: false,
             anomalies: Vec::new(),
@@ -65,6 +71,11 @@ impl TlsApp {
         keys: Option<&KeyLog>,
         mut out: Out,
     ) {
+        // tshark shows `tls` on a packet whose bytes begin a record, even one that ends
+        // in a later packet (the segments in between are only TCP).
+        if out.fields && !bytes.is_empty() && self.session.at_record_start(dir) {
+            out.tls.get_or_insert_with(Vec::new);
+        }
         self.session.feed(dir, pkt, ts, bytes, keys);
         self.events(&mut out);
     }
@@ -115,6 +126,9 @@ impl TlsApp {
 
     fn events(&mut self, out: &mut Out) {
         let events: Vec<Event> = self.session.drain().collect();
+        if out.fields {
+            self.fields(&events, out);
+        }
         for ev in events {
             match ev {
                 // Notes as tshark's Info has them on the packets of the plaintext hellos.
@@ -153,6 +167,40 @@ impl TlsApp {
         }
     }
 
+    /// What display filters read (`tls.record.*`, `tls.handshake.*`,
+    /// `tls.alert_message.desc`) of the records and messages that came out now: they
+    /// belong to the packet being read, which completed them (tshark's attribution; a
+    /// record that waited for keys lands on the packet that released it).
+    fn fields(&mut self, events: &[Event], out: &mut Out) {
+        let tls13 = self.session.summary().version == Some(0x0304);
+        let started = out.tls.is_some();
+        let mut list = out.tls.take().unwrap_or_default();
+        for r in self.session.drain_records() {
+            list.push(TlsField::Record {
+                content_type: if r.protected && tls13 {
+                    r.inner
+                } else {
+                    Some(r.content_type)
+                },
+                version: r.version,
+            });
+        }
+        for ev in events {
+            match ev {
+                Event::Handshake { msg, .. } => {
+                    list.push(TlsField::Handshake(Box::new(handshake_field(msg))));
+                }
+                Event::Alert { description, .. } => list.push(TlsField::Alert(*description)),
+                _ => {}
+            }
+        }
+        // Nothing read (bytes in the middle of a record): the packet is `tls` only if
+        // its bytes began a record (see `feed`).
+        if started || !list.is_empty() {
+            *out.tls = Some(list);
+        }
+    }
+
     /// Decrypted application data: into the HTTP decoder, picked on the first bytes.
     fn plaintext(&mut self, dir: Direction, ts: Timestamp, pkt: PacketId, b: &[u8], out: &mut Out) {
         if self.opaque {
@@ -175,5 +223,52 @@ impl TlsApp {
         if let Some(c) = &mut self.inner {
             c.feed(dir, ts, pkt, b, out.sink());
         }
+    }
+}
+
+/// A handshake message's filterable fields; the type code is RFC 8446 §4's (RFC 5246
+/// §7.4 for the TLS 1.2 messages).
+fn handshake_field(msg: &HandshakeMsg) -> TlsHandshakeField {
+    let kind = match msg {
+        HandshakeMsg::ClientHello(h) => {
+            return TlsHandshakeField {
+                kind: 1,
+                version: Some(h.legacy_version),
+                ciphersuites: h.cipher_suites.clone(),
+                sni: h.sni.clone(),
+                alpn: h.alpn.clone(),
+            }
+        }
+        HandshakeMsg::ServerHello(h) => {
+            return TlsHandshakeField {
+                kind: 2,
+                version: Some(h.legacy_version),
+                ciphersuites: vec![h.cipher],
+                sni: None,
+                alpn: h.alpn.iter().cloned().collect(),
+            }
+        }
+        HandshakeMsg::EncryptedExtensions { alpn, .. } => {
+            return TlsHandshakeField {
+                kind: 8,
+                alpn: alpn.iter().cloned().collect(),
+                ..TlsHandshakeField::default()
+            }
+        }
+        HandshakeMsg::NewSessionTicket { .. } => 4,
+        HandshakeMsg::EndOfEarlyData => 5,
+        HandshakeMsg::Certificate { .. } => 11,
+        HandshakeMsg::ServerKeyExchange { .. } => 12,
+        HandshakeMsg::CertificateRequest => 13,
+        HandshakeMsg::ServerHelloDone => 14,
+        HandshakeMsg::CertificateVerify => 15,
+        HandshakeMsg::ClientKeyExchange => 16,
+        HandshakeMsg::Finished => 20,
+        HandshakeMsg::KeyUpdate { .. } => 24,
+        HandshakeMsg::Other(t) => *t,
+    };
+    TlsHandshakeField {
+        kind,
+        ..TlsHandshakeField::default()
     }
 }

@@ -17,7 +17,7 @@ pub mod session;
 pub mod tree;
 
 pub use keylog::{KeyLog, KeyLogWarning, Secret, SessionSecrets};
-pub use session::{Event, HandshakeMsg, NotDecrypted, TlsSession, TlsSummary};
+pub use session::{Event, HandshakeMsg, NotDecrypted, RecordSeen, TlsSession, TlsSummary};
 
 use crate::base::{Anomaly, AnomalyKind, Direction, PacketId, Timestamp};
 

@@ -69,6 +69,11 @@ impl RecordReader {
         self.stopped
     }
 
+    /// True when the next byte fed begins a record header (and reading goes on).
+    pub fn at_record_start(&self) -> bool {
+        !self.stopped && !self.in_body && self.hdr_len == 0
+    }
+
     /// Stops reading (the caller decided the stream is not TLS any more).
     pub fn stop(&mut self) {
         self.stopped = true;
@@ -181,5 +186,33 @@ impl RecordReader {
                 ts,
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `at_record_start` (tshark's `tls` on a packet that begins a record): true before
+    /// a header, false inside a header or a body, false once stopped.
+    #[test]
+    fn record_start_follows_the_boundaries() {
+        let (mut out, mut anomalies) = (Vec::new(), Vec::new());
+        let mut r = RecordReader::new();
+        let ts = Timestamp(0);
+        assert!(r.at_record_start());
+        r.feed(PacketId(0), ts, &[23, 3, 3], &mut out, &mut anomalies);
+        assert!(!r.at_record_start(), "inside a header");
+        r.feed(PacketId(1), ts, &[0, 4, 1, 2], &mut out, &mut anomalies);
+        assert!(!r.at_record_start(), "inside a body");
+        r.feed(PacketId(2), ts, &[3, 4, 22], &mut out, &mut anomalies);
+        assert!(!r.at_record_start(), "a new header began");
+        assert_eq!(out.len(), 1);
+        r.feed(PacketId(3), ts, &[3, 1, 0, 1, 9], &mut out, &mut anomalies);
+        assert!(r.at_record_start());
+        assert_eq!(out.len(), 2);
+        r.feed(PacketId(4), ts, &[99, 3, 3, 0, 1], &mut out, &mut anomalies);
+        assert!(!r.at_record_start(), "stopped on a bad header");
+        assert_eq!(anomalies.len(), 1);
     }
 }

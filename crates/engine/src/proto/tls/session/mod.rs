@@ -107,6 +107,27 @@ pub struct TlsSession {
     client_session_id: Vec<u8>,
     summary: TlsSummary,
     events: Vec<Event>,
+    /// Whole records read, for display filters (kept only after [`TlsSession::log_records`]).
+    records: Option<Vec<RecordSeen>>,
+    /// Index in `records` of the record being decrypted right as it was read.
+    logging: Option<usize>,
+}
+
+/// One whole TLS record as the session read it (see [`TlsSession::log_records`]): what
+/// `tls.record.*` display filters need, without its bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordSeen {
+    pub dir: Direction,
+    /// Packet holding the record's last byte.
+    pub pkt: PacketId,
+    /// The record header's content type and legacy version (RFC 8446 §5.1).
+    pub content_type: u8,
+    pub version: u16,
+    /// The record was protected (encrypted) by the session's state at that point.
+    pub protected: bool,
+    /// A protected record that decrypted as soon as it was read: its inner content type
+    /// (RFC 8446 §5.2; the outer type in TLS 1.2). One that waited for keys has none.
+    pub inner: Option<u8>,
 }
 
 const DIRS: [Direction; 2] = [Direction::ClientToServer, Direction::ServerToClient];
@@ -218,6 +239,24 @@ impl TlsSession {
         &self.summary
     }
 
+    /// Keep a [`RecordSeen`] per whole record read from now on, for
+    /// [`TlsSession::drain_records`] (display filters; off by default, so runs without
+    /// a filter on TLS fields pay nothing).
+    pub fn log_records(&mut self, on: bool) {
+        self.records = on.then(Vec::new);
+    }
+
+    /// Records read since the last call (empty unless [`TlsSession::log_records`]).
+    pub fn drain_records(&mut self) -> impl Iterator<Item = RecordSeen> + '_ {
+        self.records.iter_mut().flat_map(|v| v.drain(..))
+    }
+
+    /// True when the next byte of `dir` begins a record (tshark shows `tls` on a packet
+    /// whose bytes start a record even when the record ends in a later packet).
+    pub fn at_record_start(&self, dir: Direction) -> bool {
+        self.sides[dir.index()].reader.at_record_start()
+    }
+
     /// The ClientHello random (the key log's index), once seen.
     pub fn client_random(&self) -> Option<&[u8; 32]> {
         self.client_random.as_ref()
@@ -231,6 +270,20 @@ impl TlsSession {
         let d = dir.index();
         match piece {
             Piece::Record(r) => {
+                // Logged as read, so it belongs to the packet that completed it even if
+                // it waits for keys; its inner type is filled only if it decrypts now.
+                let protected = self.is_protected(dir, r.content_type);
+                if let Some(log) = &mut self.records {
+                    log.push(RecordSeen {
+                        dir,
+                        pkt: r.pkt,
+                        content_type: r.content_type,
+                        version: r.version,
+                        protected,
+                        inner: None,
+                    });
+                    self.logging = log.len().checked_sub(1);
+                }
                 if !self.sides[d].pending.is_empty() || self.needs_wait(dir, &r, keys) {
                     let side = &mut self.sides[d];
                     side.pending_bytes += r.body.len();
@@ -245,6 +298,7 @@ impl TlsSession {
                 } else {
                     self.record(dir, r, keys);
                 }
+                self.logging = None;
             }
             Piece::Lost {
                 content_type,
@@ -527,6 +581,11 @@ impl TlsSession {
         }
         match opened {
             Ok((inner, plain)) => {
+                if let (Some(log), Some(i)) = (&mut self.records, self.logging) {
+                    if let Some(seen) = log.get_mut(i) {
+                        seen.inner = Some(inner);
+                    }
+                }
                 self.sides[d].fails = 0;
                 self.summary.decrypted = true;
                 self.summary.not_decrypted = None;
