@@ -33,7 +33,8 @@ pub use crate::proto::tls::TlsSummary;
 pub struct ConnRecord {
     pub conn: Connection,
     pub app: Option<AppKind>,
-    pub tls: Option<TlsSummary>,
+    /// Boxed: most connections are not TLS, and a summary is ~400 bytes.
+    pub tls: Option<Box<TlsSummary>>,
     /// What went wrong reading its TLS (a gap, a record that failed to decrypt).
     pub tls_anomalies: Vec<crate::base::Anomaly>,
     /// First HTTP Host header seen on the connection (for naming and mismatch checks).

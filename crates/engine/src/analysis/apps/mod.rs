@@ -371,7 +371,7 @@ impl Apps {
         ConnRecord {
             conn: conn.clone(),
             app: app.and_then(|a| a.app),
-            tls: app.and_then(|a| a.tls()),
+            tls: app.and_then(|a| a.tls()).map(Box::new),
             tls_anomalies: app.map(|a| a.tls_anomalies()).unwrap_or_default(),
             http_host: app.and_then(|a| a.http.host.clone()),
             http_count: app.map_or(0, |a| a.http.count),
@@ -384,7 +384,7 @@ impl Apps {
         self.done_conns.push(ConnRecord {
             conn: conn.clone(),
             app: app.as_ref().and_then(|a| a.app),
-            tls: app.as_ref().and_then(|a| a.tls()),
+            tls: app.as_ref().and_then(|a| a.tls()).map(Box::new),
             tls_anomalies: app.as_ref().map(|a| a.tls_anomalies()).unwrap_or_default(),
             http_host: app.as_mut().and_then(|a| a.http.host.take()),
             http_count: app.as_ref().map_or(0, |a| a.http.count),
