@@ -15,6 +15,7 @@
 //! ```
 
 mod apps;
+pub mod decrypted;
 mod engine;
 mod follow;
 pub mod index;
