@@ -365,9 +365,11 @@ pub fn h2_blocks(blocks: Vec<Block>) -> Vec<Block> {
     let mut base = [0u64; 2];
     let mut bodies: BTreeMap<(usize, u32), H2Body> = BTreeMap::new();
     let mut last_ts = Timestamp::default();
+    let mut told = 0;
     for b in blocks {
         last_ts = b.ts;
         let d = b.dir.index();
+        let b = &b;
         match &b.what {
             What::Plain(p) => {
                 if let Some(buf) = bufs.get_mut(d) {
@@ -381,14 +383,28 @@ pub fn h2_blocks(blocks: Vec<Block>) -> Vec<Block> {
                     *bs += buf.len() as u64 + len;
                     buf.clear();
                 }
-                out.push(b);
+                out.push(b.clone());
             }
-            _ => out.push(b),
+            _ => out.push(b.clone()),
         }
         let frames: Vec<FrameInfo> = h2.drain_frames().collect();
         for f in frames {
             frame_block(f, &mut bufs, &mut base, &mut bodies, &mut out);
         }
+        // The connection's own anomalies (framing lost after a gap, HPACK errors) where
+        // they happened.
+        for a in h2.anomalies().get(told..).unwrap_or_default() {
+            out.push(Block {
+                dir: b.dir,
+                pkt: b.pkt,
+                ts: b.ts,
+                what: What::Note {
+                    name: a.name(),
+                    detail: a.detail.to_string(),
+                },
+            });
+        }
+        told = h2.anomalies().len();
     }
     h2.finish(last_ts);
     let frames: Vec<FrameInfo> = h2.drain_frames().collect();
