@@ -19,7 +19,7 @@ use super::out::Out;
 use super::run::{bpf_keeps, capture_filter, conclude, drive_with, finish_status, Next};
 use super::select::{Matched, Selection};
 use wiretale_engine::analysis::decrypted::{
-    h2_blocks, in_stream, note_text, shown_turns, Block, Decrypted, Seg, What,
+    h2_blocks, in_stream, note_text, shown_turns, Decrypted, Seg, What,
 };
 use wiretale_engine::analysis::records::{json_text, TurnJson};
 use wiretale_engine::analysis::EngineConfig;
@@ -217,34 +217,7 @@ fn h2c(turns: &[Turn]) -> Option<Decrypted> {
     if !looks_like_h2(first) {
         return None;
     }
-    let mut d = Decrypted::default();
-    let mut last = (Default::default(), Timestamp::default());
-    for t in turns {
-        match t {
-            Turn::Data {
-                dir,
-                first_pkt,
-                ts,
-                bytes,
-            } => {
-                last = (*first_pkt, *ts);
-                d.blocks.push(Block {
-                    dir: *dir,
-                    pkt: *first_pkt,
-                    ts: *ts,
-                    what: What::Plain(bytes.clone()),
-                });
-            }
-            Turn::Gap { dir, len } => d.blocks.push(Block {
-                dir: *dir,
-                pkt: last.0,
-                ts: last.1,
-                what: What::Gap(*len),
-            }),
-        }
-    }
-    d.summary.alpn = Some("h2".into());
-    Some(d)
+    Some(Decrypted::from_turns(turns))
 }
 
 /// The decrypted (or h2c) conversation in the chosen form; see the module docs.

@@ -156,6 +156,39 @@ pub struct Decrypted {
 }
 
 impl Decrypted {
+    /// A cleartext conversation's turns as plaintext blocks (h2c by prior knowledge is
+    /// shown as decrypted HTTP/2 is); ALPN is taken to be `h2`.
+    pub fn from_turns(turns: &[super::Turn]) -> Decrypted {
+        let mut d = Decrypted::default();
+        let mut last = (PacketId::default(), Timestamp::default());
+        for t in turns {
+            match t {
+                super::Turn::Data {
+                    dir,
+                    first_pkt,
+                    ts,
+                    bytes,
+                } => {
+                    last = (*first_pkt, *ts);
+                    d.blocks.push(Block {
+                        dir: *dir,
+                        pkt: *first_pkt,
+                        ts: *ts,
+                        what: What::Plain(bytes.clone()),
+                    });
+                }
+                super::Turn::Gap { dir, len } => d.blocks.push(Block {
+                    dir: *dir,
+                    pkt: last.0,
+                    ts: last.1,
+                    what: What::Gap(*len),
+                }),
+            }
+        }
+        d.summary.alpn = Some("h2".into());
+        d
+    }
+
     /// Plaintext bytes decrypted, both ways.
     pub fn plaintext_len(&self) -> usize {
         self.blocks

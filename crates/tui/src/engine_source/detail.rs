@@ -7,6 +7,7 @@
 
 use super::rows::http_row;
 use crate::source::{Arrow, ConnDetail, Phase, Turn};
+use wiretale_engine::analysis::decrypted::{shown_turns, Decrypted, Seg};
 use wiretale_engine::analysis::packet_table::{bit, PacketTable};
 use wiretale_engine::analysis::{ConnRecord, Follower, HttpRecord, Turn as ATurn};
 use wiretale_engine::base::{ConnId, Direction, FieldNode, PacketId, Timestamp};
@@ -14,6 +15,7 @@ use wiretale_engine::capture::FrameStore;
 use wiretale_engine::decode::{self, tcp_flags, Packet, Transport};
 use wiretale_engine::flow::{CloseHow, ConnProto};
 use wiretale_engine::proto::dns::DnsTransaction;
+use wiretale_engine::proto::tls::KeyLog;
 use wiretale_engine::story::ConnName;
 
 /// Most packets drawn in the ladder (a bulk transfer can have millions).
@@ -294,16 +296,52 @@ fn ladder(d: &DetailInput<'_>) -> (Vec<Arrow>, Vec<String>) {
 }
 
 /// The conversation of connection `conn`: a private flow table over only its frames,
-/// so the first connection it sees is this one (ids restart at 0).
+/// so the first connection it sees is this one (ids restart at 0). A TLS connection is
+/// decrypted with the keys of the file's pcapng Decryption Secrets Blocks, if any; see
+/// [`follow_with_keys`].
 pub fn follow(store: &FrameStore, table: &PacketTable, conn: u32, t0: Timestamp) -> Vec<Turn> {
-    let mut f = Follower::new(ConnId(0), FOLLOW_LIMIT);
+    follow_with_keys(store, table, conn, t0, None)
+}
+
+/// [`follow`] with the session's key log (`--tls-keylog` and the file's DSBs; `None`:
+/// the DSBs of `store` alone). A decrypted TLS connection (and cleartext HTTP/2 by
+/// prior knowledge) is shown as `wiretale follow` shows it: its handshake, HTTP/1.x
+/// plaintext as in the clear, HTTP/2 frame by frame with decoded headers and bodies,
+/// and what did not decrypt on lines of its own; those turns' bytes are that text.
+/// Without keys the ciphertext turns are shown as before.
+pub fn follow_with_keys(
+    store: &FrameStore,
+    table: &PacketTable,
+    conn: u32,
+    t0: Timestamp,
+    keys: Option<&KeyLog>,
+) -> Vec<Turn> {
+    let mut own = KeyLog::new();
+    if keys.is_none() {
+        for (_, s) in store.secrets() {
+            own.add_dsb(s.kind, &s.data);
+        }
+    }
+    let mut f = Follower::new(ConnId(0), FOLLOW_LIMIT).with_key_ref(keys);
+    if keys.is_none() && !own.is_empty() {
+        f = f.with_keys(own);
+    }
     for id in table.packets_of(ConnId(conn), 0) {
         if let Some(frame) = store.frame(PacketId(id)) {
             f.push(&frame);
         }
     }
-    let (turns, _cut) = f.finish();
-    turns
+    let followed = f.finish_followed();
+    let plain = match followed.tls {
+        Some(d) if d.summary.decrypted => Some(d),
+        Some(_) => None,
+        None => h2c(&followed.turns),
+    };
+    if let Some(d) = plain {
+        return decrypted_turns(&d, t0);
+    }
+    followed
+        .turns
         .into_iter()
         .map(|t| match t {
             ATurn::Data {
@@ -323,6 +361,62 @@ pub fn follow(store: &FrameStore, table: &PacketTable, conn: u32, t0: Timestamp)
             },
         })
         .collect()
+}
+
+/// Most decoded body bytes shown per message in the Follow view.
+const BODY_LIMIT: usize = 4 << 20;
+
+/// The decrypted conversation as the Follow view's turns: each shown turn's text (its
+/// heading when it says something, then its lines), wire bytes left unescaped for the
+/// view to escape.
+fn decrypted_turns(d: &Decrypted, t0: Timestamp) -> Vec<Turn> {
+    shown_turns(d, None, BODY_LIMIT)
+        .into_iter()
+        .map(|t| {
+            let mut bytes = Vec::new();
+            // "N bytes decrypted" and "HTTP/2 (decrypted)" only introduce the lines.
+            if t.segs.is_empty() {
+                bytes.extend_from_slice(t.head.as_bytes());
+            }
+            for seg in &t.segs {
+                match seg {
+                    Seg::Wire(b) => bytes.extend_from_slice(b),
+                    Seg::Said(s) => {
+                        if s.starts_with('[') && !bytes.is_empty() && !bytes.ends_with(b"\n") {
+                            bytes.push(b'\n');
+                        }
+                        bytes.extend_from_slice(s.as_bytes());
+                    }
+                }
+            }
+            while bytes.ends_with(b"\n") {
+                bytes.pop();
+            }
+            Turn::Data {
+                c2s: t.dir == Direction::ClientToServer,
+                first_packet: t.pkt.frame_number(),
+                ts_rel: t.ts.secs_since(t0),
+                bytes,
+            }
+        })
+        .collect()
+}
+
+/// Cleartext HTTP/2 by prior knowledge (the client starts with the preface): its turns
+/// as blocks, shown frame by frame like decrypted HTTP/2.
+fn h2c(turns: &[ATurn]) -> Option<Decrypted> {
+    let first = turns.iter().find_map(|t| match t {
+        ATurn::Data {
+            dir: Direction::ClientToServer,
+            bytes,
+            ..
+        } => Some(bytes),
+        _ => None,
+    })?;
+    if !wiretale_engine::proto::http2::looks_like_h2(first) {
+        return None;
+    }
+    Some(Decrypted::from_turns(turns))
 }
 
 /// The application layer of one packet as a field tree with ranges in the frame:
@@ -366,5 +460,78 @@ pub fn put_app_layer(tree: &mut FieldNode, app: FieldNode, pkt: &Packet<'_>) {
     match at {
         Some(i) => tree.children[i] = app,
         None => tree.children.push(app),
+    }
+}
+
+#[cfg(test)]
+mod follow_tls_tests {
+    //! The Follow view of a TLS connection decrypted with the keys of the bundled
+    //! capture's Decryption Secrets Block (`captures/lab-https-page.pcapng`).
+    use std::path::Path;
+    use std::time::Duration;
+
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    use super::super::EngineSource;
+    use crate::action::{Action, Tab};
+    use crate::app::App;
+    use crate::views;
+
+    fn app(w: u16, h: u16) -> App {
+        let path =
+            Path::new(wiretale_engine::testutil::ROOT).join("captures/lab-https-page.pcapng");
+        let mut s = EngineSource::open_file(&path)
+            .expect("open")
+            .named("captures/lab-https-page.pcapng");
+        assert!(s.wait_done(Duration::from_secs(30)));
+        let mut a = App::new(Box::new(s));
+        a.update(Action::Resize(w, h));
+        a.apply_updates();
+        a
+    }
+
+    fn screen(app: &App) -> String {
+        let mut t = Terminal::new(TestBackend::new(app.size.0, app.size.1)).expect("terminal");
+        t.draw(|f| views::draw(f, app)).expect("draw");
+        t.backend().to_string()
+    }
+
+    /// Connection 26 (Chromium to secure.lab.glasscom.com, TLS 1.3 + h2): the handshake
+    /// and the decrypted HTTP/2 frames with their headers, as `follow` prints them.
+    #[test]
+    fn decrypted_h2_follow_view() {
+        let mut a = app(120, 40);
+        a.update(Action::ShowTab(Tab::Conns));
+        let i = a
+            .source
+            .conns()
+            .iter()
+            .position(|c| c.id == 26)
+            .expect("connection 26");
+        for _ in 0..i {
+            a.update(Action::Down);
+        }
+        a.update(Action::Follow);
+        let s = screen(&a);
+        for want in [
+            "TLS handshake: ClientHello",
+            "[stream 1] HEADERS END_STREAM END_HEADERS PRIORITY",
+            ":path: /page.html",
+        ] {
+            assert!(s.contains(want), "{want:?} not in\n{s}");
+        }
+        insta::assert_snapshot!("real_follow_tls_h2_120x40", s);
+        // Further down: the response, its body decoded.
+        for _ in 0..40 {
+            a.update(Action::Down);
+        }
+        let s = screen(&a);
+        assert!(s.contains(":status: 200"), "{s}");
+        assert!(
+            s.contains("[stream 1 body: text/html, 479 bytes decoded from 304 bytes of gzip:]"),
+            "{s}"
+        );
+        insta::assert_snapshot!("real_follow_tls_h2_down_120x40", s);
     }
 }
