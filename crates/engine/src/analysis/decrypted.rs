@@ -494,6 +494,9 @@ fn frame_block(
             Some(v) => data = v,
             None => missing = u64::from(*body_len),
         }
+    } else if f.header.kind == FrameType::Data {
+        // Skipped (too large, or bytes missing inside it): its payload is not shown.
+        missing = u64::from(f.header.len);
     }
     // Bytes before the frame's end are no longer needed: keep the buffers small.
     if let (Some(buf), Some(bs)) = (bufs.get_mut(d), base.get_mut(d)) {
@@ -519,7 +522,7 @@ fn frame_block(
             }
         }
     }
-    if matches!(f.detail, FrameDetail::Data { .. }) {
+    if f.header.kind == FrameType::Data {
         let body = bodies.entry((d, stream)).or_insert_with(|| H2Body {
             stream,
             ..Default::default()
@@ -779,6 +782,89 @@ fn body_segs(body: &H2Body, limit: usize) -> Vec<Seg> {
     out
 }
 
+/// Most plaintext lines one record shows in the field tree.
+const TREE_LINES: usize = 64;
+
+/// The "Decrypted TLS" node of the packet detail, as Wireshark's: what the records that
+/// packet `pkt` completed held once decrypted (HTTP/2 frames with their headers,
+/// HTTP/1.x lines, decrypted handshake messages), and what did not decrypt there.
+/// `range`: the packet's TCP payload in the frame (the plaintext has no bytes in the
+/// frame, so every node covers the records that carried it). `None` when the packet
+/// completed nothing that was decrypted or failed to.
+pub fn decrypted_tree(
+    d: &Decrypted,
+    pkt: PacketId,
+    range: std::ops::Range<usize>,
+) -> Option<crate::base::FieldNode> {
+    use crate::base::escape::escape_bytes;
+    use crate::base::FieldNode;
+    let h2 = d.is_h2();
+    let blocks = if h2 {
+        h2_blocks(d.blocks.clone())
+    } else {
+        d.blocks.clone()
+    };
+    let mut root = FieldNode::new("Decrypted TLS", range.clone());
+    for b in blocks.iter().filter(|b| b.pkt == pkt) {
+        let r = range.clone();
+        match &b.what {
+            What::Plain(p) => {
+                let mut n = FieldNode::new(
+                    format!("Decrypted TLS: {} bytes of application data", p.len()),
+                    r.clone(),
+                );
+                for line in p.split_inclusive(|&c| c == b'\n').take(TREE_LINES) {
+                    n.push(escape_bytes(line), r.clone());
+                }
+                root.children.push(n);
+            }
+            What::Handshake {
+                names,
+                decrypted: true,
+            } => {
+                root.push(format!("Decrypted TLS: Handshake: {}", names.join(", ")), r);
+            }
+            What::H2Frame(f) => {
+                let h = &f.info.header;
+                let mut label = format!(
+                    "Decrypted TLS: HTTP/2 {} stream {}",
+                    h.kind.name(),
+                    h.stream
+                );
+                let title = f.title();
+                if let Some(rest) = title.split_once("] ").map(|x| x.1) {
+                    if let Some(extra) = rest.strip_prefix(h.kind.name()) {
+                        label.push_str(extra);
+                    }
+                }
+                let mut n = FieldNode::new(label, r.clone());
+                for hd in f.headers() {
+                    n.push(
+                        format!("{}: {}", escape_bytes(&hd.name), escape_bytes(&hd.value)),
+                        r.clone(),
+                    );
+                }
+                if !f.data.is_empty() {
+                    let mut data =
+                        FieldNode::new(format!("Data: {} bytes", f.data.len()), r.clone());
+                    for line in f.data.split_inclusive(|&c| c == b'\n').take(TREE_LINES) {
+                        data.push(escape_bytes(line), r.clone());
+                    }
+                    n.children.push(data);
+                }
+                root.children.push(n);
+            }
+            What::H2Body(_) | What::Handshake { .. } | What::Gap(_) => {}
+            _ => {
+                if let Some(note) = note_text(b, &d.summary) {
+                    root.push(note, r);
+                }
+            }
+        }
+    }
+    (!root.children.is_empty()).then_some(root)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -815,7 +901,8 @@ mod tests {
         let block1 = b"\x82\x86\x84\x41\x0fwww.example.com";
         client.extend(frame(1, 0x05, 1, block1));
         // :status 200 (index 8), content-type: text/plain (literal, indexed name 31)
-        let mut resp = frame(1, 0x04, 1, b"\x88\x5f\x0atext/plain");
+        let mut resp = frame(4, 0, 0, &[]);
+        resp.extend(frame(1, 0x04, 1, b"\x88\x5f\x0atext/plain"));
         resp.extend(frame(0, 0, 1, b"hello "));
         let second = frame(0, 0x01, 1, b"world");
         let (a, b2) = second.split_at(4);
@@ -845,6 +932,7 @@ mod tests {
             [
                 "1 [stream 0] SETTINGS",
                 "1 [stream 1] HEADERS END_STREAM END_HEADERS",
+                "2 [stream 0] SETTINGS",
                 "2 [stream 1] HEADERS END_HEADERS",
                 "2 [stream 1] DATA  6 bytes",
                 "3 [stream 1] DATA END_STREAM  5 bytes",
@@ -872,11 +960,16 @@ mod tests {
     fn a_gap_is_kept_and_never_filled() {
         use Direction::{ClientToServer as C, ServerToClient as S};
         let mut client = PREFACE.to_vec();
+        client.extend(frame(4, 0, 0, &[]));
         client.extend(frame(1, 0x05, 1, b"\x82\x86\x84"));
         let data = frame(0, 0x01, 1, b"0123456789");
         let blocks = vec![
             block(C, 1, client),
-            block(S, 2, frame(1, 0x04, 1, b"\x88")),
+            block(
+                S,
+                2,
+                [frame(4, 0, 0, &[]), frame(1, 0x04, 1, b"\x88")].concat(),
+            ),
             block(S, 3, data[..12].to_vec()),
             Block {
                 dir: S,
@@ -892,7 +985,7 @@ mod tests {
             What::H2Body(body) => Some(body),
             _ => None,
         });
-        let body = body.expect("a body");
+        let body = body.unwrap_or_else(|| panic!("no body in {out:#?}"));
         assert!(body.bytes.is_empty(), "{body:?}");
         assert_eq!(body.missing, 10);
     }

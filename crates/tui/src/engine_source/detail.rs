@@ -419,6 +419,80 @@ fn h2c(turns: &[ATurn]) -> Option<Decrypted> {
     Some(Decrypted::from_turns(turns))
 }
 
+/// The TLS record layer of a segment of a TLS connection that carries no hello (its
+/// note, if any, is what a decrypted record held): its records, by
+/// `tls::tree::tls_tree`. `None` when the connection is not TLS or the segment does not
+/// start with a record (it continues one).
+pub fn tls_records(
+    pkt: &Packet<'_>,
+    store: &FrameStore,
+    table: &PacketTable,
+    id: u32,
+) -> Option<FieldNode> {
+    if pkt.payload.is_empty() || !matches!(pkt.transport, Transport::Tcp(_)) {
+        return None;
+    }
+    let conn = table.get(id)?.conn()?;
+    // The connection is TLS when its first payload (among its first packets) is a
+    // handshake record.
+    let first = table.packets_of(conn, 0).take(16).find_map(|p| {
+        let frame = store.frame(PacketId(p))?;
+        let d = decode::decode(frame.meta.link, frame.data);
+        (!d.payload.is_empty()).then(|| wiretale_engine::proto::tls::looks_like_tls(d.payload))
+    });
+    if first != Some(true) {
+        return None;
+    }
+    app_tree(pkt, "tls")
+}
+
+/// Most packets of a connection re-read to decrypt what one packet completed.
+pub const MAX_DECRYPT_PACKETS: usize = 100_000;
+
+/// The "Decrypted TLS" node of packet `id`'s detail: its connection re-read (its own
+/// packets up to this one, through the same [`Follower`] as `follow`) with the session's
+/// keys (`None`: the file's DSBs), and what the records this packet completed held
+/// ([`wiretale_engine::analysis::decrypted::decrypted_tree`]). `None` for a packet that is
+/// not TLS, without keys, or past [`MAX_DECRYPT_PACKETS`] of its connection.
+pub fn decrypted_tree(
+    store: &FrameStore,
+    table: &PacketTable,
+    id: u32,
+    keys: Option<&KeyLog>,
+    pkt: &Packet<'_>,
+) -> Option<FieldNode> {
+    if pkt.payload.is_empty() || !matches!(pkt.transport, Transport::Tcp(_)) {
+        return None;
+    }
+    let conn = table.get(id)?.conn()?;
+    let mut own = KeyLog::new();
+    if keys.is_none() {
+        for (_, s) in store.secrets() {
+            own.add_dsb(s.kind, &s.data);
+        }
+        if own.is_empty() {
+            return None;
+        }
+    }
+    let mut f = Follower::new(ConnId(0), FOLLOW_LIMIT).with_key_ref(keys);
+    if keys.is_none() {
+        f = f.with_keys(own);
+    }
+    let mut n = 0usize;
+    for p in table.packets_of(conn, 0).take_while(|&p| p <= id) {
+        n += 1;
+        if n > MAX_DECRYPT_PACKETS {
+            return None;
+        }
+        if let Some(frame) = store.frame(PacketId(p)) {
+            f.push(&frame);
+        }
+    }
+    let d = f.finish_followed().tls.filter(|d| d.summary.decrypted)?;
+    let range = pkt.payload_offset..pkt.payload_offset + pkt.payload.len();
+    wiretale_engine::analysis::decrypted::decrypted_tree(&d, PacketId(id), range)
+}
+
 /// The application layer of one packet as a field tree with ranges in the frame:
 /// `proto` is what the analysis found in it (the packet's note), so the tree follows
 /// the same decision as the Protocol column. `None` when the payload does not start a
@@ -533,5 +607,63 @@ mod follow_tls_tests {
             "{s}"
         );
         insta::assert_snapshot!("real_follow_tls_h2_down_120x40", s);
+    }
+
+    /// The packet detail of frame 66 (the client's record carrying the page's GET) has
+    /// a "Decrypted TLS" node with the HTTP/2 HEADERS frame and its fields; frame 70
+    /// the response's HEADERS, frame 71 its DATA; a frame of the plaintext handshake none.
+    #[test]
+    fn decrypted_tls_in_the_field_tree() {
+        use crate::source::DataSource;
+        let path =
+            Path::new(wiretale_engine::testutil::ROOT).join("captures/lab-https-page.pcapng");
+        let mut s = EngineSource::open_file(&path).expect("open");
+        assert!(s.wait_done(Duration::from_secs(30)));
+        let labels = |index: usize| -> Vec<String> {
+            let d = s.packet_detail(index);
+            let mut out = Vec::new();
+            for f in &d.fields {
+                f.walk(&mut |n, depth| out.push(format!("{}{}", "  ".repeat(depth), n.label)));
+            }
+            out
+        };
+        let get = labels(65);
+        let at = get
+            .iter()
+            .position(|l| l == "Decrypted TLS")
+            .unwrap_or_else(|| panic!("{get:#?}"));
+        let tail = &get[at..];
+        assert!(
+            tail.contains(
+                &"  Decrypted TLS: HTTP/2 HEADERS stream 1 END_STREAM END_HEADERS PRIORITY"
+                    .to_string()
+            ),
+            "{tail:#?}"
+        );
+        assert!(
+            tail.contains(&"    :path: /page.html".to_string()),
+            "{tail:#?}"
+        );
+        let resp = labels(69);
+        assert!(resp.contains(&"    :status: 200".to_string()), "{resp:#?}");
+        // The record layer of a segment of application data, then what it held.
+        for want in [
+            "Transport Layer Security",
+            "  TLS Record: TLS 1.2, Application Data, length 181",
+            "    Encrypted Application Data: 181 bytes",
+        ] {
+            assert!(
+                resp.contains(&want.to_string()),
+                "{want:?} not in {resp:#?}"
+            );
+        }
+        let data = labels(70);
+        assert!(
+            data.contains(
+                &"  Decrypted TLS: HTTP/2 DATA stream 1 END_STREAM  304 bytes".to_string()
+            ),
+            "{data:#?}"
+        );
+        assert!(!labels(56).iter().any(|l| l == "Decrypted TLS"));
     }
 }

@@ -159,6 +159,13 @@ pub fn tls_tree(payload: &[u8]) -> Option<FieldNode> {
         let body = payload.get(body_start..here).unwrap_or_default();
         if ct == 22 {
             handshake(&mut rec, body, body_start);
+        } else if ct == 23 {
+            // Protected (RFC 8446 §5.2; RFC 5246 §6.2.3): only its length is known here;
+            // with keys the packet's "Decrypted TLS" node shows what it held.
+            rec.push(
+                format!("Encrypted Application Data: {len} bytes"),
+                body_start..here,
+            );
         }
         if end > payload.len() {
             rec.push(
