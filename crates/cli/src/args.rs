@@ -161,15 +161,20 @@ pub struct FollowArgs {
     #[arg(long = "conn", value_name = "ID")]
     pub conn: u32,
     /// Write the bytes exactly as sent to standard output (use with --side); no body
-    /// summaries.
+    /// summaries. A decrypted TLS connection: its TLS plaintext (the application data
+    /// records' content, e.g. HTTP/2 frames).
     #[arg(long, conflicts_with_all = ["hex", "json"])]
     pub raw: bool,
-    /// Show the bytes as a hex dump (every body byte, no summaries).
+    /// Show the bytes as a hex dump (every body byte, no summaries). A decrypted TLS
+    /// connection: its TLS plaintext.
     #[arg(long, conflicts_with = "json")]
     pub hex: bool,
     /// Only this side's bytes.
     #[arg(long, value_enum)]
     pub side: Option<Side>,
+    /// HTTP/2 (decrypted, or h2c): only this stream's frames and bodies.
+    #[arg(long, value_name = "N", conflicts_with_all = ["hex", "raw"])]
+    pub stream: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

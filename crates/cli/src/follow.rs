@@ -5,17 +5,30 @@
 //! [`wiretale_engine::proto::http::body::display_pieces`]; `--hex` and `--raw` show every byte.
 //! A connection id the file does not have is an error (status 1); a connection that
 //! carried no payload is one line on stderr and status 0.
+//!
+//! A TLS connection with keys (`--tls-keylog`, or the pcapng's Decryption Secrets
+//! Blocks) is shown decrypted ([`wiretale_engine::analysis::decrypted`]): HTTP/1.x as in
+//! the clear, HTTP/2 (and cleartext h2c by prior knowledge) frame by frame with decoded
+//! headers, each body shown once its stream ends; handshake messages, records not
+//! decrypted, gaps and failures on lines of their own. `--hex`/`--raw` show the TLS
+//! plaintext. Without keys the ciphertext is shown as before, and one line on stderr
+//! says it is encrypted and how to give keys.
 
 use super::args::{FollowArgs, Side};
 use super::out::Out;
 use super::run::{bpf_keeps, capture_filter, conclude, drive_with, finish_status, Next};
 use super::select::{Matched, Selection};
-use wiretale_engine::analysis::records::TurnJson;
+use wiretale_engine::analysis::decrypted::{
+    h2_blocks, in_stream, note_text, shown_turns, Decrypted, Seg, What,
+};
+use wiretale_engine::analysis::records::{json_text, TurnJson};
 use wiretale_engine::analysis::EngineConfig;
 use wiretale_engine::analysis::{Follower, Turn};
 use wiretale_engine::base::{escape, ConnId, Direction, Timestamp};
 use wiretale_engine::capture;
 use wiretale_engine::proto::http::body::{display_pieces, Piece};
+use wiretale_engine::proto::http2::looks_like_h2;
+use wiretale_engine::proto::tls::{version_name, NotDecrypted};
 
 /// Conversation bytes kept at most (the rest is reported as cut).
 const LIMIT: usize = 256 << 20;
@@ -44,6 +57,9 @@ pub fn run(a: &FollowArgs) -> anyhow::Result<i32> {
     let mut src = capture::open(path).map_err(|e| super::run::open_error(path, &e))?;
     let mut bpf = capture_filter(a.common.bpf.as_deref(), src.as_ref())?;
     let mut f = Follower::new(ConnId(a.conn), LIMIT);
+    if let Some(p) = &a.common.tls_keylog {
+        f = f.with_keys(super::run::read_keylog(p, false)?);
+    }
     let mut damage = None;
     let mut first_ts: Option<Timestamp> = None;
     loop {
@@ -78,6 +94,29 @@ pub fn run(a: &FollowArgs) -> anyhow::Result<i32> {
         Some(Side::Server) => d == Direction::ServerToClient,
     };
     let t0 = first_ts.unwrap_or_default();
+    let plain = match followed.tls {
+        Some(d) if d.summary.decrypted => Some(d),
+        Some(d) => {
+            say_encrypted(a, &d);
+            None
+        }
+        None => h2c(&turns),
+    };
+    if let Some(d) = plain {
+        let mut out = Out::new();
+        decrypted(a, &d, t0, &want, &mut out);
+        if truncated {
+            eprintln!("wiretale: conversation cut at {} MiB", LIMIT >> 20);
+        }
+        return conclude(out, damage);
+    }
+    if let Some(n) = a.stream {
+        eprintln!(
+            "wiretale: --stream {n}: connection {} is not HTTP/2 that wiretale can read",
+            a.conn
+        );
+        return Ok(super::EXIT_ERROR);
+    }
     let mut out = Out::new();
     for t in &turns {
         match t {
@@ -136,6 +175,238 @@ pub fn run(a: &FollowArgs) -> anyhow::Result<i32> {
         eprintln!("wiretale: conversation cut at {} MiB", LIMIT >> 20);
     }
     conclude(out, damage)
+}
+
+/// A TLS connection that was not decrypted: why, once, on stderr (stdout keeps the
+/// ciphertext view).
+fn say_encrypted(a: &FollowArgs, d: &Decrypted) {
+    let s = &d.summary;
+    let mut what = String::from("TLS");
+    if let Some(v) = s.version {
+        what = version_name(v);
+    }
+    if let Some(alpn) = &s.alpn {
+        what.push_str(&format!(", {}", escape::escape_str(alpn)));
+    }
+    match s.not_decrypted {
+        None | Some(NotDecrypted::NoKeyLog) => eprintln!(
+            "wiretale: connection {} is {what}, encrypted: shown as ciphertext; give its keys \
+             with --tls-keylog FILE (the key log a browser or curl writes to SSLKEYLOGFILE) \
+             to follow it decrypted",
+            a.conn
+        ),
+        Some(r) => eprintln!(
+            "wiretale: connection {} is {what}, not decrypted ({}): shown as ciphertext",
+            a.conn,
+            r.reason()
+        ),
+    }
+}
+
+/// A cleartext connection whose client starts with the HTTP/2 preface (h2c by prior
+/// knowledge, RFC 9113 §3.3): its turns as blocks, to show it frame by frame.
+fn h2c(turns: &[Turn]) -> Option<Decrypted> {
+    let first = turns.iter().find_map(|t| match t {
+        Turn::Data {
+            dir: Direction::ClientToServer,
+            bytes,
+            ..
+        } => Some(bytes),
+        _ => None,
+    })?;
+    if !looks_like_h2(first) {
+        return None;
+    }
+    Some(Decrypted::from_turns(turns))
+}
+
+/// The decrypted (or h2c) conversation in the chosen form; see the module docs.
+fn decrypted(
+    a: &FollowArgs,
+    d: &Decrypted,
+    t0: Timestamp,
+    want: &dyn Fn(Direction) -> bool,
+    out: &mut Out,
+) {
+    let heading = |dir: Direction, pkt: wiretale_engine::base::PacketId, ts: Timestamp| {
+        format!(
+            "── {} → {}  frame {}  +{:.6}s",
+            dir.sender(),
+            dir.reverse().sender(),
+            pkt.frame_number(),
+            ts.secs_since(t0)
+        )
+    };
+    if a.raw {
+        for b in d.blocks.iter().filter(|b| want(b.dir)) {
+            if let What::Plain(p) = &b.what {
+                out.bytes(p);
+            }
+            if out.failed() {
+                return;
+            }
+        }
+        return;
+    }
+    if a.common.json {
+        json(a, d, want, out);
+        return;
+    }
+    if a.hex {
+        let mut run: Option<(
+            Direction,
+            wiretale_engine::base::PacketId,
+            Timestamp,
+            Vec<u8>,
+        )> = None;
+        let flush = |run: &mut Option<_>, out: &mut Out| {
+            if let Some((dir, pkt, ts, bytes)) = run.take() {
+                let bytes: Vec<u8> = bytes;
+                out.line(&format!(
+                    "{}  {} bytes of TLS plaintext",
+                    heading(dir, pkt, ts),
+                    bytes.len()
+                ));
+                out.wrap(&wiretale_engine::base::hexdump::hexdump(&bytes));
+            }
+        };
+        for b in d.blocks.iter().filter(|b| want(b.dir)) {
+            match &b.what {
+                What::Plain(p) => match &mut run {
+                    Some((dir, _, _, bytes)) if *dir == b.dir => bytes.extend_from_slice(p),
+                    _ => {
+                        flush(&mut run, out);
+                        run = Some((b.dir, b.pkt, b.ts, p.clone()));
+                    }
+                },
+                _ => {
+                    flush(&mut run, out);
+                    if let Some(n) = note_text(b, &d.summary) {
+                        out.line(&format!("{}  {n}", heading(b.dir, b.pkt, b.ts)));
+                    }
+                }
+            }
+            if out.failed() {
+                return;
+            }
+        }
+        flush(&mut run, out);
+        return;
+    }
+    for t in shown_turns(d, a.stream, BODY_LIMIT) {
+        if !want(t.dir) {
+            continue;
+        }
+        out.line(&format!("{}  {}", heading(t.dir, t.pkt, t.ts), t.head));
+        if !t.segs.is_empty() {
+            out.wrap(&segs_text(&t.segs));
+        }
+        if out.failed() {
+            return;
+        }
+    }
+}
+
+/// `follow --json` of a decrypted conversation: plaintext turns as `Data` (HTTP/1.x and
+/// other protocols, merged per direction as in the clear), HTTP/2 as one `H2Frame` per
+/// frame, and everything else as a `Note`.
+fn json(a: &FollowArgs, d: &Decrypted, want: &dyn Fn(Direction) -> bool, out: &mut Out) {
+    let blocks = if d.is_h2() {
+        h2_blocks(d.blocks.clone())
+    } else {
+        d.blocks.clone()
+    };
+    let mut run: Option<Turn> = None;
+    let flush = |run: &mut Option<Turn>, out: &mut Out| {
+        if let Some(t) = run.take() {
+            out.line(&super::json::line(&TurnJson::new(&t)));
+        }
+    };
+    for b in blocks.iter().filter(|b| want(b.dir)) {
+        if let Some(n) = a.stream {
+            if !in_stream(b, n) {
+                continue;
+            }
+        }
+        if let What::Plain(p) = &b.what {
+            match &mut run {
+                Some(Turn::Data { dir, bytes, .. }) if *dir == b.dir => bytes.extend_from_slice(p),
+                _ => {
+                    flush(&mut run, out);
+                    run = Some(Turn::Data {
+                        dir: b.dir,
+                        first_pkt: b.pkt,
+                        ts: b.ts,
+                        bytes: p.clone(),
+                    });
+                }
+            }
+            continue;
+        }
+        flush(&mut run, out);
+        let rec = match &b.what {
+            What::Gap(len) => TurnJson::new(&Turn::Gap {
+                dir: b.dir,
+                len: *len,
+            }),
+            What::H2Frame(f) => TurnJson::H2Frame {
+                dir: b.dir.sender(),
+                flags: f.info.header.flag_names().replace('|', " "),
+                frame: b.pkt.frame_number(),
+                headers: f
+                    .headers()
+                    .iter()
+                    .map(|h| [json_text(&h.name), json_text(&h.value)])
+                    .collect(),
+                len: f.info.header.len,
+                stream: f.info.header.stream,
+                text: matches!(
+                    f.info.header.kind,
+                    wiretale_engine::proto::http2::FrameType::Data
+                )
+                .then(|| json_text(&f.data)),
+                ts: b.ts.as_secs_f64(),
+                kind: f.info.header.kind.name(),
+            },
+            // A body's bytes are already in its DATA frames' `text`.
+            What::H2Body(_) => continue,
+            _ => match note_text(b, &d.summary) {
+                Some(note) => TurnJson::Note {
+                    dir: b.dir.sender(),
+                    frame: b.pkt.frame_number(),
+                    note,
+                    ts: b.ts.as_secs_f64(),
+                },
+                None => continue,
+            },
+        };
+        out.line(&super::json::line(&rec));
+        if out.failed() {
+            return;
+        }
+    }
+    flush(&mut run, out);
+}
+
+/// Content lines of a shown turn: wire bytes escaped (a line break after each `\n` of
+/// them, as [`shown`] does), wiretale's words as they are.
+fn segs_text(segs: &[Seg]) -> String {
+    let mut s = String::new();
+    for seg in segs {
+        match seg {
+            Seg::Wire(b) => s.push_str(&escape::escape_bytes(b).replace("\\n", "\\n\n")),
+            Seg::Said(t) => {
+                if t.ends_with('\n') && !s.is_empty() && !s.ends_with('\n') && t.starts_with('[') {
+                    s.push('\n');
+                }
+                s.push_str(t);
+            }
+        }
+    }
+    while s.ends_with('\n') {
+        s.pop();
+    }
+    s
 }
 
 /// The one line for an id the file does not have, and the exit status (1). `conns` is

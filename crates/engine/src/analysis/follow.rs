@@ -4,11 +4,17 @@
 //! given, and keeps only the target connection's stream. The CLI gives it the whole file
 //! and the connection's id; the TUI gives it just that connection's packets (from the
 //! index) and asks for the first connection, which is the same conversation.
+//!
+//! A connection whose first bytes are a TLS handshake record is also read by a
+//! [`TlsTap`]: with keys (a key log, or the pcapng Decryption Secrets Blocks the frames
+//! carry) [`Followed::tls`] holds its decrypted conversation.
 
+use super::decrypted::{Decrypted, TlsTap};
 use super::index::Redecoder;
 use crate::base::{ConnId, Direction, PacketId, Timestamp};
 use crate::capture::Frame;
 use crate::flow::{ConnProto, ConnTable, Connection, FlowConfig, FlowPacket, StreamSink};
+use crate::proto::tls::{looks_like_tls, KeyLog};
 
 /// One turn of a conversation: consecutive bytes one side sent, or bytes that were
 /// sent but not captured.
@@ -26,15 +32,25 @@ pub enum Turn {
 }
 
 /// Collects the turns of one connection; see the module docs.
-pub struct Follower {
+pub struct Follower<'k> {
     target: ConnId,
     redecoder: Redecoder,
     table: ConnTable,
-    sink: TurnSink,
+    sink: TurnSink<'k>,
+}
+
+/// The keys a [`Follower`] decrypts with: its own (a key log read for it, plus the
+/// Decryption Secrets Blocks of the frames it is given), or the caller's (whose owner
+/// adds the file's secrets to it).
+enum Keys<'k> {
+    /// The key log, and whether the user gave one (an empty one then still says "no
+    /// keys for this session" rather than "no key log").
+    Own(KeyLog, bool),
+    Borrowed(&'k KeyLog),
 }
 
 /// What the input said about the followed connection, beyond its turns.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Followed {
     pub turns: Vec<Turn>,
     /// The byte limit cut the conversation short.
@@ -44,9 +60,11 @@ pub struct Followed {
     pub found: Option<String>,
     /// Connections the input holds (ids run from 0 to this minus one).
     pub conns: u64,
+    /// The connection is TLS: its session and (with keys) decrypted conversation.
+    pub tls: Option<Decrypted>,
 }
 
-struct TurnSink {
+struct TurnSink<'k> {
     target: ConnId,
     found: Option<String>,
     conns: u64,
@@ -55,9 +73,30 @@ struct TurnSink {
     limit: usize,
     collected: usize,
     truncated: bool,
+    keys: Keys<'k>,
+    /// Set on the target's first bytes when they are a TLS handshake record.
+    tls: Option<TlsTap>,
+    /// The target has carried bytes (TLS is recognised on its first ones only).
+    started: bool,
 }
 
-impl Follower {
+impl TurnSink<'_> {
+    fn keys(&self) -> Option<&KeyLog> {
+        keys_of(&self.keys)
+    }
+}
+
+fn keys_of<'a>(keys: &'a Keys<'_>) -> Option<&'a KeyLog> {
+    {
+        match keys {
+            Keys::Own(k, given) if k.is_empty() && !given => None,
+            Keys::Own(k, _) => Some(k),
+            Keys::Borrowed(k) => Some(k),
+        }
+    }
+}
+
+impl<'k> Follower<'k> {
     /// Follows connection `target` (ids as `wiretale conns` numbers them) with at most
     /// `limit` bytes of conversation kept.
     pub fn new(target: ConnId, limit: usize) -> Self {
@@ -73,11 +112,35 @@ impl Follower {
                 limit,
                 collected: 0,
                 truncated: false,
+                keys: Keys::Own(KeyLog::new(), false),
+                tls: None,
+                started: false,
             },
         }
     }
 
+    /// Decrypts TLS with this key log (`--tls-keylog`); secrets in the frames' pcapng
+    /// Decryption Secrets Blocks are added to it.
+    pub fn with_keys(mut self, keys: KeyLog) -> Self {
+        self.sink.keys = Keys::Own(keys, true);
+        self
+    }
+
+    /// Decrypts TLS with the caller's key log (the TUI's, which already holds the
+    /// file's DSB secrets); `None` keeps the follower's own (DSBs of the frames only).
+    pub fn with_key_ref(mut self, keys: Option<&'k KeyLog>) -> Self {
+        if let Some(k) = keys {
+            self.sink.keys = Keys::Borrowed(k);
+        }
+        self
+    }
+
     pub fn push(&mut self, frame: &Frame<'_>) {
+        if let Keys::Own(k, _) = &mut self.sink.keys {
+            for s in frame.secrets {
+                k.add_dsb(s.kind, &s.data);
+            }
+        }
         let table = &mut self.table;
         let sink = &mut self.sink;
         let meta = frame.meta;
@@ -103,19 +166,38 @@ impl Follower {
     pub fn finish_followed(mut self) -> Followed {
         self.table.finish(&mut self.sink);
         let _ = self.target;
+        let mut truncated = self.sink.truncated;
+        let tls = self.sink.tls.take().map(|tap| {
+            let (d, cut) = tap.finish(self.sink.keys());
+            truncated |= cut && d.summary.decrypted;
+            d
+        });
         Followed {
             turns: self.sink.turns,
-            truncated: self.sink.truncated,
+            truncated,
             found: self.sink.found,
             conns: self.sink.conns,
+            tls,
         }
     }
 }
 
-impl StreamSink for TurnSink {
+impl StreamSink for TurnSink<'_> {
     fn data(&mut self, conn: ConnId, dir: Direction, ts: Timestamp, pkt: PacketId, bytes: &[u8]) {
         if conn != self.target || bytes.is_empty() {
             return;
+        }
+        if !self.started {
+            self.started = true;
+            if looks_like_tls(bytes) {
+                self.tls = Some(TlsTap::new(self.limit));
+            }
+        }
+        if self.tls.is_some() {
+            let keys = keys_of(&self.keys);
+            if let Some(t) = &mut self.tls {
+                t.data(dir, ts, pkt, bytes, keys);
+            }
         }
         let room = self.limit.saturating_sub(self.collected);
         if room == 0 {
@@ -155,9 +237,13 @@ impl StreamSink for TurnSink {
         }
     }
 
-    fn gap(&mut self, conn: ConnId, dir: Direction, _ts: Timestamp, len: u64) {
+    fn gap(&mut self, conn: ConnId, dir: Direction, ts: Timestamp, len: u64) {
         if conn != self.target {
             return;
+        }
+        let keys = keys_of(&self.keys);
+        if let Some(t) = &mut self.tls {
+            t.gap(dir, ts, len, keys);
         }
         if let Some(Turn::Gap { dir: d, len: l }) = self.turns.last_mut() {
             if *d == dir {

@@ -7,6 +7,7 @@
 
 use super::rows::http_row;
 use crate::source::{Arrow, ConnDetail, Phase, Turn};
+use wiretale_engine::analysis::decrypted::{shown_turns, Decrypted, Seg};
 use wiretale_engine::analysis::packet_table::{bit, PacketTable};
 use wiretale_engine::analysis::{ConnRecord, Follower, HttpRecord, Turn as ATurn};
 use wiretale_engine::base::{ConnId, Direction, FieldNode, PacketId, Timestamp};
@@ -14,6 +15,7 @@ use wiretale_engine::capture::FrameStore;
 use wiretale_engine::decode::{self, tcp_flags, Packet, Transport};
 use wiretale_engine::flow::{CloseHow, ConnProto};
 use wiretale_engine::proto::dns::DnsTransaction;
+use wiretale_engine::proto::tls::KeyLog;
 use wiretale_engine::story::ConnName;
 
 /// Most packets drawn in the ladder (a bulk transfer can have millions).
@@ -294,16 +296,52 @@ fn ladder(d: &DetailInput<'_>) -> (Vec<Arrow>, Vec<String>) {
 }
 
 /// The conversation of connection `conn`: a private flow table over only its frames,
-/// so the first connection it sees is this one (ids restart at 0).
+/// so the first connection it sees is this one (ids restart at 0). A TLS connection is
+/// decrypted with the keys of the file's pcapng Decryption Secrets Blocks, if any; see
+/// [`follow_with_keys`].
 pub fn follow(store: &FrameStore, table: &PacketTable, conn: u32, t0: Timestamp) -> Vec<Turn> {
-    let mut f = Follower::new(ConnId(0), FOLLOW_LIMIT);
+    follow_with_keys(store, table, conn, t0, None)
+}
+
+/// [`follow`] with the session's key log (`--tls-keylog` and the file's DSBs; `None`:
+/// the DSBs of `store` alone). A decrypted TLS connection (and cleartext HTTP/2 by
+/// prior knowledge) is shown as `wiretale follow` shows it: its handshake, HTTP/1.x
+/// plaintext as in the clear, HTTP/2 frame by frame with decoded headers and bodies,
+/// and what did not decrypt on lines of its own; those turns' bytes are that text.
+/// Without keys the ciphertext turns are shown as before.
+pub fn follow_with_keys(
+    store: &FrameStore,
+    table: &PacketTable,
+    conn: u32,
+    t0: Timestamp,
+    keys: Option<&KeyLog>,
+) -> Vec<Turn> {
+    let mut own = KeyLog::new();
+    if keys.is_none() {
+        for (_, s) in store.secrets() {
+            own.add_dsb(s.kind, &s.data);
+        }
+    }
+    let mut f = Follower::new(ConnId(0), FOLLOW_LIMIT).with_key_ref(keys);
+    if keys.is_none() && !own.is_empty() {
+        f = f.with_keys(own);
+    }
     for id in table.packets_of(ConnId(conn), 0) {
         if let Some(frame) = store.frame(PacketId(id)) {
             f.push(&frame);
         }
     }
-    let (turns, _cut) = f.finish();
-    turns
+    let followed = f.finish_followed();
+    let plain = match followed.tls {
+        Some(d) if d.summary.decrypted => Some(d),
+        Some(_) => None,
+        None => h2c(&followed.turns),
+    };
+    if let Some(d) = plain {
+        return decrypted_turns(&d, t0);
+    }
+    followed
+        .turns
         .into_iter()
         .map(|t| match t {
             ATurn::Data {
@@ -323,6 +361,136 @@ pub fn follow(store: &FrameStore, table: &PacketTable, conn: u32, t0: Timestamp)
             },
         })
         .collect()
+}
+
+/// Most decoded body bytes shown per message in the Follow view.
+const BODY_LIMIT: usize = 4 << 20;
+
+/// The decrypted conversation as the Follow view's turns: each shown turn's text (its
+/// heading when it says something, then its lines), wire bytes left unescaped for the
+/// view to escape.
+fn decrypted_turns(d: &Decrypted, t0: Timestamp) -> Vec<Turn> {
+    shown_turns(d, None, BODY_LIMIT)
+        .into_iter()
+        .map(|t| {
+            let mut bytes = Vec::new();
+            // "N bytes decrypted" and "HTTP/2 (decrypted)" only introduce the lines.
+            if t.segs.is_empty() {
+                bytes.extend_from_slice(t.head.as_bytes());
+            }
+            for seg in &t.segs {
+                match seg {
+                    Seg::Wire(b) => bytes.extend_from_slice(b),
+                    Seg::Said(s) => {
+                        if s.starts_with('[') && !bytes.is_empty() && !bytes.ends_with(b"\n") {
+                            bytes.push(b'\n');
+                        }
+                        bytes.extend_from_slice(s.as_bytes());
+                    }
+                }
+            }
+            while bytes.ends_with(b"\n") {
+                bytes.pop();
+            }
+            Turn::Data {
+                c2s: t.dir == Direction::ClientToServer,
+                first_packet: t.pkt.frame_number(),
+                ts_rel: t.ts.secs_since(t0),
+                bytes,
+            }
+        })
+        .collect()
+}
+
+/// Cleartext HTTP/2 by prior knowledge (the client starts with the preface): its turns
+/// as blocks, shown frame by frame like decrypted HTTP/2.
+fn h2c(turns: &[ATurn]) -> Option<Decrypted> {
+    let first = turns.iter().find_map(|t| match t {
+        ATurn::Data {
+            dir: Direction::ClientToServer,
+            bytes,
+            ..
+        } => Some(bytes),
+        _ => None,
+    })?;
+    if !wiretale_engine::proto::http2::looks_like_h2(first) {
+        return None;
+    }
+    Some(Decrypted::from_turns(turns))
+}
+
+/// The TLS record layer of a segment of a TLS connection that carries no hello (its
+/// note, if any, is what a decrypted record held): its records, by
+/// `tls::tree::tls_tree`. `None` when the connection is not TLS or the segment does not
+/// start with a record (it continues one).
+pub fn tls_records(
+    pkt: &Packet<'_>,
+    store: &FrameStore,
+    table: &PacketTable,
+    id: u32,
+) -> Option<FieldNode> {
+    if pkt.payload.is_empty() || !matches!(pkt.transport, Transport::Tcp(_)) {
+        return None;
+    }
+    let conn = table.get(id)?.conn()?;
+    // The connection is TLS when its first payload (among its first packets) is a
+    // handshake record.
+    let first = table.packets_of(conn, 0).take(16).find_map(|p| {
+        let frame = store.frame(PacketId(p))?;
+        let d = decode::decode(frame.meta.link, frame.data);
+        (!d.payload.is_empty()).then(|| wiretale_engine::proto::tls::looks_like_tls(d.payload))
+    });
+    if first != Some(true) {
+        return None;
+    }
+    app_tree(pkt, "tls")
+}
+
+/// Most packets of a connection re-read to decrypt what one packet completed.
+pub const MAX_DECRYPT_PACKETS: usize = 100_000;
+
+/// The "Decrypted TLS" node of packet `id`'s detail: its connection re-read (its own
+/// packets up to this one, through the same [`Follower`] as `follow`) with the session's
+/// keys (`None`: the file's DSBs), and what the records this packet completed held
+/// ([`wiretale_engine::analysis::decrypted::decrypted_tree`]). `None` for a packet that is
+/// not TLS, without keys, or past [`MAX_DECRYPT_PACKETS`] of its connection.
+pub fn decrypted_tree(
+    store: &FrameStore,
+    table: &PacketTable,
+    id: u32,
+    keys: Option<&KeyLog>,
+    pkt: &Packet<'_>,
+) -> Option<FieldNode> {
+    if pkt.payload.is_empty() || !matches!(pkt.transport, Transport::Tcp(_)) {
+        return None;
+    }
+    let conn = table.get(id)?.conn()?;
+    let mut own = KeyLog::new();
+    if keys.is_none() {
+        for (_, s) in store.secrets() {
+            own.add_dsb(s.kind, &s.data);
+        }
+        if own.is_empty() {
+            return None;
+        }
+    }
+    let mut f = Follower::new(ConnId(0), FOLLOW_LIMIT).with_key_ref(keys);
+    if keys.is_none() {
+        f = f.with_keys(own);
+    }
+    let mut n = 0usize;
+    for p in table.packets_of(conn, 0).take_while(|&p| p <= id) {
+        n += 1;
+        if n > MAX_DECRYPT_PACKETS {
+            return None;
+        }
+        if let Some(frame) = store.frame(PacketId(p)) {
+            f.push(&frame);
+        }
+    }
+    let d = f.finish_followed().tls.filter(|d| d.summary.decrypted)?;
+    let range = pkt.payload_offset..pkt.payload_offset + pkt.payload.len();
+    wiretale_engine::analysis::decrypted::decrypted_tree(&d, PacketId(id), range)
 }
 
 /// The application layer of one packet as a field tree with ranges in the frame:
@@ -366,5 +534,136 @@ pub fn put_app_layer(tree: &mut FieldNode, app: FieldNode, pkt: &Packet<'_>) {
     match at {
         Some(i) => tree.children[i] = app,
         None => tree.children.push(app),
+    }
+}
+
+#[cfg(test)]
+mod follow_tls_tests {
+    //! The Follow view of a TLS connection decrypted with the keys of the bundled
+    //! capture's Decryption Secrets Block (`captures/lab-https-page.pcapng`).
+    use std::path::Path;
+    use std::time::Duration;
+
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    use super::super::EngineSource;
+    use crate::action::{Action, Tab};
+    use crate::app::App;
+    use crate::views;
+
+    fn app(w: u16, h: u16) -> App {
+        let path =
+            Path::new(wiretale_engine::testutil::ROOT).join("captures/lab-https-page.pcapng");
+        let mut s = EngineSource::open_file(&path)
+            .expect("open")
+            .named("captures/lab-https-page.pcapng");
+        assert!(s.wait_done(Duration::from_secs(30)));
+        let mut a = App::new(Box::new(s));
+        a.update(Action::Resize(w, h));
+        a.apply_updates();
+        a
+    }
+
+    fn screen(app: &App) -> String {
+        let mut t = Terminal::new(TestBackend::new(app.size.0, app.size.1)).expect("terminal");
+        t.draw(|f| views::draw(f, app)).expect("draw");
+        t.backend().to_string()
+    }
+
+    /// Connection 26 (Chromium to secure.lab.glasscom.com, TLS 1.3 + h2): the handshake
+    /// and the decrypted HTTP/2 frames with their headers, as `follow` prints them.
+    #[test]
+    fn decrypted_h2_follow_view() {
+        let mut a = app(120, 40);
+        a.update(Action::ShowTab(Tab::Conns));
+        let i = a
+            .source
+            .conns()
+            .iter()
+            .position(|c| c.id == 26)
+            .expect("connection 26");
+        for _ in 0..i {
+            a.update(Action::Down);
+        }
+        a.update(Action::Follow);
+        let s = screen(&a);
+        for want in [
+            "TLS handshake: ClientHello",
+            "[stream 1] HEADERS END_STREAM END_HEADERS PRIORITY",
+            ":path: /page.html",
+        ] {
+            assert!(s.contains(want), "{want:?} not in\n{s}");
+        }
+        insta::assert_snapshot!("real_follow_tls_h2_120x40", s);
+        // Further down: the response, its body decoded.
+        for _ in 0..40 {
+            a.update(Action::Down);
+        }
+        let s = screen(&a);
+        assert!(s.contains(":status: 200"), "{s}");
+        assert!(
+            s.contains("[stream 1 body: text/html, 479 bytes decoded from 304 bytes of gzip:]"),
+            "{s}"
+        );
+        insta::assert_snapshot!("real_follow_tls_h2_down_120x40", s);
+    }
+
+    /// The packet detail of frame 66 (the client's record carrying the page's GET) has
+    /// a "Decrypted TLS" node with the HTTP/2 HEADERS frame and its fields; frame 70
+    /// the response's HEADERS, frame 71 its DATA; a frame of the plaintext handshake none.
+    #[test]
+    fn decrypted_tls_in_the_field_tree() {
+        use crate::source::DataSource;
+        let path =
+            Path::new(wiretale_engine::testutil::ROOT).join("captures/lab-https-page.pcapng");
+        let mut s = EngineSource::open_file(&path).expect("open");
+        assert!(s.wait_done(Duration::from_secs(30)));
+        let labels = |index: usize| -> Vec<String> {
+            let d = s.packet_detail(index);
+            let mut out = Vec::new();
+            for f in &d.fields {
+                f.walk(&mut |n, depth| out.push(format!("{}{}", "  ".repeat(depth), n.label)));
+            }
+            out
+        };
+        let get = labels(65);
+        let at = get
+            .iter()
+            .position(|l| l == "Decrypted TLS")
+            .unwrap_or_else(|| panic!("{get:#?}"));
+        let tail = &get[at..];
+        assert!(
+            tail.contains(
+                &"  Decrypted TLS: HTTP/2 HEADERS stream 1 END_STREAM END_HEADERS PRIORITY"
+                    .to_string()
+            ),
+            "{tail:#?}"
+        );
+        assert!(
+            tail.contains(&"    :path: /page.html".to_string()),
+            "{tail:#?}"
+        );
+        let resp = labels(69);
+        assert!(resp.contains(&"    :status: 200".to_string()), "{resp:#?}");
+        // The record layer of a segment of application data, then what it held.
+        for want in [
+            "Transport Layer Security",
+            "  TLS Record: TLS 1.2, Application Data, length 181",
+            "    Encrypted Application Data: 181 bytes",
+        ] {
+            assert!(
+                resp.contains(&want.to_string()),
+                "{want:?} not in {resp:#?}"
+            );
+        }
+        let data = labels(70);
+        assert!(
+            data.contains(
+                &"  Decrypted TLS: HTTP/2 DATA stream 1 END_STREAM  304 bytes".to_string()
+            ),
+            "{data:#?}"
+        );
+        assert!(!labels(56).iter().any(|l| l == "Decrypted TLS"));
     }
 }

@@ -595,9 +595,13 @@ impl DataSource for EngineSource {
             .table
             .notes(id)
             .first()
-            .and_then(|n| detail::app_tree(&pkt, n.proto));
+            .and_then(|n| detail::app_tree(&pkt, n.proto))
+            .or_else(|| detail::tls_records(&pkt, &st, &self.table, id));
         if let Some(app) = app {
             detail::put_app_layer(&mut tree, app, &pkt);
+        }
+        if let Some(plain) = detail::decrypted_tree(&st, &self.table, id, None, &pkt) {
+            tree.children.push(plain);
         }
         let layers = std::mem::take(&mut tree.children);
         let mut fields = Vec::with_capacity(layers.len() + 1);

@@ -34,6 +34,38 @@ pub enum TurnJson {
         dir: &'static str,
         gap: u64,
     },
+    /// One HTTP/2 frame (decrypted from TLS, or cleartext h2c), with its decoded headers.
+    H2Frame {
+        #[schemars(extend("enum" = ["client", "server"]))]
+        dir: &'static str,
+        /// The defined flags that are set, space-separated (`END_STREAM END_HEADERS`).
+        flags: String,
+        /// The packet that completed the frame.
+        frame: u64,
+        /// Decoded header fields `[name, value]` in order (HEADERS/CONTINUATION/
+        /// PUSH_PROMISE that ended a block), escaped as `text` is.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        headers: Vec<[String; 2]>,
+        /// Payload length from the frame header.
+        len: u32,
+        stream: u32,
+        /// DATA: the payload without padding, escaped as a turn's `text`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+        ts: f64,
+        /// `HEADERS`, `DATA`, `SETTINGS`, … (RFC 9113 §6).
+        #[serde(rename = "type")]
+        kind: &'static str,
+    },
+    /// What `follow` says about a TLS conversation besides its plaintext: handshake
+    /// messages, records not decrypted, alerts, gaps, records that failed to decrypt.
+    Note {
+        #[schemars(extend("enum" = ["client", "server"]))]
+        dir: &'static str,
+        frame: u64,
+        note: String,
+        ts: f64,
+    },
 }
 
 impl TurnJson {

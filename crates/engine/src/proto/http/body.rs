@@ -435,6 +435,32 @@ fn chunked_len(b: &[u8]) -> Option<usize> {
 }
 
 /// How one body is shown (see [`display_pieces`]).
+/// A message body as `follow` shows it, given the message's `Content-Type` and
+/// `Content-Encoding` values: for bodies framed by another protocol (HTTP/2 DATA), with
+/// the same rules as [`display_pieces`] (text as sent, decoded text, or one line).
+pub fn body_display<'a>(
+    content_type: &str,
+    content_encoding: &str,
+    body: &'a [u8],
+    limit: usize,
+) -> Piece<'a> {
+    let head = Head {
+        len: 0,
+        request: false,
+        status: 200,
+        chunked: false,
+        content_length: Some(body.len()),
+        content_type: content_type
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase(),
+        content_encoding: content_encoding.to_ascii_lowercase(),
+    };
+    body_piece(&head, body, limit)
+}
+
 fn body_piece<'a>(head: &Head, raw: &'a [u8], limit: usize) -> Piece<'a> {
     let entity: std::borrow::Cow<'_, [u8]> = if head.chunked {
         match dechunk(raw, limit) {

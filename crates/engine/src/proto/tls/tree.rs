@@ -1,6 +1,7 @@
 //! The detail-pane tree of the TLS records in one segment's payload: each record's
-//! header (RFC 8446 §5.1) and, for a ClientHello or ServerHello that starts in the
-//! segment, its fields (§4.1.2, §4.1.3): version, random, session id, cipher suites,
+//! header (RFC 8446 §5.1), its handshake messages one after another, application data
+//! by length, certificates of a plaintext Certificate message (subject, issuer, SANs,
+//! validity) and, for a ClientHello or ServerHello that starts in the segment, its fields (§4.1.2, §4.1.3): version, random, session id, cipher suites,
 //! compression methods and the extensions, with server_name (RFC 6066 §3), ALPN
 //! (RFC 7301 §3.1), supported_versions (RFC 8446 §4.2.1) and key_share (§4.2.8) decoded.
 //!
@@ -159,6 +160,13 @@ pub fn tls_tree(payload: &[u8]) -> Option<FieldNode> {
         let body = payload.get(body_start..here).unwrap_or_default();
         if ct == 22 {
             handshake(&mut rec, body, body_start);
+        } else if ct == 23 {
+            // Protected (RFC 8446 §5.2; RFC 5246 §6.2.3): only its length is known here;
+            // with keys the packet's "Decrypted TLS" node shows what it held.
+            rec.push(
+                format!("Encrypted Application Data: {len} bytes"),
+                body_start..here,
+            );
         }
         if end > payload.len() {
             rec.push(
@@ -175,38 +183,151 @@ pub fn tls_tree(payload: &[u8]) -> Option<FieldNode> {
     Some(root)
 }
 
-/// A handshake message at `off` (the body's offset in the payload). Only the first
-/// message of a record is expanded; encrypted handshakes (TLS 1.3 after the
-/// ServerHello) show as their type byte only when it happens to parse.
+/// The handshake messages of a record body at `off` (its offset in the payload), one
+/// after another (TLS 1.2 servers send ServerHello, Certificate, ServerKeyExchange and
+/// ServerHelloDone in one record). Hellos and certificates are expanded; encrypted
+/// handshakes (TLS 1.3 after the ServerHello) show as their type byte only when it
+/// happens to parse, and at most the first message of such a body is named.
 fn handshake(rec: &mut FieldNode, body: &[u8], off: usize) {
-    let (Some(&ht), Some(hlen)) = (body.first(), u24_at(body, 1)) else {
+    let mut at = 0usize;
+    while at < body.len() {
+        let rest = body.get(at..).unwrap_or_default();
+        let (Some(&ht), Some(hlen)) = (rest.first(), u24_at(rest, 1)) else {
+            return;
+        };
+        let o = off + at;
+        if !matches!(ht, 1 | 2 | 11 | 12 | 14 | 16 | 20 | 4) {
+            rec.push(
+                format!("Handshake: {} ({ht})", handshake_type(ht)),
+                o..off + body.len(),
+            );
+            return;
+        }
+        let end = (4 + hlen).min(rest.len());
+        let mut h = FieldNode::new(
+            format!("Handshake Protocol: {}", handshake_type(ht)),
+            o..o + end,
+        );
+        h.push(
+            format!("Handshake Type: {} ({ht})", handshake_type(ht)),
+            o..o + 1,
+        );
+        h.push(format!("Length: {hlen}"), o + 1..o + 4);
+        let msg = rest.get(4..end).unwrap_or_default();
+        match ht {
+            1 | 2 => {
+                if let Err(cut) = hello(&mut h, msg, o + 4, ht == 1) {
+                    h.push(
+                        format!("[Hello cut short at byte {cut} of {hlen}]"),
+                        o + 4 + cut..o + 4 + cut,
+                    );
+                }
+            }
+            11 => certificates(&mut h, msg, o + 4),
+            _ => {}
+        }
+        if 4 + hlen > rest.len() {
+            h.push(
+                format!(
+                    "[Message continues in later segments: {} of {hlen} bytes here]",
+                    end.saturating_sub(4)
+                ),
+                o + end..o + end,
+            );
+        }
+        rec.children.push(h);
+        at += 4 + hlen;
+    }
+}
+
+/// `2026-12-05` (UTC) of seconds since the Unix epoch (the civil-from-days algorithm
+/// of H. Hinnant's "chrono-Compatible Low-Level Date Algorithms").
+fn utc_date(secs: i64) -> String {
+    let z = secs.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// A plaintext Certificate message (RFC 5246 §7.4.2): each certificate's subject,
+/// issuer, subjectAltName and validity, with the bytes of its DER. Entries cut off by
+/// the segment's end are counted, not parsed.
+fn certificates(h: &mut FieldNode, m: &[u8], off: usize) {
+    let Some(total) = u24_at(m, 0) else {
         return;
     };
-    if ht != 1 && ht != 2 {
-        rec.push(
-            format!("Handshake: {} ({ht})", handshake_type(ht)),
-            off..off + body.len(),
-        );
-        return;
+    let mut list = FieldNode::new(format!("Certificates Length: {total}"), off..off + 3);
+    let mut at = 3usize;
+    let mut n = 0;
+    while at < m.len().min(3 + total) {
+        let Some(len) = u24_at(m, at) else {
+            break;
+        };
+        n += 1;
+        let start = at + 3;
+        let Some(der) = m.get(start..start + len) else {
+            list.push(
+                format!("[Certificate {n}: {len} bytes, continues in later segments]"),
+                off + at..off + m.len(),
+            );
+            break;
+        };
+        let r = off + at..off + start + len;
+        // One entry as a whole message body, for the handshake parser.
+        let mut one = Vec::with_capacity(len + 6);
+        one.extend_from_slice(&((len + 3) as u32).to_be_bytes()[1..]);
+        one.extend_from_slice(&(len as u32).to_be_bytes()[1..]);
+        one.extend_from_slice(der);
+        match super::handshake::certificate(&one, false).and_then(|(c, _)| c.into_iter().next()) {
+            Some(ci) => {
+                let mut c = FieldNode::new(
+                    format!(
+                        "Certificate {n}: {}",
+                        crate::base::escape::escape_str(&ci.subject)
+                    ),
+                    r.clone(),
+                );
+                c.push(
+                    format!("Subject: {}", crate::base::escape::escape_str(&ci.subject)),
+                    r.clone(),
+                );
+                c.push(
+                    format!("Issuer: {}", crate::base::escape::escape_str(&ci.issuer)),
+                    r.clone(),
+                );
+                if !ci.sans.is_empty() {
+                    c.push(
+                        format!(
+                            "Subject Alternative Names: {}",
+                            crate::base::escape::escape_str(&ci.sans.join(", "))
+                        ),
+                        r.clone(),
+                    );
+                }
+                c.push(
+                    format!(
+                        "Validity: {} to {}",
+                        utc_date(ci.not_before),
+                        utc_date(ci.not_after)
+                    ),
+                    r.clone(),
+                );
+                list.children.push(c);
+            }
+            None => {
+                list.push(format!("Certificate {n}: {len} bytes (not parsed)"), r);
+            }
+        }
+        at = start + len;
     }
-    let end = (4 + hlen).min(body.len());
-    let mut h = FieldNode::new(
-        format!("Handshake Protocol: {}", handshake_type(ht)),
-        off..off + end,
-    );
-    h.push(
-        format!("Handshake Type: {} ({ht})", handshake_type(ht)),
-        off..off + 1,
-    );
-    h.push(format!("Length: {hlen}"), off + 1..off + 4);
-    let msg = body.get(4..end).unwrap_or_default();
-    if let Err(at) = hello(&mut h, msg, off + 4, ht == 1) {
-        h.push(
-            format!("[Hello cut short at byte {at} of {hlen}]"),
-            off + 4 + at..off + 4 + at,
-        );
-    }
-    rec.children.push(h);
+    list.range = off..off + at.min(m.len());
+    h.children.push(list);
 }
 
 /// ClientHello (`client`) or ServerHello fields; `Err(at)` where the bytes ran out.
@@ -438,6 +559,63 @@ mod tests {
     /// The same capture's frame 6, the ServerHello record only (the certificate
     /// record that follows it in the segment is cut off here).
     const CHROME_SH: &str = "1603030054020000500303535953166a9c5172db75ddff100bb4cc6a1af8145bb27be204b0de874e91919900c02f00002800000000ff01000100000b00040300010200230000755000000010000b000908737064792f332e31";
+
+    /// tests/data/tls/tls12-gcm.pcapng frame 10: nginx's TLS 1.2 ServerHello record and
+    /// the start of its Certificate record: the leaf certificate's subject, issuer, SAN
+    /// and validity, with the bytes of its DER; the CA certificate, cut by the segment's
+    /// end, counted.
+    #[test]
+    fn a_tls12_server_flight_shows_its_certificate() {
+        let path =
+            std::path::Path::new(crate::testutil::ROOT).join("tests/data/tls/tls12-gcm.pcapng");
+        let f = crate::testutil::read_frames(&path);
+        let (_, frame) = &f.frames[9];
+        let pkt = crate::decode::decode(f.links[9], frame);
+        let t = tls_tree(pkt.payload).unwrap();
+        for m in ["Server Hello", "Certificate"] {
+            find(&t, &format!("Handshake Protocol: {m}"));
+        }
+        let h = find(&t, "Handshake Protocol: Certificate");
+        let c = h
+            .children
+            .iter()
+            .flat_map(|c| &c.children)
+            .find(|c| c.label.starts_with("Certificate 1: "))
+            .unwrap_or_else(|| panic!("{h:#?}"));
+        assert_eq!(
+            c.label,
+            "Certificate 1: O=wiretale lab, CN=secure.lab.glasscom.com"
+        );
+        find(h, "[Certificate 2: 855 bytes, continues in later segments]");
+        let der = &pkt.payload[c.range.clone()];
+        assert_eq!(
+            der.get(3..5),
+            Some(&[0x30, 0x82][..]),
+            "a DER SEQUENCE after its length"
+        );
+        assert!(c.children.iter().any(|n| n.label.starts_with("Issuer: ")));
+        assert!(
+            c.children
+                .iter()
+                .any(|n| n.label.starts_with("Subject Alternative Names: ")
+                    && n.label.contains("legacy.lab.glasscom.com")),
+            "{c:#?}"
+        );
+        let v = c
+            .children
+            .iter()
+            .find(|n| n.label.starts_with("Validity: "))
+            .unwrap();
+        assert!(v.label.starts_with("Validity: 2026-12-0"), "{}", v.label);
+    }
+
+    #[test]
+    fn dates_are_civil_utc() {
+        assert_eq!(utc_date(0), "1970-01-01");
+        assert_eq!(utc_date(951_782_400), "2000-02-29");
+        assert_eq!(utc_date(1_796_501_762), "2026-12-05");
+        assert_eq!(utc_date(-86_400), "1969-12-31");
+    }
 
     #[test]
     fn chrome_client_hello_fields_and_ranges() {
