@@ -350,9 +350,14 @@ impl TlsSession {
                     pkt: r.pkt,
                     ts: r.ts,
                 });
-                // TLS 1.3's CCS is only middlebox compatibility (RFC 8446 §D.4).
+                // TLS 1.3's CCS is only middlebox compatibility (RFC 8446 §D.4). A
+                // HelloRetryRequest exists only in TLS 1.3 (§4.1.4), so the CCS a server
+                // sends after one, or the client before its second ClientHello, is that
+                // too: waiting for the version here would hold back the ServerHello that
+                // tells it, behind the CCS, for good.
                 match self.version {
                     Some(0x0304) => {}
+                    None if self.summary.hello_retry => {}
                     Some(_) => self.sides[d].ccs = true,
                     None => self.sides[d].ccs_unknown = true,
                 }
