@@ -21,6 +21,8 @@ pub mod ext {
     pub const EC_POINT_FORMATS: u16 = 11;
     pub const SIGNATURE_ALGORITHMS: u16 = 13;
     pub const ALPN: u16 = 16;
+    /// RFC 7366 §2.
+    pub const ENCRYPT_THEN_MAC: u16 = 22;
     pub const SESSION_TICKET: u16 = 35;
     pub const PRE_SHARED_KEY: u16 = 41;
     pub const EARLY_DATA: u16 = 42;

@@ -8,7 +8,9 @@
 //! secrets (looked up by the ClientHello random), records are decrypted:
 //!
 //! - TLS 1.2 (RFC 5246 §6.1, §7.1): a direction is encrypted from its ChangeCipherSpec
-//!   on, with sequence number 0 there; keys from `CLIENT_RANDOM` (see `crypto`).
+//!   on, with sequence number 0 there; keys from `CLIENT_RANDOM` (see `crypto`); AES-GCM,
+//!   ChaCha20-Poly1305 and AES-CBC suites, CBC with encrypt_then_mac when both hellos
+//!   carry it (RFC 7366).
 //! - TLS 1.3 (RFC 8446 §5, §7): every outer `application_data` record after the
 //!   ServerHello is protected; each direction starts with its handshake traffic secret,
 //!   moves to `*_TRAFFIC_SECRET_0` after its own Finished and to the next secret after a
@@ -27,7 +29,7 @@
 mod events;
 mod handshake_flow;
 
-pub use events::{Count, Event, HandshakeMsg, NotDecrypted, Resumption, TlsSummary};
+pub use events::{Count, EchStatus, Event, HandshakeMsg, NotDecrypted, Resumption, TlsSummary};
 
 use std::collections::VecDeque;
 
@@ -105,6 +107,10 @@ pub struct TlsSession {
     no_decrypt: bool,
     /// The ClientHello's legacy_session_id, to see whether the server echoes it.
     client_session_id: Vec<u8>,
+    /// The ClientHello offered encrypt_then_mac (RFC 7366 §2).
+    client_etm: bool,
+    /// Both hellos carried encrypt_then_mac: CBC records are MACed after encryption.
+    etm: bool,
     summary: TlsSummary,
     events: Vec<Event>,
 }
@@ -370,6 +376,9 @@ impl TlsSession {
 
     fn alert(&mut self, dir: Direction, r: &Record, body: &[u8], decrypted: bool) {
         if let [level, description] = *body {
+            if dir == Direction::ClientToServer && description == names::ECH_REQUIRED {
+                self.ech_seen(EchStatus::Rejected);
+            }
             // Bounded: a hostile peer can send alerts forever; events carry them all.
             if self.summary.alerts.len() < MAX_SUMMARY_ALERTS {
                 self.summary.alerts.push((dir, level, description));
@@ -438,7 +447,9 @@ impl TlsSession {
             k
         } else {
             let sr = self.server_random.ok_or(NotDecrypted::NoHandshake)?;
-            let [c, s] = RecordKey::tls12_pair(suite, secret, &cr, &sr).map_err(unsupported)?;
+            let version = self.version.unwrap_or(0);
+            let [c, s] = RecordKey::tls12_keys(suite, secret, &cr, &sr, version, self.etm)
+                .map_err(unsupported)?;
             if dir == Direction::ClientToServer {
                 c
             } else {
@@ -459,6 +470,9 @@ impl TlsSession {
         // encrypted Finished is type 22, an encrypted alert 21).
         if !tls13 && r.content_type == 23 {
             self.app_data_seen(dir, r.ts, len, 0);
+            if dir == Direction::ClientToServer {
+                self.ech_seen(EchStatus::Grease);
+            }
         }
         let made = if self.no_decrypt {
             Err(NotDecrypted::NoKeys)
@@ -536,6 +550,9 @@ impl TlsSession {
                     23 => {
                         if tls13 {
                             self.app_data_seen(dir, r.ts, len, plain.len() as u64);
+                            if dir == Direction::ClientToServer && !plain.is_empty() {
+                                self.ech_seen(EchStatus::Grease);
+                            }
                         } else {
                             self.summary.app_data[d].plaintext += plain.len() as u64;
                         }
@@ -618,6 +635,14 @@ impl TlsSession {
                 RecordKey::tls13(suite, secret.expose()).ok()
             }
             Stage::App(_) => side.key.as_ref()?.updated(suite).ok(),
+        }
+    }
+
+    /// What the session showed of an ECH offer: the first answer stands (an offer is
+    /// accepted, rejected or GREASE once).
+    pub(super) fn ech_seen(&mut self, status: EchStatus) {
+        if self.summary.ech_status == Some(EchStatus::Offered) {
+            self.summary.ech_status = Some(status);
         }
     }
 

@@ -3,7 +3,8 @@
 (`openssl s_server` / `s_client` on loopback) recorded by a relay that writes each chunk it
 forwards as `c HEX` (client to server) or `s HEX` (server to client), one line a chunk,
 in the order forwarded, plus the client's NSS key log (`-keylogfile`). Run from this
-directory: python3 make.py (needs openssl; the tests need only the files it writes)."""
+directory: python3 make.py [NAME...] (all cases, or the ones named; needs openssl; the tests
+need only the files it writes)."""
 import os, select, socket, subprocess, sys, time, tempfile
 
 CASES = [
@@ -16,6 +17,11 @@ CASES = [
     # s_client's `K` command (a KeyUpdate asking the peer to update too) works only
     # without -quiet/-ign_eof.
     ("tls13-keyupdate", ["-tls1_3", "-ciphersuites", "TLS_AES_128_GCM_SHA256"]),
+    # AES-CBC (RFC 5246 §6.2.3.2): MAC-then-encrypt with HMAC-SHA1 (-no_etm: the client
+    # does not offer encrypt_then_mac), and encrypt-then-MAC (RFC 7366, OpenSSL's default
+    # for CBC) with HMAC-SHA384 and the SHA-384 PRF.
+    ("tls12-aes128cbc-sha", ["-tls1_2", "-cipher", "ECDHE-RSA-AES128-SHA", "-no_etm"]),
+    ("tls12-aes256cbc-sha384", ["-tls1_2", "-cipher", "ECDHE-RSA-AES256-SHA384"]),
 ]
 CLIENT_MSG = b"GET / HTTP/1.1\r\nHost: wiretale.test\r\n\r\n"
 SERVER_MSG = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
@@ -73,5 +79,7 @@ def run(name, args, tmp):
 
 with tempfile.TemporaryDirectory() as tmp:
     for name, args in CASES:
+        if sys.argv[1:] and name not in sys.argv[1:]:
+            continue
         run(name, args, tmp)
         print(name, "ok")
