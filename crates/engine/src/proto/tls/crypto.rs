@@ -23,6 +23,15 @@
 //! (§5.2), and the inner content type is the last non-zero byte of the plaintext (§5.4).
 //! KeyUpdate moves to HKDF-Expand-Label(secret, "traffic upd", "", Hash.length) (§7.2).
 
+// Bytes from the wire reach this code: no unwrap, expect, panic or unchecked indexing
+// outside tests, so no input can make it panic.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use super::keylog::Secret;
 use super::names::{Hash, Protection, Suite};
 use cbc::cipher::block_padding::NoPadding;
@@ -410,7 +419,9 @@ impl RecordKey {
         );
         let make = |key: &[u8], iv: &[u8]| -> Result<RecordKey, Unsupported> {
             let mut iv12 = [0u8; 12];
-            iv12[..iv.len()].copy_from_slice(iv);
+            for (d, s) in iv12.iter_mut().zip(iv) {
+                *d = *s;
+            }
             Ok(RecordKey {
                 cipher: Cipher::Aead {
                     key: aead::LessSafeKey::new(

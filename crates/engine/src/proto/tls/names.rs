@@ -8,6 +8,15 @@
 //! PRF/HKDF hash; RFC 5246 App. C, RFC 5289 §3.2 for the SHA-256/384 CBC suites), so
 //! naming and decryption cannot disagree.
 
+// Bytes from the wire reach this code: no unwrap, expect, panic or unchecked indexing
+// outside tests, so no input can make it panic.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 /// The hash of a suite's PRF (TLS 1.2, RFC 5246 §5) or HKDF (TLS 1.3, RFC 8446 §7.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Hash {

@@ -564,6 +564,7 @@ fn openssl_sessions_decrypt() {
         ("tls13-aes256gcm", 0x0304, "TLS_AES_256_GCM_SHA384"),
         ("tls13-chacha20", 0x0304, "TLS_CHACHA20_POLY1305_SHA256"),
         ("tls13-keyupdate", 0x0304, "TLS_AES_128_GCM_SHA256"),
+        ("tls13-early-rejected", 0x0304, "TLS_AES_128_GCM_SHA256"),
     ] {
         let (segs, keys) = openssl_case(name);
         let (t, ev) = run(&segs, Some(&keys));
@@ -629,6 +630,31 @@ fn openssl_sessions_decrypt() {
             assert_eq!(s.app_data[0].plaintext, CLIENT_MSG.len() as u64, "{name}");
         }
     }
+}
+
+#[test]
+fn openssl_rejected_early_data_is_skipped() {
+    // OpenSSL offers a ticket with 0-RTT to a server that cannot use it: a full
+    // handshake, the early record (right after the ClientHello and the middlebox CCS)
+    // skipped as encrypted, the rest decrypted, no anomaly (RFC 8446 §4.2.10).
+    let (segs, keys) = openssl_case("tls13-early-rejected");
+    let (t, ev) = run(&segs, Some(&keys));
+    assert_eq!(anomalies(&ev), vec![], "{ev:#?}");
+    let s = t.summary();
+    assert!(s.early_data_offered && s.resumption.offered_psk);
+    assert_eq!(s.early_data_accepted, Some(false));
+    assert!(!s.resumption.resumed);
+    assert!(!s.certificates.is_empty(), "a full handshake");
+    let first_client_encrypted = ev.iter().find_map(|e| match e {
+        Event::Encrypted {
+            dir: C, pkt, len, ..
+        } => Some((*pkt, *len)),
+        _ => None,
+    });
+    assert_eq!(first_client_encrypted, Some((PacketId(0), 61)));
+    let early = b"GET /early";
+    assert!(!app_data(&ev, C).windows(early.len()).any(|w| w == early));
+    assert_eq!(app_data(&ev, C), CLIENT_MSG);
 }
 
 #[test]
@@ -759,32 +785,26 @@ fn stream_fixture(name: &str) -> Vec<(Direction, u32, Vec<u8>)> {
 }
 
 #[test]
-fn shared_capture_hellos_agree_with_the_hello_decoder() {
-    // zeek/tls-chrome-34-google.pcap (TLS 1.2, as tshark's truth says): the same SNI,
-    // ALPN and version as TlsConn, plus the plaintext certificate chain.
+fn shared_capture_hellos_match_tshark() {
+    // zeek/tls-chrome-34-google.pcap (TLS 1.2, as tshark's truth says): SNI google.de in
+    // the ClientHello of frame 4, ALPN offered, the version, plus the plaintext
+    // certificate chain.
     let segs = stream_fixture("zeek__tls-chrome-34-google.pcap--0");
     let mut t = TlsSession::new();
-    let mut old = super::TlsConn::new();
     let mut ev = Vec::new();
-    let mut old_ev = Vec::new();
     for (d, p, b) in &segs {
         t.feed(*d, PacketId(*p), Timestamp(0), b, None);
-        old.feed(*d, Timestamp(0), PacketId(*p), b);
         ev.extend(t.drain());
-        old_ev.extend(old.drain());
     }
-    let super::TlsEvent::ClientHello(ch) = &old_ev[0] else {
-        panic!()
-    };
-    let super::TlsEvent::ServerHello(sh) = &old_ev[1] else {
-        panic!()
-    };
     let s = t.summary();
-    assert_eq!(s.sni, ch.sni);
-    assert_eq!(s.alpn_offered, ch.alpn);
-    assert_eq!(s.version, Some(sh.version));
-    assert_eq!(s.cipher, Some(sh.cipher));
-    assert_eq!(s.alpn, sh.alpn);
+    assert_eq!(s.sni.as_deref(), Some("google.de"));
+    assert!(
+        s.alpn_offered.iter().any(|a| a == "http/1.1"),
+        "{:?}",
+        s.alpn_offered
+    );
+    assert_eq!(s.version, Some(0x0303));
+    assert!(s.cipher.is_some());
     let first = ev.iter().find_map(|e| match e {
         Event::Handshake {
             msg: HandshakeMsg::ClientHello(_),
@@ -793,7 +813,7 @@ fn shared_capture_hellos_agree_with_the_hello_decoder() {
         } => Some(pkt.frame_number()),
         _ => None,
     });
-    assert_eq!(first, Some(ch.pkt.frame_number()));
+    assert_eq!(first, Some(4));
     assert!(!s.certificates.is_empty());
     assert!(
         s.certificates[0].sans.iter().any(|n| n.contains("google")),
@@ -988,6 +1008,46 @@ fn rejected_early_data_is_skipped_not_an_anomaly() {
     // after it is lost.
     let (_, ev) = run(&with_early_record(false), Some(&keys));
     assert_eq!(anomalies(&ev), vec![AnomalyKind::TlsDecryptFailed]);
+}
+
+#[test]
+fn openssl_sessions_decrypt_fed_byte_by_byte_interleaved() {
+    // Both directions one byte at a time, alternating: the client's CCS and Finished
+    // arrive before the server's certificate is complete.
+    for name in [
+        "tls12-aes128gcm",
+        "tls12-aes128cbc-sha",
+        "tls12-aes256cbc-sha384",
+        "tls13-aes256gcm",
+    ] {
+        let (segs, keys) = openssl_case(name);
+        let c: Vec<u8> = segs
+            .iter()
+            .filter(|s| s.0 == C)
+            .flat_map(|s| s.1.clone())
+            .collect();
+        let s: Vec<u8> = segs
+            .iter()
+            .filter(|s| s.0 == S)
+            .flat_map(|s| s.1.clone())
+            .collect();
+        let mut t = TlsSession::new();
+        let mut ev = Vec::new();
+        for i in 0..c.len().max(s.len()) {
+            if let Some(b) = c.get(i) {
+                t.feed(C, PacketId(i as u32), Timestamp(0), &[*b], Some(&keys));
+            }
+            if let Some(b) = s.get(i) {
+                t.feed(S, PacketId(i as u32), Timestamp(0), &[*b], Some(&keys));
+            }
+            ev.extend(t.drain());
+        }
+        t.finish(Some(&keys));
+        ev.extend(t.drain());
+        assert_eq!(anomalies(&ev), vec![], "{name}");
+        assert_eq!(app_data(&ev, C), CLIENT_MSG, "{name}: {:?}", t.summary());
+        assert_eq!(app_data(&ev, S), SERVER_MSG, "{name}");
+    }
 }
 
 mod mutations {

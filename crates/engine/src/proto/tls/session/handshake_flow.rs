@@ -216,12 +216,12 @@ impl TlsSession {
             !h.session_id.is_empty() && h.session_id == self.client_session_id
         };
         self.version = Some(h.version);
-        for side in &mut self.sides {
+        for side in &mut self.sides.0 {
             side.ccs |= std::mem::take(&mut side.ccs_unknown) && h.version != 0x0304;
         }
         self.server_random = Some(h.random);
         // RFC 7366 §2: the server answers the client's offer, and only for a CBC suite.
-        self.etm = self.client_etm && h.extensions.contains(&handshake::ext::ENCRYPT_THEN_MAC);
+        self.server_etm = h.extensions.contains(&handshake::ext::ENCRYPT_THEN_MAC);
         self.suite = names::suite(h.cipher);
         if self.suite.is_none() || self.suite.is_some_and(|x| x.tls13 != (h.version == 0x0304)) {
             self.suite = None;

@@ -26,6 +26,15 @@
 //! bounded queue, so a key log that a browser appends to during live capture still
 //! serves the connection: call [`TlsSession::retry`] after `KeyLog::refresh`.
 
+// Bytes from the wire reach this code: no unwrap, expect, panic or unchecked indexing
+// outside tests, so no input can make it panic.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod events;
 mod handshake_flow;
 
@@ -97,7 +106,7 @@ impl Default for Side {
 /// The TLS engine of one connection.
 #[derive(Debug, Default)]
 pub struct TlsSession {
-    sides: [Side; 2],
+    sides: Sides,
     client_random: Option<[u8; 32]>,
     server_random: Option<[u8; 32]>,
     suite: Option<&'static Suite>,
@@ -109,13 +118,42 @@ pub struct TlsSession {
     client_session_id: Vec<u8>,
     /// The ClientHello offered encrypt_then_mac (RFC 7366 §2).
     client_etm: bool,
-    /// Both hellos carried encrypt_then_mac: CBC records are MACed after encryption.
-    etm: bool,
+    /// The ServerHello answered with it. Both: CBC records are MACed after encryption.
+    /// (Kept apart because a reordered feed can parse the ServerHello first.)
+    server_etm: bool,
     summary: TlsSummary,
     events: Vec<Event>,
 }
 
 const DIRS: [Direction; 2] = [Direction::ClientToServer, Direction::ServerToClient];
+
+/// Both directions' state, indexed by `Direction::index()` (0 client, 1 server); any
+/// other index is the server's, so indexing cannot panic.
+#[derive(Debug, Default)]
+struct Sides([Side; 2]);
+
+impl std::ops::Index<usize> for Sides {
+    type Output = Side;
+    fn index(&self, d: usize) -> &Side {
+        let [c, s] = &self.0;
+        if d == 0 {
+            c
+        } else {
+            s
+        }
+    }
+}
+
+impl std::ops::IndexMut<usize> for Sides {
+    fn index_mut(&mut self, d: usize) -> &mut Side {
+        let [c, s] = &mut self.0;
+        if d == 0 {
+            c
+        } else {
+            s
+        }
+    }
+}
 
 impl TlsSession {
     pub fn new() -> Self {
@@ -194,7 +232,7 @@ impl TlsSession {
     /// The connection ended: records still waiting for keys are counted as encrypted.
     pub fn finish(&mut self, keys: Option<&KeyLog>) {
         self.pump(keys);
-        if self.sides.iter().any(|s| !s.pending.is_empty()) {
+        if self.sides.0.iter().any(|s| !s.pending.is_empty()) {
             self.give_up(if self.version.is_none() {
                 NotDecrypted::NoHandshake
             } else {
@@ -448,7 +486,8 @@ impl TlsSession {
         } else {
             let sr = self.server_random.ok_or(NotDecrypted::NoHandshake)?;
             let version = self.version.unwrap_or(0);
-            let [c, s] = RecordKey::tls12_keys(suite, secret, &cr, &sr, version, self.etm)
+            let etm = self.client_etm && self.server_etm;
+            let [c, s] = RecordKey::tls12_keys(suite, secret, &cr, &sr, version, etm)
                 .map_err(unsupported)?;
             if dir == Direction::ClientToServer {
                 c
@@ -463,8 +502,10 @@ impl TlsSession {
     fn protected(&mut self, dir: Direction, r: Record, keys: Option<&KeyLog>) {
         let d = dir.index();
         let len = r.body.len() as u64;
-        self.summary.encrypted[d].records += 1;
-        self.summary.encrypted[d].bytes += len;
+        if let Some(c) = self.summary.encrypted.get_mut(d) {
+            c.records += 1;
+            c.bytes += len;
+        }
         let tls13 = self.version == Some(0x0304);
         // TLS 1.2 keeps the outer type: only application_data records are data (the
         // encrypted Finished is type 22, an encrypted alert 21).
@@ -554,7 +595,9 @@ impl TlsSession {
                                 self.ech_seen(EchStatus::Grease);
                             }
                         } else {
-                            self.summary.app_data[d].plaintext += plain.len() as u64;
+                            if let Some(c) = self.summary.app_data.get_mut(d) {
+                                c.plaintext += plain.len() as u64;
+                            }
                         }
                         if !plain.is_empty() {
                             self.events.push(Event::AppData {
@@ -648,10 +691,13 @@ impl TlsSession {
 
     fn app_data_seen(&mut self, dir: Direction, ts: Timestamp, bytes: u64, plain: u64) {
         let d = dir.index();
-        let c = &mut self.summary.app_data[d];
-        c.records += 1;
-        c.bytes += bytes;
-        c.plaintext += plain;
-        self.summary.first_app_data[d].get_or_insert(ts);
+        if let Some(c) = self.summary.app_data.get_mut(d) {
+            c.records += 1;
+            c.bytes += bytes;
+            c.plaintext += plain;
+        }
+        if let Some(first) = self.summary.first_app_data.get_mut(d) {
+            first.get_or_insert(ts);
+        }
     }
 }
