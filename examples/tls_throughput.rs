@@ -30,6 +30,8 @@ fn main() {
     for name in [
         "tls12-aes128gcm",
         "tls12-chacha20",
+        "tls12-aes128cbc-sha",
+        "tls12-aes256cbc-sha384",
         "tls13-aes256gcm",
         "tls13-chacha20",
     ] {
@@ -37,6 +39,8 @@ fn main() {
         let keys = KeyLog::read(std::path::Path::new(&format!("{dir}/{name}.keys"))).unwrap();
         let mut t = TlsSession::new();
         let mut server_random = [0u8; 32];
+        // encrypt_then_mac (extension 22, RFC 7366) in both hellos.
+        let mut etm = [false; 2];
         let mut client_app = 0u64;
         for (i, l) in chunks.lines().enumerate() {
             let (d, x) = l.split_once(' ').unwrap();
@@ -47,7 +51,14 @@ fn main() {
                     Event::Handshake {
                         msg: HandshakeMsg::ServerHello(sh),
                         ..
-                    } => server_random = sh.random,
+                    } => {
+                        server_random = sh.random;
+                        etm[1] = sh.extensions.contains(&22);
+                    }
+                    Event::Handshake {
+                        msg: HandshakeMsg::ClientHello(ch),
+                        ..
+                    } => etm[0] = ch.extensions.contains(&22),
                     Event::AppData { dir: C, .. } => client_app += 1,
                     _ => {}
                 }
@@ -61,9 +72,9 @@ fn main() {
             (k.unwrap(), client_app, 0x0303)
         } else {
             let m = secrets.master.as_ref().unwrap().expose();
-            let [c, _] =
-                RecordKey::tls12_pair(suite, m, t.client_random().unwrap(), &server_random)
-                    .unwrap();
+            let cr = t.client_random().unwrap();
+            let both = etm[0] && etm[1];
+            let [c, _] = RecordKey::tls12_keys(suite, m, cr, &server_random, 0x0303, both).unwrap();
             (c, s.encrypted[0].records, 0x0303)
         };
         key.seq = seq;
@@ -89,8 +100,9 @@ fn main() {
         let secs = start.elapsed().as_secs_f64();
         assert_eq!(got, records * plain.len(), "{name}: every record decrypts");
         println!(
-            "| {name} | {} | {:.0} |",
+            "| {name} | {}{} | {:.0} |",
             names::cipher_suite_name(suite.id),
+            if etm == [true, true] { " (EtM)" } else { "" },
             got as f64 / secs / 1e6
         );
     }

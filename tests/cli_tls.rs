@@ -88,8 +88,12 @@ fn decrypted_exchanges_match_tshark_for_every_suite_and_version() {
         "tls12-gcm",
         "tls12-chacha",
         "chromium-page",
+        // A HelloRetryRequest with the middlebox-compat CCS from both sides (RFC 8446
+        // §4.1.4, §D.4): the keys are the log's, the session must not stall on the CCS.
+        "hrr",
     ];
-    let h1 = ["tls13-h1-curl", "resumed", "tls12-resumed"];
+    // tls12-cbc: AES-128-CBC with HMAC-SHA256 and encrypt_then_mac (RFC 7366).
+    let h1 = ["tls13-h1-curl", "resumed", "tls12-resumed", "tls12-cbc"];
     for (captures, is_h2, version) in [(&h2[..], true, "HTTP/2"), (&h1[..], false, "HTTP/1.1")] {
         for c in captures {
             let o = run(&["http", "--json"], c, Some(&format!("{c}.keys")));
@@ -215,6 +219,42 @@ fn bad_key_logs_warn_skip_or_fail_in_one_line_and_never_print_secrets() {
         );
         for s in &secrets {
             assert!(!all.contains(s.as_str()), "{args:?} printed a secret");
+        }
+    }
+}
+
+#[test]
+fn ech_is_grease_where_the_session_shows_it_and_offered_otherwise() {
+    // chromium-page: Chromium's GREASE ECH on all three connections (the lab's nginx has
+    // no ECH). With keys, the two that carried requests are known GREASE; the unused
+    // one and every connection without keys stay `offered`.
+    let status = |keys: Option<&str>| -> Vec<(String, u64)> {
+        json_lines(&run(&["conns", "--json"], "chromium-page", keys))
+            .iter()
+            .filter(|c| !c["tls"].is_null())
+            .map(|c| {
+                assert_eq!(c["tls"]["ech"], true, "{c}");
+                (
+                    c["tls"]["ech_status"].as_str().unwrap().to_string(),
+                    c["tls"]["app_data"]["client"]["plaintext"]
+                        .as_u64()
+                        .unwrap(),
+                )
+            })
+            .collect()
+    };
+    let with = status(Some("chromium-page.keys"));
+    assert_eq!(with.len(), 3);
+    for (s, plain) in &with {
+        assert_eq!(s, if *plain > 0 { "grease" } else { "offered" });
+    }
+    assert_eq!(with.iter().filter(|(s, _)| s == "grease").count(), 2);
+    assert!(status(None).iter().all(|(s, _)| s == "offered"));
+    // No ECH extension: `ech` false and no `ech_status` key.
+    for c in json_lines(&run(&["conns", "--json"], "tls13-h2-curl", None)) {
+        if !c["tls"].is_null() {
+            assert_eq!(c["tls"]["ech"], false);
+            assert!(c["tls"].get("ech_status").is_none(), "{c}");
         }
     }
 }

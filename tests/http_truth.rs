@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use wiretale::base::{Direction, PacketId, Timestamp};
 use wiretale::proto::http::{looks_like_http, HttpConn, HttpTransaction, Transfer};
-use wiretale::proto::tls::{looks_like_tls, TlsConn, TlsEvent};
+use wiretale::proto::tls::{looks_like_tls, Event, HandshakeMsg, TlsSession};
 
 /// Captures whose HTTP streams are too big for the fixture budget (> 200 KB each).
 const NOT_EXTRACTED: &[&str] = &[
@@ -27,7 +27,8 @@ const NOT_EXTRACTED: &[&str] = &[
 
 struct Replayed {
     http: Vec<HttpTransaction>,
-    tls: Vec<TlsEvent>,
+    /// The TLS engine's events (no keys).
+    tls: Vec<Event>,
 }
 
 fn replay(name: &str) -> Option<Replayed> {
@@ -38,7 +39,7 @@ fn replay(name: &str) -> Option<Replayed> {
     let is_http = looks_like_http(&c2s) || looks_like_http(&s2c);
     let is_tls = looks_like_tls(&c2s) || looks_like_tls(&s2c);
     let mut h = HttpConn::new();
-    let mut t = TlsConn::new();
+    let mut t = TlsSession::new();
     let mut http = Vec::new();
     let mut tls = Vec::new();
     let mut last = 0;
@@ -61,14 +62,15 @@ fn replay(name: &str) -> Option<Replayed> {
                     h.feed(d, ts, PacketId(frame - 1), bytes);
                 }
                 if is_tls {
-                    t.feed(d, ts, PacketId(frame - 1), bytes);
+                    t.feed(d, PacketId(frame - 1), ts, bytes, None);
                 }
             }
             "G" => {
                 let len = f[3].parse().unwrap();
                 let ts = Timestamp(f[4].parse().unwrap());
+                let frame: u32 = f[1].parse().unwrap();
                 h.gap(d, ts, len);
-                t.gap(d, ts, len);
+                t.gap(d, PacketId(frame - 1), ts, len, None);
             }
             _ => h.end(d, Timestamp(f[3].parse().unwrap())),
         }
@@ -231,7 +233,10 @@ fn http_and_tls_match_tshark() {
                 .tls
                 .iter()
                 .filter_map(|e| match e {
-                    TlsEvent::ClientHello(c) => c.sni.clone(),
+                    Event::Handshake {
+                        msg: HandshakeMsg::ClientHello(c),
+                        ..
+                    } => c.sni.clone(),
                     _ => None,
                 })
                 .collect();

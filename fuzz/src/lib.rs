@@ -180,16 +180,18 @@ pub fn http_stream(data: &[u8]) {
     let _ = h.anomalies().len() + n;
 }
 
-/// TLS record layer and hellos, both directions in random splits.
+/// TLS record layer and hellos (the session engine without keys), both directions in
+/// random splits.
 pub fn tls_hello(data: &[u8]) {
     let data = cap(data);
-    let mut t = wiretale::proto::tls::TlsConn::new();
+    let mut t = wiretale::proto::tls::TlsSession::new();
     let cell = std::cell::RefCell::new(&mut t);
     interleave(
         data,
-        |d, ts, p, b| cell.borrow_mut().feed(d, ts, p, b),
-        |d, ts, n| cell.borrow_mut().gap(d, ts, n),
+        |d, ts, p, b| cell.borrow_mut().feed(d, p, ts, b, None),
+        |d, ts, n| cell.borrow_mut().gap(d, PacketId(0), ts, n, None),
     );
+    t.finish(None);
     for e in t.drain() {
         let _ = format!("{e:?}");
     }

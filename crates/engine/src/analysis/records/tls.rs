@@ -26,8 +26,14 @@ pub struct TlsRecord<'a> {
     pub cipher: Option<String>,
     /// Whether the records were decrypted with a key log.
     pub decrypted: bool,
-    /// Encrypted Client Hello offered (extension 0xfe0d).
+    /// Encrypted Client Hello offered (extension 0xfe0d), real or GREASE.
     pub ech: bool,
+    /// Only when `ech`: `offered` (real or GREASE: the ClientHello alone never tells),
+    /// `accepted` (the HelloRetryRequest carries ECH), `rejected` (the client sent
+    /// ech_required), `grease` (the outer handshake went on to application data); the
+    /// rule is in the README.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ech_status: Option<&'static str>,
     /// The key-share group the server picked, e.g. `x25519`.
     pub group: Option<String>,
     /// ClientHello → the handshake's last Finished (the client's in TLS 1.3), seconds;
@@ -117,6 +123,7 @@ impl<'a> TlsRecord<'a> {
             cipher: t.cipher.map(names::cipher_suite_name),
             decrypted: t.decrypted,
             ech: t.ech,
+            ech_status: t.ech_status.map(|e| e.name()),
             group: t.group.map(names::group_name),
             handshake: secs(
                 t.client_hello_ts,

@@ -12,6 +12,15 @@
 //! suites (4-digit hex, comma-separated); c = the same over the sorted extensions
 //! without SNI and ALPN, then `_` and the signature algorithms in wire order.
 
+// Bytes from the wire reach this code: no unwrap, expect, panic or unchecked indexing
+// outside tests, so no input can make it panic.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use super::handshake::ClientHelloInfo;
 use super::names::is_grease;
 use md5::{Digest, Md5};

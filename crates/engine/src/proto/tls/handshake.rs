@@ -6,6 +6,15 @@
 //! `None` when it is malformed; strings from the wire are kept lossily as UTF-8 and must
 //! be escaped before reaching a terminal.
 
+// Bytes from the wire reach this code: no unwrap, expect, panic or unchecked indexing
+// outside tests, so no input can make it panic.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use super::names::is_grease;
 
 /// RFC 8446 §4.1.3: a ServerHello with this random is a HelloRetryRequest.
@@ -21,6 +30,8 @@ pub mod ext {
     pub const EC_POINT_FORMATS: u16 = 11;
     pub const SIGNATURE_ALGORITHMS: u16 = 13;
     pub const ALPN: u16 = 16;
+    /// RFC 7366 §2.
+    pub const ENCRYPT_THEN_MAC: u16 = 22;
     pub const SESSION_TICKET: u16 = 35;
     pub const PRE_SHARED_KEY: u16 = 41;
     pub const EARLY_DATA: u16 = 42;
@@ -40,19 +51,19 @@ impl<'a> Cur<'a> {
         Some(a)
     }
     pub(crate) fn u8(&mut self) -> Option<u8> {
-        Some(self.take(1)?[0])
+        self.take(1)?.first().copied()
     }
     pub(crate) fn u16(&mut self) -> Option<u16> {
-        let b = self.take(2)?;
-        Some(u16::from_be_bytes([b[0], b[1]]))
+        Some(u16::from_be_bytes(self.take(2)?.try_into().ok()?))
     }
     fn u24(&mut self) -> Option<usize> {
-        let b = self.take(3)?;
-        Some(usize::from(b[0]) << 16 | usize::from(b[1]) << 8 | usize::from(b[2]))
+        match *self.take(3)? {
+            [a, b, c] => Some(usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c)),
+            _ => None,
+        }
     }
     fn u32(&mut self) -> Option<u32> {
-        let b = self.take(4)?;
-        Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?))
     }
     fn vec8(&mut self) -> Option<Cur<'a>> {
         let n = self.u8()?;
@@ -264,7 +275,10 @@ fn cert_info(der: &[u8]) -> Option<CertInfo> {
             match n {
                 GeneralName::DNSName(s) => sans.push(s.to_string()),
                 GeneralName::IPAddress(b) => match b.len() {
-                    4 => sans.push(std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string()),
+                    4 => {
+                        let a: [u8; 4] = (*b).try_into().ok()?;
+                        sans.push(std::net::Ipv4Addr::from(a).to_string())
+                    }
                     16 => {
                         let a: [u8; 16] = (*b).try_into().ok()?;
                         sans.push(std::net::Ipv6Addr::from(a).to_string())

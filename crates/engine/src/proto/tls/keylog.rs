@@ -9,6 +9,15 @@
 //! browser appends keys while a live capture runs. Secrets are held in [`Secret`], whose
 //! `Debug` never shows the bytes, and no error or warning quotes a line.
 
+// Bytes from the wire reach this code: no unwrap, expect, panic or unchecked indexing
+// outside tests, so no input can make it panic.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::collections::HashMap;
 use std::fmt;
 use std::io::{Read, Seek, SeekFrom};
@@ -342,7 +351,10 @@ fn hex(s: &str) -> Option<Vec<u8>> {
         .chunks(2)
         .map(|p| {
             let d = |c: u8| (c as char).to_digit(16);
-            Some((d(p[0])? * 16 + d(p[1])?) as u8)
+            match *p {
+                [hi, lo] => Some((d(hi)? * 16 + d(lo)?) as u8),
+                _ => None,
+            }
         })
         .collect()
 }

@@ -5,7 +5,17 @@
 //! (RFC 8701 §2: 0x?a?a) as `GREASE (0xNNNN)`.
 //!
 //! The cipher suite table also says how to decrypt a suite (its AEAD or CBC+HMAC and the
-//! PRF/HKDF hash), so naming and decryption cannot disagree.
+//! PRF/HKDF hash; RFC 5246 App. C, RFC 5289 §3.2 for the SHA-256/384 CBC suites), so
+//! naming and decryption cannot disagree.
+
+// Bytes from the wire reach this code: no unwrap, expect, panic or unchecked indexing
+// outside tests, so no input can make it panic.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 /// The hash of a suite's PRF (TLS 1.2, RFC 5246 §5) or HKDF (TLS 1.3, RFC 8446 §7.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,8 +30,14 @@ pub enum Protection {
     Aes128Gcm,
     Aes256Gcm,
     Chacha20Poly1305,
-    /// CBC with HMAC (not decrypted by wiretale: no maintained CBC in ring).
-    Cbc,
+    /// AES-CBC with an HMAC (RFC 5246 §6.2.3.2, RFC 7366): AES-128 or AES-256 and the
+    /// MAC's hash (which is not the PRF's: `_CBC_SHA` suites MAC with SHA-1 but use the
+    /// TLS 1.2 PRF with SHA-256).
+    Aes128CbcSha,
+    Aes256CbcSha,
+    Aes128CbcSha256,
+    Aes256CbcSha256,
+    Aes256CbcSha384,
     /// Anything else (RC4, 3DES, CCM, NULL…): named but not decrypted.
     Other,
 }
@@ -64,20 +80,20 @@ suites! {
     0x009f "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384" Aes256Gcm Sha384 false;
     0x009c "TLS_RSA_WITH_AES_128_GCM_SHA256" Aes128Gcm Sha256 false;
     0x009d "TLS_RSA_WITH_AES_256_GCM_SHA384" Aes256Gcm Sha384 false;
-    0xc009 "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA" Cbc Sha256 false;
-    0xc00a "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA" Cbc Sha256 false;
-    0xc013 "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA" Cbc Sha256 false;
-    0xc014 "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA" Cbc Sha256 false;
-    0xc023 "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256" Cbc Sha256 false;
-    0xc024 "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384" Cbc Sha384 false;
-    0xc027 "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256" Cbc Sha256 false;
-    0xc028 "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384" Cbc Sha384 false;
-    0x002f "TLS_RSA_WITH_AES_128_CBC_SHA" Cbc Sha256 false;
-    0x0035 "TLS_RSA_WITH_AES_256_CBC_SHA" Cbc Sha256 false;
-    0x003c "TLS_RSA_WITH_AES_128_CBC_SHA256" Cbc Sha256 false;
-    0x003d "TLS_RSA_WITH_AES_256_CBC_SHA256" Cbc Sha256 false;
-    0x0033 "TLS_DHE_RSA_WITH_AES_128_CBC_SHA" Cbc Sha256 false;
-    0x0039 "TLS_DHE_RSA_WITH_AES_256_CBC_SHA" Cbc Sha256 false;
+    0xc009 "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA" Aes128CbcSha Sha256 false;
+    0xc00a "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA" Aes256CbcSha Sha256 false;
+    0xc013 "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA" Aes128CbcSha Sha256 false;
+    0xc014 "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA" Aes256CbcSha Sha256 false;
+    0xc023 "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256" Aes128CbcSha256 Sha256 false;
+    0xc024 "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384" Aes256CbcSha384 Sha384 false;
+    0xc027 "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256" Aes128CbcSha256 Sha256 false;
+    0xc028 "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384" Aes256CbcSha384 Sha384 false;
+    0x002f "TLS_RSA_WITH_AES_128_CBC_SHA" Aes128CbcSha Sha256 false;
+    0x0035 "TLS_RSA_WITH_AES_256_CBC_SHA" Aes256CbcSha Sha256 false;
+    0x003c "TLS_RSA_WITH_AES_128_CBC_SHA256" Aes128CbcSha256 Sha256 false;
+    0x003d "TLS_RSA_WITH_AES_256_CBC_SHA256" Aes256CbcSha256 Sha256 false;
+    0x0033 "TLS_DHE_RSA_WITH_AES_128_CBC_SHA" Aes128CbcSha Sha256 false;
+    0x0039 "TLS_DHE_RSA_WITH_AES_256_CBC_SHA" Aes256CbcSha Sha256 false;
     0x000a "TLS_RSA_WITH_3DES_EDE_CBC_SHA" Other Sha256 false;
     0x0005 "TLS_RSA_WITH_RC4_128_SHA" Other Sha256 false;
     0x0004 "TLS_RSA_WITH_RC4_128_MD5" Other Sha256 false;
@@ -86,6 +102,9 @@ suites! {
     0x00ff "TLS_EMPTY_RENEGOTIATION_INFO_SCSV" Other Sha256 false;
     0x5600 "TLS_FALLBACK_SCSV" Other Sha256 false;
 }
+
+/// The ech_required alert (draft-ietf-tls-esni-25 §11.2).
+pub const ECH_REQUIRED: u8 = 121;
 
 /// True for a GREASE value (RFC 8701 §2: both bytes 0x?A with equal halves).
 pub fn is_grease(v: u16) -> bool {

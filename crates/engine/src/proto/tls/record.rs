@@ -11,6 +11,15 @@
 //! record ([`Piece::Lost`], so decryption can still advance its sequence number); a gap
 //! elsewhere loses the record boundaries and stops the direction.
 
+// Bytes from the wire reach this code: no unwrap, expect, panic or unchecked indexing
+// outside tests, so no input can make it panic.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use crate::base::{Anomaly, AnomalyKind, PacketId, Timestamp};
 
 /// Largest record body accepted.
@@ -95,9 +104,13 @@ impl RecordReader {
                     self.first_pkt = pkt;
                 }
                 let take = (5 - self.hdr_len).min(bytes.len());
-                self.hdr[self.hdr_len..self.hdr_len + take].copy_from_slice(&bytes[..take]);
+                let (now, rest) = bytes.split_at_checked(take).unwrap_or((bytes, &[]));
+                let free = self.hdr.get_mut(self.hdr_len..).unwrap_or_default();
+                for (d, s) in free.iter_mut().zip(now) {
+                    *d = *s;
+                }
                 self.hdr_len += take;
-                bytes = &bytes[take..];
+                bytes = rest;
                 if self.hdr_len < 5 {
                     return;
                 }
@@ -126,13 +139,14 @@ impl RecordReader {
                 self.damaged = false;
             }
             let take = (self.want - self.body.len()).min(bytes.len());
+            let (now, rest) = bytes.split_at_checked(take).unwrap_or((bytes, &[]));
             if !self.damaged {
-                self.body.extend_from_slice(&bytes[..take]);
+                self.body.extend_from_slice(now);
             } else {
                 // Count the bytes without keeping them.
                 self.body.resize(self.body.len() + take, 0);
             }
-            bytes = &bytes[take..];
+            bytes = rest;
             if self.body.len() == self.want {
                 self.in_body = false;
                 let body = std::mem::take(&mut self.body);

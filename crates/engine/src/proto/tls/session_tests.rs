@@ -1,12 +1,12 @@
 //! Tests of the TLS engine: RFC 8448 §3 (the simple 1-RTT handshake) for the key
 //! schedule and decryption, the TLS 1.2 PRF vector, real OpenSSL sessions recorded by
-//! testdata/make.py (TLS 1.2 AES-GCM and ChaCha20, TLS 1.3 with each AEAD and a
-//! KeyUpdate), key log parsing, wrong keys, lost bytes and late keys.
+//! testdata/make.py (TLS 1.2 AES-GCM, ChaCha20 and AES-CBC with and without
+//! encrypt_then_mac, TLS 1.3 with each AEAD and a KeyUpdate), key log parsing, wrong keys, lost bytes and late keys.
 
 use super::crypto::{hkdf_expand_label, prf12, RecordKey};
 use super::keylog::KeyLog;
 use super::names::{self, Hash};
-use super::session::{Event, HandshakeMsg, NotDecrypted, TlsSession};
+use super::session::{EchStatus, Event, HandshakeMsg, NotDecrypted, TlsSession};
 use crate::base::{AnomalyKind, Direction, PacketId, Timestamp};
 
 const C: Direction = Direction::ClientToServer;
@@ -551,9 +551,20 @@ fn openssl_sessions_decrypt() {
             0x0303,
             "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
         ),
+        (
+            "tls12-aes128cbc-sha",
+            0x0303,
+            "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+        ),
+        (
+            "tls12-aes256cbc-sha384",
+            0x0303,
+            "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
+        ),
         ("tls13-aes256gcm", 0x0304, "TLS_AES_256_GCM_SHA384"),
         ("tls13-chacha20", 0x0304, "TLS_CHACHA20_POLY1305_SHA256"),
         ("tls13-keyupdate", 0x0304, "TLS_AES_128_GCM_SHA256"),
+        ("tls13-early-rejected", 0x0304, "TLS_AES_128_GCM_SHA256"),
     ] {
         let (segs, keys) = openssl_case(name);
         let (t, ev) = run(&segs, Some(&keys));
@@ -622,6 +633,31 @@ fn openssl_sessions_decrypt() {
 }
 
 #[test]
+fn openssl_rejected_early_data_is_skipped() {
+    // OpenSSL offers a ticket with 0-RTT to a server that cannot use it: a full
+    // handshake, the early record (right after the ClientHello and the middlebox CCS)
+    // skipped as encrypted, the rest decrypted, no anomaly (RFC 8446 §4.2.10).
+    let (segs, keys) = openssl_case("tls13-early-rejected");
+    let (t, ev) = run(&segs, Some(&keys));
+    assert_eq!(anomalies(&ev), vec![], "{ev:#?}");
+    let s = t.summary();
+    assert!(s.early_data_offered && s.resumption.offered_psk);
+    assert_eq!(s.early_data_accepted, Some(false));
+    assert!(!s.resumption.resumed);
+    assert!(!s.certificates.is_empty(), "a full handshake");
+    let first_client_encrypted = ev.iter().find_map(|e| match e {
+        Event::Encrypted {
+            dir: C, pkt, len, ..
+        } => Some((*pkt, *len)),
+        _ => None,
+    });
+    assert_eq!(first_client_encrypted, Some((PacketId(0), 61)));
+    let early = b"GET /early";
+    assert!(!app_data(&ev, C).windows(early.len()).any(|w| w == early));
+    assert_eq!(app_data(&ev, C), CLIENT_MSG);
+}
+
+#[test]
 fn openssl_tls12_keys_for_another_session_are_not_used() {
     let (segs, _) = openssl_case("tls12-aes128gcm");
     let (_, other) = openssl_case("tls12-chacha20");
@@ -648,6 +684,85 @@ fn openssl_tls12_corrupted_record_is_an_anomaly_and_the_rest_decrypts() {
     assert_eq!(app_data(&ev, S), SERVER_MSG);
 }
 
+#[test]
+fn openssl_tls12_cbc_flipped_bytes_are_anomalies_never_plaintext() {
+    // MAC-then-encrypt (SHA-1): the client offered no encrypt_then_mac; encrypt-then-MAC
+    // (SHA-384): both hellos carry it (RFC 7366 §2).
+    for (name, etm) in [
+        ("tls12-aes128cbc-sha", false),
+        ("tls12-aes256cbc-sha384", true),
+    ] {
+        let (segs, keys) = openssl_case(name);
+        let (_, ev) = run(&segs, Some(&keys));
+        let ext22 = |want_client: bool| {
+            ev.iter().any(|e| match e {
+                Event::Handshake {
+                    msg: HandshakeMsg::ClientHello(h),
+                    ..
+                } if want_client => h.extensions.contains(&22),
+                Event::Handshake {
+                    msg: HandshakeMsg::ServerHello(h),
+                    ..
+                } if !want_client => h.extensions.contains(&22),
+                _ => false,
+            })
+        };
+        assert_eq!(ext22(true) && ext22(false), etm, "{name}");
+        // Flip a byte of the request record: in its IV, its ciphertext (the MAC or
+        // padding of MtE), or its last byte (EtM: the MAC; MtE: the padding length).
+        let i = segs
+            .iter()
+            .rposition(|(d, b)| *d == C && b.first() == Some(&23))
+            .unwrap();
+        for at in [6, 30, segs[i].1.len() - 20, segs[i].1.len() - 1] {
+            let mut bad = segs.clone();
+            bad[i].1[at] ^= 0x40;
+            let (_, ev) = run(&bad, Some(&keys));
+            assert_eq!(
+                anomalies(&ev),
+                vec![AnomalyKind::TlsDecryptFailed],
+                "{name} byte {at}"
+            );
+            assert!(app_data(&ev, C).is_empty(), "{name} byte {at}");
+            assert_eq!(app_data(&ev, S), SERVER_MSG, "{name} byte {at}");
+        }
+    }
+}
+
+#[test]
+fn cbc_seal_and_open_round_trip_each_suite_and_mode() {
+    let cr = [1u8; 32];
+    let sr = [2u8; 32];
+    for id in [0xc013, 0xc014, 0xc027, 0xc028, 0x003d] {
+        let suite = names::suite(id).unwrap();
+        for etm in [false, true] {
+            let [mut c, _] = RecordKey::tls12_keys(suite, &[3; 48], &cr, &sr, 0x0303, etm).unwrap();
+            let [mut open, _] =
+                RecordKey::tls12_keys(suite, &[3; 48], &cr, &sr, 0x0303, etm).unwrap();
+            // Every length around a block boundary, so every padding length occurs.
+            for n in 0..40 {
+                let plain: Vec<u8> = (0..n as u8).collect();
+                let body = c.seal(23, 0x0303, &plain);
+                assert_eq!(
+                    open.open(23, 0x0303, &body),
+                    Ok((23, plain)),
+                    "{id:#x} etm {etm} len {n}"
+                );
+            }
+            // The other mode's record does not authenticate.
+            let [mut other, _] =
+                RecordKey::tls12_keys(suite, &[3; 48], &cr, &sr, 0x0303, !etm).unwrap();
+            let body = other.seal(23, 0x0303, b"x");
+            let [mut open, _] =
+                RecordKey::tls12_keys(suite, &[3; 48], &cr, &sr, 0x0303, etm).unwrap();
+            assert!(open.open(23, 0x0303, &body).is_err(), "{id:#x} etm {etm}");
+            assert_eq!(open.seq, 0, "a failure changes nothing");
+        }
+        // TLS 1.0/1.1 (chained IV, MD5/SHA-1 PRF) are not decrypted.
+        assert!(RecordKey::tls12_keys(suite, &[3; 48], &cr, &sr, 0x0302, false).is_err());
+    }
+}
+
 fn stream_fixture(name: &str) -> Vec<(Direction, u32, Vec<u8>)> {
     let base = format!("{}/tests/data/streams/{name}", crate::testutil::ROOT);
     let c2s = std::fs::read(format!("{base}.c2s.bin")).unwrap();
@@ -670,32 +785,26 @@ fn stream_fixture(name: &str) -> Vec<(Direction, u32, Vec<u8>)> {
 }
 
 #[test]
-fn shared_capture_hellos_agree_with_the_hello_decoder() {
-    // zeek/tls-chrome-34-google.pcap (TLS 1.2, as tshark's truth says): the same SNI,
-    // ALPN and version as TlsConn, plus the plaintext certificate chain.
+fn shared_capture_hellos_match_tshark() {
+    // zeek/tls-chrome-34-google.pcap (TLS 1.2, as tshark's truth says): SNI google.de in
+    // the ClientHello of frame 4, ALPN offered, the version, plus the plaintext
+    // certificate chain.
     let segs = stream_fixture("zeek__tls-chrome-34-google.pcap--0");
     let mut t = TlsSession::new();
-    let mut old = super::TlsConn::new();
     let mut ev = Vec::new();
-    let mut old_ev = Vec::new();
     for (d, p, b) in &segs {
         t.feed(*d, PacketId(*p), Timestamp(0), b, None);
-        old.feed(*d, Timestamp(0), PacketId(*p), b);
         ev.extend(t.drain());
-        old_ev.extend(old.drain());
     }
-    let super::TlsEvent::ClientHello(ch) = &old_ev[0] else {
-        panic!()
-    };
-    let super::TlsEvent::ServerHello(sh) = &old_ev[1] else {
-        panic!()
-    };
     let s = t.summary();
-    assert_eq!(s.sni, ch.sni);
-    assert_eq!(s.alpn_offered, ch.alpn);
-    assert_eq!(s.version, Some(sh.version));
-    assert_eq!(s.cipher, Some(sh.cipher));
-    assert_eq!(s.alpn, sh.alpn);
+    assert_eq!(s.sni.as_deref(), Some("google.de"));
+    assert!(
+        s.alpn_offered.iter().any(|a| a == "http/1.1"),
+        "{:?}",
+        s.alpn_offered
+    );
+    assert_eq!(s.version, Some(0x0303));
+    assert!(s.cipher.is_some());
     let first = ev.iter().find_map(|e| match e {
         Event::Handshake {
             msg: HandshakeMsg::ClientHello(_),
@@ -704,7 +813,7 @@ fn shared_capture_hellos_agree_with_the_hello_decoder() {
         } => Some(pkt.frame_number()),
         _ => None,
     });
-    assert_eq!(first, Some(ch.pkt.frame_number()));
+    assert_eq!(first, Some(4));
     assert!(!s.certificates.is_empty());
     assert!(
         s.certificates[0].sans.iter().any(|n| n.contains("google")),
@@ -764,6 +873,94 @@ fn fingerprints_of_the_rfc8448_client_hello() {
     assert!(ja4.starts_with("t13d030900_"), "{ja4}");
 }
 
+/// The RFC 8448 ClientHello record with one more extension (type `ty`, body `body`) at
+/// the end; the handshake length is at 1..4 and the extensions length right after the
+/// compression methods (body offset 45).
+fn rfc8448_ch_with(ty: u16, body: &[u8]) -> Vec<u8> {
+    let mut msg = h(CH_MSG);
+    msg.extend(ty.to_be_bytes());
+    msg.extend((body.len() as u16).to_be_bytes());
+    msg.extend(body);
+    let added = 4 + body.len();
+    let n = u32::from_be_bytes([0, msg[1], msg[2], msg[3]]) + added as u32;
+    msg[1..4].copy_from_slice(&n.to_be_bytes()[1..]);
+    let ext = 4 + 45;
+    let e = u16::from_be_bytes([msg[ext], msg[ext + 1]]) + added as u16;
+    msg[ext..ext + 2].copy_from_slice(&e.to_be_bytes());
+    let mut rec = vec![22, 3, 1];
+    rec.extend((msg.len() as u16).to_be_bytes());
+    rec.extend(msg);
+    rec
+}
+
+/// An outer ECH extension (draft-ietf-tls-esni-25 §5): type outer, HPKE suite
+/// (HKDF-SHA256, AES-128-GCM), config id, enc, payload — random-looking, as GREASE is.
+const ECH_OUTER: &[u8] = &[
+    0, 0, 1, 0, 1, 0x42, 0, 4, 1, 2, 3, 4, 0, 8, 9, 8, 7, 6, 5, 4, 3, 2,
+];
+
+#[test]
+fn ech_offer_is_told_apart_only_where_the_bytes_allow() {
+    let keys = rfc8448_keylog();
+    let mut segs = rfc8448_segments();
+    segs[0] = (C, rfc8448_ch_with(0xfe0d, ECH_OUTER));
+    // Without keys (TLS 1.3): GREASE and real ECH look alike.
+    let (t, _) = run(&segs, None);
+    assert!(t.summary().ech);
+    assert_eq!(t.summary().ech_status, Some(EchStatus::Offered));
+    // With the outer ClientHello's keys the handshake went on and the client sent data:
+    // a rejected real ECH would have ended in ech_required, so it was GREASE.
+    let (t, ev) = run(&segs, Some(&keys));
+    assert!(!app_data(&ev, C).is_empty());
+    assert_eq!(t.summary().ech_status, Some(EchStatus::Grease));
+    // The client's answer is ech_required (sealed as its first record under its traffic
+    // key, instead of its request): real ECH that the server did not accept.
+    let suite = names::suite(0x1301).unwrap();
+    let mut ck = RecordKey::tls13(suite, &h(C_AP)).unwrap();
+    let body = ck.seal(21, 0x0303, &[2, names::ECH_REQUIRED]);
+    let mut rec = vec![23, 3, 3];
+    rec.extend((body.len() as u16).to_be_bytes());
+    rec.extend(body);
+    let mut rejected = segs.clone();
+    rejected[4] = (C, rec);
+    rejected.truncate(6);
+    let (t, ev) = run(&rejected, Some(&keys));
+    assert_eq!(anomalies(&ev), vec![], "{ev:#?}");
+    assert_eq!(t.summary().ech_status, Some(EchStatus::Rejected));
+    // No ECH extension: no status at all.
+    let (t, _) = run(&rfc8448_segments(), Some(&keys));
+    assert!(!t.summary().ech);
+    assert_eq!(t.summary().ech_status, None);
+}
+
+#[test]
+fn ech_in_a_hello_retry_request_means_accepted() {
+    // HRR (RFC 8446 §4.1.4): supported_versions 1.3, key_share x25519, and the ECH
+    // extension with an 8-byte accept confirmation (draft-ietf-tls-esni-25 §7.2.1).
+    let hrr = |with_ech: bool| {
+        let mut b = vec![3, 3];
+        b.extend(super::handshake::HRR_RANDOM);
+        b.extend([0, 0x13, 0x01, 0]);
+        let mut ext = vec![0, 43, 0, 2, 3, 4, 0, 51, 0, 2, 0, 0x1d];
+        if with_ech {
+            ext.extend([0xfe, 0x0d, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8]);
+        }
+        b.extend((ext.len() as u16).to_be_bytes());
+        b.extend(ext);
+        let mut m = vec![2, 0, (b.len() >> 8) as u8, b.len() as u8];
+        m.extend(b);
+        let mut rec = vec![22, 3, 3, 0, m.len() as u8];
+        rec.extend(m);
+        rec
+    };
+    for (with_ech, want) in [(true, EchStatus::Accepted), (false, EchStatus::Offered)] {
+        let segs = [(C, rfc8448_ch_with(0xfe0d, ECH_OUTER)), (S, hrr(with_ech))];
+        let (t, ev) = run(&segs, None);
+        assert_eq!(handshake_names(&ev, S), ["HelloRetryRequest"]);
+        assert_eq!(t.summary().ech_status, Some(want));
+    }
+}
+
 /// The RFC 8448 exchange with a 0-RTT record from the client right after its
 /// ClientHello, which offers early_data when `offer` is set.
 fn with_early_record(offer: bool) -> Vec<(Direction, Vec<u8>)> {
@@ -813,6 +1010,46 @@ fn rejected_early_data_is_skipped_not_an_anomaly() {
     assert_eq!(anomalies(&ev), vec![AnomalyKind::TlsDecryptFailed]);
 }
 
+#[test]
+fn openssl_sessions_decrypt_fed_byte_by_byte_interleaved() {
+    // Both directions one byte at a time, alternating: the client's CCS and Finished
+    // arrive before the server's certificate is complete.
+    for name in [
+        "tls12-aes128gcm",
+        "tls12-aes128cbc-sha",
+        "tls12-aes256cbc-sha384",
+        "tls13-aes256gcm",
+    ] {
+        let (segs, keys) = openssl_case(name);
+        let c: Vec<u8> = segs
+            .iter()
+            .filter(|s| s.0 == C)
+            .flat_map(|s| s.1.clone())
+            .collect();
+        let s: Vec<u8> = segs
+            .iter()
+            .filter(|s| s.0 == S)
+            .flat_map(|s| s.1.clone())
+            .collect();
+        let mut t = TlsSession::new();
+        let mut ev = Vec::new();
+        for i in 0..c.len().max(s.len()) {
+            if let Some(b) = c.get(i) {
+                t.feed(C, PacketId(i as u32), Timestamp(0), &[*b], Some(&keys));
+            }
+            if let Some(b) = s.get(i) {
+                t.feed(S, PacketId(i as u32), Timestamp(0), &[*b], Some(&keys));
+            }
+            ev.extend(t.drain());
+        }
+        t.finish(Some(&keys));
+        ev.extend(t.drain());
+        assert_eq!(anomalies(&ev), vec![], "{name}");
+        assert_eq!(app_data(&ev, C), CLIENT_MSG, "{name}: {:?}", t.summary());
+        assert_eq!(app_data(&ev, S), SERVER_MSG, "{name}");
+    }
+}
+
 mod mutations {
     use super::*;
     use proptest::prelude::*;
@@ -823,11 +1060,11 @@ mod mutations {
         /// that authenticated (never more than the protected bytes).
         #[test]
         fn mutated_sessions_never_show_garbage(
-            case in 0usize..6,
+            case in 0usize..8,
             flips in proptest::collection::vec((any::<proptest::sample::Index>(), 1u8..=255), 0..4),
             split in 1usize..700,
         ) {
-            let name = ["tls12-aes128gcm", "tls12-aes256gcm", "tls12-chacha20", "tls13-aes256gcm", "tls13-chacha20", "tls13-keyupdate"][case];
+            let name = ["tls12-aes128gcm", "tls12-aes256gcm", "tls12-chacha20", "tls13-aes256gcm", "tls13-chacha20", "tls13-keyupdate", "tls12-aes128cbc-sha", "tls12-aes256cbc-sha384"][case];
             let (segs, keys) = openssl_case(name);
             let mut c: Vec<u8> = segs.iter().filter(|s| s.0 == C).flat_map(|s| s.1.clone()).collect();
             let s: Vec<u8> = segs.iter().filter(|s| s.0 == S).flat_map(|s| s.1.clone()).collect();

@@ -117,7 +117,8 @@ pub enum NotDecrypted {
     NoKeyLog,
     /// The key log has no secrets for this session's client random.
     NoKeys,
-    /// The cipher suite is not one wiretale decrypts (CBC, CCM, RC4, …).
+    /// The cipher suite is not one wiretale decrypts (CCM, RC4, 3DES, CBC before TLS
+    /// 1.2, …).
     UnsupportedSuite(u16),
     /// The ClientHello or ServerHello was not seen, so the session is unknown.
     NoHandshake,
@@ -136,6 +137,44 @@ impl NotDecrypted {
             }
             NotDecrypted::NoHandshake => "handshake not captured".into(),
             NotDecrypted::Failed => "records did not authenticate with the logged keys".into(),
+        }
+    }
+}
+
+/// What the bytes tell of an Encrypted Client Hello offer (draft-ietf-tls-esni-25).
+///
+/// A GREASE ECH extension (§6.2) is built to look like a real one, so the ClientHello
+/// alone never tells them apart: it is `Offered` until the server or the client shows
+/// more. The rule, in order:
+/// - `Accepted`: the HelloRetryRequest carries the ECH extension, which only a server
+///   that accepted ECH sends (its accept confirmation, §7.2.1). (An accepting server's
+///   other confirmation is in the ServerHello random, computed over the inner
+///   ClientHello, which is encrypted: not checkable.)
+/// - `Rejected`: the client sent an ech_required alert (121, §6.1.6): it had offered
+///   real ECH and the server did not accept it. Seen only with keys in TLS 1.3.
+/// - `Grease`: the outer handshake was completed and the client sent application data.
+///   A client whose real ECH is not accepted must abort with ech_required instead
+///   (§6.1.6), so the offer was GREASE. Seen with keys in TLS 1.3 (the session decrypts
+///   with the secrets logged under the outer ClientHello's random, which an accepted ECH
+///   would not use: its secrets are logged under the inner random), and without keys
+///   when the server chose TLS 1.2 (its application_data records are visible as such).
+/// - `Offered`: anything else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EchStatus {
+    Offered,
+    Accepted,
+    Rejected,
+    Grease,
+}
+
+impl EchStatus {
+    /// The name in outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            EchStatus::Offered => "offered",
+            EchStatus::Accepted => "accepted",
+            EchStatus::Rejected => "rejected",
+            EchStatus::Grease => "grease",
         }
     }
 }
@@ -180,7 +219,10 @@ pub struct TlsSummary {
     pub early_data_offered: bool,
     /// Known only from decrypted EncryptedExtensions.
     pub early_data_accepted: Option<bool>,
+    /// The ClientHello carries an encrypted_client_hello extension (real or GREASE).
     pub ech: bool,
+    /// What is known of that offer (None without one); see [`EchStatus`].
+    pub ech_status: Option<EchStatus>,
     pub grease: bool,
     /// Server certificate chain, leaf first (plaintext in ≤ 1.2, decrypted in 1.3).
     pub certificates: Vec<CertInfo>,

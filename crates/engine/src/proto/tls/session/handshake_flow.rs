@@ -181,17 +181,22 @@ impl TlsSession {
         s.resumption.offered_psk = h.psk;
         s.early_data_offered = h.early_data;
         s.ech = h.ech;
+        s.ech_status = h.ech.then_some(EchStatus::Offered);
         s.grease = h.grease;
         s.ja3_string = Some(super::super::fingerprint::ja3_string(h));
         s.ja3 = Some(super::super::fingerprint::ja3(h));
         s.ja4 = Some(super::super::fingerprint::ja4(h));
         self.client_session_id = h.session_id.clone();
+        self.client_etm = h.extensions.contains(&handshake::ext::ENCRYPT_THEN_MAC);
     }
 
     fn server_hello(&mut self, h: &ServerHelloInfo, ts: Timestamp) {
         let s = &mut self.summary;
         if h.hrr {
             s.hello_retry = true;
+            if h.extensions.contains(&handshake::ext::ECH) {
+                self.ech_seen(EchStatus::Accepted);
+            }
             return;
         }
         if self.version.is_some() {
@@ -212,10 +217,12 @@ impl TlsSession {
             !h.session_id.is_empty() && h.session_id == self.client_session_id
         };
         self.version = Some(h.version);
-        for side in &mut self.sides {
+        for side in &mut self.sides.0 {
             side.ccs |= std::mem::take(&mut side.ccs_unknown) && h.version != 0x0304;
         }
         self.server_random = Some(h.random);
+        // RFC 7366 §2: the server answers the client's offer, and only for a CBC suite.
+        self.server_etm = h.extensions.contains(&handshake::ext::ENCRYPT_THEN_MAC);
         self.suite = names::suite(h.cipher);
         if self.suite.is_none() || self.suite.is_some_and(|x| x.tls13 != (h.version == 0x0304)) {
             self.suite = None;

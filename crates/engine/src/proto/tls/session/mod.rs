@@ -8,7 +8,9 @@
 //! secrets (looked up by the ClientHello random), records are decrypted:
 //!
 //! - TLS 1.2 (RFC 5246 §6.1, §7.1): a direction is encrypted from its ChangeCipherSpec
-//!   on, with sequence number 0 there; keys from `CLIENT_RANDOM` (see `crypto`).
+//!   on, with sequence number 0 there; keys from `CLIENT_RANDOM` (see `crypto`); AES-GCM,
+//!   ChaCha20-Poly1305 and AES-CBC suites, CBC with encrypt_then_mac when both hellos
+//!   carry it (RFC 7366).
 //! - TLS 1.3 (RFC 8446 §5, §7): every outer `application_data` record after the
 //!   ServerHello is protected; each direction starts with its handshake traffic secret,
 //!   moves to `*_TRAFFIC_SECRET_0` after its own Finished and to the next secret after a
@@ -24,10 +26,19 @@
 //! bounded queue, so a key log that a browser appends to during live capture still
 //! serves the connection: call [`TlsSession::retry`] after `KeyLog::refresh`.
 
+// Bytes from the wire reach this code: no unwrap, expect, panic or unchecked indexing
+// outside tests, so no input can make it panic.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod events;
 mod handshake_flow;
 
-pub use events::{Count, Event, HandshakeMsg, NotDecrypted, Resumption, TlsSummary};
+pub use events::{Count, EchStatus, Event, HandshakeMsg, NotDecrypted, Resumption, TlsSummary};
 
 use std::collections::VecDeque;
 
@@ -95,7 +106,7 @@ impl Default for Side {
 /// The TLS engine of one connection.
 #[derive(Debug, Default)]
 pub struct TlsSession {
-    sides: [Side; 2],
+    sides: Sides,
     client_random: Option<[u8; 32]>,
     server_random: Option<[u8; 32]>,
     suite: Option<&'static Suite>,
@@ -105,6 +116,11 @@ pub struct TlsSession {
     no_decrypt: bool,
     /// The ClientHello's legacy_session_id, to see whether the server echoes it.
     client_session_id: Vec<u8>,
+    /// The ClientHello offered encrypt_then_mac (RFC 7366 §2).
+    client_etm: bool,
+    /// The ServerHello answered with it. Both: CBC records are MACed after encryption.
+    /// (Kept apart because a reordered feed can parse the ServerHello first.)
+    server_etm: bool,
     summary: TlsSummary,
     events: Vec<Event>,
     /// Whole records read, for display filters (kept only after [`TlsSession::log_records`]).
@@ -131,6 +147,34 @@ pub struct RecordSeen {
 }
 
 const DIRS: [Direction; 2] = [Direction::ClientToServer, Direction::ServerToClient];
+
+/// Both directions' state, indexed by `Direction::index()` (0 client, 1 server); any
+/// other index is the server's, so indexing cannot panic.
+#[derive(Debug, Default)]
+struct Sides([Side; 2]);
+
+impl std::ops::Index<usize> for Sides {
+    type Output = Side;
+    fn index(&self, d: usize) -> &Side {
+        let [c, s] = &self.0;
+        if d == 0 {
+            c
+        } else {
+            s
+        }
+    }
+}
+
+impl std::ops::IndexMut<usize> for Sides {
+    fn index_mut(&mut self, d: usize) -> &mut Side {
+        let [c, s] = &mut self.0;
+        if d == 0 {
+            c
+        } else {
+            s
+        }
+    }
+}
 
 impl TlsSession {
     pub fn new() -> Self {
@@ -209,7 +253,7 @@ impl TlsSession {
     /// The connection ended: records still waiting for keys are counted as encrypted.
     pub fn finish(&mut self, keys: Option<&KeyLog>) {
         self.pump(keys);
-        if self.sides.iter().any(|s| !s.pending.is_empty()) {
+        if self.sides.0.iter().any(|s| !s.pending.is_empty()) {
             self.give_up(if self.version.is_none() {
                 NotDecrypted::NoHandshake
             } else {
@@ -404,9 +448,14 @@ impl TlsSession {
                     pkt: r.pkt,
                     ts: r.ts,
                 });
-                // TLS 1.3's CCS is only middlebox compatibility (RFC 8446 §D.4).
+                // TLS 1.3's CCS is only middlebox compatibility (RFC 8446 §D.4). A
+                // HelloRetryRequest exists only in TLS 1.3 (§4.1.4), so the CCS a server
+                // sends after one, or the client before its second ClientHello, is that
+                // too: waiting for the version here would hold back the ServerHello that
+                // tells it, behind the CCS, for good.
                 match self.version {
                     Some(0x0304) => {}
+                    None if self.summary.hello_retry => {}
                     Some(_) => self.sides[d].ccs = true,
                     None => self.sides[d].ccs_unknown = true,
                 }
@@ -419,6 +468,9 @@ impl TlsSession {
 
     fn alert(&mut self, dir: Direction, r: &Record, body: &[u8], decrypted: bool) {
         if let [level, description] = *body {
+            if dir == Direction::ClientToServer && description == names::ECH_REQUIRED {
+                self.ech_seen(EchStatus::Rejected);
+            }
             // Bounded: a hostile peer can send alerts forever; events carry them all.
             if self.summary.alerts.len() < MAX_SUMMARY_ALERTS {
                 self.summary.alerts.push((dir, level, description));
@@ -487,7 +539,10 @@ impl TlsSession {
             k
         } else {
             let sr = self.server_random.ok_or(NotDecrypted::NoHandshake)?;
-            let [c, s] = RecordKey::tls12_pair(suite, secret, &cr, &sr).map_err(unsupported)?;
+            let version = self.version.unwrap_or(0);
+            let etm = self.client_etm && self.server_etm;
+            let [c, s] = RecordKey::tls12_keys(suite, secret, &cr, &sr, version, etm)
+                .map_err(unsupported)?;
             if dir == Direction::ClientToServer {
                 c
             } else {
@@ -501,13 +556,18 @@ impl TlsSession {
     fn protected(&mut self, dir: Direction, r: Record, keys: Option<&KeyLog>) {
         let d = dir.index();
         let len = r.body.len() as u64;
-        self.summary.encrypted[d].records += 1;
-        self.summary.encrypted[d].bytes += len;
+        if let Some(c) = self.summary.encrypted.get_mut(d) {
+            c.records += 1;
+            c.bytes += len;
+        }
         let tls13 = self.version == Some(0x0304);
         // TLS 1.2 keeps the outer type: only application_data records are data (the
         // encrypted Finished is type 22, an encrypted alert 21).
         if !tls13 && r.content_type == 23 {
             self.app_data_seen(dir, r.ts, len, 0);
+            if dir == Direction::ClientToServer {
+                self.ech_seen(EchStatus::Grease);
+            }
         }
         if !tls13 && r.content_type == 22 {
             self.summary.finished[d].get_or_insert(r.ts);
@@ -593,8 +653,13 @@ impl TlsSession {
                     23 => {
                         if tls13 {
                             self.app_data_seen(dir, r.ts, len, plain.len() as u64);
+                            if dir == Direction::ClientToServer && !plain.is_empty() {
+                                self.ech_seen(EchStatus::Grease);
+                            }
                         } else {
-                            self.summary.app_data[d].plaintext += plain.len() as u64;
+                            if let Some(c) = self.summary.app_data.get_mut(d) {
+                                c.plaintext += plain.len() as u64;
+                            }
                         }
                         if !plain.is_empty() {
                             self.events.push(Event::AppData {
@@ -678,12 +743,23 @@ impl TlsSession {
         }
     }
 
+    /// What the session showed of an ECH offer: the first answer stands (an offer is
+    /// accepted, rejected or GREASE once).
+    pub(super) fn ech_seen(&mut self, status: EchStatus) {
+        if self.summary.ech_status == Some(EchStatus::Offered) {
+            self.summary.ech_status = Some(status);
+        }
+    }
+
     fn app_data_seen(&mut self, dir: Direction, ts: Timestamp, bytes: u64, plain: u64) {
         let d = dir.index();
-        let c = &mut self.summary.app_data[d];
-        c.records += 1;
-        c.bytes += bytes;
-        c.plaintext += plain;
-        self.summary.first_app_data[d].get_or_insert(ts);
+        if let Some(c) = self.summary.app_data.get_mut(d) {
+            c.records += 1;
+            c.bytes += bytes;
+            c.plaintext += plain;
+        }
+        if let Some(first) = self.summary.first_app_data.get_mut(d) {
+            first.get_or_insert(ts);
+        }
     }
 }
