@@ -437,6 +437,15 @@ impl EngineSource {
     }
 }
 
+impl EngineSource {
+    /// The `--tls-keylog` file as it is now (read again each time: a live browser adds
+    /// to it), for views that decrypt one connection on demand (Follow, the field tree)
+    /// and for saving. The file's own secrets blocks are added by those views.
+    fn user_keys(&self) -> Option<KeyLog> {
+        self.keylog.as_deref().and_then(|p| KeyLog::read(p).ok())
+    }
+}
+
 /// Reads `--tls-keylog` as the batch commands do: a file that cannot be read is a
 /// one-line error before the TUI opens; lines that do not parse are warnings (shown in
 /// the status line). `follow`: a live capture's log, re-read as the browser appends.
@@ -600,7 +609,8 @@ impl DataSource for EngineSource {
         if let Some(app) = app {
             detail::put_app_layer(&mut tree, app, &pkt);
         }
-        if let Some(plain) = detail::decrypted_tree(&st, &self.table, id, None, &pkt) {
+        let keys = self.user_keys();
+        if let Some(plain) = detail::decrypted_tree(&st, &self.table, id, keys.as_ref(), &pkt) {
             tree.children.push(plain);
         }
         let layers = std::mem::take(&mut tree.children);
@@ -658,7 +668,10 @@ impl DataSource for EngineSource {
 
     fn follow(&self, conn: u32) -> Vec<Turn> {
         match self.store() {
-            Some(st) => detail::follow(&st, &self.table, conn, self.t0()),
+            Some(st) => {
+                let keys = self.user_keys();
+                detail::follow_with_keys(&st, &self.table, conn, self.t0(), keys.as_ref())
+            }
             None => Vec::new(),
         }
     }
@@ -820,7 +833,7 @@ impl EngineSource {
         let out = dir.join(format!("wiretale-{what}-{stamp}.pcapng"));
         // The saved sessions' keys go with them: from the key log (read again, a live
         // browser may have added to it) and the file's own secrets blocks.
-        let file_keys = self.keylog.as_deref().and_then(|p| KeyLog::read(p).ok());
+        let file_keys = self.user_keys();
         let keys = export_keys::input_keys(&st, file_keys);
         let secrets = export_keys::export_secrets(&st, &ids, &keys);
         // Counted only when there are keys (the count decodes every saved frame again).

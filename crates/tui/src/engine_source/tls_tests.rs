@@ -142,6 +142,28 @@ fn the_keylog_flag_decrypts_and_without_keys_the_status_line_says_how() {
     assert_eq!(s.status().notice, None);
 }
 
+/// The Follow view decrypts with `--tls-keylog` too (not only with the file's own
+/// secrets blocks): the HTTP/2 request of the curl capture shows as plaintext.
+#[test]
+fn follow_decrypts_with_the_keylog_flag() {
+    let cap = tls("tls13-h2-curl.pcapng");
+    let text = |s: &EngineSource| -> String {
+        s.follow(1)
+            .iter()
+            .filter_map(|t| match t {
+                crate::source::Turn::Data { bytes, .. } => {
+                    Some(String::from_utf8_lossy(bytes).into_owned())
+                }
+                crate::source::Turn::Gap { .. } => None,
+            })
+            .collect()
+    };
+    let with = text(&open(cap.clone(), Some(tls("tls13-h2-curl.keys"))));
+    assert!(with.contains(":method: GET"), "{with}");
+    let without = text(&open(cap, None));
+    assert!(!without.contains(":method: GET"));
+}
+
 /// Bad key log lines are a warning with the line number (never the secret); keys of
 /// other sessions leave the connection encrypted, said as such; a missing key log is
 /// an error before the TUI opens.

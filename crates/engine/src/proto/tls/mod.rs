@@ -15,8 +15,7 @@ pub mod tree;
 
 pub use keylog::{KeyLog, KeyLogWarning, Secret, SessionSecrets};
 pub use session::{
-    EchStatus, Event, HandshakeMsg, NotDecrypted, RecordSeen, TlsSession, TlsSummary,
-    MAX_HANDSHAKE,
+    EchStatus, Event, HandshakeMsg, NotDecrypted, RecordSeen, TlsSession, TlsSummary, MAX_HANDSHAKE,
 };
 
 /// Most handshake bytes buffered per direction (the session's bound, under the name the
