@@ -121,7 +121,9 @@ impl TlsSession {
                 if tls13 && decrypted {
                     self.sides[d].switch = true;
                 }
-                self.summary.finished[d].get_or_insert(ts);
+                if let Some(f) = self.summary.finished.get_mut(d) {
+                    f.get_or_insert(ts);
+                }
                 Some(HandshakeMsg::Finished)
             }
             24 => body.first().map(|&r| {

@@ -570,7 +570,9 @@ impl TlsSession {
             }
         }
         if !tls13 && r.content_type == 22 {
-            self.summary.finished[d].get_or_insert(r.ts);
+            if let Some(f) = self.summary.finished.get_mut(d) {
+                f.get_or_insert(r.ts);
+            }
         }
         let made = if self.no_decrypt {
             Err(NotDecrypted::NoKeys)
