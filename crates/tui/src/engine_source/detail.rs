@@ -296,15 +296,9 @@ fn ladder(d: &DetailInput<'_>) -> (Vec<Arrow>, Vec<String>) {
 }
 
 /// The conversation of connection `conn`: a private flow table over only its frames,
-/// so the first connection it sees is this one (ids restart at 0). A TLS connection is
-/// decrypted with the keys of the file's pcapng Decryption Secrets Blocks, if any; see
-/// [`follow_with_keys`].
-pub fn follow(store: &FrameStore, table: &PacketTable, conn: u32, t0: Timestamp) -> Vec<Turn> {
-    follow_with_keys(store, table, conn, t0, None)
-}
-
-/// [`follow`] with the session's key log (`--tls-keylog` and the file's DSBs; `None`:
-/// the DSBs of `store` alone). A decrypted TLS connection (and cleartext HTTP/2 by
+/// so the first connection it sees is this one (ids restart at 0), decrypted with the
+/// session's key log (`--tls-keylog` and the file's DSBs; `None`: the DSBs of `store`
+/// alone). A decrypted TLS connection (and cleartext HTTP/2 by
 /// prior knowledge) is shown as `wiretale follow` shows it: its handshake, HTTP/1.x
 /// plaintext as in the clear, HTTP/2 frame by frame with decoded headers and bodies,
 /// and what did not decrypt on lines of its own; those turns' bytes are that text.
