@@ -135,17 +135,6 @@ fn pipeline_matches(cap: &Path, keys: Option<&Path>, filters: &[Filter]) -> Vec<
 /// index or `None` for all, why). Anything else must agree; a listed pair that agrees
 /// is fine (the first two are work in progress elsewhere in issue 15).
 const KNOWN_DIFFERENCES: &[(&str, Option<usize>, &str)] = &[
-    // The session does not decrypt a HelloRetryRequest handshake yet, and holds the
-    // records after the second ClientHello until the end (so their messages and the
-    // HTTP/2 frames are missing, and their protected records show outer type 23).
-    (
-        "hrr",
-        None,
-        "HelloRetryRequest sessions are not decrypted yet",
-    ),
-    // AES-CBC suites (0xc027 here) are not decrypted yet: the encrypted Finished, the
-    // close_notify alert and the HTTP/1.1 messages are missing.
-    ("tls12-cbc", None, "AES-CBC suites are not decrypted yet"),
     // After the lost segment (original frame 28, in the middle of a 16 KB record),
     // wiretale's TCP reassembly holds the later segments until it gives the hole up
     // (frame 45, after the client ACKed the unseen bytes), so the records they complete
