@@ -46,3 +46,37 @@ fn the_readme_story_sample_is_the_real_output() {
         assert_eq!(head.len(), real.len(), "{hint}");
     }
 }
+
+/// The HTTPS excerpt in README.md's HTTPS section is a run of consecutive lines of what
+/// `wiretale story` prints for the bundled HTTPS page load (keys from its DSB).
+#[test]
+fn the_readme_https_excerpt_is_the_real_output() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let begin = readme
+        .find("<!-- https-sample: begin")
+        .expect("README has an https-sample block");
+    let end = begin
+        + readme[begin..]
+            .find("<!-- https-sample: end")
+            .expect("the block ends");
+    let block: Vec<&str> = readme[begin..end]
+        .lines()
+        .skip(1)
+        .filter(|l| !l.starts_with("```"))
+        .collect();
+    assert!(block.len() >= 3, "{block:?}");
+    let out = Command::new(common::bin())
+        .arg("story")
+        .arg(root.join("captures/lab-https-page.pcapng"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let real: Vec<&str> = text.lines().collect();
+    assert!(
+        real.windows(block.len()).any(|w| w == block.as_slice()),
+        "README's HTTPS excerpt is not in the output:\n{}",
+        text
+    );
+}
