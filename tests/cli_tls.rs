@@ -258,3 +258,76 @@ fn ech_is_grease_where_the_session_shows_it_and_offered_otherwise() {
         }
     }
 }
+
+/// The packet list names the TLS records each packet completed as tshark 4.0.17 does
+/// (`tshark -r F [-o tls.keylog_file:K]`, Info column, copied here): handshake messages
+/// by name once decrypted, `Application Data` for what is not, alerts with their level
+/// and description.
+#[test]
+fn packets_name_the_records_each_packet_completed_as_tshark() {
+    let info = |capture: &str, keys: bool, frame: usize| -> String {
+        let k = format!("{capture}.keys");
+        let o = run(&["packets"], capture, keys.then_some(k.as_str()));
+        let text = String::from_utf8(o.stdout).unwrap();
+        let line = text.lines().nth(frame - 1).unwrap().to_string();
+        assert!(
+            line.trim_start().starts_with(&format!("{frame} ")),
+            "{line}"
+        );
+        line
+    };
+    let cases: &[(&str, bool, usize, &str)] = &[
+        (
+            "tls13-h2-curl",
+            true,
+            10,
+            "Server Hello, Change Cipher Spec, Encrypted Extensions",
+        ),
+        (
+            "tls13-h2-curl",
+            true,
+            12,
+            "Certificate, Certificate Verify, Finished",
+        ),
+        ("tls13-h2-curl", true, 14, "Change Cipher Spec, Finished"),
+        ("tls13-h2-curl", true, 15, "New Session Ticket"),
+        (
+            "tls13-h2-curl",
+            false,
+            10,
+            "Server Hello, Change Cipher Spec, Application Data",
+        ),
+        (
+            "tls13-h2-curl",
+            false,
+            12,
+            "Application Data, Application Data, Application Data",
+        ),
+        ("tls13-h2-curl", false, 20, "Application Data"),
+        (
+            "tls12-cbc",
+            true,
+            12,
+            "Certificate, Server Key Exchange, Server Hello Done",
+        ),
+        (
+            "tls12-cbc",
+            true,
+            14,
+            "Client Key Exchange, Change Cipher Spec, Finished",
+        ),
+        (
+            "tls12-cbc",
+            true,
+            22,
+            "Alert (Level: Warning, Description: Close Notify)",
+        ),
+    ];
+    for (capture, keys, frame, want) in cases {
+        let line = info(capture, *keys, *frame);
+        assert!(
+            line.ends_with(want),
+            "{capture} keys={keys} frame {frame}: {line}"
+        );
+    }
+}

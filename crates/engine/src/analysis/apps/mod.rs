@@ -174,7 +174,7 @@ impl Apps {
         self.dns.on_message(meta, msg);
     }
 
-    fn decide(c: &ConnApp, bytes: &[u8], limits: &AppLimits, fields: bool) -> Option<Decoder> {
+    fn decide(c: &ConnApp, bytes: &[u8], limits: &AppLimits) -> Option<Decoder> {
         // The HTTP/2 preface reads as an HTTP/1 request line (`PRI * HTTP/2.0`): first.
         if looks_like_h2(bytes) {
             return Some(Decoder::Http(Carried::h2()));
@@ -183,7 +183,7 @@ impl Apps {
             return Some(Decoder::Http(Carried::http1(limits.http_pending)));
         }
         if looks_like_tls(bytes) {
-            return Some(Decoder::Tls(Box::new(TlsApp::new(fields))));
+            return Some(Decoder::Tls(Box::new(TlsApp::new())));
         }
         if dns::is_dns_port(c.server.port) || dns::is_dns_port(c.client.port) {
             return Some(Decoder::Dns(Box::default()));
@@ -201,7 +201,7 @@ impl Apps {
         if let Decoder::Probe { tries } = &mut c.decoder {
             *tries += 1;
             let probe = &bytes[..bytes.len().min(PROBE_WINDOW)];
-            match Self::decide(c, probe, &self.limits, self.want_fields) {
+            match Self::decide(c, probe, &self.limits) {
                 Some(d) => c.decoder = d,
                 None if c.decoder_tries() >= PROBE_TRIES || bytes.len() >= PROBE_BYTES => {
                     c.decoder = Decoder::Other

@@ -9,7 +9,7 @@ use crate::base::escape::escape_str;
 use crate::base::{Anomaly, ConnId, Direction, PacketId, Timestamp};
 use crate::proto::http::looks_like_http;
 use crate::proto::http2::looks_like_h2;
-use crate::proto::tls::{Event, HandshakeMsg, KeyLog, TlsSession, TlsSummary};
+use crate::proto::tls::{names, Event, HandshakeMsg, KeyLog, RecordSeen, TlsSession, TlsSummary};
 use crate::story::HttpRecord;
 
 /// Most anomalies kept per connection (the rest are counted by the limits).
@@ -50,10 +50,12 @@ impl Out<'_> {
 }
 
 impl TlsApp {
-    /// `fields`: record what display filters read of each record and message.
-    pub fn new(fields: bool) -> Self {
+    /// Its records are logged: the packet list names them, and display filters read
+    /// them (`Out::fields`).
+    pub fn new() -> Self {
         let mut session = TlsSession::new();
-        session.log_records(fields);
+        // Always: the packet list names the records each packet completed.
+        session.log_records(true);
         TlsApp {
             session,
             inner: None,
@@ -126,9 +128,13 @@ impl TlsApp {
 
     fn events(&mut self, out: &mut Out) {
         let events: Vec<Event> = self.session.drain().collect();
+        let records: Vec<RecordSeen> = self.session.drain_records().collect();
         if out.fields {
-            self.fields(&events, out);
+            self.fields(&records, &events, out);
         }
+        let tls13 = self.session.summary().version == Some(0x0304);
+        let info = records_info(&records, &events, tls13);
+        let first_note = out.notes.len();
         for ev in events {
             match ev {
                 // Notes as tshark's Info has them on the packets of the plaintext hellos.
@@ -165,17 +171,30 @@ impl TlsApp {
                 _ => {}
             }
         }
+        // One Info for the TLS this packet completed, as tshark's packet list has it
+        // ("Server Hello, Change Cipher Spec, Encrypted Extensions"); a hello's note
+        // keeps its fields. Decrypted HTTP in the packet speaks for it instead.
+        let Some(info) = info else { return };
+        let added = out.notes.get(first_note..).unwrap_or_default();
+        if added.iter().any(|n| n.proto != "tls") {
+            return;
+        }
+        match out.notes.get_mut(first_note) {
+            Some(n) => n.info = info,
+            None => out.notes.push(AppNote::new("tls", info)),
+        }
+        out.notes.truncate(first_note + 1);
     }
 
     /// What display filters read (`tls.record.*`, `tls.handshake.*`,
     /// `tls.alert_message.desc`) of the records and messages that came out now: they
     /// belong to the packet being read, which completed them (tshark's attribution; a
     /// record that waited for keys lands on the packet that released it).
-    fn fields(&mut self, events: &[Event], out: &mut Out) {
+    fn fields(&mut self, records: &[RecordSeen], events: &[Event], out: &mut Out) {
         let tls13 = self.session.summary().version == Some(0x0304);
         let started = out.tls.is_some();
         let mut list = out.tls.take().unwrap_or_default();
-        for r in self.session.drain_records() {
+        for r in records {
             list.push(TlsField::Record {
                 content_type: if r.protected && tls13 {
                     r.inner
@@ -271,4 +290,106 @@ fn handshake_field(msg: &HandshakeMsg) -> TlsHandshakeField {
         kind,
         ..TlsHandshakeField::default()
     }
+}
+
+/// The packet-list Info of the records a packet completed, in order, as tshark 4.0
+/// writes it: handshake messages by name (a plaintext handshake record takes the
+/// plaintext messages that came out, a decrypted one the decrypted messages), `Change
+/// Cipher Spec`, `Application Data`, `Alert (Level: Fatal, Description: …)`, and for
+/// records not decrypted `Encrypted Handshake Message` / `Encrypted Alert` (TLS 1.2; in
+/// TLS 1.3 every protected record reads `Application Data`, RFC 8446 §5.2). `None` when
+/// the packet completed no record.
+fn records_info(records: &[RecordSeen], events: &[Event], tls13: bool) -> Option<String> {
+    if records.is_empty() {
+        return None;
+    }
+    let mut plain = events.iter().filter_map(|e| match e {
+        Event::Handshake {
+            msg,
+            decrypted: false,
+            ..
+        } => Some(msg),
+        _ => None,
+    });
+    let mut secret = events.iter().filter_map(|e| match e {
+        Event::Handshake {
+            msg,
+            decrypted: true,
+            ..
+        } => Some(msg),
+        _ => None,
+    });
+    let mut alerts = events.iter().filter_map(|e| match e {
+        Event::Alert {
+            level, description, ..
+        } => Some((*level, *description)),
+        _ => None,
+    });
+    let mut parts: Vec<String> = Vec::new();
+    let mut push = |p: String| {
+        // A run of one kind reads once per record, as tshark lists it, but bounded.
+        if parts.len() < 16 {
+            parts.push(p);
+        }
+    };
+    for r in records {
+        let kind = if r.protected {
+            r.inner.or((!tls13).then_some(r.content_type))
+        } else {
+            Some(r.content_type)
+        };
+        let decrypted = r.protected && r.inner.is_some();
+        match (kind, r.protected, decrypted) {
+            (Some(22), false, _) => plain.by_ref().for_each(|m| push(message_info(m))),
+            (Some(22), true, true) => secret.by_ref().for_each(|m| push(message_info(m))),
+            (Some(22), true, false) => push("Encrypted Handshake Message".into()),
+            (Some(20), ..) => push("Change Cipher Spec".into()),
+            (Some(21), true, false) => push("Encrypted Alert".into()),
+            (Some(21), ..) => {
+                if let Some((level, d)) = alerts.next() {
+                    push(format!(
+                        "Alert (Level: {}, Description: {})",
+                        title(&names::alert_level_name(level)),
+                        title(&names::alert_description_name(d))
+                    ));
+                }
+            }
+            (Some(24), ..) => push("Heartbeat".into()),
+            _ => push("Application Data".into()),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// A handshake message as tshark's Info names it: "Client Hello (SNI=…)", "Server
+/// Hello", "Encrypted Extensions", "New Session Ticket", …
+fn message_info(m: &HandshakeMsg) -> String {
+    if let HandshakeMsg::ClientHello(h) = m {
+        if let Some(s) = &h.sni {
+            return format!("Client Hello (SNI={})", escape_str(s));
+        }
+    }
+    let name = m.name();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if i > 0 && c.is_ascii_uppercase() {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    escape_str(&out)
+}
+
+/// `close_notify` → `Close Notify`, `fatal` → `Fatal`.
+fn title(s: &str) -> String {
+    s.split(['_', ' '])
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
