@@ -169,7 +169,21 @@ fn key_log(path: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
 /// `CLIENT_TRAFFIC_SECRET_0` per connection in the client's key log, the server's key log
 /// holding the same traffic secrets. Returns the datagrams for scenario-specific checks.
 fn check_initials_and_keys(dir: &Path, connections: usize) -> Vec<Datagram> {
-    let dgs = quic_datagrams(&dir.join("lab.pcap"));
+    check_capture(
+        &dir.join("lab.pcap"),
+        &dir.join("keys.log"),
+        &dir.join("server-keys.log"),
+        connections,
+    )
+}
+
+fn check_capture(
+    pcap: &Path,
+    client_keys: &Path,
+    server_keys: &Path,
+    connections: usize,
+) -> Vec<Datagram> {
+    let dgs = quic_datagrams(pcap);
     let ports: BTreeSet<u16> = dgs.iter().map(|d| d.client_port).collect();
     assert_eq!(ports.len(), connections, "client ports: {ports:?}");
     for port in &ports {
@@ -199,8 +213,8 @@ fn check_initials_and_keys(dir: &Path, connections: usize) -> Vec<Datagram> {
             );
         }
     }
-    let client = key_log(&dir.join("keys.log"));
-    let server = key_log(&dir.join("server-keys.log"));
+    let client = key_log(client_keys);
+    let server = key_log(server_keys);
     let c0 = client
         .get("CLIENT_TRAFFIC_SECRET_0")
         .expect("CLIENT_TRAFFIC_SECRET_0 in the client's key log");
@@ -222,7 +236,11 @@ fn check_initials_and_keys(dir: &Path, connections: usize) -> Vec<Datagram> {
 
 /// The server's request log: (method, path, status) in order.
 fn requests(dir: &Path) -> Vec<(String, String, String)> {
-    let text = std::fs::read_to_string(dir.join("h3-requests.tsv")).unwrap_or_default();
+    request_log(&dir.join("h3-requests.tsv"))
+}
+
+fn request_log(path: &Path) -> Vec<(String, String, String)> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
     text.lines()
         .map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
@@ -256,6 +274,11 @@ fn the_quic_lab_captures_aioquic_http3_with_both_key_logs() {
 fn the_quic_lab_captures_a_retry_and_the_initial_that_answers_it() {
     let dir = run_quic_lab("aioquic-retry", "wqr");
     let dgs = check_initials_and_keys(dir.path(), 1);
+    check_retry(&dgs);
+    assert_eq!(requests(dir.path()).len(), 2);
+}
+
+fn check_retry(dgs: &[Datagram]) {
     let headers: Vec<(bool, &LongHeader)> = dgs
         .iter()
         .filter_map(|d| d.header.as_ref().map(|h| (d.from_client, h)))
@@ -276,7 +299,6 @@ fn the_quic_lab_captures_a_retry_and_the_initial_that_answers_it() {
         1,
         "one Retry"
     );
-    assert_eq!(requests(dir.path()).len(), 2);
 }
 
 #[test]
@@ -305,4 +327,92 @@ fn the_quic_lab_captures_chromium_forced_onto_quic() {
             "Chromium fetched {p} over HTTP/3: {paths:?}"
         );
     }
+}
+
+/// The committed fixtures (tests/data/quic/lab/, made by tests/lab/quic-captures.sh) pass
+/// the same checks as a live run: no root needed, so every CI run keeps them honest.
+const FIXTURES: &str = "tests/data/quic/lab";
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(FIXTURES)
+        .join(name)
+}
+
+fn check_fixture(name: &str, connections: usize) -> Vec<Datagram> {
+    let pcap = fixture(&format!("{name}.pcapng"));
+    let size = std::fs::metadata(&pcap).unwrap().len();
+    assert!(size <= 300_000, "{name}: a small capture ({size} bytes)");
+    check_capture(
+        &pcap,
+        &fixture(&format!("{name}.keys")),
+        &fixture(&format!("{name}.server.keys")),
+        connections,
+    )
+}
+
+#[test]
+fn the_committed_quic_lab_captures_hold_what_their_readme_says() {
+    check_fixture("aioquic-h3", 2);
+    let reqs = request_log(&fixture("aioquic-h3.h3.tsv"));
+    let statuses: Vec<&str> = reqs.iter().map(|r| r.2.as_str()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == "404").count(), 1);
+    assert_eq!(reqs.iter().filter(|r| r.0 == "POST").count(), 1, "{reqs:?}");
+
+    check_retry(&check_fixture("aioquic-retry", 1));
+    assert_eq!(request_log(&fixture("aioquic-retry.h3.tsv")).len(), 2);
+
+    check_fixture("chromium-h3", 1);
+    assert_eq!(request_log(&fixture("chromium-h3.h3.tsv")).len(), 6);
+
+    // Every truth file lists the capture's QUIC frames, one line each after the header.
+    for name in ["aioquic-h3", "aioquic-retry", "chromium-h3"] {
+        let n = quic_datagrams(&fixture(&format!("{name}.pcapng"))).len();
+        for t in ["quic", "nokeys.quic"] {
+            let text = std::fs::read_to_string(fixture(&format!("truth/{name}.{t}.tsv"))).unwrap();
+            assert_eq!(text.lines().count(), n + 1, "truth/{name}.{t}.tsv");
+        }
+    }
+}
+
+/// The Decryption Secrets Blocks of a little-endian pcapng file (pcapng §4.7: type 0x0A,
+/// secrets type, length, data padded to 32 bits): (secrets type, data).
+fn decryption_secrets(bytes: &[u8]) -> Vec<(u32, Vec<u8>)> {
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+    assert_eq!(u32_at(8), 0x1A2B_3C4D, "a little-endian section");
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 12 <= bytes.len() {
+        let (ty, len) = (u32_at(at), u32_at(at + 4) as usize);
+        assert!(len >= 12 && at + len <= bytes.len(), "block at {at}");
+        if ty == 0x0A {
+            let dlen = u32_at(at + 12) as usize;
+            out.push((u32_at(at + 8), bytes[at + 16..at + 16 + dlen].to_vec()));
+        }
+        at += len;
+    }
+    out
+}
+
+#[test]
+fn the_dsb_copy_of_the_chromium_capture_carries_its_key_log_and_the_same_packets() {
+    let dsb = std::fs::read(fixture("chromium-h3.dsb.pcapng")).unwrap();
+    let secrets = decryption_secrets(&dsb);
+    let keys = std::fs::read(fixture("chromium-h3.keys")).unwrap();
+    assert_eq!(
+        secrets,
+        vec![(0x544C_534B, keys)],
+        "one TLSK block: the key log"
+    );
+    let packets = |p: &Path| {
+        let mut cap = pcap::Capture::from_file(p).unwrap();
+        let mut v = Vec::new();
+        while let Ok(pk) = cap.next_packet() {
+            v.push(pk.data.to_vec());
+        }
+        v
+    };
+    let a = packets(&fixture("chromium-h3.dsb.pcapng"));
+    assert!(!a.is_empty());
+    assert_eq!(a, packets(&fixture("chromium-h3.pcapng")));
 }
