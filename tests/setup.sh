@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what building and testing wiretale needs on a fresh Debian/Ubuntu machine:
 # libpcap (the `pcap` crate links it), pkg-config, and the real programs the lab tests
-# drive (dnsmasq, nginx, curl, tmux, iproute2, ethtool; openssl makes the HTTPS lab's CA).
+# drive (dnsmasq, nginx, curl, tmux, iproute2, ethtool; openssl makes the HTTPS lab's CA;
+# python3-venv and, from PyPI, aioquic for the HTTP/3 lab, see below).
 # Uses sudo when not root. Idempotent: installs only what is missing.
 set -euo pipefail
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in libpcap-dev pkg-config gcc tmux iproute2 ethtool dnsmasq-base nginx curl openssl; do
+for p in libpcap-dev pkg-config gcc tmux iproute2 ethtool dnsmasq-base nginx curl openssl python3-venv; do
   have_pkg "$p" || need+=("$p")
 done
 
@@ -26,4 +27,23 @@ if ! command -v cargo >/dev/null; then
     echo "setup: Rust is missing; install it with https://rustup.rs (rustup), then run this again" >&2
     exit 1
   fi
+fi
+
+# The HTTP/3 lab (tests/lab/quic.sh): aioquic from PyPI in a venv, and its examples
+# (http3_server.py, http3_client.py), which only its source archive ships.
+AIOQUIC=1.7.2
+LABDIR=${WIRETALE_LAB_DIR:-/opt/wiretale-lab}
+SUDO=""
+if [ "$(id -u)" != 0 ] && [ ! -w "$(dirname "$LABDIR")" ]; then SUDO="sudo"; fi
+if [ ! -x "$LABDIR/venv/bin/python" ] || ! "$LABDIR/venv/bin/python" -c "import aioquic, wsproto; assert aioquic.__version__ == '$AIOQUIC'" 2>/dev/null; then
+  echo "setup: installing aioquic $AIOQUIC in $LABDIR/venv" >&2
+  $SUDO mkdir -p "$LABDIR"
+  $SUDO /usr/bin/python3 -m venv "$LABDIR/venv"
+  $SUDO "$LABDIR/venv/bin/pip" install -q "aioquic==$AIOQUIC" wsproto
+fi
+if [ ! -f "$LABDIR/aioquic-$AIOQUIC/examples/http3_server.py" ]; then
+  tmp=$(mktemp -d)
+  "$LABDIR/venv/bin/pip" download -q --no-deps --no-binary :all: -d "$tmp" "aioquic==$AIOQUIC"
+  $SUDO tar -xzf "$tmp/aioquic-$AIOQUIC.tar.gz" -C "$LABDIR" "aioquic-$AIOQUIC/examples"
+  rm -rf "$tmp"
 fi

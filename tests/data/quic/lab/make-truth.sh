@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Writes tshark's view of the HTTP/3 lab captures (tests/data/quic/lab/*.pcapng, made by
+# tests/lab/quic-captures.sh) to truth/: per capture NAME,
+#   truth/NAME.quic.tsv         every QUIC packet, decrypted with NAME.keys
+#   truth/NAME.nokeys.quic.tsv  the same without the key log (only Initials and Retry decode)
+# with a header line naming the fields. A frame holding several coalesced QUIC packets
+# (RFC 9000 §12.2) lists each field once per packet, comma-separated, in packet order;
+# frame-level fields (quic.frame_type, stream ids, ...) list every frame of the datagram.
+# The HTTP/3 truth is NAME.h3.tsv, the server's own request log: tshark 4.0 does not decode
+# HTTP/3 headers (QPACK).
+# Needs tshark (4.0 made the committed files: see README.md). Usage: make-truth.sh
+set -euo pipefail
+cd "$(dirname "$0")"
+mkdir -p truth
+FIELDS=(frame.number udp.srcport udp.dstport quic.header_form quic.long.packet_type quic.version
+  quic.dcid quic.scid quic.token_length quic.packet_number quic.length quic.frame_type
+  quic.crypto.offset quic.crypto.length tls.handshake.type tls.handshake.extensions_server_name
+  tls.handshake.extensions_alpn_str quic.stream.stream_id quic.stream.offset quic.stream.length
+  quic.stream.fin quic.ack.largest_acknowledged quic.retry_token)
+args=()
+for f in "${FIELDS[@]}"; do args+=(-e "$f"); done
+for pcap in *.pcapng; do
+  case $pcap in *.dsb.pcapng) continue ;; esac
+  n=${pcap%.pcapng}
+  for mode in keys nokeys; do
+    if [ $mode = keys ]; then opt=(-o "tls.keylog_file:$n.keys"); out=truth/$n.quic.tsv
+    else opt=(-o tls.keylog_file:); out=truth/$n.nokeys.quic.tsv; fi
+    {
+      (IFS=$'\t'; echo "${FIELDS[*]}")
+      tshark -r "$pcap" "${opt[@]}" -Y quic -T fields -E occurrence=a -E aggregator=, "${args[@]}" 2>/dev/null
+    } >"$out"
+  done
+done
+# The DSB copy must read the same as the capture plus its key log.
+if [ -f chromium-h3.dsb.pcapng ]; then
+  tshark -r chromium-h3.dsb.pcapng -Y quic -T fields -E occurrence=a -E aggregator=, "${args[@]}" 2>/dev/null |
+    diff -q - <(tail -n +2 truth/chromium-h3.quic.tsv) >/dev/null ||
+    { echo "make-truth.sh: chromium-h3.dsb.pcapng decodes differently from chromium-h3.pcapng + keys" >&2; exit 1; }
+fi
+tshark --version 2>/dev/null | head -1 >truth/TSHARK_VERSION
+wc -l truth/*.tsv >&2

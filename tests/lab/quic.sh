@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# The HTTP/3 lab (issue 16): QUIC v1 between two network namespaces joined by a veth pair,
+# with real programs:
+#
+#   client 198.18.2.10  ── veth ──  server 198.18.2.80 (quic.lab.glasscom.com)
+#                                   aioquic's examples/http3_server.py on UDP 443
+#
+# The server serves a few files through tests/lab/quic_app.py, which logs every request
+# (client, stream id, method, authority, path, status, sizes) to OUTDIR/h3-requests.tsv: the
+# HTTP/3 truth, since tshark 4.0 does not decode HTTP/3 headers. Its certificate comes from
+# a throwaway CA that openssl makes on every run (as in lab.sh; nothing secret is kept).
+# Both ends write NSS key logs: the clients to OUTDIR/keys.log, the server to
+# OUTDIR/server-keys.log. The capture is taken on the client's interface.
+#
+# Usage:  tests/lab/quic.sh OUTDIR SCENARIO
+#   SCENARIO: aioquic        aioquic's http3_client.py: 4 GETs on one connection (one a 404),
+#                            then a POST on a second connection
+#             aioquic-retry  the server sends a Retry first (http3_server.py --retry); 2 GETs
+#             chromium       headless Chromium forced onto QUIC loads a page with a stylesheet,
+#                            a script and two images
+#   OUTDIR gets lab.pcap, keys.log, server-keys.log, h3-requests.tsv, steps.tsv, lab.log, ca.pem.
+# Env:    LAB_CAPTURE="wiretale" (default; WIRETALE=path to the built binary) or "tcpdump"
+#         WIRETALE_LAB_DIR (default /opt/wiretale-lab: the venv and aioquic's examples that
+#         tests/setup.sh installs)   LAB_PREFIX=name prefix for namespaces (default wq$$)
+#
+# Needs root, iproute2, openssl, the aioquic venv (tests/setup.sh), chromium for its
+# scenario. Every loop is bounded; namespaces and processes (by PID) are removed on exit,
+# even on failure.
+set -euo pipefail
+
+OUT=${1:?usage: quic.sh OUTDIR SCENARIO}
+SCEN=${2:?usage: quic.sh OUTDIR SCENARIO}
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+CAPTURE=${LAB_CAPTURE:-wiretale}
+WIRETALE=${WIRETALE:-$ROOT/target/debug/wiretale}
+LABDIR=${WIRETALE_LAB_DIR:-/opt/wiretale-lab}
+PY=$LABDIR/venv/bin/python
+EX=$LABDIR/aioquic-1.7.2/examples
+P=${LAB_PREFIX:-wq$$}
+NS_C=${P}c NS_S=${P}s
+CLI=198.18.2.10 SRV=198.18.2.80
+HOST=quic.lab.glasscom.com
+O=https://$HOST
+
+case "$SCEN" in aioquic | aioquic-retry | chromium) ;; *) echo "quic.sh: unknown scenario $SCEN" >&2; exit 2 ;; esac
+[ "$(id -u)" = 0 ] || { echo "quic.sh: needs root (network namespaces)" >&2; exit 77; }
+for t in ip openssl; do
+  command -v "$t" >/dev/null || { echo "quic.sh: missing $t (run tests/setup.sh)" >&2; exit 77; }
+done
+[ -x "$PY" ] && [ -f "$EX/http3_server.py" ] || { echo "quic.sh: missing aioquic in $LABDIR (run tests/setup.sh)" >&2; exit 77; }
+BROWSER=
+if [ "$SCEN" = chromium ]; then
+  BROWSER=$(command -v chromium || command -v chromium-browser || true)
+  [ -n "$BROWSER" ] || { echo "quic.sh: missing chromium" >&2; exit 77; }
+fi
+
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+rm -f "$OUT/keys.log" "$OUT/server-keys.log" "$OUT/h3-requests.tsv"
+WORK=$(mktemp -d /tmp/wiretale-quic.XXXXXX)
+chmod 755 "$WORK"
+LOG="$OUT/lab.log"
+STEPS="$OUT/steps.tsv"
+: >"$LOG"
+printf 'step\tstart\tend\tdetail\n' >"$STEPS"
+log() { echo "[$(date +%T.%3N)] $*" >>"$LOG"; }
+
+alive() { [ -e "/proc/$1" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+PIDS=()
+cleanup() {
+  set +e
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do
+    for _ in $(seq 50); do alive "$p" || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+  done
+  for ns in "$NS_C" "$NS_S"; do ip netns del "$ns" 2>/dev/null; done
+  rm -rf "/etc/netns/$NS_C"
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# ------------------------------------------------------------------ network
+for ns in "$NS_C" "$NS_S"; do
+  ip netns add "$ns"
+  in_ns "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  in_ns "$ns" ip link set lo up
+done
+ip link add "${P}-c" netns "$NS_C" type veth peer name "${P}-s" netns "$NS_S"
+in_ns "$NS_C" ip addr add "$CLI/24" dev "${P}-c"
+in_ns "$NS_S" ip addr add "$SRV/24" dev "${P}-s"
+for pair in "$NS_C ${P}-c" "$NS_S ${P}-s"; do
+  set -- $pair
+  in_ns "$1" ip link set "$2" up
+  in_ns "$1" ethtool -K "$2" tso off gso off gro off >/dev/null 2>&1 || true
+done
+# The client resolves the server's name through its own hosts file (bind-mounted over
+# /etc/hosts by `ip netns exec`).
+mkdir -p "/etc/netns/$NS_C"
+printf '127.0.0.1 localhost\n%s %s\n' "$SRV" "$HOST" >"/etc/netns/$NS_C/hosts"
+for _ in $(seq 50); do in_ns "$NS_C" ping -c1 -W1 "$SRV" >/dev/null 2>&1 && break; sleep 0.1; done
+
+# ------------------------------------------------------------------ server
+mkdir -p "$WORK/www/dir1/img" "$WORK/www/static"
+cat >"$WORK/www/index.html" <<HTML
+<!doctype html>
+<html><head><title>wiretale lab over HTTP/3</title>
+<link rel="stylesheet" href="/static/site.css">
+<script src="/static/app.js"></script>
+</head><body>
+<h1>How networks connect, over QUIC</h1>
+<p>This page is served by aioquic over HTTP/3 in the lab.</p>
+<img src="/dir1/img/logo.png" alt="logo">
+<img src="/dir1/img/photo.png" alt="photo">
+</body></html>
+HTML
+python3 - "$WORK/www" <<'PY'
+import os, sys, random, zlib, struct
+root = sys.argv[1]
+rnd = random.Random(16)
+def png(path, w, h):
+    raw = b"".join(b"\x00" + bytes(rnd.randrange(256) for _ in range(w * 3)) for _ in range(h))
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) \
+        + chunk(b"IDAT", zlib.compress(raw, 1)) + chunk(b"IEND", b"")
+    open(os.path.join(root, path), "wb").write(data)
+png("dir1/img/logo.png", 40, 40)
+png("dir1/img/photo.png", 60, 45)
+open(os.path.join(root, "static/site.css"), "w").write("body{font-family:sans-serif}\n" * 40)
+open(os.path.join(root, "static/app.js"), "w").write("console.log('lab');\n" * 40)
+open(os.path.join(root, "favicon.ico"), "wb").write(b"\x00\x00\x01\x00" + bytes(60))
+PY
+TLSD="$WORK/tls"
+mkdir -p "$TLSD"
+(
+  cd "$TLSD"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -sha256 \
+    -subj "/O=wiretale lab/CN=wiretale lab CA" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+  openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/O=wiretale lab/CN=$HOST"
+  printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' "$HOST" >server.ext
+  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -sha256 \
+    -extfile server.ext -out server.pem
+  cat server.pem ca.pem >chain.pem
+) >>"$LOG" 2>&1
+cp "$TLSD/ca.pem" "$OUT/ca.pem"
+SPKI=$(openssl x509 -in "$TLSD/server.pem" -pubkey -noout | openssl pkey -pubin -outform der |
+  openssl dgst -sha256 -binary | base64)
+
+RETRY=()
+[ "$SCEN" = aioquic-retry ] && RETRY=(--retry)
+ip netns exec "$NS_S" env PYTHONPATH="$HERE" LAB_WWW="$WORK/www" LAB_H3_LOG="$OUT/h3-requests.tsv" \
+  "$PY" "$EX/http3_server.py" --host "$SRV" --port 443 -c "$TLSD/chain.pem" -k "$TLSD/server.key" \
+  --secrets-log "$OUT/server-keys.log" "${RETRY[@]}" quic_app:app >"$WORK/server.out" 2>&1 &
+SRV_PID=$!
+PIDS+=($SRV_PID)
+for _ in $(seq 100); do
+  in_ns "$NS_S" ss -Hlun "sport = :443" 2>/dev/null | grep -q . && break
+  alive "$SRV_PID" || { cat "$WORK/server.out" >&2; exit 1; }
+  sleep 0.1
+done
+in_ns "$NS_S" ss -Hlun "sport = :443" | grep -q . || { cat "$WORK/server.out" >&2; exit 1; }
+
+# ------------------------------------------------------------------ capture
+CAP_ERR="$WORK/capture.err"
+case "$CAPTURE" in
+  wiretale)
+    [ -x "$WIRETALE" ] || { echo "quic.sh: $WIRETALE not built (cargo build)" >&2; exit 1; }
+    ip netns exec "$NS_C" "$WIRETALE" capture -i "${P}-c" -w "$OUT/lab.pcap" >"$WORK/capture.out" 2>"$CAP_ERR" &
+    ;;
+  tcpdump)
+    ip netns exec "$NS_C" tcpdump -i "${P}-c" -n -s 0 -U -B 32768 -w "$OUT/lab.pcap" >"$WORK/capture.out" 2>"$CAP_ERR" &
+    ;;
+  *) echo "quic.sh: LAB_CAPTURE must be wiretale or tcpdump" >&2; exit 2 ;;
+esac
+CAP_PID=$!
+PIDS+=($CAP_PID)
+for _ in $(seq 100); do
+  grep -qiE "listening on|capturing on" "$CAP_ERR" 2>/dev/null && break
+  alive "$CAP_PID" || { cat "$CAP_ERR" >&2; exit 1; }
+  sleep 0.1
+done
+sleep 0.3
+
+now() { date +%s.%N; }
+step() { # step NAME DETAIL -- command...
+  local name=$1 detail=$2 t0 t1 rc
+  shift 3
+  t0=$(now)
+  set +e
+  timeout -k 2 "${STEP_TIMEOUT:-30}" "$@" >>"$LOG" 2>&1
+  rc=$?
+  set -e
+  t1=$(now)
+  printf '%s\t%s\t%s\t%s rc=%s\n' "$name" "$t0" "$t1" "$detail" "$rc" >>"$STEPS"
+  log "step $name rc=$rc"
+  sleep 0.3
+}
+C=(ip netns exec "$NS_C")
+H3C=("${C[@]}" "$PY" "$EX/http3_client.py" --ca-certs "$OUT/ca.pem" --secrets-log "$OUT/keys.log")
+
+case "$SCEN" in
+  aioquic)
+    step gets "aioquic http3_client: 4 GETs on one connection (index, stylesheet, image, a 404)" -- \
+      "${H3C[@]}" "$O/" "$O/static/site.css" "$O/dir1/img/photo.png" "$O/nope.html"
+    step post "aioquic http3_client: a POST on a second connection" -- \
+      "${H3C[@]}" -d 'name=lab' "$O/api/items"
+    ;;
+  aioquic-retry)
+    step retry "aioquic http3_client against a server that sends a Retry first: 2 GETs" -- \
+      "${H3C[@]}" "$O/" "$O/dir1/img/logo.png"
+    ;;
+  chromium)
+    PROFILE=$(mktemp -d "$WORK/chrome.XXXXXX")
+    step chromium "headless Chromium forced onto QUIC loads $HOST/ (a stylesheet, a script, two images)" -- \
+      "${C[@]}" "$BROWSER" --headless --no-sandbox \
+      --disable-gpu --no-first-run --disable-background-networking --disable-component-update \
+      --disable-sync --disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable,DnsOverHttps \
+      --enable-quic --origin-to-force-quic-on="$HOST:443" \
+      --host-resolver-rules="MAP $HOST $SRV" \
+      --user-data-dir="$PROFILE" --ssl-key-log-file="$OUT/keys.log" --ignore-certificate-errors-spki-list="$SPKI" \
+      --virtual-time-budget=3000 --dump-dom "$O/"
+    ;;
+esac
+
+sleep "${LAB_LINGER:-1}"
+kill -INT "$CAP_PID" 2>/dev/null || true
+for _ in $(seq 100); do alive "$CAP_PID" || break; sleep 0.1; done
+cat "$CAP_ERR" >>"$LOG"
+cat "$WORK/server.out" >>"$LOG"
+log "done: $OUT/lab.pcap"
+echo "$OUT/lab.pcap"
