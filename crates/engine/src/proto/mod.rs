@@ -1,4 +1,4 @@
-//! Application-protocol parsers: DNS, HTTP/1.x, HTTP/2 and TLS.
+//! Application-protocol parsers: DNS, HTTP/1.x, HTTP/2, TLS and QUIC.
 //!
 //! Parsers take bytes, a direction and a timestamp and return events; they never import
 //! `flow`, so each is testable from byte fixtures alone.
@@ -6,4 +6,5 @@
 pub mod dns;
 pub mod http;
 pub mod http2;
+pub mod quic;
 pub mod tls;

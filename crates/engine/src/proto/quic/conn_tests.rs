@@ -1,0 +1,232 @@
+use super::*;
+use crate::proto::quic::header::{V1, V2};
+use crate::proto::quic::initial::InitialKeys;
+use crate::proto::quic::unhex;
+
+const DCID: &str = "8394c8f03e515708";
+/// The ClientHello of RFC 9001 Appendix A.2 (after its CRYPTO frame header).
+const CLIENT_HELLO: &str = "010000ed0303ebf8fa56f12939b9584a3896472ec40bb863cfd3e868\
+    04fe3a47f06a2b69484c00000413011302010000c000000010000e00000b6578\
+    616d706c652e636f6dff01000100000a00080006001d00170018001000070005\
+    04616c706e000500050100000000003300260024001d00209370b2c9caa47fba\
+    baf4559fedba753de171fa71f50f1ce15d43e994ec74d748002b000302030400\
+    0d0010000e0403050306030203080408050806002d00020101001c0002400100\
+    3900320408ffffffffffffffff05048000ffff07048000ffff08011001048000\
+    75300901100f088394c8f03e51570806048000ffff";
+
+fn t(n: i64) -> Timestamp {
+    Timestamp(n)
+}
+
+fn crypto(offset: usize, data: &[u8]) -> Vec<u8> {
+    let mut f = vec![0x06, 0x80, 0, 0, 0, 0x40, 0];
+    f[1..5].copy_from_slice(&(0x8000_0000u32 | offset as u32).to_be_bytes());
+    f[5..7].copy_from_slice(&(0x4000u16 | data.len() as u16).to_be_bytes());
+    f.extend(data);
+    f
+}
+
+/// A client Initial of `version` to `dcid`, packet number `pn`, padded to 1200 bytes.
+fn client_initial(
+    keys: &InitialKeys,
+    version: u32,
+    dcid: &[u8],
+    pn: u32,
+    frames: &[u8],
+) -> Vec<u8> {
+    let first = if version == V2 { 0xd3 } else { 0xc3 };
+    let mut h = vec![first];
+    h.extend(version.to_be_bytes());
+    h.push(dcid.len() as u8);
+    h.extend(dcid);
+    h.extend([4, 0xc1, 0xc2, 0xc3, 0xc4, 0]); // SCID, no token
+    let len = 1200 - h.len() - 2;
+    h.extend((0x4000u16 | len as u16).to_be_bytes());
+    h.extend(pn.to_be_bytes());
+    let mut payload = frames.to_vec();
+    payload.resize(len - 4 - 16, 0);
+    keys.client.seal(&h, u64::from(pn), &payload).unwrap()
+}
+
+#[test]
+fn rfc9001_client_and_server_initials_give_both_hellos() {
+    let mut s = QuicConnState::new();
+    let c = unhex(include_str!("testdata/v1_client_initial.hex"));
+    let sv = unhex(include_str!("testdata/v1_server_initial.hex"));
+    s.datagram(Direction::ClientToServer, PacketId(1), t(10), &c);
+    s.datagram(Direction::ServerToClient, PacketId(2), t(20), &sv);
+    let r = s.report();
+    assert_eq!(r.anomalies, []);
+    assert_eq!(r.version, Some(V1));
+    assert_eq!(r.original_dcid, Some(unhex(DCID)));
+    let ch = r.client_hello.as_ref().unwrap();
+    assert_eq!(ch.sni.as_deref(), Some("example.com"));
+    assert_eq!(ch.alpn, ["alpn"]);
+    assert_eq!(ch.supported_versions, [0x0304]);
+    assert_eq!(ch.key_share_groups, [0x001d]);
+    let tp = r.client_transport_params.as_ref().unwrap();
+    assert_eq!(tp.len(), 0x32);
+    assert_eq!(tp[..2], [0x04, 0x08]); // initial_max_data, 8 bytes
+    let sh = r.server_hello.as_ref().unwrap();
+    assert_eq!(
+        (sh.version, sh.cipher, sh.key_share_group),
+        (0x0304, 0x1301, Some(0x001d))
+    );
+    assert_eq!(r.first_client_initial, Some((PacketId(1), t(10))));
+    assert_eq!(r.first_server_initial, Some((PacketId(2), t(20))));
+    assert_eq!(r.packets.len(), 2);
+    assert_eq!(r.packets[0].pn, Some(2));
+    assert_eq!(r.packets[1].pn, Some(1));
+    assert_eq!(r.packets[1].scid, Some(unhex("f067a5502a4262b5")));
+    assert!(!r.retry && r.connection_close.is_none());
+}
+
+#[test]
+fn a_client_hello_split_over_initials_with_reordered_crypto_frames() {
+    // As Chromium does: the ClientHello in pieces, later piece first, between PING and
+    // PADDING, over two datagrams; the second Initial goes to a new DCID (the server's
+    // SCID) but is protected with the first DCID's keys.
+    for version in [V1, V2] {
+        let ch = unhex(CLIENT_HELLO);
+        let dcid = unhex(DCID);
+        let keys = InitialKeys::new(version, &dcid).unwrap();
+        let mut f1 = vec![0x01];
+        f1.extend(crypto(150, &ch[150..]));
+        f1.extend([0, 0, 0, 0x01]);
+        f1.extend(crypto(0, &ch[..60]));
+        let mut f2 = vec![0x00, 0x01];
+        f2.extend(crypto(100, &ch[100..160])); // overlaps the first piece
+        f2.extend(crypto(40, &ch[40..100]));
+        let p1 = client_initial(&keys, version, &dcid, 0, &f1);
+        let p2 = client_initial(&keys, version, &[9; 8], 1, &f2);
+        let mut s = QuicConnState::new();
+        s.datagram(Direction::ClientToServer, PacketId(1), t(1), &p1);
+        assert!(s.report().client_hello.is_none());
+        s.datagram(Direction::ClientToServer, PacketId(2), t(2), &p2);
+        let r = s.report();
+        assert_eq!(r.anomalies, [], "{version:x}");
+        assert_eq!(r.version, Some(version));
+        assert_eq!(r.original_dcid, Some(dcid.clone()));
+        assert_eq!(
+            r.client_hello.as_ref().unwrap().sni.as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(r.packets[1].dcid, [9; 8]);
+        assert_eq!(r.packets[1].pn, Some(1));
+    }
+}
+
+#[test]
+fn retry_rekeys_and_close_and_bad_packets_are_reported() {
+    // RFC 9001 Appendix A.4's Retry (to the client's empty CID) moves the keys to its
+    // SCID f067a5502a4262b5.
+    let retry = unhex("ff000000010008f067a5502a4262b5746f6b656e04a265ba2eff4d829058fb3f0f2496ba");
+    let mut s = QuicConnState::new();
+    s.datagram(
+        Direction::ClientToServer,
+        PacketId(1),
+        t(1),
+        &unhex(include_str!("testdata/v1_client_initial.hex")),
+    );
+    s.datagram(Direction::ServerToClient, PacketId(2), t(2), &retry);
+    let new = unhex("f067a5502a4262b5");
+    let keys = InitialKeys::new(V1, &new).unwrap();
+    // CONNECTION_CLOSE (transport, PROTOCOL_VIOLATION 0x0a, frame type 6, "no") and then
+    // an unknown frame type.
+    let p = client_initial(&keys, V1, &new, 3, &unhex("1c0a06026e6f 21"));
+    s.datagram(Direction::ClientToServer, PacketId(3), t(3), &p);
+    let mut broken = p.clone();
+    broken[500] ^= 0xff;
+    s.datagram(Direction::ClientToServer, PacketId(4), t(4), &broken);
+    s.datagram(Direction::ClientToServer, PacketId(5), t(5), &p[..40]);
+    let r = s.report();
+    assert!(r.retry);
+    assert_eq!(r.original_dcid, Some(unhex(DCID)));
+    assert_eq!(r.packets[2].pn, Some(3));
+    let close = r.connection_close.as_ref().unwrap();
+    assert_eq!(
+        (
+            close.pkt,
+            close.code,
+            close.frame_type,
+            close.reason.as_slice()
+        ),
+        (PacketId(3), 10, Some(6), &b"no"[..])
+    );
+    let what: Vec<_> = r
+        .anomalies
+        .iter()
+        .map(|a| (a.pkt.0, a.what.as_str()))
+        .collect();
+    assert_eq!(
+        what,
+        [
+            (
+                3,
+                "bad frame at byte 6 of an Initial (type Some(33)): unknown frame type"
+            ),
+            (4, "undecryptable Initial (BadTag)"),
+            (
+                5,
+                "QUIC header unreadable at byte 0: Length runs past the datagram"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn short_headers_version_negotiation_and_unknown_versions() {
+    let mut s = QuicConnState::new();
+    let c = unhex(include_str!("testdata/v1_client_initial.hex"));
+    let sv = unhex(include_str!("testdata/v1_server_initial.hex"));
+    s.datagram(Direction::ClientToServer, PacketId(1), t(1), &c);
+    s.datagram(Direction::ServerToClient, PacketId(2), t(2), &sv);
+    // Client to server: DCID is the server's 8-byte SCID.
+    let mut short = vec![0x41];
+    short.extend(unhex("f067a5502a4262b5"));
+    short.extend([0x55; 30]);
+    s.datagram(Direction::ClientToServer, PacketId(3), t(3), &short);
+    s.datagram(
+        Direction::ServerToClient,
+        PacketId(4),
+        t(4),
+        &[0x40, 1, 2, 3],
+    );
+    s.datagram(Direction::ClientToServer, PacketId(5), t(5), &short);
+    let r = s.report();
+    assert_eq!(
+        r.first_short,
+        [Some((PacketId(3), t(3))), Some((PacketId(4), t(4)))]
+    );
+    assert_eq!(r.packets[2].dcid, unhex("f067a5502a4262b5"));
+    assert!(r.packets[3].dcid.is_empty()); // the client chose an empty SCID
+
+    let mut s = QuicConnState::new();
+    s.datagram(
+        Direction::ClientToServer,
+        PacketId(1),
+        t(1),
+        &unhex("c0ff00001d04010203040000"),
+    );
+    s.datagram(
+        Direction::ServerToClient,
+        PacketId(2),
+        t(2),
+        &unhex("8000000000000401020304000000016b3343cf"),
+    );
+    let r = s.report();
+    assert_eq!(r.version, Some(0xff00_001d));
+    assert_eq!(r.version_negotiation, Some(vec![V1, V2]));
+    assert_eq!(r.packets[0].kind, "UnknownVersion");
+    assert!(r.anomalies.is_empty());
+}
+
+#[test]
+fn transport_parameters_extension_absent_or_malformed() {
+    let ch = unhex(CLIENT_HELLO);
+    assert_eq!(extension(&ch[4..], 0x39).map(|v| v.len()), Some(0x32));
+    assert_eq!(extension(&ch[4..], 0x1234), None);
+    for cut in 0..ch.len() - 4 {
+        let _ = extension(&ch[4..4 + cut], 0x39);
+    }
+}
