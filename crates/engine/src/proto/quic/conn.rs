@@ -143,6 +143,14 @@ impl QuicConnState {
                     // The client's next Initials are protected with keys from the DCID
                     // the Retry chose (RFC 9001 §5.2).
                     self.keys = InitialKeys::new(*version, scid);
+                    // The client starts its handshake over: a new ClientHello (aioquic
+                    // picks a new random) from CRYPTO offset 0 (RFC 9000 §17.2.5.3); its
+                    // keys are logged under the new random, so the first hello is
+                    // forgotten.
+                    self.crypto = Default::default();
+                    self.report.client_hello = None;
+                    self.report.client_transport_params = None;
+                    self.largest_pn = [None, None];
                 }
             }
             Packet::UnknownVersion { version, .. } => {
