@@ -6,4 +6,5 @@
 pub mod dns;
 pub mod http;
 pub mod http2;
+pub mod qpack;
 pub mod tls;
