@@ -80,7 +80,7 @@ fn dynamic_request() -> (Vec<u8>, Vec<u8>) {
     plain(&mut e, 0x40, 5, b"sec-fetch-mode");
     plain(&mut e, 0, 7, b"no-cors");
     let mut s = Vec::new();
-    int(&mut s, 0, 8, 5 % 256 + 1); // Required Insert Count 5 (MaxEntries 128)
+    int(&mut s, 0, 8, 6); // Required Insert Count 5: 5 % (2 * MaxEntries 128) + 1
     int(&mut s, 0, 7, 0); // Base 5
     int(&mut s, 0xc0, 6, 17);
     int(&mut s, 0xc0, 6, 23);
