@@ -34,7 +34,7 @@
 )]
 
 mod decoder;
-mod huffman;
+pub(crate) mod huffman;
 mod static_table;
 
 #[cfg(test)]
