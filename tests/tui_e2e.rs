@@ -22,7 +22,7 @@ struct Tmux {
 
 impl Tmux {
     /// Starts `cmd` in a detached `w`×`h` session, or `None` when tmux is missing.
-    fn start(cmd: &str, w: u16, h: u16) -> Option<Tmux> {
+    fn start(cmd: &str, w: u16, h: u16) -> Tmux {
         static N: AtomicUsize = AtomicUsize::new(0);
         if Command::new("tmux").arg("-V").output().is_err() {
             panic!("tmux is not installed (tests/setup.sh installs it); a test that cannot run fails instead of passing unrun");
@@ -42,7 +42,7 @@ impl Tmux {
             .expect("run tmux")
             .success();
         assert!(ok, "tmux new-session failed");
-        Some(t)
+        t
     }
 
     fn screen(&self) -> String {
@@ -107,9 +107,7 @@ impl Drop for Tmux {
 #[test]
 fn browse_a_capture_connection_ladder_follow_and_quit() {
     let cmd = format!("{} captures/lab-page.pcap", env!("CARGO_BIN_EXE_wiretale"));
-    let Some(t) = Tmux::start(&cmd, 120, 40) else {
-        return;
-    };
+    let t = Tmux::start(&cmd, 120, 40);
     // First screen: the packet list, rows from the file, the field tree of frame 1.
     // The field tree comes from a worker after the rows: wait for it too (a loaded
     // machine drew the list first).
@@ -142,9 +140,7 @@ fn browse_a_capture_connection_ladder_follow_and_quit() {
 #[test]
 fn jump_to_the_last_packet_and_open_its_connection() {
     let cmd = format!("{} captures/lab-curl.pcap", env!("CARGO_BIN_EXE_wiretale"));
-    let Some(t) = Tmux::start(&cmd, 80, 24) else {
-        return;
-    };
+    let t = Tmux::start(&cmd, 80, 24);
     let s = t.wait_for(&["248 packets"]);
     assert!(!s.lines().any(|l| l.starts_with("248 ")), "{s}");
     t.keys(&["G"]);
@@ -175,9 +171,7 @@ fn live_capture_on_loopback_shows_the_traffic() {
         env!("CARGO_BIN_EXE_wiretale"),
         file.display()
     );
-    let Some(t) = Tmux::start(&cmd, 120, 40) else {
-        return;
-    };
+    let t = Tmux::start(&cmd, 120, 40);
     t.wait_for(&["lo"]);
     // Send until the datagrams show (bounded: at most WAIT).
     let start = Instant::now();

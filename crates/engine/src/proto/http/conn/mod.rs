@@ -359,12 +359,7 @@ impl HttpConn {
     /// messages, for the HTTP/2 decoder that takes over; other upgrades (WebSocket, a
     /// CONNECT tunnel) keep nothing.
     fn keep_after_upgrade(&mut self, d: usize, ts: Timestamp, pkt: PacketId, chunk: &[u8]) {
-        let h2c = self
-            .upgrade
-            .as_ref()
-            .and_then(|u| u.protocol.as_deref())
-            .is_some_and(|p| p.trim().eq_ignore_ascii_case("h2c"));
-        if !h2c || chunk.is_empty() {
+        if !self.switched_to_h2c() || chunk.is_empty() {
             return;
         }
         let Some(slot) = self.after_upgrade.get_mut(d) else {
@@ -380,19 +375,22 @@ impl HttpConn {
             .extend_from_slice(chunk.get(..chunk.len().min(room)).unwrap_or_default());
     }
 
+    /// A 101 switched the connection to `h2c` and nobody took it over yet.
+    fn switched_to_h2c(&self) -> bool {
+        self.upgrade
+            .as_ref()
+            .and_then(|u| u.protocol.as_deref())
+            .is_some_and(|p| p.trim().eq_ignore_ascii_case("h2c"))
+    }
+
     /// The connection switched to `h2c`: the upgrade request (for stream 1) and what
     /// each side sent after the switch, taken once. `None` for any other upgrade, or
     /// before the switch.
     pub fn take_h2c(&mut self) -> Option<(HttpTransaction, [Option<AfterUpgrade>; 2])> {
-        let up = self.upgrade.as_ref()?;
-        if !up
-            .protocol
-            .as_deref()
-            .is_some_and(|p| p.trim().eq_ignore_ascii_case("h2c"))
-        {
+        if !self.switched_to_h2c() {
             return None;
         }
-        let seq = up.seq;
+        let seq = self.upgrade.as_ref()?.seq;
         let tx = self.in_flight().find(|(t, ..)| t.seq == seq)?.0.clone();
         // Taken: the owner now feeds HTTP/2; mark it so a second call says nothing.
         self.upgrade.as_mut()?.protocol = Some("h2c (taken)".into());
