@@ -107,6 +107,8 @@ pub struct EngineSource {
     live: Option<LiveInfo>,
     /// `--tls-keylog`, re-read when saving (its keys go into the saved file).
     keylog: Option<PathBuf>,
+    /// The key log as last read, with the (size, mtime) it had ([`EngineSource::user_keys`]).
+    keys_cache: Mutex<Option<KeysStamp>>,
     /// TLS connections finished so far, and how many of them were decrypted.
     tls_conns: (usize, usize),
     /// The same over the connections still open (live), recounted at each refresh.
@@ -268,6 +270,7 @@ impl EngineSource {
             paused: false,
             live: None,
             keylog: None,
+            keys_cache: Mutex::new(None),
             tls_conns: (0, 0),
             tls_open: (0, 0),
         }
@@ -439,12 +442,29 @@ impl EngineSource {
 
 impl EngineSource {
     /// The `--tls-keylog` file as it is now (read again each time: a live browser adds
-    /// to it), for views that decrypt one connection on demand (Follow, the field tree)
-    /// and for saving. The file's own secrets blocks are added by those views.
-    fn user_keys(&self) -> Option<KeyLog> {
-        self.keylog.as_deref().and_then(|p| KeyLog::read(p).ok())
+    /// to it), for views that decrypt one connection on demand (Follow, the field tree).
+    /// The file's own secrets blocks are added by those views.
+    ///
+    /// Read again only when the file's size or modification time changed, so selecting
+    /// packets does not re-parse an unchanged key log each time.
+    fn user_keys(&self) -> Option<Arc<KeyLog>> {
+        let path = self.keylog.as_deref()?;
+        let meta = std::fs::metadata(path).ok()?;
+        let stamp = (meta.len(), meta.modified().ok());
+        let mut cache = self.keys_cache.lock().unwrap_or_else(|e| e.into_inner());
+        match &*cache {
+            Some((s, k)) if *s == stamp => Some(Arc::clone(k)),
+            _ => {
+                let k = Arc::new(KeyLog::read(path).ok()?);
+                *cache = Some((stamp, Arc::clone(&k)));
+                Some(k)
+            }
+        }
     }
 }
+
+/// A key log read at one (size, modification time).
+type KeysStamp = ((u64, Option<std::time::SystemTime>), Arc<KeyLog>);
 
 /// Reads `--tls-keylog` as the batch commands do: a file that cannot be read is a
 /// one-line error before the TUI opens; lines that do not parse are warnings (shown in
@@ -610,7 +630,7 @@ impl DataSource for EngineSource {
             detail::put_app_layer(&mut tree, app, &pkt);
         }
         let keys = self.user_keys();
-        if let Some(plain) = detail::decrypted_tree(&st, &self.table, id, keys.as_ref(), &pkt) {
+        if let Some(plain) = detail::decrypted_tree(&st, &self.table, id, keys.as_deref(), &pkt) {
             tree.children.push(plain);
         }
         let layers = std::mem::take(&mut tree.children);
@@ -670,7 +690,7 @@ impl DataSource for EngineSource {
         match self.store() {
             Some(st) => {
                 let keys = self.user_keys();
-                detail::follow_with_keys(&st, &self.table, conn, self.t0(), keys.as_ref())
+                detail::follow_with_keys(&st, &self.table, conn, self.t0(), keys.as_deref())
             }
             None => Vec::new(),
         }
@@ -833,7 +853,7 @@ impl EngineSource {
         let out = dir.join(format!("wiretale-{what}-{stamp}.pcapng"));
         // The saved sessions' keys go with them: from the key log (read again, a live
         // browser may have added to it) and the file's own secrets blocks.
-        let file_keys = self.user_keys();
+        let file_keys = self.keylog.as_deref().and_then(|p| KeyLog::read(p).ok());
         let keys = export_keys::input_keys(&st, file_keys);
         let secrets = export_keys::export_secrets(&st, &ids, &keys);
         // Counted only when there are keys (the count decodes every saved frame again).
