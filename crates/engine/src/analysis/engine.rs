@@ -128,7 +128,11 @@ impl Engine {
         self.apps.notes.clear();
         self.apps.tls = None;
         let verdict = FlowPacket::from_decoded(meta.id, meta.ts, pkt).map(|fp| {
-            let v = self.table.process(&fp, &mut self.apps);
+            let join = match fp.l4 {
+                L4::Udp { payload, .. } => self.apps.quic_join(payload),
+                _ => None,
+            };
+            let v = self.table.process_joining(&fp, join, &mut self.apps);
             if let (
                 L4::Udp {
                     sport,
@@ -175,6 +179,10 @@ impl Engine {
     ) {
         let src = Endpoint::new(fp.src, sport);
         let dst = Endpoint::new(fp.dst, dport);
+        if self.apps.app_of(conn) == Some(AppKind::Quic) {
+            self.apps.quic_path(conn, src, dst, fp.ts);
+            return;
+        }
         let meta = |ts, src, dst| DnsMeta {
             ts,
             pkt: fp.id,

@@ -175,7 +175,7 @@ impl PacketRow {
 
 /// Protocol column labels as the `packets` command prints them (lower-case engine
 /// name → label). The last entry stands for names not in the table.
-pub const PROTOS: [(&str, &str); 21] = [
+pub const PROTOS: [(&str, &str); 23] = [
     ("tcp", "TCP"),
     ("udp", "UDP"),
     ("dns", "DNS"),
@@ -196,6 +196,8 @@ pub const PROTOS: [(&str, &str); 21] = [
     ("IPV6", "IPV6"),
     ("LINUX_SLL2", "LINUX_SLL2"),
     ("http2", "HTTP2"),
+    ("quic", "QUIC"),
+    ("http3", "HTTP3"),
     ("unknown", "UNKNOWN"),
 ];
 

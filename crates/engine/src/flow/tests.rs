@@ -479,6 +479,68 @@ fn udp_timeout_and_state() {
     assert_eq!(rec.stream(0, C2S), "q");
 }
 
+/// A datagram the caller says belongs to an open connection (a QUIC connection ID)
+/// joins it from a new client address: same connection, client→server direction, the
+/// server's replies to the new address too; the extra 4-tuple is forgotten with the
+/// connection, and a 4-tuple with its own connection keeps it.
+#[test]
+fn joined_datagrams_follow_a_migrated_client() {
+    let a = |sp, dp, src, dst, d: &[u8]| {
+        let mut out = Vec::new();
+        PacketBuilder::ethernet2([2; 6], [4; 6])
+            .ipv4(src, dst, 64)
+            .udp(sp, dp)
+            .write(&mut out, d)
+            .unwrap();
+        out
+    };
+    let moved = [10, 0, 0, 9];
+    let pkts = [
+        (a(40000, 443, CLI, SRV, b"hello"), None),
+        (a(443, 40000, SRV, CLI, b"hi"), None),
+        // The client moved: new address and port, joined by the caller.
+        (a(50000, 443, moved, SRV, b"again"), Some(ConnId(0))),
+        (a(443, 50000, SRV, moved, b"ok"), None),
+        // A second new 4-tuple the caller vouches for joins as well.
+        (a(41000, 443, CLI, SRV, b"third"), Some(ConnId(0))),
+    ];
+    let mut t = ConnTable::new(FlowConfig::default());
+    let mut rec = Rec::default();
+    let mut v = Vec::new();
+    for (i, (b, join)) in pkts.iter().enumerate() {
+        v.push(t.process_joining(&to_flow(b, i as u32, i as i64), *join, &mut rec));
+    }
+    let conns: Vec<_> = v.iter().map(|v| v.conn.unwrap().0).collect();
+    assert_eq!(conns, [0, 0, 0, 0, 0]);
+    let dirs: Vec<_> = v.iter().map(|v| v.dir).collect();
+    assert_eq!(dirs, [C2S, S2C, C2S, S2C, C2S]);
+    // Later datagrams on a joined 4-tuple find it without being told.
+    let own = t.process(&to_flow(&pkts[2].0, 9, 9), &mut rec);
+    assert_eq!(own.conn, Some(ConnId(0)), "the joined 4-tuple stays joined");
+    t.finish(&mut rec);
+    assert_eq!(t.live(), 0);
+    let c = rec.conn(0);
+    assert_eq!(c.packets, [4, 2]);
+    assert_eq!(
+        c.client.port, 40000,
+        "the connection keeps its first client address"
+    );
+    assert_eq!(rec.stream(0, C2S), "helloagainthirdagain");
+    // After it finished, its 4-tuples are free: a new datagram starts a new connection.
+    let mut after = Rec::default();
+    let fresh = t.process(&to_flow(&pkts[2].0, 10, 10), &mut after);
+    assert_eq!(fresh.conn, Some(ConnId(1)));
+    // A 4-tuple with a connection of its own is not taken over by a join.
+    let mut t = ConnTable::new(FlowConfig::default());
+    let mut rec = Rec::default();
+    let first = t.process(&to_flow(&pkts[0].0, 0, 0), &mut rec);
+    let other = t.process(&to_flow(&pkts[4].0, 1, 1), &mut rec);
+    assert_ne!(other.conn, first.conn);
+    let joined = t.process_joining(&to_flow(&pkts[4].0, 2, 2), first.conn, &mut rec);
+    assert_eq!(joined.conn, other.conn);
+    assert_ne!(joined.conn, first.conn);
+}
+
 #[test]
 fn icmp_echo_pairs() {
     let req = |id, seq| {

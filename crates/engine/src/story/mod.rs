@@ -12,11 +12,13 @@
 //! Everything is computed from capture timestamps only, so a live capture and the file
 //! it saved tell the same story.
 
+mod alt_transport;
 pub mod events;
 pub mod naming;
 pub mod narrate;
 pub mod pages;
 pub mod phases;
+pub mod quic;
 mod records;
 pub mod stream;
 
@@ -25,6 +27,7 @@ pub use naming::{name_connections, ConnName, NameIndex, NameSource};
 pub use narrate::{narrate, narrate_each};
 pub use pages::{group_pages, Page};
 pub use phases::PhaseTimes;
+pub use quic::{QuicEnd, QuicSummary};
 pub use records::{AppKind, ConnRecord, HttpRecord, TlsSummary};
 pub use stream::{count, story_page, Pending, StoryPage, StoryStream, Tally};
 

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use super::events::{Event, EventKind, Facts, DNS_TCP_MARK};
 use super::phases::{ms, phase_times, secs};
-use super::{ConnName, NameSource, Page, StoryInput};
+use super::{ConnName, NameSource, Page, QuicEnd, QuicSummary, StoryInput};
 use crate::base::elide::{list, thousands, value, LIST_ITEMS, VALUE_COLUMNS};
 use crate::base::{escape::escape_str, ConnId, Direction, Timestamp};
 use crate::flow::{CloseHow, ConnProto, Connection};
@@ -461,7 +461,16 @@ fn conn_events(
         ConnProto::Icmp => "icmp",
     };
     let hs = c.handshake.unwrap_or_default();
-    let start = hs.syn_ts.unwrap_or(c.first_ts);
+    let quic = rec.quic.as_deref();
+    let start = quic
+        .and_then(|q| q.client_initial)
+        .or(hs.syn_ts)
+        .unwrap_or(c.first_ts);
+    let (proto, proto_name) = if quic.is_some() {
+        ("", "quic")
+    } else {
+        (proto, proto_name)
+    };
     // DNS over TCP: the socket to the resolver, which its lookups travel on.
     let what = if dns_conn {
         DNS_TCP_MARK.to_string()
@@ -469,6 +478,9 @@ fn conn_events(
         name_text(name)
     };
     let mut text = format!("#{} {} → {}{}  {}", c.id, c.client, c.server, proto, what);
+    if quic.is_some() {
+        text.insert_str(0, "(QUIC) ");
+    }
     if c.proto == ConnProto::Tcp && hs.syn_ts.is_none() {
         text.push_str("  already open when the capture began");
     }
@@ -477,12 +489,31 @@ fn conn_events(
     if let Some(rtt) = hs.rtt_ns() {
         let _ = write!(text, "  handshake {}", ms(rtt as f64 / 1e9));
     }
+    let quic_handshake = quic.and_then(|q| {
+        let end = q.established()?;
+        (end >= start).then(|| secs(start, end))
+    });
+    if let Some(q) = quic {
+        text.push_str(&escape_str(&quic_connect_text(
+            q,
+            rec.tls.as_deref(),
+            quic_handshake,
+        )));
+        if let Some(by) =
+            super::alt_transport::h3_announced(input, ci, name.map(|n| n.qname.as_str()))
+        {
+            let _ = write!(text, "  · announced by {}", escape_str(&by));
+        }
+    }
+    if let Some(r) = super::alt_transport::race(input, ci) {
+        let _ = write!(text, "  · {r}");
+    }
     let connect_facts = Facts::Connect {
         client: c.client,
         server: c.server,
         proto: proto_name,
         name: name.map(|n| n.qname.clone()),
-        handshake: hs.rtt_ns().map(|n| n as f64 / 1e9),
+        handshake: hs.rtt_ns().map(|n| n as f64 / 1e9).or(quic_handshake),
     };
     if state == "REJ" {
         let mut e = mk(start, EventKind::Connect, id, text);
@@ -536,7 +567,22 @@ fn conn_events(
             "no answer to the SYN (retried or filtered)".into(),
         ));
     }
-    if let Some(t) = &rec.tls {
+    if let (Some(t), Some(q)) = (&rec.tls, quic) {
+        let at = q.client_initial.unwrap_or(start);
+        let mut e = mk(
+            at,
+            EventKind::TlsHello,
+            id,
+            escape_str(&quic_tls_line(t, q)),
+        );
+        e.facts = Facts::Tls {
+            sni: t.sni.clone(),
+            alpn_offered: t.alpn_offered.clone(),
+            version: t.version.map(|v| version_name(v).to_string()),
+            alpn: t.alpn.clone(),
+        };
+        ev.push(e);
+    } else if let Some(t) = &rec.tls {
         let mut s = tls_line(t);
         let sent = t.encrypted[0].records + t.encrypted[1].records;
         if !t.decrypted && sent > 0 {
@@ -571,9 +617,16 @@ fn conn_events(
             "connection opened but never used (a browser's preconnect?)".into(),
         ));
     }
-    let mut close = format!("#{} {}", c.id, close_text(c));
+    let mut close = match quic {
+        Some(q) => format!("#{} {}", c.id, escape_str(&quic_close_text(q))),
+        None => format!("#{} {}", c.id, close_text(c)),
+    };
     let phases = phase_times(input, ci, name, first_http, rec.tls.is_some());
-    let at = c.close.map(|cl| cl.ts).unwrap_or(c.last_ts);
+    let at = c
+        .close
+        .map(|cl| cl.ts)
+        .or(quic.and_then(|q| q.end.as_ref()).map(|e| e.ts()))
+        .unwrap_or(c.last_ts);
     if c.retransmitted_bytes.iter().sum::<u64>() > 0 || c.missed_bytes > 0 {
         let _ = write!(
             close,
@@ -591,14 +644,22 @@ fn conn_events(
     };
     let mut e = mk(at, kind, id, close);
     e.phases = Some(phases);
+    let quic_end = quic.and_then(|q| q.end.as_ref());
     e.facts = Facts::Close {
-        how: match c.close.map(|cl| cl.how) {
-            Some(CloseHow::Fin) => "fin",
-            Some(CloseHow::Rst) => "rst",
-            None if open => "open",
-            None => "idle",
+        how: match (c.close.map(|cl| cl.how), quic_end) {
+            (Some(CloseHow::Fin), _) => "fin",
+            (Some(CloseHow::Rst), _) => "rst",
+            (None, Some(QuicEnd::Close { .. })) => "quic_close",
+            (None, Some(QuicEnd::StatelessReset { .. })) => "stateless_reset",
+            (None, None) if open => "open",
+            (None, None) => "idle",
         },
-        by: c.close.map(|cl| cl.by.sender()),
+        by: c
+            .close
+            .map(|cl| cl.by.sender())
+            .or(quic_end.map(|e| match e {
+                QuicEnd::Close { by, .. } | QuicEnd::StatelessReset { by, .. } => by.sender(),
+            })),
     };
     ev.push(e);
 }
@@ -713,6 +774,68 @@ fn http_events(
         let mut e = mk(rt, EventKind::HttpResponse, conn, escape_str(&resp));
         e.quiet = true;
         ev.push(e);
+    }
+}
+
+/// What a QUIC connect line adds: "  handshake 1-RTT 2.1 ms, h3" (a Retry or a Version
+/// Negotiation makes it 2-RTT and is named), the paths it moved to, the 0-RTT offer.
+fn quic_connect_text(
+    q: &QuicSummary,
+    tls: Option<&crate::story::TlsSummary>,
+    handshake: Option<f64>,
+) -> String {
+    let mut s = format!("  handshake {}-RTT", q.round_trips());
+    if q.retry {
+        s.push_str(" (Retry)");
+    }
+    if q.version_negotiation.is_some() {
+        s.push_str(" (Version Negotiation)");
+    }
+    match handshake {
+        Some(h) => {
+            let _ = write!(s, " {}", ms(h));
+        }
+        None => s.push_str(" not completed in the capture"),
+    }
+    if let Some(a) = tls.and_then(|t| t.alpn.as_deref()) {
+        let _ = write!(s, ", {a}");
+    }
+    if tls.is_some_and(|t| t.resumption.resumed) {
+        s.push_str(", resumed");
+    }
+    if q.paths.len() > 1 {
+        let moved: Vec<String> = q.paths.iter().skip(1).map(|(e, _)| e.to_string()).collect();
+        let _ = write!(s, "  · client moved to {}", moved.join(", "));
+    }
+    s
+}
+
+/// The TLS line of a QUIC connection: "TLS 1.3 in QUIC v1 · SNI x · offered h3", and
+/// how to see inside when its packets were not decrypted.
+fn quic_tls_line(t: &crate::story::TlsSummary, q: &QuicSummary) -> String {
+    let mut s = format!(
+        "{} in QUIC {}",
+        t.version
+            .map_or_else(|| "TLS".to_string(), |v| version_name(v).to_string()),
+        q.version_name().unwrap_or_default()
+    );
+    if let Some(sni) = &t.sni {
+        let _ = write!(s, " · SNI {sni}");
+    }
+    if !t.alpn_offered.is_empty() {
+        let _ = write!(s, " · offered {}", t.alpn_offered.join(","));
+    }
+    if !q.decrypted && q.first_short.iter().any(Option::is_some) {
+        s.push_str(" · Handshake and 1-RTT packets encrypted; --tls-keylog FILE decrypts");
+    }
+    s
+}
+
+/// How a QUIC connection ended: its CONNECTION_CLOSE or stateless reset, else idle.
+fn quic_close_text(q: &QuicSummary) -> String {
+    match &q.end {
+        Some(e) => e.text(),
+        None => "no CONNECTION_CLOSE in the capture (idle timeout, or the flow went on)".into(),
     }
 }
 

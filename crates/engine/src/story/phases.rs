@@ -55,7 +55,10 @@ impl PhaseTimes {
             "the lookup that named the connection: query → answer",
         ),
         ("wait", "answer → the client's SYN (the client's own delay)"),
-        ("connect", "the TCP handshake: SYN → the client's ACK"),
+        (
+            "connect",
+            "the TCP handshake: SYN → the client's ACK (QUIC: client Initial → handshake confirmed)",
+        ),
         (
             "tls",
             "TLS hello: Client Hello → Server Hello (or first encrypted data)",
@@ -102,6 +105,7 @@ pub(crate) fn phase_times(
     tls: bool,
 ) -> PhaseTimes {
     let c = &input.conns[ci].conn;
+    let quic = input.conns[ci].quic.as_deref();
     let hs = c.handshake.unwrap_or_default();
     let p = &c.phases;
     let first_req = p.first_payload[0];
@@ -109,14 +113,22 @@ pub(crate) fn phase_times(
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
     };
-    let close_start = c.close.map(|cl| cl.ts);
+    let close_start = c
+        .close
+        .map(|cl| cl.ts)
+        .or(quic.and_then(|q| q.end.as_ref()).map(|e| e.ts()));
+    // QUIC's handshake is its transport's and TLS's at once (RFC 9001 §4): one phase.
+    let quic_connect = quic.and_then(|q| Some(secs(q.client_initial?, q.established()?)));
     // Request and response phases come from the first exchange on the connection.
     PhaseTimes {
         dns: name.and_then(|n| n.dns_rtt),
         dns_to_connect: name.and_then(|n| n.gap),
-        connect: hs.rtt_ns().map(|n| n as f64 / 1e9),
+        connect: hs
+            .rtt_ns()
+            .map(|n| n as f64 / 1e9)
+            .or(quic_connect.filter(|d| *d >= 0.0)),
         // TLS: the hello exchange is what can be seen; requests inside are encrypted.
-        tls: (tls && first_http.is_none())
+        tls: (tls && quic.is_none() && first_http.is_none())
             .then(|| Some(secs(first_req?, p.first_payload[1]?)))
             .flatten()
             .filter(|d| *d >= 0.0),

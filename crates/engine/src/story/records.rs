@@ -12,6 +12,7 @@ pub enum AppKind {
     Http,
     Tls,
     Dns,
+    Quic,
 }
 
 impl AppKind {
@@ -20,6 +21,7 @@ impl AppKind {
             AppKind::Http => "http",
             AppKind::Tls => "tls",
             AppKind::Dns => "dns",
+            AppKind::Quic => "quic",
         }
     }
 }
@@ -37,6 +39,8 @@ pub struct ConnRecord {
     pub tls: Option<Box<TlsSummary>>,
     /// What went wrong reading its TLS (a gap, a record that failed to decrypt).
     pub tls_anomalies: Vec<crate::base::Anomaly>,
+    /// What QUIC found (boxed for the same reason as `tls`).
+    pub quic: Option<Box<super::QuicSummary>>,
     /// First HTTP Host header seen on the connection (for naming and mismatch checks).
     pub http_host: Option<String>,
     /// Number of HTTP exchanges on it.

@@ -712,6 +712,7 @@ mod tests {
             app: None,
             tls_anomalies: Vec::new(),
             tls: None,
+            quic: None,
             http_host: None,
             http_count: 0,
         }

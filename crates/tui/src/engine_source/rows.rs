@@ -23,6 +23,7 @@ pub fn app_label(a: AppKind) -> &'static str {
         AppKind::Http => "HTTP",
         AppKind::Tls => "TLS",
         AppKind::Dns => "DNS",
+        AppKind::Quic => "QUIC",
     }
 }
 

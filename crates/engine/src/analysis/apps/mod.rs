@@ -8,9 +8,13 @@
 //! the live connections.
 
 mod carried;
+mod quic;
 mod tls;
 
+use std::collections::HashMap;
+
 use carried::{Carried, HttpSeen};
+use quic::{looks_like_quic, QuicApp};
 use tls::{Out, TlsApp};
 
 use super::limits::AppLimits;
@@ -42,6 +46,8 @@ enum Decoder {
     Http(Carried),
     Tls(Box<TlsApp>),
     Dns(Box<DnsTcpStream>),
+    /// QUIC on UDP (RFC 9000).
+    Quic(Box<QuicApp>),
     /// Something else: bytes are counted by flow, not decoded.
     Other,
 }
@@ -74,6 +80,12 @@ pub(super) struct Apps {
     limits: AppLimits,
     /// TLS secrets: the `--tls-keylog` file and pcapng Decryption Secrets Blocks.
     keys: Option<KeyLog>,
+    /// Open QUIC connections by the connection IDs they chose (RFC 9000 §5.1), so a
+    /// datagram on a new 4-tuple that carries one joins its connection. Connection IDs
+    /// come from the wire: SipHash, not Fx, so crafted ones cannot collide on purpose.
+    quic_cids: HashMap<Box<[u8]>, ConnId>,
+    /// The lengths of those IDs: a short header does not say how long its DCID is.
+    quic_cid_lens: Vec<usize>,
 }
 
 impl Apps {
@@ -89,6 +101,76 @@ impl Apps {
             http: Vec::new(),
             want_fields,
             keys: None,
+            quic_cids: HashMap::new(),
+            quic_cid_lens: Vec::new(),
+        }
+    }
+
+    /// The open QUIC connection whose connection ID this UDP payload's header carries
+    /// as its DCID, if any (for [`crate::flow::ConnTable::process_joining`]).
+    pub fn quic_join(&self, payload: &[u8]) -> Option<ConnId> {
+        if self.quic_cids.is_empty() {
+            return None;
+        }
+        let first = *payload.first()?;
+        if first & 0x80 != 0 {
+            // Long header: the DCID's length is at byte 5 (RFC 9000 §17.2).
+            let len = usize::from(*payload.get(5)?);
+            return self.quic_cids.get(payload.get(6..6 + len)?).copied();
+        }
+        if first & 0x40 == 0 {
+            return None;
+        }
+        // Short header (RFC 9000 §17.3): the DCID starts at byte 1; try each known length.
+        self.quic_cid_lens
+            .iter()
+            .find_map(|&l| self.quic_cids.get(payload.get(1..1 + l)?).copied())
+    }
+
+    /// A QUIC datagram's addresses: the client's address is remembered when it is new.
+    pub fn quic_path(&mut self, conn: ConnId, src: Endpoint, dst: Endpoint, ts: Timestamp) {
+        if let Some(Decoder::Quic(q)) = self.conns.get_mut(&conn).map(|c| &mut c.decoder) {
+            q.path(src, dst, ts);
+        }
+    }
+
+    /// A UDP datagram of an undecided or QUIC connection.
+    fn udp(&mut self, conn: ConnId, dir: Direction, ts: Timestamp, pkt: PacketId, bytes: &[u8]) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if let Decoder::Probe { tries } = &mut c.decoder {
+            let dns_port = dns::is_dns_port(c.server.port) || dns::is_dns_port(c.client.port);
+            if c.app.is_none() && !dns_port && looks_like_quic(bytes) {
+                c.decoder = Decoder::Quic(Box::new(QuicApp::new(c.server)));
+                c.app = Some(AppKind::Quic);
+            } else {
+                *tries += 1;
+                if *tries >= PROBE_TRIES {
+                    c.decoder = Decoder::Other;
+                }
+                return;
+            }
+        }
+        let Decoder::Quic(q) = &mut c.decoder else {
+            return;
+        };
+        let info = q.datagram(dir, pkt, ts, bytes);
+        self.notes.push(AppNote::new("quic", info));
+        // Register what it chose, so its datagrams on another path join it.
+        for cid in q.cids().into_iter().flatten() {
+            if q.registered.len() >= 2 * quic::MAX_CIDS {
+                break;
+            }
+            if q.registered.iter().any(|r| **r == *cid) {
+                continue;
+            }
+            let cid: Box<[u8]> = cid.into();
+            if !self.quic_cid_lens.contains(&cid.len()) {
+                self.quic_cid_lens.push(cid.len());
+            }
+            self.quic_cids.entry(cid.clone()).or_insert(conn);
+            q.registered.push(cid);
         }
     }
 
@@ -196,6 +278,7 @@ impl Apps {
             return;
         };
         if !c.tcp {
+            self.udp(conn, dir, ts, pkt, bytes);
             return;
         }
         if let Decoder::Probe { tries } = &mut c.decoder {
@@ -251,7 +334,11 @@ impl Apps {
                 }
             }
             // HTTP and TLS went to `out` above.
-            Decoder::Http(_) | Decoder::Tls(_) | Decoder::Probe { .. } | Decoder::Other => {}
+            Decoder::Http(_)
+            | Decoder::Tls(_)
+            | Decoder::Quic(_)
+            | Decoder::Probe { .. }
+            | Decoder::Other => {}
         }
     }
 
@@ -316,7 +403,7 @@ impl StreamSink for Apps {
             Decoder::Http(h) => h.gap(dir, ts, len, out.sink()),
             Decoder::Tls(t) => t.gap(dir, (pkt, ts), len, keys, out),
             Decoder::Dns(d) => d.gap(dir, len.min(usize::MAX as u64) as usize),
-            Decoder::Probe { .. } | Decoder::Other => {}
+            Decoder::Quic(_) | Decoder::Probe { .. } | Decoder::Other => {}
         }
     }
 
@@ -373,6 +460,7 @@ impl Apps {
             app: app.and_then(|a| a.app),
             tls: app.and_then(|a| a.tls()).map(Box::new),
             tls_anomalies: app.map(|a| a.tls_anomalies()).unwrap_or_default(),
+            quic: app.and_then(|a| a.quic()).map(Box::new),
             http_host: app.and_then(|a| a.http.host.clone()),
             http_count: app.map_or(0, |a| a.http.count),
         }
@@ -381,11 +469,19 @@ impl Apps {
     fn conn_done_inner(&mut self, conn: &Connection) {
         self.finish_decoder(conn.id, conn.last_ts);
         let mut app = self.conns.remove(&conn.id);
+        if let Some(Decoder::Quic(q)) = app.as_ref().map(|a| &a.decoder) {
+            for cid in &q.registered {
+                if self.quic_cids.get(cid) == Some(&conn.id) {
+                    self.quic_cids.remove(cid);
+                }
+            }
+        }
         self.done_conns.push(ConnRecord {
             conn: conn.clone(),
             app: app.as_ref().and_then(|a| a.app),
             tls: app.as_ref().and_then(|a| a.tls()).map(Box::new),
             tls_anomalies: app.as_ref().map(|a| a.tls_anomalies()).unwrap_or_default(),
+            quic: app.as_ref().and_then(|a| a.quic()).map(Box::new),
             http_host: app.as_mut().and_then(|a| a.http.host.take()),
             http_count: app.as_ref().map_or(0, |a| a.http.count),
         });
@@ -396,6 +492,14 @@ impl ConnApp {
     fn tls(&self) -> Option<crate::proto::tls::TlsSummary> {
         match &self.decoder {
             Decoder::Tls(t) => t.summary(),
+            Decoder::Quic(q) => q.tls(),
+            _ => None,
+        }
+    }
+
+    fn quic(&self) -> Option<crate::story::QuicSummary> {
+        match &self.decoder {
+            Decoder::Quic(q) => Some(q.summary()),
             _ => None,
         }
     }

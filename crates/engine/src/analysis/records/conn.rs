@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use super::quic::QuicRecord;
 use super::tls::TlsRecord;
 use super::{guard, secs, wire, EndpointRecord, Sides, Wire};
 use crate::base::Timestamp;
@@ -21,8 +22,8 @@ pub struct ConnJson<'a> {
     /// TCP analysis counts by flag name (only those above zero).
     pub analysis: BTreeMap<&'static str, u32>,
     pub anomalies: Vec<&'static str>,
-    /// `http`, `tls`, `dns` or null.
-    #[schemars(extend("enum" = ["http", "tls", "dns", null]))]
+    /// `http`, `tls`, `dns`, `quic` or null.
+    #[schemars(extend("enum" = ["http", "tls", "dns", "quic", null]))]
     pub app: Option<&'static str>,
     /// Payload bytes each side sent, each counted once.
     pub bytes: Sides<u64>,
@@ -49,6 +50,8 @@ pub struct ConnJson<'a> {
     /// `tcp`, `udp` or `icmp`.
     #[schemars(extend("enum" = ["tcp", "udp", "icmp"]))]
     pub proto: &'static str,
+    /// What a QUIC connection showed (`app` is `quic`), else null.
+    pub quic: Option<QuicRecord<'a>>,
     pub retransmitted_bytes: Sides<u64>,
     pub server: EndpointRecord,
     /// Zeek's conn_state.
@@ -203,6 +206,10 @@ impl<'a> ConnJson<'a> {
                 rst: sides_ts(p.rst),
             },
             proto: proto_name(k.proto),
+            quic: c
+                .quic
+                .as_deref()
+                .map(|q| QuicRecord::new(q, c.tls.as_deref())),
             retransmitted_bytes: k.retransmitted_bytes.into(),
             server: (&k.server).into(),
             state: k.state(),

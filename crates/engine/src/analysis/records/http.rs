@@ -13,6 +13,9 @@ use crate::story::HttpRecord;
     description = "One HTTP request and its response: a line of `wiretale http --json`."
 )]
 pub struct HttpJson<'a> {
+    /// The response's `Alt-Svc` header (RFC 7838), e.g. `h3=":443"; ma=86400`, which
+    /// sends a browser to HTTP/3.
+    pub alt_svc: Option<Wire<'a>>,
     pub anomalies: Vec<&'static str>,
     /// The connection id.
     pub conn: u32,
@@ -59,6 +62,7 @@ impl<'a> HttpJson<'a> {
             anomalies: t.anomalies.iter().map(|a| a.name()).collect(),
             conn: r.conn.0,
             content_encoding: wire(t.content_encoding.as_deref()),
+            alt_svc: wire(t.alt_svc.as_deref()),
             content_length: t.content_length,
             content_type: wire(t.content_type.as_deref()),
             host: wire(t.host.as_deref()),

@@ -31,6 +31,7 @@ mod dns;
 mod follow;
 mod http;
 mod packet;
+mod quic;
 mod story;
 mod tls;
 
@@ -41,6 +42,7 @@ pub use dns::{DnsFlagsRecord, DnsJson, ResourceRecord};
 pub use follow::{json_text, TurnJson};
 pub use http::HttpJson;
 pub use packet::PacketJson;
+pub use quic::{PathRecord, QuicCloseRecord, QuicRecord, QuicTimingsRecord};
 pub use story::{EventJson, FactsRecord, PhaseTimesRecord};
 pub use tls::{AlertRecord, CertRecord, CountRecord, TlsRecord};
 

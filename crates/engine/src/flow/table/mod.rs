@@ -39,6 +39,9 @@ mod segment;
 
 use segment::{sync_bytes, TcpLive};
 
+/// Most 4-tuples one connection may be joined on (see [`ConnTable::process_joining`]).
+const MAX_ALIASES: usize = 16;
+
 /// How often (capture time) idle connections are swept out.
 const SWEEP_INTERVAL_NS: i64 = 1_000_000_000;
 
@@ -90,6 +93,9 @@ struct Entry {
     vlan_side: [Option<VlanCtx>; 2],
     closed: bool,
     last_pkt: PacketId,
+    /// Other 4-tuples this connection was joined on (a QUIC connection that moved to a
+    /// new client address, see [`ConnTable::process_joining`]); empty otherwise.
+    aliases: Vec<Key>,
 }
 
 /// Counters about the table itself.
@@ -198,6 +204,22 @@ impl ConnTable {
     /// Processes one packet; calls the sink for in-order stream data, gaps, direction
     /// ends and finished connections.
     pub fn process(&mut self, pkt: &FlowPacket, sink: &mut impl StreamSink) -> PacketVerdict {
+        self.process_joining(pkt, None, sink)
+    }
+
+    /// [`Self::process`], for a UDP datagram the caller already knows belongs to the
+    /// open connection `join` although its 4-tuple may be new: a QUIC packet whose
+    /// connection ID names a connection (RFC 9000 §9: a client that migrated, or a NAT
+    /// that rebound its port). When no connection has this datagram's 4-tuple, the
+    /// 4-tuple becomes another key of `join`, so the datagram and those after it join
+    /// that connection instead of starting a new flow. A 4-tuple that already has its
+    /// own connection keeps it.
+    pub fn process_joining(
+        &mut self,
+        pkt: &FlowPacket,
+        join: Option<ConnId>,
+        sink: &mut impl StreamSink,
+    ) -> PacketVerdict {
         self.maybe_sweep(pkt.ts, sink);
         match pkt.l4 {
             L4::Tcp { .. } => self.tcp(pkt, sink),
@@ -209,7 +231,7 @@ impl ConnTable {
                 let src = Endpoint::new(pkt.src, sport);
                 let dst = Endpoint::new(pkt.dst, dport);
                 let flip = src_is_server(sport, dport) && sport < 1024;
-                self.datagram(pkt, 17, src, dst, flip, payload, None, sink)
+                self.datagram(pkt, 17, src, dst, flip, payload, None, join, sink)
             }
             L4::Icmp {
                 v6,
@@ -232,6 +254,7 @@ impl ConnTable {
                     kind == rep,
                     &[],
                     Some(info),
+                    None,
                     sink,
                 )
             }
@@ -366,6 +389,7 @@ impl ConnTable {
             vlan_side: [None, None],
             closed: false,
             last_pkt: PacketId(0),
+            aliases: Vec::new(),
         };
         let slot = match self.free.pop() {
             Some(s) => {
@@ -395,10 +419,12 @@ impl ConnTable {
         let Some(mut e) = self.slab.get_mut(slot as usize).and_then(|e| e.take()) else {
             return;
         };
-        if let Some(v) = self.map.get_mut(&e.key) {
-            v.retain(|&s| s != slot);
-            if v.is_empty() {
-                self.map.remove(&e.key);
+        for key in std::iter::once(&e.key).chain(&e.aliases) {
+            if let Some(v) = self.map.get_mut(key) {
+                v.retain(|&s| s != slot);
+                if v.is_empty() {
+                    self.map.remove(key);
+                }
             }
         }
         self.free.push(slot);
@@ -435,6 +461,27 @@ impl ConnTable {
         sink.conn_done(conn);
     }
 
+    /// The live, unexpired UDP connection `id` takes `key` as another of its 4-tuples.
+    fn join(&mut self, id: ConnId, key: Key, now: Timestamp) -> Option<u32> {
+        let slot = self
+            .slab
+            .iter()
+            .position(|e| e.as_ref().is_some_and(|e| e.conn.id == id))? as u32;
+        let e = self.slab.get_mut(slot as usize)?.as_mut()?;
+        let idle = now.0.saturating_sub(e.conn.last_ts.0);
+        if e.conn.proto != ConnProto::Udp || key.proto != 17 || idle > self.cfg.udp_timeout_ns {
+            return None;
+        }
+        // A bound, so a stream of spoofed packets with a known connection ID cannot grow
+        // one connection's key list without end.
+        if e.aliases.len() >= MAX_ALIASES {
+            return None;
+        }
+        e.aliases.push(key);
+        self.map.entry(key).or_default().push(slot);
+        Some(slot)
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn datagram(
         &mut self,
@@ -445,6 +492,7 @@ impl ConnTable {
         flip: bool,
         payload: &[u8],
         icmp: Option<IcmpInfo>,
+        join: Option<ConnId>,
         sink: &mut impl StreamSink,
     ) -> PacketVerdict {
         let (key, side) = make_key(proto, src, dst);
@@ -458,6 +506,9 @@ impl ConnTable {
                 self.finish_slot(s, sink);
                 slot = None;
             }
+        }
+        if slot.is_none() {
+            slot = join.and_then(|id| self.join(id, key, pkt.ts));
         }
         let mut new_conn = false;
         let slot = match slot {
@@ -495,7 +546,13 @@ impl ConnTable {
         }
         e.last_pkt = pkt.id;
         let c = &mut e.conn;
-        let d = c.dir_of(src);
+        // On a joined 4-tuple the client may have a new address: the server's side
+        // tells the direction (RFC 9000 §9: the server does not move).
+        let d = if src == c.client || src != c.server && dst == c.server {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        };
         let i = d.index();
         // A timestamp that jumps back (a clock step, a corrupt record) does not rewind
         // the connection: idleness is measured from the latest time seen.

@@ -40,6 +40,8 @@ pub struct Head {
     pub referer: Option<String>,
     pub content_type: Option<String>,
     pub content_encoding: Option<String>,
+    /// `Alt-Svc` (RFC 7838 §3), as sent.
+    pub alt_svc: Option<String>,
     /// Raw `Transfer-Encoding` value (lists joined with ", ").
     pub transfer_encoding: Option<String>,
     /// Parsed `Content-Length` (RFC 9112 §6.3 rule 5: differing values are an error).
@@ -161,6 +163,8 @@ pub fn parse_head(bytes: &[u8], want_request: bool) -> Result<Head, HeadError> {
                     last = Some("content-type");
                 } else if eq("content-encoding") {
                     set_or_join(&mut head.content_encoding, value);
+                } else if eq("alt-svc") {
+                    set_or_join(&mut head.alt_svc, value);
                 } else if eq("transfer-encoding") {
                     set_or_join(&mut head.transfer_encoding, value);
                 } else if eq("content-length") {

@@ -82,6 +82,9 @@ pub struct HttpTransaction {
     pub content_length: Option<u64>,
     /// Raw response `Transfer-Encoding` header value.
     pub transfer_encoding: Option<String>,
+    /// Response `Alt-Svc` header (RFC 7838): where else the origin is served, e.g.
+    /// `h3=":443"; ma=86400`, which sends browsers to HTTP/3.
+    pub alt_svc: Option<String>,
     /// How the response body was delimited.
     pub transfer: Transfer,
     /// Something is missing: a gap, a truncated message, no response, a lost head.

@@ -67,6 +67,8 @@ pub struct H2Exchange {
     pub content_type: Option<String>,
     pub content_encoding: Option<String>,
     pub content_length: Option<u64>,
+    /// Response `alt-svc` (RFC 7838), e.g. announcing HTTP/3.
+    pub alt_svc: Option<String>,
     pub reset: Option<Reset>,
     /// Headers were decoded after this direction's HPACK table was lost: they may be
     /// wrong or missing.
@@ -122,6 +124,7 @@ impl H2Exchange {
         self.content_type = get("content-type");
         self.content_encoding = get("content-encoding");
         self.content_length = get("content-length").and_then(|v| v.trim().parse().ok());
+        self.alt_svc = get("alt-svc");
         self.response_headers = headers;
     }
 
@@ -161,6 +164,7 @@ impl H2Exchange {
             content_encoding: self.content_encoding.clone(),
             content_length: self.content_length,
             transfer_encoding: None,
+            alt_svc: self.alt_svc.clone(),
             // HTTP/2 frames every body with DATA and END_STREAM (RFC 9113 §8.1).
             transfer: if self.response_body_len > 0 {
                 Transfer::Length

@@ -307,6 +307,7 @@ impl HttpConn {
         tx.response_end_ts = Some(ts);
         tx.content_type = head.content_type.clone();
         tx.content_encoding = head.content_encoding.clone();
+        tx.alt_svc = head.alt_svc.clone();
         tx.content_length = head.content_length;
         tx.transfer_encoding = head.transfer_encoding.clone();
         tx.anomalies.extend(head.anomalies.iter().cloned());

@@ -1,0 +1,210 @@
+//! A QUIC connection's decoder (RFC 9000): its datagrams go to
+//! [`crate::proto::quic::QuicConnState`]; what comes out becomes packet notes, the
+//! connection IDs the flow table joins migrated datagrams by, the connection's
+//! [`QuicSummary`] and the TLS facts of its handshake ([`TlsSummary`]).
+
+use crate::base::{Direction, Endpoint, PacketId, Timestamp};
+use crate::proto::quic::conn::PacketSeen;
+use crate::proto::quic::header::known_version;
+use crate::proto::quic::{QuicConnState, QuicReport};
+use crate::proto::tls::fingerprint;
+use crate::proto::tls::handshake::{ClientHelloInfo, ServerHelloInfo};
+use crate::story::{QuicEnd, QuicSummary, TlsSummary};
+
+/// Client addresses remembered per connection.
+const MAX_PATHS: usize = 16;
+/// Connection IDs remembered per side.
+pub(super) const MAX_CIDS: usize = 16;
+
+/// Whether a UDP payload opens as QUIC: a long header (RFC 9000 §17.2) of a version this
+/// decoder knows, with its fixed bit set and connection IDs of legal length (≤ 20
+/// bytes), or a Version Negotiation packet. Short headers cannot be told from noise, so
+/// a flow first seen mid-connection is not taken for QUIC.
+pub(super) fn looks_like_quic(b: &[u8]) -> bool {
+    let (Some(&first), Some(v), Some(&dl)) = (b.first(), b.get(1..5), b.get(5)) else {
+        return false;
+    };
+    let version = u32::from_be_bytes([v[0], v[1], v[2], v[3]]);
+    if first & 0x80 == 0 || dl > 20 {
+        return false;
+    }
+    let Some(&sl) = b.get(6 + usize::from(dl)) else {
+        return false;
+    };
+    if sl > 20 {
+        return false;
+    }
+    version == 0 || (first & 0x40 != 0 && known_version(version))
+}
+
+pub(super) struct QuicApp {
+    pub state: QuicConnState,
+    server: Endpoint,
+    paths: Vec<(Endpoint, Timestamp)>,
+    /// Packets each way.
+    packets: [u64; 2],
+    /// How many of the report's packets have been turned into notes.
+    noted: usize,
+    /// Connection IDs handed to the flow table's join index, to take back at the end.
+    pub registered: Vec<Box<[u8]>>,
+    /// When the CONNECTION_CLOSE was seen.
+    close_ts: Option<Timestamp>,
+}
+
+impl QuicApp {
+    pub fn new(server: Endpoint) -> Self {
+        QuicApp {
+            state: QuicConnState::new(),
+            server,
+            paths: Vec::new(),
+            packets: [0; 2],
+            noted: 0,
+            registered: Vec::new(),
+            close_ts: None,
+        }
+    }
+
+    /// One datagram; returns the packet's Info text.
+    pub fn datagram(
+        &mut self,
+        dir: Direction,
+        pkt: PacketId,
+        ts: Timestamp,
+        payload: &[u8],
+    ) -> String {
+        self.packets[dir.index()] += 1;
+        self.state.datagram(dir, pkt, ts, payload);
+        if self.close_ts.is_none() && self.state.report().connection_close.is_some() {
+            self.close_ts = Some(ts);
+        }
+        let seen = self.state.report().packets.get(self.noted..).unwrap_or(&[]);
+        self.noted = self.state.report().packets.len();
+        info(seen)
+    }
+
+    /// The client's address on this datagram (`src`→`dst`), remembered if new.
+    pub fn path(&mut self, src: Endpoint, dst: Endpoint, ts: Timestamp) {
+        let client = if dst == self.server { src } else { dst };
+        if self.paths.len() < MAX_PATHS && !self.paths.iter().any(|(e, _)| *e == client) {
+            self.paths.push((client, ts));
+        }
+    }
+
+    /// Connection IDs this connection chose so far, [client's, server's], each at most
+    /// [`MAX_CIDS`]: the DCIDs datagrams to that side carry.
+    pub fn cids(&self) -> [Vec<Vec<u8>>; 2] {
+        let mut out: [Vec<Vec<u8>>; 2] = Default::default();
+        for p in &self.state.report().packets {
+            let Some(scid) = &p.scid else { continue };
+            let side = &mut out[p.dir.index()];
+            if !scid.is_empty() && side.len() < MAX_CIDS && !side.contains(scid) {
+                side.push(scid.clone());
+            }
+        }
+        out
+    }
+
+    pub fn summary(&self) -> QuicSummary {
+        let r = self.state.report();
+        let end = r.connection_close.as_ref().map(|c| QuicEnd::Close {
+            by: c.dir,
+            ts: self.close_ts.unwrap_or_default(),
+            app: c.app,
+            code: c.code,
+            frame_type: c.frame_type,
+            reason: String::from_utf8_lossy(&c.reason).into_owned(),
+        });
+        QuicSummary {
+            version: r.version,
+            version_negotiation: r.version_negotiation.clone(),
+            original_dcid: r.original_dcid.clone(),
+            cids: self.cids(),
+            paths: self.paths.clone(),
+            retry: r.retry,
+            client_initial: r.first_client_initial.map(|p| p.1),
+            server_initial: r.first_server_initial.map(|p| p.1),
+            handshake_done: None,
+            first_short: r.first_short.map(|p| p.map(|p| p.1)),
+            decrypted: false,
+            end,
+            packets: self.packets,
+            anomalies: r.anomalies.iter().map(|a| a.what.clone()).collect(),
+        }
+    }
+
+    /// The TLS facts of the handshake QUIC carried (RFC 9001 §4): the hellos, read
+    /// from the Initial packets with or without keys.
+    pub fn tls(&self) -> Option<TlsSummary> {
+        let r = self.state.report();
+        if r.client_hello.is_none() && r.server_hello.is_none() {
+            return None;
+        }
+        let mut s = TlsSummary::default();
+        if let Some(h) = &r.client_hello {
+            client_hello(&mut s, h, r);
+        }
+        if let Some(h) = &r.server_hello {
+            server_hello(&mut s, h, r);
+        }
+        Some(s)
+    }
+}
+
+fn client_hello(s: &mut TlsSummary, h: &ClientHelloInfo, r: &QuicReport) {
+    s.client_hello_ts = r.first_client_initial.map(|p| p.1);
+    s.sni.clone_from(&h.sni);
+    s.client_version = h
+        .supported_versions
+        .iter()
+        .copied()
+        .chain([h.legacy_version])
+        .max();
+    s.alpn_offered.clone_from(&h.alpn);
+    s.resumption.offered_ticket = h.ticket;
+    s.resumption.offered_psk = h.psk;
+    s.early_data_offered = h.early_data;
+    s.ech = h.ech;
+    s.grease = h.grease;
+    s.ja3_string = Some(fingerprint::ja3_string(h));
+    s.ja3 = Some(fingerprint::ja3(h));
+    // JA4's first character is the transport: `q` for QUIC (JA4 spec, "a" part).
+    s.ja4 = Some(fingerprint::ja4(h)).map(|j| match j.strip_prefix('t') {
+        Some(rest) => format!("q{rest}"),
+        None => j,
+    });
+}
+
+fn server_hello(s: &mut TlsSummary, h: &ServerHelloInfo, r: &QuicReport) {
+    s.server_hello_ts = r.first_server_initial.map(|p| p.1);
+    s.version = Some(h.version);
+    s.cipher = Some(h.cipher);
+    s.group = h.key_share_group;
+    s.resumption.resumed = h.psk_selected.is_some();
+}
+
+/// The Info column of a QUIC datagram, tshark's way: each packet's type, its
+/// connection IDs and packet number where known, packets separated by commas.
+pub(super) fn info(packets: &[PacketSeen]) -> String {
+    let mut parts = Vec::new();
+    for p in packets {
+        let mut s = match p.kind {
+            "1-RTT" => "Protected Payload".to_string(),
+            k => k.to_string(),
+        };
+        if !p.dcid.is_empty() {
+            s.push_str(&format!(", DCID={}", hex(&p.dcid)));
+        }
+        if let Some(scid) = p.scid.as_ref().filter(|c| !c.is_empty()) {
+            s.push_str(&format!(", SCID={}", hex(scid)));
+        }
+        if let Some(pn) = p.pn {
+            s.push_str(&format!(", PKN: {pn}"));
+        }
+        parts.push(s);
+    }
+    parts.join(", ")
+}
+
+pub(super) fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}

@@ -1,0 +1,196 @@
+//! What the engine found on a QUIC connection (RFC 9000), beside the TLS facts its
+//! handshake carried ([`super::TlsSummary`]): versions, connection IDs, the addresses
+//! the client used, the handshake's milestones and how it ended.
+
+use crate::base::{Direction, Endpoint, Timestamp};
+
+/// How a QUIC connection ended, when the capture shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum QuicEnd {
+    /// CONNECTION_CLOSE (RFC 9000 §19.19): the transport's (`app` false) or the
+    /// application's error `code`; the reason is wire text (escape before printing).
+    Close {
+        by: Direction,
+        ts: Timestamp,
+        app: bool,
+        code: u64,
+        frame_type: Option<u64>,
+        reason: String,
+    },
+    /// A stateless reset (RFC 9000 §10.3): an endpoint that lost the connection's state.
+    StatelessReset { by: Direction, ts: Timestamp },
+}
+
+/// A QUIC connection's summary.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QuicSummary {
+    /// The version of the client's first long header packet (RFC 9000 §15).
+    pub version: Option<u32>,
+    /// Versions a Version Negotiation packet offered (RFC 9000 §17.2.1).
+    pub version_negotiation: Option<Vec<u32>>,
+    /// The DCID of the client's first Initial: its Initial keys' input (RFC 9001 §5.2).
+    pub original_dcid: Option<Vec<u8>>,
+    /// Connection IDs each side chose for itself (long headers' SCIDs, NEW_CONNECTION_ID
+    /// frames), [client, server], in order of first sight.
+    pub cids: [Vec<Vec<u8>>; 2],
+    /// Client addresses the connection used, with the time each was first seen (more
+    /// than one: a migration or a NAT rebinding, RFC 9000 §9).
+    pub paths: Vec<(Endpoint, Timestamp)>,
+    pub retry: bool,
+    pub client_initial: Option<Timestamp>,
+    pub server_initial: Option<Timestamp>,
+    /// The server's HANDSHAKE_DONE (RFC 9001 §4.1.2), visible with keys.
+    pub handshake_done: Option<Timestamp>,
+    /// The first short header packet each way, [client→server, server→client].
+    pub first_short: [Option<Timestamp>; 2],
+    /// Some Handshake or 1-RTT packet was decrypted.
+    pub decrypted: bool,
+    pub end: Option<QuicEnd>,
+    /// Packets each way.
+    pub packets: [u64; 2],
+    /// What went wrong reading it, as text.
+    pub anomalies: Vec<String>,
+}
+
+impl QuicSummary {
+    /// When the handshake was confirmed as far as the capture shows: HANDSHAKE_DONE when
+    /// it was decrypted, else the first short header packet that went each way (both
+    /// sides had 1-RTT keys by then).
+    pub fn established(&self) -> Option<Timestamp> {
+        self.handshake_done.or_else(|| {
+            let [c, s] = self.first_short;
+            c.zip(s).map(|(c, s)| c.max(s))
+        })
+    }
+
+    /// Round trips the handshake took: 1, or 2 after a Retry (RFC 9000 §8.1.2) or a
+    /// Version Negotiation.
+    pub fn round_trips(&self) -> u8 {
+        1 + u8::from(self.retry) + u8::from(self.version_negotiation.is_some())
+    }
+
+    /// `v1`, `v2` or the hex number of another version.
+    pub fn version_name(&self) -> Option<String> {
+        self.version.map(version_name)
+    }
+}
+
+/// `v1`, `v2` (RFC 9369), `draft-29`, or `0x…` for any other QUIC version number.
+pub fn version_name(v: u32) -> String {
+    match v {
+        1 => "v1".into(),
+        0x6b33_43cf => "v2".into(),
+        0xff00_0000..=0xff00_00ff => format!("draft-{}", v & 0xff),
+        _ => format!("0x{v:08x}"),
+    }
+}
+
+/// A transport error code's name (RFC 9000 §20.1), or None for codes outside it.
+pub fn transport_error_name(code: u64) -> Option<&'static str> {
+    Some(match code {
+        0x00 => "NO_ERROR",
+        0x01 => "INTERNAL_ERROR",
+        0x02 => "CONNECTION_REFUSED",
+        0x03 => "FLOW_CONTROL_ERROR",
+        0x04 => "STREAM_LIMIT_ERROR",
+        0x05 => "STREAM_STATE_ERROR",
+        0x06 => "FINAL_SIZE_ERROR",
+        0x07 => "FRAME_ENCODING_ERROR",
+        0x08 => "TRANSPORT_PARAMETER_ERROR",
+        0x09 => "CONNECTION_ID_LIMIT_ERROR",
+        0x0a => "PROTOCOL_VIOLATION",
+        0x0b => "INVALID_TOKEN",
+        0x0c => "APPLICATION_ERROR",
+        0x0d => "CRYPTO_BUFFER_EXCEEDED",
+        0x0e => "KEY_UPDATE_ERROR",
+        0x0f => "AEAD_LIMIT_REACHED",
+        0x10 => "NO_VIABLE_PATH",
+        // RFC 9000 §20.1: 0x0100-0x01ff carry a TLS alert.
+        0x100..=0x1ff => "CRYPTO_ERROR",
+        _ => return None,
+    })
+}
+
+/// An HTTP/3 error code's name (RFC 9114 §8.1, RFC 9204 §6), or None.
+pub fn h3_error_name(code: u64) -> Option<&'static str> {
+    Some(match code {
+        0x100 => "H3_NO_ERROR",
+        0x101 => "H3_GENERAL_PROTOCOL_ERROR",
+        0x102 => "H3_INTERNAL_ERROR",
+        0x103 => "H3_STREAM_CREATION_ERROR",
+        0x104 => "H3_CLOSED_CRITICAL_STREAM",
+        0x105 => "H3_FRAME_UNEXPECTED",
+        0x106 => "H3_FRAME_ERROR",
+        0x107 => "H3_EXCESSIVE_LOAD",
+        0x108 => "H3_ID_ERROR",
+        0x109 => "H3_SETTINGS_ERROR",
+        0x10a => "H3_MISSING_SETTINGS",
+        0x10b => "H3_REQUEST_REJECTED",
+        0x10c => "H3_REQUEST_CANCELLED",
+        0x10d => "H3_REQUEST_INCOMPLETE",
+        0x10e => "H3_MESSAGE_ERROR",
+        0x10f => "H3_CONNECT_ERROR",
+        0x110 => "H3_VERSION_FALLBACK",
+        0x200 => "QPACK_DECOMPRESSION_FAILED",
+        0x201 => "QPACK_ENCODER_STREAM_ERROR",
+        0x202 => "QPACK_DECODER_STREAM_ERROR",
+        _ => return None,
+    })
+}
+
+impl QuicEnd {
+    pub fn ts(&self) -> Timestamp {
+        match self {
+            QuicEnd::Close { ts, .. } | QuicEnd::StatelessReset { ts, .. } => *ts,
+        }
+    }
+
+    /// "client closed (H3_NO_ERROR)", "server closed: transport error
+    /// PROTOCOL_VIOLATION (frame 0x8) \"reason\"", "stateless reset by the server". The
+    /// reason is wire text: escape the result before printing.
+    pub fn text(&self) -> String {
+        match self {
+            QuicEnd::StatelessReset { by, .. } => {
+                format!(
+                    "stateless reset by the {} (it had lost the connection)",
+                    by.sender()
+                )
+            }
+            QuicEnd::Close {
+                by,
+                app,
+                code,
+                frame_type,
+                reason,
+                ..
+            } => {
+                let name = if *app {
+                    h3_error_name(*code)
+                } else {
+                    transport_error_name(*code)
+                };
+                let code_text = match name {
+                    Some(n) if !*app && (0x100..=0x1ff).contains(code) => {
+                        format!("{n} (TLS alert {})", code - 0x100)
+                    }
+                    Some(n) => n.to_string(),
+                    None => format!("0x{code:x}"),
+                };
+                let clean = *code == 0 && !*app || *code == 0x100 && *app;
+                let mut s = if clean {
+                    format!("{} closed ({code_text})", by.sender())
+                } else {
+                    let kind = if *app { "application" } else { "transport" };
+                    format!("{} closed: {kind} error {code_text}", by.sender())
+                };
+                if let Some(f) = frame_type.filter(|f| *f != 0) {
+                    s.push_str(&format!(" (frame 0x{f:x})"));
+                }
+                if !reason.is_empty() {
+                    s.push_str(&format!(" \"{reason}\""));
+                }
+                s
+            }
+        }
+    }
+}
