@@ -80,7 +80,7 @@ pub enum Command {
     /// Under each close, "phases:" gives the connection's timeline:
     ///   dns         the lookup that named the connection: query → answer
     ///   wait        answer → the client's SYN (the client's own delay)
-    ///   connect     the TCP handshake: SYN → the client's ACK
+    ///   connect     the handshake: SYN → the client's ACK (QUIC: Initial → confirmed)
     ///   tls         TLS hello: Client Hello → Server Hello (or first encrypted data)
     ///   request     first → last byte of the first request
     ///   first byte  last request byte → first response byte

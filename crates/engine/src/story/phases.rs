@@ -57,7 +57,7 @@ impl PhaseTimes {
         ("wait", "answer → the client's SYN (the client's own delay)"),
         (
             "connect",
-            "the TCP handshake: SYN → the client's ACK (QUIC: client Initial → handshake confirmed)",
+            "the handshake: SYN → the client's ACK (QUIC: Initial → confirmed)",
         ),
         (
             "tls",
