@@ -208,3 +208,47 @@ pub(super) fn info(packets: &[PacketSeen]) -> String {
 pub(super) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The first datagram of the aioquic lab capture (a client Initial), and what is
+    /// not QUIC although it travels on UDP 443: DTLS, a short-header-looking byte, a
+    /// long header of an unknown version, connection IDs over 20 bytes.
+    #[test]
+    fn only_real_long_headers_open_a_quic_decoder() {
+        let mut initial = vec![0xc0, 0, 0, 0, 1, 8];
+        initial.extend([0xab; 8]);
+        initial.push(8);
+        initial.extend([0xcd; 8]);
+        initial.extend([0; 40]);
+        assert!(looks_like_quic(&initial));
+        // Version Negotiation: version 0, any first byte with the long-header bit.
+        let mut vn = initial.clone();
+        vn[0] = 0x80;
+        vn[1..5].copy_from_slice(&[0, 0, 0, 0]);
+        assert!(looks_like_quic(&vn));
+        // DTLS 1.2 ClientHello record header (content type 22, version fefd).
+        assert!(!looks_like_quic(&[
+            22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x40
+        ]));
+        // A short header: cannot be told from noise, not taken.
+        assert!(!looks_like_quic(&[0x41, 1, 2, 3, 4, 5, 6, 7, 8, 9]));
+        // Unknown version with the fixed bit: not ours to decode.
+        let mut unknown = initial.clone();
+        unknown[1..5].copy_from_slice(&[0x0a, 0x1a, 0x2a, 0x3a]);
+        assert!(!looks_like_quic(&unknown));
+        // Fixed bit clear (RFC 9000 §17.2: must be 1).
+        let mut unfixed = initial.clone();
+        unfixed[0] = 0x80;
+        assert!(!looks_like_quic(&unfixed));
+        // A DCID longer than 20 bytes (RFC 9000 §17.2).
+        let mut long = initial.clone();
+        long[5] = 21;
+        assert!(!looks_like_quic(&long));
+        // Cut before the SCID length.
+        assert!(!looks_like_quic(&initial[..10]));
+        assert!(!looks_like_quic(&[]));
+    }
+}
