@@ -43,6 +43,24 @@ pub enum AppData {
     TlsServerHello,
     /// The HTTP/2 frames this packet completed (plaintext h2c or decrypted), in order.
     Http2(Box<[H2FrameField]>),
+    /// The QUIC packets of this datagram (coalesced ones in order).
+    Quic(Box<[QuicPacketField]>),
+}
+
+/// One QUIC packet as display filters read it (`quic.*`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QuicPacketField {
+    /// Long header (RFC 9000 §17.2), else short.
+    pub long: bool,
+    /// Long header type in v1's numbering (0 Initial, 1 0-RTT, 2 Handshake, 3 Retry),
+    /// whatever the version's bits (RFC 9369 §3.2 renumbers them for v2), as tshark.
+    pub long_type: Option<u8>,
+    pub version: Option<u32>,
+    pub dcid: Vec<u8>,
+    pub scid: Option<Vec<u8>>,
+    pub pn: Option<u64>,
+    /// Frame types of an opened packet, in order.
+    pub frames: Vec<u64>,
 }
 
 /// One HTTP/2 frame as display filters read it (`http2.streamid`, `http2.type`, the

@@ -20,7 +20,7 @@
 //! - On the last fragment of a reassembled IP datagram, `tcp.*`/`udp.*` are absent
 //!   (tshark shows the reassembled transport there).
 
-use super::notes::{AppData, AppNote, H2FrameField, TlsField, TlsHandshakeField};
+use super::notes::{AppData, AppNote, H2FrameField, QuicPacketField, TlsField, TlsHandshakeField};
 use super::packet_table::PacketRow;
 use crate::base::{LinkType, PacketId};
 use crate::decode::{tcp_flags, Packet, Transport};
@@ -151,6 +151,13 @@ pub(crate) fn needs_app(id: FieldId) -> bool {
                 | H2Path
                 | H2Status
                 | H2Authority
+                | QuicHeaderForm
+                | QuicLongType
+                | QuicVersion
+                | QuicDcid
+                | QuicScid
+                | QuicPacketNumber
+                | QuicFrameType
         )
     })
 }
@@ -237,6 +244,13 @@ impl PacketView<'_> {
         })
     }
 
+    fn quic(&self) -> impl Iterator<Item = &QuicPacketField> + '_ {
+        self.notes.iter().flat_map(|n| match &n.data {
+            AppData::Quic(p) => &p[..],
+            _ => &[],
+        })
+    }
+
     /// The TLS handshake messages the packet completed.
     fn handshakes(&self) -> impl Iterator<Item = &TlsHandshakeField> + '_ {
         self.tls.unwrap_or_default().iter().filter_map(|t| match t {
@@ -297,6 +311,7 @@ impl Record for PacketView<'_> {
                 self.tls.is_some() || self.notes.iter().any(|n| n.proto == "tls"),
             ),
             Http2 => present(f, self.notes.iter().any(|n| n.proto == "http2")),
+            Quic => present(f, self.notes.iter().any(|n| n.proto == "quic")),
             Conn => present(f, self.row.conn().is_some()),
             FrameNumber => uint(f, Some(u64::from(self.id.0) + 1)),
             FrameLen => uint(f, Some(u64::from(self.len))),
@@ -601,6 +616,38 @@ impl Record for PacketView<'_> {
                         _ => None,
                     };
                     if v.is_some_and(|v| f(Value::UInt(u64::from(v)))) {
+                        return;
+                    }
+                }
+            }
+            QuicHeaderForm | QuicLongType | QuicVersion | QuicPacketNumber => {
+                for p in self.quic() {
+                    let v = match k {
+                        QuicHeaderForm => Some(u64::from(p.long)),
+                        QuicLongType => p.long_type.map(u64::from),
+                        QuicVersion => p.version.map(u64::from),
+                        _ => p.pn,
+                    };
+                    if v.is_some_and(|v| f(Value::UInt(v))) {
+                        return;
+                    }
+                }
+            }
+            QuicDcid | QuicScid => {
+                for p in self.quic() {
+                    let v = if k == QuicDcid {
+                        Some(&p.dcid)
+                    } else {
+                        p.scid.as_ref()
+                    };
+                    if v.is_some_and(|v| f(Value::Str(v))) {
+                        return;
+                    }
+                }
+            }
+            QuicFrameType => {
+                for t in self.quic().flat_map(|p| &p.frames) {
+                    if f(Value::UInt(*t)) {
                         return;
                     }
                 }

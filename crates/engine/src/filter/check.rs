@@ -318,6 +318,12 @@ fn operand(def: &FieldDef, l: &Literal, masked: bool) -> Result<Operand, FilterE
             let w = bare(def, l, "a MAC address")?;
             Operand::Mac(parse_mac(w).ok_or_else(|| bad("Ethernet address", w))?)
         }
+        FieldKind::Bytes => match &l.kind {
+            LitKind::Str(s) => Operand::Bytes(s.clone()),
+            LitKind::Bare(w) => {
+                Operand::Bytes(parse_hex_bytes(w).ok_or_else(|| bad("byte string in hex", w))?)
+            }
+        },
         FieldKind::String => match &l.kind {
             LitKind::Str(s) => Operand::Bytes(s.clone()),
             // tshark still accepts unquoted text here (deprecated); so do we.
@@ -388,6 +394,27 @@ pub fn parse_ip_or_net(w: &str) -> Option<Operand> {
 }
 
 /// `aa:bb:cc:dd:ee:ff`, `aa-bb-cc-dd-ee-ff` or `aabb.ccdd.eeff`.
+/// Bytes in hex as Wireshark writes them: pairs separated by `:`, `-` or `.`, or one
+/// run of an even number of hex digits.
+pub fn parse_hex_bytes(w: &str) -> Option<Vec<u8>> {
+    let digits: String = if w.contains([':', '-', '.']) {
+        let groups: Vec<&str> = w.split([':', '-', '.']).collect();
+        if groups.iter().any(|g| g.len() != 2) {
+            return None;
+        }
+        groups.concat()
+    } else {
+        w.to_string()
+    };
+    if digits.is_empty() || digits.len() % 2 != 0 {
+        return None;
+    }
+    (0..digits.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(digits.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 pub fn parse_mac(w: &str) -> Option<[u8; 6]> {
     let mut out = [0u8; 6];
     let groups: Vec<&str> = if w.contains(':') {
@@ -672,6 +699,7 @@ mod tests {
                 FieldKind::Ipv6 => &["", " == ::1", " == fe80::/10", " in {::1, 2001:db8::/32}"],
                 FieldKind::Ip => &["", " == ::1", " == 10.0.0.0/8"],
                 FieldKind::Mac => &["", " == 00:11:22:33:44:55", " in {00-11-22-33-44-55}"],
+                FieldKind::Bytes => &["", " == 00:df:04:1f", " == 00df041f", " == \"x\""],
                 FieldKind::String => &[
                     "",
                     " == \"x\"",

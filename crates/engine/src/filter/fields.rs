@@ -31,6 +31,9 @@ pub enum FieldKind {
     Mac,
     /// Text or bytes: `contains`, `matches`, comparisons bytewise.
     String,
+    /// A byte string written in hex as Wireshark does (`00:df:04:1f`, `00-df-04-1f`,
+    /// `00df041f`) or as a quoted string; compares bytewise (QUIC connection IDs).
+    Bytes,
     /// A protocol: only presence can be tested.
     Protocol,
 }
@@ -95,6 +98,7 @@ registry! {
     "http", Protocol, Http, "HTTP/1.x";
     "tls", Protocol, Tls, "Transport Layer Security";
     "http2", Protocol, Http2, "HTTP/2 (h2c in the clear, or h2 decrypted with a key log)";
+    "quic", Protocol, Quic, "QUIC (RFC 9000) on UDP";
     "conn", Protocol, Conn, "Belongs to a wiretale connection";
     "frame.number", UInt, FrameNumber, "Frame number (1-based)";
     "frame.len", UInt, FrameLen, "Frame length on the wire (bytes)";
@@ -194,6 +198,13 @@ registry! {
     "http2.headers.path", String, H2Path, "HTTP/2 :path";
     "http2.headers.status", UInt, H2Status, "HTTP/2 :status";
     "http2.headers.authority", String, H2Authority, "HTTP/2 :authority";
+    "quic.header_form", UInt, QuicHeaderForm, "1 for a long header packet, 0 for a short header";
+    "quic.long.packet_type", UInt, QuicLongType, "Long header type as in v1: 0 Initial, 1 0-RTT, 2 Handshake, 3 Retry";
+    "quic.version", UInt, QuicVersion, "Version of a long header packet (0x00000001 for v1)";
+    "quic.dcid", Bytes, QuicDcid, "Destination Connection ID";
+    "quic.scid", Bytes, QuicScid, "Source Connection ID (long headers)";
+    "quic.packet_number", UInt, QuicPacketNumber, "Packet number of a packet that was opened";
+    "quic.frame_type", UInt, QuicFrameType, "Frame type of a frame in an opened packet (RFC 9000 §19)";
     "conn.id", UInt, ConnId, "wiretale connection id (as in `wiretale conns`)";
     "conn.state", String, ConnState, "Zeek-style connection state (S0, SF, REJ, ...)";
     "conn.name", String, ConnName, "Server name from the DNS answer that led to the connection";

@@ -155,8 +155,12 @@ impl Apps {
         let Decoder::Quic(q) = &mut c.decoder else {
             return;
         };
-        let info = q.datagram(dir, pkt, ts, bytes);
-        self.notes.push(AppNote::new("quic", info));
+        let (note, tls) = q.datagram(dir, pkt, ts, bytes, self.want_fields);
+        self.notes.push(note);
+        // tshark shows `tls` on the packets whose CRYPTO frames completed a hello only.
+        if !tls.is_empty() {
+            self.tls.get_or_insert_with(Vec::new).extend(tls);
+        }
         // Register what it chose, so its datagrams on another path join it.
         for cid in q.cids().into_iter().flatten() {
             if q.registered.len() >= 2 * quic::MAX_CIDS {

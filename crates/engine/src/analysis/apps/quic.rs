@@ -3,6 +3,8 @@
 //! connection IDs the flow table joins migrated datagrams by, the connection's
 //! [`QuicSummary`] and the TLS facts of its handshake ([`TlsSummary`]).
 
+use super::super::notes::{AppData, AppNote, QuicPacketField, TlsField, TlsHandshakeField};
+use crate::base::escape::escape_str;
 use crate::base::{Direction, Endpoint, PacketId, Timestamp};
 use crate::proto::quic::conn::PacketSeen;
 use crate::proto::quic::header::known_version;
@@ -64,22 +66,52 @@ impl QuicApp {
         }
     }
 
-    /// One datagram; returns the packet's Info text.
+    /// One datagram: its packet note (Info, and with `fields` what display filters
+    /// read: the packets' headers and frames, and the TLS hellos it completed).
     pub fn datagram(
         &mut self,
         dir: Direction,
         pkt: PacketId,
         ts: Timestamp,
         payload: &[u8],
-    ) -> String {
+        fields: bool,
+    ) -> (AppNote, Vec<TlsField>) {
         self.packets[dir.index()] += 1;
+        let had = (
+            self.state.report().client_hello.is_some(),
+            self.state.report().server_hello.is_some(),
+        );
         self.state.datagram(dir, pkt, ts, payload);
-        if self.close_ts.is_none() && self.state.report().connection_close.is_some() {
+        let r = self.state.report();
+        if self.close_ts.is_none() && r.connection_close.is_some() {
             self.close_ts = Some(ts);
         }
-        let seen = self.state.report().packets.get(self.noted..).unwrap_or(&[]);
-        self.noted = self.state.report().packets.len();
-        info(seen)
+        let seen = r.packets.get(self.noted..).unwrap_or(&[]);
+        self.noted = r.packets.len();
+        let mut note = AppNote::new("quic", escape_str(&info(seen)));
+        let mut tls = Vec::new();
+        if fields {
+            note.data = AppData::Quic(seen.iter().map(packet_field).collect());
+            if let Some(h) = r.client_hello.as_ref().filter(|_| !had.0) {
+                tls.push(TlsField::Handshake(Box::new(TlsHandshakeField {
+                    kind: 1,
+                    version: Some(h.legacy_version),
+                    ciphersuites: h.cipher_suites.clone(),
+                    sni: h.sni.clone(),
+                    alpn: h.alpn.clone(),
+                })));
+            }
+            if let Some(h) = r.server_hello.as_ref().filter(|_| !had.1) {
+                tls.push(TlsField::Handshake(Box::new(TlsHandshakeField {
+                    kind: 2,
+                    version: Some(h.legacy_version),
+                    ciphersuites: vec![h.cipher],
+                    sni: None,
+                    alpn: h.alpn.iter().cloned().collect(),
+                })));
+            }
+        }
+        (note, tls)
     }
 
     /// The client's address on this datagram (`src`→`dst`), remembered if new.
@@ -180,6 +212,26 @@ fn server_hello(s: &mut TlsSummary, h: &ServerHelloInfo, r: &QuicReport) {
     s.cipher = Some(h.cipher);
     s.group = h.key_share_group;
     s.resumption.resumed = h.psk_selected.is_some();
+}
+
+/// A packet as display filters read it.
+fn packet_field(p: &PacketSeen) -> QuicPacketField {
+    let long_type = match p.kind {
+        "Initial" => Some(0),
+        "0-RTT" => Some(1),
+        "Handshake" => Some(2),
+        "Retry" => Some(3),
+        _ => None,
+    };
+    QuicPacketField {
+        long: p.kind != "1-RTT",
+        long_type,
+        version: p.version,
+        dcid: p.dcid.clone(),
+        scid: p.scid.clone(),
+        pn: p.pn,
+        frames: Vec::new(),
+    }
 }
 
 /// The Info column of a QUIC datagram, tshark's way: each packet's type, its
