@@ -3,6 +3,10 @@
 # tests/lab/quic-captures.sh) to truth/: per capture NAME,
 #   truth/NAME.quic.tsv         every QUIC packet, decrypted with NAME.keys
 #   truth/NAME.nokeys.quic.tsv  the same without the key log (only Initials and Retry decode)
+#   truth/NAME.http2.tsv        (captures with TCP 443, e.g. chromium-altsvc) every HTTP/2
+#                               HEADERS frame decrypted with NAME.keys: stream, method, path,
+#                               status and every header name and value, `|`-separated
+#                               (header values hold commas)
 # with a header line naming the fields. A frame holding several coalesced QUIC packets
 # (RFC 9000 §12.2) lists each field once per packet, comma-separated, in packet order;
 # frame-level fields (quic.frame_type, stream ids, ...) list every frame of the datagram.
@@ -30,6 +34,21 @@ for pcap in *.pcapng; do
       tshark -r "$pcap" "${opt[@]}" -Y quic -T fields -E occurrence=a -E aggregator=, "${args[@]}" 2>/dev/null
     } >"$out"
   done
+done
+# HTTP/2 over TCP + TLS beside the QUIC (the browser's race, issue 16): tshark decodes HPACK.
+H2FIELDS=(frame.number tcp.stream tcp.srcport tcp.dstport http2.streamid http2.headers.method
+  http2.headers.authority http2.headers.path http2.headers.status http2.header.name http2.header.value)
+h2args=()
+for f in "${H2FIELDS[@]}"; do h2args+=(-e "$f"); done
+for pcap in *.pcapng; do
+  case $pcap in *.dsb.pcapng) continue ;; esac
+  n=${pcap%.pcapng}
+  [ -n "$(tshark -r "$pcap" -Y 'tcp.port == 443' 2>/dev/null | head -1)" ] || continue
+  {
+    (IFS=$'\t'; echo "${H2FIELDS[*]}")
+    tshark -r "$pcap" -o "tls.keylog_file:$n.keys" -Y 'http2.type == 1' -T fields -E occurrence=a \
+      -E 'aggregator=|' "${h2args[@]}" 2>/dev/null
+  } >"truth/$n.http2.tsv"
 done
 # The DSB copy must read the same as the capture plus its key log.
 if [ -f chromium-h3.dsb.pcapng ]; then
