@@ -36,16 +36,20 @@ cmdline() {
     echo "$WIRETALE $c $DIR/$f.pcap"
   fi
 }
-# gnu_time OUT CMD...: runs once under GNU time; sets W (wall s) and R (peak RSS KiB)
+# gnu_time OUT CMD...: runs once under GNU time; sets W (wall s, from bash's microsecond
+# clock: time's own %e has 10 ms steps, too coarse here) and R (peak RSS KiB).
 gnu_time() {
-  local out=$1
+  local out=$1 t0 t1
   shift
-  /usr/bin/time -f '%e %M' -o "$TMP/time" "$@" >"$out" 2>"$TMP/err" || {
+  t0=$EPOCHREALTIME
+  /usr/bin/time -f '%M' -o "$TMP/time" "$@" >"$out" 2>"$TMP/err" || {
     echo "run.sh: failed: $*" >&2
     tail -5 "$TMP/err" >&2
     exit 1
   }
-  read -r W R <"$TMP/time"
+  t1=$EPOCHREALTIME
+  W=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+  R=$(cat "$TMP/time")
 }
 
 printf 'command\tcapture\tcapture_MB\tbest_s\tMB_per_s\tpeak_rss_MB\tlines\tkeylog\tquic_over_tcp\n' >"$DIR/run.tsv"
