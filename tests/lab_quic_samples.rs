@@ -9,6 +9,8 @@
 //! - aioquic-migrate: a DNS lookup, then one QUIC connection that changes its destination
 //!   connection ID, then its local port (the server validates the new path with
 //!   PATH_CHALLENGE / PATH_RESPONSE), with requests in each segment.
+//! - aioquic-keyupdate / aioquic-v2 (fixtures only): a 1-RTT key update each way, and a
+//!   connection that starts in QUIC v1 and continues in v2 (compatible version negotiation).
 //!
 //! The live test needs root and the aioquic venv (tests/setup.sh); it fails, never passes
 //! unrun, without them.
@@ -413,4 +415,80 @@ fn the_quic_lab_captures_chromium_moving_from_h2_to_http3_by_alt_svc() {
     let first_quic = pkts.iter().find(|p| is_quic(p)).expect("QUIC packets");
     let first_tcp = pkts.iter().find(|p| !p.udp).expect("TCP packets");
     assert!(first_tcp.frame < first_quic.frame, "h2 first");
+}
+
+/// tshark's header view (`truth/NAME.hdr.tsv`): per frame, the named columns' values.
+fn hdr_truth(name: &str, cols: &[&str]) -> Vec<Vec<String>> {
+    let t = tsv(&fixture(&format!("truth/{name}.hdr.tsv")));
+    let idx: Vec<usize> = cols
+        .iter()
+        .map(|c| t[0].iter().position(|h| h == c).unwrap())
+        .collect();
+    t[1..]
+        .iter()
+        .map(|f| idx.iter().map(|i| f[*i].clone()).collect())
+        .collect()
+}
+
+#[test]
+fn the_key_update_capture_flips_the_key_phase_once_each_way() {
+    let rows = hdr_truth(
+        "aioquic-keyupdate",
+        &["udp.srcport", "quic.key_phase", "frame.number"],
+    );
+    assert_eq!(rows.len(), quic_datagram_count("aioquic-keyupdate"));
+    for from_client in [true, false] {
+        // the Key Phase bits of this side's 1-RTT packets, runs collapsed: 0 then 1
+        let mut phases: Vec<&str> = rows
+            .iter()
+            .filter(|r| (r[0] != "443") == from_client && !r[1].is_empty())
+            .map(|r| r[1].as_str())
+            .collect();
+        phases.dedup();
+        assert_eq!(phases, ["0", "1"], "from client: {from_client}");
+    }
+    // the client moves first (RFC 9001 §6.1: the initiator)
+    let first_kp1 = rows.iter().find(|r| r[1] == "1").unwrap();
+    assert_ne!(first_kp1[0], "443", "{first_kp1:?}");
+    assert_eq!(
+        h3_requests(&fixture("aioquic-keyupdate.h3.tsv")).len(),
+        3,
+        "3 GETs"
+    );
+}
+
+#[test]
+fn the_v2_capture_starts_in_v1_and_continues_in_v2() {
+    let rows = hdr_truth(
+        "aioquic-v2",
+        &["udp.srcport", "quic.version", "quic.long.packet_type_v2"],
+    );
+    assert_eq!(rows.len(), quic_datagram_count("aioquic-v2"));
+    // only the client's first Initial is v1; every later long header is v2 (0x6b3343cf)
+    let long: Vec<&Vec<String>> = rows.iter().filter(|r| !r[1].is_empty()).collect();
+    assert_eq!(long[0][1], "0x00000001");
+    assert_ne!(long[0][0], "443");
+    assert!(long[1..]
+        .iter()
+        .all(|r| r[1].split(',').all(|v| v == "0x6b3343cf")));
+    // the server's first datagram: a v2 Initial (type 1) and a v2 Handshake (type 3)
+    assert_eq!(long[1][0], "443");
+    assert_eq!(long[1][2], "1,3");
+    // on the wire: the long headers' version fields agree with tshark
+    let pkts = packets(&fixture("aioquic-v2.pcapng"));
+    let versions: Vec<u32> = pkts
+        .iter()
+        .filter(|p| is_quic(p) && p.payload[0] & 0x80 != 0)
+        .map(|p| u32::from_be_bytes(p.payload[1..5].try_into().unwrap()))
+        .collect();
+    assert_eq!(versions[0], 1);
+    assert!(versions[1..].iter().all(|v| *v == 0x6b33_43cf));
+    assert_eq!(h3_requests(&fixture("aioquic-v2.h3.tsv")).len(), 2);
+}
+
+fn quic_datagram_count(name: &str) -> usize {
+    packets(&fixture(&format!("{name}.pcapng")))
+        .iter()
+        .filter(|p| is_quic(p))
+        .count()
 }

@@ -24,8 +24,9 @@ ROOT=$(cd "$HERE/../.." && pwd)
 OUT=${1:-$ROOT/tests/data/quic/lab}
 shift || true
 declare -A NAME=([aioquic]=aioquic-h3 [aioquic-retry]=aioquic-retry [chromium]=chromium-h3
-  [chromium-altsvc]=chromium-altsvc [aioquic-migrate]=aioquic-migrate)
-ORDER=(aioquic aioquic-retry chromium chromium-altsvc aioquic-migrate)
+  [chromium-altsvc]=chromium-altsvc [aioquic-migrate]=aioquic-migrate
+  [aioquic-keyupdate]=aioquic-keyupdate [aioquic-v2]=aioquic-v2)
+ORDER=(aioquic aioquic-retry chromium chromium-altsvc aioquic-migrate aioquic-keyupdate aioquic-v2)
 SCEN=("${@:-${ORDER[@]}}")
 for t in tcpdump editcap; do
   command -v "$t" >/dev/null || { echo "quic-captures.sh: missing $t" >&2; exit 77; }

@@ -23,6 +23,11 @@
 #             chromium-altsvc  headless Chromium, not forced: loads a page over h2 on TCP+TLS
 #                            (nginx), learns `Alt-Svc: h3=":443"` from it, and makes the page's
 #                            later requests over QUIC (aioquic) while the h2 connection is open
+#             aioquic-keyupdate  http3_client.py --key-update: 3 GETs on one connection, the
+#                            client updates its 1-RTT keys (RFC 9001 §6) after the first
+#                            response headers, mid-transfer
+#             aioquic-v2     http3_client.py --negotiate-v2: a v1 Initial offering QUIC v2, the
+#                            server switches (compatible version negotiation, RFC 9368); 2 GETs
 #             aioquic-migrate  tests/lab/quic_migrate.py: a DNS lookup (dnsmasq), then one
 #                            connection that changes its connection ID, then its local port
 #                            (path validation), with requests in between
@@ -53,7 +58,7 @@ CLI=198.18.2.10 SRV=198.18.2.80 DNS=198.18.2.53
 HOST=quic.lab.glasscom.com
 O=https://$HOST
 
-case "$SCEN" in aioquic | aioquic-retry | chromium | chromium-altsvc | aioquic-migrate) ;; *) echo "quic.sh: unknown scenario $SCEN" >&2; exit 2 ;; esac
+case "$SCEN" in aioquic | aioquic-retry | aioquic-keyupdate | aioquic-v2 | chromium | chromium-altsvc | aioquic-migrate) ;; *) echo "quic.sh: unknown scenario $SCEN" >&2; exit 2 ;; esac
 [ "$(id -u)" = 0 ] || { echo "quic.sh: needs root (network namespaces)" >&2; exit 77; }
 for t in ip openssl; do
   command -v "$t" >/dev/null || { echo "quic.sh: missing $t (run tests/setup.sh)" >&2; exit 77; }
@@ -318,6 +323,14 @@ case "$SCEN" in
   aioquic-retry)
     step retry "aioquic http3_client against a server that sends a Retry first: 2 GETs" -- \
       "${H3C[@]}" "$O/" "$O/dir1/img/logo.png"
+    ;;
+  aioquic-keyupdate)
+    step keyupdate "aioquic http3_client --key-update: 3 GETs on one connection, a key update after the first response headers" -- \
+      "${H3C[@]}" --key-update "$O/" "$O/dir1/img/photo.png" "$O/static/site.css"
+    ;;
+  aioquic-v2)
+    step v2 "aioquic http3_client --negotiate-v2: starts in QUIC v1, the server moves it to v2; 2 GETs" -- \
+      "${H3C[@]}" --negotiate-v2 "$O/" "$O/dir1/img/logo.png"
     ;;
   chromium)
     PROFILE=$(mktemp -d "$WORK/chrome.XXXXXX")

@@ -3,6 +3,10 @@
 # tests/lab/quic-captures.sh) to truth/: per capture NAME,
 #   truth/NAME.quic.tsv         every QUIC packet, decrypted with NAME.keys
 #   truth/NAME.nokeys.quic.tsv  the same without the key log (only Initials and Retry decode)
+#   truth/NAME.hdr.tsv          header fields NAME.quic.tsv leaves out, decrypted with NAME.keys:
+#                               the QUIC v2 packet type (v2 numbers them differently, RFC 9369
+#                               §3.2; quic.long.packet_type is empty for v2 packets) and the
+#                               1-RTT Key Phase bit (key updates, RFC 9001 §6)
 #   truth/NAME.http2.tsv        (captures with TCP 443, e.g. chromium-altsvc) every HTTP/2
 #                               HEADERS frame decrypted with NAME.keys: stream, method, path,
 #                               status and every header name and value, `|`-separated
@@ -34,6 +38,19 @@ for pcap in *.pcapng; do
       tshark -r "$pcap" "${opt[@]}" -Y quic -T fields -E occurrence=a -E aggregator=, "${args[@]}" 2>/dev/null
     } >"$out"
   done
+done
+HDRFIELDS=(frame.number udp.srcport udp.dstport quic.version quic.long.packet_type
+  quic.long.packet_type_v2 quic.packet_number quic.key_phase)
+hdrargs=()
+for f in "${HDRFIELDS[@]}"; do hdrargs+=(-e "$f"); done
+for pcap in *.pcapng; do
+  case $pcap in *.dsb.pcapng) continue ;; esac
+  n=${pcap%.pcapng}
+  {
+    (IFS=$'\t'; echo "${HDRFIELDS[*]}")
+    tshark -r "$pcap" -o "tls.keylog_file:$n.keys" -Y quic -T fields -E occurrence=a -E aggregator=, \
+      "${hdrargs[@]}" 2>/dev/null
+  } >"truth/$n.hdr.tsv"
 done
 # HTTP/2 over TCP + TLS beside the QUIC (the browser's race, issue 16): tshark decodes HPACK.
 H2FIELDS=(frame.number tcp.stream tcp.srcport tcp.dstport http2.streamid http2.headers.method
