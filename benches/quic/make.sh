@@ -301,6 +301,7 @@ awk -F'\t' -v mb="$MB" -v conns="$CONNS" '
   { if ($5 != 0) { print "make.sh: " $1 ": " $5 " answers were not 200"; bad = 1 }
     if ($3 != conns) { print "make.sh: " $1 ": " $3 " connections, expected " conns; bad = 1 }
     if ($6 < mb * 1000000) { print "make.sh: " $1 ": only " $6 " body bytes"; bad = 1 }
+    if ($8 < mb * 1000000) { print "make.sh: " $1 ": a capture of only " $8 " bytes"; bad = 1 }
     if ($9 != 0) { print "make.sh: " $1 ": tcpdump dropped " $9 " packets"; bad = 1 }
     body[NR] = $6 }
   END { if (body[2] != body[3]) { print "make.sh: the two phases moved different body bytes"; bad = 1 }
