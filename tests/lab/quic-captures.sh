@@ -14,14 +14,19 @@
 #   NAME.server.keys   the server's key log (the same secrets, written by the other end)
 #   NAME.h3.tsv        the server's log of the HTTP/3 requests (see tests/lab/quic_app.py)
 #   NAME.steps.tsv     what each step did, with its exit status
+#   NAME.h2.tsv        (chromium-altsvc) nginx's log of the requests over h2 on TCP
+#   NAME.migrate.tsv   (aioquic-migrate) the client's log of its local ports and the
+#                      destination connection ID it used at each step
 # and chromium-h3.dsb.pcapng: chromium-h3.pcapng with its keys in a Decryption Secrets Block.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 OUT=${1:-$ROOT/tests/data/quic/lab}
 shift || true
-declare -A NAME=([aioquic]=aioquic-h3 [aioquic-retry]=aioquic-retry [chromium]=chromium-h3)
-ORDER=(aioquic aioquic-retry chromium)
+declare -A NAME=([aioquic]=aioquic-h3 [aioquic-retry]=aioquic-retry [chromium]=chromium-h3
+  [chromium-altsvc]=chromium-altsvc [aioquic-migrate]=aioquic-migrate
+  [aioquic-keyupdate]=aioquic-keyupdate [aioquic-v2]=aioquic-v2)
+ORDER=(aioquic aioquic-retry chromium chromium-altsvc aioquic-migrate aioquic-keyupdate aioquic-v2)
 SCEN=("${@:-${ORDER[@]}}")
 for t in tcpdump editcap; do
   command -v "$t" >/dev/null || { echo "quic-captures.sh: missing $t" >&2; exit 77; }
@@ -47,6 +52,8 @@ for s in "${SCEN[@]}"; do
   cp "$TMP/$s/server-keys.log" "$OUT/$n.server.keys"
   cp "$TMP/$s/h3-requests.tsv" "$OUT/$n.h3.tsv"
   cut -f1,4 "$TMP/$s/steps.tsv" >"$OUT/$n.steps.tsv"
+  [ ! -f "$TMP/$s/h2-requests.tsv" ] || cp "$TMP/$s/h2-requests.tsv" "$OUT/$n.h2.tsv"
+  [ ! -f "$TMP/$s/migrate.tsv" ] || cp "$TMP/$s/migrate.tsv" "$OUT/$n.migrate.tsv"
 done
 
 # For a future bundled sample: the Chromium page load with its keys inside.

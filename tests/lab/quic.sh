@@ -4,6 +4,8 @@
 #
 #   client 198.18.2.10  ── veth ──  server 198.18.2.80 (quic.lab.glasscom.com)
 #                                   aioquic's examples/http3_server.py on UDP 443
+#                                   (chromium-altsvc: also nginx, TLS 1.3 + h2 on TCP 443)
+#                                   198.18.2.53 (aioquic-migrate: dnsmasq, the lab's resolver)
 #
 # The server serves a few files through tests/lab/quic_app.py, which logs every request
 # (client, stream id, method, authority, path, status, sizes) to OUTDIR/h3-requests.tsv: the
@@ -18,13 +20,26 @@
 #             aioquic-retry  the server sends a Retry first (http3_server.py --retry); 2 GETs
 #             chromium       headless Chromium forced onto QUIC loads a page with a stylesheet,
 #                            a script and two images
-#   OUTDIR gets lab.pcap, keys.log, server-keys.log, h3-requests.tsv, steps.tsv, lab.log, ca.pem.
+#             chromium-altsvc  headless Chromium, not forced: loads a page over h2 on TCP+TLS
+#                            (nginx), learns `Alt-Svc: h3=":443"` from it, and makes the page's
+#                            later requests over QUIC (aioquic) while the h2 connection is open
+#             aioquic-keyupdate  http3_client.py --key-update: 3 GETs on one connection, the
+#                            client updates its 1-RTT keys (RFC 9001 §6) after the first
+#                            response headers, mid-transfer
+#             aioquic-v2     http3_client.py --negotiate-v2: a v1 Initial offering QUIC v2, the
+#                            server switches (compatible version negotiation, RFC 9368); 2 GETs
+#             aioquic-migrate  tests/lab/quic_migrate.py: a DNS lookup (dnsmasq), then one
+#                            connection that changes its connection ID, then its local port
+#                            (path validation), with requests in between
+#   OUTDIR gets lab.pcap, keys.log, server-keys.log, h3-requests.tsv, steps.tsv, lab.log, ca.pem;
+#   chromium-altsvc also h2-requests.tsv (nginx's log of the TCP requests), aioquic-migrate
+#   also migrate.tsv (the client's own log of its ports and connection IDs).
 # Env:    LAB_CAPTURE="wiretale" (default; WIRETALE=path to the built binary) or "tcpdump"
 #         WIRETALE_LAB_DIR (default /opt/wiretale-lab: the venv and aioquic's examples that
 #         tests/setup.sh installs)   LAB_PREFIX=name prefix for namespaces (default wq$$)
 #
 # Needs root, iproute2, openssl, the aioquic venv (tests/setup.sh), chromium for its
-# scenario. Every loop is bounded; namespaces and processes (by PID) are removed on exit,
+# scenarios, nginx for chromium-altsvc, dnsmasq for aioquic-migrate. Every loop is bounded; namespaces and processes (by PID) are removed on exit,
 # even on failure.
 set -euo pipefail
 
@@ -39,25 +54,27 @@ PY=$LABDIR/venv/bin/python
 EX=$LABDIR/aioquic-1.7.2/examples
 P=${LAB_PREFIX:-wq$$}
 NS_C=${P}c NS_S=${P}s
-CLI=198.18.2.10 SRV=198.18.2.80
+CLI=198.18.2.10 SRV=198.18.2.80 DNS=198.18.2.53
 HOST=quic.lab.glasscom.com
 O=https://$HOST
 
-case "$SCEN" in aioquic | aioquic-retry | chromium) ;; *) echo "quic.sh: unknown scenario $SCEN" >&2; exit 2 ;; esac
+case "$SCEN" in aioquic | aioquic-retry | aioquic-keyupdate | aioquic-v2 | chromium | chromium-altsvc | aioquic-migrate) ;; *) echo "quic.sh: unknown scenario $SCEN" >&2; exit 2 ;; esac
 [ "$(id -u)" = 0 ] || { echo "quic.sh: needs root (network namespaces)" >&2; exit 77; }
 for t in ip openssl; do
   command -v "$t" >/dev/null || { echo "quic.sh: missing $t (run tests/setup.sh)" >&2; exit 77; }
 done
 [ -x "$PY" ] && [ -f "$EX/http3_server.py" ] || { echo "quic.sh: missing aioquic in $LABDIR (run tests/setup.sh)" >&2; exit 77; }
 BROWSER=
-if [ "$SCEN" = chromium ]; then
+if [ "$SCEN" = chromium ] || [ "$SCEN" = chromium-altsvc ]; then
   BROWSER=$(command -v chromium || command -v chromium-browser || true)
   [ -n "$BROWSER" ] || { echo "quic.sh: missing chromium" >&2; exit 77; }
 fi
+[ "$SCEN" != chromium-altsvc ] || command -v nginx >/dev/null || { echo "quic.sh: missing nginx" >&2; exit 77; }
+[ "$SCEN" != aioquic-migrate ] || command -v dnsmasq >/dev/null || { echo "quic.sh: missing dnsmasq" >&2; exit 77; }
 
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-rm -f "$OUT/keys.log" "$OUT/server-keys.log" "$OUT/h3-requests.tsv"
+rm -f "$OUT/keys.log" "$OUT/server-keys.log" "$OUT/h3-requests.tsv" "$OUT/h2-requests.tsv" "$OUT/migrate.tsv"
 WORK=$(mktemp -d /tmp/wiretale-quic.XXXXXX)
 chmod 755 "$WORK"
 LOG="$OUT/lab.log"
@@ -100,9 +117,15 @@ for pair in "$NS_C ${P}-c" "$NS_S ${P}-s"; do
   in_ns "$1" ethtool -K "$2" tso off gso off gro off >/dev/null 2>&1 || true
 done
 # The client resolves the server's name through its own hosts file (bind-mounted over
-# /etc/hosts by `ip netns exec`).
+# /etc/hosts by `ip netns exec`); in aioquic-migrate it asks the lab's resolver instead.
 mkdir -p "/etc/netns/$NS_C"
-printf '127.0.0.1 localhost\n%s %s\n' "$SRV" "$HOST" >"/etc/netns/$NS_C/hosts"
+if [ "$SCEN" = aioquic-migrate ]; then
+  in_ns "$NS_S" ip addr add "$DNS/24" dev "${P}-s"
+  printf '127.0.0.1 localhost\n' >"/etc/netns/$NS_C/hosts"
+  echo "nameserver $DNS" >"/etc/netns/$NS_C/resolv.conf"
+else
+  printf '127.0.0.1 localhost\n%s %s\n' "$SRV" "$HOST" >"/etc/netns/$NS_C/hosts"
+fi
 for _ in $(seq 50); do in_ns "$NS_C" ping -c1 -W1 "$SRV" >/dev/null 2>&1 && break; sleep 0.1; done
 
 # ------------------------------------------------------------------ server
@@ -136,6 +159,28 @@ open(os.path.join(root, "static/site.css"), "w").write("body{font-family:sans-se
 open(os.path.join(root, "static/app.js"), "w").write("console.log('lab');\n" * 40)
 open(os.path.join(root, "favicon.ico"), "wb").write(b"\x00\x00\x01\x00" + bytes(60))
 PY
+if [ "$SCEN" = chromium-altsvc ]; then
+  # The raced page. nginx serves it over h2 with `Alt-Svc: h3=":443"`; the inline script
+  # holds the parser for RACE_HOLD_MS of real time (a busy loop: timers would let headless
+  # Chromium's load finish first), long enough for the QUIC connection Chromium starts in the
+  # background once it knows the alternative service; the requests the script then adds
+  # find that connection and go over HTTP/3.
+  cat >"$WORK/www/race.html" <<HTML
+<!doctype html>
+<html><head><title>wiretale lab: h2 first, then HTTP/3</title>
+<link rel="stylesheet" href="/static/site.css">
+</head><body>
+<h1>How networks connect, raced</h1>
+<p>This page came over HTTP/2 with an Alt-Svc header; what follows it should come over QUIC.</p>
+<img src="/dir1/img/logo.png" alt="logo">
+<script>
+const t0 = Date.now();
+while (Date.now() - t0 < ${RACE_HOLD_MS:-2500}) {}
+document.write('<img src="/dir1/img/photo.png" alt="photo"><script src="/static/app.js"><\/script>');
+</script>
+</body></html>
+HTML
+fi
 TLSD="$WORK/tls"
 mkdir -p "$TLSD"
 (
@@ -166,6 +211,69 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 in_ns "$NS_S" ss -Hlun "sport = :443" | grep -q . || { cat "$WORK/server.out" >&2; exit 1; }
+
+if [ "$SCEN" = chromium-altsvc ]; then
+  # nginx on TCP 443, same address, same files and certificate: TLS 1.3 + h2, announcing
+  # HTTP/3 on UDP 443 of the same host (RFC 7838 Alt-Svc, RFC 9114 §3.1.1).
+  mkdir -p "$WORK/ngx"
+  cat >"$WORK/nginx.conf" <<EOF
+user root;
+daemon off;
+worker_processes 1;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log error;
+events { worker_connections 64; }
+http {
+  types { text/html html; text/css css; application/javascript js; image/png png; image/x-icon ico; }
+  default_type application/octet-stream;
+  log_format lab '\$remote_addr:\$remote_port\t\$connection\t\$request_method\t\$host\t\$request_uri\t\$status\t\$request_length\t\$body_bytes_sent\t\$sent_http_content_type\t\$server_protocol';
+  access_log $OUT/h2-requests.tsv lab;
+  keepalive_timeout 10s;
+  gzip off;
+  client_body_temp_path $WORK/ngx/body;
+  proxy_temp_path $WORK/ngx/proxy;
+  fastcgi_temp_path $WORK/ngx/fastcgi;
+  uwsgi_temp_path $WORK/ngx/uwsgi;
+  scgi_temp_path $WORK/ngx/scgi;
+  server {
+    listen $SRV:443 ssl http2;
+    server_name $HOST;
+    root $WORK/www;
+    ssl_certificate $TLSD/chain.pem;
+    ssl_certificate_key $TLSD/server.key;
+    ssl_protocols TLSv1.3;
+    add_header Alt-Svc 'h3=":443"; ma=86400' always;
+  }
+}
+EOF
+  ip netns exec "$NS_S" nginx -c "$WORK/nginx.conf" -p "$WORK" >"$WORK/nginx.out" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 100); do in_ns "$NS_S" ss -Hltn "sport = :443" 2>/dev/null | grep -q . && break; sleep 0.1; done
+  in_ns "$NS_S" ss -Hltn "sport = :443" | grep -q . || { cat "$WORK/nginx.out" "$WORK/nginx-error.log" >&2; exit 1; }
+fi
+if [ "$SCEN" = aioquic-migrate ]; then
+  # The lab's resolver: authoritative for the lab zone (as tests/lab/lab.sh's dnsmasq).
+  cat >"$WORK/dnsmasq.conf" <<EOF
+no-resolv
+no-hosts
+no-poll
+bind-interfaces
+listen-address=$DNS
+user=root
+cache-size=0
+local-ttl=300
+local=/lab.glasscom.com/
+host-record=$HOST,$SRV
+EOF
+  ip netns exec "$NS_S" dnsmasq --keep-in-foreground --conf-file="$WORK/dnsmasq.conf" --pid-file="$WORK/dnsmasq.pid" \
+    >"$WORK/dnsmasq.out" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 50); do
+    [ -n "$(in_ns "$NS_C" getent hosts "$HOST" 2>/dev/null)" ] && break
+    sleep 0.1
+  done
+  [ -n "$(in_ns "$NS_C" getent hosts "$HOST" 2>/dev/null)" ] || { cat "$WORK/dnsmasq.out" >&2; exit 1; }
+fi
 
 # ------------------------------------------------------------------ capture
 CAP_ERR="$WORK/capture.err"
@@ -216,6 +324,14 @@ case "$SCEN" in
     step retry "aioquic http3_client against a server that sends a Retry first: 2 GETs" -- \
       "${H3C[@]}" "$O/" "$O/dir1/img/logo.png"
     ;;
+  aioquic-keyupdate)
+    step keyupdate "aioquic http3_client --key-update: 3 GETs on one connection, a key update after the first response headers" -- \
+      "${H3C[@]}" --key-update "$O/" "$O/dir1/img/photo.png" "$O/static/site.css"
+    ;;
+  aioquic-v2)
+    step v2 "aioquic http3_client --negotiate-v2: starts in QUIC v1, the server moves it to v2; 2 GETs" -- \
+      "${H3C[@]}" --negotiate-v2 "$O/" "$O/dir1/img/logo.png"
+    ;;
   chromium)
     PROFILE=$(mktemp -d "$WORK/chrome.XXXXXX")
     step chromium "headless Chromium forced onto QUIC loads $HOST/ (a stylesheet, a script, two images)" -- \
@@ -226,6 +342,24 @@ case "$SCEN" in
       --host-resolver-rules="MAP $HOST $SRV" \
       --user-data-dir="$PROFILE" --ssl-key-log-file="$OUT/keys.log" --ignore-certificate-errors-spki-list="$SPKI" \
       --virtual-time-budget=3000 --dump-dom "$O/"
+    ;;
+  chromium-altsvc)
+    PROFILE=$(mktemp -d "$WORK/chrome.XXXXXX")
+    # No --origin-to-force-quic-on: QUIC only through the Alt-Svc header. No virtual time
+    # either (the page's busy loop must take real time).
+    step chromium-altsvc "headless Chromium loads $HOST/race.html over h2, learns Alt-Svc h3, later requests over QUIC" -- \
+      "${C[@]}" "$BROWSER" --headless --no-sandbox \
+      --disable-gpu --no-first-run --disable-background-networking --disable-component-update \
+      --disable-sync --disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable,DnsOverHttps \
+      --enable-quic --origin-to-force-quic-on="$HOST:${RACE_UNUSED_PORT:-8443}" --host-resolver-rules="MAP $HOST $SRV" \
+      --user-data-dir="$PROFILE" --ssl-key-log-file="$OUT/keys.log" --ignore-certificate-errors-spki-list="$SPKI" \
+      --dump-dom "$O/race.html"
+    ;;
+  aioquic-migrate)
+    step migrate "quic_migrate.py: lookup, GET, new connection ID, GET, new local port + connection ID, 2 GETs" -- \
+      "${C[@]}" "$PY" "$HERE/quic_migrate.py" --examples "$EX" --ca-certs "$OUT/ca.pem" \
+      --secrets-log "$OUT/keys.log" --steps "$OUT/migrate.tsv" \
+      "$O/" "$O/static/site.css" "$O/dir1/img/photo.png" "$O/static/app.js"
     ;;
 esac
 
