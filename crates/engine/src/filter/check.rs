@@ -406,7 +406,7 @@ pub fn parse_hex_bytes(w: &str) -> Option<Vec<u8>> {
     } else {
         w.to_string()
     };
-    if digits.is_empty() || digits.len() % 2 != 0 {
+    if digits.is_empty() || !digits.len().is_multiple_of(2) {
         return None;
     }
     (0..digits.len())
