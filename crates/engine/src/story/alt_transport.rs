@@ -10,7 +10,7 @@ use crate::flow::ConnProto;
 use crate::proto::dns::{RData, SvcParam};
 
 /// Connections to one server opened this close together are a race.
-const RACE_WINDOW_NS: i64 = 2_000_000_000;
+const RACE_WINDOW_NS: i64 = 1_000_000_000;
 /// DNS type HTTPS (RFC 9460 §14.2).
 const HTTPS: u16 = 65;
 
@@ -99,14 +99,21 @@ pub(super) fn race(input: &StoryInput<'_>, ci: usize) -> Option<String> {
     let rec = &input.conns[ci];
     rec.quic.as_ref()?;
     let at = start(input, ci);
-    let (_, other) = input.conns.iter().enumerate().find(|(oi, o)| {
-        *oi != ci
-            && o.quic.is_none()
-            && o.conn.proto == ConnProto::Tcp
-            && o.conn.client.ip == rec.conn.client.ip
-            && o.conn.server == rec.conn.server
-            && (start(input, *oi).0 - at.0).abs() <= RACE_WINDOW_NS
-    })?;
+    // The nearest in time: the connection the browser opened alongside, not an older
+    // one that happened to be still open.
+    let (_, other) = input
+        .conns
+        .iter()
+        .enumerate()
+        .filter(|(oi, o)| {
+            *oi != ci
+                && o.quic.is_none()
+                && o.conn.proto == ConnProto::Tcp
+                && o.conn.client.ip == rec.conn.client.ip
+                && o.conn.server == rec.conn.server
+                && (start(input, *oi).0 - at.0).abs() <= RACE_WINDOW_NS
+        })
+        .min_by_key(|(oi, _)| (start(input, *oi).0 - at.0).abs())?;
     let ours = rec.http_count;
     let theirs = other.http_count;
     let carried = match (ours > 0, theirs > 0) {

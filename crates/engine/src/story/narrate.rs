@@ -499,15 +499,15 @@ fn conn_events(
             rec.tls.as_deref(),
             quic_handshake,
         )));
-        if let Some(by) =
-            super::alt_transport::h3_announced(input, ci, name.map(|n| n.qname.as_str()))
-        {
-            let _ = write!(text, "  · announced by {}", escape_str(&by));
-        }
     }
-    if let Some(r) = super::alt_transport::race(input, ci) {
-        let _ = write!(text, "  · {r}");
-    }
+    // How the browser came to QUIC, and the TCP connection it raced, on a line of their
+    // own (the connect line is long already).
+    let how = [
+        super::alt_transport::h3_announced(input, ci, name.map(|n| n.qname.as_str()))
+            .map(|by| format!("HTTP/3 announced by {by}")),
+        super::alt_transport::race(input, ci),
+    ];
+    let how: Vec<String> = how.into_iter().flatten().collect();
     let connect_facts = Facts::Connect {
         client: c.client,
         server: c.server,
@@ -544,6 +544,10 @@ fn conn_events(
     let mut e = mk(start, EventKind::Connect, id, text);
     e.facts = connect_facts;
     ev.push(e);
+    if !how.is_empty() {
+        let text = format!("#{} {}", c.id, escape_str(&how.join("; ")));
+        ev.push(mk(start, EventKind::Anomaly, id, text));
+    }
     if let Some(ack) = hs.ack_ts {
         let mut e = mk(
             ack,
