@@ -200,25 +200,12 @@ pub fn conn_detail(d: &DetailInput<'_>) -> ConnDetail {
         human(k.duration()),
         k.state()
     );
-    match quic.map(|q| q.end.as_ref()) {
-        Some(Some(e)) => {
-            let label = match e {
-                QuicEnd::Close { .. } => "close",
-                QuicEnd::StatelessReset { .. } => "reset",
-            };
-            ph(label, e.ts(), Some(k.last_ts.0 - e.ts().0), e.text());
-            ph("last packet", k.last_ts, None, last);
+    match quic {
+        Some(q) => {
+            for p in quic_end(q, k.last_ts, last) {
+                ph(&p.0, p.1, p.2, p.3);
+            }
         }
-        // No CONNECTION_CLOSE: QUIC ends silently after its idle timeout (RFC 9000
-        // §10.1), or the capture stopped first.
-        Some(None) => ph(
-            "idle",
-            k.last_ts,
-            None,
-            format!(
-                "no CONNECTION_CLOSE in the capture (idle timeout, or the flow went on); last packet {last}"
-            ),
-        ),
         None => ph("last packet", k.last_ts, None, last),
     }
     if quic.is_some() {
@@ -299,7 +286,10 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// A QUIC connection's phases, as (label, time, duration in ns, detail): the client's
+/// A phase as (label, time, duration in ns, detail).
+type QuicPhase = (String, Timestamp, Option<i64>, String);
+
+/// A QUIC connection's phases: the client's
 /// first Initial, the server's Version Negotiation or Retry, its first Initial, and
 /// when the handshake was confirmed (HANDSHAKE_DONE when decrypted, else the first
 /// 1-RTT packet both ways).
@@ -308,7 +298,7 @@ fn quic_phases(
     tls: Option<&wiretale_engine::analysis::TlsSummary>,
     seen: &QuicSeen,
     first: Timestamp,
-) -> Vec<(String, Timestamp, Option<i64>, String)> {
+) -> Vec<QuicPhase> {
     use wiretale_engine::proto::tls::{names, version_name};
     let mut out = Vec::new();
     let established = q.established();
@@ -383,6 +373,32 @@ fn quic_phases(
         ));
     }
     out
+}
+
+/// How a QUIC connection ended, as phases: its CONNECTION_CLOSE or stateless reset and
+/// the last packet (`last` its detail), or, with neither, the silence of its idle timeout
+/// (RFC 9000 §10.1) or the end of the capture.
+fn quic_end(q: &QuicSummary, last_ts: Timestamp, last: String) -> Vec<QuicPhase> {
+    match &q.end {
+        Some(e) => {
+            let label = match e {
+                QuicEnd::Close { .. } => "close",
+                QuicEnd::StatelessReset { .. } => "reset",
+            };
+            vec![
+                (label.into(), e.ts(), Some(last_ts.0 - e.ts().0), e.text()),
+                ("last packet".into(), last_ts, None, last),
+            ]
+        }
+        None => vec![(
+            "idle".into(),
+            last_ts,
+            None,
+            format!(
+                "no CONNECTION_CLOSE in the capture (idle timeout, or the flow went on); last packet {last}"
+            ),
+        )],
+    }
 }
 
 /// The QUIC section of the Connection view.
@@ -954,5 +970,126 @@ mod follow_tls_tests {
             "{data:#?}"
         );
         assert!(!labels(56).iter().any(|l| l == "Decrypted TLS"));
+    }
+}
+
+#[cfg(test)]
+mod quic_tests {
+    //! The QUIC section and phases on summaries the lab captures do not have: a
+    //! migrated client, a decrypted HANDSHAKE_DONE, a CONNECTION_CLOSE, a stateless
+    //! reset, a Version Negotiation, an unfinished handshake.
+
+    use super::*;
+    use wiretale_engine::base::Endpoint;
+
+    fn ms(n: i64) -> Timestamp {
+        Timestamp(1_000_000_000 + n * 1_000_000)
+    }
+
+    fn summary() -> QuicSummary {
+        let ep = |port| Endpoint::new("198.18.2.10".parse().unwrap(), port);
+        QuicSummary {
+            version: Some(1),
+            original_dcid: Some(vec![0x19, 0x14]),
+            cids: [vec![vec![0xa4]], vec![vec![0x0d], vec![0x0e]]],
+            paths: vec![(ep(40000), ms(0)), (ep(40001), ms(30))],
+            client_initial: Some(ms(0)),
+            server_initial: Some(ms(2)),
+            handshake_done: Some(ms(5)),
+            first_short: [Some(ms(4)), Some(ms(3))],
+            decrypted: true,
+            end: Some(QuicEnd::Close {
+                by: Direction::ClientToServer,
+                ts: ms(40),
+                app: true,
+                code: 0x100,
+                frame_type: None,
+                reason: "bye\x1b[2J".into(),
+            }),
+            packets: [10, 12],
+            ..QuicSummary::default()
+        }
+    }
+
+    #[test]
+    fn migration_handshake_done_and_close() {
+        let q = summary();
+        let lines = quic_lines(&q, None, ms(0));
+        assert_eq!(lines[0], "QUIC v1  handshake 1-RTT 5.0 ms");
+        assert!(
+            lines.contains(&"server CIDs 0d, 0e".to_string()),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(
+                &"client addresses 198.18.2.10:40000 (+0 µs), 198.18.2.10:40001 (+30.0 ms)"
+                    .to_string()
+            ),
+            "{lines:?}"
+        );
+        assert!(lines.contains(&"packets 10 →  12 ←  Handshake and 1-RTT decrypted".to_string()));
+        let ph = quic_phases(&q, None, &QuicSeen::default(), ms(0));
+        let labels: Vec<&str> = ph.iter().map(|p| p.0.as_str()).collect();
+        assert_eq!(labels, ["Initial →", "Initial ←", "confirmed"]);
+        assert_eq!(ph[0].2, Some(2_000_000), "client Initial → server Initial");
+        assert_eq!(ph[1].2, Some(3_000_000), "server Initial → HANDSHAKE_DONE");
+        assert_eq!(ph[2].1, ms(5));
+        assert!(ph[2]
+            .3
+            .starts_with("HANDSHAKE_DONE; handshake 1-RTT 5.0 ms"));
+        let end = quic_end(&q, ms(41), "x".into());
+        assert_eq!(end.len(), 2);
+        assert_eq!(
+            (end[0].0.as_str(), end[0].1, end[0].2),
+            ("close", ms(40), Some(1_000_000))
+        );
+        // Wire text as is: the timeline escapes it where it draws it.
+        assert_eq!(end[0].3, "client closed (H3_NO_ERROR) \"bye\x1b[2J\"");
+        assert_eq!((end[1].0.as_str(), end[1].1), ("last packet", ms(41)));
+    }
+
+    #[test]
+    fn version_negotiation_reset_and_an_unfinished_handshake() {
+        let mut q = summary();
+        q.version_negotiation = Some(vec![1, 0x6b33_43cf]);
+        q.handshake_done = None;
+        q.first_short = [None, Some(ms(3))];
+        q.decrypted = false;
+        q.paths.truncate(1);
+        let seen = QuicSeen {
+            version_negotiation: Some(ms(1)),
+            retry: None,
+        };
+        let ph = quic_phases(&q, None, &seen, ms(0));
+        let labels: Vec<&str> = ph.iter().map(|p| p.0.as_str()).collect();
+        assert_eq!(labels, ["Initial →", "VN ←", "Initial ←"], "not confirmed");
+        assert_eq!(ph[0].2, Some(1_000_000), "to the server's first answer");
+        assert_eq!(ph[1].3, "Version Negotiation: the server offers v1, v2");
+        let lines = quic_lines(&q, None, ms(0));
+        assert_eq!(
+            lines[0],
+            "QUIC v1  handshake 2-RTT (Version Negotiation) not completed in the capture"
+        );
+        assert!(lines.contains(&"Version Negotiation offered v1, v2".to_string()));
+        assert!(!lines.iter().any(|l| l.starts_with("client addresses")));
+        assert!(lines
+            .iter()
+            .any(|l| l.ends_with("Handshake and 1-RTT encrypted: open with --tls-keylog FILE")));
+        q.end = Some(QuicEnd::StatelessReset {
+            by: Direction::ServerToClient,
+            ts: ms(20),
+        });
+        let end = quic_end(&q, ms(20), "x".into());
+        assert_eq!(end[0].0, "reset");
+        assert!(
+            end[0].3.starts_with("stateless reset by the server"),
+            "{}",
+            end[0].3
+        );
+        q.end = None;
+        let end = quic_end(&q, ms(20), "20.0 ms after the first".into());
+        assert_eq!(end.len(), 1);
+        assert_eq!(end[0].0, "idle");
+        assert!(end[0].3.starts_with("no CONNECTION_CLOSE in the capture"));
     }
 }

@@ -261,3 +261,31 @@ fn quic_screens() {
         assert!(view.contains("Initial →"), "{view}");
     }
 }
+
+/// The notice's wording with TLS and QUIC connections together, with and without keys;
+/// a capture without either says nothing, as before.
+#[test]
+fn the_key_notice_names_tls_and_quic_connections() {
+    use super::producer::KeyState;
+    use super::{key_notice, Encrypted};
+    let none = KeyState::default();
+    let given = KeyState {
+        given: true,
+        ..KeyState::default()
+    };
+    let n = |tls: (usize, usize), quic: (usize, usize)| Encrypted { tls, quic };
+    assert_eq!(key_notice(&none, n((0, 0), (0, 0))), None);
+    assert_eq!(
+        key_notice(&none, n((2, 0), (1, 0))).as_deref(),
+        Some("2 TLS connections and 1 QUIC connection encrypted: open with --tls-keylog FILE")
+    );
+    assert_eq!(
+        key_notice(&given, n((2, 2), (3, 1))).as_deref(),
+        Some("2 QUIC connections of 3 not decrypted (no keys for them)")
+    );
+    assert_eq!(
+        key_notice(&given, n((1, 0), (1, 0))).as_deref(),
+        Some("1 TLS connection of 1 and 1 QUIC connection of 1 not decrypted (no keys for them)")
+    );
+    assert_eq!(key_notice(&given, n((1, 1), (1, 1))), None);
+}
