@@ -439,6 +439,9 @@ fn quic_lines(
         if !cids.is_empty() {
             let list: Vec<String> = cids.iter().map(|c| hex(c)).collect();
             out.push(format!("{side} CIDs {}", list.join(", ")));
+        } else if q.packets.iter().all(|&n| n > 0) {
+            // Chromium's client: its peer tells it by address (RFC 9000 §5.1).
+            out.push(format!("{side} CID zero-length"));
         }
     }
     if q.paths.len() > 1 {

@@ -197,6 +197,20 @@ fn the_retry_connection_has_quic_phases_and_summary() {
         assert!(summary.contains(want), "{want} in\n{summary}");
     }
     assert!(!summary.contains("client addresses"), "one address only");
+    assert!(!summary.contains("zero-length"), "{summary}");
+    // Chromium's client chose a zero-length connection ID.
+    let s = open(lab("chromium-h3.pcapng"), None);
+    let d = s.conn_detail(quic_conns(&s)[0]);
+    assert!(
+        d.quic.contains(&"client CID zero-length".to_string()),
+        "{:?}",
+        d.quic
+    );
+    assert!(
+        d.quic.contains(&"server CIDs e80e7e230ed4d468".to_string()),
+        "{:?}",
+        d.quic
+    );
     assert!(d.tls.is_some(), "the TLS facts of the Initials");
 }
 
