@@ -157,6 +157,36 @@ fn jump_to_the_last_packet_and_open_its_connection() {
     t.wait_gone();
 }
 
+/// A QUIC capture: the packet list says QUIC, the status line how to decrypt it, and
+/// its Connection view has QUIC's phases and the ladder by number space.
+#[test]
+fn a_quic_connection_has_its_phases_and_number_spaces() {
+    let cmd = format!(
+        "{} tests/data/quic/lab/aioquic-retry.pcapng",
+        env!("CARGO_BIN_EXE_wiretale")
+    );
+    let t = Tmux::start(&cmd, 120, 40);
+    let s = t.wait_for(&[
+        "28 packets",
+        "1 QUIC connection encrypted: open with --tls-keylog FILE",
+    ]);
+    assert!(s.contains("Retry, DCID=a416cbf776071415"), "{s}");
+    t.keys(&["2"]);
+    t.wait_for(&["198.18.2.80:443", "quic.lab.glasscom.com", "QUIC"]);
+    t.keys(&["Enter"]);
+    let s = t.wait_for(&["Connection #0 UDP/QUIC", "Retry ←", "confirmed"]);
+    assert!(s.contains("handshake 2-RTT (Retry) 20.8 ms"), "{s}");
+    assert!(s.contains("original DCID 191411ab88b0ce5f"), "{s}");
+    assert!(
+        s.lines()
+            .any(|l| l.contains("│<─") && l.contains("Handshake") && l.contains("1-RTT")),
+        "a server datagram with Handshake and 1-RTT packets: {s}"
+    );
+    assert!(!s.contains("SYN"), "{s}");
+    t.keys(&["q"]);
+    t.wait_gone();
+}
+
 /// Live capture on loopback (root only): the UDP datagrams this test sends appear.
 #[test]
 fn live_capture_on_loopback_shows_the_traffic() {

@@ -1100,6 +1100,7 @@ impl DataSource for FakeSource {
                 ack: p.ack,
                 len: p.len,
                 analysis: p.anomaly.into_iter().collect(),
+                quic: None,
             })
             .collect();
         let anomalies = mine
@@ -1113,6 +1114,7 @@ impl DataSource for FakeSource {
             tls: s.tls.then(|| {
                 format!("TLS 1.3 ClientHello SNI={} ALPN=h2,http/1.1; ServerHello TLS_AES_128_GCM_SHA256", s.name)
             }),
+            quic: Vec::new(),
             anomalies,
         }
     }

@@ -97,6 +97,20 @@ pub struct Arrow {
     pub len: u32,
     /// TCP analysis names (stable snake_case, like anomaly names).
     pub analysis: Vec<&'static str>,
+    /// A QUIC datagram: its packets by number space instead of TCP's flags and numbers.
+    pub quic: Option<QuicArrow>,
+}
+
+/// The packets of one QUIC datagram, placed by packet number space (RFC 9000 §12.3) so
+/// the ladder reads as one column per space: `spaces` holds the text of the Initial,
+/// Handshake and Application (0-RTT, 1-RTT) columns ("" where the datagram had none);
+/// a Retry, a Version Negotiation or an unknown version's packet, which belong to no
+/// space, go in the first.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct QuicArrow {
+    pub spaces: [String; 3],
+    /// UDP payload length.
+    pub len: u32,
 }
 
 /// Everything the Connection view shows about one connection.
@@ -107,6 +121,9 @@ pub struct ConnDetail {
     pub http: Vec<HttpRow>,
     /// One-line TLS hello summary (version, SNI, ALPN, cipher).
     pub tls: Option<String>,
+    /// A QUIC connection's summary lines (version, SNI, ALPN, handshake, connection IDs,
+    /// client addresses); empty for other connections.
+    pub quic: Vec<String>,
     pub anomalies: Vec<String>,
 }
 

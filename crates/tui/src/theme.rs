@@ -27,6 +27,7 @@ impl Theme {
             "DNS" => self.fg(Color::Cyan),
             "HTTP" => self.fg(Color::Green),
             "TLS" => self.fg(Color::Magenta),
+            "QUIC" => self.fg(Color::LightMagenta),
             "UDP" => self.fg(Color::Blue),
             "ARP" | "ICMP" | "ICMPv6" => self.fg(Color::Yellow),
             _ => Style::new(),

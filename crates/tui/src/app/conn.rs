@@ -5,6 +5,8 @@ use crate::source::ConnDetail;
 /// Sections of the Connection view's document, in order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConnSection {
+    /// A QUIC connection's summary (versions, connection IDs, addresses).
+    Quic,
     Timeline,
     Ladder,
     Http,
@@ -15,6 +17,7 @@ pub enum ConnSection {
 /// The non-empty sections of `d` with their item counts.
 pub fn conn_sections(d: &ConnDetail) -> Vec<(ConnSection, usize)> {
     [
+        (ConnSection::Quic, d.quic.len()),
         (ConnSection::Timeline, d.phases.len()),
         (ConnSection::Ladder, d.arrows.len()),
         (ConnSection::Http, d.http.len()),

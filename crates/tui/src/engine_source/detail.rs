@@ -1,12 +1,15 @@
 //! One connection in depth, computed when the user opens it: the phases of its life
 //! with their durations, the ladder of its packets, its HTTP exchanges, its TLS hellos,
-//! its anomalies; and its reassembled conversation (`follow`).
+//! its anomalies; and its reassembled conversation (`follow`). A QUIC connection has
+//! QUIC's phases (client Initial → server Initial → handshake confirmed → close or idle,
+//! RFC 9000 §7, RFC 9001 §4.1.2), its summary (versions, connection IDs, client
+//! addresses) and a ladder of its packets by number space.
 //!
 //! Both only touch the connection's own packets: their ids come from one scan of the
 //! 16-byte packet table, then each frame is read from the store and decoded once.
 
 use super::rows::http_row;
-use crate::source::{Arrow, ConnDetail, Phase, Turn};
+use crate::source::{Arrow, ConnDetail, Phase, QuicArrow, Turn};
 use wiretale_engine::analysis::decrypted::{shown_turns, Decrypted, Seg};
 use wiretale_engine::analysis::packet_table::{bit, PacketTable};
 use wiretale_engine::analysis::{ConnRecord, Follower, HttpRecord, Turn as ATurn};
@@ -15,8 +18,10 @@ use wiretale_engine::capture::FrameStore;
 use wiretale_engine::decode::{self, tcp_flags, Packet, Transport};
 use wiretale_engine::flow::{CloseHow, ConnProto};
 use wiretale_engine::proto::dns::DnsTransaction;
+use wiretale_engine::proto::quic::header::{split_datagram, LongType, Packet as QuicPacket};
 use wiretale_engine::proto::tls::KeyLog;
-use wiretale_engine::story::ConnName;
+use wiretale_engine::story::QuicEnd;
+use wiretale_engine::story::{ConnName, QuicSummary};
 
 /// Most packets drawn in the ladder (a bulk transfer can have millions).
 pub const MAX_ARROWS: usize = 20_000;
@@ -62,6 +67,8 @@ fn ms(ns: i64) -> String {
 /// Builds the Connection view's data; see the module docs.
 pub fn conn_detail(d: &DetailInput<'_>) -> ConnDetail {
     let k = &d.rec.conn;
+    let quic = d.rec.quic.as_deref();
+    let (arrows, mut anomalies, seen) = ladder(d);
     let rel = |t: Timestamp| t.secs_since(d.t0);
     let mut phases = Vec::new();
     let mut ph = |label: &str, ts: Timestamp, dur_ns: Option<i64>, detail: String| {
@@ -129,6 +136,10 @@ pub fn conn_detail(d: &DetailInput<'_>) -> ConnDetail {
                 .unwrap_or_default();
             ph("ACK", t, None, detail);
         }
+    } else if let Some(q) = quic {
+        for p in quic_phases(q, d.rec.tls.as_deref(), &seen, k.first_ts) {
+            ph(&p.0, p.1, p.2, p.3);
+        }
     } else if k.proto != ConnProto::Tcp {
         ph(
             "first packet",
@@ -184,18 +195,25 @@ pub fn conn_detail(d: &DetailInput<'_>) -> ConnDetail {
             format!("by {}", c.by.sender()),
         );
     }
-    ph(
-        "last packet",
-        k.last_ts,
-        None,
-        format!(
-            "{} after the first, state {}",
-            human(k.duration()),
-            k.state()
-        ),
+    let last = format!(
+        "{} after the first, state {}",
+        human(k.duration()),
+        k.state()
     );
+    match quic {
+        Some(q) => {
+            for p in quic_end(q, k.last_ts, last) {
+                ph(&p.0, p.1, p.2, p.3);
+            }
+        }
+        None => ph("last packet", k.last_ts, None, last),
+    }
+    if quic.is_some() {
+        // HTTP/3 requests can leave with the client's Finished, before the handshake
+        // is confirmed: the timeline is in time order.
+        phases.sort_by(|a, b| a.ts_rel.total_cmp(&b.ts_rel));
+    }
 
-    let (arrows, mut anomalies) = ladder(d);
     let mut conn_anoms: Vec<String> = k
         .analysis_counts()
         .map(|(n, c)| format!("{n}: {c} packets"))
@@ -205,6 +223,9 @@ pub fn conn_detail(d: &DetailInput<'_>) -> ConnDetail {
             .iter()
             .map(|a| format!("{}: {}", a.name(), a.detail)),
     );
+    if let Some(q) = quic {
+        conn_anoms.extend(q.anomalies.iter().cloned());
+    }
     conn_anoms.append(&mut anomalies);
     let tls = d.rec.tls.as_ref().map(|t| {
         let mut s = String::new();
@@ -229,13 +250,299 @@ pub fn conn_detail(d: &DetailInput<'_>) -> ConnDetail {
         arrows,
         http: mine.iter().map(|r| http_row(r, d.t0)).collect(),
         tls,
+        quic: quic
+            .map(|q| quic_lines(q, d.rec.tls.as_deref(), k.first_ts))
+            .unwrap_or_default(),
         anomalies: conn_anoms,
     }
 }
 
+/// When the ladder met QUIC packets the summary keeps no time for.
+#[derive(Default)]
+struct QuicSeen {
+    /// The server's first Retry (RFC 9000 §17.2.5).
+    retry: Option<Timestamp>,
+    /// The server's Version Negotiation (RFC 9000 §17.2.1).
+    version_negotiation: Option<Timestamp>,
+}
+
+/// `handshake 2-RTT (Retry) 20.8 ms` as the story's connect line says it.
+fn quic_handshake(q: &QuicSummary) -> String {
+    let mut s = format!("handshake {}-RTT", q.round_trips());
+    if q.retry {
+        s.push_str(" (Retry)");
+    }
+    if q.version_negotiation.is_some() {
+        s.push_str(" (Version Negotiation)");
+    }
+    match q.client_initial.zip(q.established()) {
+        Some((a, b)) if b >= a => s.push_str(&format!(" {}", ms(b.0 - a.0))),
+        _ => s.push_str(" not completed in the capture"),
+    }
+    s
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A phase as (label, time, duration in ns, detail).
+type QuicPhase = (String, Timestamp, Option<i64>, String);
+
+/// A QUIC connection's phases: the client's
+/// first Initial, the server's Version Negotiation or Retry, its first Initial, and
+/// when the handshake was confirmed (HANDSHAKE_DONE when decrypted, else the first
+/// 1-RTT packet both ways).
+fn quic_phases(
+    q: &QuicSummary,
+    tls: Option<&wiretale_engine::analysis::TlsSummary>,
+    seen: &QuicSeen,
+    first: Timestamp,
+) -> Vec<QuicPhase> {
+    use wiretale_engine::proto::tls::{names, version_name};
+    let mut out = Vec::new();
+    let established = q.established();
+    let answer = [seen.version_negotiation, seen.retry, q.server_initial]
+        .into_iter()
+        .flatten()
+        .min();
+    let ci = q.client_initial.unwrap_or(first);
+    let mut detail = format!(
+        "client Initial, QUIC {}",
+        q.version_name().unwrap_or_default()
+    );
+    if let Some(t) = tls {
+        if let Some(sni) = &t.sni {
+            detail.push_str(&format!(" SNI {sni}"));
+        }
+        if !t.alpn_offered.is_empty() {
+            detail.push_str(&format!(" ALPN {}", t.alpn_offered.join(",")));
+        }
+    }
+    let dur = |a: Timestamp, b: Option<Timestamp>| b.filter(|b| *b >= a).map(|b| b.0 - a.0);
+    out.push(("Initial →".to_string(), ci, dur(ci, answer), detail));
+    if let (Some(ts), Some(v)) = (seen.version_negotiation, &q.version_negotiation) {
+        let vs: Vec<String> = v
+            .iter()
+            .map(|&v| wiretale_engine::story::quic::version_name(v))
+            .collect();
+        out.push((
+            "VN ←".to_string(),
+            ts,
+            None,
+            format!("Version Negotiation: the server offers {}", vs.join(", ")),
+        ));
+    }
+    if let Some(ts) = seen.retry {
+        out.push((
+            "Retry ←".to_string(),
+            ts,
+            None,
+            "server Retry: the client starts again with its token (RFC 9000 §8.1.2)".to_string(),
+        ));
+    }
+    if let Some(si) = q.server_initial {
+        let mut detail = "server Initial".to_string();
+        if let Some(t) = tls {
+            if t.server_hello_ts.is_some() {
+                detail.push_str(", Server Hello");
+            }
+            if let Some(v) = t.version {
+                detail.push_str(&format!(" {}", version_name(v)));
+            }
+            if let Some(c) = t.cipher {
+                detail.push_str(&format!(" {}", names::cipher_suite_name(c)));
+            }
+            if let Some(a) = &t.alpn {
+                detail.push_str(&format!(" {a}"));
+            }
+        }
+        out.push(("Initial ←".to_string(), si, dur(si, established), detail));
+    }
+    if let Some(e) = established {
+        let how = if q.handshake_done.is_some() {
+            "HANDSHAKE_DONE"
+        } else {
+            "first 1-RTT packets both ways"
+        };
+        out.push((
+            "confirmed".to_string(),
+            e,
+            None,
+            format!("{how}; {}", quic_handshake(q)),
+        ));
+    }
+    out
+}
+
+/// How a QUIC connection ended, as phases: its CONNECTION_CLOSE or stateless reset and
+/// the last packet (`last` its detail), or, with neither, the silence of its idle timeout
+/// (RFC 9000 §10.1) or the end of the capture.
+fn quic_end(q: &QuicSummary, last_ts: Timestamp, last: String) -> Vec<QuicPhase> {
+    match &q.end {
+        Some(e) => {
+            let label = match e {
+                QuicEnd::Close { .. } => "close",
+                QuicEnd::StatelessReset { .. } => "reset",
+            };
+            vec![
+                (label.into(), e.ts(), Some(last_ts.0 - e.ts().0), e.text()),
+                ("last packet".into(), last_ts, None, last),
+            ]
+        }
+        None => vec![(
+            "idle".into(),
+            last_ts,
+            None,
+            format!(
+                "no CONNECTION_CLOSE in the capture (idle timeout, or the flow went on); last packet {last}"
+            ),
+        )],
+    }
+}
+
+/// The QUIC section of the Connection view.
+fn quic_lines(
+    q: &QuicSummary,
+    tls: Option<&wiretale_engine::analysis::TlsSummary>,
+    first: Timestamp,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut s = format!("QUIC {}", q.version_name().unwrap_or_else(|| "?".into()));
+    if let Some(t) = tls {
+        if let Some(sni) = &t.sni {
+            s.push_str(&format!("  SNI {sni}"));
+        }
+        if !t.alpn_offered.is_empty() {
+            s.push_str(&format!("  ALPN offered {}", t.alpn_offered.join(",")));
+        }
+        if let Some(a) = &t.alpn {
+            s.push_str(&format!("  chosen {a}"));
+        }
+    }
+    s.push_str(&format!("  {}", quic_handshake(q)));
+    out.push(s);
+    if let Some(v) = &q.version_negotiation {
+        let vs: Vec<String> = v
+            .iter()
+            .map(|&v| wiretale_engine::story::quic::version_name(v))
+            .collect();
+        out.push(format!("Version Negotiation offered {}", vs.join(", ")));
+    }
+    if let Some(d) = &q.original_dcid {
+        out.push(format!(
+            "original DCID {}  (the client's first Initial: its Initial keys)",
+            hex(d)
+        ));
+    }
+    for (side, cids) in ["client", "server"].iter().zip(&q.cids) {
+        if !cids.is_empty() {
+            let list: Vec<String> = cids.iter().map(|c| hex(c)).collect();
+            out.push(format!("{side} CIDs {}", list.join(", ")));
+        } else if q.packets.iter().all(|&n| n > 0) {
+            // Chromium's client: its peer tells it by address (RFC 9000 §5.1).
+            out.push(format!("{side} CID zero-length"));
+        }
+    }
+    if q.paths.len() > 1 {
+        // More than one client address: a migration or a NAT rebinding (RFC 9000 §9).
+        let list: Vec<String> = q
+            .paths
+            .iter()
+            .map(|(e, ts)| format!("{e} (+{})", human(ts.secs_since(first))))
+            .collect();
+        out.push(format!("client addresses {}", list.join(", ")));
+    }
+    let mut p = format!("packets {} →  {} ←", q.packets[0], q.packets[1]);
+    if q.decrypted {
+        p.push_str("  Handshake and 1-RTT decrypted");
+    } else if q.first_short.iter().any(Option::is_some) {
+        p.push_str("  Handshake and 1-RTT encrypted: open with --tls-keylog FILE");
+    }
+    out.push(p);
+    out.push(
+        "ladder: packets by number space, Initial │ Handshake │ Application (0-RTT, 1-RTT)"
+            .to_string(),
+    );
+    out
+}
+
+/// The packets of a QUIC datagram by number space (RFC 9000 §12.3), read from their
+/// headers alone: no keys needed.
+fn quic_arrow(payload: &[u8], udp_len: u32, ts: Timestamp, seen: &mut QuicSeen) -> QuicArrow {
+    // Only the kinds matter here: a short header packet is the datagram's last, so the
+    // DCID length its receiver chose does not change where packets start.
+    let (packets, err) = split_datagram(payload, 0);
+    let mut counts: [Vec<(&'static str, usize)>; 3] = Default::default();
+    for p in &packets {
+        let (space, name) = match p {
+            QuicPacket::Long { ty, .. } => match ty {
+                LongType::Initial => (0, "Initial"),
+                LongType::Handshake => (1, "Handshake"),
+                // 0-RTT shares the Application space with 1-RTT (RFC 9000 §12.3).
+                LongType::ZeroRtt => (2, "0-RTT"),
+                LongType::Retry => (0, "Retry"),
+            },
+            QuicPacket::Short { .. } => (2, "1-RTT"),
+            QuicPacket::Retry { .. } => {
+                seen.retry.get_or_insert(ts);
+                (0, "Retry")
+            }
+            QuicPacket::VersionNegotiation { .. } => {
+                seen.version_negotiation.get_or_insert(ts);
+                (0, "Version Negotiation")
+            }
+            QuicPacket::UnknownVersion { .. } => (0, "unknown version"),
+        };
+        if let Some(col) = counts.get_mut(space) {
+            match col.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, c)) => *c += 1,
+                None => col.push((name, 1)),
+            }
+        }
+    }
+    let mut spaces = counts.map(|col| {
+        col.iter()
+            .map(|(n, c)| {
+                if *c > 1 {
+                    format!("{n} ×{c}")
+                } else {
+                    n.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    if err.is_some() {
+        // Where the headers stopped making sense (shown in the column that follows).
+        let i = counts_next(&spaces);
+        if let Some(s) = spaces.get_mut(i) {
+            s.push_str(if s.is_empty() {
+                "unreadable"
+            } else {
+                " unreadable"
+            });
+        }
+    }
+    QuicArrow {
+        spaces,
+        len: udp_len,
+    }
+}
+
+/// The column after the last one holding a packet (the first when none does).
+fn counts_next(spaces: &[String; 3]) -> usize {
+    spaces
+        .iter()
+        .rposition(|s| !s.is_empty())
+        .map_or(0, |i| (i + 1).min(2))
+}
+
 /// The ladder and the per-packet anomaly lines of one connection.
-fn ladder(d: &DetailInput<'_>) -> (Vec<Arrow>, Vec<String>) {
+fn ladder(d: &DetailInput<'_>) -> (Vec<Arrow>, Vec<String>, QuicSeen) {
     let conn = d.rec.conn.id.0;
+    let is_quic = d.rec.quic.is_some();
+    let mut seen = QuicSeen::default();
     let mut arrows = Vec::new();
     let mut lines = Vec::new();
     let mut total = 0usize;
@@ -273,6 +580,12 @@ fn ladder(d: &DetailInput<'_>) -> (Vec<Arrow>, Vec<String>) {
             lines.push(format!("frame {}: {}", id as u64 + 1, names.join(", ")));
         }
         if want_arrow {
+            let quic = match (&pkt.transport, is_quic) {
+                (Transport::Udp(_), true) => {
+                    Some(quic_arrow(pkt.payload, len, frame.meta.ts, &mut seen))
+                }
+                _ => None,
+            };
             arrows.push(Arrow {
                 number: u64::from(id) + 1,
                 ts_rel: frame.meta.ts.secs_since(d.t0),
@@ -282,6 +595,7 @@ fn ladder(d: &DetailInput<'_>) -> (Vec<Arrow>, Vec<String>) {
                 ack: f.rel_ack().unwrap_or(0),
                 len,
                 analysis,
+                quic,
             });
         }
     }
@@ -292,7 +606,7 @@ fn ladder(d: &DetailInput<'_>) -> (Vec<Arrow>, Vec<String>) {
             total
         ));
     }
-    (arrows, lines)
+    (arrows, lines, seen)
 }
 
 /// The conversation of connection `conn`: a private flow table over only its frames,
@@ -659,5 +973,126 @@ mod follow_tls_tests {
             "{data:#?}"
         );
         assert!(!labels(56).iter().any(|l| l == "Decrypted TLS"));
+    }
+}
+
+#[cfg(test)]
+mod quic_tests {
+    //! The QUIC section and phases on summaries the lab captures do not have: a
+    //! migrated client, a decrypted HANDSHAKE_DONE, a CONNECTION_CLOSE, a stateless
+    //! reset, a Version Negotiation, an unfinished handshake.
+
+    use super::*;
+    use wiretale_engine::base::Endpoint;
+
+    fn ms(n: i64) -> Timestamp {
+        Timestamp(1_000_000_000 + n * 1_000_000)
+    }
+
+    fn summary() -> QuicSummary {
+        let ep = |port| Endpoint::new("198.18.2.10".parse().unwrap(), port);
+        QuicSummary {
+            version: Some(1),
+            original_dcid: Some(vec![0x19, 0x14]),
+            cids: [vec![vec![0xa4]], vec![vec![0x0d], vec![0x0e]]],
+            paths: vec![(ep(40000), ms(0)), (ep(40001), ms(30))],
+            client_initial: Some(ms(0)),
+            server_initial: Some(ms(2)),
+            handshake_done: Some(ms(5)),
+            first_short: [Some(ms(4)), Some(ms(3))],
+            decrypted: true,
+            end: Some(QuicEnd::Close {
+                by: Direction::ClientToServer,
+                ts: ms(40),
+                app: true,
+                code: 0x100,
+                frame_type: None,
+                reason: "bye\x1b[2J".into(),
+            }),
+            packets: [10, 12],
+            ..QuicSummary::default()
+        }
+    }
+
+    #[test]
+    fn migration_handshake_done_and_close() {
+        let q = summary();
+        let lines = quic_lines(&q, None, ms(0));
+        assert_eq!(lines[0], "QUIC v1  handshake 1-RTT 5.0 ms");
+        assert!(
+            lines.contains(&"server CIDs 0d, 0e".to_string()),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(
+                &"client addresses 198.18.2.10:40000 (+0 µs), 198.18.2.10:40001 (+30.0 ms)"
+                    .to_string()
+            ),
+            "{lines:?}"
+        );
+        assert!(lines.contains(&"packets 10 →  12 ←  Handshake and 1-RTT decrypted".to_string()));
+        let ph = quic_phases(&q, None, &QuicSeen::default(), ms(0));
+        let labels: Vec<&str> = ph.iter().map(|p| p.0.as_str()).collect();
+        assert_eq!(labels, ["Initial →", "Initial ←", "confirmed"]);
+        assert_eq!(ph[0].2, Some(2_000_000), "client Initial → server Initial");
+        assert_eq!(ph[1].2, Some(3_000_000), "server Initial → HANDSHAKE_DONE");
+        assert_eq!(ph[2].1, ms(5));
+        assert!(ph[2]
+            .3
+            .starts_with("HANDSHAKE_DONE; handshake 1-RTT 5.0 ms"));
+        let end = quic_end(&q, ms(41), "x".into());
+        assert_eq!(end.len(), 2);
+        assert_eq!(
+            (end[0].0.as_str(), end[0].1, end[0].2),
+            ("close", ms(40), Some(1_000_000))
+        );
+        // Wire text as is: the timeline escapes it where it draws it.
+        assert_eq!(end[0].3, "client closed (H3_NO_ERROR) \"bye\x1b[2J\"");
+        assert_eq!((end[1].0.as_str(), end[1].1), ("last packet", ms(41)));
+    }
+
+    #[test]
+    fn version_negotiation_reset_and_an_unfinished_handshake() {
+        let mut q = summary();
+        q.version_negotiation = Some(vec![1, 0x6b33_43cf]);
+        q.handshake_done = None;
+        q.first_short = [None, Some(ms(3))];
+        q.decrypted = false;
+        q.paths.truncate(1);
+        let seen = QuicSeen {
+            version_negotiation: Some(ms(1)),
+            retry: None,
+        };
+        let ph = quic_phases(&q, None, &seen, ms(0));
+        let labels: Vec<&str> = ph.iter().map(|p| p.0.as_str()).collect();
+        assert_eq!(labels, ["Initial →", "VN ←", "Initial ←"], "not confirmed");
+        assert_eq!(ph[0].2, Some(1_000_000), "to the server's first answer");
+        assert_eq!(ph[1].3, "Version Negotiation: the server offers v1, v2");
+        let lines = quic_lines(&q, None, ms(0));
+        assert_eq!(
+            lines[0],
+            "QUIC v1  handshake 2-RTT (Version Negotiation) not completed in the capture"
+        );
+        assert!(lines.contains(&"Version Negotiation offered v1, v2".to_string()));
+        assert!(!lines.iter().any(|l| l.starts_with("client addresses")));
+        assert!(lines
+            .iter()
+            .any(|l| l.ends_with("Handshake and 1-RTT encrypted: open with --tls-keylog FILE")));
+        q.end = Some(QuicEnd::StatelessReset {
+            by: Direction::ServerToClient,
+            ts: ms(20),
+        });
+        let end = quic_end(&q, ms(20), "x".into());
+        assert_eq!(end[0].0, "reset");
+        assert!(
+            end[0].3.starts_with("stateless reset by the server"),
+            "{}",
+            end[0].3
+        );
+        q.end = None;
+        let end = quic_end(&q, ms(20), "20.0 ms after the first".into());
+        assert_eq!(end.len(), 1);
+        assert_eq!(end[0].0, "idle");
+        assert!(end[0].3.starts_with("no CONNECTION_CLOSE in the capture"));
     }
 }

@@ -28,6 +28,8 @@ mod rows;
 mod view;
 
 #[cfg(test)]
+mod quic_tests;
+#[cfg(test)]
 mod snapshots;
 #[cfg(test)]
 mod tests;
@@ -109,10 +111,46 @@ pub struct EngineSource {
     keylog: Option<PathBuf>,
     /// The key log as last read, with the (size, mtime) it had ([`EngineSource::user_keys`]).
     keys_cache: Mutex<Option<KeysStamp>>,
-    /// TLS connections finished so far, and how many of them were decrypted.
-    tls_conns: (usize, usize),
+    /// TLS and QUIC connections finished so far, and how many of them were decrypted.
+    tls_conns: Encrypted,
     /// The same over the connections still open (live), recounted at each refresh.
-    tls_open: (usize, usize),
+    tls_open: Encrypted,
+}
+
+/// Connections the status line's key notice counts ([`key_notice`]): TLS ones and QUIC
+/// ones that sent Handshake or 1-RTT packets (what a key log would open), and how many
+/// of each were decrypted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Encrypted {
+    tls: (usize, usize),
+    quic: (usize, usize),
+}
+
+impl Encrypted {
+    fn add(&mut self, c: &wiretale_engine::analysis::ConnRecord) {
+        match (&c.quic, &c.tls) {
+            // A QUIC connection's TLS summary comes from its Initials, which need no keys:
+            // what stays hidden without them is its Handshake and 1-RTT packets.
+            (Some(q), _) => {
+                if q.decrypted || q.first_short.iter().any(Option::is_some) {
+                    self.quic.0 += 1;
+                    self.quic.1 += usize::from(q.decrypted);
+                }
+            }
+            (None, Some(t)) => {
+                self.tls.0 += 1;
+                self.tls.1 += usize::from(t.decrypted);
+            }
+            (None, None) => {}
+        }
+    }
+
+    fn plus(self, o: Encrypted) -> Encrypted {
+        Encrypted {
+            tls: (self.tls.0 + o.tls.0, self.tls.1 + o.tls.1),
+            quic: (self.quic.0 + o.quic.0, self.quic.1 + o.quic.1),
+        }
+    }
 }
 
 struct Focused {
@@ -271,8 +309,8 @@ impl EngineSource {
             live: None,
             keylog: None,
             keys_cache: Mutex::new(None),
-            tls_conns: (0, 0),
-            tls_open: (0, 0),
+            tls_conns: Encrypted::default(),
+            tls_open: Encrypted::default(),
         }
     }
 
@@ -363,17 +401,14 @@ impl EngineSource {
             if let Some(slot) = self.conn_pos.get_mut(id) {
                 *slot = i as u32;
             }
-            if let Some(t) = &c.tls {
-                self.tls_conns.0 += 1;
-                self.tls_conns.1 += usize::from(t.decrypted);
-            }
+            self.tls_conns.add(c);
             let name = sh.names.get(i).and_then(|n| n.as_ref());
             let first = sh.first_pkt.get(i).copied().unwrap_or(u32::MAX);
             let row = rows::conn_row(c, name, first, t0);
             unsorted |= self.all_conns.last().is_some_and(|l| l.id > row.id);
             self.all_conns.push(row);
         }
-        self.tls_open = (0, 0);
+        self.tls_open = Encrypted::default();
         for c in &sh.open {
             let id = c.conn.id.0;
             let finished = self
@@ -381,10 +416,7 @@ impl EngineSource {
                 .get(id as usize)
                 .is_some_and(|&p| p != u32::MAX);
             if !finished {
-                if let Some(t) = &c.tls {
-                    self.tls_open.0 += 1;
-                    self.tls_open.1 += usize::from(t.decrypted);
-                }
+                self.tls_open.add(c);
                 let first = self
                     .table
                     .packets_of(ConnId(id), 0)
@@ -483,8 +515,9 @@ fn read_keys(path: Option<&Path>, follow: bool) -> anyhow::Result<Option<KeyLog>
 }
 
 /// What the status line says about TLS keys: a key log that cannot be re-read, lines
-/// skipped, and encrypted connections (how to decrypt them when no keys were given).
-fn key_notice(keys: &producer::KeyState, tls: usize, decrypted: usize) -> Option<String> {
+/// skipped, and encrypted TLS and QUIC connections (how to decrypt them when no keys
+/// were given).
+fn key_notice(keys: &producer::KeyState, n: Encrypted) -> Option<String> {
     let mut parts = Vec::new();
     if let Some(e) = &keys.error {
         parts.push(e.clone());
@@ -494,23 +527,37 @@ fn key_notice(keys: &producer::KeyState, tls: usize, decrypted: usize) -> Option
         let lines = if n == 1 { "line" } else { "lines" };
         parts.push(format!("TLS key log: {n} {lines} skipped ({first})"));
     }
-    let encrypted = tls.saturating_sub(decrypted);
-    let conns = |n: usize| {
+    let conns = |n: usize, what: &str| {
         if n == 1 {
-            "1 TLS connection".to_string()
+            format!("1 {what} connection")
         } else {
-            format!("{n} TLS connections")
+            format!("{n} {what} connections")
         }
     };
-    if encrypted > 0 && !keys.given {
+    // "1 TLS connection", "2 QUIC connections", or both joined by "and"; with keys
+    // given, each "of" its total.
+    let kinds: Vec<String> = [("TLS", n.tls), ("QUIC", n.quic)]
+        .into_iter()
+        .filter_map(|(what, (all, decrypted))| {
+            let encrypted = all.saturating_sub(decrypted);
+            (encrypted > 0).then(|| {
+                if keys.given {
+                    format!("{} of {all}", conns(encrypted, what))
+                } else {
+                    conns(encrypted, what)
+                }
+            })
+        })
+        .collect();
+    if !kinds.is_empty() && !keys.given {
         parts.push(format!(
             "{} encrypted: open with --tls-keylog FILE",
-            conns(encrypted)
+            kinds.join(" and ")
         ));
-    } else if encrypted > 0 {
+    } else if !kinds.is_empty() {
         parts.push(format!(
-            "{} of {tls} not decrypted (no keys for them)",
-            conns(encrypted)
+            "{} not decrypted (no keys for them)",
+            kinds.join(" and ")
         ));
     }
     (!parts.is_empty()).then(|| parts.join("; "))
@@ -680,7 +727,8 @@ impl DataSource for EngineSource {
             http: &sh.http,
             t0: self.t0(),
         });
-        if let Some(t) = &rec.tls {
+        // A QUIC connection's hellos are its Initials, which its own phases show.
+        if let (Some(t), None) = (&rec.tls, &rec.quic) {
             rows::add_tls_phases(&mut d.phases, t, self.t0());
         }
         d
@@ -825,11 +873,7 @@ impl EngineSource {
     /// The status line's word on TLS keys (see [`key_notice`]).
     fn notice(&self) -> Option<String> {
         let sh = self.shared.read().ok()?;
-        key_notice(
-            &sh.keys,
-            self.tls_conns.0 + self.tls_open.0,
-            self.tls_conns.1 + self.tls_open.1,
-        )
+        key_notice(&sh.keys, self.tls_conns.plus(self.tls_open))
     }
 
     /// [`DataSource::save_view`] into `dir` (the current directory for the TUI).

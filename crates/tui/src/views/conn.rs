@@ -28,6 +28,7 @@ fn doc_line(
     };
     let Some(j) = item else {
         return match s {
+            ConnSection::Quic => Line::styled("QUIC", t.title()),
             ConnSection::Timeline => Line::styled("Timeline", t.title()),
             ConnSection::Ladder => {
                 let (c, sv) = row
@@ -46,6 +47,7 @@ fn doc_line(
         };
     };
     match s {
+        ConnSection::Quic => d.quic.get(j).map(|q| Line::raw(esc(q))).unwrap_or_default(),
         ConnSection::Timeline => d
             .phases
             .get(j)
@@ -93,7 +95,18 @@ pub fn render(body: Rect, buf: &mut Buffer, app: &App, conn: u32, t: &Theme) {
     let summary = match &row {
         Some(r) => vec![
             Span::styled(format!("Connection #{conn} "), t.title()),
-            Span::raw(format!("{} {} → {} ", r.proto, r.client, r.server)),
+            Span::raw(format!(
+                "{}{} {} → {} ",
+                r.proto,
+                // QUIC rides on UDP: say both, as the connection list's App column does.
+                if r.app.as_deref() == Some("QUIC") {
+                    "/QUIC"
+                } else {
+                    ""
+                },
+                r.client,
+                r.server
+            )),
             Span::styled(
                 r.name
                     .as_deref()
@@ -102,12 +115,16 @@ pub fn render(body: Rect, buf: &mut Buffer, app: &App, conn: u32, t: &Theme) {
                 t.header(),
             ),
             Span::raw(format!(
-                "  {}  {}  ↑{} ↓{}  RTT {}",
+                "  {}  {}  ↑{} ↓{}{}",
                 esc(&r.state),
                 fmt_dur(r.duration),
                 fmt_bytes(r.bytes_c2s),
                 fmt_bytes(r.bytes_s2c),
-                or_dash(r.rtt.map(fmt_dur))
+                // TCP's handshake RTT; a QUIC connection's handshake is in its section.
+                match (r.rtt, r.app.as_deref()) {
+                    (None, Some("QUIC")) => String::new(),
+                    (rtt, _) => format!("  RTT {}", or_dash(rtt.map(fmt_dur))),
+                }
             )),
         ],
         None => vec![Span::styled(format!("Connection #{conn}"), t.title())],

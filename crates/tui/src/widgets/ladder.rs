@@ -1,11 +1,13 @@
 //! The ladder diagram of one connection, like Wireshark's flow graph: client lane on
 //! the left, server on the right, one arrow per packet labelled with flags, relative
-//! seq/ack and payload length, TCP analysis after the right edge.
+//! seq/ack and payload length, TCP analysis after the right edge. A QUIC datagram's
+//! arrow instead carries its packets in one column per packet number space (Initial,
+//! Handshake, Application), so reading down a column follows one space.
 
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::super::source::Arrow;
+use super::super::source::{Arrow, QuicArrow};
 use super::super::theme::Theme;
 
 /// Width of the time column ("  12.345678") plus one space.
@@ -35,18 +37,23 @@ pub fn header(client: &str, server: &str, width: u16, theme: &Theme) -> Line<'st
 pub fn line(a: &Arrow, width: u16, theme: &Theme) -> Line<'static> {
     let lane = lane_width(width);
     let inner = lane - 2; // between the bars
-    let mut label = format!(" {} seq={} ack={} len={} ", a.flags, a.seq, a.ack, a.len);
-    let room = inner.saturating_sub(4);
-    if label.chars().count() > room {
-        label = label.chars().take(room).collect();
-    }
-    let dashes = inner - 1 - label.chars().count();
-    let left = dashes / 2;
-    let right = dashes - left;
-    let body = if a.c2s {
-        format!("{}{}{}>", "─".repeat(left), label, "─".repeat(right))
-    } else {
-        format!("<{}{}{}", "─".repeat(left), label, "─".repeat(right))
+    let body = match &a.quic {
+        Some(q) => quic_body(q, inner, a.c2s),
+        None => {
+            let mut label = format!(" {} seq={} ack={} len={} ", a.flags, a.seq, a.ack, a.len);
+            let room = inner.saturating_sub(4);
+            if label.chars().count() > room {
+                label = label.chars().take(room).collect();
+            }
+            let dashes = inner - 1 - label.chars().count();
+            let left = dashes / 2;
+            let right = dashes - left;
+            if a.c2s {
+                format!("{}{}{}>", "─".repeat(left), label, "─".repeat(right))
+            } else {
+                format!("<{}{}{}", "─".repeat(left), label, "─".repeat(right))
+            }
+        }
     };
     let style = if !a.analysis.is_empty() {
         theme.anomaly()
@@ -73,6 +80,35 @@ pub fn line(a: &Arrow, width: u16, theme: &Theme) -> Line<'static> {
     Line::from(spans)
 }
 
+/// The lane of a QUIC datagram, `inner` cells: the arrowhead, the three number space
+/// columns at fixed places (each cut to its width), the datagram's length before the
+/// far end.
+fn quic_body(q: &QuicArrow, inner: usize, c2s: bool) -> String {
+    let mut cells = vec!['─'; inner];
+    let len = format!(" len={} ", q.len);
+    // Room for the longest UDP payload's " len=65535", so columns do not move with it
+    // (at 80 columns each is then just wide enough for " Handshake").
+    let col_w = inner.saturating_sub(2 + " len=65535".len()) / 3;
+    let mut put = |at: usize, text: &str, room: usize| {
+        for (k, ch) in text.chars().take(room).enumerate() {
+            if let Some(c) = cells.get_mut(at + k) {
+                *c = ch;
+            }
+        }
+    };
+    for (i, t) in q.spaces.iter().enumerate() {
+        if !t.is_empty() {
+            put(1 + i * col_w, &format!(" {t} "), col_w);
+        }
+    }
+    put(1 + 3 * col_w, &len, inner.saturating_sub(2 + 3 * col_w));
+    let head = if c2s { inner.saturating_sub(1) } else { 0 };
+    if let Some(c) = cells.get_mut(head) {
+        *c = if c2s { '>' } else { '<' };
+    }
+    cells.into_iter().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +126,7 @@ mod tests {
             ack: 1,
             len,
             analysis,
+            quic: None,
         }
     }
 
@@ -142,5 +179,52 @@ mod tests {
         )
         .to_string();
         assert!(l.contains("│ [tcp_retransmission] frame 3"), "{l}");
+    }
+
+    /// QUIC arrows keep the lane's bars, point the right way, and put each number
+    /// space's packets in the same column whichever way they go.
+    #[test]
+    fn quic_arrows_have_one_column_per_number_space() {
+        let t = Theme::new(true);
+        let q = |c2s: bool, spaces: [&str; 3], len: u32| Arrow {
+            quic: Some(QuicArrow {
+                spaces: spaces.map(str::to_string),
+                len,
+            }),
+            ..arrow(c2s, "UDP", 0, len, vec![])
+        };
+        for width in [80u16, 120, 200, 30] {
+            let lines: Vec<String> = [
+                q(true, ["Initial", "", ""], 1200),
+                q(false, ["Initial", "Handshake", ""], 1200),
+                q(false, ["", "Handshake", "1-RTT"], 199),
+                q(true, ["", "", "1-RTT"], 67),
+            ]
+            .iter()
+            .map(|a| line(a, width, &t).to_string())
+            .collect();
+            let lane = lane_width(width);
+            let col = |l: &str, needle: &str| {
+                l.find(needle)
+                    .map(|b| l.get(..b).map_or(0, |p| p.chars().count()))
+            };
+            for l in &lines {
+                let chars: Vec<char> = l.chars().collect();
+                assert_eq!(chars.get(TIME_W), Some(&'│'), "{l}");
+                assert_eq!(chars.get(TIME_W + lane - 1), Some(&'│'), "{l}");
+            }
+            let c: Vec<char> = lines[0].chars().collect();
+            assert_eq!(c.get(TIME_W + lane - 2), Some(&'>'), "{}", lines[0]);
+            let c: Vec<char> = lines[1].chars().collect();
+            assert_eq!(c.get(TIME_W + 1), Some(&'<'), "{}", lines[1]);
+            if width >= 80 {
+                assert_eq!(col(&lines[0], "Initial"), col(&lines[1], "Initial"));
+                assert_eq!(col(&lines[1], "Handshake"), col(&lines[2], "Handshake"));
+                assert_eq!(col(&lines[2], "1-RTT"), col(&lines[3], "1-RTT"));
+                assert!(col(&lines[1], "Initial") < col(&lines[1], "Handshake"));
+                assert!(col(&lines[2], "Handshake") < col(&lines[2], "1-RTT"));
+                assert!(lines[3].contains(" len=67 "), "{}", lines[3]);
+            }
+        }
     }
 }
