@@ -51,10 +51,11 @@ fn client_initial(
 #[test]
 fn rfc9001_client_and_server_initials_give_both_hellos() {
     let mut s = QuicConnState::new();
+    let mut seen: Vec<PacketSeen> = Vec::new();
     let c = unhex(include_str!("testdata/v1_client_initial.hex"));
     let sv = unhex(include_str!("testdata/v1_server_initial.hex"));
-    s.datagram(Direction::ClientToServer, PacketId(1), t(10), &c);
-    s.datagram(Direction::ServerToClient, PacketId(2), t(20), &sv);
+    seen.extend(s.datagram(Direction::ClientToServer, PacketId(1), t(10), &c, None));
+    seen.extend(s.datagram(Direction::ServerToClient, PacketId(2), t(20), &sv, None));
     let r = s.report();
     assert_eq!(r.anomalies, []);
     assert_eq!(r.version, Some(V1));
@@ -74,10 +75,10 @@ fn rfc9001_client_and_server_initials_give_both_hellos() {
     );
     assert_eq!(r.first_client_initial, Some((PacketId(1), t(10))));
     assert_eq!(r.first_server_initial, Some((PacketId(2), t(20))));
-    assert_eq!(r.packets.len(), 2);
-    assert_eq!(r.packets[0].pn, Some(2));
-    assert_eq!(r.packets[1].pn, Some(1));
-    assert_eq!(r.packets[1].scid, Some(unhex("f067a5502a4262b5")));
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].pn, Some(2));
+    assert_eq!(seen[1].pn, Some(1));
+    assert_eq!(seen[1].scid, Some(unhex("f067a5502a4262b5")));
     assert!(!r.retry && r.connection_close.is_none());
 }
 
@@ -100,9 +101,10 @@ fn a_client_hello_split_over_initials_with_reordered_crypto_frames() {
         let p1 = client_initial(&keys, version, &dcid, 0, &f1);
         let p2 = client_initial(&keys, version, &[9; 8], 1, &f2);
         let mut s = QuicConnState::new();
-        s.datagram(Direction::ClientToServer, PacketId(1), t(1), &p1);
+        let mut seen: Vec<PacketSeen> = Vec::new();
+        seen.extend(s.datagram(Direction::ClientToServer, PacketId(1), t(1), &p1, None));
         assert!(s.report().client_hello.is_none());
-        s.datagram(Direction::ClientToServer, PacketId(2), t(2), &p2);
+        seen.extend(s.datagram(Direction::ClientToServer, PacketId(2), t(2), &p2, None));
         let r = s.report();
         assert_eq!(r.anomalies, [], "{version:x}");
         assert_eq!(r.version, Some(version));
@@ -111,8 +113,8 @@ fn a_client_hello_split_over_initials_with_reordered_crypto_frames() {
             r.client_hello.as_ref().unwrap().sni.as_deref(),
             Some("example.com")
         );
-        assert_eq!(r.packets[1].dcid, [9; 8]);
-        assert_eq!(r.packets[1].pn, Some(1));
+        assert_eq!(seen[1].dcid, [9; 8]);
+        assert_eq!(seen[1].pn, Some(1));
     }
 }
 
@@ -122,27 +124,29 @@ fn retry_rekeys_and_close_and_bad_packets_are_reported() {
     // SCID f067a5502a4262b5.
     let retry = unhex("ff000000010008f067a5502a4262b5746f6b656e04a265ba2eff4d829058fb3f0f2496ba");
     let mut s = QuicConnState::new();
-    s.datagram(
+    let mut seen: Vec<PacketSeen> = Vec::new();
+    seen.extend(s.datagram(
         Direction::ClientToServer,
         PacketId(1),
         t(1),
         &unhex(include_str!("testdata/v1_client_initial.hex")),
-    );
-    s.datagram(Direction::ServerToClient, PacketId(2), t(2), &retry);
+        None,
+    ));
+    seen.extend(s.datagram(Direction::ServerToClient, PacketId(2), t(2), &retry, None));
     let new = unhex("f067a5502a4262b5");
     let keys = InitialKeys::new(V1, &new).unwrap();
     // CONNECTION_CLOSE (transport, PROTOCOL_VIOLATION 0x0a, frame type 6, "no") and then
     // an unknown frame type.
     let p = client_initial(&keys, V1, &new, 3, &unhex("1c0a06026e6f 21"));
-    s.datagram(Direction::ClientToServer, PacketId(3), t(3), &p);
+    seen.extend(s.datagram(Direction::ClientToServer, PacketId(3), t(3), &p, None));
     let mut broken = p.clone();
     broken[500] ^= 0xff;
-    s.datagram(Direction::ClientToServer, PacketId(4), t(4), &broken);
-    s.datagram(Direction::ClientToServer, PacketId(5), t(5), &p[..40]);
+    seen.extend(s.datagram(Direction::ClientToServer, PacketId(4), t(4), &broken, None));
+    seen.extend(s.datagram(Direction::ClientToServer, PacketId(5), t(5), &p[..40], None));
     let r = s.report();
     assert!(r.retry);
     assert_eq!(r.original_dcid, Some(unhex(DCID)));
-    assert_eq!(r.packets[2].pn, Some(3));
+    assert_eq!(seen[2].pn, Some(3));
     let close = r.connection_close.as_ref().unwrap();
     assert_eq!(
         (
@@ -177,47 +181,52 @@ fn retry_rekeys_and_close_and_bad_packets_are_reported() {
 #[test]
 fn short_headers_version_negotiation_and_unknown_versions() {
     let mut s = QuicConnState::new();
+    let mut seen: Vec<PacketSeen> = Vec::new();
     let c = unhex(include_str!("testdata/v1_client_initial.hex"));
     let sv = unhex(include_str!("testdata/v1_server_initial.hex"));
-    s.datagram(Direction::ClientToServer, PacketId(1), t(1), &c);
-    s.datagram(Direction::ServerToClient, PacketId(2), t(2), &sv);
+    seen.extend(s.datagram(Direction::ClientToServer, PacketId(1), t(1), &c, None));
+    seen.extend(s.datagram(Direction::ServerToClient, PacketId(2), t(2), &sv, None));
     // Client to server: DCID is the server's 8-byte SCID.
     let mut short = vec![0x41];
     short.extend(unhex("f067a5502a4262b5"));
     short.extend([0x55; 30]);
-    s.datagram(Direction::ClientToServer, PacketId(3), t(3), &short);
-    s.datagram(
+    seen.extend(s.datagram(Direction::ClientToServer, PacketId(3), t(3), &short, None));
+    seen.extend(s.datagram(
         Direction::ServerToClient,
         PacketId(4),
         t(4),
         &[0x40, 1, 2, 3],
-    );
-    s.datagram(Direction::ClientToServer, PacketId(5), t(5), &short);
+        None,
+    ));
+    seen.extend(s.datagram(Direction::ClientToServer, PacketId(5), t(5), &short, None));
     let r = s.report();
     assert_eq!(
         r.first_short,
         [Some((PacketId(3), t(3))), Some((PacketId(4), t(4)))]
     );
-    assert_eq!(r.packets[2].dcid, unhex("f067a5502a4262b5"));
-    assert!(r.packets[3].dcid.is_empty()); // the client chose an empty SCID
+    assert_eq!(seen[2].dcid, unhex("f067a5502a4262b5"));
+    assert!(seen[3].dcid.is_empty()); // the client chose an empty SCID
 
     let mut s = QuicConnState::new();
-    s.datagram(
+    let mut seen: Vec<PacketSeen> = Vec::new();
+    seen.extend(s.datagram(
         Direction::ClientToServer,
         PacketId(1),
         t(1),
         &unhex("c0ff00001d04010203040000"),
-    );
-    s.datagram(
+        None,
+    ));
+    seen.extend(s.datagram(
         Direction::ServerToClient,
         PacketId(2),
         t(2),
         &unhex("8000000000000401020304000000016b3343cf"),
-    );
+        None,
+    ));
     let r = s.report();
     assert_eq!(r.version, Some(0xff00_001d));
     assert_eq!(r.version_negotiation, Some(vec![V1, V2]));
-    assert_eq!(r.packets[0].kind, "UnknownVersion");
+    assert_eq!(seen[0].kind, "UnknownVersion");
     assert!(r.anomalies.is_empty());
 }
 
