@@ -507,6 +507,8 @@ impl QuicConnState {
     /// Keys arrived later: parked packets are opened now, in order; their events come
     /// out of [`QuicConnState::drain_events`].
     pub fn retry_keys(&mut self, keys: &KeyLog) {
+        // Look the secrets up again: the log may hold more now.
+        self.keys_installed = false;
         let parked = std::mem::take(&mut self.parked);
         self.parked_bytes = 0;
         for p in parked {
@@ -780,18 +782,36 @@ impl QuicConnState {
                 PacketKey::from_secret_with(version, c, h, s.expose())
             })
         };
-        self.hs_keys = [
-            key(&secrets.client_handshake),
-            key(&secrets.server_handshake),
-        ];
-        self.early_key = key(&secrets.client_early);
+        // Keys already in use keep their state (packet numbers, key phase); keys made
+        // before anything opened may have been guessed and are made again.
+        let redo = !self.report.decrypted;
+        let [ch, sh] = &mut self.hs_keys;
+        for (slot, secret) in [
+            (ch, &secrets.client_handshake),
+            (sh, &secrets.server_handshake),
+        ] {
+            if slot.is_none() || redo {
+                *slot = key(secret);
+            }
+        }
+        if self.early_key.is_none() || redo {
+            self.early_key = key(&secrets.client_early);
+        }
         let app = |s: &Option<Secret>| {
             s.as_ref().and_then(|s| {
                 let (c, h) = pick(s);
                 AppKeys::new(version, c, h, s.expose())
             })
         };
-        self.app_keys = [app(&secrets.client_traffic0), app(&secrets.server_traffic0)];
+        let [ca, sa] = &mut self.app_keys;
+        for (slot, secret) in [
+            (ca, &secrets.client_traffic0),
+            (sa, &secrets.server_traffic0),
+        ] {
+            if slot.is_none() || redo {
+                *slot = app(secret);
+            }
+        }
         let complete =
             self.hs_keys.iter().all(Option::is_some) && self.app_keys.iter().all(Option::is_some);
         if !complete {
