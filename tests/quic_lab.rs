@@ -278,3 +278,47 @@ fn the_request_streams_reassemble_with_fin_both_ways() {
         }
     }
 }
+
+#[test]
+fn info_and_field_tree_of_lab_datagrams() {
+    use wiretale::proto::quic::{info, tree};
+    let plain = read("aioquic-h3", false);
+    let keyed = read("aioquic-h3", true);
+    assert_eq!(
+        info(&plain.frames[&3]),
+        "Initial, DCID=00df041f04dd0b68, SCID=b31b91a78877fb29, PKN: 0, CRYPTO"
+    );
+    assert_eq!(
+        info(&plain.frames[&12]),
+        "Protected Payload, DCID=1bb914c86f963442"
+    );
+    assert_eq!(
+        info(&keyed.frames[&12]),
+        "Protected Payload (KP0), DCID=1bb914c86f963442, PKN: 6, STREAM(0)"
+    );
+    assert_eq!(
+        info(&keyed.frames[&4]),
+        "Initial, DCID=b31b91a78877fb29, SCID=1bb914c86f963442, PKN: 0, ACK, CRYPTO, \
+         Handshake, DCID=b31b91a78877fb29, SCID=1bb914c86f963442, PKN: 1, CRYPTO"
+    );
+    // Frame 4: two coalesced packets, two nodes; ranges inside the datagram after a
+    // 42-byte Ethernet + IPv4 + UDP header.
+    let t = tree(&keyed.frames[&4], 42);
+    assert_eq!(t.len(), 2);
+    assert_eq!(t[0].range.start, 42);
+    assert_eq!(t[1].range.start, t[0].range.end);
+    let labels: Vec<&str> = t[1].children.iter().map(|n| n.label.as_str()).collect();
+    assert!(labels.contains(&"Packet Type: Handshake"), "{labels:?}");
+    assert!(labels.contains(&"Packet Number: 1"), "{labels:?}");
+    let frames = t[1].children.last().unwrap();
+    assert_eq!(frames.label, "Frames: 1");
+    assert_eq!(
+        frames.children[0].label,
+        "CRYPTO (0x06): offset 0, length 976"
+    );
+    let t = tree(&plain.frames[&12], 0);
+    assert_eq!(
+        t[0].children.last().unwrap().label,
+        "Protected Payload (not decrypted)"
+    );
+}
