@@ -491,3 +491,49 @@ fn rfc9001_a4_retry_integrity_and_its_v2_counterpart() {
     );
     assert!(s.is_quic());
 }
+
+#[test]
+fn zero_rtt_opens_with_the_early_secret_before_the_server_hello() {
+    let early = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let mut log = key_log(true);
+    log.add_text(format!("CLIENT_EARLY_TRAFFIC_SECRET {RANDOM} {early}\n").as_bytes());
+    let mut s = QuicConnState::new();
+    let c = unhex(include_str!("testdata/v1_client_initial.hex"));
+    let _ = s.datagram(Direction::ClientToServer, PacketId(1), t(1), &c, Some(&log));
+    // A 0-RTT packet (RFC 9000 §17.2.3; type bits 01) to the original DCID.
+    let key =
+        PacketKey::from_secret_with(V1, Cipher::Aes128Gcm, Hash::Sha256, &unhex(early)).unwrap();
+    let mut payload = stream_frame(0, 0, b"GET /", true);
+    payload.resize(24, 0);
+    let mut h = vec![0xd1, 0, 0, 0, 1, 8];
+    h.extend(unhex(DCID));
+    h.push(0);
+    h.extend((0x4000u16 | (payload.len() + 2 + 16) as u16).to_be_bytes());
+    h.extend(0u16.to_be_bytes());
+    let p = key.seal(&h, 0, &payload).unwrap();
+    let seen = s.datagram(Direction::ClientToServer, PacketId(2), t(2), &p, Some(&log));
+    assert_eq!(
+        (seen[0].space, seen[0].decrypted, seen[0].pn),
+        (Space::ZeroRtt, true, Some(0))
+    );
+    assert_eq!(
+        crate::proto::quic::info(&seen),
+        "0-RTT, DCID=8394c8f03e515708, PKN: 0, STREAM(0), PADDING"
+    );
+    let sv = unhex(include_str!("testdata/v1_server_initial.hex"));
+    let _ = s.datagram(
+        Direction::ServerToClient,
+        PacketId(3),
+        t(3),
+        &sv,
+        Some(&log),
+    );
+    let ev: Vec<_> = s.drain_events().collect();
+    assert!(
+        matches!(&ev[..], [QuicEvent::Stream { id: 0, data, fin: true, .. }] if data == b"GET /")
+    );
+    let r = s.report();
+    assert_eq!(r.counts.zero_rtt, [1, 0]);
+    assert_eq!(r.anomalies, []);
+    assert!(r.decrypted);
+}
