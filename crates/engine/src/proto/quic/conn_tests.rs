@@ -537,3 +537,39 @@ fn zero_rtt_opens_with_the_early_secret_before_the_server_hello() {
     assert_eq!(r.anomalies, []);
     assert!(r.decrypted);
 }
+
+#[test]
+fn a_short_header_to_a_connection_id_of_another_length_from_new_connection_id() {
+    let log = key_log(true);
+    let mut s = handshaken(Some(&log));
+    let ks =
+        PacketKey::from_secret_with(V1, Cipher::Aes128Gcm, Hash::Sha256, &unhex(S_SECRET)).unwrap();
+    let kc =
+        PacketKey::from_secret_with(V1, Cipher::Aes128Gcm, Hash::Sha256, &unhex(C_SECRET)).unwrap();
+    // The server announces a 4-byte connection id (its first was 8 bytes).
+    let mut frames = vec![0x18, 0x01, 0x00, 0x04, 1, 2, 3, 4];
+    frames.extend([0xcd; 16]);
+    let _ = s.datagram(
+        Direction::ServerToClient,
+        PacketId(5),
+        t(5),
+        &short(&ks, &[], false, 0, &frames),
+        Some(&log),
+    );
+    // The client moves to it (RFC 9000 §5.1.1); then back to the first one.
+    for (i, dcid) in [vec![1, 2, 3, 4], unhex("f067a5502a4262b5")]
+        .iter()
+        .enumerate()
+    {
+        let p = short(&kc, dcid, false, i as u16, &[0x01]);
+        let seen = s.datagram(Direction::ClientToServer, PacketId(6), t(6), &p, Some(&log));
+        assert_eq!(&seen[0].dcid, dcid);
+        assert!(seen[0].decrypted, "{dcid:?}");
+    }
+    let r = s.report();
+    assert_eq!(r.anomalies, []);
+    assert_eq!(
+        r.server_cids,
+        [unhex(DCID), unhex("f067a5502a4262b5"), vec![1, 2, 3, 4]]
+    );
+}
