@@ -1,10 +1,14 @@
-//! The QUIC packet layer (`proto::quic`) on the HTTP/3 lab captures
-//! (`tests/data/quic/lab/`, made by `tests/lab/quic-captures.sh`: aioquic's client and
-//! server, the same with a Retry, headless Chromium), checked against tshark 4.0.17's view
-//! (`truth/*.quic.tsv`, made by `make-truth.sh`) and the clients' own key logs: every
-//! packet's destination connection id, and the ClientHello read from the decrypted
-//! Initials (SNI, ALPN, and a client random that the key log names, so after a Retry it
-//! is the second ClientHello's).
+//! The QUIC layer (`proto::quic`) on the HTTP/3 lab captures (`tests/data/quic/lab/`,
+//! made by `tests/lab/quic-captures.sh`: aioquic's client and server, the same with a
+//! Retry, headless Chromium), checked against tshark 4.0.17's view (`truth/*.quic.tsv`,
+//! made by `make-truth.sh`), the clients' own key logs and the server's request log
+//! (`NAME.h3.tsv`). Without keys: every packet's destination connection id, and the
+//! ClientHello read from the decrypted Initials (SNI, ALPN, and a client random that the
+//! key log names, so after a Retry it is the second ClientHello's). With the key log:
+//! every Handshake and 1-RTT packet opens (aioquic-retry too, which tshark 4.0 cannot
+//! decrypt), the frame types of every datagram equal tshark's, the server's transport
+//! parameters and ALPN are read, and the request streams the server logged reassemble
+//! with FIN both ways.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
