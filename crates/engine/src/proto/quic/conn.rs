@@ -469,7 +469,9 @@ impl QuicConnState {
     }
 
     /// One UDP payload. `keys`: the key log (CLI --tls-keylog / pcapng DSB), None
-    /// without. Returns what this datagram held, packet by packet.
+    /// without. Returns what this datagram held, packet by packet. Events (stream bytes
+    /// included) queue until [`QuicConnState::drain_events`]: drain after each datagram
+    /// to keep memory bounded. Without a key log nothing is parked for later.
     pub fn datagram(
         &mut self,
         dir: Direction,
