@@ -125,7 +125,14 @@ pub struct FrameError {
 
 /// Parses a decrypted payload into frames; the frames before an error are kept.
 pub fn parse_frames(payload: &[u8]) -> (Vec<Frame<'_>>, Option<FrameError>) {
-    let mut out = Vec::new();
+    let (typed, err) = parse_typed_frames(payload);
+    (typed.into_iter().map(|(_, f)| f).collect(), err)
+}
+
+/// [`parse_frames`] with each frame's wire type (a STREAM frame's type carries its
+/// OFF/LEN/FIN bits, RFC 9000 §19.8; a run of PADDING is type 0).
+pub fn parse_typed_frames(payload: &[u8]) -> (Vec<(u64, Frame<'_>)>, Option<FrameError>) {
+    let mut out: Vec<(u64, Frame<'_>)> = Vec::new();
     let mut c = Cur::new(payload);
     while !c.is_empty() {
         let start = c.pos;
@@ -141,10 +148,10 @@ pub fn parse_frames(payload: &[u8]) -> (Vec<Frame<'_>>, Option<FrameError>) {
         };
         match frame(ty, &mut c) {
             Ok(Frame::Padding(n)) => match out.last_mut() {
-                Some(Frame::Padding(m)) => *m += n,
-                _ => out.push(Frame::Padding(n)),
+                Some((_, Frame::Padding(m))) => *m += n,
+                _ => out.push((ty, Frame::Padding(n))),
             },
-            Ok(f) => out.push(f),
+            Ok(f) => out.push((ty, f)),
             Err(reason) => {
                 return (
                     out,

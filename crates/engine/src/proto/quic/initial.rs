@@ -85,8 +85,15 @@ pub struct KeyMaterial {
     pub hp: Vec<u8>,
 }
 
-/// "quic key"/"quic iv"/"quic hp" in version 1, "quicv2 …" in version 2 (RFC 9369 §3.3.2).
+/// "quic key"/"quic iv"/"quic hp" in version 1, "quicv2 …" in version 2 (RFC 9369 §3.3.2),
+/// with SHA-256 (Initial secrets and the SHA-256 suites).
 pub fn key_material(version: u32, cipher: Cipher, secret: &[u8]) -> KeyMaterial {
+    key_material_with(version, cipher, Hash::Sha256, secret)
+}
+
+/// [`key_material`] with the HKDF hash of the negotiated suite (RFC 9001 §5.1: the
+/// suite's hash, SHA-384 for TLS_AES_256_GCM_SHA384).
+pub fn key_material_with(version: u32, cipher: Cipher, hash: Hash, secret: &[u8]) -> KeyMaterial {
     let (k, i, h): (&[u8], &[u8], &[u8]) = if version == V2 {
         (b"quicv2 key", b"quicv2 iv", b"quicv2 hp")
     } else {
@@ -94,10 +101,85 @@ pub fn key_material(version: u32, cipher: Cipher, secret: &[u8]) -> KeyMaterial 
     };
     let n = cipher.key_len();
     KeyMaterial {
-        key: hkdf_expand_label(Hash::Sha256, secret, k, b"", n),
-        iv: hkdf_expand_label(Hash::Sha256, secret, i, b"", 12),
-        hp: hkdf_expand_label(Hash::Sha256, secret, h, b"", n),
+        key: hkdf_expand_label(hash, secret, k, b"", n),
+        iv: hkdf_expand_label(hash, secret, i, b"", 12),
+        hp: hkdf_expand_label(hash, secret, h, b"", n),
     }
+}
+
+/// The next 1-RTT secret after a key update (RFC 9001 §6.1): HKDF-Expand-Label(secret,
+/// "quic ku", "", Hash.length), "quicv2 ku" in version 2 (RFC 9369 §3.3.2). The header
+/// protection key does not change.
+pub fn next_secret(version: u32, hash: Hash, secret: &[u8]) -> Vec<u8> {
+    let label: &[u8] = if version == V2 {
+        b"quicv2 ku"
+    } else {
+        b"quic ku"
+    };
+    let len = match hash {
+        Hash::Sha256 => 32,
+        Hash::Sha384 => 48,
+    };
+    hkdf_expand_label(hash, secret, label, b"", len)
+}
+
+/// The cipher and HKDF hash of a TLS 1.3 suite QUIC can use (RFC 9001 §5.3).
+pub fn suite_cipher(suite: u16) -> Option<(Cipher, Hash)> {
+    match suite {
+        0x1301 => Some((Cipher::Aes128Gcm, Hash::Sha256)),
+        0x1302 => Some((Cipher::Aes256Gcm, Hash::Sha384)),
+        0x1303 => Some((Cipher::ChaCha20Poly1305, Hash::Sha256)),
+        _ => None,
+    }
+}
+
+/// RFC 9001 §5.8 (v1) and RFC 9369 §3.3.3 (v2): the fixed AES-128-GCM key and nonce of
+/// the Retry Integrity Tag.
+const RETRY_V1: ([u8; 16], [u8; 12]) = (
+    [
+        0xbe, 0x0c, 0x69, 0x0b, 0x9f, 0x66, 0x57, 0x5a, 0x1d, 0x76, 0x6b, 0x54, 0xe3, 0x68, 0xc8,
+        0x4e,
+    ],
+    [
+        0x46, 0x15, 0x99, 0xd3, 0x5d, 0x63, 0x2b, 0xf2, 0x23, 0x98, 0x25, 0xbb,
+    ],
+);
+const RETRY_V2: ([u8; 16], [u8; 12]) = (
+    [
+        0x8f, 0xb4, 0xb0, 0x1b, 0x56, 0xac, 0x48, 0xe2, 0x60, 0xfb, 0xcb, 0xce, 0xad, 0x7c, 0xcc,
+        0x92,
+    ],
+    [
+        0xd8, 0x69, 0x69, 0xbc, 0x2d, 0x7c, 0x6d, 0x99, 0x90, 0xef, 0xb0, 0x4a,
+    ],
+);
+
+/// Checks a Retry's integrity tag (RFC 9001 §5.8): AES-128-GCM over nothing, with the
+/// Retry Pseudo-Packet (the client's original DCID, length-prefixed, then the Retry
+/// without its tag) as additional data. `retry` is the whole Retry packet, tag included.
+/// None for versions without known keys or a packet shorter than its tag.
+pub fn retry_integrity_ok(version: u32, odcid: &[u8], retry: &[u8]) -> Option<bool> {
+    let (key, nonce) = match version {
+        super::header::V1 => RETRY_V1,
+        V2 => RETRY_V2,
+        _ => return None,
+    };
+    let split = retry.len().checked_sub(16)?;
+    let (body, tag) = retry.split_at(split);
+    let mut aad = Vec::with_capacity(1 + odcid.len() + body.len());
+    aad.push(u8::try_from(odcid.len()).ok()?);
+    aad.extend_from_slice(odcid);
+    aad.extend_from_slice(body);
+    let k = aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_128_GCM, &key).ok()?);
+    let mut in_out = tag.to_vec();
+    Some(
+        k.open_in_place(
+            aead::Nonce::assume_unique_for_key(nonce),
+            aead::Aad::from(&aad),
+            &mut in_out,
+        )
+        .is_ok(),
+    )
 }
 
 /// Keys that open one direction's packets of one packet number space.
@@ -145,6 +227,30 @@ impl PacketKey {
         PacketKey::new(cipher, &key_material(version, cipher, secret))
     }
 
+    /// The keys of a traffic secret of a suite with hash `hash`.
+    pub fn from_secret_with(
+        version: u32,
+        cipher: Cipher,
+        hash: Hash,
+        secret: &[u8],
+    ) -> Option<PacketKey> {
+        PacketKey::new(cipher, &key_material_with(version, cipher, hash, secret))
+    }
+
+    /// The keys of `secret` with the header protection key `hp` of an earlier phase
+    /// (after a key update, RFC 9001 §6: "The header protection key is not updated").
+    pub fn with_hp(
+        version: u32,
+        cipher: Cipher,
+        hash: Hash,
+        secret: &[u8],
+        hp: &[u8],
+    ) -> Option<PacketKey> {
+        let mut m = key_material_with(version, cipher, hash, secret);
+        m.hp = hp.to_vec();
+        PacketKey::new(cipher, &m)
+    }
+
     /// Removes header protection and opens `packet` (its first byte to its end), whose
     /// packet number starts at `pn_offset`; `largest` is the largest packet number
     /// opened so far in this space (RFC 9000 Appendix A.3).
@@ -154,6 +260,48 @@ impl PacketKey {
         pn_offset: usize,
         largest: Option<u64>,
     ) -> Result<Opened, OpenError> {
+        let u = self.unprotect(packet, pn_offset, largest)?;
+        self.decrypt(u)
+    }
+
+    /// Opens a packet whose header protection `unprotect` already removed, with this
+    /// key's AEAD (a key update changes the AEAD key and IV, not the header protection
+    /// key: RFC 9001 §6).
+    pub fn decrypt(&self, u: Unprotected) -> Result<Opened, OpenError> {
+        let Unprotected {
+            header,
+            pn,
+            mut payload,
+        } = u;
+        let mut nonce = self.iv;
+        for (n, p) in nonce.iter_mut().skip(4).zip(pn.to_be_bytes()) {
+            *n ^= p;
+        }
+        let plain_len = self
+            .aead
+            .open_in_place(
+                aead::Nonce::assume_unique_for_key(nonce),
+                aead::Aad::from(&header),
+                &mut payload,
+            )
+            .map_err(|_| OpenError::BadTag)?
+            .len();
+        payload.truncate(plain_len);
+        Ok(Opened {
+            header,
+            pn,
+            payload,
+        })
+    }
+
+    /// Removes header protection (RFC 9001 §5.4) and reconstructs the packet number;
+    /// the payload stays encrypted.
+    pub fn unprotect(
+        &self,
+        packet: &[u8],
+        pn_offset: usize,
+        largest: Option<u64>,
+    ) -> Result<Unprotected, OpenError> {
         let sample = pn_offset
             .checked_add(4)
             .and_then(|s| packet.get(s..s.checked_add(16)?))
@@ -171,30 +319,34 @@ impl PacketKey {
             truncated = (truncated << 8) | u64::from(*b);
         }
         let pn = decode_pn(largest, truncated, pn_len * 8);
-        let mut nonce = self.iv;
-        for (n, p) in nonce.iter_mut().skip(4).zip(pn.to_be_bytes()) {
-            *n ^= p;
-        }
         let header_end = pn_offset + pn_len;
         if buf.len() < header_end {
             return Err(OpenError::NoSample);
         }
-        let mut payload = buf.split_off(header_end);
-        let plain_len = self
-            .aead
-            .open_in_place(
-                aead::Nonce::assume_unique_for_key(nonce),
-                aead::Aad::from(&buf),
-                &mut payload,
-            )
-            .map_err(|_| OpenError::BadTag)?
-            .len();
-        payload.truncate(plain_len);
-        Ok(Opened {
+        let payload = buf.split_off(header_end);
+        Ok(Unprotected {
             header: buf,
             pn,
             payload,
         })
+    }
+}
+
+/// A packet without header protection, its payload still encrypted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unprotected {
+    /// The unprotected header, packet number included.
+    pub header: Vec<u8>,
+    pub pn: u64,
+    /// Ciphertext and tag.
+    pub payload: Vec<u8>,
+}
+
+impl Unprotected {
+    /// The Key Phase bit of a short header (RFC 9001 §6); None for long headers.
+    pub fn key_phase(&self) -> Option<bool> {
+        let first = *self.header.first()?;
+        (first & 0x80 == 0).then_some(first & 0x04 != 0)
     }
 }
 

@@ -1,7 +1,8 @@
 //! QUIC (RFC 9000, RFC 9001, RFC 9369 for version 2), sans-IO: packet headers and
 //! coalesced packets, Initial keys and packet decryption, frames, CRYPTO reassembly and
-//! the TLS hellos it carries, and a small per-connection state ([`conn::QuicConnState`])
-//! that reports what a passive observer learns from the Initial packets.
+//! the TLS hellos it carries; with a TLS key log, Handshake, 0-RTT and 1-RTT decryption
+//! (key updates included), STREAM reassembly and connection events; and a per-connection
+//! state ([`conn::QuicConnState`]) that reports what a passive observer learns.
 //!
 //! Nothing here sees a socket or the flow table: callers hand in UDP payloads with a
 //! direction, a packet id and a timestamp.
@@ -20,8 +21,15 @@ pub mod crypto_stream;
 pub mod frame;
 pub mod header;
 pub mod initial;
+pub mod streams;
+pub mod transport_params;
+pub mod tree;
 
-pub use conn::{QuicConnState, QuicReport};
+pub use conn::{
+    CloseSeen, FrameSeen, PacketCounts, PacketSeen, QuicConnState, QuicEvent, QuicReport, Space,
+};
+pub use transport_params::TransportParams;
+pub use tree::{info, tree};
 
 /// A variable-length integer (RFC 9000 §16): the two high bits of the first byte give
 /// the length (1, 2, 4 or 8 bytes). Returns the value and the bytes used.
