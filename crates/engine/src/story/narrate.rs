@@ -830,7 +830,11 @@ fn quic_tls_line(t: &crate::story::TlsSummary, q: &QuicSummary) -> String {
         let _ = write!(s, " · offered {}", t.alpn_offered.join(","));
     }
     if !q.decrypted && q.first_short.iter().any(Option::is_some) {
-        s.push_str(" · Handshake and 1-RTT packets encrypted; --tls-keylog FILE decrypts");
+        s.push_str(if q.keys_missing {
+            " · not decrypted: no keys for this session in the key log"
+        } else {
+            " · Handshake and 1-RTT packets encrypted; --tls-keylog FILE decrypts"
+        });
     }
     s
 }

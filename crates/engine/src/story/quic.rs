@@ -45,6 +45,10 @@ pub struct QuicSummary {
     pub first_short: [Option<Timestamp>; 2],
     /// Some Handshake or 1-RTT packet was decrypted.
     pub decrypted: bool,
+    /// A key log was given but has no secrets for this connection.
+    pub keys_missing: bool,
+    /// Key updates (RFC 9001 §6), [client→server, server→client].
+    pub key_updates: [u32; 2],
     pub end: Option<QuicEnd>,
     /// Packets each way.
     pub packets: [u64; 2],

@@ -155,21 +155,32 @@ impl Apps {
         let Decoder::Quic(q) = &mut c.decoder else {
             return;
         };
-        let (note, tls) = q.datagram(dir, pkt, ts, bytes, self.want_fields);
+        let (note, tls) = q.datagram((dir, pkt, ts), bytes, self.keys.as_ref(), self.want_fields);
         self.notes.push(note);
         // tshark shows `tls` on the packets whose CRYPTO frames completed a hello only.
         if !tls.is_empty() {
             self.tls.get_or_insert_with(Vec::new).extend(tls);
         }
+        self.quic_events(conn);
+    }
+
+    /// A QUIC connection's events: its new connection IDs join the index, its stream
+    /// bytes go to HTTP/3.
+    fn quic_events(&mut self, conn: ConnId) {
+        let Some(Decoder::Quic(q)) = self.conns.get_mut(&conn).map(|c| &mut c.decoder) else {
+            return;
+        };
+        let _events = q.events();
         // Register what it chose, so its datagrams on another path join it.
-        for cid in q.cids().into_iter().flatten() {
+        let new: Vec<Box<[u8]>> = q
+            .cids()
+            .filter(|c| !c.is_empty() && !q.registered.iter().any(|r| **r == ***c))
+            .map(|c| c.clone().into_boxed_slice())
+            .collect();
+        for cid in new {
             if q.registered.len() >= 2 * quic::MAX_CIDS {
                 break;
             }
-            if q.registered.iter().any(|r| **r == *cid) {
-                continue;
-            }
-            let cid: Box<[u8]> = cid.into();
             if !self.quic_cid_lens.contains(&cid.len()) {
                 self.quic_cid_lens.push(cid.len());
             }
@@ -227,6 +238,21 @@ impl Apps {
             if let Some((Decoder::Tls(t), out, keys)) = self.out(id) {
                 t.retry(keys, out);
             }
+        }
+        let quic: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| matches!(c.decoder, Decoder::Quic(_)))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in quic {
+            if let (Some(Decoder::Quic(q)), Some(keys)) = (
+                self.conns.get_mut(&id).map(|c| &mut c.decoder),
+                self.keys.as_ref(),
+            ) {
+                q.state.retry_keys(keys);
+            }
+            self.quic_events(id);
         }
     }
 
@@ -385,6 +411,10 @@ impl Apps {
 
     /// The connection or the input ended: what its decoder still holds comes out.
     fn finish_decoder(&mut self, id: ConnId, ts: Timestamp) {
+        if let Some(Decoder::Quic(q)) = self.conns.get_mut(&id).map(|c| &mut c.decoder) {
+            q.state.finish();
+            self.quic_events(id);
+        }
         match self.out(id) {
             Some((Decoder::Http(h), mut out, _)) => h.finish(ts, out.sink()),
             Some((Decoder::Tls(t), out, keys)) => t.finish(ts, keys, out),

@@ -6,11 +6,13 @@
 use super::super::notes::{AppData, AppNote, QuicPacketField, TlsField, TlsHandshakeField};
 use crate::base::escape::escape_str;
 use crate::base::{Direction, Endpoint, PacketId, Timestamp};
-use crate::proto::quic::conn::PacketSeen;
+use crate::proto::quic::conn::{PacketSeen, QuicEvent};
 use crate::proto::quic::header::known_version;
+use crate::proto::quic::tree::info;
 use crate::proto::quic::{QuicConnState, QuicReport};
 use crate::proto::tls::fingerprint;
 use crate::proto::tls::handshake::{ClientHelloInfo, ServerHelloInfo};
+use crate::proto::tls::KeyLog;
 use crate::story::{QuicEnd, QuicSummary, TlsSummary};
 
 /// Client addresses remembered per connection.
@@ -45,12 +47,10 @@ pub(super) struct QuicApp {
     paths: Vec<(Endpoint, Timestamp)>,
     /// Packets each way.
     packets: [u64; 2],
-    /// How many of the report's packets have been turned into notes.
-    noted: usize,
     /// Connection IDs handed to the flow table's join index, to take back at the end.
     pub registered: Vec<Box<[u8]>>,
-    /// When the CONNECTION_CLOSE was seen.
-    close_ts: Option<Timestamp>,
+    /// How it ended (CONNECTION_CLOSE or stateless reset), from the events.
+    end: Option<QuicEnd>,
 }
 
 impl QuicApp {
@@ -60,20 +60,19 @@ impl QuicApp {
             server,
             paths: Vec::new(),
             packets: [0; 2],
-            noted: 0,
             registered: Vec::new(),
-            close_ts: None,
+            end: None,
         }
     }
 
     /// One datagram: its packet note (Info, and with `fields` what display filters
-    /// read: the packets' headers and frames, and the TLS hellos it completed).
+    /// read: the packets' headers and frames, and the TLS hellos it completed). Its
+    /// events wait in the state for [`Self::events`].
     pub fn datagram(
         &mut self,
-        dir: Direction,
-        pkt: PacketId,
-        ts: Timestamp,
+        (dir, pkt, ts): (Direction, PacketId, Timestamp),
         payload: &[u8],
+        keys: Option<&KeyLog>,
         fields: bool,
     ) -> (AppNote, Vec<TlsField>) {
         self.packets[dir.index()] += 1;
@@ -81,14 +80,9 @@ impl QuicApp {
             self.state.report().client_hello.is_some(),
             self.state.report().server_hello.is_some(),
         );
-        self.state.datagram(dir, pkt, ts, payload);
+        let seen = self.state.datagram(dir, pkt, ts, payload, keys);
         let r = self.state.report();
-        if self.close_ts.is_none() && r.connection_close.is_some() {
-            self.close_ts = Some(ts);
-        }
-        let seen = r.packets.get(self.noted..).unwrap_or(&[]);
-        self.noted = r.packets.len();
-        let mut note = AppNote::new("quic", escape_str(&info(seen)));
+        let mut note = AppNote::new("quic", escape_str(&info(&seen)));
         let mut tls = Vec::new();
         if fields {
             note.data = AppData::Quic(seen.iter().map(packet_field).collect());
@@ -114,6 +108,39 @@ impl QuicApp {
         (note, tls)
     }
 
+    /// What happened since the last call, in order: stream bytes for HTTP/3, and the
+    /// connection's end, kept for its summary.
+    pub fn events(&mut self) -> Vec<QuicEvent> {
+        let events: Vec<QuicEvent> = self.state.drain_events().collect();
+        for e in &events {
+            match e {
+                QuicEvent::Close {
+                    dir,
+                    ts,
+                    app,
+                    code,
+                    frame_type,
+                    reason,
+                    ..
+                } if self.end.is_none() => {
+                    self.end = Some(QuicEnd::Close {
+                        by: *dir,
+                        ts: *ts,
+                        app: *app,
+                        code: *code,
+                        frame_type: *frame_type,
+                        reason: String::from_utf8_lossy(reason).into_owned(),
+                    });
+                }
+                QuicEvent::StatelessReset { dir, ts, .. } if self.end.is_none() => {
+                    self.end = Some(QuicEnd::StatelessReset { by: *dir, ts: *ts });
+                }
+                _ => {}
+            }
+        }
+        events
+    }
+
     /// The client's address on this datagram (`src`→`dst`), remembered if new.
     pub fn path(&mut self, src: Endpoint, dst: Endpoint, ts: Timestamp) {
         let client = if dst == self.server { src } else { dst };
@@ -122,50 +149,62 @@ impl QuicApp {
         }
     }
 
-    /// Connection IDs this connection chose so far, [client's, server's], each at most
-    /// [`MAX_CIDS`]: the DCIDs datagrams to that side carry.
-    pub fn cids(&self) -> [Vec<Vec<u8>>; 2] {
-        let mut out: [Vec<Vec<u8>>; 2] = Default::default();
-        for p in &self.state.report().packets {
-            let Some(scid) = &p.scid else { continue };
-            let side = &mut out[p.dir.index()];
-            if !scid.is_empty() && side.len() < MAX_CIDS && !side.contains(scid) {
-                side.push(scid.clone());
-            }
-        }
-        out
+    /// Connection IDs naming either end so far (long headers, NEW_CONNECTION_ID with
+    /// keys): what a datagram to this connection on another path carries as its DCID.
+    pub fn cids(&self) -> impl Iterator<Item = &Vec<u8>> + '_ {
+        let r = self.state.report();
+        r.client_cids.iter().chain(&r.server_cids)
     }
 
     pub fn summary(&self) -> QuicSummary {
         let r = self.state.report();
-        let end = r.connection_close.as_ref().map(|c| QuicEnd::Close {
-            by: c.dir,
-            ts: self.close_ts.unwrap_or_default(),
-            app: c.app,
-            code: c.code,
-            frame_type: c.frame_type,
-            reason: String::from_utf8_lossy(&c.reason).into_owned(),
+        let end = self.end.clone().or_else(|| {
+            // A CONNECTION_CLOSE in an Initial is in the report too.
+            r.connection_close.as_ref().map(|c| QuicEnd::Close {
+                by: c.dir,
+                ts: Timestamp::default(),
+                app: c.app,
+                code: c.code,
+                frame_type: c.frame_type,
+                reason: String::from_utf8_lossy(&c.reason).into_owned(),
+            })
         });
+        let mut anomalies: Vec<String> = r.anomalies.iter().map(|a| a.what.clone()).collect();
+        if r.anomalies_dropped > 0 {
+            anomalies.push(format!("{} more anomalies not kept", r.anomalies_dropped));
+        }
+        if r.keys_missing {
+            anomalies.push("the key log has no secrets for this connection".into());
+        }
+        if r.retry_integrity_ok == Some(false) {
+            anomalies.push("the Retry's integrity tag does not verify (RFC 9001 §5.8)".into());
+        }
         QuicSummary {
             version: r.version,
             version_negotiation: r.version_negotiation.clone(),
             original_dcid: r.original_dcid.clone(),
-            cids: self.cids(),
+            cids: [
+                r.client_cids.iter().take(MAX_CIDS).cloned().collect(),
+                r.server_cids.iter().take(MAX_CIDS).cloned().collect(),
+            ],
             paths: self.paths.clone(),
             retry: r.retry,
             client_initial: r.first_client_initial.map(|p| p.1),
             server_initial: r.first_server_initial.map(|p| p.1),
-            handshake_done: None,
+            handshake_done: r.handshake_done.map(|p| p.1),
             first_short: r.first_short.map(|p| p.map(|p| p.1)),
-            decrypted: false,
+            decrypted: r.decrypted,
+            keys_missing: r.keys_missing,
+            key_updates: r.key_updates,
             end,
             packets: self.packets,
-            anomalies: r.anomalies.iter().map(|a| a.what.clone()).collect(),
+            anomalies,
         }
     }
 
     /// The TLS facts of the handshake QUIC carried (RFC 9001 §4): the hellos, read
-    /// from the Initial packets with or without keys.
+    /// from the Initial packets with or without keys, and with keys the ALPN the
+    /// server chose.
     pub fn tls(&self) -> Option<TlsSummary> {
         let r = self.state.report();
         if r.client_hello.is_none() && r.server_hello.is_none() {
@@ -178,6 +217,8 @@ impl QuicApp {
         if let Some(h) = &r.server_hello {
             server_hello(&mut s, h, r);
         }
+        s.alpn = r.alpn.clone().or(s.alpn);
+        s.decrypted = r.decrypted;
         Some(s)
     }
 }
@@ -216,6 +257,7 @@ fn server_hello(s: &mut TlsSummary, h: &ServerHelloInfo, r: &QuicReport) {
 
 /// A packet as display filters read it.
 fn packet_field(p: &PacketSeen) -> QuicPacketField {
+    let frames = p.frames.iter().map(|f| f.ty).collect();
     let long_type = match p.kind {
         "Initial" => Some(0),
         "0-RTT" => Some(1),
@@ -230,35 +272,8 @@ fn packet_field(p: &PacketSeen) -> QuicPacketField {
         dcid: p.dcid.clone(),
         scid: p.scid.clone(),
         pn: p.pn,
-        frames: Vec::new(),
+        frames,
     }
-}
-
-/// The Info column of a QUIC datagram, tshark's way: each packet's type, its
-/// connection IDs and packet number where known, packets separated by commas.
-pub(super) fn info(packets: &[PacketSeen]) -> String {
-    let mut parts = Vec::new();
-    for p in packets {
-        let mut s = match p.kind {
-            "1-RTT" => "Protected Payload".to_string(),
-            k => k.to_string(),
-        };
-        if !p.dcid.is_empty() {
-            s.push_str(&format!(", DCID={}", hex(&p.dcid)));
-        }
-        if let Some(scid) = p.scid.as_ref().filter(|c| !c.is_empty()) {
-            s.push_str(&format!(", SCID={}", hex(scid)));
-        }
-        if let Some(pn) = p.pn {
-            s.push_str(&format!(", PKN: {pn}"));
-        }
-        parts.push(s);
-    }
-    parts.join(", ")
-}
-
-pub(super) fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -27,6 +27,8 @@ pub struct QuicRecord<'a> {
     pub handshake: Option<f64>,
     /// The server's HANDSHAKE_DONE frame was seen (needs keys).
     pub handshake_done: bool,
+    /// 1-RTT key updates each side made (RFC 9001 §6; seen with keys).
+    pub key_updates: Sides<u32>,
     /// DCID of the client's first Initial (hex): the input of its Initial keys.
     pub original_dcid: Option<String>,
     /// Packets each way.
@@ -137,6 +139,7 @@ impl<'a> QuicRecord<'a> {
                 .filter(|(a, b)| b >= a)
                 .map(|(a, b)| b.secs_since(a)),
             handshake_done: q.handshake_done.is_some(),
+            key_updates: q.key_updates.into(),
             original_dcid: q.original_dcid.as_deref().map(hex),
             packets: q.packets.into(),
             paths: q
