@@ -605,3 +605,41 @@ fn every_prefix_of_the_session_is_safe() {
         let _ = c.drain_frames().count();
     }
 }
+
+#[test]
+fn sections_behind_a_blocked_one_are_bounded() {
+    let mut c = H3Conn::new();
+    control(&mut c, C);
+    let mut b = vec![STREAM_CONTROL as u8];
+    // The server allows a dynamic table: capacity 4096, 16 blocked streams.
+    b.extend(frame(SETTINGS, &[0x01, 0x50, 0x00, 0x07, 0x10]));
+    c.stream(3, S, PacketId(0), ts(0), &b, false);
+    // A section that needs insertion 1 (encoded Required Insert Count 2, Base 0 after
+    // the sign-bit delta), then 40 static-only trailers: 16 are kept waiting.
+    let mut r = frame(HEADERS, &[0x02, 0x80, 0xd1]);
+    for _ in 0..40 {
+        r.extend(frame(HEADERS, OK));
+    }
+    c.stream(0, C, PacketId(1), ts(1), &r, true);
+    // The insertion arrives: Insert With Literal Name "a" = "b".
+    c.stream(
+        6,
+        C,
+        PacketId(2),
+        ts(2),
+        &[STREAM_QPACK_ENCODER as u8, 0x3f, 0xe1, 0x1f],
+        false,
+    );
+    c.stream(6, C, PacketId(3), ts(3), &[0x41, b'a', 0x01, b'b'], false);
+    c.stream(0, S, PacketId(4), ts(4), &frame(HEADERS, OK), true);
+    let e = c.drain().next().unwrap();
+    assert_eq!(e.method.as_deref(), Some("GET"));
+    assert_eq!(
+        e.anomalies
+            .iter()
+            .filter(|a| a.kind == AnomalyKind::H3QpackError)
+            .count(),
+        25
+    );
+    assert_eq!(c.anomalies(), &[]);
+}

@@ -271,7 +271,7 @@ impl H3Conn {
     /// (unless the code is H3_NO_ERROR, which a server uses to stop a request body it
     /// does not need, §4.1.1); a critical stream reset is an anomaly.
     pub fn reset(&mut self, id: u64, dir: Direction, code: u64, pkt: PacketId, ts: Timestamp) {
-        if id & 2 != 0 {
+        if id & 2 != 0 && !self.streams.contains_key(&id) {
             self.uni_reset(id, dir, code);
             return;
         }

@@ -10,6 +10,10 @@ use crate::proto::http3::frame::{
     SETTINGS_MAX_FIELD_SECTION_SIZE,
 };
 
+/// Most field sections of one stream direction waiting behind a blocked one (a request
+/// has a header section and trailers; a response adds interim ones).
+const MAX_QUEUED_SECTIONS: usize = 16;
+
 /// A field section of one direction of a stream, applied in arrival order.
 #[derive(Debug)]
 pub(super) struct Section {
@@ -275,7 +279,19 @@ impl H3Conn {
                     }
                 }
                 sec.promise = promise;
-                let state = if fr.lost {
+                let queued = self.streams.get(&id).map_or(0, |s| s.sections[d].len());
+                let state = if queued >= MAX_QUEUED_SECTIONS {
+                    // Behind a blocked section, decoded ones wait in memory: bound them.
+                    self.stream_anomaly(
+                        id,
+                        AnomalyKind::H3QpackError,
+                        format!(
+                            "more than {MAX_QUEUED_SECTIONS} field sections wait on stream {id}: \
+                             this one is not decoded"
+                        ),
+                    );
+                    SecState::Lost
+                } else if fr.lost {
                     self.stream_anomaly(
                         id,
                         AnomalyKind::H3Gap,
