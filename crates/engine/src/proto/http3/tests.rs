@@ -643,3 +643,85 @@ fn sections_behind_a_blocked_one_are_bounded() {
     );
     assert_eq!(c.anomalies(), &[]);
 }
+
+#[test]
+fn field_tree_of_stream_data_with_the_connections_records() {
+    let lines = numbered(session());
+    let mut c = H3Conn::new();
+    feed(&mut c, &lines, usize::MAX);
+    let frames: Vec<H3FrameInfo> = c.drain_frames().collect();
+    let of = |s: u64, d: Direction| -> Vec<H3FrameInfo> {
+        frames
+            .iter()
+            .filter(|f| f.stream == s && f.dir == d)
+            .cloned()
+            .collect()
+    };
+    // Stream 4's request HEADERS came in three deliveries: the middle one starts
+    // mid-frame, and still shows the decoded request.
+    let first = find(&lines, |l| is_data(l, C, 4));
+    let Line::Data { bytes, .. } = &lines[first + 1].1 else {
+        unreachable!()
+    };
+    let t = tree::http3_tree(4, bytes, 1, &of(4, C)).unwrap();
+    assert_eq!(t.children.len(), 1);
+    let h = &t.children[0];
+    assert!(
+        h.label
+            .starts_with("HEADERS GET /static/site.css [bytes 0.."),
+        "{}",
+        h.label
+    );
+    assert_eq!(h.range, 0..bytes.len());
+    let fields = h
+        .children
+        .iter()
+        .find(|n| n.label.starts_with("Header fields"))
+        .unwrap();
+    assert!(fields
+        .children
+        .iter()
+        .any(|n| n.label == ":path: /static/site.css"));
+    // The blocked HEADERS of stream 12 shows the fields decoded later, and where.
+    let h12 = lines.iter().rposition(|(_, l)| is_data(l, C, 12)).unwrap();
+    let Line::Data { bytes, .. } = &lines[h12].1 else {
+        unreachable!()
+    };
+    let grease = frames
+        .iter()
+        .find(|f| f.stream == 12 && f.dir == C)
+        .unwrap()
+        .len;
+    let t = tree::http3_tree(12, bytes, grease, &of(12, C)).unwrap();
+    let h = &t.children[0];
+    assert!(h
+        .children
+        .iter()
+        .any(|n| n.label.starts_with("[Blocked on QPACK; decoded at frame ")));
+    assert!(h.children.iter().any(|n| n
+        .children
+        .iter()
+        .any(|f| f.label == "x-lab-token: token-value-blocked-7")));
+    // The client's control stream: type, SETTINGS with names.
+    let ctl: Vec<u8> = lines
+        .iter()
+        .filter_map(|(_, l)| match l {
+            Line::Data {
+                dir,
+                stream: 2,
+                bytes,
+                ..
+            } if *dir == C => Some(bytes.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let t = tree::http3_tree(2, &ctl, 0, &of(2, C)).unwrap();
+    let labels: Vec<&str> = t.children.iter().map(|n| n.label.as_str()).collect();
+    assert_eq!(labels, vec!["control stream", "SETTINGS", "MAX_PUSH_ID 8"]);
+    assert!(t.children[1]
+        .children
+        .iter()
+        .any(|n| n.label == "SETTINGS_QPACK_MAX_TABLE_CAPACITY: 4096"));
+    assert_eq!(t.children[2].range, ctl.len() - 3..ctl.len());
+}
