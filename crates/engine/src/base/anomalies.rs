@@ -262,6 +262,30 @@ anomalies! {
         H2Gap = "h2_gap":
             "Bytes are missing from an HTTP/2 stream: inside a frame the exchange is partial; across frames the rest of that direction cannot be read.",
     }
+    "HTTP/3" {
+        H3BadFrame = "h3_bad_frame":
+            "An HTTP/3 frame is malformed or not allowed where it appears (RFC 9114 §7: a control stream not starting with SETTINGS, DATA before HEADERS, an HTTP/2 frame type), which the receiver must treat as an error.",
+        H3BadStream = "h3_bad_stream":
+            "An HTTP/3 stream breaks the rules of RFC 9114 §6: a second control or QPACK stream, a critical stream closed, a server-initiated request stream, a push stream from the client.",
+        H3FrameTooLarge = "h3_frame_too_large":
+            "An HTTP/3 HEADERS or control frame is larger than wiretale buffers (or than the receiver's SETTINGS_MAX_FIELD_SECTION_SIZE), so it was skipped and its fields are missing.",
+        H3QpackError = "h3_qpack_error":
+            "A QPACK field section or encoder stream could not be decoded (RFC 9204 §6), so those headers are missing; the table stays usable for sections that need no later insertions.",
+        H3HeadersUnreliable = "h3_headers_unreliable":
+            "This exchange's HTTP/3 headers were decoded with a guessed QPACK table capacity (the peer's SETTINGS were never seen), so they may be wrong.",
+        H3MalformedHeaders = "h3_malformed_headers":
+            "An HTTP/3 request lacks :method, :scheme or :path, or a response lacks a valid :status (RFC 9114 §4.3).",
+        H3StreamReset = "h3_stream_reset":
+            "An HTTP/3 request stream was reset or asked to stop (RESET_STREAM, STOP_SENDING) before its exchange completed, so the exchange is partial.",
+        H3Truncated = "h3_truncated":
+            "The connection or capture ended while an HTTP/3 request stream was still open, or a stream ended inside a frame, so the exchange is partial.",
+        H3NotProcessed = "h3_not_processed":
+            "An HTTP/3 request on a stream at or above the id in the server's GOAWAY: the server did not process it (RFC 9114 §5.2), and a client may retry it on a new connection.",
+        H3StreamLimit = "h3_stream_limit":
+            "Too many HTTP/3 request streams were open at once, so the oldest was given up as partial.",
+        H3Gap = "h3_gap":
+            "Bytes are missing from an HTTP/3 stream: inside a DATA frame the exchange is partial; elsewhere the rest of that stream cannot be read (on a QPACK encoder stream, later insertions are unknown).",
+    }
     "HTTP bodies (when a body is shown)" {
         DecompressedSizeLimit = "decompressed_size_limit":
             "A compressed body would decode to more than the limit (a possible decompression bomb), so it is shown undecoded.",

@@ -41,6 +41,7 @@ impl Version {
     pub const HTTP_1_0: Version = Version { major: 1, minor: 0 };
     pub const HTTP_1_1: Version = Version { major: 1, minor: 1 };
     pub const HTTP_2: Version = Version { major: 2, minor: 0 };
+    pub const HTTP_3: Version = Version { major: 3, minor: 0 };
 }
 
 impl std::fmt::Display for Version {
