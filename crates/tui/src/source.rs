@@ -186,7 +186,8 @@ pub struct HttpRow {
 }
 
 impl HttpRow {
-    /// The Ver column: "1.1" for HTTP/1.1, "h2 #5" for HTTP/2 stream 5, "-" unknown.
+    /// The Ver column: "1.1" for HTTP/1.1, "h2 #5" for HTTP/2 stream 5, "h3 #4" for
+    /// HTTP/3 stream 4, "-" unknown.
     pub fn version_cell(&self) -> String {
         let v = self
             .version
@@ -194,6 +195,7 @@ impl HttpRow {
             .map(|v| v.strip_prefix("HTTP/").unwrap_or(v));
         match (v, self.stream) {
             (Some("2") | None, Some(s)) => format!("h2 #{s}"),
+            (Some("3"), Some(s)) => format!("h3 #{s}"),
             (Some(v), None) => v.to_string(),
             (Some(v), Some(s)) => format!("{v} #{s}"),
             (None, None) => "-".to_string(),

@@ -716,9 +716,15 @@ fn http_events(
         value(t.uri.as_deref().unwrap_or("?"), VALUE_COLUMNS)
     );
     match t.stream {
-        // HTTP/2 multiplexes: the stream says which of the connection's exchanges.
+        // HTTP/2 and HTTP/3 multiplex: the stream says which of the connection's
+        // exchanges.
         Some(stream) => {
-            let _ = write!(req, " (#{} stream {stream}, h2)", h.conn);
+            let v = if t.version.is_some_and(|v| v.major == 3) {
+                "h3"
+            } else {
+                "h2"
+            };
+            let _ = write!(req, " (#{} stream {stream}, {v})", h.conn);
         }
         None if t.seq > 0 => {
             let _ = write!(req, " (#{}, same connection)", h.conn);

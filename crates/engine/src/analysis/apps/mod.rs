@@ -161,16 +161,38 @@ impl Apps {
         if !tls.is_empty() {
             self.tls.get_or_insert_with(Vec::new).extend(tls);
         }
-        self.quic_events(conn);
+        self.quic_events(conn, true);
     }
 
     /// A QUIC connection's events: its new connection IDs join the index, its stream
-    /// bytes go to HTTP/3.
-    fn quic_events(&mut self, conn: ConnId) {
-        let Some(Decoder::Quic(q)) = self.conns.get_mut(&conn).map(|c| &mut c.decoder) else {
+    /// bytes go to HTTP/3, whose exchanges become records and, with `notes`, whose
+    /// frames become notes of the packet being processed.
+    fn quic_events(&mut self, conn: ConnId, notes: bool) {
+        let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
-        let _events = q.events();
+        let Decoder::Quic(q) = &mut c.decoder else {
+            return;
+        };
+        q.events();
+        if let Some(h3) = q.h3.as_mut() {
+            for f in h3.drain_frames() {
+                if notes {
+                    self.notes.push(AppNote::new(
+                        "http3",
+                        crate::base::escape::escape_str(&f.info()),
+                    ));
+                }
+            }
+            for x in h3.drain() {
+                let tx = x.to_http_transaction();
+                if c.http.host.is_none() {
+                    c.http.host = tx.host.clone();
+                }
+                c.http.count += 1;
+                self.http.push(HttpRecord { conn, tx });
+            }
+        }
         // Register what it chose, so its datagrams on another path join it.
         let new: Vec<Box<[u8]>> = q
             .cids()
@@ -252,7 +274,7 @@ impl Apps {
             ) {
                 q.state.retry_keys(keys);
             }
-            self.quic_events(id);
+            self.quic_events(id, false);
         }
     }
 
@@ -413,7 +435,11 @@ impl Apps {
     fn finish_decoder(&mut self, id: ConnId, ts: Timestamp) {
         if let Some(Decoder::Quic(q)) = self.conns.get_mut(&id).map(|c| &mut c.decoder) {
             q.state.finish();
-            self.quic_events(id);
+            q.events();
+            if let Some(h3) = q.h3.as_mut() {
+                h3.finish(ts);
+            }
+            self.quic_events(id, false);
         }
         match self.out(id) {
             Some((Decoder::Http(h), mut out, _)) => h.finish(ts, out.sink()),

@@ -6,6 +6,7 @@
 use super::super::notes::{AppData, AppNote, QuicPacketField, TlsField, TlsHandshakeField};
 use crate::base::escape::escape_str;
 use crate::base::{Direction, Endpoint, PacketId, Timestamp};
+use crate::proto::http3::H3Conn;
 use crate::proto::quic::conn::{PacketSeen, QuicEvent};
 use crate::proto::quic::header::known_version;
 use crate::proto::quic::tree::info;
@@ -51,6 +52,9 @@ pub(super) struct QuicApp {
     pub registered: Vec<Box<[u8]>>,
     /// How it ended (CONNECTION_CLOSE or stateless reset), from the events.
     end: Option<QuicEnd>,
+    /// HTTP/3 over its streams (RFC 9114), made when stream bytes first arrive on a
+    /// connection whose ALPN is h3 (or, unseen, offered h3).
+    pub h3: Option<Box<H3Conn>>,
 }
 
 impl QuicApp {
@@ -62,6 +66,7 @@ impl QuicApp {
             packets: [0; 2],
             registered: Vec::new(),
             end: None,
+            h3: None,
         }
     }
 
@@ -108,12 +113,41 @@ impl QuicApp {
         (note, tls)
     }
 
-    /// What happened since the last call, in order: stream bytes for HTTP/3, and the
-    /// connection's end, kept for its summary.
-    pub fn events(&mut self) -> Vec<QuicEvent> {
+    /// What happened since the last call, in order: stream bytes go to HTTP/3, the
+    /// connection's end is kept for its summary.
+    pub fn events(&mut self) {
         let events: Vec<QuicEvent> = self.state.drain_events().collect();
         for e in &events {
             match e {
+                QuicEvent::Stream {
+                    id,
+                    dir,
+                    pkt,
+                    ts,
+                    data,
+                    fin,
+                    ..
+                } => {
+                    if let Some(h3) = self.http3() {
+                        h3.stream(*id, *dir, *pkt, *ts, data, *fin);
+                    }
+                }
+                QuicEvent::StreamGap { id, dir, len } => {
+                    if let Some(h3) = self.http3() {
+                        h3.stream_gap(*id, *dir, *len);
+                    }
+                }
+                QuicEvent::ResetStream {
+                    id,
+                    dir,
+                    code,
+                    pkt,
+                    ts,
+                } => {
+                    if let Some(h3) = self.h3.as_mut() {
+                        h3.reset(*id, *dir, *code, *pkt, *ts);
+                    }
+                }
                 QuicEvent::Close {
                     dir,
                     ts,
@@ -138,7 +172,26 @@ impl QuicApp {
                 _ => {}
             }
         }
-        events
+    }
+
+    /// The HTTP/3 decoder, made on first use when the ALPN says h3 (RFC 9114 §3.1: the
+    /// token `h3`; drafts were `h3-NN`); a connection of another application protocol
+    /// (DNS over QUIC, say) has none.
+    fn http3(&mut self) -> Option<&mut H3Conn> {
+        if self.h3.is_none() {
+            let r = self.state.report();
+            let alpn = r.alpn.as_deref().or_else(|| {
+                r.client_hello
+                    .as_ref()
+                    .and_then(|h| h.alpn.iter().find(|a| a.starts_with("h3")))
+                    .map(String::as_str)
+            });
+            if !alpn.is_some_and(|a| a.starts_with("h3")) {
+                return None;
+            }
+            self.h3 = Some(Box::new(H3Conn::new()));
+        }
+        self.h3.as_deref_mut()
     }
 
     /// The client's address on this datagram (`src`→`dst`), remembered if new.

@@ -74,6 +74,8 @@ pub struct H3Exchange {
     pub content_type: Option<String>,
     pub content_encoding: Option<String>,
     pub content_length: Option<u64>,
+    /// Response `alt-svc` (RFC 7838).
+    pub alt_svc: Option<String>,
     pub reset: Option<Reset>,
     /// A field section could not be decoded, or was decoded against a QPACK table that
     /// may be wrong (the encoder stream failed, the peer's SETTINGS were never seen):
@@ -130,6 +132,7 @@ impl H3Exchange {
         self.content_type = get("content-type");
         self.content_encoding = get("content-encoding");
         self.content_length = get("content-length").and_then(|v| v.trim().parse().ok());
+        self.alt_svc = get("alt-svc");
         self.response_headers = headers;
     }
 
@@ -170,6 +173,7 @@ impl H3Exchange {
             content_encoding: self.content_encoding.clone(),
             content_length: self.content_length,
             transfer_encoding: None,
+            alt_svc: self.alt_svc.clone(),
             // HTTP/3 frames every body with DATA and the stream's FIN (RFC 9114 §4.1).
             transfer: if self.response_body_len > 0 {
                 Transfer::Length
