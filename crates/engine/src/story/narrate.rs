@@ -829,6 +829,13 @@ fn quic_tls_line(t: &crate::story::TlsSummary, q: &QuicSummary) -> String {
             .map_or_else(|| "TLS".to_string(), |v| version_name(v).to_string()),
         q.version_name().unwrap_or_default()
     );
+    if let Some(v) = q.first_version {
+        let _ = write!(
+            s,
+            " (the server switched from {})",
+            super::quic::version_name(v)
+        );
+    }
     if let Some(sni) = &t.sni {
         let _ = write!(s, " · SNI {sni}");
     }

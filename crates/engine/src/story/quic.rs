@@ -24,8 +24,11 @@ pub enum QuicEnd {
 /// A QUIC connection's summary.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct QuicSummary {
-    /// The version of the client's first long header packet (RFC 9000 §15).
+    /// The version in use: the client's first long header's (RFC 9000 §15), or the
+    /// one the server switched to (RFC 9368 §2.3).
     pub version: Option<u32>,
+    /// After such a switch, the client's first version.
+    pub first_version: Option<u32>,
     /// Versions a Version Negotiation packet offered (RFC 9000 §17.2.1).
     pub version_negotiation: Option<Vec<u32>>,
     /// The DCID of the client's first Initial: its Initial keys' input (RFC 9001 §5.2).

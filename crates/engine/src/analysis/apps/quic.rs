@@ -233,7 +233,8 @@ impl QuicApp {
             anomalies.push("the Retry's integrity tag does not verify (RFC 9001 §5.8)".into());
         }
         QuicSummary {
-            version: r.version,
+            version: r.negotiated_version.or(r.version),
+            first_version: r.negotiated_version.and(r.version),
             version_negotiation: r.version_negotiation.clone(),
             original_dcid: r.original_dcid.clone(),
             cids: [

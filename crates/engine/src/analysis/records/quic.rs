@@ -44,8 +44,11 @@ pub struct QuicRecord<'a> {
     pub server_cids: Vec<String>,
     pub sni: Option<Wire<'a>>,
     pub timings: QuicTimingsRecord,
-    /// `v1`, `v2`, `draft-NN` or the version number in hex.
+    /// The version in use: `v1`, `v2`, `draft-NN` or the version number in hex.
     pub version: Option<String>,
+    /// The client's first version when the server switched to another (compatible
+    /// version negotiation, RFC 9368), else null.
+    pub version_from: Option<String>,
     /// Versions a Version Negotiation packet offered (hex), or null.
     pub version_negotiation: Option<Vec<String>>,
 }
@@ -166,6 +169,7 @@ impl<'a> QuicRecord<'a> {
                 server_initial: ts(q.server_initial),
             },
             version: q.version_name(),
+            version_from: q.first_version.map(crate::story::quic::version_name),
             version_negotiation: q
                 .version_negotiation
                 .as_ref()

@@ -286,6 +286,9 @@ pub struct QuicReport {
     pub retry_integrity_ok: Option<bool>,
     /// Versions a Version Negotiation packet offered.
     pub version_negotiation: Option<Vec<u32>>,
+    /// The version the server answered in when it differs from the client's first
+    /// (compatible version negotiation, RFC 9368 §2.3: a v1 Initial answered in v2).
+    pub negotiated_version: Option<u32>,
     pub client_hello: Option<ClientHelloInfo>,
     /// The raw quic_transport_parameters extension of the ClientHello.
     pub client_transport_params: Option<Vec<u8>>,
@@ -418,6 +421,9 @@ pub struct QuicConnState {
     events: Vec<QuicEvent>,
     is_quic: bool,
     initial: Option<InitialKeys>,
+    /// After a compatible version switch, the first version's Initial keys: tried when
+    /// the new ones do not open (aioquic protects its first v2 Initial with v1 keys).
+    initial_before: Option<InitialKeys>,
     /// The SCID each side chose: the DCID length of short headers sent to it.
     scid: [Option<Vec<u8>>; 2],
     /// Largest packet number opened, per space (Initial, Handshake, application) and
@@ -692,6 +698,7 @@ impl QuicConnState {
                 if dir == Direction::ClientToServer {
                     self.report.version.get_or_insert(*version);
                 }
+                self.maybe_switch_version(dir, *version);
                 if !scid.is_empty() || side(&mut self.scid, d).is_none() {
                     *side(&mut self.scid, d) = Some(scid.to_vec());
                 }
@@ -727,6 +734,32 @@ impl QuicConnState {
         seen
     }
 
+    /// The server answered in another version it knows (RFC 9368 §2.3: compatible
+    /// version negotiation): from now on Initial keys come from the original DCID with
+    /// that version's salt (RFC 9369 §3.3.1), and the key log's secrets are expanded
+    /// with its labels.
+    fn maybe_switch_version(&mut self, dir: Direction, version: u32) {
+        let first = self.report.version;
+        let current = self.report.negotiated_version.or(first);
+        if dir != Direction::ServerToClient
+            || current == Some(version)
+            || first.is_none()
+            || !super::header::known_version(version)
+        {
+            return;
+        }
+        let Some(odcid) = self.report.original_dcid.clone() else {
+            return;
+        };
+        if self.report.retry {
+            return; // after a Retry the keys come from its SCID, in the client's version
+        }
+        self.report.negotiated_version = Some(version);
+        self.initial_before = self.initial.take();
+        self.initial = InitialKeys::new(version, &odcid);
+        self.keys_installed = false;
+    }
+
     /// Opens an Initial and takes its frames.
     fn open_initial(
         &mut self,
@@ -749,9 +782,19 @@ impl QuicConnState {
             .first()
             .and_then(|l| l.get(d.index()))
             .unwrap_or(&None);
+        let before = self.initial_before.as_ref().map(|k| {
+            if d == Direction::ClientToServer {
+                &k.client
+            } else {
+                &k.server
+            }
+        });
         match key.open(bytes, pn_offset, largest) {
             Ok(o) => self.opened(seen, ts, o),
-            Err(e) => self.anomaly(seen.pkt, format!("undecryptable Initial ({e:?})")),
+            Err(e) => match before.map(|k| k.open(bytes, pn_offset, largest)) {
+                Some(Ok(o)) => self.opened(seen, ts, o),
+                _ => self.anomaly(seen.pkt, format!("undecryptable Initial ({e:?})")),
+            },
         }
     }
 
@@ -767,7 +810,11 @@ impl QuicConnState {
             self.report.keys_missing = true;
             return;
         };
-        let version = self.report.version.unwrap_or(super::header::V1);
+        let version = self
+            .report
+            .negotiated_version
+            .or(self.report.version)
+            .unwrap_or(super::header::V1);
         let suite = self.report.cipher.and_then(suite_cipher);
         let pick = |s: &Secret| -> (Cipher, Hash) {
             // Without the ServerHello, the secret's length gives the hash: SHA-384 means
