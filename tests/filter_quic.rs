@@ -146,3 +146,33 @@ fn a_connection_id_reads_in_every_hex_spelling() {
         "an odd number of hex digits"
     );
 }
+
+/// With the client's key log every packet opens: `quic.frame_type` and
+/// `quic.packet_number` select the frames tshark shows them in, and `http3` the
+/// packets that completed an HTTP/3 frame (a subset of those with STREAM frames).
+#[test]
+fn decrypted_frames_and_packet_numbers_match_tshark_with_keys() {
+    for cap in ["aioquic-h3", "chromium-h3"] {
+        check(
+            cap,
+            &format!("{cap}.quic.tsv"),
+            &[
+                ("quic.frame_type", false),
+                ("quic.packet_number", false),
+                ("quic.dcid", false),
+            ],
+            Some(&format!("{cap}.keys")),
+        );
+        let t = truth(&format!("{cap}.quic.tsv"));
+        let stream_frames: BTreeSet<u64> = t["quic.frame_type"]
+            .iter()
+            .filter(|(ty, _)| (8..=15).contains(&ty.parse::<u64>().unwrap()))
+            .flat_map(|(_, f)| f.iter().copied())
+            .collect();
+        let cap_path = lab().join(format!("{cap}.pcapng"));
+        let keys = lab().join(format!("{cap}.keys"));
+        let h3 = matches(&cap_path, Some(&keys), &[Filter::compile("http3").unwrap()]);
+        assert!(!h3[0].is_empty(), "{cap}: no http3 packets");
+        assert!(h3[0].is_subset(&stream_frames), "{cap}: {:?}", h3[0]);
+    }
+}

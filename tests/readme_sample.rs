@@ -47,18 +47,17 @@ fn the_readme_story_sample_is_the_real_output() {
     }
 }
 
-/// The HTTPS excerpt in README.md's HTTPS section is a run of consecutive lines of what
-/// `wiretale story` prints for the bundled HTTPS page load (keys from its DSB).
-#[test]
-fn the_readme_https_excerpt_is_the_real_output() {
+/// A README block between `<!-- NAME: begin` and `<!-- NAME: end` is a run of
+/// consecutive lines of `wiretale story CAPTURE`.
+fn excerpt_is_real(name: &str, capture: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     let begin = readme
-        .find("<!-- https-sample: begin")
-        .expect("README has an https-sample block");
+        .find(&format!("<!-- {name}: begin"))
+        .unwrap_or_else(|| panic!("README has a {name} block"));
     let end = begin
         + readme[begin..]
-            .find("<!-- https-sample: end")
+            .find(&format!("<!-- {name}: end"))
             .expect("the block ends");
     let block: Vec<&str> = readme[begin..end]
         .lines()
@@ -68,7 +67,7 @@ fn the_readme_https_excerpt_is_the_real_output() {
     assert!(block.len() >= 3, "{block:?}");
     let out = Command::new(common::bin())
         .arg("story")
-        .arg(root.join("captures/lab-https-page.pcapng"))
+        .arg(root.join(capture))
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -76,7 +75,19 @@ fn the_readme_https_excerpt_is_the_real_output() {
     let real: Vec<&str> = text.lines().collect();
     assert!(
         real.windows(block.len()).any(|w| w == block.as_slice()),
-        "README's HTTPS excerpt is not in the output:\n{}",
-        text
+        "README's {name} excerpt is not in the output:\n{text}"
     );
+}
+
+/// The HTTPS excerpt in README.md's HTTPS section is a run of consecutive lines of what
+/// `wiretale story` prints for the bundled HTTPS page load (keys from its DSB).
+#[test]
+fn the_readme_https_excerpt_is_the_real_output() {
+    excerpt_is_real("https-sample", "captures/lab-https-page.pcapng");
+}
+
+/// The HTTP/3 excerpt of the QUIC section: the bundled h2-then-HTTP/3 page load.
+#[test]
+fn the_readme_h3_excerpt_is_the_real_output() {
+    excerpt_is_real("h3-sample", "captures/lab-h3-page.pcapng");
 }

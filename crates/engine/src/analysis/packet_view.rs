@@ -312,6 +312,7 @@ impl Record for PacketView<'_> {
             ),
             Http2 => present(f, self.notes.iter().any(|n| n.proto == "http2")),
             Quic => present(f, self.notes.iter().any(|n| n.proto == "quic")),
+            Http3 => present(f, self.notes.iter().any(|n| n.proto == "http3")),
             Conn => present(f, self.row.conn().is_some()),
             FrameNumber => uint(f, Some(u64::from(self.id.0) + 1)),
             FrameLen => uint(f, Some(u64::from(self.len))),

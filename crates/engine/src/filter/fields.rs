@@ -99,6 +99,7 @@ registry! {
     "tls", Protocol, Tls, "Transport Layer Security";
     "http2", Protocol, Http2, "HTTP/2 (h2c in the clear, or h2 decrypted with a key log)";
     "quic", Protocol, Quic, "QUIC (RFC 9000) on UDP";
+    "http3", Protocol, Http3, "HTTP/3 (decrypted QUIC): the packet completed an HTTP/3 frame";
     "conn", Protocol, Conn, "Belongs to a wiretale connection";
     "frame.number", UInt, FrameNumber, "Frame number (1-based)";
     "frame.len", UInt, FrameLen, "Frame length on the wire (bytes)";

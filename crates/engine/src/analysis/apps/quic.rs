@@ -239,7 +239,13 @@ impl QuicApp {
             original_dcid: r.original_dcid.clone(),
             cids: [
                 r.client_cids.iter().take(MAX_CIDS).cloned().collect(),
-                r.server_cids.iter().take(MAX_CIDS).cloned().collect(),
+                // The original DCID was the client's pick, named on its own.
+                r.server_cids
+                    .iter()
+                    .filter(|c| Some(*c) != r.original_dcid.as_ref())
+                    .take(MAX_CIDS)
+                    .cloned()
+                    .collect(),
             ],
             paths: self.paths.clone(),
             retry: r.retry,
