@@ -79,7 +79,11 @@ impl Engine {
             cfg,
             defrag: Defragmenter::new(cfg.defrag),
             table: ConnTable::new(cfg.flow),
-            apps: Apps::new(cfg.want_app_fields, cfg.apps),
+            apps: {
+                let mut a = Apps::new(cfg.want_app_fields, cfg.apps);
+                a.want_info = cfg.want_info;
+                a
+            },
             dns_probe: dns::DnsPortProbe::new(),
             last_ts: Timestamp::default(),
             limits: LimitTally::default(),

@@ -77,6 +77,9 @@ pub(super) struct Apps {
     pub http: Vec<HttpRecord>,
     /// Keep each note's message fields ([`AppData`]) for display filters.
     pub want_fields: bool,
+    /// Write the Info text of notes whose text costs something to make (QUIC's, with
+    /// every connection ID in hex): only a face that shows packets reads it.
+    pub want_info: bool,
     limits: AppLimits,
     /// TLS secrets: the `--tls-keylog` file and pcapng Decryption Secrets Blocks.
     keys: Option<KeyLog>,
@@ -100,6 +103,7 @@ impl Apps {
             done_conns: Vec::new(),
             http: Vec::new(),
             want_fields,
+            want_info: true,
             keys: None,
             quic_cids: HashMap::new(),
             quic_cid_lens: Vec::new(),
@@ -155,7 +159,12 @@ impl Apps {
         let Decoder::Quic(q) = &mut c.decoder else {
             return;
         };
-        let (note, tls) = q.datagram((dir, pkt, ts), bytes, self.keys.as_ref(), self.want_fields);
+        let (note, tls) = q.datagram(
+            (dir, pkt, ts),
+            bytes,
+            self.keys.as_ref(),
+            (self.want_info, self.want_fields),
+        );
         self.notes.push(note);
         // tshark shows `tls` on the packets whose CRYPTO frames completed a hello only.
         if !tls.is_empty() {
@@ -175,13 +184,16 @@ impl Apps {
             return;
         };
         q.events();
+        let frame_notes = notes && (self.want_info || self.want_fields);
         if let Some(h3) = q.h3.as_mut() {
             for f in h3.drain_frames() {
-                if notes {
-                    self.notes.push(AppNote::new(
-                        "http3",
-                        crate::base::escape::escape_str(&f.info()),
-                    ));
+                if frame_notes {
+                    let info = if self.want_info {
+                        crate::base::escape::escape_str(&f.info())
+                    } else {
+                        String::new()
+                    };
+                    self.notes.push(AppNote::new("http3", info));
                 }
             }
             for x in h3.drain() {
@@ -193,7 +205,13 @@ impl Apps {
                 self.http.push(HttpRecord { conn, tx });
             }
         }
-        // Register what it chose, so its datagrams on another path join it.
+        // Register what it chose, so its datagrams on another path join it (only when
+        // its list grew: comparing every ID on every datagram was most of the time).
+        let known = q.cids().count();
+        if known == q.cids_seen {
+            return;
+        }
+        q.cids_seen = known;
         let new: Vec<Box<[u8]>> = q
             .cids()
             .filter(|c| !c.is_empty() && !q.registered.iter().any(|r| **r == ***c))

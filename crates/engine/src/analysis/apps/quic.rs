@@ -50,6 +50,8 @@ pub(super) struct QuicApp {
     packets: [u64; 2],
     /// Connection IDs handed to the flow table's join index, to take back at the end.
     pub registered: Vec<Box<[u8]>>,
+    /// How many IDs [`Self::cids`] listed when they were last registered.
+    pub cids_seen: usize,
     /// How it ended (CONNECTION_CLOSE or stateless reset), from the events.
     end: Option<QuicEnd>,
     /// HTTP/3 over its streams (RFC 9114), made when stream bytes first arrive on a
@@ -65,6 +67,7 @@ impl QuicApp {
             paths: Vec::new(),
             packets: [0; 2],
             registered: Vec::new(),
+            cids_seen: 0,
             end: None,
             h3: None,
         }
@@ -78,7 +81,7 @@ impl QuicApp {
         (dir, pkt, ts): (Direction, PacketId, Timestamp),
         payload: &[u8],
         keys: Option<&KeyLog>,
-        fields: bool,
+        (want_info, fields): (bool, bool),
     ) -> (AppNote, Vec<TlsField>) {
         self.packets[dir.index()] += 1;
         let had = (
@@ -87,7 +90,12 @@ impl QuicApp {
         );
         let seen = self.state.datagram(dir, pkt, ts, payload, keys);
         let r = self.state.report();
-        let mut note = AppNote::new("quic", escape_str(&info(&seen)));
+        let text = if want_info {
+            escape_str(&info(&seen))
+        } else {
+            String::new()
+        };
+        let mut note = AppNote::new("quic", text);
         let mut tls = Vec::new();
         if fields {
             note.data = AppData::Quic(seen.iter().map(packet_field).collect());
