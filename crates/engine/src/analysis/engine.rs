@@ -81,7 +81,9 @@ impl Engine {
             table: ConnTable::new(cfg.flow),
             apps: {
                 let mut a = Apps::new(cfg.want_app_fields, cfg.apps);
-                a.want_info = cfg.want_info;
+                // The TUI keeps every packet's notes (with their fields) and shows their
+                // text itself; batch commands that print no packets want neither.
+                a.want_info = cfg.want_info || cfg.want_app_fields;
                 a
             },
             dns_probe: dns::DnsPortProbe::new(),

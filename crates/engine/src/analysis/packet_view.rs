@@ -151,6 +151,7 @@ pub(crate) fn needs_app(id: FieldId) -> bool {
                 | H2Path
                 | H2Status
                 | H2Authority
+                | Http3
                 | QuicHeaderForm
                 | QuicLongType
                 | QuicVersion

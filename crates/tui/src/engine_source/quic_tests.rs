@@ -303,3 +303,24 @@ fn the_key_notice_names_tls_and_quic_connections() {
     );
     assert_eq!(key_notice(&given, n((1, 1), (1, 1))), None);
 }
+
+/// The packet list shows QUIC packets with their Info, decrypted frames with keys.
+#[test]
+fn the_packet_list_names_quic_packets_and_their_frames() {
+    let s = open(lab("aioquic-h3.pcapng"), Some(lab("aioquic-h3.keys")));
+    let first = s.packet_row(2);
+    assert_eq!(first.proto, "QUIC");
+    assert!(
+        first.info.starts_with("Initial, DCID=00df041f04dd0b68"),
+        "{}",
+        first.info
+    );
+    let infos: Vec<String> = (0..s.packet_count())
+        .map(|i| s.packet_row(i).info)
+        .collect();
+    assert!(infos.iter().any(|i| i.contains("STREAM(0)")), "{infos:?}");
+    assert!(
+        infos.iter().any(|i| i.contains("HEADERS GET /")),
+        "{infos:?}"
+    );
+}
