@@ -86,8 +86,7 @@ fn requests(lines: &[Value]) -> Vec<Req> {
                 }
             }
             "DATA" if v["dir"] == "server" => {
-                let info = v["info"].as_str().unwrap();
-                s.bytes += info.strip_prefix("DATA ").unwrap().parse::<u64>().unwrap();
+                s.bytes += v["len"].as_u64().unwrap();
                 assert!(v["text"].is_string(), "DATA without its bytes: {v}");
             }
             _ => {}

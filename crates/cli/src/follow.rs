@@ -296,6 +296,7 @@ fn quic(
             let line = match &b.what {
                 QuicWhat::H3 { info, data } => super::json::line(&H3FrameJson {
                     dir,
+                    flags: "",
                     frame,
                     headers: info
                         .headers
@@ -303,15 +304,15 @@ fn quic(
                         .flatten()
                         .map(|h| [json_text(&h.name), json_text(&h.value)])
                         .collect(),
-                    len: info.len,
+                    len: payload_len(info),
                     stream: info.stream,
                     text: data.as_deref().map(json_text),
                     ts,
                     kind: info.name(),
-                    info: info.info(),
                 }),
-                QuicWhat::Stream { bytes, .. } => super::json::line(&H3FrameJson {
+                QuicWhat::Stream { bytes, fin } => super::json::line(&H3FrameJson {
                     dir,
+                    flags: if *fin { "FIN" } else { "" },
                     frame,
                     headers: Vec::new(),
                     len: bytes.len() as u64,
@@ -319,7 +320,6 @@ fn quic(
                     text: Some(json_text(bytes)),
                     ts,
                     kind: "STREAM".into(),
-                    info: format!("{} bytes", bytes.len()),
                 }),
                 _ => {
                     let Some(t) = quic_shown(
@@ -381,15 +381,20 @@ fn quic(
 }
 
 /// One HTTP/3 frame (or stream type, QPACK instruction batch, or bytes of a stream of
-/// another protocol) as a line of `follow --json` on a QUIC connection.
+/// another protocol) as a line of `follow --json` on a QUIC connection: the shape of an
+/// HTTP/2 frame's record (`follow-turn` schema), keys in alphabetical order.
 #[derive(serde::Serialize)]
 struct H3FrameJson {
     dir: &'static str,
+    /// HTTP/3 frames have no flags (RFC 9114 §7.1); `FIN` on the last bytes of a stream
+    /// of another protocol.
+    flags: &'static str,
     /// The packet that completed it.
     frame: u64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     headers: Vec<[String; 2]>,
-    /// Bytes on the wire (frame header and payload).
+    /// Payload length from the frame header; for a stream type or a QPACK instruction
+    /// batch, its bytes.
     len: u64,
     stream: u64,
     /// DATA (and other streams' bytes): the payload, escaped as a turn's `text`.
@@ -399,8 +404,20 @@ struct H3FrameJson {
     /// `HEADERS`, `DATA`, `SETTINGS`, `STREAM_TYPE`, `QPACK_ENCODER`, … (RFC 9114 §7.2).
     #[serde(rename = "type")]
     kind: String,
-    /// The one-line summary (`HEADERS GET /`, `QPACK encoder: 2 inserts`).
-    info: String,
+}
+
+/// A record's payload length: from its frame header when it is a frame, else its bytes.
+fn payload_len(info: &wiretale_engine::proto::http3::H3FrameInfo) -> u64 {
+    use wiretale_engine::proto::http3::H3FrameDetail as D;
+    match info.detail {
+        D::Data { len }
+        | D::Headers { len, .. }
+        | D::PushPromise { len, .. }
+        | D::Ignored { len, .. }
+        | D::Skipped { len, .. }
+        | D::Invalid { len, .. } => len,
+        _ => info.len,
+    }
 }
 
 /// A TLS connection that was not decrypted: why, once, on stderr (stdout keeps the
