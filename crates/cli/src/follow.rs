@@ -349,6 +349,30 @@ fn quic(
         }
         return;
     }
+    if a.hex {
+        // Every payload byte, unsummarised: DATA payloads and other streams' bytes.
+        for b in blocks {
+            let bytes = match &b.what {
+                QuicWhat::H3 { data: Some(d), .. } => d,
+                QuicWhat::Stream { bytes, .. } => bytes,
+                _ => continue,
+            };
+            out.line(&format!(
+                "── {} → {}  frame {}  +{:.6}s  [stream {}] {} bytes",
+                b.dir.sender(),
+                b.dir.reverse().sender(),
+                b.pkt.frame_number(),
+                b.ts.secs_since(t0),
+                b.stream.unwrap_or_default(),
+                bytes.len()
+            ));
+            out.wrap(&wiretale_engine::base::hexdump::hexdump(bytes));
+            if out.failed() {
+                return;
+            }
+        }
+        return;
+    }
     for t in quic_shown(q, stream, BODY_LIMIT) {
         if !want(t.dir) {
             continue;
@@ -362,17 +386,7 @@ fn quic(
             t.head
         ));
         if !t.segs.is_empty() {
-            if a.hex {
-                let mut bytes = Vec::new();
-                for s in &t.segs {
-                    if let Seg::Wire(b) = s {
-                        bytes.extend_from_slice(b);
-                    }
-                }
-                out.wrap(&wiretale_engine::base::hexdump::hexdump(&bytes));
-            } else {
-                out.wrap(&segs_text(&t.segs));
-            }
+            out.wrap(&segs_text(&t.segs));
         }
         if out.failed() {
             return;

@@ -526,3 +526,63 @@ pub fn not_decrypted_text(q: &QuicFollowed, conn: u32, keylog_given: bool) -> St
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// DATA payloads are cut from kept stream bytes across chunk boundaries; a range
+    /// with bytes missing (never kept) gives nothing rather than a shorter payload.
+    #[test]
+    fn bytes_span_chunks_and_refuse_holes() {
+        let mut t = QuicTap::new(1 << 20);
+        let dir = Direction::ServerToClient;
+        t.keep(0, dir, 0, b"abcd");
+        t.keep(0, dir, 4, b"efgh");
+        t.keep(0, dir, 20, b"xyz");
+        assert_eq!(t.bytes(0, dir, 2, 6).as_deref(), Some(&b"cdef"[..]));
+        assert_eq!(t.bytes(0, dir, 0, 8).as_deref(), Some(&b"abcdefgh"[..]));
+        assert_eq!(t.bytes(0, dir, 6, 21), None);
+        assert_eq!(t.bytes(0, dir, 20, 23).as_deref(), Some(&b"xyz"[..]));
+        assert_eq!(t.bytes(4, dir, 0, 1), None);
+        assert_eq!(t.bytes(0, Direction::ClientToServer, 0, 1), None);
+        // The limit: bytes past it are not kept, and that is reported.
+        let mut small = QuicTap::new(4);
+        small.keep(0, dir, 0, b"abcd");
+        small.keep(0, dir, 4, b"e");
+        assert!(small.truncated);
+        assert_eq!(small.bytes(0, dir, 3, 5), None);
+    }
+
+    #[test]
+    fn only_long_headers_of_known_versions_are_quic() {
+        let mut initial = vec![0xc0, 0, 0, 0, 1, 8];
+        initial.extend([0xab; 8]);
+        initial.push(8);
+        initial.extend([0xcd; 8]);
+        assert!(looks_like_quic(&initial));
+        let mut short = initial.clone();
+        short[0] = 0x40;
+        assert!(!looks_like_quic(&short));
+        let mut unknown = initial.clone();
+        unknown[1..5].copy_from_slice(&[0x0a, 0x1a, 0x2a, 0x3a]);
+        assert!(!looks_like_quic(&unknown));
+        assert!(!looks_like_quic(&initial[..6]));
+        assert!(!looks_like_quic(&[]));
+    }
+
+    /// `--stream`: connection-level blocks (the close) belong to every stream.
+    #[test]
+    fn stream_selection_keeps_connection_blocks() {
+        let b = |stream| QuicBlock {
+            dir: Direction::ClientToServer,
+            pkt: PacketId(0),
+            ts: Timestamp::default(),
+            stream,
+            what: QuicWhat::Gap(1),
+        };
+        assert!(in_quic_stream(&b(Some(4)), 4));
+        assert!(!in_quic_stream(&b(Some(0)), 4));
+        assert!(in_quic_stream(&b(None), 4));
+    }
+}
