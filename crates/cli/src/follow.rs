@@ -21,9 +21,12 @@ use super::select::{Matched, Selection};
 use wiretale_engine::analysis::decrypted::{
     h2_blocks, in_stream, note_text, shown_turns, Decrypted, Seg, What,
 };
+use wiretale_engine::analysis::quic_follow::{
+    in_quic_stream, not_decrypted_text, quic_shown, QuicFollowed, QuicWhat,
+};
 use wiretale_engine::analysis::records::{json_text, TurnJson};
 use wiretale_engine::analysis::EngineConfig;
-use wiretale_engine::analysis::{Follower, Turn};
+use wiretale_engine::analysis::{Followed, Follower, Turn};
 use wiretale_engine::base::{escape, ConnId, Direction, Timestamp};
 use wiretale_engine::capture;
 use wiretale_engine::proto::http::body::{display_pieces, Piece};
@@ -78,7 +81,13 @@ pub fn run(a: &FollowArgs) -> anyhow::Result<i32> {
             }
         }
     }
-    let followed = f.finish_followed();
+    let mut followed = f.finish_followed();
+    if followed.quic_seen && damage.is_none() {
+        // The engine joins a migrated QUIC client's datagrams to its connection by
+        // connection ID; this follower's table did not, so its ids may differ from
+        // `conns`: follow the packets the engine gave the connection instead.
+        followed = by_engine(a)?;
+    }
     if followed.found.is_none() {
         // Nothing was printed yet: a damaged file still says why it may lack the id.
         let code = no_such_conn(a, Some(followed.conns));
@@ -94,6 +103,27 @@ pub fn run(a: &FollowArgs) -> anyhow::Result<i32> {
         Some(Side::Server) => d == Direction::ServerToClient,
     };
     let t0 = first_ts.unwrap_or_default();
+    if let Some(q) = followed.quic.as_ref().filter(|q| q.decrypted) {
+        let mut out = Out::new();
+        quic(a, q, t0, &want, &mut out);
+        if truncated {
+            eprintln!("wiretale: conversation cut at {} MiB", LIMIT >> 20);
+        }
+        return conclude(out, damage);
+    }
+    if let Some(q) = &followed.quic {
+        eprintln!(
+            "wiretale: {}",
+            not_decrypted_text(q, a.conn, a.common.tls_keylog.is_some())
+        );
+        if let Some(n) = a.stream {
+            eprintln!(
+                "wiretale: --stream {n}: connection {} is QUIC that was not decrypted",
+                a.conn
+            );
+            return Ok(super::EXIT_ERROR);
+        }
+    }
     let plain = match followed.tls {
         Some(d) if d.summary.decrypted => Some(d),
         Some(d) => {
@@ -175,6 +205,233 @@ pub fn run(a: &FollowArgs) -> anyhow::Result<i32> {
         eprintln!("wiretale: conversation cut at {} MiB", LIMIT >> 20);
     }
     conclude(out, damage)
+}
+
+/// The connection's packets as the engine assigns them (a pass of the whole engine),
+/// followed by a [`Follower::joining`]: the same connection `conns` numbers `a.conn`,
+/// a migrated QUIC connection whole.
+fn by_engine(a: &FollowArgs) -> anyhow::Result<Followed> {
+    let want = ConnId(a.conn);
+    let mut sel = match Selection::new(None, a.common.bpf.as_deref()) {
+        Ok(s) => s,
+        Err(_) => anyhow::bail!("the capture filter does not compile"),
+    };
+    sel.keylog.clone_from(&a.common.tls_keylog);
+    let mut cfg = EngineConfig::default();
+    sel.prepare(&a.common.file, &mut cfg)?;
+    let mut ids: Vec<u32> = Vec::new();
+    let mut conns = 0u64;
+    drive_with(
+        &a.common.file,
+        cfg,
+        &mut sel,
+        |_, s, _| {
+            if let Some(c) = s.conn {
+                conns = conns.max(u64::from(c.0) + 1);
+                if c == want {
+                    ids.push(s.id.0);
+                }
+            }
+            Next::Continue
+        },
+        |_, _, _| {},
+    )?;
+    let mut f = Follower::joining(LIMIT);
+    if let Some(p) = &a.common.tls_keylog {
+        f = f.with_keys(super::run::read_keylog(p, false)?);
+    }
+    let mut src =
+        capture::open(&a.common.file).map_err(|e| super::run::open_error(&a.common.file, &e))?;
+    let mut next = ids.iter().copied().peekable();
+    while next.peek().is_some() {
+        let Ok(Some(frame)) = src.next_frame() else {
+            break;
+        };
+        if next.peek() == Some(&frame.meta.id.0) {
+            next.next();
+            f.push(&frame);
+        } else if !frame.secrets.is_empty() {
+            // Decryption Secrets Blocks serve the packets after them.
+            f.push_secrets(&frame);
+        }
+    }
+    let mut followed = f.finish_followed();
+    followed.conns = conns;
+    if ids.is_empty() {
+        followed.found = None;
+    }
+    Ok(followed)
+}
+
+/// A followed QUIC connection that was decrypted, stream by stream; see
+/// [`quic_shown`].
+fn quic(
+    a: &FollowArgs,
+    q: &QuicFollowed,
+    t0: Timestamp,
+    want: &dyn Fn(Direction) -> bool,
+    out: &mut Out,
+) {
+    let stream = a.stream.map(u64::from);
+    let blocks = q
+        .blocks
+        .iter()
+        .filter(|b| want(b.dir) && stream.is_none_or(|n| in_quic_stream(b, n)));
+    if a.raw {
+        for b in blocks {
+            match &b.what {
+                QuicWhat::H3 { data: Some(d), .. } => out.bytes(d),
+                QuicWhat::Stream { bytes, .. } => out.bytes(bytes),
+                _ => {}
+            }
+            if out.failed() {
+                return;
+            }
+        }
+        return;
+    }
+    if a.common.json {
+        for b in blocks {
+            let (dir, frame, ts) = (b.dir.sender(), b.pkt.frame_number(), b.ts.as_secs_f64());
+            let line = match &b.what {
+                QuicWhat::H3 { info, data } => super::json::line(&H3FrameJson {
+                    dir,
+                    flags: "",
+                    frame,
+                    headers: info
+                        .headers
+                        .iter()
+                        .flatten()
+                        .map(|h| [json_text(&h.name), json_text(&h.value)])
+                        .collect(),
+                    len: payload_len(info),
+                    stream: info.stream,
+                    text: data.as_deref().map(json_text),
+                    ts,
+                    kind: info.name(),
+                }),
+                QuicWhat::Stream { bytes, fin } => super::json::line(&H3FrameJson {
+                    dir,
+                    flags: if *fin { "FIN" } else { "" },
+                    frame,
+                    headers: Vec::new(),
+                    len: bytes.len() as u64,
+                    stream: b.stream.unwrap_or_default(),
+                    text: Some(json_text(bytes)),
+                    ts,
+                    kind: "STREAM".into(),
+                }),
+                _ => {
+                    let Some(t) = quic_shown(
+                        &QuicFollowed {
+                            blocks: vec![b.clone()],
+                            h3: q.h3,
+                            ..QuicFollowed::default()
+                        },
+                        None,
+                        BODY_LIMIT,
+                    )
+                    .pop() else {
+                        continue;
+                    };
+                    super::json::line(&TurnJson::Note {
+                        dir,
+                        frame,
+                        note: t.head,
+                        ts,
+                    })
+                }
+            };
+            out.line(&line);
+            if out.failed() {
+                return;
+            }
+        }
+        return;
+    }
+    if a.hex {
+        // Every payload byte, unsummarised: DATA payloads and other streams' bytes.
+        for b in blocks {
+            let bytes = match &b.what {
+                QuicWhat::H3 { data: Some(d), .. } => d,
+                QuicWhat::Stream { bytes, .. } => bytes,
+                _ => continue,
+            };
+            out.line(&format!(
+                "── {} → {}  frame {}  +{:.6}s  [stream {}] {} bytes",
+                b.dir.sender(),
+                b.dir.reverse().sender(),
+                b.pkt.frame_number(),
+                b.ts.secs_since(t0),
+                b.stream.unwrap_or_default(),
+                bytes.len()
+            ));
+            out.wrap(&wiretale_engine::base::hexdump::hexdump(bytes));
+            if out.failed() {
+                return;
+            }
+        }
+        return;
+    }
+    for t in quic_shown(q, stream, BODY_LIMIT) {
+        if !want(t.dir) {
+            continue;
+        }
+        out.line(&format!(
+            "── {} → {}  frame {}  +{:.6}s  {}",
+            t.dir.sender(),
+            t.dir.reverse().sender(),
+            t.pkt.frame_number(),
+            t.ts.secs_since(t0),
+            t.head
+        ));
+        if !t.segs.is_empty() {
+            out.wrap(&segs_text(&t.segs));
+        }
+        if out.failed() {
+            return;
+        }
+    }
+}
+
+/// One HTTP/3 frame (or stream type, QPACK instruction batch, or bytes of a stream of
+/// another protocol) as a line of `follow --json` on a QUIC connection: the shape of an
+/// HTTP/2 frame's record (`follow-turn` schema), keys in alphabetical order.
+#[derive(serde::Serialize)]
+struct H3FrameJson {
+    dir: &'static str,
+    /// HTTP/3 frames have no flags (RFC 9114 §7.1); `FIN` on the last bytes of a stream
+    /// of another protocol.
+    flags: &'static str,
+    /// The packet that completed it.
+    frame: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    headers: Vec<[String; 2]>,
+    /// Payload length from the frame header; for a stream type or a QPACK instruction
+    /// batch, its bytes.
+    len: u64,
+    stream: u64,
+    /// DATA (and other streams' bytes): the payload, escaped as a turn's `text`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+    ts: f64,
+    /// `HEADERS`, `DATA`, `SETTINGS`, `STREAM_TYPE`, `QPACK_ENCODER`, … (RFC 9114 §7.2).
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+/// A record's payload length: from its frame header when it is a frame, else its bytes.
+fn payload_len(info: &wiretale_engine::proto::http3::H3FrameInfo) -> u64 {
+    use wiretale_engine::proto::http3::H3FrameDetail as D;
+    match info.detail {
+        D::Data { len }
+        | D::Headers { len, .. }
+        | D::PushPromise { len, .. }
+        | D::Ignored { len, .. }
+        | D::Skipped { len, .. }
+        | D::Invalid { len, .. } => len,
+        _ => info.len,
+    }
 }
 
 /// A TLS connection that was not decrypted: why, once, on stderr (stdout keeps the

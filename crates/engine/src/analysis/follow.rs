@@ -11,9 +11,10 @@
 
 use super::decrypted::{Decrypted, TlsTap};
 use super::index::Redecoder;
+use super::quic_follow::{looks_like_quic, QuicFollowed, QuicTap};
 use crate::base::{ConnId, Direction, PacketId, Timestamp};
 use crate::capture::Frame;
-use crate::flow::{ConnProto, ConnTable, Connection, FlowConfig, FlowPacket, StreamSink};
+use crate::flow::{ConnProto, ConnTable, Connection, FlowConfig, FlowPacket, StreamSink, L4};
 use crate::proto::tls::{looks_like_tls, KeyLog};
 
 /// One turn of a conversation: consecutive bytes one side sent, or bytes that were
@@ -37,6 +38,12 @@ pub struct Follower<'k> {
     redecoder: Redecoder,
     table: ConnTable,
     sink: TurnSink<'k>,
+    /// The frames given are one connection's (the engine's verdicts): a UDP datagram on
+    /// a new 4-tuple joins the first connection, as the engine joins a migrated QUIC
+    /// client by its connection ID (RFC 9000 §9).
+    joining: bool,
+    /// A UDP payload opened as a QUIC long header.
+    quic_seen: bool,
 }
 
 /// The keys a [`Follower`] decrypts with: its own (a key log read for it, plus the
@@ -62,6 +69,12 @@ pub struct Followed {
     pub conns: u64,
     /// The connection is TLS: its session and (with keys) decrypted conversation.
     pub tls: Option<Decrypted>,
+    /// The connection is QUIC: what its Initials showed and (with keys) its streams.
+    pub quic: Option<QuicFollowed>,
+    /// Some UDP datagram of the input opened as QUIC: the engine may have joined
+    /// datagrams of a migrated connection that this follower's table (without
+    /// [`Follower::joining`]) numbers as connections of their own.
+    pub quic_seen: bool,
 }
 
 struct TurnSink<'k> {
@@ -78,6 +91,12 @@ struct TurnSink<'k> {
     tls: Option<TlsTap>,
     /// The target has carried bytes (TLS is recognised on its first ones only).
     started: bool,
+    /// The target is UDP.
+    udp: bool,
+    /// Set on the target's first datagram when it is a QUIC long header.
+    quic: Option<QuicTap>,
+    /// Keep this packet's QUIC packets (for its field tree).
+    want: Option<PacketId>,
 }
 
 impl TurnSink<'_> {
@@ -115,8 +134,31 @@ impl<'k> Follower<'k> {
                 keys: Keys::Own(KeyLog::new(), false),
                 tls: None,
                 started: false,
+                udp: false,
+                quic: None,
+                want: None,
             },
+            joining: false,
+            quic_seen: false,
         }
+    }
+
+    /// Follows the connection of all the frames it will be given (ids as the engine
+    /// numbers them are not needed: the caller selected the frames by the engine's
+    /// verdicts, as the TUI does with its index). UDP datagrams on a 4-tuple of their
+    /// own join that connection: the engine put them there by their QUIC connection
+    /// ID after the client migrated.
+    pub fn joining(limit: usize) -> Self {
+        let mut f = Follower::new(ConnId(0), limit);
+        f.joining = true;
+        f
+    }
+
+    /// Keeps the QUIC packets of packet `pkt` as the connection's state saw them
+    /// ([`QuicFollowed::seen`]), for the field tree.
+    pub fn want_packet(mut self, pkt: PacketId) -> Self {
+        self.sink.want = Some(pkt);
+        self
     }
 
     /// Decrypts TLS with this key log (`--tls-keylog`); secrets in the frames' pcapng
@@ -135,6 +177,15 @@ impl<'k> Follower<'k> {
         self
     }
 
+    /// Only the pcapng Decryption Secrets Blocks of a frame not followed.
+    pub fn push_secrets(&mut self, frame: &Frame<'_>) {
+        if let Keys::Own(k, _) = &mut self.sink.keys {
+            for s in frame.secrets {
+                k.add_dsb(s.kind, &s.data);
+            }
+        }
+    }
+
     pub fn push(&mut self, frame: &Frame<'_>) {
         if let Keys::Own(k, _) = &mut self.sink.keys {
             for s in frame.secrets {
@@ -144,13 +195,25 @@ impl<'k> Follower<'k> {
         let table = &mut self.table;
         let sink = &mut self.sink;
         let meta = frame.meta;
+        let joining = self.joining;
+        let quic_seen = &mut self.quic_seen;
         self.redecoder
             .with_fragmentation(frame, |pkt, whole, frag| {
                 let fp = frag
                     .analysable(pkt, whole)
                     .and_then(|p| FlowPacket::from_decoded(meta.id, meta.ts, p));
                 if let Some(fp) = fp {
-                    table.process(&fp, sink);
+                    let udp = match fp.l4 {
+                        L4::Udp { payload, .. } => {
+                            if !*quic_seen && looks_like_quic(payload) {
+                                *quic_seen = true;
+                            }
+                            true
+                        }
+                        _ => false,
+                    };
+                    let join = (joining && udp).then_some(ConnId(0));
+                    table.process_joining(&fp, join, sink);
                 }
             });
     }
@@ -172,12 +235,16 @@ impl<'k> Follower<'k> {
             truncated |= cut && d.summary.decrypted;
             d
         });
+        let quic = self.sink.quic.take().map(QuicTap::finish);
+        truncated |= quic.as_ref().is_some_and(|q| q.truncated);
         Followed {
             turns: self.sink.turns,
             truncated,
             found: self.sink.found,
             conns: self.sink.conns,
             tls,
+            quic,
+            quic_seen: self.quic_seen,
         }
     }
 }
@@ -189,8 +256,20 @@ impl StreamSink for TurnSink<'_> {
         }
         if !self.started {
             self.started = true;
-            if looks_like_tls(bytes) {
+            if self.udp && looks_like_quic(bytes) {
+                let mut tap = QuicTap::new(self.limit);
+                if let Some(p) = self.want {
+                    tap.want(p);
+                }
+                self.quic = Some(tap);
+            } else if looks_like_tls(bytes) {
                 self.tls = Some(TlsTap::new(self.limit));
+            }
+        }
+        if self.quic.is_some() {
+            let keys = keys_of(&self.keys);
+            if let Some(q) = &mut self.quic {
+                q.datagram(dir, ts, pkt, bytes, keys);
             }
         }
         if self.tls.is_some() {
@@ -234,6 +313,7 @@ impl StreamSink for TurnSink<'_> {
                 ConnProto::Icmp => "icmp",
             };
             self.found = Some(format!("{proto} {} → {}", c.client, c.server));
+            self.udp = c.proto == ConnProto::Udp;
         }
     }
 

@@ -24,12 +24,13 @@ mod limits;
 mod notes;
 pub mod packet_table;
 pub mod packet_view;
+pub mod quic_follow;
 pub mod records;
 pub mod select;
 
 pub use crate::story::{AppKind, ConnRecord, HttpRecord, TlsSummary};
 pub use engine::{Engine, EngineConfig, PacketSummary};
-pub use follow::{Follower, Turn};
+pub use follow::{Followed, Follower, Turn};
 pub use index::{
     filter_ids, filter_index, filter_index_split, FilterContext, FilterIndex, PacketContext,
     Redecoder,

@@ -10,8 +10,9 @@
 
 use super::rows::http_row;
 use crate::source::{Arrow, ConnDetail, Phase, QuicArrow, Turn};
-use wiretale_engine::analysis::decrypted::{shown_turns, Decrypted, Seg};
+use wiretale_engine::analysis::decrypted::{shown_turns, Decrypted, Seg, ShownTurn};
 use wiretale_engine::analysis::packet_table::{bit, PacketTable};
+use wiretale_engine::analysis::quic_follow::quic_shown;
 use wiretale_engine::analysis::{ConnRecord, Follower, HttpRecord, Turn as ATurn};
 use wiretale_engine::base::{ConnId, Direction, FieldNode, PacketId, Timestamp};
 use wiretale_engine::capture::FrameStore;
@@ -630,7 +631,9 @@ pub fn follow_with_keys(
             own.add_dsb(s.kind, &s.data);
         }
     }
-    let mut f = Follower::new(ConnId(0), FOLLOW_LIMIT).with_key_ref(keys);
+    // Joining: a migrated QUIC connection's datagrams on another 4-tuple (the index
+    // has them under this connection) stay in it.
+    let mut f = Follower::joining(FOLLOW_LIMIT).with_key_ref(keys);
     if keys.is_none() && !own.is_empty() {
         f = f.with_keys(own);
     }
@@ -640,6 +643,9 @@ pub fn follow_with_keys(
         }
     }
     let followed = f.finish_followed();
+    if let Some(q) = followed.quic.as_ref().filter(|q| q.decrypted) {
+        return shown_as_turns(quic_shown(q, None, BODY_LIMIT), t0);
+    }
     let plain = match followed.tls {
         Some(d) if d.summary.decrypted => Some(d),
         Some(_) => None,
@@ -678,13 +684,22 @@ const BODY_LIMIT: usize = 4 << 20;
 /// heading when it says something, then its lines), wire bytes left unescaped for the
 /// view to escape.
 fn decrypted_turns(d: &Decrypted, t0: Timestamp) -> Vec<Turn> {
-    shown_turns(d, None, BODY_LIMIT)
+    shown_as_turns(shown_turns(d, None, BODY_LIMIT), t0)
+}
+
+/// Shown turns (decrypted TLS, a QUIC connection's streams) as the Follow view's turns.
+fn shown_as_turns(shown: Vec<ShownTurn>, t0: Timestamp) -> Vec<Turn> {
+    shown
         .into_iter()
         .map(|t| {
             let mut bytes = Vec::new();
-            // "N bytes decrypted" and "HTTP/2 (decrypted)" only introduce the lines.
-            if t.segs.is_empty() {
+            // "N bytes decrypted" and "HTTP/2 (decrypted)" only introduce the lines; a
+            // QUIC block's heading (`[stream 0] HEADERS GET /`) says what follows.
+            if t.segs.is_empty() || t.head.starts_with("[stream ") {
                 bytes.extend_from_slice(t.head.as_bytes());
+                if !t.segs.is_empty() {
+                    bytes.push(b'\n');
+                }
             }
             for seg in &t.segs {
                 match seg {
@@ -828,6 +843,69 @@ fn shift(n: &mut FieldNode, by: usize) {
     n.range = n.range.start + by..n.range.end + by;
     for c in &mut n.children {
         shift(c, by);
+    }
+}
+
+/// The QUIC layer of a UDP packet of a QUIC connection: its packets' headers and, with
+/// keys (the session's, or the file's DSBs), their decrypted frames
+/// ([`wiretale_engine::proto::quic::tree::tree`]), read by re-running the connection (its
+/// own packets up to this one, through the same [`Follower`] as `follow`). `None` for
+/// a packet that is not QUIC or past [`MAX_DECRYPT_PACKETS`] of its connection.
+pub fn quic_tree(
+    store: &FrameStore,
+    table: &PacketTable,
+    id: u32,
+    keys: Option<&KeyLog>,
+    pkt: &Packet<'_>,
+) -> Option<FieldNode> {
+    if pkt.payload.is_empty() || !matches!(pkt.transport, Transport::Udp(_)) {
+        return None;
+    }
+    let conn = table.get(id)?.conn()?;
+    // The connection is QUIC when its first datagram is a QUIC long header.
+    let first = table.packets_of(conn, 0).take(16).find_map(|p| {
+        let frame = store.frame(PacketId(p))?;
+        let d = decode::decode(frame.meta.link, frame.data);
+        (!d.payload.is_empty())
+            .then(|| wiretale_engine::analysis::quic_follow::looks_like_quic(d.payload))
+    });
+    if first != Some(true) {
+        return None;
+    }
+    let mut own = KeyLog::new();
+    if keys.is_none() {
+        for (_, s) in store.secrets() {
+            own.add_dsb(s.kind, &s.data);
+        }
+    }
+    let mut f = Follower::joining(FOLLOW_LIMIT)
+        .with_key_ref(keys)
+        .want_packet(PacketId(id));
+    if keys.is_none() && !own.is_empty() {
+        f = f.with_keys(own);
+    }
+    let mut n = 0usize;
+    for p in table.packets_of(conn, 0).take_while(|&p| p <= id) {
+        n += 1;
+        if n > MAX_DECRYPT_PACKETS {
+            return None;
+        }
+        if let Some(frame) = store.frame(PacketId(p)) {
+            f.push(&frame);
+        }
+    }
+    let q = f.finish_followed().quic?;
+    let mut nodes = wiretale_engine::proto::quic::tree::tree(&q.seen, pkt.payload_offset);
+    match nodes.len() {
+        0 => None,
+        1 => nodes.pop(),
+        k => {
+            // Coalesced packets (RFC 9000 §12.2): one node over them all.
+            let range = pkt.payload_offset..pkt.payload_offset + pkt.payload.len();
+            let mut root = FieldNode::new(format!("QUIC IETF, {k} coalesced packets"), range);
+            root.children = nodes;
+            Some(root)
+        }
     }
 }
 
@@ -1094,5 +1172,130 @@ mod quic_tests {
         assert_eq!(end.len(), 1);
         assert_eq!(end[0].0, "idle");
         assert!(end[0].3.starts_with("no CONNECTION_CLOSE in the capture"));
+    }
+}
+
+#[cfg(test)]
+mod follow_quic_tests {
+    //! QUIC in the TUI: the Follow view of an HTTP/3 connection stream by stream, and the
+    //! field tree of its packets, on the bundled page load (keys in its Decryption
+    //! Secrets Block) and the lab's migrated connection (`--tls-keylog`).
+    use std::path::Path;
+    use std::time::Duration;
+
+    use super::super::EngineSource;
+    use crate::source::{DataSource, Turn};
+    use wiretale_engine::base::FieldNode;
+    use wiretale_engine::proto::tls::KeyLog;
+
+    fn opened(rel: &str, keys: Option<&str>) -> EngineSource {
+        let root = Path::new(wiretale_engine::testutil::ROOT);
+        let keys_path = keys.map(|k| root.join(k));
+        let keys = keys_path
+            .as_ref()
+            .map(|k| KeyLog::read(k).expect("key log"));
+        let mut s = EngineSource::open_file_keyed(&root.join(rel), keys).expect("open");
+        // As `--tls-keylog` sets it: Follow and the detail read the file again.
+        s.keylog = keys_path;
+        assert!(s.wait_done(Duration::from_secs(30)), "analysis finished");
+        s
+    }
+
+    fn text(turns: &[Turn]) -> String {
+        let mut s = String::new();
+        for t in turns {
+            if let Turn::Data { bytes, .. } = t {
+                s.push_str(&String::from_utf8_lossy(bytes));
+                s.push('\n');
+            }
+        }
+        s
+    }
+
+    fn labels(n: &FieldNode, out: &mut Vec<String>) {
+        out.push(n.label.clone());
+        for c in &n.children {
+            labels(c, out);
+        }
+    }
+
+    fn quic_conn(s: &EngineSource) -> u32 {
+        s.conns()
+            .iter()
+            .find(|c| c.proto == "UDP" && c.server.port == 443)
+            .expect("a QUIC connection")
+            .id
+    }
+
+    /// All field labels of the packets of connection `conn`, per packet.
+    fn trees(s: &EngineSource, conn: u32) -> Vec<Vec<String>> {
+        (0..s.packet_count())
+            .filter(|&i| s.packet_row(i).conn == Some(conn))
+            .map(|i| {
+                let mut v = Vec::new();
+                for f in &s.packet_detail(i).fields {
+                    labels(f, &mut v);
+                }
+                v
+            })
+            .collect()
+    }
+
+    #[test]
+    fn bundled_h3_follow_and_field_tree() {
+        let s = opened("captures/lab-h3-page.pcapng", None);
+        let conn = quic_conn(&s);
+        let t = text(&s.follow(conn));
+        for want in [
+            "[stream 0] HEADERS GET /static/app.js",
+            ":path: /static/app.js",
+            "[stream 4] HEADERS 200",
+            "content-type: image/png",
+            "[PNG image",
+        ] {
+            assert!(t.contains(want), "{want:?} not in\n{t}");
+        }
+        let trees = trees(&s, conn);
+        // The client's first Initial: header fields, its DCID, its CRYPTO frame.
+        let first = &trees[0];
+        assert!(
+            first.iter().any(|l| l.starts_with("QUIC IETF")),
+            "{first:#?}"
+        );
+        assert!(
+            first
+                .iter()
+                .any(|l| l.starts_with("Destination Connection ID: ")),
+            "{first:#?}"
+        );
+        assert!(first.iter().any(|l| l.contains("CRYPTO")), "{first:#?}");
+        // With the DSB's keys, 1-RTT packets show their decrypted STREAM frames.
+        assert!(
+            trees
+                .iter()
+                .any(|t| t.iter().any(|l| l.contains("Short Header"))
+                    && t.iter().any(|l| l.contains("STREAM"))),
+            "no decrypted 1-RTT packet"
+        );
+    }
+
+    /// The client migrated to another port mid-connection: the Follow view (the index's
+    /// packets of the one connection) shows the requests sent from both ports.
+    #[test]
+    fn migrated_connection_follows_whole() {
+        let s = opened(
+            "tests/data/quic/lab/aioquic-migrate.pcapng",
+            Some("tests/data/quic/lab/aioquic-migrate.keys"),
+        );
+        let conn = quic_conn(&s);
+        let t = text(&s.follow(conn));
+        for want in [
+            "[stream 0] HEADERS GET /",
+            "[stream 4] HEADERS GET /static/site.css",
+            "[stream 8] HEADERS GET /dir1/img/photo.png",
+            "[stream 12] HEADERS GET /static/app.js",
+        ] {
+            assert!(t.contains(want), "{want:?} not in\n{t}");
+        }
     }
 }

@@ -677,6 +677,9 @@ impl DataSource for EngineSource {
             detail::put_app_layer(&mut tree, app, &pkt);
         }
         let keys = self.user_keys();
+        if let Some(q) = detail::quic_tree(&st, &self.table, id, keys.as_deref(), &pkt) {
+            detail::put_app_layer(&mut tree, q, &pkt);
+        }
         if let Some(plain) = detail::decrypted_tree(&st, &self.table, id, keys.as_deref(), &pkt) {
             tree.children.push(plain);
         }
