@@ -127,3 +127,105 @@ pub(super) fn race(input: &StoryInput<'_>, ci: usize) -> Option<String> {
         other.conn.id
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use super::*;
+    use crate::base::{ConnId, Endpoint, PacketId};
+    use crate::flow::Connection;
+    use crate::proto::dns::{parse_message, DnsMeta, DnsTracker, Transport};
+    use crate::story::{ConnRecord, QuicSummary};
+
+    const MS: i64 = 1_000_000;
+
+    /// A DNS message for `quic.lab` type HTTPS: the query, or the answer carrying one
+    /// ServiceMode record (RFC 9460 §2.2) with `alpn=h3`.
+    fn https(answer: bool) -> Vec<u8> {
+        let mut b = vec![0x12, 0x34];
+        b.extend(if answer { [0x81, 0x80] } else { [0x01, 0x00] });
+        b.extend([0, 1, 0, u8::from(answer), 0, 0, 0, 0]);
+        b.extend(b"\x04quic\x03lab\x00\x00\x41\x00\x01");
+        if answer {
+            // name (pointer), HTTPS, IN, TTL 300, RDATA: priority 1, target ".",
+            // key 1 (alpn) = ["h3"].
+            b.extend([0xc0, 0x0c, 0, 0x41, 0, 1, 0, 0, 1, 0x2c, 0, 10]);
+            b.extend([0, 1, 0, 0, 1, 0, 3, 2, b'h', b'3']);
+        }
+        b
+    }
+
+    #[test]
+    fn an_https_record_with_alpn_h3_is_named_and_a_tcp_connection_beside_is_a_race() {
+        let ip = |a: [u8; 4]| IpAddr::from(a);
+        let client = Endpoint::new(ip([198, 18, 2, 10]), 50000);
+        let resolver = Endpoint::new(ip([198, 18, 2, 53]), 53);
+        let server = Endpoint::new(ip([198, 18, 2, 80]), 443);
+        let mut dns = DnsTracker::with_limits(16, 5_000 * MS);
+        for (answer, at) in [(false, 0), (true, MS)] {
+            let msg = parse_message(&https(answer)).unwrap();
+            let (src, dst) = if answer {
+                (resolver, client)
+            } else {
+                (client, resolver)
+            };
+            let meta = DnsMeta {
+                ts: Timestamp(at),
+                pkt: PacketId(0),
+                conn: None,
+                transport: Transport::Udp,
+                src,
+                dst,
+                after_gap: false,
+            };
+            dns.on_message(meta, &msg);
+        }
+        let dns = dns.finish();
+        let conn = |id: u32, proto: ConnProto, port: u16, at: i64| {
+            let c = Connection::new(
+                ConnId(id),
+                proto,
+                Endpoint::new(client.ip, port),
+                server,
+                Timestamp(at),
+                0,
+            );
+            ConnRecord {
+                conn: c,
+                app: None,
+                tls: None,
+                tls_anomalies: Vec::new(),
+                quic: None,
+                http_host: None,
+                http_count: 0,
+            }
+        };
+        let mut quic = conn(0, ConnProto::Udp, 40000, 3 * MS);
+        quic.quic = Some(Box::new(QuicSummary {
+            client_initial: Some(Timestamp(3 * MS)),
+            ..QuicSummary::default()
+        }));
+        quic.http_count = 2;
+        let tcp = conn(1, ConnProto::Tcp, 40001, 4 * MS);
+        let far = conn(2, ConnProto::Tcp, 40002, 5_000 * MS);
+        let conns = [quic, tcp, far];
+        let input = StoryInput {
+            conns: &conns,
+            dns: &dns,
+            http: &[],
+        };
+        assert_eq!(
+            h3_announced(&input, 0, Some("quic.lab")).as_deref(),
+            Some("HTTPS record alpn=h3")
+        );
+        // Another name's record says nothing about this connection.
+        assert_eq!(h3_announced(&input, 0, Some("other.lab")), None);
+        assert_eq!(
+            race(&input, 0).as_deref(),
+            Some("raced with #1 over TCP+TLS: the requests went over this one (2)")
+        );
+        // TCP connections are told nothing (the QUIC line tells the race).
+        assert_eq!(race(&input, 1), None);
+    }
+}
