@@ -11,10 +11,11 @@
 
 use super::decrypted::{Decrypted, TlsTap};
 use super::index::Redecoder;
-use super::quic_follow::{looks_like_quic, QuicFollowed, QuicTap};
+use super::quic_follow::{QuicFollowed, QuicTap};
 use crate::base::{ConnId, Direction, PacketId, Timestamp};
 use crate::capture::Frame;
 use crate::flow::{ConnProto, ConnTable, Connection, FlowConfig, FlowPacket, StreamSink, L4};
+use crate::proto::quic::header::looks_like_quic;
 use crate::proto::tls::{looks_like_tls, KeyLog};
 
 /// One turn of a conversation: consecutive bytes one side sent, or bytes that were

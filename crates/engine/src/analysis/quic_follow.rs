@@ -18,25 +18,8 @@ use crate::base::escape::escape_bytes;
 use crate::base::{Direction, PacketId, Timestamp};
 use crate::proto::http3::{error_code_label, H3Conn, H3FrameDetail, H3FrameInfo};
 use crate::proto::quic::conn::{PacketSeen, QuicEvent};
-use crate::proto::quic::header::known_version;
 use crate::proto::quic::QuicConnState;
 use crate::proto::tls::KeyLog;
-
-/// Whether a UDP payload opens as QUIC: a long header (RFC 9000 §17.2) of a known
-/// version with legal connection ID lengths, as the engine's QUIC probe decides.
-pub fn looks_like_quic(b: &[u8]) -> bool {
-    let (Some(&first), Some(v), Some(&dl)) = (b.first(), b.get(1..5), b.get(5)) else {
-        return false;
-    };
-    let version = u32::from_be_bytes([v[0], v[1], v[2], v[3]]);
-    if first & 0x80 == 0 || dl > 20 {
-        return false;
-    }
-    let Some(&sl) = b.get(6 + usize::from(dl)) else {
-        return false;
-    };
-    sl <= 20 && (version == 0 || (first & 0x40 != 0 && known_version(version)))
-}
 
 /// What one block of a followed QUIC connection is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -327,14 +310,7 @@ impl QuicTap {
     /// server chose is h3, or (not seen) the client offered h3 (RFC 9114 §3.1).
     fn http3(&mut self) -> Option<&mut H3Conn> {
         if self.h3.is_none() {
-            let r = self.state.report();
-            let alpn = r.alpn.as_deref().or_else(|| {
-                r.client_hello
-                    .as_ref()
-                    .and_then(|h| h.alpn.iter().find(|a| a.starts_with("h3")))
-                    .map(String::as_str)
-            });
-            if !alpn.is_some_and(|a| a.starts_with("h3")) {
+            if !self.state.report().carries_h3() {
                 return None;
             }
             self.h3 = Some(Box::new(H3Conn::new()));
@@ -552,23 +528,6 @@ mod tests {
         small.keep(0, dir, 4, b"e");
         assert!(small.truncated);
         assert_eq!(small.bytes(0, dir, 3, 5), None);
-    }
-
-    #[test]
-    fn only_long_headers_of_known_versions_are_quic() {
-        let mut initial = vec![0xc0, 0, 0, 0, 1, 8];
-        initial.extend([0xab; 8]);
-        initial.push(8);
-        initial.extend([0xcd; 8]);
-        assert!(looks_like_quic(&initial));
-        let mut short = initial.clone();
-        short[0] = 0x40;
-        assert!(!looks_like_quic(&short));
-        let mut unknown = initial.clone();
-        unknown[1..5].copy_from_slice(&[0x0a, 0x1a, 0x2a, 0x3a]);
-        assert!(!looks_like_quic(&unknown));
-        assert!(!looks_like_quic(&initial[..6]));
-        assert!(!looks_like_quic(&[]));
     }
 
     /// `--stream`: connection-level blocks (the close) belong to every stream.

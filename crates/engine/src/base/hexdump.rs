@@ -31,6 +31,17 @@ pub fn hex_line(offset: u64, chunk: &[u8]) -> String {
 }
 
 /// All of `b` as lines of [`hex_line`], offsets from 0, joined by newlines.
+/// Bytes as lower-case hex with no separators (`00df041f`), as tshark prints
+/// connection IDs and randoms.
+pub fn hex_string(b: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(b.len() * 2);
+    for x in b {
+        let _ = write!(s, "{x:02x}");
+    }
+    s
+}
+
 pub fn hexdump(b: &[u8]) -> String {
     b.chunks(16)
         .enumerate()

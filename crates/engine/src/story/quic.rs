@@ -3,6 +3,7 @@
 //! the client used, the handshake's milestones and how it ended.
 
 use crate::base::{Direction, Endpoint, Timestamp};
+use crate::proto::quic::frame::transport_error_name;
 
 /// How a QUIC connection ended, when the capture shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,59 +93,6 @@ pub fn version_name(v: u32) -> String {
     }
 }
 
-/// A transport error code's name (RFC 9000 §20.1), or None for codes outside it.
-pub fn transport_error_name(code: u64) -> Option<&'static str> {
-    Some(match code {
-        0x00 => "NO_ERROR",
-        0x01 => "INTERNAL_ERROR",
-        0x02 => "CONNECTION_REFUSED",
-        0x03 => "FLOW_CONTROL_ERROR",
-        0x04 => "STREAM_LIMIT_ERROR",
-        0x05 => "STREAM_STATE_ERROR",
-        0x06 => "FINAL_SIZE_ERROR",
-        0x07 => "FRAME_ENCODING_ERROR",
-        0x08 => "TRANSPORT_PARAMETER_ERROR",
-        0x09 => "CONNECTION_ID_LIMIT_ERROR",
-        0x0a => "PROTOCOL_VIOLATION",
-        0x0b => "INVALID_TOKEN",
-        0x0c => "APPLICATION_ERROR",
-        0x0d => "CRYPTO_BUFFER_EXCEEDED",
-        0x0e => "KEY_UPDATE_ERROR",
-        0x0f => "AEAD_LIMIT_REACHED",
-        0x10 => "NO_VIABLE_PATH",
-        // RFC 9000 §20.1: 0x0100-0x01ff carry a TLS alert.
-        0x100..=0x1ff => "CRYPTO_ERROR",
-        _ => return None,
-    })
-}
-
-/// An HTTP/3 error code's name (RFC 9114 §8.1, RFC 9204 §6), or None.
-pub fn h3_error_name(code: u64) -> Option<&'static str> {
-    Some(match code {
-        0x100 => "H3_NO_ERROR",
-        0x101 => "H3_GENERAL_PROTOCOL_ERROR",
-        0x102 => "H3_INTERNAL_ERROR",
-        0x103 => "H3_STREAM_CREATION_ERROR",
-        0x104 => "H3_CLOSED_CRITICAL_STREAM",
-        0x105 => "H3_FRAME_UNEXPECTED",
-        0x106 => "H3_FRAME_ERROR",
-        0x107 => "H3_EXCESSIVE_LOAD",
-        0x108 => "H3_ID_ERROR",
-        0x109 => "H3_SETTINGS_ERROR",
-        0x10a => "H3_MISSING_SETTINGS",
-        0x10b => "H3_REQUEST_REJECTED",
-        0x10c => "H3_REQUEST_CANCELLED",
-        0x10d => "H3_REQUEST_INCOMPLETE",
-        0x10e => "H3_MESSAGE_ERROR",
-        0x10f => "H3_CONNECT_ERROR",
-        0x110 => "H3_VERSION_FALLBACK",
-        0x200 => "QPACK_DECOMPRESSION_FAILED",
-        0x201 => "QPACK_ENCODER_STREAM_ERROR",
-        0x202 => "QPACK_DECODER_STREAM_ERROR",
-        _ => return None,
-    })
-}
-
 impl QuicEnd {
     pub fn ts(&self) -> Timestamp {
         match self {
@@ -171,17 +119,16 @@ impl QuicEnd {
                 reason,
                 ..
             } => {
-                let name = if *app {
-                    h3_error_name(*code)
+                let code_text = if *app {
+                    crate::proto::http3::frame::error_code_text(*code)
                 } else {
-                    transport_error_name(*code)
-                };
-                let code_text = match name {
-                    Some(n) if !*app && (0x100..=0x1ff).contains(code) => {
-                        format!("{n} (TLS alert {})", code - 0x100)
+                    match transport_error_name(*code) {
+                        Some(n) if (0x100..=0x1ff).contains(code) => {
+                            format!("{n} (TLS alert {})", code - 0x100)
+                        }
+                        Some(n) => n.to_string(),
+                        None => format!("0x{code:x}"),
                     }
-                    Some(n) => n.to_string(),
-                    None => format!("0x{code:x}"),
                 };
                 let clean = *code == 0 && !*app || *code == 0x100 && *app;
                 let mut s = if clean {

@@ -867,7 +867,7 @@ pub fn quic_tree(
         let frame = store.frame(PacketId(p))?;
         let d = decode::decode(frame.meta.link, frame.data);
         (!d.payload.is_empty())
-            .then(|| wiretale_engine::analysis::quic_follow::looks_like_quic(d.payload))
+            .then(|| wiretale_engine::proto::quic::header::looks_like_quic(d.payload))
     });
     if first != Some(true) {
         return None;

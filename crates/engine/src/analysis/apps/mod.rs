@@ -14,7 +14,7 @@ mod tls;
 use std::collections::HashMap;
 
 use carried::{Carried, HttpSeen};
-use quic::{looks_like_quic, QuicApp};
+use quic::QuicApp;
 use tls::{Out, TlsApp};
 
 use super::limits::AppLimits;
@@ -25,6 +25,7 @@ use crate::flow::{ConnProto, Connection, FxHashMap, StreamSink};
 use crate::proto::dns::{self, DnsMeta, DnsTcpStream, DnsTracker};
 use crate::proto::http::looks_like_http;
 use crate::proto::http2::looks_like_h2;
+use crate::proto::quic::header::looks_like_quic;
 use crate::proto::tls::{looks_like_tls, KeyLog};
 use crate::story::{AppKind, ConnRecord, HttpRecord};
 

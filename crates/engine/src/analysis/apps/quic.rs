@@ -8,7 +8,6 @@ use crate::base::escape::escape_str;
 use crate::base::{Direction, Endpoint, PacketId, Timestamp};
 use crate::proto::http3::H3Conn;
 use crate::proto::quic::conn::{PacketSeen, QuicEvent};
-use crate::proto::quic::header::known_version;
 use crate::proto::quic::tree::info;
 use crate::proto::quic::{QuicConnState, QuicReport};
 use crate::proto::tls::fingerprint;
@@ -20,27 +19,6 @@ use crate::story::{QuicEnd, QuicSummary, TlsSummary};
 const MAX_PATHS: usize = 16;
 /// Connection IDs remembered per side.
 pub(super) const MAX_CIDS: usize = 16;
-
-/// Whether a UDP payload opens as QUIC: a long header (RFC 9000 §17.2) of a version this
-/// decoder knows, with its fixed bit set and connection IDs of legal length (≤ 20
-/// bytes), or a Version Negotiation packet. Short headers cannot be told from noise, so
-/// a flow first seen mid-connection is not taken for QUIC.
-pub(super) fn looks_like_quic(b: &[u8]) -> bool {
-    let (Some(&first), Some(v), Some(&dl)) = (b.first(), b.get(1..5), b.get(5)) else {
-        return false;
-    };
-    let version = u32::from_be_bytes([v[0], v[1], v[2], v[3]]);
-    if first & 0x80 == 0 || dl > 20 {
-        return false;
-    }
-    let Some(&sl) = b.get(6 + usize::from(dl)) else {
-        return false;
-    };
-    if sl > 20 {
-        return false;
-    }
-    version == 0 || (first & 0x40 != 0 && known_version(version))
-}
 
 pub(super) struct QuicApp {
     pub state: QuicConnState,
@@ -187,14 +165,7 @@ impl QuicApp {
     /// (DNS over QUIC, say) has none.
     fn http3(&mut self) -> Option<&mut H3Conn> {
         if self.h3.is_none() {
-            let r = self.state.report();
-            let alpn = r.alpn.as_deref().or_else(|| {
-                r.client_hello
-                    .as_ref()
-                    .and_then(|h| h.alpn.iter().find(|a| a.starts_with("h3")))
-                    .map(String::as_str)
-            });
-            if !alpn.is_some_and(|a| a.starts_with("h3")) {
+            if !self.state.report().carries_h3() {
                 return None;
             }
             self.h3 = Some(Box::new(H3Conn::new()));
@@ -341,49 +312,5 @@ fn packet_field(p: &PacketSeen) -> QuicPacketField {
         scid: p.scid.clone(),
         pn: p.pn,
         frames,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The first datagram of the aioquic lab capture (a client Initial), and what is
-    /// not QUIC although it travels on UDP 443: DTLS, a short-header-looking byte, a
-    /// long header of an unknown version, connection IDs over 20 bytes.
-    #[test]
-    fn only_real_long_headers_open_a_quic_decoder() {
-        let mut initial = vec![0xc0, 0, 0, 0, 1, 8];
-        initial.extend([0xab; 8]);
-        initial.push(8);
-        initial.extend([0xcd; 8]);
-        initial.extend([0; 40]);
-        assert!(looks_like_quic(&initial));
-        // Version Negotiation: version 0, any first byte with the long-header bit.
-        let mut vn = initial.clone();
-        vn[0] = 0x80;
-        vn[1..5].copy_from_slice(&[0, 0, 0, 0]);
-        assert!(looks_like_quic(&vn));
-        // DTLS 1.2 ClientHello record header (content type 22, version fefd).
-        assert!(!looks_like_quic(&[
-            22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x40
-        ]));
-        // A short header: cannot be told from noise, not taken.
-        assert!(!looks_like_quic(&[0x41, 1, 2, 3, 4, 5, 6, 7, 8, 9]));
-        // Unknown version with the fixed bit: not ours to decode.
-        let mut unknown = initial.clone();
-        unknown[1..5].copy_from_slice(&[0x0a, 0x1a, 0x2a, 0x3a]);
-        assert!(!looks_like_quic(&unknown));
-        // Fixed bit clear (RFC 9000 §17.2: must be 1).
-        let mut unfixed = initial.clone();
-        unfixed[0] = 0x80;
-        assert!(!looks_like_quic(&unfixed));
-        // A DCID longer than 20 bytes (RFC 9000 §17.2).
-        let mut long = initial.clone();
-        long[5] = 21;
-        assert!(!looks_like_quic(&long));
-        // Cut before the SCID length.
-        assert!(!looks_like_quic(&initial[..10]));
-        assert!(!looks_like_quic(&[]));
     }
 }

@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::{guard, guard_owned, EndpointRecord, Sides, Wire};
+use crate::base::hexdump::hex_string as hex;
 use crate::base::Timestamp;
 use crate::story::{QuicEnd, QuicSummary, TlsSummary};
 
@@ -90,10 +91,6 @@ pub struct QuicCloseRecord<'a> {
     pub kind: &'static str,
     pub reason: Option<Wire<'a>>,
     pub ts: f64,
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn ts(t: Option<Timestamp>) -> Option<f64> {

@@ -327,6 +327,22 @@ pub struct QuicReport {
     pub anomalies_dropped: u64,
 }
 
+impl QuicReport {
+    /// Whether the streams carry HTTP/3 (RFC 9114 §3.1: ALPN `h3`; drafts were
+    /// `h3-NN`): the ALPN the server chose, or, not seen, one the client offered.
+    pub fn carries_h3(&self) -> bool {
+        let offered = || {
+            self.client_hello
+                .as_ref()
+                .and_then(|h| h.alpn.iter().find(|a| a.starts_with("h3")))
+        };
+        self.alpn
+            .as_ref()
+            .or_else(offered)
+            .is_some_and(|a| a.starts_with("h3"))
+    }
+}
+
 /// 1-RTT keys of one direction, with the key update state (RFC 9001 §6).
 struct AppKeys {
     version: u32,

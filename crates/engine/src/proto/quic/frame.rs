@@ -339,6 +339,32 @@ pub fn allowed_in_initial(f: &Frame<'_>) -> bool {
     )
 }
 
+/// A transport error code's name (RFC 9000 §20.1), or None for codes outside it.
+pub fn transport_error_name(code: u64) -> Option<&'static str> {
+    Some(match code {
+        0x00 => "NO_ERROR",
+        0x01 => "INTERNAL_ERROR",
+        0x02 => "CONNECTION_REFUSED",
+        0x03 => "FLOW_CONTROL_ERROR",
+        0x04 => "STREAM_LIMIT_ERROR",
+        0x05 => "STREAM_STATE_ERROR",
+        0x06 => "FINAL_SIZE_ERROR",
+        0x07 => "FRAME_ENCODING_ERROR",
+        0x08 => "TRANSPORT_PARAMETER_ERROR",
+        0x09 => "CONNECTION_ID_LIMIT_ERROR",
+        0x0a => "PROTOCOL_VIOLATION",
+        0x0b => "INVALID_TOKEN",
+        0x0c => "APPLICATION_ERROR",
+        0x0d => "CRYPTO_BUFFER_EXCEEDED",
+        0x0e => "KEY_UPDATE_ERROR",
+        0x0f => "AEAD_LIMIT_REACHED",
+        0x10 => "NO_VIABLE_PATH",
+        // RFC 9000 §20.1: 0x0100-0x01ff carry a TLS alert.
+        0x100..=0x1ff => "CRYPTO_ERROR",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -57,6 +57,28 @@ pub fn known_version(v: u32) -> bool {
     v == V1 || v == V2
 }
 
+/// Whether a UDP payload opens as QUIC: a long header (RFC 9000 §17.2) of a version this
+/// crate knows, with its fixed bit set and connection IDs of legal length (≤ 20 bytes),
+/// or a Version Negotiation packet (version 0). Short headers cannot be told from noise,
+/// so a flow first seen mid-connection is not taken for QUIC. The engine's QUIC probe
+/// and `follow` decide with this one rule.
+pub fn looks_like_quic(b: &[u8]) -> bool {
+    let (Some(&first), Some(v), Some(&dl)) = (b.first(), b.get(1..5), b.get(5)) else {
+        return false;
+    };
+    let Ok(v) = <[u8; 4]>::try_from(v) else {
+        return false;
+    };
+    let version = u32::from_be_bytes(v);
+    if first & 0x80 == 0 || dl > 20 {
+        return false;
+    }
+    let Some(&sl) = b.get(6 + usize::from(dl)) else {
+        return false;
+    };
+    sl <= 20 && (version == 0 || (first & 0x40 != 0 && known_version(version)))
+}
+
 /// One packet of a datagram, as far as can be read without keys.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Packet<'a> {
@@ -389,5 +411,61 @@ mod tests {
         let (pkts, err) = split_datagram(&two, 0);
         assert_eq!(pkts.len(), 1);
         assert_eq!(err.unwrap().offset, 1200);
+    }
+
+    /// The first datagram of the aioquic lab capture (a client Initial), and what is
+    /// not QUIC although it travels on UDP 443: DTLS, a short-header-looking byte, a
+    /// long header of an unknown version, connection IDs over 20 bytes.
+    #[test]
+    fn only_real_long_headers_open_a_quic_decoder() {
+        let mut initial = vec![0xc0, 0, 0, 0, 1, 8];
+        initial.extend([0xab; 8]);
+        initial.push(8);
+        initial.extend([0xcd; 8]);
+        initial.extend([0; 40]);
+        assert!(looks_like_quic(&initial));
+        // Version Negotiation: version 0, any first byte with the long-header bit.
+        let mut vn = initial.clone();
+        vn[0] = 0x80;
+        vn[1..5].copy_from_slice(&[0, 0, 0, 0]);
+        assert!(looks_like_quic(&vn));
+        // DTLS 1.2 ClientHello record header (content type 22, version fefd).
+        assert!(!looks_like_quic(&[
+            22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x40
+        ]));
+        // A short header: cannot be told from noise, not taken.
+        assert!(!looks_like_quic(&[0x41, 1, 2, 3, 4, 5, 6, 7, 8, 9]));
+        // Unknown version with the fixed bit: not ours to decode.
+        let mut unknown = initial.clone();
+        unknown[1..5].copy_from_slice(&[0x0a, 0x1a, 0x2a, 0x3a]);
+        assert!(!looks_like_quic(&unknown));
+        // Fixed bit clear (RFC 9000 §17.2: must be 1).
+        let mut unfixed = initial.clone();
+        unfixed[0] = 0x80;
+        assert!(!looks_like_quic(&unfixed));
+        // A DCID longer than 20 bytes (RFC 9000 §17.2).
+        let mut long = initial.clone();
+        long[5] = 21;
+        assert!(!looks_like_quic(&long));
+        // Cut before the SCID length.
+        assert!(!looks_like_quic(&initial[..10]));
+        assert!(!looks_like_quic(&[]));
+    }
+
+    #[test]
+    fn only_long_headers_of_known_versions_are_quic() {
+        let mut initial = vec![0xc0, 0, 0, 0, 1, 8];
+        initial.extend([0xab; 8]);
+        initial.push(8);
+        initial.extend([0xcd; 8]);
+        assert!(looks_like_quic(&initial));
+        let mut short = initial.clone();
+        short[0] = 0x40;
+        assert!(!looks_like_quic(&short));
+        let mut unknown = initial.clone();
+        unknown[1..5].copy_from_slice(&[0x0a, 0x1a, 0x2a, 0x3a]);
+        assert!(!looks_like_quic(&unknown));
+        assert!(!looks_like_quic(&initial[..6]));
+        assert!(!looks_like_quic(&[]));
     }
 }

@@ -13,15 +13,8 @@
 use std::fmt::Write;
 
 use super::conn::{FrameSeen, PacketSeen, Space};
+use crate::base::hexdump::hex_string as hex;
 use crate::base::FieldNode;
-
-fn hex(b: &[u8]) -> String {
-    let mut s = String::with_capacity(b.len() * 2);
-    for x in b {
-        let _ = write!(s, "{x:02x}");
-    }
-    s
-}
 
 /// One frame as tshark's Info names it: `STREAM(4)`, `ACK`, `CRYPTO`, …
 fn frame_info(f: &FrameSeen, out: &mut String) {

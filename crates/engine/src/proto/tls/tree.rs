@@ -12,6 +12,7 @@
 
 use super::version_name;
 use crate::base::escape::escape_bytes;
+use crate::base::hexdump::hex_string as hex;
 use crate::base::FieldNode;
 
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {
@@ -417,10 +418,6 @@ fn hello(h: &mut FieldNode, m: &[u8], off: usize, client: bool) -> Result<(), us
         return Err(m.len());
     }
     Ok(())
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// One extension: `start` is its type field's offset, `d` the offset of `data`.
