@@ -13,47 +13,6 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Runs `tests/lab/quic.sh OUTDIR SCENARIO` with this build's live capture, bounded in
-/// time; fails with the script's output and log when it fails.
-fn run_quic_lab(scenario: &str, prefix: &str) -> tempfile::TempDir {
-    common::require_root(&format!("the QUIC lab's {scenario} scenario"));
-    let lab = std::env::var("WIRETALE_LAB_DIR").unwrap_or_else(|_| "/opt/wiretale-lab".into());
-    assert!(
-        Path::new(&lab).join("venv/bin/python").exists()
-            && Path::new(&lab)
-                .join("aioquic-1.7.2/examples/http3_server.py")
-                .exists(),
-        "the QUIC lab needs aioquic in {lab}: run tests/setup.sh"
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/lab/quic.sh");
-    let out = std::process::Command::new("timeout")
-        .args(["-k", "5", "120"])
-        .arg(&script)
-        .arg(dir.path())
-        .arg(scenario)
-        .env("LAB_CAPTURE", "wiretale")
-        .env("WIRETALE", common::bin())
-        .env(
-            "LAB_PREFIX",
-            format!("{prefix}{}", std::process::id() % 10000),
-        )
-        .output()
-        .expect("run quic.sh");
-    let log = std::fs::read_to_string(dir.path().join("lab.log")).unwrap_or_default();
-    assert!(
-        out.status.success(),
-        "quic.sh failed: {}\n{}\nlog:\n{log}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let steps = std::fs::read_to_string(dir.path().join("steps.tsv")).unwrap();
-    for s in steps.lines().skip(1) {
-        assert!(s.ends_with("rc=0"), "a step failed: {s}\nlog:\n{log}");
-    }
-    dir
-}
-
 /// A QUIC long header (RFC 9000 §17.2), as far as these checks need it.
 #[derive(Debug, Clone)]
 struct LongHeader {
@@ -252,7 +211,7 @@ fn request_log(path: &Path) -> Vec<(String, String, String)> {
 
 #[test]
 fn the_quic_lab_captures_aioquic_http3_with_both_key_logs() {
-    let dir = run_quic_lab("aioquic", "wqa");
+    let dir = common::run_quic_lab("aioquic", "wqa");
     check_initials_and_keys(dir.path(), 2);
     let mut reqs = requests(dir.path());
     reqs.sort();
@@ -272,7 +231,7 @@ fn the_quic_lab_captures_aioquic_http3_with_both_key_logs() {
 
 #[test]
 fn the_quic_lab_captures_a_retry_and_the_initial_that_answers_it() {
-    let dir = run_quic_lab("aioquic-retry", "wqr");
+    let dir = common::run_quic_lab("aioquic-retry", "wqr");
     let dgs = check_initials_and_keys(dir.path(), 1);
     check_retry(&dgs);
     assert_eq!(requests(dir.path()).len(), 2);
@@ -304,7 +263,7 @@ fn check_retry(dgs: &[Datagram]) {
 #[test]
 #[ignore = "needs chromium (not installed by tests/setup.sh); run with --run-ignored"]
 fn the_quic_lab_captures_chromium_forced_onto_quic() {
-    let dir = run_quic_lab("chromium", "wqc");
+    let dir = common::run_quic_lab("chromium", "wqc");
     let dgs = check_initials_and_keys(dir.path(), 1);
     assert!(
         dgs.iter().all(|d| d.client_port == dgs[0].client_port),

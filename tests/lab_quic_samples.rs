@@ -346,50 +346,9 @@ fn the_migration_capture_holds_a_lookup_a_cid_change_and_a_new_path() {
         .any(|f| f[ty].split(',').any(|x| x == "25")));
 }
 
-/// Runs `tests/lab/quic.sh OUTDIR SCENARIO` with this build's live capture, bounded in
-/// time; fails with the script's output and log when it fails.
-fn run_quic_lab(scenario: &str, prefix: &str) -> tempfile::TempDir {
-    common::require_root(&format!("the QUIC lab's {scenario} scenario"));
-    let lab = std::env::var("WIRETALE_LAB_DIR").unwrap_or_else(|_| "/opt/wiretale-lab".into());
-    assert!(
-        Path::new(&lab).join("venv/bin/python").exists()
-            && Path::new(&lab)
-                .join("aioquic-1.7.2/examples/http3_server.py")
-                .exists(),
-        "the QUIC lab needs aioquic in {lab}: run tests/setup.sh"
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/lab/quic.sh");
-    let out = std::process::Command::new("timeout")
-        .args(["-k", "5", "120"])
-        .arg(&script)
-        .arg(dir.path())
-        .arg(scenario)
-        .env("LAB_CAPTURE", "wiretale")
-        .env("WIRETALE", common::bin())
-        .env(
-            "LAB_PREFIX",
-            format!("{prefix}{}", std::process::id() % 10000),
-        )
-        .output()
-        .expect("run quic.sh");
-    let log = std::fs::read_to_string(dir.path().join("lab.log")).unwrap_or_default();
-    assert!(
-        out.status.success(),
-        "quic.sh failed: {}\n{}\nlog:\n{log}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let steps = std::fs::read_to_string(dir.path().join("steps.tsv")).unwrap();
-    for s in steps.lines().skip(1) {
-        assert!(s.ends_with("rc=0"), "a step failed: {s}\nlog:\n{log}");
-    }
-    dir
-}
-
 #[test]
 fn the_quic_lab_captures_a_lookup_and_a_connection_that_migrates() {
-    let dir = run_quic_lab("aioquic-migrate", "wqm");
+    let dir = common::run_quic_lab("aioquic-migrate", "wqm");
     let d = dir.path();
     check_migration(
         &d.join("lab.pcap"),
@@ -402,7 +361,7 @@ fn the_quic_lab_captures_a_lookup_and_a_connection_that_migrates() {
 #[test]
 #[ignore = "needs chromium (not installed by tests/setup.sh); run with --run-ignored"]
 fn the_quic_lab_captures_chromium_moving_from_h2_to_http3_by_alt_svc() {
-    let dir = run_quic_lab("chromium-altsvc", "wqs");
+    let dir = common::run_quic_lab("chromium-altsvc", "wqs");
     let d = dir.path();
     let pkts = packets(&d.join("lab.pcap"));
     let h2 = tsv(&d.join("h2-requests.tsv"));

@@ -1,7 +1,7 @@
 //! Support for integration tests: locating the shared corpus and its tshark truth.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `../shared/captures` beside the project root. Panics with a clear message when it is
 /// missing, so tests that need it fail instead of passing vacuously.
@@ -94,5 +94,46 @@ pub fn run_lab(scenario: &str, timeout_s: u32, prefix: &str) -> tempfile::TempDi
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    dir
+}
+
+/// Runs `tests/lab/quic.sh OUTDIR SCENARIO` with this build's live capture, bounded in
+/// time; fails with the script's output and log when it fails.
+pub fn run_quic_lab(scenario: &str, prefix: &str) -> tempfile::TempDir {
+    require_root(&format!("the QUIC lab's {scenario} scenario"));
+    let lab = std::env::var("WIRETALE_LAB_DIR").unwrap_or_else(|_| "/opt/wiretale-lab".into());
+    assert!(
+        Path::new(&lab).join("venv/bin/python").exists()
+            && Path::new(&lab)
+                .join("aioquic-1.7.2/examples/http3_server.py")
+                .exists(),
+        "the QUIC lab needs aioquic in {lab}: run tests/setup.sh"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/lab/quic.sh");
+    let out = std::process::Command::new("timeout")
+        .args(["-k", "5", "120"])
+        .arg(&script)
+        .arg(dir.path())
+        .arg(scenario)
+        .env("LAB_CAPTURE", "wiretale")
+        .env("WIRETALE", bin())
+        .env(
+            "LAB_PREFIX",
+            format!("{prefix}{}", std::process::id() % 10000),
+        )
+        .output()
+        .expect("run quic.sh");
+    let log = std::fs::read_to_string(dir.path().join("lab.log")).unwrap_or_default();
+    assert!(
+        out.status.success(),
+        "quic.sh failed: {}\n{}\nlog:\n{log}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let steps = std::fs::read_to_string(dir.path().join("steps.tsv")).unwrap();
+    for s in steps.lines().skip(1) {
+        assert!(s.ends_with("rc=0"), "a step failed: {s}\nlog:\n{log}");
+    }
     dir
 }
