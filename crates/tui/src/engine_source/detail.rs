@@ -625,12 +625,7 @@ pub fn follow_with_keys(
     t0: Timestamp,
     keys: Option<&KeyLog>,
 ) -> Vec<Turn> {
-    let mut own = KeyLog::new();
-    if keys.is_none() {
-        for (_, s) in store.secrets() {
-            own.add_dsb(s.kind, &s.data);
-        }
-    }
+    let own = file_keys(store, keys);
     // Joining: a migrated QUIC connection's datagrams on another 4-tuple (the index
     // has them under this connection) stay in it.
     let mut f = Follower::joining(FOLLOW_LIMIT).with_key_ref(keys);
@@ -769,6 +764,17 @@ pub fn tls_records(
     app_tree(pkt, "tls")
 }
 
+/// The file's own keys (its Decryption Secrets Blocks) when the session has none.
+fn file_keys(store: &FrameStore, keys: Option<&KeyLog>) -> KeyLog {
+    let mut own = KeyLog::new();
+    if keys.is_none() {
+        for (_, s) in store.secrets() {
+            own.add_dsb(s.kind, &s.data);
+        }
+    }
+    own
+}
+
 /// Most packets of a connection re-read to decrypt what one packet completed.
 pub const MAX_DECRYPT_PACKETS: usize = 100_000;
 
@@ -788,14 +794,9 @@ pub fn decrypted_tree(
         return None;
     }
     let conn = table.get(id)?.conn()?;
-    let mut own = KeyLog::new();
-    if keys.is_none() {
-        for (_, s) in store.secrets() {
-            own.add_dsb(s.kind, &s.data);
-        }
-        if own.is_empty() {
-            return None;
-        }
+    let own = file_keys(store, keys);
+    if keys.is_none() && own.is_empty() {
+        return None;
     }
     let mut f = Follower::new(ConnId(0), FOLLOW_LIMIT).with_key_ref(keys);
     if keys.is_none() {
@@ -872,12 +873,7 @@ pub fn quic_tree(
     if first != Some(true) {
         return None;
     }
-    let mut own = KeyLog::new();
-    if keys.is_none() {
-        for (_, s) in store.secrets() {
-            own.add_dsb(s.kind, &s.data);
-        }
-    }
+    let own = file_keys(store, keys);
     let mut f = Follower::joining(FOLLOW_LIMIT)
         .with_key_ref(keys)
         .want_packet(PacketId(id));
