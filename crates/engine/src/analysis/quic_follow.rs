@@ -474,7 +474,7 @@ fn body_segs(content_type: &str, d: &[u8], limit: usize, segs: &mut Vec<Seg>) {
 pub fn not_decrypted_text(q: &QuicFollowed, conn: u32, keylog_given: bool) -> String {
     let mut what = String::from("QUIC");
     if let Some(v) = q.version {
-        what.push_str(&format!(" {}", crate::story::quic::version_name(v)));
+        what.push_str(&format!(" {}", crate::proto::quic::header::version_name(v)));
     }
     if let Some(sni) = &q.sni {
         what.push_str(&format!(", SNI {}", crate::base::escape::escape_str(sni)));

@@ -833,7 +833,7 @@ fn quic_tls_line(t: &crate::story::TlsSummary, q: &QuicSummary) -> String {
         let _ = write!(
             s,
             " (the server switched from {})",
-            super::quic::version_name(v)
+            crate::proto::quic::header::version_name(v)
         );
     }
     if let Some(sni) = &t.sni {

@@ -4,6 +4,7 @@
 
 use crate::base::{Direction, Endpoint, Timestamp};
 use crate::proto::quic::frame::transport_error_name;
+use crate::proto::quic::header::version_name;
 
 /// How a QUIC connection ended, when the capture shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,16 +81,6 @@ impl QuicSummary {
     /// `v1`, `v2` or the hex number of another version.
     pub fn version_name(&self) -> Option<String> {
         self.version.map(version_name)
-    }
-}
-
-/// `v1`, `v2` (RFC 9369), `draft-29`, or `0x…` for any other QUIC version number.
-pub fn version_name(v: u32) -> String {
-    match v {
-        1 => "v1".into(),
-        0x6b33_43cf => "v2".into(),
-        0xff00_0000..=0xff00_00ff => format!("draft-{}", v & 0xff),
-        _ => format!("0x{v:08x}"),
     }
 }
 

@@ -325,7 +325,7 @@ fn quic_phases(
     if let (Some(ts), Some(v)) = (seen.version_negotiation, &q.version_negotiation) {
         let vs: Vec<String> = v
             .iter()
-            .map(|&v| wiretale_engine::story::quic::version_name(v))
+            .map(|&v| wiretale_engine::proto::quic::header::version_name(v))
             .collect();
         out.push((
             "VN ←".to_string(),
@@ -426,7 +426,7 @@ fn quic_lines(
     if let Some(v) = &q.version_negotiation {
         let vs: Vec<String> = v
             .iter()
-            .map(|&v| wiretale_engine::story::quic::version_name(v))
+            .map(|&v| wiretale_engine::proto::quic::header::version_name(v))
             .collect();
         out.push(format!("Version Negotiation offered {}", vs.join(", ")));
     }

@@ -166,7 +166,9 @@ impl<'a> QuicRecord<'a> {
                 server_initial: ts(q.server_initial),
             },
             version: q.version_name(),
-            version_from: q.first_version.map(crate::story::quic::version_name),
+            version_from: q
+                .first_version
+                .map(crate::proto::quic::header::version_name),
             version_negotiation: q
                 .version_negotiation
                 .as_ref()

@@ -57,6 +57,16 @@ pub fn known_version(v: u32) -> bool {
     v == V1 || v == V2
 }
 
+/// `v1`, `v2` (RFC 9369), `draft-29`, or `0x…` for any other QUIC version number.
+pub fn version_name(v: u32) -> String {
+    match v {
+        V1 => "v1".into(),
+        V2 => "v2".into(),
+        0xff00_0000..=0xff00_00ff => format!("draft-{}", v & 0xff),
+        _ => format!("0x{v:08x}"),
+    }
+}
+
 /// Whether a UDP payload opens as QUIC: a long header (RFC 9000 §17.2) of a version this
 /// crate knows, with its fixed bit set and connection IDs of legal length (≤ 20 bytes),
 /// or a Version Negotiation packet (version 0). Short headers cannot be told from noise,
