@@ -21,7 +21,7 @@ mod whole;
 pub use defrag::{DefragLimits, DefragResult, Defragmenter};
 pub use info::{info, info_with, TcpRel};
 pub use packet::{
-    tcp_flags, Addr, ArpInfo, EthInfo, IcmpInfo, IpInfo, Mac, Packet, Quoted, TcpInfo, TcpOptions,
+    tcp_flags, Addr, ArpInfo, Encap, EncapKind, EthInfo, IcmpInfo, IpInfo, Mac, Packet, Quoted, TcpInfo, TcpOptions,
     Transport, UdpInfo, Vlans,
 };
 pub use slice::decode;

@@ -289,6 +289,92 @@ pub struct IcmpInfo {
     pub nd_lladdr: Option<[u8; 6]>,
 }
 
+/// What carried a packet inside another: one entry of [`Packet::tunnels`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EncapKind {
+    /// One MPLS label stack entry (RFC 3032 §2.1); `id` is the label.
+    Mpls,
+    /// The pseudowire control word after the bottom label (RFC 4385 §3); no `id`.
+    PwControlWord,
+    /// PPPoE session stage (RFC 2516 §4); `id` is the session id.
+    Pppoe,
+    /// PPP (RFC 1661 §2): link types 9 and 51, or inside PPPoE; `id` is the protocol.
+    Ppp,
+    /// GRE (RFC 2784, keys and sequence RFC 2890); `id` is the key when present.
+    Gre,
+    /// ERSPAN type I, II or III over GRE; `id` is the session id (type I has none).
+    Erspan(u8),
+    /// VXLAN (RFC 7348 §5, UDP 4789); `id` is the VNI.
+    Vxlan,
+    /// Geneve (RFC 8926 §3, UDP 6081); `id` is the VNI.
+    Geneve,
+    /// Teredo (RFC 4380 §5.1.1, UDP 3544): IPv6 in UDP over IPv4; no `id`.
+    Teredo,
+    /// IPv4 or IPv6 directly in IP (protocols 4 and 41; RFC 2003, RFC 4213); no `id`.
+    IpInIp,
+    /// GTP-U (3GPP TS 29.281 §5, UDP 2152); `id` is the TEID.
+    GtpU,
+    /// 802.1ah provider backbone bridging (EtherType 0x88e7); `id` is the I-SID.
+    Pbb,
+    /// Cisco FabricPath; `id` is the outer destination switch id.
+    FabricPath,
+    /// An 802.11 data frame (radiotap or plain 802.11 link types) with LLC/SNAP; no `id`.
+    Ieee80211,
+}
+
+impl EncapKind {
+    /// The name used in output (`tunnel` in `conns --json`, the field tree).
+    pub fn name(self) -> &'static str {
+        match self {
+            EncapKind::Mpls => "mpls",
+            EncapKind::PwControlWord => "pwach",
+            EncapKind::Pppoe => "pppoe",
+            EncapKind::Ppp => "ppp",
+            EncapKind::Gre => "gre",
+            EncapKind::Erspan(_) => "erspan",
+            EncapKind::Vxlan => "vxlan",
+            EncapKind::Geneve => "geneve",
+            EncapKind::Teredo => "teredo",
+            EncapKind::IpInIp => "ip-in-ip",
+            EncapKind::GtpU => "gtp-u",
+            EncapKind::Pbb => "pbb",
+            EncapKind::FabricPath => "fabricpath",
+            EncapKind::Ieee80211 => "802.11",
+        }
+    }
+
+    /// Whether `id` names the tunnel the same way in both directions, so it may be part
+    /// of a connection's key. MPLS labels and GTP-U TEIDs are chosen by each receiving
+    /// end (RFC 3031 §3.1, TS 29.281 §5.1): the two directions of one connection carry
+    /// different ones, so keying on them would split every connection in two.
+    pub fn id_is_symmetric(self) -> bool {
+        !matches!(
+            self,
+            EncapKind::Mpls | EncapKind::GtpU | EncapKind::Ppp | EncapKind::FabricPath
+        )
+    }
+}
+
+/// One encapsulation around the packet's innermost IP layer, outermost first (see
+/// [`Packet::tunnels`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Encap {
+    pub kind: EncapKind,
+    /// The IP header this encapsulation rode in (the outer IP of GRE, VXLAN, IP-in-IP,
+    /// Teredo, GTP-U, Geneve); `None` for link-layer ones (MPLS, PPPoE, PBB, 802.11).
+    pub ip: Option<IpInfo>,
+    /// The UDP header it rode in (VXLAN, Geneve, Teredo, GTP-U).
+    pub udp: Option<UdpInfo>,
+    /// The encapsulation's own header bytes in the frame (empty for IP-in-IP, whose
+    /// header is `ip`).
+    pub header: Range<usize>,
+    /// Label, VNI, key, TEID, session id or I-SID: see [`EncapKind`].
+    pub id: Option<u32>,
+    /// The Ethernet header carried inside (VXLAN, Geneve, GRE transparent bridging,
+    /// ERSPAN, PBB, FabricPath, an Ethernet pseudowire), with its VLAN ids.
+    pub inner_eth: Option<(EthInfo, Vlans)>,
+}
+
 /// The layer above IP.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Transport {
@@ -312,6 +398,10 @@ pub struct Packet<'a> {
     pub link_header: Range<usize>,
     pub eth: Option<EthInfo>,
     pub vlans: Vlans,
+    /// Encapsulations around the innermost IP packet, outermost first; empty for a
+    /// packet that was not tunnelled. `ip`, `transport` and `payload` are the innermost
+    /// ones (what Wireshark's columns show), `eth` and `vlans` the outermost.
+    pub tunnels: Vec<Encap>,
     /// The EtherType that selected the network layer (after VLAN tags, or from the SLL
     /// protocol field, or implied by a raw-IP/NULL link).
     pub ethertype: Option<u16>,
@@ -335,6 +425,7 @@ impl<'a> Packet<'a> {
             link_header: 0..0,
             eth: None,
             vlans: Vlans::default(),
+            tunnels: Vec::new(),
             ethertype: None,
             arp: None,
             ip: None,
@@ -366,6 +457,29 @@ impl<'a> Packet<'a> {
             return "eth";
         }
         self.link.name()
+    }
+
+    /// A hash of the tunnels around the packet that is the same for both directions
+    /// (outer addresses in canonical order, symmetric ids only); 0 when not tunnelled.
+    /// Part of the connection key: the same inner 4-tuple in two tunnels is two
+    /// connections, as two VLANs are.
+    pub fn tunnel_key(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        if self.tunnels.is_empty() {
+            return 0;
+        }
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for t in &self.tunnels {
+            t.kind.hash(&mut h);
+            if t.kind.id_is_symmetric() {
+                t.id.hash(&mut h);
+            }
+            if let Some(ip) = &t.ip {
+                let (a, b) = (ip.src.min(ip.dst), ip.src.max(ip.dst));
+                (a, b).hash(&mut h);
+            }
+        }
+        h.finish().max(1)
     }
 
     /// Source address for display, as tshark's Source column: the IP source, else the
