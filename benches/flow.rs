@@ -36,6 +36,8 @@ fn pkt<'a>(i: usize, p: &P, payload: &'a [u8]) -> FlowPacket<'a> {
         dst,
         vlans: [0; 2],
         vlan_count: 0,
+        tunnel: 0,
+        tunnels: &[],
         l4: L4::Tcp {
             sport,
             dport,

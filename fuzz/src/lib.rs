@@ -258,6 +258,8 @@ pub fn reassembly(data: &[u8]) {
             dst,
             vlans: [0; 2],
             vlan_count: 0,
+            tunnel: 0,
+            tunnels: &[],
             l4: L4::Tcp {
                 sport,
                 dport,

@@ -23,7 +23,9 @@
 use super::notes::{AppData, AppNote, H2FrameField, QuicPacketField, TlsField, TlsHandshakeField};
 use super::packet_table::PacketRow;
 use crate::base::{LinkType, PacketId};
-use crate::decode::{tcp_flags, Packet, Transport};
+use std::net::IpAddr as IpAddrT;
+
+use crate::decode::{tcp_flags, EncapKind, Packet, Transport};
 use crate::filter::fields::Field;
 use crate::filter::{FieldId, Record, Value};
 use crate::proto::dns::RData;
@@ -208,7 +210,18 @@ impl PacketView<'_> {
         }
         if let Some(q) = self.quoted().filter(|q| q.protocol == proto) {
             if let (Some(a), Some(b)) = (q.sport, q.dport) {
-                f(a, b);
+                if f(a, b) {
+                    return;
+                }
+            }
+        }
+        // The UDP a tunnel rode in (VXLAN, Geneve, Teredo, GTP-U), as Wireshark's
+        // `udp.port` matches the outer header too.
+        if proto == 17 {
+            for u in self.l4().tunnels.iter().filter_map(|t| t.udp.as_ref()) {
+                if f(u.sport, u.dport) {
+                    return;
+                }
             }
         }
     }
@@ -260,6 +273,24 @@ impl PacketView<'_> {
         })
     }
 
+    /// The encapsulations around the packet of the kinds `want` accepts.
+    fn encaps<'s>(
+        &'s self,
+        want: impl Fn(EncapKind) -> bool + 's,
+    ) -> impl Iterator<Item = &'s crate::decode::Encap> + 's {
+        self.l4().tunnels.iter().filter(move |t| want(t.kind))
+    }
+
+    /// (source, destination) of the tunnels' outer IP headers of `version`, outermost
+    /// first.
+    fn tunnel_ip(&self, version: u8) -> impl Iterator<Item = (IpAddrT, IpAddrT)> + '_ {
+        self.l4()
+            .tunnels
+            .iter()
+            .filter_map(move |t| t.ip.as_ref().filter(|i| i.version == version))
+            .map(|i| (i.src, i.dst))
+    }
+
     fn is_eth(&self) -> bool {
         self.pkt.eth.is_some()
             && !matches!(self.pkt.link, LinkType::LINUX_SLL | LinkType::LINUX_SLL2)
@@ -291,12 +322,56 @@ impl Record for PacketView<'_> {
             Eth => present(f, self.is_eth()),
             Vlan => present(f, !p.vlans.is_empty()),
             Arp => present(f, p.arp.is_some()),
-            Ip => present(f, self.ip4().is_some()),
-            Ipv6 => present(f, self.ip6().is_some()),
+            Ip => present(
+                f,
+                self.ip4().is_some() || self.tunnel_ip(4).next().is_some(),
+            ),
+            Ipv6 => present(
+                f,
+                self.ip6().is_some() || self.tunnel_ip(6).next().is_some(),
+            ),
             Icmp => present(f, matches!(self.l4().transport, Transport::Icmp(_))),
             Icmpv6 => present(f, matches!(self.l4().transport, Transport::Icmpv6(_))),
             Tcp => present(f, tcp.is_some() || quoted_proto == Some(6)),
-            Udp => present(f, udp.is_some() || quoted_proto == Some(17)),
+            Udp => present(
+                f,
+                udp.is_some()
+                    || quoted_proto == Some(17)
+                    || self.l4().tunnels.iter().any(|t| t.udp.is_some()),
+            ),
+            Mpls => present(f, self.encaps(|k| k == EncapKind::Mpls).next().is_some()),
+            Pppoes => present(f, self.encaps(|k| k == EncapKind::Pppoe).next().is_some()),
+            Gre => present(
+                f,
+                self.encaps(|k| matches!(k, EncapKind::Gre | EncapKind::Erspan(_)))
+                    .next()
+                    .is_some(),
+            ),
+            Erspan => present(
+                f,
+                self.encaps(|k| matches!(k, EncapKind::Erspan(_)))
+                    .next()
+                    .is_some(),
+            ),
+            Vxlan => present(f, self.encaps(|k| k == EncapKind::Vxlan).next().is_some()),
+            Geneve => present(f, self.encaps(|k| k == EncapKind::Geneve).next().is_some()),
+            Teredo => present(f, self.encaps(|k| k == EncapKind::Teredo).next().is_some()),
+            Gtp => present(f, self.encaps(|k| k == EncapKind::GtpU).next().is_some()),
+            k @ (MplsLabel | PppoesSession | GreKey | VxlanVni | GeneveVni | GtpTeid) => {
+                let want = match k {
+                    MplsLabel => EncapKind::Mpls,
+                    PppoesSession => EncapKind::Pppoe,
+                    GreKey => EncapKind::Gre,
+                    VxlanVni => EncapKind::Vxlan,
+                    GeneveVni => EncapKind::Geneve,
+                    _ => EncapKind::GtpU,
+                };
+                for id in self.encaps(|e| e == want).filter_map(|t| t.id) {
+                    if f(Value::UInt(u64::from(id))) {
+                        return;
+                    }
+                }
+            }
             // tshark's `dns` is port 53 only (mDNS and LLMNR are `mdns`/`llmnr`), and
             // every UDP datagram there, even one too short to parse.
             Dns => present(
@@ -351,6 +426,12 @@ impl Record for PacketView<'_> {
                 }
             }
             IpAddr | IpSrc | IpDst => {
+                // Every IPv4 layer, as in Wireshark: the tunnels' outer headers first.
+                for (s, d) in self.tunnel_ip(4) {
+                    if (k != IpDst && f(Value::Ip(s))) || (k != IpSrc && f(Value::Ip(d))) {
+                        return;
+                    }
+                }
                 let mut addrs: [Option<std::net::IpAddr>; 4] = [None; 4];
                 if let Some(i) = self.ip4() {
                     addrs[0] = Some(i.src);
@@ -398,6 +479,11 @@ impl Record for PacketView<'_> {
             }
             IpFragOffset => uint(f, self.ip4().map(|i| u64::from(i.frag_offset))),
             Ipv6Addr | Ipv6Src | Ipv6Dst => {
+                for (s, d) in self.tunnel_ip(6) {
+                    if (k != Ipv6Dst && f(Value::Ip(s))) || (k != Ipv6Src && f(Value::Ip(d))) {
+                        return;
+                    }
+                }
                 if let Some(i) = self.ip6() {
                     if k != Ipv6Dst && f(Value::Ip(i.src)) {
                         return;

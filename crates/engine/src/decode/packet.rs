@@ -353,6 +353,21 @@ impl EncapKind {
             EncapKind::Mpls | EncapKind::GtpU | EncapKind::Ppp | EncapKind::FabricPath
         )
     }
+
+    /// Whether this layer tells connections apart at all. Label-switched and link-layer
+    /// framings (MPLS, the pseudowire control word, PPP, FabricPath, 802.11) do not: one
+    /// direction may carry more labels than the other (penultimate-hop popping) or none,
+    /// as with asymmetric VLAN tagging, and the connection is still one.
+    pub fn separates_connections(self) -> bool {
+        !matches!(
+            self,
+            EncapKind::Mpls
+                | EncapKind::PwControlWord
+                | EncapKind::Ppp
+                | EncapKind::FabricPath
+                | EncapKind::Ieee80211
+        )
+    }
 }
 
 /// One encapsulation around the packet's innermost IP layer, outermost first (see
@@ -469,7 +484,13 @@ impl<'a> Packet<'a> {
             return 0;
         }
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        for t in &self.tunnels {
+        let mut any = false;
+        for t in self
+            .tunnels
+            .iter()
+            .filter(|t| t.kind.separates_connections())
+        {
+            any = true;
             t.kind.hash(&mut h);
             if t.kind.id_is_symmetric() {
                 t.id.hash(&mut h);
@@ -479,7 +500,11 @@ impl<'a> Packet<'a> {
                 (a, b).hash(&mut h);
             }
         }
-        h.finish().max(1)
+        if any {
+            h.finish().max(1)
+        } else {
+            0
+        }
     }
 
     /// Source address for display, as tshark's Source column: the IP source, else the

@@ -5,7 +5,10 @@
 use super::community_id::community_id;
 use super::history::{tcp_conn_state, EndpointState, History};
 use super::tcp_analysis::TcpAnalysisFlags;
+use std::net::IpAddr;
+
 use crate::base::{Anomaly, AnomalyKind, ConnId, Direction, Endpoint, Timestamp};
+use crate::decode::{Encap, EncapKind};
 
 /// Distinct anomaly names kept per connection (the first detail of each).
 pub const MAX_CONN_ANOMALIES: usize = 8;
@@ -79,6 +82,64 @@ pub struct IcmpInfo {
     pub code: u8,
 }
 
+/// One encapsulation a tunnelled connection was carried in, outermost first, oriented
+/// from the client's side.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TunnelHop {
+    pub kind: EncapKind,
+    /// Label, VNI, key, TEID… on the client's packets `[0]` and on the server's `[1]`
+    /// (MPLS labels and GTP-U TEIDs differ by direction).
+    pub id: [Option<u32>; 2],
+    /// Outer addresses (client's side, server's side) of an IP-carried encapsulation.
+    pub outer: Option<(IpAddr, IpAddr)>,
+    /// Outer UDP ports (client's side, server's side) of a UDP-carried one.
+    pub outer_ports: Option<(u16, u16)>,
+}
+
+/// Records the encapsulations of a connection's first packet each way: the first packet
+/// builds the stack, the first one of the other direction adds its ids.
+pub(crate) fn note_tunnel(c: &mut Connection, d: Direction, tunnels: &[Encap]) {
+    let i = d.index();
+    fn orient<T>(i: usize, a: T, b: T) -> (T, T) {
+        if i == 0 {
+            (a, b)
+        } else {
+            (b, a)
+        }
+    }
+    match c.tunnel.as_mut() {
+        None if tunnels.is_empty() => {}
+        None => {
+            let hops = tunnels
+                .iter()
+                .map(|t| {
+                    let mut id = [None; 2];
+                    id[i] = t.id;
+                    TunnelHop {
+                        kind: t.kind,
+                        id,
+                        outer: t.ip.as_ref().map(|ip| orient(i, ip.src, ip.dst)),
+                        outer_ports: t.udp.as_ref().map(|u| orient(i, u.sport, u.dport)),
+                    }
+                })
+                .collect();
+            c.tunnel = Some(hops);
+        }
+        Some(hops) => {
+            for (h, t) in hops.iter_mut().zip(tunnels) {
+                if h.kind != t.kind {
+                    break;
+                }
+                if let Some(slot) = h.id.get_mut(i) {
+                    if slot.is_none() {
+                        *slot = t.id;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// One connection (TCP, UDP flow, or ICMP echo exchange).
 #[derive(Clone, Debug)]
 pub struct Connection {
@@ -90,6 +151,9 @@ pub struct Connection {
     /// VLAN contexts split or join connections.
     pub vlans: [u16; 2],
     pub vlan_count: u8,
+    /// The encapsulations the connection was carried in (empty when not tunnelled);
+    /// the tunnel context is part of the connection's key, see `table`.
+    pub tunnel: Option<Box<[TunnelHop]>>,
     /// Client/server was inferred (no SYN seen; SYN/ACK or port heuristic).
     pub orientation_guessed: bool,
     pub first_ts: Timestamp,
@@ -129,6 +193,7 @@ impl Connection {
             server,
             vlans: [0; 2],
             vlan_count: 0,
+            tunnel: None,
             orientation_guessed: false,
             first_ts: ts,
             last_ts: ts,

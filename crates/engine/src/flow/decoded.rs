@@ -9,7 +9,11 @@ use crate::decode::{Packet, Transport};
 impl<'a> FlowPacket<'a> {
     /// `None` when the packet has no IP layer, or is a fragment (its datagram, once
     /// reassembled by [`crate::decode::decode_defragmented`], is what the table sees).
-    pub fn from_decoded(id: PacketId, ts: Timestamp, pkt: &Packet<'a>) -> Option<FlowPacket<'a>> {
+    pub fn from_decoded(
+        id: PacketId,
+        ts: Timestamp,
+        pkt: &'a Packet<'a>,
+    ) -> Option<FlowPacket<'a>> {
         let ip = pkt.ip.as_ref()?;
         if ip.is_fragment() {
             return None;
@@ -55,6 +59,8 @@ impl<'a> FlowPacket<'a> {
             dst: ip.dst,
             vlans,
             vlan_count: ids.len().min(2) as u8,
+            tunnel: pkt.tunnel_key(),
+            tunnels: &pkt.tunnels,
             l4,
         })
     }

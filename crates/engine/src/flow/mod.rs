@@ -10,7 +10,7 @@
 //! connection is handed out through [`StreamSink::conn_done`] and its buffers dropped.
 //!
 //! Where the rules live:
-//! - keying, VLAN contexts, creation, timeouts: `table/mod.rs` (module docs);
+//! - keying, VLAN and tunnel contexts, creation, timeouts: `table/mod.rs` (module docs);
 //! - one TCP segment (port reuse, orientation, states, phases): `table/segment.rs`;
 //! - reassembly policy (first copy wins, gaps as lengths, limits): `reassembly.rs`;
 //! - Wireshark's sequence analysis, in its check order: `tcp_analysis.rs`;
@@ -36,8 +36,9 @@ mod tests;
 use std::net::IpAddr;
 
 use crate::base::{ConnId, Direction, PacketId, Timestamp};
+use crate::decode::Encap;
 
-pub use conn::{Close, CloseHow, ConnProto, Connection, Handshake, IcmpInfo, Phases};
+pub use conn::{Close, CloseHow, ConnProto, Connection, Handshake, IcmpInfo, Phases, TunnelHop};
 pub use hash::FxHashMap;
 pub use table::{ConnTable, TableStats};
 pub use tcp_analysis::{TcpAnalysisFlags, TcpFlagsAnalysis};
@@ -64,6 +65,12 @@ pub struct FlowPacket<'a> {
     /// VLAN ids, outer first; `vlan_count` of them are valid.
     pub vlans: [u16; 2],
     pub vlan_count: u8,
+    /// [`crate::decode::Packet::tunnel_key`]: the tunnel context, part of the connection
+    /// key (0 when not tunnelled).
+    pub tunnel: u64,
+    /// The encapsulations around the packet, outermost first (recorded on the
+    /// connection; see [`TunnelHop`]).
+    pub tunnels: &'a [Encap],
     pub l4: L4<'a>,
 }
 

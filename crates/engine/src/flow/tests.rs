@@ -179,8 +179,12 @@ impl T {
 /// Decodes wire bytes with the product's own decoder and converts them with the one
 /// conversion, [`FlowPacket::from_decoded`].
 pub(crate) fn to_flow(bytes: &[u8], id: u32, ts_ms: i64) -> FlowPacket<'_> {
-    let p = crate::decode::decode(crate::base::LinkType::ETHERNET, bytes);
-    FlowPacket::from_decoded(PacketId(id), Timestamp(ts_ms * 1_000_000), &p)
+    // Leaked so the FlowPacket may borrow the packet's tunnel list (a test helper only).
+    let p = Box::leak(Box::new(crate::decode::decode(
+        crate::base::LinkType::ETHERNET,
+        bytes,
+    )));
+    FlowPacket::from_decoded(PacketId(id), Timestamp(ts_ms * 1_000_000), p)
         .expect("an IP test packet")
 }
 
@@ -801,7 +805,7 @@ mod props {
                     4 => L4::Icmp { v6: false, kind: if flags & 1 == 0 { 8 } else { 0 }, code: 0, echo: Some((sp, dp)) },
                     _ => L4::Other { proto: 47 },
                 };
-                let p = FlowPacket { id: PacketId(i as u32), ts: Timestamp(ts), src: IpAddr::from([10, 0, 0, a]), dst: IpAddr::from([10, 0, 0, b]), vlans: [vl as u16, 0], vlan_count: vl.min(1), l4 };
+                let p = FlowPacket { id: PacketId(i as u32), ts: Timestamp(ts), src: IpAddr::from([10, 0, 0, a]), dst: IpAddr::from([10, 0, 0, b]), vlans: [vl as u16, 0], vlan_count: vl.min(1), tunnel: 0, tunnels: &[], l4 };
                 let v = t.process(&p, &mut rec);
                 let _ = v.info_prefix();
                 prop_assert!(t.buffered_bytes() <= 1500);
@@ -881,6 +885,8 @@ fn port_reuse_at_scale() {
                 dst,
                 vlans: [0; 2],
                 vlan_count: 0,
+                tunnel: 0,
+                tunnels: &[],
                 l4,
             };
             id += 1;
@@ -1008,6 +1014,8 @@ fn real_frames_truncation_sweep() {
                 dst,
                 vlans: [0; 2],
                 vlan_count: 0,
+                tunnel: 0,
+                tunnels: &[],
                 l4,
             };
             t.process(&fp, &mut rec);

@@ -9,7 +9,8 @@ use super::quic::QuicRecord;
 use super::tls::TlsRecord;
 use super::{guard, secs, wire, EndpointRecord, Sides, Wire};
 use crate::base::Timestamp;
-use crate::flow::{CloseHow, ConnProto};
+use crate::decode::EncapKind;
+use crate::flow::{CloseHow, ConnProto, TunnelHop};
 use crate::story::{ConnName, ConnRecord};
 
 /// One finished connection (README, "JSON Lines output").
@@ -57,7 +58,60 @@ pub struct ConnJson<'a> {
     /// Zeek's conn_state.
     pub state: &'static str,
     pub tls: Option<TlsRecord<'a>>,
+    /// The encapsulations the connection was carried in, outermost first (empty when
+    /// not tunnelled). The tunnel is part of the connection's identity: the same inner
+    /// 4-tuple in two tunnels is two connections.
+    pub tunnel: Vec<TunnelRecord>,
     pub vlan: &'a [u16],
+}
+
+/// One encapsulation of a tunnelled connection, seen from the client's side.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct TunnelRecord {
+    /// `mpls`, `pwach`, `pppoe`, `ppp`, `gre`, `erspan`, `vxlan`, `geneve`, `teredo`,
+    /// `ip-in-ip`, `gtp-u`, `pbb`, `fabricpath` or `802.11`.
+    #[schemars(extend("enum" = ["mpls", "pwach", "pppoe", "ppp", "gre", "erspan", "vxlan", "geneve", "teredo", "ip-in-ip", "gtp-u", "pbb", "fabricpath", "802.11"]))]
+    pub kind: &'static str,
+    /// The label (MPLS), VNI (VXLAN, Geneve), key (GRE), TEID (GTP-U), session id
+    /// (PPPoE, ERSPAN), I-SID (PBB) or protocol (PPP) on the client's packets; null
+    /// when the layer has none or no client packet was seen.
+    pub id: Option<u32>,
+    /// The same on the server's packets, when it differs (MPLS labels and GTP-U TEIDs
+    /// are chosen per direction); else null.
+    pub id_back: Option<u32>,
+    /// The outer endpoints of an IP-carried encapsulation: the client's side and the
+    /// server's (the port is 0 unless it rode in UDP); null for link-layer ones.
+    pub outer_client: Option<EndpointRecord>,
+    pub outer_server: Option<EndpointRecord>,
+    /// ERSPAN's version (1 = type I … 3 = type III), else null.
+    pub version: Option<u8>,
+}
+
+impl TunnelRecord {
+    pub fn new(h: &TunnelHop) -> Self {
+        let (id, back) = match h.id {
+            [Some(a), b] => (Some(a), b.filter(|b| *b != a)),
+            [None, b] => (b, None),
+        };
+        let ports = h.outer_ports.unwrap_or((0, 0));
+        TunnelRecord {
+            kind: h.kind.name(),
+            id,
+            id_back: back,
+            outer_client: h.outer.map(|(c, _)| EndpointRecord {
+                ip: c,
+                port: ports.0,
+            }),
+            outer_server: h.outer.map(|(_, s)| EndpointRecord {
+                ip: s,
+                port: ports.1,
+            }),
+            version: match h.kind {
+                EncapKind::Erspan(v) => Some(v),
+                _ => None,
+            },
+        }
+    }
 }
 
 /// `{"by", "how", "ts"}` of the first FIN or RST.
@@ -214,6 +268,11 @@ impl<'a> ConnJson<'a> {
             server: (&k.server).into(),
             state: k.state(),
             tls: c.tls.as_ref().map(|t| TlsRecord::new(t, &c.tls_anomalies)),
+            tunnel: k
+                .tunnel
+                .iter()
+                .flat_map(|t| t.iter().map(TunnelRecord::new))
+                .collect(),
             vlan: &k.vlans[..k.vlan_count as usize],
         }
     }

@@ -26,7 +26,7 @@
 
 use std::net::IpAddr;
 
-use super::conn::{Close, CloseHow, ConnProto, Connection, Handshake, IcmpInfo};
+use super::conn::{note_tunnel, Close, CloseHow, ConnProto, Connection, Handshake, IcmpInfo};
 use super::hash::FxHashMap;
 use super::history::EndpointState;
 use super::reassembly::{Ctx, Limits, Reassembler};
@@ -57,30 +57,23 @@ struct Key {
     proto: u8,
     lo: (IpAddr, u16),
     hi: (IpAddr, u16),
+    /// The tunnel context ([`FlowPacket::tunnel`]), 0 when not tunnelled.
+    tunnel: u64,
 }
 
 /// Canonical key and the side (0: src is `lo`) of the packet.
-fn make_key(proto: u8, src: Endpoint, dst: Endpoint) -> (Key, usize) {
+fn make_key(proto: u8, src: Endpoint, dst: Endpoint, tunnel: u64) -> (Key, usize) {
     let (a, b) = ((src.ip, src.port), (dst.ip, dst.port));
-    if a <= b {
-        (
-            Key {
-                proto,
-                lo: a,
-                hi: b,
-            },
-            0,
-        )
-    } else {
-        (
-            Key {
-                proto,
-                lo: b,
-                hi: a,
-            },
-            1,
-        )
-    }
+    let (lo, hi, side) = if a <= b { (a, b, 0) } else { (b, a, 1) };
+    (
+        Key {
+            proto,
+            lo,
+            hi,
+            tunnel,
+        },
+        side,
+    )
 }
 
 type VlanCtx = (u8, [u16; 2]);
@@ -495,7 +488,7 @@ impl ConnTable {
         join: Option<ConnId>,
         sink: &mut impl StreamSink,
     ) -> PacketVerdict {
-        let (key, side) = make_key(proto, src, dst);
+        let (key, side) = make_key(proto, src, dst, pkt.tunnel);
         let vlan = vlan_ctx(pkt);
         let mut slot = self.find(&key, side, vlan);
         if let Some(s) = slot {
@@ -541,7 +534,8 @@ impl ConnTable {
         let Some(e) = self.slab.get_mut(slot as usize).and_then(|e| e.as_mut()) else {
             return PacketVerdict::none();
         };
-        if e.vlan_side[side].is_none() {
+        let first_of_side = e.vlan_side[side].is_none();
+        if first_of_side {
             e.vlan_side[side] = Some(vlan);
         }
         e.last_pkt = pkt.id;
@@ -553,6 +547,9 @@ impl ConnTable {
         } else {
             Direction::ServerToClient
         };
+        if first_of_side {
+            note_tunnel(c, d, pkt.tunnels);
+        }
         let i = d.index();
         // A timestamp that jumps back (a clock step, a corrupt record) does not rewind
         // the connection: idleness is measured from the latest time seen.

@@ -44,7 +44,7 @@ impl ConnTable {
         };
         let src = Endpoint::new(pkt.src, sport);
         let dst = Endpoint::new(pkt.dst, dport);
-        let (key, side) = make_key(6, src, dst);
+        let (key, side) = make_key(6, src, dst, pkt.tunnel);
         let vlan = vlan_ctx(pkt);
         let (syn, ackf, fin, rst) = (
             flags & SYN != 0,
@@ -110,7 +110,8 @@ impl ConnTable {
         let Some(e) = self.slab.get_mut(slot as usize).and_then(|e| e.as_mut()) else {
             return PacketVerdict::none();
         };
-        if e.vlan_side[side].is_none() {
+        let first_of_side = e.vlan_side[side].is_none();
+        if first_of_side {
             e.vlan_side[side] = Some(vlan);
         }
         e.last_pkt = pkt.id;
@@ -119,6 +120,9 @@ impl ConnTable {
         };
         let c = &mut e.conn;
         let d = c.dir_of(src);
+        if first_of_side {
+            note_tunnel(c, d, pkt.tunnels);
+        }
         let (i, o) = (d.index(), d.reverse().index());
         // A timestamp that jumps back (a clock step, a corrupt record) does not rewind
         // the connection: idleness is measured from the latest time seen.
