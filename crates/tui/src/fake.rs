@@ -1115,6 +1115,7 @@ impl DataSource for FakeSource {
                 format!("TLS 1.3 ClientHello SNI={} ALPN=h2,http/1.1; ServerHello TLS_AES_128_GCM_SHA256", s.name)
             }),
             quic: Vec::new(),
+            tunnel: Vec::new(),
             anomalies,
         }
     }

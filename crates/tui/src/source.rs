@@ -124,6 +124,9 @@ pub struct ConnDetail {
     /// A QUIC connection's summary lines (version, SNI, ALPN, handshake, connection IDs,
     /// client addresses); empty for other connections.
     pub quic: Vec<String>,
+    /// One line per encapsulation the connection rode in, outermost first (empty when
+    /// it was not tunnelled).
+    pub tunnel: Vec<String>,
     pub anomalies: Vec<String>,
 }
 

@@ -96,6 +96,46 @@ pub struct TunnelHop {
     pub outer_ports: Option<(u16, u16)>,
 }
 
+impl TunnelHop {
+    /// One line for people: `vxlan VNI 42  198.18.60.11 → 198.18.60.21:4789`,
+    /// `mpls label 16 (back 17)`, `ip-in-ip  10.0.0.1 → 10.0.0.2`.
+    pub fn text(&self) -> String {
+        let what = match self.kind {
+            EncapKind::Mpls => "label",
+            EncapKind::Vxlan | EncapKind::Geneve => "VNI",
+            EncapKind::Gre => "key",
+            EncapKind::GtpU => "TEID",
+            EncapKind::Pppoe | EncapKind::Erspan(_) => "session",
+            EncapKind::Pbb => "I-SID",
+            EncapKind::FabricPath => "switch",
+            EncapKind::Ppp => "protocol",
+            _ => "id",
+        };
+        let mut s = match self.kind {
+            EncapKind::Erspan(v) => format!("erspan type {}", "I".repeat(usize::from(v.min(3)))),
+            k => k.name().to_string(),
+        };
+        match self.id {
+            [Some(a), Some(b)] if a != b => s.push_str(&format!(" {what} {a} (back {b})")),
+            [Some(a), _] | [None, Some(a)] => s.push_str(&format!(" {what} {a}")),
+            [None, None] => {}
+        }
+        if let Some((c, sv)) = self.outer {
+            let port = |p: Option<u16>| p.map(|p| format!(":{p}")).unwrap_or_default();
+            let (pc, ps) = match self.outer_ports {
+                Some((a, b)) => (Some(a), Some(b)),
+                None => (None, None),
+            };
+            let host = |ip: IpAddr, p: Option<u16>| match (ip, p) {
+                (IpAddr::V6(_), Some(_)) => format!("[{ip}]{}", port(p)),
+                _ => format!("{ip}{}", port(p)),
+            };
+            s.push_str(&format!("  {} → {}", host(c, pc), host(sv, ps)));
+        }
+        s
+    }
+}
+
 /// Records the encapsulations of a connection's first packet each way: the first packet
 /// builds the stack, the first one of the other direction adds its ids.
 pub(crate) fn note_tunnel(c: &mut Connection, d: Direction, tunnels: &[Encap]) {

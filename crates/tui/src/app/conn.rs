@@ -5,6 +5,8 @@ use crate::source::ConnDetail;
 /// Sections of the Connection view's document, in order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConnSection {
+    /// The encapsulations a tunnelled connection rode in.
+    Tunnel,
     /// A QUIC connection's summary (versions, connection IDs, addresses).
     Quic,
     Timeline,
@@ -17,6 +19,7 @@ pub enum ConnSection {
 /// The non-empty sections of `d` with their item counts.
 pub fn conn_sections(d: &ConnDetail) -> Vec<(ConnSection, usize)> {
     [
+        (ConnSection::Tunnel, d.tunnel.len()),
         (ConnSection::Quic, d.quic.len()),
         (ConnSection::Timeline, d.phases.len()),
         (ConnSection::Ladder, d.arrows.len()),

@@ -254,6 +254,11 @@ pub fn conn_detail(d: &DetailInput<'_>) -> ConnDetail {
         quic: quic
             .map(|q| quic_lines(q, d.rec.tls.as_deref(), k.first_ts))
             .unwrap_or_default(),
+        tunnel: k
+            .tunnel
+            .iter()
+            .flat_map(|t| t.iter().map(|h| h.text()))
+            .collect(),
         anomalies: conn_anoms,
     }
 }

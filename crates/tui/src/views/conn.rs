@@ -28,6 +28,7 @@ fn doc_line(
     };
     let Some(j) = item else {
         return match s {
+            ConnSection::Tunnel => Line::styled("Tunnel", t.title()),
             ConnSection::Quic => Line::styled("QUIC", t.title()),
             ConnSection::Timeline => Line::styled("Timeline", t.title()),
             ConnSection::Ladder => {
@@ -47,6 +48,11 @@ fn doc_line(
         };
     };
     match s {
+        ConnSection::Tunnel => d
+            .tunnel
+            .get(j)
+            .map(|l| Line::raw(esc(l)))
+            .unwrap_or_default(),
         ConnSection::Quic => d.quic.get(j).map(|q| Line::raw(esc(q))).unwrap_or_default(),
         ConnSection::Timeline => d
             .phases
