@@ -100,6 +100,24 @@ impl TunnelHop {
     /// One line for people: `vxlan VNI 42  198.18.60.11 → 198.18.60.21:4789`,
     /// `mpls label 16 (back 17)`, `ip-in-ip  10.0.0.1 → 10.0.0.2`.
     pub fn text(&self) -> String {
+        let mut s = self.short();
+        if let Some((c, sv)) = self.outer {
+            let (pc, ps) = match self.outer_ports {
+                Some((a, b)) => (Some(a), Some(b)),
+                None => (None, None),
+            };
+            let host = |ip: IpAddr, p: Option<u16>| match (ip, p) {
+                (IpAddr::V6(_), Some(p)) => format!("[{ip}]:{p}"),
+                (_, Some(p)) => format!("{ip}:{p}"),
+                (_, None) => ip.to_string(),
+            };
+            s.push_str(&format!("  {} → {}", host(c, pc), host(sv, ps)));
+        }
+        s
+    }
+
+    /// The kind and id only: `vxlan VNI 42`, `gre key 7`, `ip-in-ip`.
+    pub fn short(&self) -> String {
         let what = match self.kind {
             EncapKind::Mpls => "label",
             EncapKind::Vxlan | EncapKind::Geneve => "VNI",
@@ -119,18 +137,6 @@ impl TunnelHop {
             [Some(a), Some(b)] if a != b => s.push_str(&format!(" {what} {a} (back {b})")),
             [Some(a), _] | [None, Some(a)] => s.push_str(&format!(" {what} {a}")),
             [None, None] => {}
-        }
-        if let Some((c, sv)) = self.outer {
-            let port = |p: Option<u16>| p.map(|p| format!(":{p}")).unwrap_or_default();
-            let (pc, ps) = match self.outer_ports {
-                Some((a, b)) => (Some(a), Some(b)),
-                None => (None, None),
-            };
-            let host = |ip: IpAddr, p: Option<u16>| match (ip, p) {
-                (IpAddr::V6(_), Some(_)) => format!("[{ip}]{}", port(p)),
-                _ => format!("{ip}{}", port(p)),
-            };
-            s.push_str(&format!("  {} → {}", host(c, pc), host(sv, ps)));
         }
         s
     }

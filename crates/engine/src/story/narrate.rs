@@ -481,6 +481,11 @@ fn conn_events(
     if quic.is_some() {
         text.insert_str(0, "(QUIC) ");
     }
+    if let Some(t) = c.tunnel.as_deref().filter(|t| !t.is_empty()) {
+        // Innermost first: "in gre key 7 in vxlan VNI 42".
+        let hops: Vec<String> = t.iter().rev().map(|h| h.short()).collect();
+        let _ = write!(text, "  in {}", hops.join(" in "));
+    }
     if c.proto == ConnProto::Tcp && hs.syn_ts.is_none() {
         text.push_str("  already open when the capture began");
     }
