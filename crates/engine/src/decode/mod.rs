@@ -30,4 +30,6 @@ pub use tree::{field_tree, field_tree_with};
 pub use whole::{decode_defragmented, Fragmentation};
 
 #[cfg(test)]
+mod encap_tests;
+#[cfg(test)]
 mod tests;

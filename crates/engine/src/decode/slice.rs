@@ -71,7 +71,13 @@ pub fn decode(link: LinkType, data: &[u8]) -> Packet<'_> {
                 9 => Next::Ppp(0),
                 51 => Next::Pppoe(0),
                 105 => Next::Wlan(0),
-                _ => Next::Radiotap(0),
+                _ => {
+                    // The radiotap header is this link type's link header.
+                    if let Some(len) = bytes::<2>(data, 2).map(u16::from_le_bytes) {
+                        p.link_header = 0..usize::from(len).min(data.len());
+                    }
+                    Next::Radiotap(0)
+                }
             };
             encap::open(&mut p, data, Some(first));
             return p;
