@@ -475,3 +475,87 @@ fn field_tree_shows_every_layer_in_order_within_the_frame() {
         .iter()
         .any(|l| l == "VXLAN Network Identifier (VNI): 256"));
 }
+
+fn within(n: &FieldNode, len: usize, path: &str) {
+    assert!(
+        n.range.start <= n.range.end && n.range.end <= len,
+        "{path} > {}: {:?} outside a {len}-byte frame",
+        n.label,
+        n.range
+    );
+    for c in &n.children {
+        within(c, len, &format!("{path} > {}", n.label));
+    }
+}
+
+/// Every frame of every tunnel capture: the tree has one node per encapsulation (its
+/// kind in the title) and every node's bytes lie inside the frame.
+#[test]
+fn field_tree_on_the_tunnel_captures() {
+    let dir = std::path::Path::new(crate::testutil::ROOT).join("tests/data/tunnels");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/data/tunnels")
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+        .collect();
+    names.sort();
+    let mut nodes = 0;
+    for path in &names {
+        let fr = crate::testutil::read_frames(path);
+        for (i, (_, data)) in fr.frames.iter().enumerate() {
+            let p = decode(fr.links[i], data);
+            let t = field_tree(fr.links[i], data);
+            within(&t, data.len(), &format!("{} frame {}", path.display(), i + 1));
+            let mut all = Vec::new();
+            labels(&t, &mut all);
+            for e in p.tunnels.iter().filter(|e| e.kind != EncapKind::IpInIp) {
+                let tag = format!("[{}]", e.kind.name());
+                assert!(
+                    all.iter().any(|l| l.ends_with(&tag)),
+                    "{} frame {}: no {tag} node in {all:#?}",
+                    path.display(),
+                    i + 1
+                );
+                nodes += 1;
+            }
+        }
+    }
+    assert!(nodes > 1000, "only {nodes} encapsulation nodes");
+}
+
+/// IPv4 fragments carried in GRE: reassembled from the inner headers, and the datagram
+/// keeps the GRE layer (its key) so it lands in the tunnel's connection.
+#[test]
+fn fragments_inside_a_tunnel_reassemble_with_the_tunnel() {
+    use super::{decode_defragmented, DefragLimits, Defragmenter};
+    use crate::base::Timestamp;
+    let whole_udp = udp(1111, 2222, &[7u8; 24]);
+    let frag = |off: usize, more: bool, piece: &[u8]| {
+        let mut ip = ipv4(17, [10, 0, 0, 1], [10, 0, 0, 2], piece);
+        let word = ((off / 8) as u16) | if more { 0x2000 } else { 0 };
+        ip[6..8].copy_from_slice(&word.to_be_bytes());
+        let mut g = vec![0x20, 0x00, 0x08, 0x00];
+        g.extend_from_slice(&9u32.to_be_bytes());
+        g.extend(ip);
+        eth(0x0800, &ipv4(47, [192, 0, 2, 1], [192, 0, 2, 2], &g))
+    };
+    let f1 = frag(0, true, &whole_udp[..16]);
+    let f2 = frag(16, false, &whole_udp[16..]);
+    let mut d = Defragmenter::new(DefragLimits::default());
+    let ts = Timestamp::default();
+    let first = decode_defragmented(&mut d, ts, LinkType::ETHERNET, &f1, |p, w, _| {
+        (kinds(p), w.is_some())
+    });
+    assert_eq!(first, (vec![EncapKind::Gre], false));
+    let (kinds_whole, sport, key) = decode_defragmented(&mut d, ts, LinkType::ETHERNET, &f2, |_, w, _| {
+        let w = w.expect("datagram completed");
+        let sport = match w.transport {
+            Transport::Udp(u) => u.sport,
+            _ => 0,
+        };
+        (kinds(w), sport, w.tunnel_key())
+    });
+    assert_eq!(kinds_whole, [EncapKind::Gre]);
+    assert_eq!(sport, 1111);
+    assert_eq!(key, decode(LinkType::ETHERNET, &f1).tunnel_key());
+}
