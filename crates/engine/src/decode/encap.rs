@@ -173,7 +173,7 @@ impl<'a> Walk<'a> {
                     _ => {
                         let mut q = Packet::empty(self.link);
                         let rest = from_ether_type(&mut q, self.data, at, et);
-                        match self.landed(q, rest, et)? {
+                        match self.landed(q, rest, et, false)? {
                             Ok(q) => return Ok(q),
                             Err(n) => n,
                         }
@@ -190,7 +190,7 @@ impl<'a> Walk<'a> {
                         last.inner_eth = Some((e, q.vlans));
                     }
                     let et = q.ethertype.unwrap_or(0);
-                    match self.landed(q, rest, et)? {
+                    match self.landed(q, rest, et, true)? {
                         Ok(q) => return Ok(q),
                         Err(n) => n,
                     }
@@ -224,12 +224,15 @@ impl<'a> Walk<'a> {
 
     /// After the slicer ran on an inner EtherType payload or Ethernet frame: the inner
     /// packet when it has an IP or ARP layer, the next step when it stopped at another
-    /// encapsulation's EtherType, else why it stopped.
+    /// encapsulation's EtherType, else why it stopped. `frame`: the bytes were a whole
+    /// Ethernet frame, whose non-IP EtherTypes (LLDP, STP…) are no more an anomaly inside
+    /// a tunnel than on the wire; a tunnel header naming an unknown protocol is one.
     fn landed(
         &mut self,
         q: Packet<'a>,
         rest: Option<(u16, usize)>,
         et: u16,
+        frame: bool,
     ) -> Result<Result<Packet<'a>, Next>, Stopped> {
         if q.ip.is_some() || q.arp.is_some() {
             return Ok(Ok(q));
@@ -239,6 +242,9 @@ impl<'a> Walk<'a> {
         }
         if let Some(a) = q.anomalies.into_iter().next() {
             return Err(Some(a));
+        }
+        if frame {
+            return Err(None);
         }
         let et = rest.map_or(et, |(e, _)| e);
         Err(stop(
@@ -747,6 +753,12 @@ fn ip_level<'a>(w: &mut Walk<'a>, p: &Packet<'a>) -> Result<Option<Next>, Stoppe
         }
         Transport::Udp(u) => {
             let here = |port: u16| u.dport == port || u.sport == port;
+            if !matches!(u.dport, PORT_VXLAN | PORT_GENEVE | PORT_VXLAN_LINUX)
+                && !here(PORT_GTPU)
+                && !here(PORT_TEREDO)
+            {
+                return Ok(None);
+            }
             w.outer = Some((ip.clone(), Some(u)));
             if u.dport == PORT_VXLAN {
                 w.vxlan(at).map(Some)

@@ -505,7 +505,11 @@ fn field_tree_on_the_tunnel_captures() {
         for (i, (_, data)) in fr.frames.iter().enumerate() {
             let p = decode(fr.links[i], data);
             let t = field_tree(fr.links[i], data);
-            within(&t, data.len(), &format!("{} frame {}", path.display(), i + 1));
+            within(
+                &t,
+                data.len(),
+                &format!("{} frame {}", path.display(), i + 1),
+            );
             let mut all = Vec::new();
             labels(&t, &mut all);
             for e in p.tunnels.iter().filter(|e| e.kind != EncapKind::IpInIp) {
@@ -547,14 +551,15 @@ fn fragments_inside_a_tunnel_reassemble_with_the_tunnel() {
         (kinds(p), w.is_some())
     });
     assert_eq!(first, (vec![EncapKind::Gre], false));
-    let (kinds_whole, sport, key) = decode_defragmented(&mut d, ts, LinkType::ETHERNET, &f2, |_, w, _| {
-        let w = w.expect("datagram completed");
-        let sport = match w.transport {
-            Transport::Udp(u) => u.sport,
-            _ => 0,
-        };
-        (kinds(w), sport, w.tunnel_key())
-    });
+    let (kinds_whole, sport, key) =
+        decode_defragmented(&mut d, ts, LinkType::ETHERNET, &f2, |_, w, _| {
+            let w = w.expect("datagram completed");
+            let sport = match w.transport {
+                Transport::Udp(u) => u.sport,
+                _ => 0,
+            };
+            (kinds(w), sport, w.tunnel_key())
+        });
     assert_eq!(kinds_whole, [EncapKind::Gre]);
     assert_eq!(sport, 1111);
     assert_eq!(key, decode(LinkType::ETHERNET, &f1).tunnel_key());
