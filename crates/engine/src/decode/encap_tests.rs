@@ -564,3 +564,15 @@ fn fragments_inside_a_tunnel_reassemble_with_the_tunnel() {
     assert_eq!(sport, 1111);
     assert_eq!(key, decode(LinkType::ETHERNET, &f1).tunnel_key());
 }
+
+/// Encapsulations with no IP inside say what they are in the Info column.
+#[test]
+fn info_names_an_encapsulation_without_ip() {
+    let p = decode(LinkType::PPP, &[0xff, 0x03, 0xc0, 0x21, 1, 1, 0, 4]);
+    assert_eq!(super::info(&p), "PPP protocol 0xc021 (LCP)");
+    let fr = eth(0x8863, &[0x11, 0x09, 0, 0, 0, 4, 0x01, 0x01, 0, 0]);
+    assert_eq!(
+        super::info(&decode(LinkType::ETHERNET, &fr)),
+        "PPPoE, session 0x0000"
+    );
+}
