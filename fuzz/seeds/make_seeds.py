@@ -29,7 +29,7 @@ for rel in ["zeek/empty.pcap", "tcpdump/tcp_rst_diag_payload.pcap", "tcpdump/LIN
     put("pcap_reader", rel.replace("/", "_"), open(os.path.join(cap, rel), "rb").read())
 
 # Layers 2-4: first byte selects the link type (index into LINKS in src/lib.rs).
-LINK = {1: 0, 0: 1, 101: 2, 108: 3, 113: 4, 276: 5, 228: 6, 229: 7}
+LINK = {1: 0, 0: 1, 101: 2, 108: 3, 113: 4, 276: 5, 228: 6, 229: 7, 9: 9, 51: 10, 105: 11, 127: 12}
 for rel in ["tcpdump/802.1ad_QinQ.pcap", "zeek/ipv4-fragmented-4.pcap", "tcpdump/ipv6-routing-header.pcap",
             "tcpdump/icmpv6.pcap", "zeek/linux_dlt_sll2.pcap", "tcpdump/LINKTYPE_IPV6.pcap",
             "tcpdump/LINKTYPE_RAW_ipv4.pcap", "tcpdump/dns_tcp.pcap"]:
@@ -46,6 +46,27 @@ for rel in ["tcpdump/802.1ad_QinQ.pcap", "zeek/ipv4-fragmented-4.pcap", "tcpdump
         put("decode_l2_l4", f"{rel.replace('/', '_')}-{n+1}", bytes([LINK.get(link, 0)]) + frame)
         off += 16 + caplen
         n += 1
+
+def tunnel_seeds():
+    """Tunnels and link encapsulations: the first 3 frames of each capture in
+    tests/data/tunnels (pcap files, read here without tshark)."""
+    d = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "data", "tunnels")
+    for t in sorted(os.listdir(d)):
+        if not t.endswith(".pcap"):
+            continue
+        data = open(os.path.join(d, t), "rb").read()
+        magic = struct.unpack("<I", data[:4])[0]
+        e = "<" if magic in (0xa1b2c3d4, 0xa1b23c4d) else ">"
+        link = struct.unpack(e + "I", data[20:24])[0]
+        off, n = 24, 0
+        while off + 16 <= len(data) and n < 3:
+            caplen = struct.unpack(e + "I", data[off + 8:off + 12])[0]
+            frame = data[off + 16:off + 16 + caplen]
+            put("decode_l2_l4", f"tunnels_{t}-{n+1}", bytes([LINK.get(link, 0)]) + frame)
+            off += 16 + caplen
+            n += 1
+
+tunnel_seeds()
 
 # DNS messages (UDP payloads).
 for rel in ["tcpdump/dns_udp.pcap", "tcpdump/dnssec.pcap", "zeek/dns-https.pcap", "tcpdump/edns-opts.pcap",

@@ -50,7 +50,7 @@ pub fn pcap_reader(data: &[u8]) {
 }
 
 /// The link types the decoder knows, chosen by the first input byte.
-const LINKS: [LinkType; 9] = [
+const LINKS: [LinkType; 13] = [
     LinkType::ETHERNET,
     LinkType::NULL,
     LinkType::RAW,
@@ -60,6 +60,10 @@ const LINKS: [LinkType; 9] = [
     LinkType::IPV4,
     LinkType::IPV6,
     LinkType::RAW_12,
+    LinkType::PPP,
+    LinkType::PPP_ETHER,
+    LinkType::IEEE802_11,
+    LinkType::IEEE802_11_RADIOTAP,
 ];
 
 /// Layers 2–4: the fast slice decoder, the field tree and the Info text on one frame.

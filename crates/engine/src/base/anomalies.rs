@@ -92,6 +92,16 @@ anomalies! {
         SnaplenCut = "snaplen_cut":
             "The IP header promises more payload than was captured (the snapshot length cut it), so higher layers see only a prefix and reassembly sees a gap.",
     }
+    "Tunnels and encapsulations" {
+        TruncatedTunnel = "truncated_tunnel":
+            "A tunnel or encapsulation header (MPLS, PPPoE, GRE, VXLAN, Geneve, GTP-U, 802.11…) is cut short, so the packet is shown as the outer packet that carried it.",
+        TunnelPayloadUnknown = "tunnel_payload_unknown":
+            "A tunnel carries a protocol or header version wiretale does not decode, so the packet is shown as the outer packet that carried it.",
+        TunnelTooDeep = "tunnel_too_deep":
+            "More than eight encapsulations are nested; the deeper ones are not opened, so the packet is shown as the last one decoded.",
+        Wlan80211Protected = "wlan_protected":
+            "An 802.11 data frame is protected (encrypted, WEP/TKIP/CCMP), so its payload cannot be decoded without the keys.",
+    }
     "IP fragments" {
         DefragBadFragment = "defrag_bad_fragment":
             "A fragment's headers are inconsistent (an IPv6 fragment without a fragment header, a length shorter than its headers), so it was left out of reassembly.",

@@ -98,12 +98,24 @@ impl LinkType {
     pub const IPV4: LinkType = LinkType(228);
     pub const IPV6: LinkType = LinkType(229);
     pub const LINUX_SLL2: LinkType = LinkType(276);
+    /// PPP (RFC 1661), with or without the RFC 1662 address and control bytes.
+    pub const PPP: LinkType = LinkType(9);
+    /// PPPoE (RFC 2516): a PPPoE header, then PPP.
+    pub const PPP_ETHER: LinkType = LinkType(51);
+    /// IEEE 802.11 frames without a radio header.
+    pub const IEEE802_11: LinkType = LinkType(105);
+    /// A radiotap header, then an IEEE 802.11 frame.
+    pub const IEEE802_11_RADIOTAP: LinkType = LinkType(127);
 
     /// A short name for display, e.g. "EN10MB" style names users know from tcpdump.
     pub fn name(self) -> &'static str {
         match self.0 {
             0 => "NULL",
             1 => "EN10MB",
+            9 => "PPP",
+            51 => "PPP_ETHER",
+            105 => "IEEE802_11",
+            127 => "IEEE802_11_RADIO",
             12 | 14 | 101 => "RAW",
             108 => "LOOP",
             113 => "LINUX_SLL",

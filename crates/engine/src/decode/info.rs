@@ -6,7 +6,9 @@
 
 use std::fmt::Write;
 
-use super::packet::{tcp_flags, ArpInfo, IcmpInfo, IpInfo, Mac, Packet, TcpInfo, Transport};
+use super::packet::{
+    tcp_flags, ArpInfo, EncapKind, IcmpInfo, IpInfo, Mac, Packet, TcpInfo, Transport,
+};
 
 /// Connection state `flow` can supply so the Info text shows what tshark shows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -66,17 +68,49 @@ pub fn info_with(p: &Packet<'_>, rel: Option<&TcpRel>) -> String {
             let _ = write!(s, "IPv{} protocol {}", ip.version, ip.protocol);
         }
         (Transport::None, None, Some(a)) => arp(&mut s, a),
-        (Transport::None, None, None) => match p.ethertype {
-            Some(et) => {
+        (Transport::None, None, None) => match (p.tunnels.last(), p.ethertype) {
+            // An encapsulation with no IP inside (PPPoE discovery, PPP's LCP, an 802.11
+            // frame that is protected): say which, as Wireshark's Protocol column does.
+            (Some(t), _) => {
+                let _ = match t.kind {
+                    EncapKind::Ppp => write!(
+                        s,
+                        "PPP protocol 0x{:04x}{}",
+                        t.id.unwrap_or(0),
+                        ppp_name(t.id.unwrap_or(0))
+                    ),
+                    EncapKind::Pppoe => write!(s, "PPPoE, session 0x{:04x}", t.id.unwrap_or(0)),
+                    EncapKind::Mpls => write!(s, "MPLS, label {}", t.id.unwrap_or(0)),
+                    k => match t.id {
+                        Some(id) => write!(s, "{} {id}", k.name()),
+                        None => write!(s, "{}", k.name()),
+                    },
+                };
+            }
+            (None, Some(et)) => {
                 let _ = write!(s, "Ethertype 0x{et:04x}");
             }
-            None => s.push_str(p.link.name()),
+            (None, None) => s.push_str(p.link.name()),
         },
     }
     if let Some(a) = p.anomalies.first() {
         let _ = write!(s, " [{}]", a.name());
     }
     s
+}
+
+/// PPP control protocols by number (RFC 1661 §2, IANA PPP DLL protocol numbers).
+fn ppp_name(proto: u32) -> &'static str {
+    match proto {
+        0xc021 => " (LCP)",
+        0x8021 => " (IPCP)",
+        0x8057 => " (IPv6CP)",
+        0xc023 => " (PAP)",
+        0xc223 => " (CHAP)",
+        0x80fd => " (CCP)",
+        0x8281 => " (MPLSCP)",
+        _ => "",
+    }
 }
 
 fn tcp(s: &mut String, t: &TcpInfo, rel: Option<&TcpRel>) {

@@ -12,6 +12,7 @@
 //!   one path every consumer takes.
 
 mod defrag;
+mod encap;
 mod info;
 mod packet;
 mod slice;
@@ -28,5 +29,7 @@ pub use slice::decode;
 pub use tree::{field_tree, field_tree_with};
 pub use whole::{decode_defragmented, Fragmentation};
 
+#[cfg(test)]
+mod encap_tests;
 #[cfg(test)]
 mod tests;

@@ -18,6 +18,7 @@ use etherparse::{
     err::packet::SliceError, EtherType, LaxNetSlice, LaxSlicedPacket, LinkSlice, TransportSlice,
 };
 
+use super::encap::{self, Next};
 use super::packet::{
     ArpInfo, EthInfo, IcmpInfo, IpInfo, Packet, Quoted, TcpInfo, TcpOptions, Transport, UdpInfo,
 };
@@ -32,13 +33,16 @@ const ETHERTYPE_RARP: u16 = 0x8035;
 /// anomaly on the packet.
 pub fn decode(link: LinkType, data: &[u8]) -> Packet<'_> {
     let mut p = Packet::empty(link);
-    match link.0 {
+    let rest = match link.0 {
         1 => match LaxSlicedPacket::from_ethernet(data) {
-            Ok(s) => absorb(&mut p, data, &s),
-            Err(e) => p.anomaly(
-                AnomalyKind::TruncatedEthernet,
-                format!("Ethernet header: {e}"),
-            ),
+            Ok(s) => absorb(&mut p, data, &s, None),
+            Err(e) => {
+                p.anomaly(
+                    AnomalyKind::TruncatedEthernet,
+                    format!("Ethernet header: {e}"),
+                );
+                None
+            }
         },
         113 => sll(&mut p, data),
         276 => sll2(&mut p, data),
@@ -46,19 +50,50 @@ pub fn decode(link: LinkType, data: &[u8]) -> Packet<'_> {
         12 | 14 | 101 => match data.first().map(|b| b >> 4) {
             Some(4) => from_ether_type(&mut p, data, 0, ETHERTYPE_IPV4),
             Some(6) => from_ether_type(&mut p, data, 0, ETHERTYPE_IPV6),
-            Some(v) => p.anomaly(
-                AnomalyKind::BadIpVersion,
-                format!("raw IP packet with version {v}"),
-            ),
-            None => p.anomaly(AnomalyKind::TruncatedIp, "empty raw IP packet"),
+            Some(v) => {
+                p.anomaly(
+                    AnomalyKind::BadIpVersion,
+                    format!("raw IP packet with version {v}"),
+                );
+                None
+            }
+            None => {
+                p.anomaly(AnomalyKind::TruncatedIp, "empty raw IP packet");
+                None
+            }
         },
         228 => from_ether_type(&mut p, data, 0, ETHERTYPE_IPV4),
         229 => from_ether_type(&mut p, data, 0, ETHERTYPE_IPV6),
-        other => p.anomaly(
-            AnomalyKind::UnknownLinkType,
-            format!("link type {other} is not decoded"),
-        ),
-    }
+        // PPP (9), PPPoE (51), 802.11 (105) and radiotap + 802.11 (127) start with an
+        // encapsulation: `encap` walks them.
+        9 | 51 | 105 | 127 => {
+            let first = match link.0 {
+                9 => Next::Ppp(0),
+                51 => Next::Pppoe(0),
+                105 => Next::Wlan(0),
+                _ => {
+                    // The radiotap header is this link type's link header.
+                    if let Some(len) = bytes::<2>(data, 2).map(u16::from_le_bytes) {
+                        p.link_header = 0..usize::from(len).min(data.len());
+                    }
+                    Next::Radiotap(0)
+                }
+            };
+            encap::open(&mut p, data, Some(first));
+            return p;
+        }
+        other => {
+            p.anomaly(
+                AnomalyKind::UnknownLinkType,
+                format!("link type {other} is not decoded"),
+            );
+            None
+        }
+    };
+    let first = rest
+        .filter(|(et, _)| encap::is_link_encap(*et))
+        .map(|(et, at)| Next::Ether(et, at));
+    encap::open(&mut p, data, first);
     p
 }
 
@@ -78,13 +113,13 @@ fn be32(data: &[u8], at: usize) -> Option<u32> {
 /// Linux cooked capture v1: 16 bytes — packet type (2), ARPHRD (2), address length (2),
 /// address (8), protocol (2). The protocol is an EtherType when ≥ 0x0600; smaller values
 /// name non-Ethernet framings (802.2 LLC, CAN…) that wiretale does not decode.
-fn sll<'a>(p: &mut Packet<'a>, data: &'a [u8]) {
+fn sll<'a>(p: &mut Packet<'a>, data: &'a [u8]) -> Option<(u16, usize)> {
     if data.len() < 16 {
         p.anomaly(
             AnomalyKind::TruncatedLink,
             format!("Linux cooked header needs 16 bytes, have {}", data.len()),
         );
-        return;
+        return None;
     }
     p.link_header = 0..16;
     let addr_len = be16(data, 4).unwrap_or(0);
@@ -98,19 +133,20 @@ fn sll<'a>(p: &mut Packet<'a>, data: &'a [u8]) {
     }
     let proto = be16(data, 14).unwrap_or(0);
     if proto >= 0x0600 {
-        from_ether_type(p, data, 16, proto);
+        return from_ether_type(p, data, 16, proto);
     }
+    None
 }
 
 /// Linux cooked capture v2: 20 bytes — protocol (2), reserved (2), interface index (4),
 /// ARPHRD (2), packet type (1), address length (1), address (8).
-fn sll2<'a>(p: &mut Packet<'a>, data: &'a [u8]) {
+fn sll2<'a>(p: &mut Packet<'a>, data: &'a [u8]) -> Option<(u16, usize)> {
     if data.len() < 20 {
         p.anomaly(
             AnomalyKind::TruncatedLink,
             format!("Linux cooked v2 header needs 20 bytes, have {}", data.len()),
         );
-        return;
+        return None;
     }
     p.link_header = 0..20;
     let proto = be16(data, 0).unwrap_or(0);
@@ -122,20 +158,21 @@ fn sll2<'a>(p: &mut Packet<'a>, data: &'a [u8]) {
         });
     }
     if proto >= 0x0600 {
-        from_ether_type(p, data, 20, proto);
+        return from_ether_type(p, data, 20, proto);
     }
+    None
 }
 
 /// BSD NULL (0, host byte order) and OpenBSD LOOP (108, network byte order): a 4-byte
 /// address family. AF_INET is 2 everywhere; AF_INET6 is 24 (NetBSD/OpenBSD), 28 (FreeBSD)
 /// or 30 (macOS). A NULL file may come from a host of either byte order, so both are tried.
-fn null_loop<'a>(p: &mut Packet<'a>, data: &'a [u8]) {
+fn null_loop<'a>(p: &mut Packet<'a>, data: &'a [u8]) -> Option<(u16, usize)> {
     let Some(b) = bytes::<4>(data, 0) else {
         p.anomaly(
             AnomalyKind::TruncatedLink,
             format!("NULL/LOOP header needs 4 bytes, have {}", data.len()),
         );
-        return;
+        return None;
     };
     p.link_header = 0..4;
     let le = u32::from_le_bytes(b);
@@ -147,18 +184,28 @@ fn null_loop<'a>(p: &mut Packet<'a>, data: &'a [u8]) {
     };
     match family(le).or(family(be)) {
         Some(et) => from_ether_type(p, data, 4, et),
-        None => p.anomaly(
-            AnomalyKind::UnknownAddressFamily,
-            format!("NULL/LOOP family {be:#010x}"),
-        ),
+        None => {
+            p.anomaly(
+                AnomalyKind::UnknownAddressFamily,
+                format!("NULL/LOOP family {be:#010x}"),
+            );
+            None
+        }
     }
 }
 
-fn from_ether_type<'a>(p: &mut Packet<'a>, data: &'a [u8], offset: usize, ethertype: u16) {
+/// Slices `data[offset..]` as the payload of `ethertype` into `p`; returns what
+/// [`absorb`] returns.
+pub(super) fn from_ether_type<'a>(
+    p: &mut Packet<'a>,
+    data: &'a [u8],
+    offset: usize,
+    ethertype: u16,
+) -> Option<(u16, usize)> {
     let rest = data.get(offset..).unwrap_or(&[]);
     let s = LaxSlicedPacket::from_ether_type(EtherType(ethertype), rest);
     p.ethertype = Some(ethertype);
-    absorb(p, data, &s);
+    absorb(p, data, &s, Some((ethertype, offset)))
 }
 
 /// Offset of `sub` inside `base` (both slices of the same frame). Safe pointer arithmetic;
@@ -216,9 +263,18 @@ pub(crate) fn offset_in(base: &[u8], sub: &[u8]) -> usize {
         .min(base.len())
 }
 
-fn absorb<'a>(p: &mut Packet<'a>, data: &'a [u8], s: &LaxSlicedPacket<'a>) {
+/// Copies what the slicer found into `p`. Returns the EtherType and offset of the
+/// payload it left undecoded when it found no network layer (MPLS, PPPoE, PBB… for
+/// [`encap::open`]); `fallback` is that payload when the slice began at it.
+pub(super) fn absorb<'a>(
+    p: &mut Packet<'a>,
+    data: &'a [u8],
+    s: &LaxSlicedPacket<'a>,
+    fallback: Option<(u16, usize)>,
+) -> Option<(u16, usize)> {
     if let Some(LinkSlice::Ethernet2(e)) = &s.link {
-        p.link_header = 0..14;
+        let start = offset_in(data, e.slice());
+        p.link_header = start..start + 14;
         p.eth = Some(EthInfo {
             src: e.source(),
             dst: e.destination(),
@@ -359,6 +415,15 @@ fn absorb<'a>(p: &mut Packet<'a>, data: &'a [u8], s: &LaxSlicedPacket<'a>) {
     }
     if let Some((err, layer)) = &s.stop_err {
         p.anomaly(stop_kind(err, *layer), format!("{layer}: {err}"));
+        return None;
+    }
+    if s.net.is_some() {
+        return None;
+    }
+    match s.ether_payload() {
+        Some(e) => Some((e.ether_type.0, offset_in(data, e.payload))),
+        None if s.link.is_none() && s.link_exts.is_empty() => fallback,
+        None => None,
     }
 }
 

@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
 
 use super::info::{icmp_type_name, ip_proto_name, TcpRel};
-use super::packet::{tcp_flags, Mac, Packet, Transport};
+use super::packet::{tcp_flags, Encap, EncapKind, Mac, Packet, Transport, UdpInfo};
 use super::slice::decode;
 use crate::base::{FieldNode, LinkType};
 
@@ -51,6 +51,9 @@ fn tree(link: LinkType, data: &[u8], quotes: bool, rel: Option<&TcpRel>) -> Fiel
         if i == 1 {
             break;
         }
+    }
+    for e in &p.tunnels {
+        at = encapsulation(&mut root, &b, e);
     }
     if let Some(a) = &p.arp {
         arp(&mut root, &b, at, a.op);
@@ -134,21 +137,7 @@ fn tree(link: LinkType, data: &[u8], quotes: bool, rel: Option<&TcpRel>) -> Fiel
             }
             root.children.push(n);
         }
-        Transport::Udp(u) => {
-            let s = th.start;
-            let mut n = FieldNode::new(
-                format!(
-                    "User Datagram Protocol, Src Port: {}, Dst Port: {}",
-                    u.sport, u.dport
-                ),
-                th.clone(),
-            );
-            n.push(format!("Source Port: {}", u.sport), s..s + 2);
-            n.push(format!("Destination Port: {}", u.dport), s + 2..s + 4);
-            n.push(format!("Length: {}", u.length), s + 4..s + 6);
-            n.push(format!("Checksum: 0x{:04x}", u.checksum), s + 6..s + 8);
-            root.children.push(n);
-        }
+        Transport::Udp(u) => root.children.push(udp(u, th.clone())),
         Transport::Icmp(i) | Transport::Icmpv6(i) => {
             let v6 = matches!(p.transport, Transport::Icmpv6(_));
             let s = th.start;
@@ -270,18 +259,7 @@ fn link_layer(root: &mut FieldNode, b: &Bytes<'_>, p: &Packet<'_>) {
     let s = r.start;
     let mut n;
     match p.link.0 {
-        1 => {
-            n = FieldNode::new(
-                format!("Ethernet II, Src: {}, Dst: {}", b.mac(s + 6), b.mac(s)),
-                r.clone(),
-            );
-            n.push(format!("Destination: {}", b.mac(s)), s..s + 6);
-            n.push(format!("Source: {}", b.mac(s + 6)), s + 6..s + 12);
-            n.push(
-                format!("Type: 0x{:04x}", b.u16(s + 12).unwrap_or(0)),
-                s + 12..s + 14,
-            );
-        }
+        1 => n = ethernet(b, s),
         113 => {
             n = FieldNode::new("Linux cooked capture v1", r.clone());
             n.push(format!("Packet type: {}", b.u16(s).unwrap_or(0)), s..s + 2);
@@ -323,12 +301,277 @@ fn link_layer(root: &mut FieldNode, b: &Bytes<'_>, p: &Packet<'_>) {
             );
             n.push(format!("Source: {}", b.mac(s + 12)), s + 12..s + 20);
         }
+        127 => {
+            n = FieldNode::new(format!("Radiotap Header, Length {}", r.len()), r.clone());
+            n.push(
+                format!("Header revision: {}", b.u8(s).unwrap_or(0)),
+                s..s + 1,
+            );
+            n.push(format!("Header length: {}", r.len()), s + 2..s + 4);
+        }
         _ => {
             n = FieldNode::new("Null/Loopback", r.clone());
             n.push(format!("Family: {:02x?}", b.get(r.clone())), r.clone());
         }
     }
     root.children.push(n);
+}
+
+/// An Ethernet II header at `s` (the frame's own, or one carried in a tunnel).
+fn ethernet(b: &Bytes<'_>, s: usize) -> FieldNode {
+    let mut n = FieldNode::new(
+        format!("Ethernet II, Src: {}, Dst: {}", b.mac(s + 6), b.mac(s)),
+        s..s + 14,
+    );
+    n.push(format!("Destination: {}", b.mac(s)), s..s + 6);
+    n.push(format!("Source: {}", b.mac(s + 6)), s + 6..s + 12);
+    n.push(
+        format!("Type: 0x{:04x}", b.u16(s + 12).unwrap_or(0)),
+        s + 12..s + 14,
+    );
+    n
+}
+
+/// RFC 768 header.
+fn udp(u: &UdpInfo, th: Range<usize>) -> FieldNode {
+    let s = th.start;
+    let mut n = FieldNode::new(
+        format!(
+            "User Datagram Protocol, Src Port: {}, Dst Port: {}",
+            u.sport, u.dport
+        ),
+        th,
+    );
+    n.push(format!("Source Port: {}", u.sport), s..s + 2);
+    n.push(format!("Destination Port: {}", u.dport), s + 2..s + 4);
+    n.push(format!("Length: {}", u.length), s + 4..s + 6);
+    n.push(format!("Checksum: 0x{:04x}", u.checksum), s + 6..s + 8);
+    n
+}
+
+/// One encapsulation: the outer IP and UDP it rode in, its own header (field offsets of
+/// the specifications `decode::encap` cites), and the Ethernet frame it carries. Returns
+/// where what it carries starts.
+fn encapsulation(root: &mut FieldNode, b: &Bytes<'_>, e: &Encap) -> usize {
+    if let Some(ip) = &e.ip {
+        if ip.version == 4 {
+            ipv4(root, b, ip.header.clone());
+        } else {
+            ipv6(root, b, ip.header.clone());
+        }
+    }
+    let r = e.header.clone();
+    let s = r.start;
+    if let Some(u) = &e.udp {
+        root.children.push(udp(u, s.saturating_sub(8)..s));
+    }
+    let id = e.id.unwrap_or(0);
+    let mut n = match e.kind {
+        EncapKind::Mpls => {
+            let w = b.u32(s).unwrap_or(0);
+            let mut n = FieldNode::new(
+                format!(
+                    "MultiProtocol Label Switching Header, Label: {id}, Exp: {}, S: {}, TTL: {}",
+                    (w >> 9) & 7,
+                    (w >> 8) & 1,
+                    w & 0xff
+                ),
+                r.clone(),
+            );
+            n.push(format!("MPLS Label: {id}"), s..s + 3);
+            n.push(format!("Traffic Class: {}", (w >> 9) & 7), s + 2..s + 3);
+            n.push(
+                format!("Bottom of Label Stack: {}", (w >> 8) & 1),
+                s + 2..s + 3,
+            );
+            n.push(format!("TTL: {}", w & 0xff), s + 3..s + 4);
+            n
+        }
+        EncapKind::PwControlWord => {
+            let mut n = FieldNode::new("PW Ethernet Control Word", r.clone());
+            n.push(
+                format!("Sequence Number: {}", b.u16(s + 2).unwrap_or(0)),
+                s + 2..s + 4,
+            );
+            n
+        }
+        EncapKind::Pppoe => {
+            let code = b.u8(s + 1).unwrap_or(0);
+            let stage = if code == 0 { "Session" } else { "Discovery" };
+            let mut n = FieldNode::new(
+                format!("PPP-over-Ethernet {stage}, Session ID: 0x{id:04x}"),
+                r.clone(),
+            );
+            n.push(
+                format!("Version/Type: 0x{:02x}", b.u8(s).unwrap_or(0)),
+                s..s + 1,
+            );
+            n.push(format!("Code: 0x{code:02x}"), s + 1..s + 2);
+            n.push(format!("Session ID: 0x{id:04x}"), s + 2..s + 4);
+            n.push(
+                format!("Payload Length: {}", b.u16(s + 4).unwrap_or(0)),
+                s + 4..s + 6,
+            );
+            n
+        }
+        EncapKind::Ppp => {
+            let name = match id {
+                0x0021 => "IPv4",
+                0x0057 => "IPv6",
+                0x0281 | 0x0283 => "MPLS",
+                0xc021 => "LCP",
+                0x8021 => "IPCP",
+                0x8057 => "IPv6CP",
+                0xc023 => "PAP",
+                0xc223 => "CHAP",
+                0x80fd => "CCP",
+                _ => "unknown",
+            };
+            let mut n = FieldNode::new(
+                format!("Point-to-Point Protocol, Protocol: {name} (0x{id:04x})"),
+                r.clone(),
+            );
+            n.push(format!("Protocol: {name} (0x{id:04x})"), r.clone());
+            n
+        }
+        EncapKind::Gre => {
+            let flags = b.u16(s).unwrap_or(0);
+            let proto = b.u16(s + 2).unwrap_or(0);
+            let mut n = FieldNode::new(
+                format!("Generic Routing Encapsulation, Protocol Type: 0x{proto:04x}"),
+                r.clone(),
+            );
+            n.push(
+                format!("Flags and Version: 0x{flags:04x} (version {})", flags & 7),
+                s..s + 2,
+            );
+            n.push(format!("Protocol Type: 0x{proto:04x}"), s + 2..s + 4);
+            if let Some(k) = e.id {
+                let what = if flags & 7 == 1 { "Call ID" } else { "Key" };
+                n.push(format!("{what}: {k} (0x{k:08x})"), r.clone());
+            }
+            n
+        }
+        EncapKind::Erspan(t) => {
+            let mut n = FieldNode::new(
+                format!("Encapsulated Remote Switch Packet ANalysis, Type {t}"),
+                r.clone(),
+            );
+            if let Some(sid) = e.id {
+                n.push(format!("Session ID: {sid}"), s + 2..s + 4);
+            }
+            n
+        }
+        EncapKind::Vxlan => {
+            let mut n = FieldNode::new(
+                format!("Virtual eXtensible Local Area Network, VNI: {id}"),
+                r.clone(),
+            );
+            n.push(format!("Flags: 0x{:02x}", b.u8(s).unwrap_or(0)), s..s + 1);
+            n.push(
+                format!("VXLAN Network Identifier (VNI): {id}"),
+                s + 4..s + 7,
+            );
+            n
+        }
+        EncapKind::Geneve => {
+            let mut n = FieldNode::new(
+                format!("Generic Network Virtualization Encapsulation, VNI: 0x{id:06x}"),
+                r.clone(),
+            );
+            let optlen = usize::from(b.u8(s).unwrap_or(0) & 0x3f) * 4;
+            n.push(format!("Options Length: {optlen} bytes"), s..s + 1);
+            n.push(
+                format!("Protocol Type: 0x{:04x}", b.u16(s + 2).unwrap_or(0)),
+                s + 2..s + 4,
+            );
+            n.push(
+                format!("Virtual Network Identifier (VNI): 0x{id:06x}"),
+                s + 4..s + 7,
+            );
+            if optlen > 0 {
+                n.push(format!("Options ({optlen} bytes)"), s + 8..r.end);
+            }
+            n
+        }
+        EncapKind::Teredo => FieldNode::new(
+            format!(
+                "Teredo IPv6 over UDP tunneling ({} bytes of indicators)",
+                r.len()
+            ),
+            r.clone(),
+        ),
+        EncapKind::IpInIp => return r.end,
+        EncapKind::GtpU => {
+            let mut n = FieldNode::new(
+                format!("GPRS Tunneling Protocol (user plane), TEID: 0x{id:08x}"),
+                r.clone(),
+            );
+            n.push(format!("Flags: 0x{:02x}", b.u8(s).unwrap_or(0)), s..s + 1);
+            n.push(
+                format!("Message Type: {} (G-PDU)", b.u8(s + 1).unwrap_or(0)),
+                s + 1..s + 2,
+            );
+            n.push(
+                format!("Length: {}", b.u16(s + 2).unwrap_or(0)),
+                s + 2..s + 4,
+            );
+            n.push(format!("TEID: 0x{id:08x}"), s + 4..s + 8);
+            n
+        }
+        EncapKind::Pbb => {
+            let mut n = FieldNode::new(
+                format!("802.1ah Backbone Service Instance Tag, I-SID: {id}"),
+                r.clone(),
+            );
+            n.push(format!("I-SID: {id}"), s + 1..s + 4);
+            n
+        }
+        EncapKind::FabricPath => {
+            let w = b.u16(s).unwrap_or(0);
+            FieldNode::new(
+                format!(
+                    "Cisco FabricPath, Destination switch-id: {id}, FTag: {}, TTL: {}",
+                    w >> 6,
+                    w & 0x3f
+                ),
+                r.start.saturating_sub(14)..r.end,
+            )
+        }
+        EncapKind::Ieee80211 => {
+            let fc = b.u16(s).unwrap_or(0);
+            let mut n = FieldNode::new(
+                format!("IEEE 802.11 Data, Frame Control: 0x{fc:04x}"),
+                r.clone(),
+            );
+            n.push(format!("Frame Control: 0x{fc:04x}"), s..s + 2);
+            n.push(format!("Receiver address: {}", b.mac(s + 4)), s + 4..s + 10);
+            n.push(
+                format!("Transmitter address: {}", b.mac(s + 10)),
+                s + 10..s + 16,
+            );
+            n.push(format!("Address 3: {}", b.mac(s + 16)), s + 16..s + 22);
+            if r.len() >= 8 {
+                n.push(
+                    format!("LLC/SNAP Type: 0x{:04x}", b.u16(r.end - 2).unwrap_or(0)),
+                    r.end - 8..r.end,
+                );
+            }
+            n
+        }
+    };
+    n.label = format!("{} [{}]", n.label, e.kind.name());
+    root.children.push(n);
+    let mut at = r.end;
+    if let Some((_, vlans)) = &e.inner_eth {
+        root.children.push(ethernet(b, at));
+        at += 14;
+        for vid in vlans.ids() {
+            root.push(format!("802.1Q Virtual LAN, ID: {vid}"), at..at + 4);
+            at += 4;
+        }
+    }
+    at
 }
 
 /// RFC 826 packet layout.

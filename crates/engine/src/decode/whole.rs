@@ -74,6 +74,10 @@ pub fn decode_defragmented<R>(
             let mut whole = decode(LinkType::RAW, &datagram);
             whole.eth = pkt.eth;
             whole.vlans = pkt.vlans;
+            if !pkt.tunnels.is_empty() {
+                let own = std::mem::take(&mut whole.tunnels);
+                whole.tunnels = pkt.tunnels.iter().cloned().chain(own).collect();
+            }
             f(&pkt, Some(&whole), Fragmentation::Completed(anomaly))
         }
     }
