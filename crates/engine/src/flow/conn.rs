@@ -2,10 +2,12 @@
 //! per-packet storage, because one exists per live connection and is handed out whole
 //! through `StreamSink::conn_done` when the connection finishes.
 
+use std::net::IpAddr;
+
 use super::community_id::community_id;
 use super::history::{tcp_conn_state, EndpointState, History};
 use super::tcp_analysis::TcpAnalysisFlags;
-use crate::base::{Anomaly, AnomalyKind, ConnId, Direction, Endpoint, Timestamp};
+use crate::base::{Anomaly, AnomalyKind, ConnId, Direction, Endpoint, PacketId, Timestamp};
 
 /// Distinct anomaly names kept per connection (the first detail of each).
 pub const MAX_CONN_ANOMALIES: usize = 8;
@@ -79,6 +81,107 @@ pub struct IcmpInfo {
     pub code: u8,
 }
 
+/// ICMP errors kept per connection (the first ones; `Connection::icmp_error_count`
+/// counts them all): a traceroute probe gets one or two, a flow to a dead port one per
+/// datagram, so eight show the pattern without letting a flood grow a connection.
+pub const MAX_ICMP_ERRORS: usize = 8;
+
+/// An ICMP or ICMPv6 error that quoted one of the connection's packets (see
+/// `table/icmp.rs` for how it is found and why it is not counted as the
+/// connection's packet).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IcmpError {
+    pub ts: Timestamp,
+    pub pkt: PacketId,
+    /// Who reported it: the peer itself, or a router on the way.
+    pub from: IpAddr,
+    pub v6: bool,
+    pub kind: u8,
+    pub code: u8,
+    /// Next-hop MTU of "fragmentation needed" / "packet too big".
+    pub mtu: Option<u32>,
+    /// TTL / hop limit of the quoted packet when it reached the reporter.
+    pub quoted_ttl: u8,
+    /// Which side sent the quoted packet (the side the error was sent to).
+    pub about: Direction,
+}
+
+impl IcmpError {
+    /// Short name of type and code (RFC 792, RFC 1812 §5.2.7.1, RFC 4443 §3).
+    pub fn name(&self) -> &'static str {
+        icmp_error_name(self.v6, self.kind, self.code)
+    }
+
+    /// "port unreachable" or "protocol unreachable": the host itself has nobody
+    /// listening (RFC 1122 §3.2.2.1, RFC 4443 §3.1).
+    pub fn is_refusal(&self) -> bool {
+        matches!((self.v6, self.kind, self.code), (false, 3, 2 | 3) | (true, 1, 4) | (true, 4, 1))
+    }
+
+    /// Destination unreachable of any code (the packet could not be delivered).
+    pub fn is_unreachable(&self) -> bool {
+        matches!((self.v6, self.kind), (false, 3) | (true, 1))
+    }
+
+    /// TTL / hop limit exceeded in transit (what traceroute's probes meet).
+    pub fn is_ttl_exceeded(&self) -> bool {
+        matches!((self.v6, self.kind, self.code), (false, 11, 0) | (true, 3, 0))
+    }
+}
+
+/// Whether type `kind` is an error message the table attaches (ICMP destination
+/// unreachable, time exceeded, parameter problem; ICMPv6 types 1–4).
+pub(crate) fn is_icmp_error(v6: bool, kind: u8) -> bool {
+    if v6 {
+        matches!(kind, 1..=4)
+    } else {
+        matches!(kind, 3 | 11 | 12)
+    }
+}
+
+/// Short name of an ICMP (RFC 792, RFC 1812 §5.2.7.1, RFC 1191) or ICMPv6 (RFC 4443 §3)
+/// error type and code.
+pub fn icmp_error_name(v6: bool, kind: u8, code: u8) -> &'static str {
+    match (v6, kind, code) {
+        (false, 3, 0) => "net unreachable",
+        (false, 3, 1) => "host unreachable",
+        (false, 3, 2) => "protocol unreachable",
+        (false, 3, 3) => "port unreachable",
+        (false, 3, 4) => "fragmentation needed",
+        (false, 3, 5) => "source route failed",
+        (false, 3, 6) => "net unknown",
+        (false, 3, 7) => "host unknown",
+        (false, 3, 8) => "source host isolated",
+        (false, 3, 9) => "net prohibited",
+        (false, 3, 10) => "host prohibited",
+        (false, 3, 11) => "net unreachable for TOS",
+        (false, 3, 12) => "host unreachable for TOS",
+        (false, 3, 13) => "administratively prohibited",
+        (false, 3, 14) => "host precedence violation",
+        (false, 3, 15) => "precedence cutoff",
+        (false, 3, _) => "unreachable",
+        (false, 11, 0) => "TTL exceeded",
+        (false, 11, 1) => "reassembly time exceeded",
+        (false, 11, _) => "time exceeded",
+        (false, 12, _) => "parameter problem",
+        (true, 1, 0) => "no route",
+        (true, 1, 1) => "administratively prohibited",
+        (true, 1, 2) => "beyond scope",
+        (true, 1, 3) => "address unreachable",
+        (true, 1, 4) => "port unreachable",
+        (true, 1, 5) => "source address failed policy",
+        (true, 1, 6) => "reject route",
+        (true, 1, _) => "unreachable",
+        (true, 2, _) => "packet too big",
+        (true, 3, 0) => "hop limit exceeded",
+        (true, 3, 1) => "reassembly time exceeded",
+        (true, 3, _) => "time exceeded",
+        (true, 4, 1) => "unrecognized next header",
+        (true, 4, _) => "parameter problem",
+        _ => "error",
+    }
+}
+
 /// One connection (TCP, UDP flow, or ICMP echo exchange).
 #[derive(Clone, Debug)]
 pub struct Connection {
@@ -108,6 +211,11 @@ pub struct Connection {
     /// Limits hit and other oddities (distinct names, at most `MAX_CONN_ANOMALIES`).
     pub anomalies: Vec<Anomaly>,
     pub icmp: Option<IcmpInfo>,
+    /// ICMP errors that quoted this connection's packets, the first
+    /// [`MAX_ICMP_ERRORS`]; not counted in `packets`, `bytes` or `history`.
+    pub icmp_errors: Vec<IcmpError>,
+    /// All ICMP errors attached, kept or not.
+    pub icmp_error_count: u32,
     pub(crate) history: History,
     pub(crate) ep_state: [EndpointState; 2],
     pub(crate) seed: u16,
@@ -142,6 +250,8 @@ impl Connection {
             analysis: [0; TcpAnalysisFlags::COUNT],
             anomalies: Vec::new(),
             icmp: None,
+            icmp_errors: Vec::new(),
+            icmp_error_count: 0,
             history: History::default(),
             ep_state: [EndpointState::Inactive; 2],
             seed,
@@ -164,6 +274,42 @@ impl Connection {
                 _ => "OTH",
             },
             ConnProto::Icmp => "OTH",
+        }
+    }
+
+    /// The connection's ICMP-told outcome when its peer never answered: a port or
+    /// protocol unreachable from the peer itself is a refusal ("refused (ICMP port
+    /// unreachable)"); any other unreachable says where it failed ("unreachable (ICMP
+    /// host unreachable from 198.18.0.1)"). None when the peer sent anything, or no
+    /// unreachable came. TTL exceeded and packet too big are not outcomes: the sender
+    /// is expected to retry (traceroute, path-MTU discovery).
+    pub fn icmp_outcome(&self) -> Option<String> {
+        let peer_silent = |e: &IcmpError| self.packets[1 - e.about.index()] == 0;
+        let peer_ip = |e: &IcmpError| match e.about {
+            Direction::ClientToServer => self.server.ip,
+            Direction::ServerToClient => self.client.ip,
+        };
+        let e = self
+            .icmp_errors
+            .iter()
+            .find(|e| e.is_refusal() && peer_silent(e) && e.from == peer_ip(e))
+            .or_else(|| {
+                self.icmp_errors
+                    .iter()
+                    .find(|e| e.is_unreachable() && peer_silent(e))
+            })?;
+        Some(if e.is_refusal() && e.from == peer_ip(e) {
+            format!("refused (ICMP {})", e.name())
+        } else {
+            format!("unreachable (ICMP {} from {})", e.name(), e.from)
+        })
+    }
+
+    /// Records an ICMP error about this connection (bounded, see [`MAX_ICMP_ERRORS`]).
+    pub(crate) fn add_icmp_error(&mut self, e: IcmpError) {
+        self.icmp_error_count = self.icmp_error_count.saturating_add(1);
+        if self.icmp_errors.len() < MAX_ICMP_ERRORS {
+            self.icmp_errors.push(e);
         }
     }
 
