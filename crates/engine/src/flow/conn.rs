@@ -118,6 +118,20 @@ impl IcmpError {
         matches!((self.v6, self.kind, self.code), (false, 3, 2 | 3) | (true, 1, 4) | (true, 4, 1))
     }
 
+    /// What this error means for a packet to `peer` that got no answer: "refused (ICMP
+    /// port unreachable)" when the peer itself refused it, "unreachable (ICMP host
+    /// unreachable from 198.18.0.1)" for any other unreachable; None for the errors
+    /// after which a sender retries (TTL exceeded, packet too big, parameter problem).
+    pub fn outcome(&self, peer: IpAddr) -> Option<String> {
+        if self.is_refusal() && self.from == peer {
+            Some(format!("refused (ICMP {})", self.name()))
+        } else if self.is_unreachable() {
+            Some(format!("unreachable (ICMP {} from {})", self.name(), self.from))
+        } else {
+            None
+        }
+    }
+
     /// Destination unreachable of any code (the packet could not be delivered).
     pub fn is_unreachable(&self) -> bool {
         matches!((self.v6, self.kind), (false, 3) | (true, 1))
@@ -289,20 +303,13 @@ impl Connection {
             Direction::ClientToServer => self.server.ip,
             Direction::ServerToClient => self.client.ip,
         };
-        let e = self
-            .icmp_errors
-            .iter()
-            .find(|e| e.is_refusal() && peer_silent(e) && e.from == peer_ip(e))
-            .or_else(|| {
-                self.icmp_errors
-                    .iter()
-                    .find(|e| e.is_unreachable() && peer_silent(e))
-            })?;
-        Some(if e.is_refusal() && e.from == peer_ip(e) {
-            format!("refused (ICMP {})", e.name())
-        } else {
-            format!("unreachable (ICMP {} from {})", e.name(), e.from)
-        })
+        let outcome = |e: &IcmpError| e.outcome(peer_ip(e));
+        let silent = || self.icmp_errors.iter().filter(|e| peer_silent(e));
+        // A refusal by the peer wins over a router's unreachable seen first.
+        silent()
+            .find(|e| e.is_refusal() && e.from == peer_ip(e))
+            .or_else(|| silent().find(|e| e.is_unreachable()))
+            .and_then(outcome)
     }
 
     /// Records an ICMP error about this connection (bounded, see [`MAX_ICMP_ERRORS`]).
