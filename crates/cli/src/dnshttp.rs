@@ -137,7 +137,7 @@ fn dns_rcode(t: &DnsTransaction) -> String {
     match (t.rcode(), t.response_ts) {
         (Some(r), _) => dns::text::rcode_mnemonic(r),
         (None, None) => match &t.icmp_outcome {
-            Some((o, _)) => o.clone(),
+            Some(o) => o.text.clone(),
             None => "(no answer)".into(),
         },
         (None, Some(_)) => "-".into(),

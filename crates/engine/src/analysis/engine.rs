@@ -208,7 +208,7 @@ impl Engine {
             about: Direction::ClientToServer,
         };
         if let Some(outcome) = e.outcome(q.dst) {
-            self.apps.dns.on_icmp_error(conn, &outcome, fp.id);
+            self.apps.dns.on_icmp_error(conn, &outcome, fp.ts, fp.id);
         }
     }
 

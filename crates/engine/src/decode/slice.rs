@@ -624,10 +624,13 @@ fn quoted(bytes: &[u8]) -> Option<Quoted> {
         None
     };
     // RFC 792 / RFC 4443 §4.1: an echo request's identifier follows type, code, checksum.
-    let echo_id = matches!((protocol, &s.net), (1, Some(LaxNetSlice::Ipv4(_))) | (58, Some(LaxNetSlice::Ipv6(_))))
-        .then(|| payload.payload)
-        .filter(|b| b.first().is_some_and(|&t| t == 8 || t == 128))
-        .and_then(|b| be16(b, 4));
+    let echo_id = matches!(
+        (protocol, &s.net),
+        (1, Some(LaxNetSlice::Ipv4(_))) | (58, Some(LaxNetSlice::Ipv6(_)))
+    )
+    .then(|| payload.payload)
+    .filter(|b| b.first().is_some_and(|&t| t == 8 || t == 128))
+    .and_then(|b| be16(b, 4));
     Some(Quoted {
         src,
         dst,

@@ -115,7 +115,10 @@ impl IcmpError {
     /// "port unreachable" or "protocol unreachable": the host itself has nobody
     /// listening (RFC 1122 §3.2.2.1, RFC 4443 §3.1).
     pub fn is_refusal(&self) -> bool {
-        matches!((self.v6, self.kind, self.code), (false, 3, 2 | 3) | (true, 1, 4) | (true, 4, 1))
+        matches!(
+            (self.v6, self.kind, self.code),
+            (false, 3, 2 | 3) | (true, 1, 4) | (true, 4, 1)
+        )
     }
 
     /// What this error means for a packet to `peer` that got no answer: "refused (ICMP
@@ -126,7 +129,11 @@ impl IcmpError {
         if self.is_refusal() && self.from == peer {
             Some(format!("refused (ICMP {})", self.name()))
         } else if self.is_unreachable() {
-            Some(format!("unreachable (ICMP {} from {})", self.name(), self.from))
+            Some(format!(
+                "unreachable (ICMP {} from {})",
+                self.name(),
+                self.from
+            ))
         } else {
             None
         }
@@ -139,7 +146,10 @@ impl IcmpError {
 
     /// TTL / hop limit exceeded in transit (what traceroute's probes meet).
     pub fn is_ttl_exceeded(&self) -> bool {
-        matches!((self.v6, self.kind, self.code), (false, 11, 0) | (true, 3, 0))
+        matches!(
+            (self.v6, self.kind, self.code),
+            (false, 11, 0) | (true, 3, 0)
+        )
     }
 }
 

@@ -38,8 +38,7 @@ use std::net::IpAddr;
 use crate::base::{ConnId, Direction, PacketId, Timestamp};
 
 pub use conn::{
-    Close, CloseHow, ConnProto, Connection, Handshake, IcmpError, IcmpInfo, Phases,
-    MAX_ICMP_ERRORS,
+    Close, CloseHow, ConnProto, Connection, Handshake, IcmpError, IcmpInfo, Phases, MAX_ICMP_ERRORS,
 };
 pub use hash::FxHashMap;
 pub use table::{ConnTable, TableStats};

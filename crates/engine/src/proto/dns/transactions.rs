@@ -91,9 +91,17 @@ pub struct DnsTransaction {
     pub tc_retry_of: Option<u64>,
     /// For a truncated UDP answer: the TCP transaction that retried it.
     pub retried_over_tcp: Option<u64>,
-    /// An unanswered UDP query's ICMP destination unreachable: "refused (ICMP port
-    /// unreachable)" and the like (`flow::IcmpError::outcome`), with its packet.
-    pub icmp_outcome: Option<(String, PacketId)>,
+    /// An unanswered UDP query's ICMP destination unreachable.
+    pub icmp_outcome: Option<IcmpOutcome>,
+}
+
+/// What an ICMP destination unreachable said about a query that got no answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IcmpOutcome {
+    /// "refused (ICMP port unreachable)" and the like (`flow::IcmpError::outcome`).
+    pub text: String,
+    pub ts: Timestamp,
+    pub pkt: PacketId,
 }
 
 impl DnsTransaction {
@@ -432,7 +440,7 @@ impl DnsTracker {
     /// query still waiting on that flow is finished with `outcome` ("refused (ICMP port
     /// unreachable)"), since no answer will come (RFC 1122 §4.1.3.3: UDP passes the
     /// error up to the application, which gives up or retries with a new query).
-    pub fn on_icmp_error(&mut self, conn: ConnId, outcome: &str, pkt: PacketId) {
+    pub fn on_icmp_error(&mut self, conn: ConnId, outcome: &str, ts: Timestamp, pkt: PacketId) {
         let seqs: Vec<u64> = self
             .open
             .iter()
@@ -443,7 +451,11 @@ impl DnsTracker {
             .collect();
         for s in seqs {
             if let Some(mut tx) = self.open.remove(&s) {
-                tx.icmp_outcome = Some((outcome.to_string(), pkt));
+                tx.icmp_outcome = Some(IcmpOutcome {
+                    text: outcome.to_string(),
+                    ts,
+                    pkt,
+                });
                 self.close(tx);
             }
         }
