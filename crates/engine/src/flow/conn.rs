@@ -153,6 +153,13 @@ impl IcmpError {
     }
 }
 
+/// The ICMP errors of one connection.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct IcmpErrors {
+    kept: Vec<IcmpError>,
+    count: u32,
+}
+
 /// Whether type `kind` is an error message the table attaches (ICMP destination
 /// unreachable, time exceeded, parameter problem; ICMPv6 types 1–4).
 pub(crate) fn is_icmp_error(v6: bool, kind: u8) -> bool {
@@ -235,11 +242,9 @@ pub struct Connection {
     /// Limits hit and other oddities (distinct names, at most `MAX_CONN_ANOMALIES`).
     pub anomalies: Vec<Anomaly>,
     pub icmp: Option<IcmpInfo>,
-    /// ICMP errors that quoted this connection's packets, the first
-    /// [`MAX_ICMP_ERRORS`]; not counted in `packets`, `bytes` or `history`.
-    pub icmp_errors: Vec<IcmpError>,
-    /// All ICMP errors attached, kept or not.
-    pub icmp_error_count: u32,
+    /// ICMP errors that quoted this connection's packets (see [`Self::icmp_errors`]);
+    /// boxed, as most connections get none.
+    pub(crate) icmp_errs: Option<Box<IcmpErrors>>,
     pub(crate) history: History,
     pub(crate) ep_state: [EndpointState; 2],
     pub(crate) seed: u16,
@@ -274,8 +279,7 @@ impl Connection {
             analysis: [0; TcpAnalysisFlags::COUNT],
             anomalies: Vec::new(),
             icmp: None,
-            icmp_errors: Vec::new(),
-            icmp_error_count: 0,
+            icmp_errs: None,
             history: History::default(),
             ep_state: [EndpointState::Inactive; 2],
             seed,
@@ -314,7 +318,7 @@ impl Connection {
             Direction::ServerToClient => self.client.ip,
         };
         let outcome = |e: &IcmpError| e.outcome(peer_ip(e));
-        let silent = || self.icmp_errors.iter().filter(|e| peer_silent(e));
+        let silent = || self.icmp_errors().iter().filter(|e| peer_silent(e));
         // A refusal by the peer wins over a router's unreachable seen first.
         silent()
             .find(|e| e.is_refusal() && e.from == peer_ip(e))
@@ -322,11 +326,23 @@ impl Connection {
             .and_then(outcome)
     }
 
+    /// ICMP errors that quoted this connection's packets, the first
+    /// [`MAX_ICMP_ERRORS`]; not counted in `packets`, `bytes` or `history`.
+    pub fn icmp_errors(&self) -> &[IcmpError] {
+        self.icmp_errs.as_deref().map_or(&[], |e| &e.kept)
+    }
+
+    /// All ICMP errors attached, kept or not.
+    pub fn icmp_error_count(&self) -> u32 {
+        self.icmp_errs.as_deref().map_or(0, |e| e.count)
+    }
+
     /// Records an ICMP error about this connection (bounded, see [`MAX_ICMP_ERRORS`]).
     pub(crate) fn add_icmp_error(&mut self, e: IcmpError) {
-        self.icmp_error_count = self.icmp_error_count.saturating_add(1);
-        if self.icmp_errors.len() < MAX_ICMP_ERRORS {
-            self.icmp_errors.push(e);
+        let errs = self.icmp_errs.get_or_insert_with(Box::default);
+        errs.count = errs.count.saturating_add(1);
+        if errs.kept.len() < MAX_ICMP_ERRORS {
+            errs.kept.push(e);
         }
     }
 

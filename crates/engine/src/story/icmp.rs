@@ -51,7 +51,7 @@ pub(super) fn lookup_refused(
 pub(super) fn flow_refused(c: &Connection, start: Timestamp, mk: Mk<'_>) -> Option<Event> {
     let outcome = c.icmp_outcome()?;
     let at = c
-        .icmp_errors
+        .icmp_errors()
         .iter()
         .find(|e| e.is_unreachable())
         .map_or(c.last_ts, |e| e.ts);
@@ -91,17 +91,17 @@ fn error_text(e: &IcmpError) -> String {
 /// One note for the ICMP errors a connection got that did not end it: "#7 ICMP TTL
 /// exceeded from 198.18.4.1, fragmentation needed (MTU 1400) from 198.18.4.1 (×3)".
 pub(super) fn errors_line(c: &Connection, mk: Mk<'_>) -> Option<Event> {
-    let first = c.icmp_errors.first()?;
+    let first = c.icmp_errors().first()?;
     let mut seen: Vec<String> = Vec::new();
-    for e in &c.icmp_errors {
+    for e in c.icmp_errors() {
         let t = error_text(e);
         if !seen.contains(&t) {
             seen.push(t);
         }
     }
     let mut text = format!("#{} ICMP {}", c.id, seen.join(", "));
-    if c.icmp_error_count > 1 {
-        let _ = write!(text, " (×{})", c.icmp_error_count);
+    if c.icmp_error_count() > 1 {
+        let _ = write!(text, " (×{})", c.icmp_error_count());
     }
     Some(mk(first.ts, EventKind::Anomaly, Some(c.id), text))
 }
@@ -122,7 +122,7 @@ pub(super) fn traceroutes(
             continue;
         };
         let c = &r.conn;
-        if c.proto == ConnProto::Tcp || r.app.is_some() || c.icmp_errors.is_empty() {
+        if c.proto == ConnProto::Tcp || r.app.is_some() || c.icmp_errors().is_empty() {
             continue;
         }
         let key = (c.client.ip, c.server.ip, c.proto);
@@ -134,7 +134,7 @@ pub(super) fn traceroutes(
     let mut probes = HashSet::new();
     for ((client, server, proto), mut conns) in groups {
         let probing = |e: &IcmpError| e.is_ttl_exceeded() && e.about == Direction::ClientToServer;
-        if !conns.iter().any(|c| c.icmp_errors.iter().any(probing)) {
+        if !conns.iter().any(|c| c.icmp_errors().iter().any(probing)) {
             continue;
         }
         conns.sort_by_key(|c| (c.first_ts, c.server.port, c.id));
@@ -150,7 +150,7 @@ pub(super) fn traceroutes(
             // A probe's send time is known when the flow is that one probe.
             let one = c.packets[0] == 1;
             for e in c
-                .icmp_errors
+                .icmp_errors()
                 .iter()
                 .filter(|e| e.about == Direction::ClientToServer)
             {
@@ -191,7 +191,7 @@ pub(super) fn traceroutes(
         );
         if conns
             .iter()
-            .any(|c| c.icmp_error_count as usize > c.icmp_errors.len())
+            .any(|c| c.icmp_error_count() as usize > c.icmp_errors().len())
         {
             text.push_str("  (more answers than kept)");
         }

@@ -213,7 +213,7 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
                 // fold them into one line (`story/icmp.rs`).
                 let probe = c.conn.proto != ConnProto::Tcp
                     && c.app.is_none()
-                    && !c.conn.icmp_errors.is_empty();
+                    && !c.conn.icmp_errors().is_empty();
                 let probe_key = (c.conn.client.ip, c.conn.server.ip);
                 match find_active(&pages, &docs, c.conn.client.ip, t) {
                     Some(p) if named_by_dns || c.app.is_none() => p,

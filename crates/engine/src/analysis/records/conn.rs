@@ -39,19 +39,16 @@ pub struct ConnJson<'a> {
     /// Zeek's history letters.
     pub history: &'a str,
     /// ICMP/ICMPv6 errors that quoted the connection's packets, all of them counted
-    /// (present only when above zero; `icmp_errors` keeps the first 8).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub icmp_error_count: Option<u32>,
+    /// (`icmp_errors` keeps the first 8).
+    pub icmp_error_count: u32,
     /// The first 8 ICMP/ICMPv6 errors (destination unreachable, time exceeded,
     /// parameter problem, packet too big) that quoted one of the connection's packets,
-    /// by any reporter (the peer or a router on the way). Present only when there were
-    /// some. They are not counted in `packets`, `bytes` or `history`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// by any reporter (the peer or a router on the way). They are not counted in
+    /// `packets`, `bytes` or `history`.
     pub icmp_errors: Vec<IcmpErrorRecord>,
     /// What the ICMP errors say happened when the peer never answered: `refused (ICMP
     /// port unreachable)` (port or protocol unreachable from the peer) or `unreachable
-    /// (ICMP host unreachable from 198.18.0.1)`. Present only then.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// (ICMP host unreachable from 198.18.0.1)`; null otherwise.
     pub icmp_outcome: Option<String>,
     /// 0-based in order of first packet.
     pub id: u32,
@@ -248,8 +245,8 @@ impl<'a> ConnJson<'a> {
             first_ts: k.first_ts.as_secs_f64(),
             handshake,
             history: k.history(),
-            icmp_error_count: (k.icmp_error_count > 0).then_some(k.icmp_error_count),
-            icmp_errors: k.icmp_errors.iter().map(IcmpErrorRecord::from).collect(),
+            icmp_error_count: k.icmp_error_count(),
+            icmp_errors: k.icmp_errors().iter().map(IcmpErrorRecord::from).collect(),
             icmp_outcome: k.icmp_outcome(),
             id: k.id.0,
             last_ts: k.last_ts.as_secs_f64(),

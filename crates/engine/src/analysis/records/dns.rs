@@ -21,13 +21,11 @@ pub struct DnsJson<'a> {
     /// The connection id (DNS over TCP, or the UDP flow), or null.
     pub conn: Option<u32>,
     pub flags: DnsFlagsRecord,
-    /// Frame of the ICMP error in `icmp_outcome` (present only with it).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Frame of the ICMP error in `icmp_outcome`, or null.
     pub icmp_frame: Option<u64>,
     /// An unanswered UDP query that an ICMP destination unreachable answered instead:
     /// `refused (ICMP port unreachable)` (from the server itself) or `unreachable (ICMP
-    /// host unreachable from 198.18.0.1)`. Present only then; `rcode` stays null.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// host unreachable from 198.18.0.1)`, else null; `rcode` stays null.
     pub icmp_outcome: Option<&'a str>,
     pub id: u16,
     pub partial: bool,

@@ -85,3 +85,211 @@ impl ConnTable {
             .or_else(|| self.map.get(key)?.last().copied())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use etherparse::icmpv4::{DestUnreachableHeader, TimeExceededCode};
+    use etherparse::{Icmpv4Type, Icmpv6Type, PacketBuilder};
+
+    use crate::base::Direction;
+    use crate::flow::tests::{run_at, CLI, SRV};
+    use crate::flow::{ConnProto, FlowConfig};
+
+    const ROUTER: [u8; 4] = [10, 0, 0, 9];
+
+    fn udp(src: [u8; 4], dst: [u8; 4], sp: u16, dp: u16, ttl: u8, data: &[u8]) -> Vec<u8> {
+        let mut o = Vec::new();
+        PacketBuilder::ethernet2([2; 6], [4; 6])
+            .ipv4(src, dst, ttl)
+            .udp(sp, dp)
+            .write(&mut o, data)
+            .unwrap();
+        o
+    }
+
+    /// An ICMP error from `from` to `to` quoting `orig` (an Ethernet frame): its IP
+    /// header and the first 8 bytes after it (RFC 792).
+    fn icmp(from: [u8; 4], to: [u8; 4], t: Icmpv4Type, orig: &[u8]) -> Vec<u8> {
+        let quoted = &orig[14..(14 + 20 + 8).min(orig.len())];
+        let mut o = Vec::new();
+        PacketBuilder::ethernet2([4; 6], [2; 6])
+            .ipv4(from, to, 64)
+            .icmpv4(t)
+            .write(&mut o, quoted)
+            .unwrap();
+        o
+    }
+
+    const PORT: Icmpv4Type = Icmpv4Type::DestinationUnreachable(DestUnreachableHeader::Port);
+    const TTL: Icmpv4Type = Icmpv4Type::TimeExceeded(TimeExceededCode::TtlExceededInTransit);
+
+    #[test]
+    fn port_unreachable_from_the_peer_refuses_the_flow_without_counting() {
+        let q = udp(CLI, SRV, 40000, 53, 64, b"query");
+        let (v, rec) = run_at(
+            FlowConfig::default(),
+            &[(0, q.clone()), (1, icmp(SRV, CLI, PORT, &q))],
+        );
+        assert_eq!(v[1].conn, v[0].conn, "the error names the flow it quotes");
+        assert_eq!(v[1].dir, Direction::ServerToClient);
+        assert!(!v[1].new_conn);
+        assert_eq!(rec.done.len(), 1, "no connection of its own");
+        let k = rec.conn(0);
+        assert_eq!(k.proto, ConnProto::Udp);
+        assert_eq!(k.packets, [1, 0], "not counted as the server's packet");
+        assert_eq!(k.bytes, [5, 0]);
+        assert_eq!(k.history(), "D");
+        assert_eq!(k.state(), "S0");
+        assert_eq!(k.last_ts, k.first_ts, "nor in the lifetime");
+        assert_eq!(k.icmp_error_count(), 1);
+        let e = k.icmp_errors()[0];
+        assert_eq!((e.kind, e.code, e.name()), (3, 3, "port unreachable"));
+        assert_eq!(e.from, std::net::IpAddr::from(SRV));
+        assert_eq!(e.about, Direction::ClientToServer);
+        assert_eq!(e.quoted_ttl, 64);
+        assert_eq!(
+            k.icmp_outcome().as_deref(),
+            Some("refused (ICMP port unreachable)")
+        );
+    }
+
+    #[test]
+    fn ttl_exceeded_from_a_router_is_recorded_but_is_no_outcome() {
+        let q = udp(CLI, SRV, 40000, 33434, 1, b"probe");
+        let (v, rec) = run_at(
+            FlowConfig::default(),
+            &[(0, q.clone()), (1, icmp(ROUTER, CLI, TTL, &q))],
+        );
+        assert_eq!(v[1].conn, v[0].conn);
+        let k = rec.conn(0);
+        let e = k.icmp_errors()[0];
+        assert!(e.is_ttl_exceeded());
+        assert_eq!(e.name(), "TTL exceeded");
+        assert_eq!(e.from, std::net::IpAddr::from(ROUTER));
+        assert_eq!(e.quoted_ttl, 1);
+        assert_eq!(k.icmp_outcome(), None);
+        // A host unreachable from the router is an outcome, naming the router.
+        let host = Icmpv4Type::DestinationUnreachable(DestUnreachableHeader::Host);
+        let (_, rec) = run_at(
+            FlowConfig::default(),
+            &[(0, q.clone()), (1, icmp(ROUTER, CLI, host, &q))],
+        );
+        assert_eq!(
+            rec.conn(0).icmp_outcome().as_deref(),
+            Some("unreachable (ICMP host unreachable from 10.0.0.9)")
+        );
+        // A port unreachable after the peer answered is no refusal.
+        let a = udp(SRV, CLI, 33434, 40000, 64, b"answer");
+        let (_, rec) = run_at(
+            FlowConfig::default(),
+            &[(0, q.clone()), (1, a), (2, icmp(SRV, CLI, PORT, &q))],
+        );
+        assert_eq!(rec.conn(0).icmp_error_count(), 1);
+        assert_eq!(rec.conn(0).icmp_outcome(), None);
+    }
+
+    #[test]
+    fn errors_not_about_a_live_connection_stay_loose() {
+        let q = udp(CLI, SRV, 40000, 53, 64, b"query");
+        let other = udp(CLI, SRV, 40001, 53, 64, b"query");
+        let (v, rec) = run_at(
+            FlowConfig::default(),
+            &[
+                (0, q.clone()),
+                // Quotes a flow never seen.
+                (1, icmp(SRV, CLI, PORT, &other)),
+                // Sent to someone other than the quoted sender.
+                (2, icmp(SRV, ROUTER, PORT, &q)),
+                // After the flow expired (60 s idle).
+                (70_000, icmp(SRV, CLI, PORT, &q)),
+            ],
+        );
+        assert!(v[1..].iter().all(|v| v.conn.is_none()), "{v:?}");
+        assert_eq!(rec.done.len(), 1);
+        assert_eq!(rec.conn(0).icmp_error_count(), 0);
+    }
+
+    #[test]
+    fn fragmentation_needed_on_tcp_keeps_its_mtu_and_the_history() {
+        use crate::flow::tests::{c, s};
+        let syn = c(100, 0, "S", b"").bytes();
+        let frag = Icmpv4Type::DestinationUnreachable(DestUnreachableHeader::FragmentationNeeded {
+            next_hop_mtu: 1400,
+        });
+        let data = c(101, 501, "PA", b"GET / HTTP/1.1\r\n\r\n").bytes();
+        let (v, rec) = run_at(
+            FlowConfig::default(),
+            &[
+                (0, syn),
+                (1, s(500, 101, "SA", b"").bytes()),
+                (2, c(101, 501, "A", b"").bytes()),
+                (3, data.clone()),
+                (4, icmp(ROUTER, CLI, frag, &data)),
+            ],
+        );
+        assert_eq!(v[4].conn, v[0].conn);
+        let k = rec.conn(0);
+        assert_eq!(k.history(), "ShAD");
+        assert_eq!(k.packets, [3, 1]);
+        let e = k.icmp_errors()[0];
+        assert_eq!((e.name(), e.mtu), ("fragmentation needed", Some(1400)));
+        assert_eq!(k.icmp_outcome(), None, "the server answered");
+    }
+
+    #[test]
+    fn the_list_is_bounded_and_the_count_is_not() {
+        let q = udp(CLI, SRV, 40000, 9, 64, b"x");
+        let mut pkts = vec![(0, q.clone())];
+        pkts.extend((1..=20).map(|i| (i, icmp(SRV, CLI, PORT, &q))));
+        let (v, rec) = run_at(FlowConfig::default(), &pkts);
+        assert!(v.iter().all(|v| v.conn == Some(crate::base::ConnId(0))));
+        let k = rec.conn(0);
+        assert_eq!(k.icmp_errors().len(), crate::flow::MAX_ICMP_ERRORS);
+        assert_eq!(k.icmp_error_count(), 20);
+    }
+
+    #[test]
+    fn a_quoted_echo_request_finds_its_echo_exchange() {
+        // traceroute -I: an echo request with TTL 1, answered by TTL exceeded.
+        let mut req = Vec::new();
+        PacketBuilder::ethernet2([2; 6], [4; 6])
+            .ipv4(CLI, SRV, 1)
+            .icmpv4_echo_request(0x7ea0, 1)
+            .write(&mut req, &[0; 32])
+            .unwrap();
+        let (v, rec) = run_at(
+            FlowConfig::default(),
+            &[(0, req.clone()), (1, icmp(ROUTER, CLI, TTL, &req))],
+        );
+        assert_eq!(v[1].conn, v[0].conn);
+        let k = rec.conn(0);
+        assert_eq!(k.proto, ConnProto::Icmp);
+        assert_eq!(k.packets, [1, 0]);
+        assert!(k.icmp_errors()[0].is_ttl_exceeded());
+    }
+
+    #[test]
+    fn icmpv6_packet_too_big_carries_its_mtu() {
+        let (a, b) = ([0xfe80, 0, 0, 0, 0, 0, 0, 1], [0xfe80, 0, 0, 0, 0, 0, 0, 2]);
+        let v6 = |x: [u16; 8]| std::net::Ipv6Addr::from(x).octets();
+        let mut q = Vec::new();
+        PacketBuilder::ethernet2([2; 6], [4; 6])
+            .ipv6(v6(a), v6(b), 64)
+            .udp(40000, 443)
+            .write(&mut q, &[1; 1300])
+            .unwrap();
+        let mut e = Vec::new();
+        PacketBuilder::ethernet2([4; 6], [2; 6])
+            .ipv6(v6(b), v6(a), 64)
+            .icmpv6(Icmpv6Type::PacketTooBig { mtu: 1280 })
+            .write(&mut e, &q[14..14 + 1232])
+            .unwrap();
+        let (v, rec) = run_at(FlowConfig::default(), &[(0, q), (1, e)]);
+        assert_eq!(v[1].conn, v[0].conn);
+        let k = rec.conn(0);
+        let e = k.icmp_errors()[0];
+        assert!(e.v6);
+        assert_eq!((e.name(), e.mtu), ("packet too big", Some(1280)));
+        assert_eq!(k.icmp_outcome(), None);
+    }
+}
