@@ -217,11 +217,11 @@ fn after_the_packet_it_quotes_the_error_is_on_that_flow() {
         assert_eq!(c["icmp_outcome"], outcome, "{name}");
         let p = json(&["packets"], &file);
         assert_eq!(p[1]["conn"], 0, "{name}: the error's packet names the flow");
-        let f = json(&["packets", "-Y", "conn == 0"], &file);
+        let f = json(&["packets", "-Y", "conn.id == 0"], &file);
         assert_eq!(
             f.len(),
             2,
-            "{name}: `conn == 0` shows the error with its flow"
+            "{name}: `conn.id == 0` shows the error with its flow"
         );
     }
 }
