@@ -130,17 +130,18 @@ fn after_the_packet_it_quotes_the_error_is_on_that_flow() {
     // (trace, [client ip, port], [server ip, port], about, name, from, mtu, quoted ttl,
     // outcome): the quoted 5-tuples are Zeek's; MTU and quoted TTL are tshark's
     // (`tshark -r F -T fields -e ip.ttl -e ipv6.hlim -e icmpv6.mtu`, the second TTL).
-    let cases: [(
-        &str,
-        (&str, u64),
-        (&str, u64),
-        &str,
-        &str,
-        &str,
+    type Case<'a> = (
+        &'a str,
+        (&'a str, u64),
+        (&'a str, u64),
+        &'a str,
+        &'a str,
+        &'a str,
         Value,
         u64,
         Value,
-    ); 4] = [
+    );
+    let cases: [Case<'_>; 4] = [
         (
             // A DNS answer to a port already closed: the client refuses the server.
             "icmp-destunreach-udp.pcap",
