@@ -274,6 +274,24 @@ fn afs_port_unreachables_are_on_the_rx_flows_they_quote() {
         refused[0]["icmp_outcome"],
         "refused (ICMP port unreachable)"
     );
+    // The story: the refused flow on a `refused` line, the others noted with their errors.
+    let out = Command::new(common::bin())
+        .arg("story")
+        .arg(&afs)
+        .output()
+        .unwrap();
+    let story = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        story.lines().any(|l| l.contains(" refused ")
+            && l.contains("#12 131.151.32.21:1799 → 131.151.1.60:4444 (udp)  refused (ICMP port unreachable) after ")),
+        "{story}"
+    );
+    assert!(
+        story.lines().any(|l| l.ends_with(
+            "#4 ICMP port unreachable from 131.151.32.21 about the server's packets (×11)"
+        )),
+        "{story}"
+    );
     // The others were answered: their errors are about late packets, not outcomes.
     assert!(conns
         .iter()

@@ -100,6 +100,14 @@ pub(super) fn errors_line(c: &Connection, mk: Mk<'_>) -> Option<Event> {
         }
     }
     let mut text = format!("#{} ICMP {}", c.id, seen.join(", "));
+    // Errors usually answer the client; say so when they answered the server instead
+    // (a client that closed its port before the server's late datagrams came).
+    if c.icmp_errors()
+        .iter()
+        .all(|e| e.about == Direction::ServerToClient)
+    {
+        text.push_str(" about the server's packets");
+    }
     if c.icmp_error_count() > 1 {
         let _ = write!(text, " (×{})", c.icmp_error_count());
     }
