@@ -421,7 +421,7 @@ fn story_doc_lists_every_kind_and_its_facts() {
         .iter()
         .map(|k| k.as_str().expect("kind"))
         .collect();
-    assert_eq!(kinds.len(), 12);
+    assert_eq!(kinds.len(), 13);
     for kind in &kinds {
         assert!(
             rows.contains_key(*kind),

@@ -195,7 +195,16 @@ fn close_text(c: &ConnRecord) -> String {
                 CloseHow::Rst => "RST",
             }
         ),
-        None => "-".into(),
+        // No FIN or RST: what ICMP errors said, if any ("refused (ICMP port
+        // unreachable)", or the first error's name and how many came).
+        None => match (c.conn.icmp_outcome(), c.conn.icmp_errors().first()) {
+            (Some(o), _) => o,
+            (None, Some(e)) if c.conn.icmp_error_count() > 1 => {
+                format!("ICMP {} ×{}", e.name(), c.conn.icmp_error_count())
+            }
+            (None, Some(e)) => format!("ICMP {}", e.name()),
+            (None, None) => "-".into(),
+        },
     }
 }
 

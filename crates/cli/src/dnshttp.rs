@@ -136,7 +136,10 @@ fn dns_table(columns: usize) -> Table {
 fn dns_rcode(t: &DnsTransaction) -> String {
     match (t.rcode(), t.response_ts) {
         (Some(r), _) => dns::text::rcode_mnemonic(r),
-        (None, None) => "(no answer)".into(),
+        (None, None) => match &t.icmp_outcome {
+            Some(o) => o.text.clone(),
+            None => "(no answer)".into(),
+        },
         (None, Some(_)) => "-".into(),
     }
 }

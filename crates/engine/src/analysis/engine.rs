@@ -7,11 +7,13 @@ use std::net::IpAddr;
 use super::apps::Apps;
 use super::limits::{AppLimits, LimitTally};
 use super::notes::{AppNote, TlsFields};
-use crate::base::{Anomaly, AnomalyKind, ConnId, Endpoint, LinkType, PacketId, Timestamp};
+use crate::base::{
+    Anomaly, AnomalyKind, ConnId, Direction, Endpoint, LinkType, PacketId, Timestamp,
+};
 use crate::capture::DecryptionSecrets;
 use crate::capture::Frame;
 use crate::decode::{self, Addr, DefragLimits, Defragmenter, Packet, TcpRel};
-use crate::flow::{ConnProto, ConnTable, FlowConfig, FlowPacket, PacketVerdict, L4};
+use crate::flow::{ConnProto, ConnTable, FlowConfig, FlowPacket, IcmpError, PacketVerdict, L4};
 use crate::proto::dns::{self, DnsMeta, DnsTransaction};
 use crate::proto::tls::KeyLog;
 use crate::story::{AppKind, ConnRecord, HttpRecord, Pending};
@@ -150,6 +152,11 @@ impl Engine {
             {
                 self.udp_payload(&fp, conn, sport, dport, payload);
             }
+            if let (L4::Icmp { quote: Some(q), .. }, Some(conn)) = (fp.l4, v.conn) {
+                if q.proto == 17 {
+                    self.icmp_error(&fp, conn);
+                }
+            }
             v
         });
         let mut s = self.summary(frame, pkt, anomalies, verdict, reassembled);
@@ -175,6 +182,36 @@ impl Engine {
 
     /// A UDP datagram: DNS on its ports (53, 5353, 5355), or on any other port once a
     /// clean query and the response answering it were seen (`dns::DnsPortProbe`).
+    /// An ICMP error the table attached to UDP flow `conn`: a destination unreachable
+    /// finishes the flow's waiting DNS queries with its outcome ("refused (ICMP port
+    /// unreachable)").
+    fn icmp_error(&mut self, fp: &FlowPacket<'_>, conn: ConnId) {
+        let L4::Icmp {
+            v6,
+            kind,
+            code,
+            quote: Some(q),
+            ..
+        } = fp.l4
+        else {
+            return;
+        };
+        let e = IcmpError {
+            ts: fp.ts,
+            pkt: fp.id,
+            from: fp.src,
+            v6,
+            kind,
+            code,
+            mtu: q.mtu,
+            quoted_ttl: q.ttl,
+            about: Direction::ClientToServer,
+        };
+        if let Some(outcome) = e.outcome(q.dst) {
+            self.apps.dns.on_icmp_error(conn, &outcome, fp.ts, fp.id);
+        }
+    }
+
     fn udp_payload(
         &mut self,
         fp: &FlowPacket<'_>,

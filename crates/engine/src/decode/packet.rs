@@ -268,6 +268,11 @@ pub struct Quoted {
     pub protocol: u8,
     pub sport: Option<u16>,
     pub dport: Option<u16>,
+    /// The quoted packet's TTL / hop limit as it reached the reporter.
+    pub ttl: u8,
+    /// Identifier of a quoted ICMP/ICMPv6 echo request (`traceroute -I`, a ping
+    /// that met a TTL limit).
+    pub echo_id: Option<u16>,
 }
 
 /// ICMP (RFC 792) or ICMPv6 (RFC 4443) message; which one is told by [`Transport`].
@@ -280,6 +285,9 @@ pub struct IcmpInfo {
     pub echo: Option<(u16, u16)>,
     /// The offending packet's header inside an error message.
     pub quoted: Option<Quoted>,
+    /// Next-hop MTU of an ICMP "fragmentation needed" (RFC 1191 §4) or an ICMPv6
+    /// "packet too big" (RFC 4443 §3.2).
+    pub mtu: Option<u32>,
     /// Target address of an ICMPv6 neighbour solicitation or advertisement (RFC 4861).
     pub nd_target: Option<Ipv6Addr>,
     /// Neighbour advertisement flags (R 0x80, S 0x40, O 0x20; RFC 4861 §4.4).

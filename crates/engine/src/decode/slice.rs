@@ -576,6 +576,9 @@ fn transport<'a>(p: &mut Packet<'a>, data: &'a [u8], t: &TransportSlice<'a>) {
                 checksum: icmp.checksum(),
                 echo,
                 quoted,
+                // RFC 1191 §4: the next-hop MTU is the low 16 bits of the second word.
+                mtu: (kind == 3 && icmp.code_u8() == 4)
+                    .then(|| u32::from(u16::from_be_bytes([b[2], b[3]]))),
                 nd_target: None,
                 nd_flags: 0,
                 nd_lladdr: None,
@@ -624,6 +627,8 @@ fn transport<'a>(p: &mut Packet<'a>, data: &'a [u8], t: &TransportSlice<'a>) {
                 checksum: icmp.checksum(),
                 echo,
                 quoted,
+                // RFC 4443 §3.2: packet too big carries the MTU in the second word.
+                mtu: (kind == 2).then(|| u32::from_be_bytes(b)),
                 nd_target,
                 nd_flags: if kind == 136 { b[0] & 0xe0 } else { 0 },
                 nd_lladdr,
@@ -662,15 +667,17 @@ fn nd_lladdr(mut opts: &[u8]) -> Option<[u8; 6]> {
 /// its payload, i.e. the ports for TCP and UDP.
 fn quoted(bytes: &[u8]) -> Option<Quoted> {
     let s = LaxSlicedPacket::from_ip(bytes).ok()?;
-    let (src, dst, payload) = match &s.net {
+    let (src, dst, ttl, payload) = match &s.net {
         Some(LaxNetSlice::Ipv4(v4)) => (
             IpAddr::V4(v4.header().source_addr()),
             IpAddr::V4(v4.header().destination_addr()),
+            v4.header().ttl(),
             v4.payload(),
         ),
         Some(LaxNetSlice::Ipv6(v6)) => (
             IpAddr::V6(v6.header().source_addr()),
             IpAddr::V6(v6.header().destination_addr()),
+            v6.header().hop_limit(),
             v6.payload(),
         ),
         _ => return None,
@@ -681,12 +688,22 @@ fn quoted(bytes: &[u8]) -> Option<Quoted> {
     } else {
         None
     };
+    // RFC 792 / RFC 4443 §4.1: an echo request's identifier follows type, code, checksum.
+    let echo_id = matches!(
+        (protocol, &s.net),
+        (1, Some(LaxNetSlice::Ipv4(_))) | (58, Some(LaxNetSlice::Ipv6(_)))
+    )
+    .then(|| payload.payload)
+    .filter(|b| b.first().is_some_and(|&t| t == 8 || t == 128))
+    .and_then(|b| be16(b, 4));
     Some(Quoted {
         src,
         dst,
         protocol,
         sport: ports.map(|p| p.0),
         dport: ports.map(|p| p.1),
+        ttl,
+        echo_id,
     })
 }
 

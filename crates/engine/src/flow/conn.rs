@@ -2,12 +2,13 @@
 //! per-packet storage, because one exists per live connection and is handed out whole
 //! through `StreamSink::conn_done` when the connection finishes.
 
+use std::net::IpAddr;
+
 use super::community_id::community_id;
 use super::history::{tcp_conn_state, EndpointState, History};
 use super::tcp_analysis::TcpAnalysisFlags;
-use std::net::IpAddr;
 
-use crate::base::{Anomaly, AnomalyKind, ConnId, Direction, Endpoint, Timestamp};
+use crate::base::{Anomaly, AnomalyKind, ConnId, Direction, Endpoint, PacketId, Timestamp};
 use crate::decode::{Encap, EncapKind};
 
 /// Distinct anomaly names kept per connection (the first detail of each).
@@ -186,6 +187,138 @@ pub(crate) fn note_tunnel(c: &mut Connection, d: Direction, tunnels: &[Encap]) {
     }
 }
 
+/// ICMP errors kept per connection (the first ones; `Connection::icmp_error_count`
+/// counts them all): a traceroute probe gets one or two, a flow to a dead port one per
+/// datagram, so eight show the pattern without letting a flood grow a connection.
+pub const MAX_ICMP_ERRORS: usize = 8;
+
+/// An ICMP or ICMPv6 error that quoted one of the connection's packets (see
+/// `table/icmp.rs` for how it is found and why it is not counted as the
+/// connection's packet).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IcmpError {
+    pub ts: Timestamp,
+    pub pkt: PacketId,
+    /// Who reported it: the peer itself, or a router on the way.
+    pub from: IpAddr,
+    pub v6: bool,
+    pub kind: u8,
+    pub code: u8,
+    /// Next-hop MTU of "fragmentation needed" / "packet too big".
+    pub mtu: Option<u32>,
+    /// TTL / hop limit of the quoted packet when it reached the reporter.
+    pub quoted_ttl: u8,
+    /// Which side sent the quoted packet (the side the error was sent to).
+    pub about: Direction,
+}
+
+impl IcmpError {
+    /// Short name of type and code (RFC 792, RFC 1812 §5.2.7.1, RFC 4443 §3).
+    pub fn name(&self) -> &'static str {
+        icmp_error_name(self.v6, self.kind, self.code)
+    }
+
+    /// "port unreachable" or "protocol unreachable": the host itself has nobody
+    /// listening (RFC 1122 §3.2.2.1, RFC 4443 §3.1).
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            (self.v6, self.kind, self.code),
+            (false, 3, 2 | 3) | (true, 1, 4) | (true, 4, 1)
+        )
+    }
+
+    /// What this error means for a packet to `peer` that got no answer: "refused (ICMP
+    /// port unreachable)" when the peer itself refused it, "unreachable (ICMP host
+    /// unreachable from 198.18.0.1)" for any other unreachable; None for the errors
+    /// after which a sender retries (TTL exceeded, packet too big, parameter problem).
+    pub fn outcome(&self, peer: IpAddr) -> Option<String> {
+        if self.is_refusal() && self.from == peer {
+            Some(format!("refused (ICMP {})", self.name()))
+        } else if self.is_unreachable() {
+            Some(format!(
+                "unreachable (ICMP {} from {})",
+                self.name(),
+                self.from
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// Destination unreachable of any code (the packet could not be delivered).
+    pub fn is_unreachable(&self) -> bool {
+        matches!((self.v6, self.kind), (false, 3) | (true, 1))
+    }
+
+    /// TTL / hop limit exceeded in transit (what traceroute's probes meet).
+    pub fn is_ttl_exceeded(&self) -> bool {
+        matches!(
+            (self.v6, self.kind, self.code),
+            (false, 11, 0) | (true, 3, 0)
+        )
+    }
+}
+
+/// The ICMP errors of one connection.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct IcmpErrors {
+    kept: Vec<IcmpError>,
+    count: u32,
+}
+
+/// Whether type `kind` is an error message the table attaches (ICMP destination
+/// unreachable, time exceeded, parameter problem; ICMPv6 types 1–4).
+pub(crate) fn is_icmp_error(v6: bool, kind: u8) -> bool {
+    if v6 {
+        matches!(kind, 1..=4)
+    } else {
+        matches!(kind, 3 | 11 | 12)
+    }
+}
+
+/// Short name of an ICMP (RFC 792, RFC 1812 §5.2.7.1, RFC 1191) or ICMPv6 (RFC 4443 §3)
+/// error type and code.
+pub fn icmp_error_name(v6: bool, kind: u8, code: u8) -> &'static str {
+    match (v6, kind, code) {
+        (false, 3, 0) => "net unreachable",
+        (false, 3, 1) => "host unreachable",
+        (false, 3, 2) => "protocol unreachable",
+        (false, 3, 3) => "port unreachable",
+        (false, 3, 4) => "fragmentation needed",
+        (false, 3, 5) => "source route failed",
+        (false, 3, 6) => "net unknown",
+        (false, 3, 7) => "host unknown",
+        (false, 3, 8) => "source host isolated",
+        (false, 3, 9) => "net prohibited",
+        (false, 3, 10) => "host prohibited",
+        (false, 3, 11) => "net unreachable for TOS",
+        (false, 3, 12) => "host unreachable for TOS",
+        (false, 3, 13) => "administratively prohibited",
+        (false, 3, 14) => "host precedence violation",
+        (false, 3, 15) => "precedence cutoff",
+        (false, 3, _) => "unreachable",
+        (false, 11, 0) => "TTL exceeded",
+        (false, 11, 1) => "reassembly time exceeded",
+        (false, 11, _) => "time exceeded",
+        (false, 12, _) => "parameter problem",
+        (true, 1, 0) => "no route",
+        (true, 1, 1) => "administratively prohibited",
+        (true, 1, 2) => "beyond scope",
+        (true, 1, 3) => "address unreachable",
+        (true, 1, 4) => "port unreachable",
+        (true, 1, 5) => "source address failed policy",
+        (true, 1, 6) => "reject route",
+        (true, 1, _) => "unreachable",
+        (true, 2, _) => "packet too big",
+        (true, 3, 0) => "hop limit exceeded",
+        (true, 3, 1) => "reassembly time exceeded",
+        (true, 3, _) => "time exceeded",
+        (true, 4, 1) => "unrecognized next header",
+        (true, 4, _) => "parameter problem",
+        _ => "error",
+    }
+}
+
 /// One connection (TCP, UDP flow, or ICMP echo exchange).
 #[derive(Clone, Debug)]
 pub struct Connection {
@@ -218,6 +351,9 @@ pub struct Connection {
     /// Limits hit and other oddities (distinct names, at most `MAX_CONN_ANOMALIES`).
     pub anomalies: Vec<Anomaly>,
     pub icmp: Option<IcmpInfo>,
+    /// ICMP errors that quoted this connection's packets (see [`Self::icmp_errors`]);
+    /// boxed, as most connections get none.
+    pub(crate) icmp_errs: Option<Box<IcmpErrors>>,
     pub(crate) history: History,
     pub(crate) ep_state: [EndpointState; 2],
     pub(crate) seed: u16,
@@ -253,6 +389,7 @@ impl Connection {
             analysis: [0; TcpAnalysisFlags::COUNT],
             anomalies: Vec::new(),
             icmp: None,
+            icmp_errs: None,
             history: History::default(),
             ep_state: [EndpointState::Inactive; 2],
             seed,
@@ -275,6 +412,47 @@ impl Connection {
                 _ => "OTH",
             },
             ConnProto::Icmp => "OTH",
+        }
+    }
+
+    /// The connection's ICMP-told outcome when its peer never answered: a port or
+    /// protocol unreachable from the peer itself is a refusal ("refused (ICMP port
+    /// unreachable)"); any other unreachable says where it failed ("unreachable (ICMP
+    /// host unreachable from 198.18.0.1)"). None when the peer sent anything, or no
+    /// unreachable came. TTL exceeded and packet too big are not outcomes: the sender
+    /// is expected to retry (traceroute, path-MTU discovery).
+    pub fn icmp_outcome(&self) -> Option<String> {
+        let peer_silent = |e: &IcmpError| self.packets[1 - e.about.index()] == 0;
+        let peer_ip = |e: &IcmpError| match e.about {
+            Direction::ClientToServer => self.server.ip,
+            Direction::ServerToClient => self.client.ip,
+        };
+        let outcome = |e: &IcmpError| e.outcome(peer_ip(e));
+        let silent = || self.icmp_errors().iter().filter(|e| peer_silent(e));
+        // A refusal by the peer wins over a router's unreachable seen first.
+        silent()
+            .find(|e| e.is_refusal() && e.from == peer_ip(e))
+            .or_else(|| silent().find(|e| e.is_unreachable()))
+            .and_then(outcome)
+    }
+
+    /// ICMP errors that quoted this connection's packets, the first
+    /// [`MAX_ICMP_ERRORS`]; not counted in `packets`, `bytes` or `history`.
+    pub fn icmp_errors(&self) -> &[IcmpError] {
+        self.icmp_errs.as_deref().map_or(&[], |e| &e.kept)
+    }
+
+    /// All ICMP errors attached, kept or not.
+    pub fn icmp_error_count(&self) -> u32 {
+        self.icmp_errs.as_deref().map_or(0, |e| e.count)
+    }
+
+    /// Records an ICMP error about this connection (bounded, see [`MAX_ICMP_ERRORS`]).
+    pub(crate) fn add_icmp_error(&mut self, e: IcmpError) {
+        let errs = self.icmp_errs.get_or_insert_with(Box::default);
+        errs.count = errs.count.saturating_add(1);
+        if errs.kept.len() < MAX_ICMP_ERRORS {
+            errs.kept.push(e);
         }
     }
 

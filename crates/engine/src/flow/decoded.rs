@@ -2,7 +2,7 @@
 //! [`decode::Packet`] to [`FlowPacket`], used by the engine, the follow reader and the
 //! tests alike.
 
-use super::{FlowPacket, L4};
+use super::{FlowPacket, IcmpQuote, L4};
 use crate::base::{PacketId, Timestamp};
 use crate::decode::{Packet, Transport};
 
@@ -48,6 +48,22 @@ impl<'a> FlowPacket<'a> {
                 kind: i.kind,
                 code: i.code,
                 echo: i.echo,
+                quote: i.quoted.and_then(|q| {
+                    let (sport, dport) = match (q.protocol, q.sport, q.dport, q.echo_id) {
+                        (6 | 17, Some(s), Some(d), _) => (s, d),
+                        (1 | 58, _, _, Some(id)) => (id, id),
+                        _ => return None,
+                    };
+                    Some(IcmpQuote {
+                        src: q.src,
+                        dst: q.dst,
+                        proto: q.protocol,
+                        sport,
+                        dport,
+                        ttl: q.ttl,
+                        mtu: i.mtu,
+                    })
+                }),
             },
             Transport::Other(p) => L4::Other { proto: p },
             Transport::None => L4::Other { proto: ip.protocol },

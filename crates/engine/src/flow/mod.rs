@@ -38,7 +38,10 @@ use std::net::IpAddr;
 use crate::base::{ConnId, Direction, PacketId, Timestamp};
 use crate::decode::Encap;
 
-pub use conn::{Close, CloseHow, ConnProto, Connection, Handshake, IcmpInfo, Phases, TunnelHop};
+pub use conn::{
+    Close, CloseHow, ConnProto, Connection, Handshake, IcmpError, IcmpInfo, Phases, TunnelHop,
+    MAX_ICMP_ERRORS,
+};
 pub use hash::FxHashMap;
 pub use table::{ConnTable, TableStats};
 pub use tcp_analysis::{TcpAnalysisFlags, TcpFlagsAnalysis};
@@ -53,6 +56,22 @@ pub mod tcp_flags {
     pub const URG: u16 = 0x20;
     pub const ECE: u16 = 0x40;
     pub const CWR: u16 = 0x80;
+}
+
+/// The packet an ICMP/ICMPv6 error quotes (RFC 792, RFC 4443 §3), reduced to what
+/// finds its connection: the quoted 5-tuple (for a quoted echo request, `sport` and
+/// `dport` are both its identifier, as the table keys echo exchanges), the quoted
+/// TTL, and the MTU a "fragmentation needed" / "packet too big" reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IcmpQuote {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// 6, 17, or 1 / 58 for a quoted echo request.
+    pub proto: u8,
+    pub sport: u16,
+    pub dport: u16,
+    pub ttl: u8,
+    pub mtu: Option<u32>,
 }
 
 /// What `flow` needs from a decoded packet.
@@ -106,6 +125,9 @@ pub enum L4<'a> {
         code: u8,
         /// Echo request/reply identifier and sequence number.
         echo: Option<(u16, u16)>,
+        /// The packet an error message quotes, when it names a TCP/UDP 5-tuple or an
+        /// echo request (see `table/icmp.rs`).
+        quote: Option<IcmpQuote>,
     },
     Other {
         proto: u8,

@@ -802,7 +802,7 @@ mod props {
                 let l4 = match kind {
                     0..=2 => L4::Tcp { sport: 1000 + sp, dport: 1000 + dp, seq: seq % 4096, ack: ack % 4096, flags: flags & 0xff, window: win, wscale: Some((win % 20) as u8), mss: None, sack_permitted: false, ts: None, payload_len: len as u32 + (kind as u32) * 7, payload: &payload[..len as usize] },
                     3 => L4::Udp { sport: sp, dport: dp, payload: &payload[..len as usize] },
-                    4 => L4::Icmp { v6: false, kind: if flags & 1 == 0 { 8 } else { 0 }, code: 0, echo: Some((sp, dp)) },
+                    4 => L4::Icmp { v6: false, kind: if flags & 1 == 0 { 8 } else { 0 }, code: 0, echo: Some((sp, dp)), quote: None },
                     _ => L4::Other { proto: 47 },
                 };
                 let p = FlowPacket { id: PacketId(i as u32), ts: Timestamp(ts), src: IpAddr::from([10, 0, 0, a]), dst: IpAddr::from([10, 0, 0, b]), vlans: [vl as u16, 0], vlan_count: vl.min(1), tunnel: 0, tunnels: &[], l4 };

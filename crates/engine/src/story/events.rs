@@ -21,6 +21,9 @@ pub enum EventKind {
     StillOpen,
     /// A background page's repeated lookups of one name, folded into one line.
     Lookups,
+    /// A traceroute's probes to one destination folded into one line: the routers that
+    /// answered TTL exceeded, in probe order, and whether the destination answered.
+    Traceroute,
     Anomaly,
 }
 
@@ -38,6 +41,7 @@ impl EventKind {
             EventKind::Close => "close",
             EventKind::StillOpen => "still_open",
             EventKind::Lookups => "dns_lookups",
+            EventKind::Traceroute => "traceroute",
             EventKind::Anomaly => "anomaly",
         }
     }
@@ -55,6 +59,7 @@ impl EventKind {
             EventKind::Close => "close",
             EventKind::StillOpen => "open",
             EventKind::Lookups => "lookups",
+            EventKind::Traceroute => "trace",
             EventKind::Anomaly => "note",
         }
     }
@@ -129,6 +134,20 @@ pub enum Facts {
         body_bytes: Option<u64>,
         ttfb: Option<f64>,
         done: Option<f64>,
+    },
+    Traceroute {
+        client: std::net::IpAddr,
+        server: std::net::IpAddr,
+        /// `udp` or `icmp`.
+        proto: &'static str,
+        probes: u64,
+        /// Each router that answered TTL exceeded, in probe order, with the fastest
+        /// probe → answer time when a probe's send time is known.
+        hops: Vec<(std::net::IpAddr, Option<f64>)>,
+        /// How the destination answered (`port unreachable`, `echo reply`), or None.
+        reached: Option<&'static str>,
+        /// The destination's fastest answer.
+        reached_rtt: Option<f64>,
     },
     Close {
         /// `fin`, `rst` or `idle` (a flow without a close that ended).

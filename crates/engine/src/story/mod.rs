@@ -14,6 +14,7 @@
 
 mod alt_transport;
 pub mod events;
+mod icmp;
 pub mod naming;
 pub mod narrate;
 pub mod pages;

@@ -98,6 +98,9 @@ impl Narrator {
             ev.iter_mut().for_each(|e| e.quiet = true);
             folded_lookups(input, p, &mk, &mut ev);
         }
+        // Traceroutes first: their probes' own lines go quiet under the folded line.
+        let probes = super::icmp::traceroutes(input, p, &mk, &mut ev);
+        let told = ev.len();
         for &ci in &p.conns {
             let first = self
                 .first_http
@@ -105,6 +108,11 @@ impl Narrator {
                 .map(|&i| &input.http[i].tx);
             let name = names.get(ci).and_then(|n| n.as_ref());
             conn_events(input, ci, name, first, &mk, &mut ev);
+        }
+        for e in &mut ev[told..] {
+            if e.conn.is_some_and(|c| probes.contains(&c)) {
+                e.quiet = true;
+            }
         }
         for &hi in &p.http {
             http_events(input, hi, &mk, &mut ev);
@@ -128,6 +136,7 @@ fn order(k: EventKind) -> u8 {
         EventKind::Lookups => 1,
         EventKind::Anomaly => 8,
         EventKind::Close | EventKind::StillOpen => 9,
+        EventKind::Traceroute => 2,
     }
 }
 
@@ -294,7 +303,9 @@ fn dns_events(
             ev.push(e);
         }
         _ => {
-            if let Some(qt) = tx.query_ts {
+            if let Some(e) = super::icmp::lookup_refused(tx, &qtype, qname, mk) {
+                ev.push(e);
+            } else if let Some(qt) = tx.query_ts {
                 ev.push(mk(
                     qt,
                     EventKind::Anomaly,
@@ -350,7 +361,10 @@ fn folded_lookups(
                 (text, o.rcode, o.answers)
             }
             None => (
-                ": no answer in the capture".to_string(),
+                match &tx.icmp_outcome {
+                    Some(o) => format!(": {}", o.text),
+                    None => ": no answer in the capture".to_string(),
+                },
                 "none".into(),
                 Vec::new(),
             ),
@@ -546,9 +560,23 @@ fn conn_events(
         ev.push(e);
         return;
     }
+    if c.proto != ConnProto::Tcp {
+        if let Some(refused) = super::icmp::flow_refused(c, start, mk) {
+            // Told like a TCP REJ: the connect line quiet, the refusal the line to read.
+            let mut e = mk(start, EventKind::Connect, id, text);
+            e.quiet = true;
+            e.facts = connect_facts;
+            ev.push(e);
+            ev.push(refused);
+            return;
+        }
+    }
     let mut e = mk(start, EventKind::Connect, id, text);
     e.facts = connect_facts;
     ev.push(e);
+    if let Some(e) = super::icmp::errors_line(c, mk) {
+        ev.push(e);
+    }
     if !how.is_empty() {
         let text = format!("#{} {}", c.id, escape_str(&how.join("; ")));
         ev.push(mk(start, EventKind::Anomaly, id, text));

@@ -15,6 +15,7 @@ use std::net::IpAddr;
 use super::stream::HOLD;
 use super::{ConnName, StoryInput};
 use crate::base::{ConnId, Timestamp};
+use crate::flow::ConnProto;
 
 /// How long after a page's last activity an unrelated request still joins it.
 pub const QUIET: i64 = 3_000_000_000;
@@ -183,6 +184,7 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
         list.dedup();
     }
     // Connections: by their first exchange, else by the page active when they opened.
+    let mut probe_page: HashMap<(IpAddr, IpAddr), usize> = HashMap::new();
     for (ci, c) in input.conns.iter().enumerate() {
         let p = match conn_page.get(&ci) {
             Some(&p) => p,
@@ -206,6 +208,13 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
                     .and_then(|n| n.as_ref())
                     .and_then(|n| n.dns_seq)
                     .is_some();
+                // A traceroute's probes (flows without an application that got ICMP
+                // errors back) to one destination make one story, so the narration can
+                // fold them into one line (`story/icmp.rs`).
+                let probe = c.conn.proto != ConnProto::Tcp
+                    && c.app.is_none()
+                    && !c.conn.icmp_errors().is_empty();
+                let probe_key = (c.conn.client.ip, c.conn.server.ip);
                 match find_active(&pages, &docs, c.conn.client.ip, t) {
                     Some(p) if named_by_dns || c.app.is_none() => p,
                     _ => {
@@ -213,13 +222,23 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
                             // DNS connections join the page of the lookups they carried.
                             continue;
                         }
-                        pages.push(lone(
-                            pages.len() as u32,
-                            c.conn.client.ip,
-                            t,
-                            c.conn.last_ts,
-                        ));
-                        pages.len() - 1
+                        if let Some(&p) = probe_page
+                            .get(&probe_key)
+                            .filter(|&&p| probe && t.0 - pages[p].end.0 <= QUIET)
+                        {
+                            p
+                        } else {
+                            if probe {
+                                probe_page.insert(probe_key, pages.len());
+                            }
+                            pages.push(lone(
+                                pages.len() as u32,
+                                c.conn.client.ip,
+                                t,
+                                c.conn.last_ts,
+                            ));
+                            pages.len() - 1
+                        }
                     }
                 }
             }

@@ -10,7 +10,7 @@ use super::tls::TlsRecord;
 use super::{guard, secs, wire, EndpointRecord, Sides, Wire};
 use crate::base::Timestamp;
 use crate::decode::EncapKind;
-use crate::flow::{CloseHow, ConnProto, TunnelHop};
+use crate::flow::{CloseHow, ConnProto, IcmpError, TunnelHop};
 use crate::story::{ConnName, ConnRecord};
 
 /// One finished connection (README, "JSON Lines output").
@@ -39,6 +39,18 @@ pub struct ConnJson<'a> {
     pub handshake: Option<HandshakeRecord>,
     /// Zeek's history letters.
     pub history: &'a str,
+    /// ICMP/ICMPv6 errors that quoted the connection's packets, all of them counted
+    /// (`icmp_errors` keeps the first 8).
+    pub icmp_error_count: u32,
+    /// The first 8 ICMP/ICMPv6 errors (destination unreachable, time exceeded,
+    /// parameter problem, packet too big) that quoted one of the connection's packets,
+    /// by any reporter (the peer or a router on the way). They are not counted in
+    /// `packets`, `bytes` or `history`.
+    pub icmp_errors: Vec<IcmpErrorRecord>,
+    /// What the ICMP errors say happened when the peer never answered: `refused (ICMP
+    /// port unreachable)` (port or protocol unreachable from the peer) or `unreachable
+    /// (ICMP host unreachable from 198.18.0.1)`; null otherwise.
+    pub icmp_outcome: Option<String>,
     /// 0-based in order of first packet.
     pub id: u32,
     pub last_ts: f64,
@@ -110,6 +122,50 @@ impl TunnelRecord {
                 EncapKind::Erspan(v) => Some(v),
                 _ => None,
             },
+        }
+    }
+}
+
+/// One ICMP/ICMPv6 error about the connection.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct IcmpErrorRecord {
+    /// Which side sent the packet the error quotes (the error went to it).
+    #[schemars(extend("enum" = ["client", "server"]))]
+    pub about: &'static str,
+    pub code: u8,
+    /// Frame number of the ICMP packet.
+    pub frame: u64,
+    /// The reporting address: the peer, or a router on the path.
+    pub from: String,
+    /// Next-hop MTU of "fragmentation needed" / "packet too big", else null.
+    pub mtu: Option<u32>,
+    /// `port unreachable`, `host unreachable`, `fragmentation needed`, `TTL exceeded`,
+    /// `packet too big`, `hop limit exceeded`, `parameter problem`, …
+    pub name: &'static str,
+    /// `icmp` or `icmpv6`.
+    #[schemars(extend("enum" = ["icmp", "icmpv6"]))]
+    pub proto: &'static str,
+    /// TTL / hop limit the quoted packet had when it reached the reporter.
+    pub quoted_ttl: u8,
+    pub ts: f64,
+    /// ICMP type number.
+    #[serde(rename = "type")]
+    pub kind: u8,
+}
+
+impl From<&IcmpError> for IcmpErrorRecord {
+    fn from(e: &IcmpError) -> Self {
+        IcmpErrorRecord {
+            about: e.about.sender(),
+            code: e.code,
+            frame: e.pkt.frame_number(),
+            from: e.from.to_string(),
+            mtu: e.mtu,
+            name: e.name(),
+            proto: if e.v6 { "icmpv6" } else { "icmp" },
+            quoted_ttl: e.quoted_ttl,
+            ts: e.ts.as_secs_f64(),
+            kind: e.kind,
         }
     }
 }
@@ -243,6 +299,9 @@ impl<'a> ConnJson<'a> {
             first_ts: k.first_ts.as_secs_f64(),
             handshake,
             history: k.history(),
+            icmp_error_count: k.icmp_error_count(),
+            icmp_errors: k.icmp_errors().iter().map(IcmpErrorRecord::from).collect(),
+            icmp_outcome: k.icmp_outcome(),
             id: k.id.0,
             last_ts: k.last_ts.as_secs_f64(),
             missed_bytes: k.missed_bytes,

@@ -21,6 +21,12 @@ pub struct DnsJson<'a> {
     /// The connection id (DNS over TCP, or the UDP flow), or null.
     pub conn: Option<u32>,
     pub flags: DnsFlagsRecord,
+    /// Frame of the ICMP error in `icmp_outcome`, or null.
+    pub icmp_frame: Option<u64>,
+    /// An unanswered UDP query that an ICMP destination unreachable answered instead:
+    /// `refused (ICMP port unreachable)` (from the server itself) or `unreachable (ICMP
+    /// host unreachable from 198.18.0.1)`, else null; `rcode` stays null.
+    pub icmp_outcome: Option<&'a str>,
     pub id: u16,
     pub partial: bool,
     pub qname: Wire<'a>,
@@ -97,6 +103,8 @@ impl<'a> DnsJson<'a> {
                 rd: f.rd,
                 tc: f.tc,
             },
+            icmp_frame: t.icmp_outcome.as_ref().map(|o| o.pkt.frame_number()),
+            icmp_outcome: t.icmp_outcome.as_ref().map(|o| o.text.as_str()),
             id: t.id,
             partial: t.partial,
             qname: guard(dns::text::display_name(&t.qname)),

@@ -19,9 +19,9 @@ pub struct EventJson<'a> {
     /// The connection id (`conns`' `id`, the text's `#N`), or null.
     pub conn: Option<u32>,
     /// What happened: `dns_query`, `dns_answer`, `dns_lookups`, `connect`,
-    /// `established`, `refused`, `tls_hello`, `http_request`, `http_response`, `close`,
+    /// `established`, `refused`, `traceroute`, `tls_hello`, `http_request`, `http_response`, `close`,
     /// `still_open`, `anomaly`.
-    #[schemars(extend("enum" = ["dns_query", "dns_answer", "dns_lookups", "connect", "established", "refused", "tls_hello", "http_request", "http_response", "close", "still_open", "anomaly"]))]
+    #[schemars(extend("enum" = ["dns_query", "dns_answer", "dns_lookups", "connect", "established", "refused", "traceroute", "tls_hello", "http_request", "http_response", "close", "still_open", "anomaly"]))]
     pub kind: &'static str,
     /// The story it belongs to, numbered as the text numbers them (1-based).
     pub page: Option<u32>,
@@ -125,7 +125,7 @@ pub enum FactsRecord<'a> {
     },
     /// `refused`.
     Refused {
-        /// SYN → RST.
+        /// SYN → RST, or query/datagram → ICMP destination unreachable.
         after: f64,
         client: EndpointRecord,
         server: EndpointRecord,
@@ -153,6 +153,22 @@ pub enum FactsRecord<'a> {
         ttfb: Option<f64>,
         uri: Option<Wire<'a>>,
     },
+    /// `traceroute`.
+    Traceroute {
+        client: String,
+        /// The routers that answered TTL exceeded, in probe order.
+        hops: Vec<HopRecord>,
+        /// Probes sent.
+        probes: u64,
+        /// `udp` or `icmp`.
+        #[schemars(extend("enum" = ["udp", "icmp"]))]
+        proto: &'static str,
+        /// How the destination answered (`port unreachable`, `echo reply`), or null.
+        reached: Option<&'static str>,
+        /// The destination's fastest answer, seconds.
+        reached_rtt: Option<f64>,
+        server: String,
+    },
     /// `close` and `still_open`.
     Close {
         /// `client` or `server`; null for `idle` and `open`.
@@ -162,6 +178,15 @@ pub enum FactsRecord<'a> {
         #[schemars(extend("enum" = ["fin", "rst", "idle", "open"]))]
         how: &'static str,
     },
+}
+
+/// One router on a traceroute's path.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct HopRecord {
+    pub addr: String,
+    /// Fastest probe → TTL exceeded, seconds (null when the probe's send time is not
+    /// known: several probes on one flow).
+    pub rtt: Option<f64>,
 }
 
 fn wires(v: &[String]) -> Vec<Wire<'_>> {
@@ -276,6 +301,29 @@ impl<'a> FactsRecord<'a> {
                 uri: wire(uri.as_deref()),
             },
             Facts::Close { how, by } => FactsRecord::Close { by: *by, how },
+            Facts::Traceroute {
+                client,
+                server,
+                proto,
+                probes,
+                hops,
+                reached,
+                reached_rtt,
+            } => FactsRecord::Traceroute {
+                client: client.to_string(),
+                hops: hops
+                    .iter()
+                    .map(|(a, r)| HopRecord {
+                        addr: a.to_string(),
+                        rtt: *r,
+                    })
+                    .collect(),
+                probes: *probes,
+                proto,
+                reached: *reached,
+                reached_rtt: *reached_rtt,
+                server: server.to_string(),
+            },
         })
     }
 }

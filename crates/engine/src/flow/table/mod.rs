@@ -35,6 +35,7 @@ use super::tcp_flags::{ACK, FIN, RST, SYN};
 use super::{FlowConfig, FlowPacket, PacketVerdict, StreamSink, L4};
 use crate::base::{AnomalyKind, ConnId, Direction, Endpoint, PacketId, Timestamp};
 
+mod icmp;
 mod segment;
 
 use segment::{sync_bytes, TcpLive};
@@ -230,7 +231,15 @@ impl ConnTable {
                 v6,
                 kind,
                 code,
+                quote: Some(q),
+                ..
+            } => self.icmp_error(pkt, v6, kind, code, &q, sink),
+            L4::Icmp {
+                v6,
+                kind,
+                code,
                 echo: Some((id, _)),
+                ..
             } => {
                 let (req, rep) = if v6 { (128, 129) } else { (8, 0) };
                 if kind != req && kind != rep {

@@ -31,7 +31,7 @@ pub use message::{Edns, EdnsOption, Flags, Message, Question, Record};
 pub use parse::{parse_message, parse_prefix, DnsError};
 pub use rdata::{RData, SvcParam};
 pub use tcp::{DnsTcpStream, TcpDnsMessage};
-pub use transactions::{DnsMeta, DnsTracker, DnsTransaction, Transport, TxKind};
+pub use transactions::{DnsMeta, DnsTracker, DnsTransaction, IcmpOutcome, Transport, TxKind};
 
 /// Ports where UDP or TCP payloads are DNS without looking at them: DNS, mDNS, LLMNR.
 pub fn is_dns_port(port: u16) -> bool {

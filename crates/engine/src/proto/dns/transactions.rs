@@ -53,6 +53,9 @@ pub enum TxKind {
     Unanswered,
     /// A response whose query was not seen.
     Unsolicited,
+    /// No response, and an ICMP destination unreachable about the query came back
+    /// (`DnsTransaction::icmp_outcome` says which).
+    IcmpError,
 }
 
 /// One query/response exchange, with what the CLI's transaction record needs.
@@ -88,12 +91,24 @@ pub struct DnsTransaction {
     pub tc_retry_of: Option<u64>,
     /// For a truncated UDP answer: the TCP transaction that retried it.
     pub retried_over_tcp: Option<u64>,
+    /// An unanswered UDP query's ICMP destination unreachable.
+    pub icmp_outcome: Option<IcmpOutcome>,
+}
+
+/// What an ICMP destination unreachable said about a query that got no answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IcmpOutcome {
+    /// "refused (ICMP port unreachable)" and the like (`flow::IcmpError::outcome`).
+    pub text: String,
+    pub ts: Timestamp,
+    pub pkt: PacketId,
 }
 
 impl DnsTransaction {
     pub fn kind(&self) -> TxKind {
         match (self.query_ts, self.response_ts) {
             (Some(_), Some(_)) => TxKind::Answered,
+            (Some(_), None) if self.icmp_outcome.is_some() => TxKind::IcmpError,
             (Some(_), None) => TxKind::Unanswered,
             _ => TxKind::Unsolicited,
         }
@@ -363,6 +378,7 @@ impl DnsTracker {
             partial: false,
             tc_retry_of: None,
             retried_over_tcp: None,
+            icmp_outcome: None,
         }
     }
 
@@ -416,6 +432,31 @@ impl DnsTracker {
                 && tx.server == server
             {
                 tx.partial = true;
+            }
+        }
+    }
+
+    /// An ICMP destination unreachable quoted a datagram of the UDP flow `conn`: every
+    /// query still waiting on that flow is finished with `outcome` ("refused (ICMP port
+    /// unreachable)"), since no answer will come (RFC 1122 §4.1.3.3: UDP passes the
+    /// error up to the application, which gives up or retries with a new query).
+    pub fn on_icmp_error(&mut self, conn: ConnId, outcome: &str, ts: Timestamp, pkt: PacketId) {
+        let seqs: Vec<u64> = self
+            .open
+            .iter()
+            .filter(|(_, tx)| {
+                tx.transport == Transport::Udp && tx.conn == Some(conn) && tx.response.is_none()
+            })
+            .map(|(&s, _)| s)
+            .collect();
+        for s in seqs {
+            if let Some(mut tx) = self.open.remove(&s) {
+                tx.icmp_outcome = Some(IcmpOutcome {
+                    text: outcome.to_string(),
+                    ts,
+                    pkt,
+                });
+                self.close(tx);
             }
         }
     }
