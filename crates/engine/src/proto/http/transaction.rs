@@ -89,6 +89,10 @@ pub struct HttpTransaction {
     pub transfer: Transfer,
     /// Something is missing: a gap, a truncated message, no response, a lost head.
     pub partial: bool,
+    /// The tunnel a successful CONNECT opened (RFC 9110 §9.3.6): the bytes after the
+    /// 2xx each way and what they carried. The exchange is reported when the
+    /// connection ends, so the counts are final.
+    pub tunnel: Option<super::tunnel::Tunnel>,
     pub anomalies: Vec<Anomaly>,
 }
 
