@@ -408,4 +408,83 @@ mod tests {
         b.extend_from_slice(b"\r\n");
         assert_eq!(parse_head(&b, true), Err(HeadError::TooManyLines));
     }
+
+    fn names(h: &Head) -> Vec<&'static str> {
+        h.anomalies.iter().map(|a| a.name()).collect()
+    }
+
+    #[test]
+    fn simple_request_is_the_line_alone() {
+        let h = parse_head(b"GET /zeek.html\n", true).unwrap();
+        assert!(h.simple);
+        assert_eq!(
+            h.start,
+            Some(Start::Request {
+                method: "GET".into(),
+                uri: "/zeek.html".into(),
+                version: Some(Version { major: 0, minor: 9 }),
+            })
+        );
+        assert_eq!(names(&h), ["http_09_request"]);
+        let h = parse_head(b"POST /zeek.html\n", true).unwrap();
+        assert!(
+            h.anomalies[0].detail.contains("only has GET"),
+            "{:?}",
+            h.anomalies
+        );
+    }
+
+    #[test]
+    fn malformed_lines_are_read_and_flagged() {
+        let h = parse_head(b"GET / HTTP/1.\r\nHost: a\r\n\r\n", true).unwrap();
+        assert!(matches!(
+            h.start,
+            Some(Start::Request { version: None, .. })
+        ));
+        assert_eq!(
+            (h.host.as_deref(), names(&h)),
+            (Some("a"), vec!["http_bad_version"])
+        );
+        let h = parse_head(b"CONNECT h:443 HTTP/1.1 extra\r\n\r\n", true).unwrap();
+        assert_eq!(names(&h), ["http_request_line_extra"]);
+        assert!(h.anomalies[0].detail.contains("`extra` after the version"));
+        let h = parse_head(b"GET HTTP/1.1\r\n\r\n", true).unwrap();
+        assert_eq!(names(&h), ["http_missing_uri"]);
+        let h = parse_head(b"http/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", false).unwrap();
+        assert_eq!(
+            (h.content_length, names(&h)),
+            (Some(3), vec!["http_lowercase_keyword"])
+        );
+        let h = parse_head(b"HTTP/1.0 200OK\r\n\r\n", false).unwrap();
+        assert_eq!(names(&h), ["http_odd_status_line"]);
+        let h = parse_head(b"HTTP/1.x 200 OK\r\n\r\n", false).unwrap();
+        assert!(matches!(
+            h.start,
+            Some(Start::Status {
+                version: None,
+                code: 200,
+                ..
+            })
+        ));
+        assert_eq!(
+            parse_head(b"T / HTTP\r\n\r\n", true),
+            Err(HeadError::BadRequestLine(BadRequestLine::NotSimple))
+        );
+    }
+
+    #[test]
+    fn header_line_without_colon_is_skipped() {
+        // zeek connect-with-smtp.pcap, frame 4.
+        let h = parse_head(
+            b"CONNECT mailin03.sul.t-online.de:25 / HTTP/1.0\r\nMozilla 4.0 (compatible; MSIE 5.01; Windows NT 5.0)\r\nHost: x\r\n\r\n",
+            true,
+        )
+        .unwrap();
+        assert_eq!(h.host.as_deref(), Some("x"));
+        assert_eq!(
+            names(&h),
+            ["http_request_line_extra", "http_bad_header_line"]
+        );
+        assert!(h.anomalies[1].detail.contains("Mozilla 4.0"));
+    }
 }

@@ -727,4 +727,147 @@ mod tests {
         assert_eq!(plausible_start(b"PO", true), None);
         assert_eq!(plausible_start(b"XYZ", true), Some(false));
     }
+
+    #[test]
+    fn lenient_request_lines() {
+        // RFC 1945 §4.1 Simple-Request (zeek http_09.pcap, no-version.pcap).
+        let r = lenient_request_line(b"GET /zeek.html").unwrap();
+        assert_eq!(
+            (r.method, r.target, r.version),
+            (&b"GET"[..], &b"/zeek.html"[..], ReqVersion::Simple)
+        );
+        // A version cut short (`HTTP/1.`) or garbage after the slash.
+        let r = lenient_request_line(b"GET / HTTP/1.").unwrap();
+        assert_eq!(
+            (r.target, r.version),
+            (&b"/"[..], ReqVersion::Malformed(b"1."))
+        );
+        let r = lenient_request_line(b"GET / HTTP/x").unwrap();
+        assert_eq!(r.version, ReqVersion::Malformed(b"x"));
+        // Bytes glued to the version, or extra tokens after it: kept, flagged.
+        let r = lenient_request_line(b"GET / HTTP/1.1x").unwrap();
+        assert_eq!(
+            (r.version, r.trailing),
+            (ReqVersion::Known(Version::HTTP_1_1), &b"x"[..])
+        );
+        let r = lenient_request_line(b"CONNECT host:443 HTTP/1.1 extra").unwrap();
+        assert_eq!(
+            (r.method, r.target, r.trailing),
+            (&b"CONNECT"[..], &b"host:443"[..], &b"extra"[..])
+        );
+        assert_eq!(r.version, ReqVersion::Known(Version::HTTP_1_1));
+        // junk after a Simple-Request's target is ignored.
+        let r = lenient_request_line(b"GET / junk").unwrap();
+        assert_eq!(
+            (r.target, r.version, r.trailing),
+            (&b"/"[..], ReqVersion::Simple, &b"junk"[..])
+        );
+        // zeek connect-with-smtp.pcap: the URI keeps its space, as in Zeek's http.log.
+        let r = lenient_request_line(b"CONNECT mailin03.sul.t-online.de:25 / HTTP/1.0").unwrap();
+        assert_eq!(r.target, b"mailin03.sul.t-online.de:25 /");
+        assert!(r.spaced_target && !r.extra_whitespace);
+        assert_eq!(r.version, ReqVersion::Known(Version::HTTP_1_0));
+        // zeek no-uri.pcap.
+        let r = lenient_request_line(b"GET HTTP/1.1").unwrap();
+        assert!(r.missing_target);
+        assert_eq!(
+            (r.target, r.version),
+            (&b""[..], ReqVersion::Known(Version::HTTP_1_1))
+        );
+        let r = lenient_request_line(b"get / http/1.0").unwrap();
+        assert!(r.lowercase_keyword);
+        assert_eq!(
+            (r.method, r.version),
+            (&b"get"[..], ReqVersion::Known(Version::HTTP_1_0))
+        );
+        let r = lenient_request_line(b"GET  /a\tHTTP/1.1").unwrap();
+        assert!(r.extra_whitespace && !r.spaced_target);
+        // A strict line has no quirk.
+        let r = lenient_request_line(b"GET /a HTTP/1.1").unwrap();
+        assert!(
+            !(r.lowercase_keyword || r.missing_target || r.extra_whitespace || r.spaced_target)
+        );
+        assert!(r.trailing.is_empty());
+        // Not request lines, as Zeek decides (http_09.pcap, http-bad-request-with-version,
+        // http-11-request-then-cruft).
+        assert_eq!(
+            lenient_request_line(b"\xdd\0\0\0 GET /txt HTTP/1.1"),
+            Err(BadRequestLine::NoMethodWithVersion)
+        );
+        assert_eq!(
+            lenient_request_line(b"T /zeek.html"),
+            Err(BadRequestLine::NotSimple)
+        );
+        assert_eq!(
+            lenient_request_line(b"T / HTTP"),
+            Err(BadRequestLine::NotSimple)
+        );
+        assert_eq!(
+            lenient_request_line(b"GET "),
+            Err(BadRequestLine::NotSimple)
+        );
+        assert_eq!(lenient_request_line(b"GET"), Err(BadRequestLine::NoMethod));
+        assert_eq!(
+            lenient_request_line(b"GET/x HTTP/1.1"),
+            Err(BadRequestLine::NoMethod)
+        );
+        assert_eq!(lenient_request_line(b""), Err(BadRequestLine::NoMethod));
+        assert_eq!(
+            lenient_request_line(b"\x16\x03\x01"),
+            Err(BadRequestLine::NoMethod)
+        );
+    }
+
+    #[test]
+    fn lenient_status_lines() {
+        // zeek http-lower-case.pcap.
+        let s = lenient_status_line(b"http/1.1 200 OK").unwrap();
+        assert!(s.lowercase_keyword && !s.odd_spacing);
+        assert_eq!(
+            (s.version, s.code, s.reason),
+            (Some(Version::HTTP_1_1), 200, &b"OK"[..])
+        );
+        let s = lenient_status_line(b"HTTP/1.1 200").unwrap();
+        assert_eq!((s.code, s.reason, s.odd_spacing), (200, &b""[..], false));
+        // Reason glued to the code (Zeek tolerates it), several spaces.
+        let s = lenient_status_line(b"HTTP/1.0 200OK").unwrap();
+        assert_eq!((s.code, s.reason, s.odd_spacing), (200, &b"OK"[..], true));
+        let s = lenient_status_line(b"HTTP/1.1  404  Not Found").unwrap();
+        assert_eq!(
+            (s.code, s.reason, s.odd_spacing),
+            (404, &b"Not Found"[..], true)
+        );
+        let s = lenient_status_line(b"HTTP/1.x 200 OK").unwrap();
+        assert_eq!((s.version, s.bad_version), (None, Some(&b"1.x"[..])));
+        let s = lenient_status_line(b"HTTP/1.1 200 OK").unwrap();
+        assert!(!(s.lowercase_keyword || s.odd_spacing) && s.bad_version.is_none());
+        for bad in [
+            &b"HTTP/1.1 2000 OK"[..],
+            b"HTTP/1.1",
+            b"HTTP/1.1 20",
+            b"HTTP/1.1 abc",
+            b"HTTX/1.1 200 OK",
+            b"<html>",
+        ] {
+            assert!(lenient_status_line(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn recognition_of_lenient_forms() {
+        // HTTP/0.9 needs its whole line and a `/` target.
+        assert!(looks_like_http(b"GET /zeek.html\n"));
+        assert!(looks_like_http(b"GET /cgi-bin/x?y=1\r\n"));
+        assert!(!looks_like_http(b"GET /zeek.html"));
+        assert!(!looks_like_http(b"GET \n"));
+        assert!(!looks_like_http(b"GET foo\n"));
+        assert!(looks_like_http(b"http/1.1 200 OK\r\n"));
+        assert!(!looks_like_http(b"http/1.1 200"));
+        assert!(looks_like_http(b"GET / http/1.1\r\n"));
+        assert!(looks_like_http(
+            b"\xdd\x00\x00\x00 GET /txt HTTP/1.1\r\nHost: a\r\n"
+        ));
+        assert!(!looks_like_http(b"\xdd\x00\x00\x00 XYZ /txt HTTP/1.1\r\n"));
+        assert!(!looks_like_http(b"SSH-2.0-OpenSSH HTTP/1.1\r\n"));
+    }
 }
