@@ -427,7 +427,7 @@ impl HttpConn {
     }
 
     fn close_side(&mut self, d: usize, ts: Timestamp, eof: bool) {
-        let allowed = self.headerless_allowed(d);
+        let allowed = self.headerless_allowed(d) || self.awaits_09_response();
         let side = &self.sides[d];
         if matches!(
             side.state,
@@ -551,7 +551,7 @@ impl HttpConn {
             && !tentative
             && self.sides[d].buf.is_empty()
             && self.awaits_09_response()
-            && plausible_start(chunk, false) != Some(true)
+            && plausible_start(chunk, false) == Some(false)
         {
             let start = self.sides[d].pos;
             self.start_raw_response(d, ts, pkt, start, None);
@@ -617,7 +617,8 @@ impl HttpConn {
                 (false, _, None) => false,
             };
             if !ok {
-                if !want && !tentative && self.headerless_allowed(d) {
+                if !want && !tentative && (self.headerless_allowed(d) || self.awaits_09_response())
+                {
                     let cur = self.sides[d].cur.unwrap_or_default();
                     let len = self.sides[d].buf.len() as u64;
                     self.headerless(d, cur, len);
@@ -834,8 +835,9 @@ impl HttpConn {
     }
 
     /// The next response answers an HTTP/0.9 Simple-Request.
-    fn awaits_09_response(&mut self) -> bool {
-        self.resp_next < self.next_seq && self.slot_mut(self.resp_next).is_some_and(|s| s.http09)
+    fn awaits_09_response(&self) -> bool {
+        let i = self.resp_next.wrapping_sub(self.first_seq) as usize;
+        self.resp_next < self.next_seq && self.slots.get(i).is_some_and(|s| s.http09)
     }
 
     /// Side `d` may be answering without a status line: it is the server's first
@@ -847,14 +849,18 @@ impl HttpConn {
     /// The bytes buffered as a head (`len` of them, from `cur`) are a headerless
     /// response's body (curl's `--http0.9` accepts such answers): the rest of the
     /// stream is its body.
+    /// Also the answer to an HTTP/0.9 request whose first bytes looked like a status
+    /// line until its first line was whole.
     fn headerless(&mut self, d: usize, cur: Cur, len: u64) {
         self.sides[d].buf.clear();
         self.sides[d].scanned = 0;
-        let a = Anomaly::new(
-            AnomalyKind::HttpHeaderlessResponse,
-            "the server answered without a status line or headers: its bytes until close are the body",
-        );
-        self.start_raw_response(d, cur.first_ts, cur.first_pkt, cur.start, Some(a));
+        let a = (!self.awaits_09_response()).then(|| {
+            Anomaly::new(
+                AnomalyKind::HttpHeaderlessResponse,
+                "the server answered without a status line or headers: its bytes until close are the body",
+            )
+        });
+        self.start_raw_response(d, cur.first_ts, cur.first_pkt, cur.start, a);
         self.add_body(d, len);
     }
 

@@ -1135,3 +1135,93 @@ fn connect_tunnel_bytes_in_the_packet_of_the_200() {
     let tun = t[0].tunnel.as_ref().unwrap();
     assert_eq!((tun.bytes, tun.protocol), ([0, 21], Some("ssh")));
 }
+
+/// The lenient scripts give the same exchanges however their bytes are split into
+/// segments (a line check that waits for whole lines, a 0.9 answer's first bytes).
+fn split_feed(script: &[(Direction, &[u8])], cuts: &[usize]) -> Vec<HttpTransaction> {
+    let mut c = HttpConn::new();
+    let mut n = 0u32;
+    for (d, b) in script {
+        let mut rest: &[u8] = b;
+        for &k in cuts {
+            if rest.is_empty() {
+                break;
+            }
+            let (a, r) = rest.split_at(k.clamp(1, rest.len()));
+            c.feed(*d, Timestamp(n as i64), PacketId(n), a);
+            n += 1;
+            rest = r;
+        }
+        if !rest.is_empty() {
+            c.feed(*d, Timestamp(n as i64), PacketId(n), rest);
+            n += 1;
+        }
+    }
+    c.end(S, Timestamp(1_000));
+    c.end(C, Timestamp(1_001));
+    c.finish(Timestamp(1_002));
+    c.drain().collect()
+}
+
+/// What must not depend on segmentation.
+fn essence(t: &[HttpTransaction]) -> Vec<String> {
+    t.iter()
+        .map(|t| {
+            format!(
+                "{:?} {:?} {:?} {:?} {:?} {} {} {:?} {:?}",
+                t.method,
+                t.uri,
+                t.version,
+                t.status,
+                t.response_version,
+                t.request_body_len,
+                t.response_body_len,
+                anomaly_names(t),
+                t.tunnel.as_ref().map(|u| (u.bytes, u.protocol))
+            )
+        })
+        .collect()
+}
+
+const LENIENT_SCRIPTS: &[&[(Direction, &[u8])]] = &[
+    &[(C, b"GET /zeek.html\n"), (S, b"<html>\n  The Zeek Network Security Monitor\n</html>\n")],
+    &[(C, b"GET /x\r\n"), (S, b"HTTP/1.0 400 Bad Request\r\nContent-Length: 3\r\n\r\nbad")],
+    &[(C, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"), (S, b"<html>\nhello\n</html>\n")],
+    &[
+        (S, b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n"),
+        (C, b"GET /\r\n\r\n"),
+        (S, b"this is too much.\r\n"),
+    ],
+    &[
+        (C, b"GET / HTTP/1.\r\nHost: a\r\n\r\nGET HTTP/1.1\r\n\r\n"),
+        (S, b"http/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhiHTTP/1.0 200OK\r\nContent-Length: 0\r\n\r\n"),
+    ],
+    &[
+        (C, b"CONNECT h:25 / HTTP/1.0\r\nMozilla 4.0\r\n\r\n"),
+        (S, b"HTTP/1.0 200 Connection established\r\n\r\n220 smtp ready\r\n"),
+        (C, b"HELO x\r\n"),
+    ],
+];
+
+proptest! {
+    #[test]
+    fn lenient_forms_do_not_depend_on_segmentation(
+        cuts in proptest::collection::vec(1usize..12, 0..12),
+    ) {
+        for script in LENIENT_SCRIPTS {
+            let whole = essence(&split_feed(script, &[]));
+            prop_assert_eq!(essence(&split_feed(script, &cuts)), whole);
+        }
+    }
+}
+
+#[test]
+fn lenient_scripts_fed_whole() {
+    // The reference the split runs are compared with is itself right.
+    let t = split_feed(LENIENT_SCRIPTS[0], &[]);
+    assert_eq!((t[0].response_body_len, t[0].status), (51, None));
+    let t = split_feed(LENIENT_SCRIPTS[1], &[]);
+    assert_eq!(t[0].status, Some(400));
+    let t = split_feed(LENIENT_SCRIPTS[5], &[]);
+    assert_eq!(t[0].tunnel.as_ref().unwrap().bytes, [8, 16]);
+}
