@@ -243,6 +243,24 @@ anomalies! {
             "A response answers no request seen, usually because the capture started in the middle of the connection.",
         HttpObsFold = "http_obs_fold":
             "A header field uses obsolete line folding (RFC 9112 §5.2), which servers must reject or unfold: an old client or a smuggling attempt.",
+        Http09Request = "http_09_request":
+            "A request line has no version: an HTTP/0.9 Simple-Request (RFC 1945 §4.1), so the response is the server's bytes until it closes, with no status line or headers.",
+        HttpHeaderlessResponse = "http_headerless_response":
+            "A server answered without a status line or headers (an HTTP/0.9-style reply to an HTTP/1.x request), so its bytes until close are the body and there is no status.",
+        HttpBadVersion = "http_bad_version":
+            "A start line's version is not `HTTP/` digit `.` digit (e.g. `HTTP/1.`), so the message's version is unknown; it is read on as HTTP/1.x.",
+        HttpLowercaseKeyword = "http_lowercase_keyword":
+            "A start line spells the version `http/` in lower case, which RFC 9112 §2.3 forbids; servers and clients accept it, and so does wiretale.",
+        HttpMissingUri = "http_missing_uri":
+            "A request line has no target between the method and the version (`GET HTTP/1.1`), so the exchange's URI is empty.",
+        HttpRequestLineExtra = "http_request_line_extra":
+            "A request line has extra tokens or whitespace (`CONNECT host:port HTTP/1.1 extra`, a target with spaces, bytes after the version), which RFC 9112 §3 does not allow; they are kept in the URI or ignored, as Zeek does.",
+        HttpOddStatusLine = "http_odd_status_line":
+            "A status line's spacing is off (`200OK`, several spaces), which RFC 9112 §4 does not allow; the code and reason are read anyway.",
+        HttpBadHeaderLine = "http_bad_header_line":
+            "A header line has no colon (RFC 9112 §5), so it is skipped and the rest of the head is read.",
+        HttpCutBy09Request = "http_cut_by_09_request":
+            "A response that answered no request was cut short because an HTTP/0.9 request followed: the server's next bytes are that request's answer (as Zeek's `http_09_reply_before_request`).",
     }
     "HTTP/2" {
         H2BadPreface = "h2_bad_preface":

@@ -11,7 +11,7 @@ use crate::base::elide::{list, thousands, value, LIST_ITEMS, VALUE_COLUMNS};
 use crate::base::{escape::escape_str, ConnId, Direction, Timestamp};
 use crate::flow::{CloseHow, ConnProto, Connection};
 use crate::proto::dns::{self, RData};
-use crate::proto::http::HttpTransaction;
+use crate::proto::http::{HttpTransaction, Transfer};
 use crate::proto::tls::session::NotDecrypted;
 use crate::proto::tls::version_name;
 
@@ -767,6 +767,7 @@ fn http_events(
         }
     }
     let mut resp = String::new();
+    let raw = t.status.is_none() && t.response_ts.is_some() && t.transfer == Transfer::Close;
     if let Some(status) = t.status {
         let _ = write!(resp, "{status} {}", t.reason.as_deref().unwrap_or(""));
         if let Some(ct) = &t.content_type {
@@ -782,6 +783,14 @@ fn http_events(
         if let Some(done) = t.time_to_last_byte() {
             let _ = write!(resp, ", done {}", ms(done as f64 / 1e9));
         }
+    } else if raw {
+        // An HTTP/0.9 answer (RFC 1945 §4.1) or a headerless one: bytes until close.
+        let what = if t.response_version.is_some_and(|v| v.major == 0) {
+            "HTTP/0.9 response (no status line)"
+        } else {
+            "response without status line or headers"
+        };
+        let _ = write!(resp, "{what} {} B", grouped(t.response_body_len));
     } else if t
         .anomalies
         .iter()
@@ -790,6 +799,26 @@ fn http_events(
         resp.push_str("not processed (refused by the server's GOAWAY)");
     } else {
         resp.push_str("no response in the capture");
+    }
+    if let Some(tun) = &t.tunnel {
+        // RFC 9110 §9.3.6: after a CONNECT's 2xx the connection is the tunnel's.
+        let _ = write!(
+            resp,
+            "  · tunnel: {}",
+            tun.protocol.unwrap_or("unrecognised")
+        );
+        if let Some(sni) = &tun.sni {
+            let _ = write!(resp, " to {sni}");
+        }
+        if let Some(b) = &tun.banner {
+            let _ = write!(resp, " \"{}\"", value(b, VALUE_COLUMNS));
+        }
+        let _ = write!(
+            resp,
+            ", {} B up, {} B down",
+            grouped(tun.bytes[0]),
+            grouped(tun.bytes[1])
+        );
     }
     if t.partial {
         resp.push_str("  (partial: bytes missing from the capture)");
@@ -808,7 +837,7 @@ fn http_events(
         status: t.status,
         reason: t.reason.clone(),
         content_type: t.content_type.clone(),
-        body_bytes: t.status.map(|_| t.response_body_len),
+        body_bytes: (t.status.is_some() || raw).then_some(t.response_body_len),
         ttfb: t.ttfb().map(|n| n as f64 / 1e9),
         done: t.time_to_last_byte().map(|n| n as f64 / 1e9),
     };

@@ -665,6 +665,10 @@ fn title(p: &Page, input: &StoryInput<'_>) -> String {
         Some(u) => format!("page load {u}"),
         None if !p.http.is_empty() => {
             let h = &input.http[p.http[0]].tx;
+            // RFC 9110 §9.3.6: a CONNECT's target is the tunnel's host:port, not a path.
+            if h.method.as_deref() == Some("CONNECT") {
+                return format!("request CONNECT {}", h.uri.as_deref().unwrap_or("?"));
+            }
             format!(
                 "request {} http://{}{}",
                 h.method.as_deref().unwrap_or("?"),

@@ -50,9 +50,28 @@ pub struct HttpJson<'a> {
     pub transfer: &'static str,
     /// Response first byte − request last byte.
     pub ttfb: Option<f64>,
+    /// The tunnel a successful CONNECT opened (RFC 9110 §9.3.6); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<TunnelJson<'a>>,
     pub uri: Option<Wire<'a>>,
     pub user_agent: Option<Wire<'a>>,
     pub version: Option<String>,
+}
+
+/// What a CONNECT tunnel carried: the connection's bytes after the 2xx.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct TunnelJson<'a> {
+    /// The server's greeting (SMTP, FTP, POP3, IMAP) or the SSH identification line.
+    pub banner: Option<Wire<'a>>,
+    /// Tunnel bytes from the server to the client (gaps included).
+    pub bytes_to_client: u64,
+    /// Tunnel bytes from the client to the server (gaps included).
+    pub bytes_to_server: u64,
+    /// The tunnelled protocol, recognised from its first bytes; null when unknown.
+    #[schemars(extend("enum" = ["tls", "smtp", "ftp", "pop3", "imap", "ssh", "http", null]))]
+    pub protocol: Option<&'static str>,
+    /// The server name of the TLS ClientHello sent through the tunnel.
+    pub sni: Option<Wire<'a>>,
 }
 
 impl<'a> HttpJson<'a> {
@@ -85,6 +104,13 @@ impl<'a> HttpJson<'a> {
             time: secs(t.time_to_last_byte()),
             transfer: t.transfer.as_str(),
             ttfb: secs(t.ttfb()),
+            tunnel: t.tunnel.as_ref().map(|u| TunnelJson {
+                banner: wire(u.banner.as_deref()),
+                bytes_to_client: u.bytes[1],
+                bytes_to_server: u.bytes[0],
+                protocol: u.protocol,
+                sni: wire(u.sni.as_deref()),
+            }),
             uri: wire(t.uri.as_deref()),
             user_agent: wire(t.user_agent.as_deref()),
             version: t.version.map(|v| v.to_string()),

@@ -228,6 +228,215 @@ pub fn status_line(i: &[u8]) -> IResult<&[u8], StatusLine<'_>> {
     ))
 }
 
+/// What the version slot of a request line held, read as leniently as Zeek and
+/// Wireshark read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReqVersion<'a> {
+    /// `HTTP/` DIGIT `.` DIGIT (the keyword in any case).
+    Known(Version),
+    /// No `HTTP/` on the line at all: an HTTP/0.9 Simple-Request (RFC 1945 §4.1), whose
+    /// response is the server's bytes until it closes, with no status line or headers.
+    Simple,
+    /// `HTTP/` followed by something other than DIGIT `.` DIGIT (`HTTP/1.`, `HTTP/x`):
+    /// the raw text after the slash.
+    Malformed(&'a [u8]),
+}
+
+/// A request line as servers accept it: the strict grammar (RFC 9112 §3) plus the
+/// deviations real clients send, each noted so it can be flagged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LenientRequestLine<'a> {
+    pub method: &'a [u8],
+    /// The request target; empty when the line had none (`GET HTTP/1.1`).
+    pub target: &'a [u8],
+    pub version: ReqVersion<'a>,
+    /// `http/` instead of `HTTP/` (the keyword is case-sensitive, RFC 9112 §2.3).
+    pub lowercase_keyword: bool,
+    /// No target between method and version (Zeek: `missing_HTTP_uri`).
+    pub missing_target: bool,
+    /// More than one SP (or a tab) between the parts (RFC 9112 §3: exactly one SP).
+    pub extra_whitespace: bool,
+    /// The target holds whitespace (`CONNECT host:25 / HTTP/1.0`): kept in the target,
+    /// as Zeek keeps it in the URI.
+    pub spaced_target: bool,
+    /// Bytes after the version (`HTTP/1.1x`, `HTTP/1.1 extra`) or, on a Simple-Request,
+    /// after the target: ignored, as Zeek ignores them.
+    pub trailing: &'a [u8],
+}
+
+/// Why a request line is not one, even leniently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BadRequestLine {
+    /// No method token at the start, though the line ends in ` HTTP/x.y` (Zeek's
+    /// `bad_HTTP_request_with_version`: e.g. binary bytes before `GET`).
+    #[error("request line has bytes before its method but ends in an HTTP version")]
+    NoMethodWithVersion,
+    /// No method token, or no whitespace after it.
+    #[error("request line does not start with a method and a space")]
+    NoMethod,
+    /// No version, and too little for an HTTP/0.9 Simple-Request: Zeek asks for a
+    /// method of at least 3 bytes and a non-empty target (`T /`, `GET `).
+    #[error("request line has no version and is not an HTTP/0.9 request (method of 3+ bytes and a target)")]
+    NotSimple,
+}
+
+/// `prefix` at the start of `s`, ASCII case-insensitively.
+pub(crate) fn starts_with_ci(s: &[u8], prefix: &[u8]) -> bool {
+    s.get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+}
+
+fn skip_ws(s: &[u8]) -> &[u8] {
+    let n = s.iter().take_while(|&&b| is_ws(b)).count();
+    s.get(n..).unwrap_or_default()
+}
+
+/// Reads a complete request line (`line` without its CR/LF) as Zeek's HTTP analyzer
+/// does (src/analyzer/protocol/http/HTTP.cc, `HTTP_RequestLine` and `ParseRequest`):
+/// a token method, whitespace, then the version is the first `HTTP/` (any case) that
+/// starts a word after the target's first token; everything between is the target.
+/// No `HTTP/` at all makes an HTTP/0.9 Simple-Request (RFC 1945 §4.1), accepted only
+/// with a method of 3+ bytes and a target, as Zeek does.
+pub fn lenient_request_line(line: &[u8]) -> Result<LenientRequestLine<'_>, BadRequestLine> {
+    let mlen = line.iter().take_while(|&&b| is_tchar(b)).count();
+    let (method, after) = line.split_at(mlen);
+    if method.is_empty() {
+        let tail = line.len().checked_sub(9).and_then(|i| line.get(i..));
+        return Err(if tail.is_some_and(|t| starts_with_ci(t, b" HTTP/")) {
+            BadRequestLine::NoMethodWithVersion
+        } else {
+            BadRequestLine::NoMethod
+        });
+    }
+    let rest = skip_ws(after);
+    let ws = after.len() - rest.len();
+    if ws == 0 {
+        return Err(BadRequestLine::NoMethod);
+    }
+    let mut r = LenientRequestLine {
+        method,
+        target: b"",
+        version: ReqVersion::Simple,
+        lowercase_keyword: false,
+        missing_target: false,
+        extra_whitespace: ws > 1 || after.first() == Some(&b'\t'),
+        spaced_target: false,
+        trailing: b"",
+    };
+    let first_ws = rest.iter().position(|&b| is_ws(b)).unwrap_or(rest.len());
+    // Where the version starts: at the target's place when the line has no target
+    // (`GET HTTP/1.1`), else the first word from the target's second token on.
+    let version_at = if starts_with_ci(rest, b"HTTP/") && first_ws == rest.len() {
+        r.missing_target = true;
+        Some(0)
+    } else {
+        (first_ws..rest.len()).find(|&i| {
+            i > 0
+                && rest.get(i - 1).is_some_and(|&b| is_ws(b))
+                && starts_with_ci(rest.get(i..).unwrap_or_default(), b"HTTP/")
+        })
+    };
+    let Some(at) = version_at else {
+        // HTTP/0.9: the target is the first token; anything after it is ignored.
+        let (target, tail) = rest.split_at(first_ws);
+        if method.len() < 3 || target.is_empty() {
+            return Err(BadRequestLine::NotSimple);
+        }
+        r.target = target;
+        r.trailing = trim_ws(tail);
+        return Ok(r);
+    };
+    let (target, vers) = rest.split_at(at);
+    let target = trim_ws(target);
+    r.target = target;
+    r.spaced_target = target.iter().any(|&b| is_ws(b));
+    if target.len() + 1 < at {
+        r.extra_whitespace = true;
+    }
+    r.lowercase_keyword = !vers.starts_with(b"HTTP/");
+    let v = vers.get(5..).unwrap_or_default();
+    match v {
+        [maj @ b'0'..=b'9', b'.', min @ b'0'..=b'9', tail @ ..] => {
+            r.version = ReqVersion::Known(Version {
+                major: maj - b'0',
+                minor: min - b'0',
+            });
+            r.trailing = trim_ws(tail);
+        }
+        _ => {
+            let end = v.iter().position(|&b| is_ws(b)).unwrap_or(v.len());
+            let (bad, tail) = v.split_at(end);
+            r.version = ReqVersion::Malformed(bad);
+            r.trailing = trim_ws(tail);
+        }
+    }
+    Ok(r)
+}
+
+/// A status line as clients and Zeek accept it (HTTP.cc `HTTP_ReplyLine`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LenientStatusLine<'a> {
+    /// `None` when the text after `HTTP/` is not DIGIT `.` DIGIT.
+    pub version: Option<Version>,
+    pub code: u16,
+    pub reason: &'a [u8],
+    /// `http/` instead of `HTTP/` (RFC 9112 §2.3).
+    pub lowercase_keyword: bool,
+    /// The text after `HTTP/` when it is not a version.
+    pub bad_version: Option<&'a [u8]>,
+    /// No space between the code and the reason (`200OK`), or more than one SP
+    /// between the parts (RFC 9112 §4).
+    pub odd_spacing: bool,
+}
+
+/// Reads a complete status line (`line` without its CR/LF) leniently: `HTTP/` in any
+/// case, a version token, whitespace, three digits, then an optional reason phrase
+/// (also when glued to the code, as Zeek tolerates). A fourth digit, or no code, is
+/// not a status line.
+pub fn lenient_status_line(line: &[u8]) -> Option<LenientStatusLine<'_>> {
+    if !starts_with_ci(line, b"HTTP/") {
+        return None;
+    }
+    let after = line.get(5..)?;
+    let vend = after.iter().position(|&b| is_ws(b))?;
+    let (vtok, rest) = after.split_at(vend);
+    let version = match vtok {
+        [maj @ b'0'..=b'9', b'.', min @ b'0'..=b'9'] => Some(Version {
+            major: maj - b'0',
+            minor: min - b'0',
+        }),
+        _ => None,
+    };
+    let codes = skip_ws(rest);
+    let mut odd_spacing = rest.len() - codes.len() > 1 || rest.first() == Some(&b'\t');
+    let (code, tail) = codes.split_at_checked(3)?;
+    if !code.iter().all(u8::is_ascii_digit) || tail.first().is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    if tail.first().is_some_and(|&b| !is_ws(b)) {
+        odd_spacing = true;
+    }
+    let code = code
+        .iter()
+        .fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0'));
+    Some(LenientStatusLine {
+        version,
+        code,
+        reason: trim_ws(tail),
+        lowercase_keyword: !line.starts_with(b"HTTP/"),
+        bad_version: version.is_none().then_some(vtok),
+        odd_spacing,
+    })
+}
+
+/// The first line of `buf` without its CR/LF, and the index just past its LF; `None`
+/// while the line is incomplete.
+pub fn first_line(buf: &[u8]) -> Option<(&[u8], usize)> {
+    let nl = buf.iter().position(|&b| b == b'\n')?;
+    let line = buf.get(..nl)?;
+    Some((line.strip_suffix(b"\r").unwrap_or(line), nl + 1))
+}
+
 /// One header line, an obs-fold continuation (RFC 9112 §5.2), or the empty line.
 pub fn header_line(i: &[u8]) -> IResult<&[u8], HeaderLine<'_>> {
     match i.first() {
@@ -348,20 +557,55 @@ pub fn plausible_start(bytes: &[u8], want_request: bool) -> Option<bool> {
 /// True when `first_bytes` (the start of a stream direction) look like HTTP/1.x: a
 /// request line with a known method whose line carries `HTTP/1.`, or a `HTTP/1.x NNN`
 /// status line. For recognising HTTP on any port by content.
+///
+/// Also recognised, as Zeek's analyzer accepts them once it runs: a status line with a
+/// lower-case `http/1.x`, a complete request line with a known method whose version
+/// is `HTTP/1.x` in any case or missing altogether with a `/` target (an HTTP/0.9
+/// Simple-Request, RFC 1945 §4.1), and a first line that ends in ` HTTP/1.x` and holds
+/// a known method after a few stray bytes (Zeek's `bad_HTTP_request_with_version`).
 pub fn looks_like_http(first_bytes: &[u8]) -> bool {
     if plausible_start(first_bytes, false) == Some(true) {
         return true;
     }
+    let window = first_bytes
+        .get(..first_bytes.len().min(8192))
+        .unwrap_or_default();
+    let line = first_line(window).map(|(l, _)| l);
+    if starts_with_ci(first_bytes, b"HTTP/1.") {
+        return line
+            .and_then(lenient_status_line)
+            .is_some_and(|s| s.version.is_some_and(|v| v.major == 1));
+    }
     if plausible_start(first_bytes, true) != Some(true) {
+        let Some(line) = line else { return false };
+        let tail = line.len().checked_sub(9).and_then(|i| line.get(i..));
+        return tail.is_some_and(|t| {
+            starts_with_ci(t, b" HTTP/1.") && t.get(8).is_some_and(u8::is_ascii_digit)
+        }) && lenient_request_line(line) == Err(BadRequestLine::NoMethodWithVersion)
+            && KNOWN_METHODS.iter().any(|m| {
+                line.windows(m.len() + 2).any(|w| {
+                    w.first() == Some(&b' ')
+                        && w.get(1..=m.len()) == Some(*m)
+                        && w.last() == Some(&b' ')
+                })
+            });
+    }
+    let line = line.unwrap_or(window);
+    if line.windows(7).any(|w| w == b"HTTP/1.") {
+        return true;
+    }
+    // The lenient forms need the whole first line.
+    if first_line(window).is_none() {
         return false;
     }
-    let line_end = first_bytes
-        .iter()
-        .take(8192)
-        .position(|&b| b == b'\n')
-        .unwrap_or(first_bytes.len().min(8192));
-    let line = first_bytes.get(..line_end).unwrap_or_default();
-    line.windows(7).any(|w| w == b"HTTP/1.")
+    match lenient_request_line(line) {
+        Ok(r) => match r.version {
+            ReqVersion::Known(v) => v.major == 1,
+            ReqVersion::Simple => r.target.first() == Some(&b'/'),
+            ReqVersion::Malformed(_) => false,
+        },
+        Err(_) => false,
+    }
 }
 
 /// `chunk-size [ chunk-ext ] CRLF` (RFC 9112 §7.1, §7.1.1): hex digits, then optional
@@ -482,5 +726,148 @@ mod tests {
         assert_eq!(plausible_start(b"HTT", false), None);
         assert_eq!(plausible_start(b"PO", true), None);
         assert_eq!(plausible_start(b"XYZ", true), Some(false));
+    }
+
+    #[test]
+    fn lenient_request_lines() {
+        // RFC 1945 §4.1 Simple-Request (zeek http_09.pcap, no-version.pcap).
+        let r = lenient_request_line(b"GET /zeek.html").unwrap();
+        assert_eq!(
+            (r.method, r.target, r.version),
+            (&b"GET"[..], &b"/zeek.html"[..], ReqVersion::Simple)
+        );
+        // A version cut short (`HTTP/1.`) or garbage after the slash.
+        let r = lenient_request_line(b"GET / HTTP/1.").unwrap();
+        assert_eq!(
+            (r.target, r.version),
+            (&b"/"[..], ReqVersion::Malformed(b"1."))
+        );
+        let r = lenient_request_line(b"GET / HTTP/x").unwrap();
+        assert_eq!(r.version, ReqVersion::Malformed(b"x"));
+        // Bytes glued to the version, or extra tokens after it: kept, flagged.
+        let r = lenient_request_line(b"GET / HTTP/1.1x").unwrap();
+        assert_eq!(
+            (r.version, r.trailing),
+            (ReqVersion::Known(Version::HTTP_1_1), &b"x"[..])
+        );
+        let r = lenient_request_line(b"CONNECT host:443 HTTP/1.1 extra").unwrap();
+        assert_eq!(
+            (r.method, r.target, r.trailing),
+            (&b"CONNECT"[..], &b"host:443"[..], &b"extra"[..])
+        );
+        assert_eq!(r.version, ReqVersion::Known(Version::HTTP_1_1));
+        // junk after a Simple-Request's target is ignored.
+        let r = lenient_request_line(b"GET / junk").unwrap();
+        assert_eq!(
+            (r.target, r.version, r.trailing),
+            (&b"/"[..], ReqVersion::Simple, &b"junk"[..])
+        );
+        // zeek connect-with-smtp.pcap: the URI keeps its space, as in Zeek's http.log.
+        let r = lenient_request_line(b"CONNECT mailin03.sul.t-online.de:25 / HTTP/1.0").unwrap();
+        assert_eq!(r.target, b"mailin03.sul.t-online.de:25 /");
+        assert!(r.spaced_target && !r.extra_whitespace);
+        assert_eq!(r.version, ReqVersion::Known(Version::HTTP_1_0));
+        // zeek no-uri.pcap.
+        let r = lenient_request_line(b"GET HTTP/1.1").unwrap();
+        assert!(r.missing_target);
+        assert_eq!(
+            (r.target, r.version),
+            (&b""[..], ReqVersion::Known(Version::HTTP_1_1))
+        );
+        let r = lenient_request_line(b"get / http/1.0").unwrap();
+        assert!(r.lowercase_keyword);
+        assert_eq!(
+            (r.method, r.version),
+            (&b"get"[..], ReqVersion::Known(Version::HTTP_1_0))
+        );
+        let r = lenient_request_line(b"GET  /a\tHTTP/1.1").unwrap();
+        assert!(r.extra_whitespace && !r.spaced_target);
+        // A strict line has no quirk.
+        let r = lenient_request_line(b"GET /a HTTP/1.1").unwrap();
+        assert!(
+            !(r.lowercase_keyword || r.missing_target || r.extra_whitespace || r.spaced_target)
+        );
+        assert!(r.trailing.is_empty());
+        // Not request lines, as Zeek decides (http_09.pcap, http-bad-request-with-version,
+        // http-11-request-then-cruft).
+        assert_eq!(
+            lenient_request_line(b"\xdd\0\0\0 GET /txt HTTP/1.1"),
+            Err(BadRequestLine::NoMethodWithVersion)
+        );
+        assert_eq!(
+            lenient_request_line(b"T /zeek.html"),
+            Err(BadRequestLine::NotSimple)
+        );
+        assert_eq!(
+            lenient_request_line(b"T / HTTP"),
+            Err(BadRequestLine::NotSimple)
+        );
+        assert_eq!(
+            lenient_request_line(b"GET "),
+            Err(BadRequestLine::NotSimple)
+        );
+        assert_eq!(lenient_request_line(b"GET"), Err(BadRequestLine::NoMethod));
+        assert_eq!(
+            lenient_request_line(b"GET/x HTTP/1.1"),
+            Err(BadRequestLine::NoMethod)
+        );
+        assert_eq!(lenient_request_line(b""), Err(BadRequestLine::NoMethod));
+        assert_eq!(
+            lenient_request_line(b"\x16\x03\x01"),
+            Err(BadRequestLine::NoMethod)
+        );
+    }
+
+    #[test]
+    fn lenient_status_lines() {
+        // zeek http-lower-case.pcap.
+        let s = lenient_status_line(b"http/1.1 200 OK").unwrap();
+        assert!(s.lowercase_keyword && !s.odd_spacing);
+        assert_eq!(
+            (s.version, s.code, s.reason),
+            (Some(Version::HTTP_1_1), 200, &b"OK"[..])
+        );
+        let s = lenient_status_line(b"HTTP/1.1 200").unwrap();
+        assert_eq!((s.code, s.reason, s.odd_spacing), (200, &b""[..], false));
+        // Reason glued to the code (Zeek tolerates it), several spaces.
+        let s = lenient_status_line(b"HTTP/1.0 200OK").unwrap();
+        assert_eq!((s.code, s.reason, s.odd_spacing), (200, &b"OK"[..], true));
+        let s = lenient_status_line(b"HTTP/1.1  404  Not Found").unwrap();
+        assert_eq!(
+            (s.code, s.reason, s.odd_spacing),
+            (404, &b"Not Found"[..], true)
+        );
+        let s = lenient_status_line(b"HTTP/1.x 200 OK").unwrap();
+        assert_eq!((s.version, s.bad_version), (None, Some(&b"1.x"[..])));
+        let s = lenient_status_line(b"HTTP/1.1 200 OK").unwrap();
+        assert!(!(s.lowercase_keyword || s.odd_spacing) && s.bad_version.is_none());
+        for bad in [
+            &b"HTTP/1.1 2000 OK"[..],
+            b"HTTP/1.1",
+            b"HTTP/1.1 20",
+            b"HTTP/1.1 abc",
+            b"HTTX/1.1 200 OK",
+            b"<html>",
+        ] {
+            assert!(lenient_status_line(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn recognition_of_lenient_forms() {
+        // HTTP/0.9 needs its whole line and a `/` target.
+        assert!(looks_like_http(b"GET /zeek.html\n"));
+        assert!(looks_like_http(b"GET /cgi-bin/x?y=1\r\n"));
+        assert!(!looks_like_http(b"GET /zeek.html"));
+        assert!(!looks_like_http(b"GET \n"));
+        assert!(!looks_like_http(b"GET foo\n"));
+        assert!(looks_like_http(b"http/1.1 200 OK\r\n"));
+        assert!(!looks_like_http(b"http/1.1 200"));
+        assert!(looks_like_http(b"GET / http/1.1\r\n"));
+        assert!(looks_like_http(
+            b"\xdd\x00\x00\x00 GET /txt HTTP/1.1\r\nHost: a\r\n"
+        ));
+        assert!(!looks_like_http(b"\xdd\x00\x00\x00 XYZ /txt HTTP/1.1\r\n"));
+        assert!(!looks_like_http(b"SSH-2.0-OpenSSH HTTP/1.1\r\n"));
     }
 }

@@ -89,6 +89,10 @@ pub struct HttpTransaction {
     pub transfer: Transfer,
     /// Something is missing: a gap, a truncated message, no response, a lost head.
     pub partial: bool,
+    /// The tunnel a successful CONNECT opened (RFC 9110 §9.3.6): the bytes after the
+    /// 2xx each way and what they carried. The exchange is reported when the
+    /// connection ends, so the counts are final.
+    pub tunnel: Option<super::tunnel::Tunnel>,
     pub anomalies: Vec<Anomaly>,
 }
 
@@ -121,7 +125,9 @@ impl HttpTransaction {
     pub fn request_info(&self) -> Option<String> {
         let m = self.method.as_deref()?;
         let mut s = format!("{} {}", escape_str(m), escape_str(self.uri.as_deref()?));
-        if let Some(v) = self.version {
+        // An HTTP/0.9 Simple-Request has no version on the wire (RFC 1945 §4.1): shown
+        // as sent, as tshark shows it.
+        if let Some(v) = self.version.filter(|v| v.major > 0) {
             s.push(' ');
             s.push_str(&v.to_string());
         }
@@ -169,5 +175,12 @@ mod tests {
         assert_eq!(t.ttfb(), Some(500));
         assert_eq!(t.time_to_last_byte(), Some(2_000));
         assert_eq!(HttpTransaction::default().ttfb(), None);
+        let simple = HttpTransaction {
+            method: Some("GET".into()),
+            uri: Some("/".into()),
+            version: Some(Version { major: 0, minor: 9 }),
+            ..Default::default()
+        };
+        assert_eq!(simple.request_info().unwrap(), "GET /");
     }
 }

@@ -172,6 +172,7 @@ impl H2Exchange {
                 Transfer::None
             },
             partial: self.partial,
+            tunnel: None,
             anomalies: self.anomalies.clone(),
         }
     }

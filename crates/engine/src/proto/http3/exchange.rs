@@ -181,6 +181,7 @@ impl H3Exchange {
                 Transfer::None
             },
             partial: self.partial,
+            tunnel: None,
             anomalies: self.anomalies.clone(),
         }
     }

@@ -15,10 +15,12 @@ use std::collections::VecDeque;
 
 use super::head::{parse_head, Head, HeadError, Start};
 use super::parse::{
-    find_head_end, parse_chunk_size, plausible_start, request_line, status_line, MAX_CHUNK_LINE,
+    find_head_end, first_line, lenient_request_line, lenient_status_line, parse_chunk_size,
+    plausible_start, request_line, starts_with_ci, status_line, ReqVersion, MAX_CHUNK_LINE,
     MAX_HEAD_BYTES,
 };
 use super::transaction::{HttpTransaction, Transfer};
+use super::tunnel::{Tunnel, CLIENT_PREFIX, SERVER_PREFIX};
 use crate::base::{Anomaly, AnomalyKind, Direction, PacketId, Timestamp};
 use pairing::Slot;
 
@@ -92,6 +94,8 @@ struct Cur {
     first_ts: Timestamp,
     first_pkt: PacketId,
     interim: bool,
+    /// Stream offset of the message's first byte.
+    start: u64,
 }
 
 #[derive(Debug)]
@@ -104,6 +108,9 @@ struct Side {
     scanned: usize,
     cur: Option<Cur>,
     ended: bool,
+    /// Messages this side has begun (a headerless response is only believed for the
+    /// first).
+    messages: u32,
 }
 
 impl Side {
@@ -118,6 +125,7 @@ impl Side {
             scanned: 0,
             cur: None,
             ended: false,
+            messages: 0,
         }
     }
 }
@@ -141,6 +149,11 @@ pub struct HttpConn {
     anomalies: Vec<Anomaly>,
     /// Requests waiting for a response before the oldest is given up on.
     max_pending: usize,
+    /// The CONNECT whose tunnel is open: its transaction is held back until the
+    /// connection ends so its byte counts are final.
+    tunnel_seq: Option<u32>,
+    /// First bytes of each side of the tunnel, to recognise what it carried.
+    tunnel_prefix: [Vec<u8>; 2],
 }
 
 impl Default for HttpConn {
@@ -177,6 +190,8 @@ impl HttpConn {
             upgrade: None,
             after_upgrade: [None, None],
             anomalies: Vec::new(),
+            tunnel_seq: None,
+            tunnel_prefix: [Vec::new(), Vec::new()],
         }
     }
 
@@ -242,7 +257,7 @@ impl HttpConn {
         self.sides[d].pos += len;
         let state = self.sides[d].state;
         match state {
-            State::Stopped => {}
+            State::Stopped => self.tunnel_bytes(d, None, len),
             State::Resync { .. } => self.sides[d].state = State::Resync { line_start: true },
             State::Head { .. } => {
                 if self.sides[d].cur.is_some() {
@@ -312,6 +327,9 @@ impl HttpConn {
         let d = dir.index();
         self.close_side(d, ts, false);
         self.sides[d].ended = true;
+        if self.sides.iter().all(|s| s.ended) {
+            self.release_tunnel();
+        }
         self.retire();
     }
 
@@ -320,6 +338,7 @@ impl HttpConn {
         for d in 0..2 {
             self.close_side(d, ts, true);
         }
+        self.release_tunnel();
         while let Some(mut slot) = self.slots.pop_front() {
             if !slot.req_done || !slot.resp_done {
                 slot.tx.partial = true;
@@ -408,6 +427,23 @@ impl HttpConn {
     }
 
     fn close_side(&mut self, d: usize, ts: Timestamp, eof: bool) {
+        let allowed = self.headerless_allowed(d) || self.awaits_09_response();
+        let side = &self.sides[d];
+        if matches!(
+            side.state,
+            State::Head {
+                tentative: false,
+                ..
+            }
+        ) && !side.buf.is_empty()
+            && !starts_with_ci(&side.buf, b"HTTP/")
+            && allowed
+        {
+            // A headerless answer that ended before its first line did.
+            let cur = side.cur.unwrap_or_default();
+            let len = side.buf.len() as u64;
+            self.headerless(d, cur, len);
+        }
         let side = &mut self.sides[d];
         let state = side.state;
         match state {
@@ -449,6 +485,7 @@ impl HttpConn {
         match self.sides[d].state {
             State::Stopped => {
                 self.keep_after_upgrade(d, ts, pkt, chunk);
+                self.tunnel_bytes(d, Some(chunk), chunk.len() as u64);
                 Step::Consumed(chunk.len())
             }
             State::Resync { line_start } => self.resync(d, chunk, line_start),
@@ -507,6 +544,19 @@ impl HttpConn {
         mut line_checked: bool,
     ) -> Step {
         let want = Self::want_request(d);
+        // RFC 1945 §4.1: the answer to an HTTP/0.9 Simple-Request is the server's bytes
+        // until it closes, with no status line; a server that answers with a status
+        // line anyway (an HTTP/1.x error) is read as one.
+        if !want
+            && !tentative
+            && self.sides[d].buf.is_empty()
+            && self.awaits_09_response()
+            && plausible_start(chunk, false) == Some(false)
+        {
+            let start = self.sides[d].pos;
+            self.start_raw_response(d, ts, pkt, start, None);
+            return Step::Consumed(0);
+        }
         let side = &mut self.sides[d];
         let mut skipped = 0usize;
         if side.buf.is_empty() {
@@ -523,6 +573,7 @@ impl HttpConn {
                 first_ts: ts,
                 first_pkt: pkt,
                 interim: false,
+                start: side.pos + skipped as u64,
             });
             side.scanned = 0;
         }
@@ -540,17 +591,46 @@ impl HttpConn {
         // gap fails at its first line and the resync scan stays linear.
         // Only the new bytes need looking at: had the older ones held a newline, the line
         // would already be checked (keeps a 1-byte-per-segment trickle linear).
+        // After a gap (`tentative`) the strict grammar decides, so body bytes are not
+        // taken for a message; at a message boundary the lenient one (Zeek's rules).
+        let mut simple_end = None;
         if !line_checked && side.buf.get(before..).is_some_and(|b| b.contains(&b'\n')) {
-            let ok = if want {
-                request_line(&side.buf).is_ok()
-            } else {
-                status_line(&side.buf).is_ok()
+            let line = first_line(&side.buf);
+            let mut bad = None;
+            let ok = match (tentative, want, line) {
+                (true, true, _) => request_line(&side.buf).is_ok(),
+                (true, false, _) => status_line(&side.buf).is_ok(),
+                (false, true, Some((line, n))) => match lenient_request_line(line) {
+                    Ok(r) => {
+                        // RFC 1945 §4.1: a Simple-Request is the request line alone.
+                        if r.version == ReqVersion::Simple {
+                            simple_end = Some(n);
+                        }
+                        true
+                    }
+                    Err(e) => {
+                        bad = Some(HeadError::BadRequestLine(e));
+                        false
+                    }
+                },
+                (false, false, Some((line, _))) => lenient_status_line(line).is_some(),
+                (false, _, None) => false,
             };
             if !ok {
-                return self.head_failed(d, ts, skipped, take, tentative, None);
+                if !want && !tentative && (self.headerless_allowed(d) || self.awaits_09_response())
+                {
+                    let cur = self.sides[d].cur.unwrap_or_default();
+                    let len = self.sides[d].buf.len() as u64;
+                    self.headerless(d, cur, len);
+                    self.touch(d, ts, pkt);
+                    return Step::Consumed(skipped + take);
+                }
+                return self.head_failed(d, ts, skipped, take, tentative, bad);
             }
             line_checked = true;
         }
+        let side = &mut self.sides[d];
+        let end = simple_end.or(end);
         let Some(end) = end else {
             if side.buf.len() >= MAX_HEAD_BYTES {
                 side.buf.clear();
@@ -752,6 +832,111 @@ impl HttpConn {
                 }
             }
         }
+    }
+
+    /// The next response answers an HTTP/0.9 Simple-Request.
+    fn awaits_09_response(&self) -> bool {
+        let i = self.resp_next.wrapping_sub(self.first_seq) as usize;
+        self.resp_next < self.next_seq && self.slots.get(i).is_some_and(|s| s.http09)
+    }
+
+    /// Side `d` may be answering without a status line: it is the server's first
+    /// message and a request (not an HTTP/0.9 one, handled before) waits for it.
+    fn headerless_allowed(&self, d: usize) -> bool {
+        !Self::want_request(d) && self.sides[d].messages == 0 && self.resp_next < self.next_seq
+    }
+
+    /// The bytes buffered as a head (`len` of them, from `cur`) are a headerless
+    /// response's body (curl's `--http0.9` accepts such answers): the rest of the
+    /// stream is its body.
+    /// Also the answer to an HTTP/0.9 request whose first bytes looked like a status
+    /// line until its first line was whole.
+    fn headerless(&mut self, d: usize, cur: Cur, len: u64) {
+        self.sides[d].buf.clear();
+        self.sides[d].scanned = 0;
+        let a = (!self.awaits_09_response()).then(|| {
+            Anomaly::new(
+                AnomalyKind::HttpHeaderlessResponse,
+                "the server answered without a status line or headers: its bytes until close are the body",
+            )
+        });
+        self.start_raw_response(d, cur.first_ts, cur.first_pkt, cur.start, a);
+        self.add_body(d, len);
+    }
+
+    /// Starts a response read until close with no head (HTTP/0.9, or headerless),
+    /// answering the next waiting request.
+    fn start_raw_response(
+        &mut self,
+        d: usize,
+        ts: Timestamp,
+        pkt: PacketId,
+        start: u64,
+        anomaly: Option<Anomaly>,
+    ) {
+        let seq = self.resp_next;
+        let Some(slot) = self.slot_mut(seq) else {
+            return;
+        };
+        let tx = &mut slot.tx;
+        tx.response_version = slot
+            .http09
+            .then_some(super::parse::Version { major: 0, minor: 9 });
+        tx.response_ts = Some(ts);
+        tx.response_first_pkt = Some(pkt);
+        tx.response_last_pkt = Some(pkt);
+        tx.response_end_ts = Some(ts);
+        tx.transfer = Transfer::Close;
+        tx.response_body = Some(start..start);
+        if let Some(a) = anomaly {
+            Self::push_anomaly(&mut tx.anomalies, a);
+        }
+        let side = &mut self.sides[d];
+        side.messages += 1;
+        side.cur = Some(Cur {
+            seq: Some(seq),
+            first_ts: ts,
+            first_pkt: pkt,
+            interim: false,
+            start,
+        });
+        side.state = State::Body(Body::Close);
+    }
+
+    /// Bytes (or a gap of `len` when `chunk` is `None`) of side `d` inside an open
+    /// CONNECT tunnel.
+    fn tunnel_bytes(&mut self, d: usize, chunk: Option<&[u8]>, len: u64) {
+        let Some(seq) = self.tunnel_seq else { return };
+        if let Some(t) = self.slot_mut(seq).and_then(|s| s.tx.tunnel.as_mut()) {
+            if let Some(n) = t.bytes.get_mut(d) {
+                *n += len;
+            }
+        }
+        let limit = if Self::want_request(d) {
+            CLIENT_PREFIX
+        } else {
+            SERVER_PREFIX
+        };
+        if let (Some(chunk), Some(p)) = (chunk, self.tunnel_prefix.get_mut(d)) {
+            let room = limit.saturating_sub(p.len());
+            p.extend_from_slice(chunk.get(..chunk.len().min(room)).unwrap_or_default());
+        }
+    }
+
+    /// The connection ended: the CONNECT's exchange gets what its tunnel carried and
+    /// is let out.
+    fn release_tunnel(&mut self) {
+        let Some(seq) = self.tunnel_seq.take() else {
+            return;
+        };
+        let [client, server] = std::mem::take(&mut self.tunnel_prefix);
+        if let Some(slot) = self.slot_mut(seq) {
+            slot.hold = false;
+            if let Some(t) = slot.tx.tunnel.as_mut() {
+                t.classify(&client, &server);
+            }
+        }
+        self.retire();
     }
 
     fn chunk_error(&mut self, d: usize, ts: Timestamp, detail: &'static str) {

@@ -13,6 +13,12 @@ pub(super) struct Slot {
     /// Request method is HEAD / CONNECT (decides the response's framing).
     pub(super) head_method: bool,
     pub(super) connect: bool,
+    /// An HTTP/0.9 Simple-Request: its response is raw bytes until close.
+    pub(super) http09: bool,
+    /// A response that answers no request seen (made by `response_target`).
+    pub(super) orphan: bool,
+    /// Kept in the queue although complete: a CONNECT whose tunnel is open.
+    pub(super) hold: bool,
 }
 
 impl HttpConn {
@@ -151,6 +157,9 @@ impl HttpConn {
             resp_done: false,
             head_method,
             connect,
+            http09: false,
+            orphan: false,
+            hold: false,
         });
         seq
     }
@@ -174,6 +183,9 @@ impl HttpConn {
         ));
         let _ = ts;
         let seq = self.push_slot(tx, false, false, true);
+        if let Some(slot) = self.slot_mut(seq) {
+            slot.orphan = true;
+        }
         self.resp_next = seq;
         seq
     }
@@ -200,10 +212,11 @@ impl HttpConn {
         };
         let is_head = method == "HEAD";
         let connect = method == "CONNECT";
+        let simple = head.simple;
         let mut tx = HttpTransaction {
             method: Some(method),
             uri: Some(uri),
-            version: Some(version),
+            version,
             host: head.host,
             user_agent: head.user_agent,
             referer: head.referer,
@@ -245,10 +258,17 @@ impl HttpConn {
                 .map(|n| Body::Length { remaining: n })
         };
         let seq = self.push_slot(tx, is_head, connect, body.is_none());
+        self.sides[d].messages += 1;
         self.sides[d].cur = Some(Cur {
             seq: Some(seq),
             ..cur
         });
+        if simple {
+            if let Some(slot) = self.slot_mut(seq) {
+                slot.http09 = true;
+            }
+            self.cut_orphan_for_09(ts);
+        }
         match body {
             Some(b) => {
                 if let Some(slot) = self.slot_mut(seq) {
@@ -285,6 +305,7 @@ impl HttpConn {
             return;
         };
         let seq = self.response_target(cur.first_ts, cur.first_pkt);
+        self.sides[d].messages += 1;
         let Some(slot) = self.slot_mut(seq) else {
             return;
         };
@@ -299,7 +320,7 @@ impl HttpConn {
         let tx = &mut slot.tx;
         tx.status = Some(code);
         tx.reason = Some(reason);
-        tx.response_version = Some(version);
+        tx.response_version = version;
         tx.response_ts = Some(cur.first_ts);
         tx.response_first_pkt = Some(cur.first_pkt);
         tx.response_head_pkt = Some(pkt);
@@ -336,6 +357,16 @@ impl HttpConn {
                 pkt,
                 ts,
             });
+            let tunnel = code != 101;
+            if tunnel {
+                // Held until the connection ends, so the tunnel's byte counts and what
+                // it carried are on the exchange.
+                if let Some(slot) = self.slot_mut(seq) {
+                    slot.hold = true;
+                    slot.tx.tunnel = Some(Tunnel::default());
+                }
+                self.tunnel_seq = Some(seq);
+            }
             self.complete(d, ts, Some(body_start), false);
             if let Some(slot) = self.slot_mut(seq) {
                 slot.req_done = true;
@@ -433,10 +464,33 @@ impl HttpConn {
         self.retire();
     }
 
+    /// An HTTP/0.9 request arrived while the server side was inside a response that
+    /// answers no request (a capture that began mid-connection, or a confused peer):
+    /// that response ends here, and the server's next bytes answer the new request
+    /// (Zeek does the same, with the weird `http_09_reply_before_request`).
+    fn cut_orphan_for_09(&mut self, ts: Timestamp) {
+        let s = Direction::ServerToClient.index();
+        let Some(seq) = self.sides[s].cur.and_then(|c| c.seq) else {
+            return;
+        };
+        if !matches!(self.sides[s].state, State::Body(_))
+            || !self.slot_mut(seq).is_some_and(|sl| sl.orphan)
+        {
+            return;
+        }
+        self.mark_partial(
+            s,
+            AnomalyKind::HttpCutBy09Request,
+            "response cut short: an HTTP/0.9 request followed, and the server's next bytes answer it",
+        );
+        self.complete(s, ts, None, true);
+        self.sides[s].buf.clear();
+    }
+
     /// Moves finished transactions from the front of the queue to `done`.
     pub(super) fn retire(&mut self) {
         while let Some(front) = self.slots.front() {
-            if !(front.req_done && front.resp_done) {
+            if !(front.req_done && front.resp_done) || front.hold {
                 break;
             }
             if let Some(slot) = self.slots.pop_front() {

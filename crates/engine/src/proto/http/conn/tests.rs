@@ -877,3 +877,351 @@ fn spent_means_finish_adds_nothing() {
         "no sample closes both ways: the test checks nothing"
     );
 }
+
+// ---- Lenient HTTP (issue 17 item 4): forms Zeek and Wireshark accept. ----
+
+fn anomaly_names(t: &HttpTransaction) -> Vec<&'static str> {
+    t.anomalies.iter().map(|a| a.name()).collect()
+}
+
+/// Like `run`, ending both directions (FIN) after the script, before `finish`.
+fn run_closed(script: &[(Direction, &[u8])]) -> (Vec<HttpTransaction>, HttpConn) {
+    let mut c = HttpConn::new();
+    let mut out = Vec::new();
+    for (i, (d, b)) in script.iter().enumerate() {
+        c.feed(*d, Timestamp((i as i64 + 1) * 1000), PacketId(i as u32), b);
+        out.extend(c.drain());
+    }
+    c.end(S, Timestamp(500_000));
+    c.end(C, Timestamp(600_000));
+    out.extend(c.drain());
+    c.finish(Timestamp(1_000_000));
+    out.extend(c.drain());
+    (out, c)
+}
+
+#[test]
+fn http09_answer_is_the_bytes_until_close() {
+    // zeek http_09.pcap, connection 0.
+    let (t, c) = run_closed(&[
+        (C, b"GET /zeek.html\n"),
+        (S, b"<html>\n  The Zeek Network Security Monitor\n"),
+        (S, b"</html>\n"),
+    ]);
+    assert_eq!(t.len(), 1, "{t:#?}");
+    let t = &t[0];
+    assert_eq!(t.version, Some(Version { major: 0, minor: 9 }));
+    assert_eq!(t.response_version, Some(Version { major: 0, minor: 9 }));
+    assert_eq!(
+        (t.status, t.response_body_len, t.transfer),
+        (None, 51, Transfer::Close)
+    );
+    assert_eq!(t.response_body, Some(0..51));
+    assert_eq!(
+        (t.response_first_pkt, t.response_last_pkt),
+        (Some(PacketId(1)), Some(PacketId(2)))
+    );
+    assert!(!t.partial);
+    assert_eq!(anomaly_names(t), ["http_09_request"]);
+    assert!(c.anomalies().is_empty());
+}
+
+#[test]
+fn http09_request_answered_with_a_status_line_is_read_as_one() {
+    let (t, _) = run_closed(&[
+        (C, b"GET /x\r\n"),
+        (
+            S,
+            b"HTTP/1.0 400 Bad Request\r\nContent-Length: 3\r\n\r\nbad",
+        ),
+    ]);
+    assert_eq!((t[0].status, t[0].response_body_len), (Some(400), 3));
+    assert_eq!(t[0].version, Some(Version { major: 0, minor: 9 }));
+}
+
+#[test]
+fn headerless_answer_to_a_1x_request_is_a_body() {
+    // zeek curl_http_09.pcap: the whole answer is the body, to the close.
+    let (t, _) = run_closed(&[
+        (C, b"GET /zeek.html HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+        (S, b"<html>\n  The Zeek"),
+        (S, b" Network Security Monitor\n</html>\n"),
+    ]);
+    assert_eq!(t.len(), 1);
+    assert_eq!((t[0].status, t[0].response_version), (None, None));
+    assert_eq!(
+        (t[0].response_body_len, t[0].transfer),
+        (51, Transfer::Close)
+    );
+    assert_eq!(anomaly_names(&t[0]), ["http_headerless_response"]);
+    assert!(!t[0].partial);
+    // Too short for a line: decided when the server closes.
+    let (t, _) = run_closed(&[(C, b"GET / HTTP/1.1\r\n\r\n"), (S, b"bad")]);
+    assert_eq!(
+        (t[0].response_body_len, anomaly_names(&t[0])),
+        (3, vec!["http_headerless_response"])
+    );
+    // A lost status line is not taken for a headerless answer.
+    let (t, _) = run_closed(&[(C, b"GET / HTTP/1.1\r\n\r\n"), (S, b"HTTP/1.1 20")]);
+    assert_eq!(t[0].response_body_len, 0);
+    assert!(anomaly_names(&t[0]).contains(&"http_truncated"), "{t:#?}");
+}
+
+#[test]
+fn only_a_first_answer_may_be_headerless() {
+    // After a proper response, junk is not a body: it is flagged on the connection.
+    let (t, c) = run_closed(&[
+        (C, b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n"),
+        (S, b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx"),
+        (S, b"garbage here\r\n\r\n"),
+    ]);
+    assert_eq!(t.len(), 2);
+    assert_eq!(t[0].status, Some(200));
+    assert_eq!((t[1].status, t[1].response_body_len), (None, 0));
+    assert!(t[1].partial);
+    assert_eq!(c.anomalies()[0].name(), "http_malformed_head");
+}
+
+#[test]
+fn http09_request_cuts_a_response_that_answered_nothing() {
+    // zeek http-09-content-length-confusion.pcap, packet by packet.
+    let (t, _) = run_closed(&[
+        (S, b"HTTP/1.1 200 OK\r\n"),
+        (S, b"Content-Length: 4\r\n"),
+        (S, b"\r\n"),
+        (C, b"GET /\r\n"),
+        (C, b"\r\n"),
+        (S, b"this is too much.\r\n"),
+    ]);
+    assert_eq!(t.len(), 2, "{t:#?}");
+    assert_eq!((t[0].method.as_deref(), t[0].status), (None, Some(200)));
+    assert_eq!(t[0].response_body_len, 0);
+    assert_eq!(
+        anomaly_names(&t[0]),
+        ["http_response_without_request", "http_cut_by_09_request"]
+    );
+    assert_eq!(
+        (t[1].method.as_deref(), t[1].uri.as_deref()),
+        (Some("GET"), Some("/"))
+    );
+    assert_eq!((t[1].status, t[1].response_body_len), (None, 19));
+}
+
+#[test]
+fn bad_request_lines_are_flagged_and_read_on() {
+    // zeek http-11-request-then-cruft.pcap: `T / HTTP` is no request (Zeek's
+    // bad_HTTP_request); the 400 answering it stays an exchange without request.
+    let (t, c) = run_closed(&[
+        (C, b"GET / HTTP/1.1\nHost: zeek.org\n\n"),
+        (
+            S,
+            b"HTTP/1.1 301 Moved Permanently\r\nContent-Length: 0\r\n\r\n",
+        ),
+        (C, b"T / HTTP\n\n"),
+        (
+            S,
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        ),
+    ]);
+    assert_eq!(t.len(), 2);
+    assert_eq!(t[0].status, Some(301));
+    assert_eq!(t[1].status, Some(400));
+    assert_eq!(anomaly_names(&t[1]), ["http_response_without_request"]);
+    let a = &c.anomalies()[0];
+    assert_eq!(a.name(), "http_malformed_head");
+    assert!(a.detail.contains("not an HTTP/0.9 request"), "{a:?}");
+}
+
+#[test]
+fn lenient_heads_through_the_state_machine() {
+    let (t, _) = run_closed(&[
+        (C, b"GET / HTTP/1.\r\nHost: a\r\n\r\n"),
+        (S, b"http/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"),
+        (C, b"GET HTTP/1.1\r\n\r\n"),
+        (S, b"HTTP/1.0 200OK\r\nContent-Length: 0\r\n\r\n"),
+    ]);
+    assert_eq!(t.len(), 2);
+    assert_eq!((t[0].version, t[0].response_body_len), (None, 2));
+    assert_eq!(
+        anomaly_names(&t[0]),
+        ["http_bad_version", "http_lowercase_keyword"]
+    );
+    assert_eq!((t[1].uri.as_deref(), t[1].status), (Some(""), Some(200)));
+    assert_eq!(
+        anomaly_names(&t[1]),
+        ["http_missing_uri", "http_odd_status_line"]
+    );
+}
+
+#[test]
+fn lenient_forms_do_not_resync_after_a_gap() {
+    // After a gap only strict start lines are believed, so body bytes like `GET /x`
+    // at a line start are not taken for an HTTP/0.9 request.
+    let mut c = HttpConn::new();
+    c.feed(
+        C,
+        Timestamp(1),
+        PacketId(0),
+        b"POST /a HTTP/1.1\r\nContent-Length: 100\r\n\r\nab",
+    );
+    c.gap(C, Timestamp(2), 200);
+    c.feed(C, Timestamp(3), PacketId(1), b"GET /x\nmore\n");
+    c.finish(Timestamp(4));
+    let t: Vec<_> = c.drain().collect();
+    assert_eq!(t.len(), 1, "{t:#?}");
+    assert_eq!(t[0].uri.as_deref(), Some("/a"));
+}
+
+#[test]
+fn connect_tunnel_counts_and_recognises_what_it_carried() {
+    // zeek connect-with-smtp.pcap: the tunnel's bytes are not a response body nor
+    // requests; the exchange waits for the connection's end to report them.
+    let mut c = HttpConn::new();
+    let mut t = Vec::new();
+    let script: &[(Direction, &[u8])] = &[
+        (
+            C,
+            b"CONNECT mailin03.sul.t-online.de:25 / HTTP/1.0\r\nMozilla 4.0 (compatible)\r\n\r\n",
+        ),
+        (S, b"HTTP/1.0 200 Connection established\r\n\r\n"),
+        (S, b"220 mailin03.sul.t-online.de ESMTP ready.\r\n"),
+        (C, b"HELO 208.191.73.21\r\n"),
+        (S, b"250 Ok.\r\n"),
+        (C, b"GET / HTTP/1.1\r\n\r\n"),
+    ];
+    for (i, (d, b)) in script.iter().enumerate() {
+        c.feed(*d, Timestamp(i as i64), PacketId(i as u32), b);
+        t.extend(c.drain());
+    }
+    c.gap(S, Timestamp(7), 10);
+    t.extend(c.drain());
+    assert!(t.is_empty(), "held until the end: {t:#?}");
+    // The packet-list view still sees it complete.
+    assert!(c
+        .in_flight()
+        .any(|(t, req, resp)| t.seq == 0 && req && resp));
+    c.end(C, Timestamp(8));
+    t.extend(c.drain());
+    assert!(t.is_empty());
+    c.end(S, Timestamp(9));
+    t.extend(c.drain());
+    assert_eq!(t.len(), 1);
+    assert!(c.is_spent());
+    let tun = t[0].tunnel.as_ref().expect("tunnel");
+    // Client: HELO (20) + the GET (18); server: greeting (43) + 250 (9) + the gap (10).
+    assert_eq!(tun.bytes, [20 + 18, 43 + 9 + 10]);
+    assert_eq!(tun.protocol, Some("smtp"));
+    assert_eq!(
+        tun.banner.as_deref(),
+        Some("220 mailin03.sul.t-online.de ESMTP ready.")
+    );
+    assert_eq!(t[0].status, Some(200));
+    // A refused CONNECT opens no tunnel.
+    let (t, _) = run_closed(&[
+        (C, b"CONNECT h:443 HTTP/1.1\r\n\r\n"),
+        (S, b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"),
+    ]);
+    assert_eq!((t[0].status, t[0].tunnel.is_none()), (Some(403), true));
+}
+
+#[test]
+fn connect_tunnel_bytes_in_the_packet_of_the_200() {
+    // Bytes right after the 2xx's empty line are already the tunnel's (Zeek:
+    // protocol_data_with_HTTP_CONNECT_reply).
+    let (t, _) = run_closed(&[
+        (C, b"CONNECT h:22 HTTP/1.1\r\n\r\n"),
+        (S, b"HTTP/1.1 200 OK\r\n\r\nSSH-2.0-OpenSSH_9.2\r\n"),
+    ]);
+    let tun = t[0].tunnel.as_ref().unwrap();
+    assert_eq!((tun.bytes, tun.protocol), ([0, 21], Some("ssh")));
+}
+
+/// The lenient scripts give the same exchanges however their bytes are split into
+/// segments (a line check that waits for whole lines, a 0.9 answer's first bytes).
+fn split_feed(script: &[(Direction, &[u8])], cuts: &[usize]) -> Vec<HttpTransaction> {
+    let mut c = HttpConn::new();
+    let mut n = 0u32;
+    for (d, b) in script {
+        let mut rest: &[u8] = b;
+        for &k in cuts {
+            if rest.is_empty() {
+                break;
+            }
+            let (a, r) = rest.split_at(k.clamp(1, rest.len()));
+            c.feed(*d, Timestamp(n as i64), PacketId(n), a);
+            n += 1;
+            rest = r;
+        }
+        if !rest.is_empty() {
+            c.feed(*d, Timestamp(n as i64), PacketId(n), rest);
+            n += 1;
+        }
+    }
+    c.end(S, Timestamp(1_000));
+    c.end(C, Timestamp(1_001));
+    c.finish(Timestamp(1_002));
+    c.drain().collect()
+}
+
+/// What must not depend on segmentation.
+fn essence(t: &[HttpTransaction]) -> Vec<String> {
+    t.iter()
+        .map(|t| {
+            format!(
+                "{:?} {:?} {:?} {:?} {:?} {} {} {:?} {:?}",
+                t.method,
+                t.uri,
+                t.version,
+                t.status,
+                t.response_version,
+                t.request_body_len,
+                t.response_body_len,
+                anomaly_names(t),
+                t.tunnel.as_ref().map(|u| (u.bytes, u.protocol))
+            )
+        })
+        .collect()
+}
+
+const LENIENT_SCRIPTS: &[&[(Direction, &[u8])]] = &[
+    &[(C, b"GET /zeek.html\n"), (S, b"<html>\n  The Zeek Network Security Monitor\n</html>\n")],
+    &[(C, b"GET /x\r\n"), (S, b"HTTP/1.0 400 Bad Request\r\nContent-Length: 3\r\n\r\nbad")],
+    &[(C, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"), (S, b"<html>\nhello\n</html>\n")],
+    &[
+        (S, b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n"),
+        (C, b"GET /\r\n\r\n"),
+        (S, b"this is too much.\r\n"),
+    ],
+    &[
+        (C, b"GET / HTTP/1.\r\nHost: a\r\n\r\nGET HTTP/1.1\r\n\r\n"),
+        (S, b"http/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhiHTTP/1.0 200OK\r\nContent-Length: 0\r\n\r\n"),
+    ],
+    &[
+        (C, b"CONNECT h:25 / HTTP/1.0\r\nMozilla 4.0\r\n\r\n"),
+        (S, b"HTTP/1.0 200 Connection established\r\n\r\n220 smtp ready\r\n"),
+        (C, b"HELO x\r\n"),
+    ],
+];
+
+proptest! {
+    #[test]
+    fn lenient_forms_do_not_depend_on_segmentation(
+        cuts in proptest::collection::vec(1usize..12, 0..12),
+    ) {
+        for script in LENIENT_SCRIPTS {
+            let whole = essence(&split_feed(script, &[]));
+            prop_assert_eq!(essence(&split_feed(script, &cuts)), whole);
+        }
+    }
+}
+
+#[test]
+fn lenient_scripts_fed_whole() {
+    // The reference the split runs are compared with is itself right.
+    let t = split_feed(LENIENT_SCRIPTS[0], &[]);
+    assert_eq!((t[0].response_body_len, t[0].status), (51, None));
+    let t = split_feed(LENIENT_SCRIPTS[1], &[]);
+    assert_eq!(t[0].status, Some(400));
+    let t = split_feed(LENIENT_SCRIPTS[5], &[]);
+    assert_eq!(t[0].tunnel.as_ref().unwrap().bytes, [8, 16]);
+}
