@@ -29,9 +29,9 @@ pub mod tree;
 pub use detect::{looks_like_dns, DnsPortProbe, Probe};
 pub use message::{Edns, EdnsOption, Flags, Message, Question, Record};
 pub use parse::{parse_message, parse_prefix, DnsError};
-pub use rdata::{RData, SvcParam};
+pub use rdata::{NbAddress, RData, SvcParam};
 pub use tcp::{DnsTcpStream, TcpDnsMessage};
-pub use transactions::{DnsMeta, DnsTracker, DnsTransaction, Transport, TxKind};
+pub use transactions::{DnsMeta, DnsTracker, DnsTransaction, Service, Transport, TxKind};
 
 /// Ports where UDP or TCP payloads are DNS without looking at them: DNS, mDNS, LLMNR.
 pub fn is_dns_port(port: u16) -> bool {
