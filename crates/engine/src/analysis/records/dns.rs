@@ -136,7 +136,12 @@ impl<'a> DnsJson<'a> {
                 .map(|t| t.as_secs_f64()),
             opcode: dns::text::opcode_name(t.service, t.flags().opcode),
             partial: t.partial,
-            qname: guard(dns::text::display_name(&t.qname)),
+            // No question at all is not a question for the root.
+            qname: if t.questions.is_empty() {
+                guard("")
+            } else {
+                guard(dns::text::display_name(&t.qname))
+            },
             qtype: dns::text::service_type_name(t.service, t.qtype),
             questions: t
                 .questions

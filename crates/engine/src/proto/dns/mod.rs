@@ -15,7 +15,8 @@
 //!   (retransmissions, unanswered queries, unsolicited responses, TC→TCP retries).
 //!
 //! Well-known ports: 53 (DNS), 5353 (mDNS, RFC 6762), 5355 (LLMNR, RFC 4795); see
-//! [`is_dns_port`].
+//! [`is_dns_port`]. The NetBIOS name service (UDP 137) decodes in `proto::netbios` into
+//! the same [`Message`] and pairs in the same tracker; [`Service`] tells them apart.
 
 pub mod detect;
 pub mod message;
