@@ -1074,4 +1074,127 @@ mod tests {
         let ids: Vec<u16> = t.drain_finished().iter().map(|t| t.id).collect();
         assert_eq!(ids, [0x0f3f, 0x9f91]);
     }
+
+    fn mdns_msg(qr: bool, qs: &[(&str, u16)], answers: &[(&str, u16, u32)]) -> Message {
+        Message {
+            id: 0,
+            flags: Flags {
+                qr,
+                aa: qr,
+                ..Flags::default()
+            },
+            questions: qs
+                .iter()
+                .map(|(n, t)| Question {
+                    name: n.to_string(),
+                    qtype: *t,
+                    qclass: 1,
+                    unicast_response: false,
+                })
+                .collect(),
+            answers: answers
+                .iter()
+                .map(|(n, t, ttl)| Record {
+                    name: n.to_string(),
+                    rtype: *t,
+                    class: 0x8001,
+                    ttl: *ttl,
+                    data: crate::proto::dns::RData::A(std::net::Ipv4Addr::new(198, 18, 0, 20)),
+                })
+                .collect(),
+            authority: Vec::new(),
+            additional: Vec::new(),
+            edns: None,
+            trailing: 0,
+            anomalies: Vec::new(),
+        }
+    }
+
+    fn mdns_meta(ms: i64, src: &str, dst: &str) -> DnsMeta {
+        DnsMeta {
+            ts: Timestamp(ms * 1_000_000),
+            pkt: PacketId(ms as u32),
+            conn: None,
+            transport: Transport::Udp,
+            src: Endpoint::new(src.parse().unwrap(), 5353),
+            dst: Endpoint::new(dst.parse().unwrap(), 5353),
+            after_gap: false,
+        }
+    }
+
+    #[test]
+    fn mdns_answer_window_family_and_case() {
+        let q = mdns_msg(false, &[("Printer.local", 1)], &[]);
+        // Case-insensitive name, cache-flush bit ignored, at the edge of the window.
+        let r = mdns_msg(true, &[], &[("printer.LOCAL", 1, 120)]);
+        let mut t = DnsTracker::new();
+        t.on_message(mdns_meta(0, "198.18.0.10", "224.0.0.251"), &q);
+        // Sent to the IPv6 group: reaches no IPv4 querier.
+        t.on_message(mdns_meta(10, "fe80::20", "ff02::fb"), &r);
+        t.on_message(mdns_meta(1000, "198.18.0.20", "224.0.0.251"), &r);
+        let txs = t.finish();
+        let kinds: Vec<TxKind> = txs.iter().map(|t| t.kind()).collect();
+        assert_eq!(kinds, [TxKind::Answered, TxKind::Announcement]);
+        assert_eq!(txs[0].service, Service::Mdns);
+        assert_eq!(txs[0].client.ip.to_string(), "198.18.0.10");
+        assert_eq!(txs[0].server.ip.to_string(), "198.18.0.20");
+        // One nanosecond past the window: an announcement, and the query unanswered.
+        let mut t = DnsTracker::new();
+        t.on_message(mdns_meta(0, "198.18.0.10", "224.0.0.251"), &q);
+        let mut late = mdns_meta(1000, "198.18.0.20", "224.0.0.251");
+        late.ts = Timestamp(MDNS_ANSWER_WINDOW_NS + 1);
+        t.on_message(late, &r);
+        let kinds: Vec<TxKind> = t.finish().iter().map(|t| t.kind()).collect();
+        assert_eq!(kinds, [TxKind::Unanswered, TxKind::Announcement]);
+        // Another type does not answer; ANY asks for every type.
+        let mut t = DnsTracker::new();
+        t.on_message(
+            mdns_meta(0, "198.18.0.10", "224.0.0.251"),
+            &mdns_msg(false, &[("printer.local", 28)], &[]),
+        );
+        t.on_message(
+            mdns_meta(1, "198.18.0.11", "224.0.0.251"),
+            &mdns_msg(false, &[("printer.local", 255)], &[]),
+        );
+        t.on_message(mdns_meta(5, "198.18.0.20", "224.0.0.251"), &r);
+        let txs = t.finish();
+        let got: Vec<(String, TxKind)> = txs
+            .iter()
+            .map(|t| (t.client.ip.to_string(), t.kind()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("198.18.0.10".to_string(), TxKind::Unanswered),
+                ("198.18.0.11".to_string(), TxKind::Answered)
+            ]
+        );
+    }
+
+    #[test]
+    fn mdns_announcements_fold_and_goodbyes_stay_apart_bounded() {
+        let ann = mdns_msg(true, &[], &[("host.local", 1, 120)]);
+        let bye = mdns_msg(true, &[], &[("host.local", 1, 0)]);
+        let mut t = DnsTracker::with_limits(4, DEFAULT_TIMEOUT_NS);
+        for i in 0..5 {
+            t.on_message(mdns_meta(i * 1000, "198.18.0.20", "224.0.0.251"), &ann);
+        }
+        t.on_message(mdns_meta(6000, "198.18.0.20", "224.0.0.251"), &bye);
+        let txs = t.finish();
+        assert_eq!(txs.len(), 2);
+        assert_eq!(txs[0].kind(), TxKind::Announcement);
+        assert_eq!(txs[0].duplicate_responses, 4);
+        assert_eq!(txs[0].last_response_ts, Some(Timestamp(4_000_000_000)));
+        assert_eq!(txs[1].kind(), TxKind::Goodbye);
+        assert!(t.announce.is_empty() && t.open.is_empty());
+        // A flood of distinct announcements is bounded by the pending limit.
+        let mut t = DnsTracker::with_limits(4, DEFAULT_TIMEOUT_NS);
+        for i in 0..50u8 {
+            let name = format!("h{i}.local");
+            let m = mdns_msg(true, &[], &[(name.as_str(), 1, 120)]);
+            t.on_message(mdns_meta(i64::from(i), "198.18.0.20", "224.0.0.251"), &m);
+            assert!(t.open.len() <= 4 && t.announce.len() <= 4);
+        }
+        assert_eq!(t.finish().len(), 50);
+    }
 }
