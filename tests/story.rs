@@ -480,25 +480,33 @@ fn dns_over_tcp_shows_its_socket() {
     }
 }
 
-/// mDNS announcements and NetBIOS broadcasts are background, not stories of their own
-/// kind (zeek/wikipedia.pcap).
+/// mDNS, LLMNR and NetBIOS lookups are background, not stories of their own kind, and
+/// mDNS announcements are no lookup of the group address (zeek/wikipedia.pcap): no story
+/// is told for a multicast group as if it were a client.
 #[test]
 fn multicast_chatter_is_background() {
     let f = common::shared_root().join("zeek/wikipedia.pcap");
     let t = text("story", &f);
     let headers: Vec<&str> = t.lines().filter(|l| l.starts_with("── story")).collect();
-    let mdns = headers
+    let group = headers
         .iter()
         .filter(|h| h.contains("client 224.0.0.251") || h.contains("client ff02::fb"))
         .count();
-    assert_eq!(mdns, 2, "{headers:#?}");
-    for h in &headers {
-        if h.contains("client 224.0.0.251") || h.contains("client ff02::fb") {
-            assert!(
-                h.contains("background (multicast and broadcast chatter)"),
-                "{h}"
-            );
-        }
+    assert_eq!(group, 0, "{headers:#?}");
+    assert!(!t.contains("<Root>"), "{t}");
+    for name in [
+        "gemini._sftp-ssh._tcp.local",
+        "BRWC0CB383D1F42<00>",
+        "WORKGROUP<1d>",
+    ] {
+        let story = t
+            .split("\n\n")
+            .find(|s| s.contains(name))
+            .unwrap_or_else(|| panic!("{name}: {t}"));
+        assert!(
+            story.contains("background (multicast and broadcast chatter)"),
+            "{story}"
+        );
     }
     assert!(t.contains("page load http://www.wikipedia.org/"));
     assert!(t.lines().last().unwrap().contains("1 page load"), "{t}");

@@ -8,7 +8,7 @@ use wiretale_engine::analysis::records::{DnsJson, HttpJson};
 use wiretale_engine::analysis::{Engine, HttpRecord, PacketSummary};
 use wiretale_engine::base::elide::{self, Col, Cut, Table};
 use wiretale_engine::base::Timestamp;
-use wiretale_engine::proto::dns::{self, DnsTransaction};
+use wiretale_engine::proto::dns::{self, DnsTransaction, Service, TxKind};
 
 pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
     let header = format!(
@@ -134,8 +134,14 @@ fn dns_table(columns: usize) -> Table {
 }
 
 fn dns_rcode(t: &DnsTransaction) -> String {
+    match t.kind() {
+        TxKind::Announcement => return "(announcement)".into(),
+        TxKind::Goodbye => return "(goodbye)".into(),
+        TxKind::Probe => return "(probe)".into(),
+        _ => {}
+    }
     match (t.rcode(), t.response_ts) {
-        (Some(r), _) => dns::text::rcode_mnemonic(r),
+        (Some(r), _) => dns::text::service_rcode(t.service, r),
         (None, None) => match &t.icmp_outcome {
             Some(o) => o.text.clone(),
             None => "(no answer)".into(),
@@ -144,23 +150,84 @@ fn dns_rcode(t: &DnsTransaction) -> String {
     }
 }
 
+/// The `tran` cell: the transport for DNS, the service for mDNS, LLMNR and NetBIOS
+/// (which travel over UDP; `--json` has both).
+fn dns_tran(t: &DnsTransaction) -> &'static str {
+    match t.service {
+        Service::Dns => t.transport.as_str(),
+        s => s.as_str(),
+    }
+}
+
+/// The `name` cell: the first question, `+N more` when the message asked several (an
+/// mDNS querier asks for many services at once); an announcement, which asks nothing,
+/// shows the names it announces; a NetBIOS operation other than a query says which.
+fn dns_name(t: &DnsTransaction) -> String {
+    let (first, more) = if t.announcement {
+        let mut names: Vec<&str> = Vec::new();
+        for r in t.answers() {
+            if !names.iter().any(|n| n.eq_ignore_ascii_case(&r.name)) {
+                names.push(&r.name);
+            }
+        }
+        match names.first() {
+            Some(n) => (dns::text::display_name(n).to_string(), names.len() - 1),
+            None => ("-".to_string(), 0),
+        }
+    } else {
+        (
+            dns::text::display_name(&t.qname).to_string(),
+            t.questions.len().saturating_sub(1),
+        )
+    };
+    let mut s = first;
+    if more > 0 {
+        s.push_str(&format!(" +{more} more"));
+    }
+    if t.service == Service::Nbns && t.flags().opcode != 0 {
+        s.push_str(&format!(
+            " ({})",
+            dns::text::opcode_name(t.service, t.flags().opcode)
+        ));
+    }
+    s
+}
+
+/// The `type` cell: the first question's type in its service; `-` for an announcement.
+fn dns_type(t: &DnsTransaction) -> String {
+    if t.announcement {
+        return "-".into();
+    }
+    dns::text::service_type_name(t.service, t.qtype)
+}
+
+/// Copies folded into the transaction: retransmitted queries, repeated announcements.
+fn dns_copies(t: &DnsTransaction) -> String {
+    let mut s = String::new();
+    if t.retransmissions > 0 {
+        s.push_str(&format!("  ({} retransmissions)", t.retransmissions));
+    }
+    if t.announcement && t.duplicate_responses > 0 {
+        s.push_str(&format!("  ({} repeats)", t.duplicate_responses));
+    }
+    s
+}
+
 /// One transaction as the cells of [`dns_table`]: answers listed by
 /// `dns::text::records_short` (long values and long lists elided with a count).
 fn dns_cells(t: &DnsTransaction, t0: Timestamp) -> Vec<String> {
     let when = t.query_ts.or(t.response_ts).unwrap_or(t0).secs_since(t0);
     let mut answers = dns::text::records_short(t.answers());
-    if t.retransmissions > 0 {
-        answers.push_str(&format!("  ({} retransmissions)", t.retransmissions));
-    }
-    let name = dns::text::display_name(&t.qname);
+    answers.push_str(&dns_copies(t));
+    let name = dns_name(t);
     vec![
         format!("{when:.6}"),
-        t.transport.as_str().to_string(),
+        dns_tran(t).to_string(),
         t.client.to_string(),
         t.server.to_string(),
         format!("0x{:04x}", t.id),
-        dns::text::type_name(t.qtype),
-        elide::value(name, elide::VALUE_COLUMNS).into_owned(),
+        dns_type(t),
+        elide::value(&name, elide::VALUE_COLUMNS).into_owned(),
         dns_rcode(t),
         t.rtt().map_or("-".into(), |r| format!("{:.3}", r * 1e3)),
         super::json::guard(&answers).into_owned(),
@@ -173,20 +240,16 @@ fn dns_text(t: &DnsTransaction, t0: Timestamp) -> String {
     let rcode = dns_rcode(t);
     let answers = dns::text::typed_data_texts(t.answers());
     let rtt = t.rtt().map_or("-".into(), |r| format!("{:.3}", r * 1e3));
-    let retx = if t.retransmissions > 0 {
-        format!("  ({} retransmissions)", t.retransmissions)
-    } else {
-        String::new()
-    };
+    let retx = dns_copies(t);
     super::json::guard(&format!(
         "{:<12.6} {:<4} {:<40} {:<40} 0x{:04x} {:<6} {:<40} {:<9} {:>9}  {}{}",
         when,
-        t.transport.as_str(),
+        dns_tran(t),
         t.client.to_string(),
         t.server.to_string(),
         t.id,
-        dns::text::type_name(t.qtype),
-        dns::text::display_name(&t.qname),
+        dns_type(t),
+        dns_name(t),
         rcode,
         rtt,
         answers.join(", "),

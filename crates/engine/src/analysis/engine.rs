@@ -15,6 +15,7 @@ use crate::capture::Frame;
 use crate::decode::{self, Addr, DefragLimits, Defragmenter, Packet, TcpRel};
 use crate::flow::{ConnProto, ConnTable, FlowConfig, FlowPacket, IcmpError, PacketVerdict, L4};
 use crate::proto::dns::{self, DnsMeta, DnsTransaction};
+use crate::proto::netbios;
 use crate::proto::tls::KeyLog;
 use crate::story::{AppKind, ConnRecord, HttpRecord, Pending};
 
@@ -235,6 +236,13 @@ impl Engine {
             dst,
             after_gap: false,
         };
+        // The NetBIOS name service (RFC 1002 §4.2): DNS-shaped, decoded by its own parser.
+        if sport == netbios::NBNS_PORT || dport == netbios::NBNS_PORT {
+            if let Ok(msg) = netbios::parse_nbns(payload) {
+                self.apps.udp_nbns(meta(fp.ts, src, dst), &msg);
+            }
+            return;
+        }
         if !(dns::is_dns_port(sport) || dns::is_dns_port(dport)) {
             match self.dns_probe.observe(fp.ts, src, dst, payload) {
                 dns::Probe::Unknown => {}

@@ -7,6 +7,7 @@ pub mod dns;
 pub mod http;
 pub mod http2;
 pub mod http3;
+pub mod netbios;
 pub mod qpack;
 pub mod quic;
 pub mod tls;

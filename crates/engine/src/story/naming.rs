@@ -2,7 +2,8 @@
 //!
 //! For each connection from client C to address X opened at time t: the latest DNS
 //! answer *to C* before t whose records contain X, following CNAME chains, over A and
-//! AAAA, UDP or TCP. When one address was answered for several names, the name this
+//! AAAA, UDP or TCP; mDNS, LLMNR and NetBIOS lookups count the same way (the querier is
+//! the client), mDNS announcements and probes do not (nobody asked). When one address was answered for several names, the name this
 //! client asked for most recently wins and the others are listed, with one refinement:
 //! when the connection itself says which name it meant (TLS SNI, HTTP Host) and that
 //! name was among the answers, it wins; only when none matches is a mismatch flagged. With no lookup in the
@@ -13,7 +14,7 @@ use std::net::IpAddr;
 
 use super::{AppKind, StoryInput};
 use crate::base::Timestamp;
-use crate::proto::dns::{DnsTransaction, RData};
+use crate::proto::dns::{DnsTransaction, RData, Record, Service};
 
 /// Where a connection's name came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,17 +68,36 @@ struct Answer {
 }
 
 /// Follows the CNAME chain from the question through the answer section and collects
-/// the addresses held by any name on it.
+/// the addresses held by any name on it. mDNS answers put what a client goes on to use
+/// in the additional section (RFC 6762 §12, RFC 6763 §12: a PTR answer brings the
+/// instance's SRV and the host's A/AAAA): for mDNS the chain also follows PTR and SRV
+/// through both sections, so a printer found by browsing `_ipp._tcp.local` names the
+/// connection to its address. NetBIOS NB answers hold addresses too (RFC 1002 §4.2.13).
 fn resolve(tx: &DnsTransaction) -> Option<Answer> {
+    if !tx.kind().is_lookup() {
+        return None;
+    }
     let ts = tx.response_ts?;
-    let answers = tx.answers();
+    let mdns = tx.service == Service::Mdns;
+    let records: Vec<&Record> = if mdns {
+        tx.answers().iter().chain(tx.additional()).collect()
+    } else {
+        tx.answers().iter().collect()
+    };
     let mut chain: Vec<String> = Vec::new();
     let mut cur = tx.qname.to_ascii_lowercase();
-    // Bounded: a chain can be at most as long as the answer section.
-    for _ in 0..answers.len() {
-        let next = answers.iter().find_map(|r| match &r.data {
-            RData::Cname(t) if r.name.eq_ignore_ascii_case(&cur) => Some(t.to_ascii_lowercase()),
-            _ => None,
+    // Bounded: a chain can be at most as long as the records.
+    for _ in 0..records.len() {
+        let next = records.iter().find_map(|r| {
+            if !r.name.eq_ignore_ascii_case(&cur) {
+                return None;
+            }
+            match &r.data {
+                RData::Cname(t) => Some(t.to_ascii_lowercase()),
+                RData::Ptr(t) if mdns => Some(t.to_ascii_lowercase()),
+                RData::Srv { target, .. } if mdns => Some(target.to_ascii_lowercase()),
+                _ => None,
+            }
         });
         match next {
             Some(n) if !chain.contains(&n) && n != tx.qname.to_ascii_lowercase() => {
@@ -90,13 +110,14 @@ fn resolve(tx: &DnsTransaction) -> Option<Answer> {
     let on_chain = |name: &str| {
         name.eq_ignore_ascii_case(&tx.qname) || chain.iter().any(|c| c.eq_ignore_ascii_case(name))
     };
-    let addrs: Vec<(IpAddr, u32)> = answers
+    let addrs: Vec<(IpAddr, u32)> = records
         .iter()
         .filter(|r| on_chain(&r.name))
-        .filter_map(|r| match r.data {
-            RData::A(a) => Some((IpAddr::V4(a), r.ttl)),
-            RData::Aaaa(a) => Some((IpAddr::V6(a), r.ttl)),
-            _ => None,
+        .flat_map(|r| match &r.data {
+            RData::A(a) => vec![(IpAddr::V4(*a), r.ttl)],
+            RData::Aaaa(a) => vec![(IpAddr::V6(*a), r.ttl)],
+            RData::Nb(nb) => nb.iter().map(|n| (IpAddr::V4(n.addr), r.ttl)).collect(),
+            _ => Vec::new(),
         })
         .collect();
     if addrs.is_empty() {

@@ -168,7 +168,7 @@ fn outcome(qtype: u16, resp: &dns::Message) -> Outcome {
     let mut ttl = None;
     let mut of_type = false;
     for r in &resp.answers {
-        let tname = dns::text::type_name(r.rtype);
+        let tname = dns::text::record_type_name(r);
         of_type |= r.rtype == qtype;
         match &r.data {
             RData::Cname(t) => {
@@ -214,6 +214,23 @@ fn outcome(qtype: u16, resp: &dns::Message) -> Outcome {
     }
 }
 
+/// " +N more" after the first question's name when the query asked several (an mDNS
+/// querier asks for many names in one message); the JSON facts keep the first.
+fn more_questions(tx: &dns::DnsTransaction) -> String {
+    match tx.questions.len() {
+        0 | 1 => String::new(),
+        n => format!(" +{} more", n - 1),
+    }
+}
+
+/// How a lookup travelled: `udp`/`tcp` for DNS, the service for mDNS, LLMNR, NetBIOS.
+fn via(tx: &dns::DnsTransaction) -> &'static str {
+    match tx.service {
+        dns::Service::Dns => tx.transport.as_str(),
+        s => s.as_str(),
+    }
+}
+
 /// DNS names and record data arrive already in safe presentation form (RFC 1035 §5.1
 /// escapes, see `proto::dns::parse`): escaping them again would double each `\\`.
 fn dns_events(
@@ -224,16 +241,17 @@ fn dns_events(
     ev: &mut Vec<Event>,
 ) {
     let tx = &input.dns[di];
-    let qtype = dns::text::type_name(tx.qtype);
+    let qtype = dns::text::service_type_name(tx.service, tx.qtype);
     let qname = dns::text::display_name(&tx.qname);
+    let more = more_questions(tx);
     if let Some(qt) = tx.query_ts {
         let mut text = format!(
-            "{} → {}  {} {}?  ({}, id 0x{:04x})",
+            "{} → {}  {} {}{more}?  ({}, id 0x{:04x})",
             tx.client.ip,
             tx.server.ip,
             qtype,
             value(qname, VALUE_COLUMNS),
-            tx.transport.as_str(),
+            via(tx),
             tx.id
         );
         // Over TCP the lookup travels on a connection of its own (told beside it).
@@ -265,7 +283,11 @@ fn dns_events(
                 .map(|r| format!(", in {}", ms(r)))
                 .unwrap_or_default();
             let o = outcome(tx.qtype, resp);
-            let mut text = format!("{qtype} {}{}{took}", value(qname, VALUE_COLUMNS), o.text);
+            let mut text = format!(
+                "{qtype} {}{more}{}{took}",
+                value(qname, VALUE_COLUMNS),
+                o.text
+            );
             // The price of a truncated UDP answer: the time from it to this TCP answer
             // (connection set up, query sent again, answer whole).
             let retry_cost = tx
@@ -348,7 +370,11 @@ fn folded_lookups(
     for &di in &p.dns {
         let tx = &input.dns[di];
         let t = tx.query_ts.or(tx.response_ts).unwrap_or_default();
-        let qname = dns::text::display_name(&tx.qname).to_string();
+        let qname = format!(
+            "{}{}",
+            dns::text::display_name(&tx.qname),
+            more_questions(tx)
+        );
         let (text, rcode, answers) = match tx.response.as_deref() {
             Some(r) => {
                 let o = outcome(tx.qtype, r);
@@ -385,7 +411,7 @@ fn folded_lookups(
         let f = &mut folds[i];
         f.first = f.first.min(t);
         f.count += 1;
-        let ty = dns::text::type_name(tx.qtype).to_string();
+        let ty = dns::text::service_type_name(tx.service, tx.qtype);
         if !f.types.contains(&ty) {
             f.types.push(ty);
         }

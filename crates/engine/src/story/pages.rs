@@ -306,6 +306,11 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
     }
     let mut lookups_only: HashMap<IpAddr, usize> = HashMap::new();
     for (di, tx) in input.dns.iter().enumerate() {
+        // mDNS announcements, goodbyes and probes are nobody's lookup: `dns` lists them,
+        // the story leaves them out.
+        if !tx.kind().is_lookup() {
+            continue;
+        }
         let t = tx.query_ts.or(tx.response_ts).unwrap_or_default();
         let by_conn = named
             .get(&tx.seq)

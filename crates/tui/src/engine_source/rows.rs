@@ -72,9 +72,15 @@ pub fn dns_row(t: &DnsTransaction, store: &FrameStore, t0: Timestamp) -> DnsRow 
         ts_rel: when.secs_since(t0),
         client: t.client,
         server: t.server,
-        qname: dns::text::display_name(&t.qname).to_string(),
-        qtype: dns::text::type_name(t.qtype),
-        rcode: t.rcode().map(dns::text::rcode_mnemonic),
+        // As `dns --json`: no question is no name (not the root), types and rcodes as
+        // the service names them (NetBIOS NB, NBSTAT, ACT_ERR …).
+        qname: if t.questions.is_empty() {
+            String::new()
+        } else {
+            dns::text::display_name(&t.qname).to_string()
+        },
+        qtype: dns::text::service_type_name(t.service, t.qtype),
+        rcode: t.rcode().map(|r| dns::text::service_rcode(t.service, r)),
         answers: answers.join(", "),
         latency: t.rtt(),
         query_len: frame_len(store, t.query_pkt).unwrap_or(0),

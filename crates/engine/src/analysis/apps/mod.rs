@@ -327,6 +327,13 @@ impl Apps {
         self.dns.on_message(meta, msg);
     }
 
+    /// A NetBIOS name service packet (UDP 137, RFC 1002 §4.2) decoded into the DNS
+    /// message shape: into the tracker only (service `nbns` in `dns`). It adds no packet
+    /// note, so the packet list and the connection's app stay as they were.
+    pub fn udp_nbns(&mut self, meta: DnsMeta, msg: &dns::Message) {
+        self.dns.on_message(meta, msg);
+    }
+
     fn decide(c: &ConnApp, bytes: &[u8], limits: &AppLimits) -> Option<Decoder> {
         // The HTTP/2 preface reads as an HTTP/1 request line (`PRI * HTTP/2.0`): first.
         if looks_like_h2(bytes) {

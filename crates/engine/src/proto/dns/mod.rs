@@ -15,7 +15,8 @@
 //!   (retransmissions, unanswered queries, unsolicited responses, TC→TCP retries).
 //!
 //! Well-known ports: 53 (DNS), 5353 (mDNS, RFC 6762), 5355 (LLMNR, RFC 4795); see
-//! [`is_dns_port`].
+//! [`is_dns_port`]. The NetBIOS name service (UDP 137) decodes in `proto::netbios` into
+//! the same [`Message`] and pairs in the same tracker; [`Service`] tells them apart.
 
 pub mod detect;
 pub mod message;
@@ -29,9 +30,11 @@ pub mod tree;
 pub use detect::{looks_like_dns, DnsPortProbe, Probe};
 pub use message::{Edns, EdnsOption, Flags, Message, Question, Record};
 pub use parse::{parse_message, parse_prefix, DnsError};
-pub use rdata::{RData, SvcParam};
+pub use rdata::{NbAddress, RData, SvcParam};
 pub use tcp::{DnsTcpStream, TcpDnsMessage};
-pub use transactions::{DnsMeta, DnsTracker, DnsTransaction, IcmpOutcome, Transport, TxKind};
+pub use transactions::{
+    DnsMeta, DnsTracker, DnsTransaction, IcmpOutcome, Service, Transport, TxKind,
+};
 
 /// Ports where UDP or TCP payloads are DNS without looking at them: DNS, mDNS, LLMNR.
 pub fn is_dns_port(port: u16) -> bool {

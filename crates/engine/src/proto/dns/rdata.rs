@@ -155,10 +155,34 @@ pub enum RData {
         target: String,
         params: Vec<SvcParam>,
     },
+    /// NetBIOS NB (RFC 1002 §4.2.2, §4.2.13): the name's owners, each with its NB_FLAGS
+    /// (G = group name, ONT = node type). Decoded by `proto::netbios`, never by [`parse`].
+    Nb(Vec<NbAddress>),
+    /// NetBIOS node status (NBSTAT, RFC 1002 §4.2.18): the node's name table and the
+    /// unit id (usually its MAC address). Decoded by `proto::netbios`.
+    NbStat {
+        /// Names as `NAME<20>`, each with its NAME_FLAGS.
+        names: Vec<(String, u16)>,
+        unit_id: Option<[u8; 6]>,
+    },
     /// A type wiretale does not decode, kept as raw bytes.
     Unknown(Vec<u8>),
     /// A known type whose RDATA did not fit its layout, kept raw.
     Malformed(Vec<u8>),
+}
+
+/// One NB_FLAGS + NB_ADDRESS entry (RFC 1002 §4.2.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NbAddress {
+    pub flags: u16,
+    pub addr: Ipv4Addr,
+}
+
+impl NbAddress {
+    /// G: a group name (RFC 1002 §4.2.1.3).
+    pub fn group(&self) -> bool {
+        self.flags & 0x8000 != 0
+    }
 }
 
 fn bad<T>() -> Result<T, nom::Err<super::parse::PErr>> {

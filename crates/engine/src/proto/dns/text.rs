@@ -117,6 +117,65 @@ fn opcode_info(op: u8) -> String {
     }
 }
 
+/// A record's type name: NetBIOS records by their NetBIOS mnemonic (type 0x21 is NBSTAT
+/// there, SRV in DNS), others by [`type_name`].
+pub fn record_type_name(r: &Record) -> String {
+    match r.data {
+        RData::Nb(_) => "NB".into(),
+        RData::NbStat { .. } => "NBSTAT".into(),
+        _ => type_name(r.rtype),
+    }
+}
+
+/// A question's type name in its service: NetBIOS types (RFC 1002 §4.2.1.2: NB 0x20,
+/// NBSTAT 0x21, NULL 0x0A, NS 0x02, A 0x01) differ from DNS's.
+pub fn service_type_name(service: super::Service, t: u16) -> String {
+    if service == super::Service::Nbns {
+        if let Some(n) = crate::proto::netbios::type_mnemonic(t) {
+            return n.into();
+        }
+    }
+    type_name(t)
+}
+
+/// The operation of a message: DNS opcodes (RFC 6895 §2.2) or, for NetBIOS, RFC 1002
+/// §4.2.1.1's, in lower case (`query`, `update`, `registration`, …).
+pub fn opcode_name(service: super::Service, op: u8) -> String {
+    if service == super::Service::Nbns {
+        return crate::proto::netbios::opcode_name(op);
+    }
+    match op {
+        0 => "query".into(),
+        1 => "iquery".into(),
+        2 => "status".into(),
+        4 => "notify".into(),
+        5 => "update".into(),
+        6 => "dso".into(),
+        n => n.to_string(),
+    }
+}
+
+/// RCODE mnemonic in its service: NetBIOS negative responses name 6 and 7 ACT_ERR and
+/// CFT_ERR (RFC 1002 §4.2.6), so NetBIOS uses its own names for all of them.
+pub fn service_rcode(service: super::Service, rcode: u16) -> String {
+    if service == super::Service::Nbns {
+        return crate::proto::netbios::rcode_name(rcode).into();
+    }
+    rcode_mnemonic(rcode)
+}
+
+/// CLASS mnemonic (RFC 1035 §3.2.4, RFC 6895 §3.2): IN, CH, HS, NONE, ANY, else the number.
+pub fn class_name(c: u16) -> String {
+    match c {
+        1 => "IN".into(),
+        3 => "CH".into(),
+        4 => "HS".into(),
+        254 => "NONE".into(),
+        255 => "ANY".into(),
+        n => n.to_string(),
+    }
+}
+
 /// A name for display: the root is "<Root>", as tshark shows it.
 pub fn display_name(n: &str) -> &str {
     if n.is_empty() {
@@ -198,7 +257,7 @@ fn push_types(out: &mut String, types: &[u16]) {
 pub fn typed_data_texts(records: &[Record]) -> Vec<String> {
     records
         .iter()
-        .map(|r| format!("{} {}", type_name(r.rtype), data_text(r)))
+        .map(|r| format!("{} {}", record_type_name(r), data_text(r)))
         .collect()
 }
 
@@ -369,6 +428,29 @@ pub fn data_text(r: &Record) -> String {
                 }
             }
         }
+        RData::Nb(addrs) => {
+            for (i, a) in addrs.iter().enumerate() {
+                if i > 0 {
+                    s.push(' ');
+                }
+                let _ = write!(s, "{}", a.addr);
+                if a.group() {
+                    s.push_str(" (group)");
+                }
+            }
+        }
+        RData::NbStat { names, unit_id } => {
+            for (i, (n, _)) in names.iter().enumerate() {
+                if i > 0 {
+                    s.push(' ');
+                }
+                s.push_str(n);
+            }
+            if let Some(m) = unit_id {
+                let mac: Vec<String> = m.iter().map(|b| format!("{b:02x}")).collect();
+                let _ = write!(s, " unit {}", mac.join(":"));
+            }
+        }
         RData::Unknown(b) | RData::Malformed(b) => {
             let _ = write!(s, "\\# {} ", b.len());
             push_hex(&mut s, b);
@@ -395,7 +477,7 @@ pub fn records_short(records: &[Record]) -> String {
     let shown = records
         .iter()
         .take(elide::LIST_ITEMS)
-        .map(|r| format!("{} {}", type_name(r.rtype), data_short(r)));
+        .map(|r| format!("{} {}", record_type_name(r), data_short(r)));
     let hidden = records.len().saturating_sub(elide::LIST_ITEMS);
     // `list` counts the hidden items without formatting them.
     elide::list(

@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use super::message::{Flags, Message, Record};
+use super::message::{Flags, Message, Question, Record};
 use crate::base::{Anomaly, AnomalyKind, ConnId, Endpoint, PacketId, Timestamp};
 
 /// The transport a DNS message travelled over.
@@ -56,6 +56,75 @@ pub enum TxKind {
     /// No response, and an ICMP destination unreachable about the query came back
     /// (`DnsTransaction::icmp_outcome` says which).
     IcmpError,
+    /// mDNS: a response no query in the capture asked for (RFC 6762 §8.3 announcing,
+    /// or a host refreshing its neighbours' caches); repeated copies fold into one.
+    Announcement,
+    /// mDNS: an announcement whose every answer has TTL 0 (RFC 6762 §10.1 goodbye).
+    Goodbye,
+    /// mDNS: a probe (RFC 6762 §8.1: a query with the records it means to claim in the
+    /// authority section); never a lookup, never paired with a response.
+    Probe,
+}
+
+impl TxKind {
+    /// The `kind` of `dns --json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TxKind::Answered => "answered",
+            TxKind::Unanswered => "unanswered",
+            TxKind::Unsolicited => "unsolicited",
+            TxKind::Announcement => "announcement",
+            TxKind::Goodbye => "goodbye",
+            TxKind::Probe => "probe",
+            TxKind::IcmpError => "refused",
+        }
+    }
+
+    /// A lookup someone made (answered or not), as opposed to mDNS announcements and
+    /// probes, which name nothing and are not told as lookups.
+    pub fn is_lookup(self) -> bool {
+        matches!(
+            self,
+            TxKind::Answered | TxKind::Unanswered | TxKind::Unsolicited | TxKind::IcmpError
+        )
+    }
+}
+
+/// Which name service a message belongs to, from its ports: DNS, multicast DNS
+/// (RFC 6762, UDP 5353), LLMNR (RFC 4795, UDP 5355) or the NetBIOS name service
+/// (RFC 1002 §4.2, UDP 137).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Service {
+    #[default]
+    Dns,
+    Mdns,
+    Llmnr,
+    Nbns,
+}
+
+impl Service {
+    /// The service of a message between these ports (the well-known port on either side).
+    pub fn of_ports(a: u16, b: u16) -> Self {
+        let either = |p| a == p || b == p;
+        if either(5353) {
+            Service::Mdns
+        } else if either(5355) {
+            Service::Llmnr
+        } else if either(137) {
+            Service::Nbns
+        } else {
+            Service::Dns
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Service::Dns => "dns",
+            Service::Mdns => "mdns",
+            Service::Llmnr => "llmnr",
+            Service::Nbns => "nbns",
+        }
+    }
 }
 
 /// One query/response exchange, with what the CLI's transaction record needs.
@@ -72,6 +141,16 @@ pub struct DnsTransaction {
     pub qname: String,
     pub qtype: u16,
     pub qclass: u16,
+    /// Every question of the query (of the response when no query was seen), in wire
+    /// order; `qname`/`qtype`/`qclass` are the first.
+    pub questions: Vec<Question>,
+    pub service: Service,
+    /// mDNS: a response no query asked for (see [`TxKind::Announcement`]).
+    pub announcement: bool,
+    /// mDNS: a probe (see [`TxKind::Probe`]).
+    pub probe: bool,
+    /// Time of the last folded copy of an announcement (`response_ts` is the first).
+    pub last_response_ts: Option<Timestamp>,
     pub query_ts: Option<Timestamp>,
     pub query_pkt: Option<PacketId>,
     pub query_flags: Option<Flags>,
@@ -106,6 +185,17 @@ pub struct IcmpOutcome {
 
 impl DnsTransaction {
     pub fn kind(&self) -> TxKind {
+        if self.probe {
+            return TxKind::Probe;
+        }
+        if self.announcement {
+            let answers = self.answers();
+            return if !answers.is_empty() && answers.iter().all(|r| r.ttl == 0) {
+                TxKind::Goodbye
+            } else {
+                TxKind::Announcement
+            };
+        }
         match (self.query_ts, self.response_ts) {
             (Some(_), Some(_)) => TxKind::Answered,
             (Some(_), None) if self.icmp_outcome.is_some() => TxKind::IcmpError,
@@ -173,6 +263,66 @@ pub const DEFAULT_TIMEOUT_NS: i64 = 30_000_000_000;
 /// How long after a truncated UDP answer a TCP query counts as its retry.
 pub const TC_RETRY_WINDOW_NS: i64 = 10_000_000_000;
 const TC_WAIT_LIMIT: usize = 1024;
+/// How long after the last copy of an mDNS query a response that answers it counts as
+/// its answer. RFC 6762 §6 delays shared answers by 20–120 ms and answers to a query
+/// whose known answers span several packets by 400–500 ms (§7.2); one second covers both
+/// with room for a slow host, and it is the shortest interval between a querier's
+/// repeats (§5.2), so an answer is not credited to a query the querier had already
+/// asked again.
+pub const MDNS_ANSWER_WINDOW_NS: i64 = 1_000_000_000;
+/// Open mDNS queries and recently answered ones searched per mDNS response: bounds the
+/// cost of a response in a flood of queries.
+const MDNS_SCAN: usize = 256;
+
+/// An mDNS query already answered by one host, kept for [`MDNS_ANSWER_WINDOW_NS`] so
+/// further hosts answering it (shared records: every printer answers `_ipp._tcp.local`)
+/// become transactions of their own rather than announcements.
+#[derive(Debug)]
+struct MdnsAnswered {
+    /// The query's transaction without its response.
+    query: DnsTransaction,
+    /// Hosts that answered it, with the `seq` of the transaction each made.
+    responders: Vec<(Endpoint, u64)>,
+}
+
+/// Whether a response's answer section answers one of the query's questions
+/// (RFC 6762 §6: same name, compared case-insensitively, type and class, with the
+/// cache-flush bit ignored; a question of type or class ANY (255) matches all).
+fn answers_any(q: &DnsTransaction, m: &Message) -> bool {
+    q.questions.iter().any(|qu| {
+        m.answers.iter().any(|r| {
+            r.name.eq_ignore_ascii_case(&qu.name)
+                && (qu.qtype == 255 || r.rtype == qu.qtype)
+                && (qu.qclass == 255 || r.class_value() == qu.qclass)
+        })
+    })
+}
+
+/// What makes two announcements "the same" for folding: the answer records (name,
+/// type, class, data; TTL aside, as every repeat counts it down), in any order, and
+/// whether they are goodbyes.
+fn announcement_sig(m: &Message) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut rs: Vec<(String, u16, u16, String)> = m
+        .answers
+        .iter()
+        .map(|r| {
+            (
+                r.name.to_ascii_lowercase(),
+                r.rtype,
+                r.class_value(),
+                super::text::data_text(r),
+            )
+        })
+        .collect();
+    rs.sort();
+    let goodbye = !m.answers.is_empty() && m.answers.iter().all(|r| r.ttl == 0);
+    // SipHash with fixed keys: the same records give the same value in every run.
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    rs.hash(&mut h);
+    goodbye.hash(&mut h);
+    h.finish()
+}
 
 /// Pairs DNS messages into transactions; see the module docs. Call
 /// [`DnsTracker::drain_finished`] regularly (e.g. per batch): finished transactions wait
@@ -183,6 +333,12 @@ pub struct DnsTracker {
     /// Queries sent to a multicast group (LLMNR, RFC 4795 §2; unicast mDNS replies),
     /// answered by whichever host responds: keyed without the server.
     mcast: HashMap<(Endpoint, Transport, u16), Vec<u64>>,
+    /// Open mDNS queries (multicast or QU, from port 5353), oldest first; answered ones
+    /// are skipped lazily.
+    mdns_open: VecDeque<u64>,
+    mdns_answered: VecDeque<MdnsAnswered>,
+    /// Announcements held open so repeats fold: (responder, destination, records) → seq.
+    announce: HashMap<(Endpoint, Endpoint, u64), u64>,
     open: BTreeMap<u64, DnsTransaction>,
     /// Answered UDP transactions with TC=1, waiting (bounded) for their TCP retry.
     tc_wait: VecDeque<DnsTransaction>,
@@ -210,6 +366,9 @@ impl DnsTracker {
         DnsTracker {
             pending: HashMap::new(),
             mcast: HashMap::new(),
+            mdns_open: VecDeque::new(),
+            mdns_answered: VecDeque::new(),
+            announce: HashMap::new(),
             open: BTreeMap::new(),
             tc_wait: VecDeque::new(),
             done: BTreeMap::new(),
@@ -226,8 +385,24 @@ impl DnsTracker {
     }
 
     /// Accounts one decoded message.
+    ///
+    /// Multicast DNS between two 5353 ports (RFC 6762) is paired differently from DNS:
+    /// responses carry id 0 and no question (§18.1, §6), so a response answers every open
+    /// query of the last [`MDNS_ANSWER_WINDOW_NS`] that one of its answer records
+    /// matches ([`answers_any`]), from whichever host; it reaches the queriers of its
+    /// address family when sent to the group, or the one it is sent to (QU questions,
+    /// §5.4). A response that answers nothing is an announcement (§8.3; goodbyes, §10.1),
+    /// folded with its repeats. A query with records in its authority section is a probe
+    /// (§8.1). Legacy unicast queries (from a port other than 5353, §6.7) are answered
+    /// with their id and question echoed: those pair like DNS.
     pub fn on_message(&mut self, meta: DnsMeta, msg: &Message) {
         self.expire(meta.ts);
+        let full_mdns =
+            meta.transport == Transport::Udp && meta.src.port == 5353 && meta.dst.port == 5353;
+        if full_mdns && msg.flags.qr {
+            self.mdns_response(meta, msg);
+            return;
+        }
         let (client, server) = if msg.flags.qr {
             (meta.dst, meta.src)
         } else {
@@ -268,21 +443,7 @@ impl DnsTracker {
                 }
                 return;
             }
-            if self.open.len() >= self.limit {
-                if let Some((_, old)) = self.open.pop_first() {
-                    self.anomalies.push((
-                        meta.pkt,
-                        Anomaly::new(
-                            AnomalyKind::DnsPendingLimit,
-                            format!(
-                                "{} unanswered DNS queries: gave up on the oldest",
-                                self.limit
-                            ),
-                        ),
-                    ));
-                    self.close(old);
-                }
-            }
+            self.make_room(meta.pkt);
             let mut tx = self.new_tx(meta, client, server, msg);
             tx.query_ts = Some(meta.ts);
             tx.query_pkt = Some(meta.pkt);
@@ -292,7 +453,17 @@ impl DnsTracker {
                 self.link_tc_retry(&mut tx);
             }
             self.pending.entry(key).or_default().push(tx.seq);
-            if server.ip.is_multicast() {
+            if full_mdns {
+                tx.probe = !msg.authority.is_empty() && !msg.questions.is_empty();
+                if !tx.probe {
+                    self.mdns_open.push_back(tx.seq);
+                    while self.mdns_open.len() > MDNS_SCAN {
+                        self.mdns_open.pop_front();
+                    }
+                }
+            } else if server.ip.is_multicast() || tx.service == Service::Nbns {
+                // NetBIOS queries go to the subnet's broadcast address (RFC 1002 §4.2.12)
+                // or a name server, and the owner of the name answers.
                 self.mcast
                     .entry((client, meta.transport, msg.id))
                     .or_default()
@@ -346,6 +517,134 @@ impl DnsTracker {
         }
     }
 
+    /// An mDNS response between 5353 ports: see [`DnsTracker::on_message`].
+    fn mdns_response(&mut self, meta: DnsMeta, msg: &Message) {
+        let responder = meta.src;
+        let to_group = meta.dst.ip.is_multicast();
+        let reaches = |q: &DnsTransaction| {
+            if to_group {
+                q.client.ip.is_ipv4() == meta.dst.ip.is_ipv4()
+            } else {
+                q.client.ip == meta.dst.ip
+            }
+        };
+        let in_window = |q: &DnsTransaction| {
+            q.last_query_ts
+                .is_some_and(|t| meta.ts.0 >= t.0 && meta.ts.0 - t.0 <= MDNS_ANSWER_WINDOW_NS)
+        };
+        while self.mdns_answered.front().is_some_and(|a| {
+            !in_window(&a.query) && a.query.last_query_ts.is_some_and(|t| t.0 < meta.ts.0)
+        }) {
+            self.mdns_answered.pop_front();
+        }
+        let mut matched = false;
+        // Queries another host answered already: this host's answer is a transaction of
+        // its own; a host answering again is a duplicate.
+        let mut extra = Vec::new();
+        for a in self.mdns_answered.iter_mut() {
+            if !(reaches(&a.query) && in_window(&a.query) && answers_any(&a.query, msg)) {
+                continue;
+            }
+            matched = true;
+            match a.responders.iter().find(|(r, _)| *r == responder) {
+                Some(&(_, seq)) => {
+                    if let Some(tx) = self.done.get_mut(&seq) {
+                        tx.duplicate_responses += 1;
+                    }
+                }
+                None => {
+                    let seq = self.next_seq;
+                    self.next_seq += 1;
+                    a.responders.push((responder, seq));
+                    let mut tx = a.query.clone();
+                    tx.seq = seq;
+                    extra.push(tx);
+                }
+            }
+        }
+        for tx in extra {
+            self.answer_mdns(tx, meta, msg);
+        }
+        let hits: Vec<u64> = self
+            .mdns_open
+            .iter()
+            .copied()
+            .filter(|s| {
+                self.open
+                    .get(s)
+                    .is_some_and(|q| reaches(q) && in_window(q) && answers_any(q, msg))
+            })
+            .collect();
+        for seq in hits {
+            let Some(tx) = self.open.remove(&seq) else {
+                continue;
+            };
+            matched = true;
+            self.unlink(&tx);
+            self.mdns_open.retain(|s| *s != seq);
+            self.mdns_answered.push_back(MdnsAnswered {
+                query: tx.clone(),
+                responders: vec![(responder, seq)],
+            });
+            while self.mdns_answered.len() > MDNS_SCAN {
+                self.mdns_answered.pop_front();
+            }
+            self.answer_mdns(tx, meta, msg);
+        }
+        if matched {
+            return;
+        }
+        let akey = (responder, meta.dst, announcement_sig(msg));
+        if let Some(tx) = self
+            .announce
+            .get(&akey)
+            .and_then(|seq| self.open.get_mut(seq))
+        {
+            tx.duplicate_responses += 1;
+            tx.last_response_ts = Some(meta.ts);
+            tx.partial |= meta.after_gap;
+            return;
+        }
+        self.make_room(meta.pkt);
+        let mut tx = self.new_tx(meta, meta.dst, responder, msg);
+        tx.announcement = true;
+        tx.response_ts = Some(meta.ts);
+        tx.last_response_ts = Some(meta.ts);
+        tx.response_pkt = Some(meta.pkt);
+        tx.response = Some(Box::new(msg.clone()));
+        self.announce.insert(akey, tx.seq);
+        self.open.insert(tx.seq, tx);
+    }
+
+    fn answer_mdns(&mut self, mut tx: DnsTransaction, meta: DnsMeta, msg: &Message) {
+        tx.server = meta.src;
+        tx.response_ts = Some(meta.ts);
+        tx.response_pkt = Some(meta.pkt);
+        tx.response = Some(Box::new(msg.clone()));
+        tx.partial |= meta.after_gap;
+        self.done.insert(tx.seq, tx);
+    }
+
+    /// Gives up the oldest open transaction when `limit` are open.
+    fn make_room(&mut self, pkt: PacketId) {
+        if self.open.len() < self.limit {
+            return;
+        }
+        if let Some((_, old)) = self.open.pop_first() {
+            self.anomalies.push((
+                pkt,
+                Anomaly::new(
+                    AnomalyKind::DnsPendingLimit,
+                    format!(
+                        "{} unanswered DNS queries: gave up on the oldest",
+                        self.limit
+                    ),
+                ),
+            ));
+            self.close(old);
+        }
+    }
+
     fn new_tx(
         &mut self,
         meta: DnsMeta,
@@ -366,6 +665,11 @@ impl DnsTracker {
             qname: q.map(|q| q.name.clone()).unwrap_or_default(),
             qtype: q.map_or(0, |q| q.qtype),
             qclass: q.map_or(0, |q| q.qclass),
+            questions: msg.questions.clone(),
+            service: Service::of_ports(meta.src.port, meta.dst.port),
+            announcement: false,
+            probe: false,
+            last_response_ts: None,
             query_ts: None,
             query_pkt: None,
             query_flags: None,
@@ -413,6 +717,12 @@ impl DnsTracker {
             seqs.retain(|s| *s != tx.seq);
             if seqs.is_empty() {
                 self.mcast.remove(&mkey);
+            }
+        }
+        if let (true, Some(m)) = (tx.announcement, tx.response.as_deref()) {
+            let akey = (tx.server, tx.client, announcement_sig(m));
+            if self.announce.get(&akey) == Some(&tx.seq) {
+                self.announce.remove(&akey);
             }
         }
     }
@@ -805,5 +1115,128 @@ mod tests {
         t.on_message(late, &rm1);
         let ids: Vec<u16> = t.drain_finished().iter().map(|t| t.id).collect();
         assert_eq!(ids, [0x0f3f, 0x9f91]);
+    }
+
+    fn mdns_msg(qr: bool, qs: &[(&str, u16)], answers: &[(&str, u16, u32)]) -> Message {
+        Message {
+            id: 0,
+            flags: Flags {
+                qr,
+                aa: qr,
+                ..Flags::default()
+            },
+            questions: qs
+                .iter()
+                .map(|(n, t)| Question {
+                    name: n.to_string(),
+                    qtype: *t,
+                    qclass: 1,
+                    unicast_response: false,
+                })
+                .collect(),
+            answers: answers
+                .iter()
+                .map(|(n, t, ttl)| Record {
+                    name: n.to_string(),
+                    rtype: *t,
+                    class: 0x8001,
+                    ttl: *ttl,
+                    data: crate::proto::dns::RData::A(std::net::Ipv4Addr::new(198, 18, 0, 20)),
+                })
+                .collect(),
+            authority: Vec::new(),
+            additional: Vec::new(),
+            edns: None,
+            trailing: 0,
+            anomalies: Vec::new(),
+        }
+    }
+
+    fn mdns_meta(ms: i64, src: &str, dst: &str) -> DnsMeta {
+        DnsMeta {
+            ts: Timestamp(ms * 1_000_000),
+            pkt: PacketId(ms as u32),
+            conn: None,
+            transport: Transport::Udp,
+            src: Endpoint::new(src.parse().unwrap(), 5353),
+            dst: Endpoint::new(dst.parse().unwrap(), 5353),
+            after_gap: false,
+        }
+    }
+
+    #[test]
+    fn mdns_answer_window_family_and_case() {
+        let q = mdns_msg(false, &[("Printer.local", 1)], &[]);
+        // Case-insensitive name, cache-flush bit ignored, at the edge of the window.
+        let r = mdns_msg(true, &[], &[("printer.LOCAL", 1, 120)]);
+        let mut t = DnsTracker::new();
+        t.on_message(mdns_meta(0, "198.18.0.10", "224.0.0.251"), &q);
+        // Sent to the IPv6 group: reaches no IPv4 querier.
+        t.on_message(mdns_meta(10, "fe80::20", "ff02::fb"), &r);
+        t.on_message(mdns_meta(1000, "198.18.0.20", "224.0.0.251"), &r);
+        let txs = t.finish();
+        let kinds: Vec<TxKind> = txs.iter().map(|t| t.kind()).collect();
+        assert_eq!(kinds, [TxKind::Answered, TxKind::Announcement]);
+        assert_eq!(txs[0].service, Service::Mdns);
+        assert_eq!(txs[0].client.ip.to_string(), "198.18.0.10");
+        assert_eq!(txs[0].server.ip.to_string(), "198.18.0.20");
+        // One nanosecond past the window: an announcement, and the query unanswered.
+        let mut t = DnsTracker::new();
+        t.on_message(mdns_meta(0, "198.18.0.10", "224.0.0.251"), &q);
+        let mut late = mdns_meta(1000, "198.18.0.20", "224.0.0.251");
+        late.ts = Timestamp(MDNS_ANSWER_WINDOW_NS + 1);
+        t.on_message(late, &r);
+        let kinds: Vec<TxKind> = t.finish().iter().map(|t| t.kind()).collect();
+        assert_eq!(kinds, [TxKind::Unanswered, TxKind::Announcement]);
+        // Another type does not answer; ANY asks for every type.
+        let mut t = DnsTracker::new();
+        t.on_message(
+            mdns_meta(0, "198.18.0.10", "224.0.0.251"),
+            &mdns_msg(false, &[("printer.local", 28)], &[]),
+        );
+        t.on_message(
+            mdns_meta(1, "198.18.0.11", "224.0.0.251"),
+            &mdns_msg(false, &[("printer.local", 255)], &[]),
+        );
+        t.on_message(mdns_meta(5, "198.18.0.20", "224.0.0.251"), &r);
+        let txs = t.finish();
+        let got: Vec<(String, TxKind)> = txs
+            .iter()
+            .map(|t| (t.client.ip.to_string(), t.kind()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("198.18.0.10".to_string(), TxKind::Unanswered),
+                ("198.18.0.11".to_string(), TxKind::Answered)
+            ]
+        );
+    }
+
+    #[test]
+    fn mdns_announcements_fold_and_goodbyes_stay_apart_bounded() {
+        let ann = mdns_msg(true, &[], &[("host.local", 1, 120)]);
+        let bye = mdns_msg(true, &[], &[("host.local", 1, 0)]);
+        let mut t = DnsTracker::with_limits(4, DEFAULT_TIMEOUT_NS);
+        for i in 0..5 {
+            t.on_message(mdns_meta(i * 1000, "198.18.0.20", "224.0.0.251"), &ann);
+        }
+        t.on_message(mdns_meta(6000, "198.18.0.20", "224.0.0.251"), &bye);
+        let txs = t.finish();
+        assert_eq!(txs.len(), 2);
+        assert_eq!(txs[0].kind(), TxKind::Announcement);
+        assert_eq!(txs[0].duplicate_responses, 4);
+        assert_eq!(txs[0].last_response_ts, Some(Timestamp(4_000_000_000)));
+        assert_eq!(txs[1].kind(), TxKind::Goodbye);
+        assert!(t.announce.is_empty() && t.open.is_empty());
+        // A flood of distinct announcements is bounded by the pending limit.
+        let mut t = DnsTracker::with_limits(4, DEFAULT_TIMEOUT_NS);
+        for i in 0..50u8 {
+            let name = format!("h{i}.local");
+            let m = mdns_msg(true, &[], &[(name.as_str(), 1, 120)]);
+            t.on_message(mdns_meta(i64::from(i), "198.18.0.20", "224.0.0.251"), &m);
+            assert!(t.open.len() <= 4 && t.announce.len() <= 4);
+        }
+        assert_eq!(t.finish().len(), 50);
     }
 }
