@@ -21,8 +21,8 @@ mod whole;
 pub use defrag::{DefragLimits, DefragResult, Defragmenter};
 pub use info::{info, info_with, TcpRel};
 pub use packet::{
-    tcp_flags, Addr, ArpInfo, Encap, EncapKind, EthInfo, IcmpInfo, IpInfo, Mac, Packet, Quoted, TcpInfo, TcpOptions,
-    Transport, UdpInfo, Vlans,
+    tcp_flags, Addr, ArpInfo, Encap, EncapKind, EthInfo, IcmpInfo, IpInfo, Mac, Packet, Quoted,
+    TcpInfo, TcpOptions, Transport, UdpInfo, Vlans,
 };
 pub use slice::decode;
 pub use tree::{field_tree, field_tree_with};
