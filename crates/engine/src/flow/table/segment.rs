@@ -354,7 +354,7 @@ impl ConnTable {
         } else if ackf {
             h.once(b'a', d);
         }
-        if h_pending && (ctl_bits > 0 || payload_len > 0 || ackf) {
+        if h_pending && h.as_str() != "^h" {
             // Zeek flips at the first A or D while its history is exactly "H" (ours
             // already reads "^h"); any other letter first means it never flips.
             z.h_pending = false;
