@@ -123,25 +123,6 @@ pub struct ConnTable {
     pub stats: TableStats,
 }
 
-/// Wraps the caller's sink to count gaps per direction (history letter `G`).
-struct Counting<'a, S: StreamSink> {
-    inner: &'a mut S,
-    gaps: [u32; 2],
-}
-
-impl<S: StreamSink> StreamSink for Counting<'_, S> {
-    fn data(&mut self, c: ConnId, d: Direction, ts: Timestamp, p: PacketId, b: &[u8]) {
-        self.inner.data(c, d, ts, p, b);
-    }
-    fn gap(&mut self, c: ConnId, d: Direction, ts: Timestamp, len: u64) {
-        self.gaps[d.index()] += 1;
-        self.inner.gap(c, d, ts, len);
-    }
-    fn end(&mut self, c: ConnId, d: Direction, ts: Timestamp) {
-        self.inner.end(c, d, ts);
-    }
-}
-
 fn vlan_ctx(p: &FlowPacket) -> VlanCtx {
     match p.vlan_count {
         0 => (0, [0, 0]),

@@ -485,10 +485,6 @@ impl ConnTable {
 
         // Reassembly.
         let (fwd, rev) = split_dirs(&mut t.dir, i);
-        let mut cs = Counting {
-            inner: sink,
-            gaps: [0; 2],
-        };
         let ctx = Ctx {
             conn: c.id,
             dir: d,
@@ -505,7 +501,7 @@ impl ConnTable {
                 payload_len,
                 fin,
                 ctx,
-                &mut cs,
+                &mut *sink,
                 total,
                 limits,
             );
@@ -525,7 +521,7 @@ impl ConnTable {
             }
         }
         if rst {
-            fwd.r.end(ctx, &mut cs, total);
+            fwd.r.end(ctx, &mut *sink, total);
         }
         // A RST's ACK field is not trusted as evidence of missed data.
         if ackf && !rst {
@@ -533,7 +529,7 @@ impl ConnTable {
                 dir: d.reverse(),
                 ..ctx
             };
-            rev.r.acked(ack, rctx, &mut cs, total);
+            rev.r.acked(ack, rctx, &mut *sink, total);
         }
         sync_bytes(c, t);
         if rst || (c.phases.fin[0].is_some() && c.phases.fin[1].is_some()) {
