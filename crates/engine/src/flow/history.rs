@@ -300,6 +300,22 @@ mod tests {
     }
 
     #[test]
+    fn zeek_likely_server_ports_and_flips() {
+        assert!(likely_server_port(false, 80) && likely_server_port(false, 8080));
+        assert!(!likely_server_port(false, 110) && !likely_server_port(false, 40000));
+        assert!(likely_server_port(true, 123) && likely_server_port(true, 5353));
+        assert!(!likely_server_port(true, 68) && !likely_server_port(true, 80));
+        // SYN/ACK from a likely port to an unlikely one: flipped; both likely: not.
+        assert!(zeek_tcp_flip(true, 443, 50000));
+        assert!(!zeek_tcp_flip(true, 80, 443));
+        assert!(zeek_tcp_flip(false, 80, 443) && !zeek_tcp_flip(false, 443, 80));
+        let ip = |a: [u8; 4]| std::net::IpAddr::from(a);
+        assert!(zeek_udp_flip(ip([10, 0, 0, 1]), 53, 40000));
+        assert!(!zeek_udp_flip(ip([10, 0, 0, 1]), 123, 123));
+        assert!(!zeek_udp_flip(ip([255; 4]), 67, 68));
+    }
+
+    #[test]
     fn rstos0_pattern() {
         assert!(is_rstos0_history("SR"));
         assert!(is_rstos0_history("^STTR"));
