@@ -1,14 +1,20 @@
 //! Zeek's connection `history` string and `conn_state` (Zeek `base/protocols/conn`,
-//! `Conn::Info`), so wiretale's summaries line up with Zeek's conn.log.
+//! `Conn::Info`), so wiretale's summaries line up with Zeek's conn.log. The rules are
+//! read from Zeek's source (commit a13de64f: `TCPSessionAdapter.cc` `update_history`,
+//! `update_window`, `update_last_seq`, the `Update*State` functions; `TCP_Endpoint.cc`;
+//! `Session::ScaledHistoryEntry`; `UDP.cc`; `main.zeek` `conn_state`) and checked
+//! against Zeek's own baselines by `tests/zeek_conn_states.rs`.
 //!
 //! History letters: upper case for the originator, lower case for the responder.
-//! `S` SYN, `H` SYN+ACK, `A` pure ACK, `D` payload, `F` FIN, `R` RST, `G` content gap,
-//! `T` retransmitted payload, `W` zero window, `I` inconsistent (FIN+RST), `Q` other
-//! multi-flag (SYN+FIN, SYN+RST),
-//! `^` direction flipped by heuristic. Repeat rules as Zeek documents them: `A D I Q`
-//! at most once per direction; `F H R S` again only when the sequence number differs
-//! from the last packet with that flag; `G T W` (and `C`) logarithmically, the 1st,
-//! 10th, 100th, ... occurrence.
+//! `S` SYN, `H` SYN+ACK, `A` pure ACK, `D` payload (for UDP: any datagram, even an
+//! empty one), `F` FIN, `R` RST, `G` content gap, `T` retransmitted payload, `W` zero
+//! window, `I` inconsistent (FIN+RST), `Q` other multi-flag (SYN+FIN, SYN+RST), `^`
+//! direction flipped by heuristic. Repeat rules as Zeek has them: `A D I Q` at most once
+//! per direction; `S` and `H` share one slot per direction (a side that sent a SYN gets
+//! no `H` for its SYN/ACK), repeated only once the side has closed or been reset and
+//! the sequence number changed; `F R` again when the sequence number differs from the
+//! last packet with that flag; `G T W` (and `C`) logarithmically, the 1st, 10th,
+//! 100th, ... occurrence.
 
 use crate::base::Direction;
 
@@ -79,11 +85,11 @@ impl History {
         }
     }
 
-    /// `S`, `H`, `F`, `R`: again when the sequence number changes.
+    /// `F`, `R` (and `S`/`H` through [`Self::syn`]): again when the sequence number
+    /// changes.
     pub fn flag(&mut self, c: u8, dir: Direction, seq: u32) {
         let i = match c.to_ascii_uppercase() {
-            b'S' => 0,
-            b'H' => 1,
+            b'S' | b'H' => 0,
             b'F' => 2,
             _ => 3,
         };
@@ -93,6 +99,19 @@ impl History {
             self.seq_seen |= bit;
             *slot = seq;
             self.push(letter(c, dir));
+        }
+    }
+
+    /// `S` or `H` (`c`): Zeek's one `HIST_SYN_PKT` slot per side. The first SYN of a
+    /// side always counts; a later one only when `may_repeat` (the side is closed, or
+    /// reset after having been active: Zeek re-bases the relative sequence number on
+    /// every other SYN, so it compares equal) and its sequence number differs.
+    pub fn syn(&mut self, c: u8, dir: Direction, seq: u32, may_repeat: bool) {
+        let bit = 1u8 << (dir.index() * 4);
+        if self.seq_seen & bit == 0 || may_repeat {
+            self.flag(c, dir, seq);
+        } else {
+            self.last_seq[dir.index()][0] = seq;
         }
     }
 
@@ -114,6 +133,44 @@ impl History {
             self.push(letter(c, dir));
         }
     }
+}
+
+/// Zeek's `likely_server_ports` as a default `zeek` run fills it: the server ports
+/// every analyzer of `base/init-default.zeek` registers (`Analyzer::register_for_ports`
+/// in `base/protocols/*/main.zeek`) and the UDP tunnel ports of `base/packet-protocols`.
+/// Zeek decides which side of a connection without a SYN is the server from this set
+/// (`IPBasedAnalyzer::IsLikelyServerPort`), not from "port < 1024": 110/tcp (POP3 has
+/// no registered port) is not a likely server port, 8080/tcp is.
+pub fn likely_server_port(udp: bool, port: u16) -> bool {
+    const TCP: &[u16] = &[
+        21, 22, 25, 53, 79, 80, 81, 88, 135, 139, 143, 389, 443, 445, 465, 502, 514, 563, 585, 587,
+        614, 631, 636, 989, 990, 992, 993, 995, 1080, 1434, 1883, 2811, 3128, 3268, 3306, 3389,
+        5222, 5223, 5269, 5432, 6379, 6666, 6667, 6668, 6669, 8000, 8080, 8888, 20000,
+    ];
+    const UDP: &[u16] = &[
+        53, 67, 88, 123, 137, 161, 162, 389, 443, 514, 1812, 2123, 2152, 3389, 3544, 4011, 4754,
+        4789, 5060, 5072, 5353, 5355, 6081, 20000,
+    ];
+    if udp { UDP } else { TCP }.binary_search(&port).is_ok()
+}
+
+/// Zeek's `TCPAnalyzer::WantConnection`: does a connection whose first packet is not a
+/// plain SYN (a SYN/ACK or no SYN at all) get its roles flipped, so the packet's
+/// *destination* is the originator? Only when the source port is a likely server port:
+/// if the destination port is one too, only for a non-SYN packet towards a higher port.
+pub fn zeek_tcp_flip(syn: bool, sport: u16, dport: u16) -> bool {
+    likely_server_port(false, sport)
+        && (!likely_server_port(false, dport) || (!syn && sport < dport))
+}
+
+/// Zeek's `UDPAnalyzer::WantConnection` + `IPBasedAnalyzer::NewConn`: the first
+/// datagram's destination is the originator when the source port is a likely server
+/// port and the destination port is not, unless the destination is the IPv4 broadcast
+/// address. Two equal well-known ports (NTP 123↔123, DNS 53↔53) are not flipped: the
+/// first sender is the originator.
+pub fn zeek_udp_flip(dst: std::net::IpAddr, sport: u16, dport: u16) -> bool {
+    let broadcast = matches!(dst, std::net::IpAddr::V4(a) if a.is_broadcast());
+    likely_server_port(true, sport) && !likely_server_port(true, dport) && !broadcast
 }
 
 /// Zeek's `conn_state` for TCP, in Zeek's decision order
@@ -240,6 +297,22 @@ mod tests {
         assert_eq!(tcp_conn_state(Inactive, Closed, true, "hf"), "SHR");
         assert_eq!(tcp_conn_state(Partial, Partial, false, "Dd"), "OTH");
         assert_eq!(tcp_conn_state(Reset, Inactive, true, "DR"), "OTH");
+    }
+
+    #[test]
+    fn zeek_likely_server_ports_and_flips() {
+        assert!(likely_server_port(false, 80) && likely_server_port(false, 8080));
+        assert!(!likely_server_port(false, 110) && !likely_server_port(false, 40000));
+        assert!(likely_server_port(true, 123) && likely_server_port(true, 5353));
+        assert!(!likely_server_port(true, 68) && !likely_server_port(true, 80));
+        // SYN/ACK from a likely port to an unlikely one: flipped; both likely: not.
+        assert!(zeek_tcp_flip(true, 443, 50000));
+        assert!(!zeek_tcp_flip(true, 80, 443));
+        assert!(zeek_tcp_flip(false, 80, 443) && !zeek_tcp_flip(false, 443, 80));
+        let ip = |a: [u8; 4]| std::net::IpAddr::from(a);
+        assert!(zeek_udp_flip(ip([10, 0, 0, 1]), 53, 40000));
+        assert!(!zeek_udp_flip(ip([10, 0, 0, 1]), 123, 123));
+        assert!(!zeek_udp_flip(ip([255; 4]), 67, 68));
     }
 
     #[test]

@@ -32,6 +32,8 @@ mod tcp_analysis;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod zeek_tests;
 
 use std::net::IpAddr;
 

@@ -28,7 +28,7 @@ use std::net::IpAddr;
 
 use super::conn::{note_tunnel, Close, CloseHow, ConnProto, Connection, Handshake, IcmpInfo};
 use super::hash::FxHashMap;
-use super::history::EndpointState;
+use super::history::{zeek_tcp_flip, zeek_udp_flip, EndpointState};
 use super::reassembly::{Ctx, Limits, Reassembler};
 use super::tcp_analysis::{analyze, Seg, SeqInfo, TcpAnalysisFlags};
 use super::tcp_flags::{ACK, FIN, RST, SYN};
@@ -117,35 +117,6 @@ pub struct ConnTable {
     pub stats: TableStats,
 }
 
-/// Wraps the caller's sink to count gaps per direction (history letter `G`).
-struct Counting<'a, S: StreamSink> {
-    inner: &'a mut S,
-    gaps: [u32; 2],
-}
-
-impl<S: StreamSink> StreamSink for Counting<'_, S> {
-    fn data(&mut self, c: ConnId, d: Direction, ts: Timestamp, p: PacketId, b: &[u8]) {
-        self.inner.data(c, d, ts, p, b);
-    }
-    fn gap(&mut self, c: ConnId, d: Direction, ts: Timestamp, len: u64) {
-        self.gaps[d.index()] += 1;
-        self.inner.gap(c, d, ts, len);
-    }
-    fn end(&mut self, c: ConnId, d: Direction, ts: Timestamp) {
-        self.inner.end(c, d, ts);
-    }
-}
-
-/// Which side looks like the server when no SYN says so: a well-known port (< 1024)
-/// against a non-well-known one, else the lower port. True when `sport` is the server.
-fn src_is_server(sport: u16, dport: u16) -> bool {
-    match (sport < 1024, dport < 1024) {
-        (true, false) => true,
-        (false, true) => false,
-        _ => sport < dport,
-    }
-}
-
 fn vlan_ctx(p: &FlowPacket) -> VlanCtx {
     match p.vlan_count {
         0 => (0, [0, 0]),
@@ -224,7 +195,9 @@ impl ConnTable {
             } => {
                 let src = Endpoint::new(pkt.src, sport);
                 let dst = Endpoint::new(pkt.dst, dport);
-                let flip = src_is_server(sport, dport) && sport < 1024;
+                // Zeek's orientation: the first sender is the originator unless only
+                // the source port is a likely server port.
+                let flip = zeek_udp_flip(pkt.dst, sport, dport);
                 self.datagram(pkt, 17, src, dst, flip, payload, None, join, sink)
             }
             L4::Icmp {
@@ -438,10 +411,8 @@ impl ConnTable {
         }
         let conn = &mut e.conn;
         if let Some(t) = e.tcp.as_mut() {
-            let mut cs = Counting {
-                inner: sink,
-                gaps: [0; 2],
-            };
+            // Data still buffered after a hole is delivered after a gap, but (as in
+            // Zeek, which reports gaps only when an ACK shows them) adds no `G`.
             for d in [Direction::ClientToServer, Direction::ServerToClient] {
                 let ctx = Ctx {
                     conn: conn.id,
@@ -449,14 +420,7 @@ impl ConnTable {
                     ts: conn.last_ts,
                     pkt: e.last_pkt,
                 };
-                t.dir[d.index()]
-                    .r
-                    .end(ctx, &mut cs, &mut self.total_buffered);
-            }
-            for d in [Direction::ClientToServer, Direction::ServerToClient] {
-                for _ in 0..cs.gaps[d.index()] {
-                    conn.history.counted(b'g', d);
-                }
+                t.dir[d.index()].r.end(ctx, sink, &mut self.total_buffered);
             }
             sync_bytes(conn, t);
         }
@@ -565,8 +529,12 @@ impl ConnTable {
         c.last_ts = c.last_ts.max(pkt.ts);
         c.packets[i] += 1;
         c.bytes[i] += payload.len() as u64;
-        if !payload.is_empty() {
+        if icmp.is_none() {
+            // Zeek's `UDPAnalyzer::DeliverPacket`: every datagram, even an empty
+            // one, counts as data (`D`/`d`).
             c.history.once(b'd', d);
+        }
+        if !payload.is_empty() {
             c.phases.first_payload[i].get_or_insert(pkt.ts);
             c.phases.last_payload[i] = Some(pkt.ts);
             sink.data(c.id, d, pkt.ts, pkt.id, payload);

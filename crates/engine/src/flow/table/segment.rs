@@ -23,6 +23,136 @@ pub(super) struct TcpLive {
     pub(super) irtt: Option<i64>,
     /// Client ISN implied by the server's SYN/ACK (ack - 1).
     pub(super) implied_client_isn: Option<u32>,
+    pub(super) z: ZeekTcp,
+}
+
+/// What Zeek's TCP analyzer keeps per side beyond the state `conn_state` reads
+/// (`TCP_Endpoint`: `prev_state`, `start_seq`, `last_seq`), indexed by direction.
+#[derive(Debug, Default)]
+pub(super) struct ZeekTcp {
+    prev: [EndpointState; 2],
+    start: [u32; 2],
+    last: [u32; 2],
+    /// The connection began with a SYN/ACK that Zeek does not flip at creation
+    /// ([`zeek_tcp_flip`]): Zeek keeps the SYN/ACK's sender as originator until the
+    /// first pure ACK or payload, then flips (`TCP_Endpoint::CheckHistory`, history
+    /// "H" becomes "^h"). wiretale names the SYN/ACK's receiver the client from the
+    /// start; while this is set, the state machine sees the sides as Zeek does.
+    h_pending: bool,
+    /// When the originator's first SYN moved it out of INACTIVE: Zeek's attempt
+    /// timer (`tcp_attempt_delay`, 5 s) removes a connection still unanswered then.
+    attempt_ts: Option<Timestamp>,
+    /// Zeek's reassembly position per side, for `G` (see [`ZeekGaps`]).
+    gaps: [ZeekGaps; 2],
+    /// Zeek's `is_partial` (the connection did not open with SYN then SYN/ACK) and
+    /// which sides have sent a packet (`first_packet_seen`).
+    partial: bool,
+    first_seen: [bool; 2],
+    /// Relative sequence number just past each side's data before its FIN.
+    fin_end: [Option<u32>; 2],
+}
+
+/// Where Zeek's reassembler of one side stands (`TCP_Reassembler::last_reassem_seq`
+/// and its out-of-order blocks), relative to the side's start sequence number, so
+/// `G` appears where Zeek's appears: when an ACK acknowledges data that was never
+/// seen (`AckReceived` → `TrimToSeq` → `Undelivered` → `Gap`). wiretale's own
+/// reassembler waits longer before it gives up on a hole; this only places letters.
+/// At most [`MAX_ZEEK_BLOCKS`] blocks are remembered.
+#[derive(Debug, Default)]
+struct ZeekGaps {
+    /// Next relative sequence number to deliver (0 = not started: 1 is the first).
+    reassem: u64,
+    /// Out-of-order blocks `[start, end)`, sorted, past `reassem`.
+    blocks: Vec<(u64, u64)>,
+}
+
+const MAX_ZEEK_BLOCKS: usize = 64;
+
+impl ZeekGaps {
+    fn pos(&self) -> u64 {
+        self.reassem.max(1)
+    }
+
+    /// Zeek's `DataSent` for `[start, end)`.
+    fn data(&mut self, start: u64, end: u64) {
+        let pos = self.pos();
+        if end <= pos {
+            return;
+        }
+        if start <= pos {
+            self.reassem = end;
+            self.drain();
+        } else if self.blocks.len() < MAX_ZEEK_BLOCKS {
+            let at = self.blocks.partition_point(|b| b.0 < start);
+            self.blocks.insert(at, (start, end));
+        }
+    }
+
+    /// Delivers blocks that have become contiguous.
+    fn drain(&mut self) {
+        while let Some(&(a, b)) = self.blocks.first() {
+            if a > self.reassem {
+                break;
+            }
+            self.reassem = self.reassem.max(b);
+            self.blocks.remove(0);
+        }
+    }
+
+    /// Zeek's `AckReceived` up to relative `ack` (exclusive): the number of gaps
+    /// (`Gap` calls) it reveals. `partial`: Zeek ignores "missing" bytes 1..2 of a
+    /// connection whose start it did not see.
+    fn acked(&mut self, ack: u64, partial: bool) -> u32 {
+        let pos = self.pos();
+        if ack <= pos {
+            return 0;
+        }
+        if ack <= 2 && partial {
+            return 0;
+        }
+        let mut n = 0;
+        self.reassem = pos;
+        while let Some(&(a, b)) = self.blocks.first() {
+            if a >= ack {
+                break;
+            }
+            if a > self.reassem {
+                n += 1;
+            }
+            self.reassem = self.reassem.max(b);
+            self.blocks.remove(0);
+        }
+        if ack > self.reassem {
+            n += 1;
+            self.reassem = ack;
+        }
+        self.drain();
+        n
+    }
+}
+
+/// Zeek's `tcp_attempt_delay`.
+const ZEEK_ATTEMPT_DELAY_NS: i64 = 5_000_000_000;
+
+/// Zeek's `TOO_LARGE_SEQ_DELTA`: SYN/RST sequence jumps beyond this are not trusted.
+const TOO_LARGE_SEQ_DELTA: i32 = 1_048_576;
+
+/// Has Zeek's attempt timer removed this connection by `now` (an originator's
+/// SYN or SYN/ACK still unanswered 5 s after it)? The next packet on the tuple then
+/// starts a new connection, as in Zeek.
+pub(super) fn attempt_expired(e: &Entry, now: Timestamp) -> bool {
+    use EndpointState::*;
+    let Some(t) = e.tcp.as_ref() else {
+        return false;
+    };
+    let Some(at) = t.z.attempt_ts else {
+        return false;
+    };
+    let st = &e.conn.ep_state;
+    let (o, r) = if t.z.h_pending { (1, 0) } else { (0, 1) };
+    matches!(st[o], SynSent | SynAckSent)
+        && st[r] == Inactive
+        && now.0.saturating_sub(at.0) >= ZEEK_ATTEMPT_DELAY_NS
 }
 
 impl ConnTable {
@@ -57,7 +187,7 @@ impl ConnTable {
         let mut port_reuse = false;
         if let Some(s) = slot {
             let e = self.slab[s as usize].as_ref();
-            if e.is_some_and(|e| self.expired(e, pkt.ts)) {
+            if e.is_some_and(|e| self.expired(e, pkt.ts) || attempt_expired(e, pkt.ts)) {
                 self.finish_slot(s, sink);
                 slot = None;
             } else if syn && !ackf && e.is_some_and(|e| is_new_syn(e, src, sq)) {
@@ -73,10 +203,16 @@ impl ConnTable {
         let slot = match slot {
             Some(s) => s,
             None => {
-                let (client, server, guessed, flipped) = if syn && !ackf {
+                // Zeek's orientation (`TCPAnalyzer::WantConnection`): a SYN's sender is
+                // the originator; otherwise Zeek's port rule decides. A SYN/ACK's
+                // receiver is always the client here: where Zeek's port rule keeps
+                // the sender as originator, Zeek flips at the first ACK or payload
+                // (see `ZeekTcp::h_pending`), to the same `^h` history.
+                let plain_syn = syn && !ackf;
+                let zflip = !plain_syn && zeek_tcp_flip(syn, sport, dport);
+                let (client, server, guessed, flipped) = if plain_syn {
                     (src, dst, false, false)
-                } else if (syn && ackf) || src_is_server(sport, dport) {
-                    // A SYN/ACK comes from the server; else guess by port.
+                } else if syn || zflip {
                     (dst, src, true, true)
                 } else {
                     (src, dst, true, false)
@@ -98,7 +234,10 @@ impl ConnTable {
                 }
                 new_conn = true;
                 let s = self.create(key, c, true, sink);
-                if let Some(e) = self.slab[s as usize].as_ref() {
+                if let Some(e) = self.slab[s as usize].as_mut() {
+                    if let Some(t) = e.tcp.as_mut() {
+                        t.z.h_pending = syn && ackf && !zflip;
+                    }
                     sink.conn_new(&e.conn);
                 }
                 s
@@ -187,16 +326,26 @@ impl ConnTable {
         };
         let win_shift = if syn { None } else { fwd.a.win_scale };
 
-        // Zeek history and endpoint states.
+        // Zeek history and endpoint states, in the order of Zeek's
+        // `TCPSessionAdapter::Process`: sequence bookkeeping, `update_history`,
+        // `update_window` (W), `update_last_seq` (T), then the state machine; gaps (G)
+        // come from the ACK afterwards.
+        let z = &mut t.z;
+        let st = &mut c.ep_state;
+        let h = &mut c.history;
+        let pre = st[i];
+        zeek_init_endpoint(z, pre, i, syn, fin, rst, sq, payload_len);
         // Zeek's `update_history`: one of SYN/FIN/RST gives S/H, F (seq after the
         // data), R; more than one gives I (FIN+RST) or Q; none gives D or A.
-        let h = &mut c.history;
+        let h_pending = z.h_pending;
         let ctl_bits = syn as u8 + fin as u8 + rst as u8;
         if ctl_bits > 1 {
             h.once(if fin && rst { b'i' } else { b'q' }, d);
         } else if ctl_bits == 1 {
             if syn {
-                h.flag(if ackf { b'h' } else { b's' }, d, sq);
+                let may_repeat = pre == EndpointState::Closed
+                    || (pre == EndpointState::Reset && z.prev[i] != EndpointState::Inactive);
+                h.syn(if ackf { b'h' } else { b's' }, d, sq, may_repeat);
             }
             if fin {
                 h.flag(b'f', d, sq.wrapping_add(payload_len));
@@ -209,18 +358,86 @@ impl ConnTable {
         } else if ackf {
             h.once(b'a', d);
         }
-        let retrans = TcpAnalysisFlags(
-            TcpAnalysisFlags::RETRANSMISSION.0
-                | TcpAnalysisFlags::FAST_RETRANSMISSION.0
-                | TcpAnalysisFlags::SPURIOUS_RETRANSMISSION.0,
-        );
-        if af.0 & retrans.0 != 0 && payload_len > 0 {
-            h.counted(b't', d);
+        if h_pending && h.as_str() != "^h" {
+            // Zeek flips at the first A or D while its history is exactly "H" (ours
+            // already reads "^h"); any other letter first means it never flips.
+            z.h_pending = false;
         }
-        if window == 0 && !syn && !rst {
+        // Zeek's `update_window`: a zero window is boring with or after a RST, or
+        // once the peer has sent a FIN.
+        if window == 0 && !rst && st[o] != EndpointState::Closed && pre != EndpointState::Reset {
             h.counted(b'w', d);
         }
-        update_states(&mut c.ep_state, d, flags);
+        // Zeek's `update_last_seq`: payload that does not advance the highest
+        // sequence number seen from this side is a retransmission (also when it fills
+        // a hole: Zeek has no separate out-of-order).
+        let seg_len = payload_len
+            .wrapping_add(syn as u32)
+            .wrapping_add(fin as u32)
+            .wrapping_sub(if rst { payload_len } else { 0 });
+        let end = sq.wrapping_add(seg_len);
+        let delta = end.wrapping_sub(z.last[i]) as i32;
+        // A SYN/RST jumping this far is not trusted; after a RST nothing is.
+        let untrusted =
+            (syn || rst) && !(-TOO_LARGE_SEQ_DELTA..=TOO_LARGE_SEQ_DELTA).contains(&delta);
+        if !untrusted {
+            // A FIN right after the SYN moves it even backwards (> 2 GB transfers).
+            let fin_first = fin && z.last[i] == z.start[i].wrapping_add(1);
+            if fin_first || (pre != EndpointState::Reset && delta > 0) {
+                z.last[i] = end;
+            } else if pre != EndpointState::Reset && payload_len > 0 {
+                h.counted(b't', d);
+            }
+        }
+        // While Zeek still has the SYN/ACK's sender as originator, its state machine
+        // sees the sides swapped (for the packet that flips, too: Zeek passes the
+        // stale `is_orig`).
+        let is_orig = (d == Direction::ClientToServer) != h_pending;
+        let orig = if z.h_pending { 1 } else { 0 };
+        zeek_update_state(z, st, i, is_orig, orig, flags, payload_len, pkt.ts);
+        // Zeek's `SetPartialStatus` on each side's first packet.
+        if !z.first_seen[i] {
+            z.first_seen[i] = true;
+            if d == Direction::ClientToServer {
+                z.partial = !syn || ackf;
+            } else if !z.partial {
+                z.partial = !syn;
+            }
+        }
+        // `G`: the ACK first (Zeek's `AckReceived` comes after the state machine),
+        // then this packet's own data (`DataSent`).
+        if ackf && z.first_seen[o] {
+            let rel = ack.wrapping_sub(z.start[o]);
+            // Zeek stops at the FIN: its sequence slot is not data.
+            let rel = match z.fin_end[o] {
+                Some(f) if (rel.wrapping_sub(f) as i32) >= 0 => f,
+                _ => rel,
+            };
+            if (rel as i32) > 0 {
+                let n = z.gaps[o].acked(u64::from(rel), z.partial);
+                if n > 0 && gaps_count(z, st) {
+                    for _ in 0..n {
+                        h.counted(b'g', d.reverse());
+                    }
+                }
+            }
+        }
+        // Zeek's reassembler never sees a payload cut short by the snap length
+        // (`truncated_tcp_payload`): the ACK for it then shows a gap.
+        if payload_len > 0 && !rst && payload.len() as u64 >= u64::from(payload_len) {
+            let rel = sq.wrapping_sub(z.start[i]).wrapping_add(syn as u32);
+            if (rel as i32) >= 0 {
+                let a = u64::from(rel);
+                z.gaps[i].data(a, a + u64::from(payload_len));
+            }
+        }
+        if fin {
+            let rel = sq
+                .wrapping_sub(z.start[i])
+                .wrapping_add(syn as u32)
+                .wrapping_add(payload_len);
+            z.fin_end[i] = Some(rel);
+        }
 
         // Handshake and phases.
         if syn && !ackf && d == Direction::ClientToServer {
@@ -272,10 +489,6 @@ impl ConnTable {
 
         // Reassembly.
         let (fwd, rev) = split_dirs(&mut t.dir, i);
-        let mut cs = Counting {
-            inner: sink,
-            gaps: [0; 2],
-        };
         let ctx = Ctx {
             conn: c.id,
             dir: d,
@@ -292,7 +505,7 @@ impl ConnTable {
                 payload_len,
                 fin,
                 ctx,
-                &mut cs,
+                &mut *sink,
                 total,
                 limits,
             );
@@ -312,7 +525,7 @@ impl ConnTable {
             }
         }
         if rst {
-            fwd.r.end(ctx, &mut cs, total);
+            fwd.r.end(ctx, &mut *sink, total);
         }
         // A RST's ACK field is not trusted as evidence of missed data.
         if ackf && !rst {
@@ -320,12 +533,7 @@ impl ConnTable {
                 dir: d.reverse(),
                 ..ctx
             };
-            rev.r.acked(ack, rctx, &mut cs, total);
-        }
-        for dd in [Direction::ClientToServer, Direction::ServerToClient] {
-            for _ in 0..cs.gaps[dd.index()] {
-                c.history.counted(b'g', dd);
-            }
+            rev.r.acked(ack, rctx, &mut *sink, total);
         }
         sync_bytes(c, t);
         if rst || (c.phases.fin[0].is_some() && c.phases.fin[1].is_some()) {
@@ -383,41 +591,149 @@ pub(super) fn is_new_syn(e: &Entry, src: Endpoint, sq: u32) -> bool {
     td.data_seen
 }
 
-/// Zeek's endpoint state machine, reduced to what `conn_state` reads.
-fn update_states(st: &mut [EndpointState; 2], d: Direction, flags: u16) {
+/// Zeek's `init_endpoint`: the side's start and last sequence numbers (Zeek's
+/// relative numbering), set on its first packet and re-set by a SYN in most states.
+#[allow(clippy::too_many_arguments)]
+fn zeek_init_endpoint(
+    z: &mut ZeekTcp,
+    state: EndpointState,
+    i: usize,
+    syn: bool,
+    fin: bool,
+    rst: bool,
+    seq: u32,
+    len: u32,
+) {
     use EndpointState::*;
-    let (me, peer) = (d.index(), d.reverse().index());
+    let seg_len = len
+        .wrapping_add(syn as u32)
+        .wrapping_add(fin as u32)
+        .wrapping_sub(if rst { len } else { 0 });
+    let end = seq.wrapping_add(seg_len);
+    let reinit = match state {
+        Inactive => {
+            // Without a SYN, as though one had been seen just before.
+            z.start[i] = if syn { seq } else { seq.wrapping_sub(1) };
+            z.last[i] = if syn { end } else { seq };
+            false
+        }
+        SynSent | SynAckSent => syn && seq != z.start[i],
+        Established | Partial => syn,
+        Reset => syn && z.prev[i] == Inactive,
+        Closed => false,
+    };
+    if reinit {
+        z.start[i] = seq;
+        z.last[i] = end;
+    }
+}
+
+/// Zeek's `TCP_Endpoint::SetState`: remembers the previous state.
+fn set_state(z: &mut ZeekTcp, st: &mut [EndpointState; 2], i: usize, s: EndpointState) {
+    if st[i] != s {
+        z.prev[i] = st[i];
+        st[i] = s;
+    }
+}
+
+/// Zeek's TCP endpoint state machine (`TCPSessionAdapter::UpdateStateMachine` and the
+/// `Update*State` functions) for one packet from side `me`. `is_orig` is whether Zeek
+/// takes the sender for the originator, `orig` the index of Zeek's originator side.
+#[allow(clippy::too_many_arguments)]
+fn zeek_update_state(
+    z: &mut ZeekTcp,
+    st: &mut [EndpointState; 2],
+    me: usize,
+    is_orig: bool,
+    orig: usize,
+    flags: u16,
+    len: u32,
+    ts: Timestamp,
+) {
+    use EndpointState::*;
+    let peer = 1 - me;
     let (syn, ack, fin, rst) = (
         flags & SYN != 0,
         flags & ACK != 0,
         flags & FIN != 0,
         flags & RST != 0,
     );
-    if rst {
-        st[me] = Reset;
-        return;
-    }
-    if syn {
-        if ack {
-            if d == Direction::ServerToClient {
-                if matches!(st[peer], SynSent | SynAckSent) {
-                    st[peer] = Established;
+    match st[me] {
+        Inactive => {
+            if syn {
+                if is_orig {
+                    set_state(z, st, me, if ack { SynAckSent } else { SynSent });
+                    z.attempt_ts.get_or_insert(ts);
+                } else {
+                    if !ack && st[peer] == SynAckSent {
+                        // A SYN answering the originator's SYN/ACK: the two were seen
+                        // in reverse order; Zeek flips and establishes.
+                        z.h_pending = false;
+                        set_state(z, st, peer, Established);
+                    }
+                    if st[peer] == SynSent {
+                        set_state(z, st, peer, Established);
+                    }
+                    set_state(z, st, me, Established);
                 }
-                if !matches!(st[me], Closed | Reset) {
-                    st[me] = Established;
-                }
-            } else if st[me] == Inactive {
-                st[me] = SynAckSent;
             }
-        } else if matches!(st[me], Inactive | Partial) {
-            st[me] = SynSent;
+            if fin {
+                set_state(z, st, me, Closed);
+            }
+            if rst {
+                set_state(z, st, me, Reset);
+            }
+            if st[me] == Inactive {
+                if !is_orig && len == 0 && st[orig] == SynSent {
+                    // An ACK of the SYN before the SYN/ACK: not a partial connection.
+                } else if ack && st[peer] == Established {
+                    // The SYN/ACK was seen but the SYN missed: establish.
+                    set_state(z, st, me, Established);
+                } else {
+                    set_state(z, st, me, Partial);
+                }
+            }
         }
-    } else if st[me] == Inactive {
-        st[me] = Partial;
-    } else if ack && st[me] == SynSent && st[peer] == Established {
-        st[me] = Established;
+        SynSent | SynAckSent => {
+            if fin {
+                set_state(z, st, me, Closed);
+            }
+            if rst {
+                set_state(z, st, me, Reset);
+            }
+        }
+        Established | Partial => {
+            if syn && st[me] == Partial && st[peer] == Inactive && !ack {
+                set_state(z, st, me, SynSent);
+            }
+            if fin && !rst {
+                set_state(z, st, me, Closed);
+                if st[peer] == Reset && z.prev[peer] == Closed {
+                    // The peer's FIN then RST was a normal close after all.
+                    set_state(z, st, peer, Closed);
+                }
+            }
+            if rst {
+                set_state(z, st, me, Reset);
+            }
+        }
+        Closed => {
+            // After FINs both ways a RST changes nothing (still SF).
+            if rst && st[peer] != Closed {
+                set_state(z, st, me, Reset);
+            }
+        }
+        Reset => {}
     }
-    if fin && st[me] != Reset {
-        st[me] = Closed;
-    }
+}
+
+/// Zeek's `TCP_Reassembler::Gap` adds `G` only while both sides are cleanly
+/// established or closing (`established_or_cleanly_closing`): gaps around a RST or in
+/// a partial connection are not trusted.
+fn gaps_count(z: &ZeekTcp, st: &[EndpointState; 2]) -> bool {
+    let clean = |i: usize| {
+        st[i] == EndpointState::Established
+            || (st[i] == EndpointState::Closed && z.prev[i] == EndpointState::Established)
+    };
+    clean(0) && clean(1)
 }
