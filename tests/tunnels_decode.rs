@@ -86,7 +86,8 @@ fn line(p: &Packet<'_>, frame: u32) -> String {
         let v: Vec<String> = p
             .tunnels
             .iter()
-            .filter(|t| t.kind == kind)
+            // tshark's `gre.key` is PPTP's call id too (enhanced GRE, RFC 2637 §4.1).
+            .filter(|t| t.kind == kind || (kind == EncapKind::Gre && t.kind == EncapKind::Pptp))
             .filter_map(|t| t.id.map(|i| i.to_string()))
             .collect();
         if !v.is_empty() {

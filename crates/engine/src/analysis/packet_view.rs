@@ -343,9 +343,11 @@ impl Record for PacketView<'_> {
             Pppoes => present(f, self.encaps(|k| k == EncapKind::Pppoe).next().is_some()),
             Gre => present(
                 f,
-                self.encaps(|k| matches!(k, EncapKind::Gre | EncapKind::Erspan(_)))
-                    .next()
-                    .is_some(),
+                self.encaps(|k| {
+                    matches!(k, EncapKind::Gre | EncapKind::Pptp | EncapKind::Erspan(_))
+                })
+                .next()
+                .is_some(),
             ),
             Erspan => present(
                 f,

@@ -532,7 +532,12 @@ impl<'a> Walk<'a> {
             proto = inner;
             end += 8;
         }
-        self.push(EncapKind::Gre, at..end, key)?;
+        let kind = if version == 1 {
+            EncapKind::Pptp
+        } else {
+            EncapKind::Gre
+        };
+        self.push(kind, at..end, key)?;
         if self.data.len() == end {
             // Nothing inside: a GRE keepalive's reply or a PPTP acknowledgment.
             return Err(None);

@@ -310,6 +310,9 @@ pub enum EncapKind {
     Ppp,
     /// GRE (RFC 2784, keys and sequence RFC 2890); `id` is the key when present.
     Gre,
+    /// PPTP's enhanced GRE (version 1, RFC 2637 §4.1) carrying PPP; `id` is the call id,
+    /// which each end chooses for the other to send with (so it differs by direction).
+    Pptp,
     /// ERSPAN type I, II or III over GRE; `id` is the session id (type I has none).
     Erspan(u8),
     /// VXLAN (RFC 7348 §5, UDP 4789); `id` is the VNI.
@@ -339,6 +342,7 @@ impl EncapKind {
             EncapKind::Pppoe => "pppoe",
             EncapKind::Ppp => "ppp",
             EncapKind::Gre => "gre",
+            EncapKind::Pptp => "pptp",
             EncapKind::Erspan(_) => "erspan",
             EncapKind::Vxlan => "vxlan",
             EncapKind::Geneve => "geneve",
@@ -358,7 +362,11 @@ impl EncapKind {
     pub fn id_is_symmetric(self) -> bool {
         !matches!(
             self,
-            EncapKind::Mpls | EncapKind::GtpU | EncapKind::Ppp | EncapKind::FabricPath
+            EncapKind::Mpls
+                | EncapKind::GtpU
+                | EncapKind::Ppp
+                | EncapKind::FabricPath
+                | EncapKind::Pptp
         )
     }
 

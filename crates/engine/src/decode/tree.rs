@@ -434,7 +434,7 @@ fn encapsulation(root: &mut FieldNode, b: &Bytes<'_>, e: &Encap) -> usize {
             n.push(format!("Protocol: {name} (0x{id:04x})"), r.clone());
             n
         }
-        EncapKind::Gre => {
+        EncapKind::Gre | EncapKind::Pptp => {
             let flags = b.u16(s).unwrap_or(0);
             let proto = b.u16(s + 2).unwrap_or(0);
             let mut n = FieldNode::new(

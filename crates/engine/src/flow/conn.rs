@@ -123,6 +123,7 @@ impl TunnelHop {
             EncapKind::Mpls => "label",
             EncapKind::Vxlan | EncapKind::Geneve => "VNI",
             EncapKind::Gre => "key",
+            EncapKind::Pptp => "call id",
             EncapKind::GtpU => "TEID",
             EncapKind::Pppoe | EncapKind::Erspan(_) => "session",
             EncapKind::Pbb => "I-SID",

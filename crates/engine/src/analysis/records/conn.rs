@@ -80,9 +80,9 @@ pub struct ConnJson<'a> {
 /// One encapsulation of a tunnelled connection, seen from the client's side.
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct TunnelRecord {
-    /// `mpls`, `pwach`, `pppoe`, `ppp`, `gre`, `erspan`, `vxlan`, `geneve`, `teredo`,
+    /// `mpls`, `pwach`, `pppoe`, `ppp`, `gre`, `pptp`, `erspan`, `vxlan`, `geneve`, `teredo`,
     /// `ip-in-ip`, `gtp-u`, `pbb`, `fabricpath` or `802.11`.
-    #[schemars(extend("enum" = ["mpls", "pwach", "pppoe", "ppp", "gre", "erspan", "vxlan", "geneve", "teredo", "ip-in-ip", "gtp-u", "pbb", "fabricpath", "802.11"]))]
+    #[schemars(extend("enum" = ["mpls", "pwach", "pppoe", "ppp", "gre", "pptp", "erspan", "vxlan", "geneve", "teredo", "ip-in-ip", "gtp-u", "pbb", "fabricpath", "802.11"]))]
     pub kind: &'static str,
     /// The label (MPLS), VNI (VXLAN, Geneve), key (GRE), TEID (GTP-U), session id
     /// (PPPoE, ERSPAN), I-SID (PBB) or protocol (PPP) on the client's packets; null
