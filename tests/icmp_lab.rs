@@ -9,32 +9,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 
 fn run_lab() -> tempfile::TempDir {
     common::require_root("the ICMP lab (network namespaces)");
-    let dir = tempfile::tempdir().unwrap();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/lab/icmp.sh");
-    let out = Command::new("timeout")
-        .args(["-k", "5", "90"])
-        .arg(&script)
-        .arg(dir.path())
-        .env("LAB_CAPTURE", "wiretale")
-        .env("WIRETALE", common::bin())
-        .env("LAB_PREFIX", format!("wi{}", std::process::id() % 10000))
-        .output()
-        .expect("run icmp.sh");
-    let log = std::fs::read_to_string(dir.path().join("lab.log")).unwrap_or_default();
-    assert!(
-        out.status.success(),
-        "icmp.sh failed: {}\n{}\nlog:\n{log}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir
+    common::run_lab_script("icmp.sh", &[], 90, "wi", false)
 }
 
 fn run(args: &[&str], file: &Path) -> String {

@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
@@ -32,28 +31,7 @@ fn json_lines(args: &[&str]) -> Vec<Value> {
 
 fn run_tunnel_lab() -> tempfile::TempDir {
     common::require_root("the tunnel lab (network namespaces)");
-    let dir = tempfile::tempdir().unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/tunnel.sh");
-    let out = Command::new("timeout")
-        .args(["-k", "5", "120"])
-        .arg(&script)
-        .arg(dir.path())
-        .env("WIRETALE", common::bin())
-        .env("LAB_PREFIX", format!("tn{}", std::process::id() % 10000))
-        .output()
-        .unwrap();
-    let log = std::fs::read_to_string(dir.path().join("lab.log")).unwrap_or_default();
-    assert!(
-        out.status.success(),
-        "tunnel.sh failed: {}\n{}\nlog:\n{log}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let steps = std::fs::read_to_string(dir.path().join("steps.tsv")).unwrap();
-    for s in steps.lines().skip(1) {
-        assert!(s.ends_with("rc=0"), "a step failed: {s}\nlog:\n{log}");
-    }
-    dir
+    common::run_lab_script("tunnel.sh", &[], 120, "tn", true)
 }
 
 fn endpoint(v: &Value) -> String {

@@ -64,21 +64,27 @@ pub fn require_root(what: &str) {
     );
 }
 
-/// Runs `tests/lab/lab.sh OUTDIR SCENARIO` as root in network namespaces of its own
-/// (names prefixed `prefix` + this process id), capturing with this build of wiretale,
-/// bounded by `timeout_s`; fails with the script's output and log if it fails. Returns
-/// the directory holding the capture, key log and step table.
-pub fn run_lab(scenario: &str, timeout_s: u32, prefix: &str) -> tempfile::TempDir {
-    require_root(&format!(
-        "the lab's {scenario} scenario (network namespaces)"
-    ));
+/// Runs `tests/lab/SCRIPT OUTDIR ARGS...` as root in network namespaces of its own (names
+/// prefixed `prefix` + this process id), capturing with this build of wiretale, bounded by
+/// `timeout_s`; fails with the script's output and log if it fails, and, with
+/// `steps_must_pass`, if a step of its step table (steps.tsv) failed (lab.sh's steps
+/// include ones meant to fail, such as a refused port). Returns the output directory.
+pub fn run_lab_script(
+    script: &str,
+    args: &[&str],
+    timeout_s: u32,
+    prefix: &str,
+    steps_must_pass: bool,
+) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/lab/lab.sh");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/lab")
+        .join(script);
     let out = std::process::Command::new("timeout")
         .args(["-k", "5", &timeout_s.to_string()])
-        .arg(&script)
+        .arg(&path)
         .arg(dir.path())
-        .arg(scenario)
+        .args(args)
         .env("LAB_CAPTURE", "wiretale")
         .env("WIRETALE", bin())
         .env(
@@ -86,19 +92,33 @@ pub fn run_lab(scenario: &str, timeout_s: u32, prefix: &str) -> tempfile::TempDi
             format!("{prefix}{}", std::process::id() % 10000),
         )
         .output()
-        .expect("run lab.sh");
+        .unwrap_or_else(|e| panic!("run {script}: {e}"));
     let log = std::fs::read_to_string(dir.path().join("lab.log")).unwrap_or_default();
     assert!(
         out.status.success(),
-        "lab.sh failed: {}\n{}\nlog:\n{log}",
+        "{script} failed: {}\n{}\nlog:\n{log}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    if steps_must_pass {
+        let steps = std::fs::read_to_string(dir.path().join("steps.tsv")).unwrap();
+        for s in steps.lines().skip(1) {
+            assert!(s.ends_with("rc=0"), "a step failed: {s}\nlog:\n{log}");
+        }
+    }
     dir
 }
 
-/// Runs `tests/lab/quic.sh OUTDIR SCENARIO` with this build's live capture, bounded in
-/// time; fails with the script's output and log when it fails.
+/// Runs `tests/lab/lab.sh OUTDIR SCENARIO` (see [`run_lab_script`]).
+pub fn run_lab(scenario: &str, timeout_s: u32, prefix: &str) -> tempfile::TempDir {
+    require_root(&format!(
+        "the lab's {scenario} scenario (network namespaces)"
+    ));
+    run_lab_script("lab.sh", &[scenario], timeout_s, prefix, false)
+}
+
+/// Runs `tests/lab/quic.sh OUTDIR SCENARIO` (see [`run_lab_script`]) once aioquic is
+/// where tests/setup.sh installs it.
 pub fn run_quic_lab(scenario: &str, prefix: &str) -> tempfile::TempDir {
     require_root(&format!("the QUIC lab's {scenario} scenario"));
     let lab = std::env::var("WIRETALE_LAB_DIR").unwrap_or_else(|_| "/opt/wiretale-lab".into());
@@ -109,31 +129,5 @@ pub fn run_quic_lab(scenario: &str, prefix: &str) -> tempfile::TempDir {
                 .exists(),
         "the QUIC lab needs aioquic in {lab}: run tests/setup.sh"
     );
-    let dir = tempfile::tempdir().unwrap();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/lab/quic.sh");
-    let out = std::process::Command::new("timeout")
-        .args(["-k", "5", "120"])
-        .arg(&script)
-        .arg(dir.path())
-        .arg(scenario)
-        .env("LAB_CAPTURE", "wiretale")
-        .env("WIRETALE", bin())
-        .env(
-            "LAB_PREFIX",
-            format!("{prefix}{}", std::process::id() % 10000),
-        )
-        .output()
-        .expect("run quic.sh");
-    let log = std::fs::read_to_string(dir.path().join("lab.log")).unwrap_or_default();
-    assert!(
-        out.status.success(),
-        "quic.sh failed: {}\n{}\nlog:\n{log}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let steps = std::fs::read_to_string(dir.path().join("steps.tsv")).unwrap();
-    for s in steps.lines().skip(1) {
-        assert!(s.ends_with("rc=0"), "a step failed: {s}\nlog:\n{log}");
-    }
-    dir
+    run_lab_script("quic.sh", &[scenario], 120, prefix, true)
 }
