@@ -37,30 +37,18 @@ done
 
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
+. "$HERE/lib.sh"
 WORK=$(mktemp -d /tmp/wiretale-icmp.XXXXXX)
-LOG="$OUT/lab.log"
-STEPS="$OUT/steps.tsv"
-: >"$LOG"
-printf 'step\tstart\tend\tdetail\n' >"$STEPS"
-log() { echo "[$(date +%T.%3N)] $*" >>"$LOG"; }
 
-alive() { [ -e "/proc/$1" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
-PIDS=()
 cleanup() {
   set +e
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do
-    for _ in $(seq 50); do alive "$p" || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-  done
+  stop_pids
   for ns in "$NS_C" "$NS_R" "$NS_S"; do ip netns del "$ns" 2>/dev/null; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 # ------------------------------------------------------------------ network
 for ns in "$NS_C" "$NS_R" "$NS_S"; do
@@ -117,17 +105,6 @@ for _ in $(seq 100); do
 done
 sleep 0.3
 
-now() { date +%s.%N; }
-step() { # step NAME DETAIL -- command...
-  local name=$1 detail=$2 t0 t1
-  shift 3
-  t0=$(now)
-  log "step $name: $*"
-  "$@" >>"$LOG" 2>&1 || log "step $name exited $?"
-  t1=$(now)
-  printf '%s\t%s\t%s\t%s\n' "$name" "$t0" "$t1" "$detail" >>"$STEPS"
-  sleep 0.3
-}
 
 # A DNS query over UDP from a connected socket: the kernel reports the port unreachable
 # as ECONNREFUSED on the next receive (RFC 1122 §4.1.3.3), as a stub resolver sees it.

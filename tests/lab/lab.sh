@@ -76,24 +76,13 @@ fi
 
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
+. "$HERE/lib.sh"
 WORK=$(mktemp -d /tmp/wiretale-lab.XXXXXX)
 chmod 755 "$WORK"
-LOG="$OUT/lab.log"
-STEPS="$OUT/steps.tsv"
-: >"$LOG"
-printf 'step\tstart\tend\tdetail\n' >"$STEPS"
-log() { echo "[$(date +%T.%3N)] $*" >>"$LOG"; }
 
-alive() { [ -e "/proc/$1" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
-PIDS=()
 cleanup() {
   set +e
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do
-    for _ in $(seq 50); do alive "$p" || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-  done
+  stop_pids
   for ns in "$NS_C" "$NS_D" "$NS_R" "$NS_S"; do ip netns del "$ns" 2>/dev/null; done
   rm -rf "/etc/netns/$NS_C"
   rm -rf "$WORK"
@@ -101,7 +90,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 # ------------------------------------------------------------------ network
 log "namespaces $NS_C (client) $NS_D (resolver) $NS_R (router) $NS_S (server)"
@@ -370,20 +358,6 @@ for _ in $(seq 100); do
 done
 sleep 0.3
 
-now() { date +%s.%N; }
-step() { # step NAME DETAIL -- command...
-  local name=$1 detail=$2 t0 t1 rc
-  shift 3
-  t0=$(now)
-  set +e
-  timeout -k 2 "${STEP_TIMEOUT:-30}" "$@" >>"$LOG" 2>&1
-  rc=$?
-  set -e
-  t1=$(now)
-  printf '%s\t%s\t%s\t%s rc=%s\n' "$name" "$t0" "$t1" "$detail" "$rc" >>"$STEPS"
-  log "step $name rc=$rc"
-  sleep 0.3
-}
 C=(ip netns exec "$NS_C")
 CURL=(curl -sS -o /dev/null --max-time 10 -A wiretale-lab/1)
 

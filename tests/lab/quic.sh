@@ -74,25 +74,14 @@ fi
 
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
+. "$HERE/lib.sh"
 rm -f "$OUT/keys.log" "$OUT/server-keys.log" "$OUT/h3-requests.tsv" "$OUT/h2-requests.tsv" "$OUT/migrate.tsv"
 WORK=$(mktemp -d /tmp/wiretale-quic.XXXXXX)
 chmod 755 "$WORK"
-LOG="$OUT/lab.log"
-STEPS="$OUT/steps.tsv"
-: >"$LOG"
-printf 'step\tstart\tend\tdetail\n' >"$STEPS"
-log() { echo "[$(date +%T.%3N)] $*" >>"$LOG"; }
 
-alive() { [ -e "/proc/$1" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
-PIDS=()
 cleanup() {
   set +e
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do
-    for _ in $(seq 50); do alive "$p" || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-  done
+  stop_pids
   for ns in "$NS_C" "$NS_S"; do ip netns del "$ns" 2>/dev/null; done
   rm -rf "/etc/netns/$NS_C"
   rm -rf "$WORK"
@@ -100,7 +89,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 # ------------------------------------------------------------------ network
 for ns in "$NS_C" "$NS_S"; do
@@ -296,20 +284,6 @@ for _ in $(seq 100); do
 done
 sleep 0.3
 
-now() { date +%s.%N; }
-step() { # step NAME DETAIL -- command...
-  local name=$1 detail=$2 t0 t1 rc
-  shift 3
-  t0=$(now)
-  set +e
-  timeout -k 2 "${STEP_TIMEOUT:-30}" "$@" >>"$LOG" 2>&1
-  rc=$?
-  set -e
-  t1=$(now)
-  printf '%s\t%s\t%s\t%s rc=%s\n' "$name" "$t0" "$t1" "$detail" "$rc" >>"$STEPS"
-  log "step $name rc=$rc"
-  sleep 0.3
-}
 C=(ip netns exec "$NS_C")
 H3C=("${C[@]}" "$PY" "$EX/http3_client.py" --ca-certs "$OUT/ca.pem" --secrets-log "$OUT/keys.log")
 

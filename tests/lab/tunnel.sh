@@ -38,32 +38,18 @@ done
 
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
+. "$HERE/lib.sh"
 WORK=$(mktemp -d /tmp/wiretale-tunnel.XXXXXX)
-LOG="$OUT/lab.log"
-STEPS="$OUT/steps.tsv"
-: >"$LOG"
-printf 'step\tstart\tend\tdetail\n' >"$STEPS"
-PIDS=()
 
-log() { echo "$(date +%T.%N) $*" >>"$LOG"; }
-alive() { kill -0 "$1" 2>/dev/null; }
 cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for _ in $(seq 30); do
-    local any=
-    for pid in "${PIDS[@]}"; do alive "$pid" && any=1; done
-    [ -z "$any" ] && break
-    sleep 0.1
-  done
-  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  set +e
+  stop_pids
   for ns in "$C1" "$C2" "$S1" "$S2" "$H"; do ip netns del "$ns" 2>/dev/null || true; done
   rm -rf "/etc/netns/$C1" "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 # ------------------------------------------------------------------ underlay
 ip netns add "$H"
@@ -132,20 +118,6 @@ for _ in $(seq 100); do
 done
 sleep 0.3
 
-now() { date +%s.%N; }
-step() { # step NAME DETAIL -- command...
-  local name=$1 detail=$2 t0 t1 rc
-  shift 3
-  t0=$(now)
-  set +e
-  timeout -k 2 20 "$@" >>"$LOG" 2>&1
-  rc=$?
-  set -e
-  t1=$(now)
-  printf '%s\t%s\t%s\t%s rc=%s\n' "$name" "$t0" "$t1" "$detail" "$rc" >>"$STEPS"
-  log "step $name rc=$rc"
-  sleep 0.3
-}
 CURL=(curl -sS -o /dev/null --max-time 10)
 step vxlan-dns "DNS lookup and GET over VXLAN 42" -- ip netns exec "$C1" "${CURL[@]}" http://web.tunnel.lab:8080/
 step vni42 "GET from inner port 40042 over VXLAN 42" -- \
