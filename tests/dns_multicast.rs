@@ -9,9 +9,8 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::{bin, shared_root};
+use common::shared_root;
 use serde_json::Value;
 use wiretale::base::{LinkType, Timestamp};
 use wiretale::capture::PcapWriter;
@@ -19,21 +18,11 @@ use wiretale::capture::PcapWriter;
 const DATA: &str = "tests/data/namesvc";
 
 fn run(args: &[&str], file: &Path) -> String {
-    let out = Command::new(bin()).args(args).arg(file).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?} {}: {:?}",
-        file.display(),
-        out
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::wiretale(args.iter().map(Path::new).chain([file]))
 }
 
 fn json(cmd: &str, file: &Path) -> Vec<Value> {
-    run(&[cmd, "--json"], file)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    common::json_lines([Path::new(cmd), file])
 }
 
 fn capture_path(rel: &str) -> PathBuf {

@@ -7,7 +7,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::Command;
 
 mod common;
 
@@ -30,17 +29,15 @@ const FIELDS: &[(&str, &str)] = &[
 ];
 
 fn frames(capture: &Path, filter: &str) -> BTreeSet<u64> {
-    let out = Command::new(common::bin())
-        .args(["packets", "-Y", filter])
-        .arg(capture)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{filter}: {:?}", out);
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
-        .collect()
+    common::wiretale([
+        Path::new("packets"),
+        Path::new("-Y"),
+        Path::new(filter),
+        capture,
+    ])
+    .lines()
+    .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+    .collect()
 }
 
 #[test]

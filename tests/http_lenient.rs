@@ -23,17 +23,7 @@ fn data(name: &str) -> PathBuf {
 }
 
 fn run(cmd: &str, pcap: &str) -> Vec<Value> {
-    let out = Command::new(bin())
-        .args([cmd, "--json"])
-        .arg(data(pcap))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{cmd} {pcap}: {out:?}");
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    common::json_lines([PathBuf::from(cmd), data(pcap)])
 }
 
 /// The rows of a Zeek TSV log, as field name → value.

@@ -21,22 +21,7 @@ fn data(name: &str) -> PathBuf {
 }
 
 fn json(args: &[&str], file: &Path) -> Vec<Value> {
-    let out = Command::new(common::bin())
-        .args(args)
-        .arg(file)
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    common::json_lines(args.iter().map(Path::new).chain([file]))
 }
 
 /// The one record of a little-endian microsecond pcap: (seconds, micros, frame).

@@ -10,7 +10,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -20,26 +19,11 @@ fn run_lab() -> tempfile::TempDir {
 }
 
 fn run(args: &[&str], file: &Path) -> String {
-    let out = Command::new(common::bin())
-        .args(args)
-        .arg(file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::wiretale(args.iter().map(Path::new).chain([file]))
 }
 
 fn json(args: &[&str], file: &Path) -> Vec<Value> {
-    let mut a = args.to_vec();
-    a.push("--json");
-    run(&a, file)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    common::json_lines(args.iter().map(Path::new).chain([file]))
 }
 
 fn server(c: &Value) -> (String, u64) {

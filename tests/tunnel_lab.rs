@@ -8,26 +8,9 @@
 
 mod common;
 
-use std::process::Command;
-
 use serde_json::Value;
 
-fn wiretale(args: &[&str]) -> String {
-    let out = Command::new(common::bin()).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "wiretale {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn json_lines(args: &[&str]) -> Vec<Value> {
-    wiretale(args)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
+use common::{json_lines, wiretale};
 
 fn run_tunnel_lab() -> tempfile::TempDir {
     common::require_root("the tunnel lab (network namespaces)");
@@ -43,7 +26,7 @@ fn vxlan_tunnels_show_their_inner_connections_and_keep_two_tunnels_apart() {
     let dir = run_tunnel_lab();
     let pcap = dir.path().join("tunnel.pcap");
     let pcap = pcap.to_str().unwrap();
-    let conns = json_lines(&["conns", "--json", pcap]);
+    let conns = json_lines(["conns", pcap]);
 
     // No connection is the tunnel itself: every VXLAN datagram was opened.
     for c in &conns {
@@ -91,7 +74,7 @@ fn vxlan_tunnels_show_their_inner_connections_and_keep_two_tunnels_apart() {
     assert_eq!(vnis, [42, 43]);
 
     // The lookup inside the tunnel is a lookup, and it named the connection after it.
-    let dns = json_lines(&["dns", "--json", pcap]);
+    let dns = json_lines(["dns", pcap]);
     let lookup = dns
         .iter()
         .find(|d| d["qname"] == "web.tunnel.lab" && d["qtype"] == "A")
@@ -106,12 +89,12 @@ fn vxlan_tunnels_show_their_inner_connections_and_keep_two_tunnels_apart() {
         .collect();
     assert_eq!(named.len(), 1, "the fetch by name is named: {conns:#?}");
     assert_eq!(endpoint(&named[0]["server"]), "198.19.42.2:8080");
-    let http = json_lines(&["http", "--json", pcap]);
+    let http = json_lines(["http", pcap]);
     assert_eq!(http.len(), 3, "three GETs: {http:#?}");
     assert!(http.iter().all(|h| h["status"] == 200), "{http:#?}");
 
     // Filters: the VNI picks one tunnel's packets; ip.addr matches the outer header.
-    let count = |filter: &str| wiretale(&["packets", "-Y", filter, pcap]).lines().count();
+    let count = |filter: &str| wiretale(["packets", "-Y", filter, pcap]).lines().count();
     let all = count("tcp");
     let (v42, v43) = (
         count("tcp && vxlan.vni == 42"),

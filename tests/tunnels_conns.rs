@@ -9,7 +9,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::Command;
 
 mod common;
 
@@ -102,15 +101,8 @@ fn inner_connections_have_zeeks_states_and_history() {
         .collect();
     let (mut checked, mut failures, mut still_differ) = (0, Vec::new(), BTreeSet::new());
     for (capture, rows) in &by_capture {
-        let out = Command::new(common::bin())
-            .args(["conns", "--json"])
-            .arg(dir.join(capture))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{capture}");
         let mut mine: BTreeMap<(String, String, String), Vec<(String, String)>> = BTreeMap::new();
-        for l in String::from_utf8(out.stdout).unwrap().lines() {
-            let c: serde_json::Value = serde_json::from_str(l).unwrap();
+        for c in common::json_lines([Path::new("conns"), &dir.join(capture)]) {
             let ep = |v: &serde_json::Value| format!("{}:{}", v["ip"].as_str().unwrap(), v["port"]);
             mine.entry((
                 c["proto"].as_str().unwrap().to_string(),

@@ -54,6 +54,34 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_wiretale"))
 }
 
+/// Runs this build of `wiretale` with `args`; fails the test with its standard error when
+/// it fails. Returns standard output.
+pub fn wiretale<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = S>) -> String {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().into()).collect();
+    let out = std::process::Command::new(bin())
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "wiretale {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The JSON Lines records `wiretale ARGS... --json` prints.
+pub fn json_lines<S: AsRef<std::ffi::OsStr>>(
+    args: impl IntoIterator<Item = S>,
+) -> Vec<serde_json::Value> {
+    let mut args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().into()).collect();
+    args.push("--json".into());
+    wiretale(args)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// Fails the test (never passes it unrun) when it is not running as root: live capture
 /// and network namespaces need root, which CI has.
 pub fn require_root(what: &str) {
