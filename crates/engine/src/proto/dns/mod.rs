@@ -20,6 +20,7 @@
 
 pub mod detect;
 pub mod message;
+pub mod nbns_names;
 pub mod parse;
 pub mod rdata;
 pub mod tcp;

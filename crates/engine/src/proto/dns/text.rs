@@ -131,7 +131,7 @@ pub fn record_type_name(r: &Record) -> String {
 /// NBSTAT 0x21, NULL 0x0A, NS 0x02, A 0x01) differ from DNS's.
 pub fn service_type_name(service: super::Service, t: u16) -> String {
     if service == super::Service::Nbns {
-        if let Some(n) = crate::proto::netbios::type_mnemonic(t) {
+        if let Some(n) = super::nbns_names::type_mnemonic(t) {
             return n.into();
         }
     }
@@ -142,7 +142,7 @@ pub fn service_type_name(service: super::Service, t: u16) -> String {
 /// §4.2.1.1's, in lower case (`query`, `update`, `registration`, …).
 pub fn opcode_name(service: super::Service, op: u8) -> String {
     if service == super::Service::Nbns {
-        return crate::proto::netbios::opcode_name(op);
+        return super::nbns_names::opcode_name(op);
     }
     match op {
         0 => "query".into(),
@@ -159,7 +159,7 @@ pub fn opcode_name(service: super::Service, op: u8) -> String {
 /// CFT_ERR (RFC 1002 §4.2.6), so NetBIOS uses its own names for all of them.
 pub fn service_rcode(service: super::Service, rcode: u16) -> String {
     if service == super::Service::Nbns {
-        return crate::proto::netbios::rcode_name(rcode).into();
+        return super::nbns_names::rcode_name(rcode).into();
     }
     rcode_mnemonic(rcode)
 }

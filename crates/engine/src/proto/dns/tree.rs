@@ -20,20 +20,8 @@ use std::ops::Range;
 use super::message::{Flags, Record};
 use super::parse::name;
 use super::rdata::{self, TYPE_OPT};
-use super::text::{data_text, display_name, rcode_mnemonic, type_name};
+use super::text::{class_name, data_text, display_name, rcode_mnemonic, type_name};
 use crate::base::FieldNode;
-
-/// Class names (RFC 1035 §3.2.4, RFC 2136 §2.3 for NONE/ANY).
-fn class_name(c: u16) -> String {
-    match c {
-        1 => "IN".into(),
-        3 => "CH".into(),
-        4 => "HS".into(),
-        254 => "NONE".into(),
-        255 => "ANY".into(),
-        n => format!("{n}"),
-    }
-}
 
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {
     let s = b.get(at..at.checked_add(2)?)?;
