@@ -98,12 +98,7 @@ case "$CAPTURE" in
 esac
 CAP_PID=$!
 PIDS+=($CAP_PID)
-for _ in $(seq 100); do
-  grep -qiE "listening on|capturing on" "$CAP_ERR" 2>/dev/null && break
-  alive "$CAP_PID" || { cat "$CAP_ERR" >&2; exit 1; }
-  sleep 0.1
-done
-sleep 0.3
+wait_capture "$CAP_PID" "$CAP_ERR"
 
 
 # A DNS query over UDP from a connected socket: the kernel reports the port unreachable

@@ -351,12 +351,7 @@ case "$CAPTURE" in
   *) echo "lab.sh: LAB_CAPTURE must be wiretale or tcpdump" >&2; exit 2 ;;
 esac
 PIDS+=($CAP_PID)
-for _ in $(seq 100); do
-  grep -qiE "listening on|capturing on" "$CAP_ERR" 2>/dev/null && break
-  alive "$CAP_PID" || { cat "$CAP_ERR" >&2; exit 1; }
-  sleep 0.1
-done
-sleep 0.3
+wait_capture "$CAP_PID" "$CAP_ERR"
 
 C=(ip netns exec "$NS_C")
 CURL=(curl -sS -o /dev/null --max-time 10 -A wiretale-lab/1)

@@ -25,6 +25,17 @@ stop_pids() {
   done
 }
 
+# wait_capture PID ERRFILE: until the capture (wiretale or tcpdump) says it is capturing,
+# at most 10 s; exits with its error output when it died instead.
+wait_capture() {
+  for _ in $(seq 100); do
+    grep -qiE "listening on|capturing on" "$2" 2>/dev/null && break
+    alive "$1" || { cat "$2" >&2; exit 1; }
+    sleep 0.1
+  done
+  sleep 0.3
+}
+
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 now() { date +%s.%N; }

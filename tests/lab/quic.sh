@@ -277,12 +277,7 @@ case "$CAPTURE" in
 esac
 CAP_PID=$!
 PIDS+=($CAP_PID)
-for _ in $(seq 100); do
-  grep -qiE "listening on|capturing on" "$CAP_ERR" 2>/dev/null && break
-  alive "$CAP_PID" || { cat "$CAP_ERR" >&2; exit 1; }
-  sleep 0.1
-done
-sleep 0.3
+wait_capture "$CAP_PID" "$CAP_ERR"
 
 C=(ip netns exec "$NS_C")
 H3C=("${C[@]}" "$PY" "$EX/http3_client.py" --ca-certs "$OUT/ca.pem" --secrets-log "$OUT/keys.log")

@@ -111,12 +111,7 @@ CAP_ERR="$WORK/capture.err"
 ip netns exec "$H" "$WIRETALE" capture -i br0 -w "$OUT/tunnel.pcap" >"$WORK/capture.out" 2>"$CAP_ERR" &
 CAP_PID=$!
 PIDS+=($CAP_PID)
-for _ in $(seq 100); do
-  grep -qiE "listening on|capturing on" "$CAP_ERR" 2>/dev/null && break
-  alive "$CAP_PID" || { cat "$CAP_ERR" >&2; exit 1; }
-  sleep 0.1
-done
-sleep 0.3
+wait_capture "$CAP_PID" "$CAP_ERR"
 
 CURL=(curl -sS -o /dev/null --max-time 10)
 step vxlan-dns "DNS lookup and GET over VXLAN 42" -- ip netns exec "$C1" "${CURL[@]}" http://web.tunnel.lab:8080/
