@@ -783,6 +783,30 @@ fn file_keys(store: &FrameStore, keys: Option<&KeyLog>) -> KeyLog {
 /// Most packets of a connection re-read to decrypt what one packet completed.
 pub const MAX_DECRYPT_PACKETS: usize = 100_000;
 
+/// Feeds `f` the connection's packets up to packet `id`; `None` past
+/// [`MAX_DECRYPT_PACKETS`] of them (the detail pane gives up rather than stall).
+fn replay(
+    store: &FrameStore,
+    table: &PacketTable,
+    conn: ConnId,
+    id: u32,
+    f: &mut Follower,
+) -> Option<()> {
+    for (n, p) in table
+        .packets_of(conn, 0)
+        .take_while(|&p| p <= id)
+        .enumerate()
+    {
+        if n >= MAX_DECRYPT_PACKETS {
+            return None;
+        }
+        if let Some(frame) = store.frame(PacketId(p)) {
+            f.push(&frame);
+        }
+    }
+    Some(())
+}
+
 /// The "Decrypted TLS" node of packet `id`'s detail: its connection re-read (its own
 /// packets up to this one, through the same [`Follower`] as `follow`) with the session's
 /// keys (`None`: the file's DSBs), and what the records this packet completed held
@@ -807,16 +831,7 @@ pub fn decrypted_tree(
     if keys.is_none() {
         f = f.with_keys(own);
     }
-    let mut n = 0usize;
-    for p in table.packets_of(conn, 0).take_while(|&p| p <= id) {
-        n += 1;
-        if n > MAX_DECRYPT_PACKETS {
-            return None;
-        }
-        if let Some(frame) = store.frame(PacketId(p)) {
-            f.push(&frame);
-        }
-    }
+    replay(store, table, conn, id, &mut f)?;
     let d = f.finish_followed().tls.filter(|d| d.summary.decrypted)?;
     let range = pkt.payload_offset..pkt.payload_offset + pkt.payload.len();
     wiretale_engine::analysis::decrypted::decrypted_tree(&d, PacketId(id), range)
@@ -885,16 +900,7 @@ pub fn quic_tree(
     if keys.is_none() && !own.is_empty() {
         f = f.with_keys(own);
     }
-    let mut n = 0usize;
-    for p in table.packets_of(conn, 0).take_while(|&p| p <= id) {
-        n += 1;
-        if n > MAX_DECRYPT_PACKETS {
-            return None;
-        }
-        if let Some(frame) = store.frame(PacketId(p)) {
-            f.push(&frame);
-        }
-    }
+    replay(store, table, conn, id, &mut f)?;
     let q = f.finish_followed().quic?;
     let mut nodes = wiretale_engine::proto::quic::tree::tree(&q.seen, pkt.payload_offset);
     match nodes.len() {
