@@ -6,8 +6,13 @@ the median wall time, throughput, peak RSS (from GNU time) and the ratio to
 wiretale, all measured in one invocation so the shared machine's noise hits every row
 alike. Peers that are not installed are skipped with a note.
 
-usage: benches/compare.py [-r RUNS] [--suite packets|conns|dns-http|filter|story|all] FILE...
+usage: benches/compare.py [-r RUNS] [--suite packets|conns|dns-http|filter|story|scale|all] FILE...
 env:   WIRETALE=path (default target/release/wiretale)
+       BASE=path     another build (e.g. the previous release) timed as "before" rows
+                     in the same run, so before/after are ratios of one invocation
+
+The issue-18 table (every core, the C walk, the peers; `scale` suite):
+    BASE=/tmp/wiretale-before benches/compare.py -r 3 --suite scale web.pcap manyflows.pcap
 
 The issue-8 table (full pipeline vs peers, one run, both benchmark captures):
     benches/compare.py -r 3 --suite story /tmp/bench/web.pcap /tmp/bench/manyflows.pcap
@@ -48,6 +53,23 @@ SUITES = {
         ("wiretale packets -Y 'ip.addr == 10.0.0.0/8'", ["{W}", "packets", "{F}", "-Y", "ip.addr == 10.0.0.0/8"], None),
         ("tshark -r -Y 'tcp.port == 80 && http'", ["tshark", "-n", "-r", "{F}", "-Y", "tcp.port == 80 && http"], "tshark"),
     ],
+    # Issue 18: the story and the connection table against the peers, the hand-written C
+    # walk that decodes L2-L4 and hashes every flow (../shared/bench/pcapwalk.c, the
+    # floor for "decode + flows"), one thread vs every core, and the previous build.
+    "scale": [
+        ("cat", ["cat", "{F}"], "cat"),
+        ("wiretale story", ["{W}", "story", "{F}"], None),
+        ("wiretale story, 1 thread", ["env", "WIRETALE_THREADS=1", "{W}", "story", "{F}"], None),
+        ("wiretale conns", ["{W}", "conns", "{F}"], None),
+        ("wiretale story (BASE)", ["{B}", "story", "{F}"], "{B}"),
+        ("wiretale conns (BASE)", ["{B}", "conns", "{F}"], "{B}"),
+        ("C walk: decode + flow table", ["{P}", "flows", "{F}"], "{P}"),
+        ("tcpdump -nn -r", ["tcpdump", "-nn", "-r", "{F}"], "tcpdump"),
+        ("tshark -q -z conv,tcp", ["tshark", "-n", "-q", "-r", "{F}", "-z", "conv,tcp"], "tshark"),
+        ("tshark -Y 'dns || http' -T fields", ["tshark", "-n", "-r", "{F}", "-Y", "dns || http", "-T", "fields",
+          "-e", "frame.number", "-e", "dns.qry.name", "-e", "dns.a", "-e", "http.request.method",
+          "-e", "http.request.uri", "-e", "http.response.code", "-e", "http.time"], "tshark"),
+    ],
     "story": [
         ("cat", ["cat", "{F}"], "cat"),
         ("wiretale story", ["{W}", "story", "{F}"], None),
@@ -58,6 +80,19 @@ SUITES = {
           "-e", "http.request.uri", "-e", "http.response.code", "-e", "http.time"], "tshark"),
     ],
 }
+
+
+def pcapwalk():
+    """The C walk from ../shared/bench/pcapwalk.c, built into /tmp when missing (needs
+    gcc and libpcap-dev); None when it cannot be built."""
+    src = os.path.join(ROOT, "..", "shared", "bench", "pcapwalk.c")
+    exe = "/tmp/pcapwalk"
+    if os.access(exe, os.X_OK) and (not os.path.exists(src) or os.path.getmtime(exe) >= os.path.getmtime(src)):
+        return exe
+    if not os.path.exists(src) or not shutil.which("gcc"):
+        return None
+    ok = subprocess.run(["gcc", "-O2", "-o", exe, src, "-lpcap"]).returncode == 0
+    return exe if ok else None
 
 
 TIME = shutil.which("time") or ("/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None)
@@ -110,6 +145,9 @@ def main():
     w = os.environ.get("WIRETALE", os.path.join(ROOT, "target/release/wiretale"))
     if not os.access(w, os.X_OK):
         sys.exit(f"compare.py: {w} is not built (cargo build --release)")
+    base = os.environ.get("BASE")
+    walk = pcapwalk() if a.suite in ("scale", "all") else None
+    subst = {"{W}": w, "{B}": base or "", "{P}": walk or ""}
     suites = list(SUITES) if a.suite == "all" else [a.suite]
     for f in a.files:
         size = os.path.getsize(f)
@@ -121,10 +159,13 @@ def main():
             print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
             rows = []
             for label, tmpl, needs in SUITES[s]:
-                if needs and not shutil.which(needs):
+                if needs in subst:
+                    if not subst[needs]:
+                        continue  # no BASE given, or the C walk could not be built
+                elif needs and not shutil.which(needs):
                     rows.append((label, None, f"{needs} not installed"))
                     continue
-                argv = [x.replace("{F}", f).replace("{W}", w) for x in tmpl]
+                argv = [subst.get(x, x).replace("{F}", f) for x in tmpl]
                 run_once(argv)  # warm-up, page cache
                 res = [run_once(argv) for _ in range(a.runs)]
                 bad = [r for r in res if r[3] not in (0,)]
