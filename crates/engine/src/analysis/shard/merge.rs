@@ -81,8 +81,8 @@ impl Merger {
             }
         }
 
-        let mut conns: Vec<(Tag, ConnRecord)> = Vec::new();
-        let mut http: Vec<(Tag, HttpRecord)> = Vec::new();
+        let mut conns: Vec<Vec<(Tag, ConnRecord)>> = Vec::with_capacity(outs.len());
+        let mut http: Vec<Vec<(Tag, HttpRecord)>> = Vec::with_capacity(outs.len());
         let mut oldest: Option<u64> = None;
         let mut pending: Option<Pending> = None;
         let mut now = Timestamp::default();
@@ -98,14 +98,18 @@ impl Merger {
                     (n, ph, gid(ConnId(k as u32)).0 as u64)
                 }
             };
-            for (t, mut c) in o.conns {
+            let mut cs = o.conns;
+            for (t, c) in &mut cs {
                 c.conn.id = gid(c.conn.id);
-                conns.push((retag(t), c));
+                *t = retag(*t);
             }
-            for (t, mut h) in o.http {
+            conns.push(cs);
+            let mut hs = o.http;
+            for (t, h) in &mut hs {
                 h.conn = gid(h.conn);
-                http.push((retag(t), h));
+                *t = retag(*t);
             }
+            http.push(hs);
             for mut tx in o.dns {
                 tx.seq = gseq(tx.seq);
                 tx.tc_retry_of = tx.tc_retry_of.map(gseq);
@@ -132,9 +136,6 @@ impl Merger {
                 *l = o.limits;
             }
         }
-        // Stable: records of one (frame, phase, connection) keep their worker's order.
-        conns.sort_by_key(|(t, _)| *t);
-        http.sort_by_key(|(t, _)| *t);
         let dns = if at_end {
             std::mem::take(&mut self.dns_done).into_values().collect()
         } else {
@@ -149,8 +150,8 @@ impl Merger {
             p.dns_held_since = min_opt(p.dns_held_since, held);
         }
         Merged {
-            conns: conns.into_iter().map(|(_, c)| c).collect(),
-            http: http.into_iter().map(|(_, h)| h).collect(),
+            conns: merge_sorted(conns),
+            http: merge_sorted(http),
             dns,
             now,
             pending,
@@ -175,6 +176,37 @@ impl Merger {
         }
         t
     }
+}
+
+/// Merges lists each sorted by tag (a worker releases in its own order, which the
+/// renumbering keeps: local ids and global ids both follow first packets) into one,
+/// moving each record once. Equal tags cannot come from two workers (a frame, or a
+/// connection, is one worker's); within one list the order is kept.
+pub(super) fn merge_sorted<T>(lists: Vec<Vec<(Tag, T)>>) -> Vec<T> {
+    let total = lists.iter().map(Vec::len).sum();
+    let mut out = Vec::with_capacity(total);
+    let mut its: Vec<_> = lists
+        .into_iter()
+        .filter(|l| !l.is_empty())
+        .map(|l| l.into_iter().peekable())
+        .collect();
+    loop {
+        let mut best: Option<(usize, Tag)> = None;
+        for (i, it) in its.iter_mut().enumerate() {
+            if let Some((t, _)) = it.peek() {
+                if best.is_none_or(|(_, b)| *t < b) {
+                    best = Some((i, *t));
+                }
+            }
+        }
+        let Some((i, _)) = best else {
+            break;
+        };
+        if let Some((_, r)) = its.get_mut(i).and_then(Iterator::next) {
+            out.push(r);
+        }
+    }
+    out
 }
 
 fn min_opt(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {

@@ -136,3 +136,21 @@ fn the_merge_numbers_connections_by_their_first_frame() {
     let _ = m.merge(vec![mk(vec![]), mk(vec![4100])], false);
     assert_eq!(m.conn_ids_of(1), &[1, 3]);
 }
+
+#[test]
+fn the_merge_puts_records_in_one_engines_release_order() {
+    let lists = vec![
+        vec![((0, 1, 1), "a"), ((7, 0, 2), "d"), ((9, 2, 5), "g")],
+        vec![
+            ((3, 1, 1), "b"),
+            ((3, 1, 2), "c"),
+            ((7, 0, 4), "e"),
+            ((7, 1, 1), "f"),
+        ],
+        vec![],
+    ];
+    assert_eq!(
+        merge::merge_sorted(lists),
+        vec!["a", "b", "c", "d", "e", "f", "g"]
+    );
+}
