@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::args::FileArgs;
 use super::out::Out;
-use super::run::{conclude, drive_with, record_matches};
+use super::run::{conclude, drive_records, record_matches};
 use super::select::{Matched, Selection};
 use wiretale_engine::analysis::records::{proto_name, ConnJson};
 use wiretale_engine::analysis::ConnRecord;
@@ -66,10 +66,11 @@ pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
         }
     };
     let stop = std::cell::Cell::new(false);
-    let damage = drive_with(
+    let damage = drive_records(
         &a.file,
         cfg,
         &mut sel,
+        None,
         record_matches(&matched, &stop),
         |engine, at_end, sel| {
             for tx in engine.take_dns(at_end) {

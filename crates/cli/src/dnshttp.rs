@@ -2,10 +2,11 @@
 
 use super::args::FileArgs;
 use super::out::{Out, Rows};
-use super::run::{conclude, drive_with, record_matches};
+use super::run::{conclude, drive_records, record_matches};
 use super::select::{Matched, Selection};
 use wiretale_engine::analysis::records::{DnsJson, HttpJson};
-use wiretale_engine::analysis::{Engine, HttpRecord, PacketSummary};
+use wiretale_engine::analysis::shard::Records;
+use wiretale_engine::analysis::{HttpRecord, PacketSummary};
 use wiretale_engine::base::elide::{self, Col, Cut, Table};
 use wiretale_engine::base::Timestamp;
 use wiretale_engine::proto::dns::{self, DnsTransaction, Service, TxKind};
@@ -20,7 +21,7 @@ pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
         Listing {
             header,
             table: dns_table,
-            take: |engine: &mut Engine, at_end| {
+            take: |engine: &mut dyn Records, at_end| {
                 let mut txs = engine.take_dns(at_end);
                 txs.sort_by_key(|t| t.seq);
                 txs
@@ -53,7 +54,7 @@ struct Listing<T, Take, Keep> {
 /// table (`--wide` lines) with its header.
 fn list<T, Take, Keep>(a: &FileArgs, l: Listing<T, Take, Keep>) -> anyhow::Result<i32>
 where
-    Take: FnMut(&mut Engine, bool) -> Vec<T>,
+    Take: FnMut(&mut dyn Records, bool) -> Vec<T>,
     Keep: Fn(&Matched, &T) -> bool,
 {
     let (mut sel, cfg) = match Selection::for_command(a, false)? {
@@ -74,18 +75,19 @@ where
     let mut rows = (!a.json).then(|| Rows::new(&mut out, header, table));
     let first = std::cell::Cell::new(None);
     let stop = std::cell::Cell::new(false);
-    let damage = drive_with(
+    let damage = drive_records(
         &a.file,
         cfg,
         &mut sel,
+        None,
         {
             let mut step = record_matches(&matched, &stop);
             let first = &first;
-            move |e: &mut Engine, s: &PacketSummary, hit| {
+            move |ts: Timestamp, p: Option<(&PacketSummary, bool)>| {
                 if first.get().is_none() {
-                    first.set(Some(s.ts));
+                    first.set(Some(ts));
                 }
-                step(e, s, hit)
+                step(ts, p)
             }
         },
         |engine, at_end, _| {
@@ -277,7 +279,7 @@ pub fn run_http(a: &FileArgs) -> anyhow::Result<i32> {
         Listing {
             header,
             table: http_table,
-            take: |engine: &mut Engine, _| {
+            take: |engine: &mut dyn Records, _| {
                 let mut recs = engine.take_http();
                 recs.sort_by_key(|r| (r.tx.request_ts.or(r.tx.response_ts), r.conn, r.tx.seq));
                 recs

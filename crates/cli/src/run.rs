@@ -2,8 +2,15 @@
 
 use std::path::Path;
 
+use std::collections::VecDeque;
+use std::sync::mpsc;
+
 use super::select::Selection;
-use wiretale_engine::analysis::{Engine, EngineConfig, PacketSummary};
+use wiretale_engine::analysis::shard::{
+    Dispatcher, Merged, Merger, Records, Window, WindowOut, Worker, DRAIN_EVERY,
+};
+use wiretale_engine::analysis::{Engine, EngineConfig, Limits, PacketSummary};
+use wiretale_engine::base::Timestamp;
 use wiretale_engine::capture::{self, BpfFilter, CaptureError};
 use wiretale_engine::proto::tls::KeyLog;
 
@@ -20,9 +27,11 @@ pub enum Next {
 pub fn record_matches<'a>(
     matched: &'a std::cell::RefCell<super::select::Matched>,
     stop: &'a std::cell::Cell<bool>,
-) -> impl FnMut(&mut Engine, &PacketSummary, bool) -> Next + 'a {
-    move |_, s, hit| {
-        matched.borrow_mut().record(s, hit);
+) -> impl FnMut(Timestamp, Option<(&PacketSummary, bool)>) -> Next + 'a {
+    move |_, p| {
+        if let Some((s, hit)) = p {
+            matched.borrow_mut().record(s, hit);
+        }
         if stop.get() {
             Next::Stop
         } else {
@@ -76,7 +85,7 @@ pub fn drive_with(
                     stopped = true;
                     break;
                 }
-                if n.is_multiple_of(4096) {
+                if n.is_multiple_of(DRAIN_EVERY) {
                     drain(&mut engine, false, sel);
                     engine.discard_untaken();
                 }
@@ -96,6 +105,167 @@ pub fn drive_with(
     }
     super::limits::report(&engine.limits_hit());
     Ok(damage)
+}
+
+/// The record commands' loop (`conns`, `dns`, `http`, `story`): [`drive_with`] on one
+/// engine, or the engine sharded across [`threads`] workers ([`drive_sharded`]) when
+/// sharding keeps the output: not with `-Y` (the display filter matches packets as one
+/// engine sees them, then connections by their packets), nor with a limit flag that
+/// counts across the whole run (`--max-conns`, `--max-reassembly-bytes`,
+/// `--max-frag-bytes`, `--max-dns-pending`: each shard would apply it to its share).
+///
+/// `each` gets every frame's time, with the packet's summary and whether `-Y` matched
+/// it on one engine (`None` sharded, where no filter runs). `drain` is as in
+/// [`drive_with`]. `pending_every`: the capture time between the drains where `drain`
+/// asks for [`Records::pending`] (the story's rhythm), so that shards bring it then.
+pub fn drive_records(
+    path: &Path,
+    cfg: EngineConfig,
+    sel: &mut Selection,
+    pending_every: Option<i64>,
+    mut each: impl FnMut(Timestamp, Option<(&PacketSummary, bool)>) -> Next,
+    mut drain: impl FnMut(&mut dyn Records, bool, &Selection),
+) -> anyhow::Result<Option<CaptureError>> {
+    let shards = threads();
+    if shards < 2 || sel.is_filtering() || counts_across_the_run(&cfg) {
+        return drive_with(
+            path,
+            cfg,
+            sel,
+            |_, s, hit| each(s.ts, Some((s, hit))),
+            |e, at_end, sel| drain(e, at_end, sel),
+        );
+    }
+    drive_sharded(path, cfg, sel, shards, pending_every, each, drain)
+}
+
+/// Whether a limit that counts across all connections differs from its default
+/// (sharded, each shard would count its own share against it).
+fn counts_across_the_run(cfg: &EngineConfig) -> bool {
+    let d = Limits::default();
+    cfg.flow.max_conns != d.flow.max_conns
+        || cfg.flow.max_total_buffered != d.flow.max_total_buffered
+        || cfg.defrag.max_bytes != d.defrag.max_bytes
+        || cfg.defrag.max_pending != d.defrag.max_pending
+        || cfg.apps.dns_pending != d.apps.dns_pending
+}
+
+/// Windows (of [`DRAIN_EVERY`] frames) read ahead of the merge: the reader waits when
+/// the workers are this far behind, so memory stays a few windows deep.
+const WINDOWS_AHEAD: usize = 4;
+
+/// [`drive_with`] on `shards` engines (`analysis::shard`): this thread reads, applies
+/// `-f`, keys each frame to a shard and hands the windows to one worker thread per
+/// shard; then it merges the workers' records window by window into one engine's
+/// order and numbering and hands each merged window to `drain`, as one engine would
+/// at that drain (`tests/threads.rs` compares every command's output over the corpus).
+fn drive_sharded(
+    path: &Path,
+    cfg: EngineConfig,
+    sel: &mut Selection,
+    shards: usize,
+    pending_every: Option<i64>,
+    mut each: impl FnMut(Timestamp, Option<(&PacketSummary, bool)>) -> Next,
+    mut drain: impl FnMut(&mut dyn Records, bool, &Selection),
+) -> anyhow::Result<Option<CaptureError>> {
+    let mut src = capture::open(path).map_err(|e| open_error(path, &e))?;
+    let mut bpf = capture_filter(sel.bpf.as_deref(), src.as_ref())?;
+    // One key log per shard (read-only; warnings said once).
+    let mut keys = Vec::with_capacity(shards);
+    for i in 0..shards {
+        keys.push(match &sel.keylog {
+            Some(p) if i == 0 => Some(read_keylog(p, false)?),
+            Some(p) => Some(KeyLog::read(p).map_err(|e| {
+                anyhow::anyhow!("{}: cannot read the TLS key log: {e}", p.display())
+            })?),
+            None => None,
+        });
+    }
+    let mut merger = Merger::new(shards);
+    let result = std::thread::scope(|scope| -> anyhow::Result<Option<CaptureError>> {
+        let mut to: Vec<mpsc::SyncSender<Window>> = Vec::with_capacity(shards);
+        let mut from: Vec<mpsc::Receiver<WindowOut>> = Vec::with_capacity(shards);
+        for (i, k) in keys.into_iter().enumerate() {
+            let (tx, rx) = mpsc::sync_channel::<Window>(WINDOWS_AHEAD);
+            let (otx, orx) = mpsc::sync_channel::<WindowOut>(WINDOWS_AHEAD);
+            std::thread::Builder::new()
+                .name(format!("shard-{i}"))
+                .spawn_scoped(scope, move || {
+                    let mut w = Worker::new(cfg, k);
+                    for win in rx {
+                        if otx.send(w.run(win)).is_err() {
+                            break;
+                        }
+                    }
+                })
+                .map_err(|e| anyhow::anyhow!("cannot start a shard thread: {e}"))?;
+            to.push(tx);
+            from.push(orx);
+        }
+        let send = |ws: Vec<Window>| -> anyhow::Result<()> {
+            for (tx, w) in to.iter().zip(ws) {
+                tx.send(w)
+                    .map_err(|_| anyhow::anyhow!("a shard worker stopped"))?;
+            }
+            Ok(())
+        };
+        // Merges the oldest window in flight and hands it to `drain`.
+        let mut collect = |merger: &mut Merger, at_end: bool, sel: &Selection| {
+            let outs = from
+                .iter()
+                .map(|r| r.recv())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| anyhow::anyhow!("a shard worker failed"))?;
+            let mut m: Merged = merger.merge(outs, at_end);
+            drain(&mut m, at_end, sel);
+            merger.taken(&m);
+            anyhow::Ok(())
+        };
+        let mut d = Dispatcher::new(shards, pending_every);
+        let mut in_flight: VecDeque<bool> = VecDeque::new();
+        let mut damage = None;
+        let mut stopped = false;
+        loop {
+            match src.next_frame() {
+                Ok(Some(frame)) => {
+                    if !bpf_keeps(&mut bpf, &frame)? {
+                        continue;
+                    }
+                    if let Next::Stop = each(frame.meta.ts, None) {
+                        stopped = true;
+                        break;
+                    }
+                    if let Some(ws) = d.push(&frame) {
+                        send(ws)?;
+                        in_flight.push_back(false);
+                        while in_flight.len() > WINDOWS_AHEAD {
+                            in_flight.pop_front();
+                            collect(&mut merger, false, sel)?;
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(e) if !e.is_damage() => return Err(anyhow::anyhow!("{}: {e}", path.display())),
+                Err(e) => {
+                    damage = Some(e);
+                    break;
+                }
+            }
+        }
+        if !stopped {
+            send(d.end())?;
+            in_flight.push_back(true);
+            while let Some(at_end) = in_flight.pop_front() {
+                collect(&mut merger, at_end, sel)?;
+            }
+        }
+        // Dropping the channels stops the workers (a stopped run leaves windows unread).
+        drop(to);
+        drop(from);
+        Ok(damage)
+    })?;
+    super::limits::report(&merger.limits_hit());
+    Ok(result)
 }
 
 /// Reads `--tls-keylog` (`follow`: a file the browser still appends to): a file that
@@ -127,12 +297,12 @@ pub fn open_error(path: &Path, e: &CaptureError) -> anyhow::Error {
 
 /// Threads to use: `WIRETALE_THREADS` if set, else the cores available.
 ///
-/// What each count buys: 1 = everything on one thread; 2 = `story` tells and prints
-/// on a second thread while the engine reads and analyses (`story` on the 250,000-
-/// connection capture: see docs/performance.md); 3 or more = also reading ahead on its
-/// own thread ([`capture::ReadAhead`]), which measured slower than reading inline on
-/// two cores (one more copy of every frame for a small share of the work), so it waits
-/// for a third core. `tests/threads.rs` checks that every count gives the same output.
+/// What each count buys: 1 = everything on one thread, one engine. N ≥ 2: `conns`,
+/// `dns`, `http` and `story` run N shard engines on N threads while this thread reads
+/// and merges ([`drive_records`]; `story` also tells and prints on a thread of its
+/// own); `packets` keeps one engine and, from 3, reads ahead on its own thread
+/// ([`capture::ReadAhead`], which measured slower than reading inline on two cores).
+/// `tests/threads.rs` checks that every count gives the same output.
 pub fn threads() -> usize {
     std::env::var("WIRETALE_THREADS")
         .ok()

@@ -7,10 +7,11 @@ use std::sync::mpsc;
 use super::args::FileArgs;
 use super::json::guard;
 use super::out::Out;
-use super::run::{drive_with, finish_status, threads, Next};
+use super::run::{drive_records, drive_with, finish_status, threads, Next};
 use super::select::{Matched, Selection};
 use wiretale_engine::analysis::records::EventJson;
-use wiretale_engine::analysis::{Engine, EngineConfig};
+use wiretale_engine::analysis::shard::Records;
+use wiretale_engine::analysis::EngineConfig;
 use wiretale_engine::proto::dns::DnsTransaction;
 use wiretale_engine::story::stream::KeepConn;
 use wiretale_engine::story::{
@@ -166,11 +167,12 @@ fn run_two_threads(a: &FileArgs, mut sel: Selection, cfg: EngineConfig) -> anyho
             teller.end()
         });
         let mut last_advance = i64::MIN;
-        let damage = drive_with(
+        let damage = drive_records(
             &a.file,
             cfg,
             &mut sel,
-            |_, _, _| {
+            Some(ADVANCE_EVERY),
+            |_, _| {
                 if gone.load(Ordering::Relaxed) {
                     Next::Stop
                 } else {
@@ -196,7 +198,7 @@ fn run_two_threads(a: &FileArgs, mut sel: Selection, cfg: EngineConfig) -> anyho
 }
 
 /// Takes the engine's finished records (and, when due, what is pending) as one batch.
-fn batch(engine: &mut Engine, at_end: bool, last_advance: &mut i64, m: &Matched) -> Batch {
+fn batch(engine: &mut dyn Records, at_end: bool, last_advance: &mut i64, m: &Matched) -> Batch {
     let mut b = Batch {
         at_end,
         ..Batch::default()

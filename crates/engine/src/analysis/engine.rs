@@ -100,7 +100,23 @@ impl Engine {
         for s in frame.secrets {
             self.apps.add_secrets(s);
         }
-        self.last_ts = self.last_ts.max(frame.meta.ts);
+        self.clock(frame.meta.ts);
+        self.analyse_frame(frame)
+    }
+
+    /// The capture clock moves on to a frame's time: every frame, whatever it carries,
+    /// advances it and may sweep idle connections out (the table's sweep runs every
+    /// second of capture time). Driven by every frame, not only by those that reach the
+    /// connection table, so that a sharded run (`analysis::shard`), whose workers see
+    /// every frame's time but decode only their share, sweeps at the very same frames.
+    pub fn clock(&mut self, ts: Timestamp) {
+        self.last_ts = self.last_ts.max(ts);
+        self.table.tick(ts, &mut self.apps);
+    }
+
+    /// [`Engine::process`] without the secrets and the [`Engine::clock`] step, for a
+    /// sharded worker that took both already from the frame sequence of the whole file.
+    pub fn analyse_frame(&mut self, frame: &Frame<'_>) -> PacketSummary {
         let mut defrag = std::mem::take(&mut self.defrag);
         let meta = frame.meta;
         let s = decode::decode_defragmented(
@@ -442,6 +458,39 @@ impl Engine {
             now: self.last_ts,
             open,
             dns_held_since: self.apps.dns.held_since(),
+        }
+    }
+
+    /// Connections created so far (their ids are `0..conns_created()`): a sharded
+    /// worker learns from it which frame created which of its connections.
+    pub fn conns_created(&self) -> u64 {
+        self.table.stats.conns_created
+    }
+
+    /// Sequence number the next DNS transaction will get (`DnsTransaction::seq`).
+    pub fn dns_next_seq(&self) -> u64 {
+        self.apps.dns.next_seq()
+    }
+
+    /// Connections and HTTP exchanges finished since the last call, without counting
+    /// their limit anomalies: a sharded worker's records are counted by the merge when
+    /// its consumer takes them, as [`Engine::take_conns`] does.
+    pub fn take_finished_untallied(&mut self) -> (Vec<ConnRecord>, Vec<HttpRecord>) {
+        (
+            std::mem::take(&mut self.apps.done_conns),
+            std::mem::take(&mut self.apps.http),
+        )
+    }
+
+    /// Every finished DNS transaction, not only those no open one precedes (expiring
+    /// first, or closing all `at_end`), with the smallest `seq` still held open (none at
+    /// the end): a sharded merge holds back by the smallest open `seq` of all shards.
+    pub fn take_dns_all(&mut self, at_end: bool) -> (Vec<DnsTransaction>, Option<u64>) {
+        if at_end {
+            (self.apps.dns.finish(), None)
+        } else {
+            self.apps.dns.expire(self.last_ts);
+            self.apps.dns.take_all_done()
         }
     }
 

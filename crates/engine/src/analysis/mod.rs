@@ -27,6 +27,7 @@ pub mod packet_view;
 pub mod quic_follow;
 pub mod records;
 pub mod select;
+pub mod shard;
 
 pub use crate::story::{AppKind, ConnRecord, HttpRecord, TlsSummary};
 pub use engine::{Engine, EngineConfig, PacketSummary};

@@ -316,14 +316,19 @@ impl ConnTable {
             return;
         }
         self.last_sweep = Some(now);
-        let expired: Vec<u32> = (0..self.slab.len() as u32)
-            .filter(|&i| {
+        // Finished in connection-id order, not slot order: slots depend on which
+        // connections lived in this table, ids on the order of first packets, so a
+        // sharded run (`analysis::shard`) can merge its tables' sweeps into this order.
+        let mut expired: Vec<(ConnId, u32)> = (0..self.slab.len() as u32)
+            .filter_map(|i| {
                 self.slab[i as usize]
                     .as_ref()
-                    .is_some_and(|e| self.expired(e, now))
+                    .filter(|e| self.expired(e, now))
+                    .map(|e| (e.conn.id, i))
             })
             .collect();
-        for s in expired {
+        expired.sort_unstable();
+        for (_, s) in expired {
             self.finish_slot(s, sink);
         }
     }

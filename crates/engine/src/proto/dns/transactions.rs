@@ -813,6 +813,28 @@ impl DnsTracker {
         out.into_values().collect()
     }
 
+    /// Sequence number the next transaction will get.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Every finished transaction (in `seq` order), with the smallest `seq` still held
+    /// open or waiting for a TCP retry: what [`Self::drain_finished`] would hold back by.
+    pub fn take_all_done(&mut self) -> (Vec<DnsTransaction>, Option<u64>) {
+        let oldest_open = self
+            .open
+            .keys()
+            .next()
+            .copied()
+            .into_iter()
+            .chain(self.tc_wait.iter().map(|t| t.seq))
+            .min();
+        (
+            std::mem::take(&mut self.done).into_values().collect(),
+            oldest_open,
+        )
+    }
+
     /// The earliest first message of any transaction not yet drained (open, waiting
     /// for a TCP retry, or finished behind an open one): what a consumer that orders by
     /// time may still receive.

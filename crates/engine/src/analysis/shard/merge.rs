@@ -1,0 +1,258 @@
+//! Putting the shards' records back into one engine's order, ids and batches.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::worker::{Tag, WindowOut};
+use super::Records;
+use crate::analysis::{LimitTally, LIMIT_ANOMALIES};
+use crate::base::{ConnId, Timestamp};
+use crate::proto::dns::DnsTransaction;
+use crate::story::{ConnRecord, HttpRecord, Pending};
+
+/// Renumbering and DNS hold-back across windows.
+pub struct Merger {
+    /// Per worker: local connection id → the id one engine gives it.
+    conn_ids: Vec<Vec<u32>>,
+    /// Per worker: local DNS `seq` → one engine's `seq`.
+    dns_seqs: Vec<Vec<u64>>,
+    next_conn: u32,
+    next_seq: u64,
+    /// Finished DNS transactions held behind an older open one (global `seq`).
+    dns_done: BTreeMap<u64, DnsTransaction>,
+    /// Limit anomalies of the records the consumer took.
+    taken: LimitTally,
+    /// The workers' own limit counts, as of their last window.
+    worker_limits: Vec<LimitTally>,
+}
+
+/// One drain's records, in one engine's order and numbering.
+#[derive(Default)]
+pub struct Merged {
+    conns: Vec<ConnRecord>,
+    http: Vec<HttpRecord>,
+    dns: Vec<DnsTransaction>,
+    now: Timestamp,
+    pending: Option<Pending>,
+    taken: LimitTally,
+}
+
+impl Merger {
+    pub fn new(workers: usize) -> Self {
+        Merger {
+            conn_ids: vec![Vec::new(); workers],
+            dns_seqs: vec![Vec::new(); workers],
+            next_conn: 0,
+            next_seq: 0,
+            dns_done: BTreeMap::new(),
+            taken: LimitTally::default(),
+            worker_limits: vec![LimitTally::default(); workers],
+        }
+    }
+
+    /// Merges every worker's output for one window (`outs[w]` from worker `w`).
+    pub fn merge(&mut self, outs: Vec<WindowOut>, at_end: bool) -> Merged {
+        // New ids first: by the frame that created them (a frame is one worker's), so
+        // in order of first packets, as one engine numbers them.
+        let mut created: Vec<(u64, usize, usize)> = Vec::new();
+        for (w, o) in outs.iter().enumerate() {
+            created.extend(o.conns_created.iter().enumerate().map(|(i, &n)| (n, w, i)));
+        }
+        created.sort_unstable();
+        for (_, w, _) in created {
+            if let Some(ids) = self.conn_ids.get_mut(w) {
+                ids.push(self.next_conn);
+                self.next_conn = self.next_conn.wrapping_add(1);
+            }
+        }
+        let mut seqs: Vec<(u64, u8, usize, usize)> = Vec::new();
+        for (w, o) in outs.iter().enumerate() {
+            seqs.extend(
+                o.dns_created
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(n, ph))| (n, ph, w, i)),
+            );
+        }
+        seqs.sort_unstable();
+        for (_, _, w, _) in seqs {
+            if let Some(s) = self.dns_seqs.get_mut(w) {
+                s.push(self.next_seq);
+                self.next_seq += 1;
+            }
+        }
+
+        let mut conns: Vec<Vec<(Tag, ConnRecord)>> = Vec::with_capacity(outs.len());
+        let mut http: Vec<Vec<(Tag, HttpRecord)>> = Vec::with_capacity(outs.len());
+        let mut oldest: Option<u64> = None;
+        let mut pending: Option<Pending> = None;
+        let mut now = Timestamp::default();
+        for (w, o) in outs.into_iter().enumerate() {
+            let ids = self.conn_ids.get(w).map_or(&[][..], |v| v.as_slice());
+            let seqs = self.dns_seqs.get(w).map_or(&[][..], |v| v.as_slice());
+            let gid = |c: ConnId| ConnId(ids.get(c.0 as usize).copied().unwrap_or(c.0));
+            let gseq = |s: u64| seqs.get(s as usize).copied().unwrap_or(s);
+            let retag = |(n, ph, k): Tag| -> Tag {
+                if ph == 1 {
+                    (n, ph, k)
+                } else {
+                    (n, ph, gid(ConnId(k as u32)).0 as u64)
+                }
+            };
+            let mut cs = o.conns;
+            for (t, c) in &mut cs {
+                c.conn.id = gid(c.conn.id);
+                *t = retag(*t);
+            }
+            conns.push(cs);
+            let mut hs = o.http;
+            for (t, h) in &mut hs {
+                h.conn = gid(h.conn);
+                *t = retag(*t);
+            }
+            http.push(hs);
+            for mut tx in o.dns {
+                tx.seq = gseq(tx.seq);
+                tx.tc_retry_of = tx.tc_retry_of.map(gseq);
+                tx.conn = tx.conn.map(gid);
+                self.dns_done.insert(tx.seq, tx);
+            }
+            if let Some(s) = o.dns_oldest_open.map(gseq) {
+                oldest = Some(oldest.map_or(s, |o| o.min(s)));
+            }
+            if let Some((open, held)) = o.pending {
+                let p = pending.get_or_insert_with(|| Pending {
+                    now: o.now,
+                    open: HashMap::new(),
+                    dns_held_since: None,
+                });
+                for (ip, t) in open {
+                    let e = p.open.entry(ip).or_insert(t);
+                    *e = (*e).min(t);
+                }
+                p.dns_held_since = min_opt(p.dns_held_since, held);
+            }
+            now = now.max(o.now);
+            if let Some(l) = self.worker_limits.get_mut(w) {
+                *l = o.limits;
+            }
+        }
+        let dns = if at_end {
+            std::mem::take(&mut self.dns_done).into_values().collect()
+        } else {
+            let rest = self.dns_done.split_off(&oldest.unwrap_or(u64::MAX));
+            std::mem::replace(&mut self.dns_done, rest)
+                .into_values()
+                .collect()
+        };
+        if let Some(p) = &mut pending {
+            p.now = now;
+            let held = self.dns_done.values().map(DnsTransaction::first_ts).min();
+            p.dns_held_since = min_opt(p.dns_held_since, held);
+        }
+        Merged {
+            conns: merge_sorted(conns),
+            http: merge_sorted(http),
+            dns,
+            now,
+            pending,
+            taken: LimitTally::default(),
+        }
+    }
+
+    /// Counts what the consumer took from a merged window (as [`crate::analysis::Engine::take_conns`]).
+    pub fn taken(&mut self, m: &Merged) {
+        for k in LIMIT_ANOMALIES {
+            self.taken.add_kind(k, m.taken.get(k));
+        }
+    }
+
+    /// How often each limit was hit, over all shards.
+    pub fn limits_hit(&self) -> LimitTally {
+        let mut t = self.taken;
+        for w in &self.worker_limits {
+            for k in LIMIT_ANOMALIES {
+                t.add_kind(k, w.get(k));
+            }
+        }
+        t
+    }
+}
+
+/// Merges lists each sorted by tag (a worker releases in its own order, which the
+/// renumbering keeps: local ids and global ids both follow first packets) into one,
+/// moving each record once. Equal tags cannot come from two workers (a frame, or a
+/// connection, is one worker's); within one list the order is kept.
+pub(super) fn merge_sorted<T>(lists: Vec<Vec<(Tag, T)>>) -> Vec<T> {
+    let total = lists.iter().map(Vec::len).sum();
+    let mut out = Vec::with_capacity(total);
+    let mut its: Vec<_> = lists
+        .into_iter()
+        .filter(|l| !l.is_empty())
+        .map(|l| l.into_iter().peekable())
+        .collect();
+    loop {
+        let mut best: Option<(usize, Tag)> = None;
+        for (i, it) in its.iter_mut().enumerate() {
+            if let Some((t, _)) = it.peek() {
+                if best.is_none_or(|(_, b)| *t < b) {
+                    best = Some((i, *t));
+                }
+            }
+        }
+        let Some((i, _)) = best else {
+            break;
+        };
+        if let Some((_, r)) = its.get_mut(i).and_then(Iterator::next) {
+            out.push(r);
+        }
+    }
+    out
+}
+
+fn min_opt(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+impl Records for Merged {
+    fn take_conns(&mut self) -> Vec<ConnRecord> {
+        let v = std::mem::take(&mut self.conns);
+        for c in &v {
+            self.taken.add(&c.conn.anomalies);
+        }
+        v
+    }
+    fn take_http(&mut self) -> Vec<HttpRecord> {
+        let v = std::mem::take(&mut self.http);
+        for h in &v {
+            self.taken.add(&h.tx.anomalies);
+        }
+        v
+    }
+    fn take_dns(&mut self, _at_end: bool) -> Vec<DnsTransaction> {
+        std::mem::take(&mut self.dns)
+    }
+    fn now(&self) -> Timestamp {
+        self.now
+    }
+    /// The merged `Pending` of this drain; asked only where the worker windows were
+    /// told to bring it ([`super::WindowEnd::want_pending`]).
+    fn pending(&self) -> Pending {
+        self.pending.clone().unwrap_or(Pending {
+            now: self.now,
+            open: HashMap::new(),
+            dns_held_since: None,
+        })
+    }
+}
+
+#[cfg(test)]
+impl Merger {
+    /// One worker's local → global connection ids so far.
+    pub(super) fn conn_ids_of(&self, w: usize) -> &[u32] {
+        self.conn_ids.get(w).map_or(&[], |v| v.as_slice())
+    }
+}
