@@ -73,6 +73,9 @@ pub fn run(a: &CaptureArgs) -> anyhow::Result<i32> {
     let mut opts = LiveOptions::new(&a.interface);
     opts.filter = a.bpf.clone();
     opts.savefile = a.write.clone();
+    if let Some(b) = a.buffer_size {
+        opts.buffer_size = b;
+    }
     if a.write.is_none() {
         opts.keep_in = keep_dirs();
     }

@@ -53,7 +53,7 @@ use super::TuiOptions;
 use wiretale_engine::analysis::export_keys;
 use wiretale_engine::analysis::packet_table::{self, bit, proto_code, proto_label, PacketTable};
 use wiretale_engine::base::{ConnId, PacketId, Timestamp};
-use wiretale_engine::capture::{FrameStore, LiveCapture, LiveOptions};
+use wiretale_engine::capture::{Delivery, FrameStore, LiveCapture, LiveOptions};
 use wiretale_engine::decode::{self, TcpRel};
 use wiretale_engine::filter::Filter;
 use wiretale_engine::proto::tls::KeyLog;
@@ -255,6 +255,9 @@ impl EngineSource {
         let mut lo = LiveOptions::new(iface);
         lo.filter = bpf.map(str::to_string);
         lo.savefile = Some(file.clone());
+        // The producer reads the frames back from the file: the capture must never wait
+        // for the analysis (or for a paused UI), which catches up from the file.
+        lo.delivery = Delivery::FileOnly;
         let cap = LiveCapture::start(lo)?;
         let store = FrameStore::open_growing(&file)
             .with_context(|| format!("reading back {}", file.display()))?;
