@@ -34,6 +34,11 @@ pub struct Cli {
     #[arg(short = 'w', long = "write")]
     pub write: Option<PathBuf>,
 
+    /// Kernel capture buffer for -i (libpcap's ring): KiB as tcpdump's -B, or with a
+    /// unit (`64M`, `1G`). Default 32M.
+    #[arg(short = 'B', long = "buffer-size", value_name = "SIZE", value_parser = parse_buffer_size)]
+    pub buffer_size: Option<u32>,
+
     /// TLS key log (NSS format, as SSLKEYLOGFILE writes) to decrypt TLS with in the TUI;
     /// live (-i), re-read as the browser appends to it. Keys in a pcapng's Decryption
     /// Secrets Blocks are used without it.
