@@ -14,6 +14,7 @@
 #   file       packets in the file written (counted here, from the pcap record headers)
 #
 # Capturers (TOOLS): tcpdump (`tcpdump -w`, its defaults: 2 MiB buffer, not immediate),
+# tcpdump-B32M (`tcpdump -B 32768 -w`: the ring wiretale uses by default),
 # wt-write (`wiretale capture -q -w`: analysis on, nothing printed), wt-story
 # (`wiretale capture --story -w`, the story printed to a file), wt-tui (`wiretale -i IF -w`,
 # the terminal UI, run in a tmux of its own). Rates (RATES): a number is `--mbps=N`,
@@ -140,8 +141,9 @@ one_run() { # TOOL RATE RUN
   local captured="" recv="" kdrop="" ifdrop=""
   log "run $tag"
   case "$tool" in
-    tcpdump)
-      ip netns exec "$NS_R" tcpdump -i "$IF_R" -n -s 0 -w "$file" >/dev/null 2>"$err" &
+    tcpdump | tcpdump-B32M)
+      local ring=(); [ "$tool" = tcpdump-B32M ] && ring=(-B 32768)
+      ip netns exec "$NS_R" tcpdump -i "$IF_R" -n -s 0 "${ring[@]}" -w "$file" >/dev/null 2>"$err" &
       pid=$!; PIDS+=("$pid")
       wait_capture "$pid" "$err"
       replay "$rate" "$rlog"; sleep 1
