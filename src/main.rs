@@ -10,6 +10,7 @@ fn main() {
             bpf: r.bpf,
             write: r.write,
             tls_keylog: r.tls_keylog,
+            buffer_size: r.buffer_size,
         })
     }));
 }

@@ -2,14 +2,14 @@
 # Installs what building and testing wiretale needs on a fresh Debian/Ubuntu machine:
 # libpcap (the `pcap` crate links it), pkg-config, and the real programs the lab tests
 # drive (dnsmasq, nginx, curl, tmux, iproute2, ethtool; traceroute for the ICMP lab;
-# openssl makes the HTTPS lab's CA; python3-venv and, from PyPI, aioquic for the HTTP/3
-# lab, see below).
+# tcpreplay for the live replay lab; openssl makes the HTTPS lab's CA; python3-venv
+# and, from PyPI, aioquic for the HTTP/3 lab, see below).
 # Uses sudo when not root. Idempotent: installs only what is missing.
 set -euo pipefail
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in libpcap-dev pkg-config gcc tmux iproute2 ethtool dnsmasq-base nginx curl openssl python3-venv traceroute; do
+for p in libpcap-dev pkg-config gcc tmux iproute2 ethtool dnsmasq-base nginx curl openssl python3-venv traceroute tcpreplay; do
   have_pkg "$p" || need+=("$p")
 done
 

@@ -34,6 +34,11 @@ pub struct Cli {
     #[arg(short = 'w', long = "write")]
     pub write: Option<PathBuf>,
 
+    /// Kernel capture buffer for -i (libpcap's ring): KiB as tcpdump's -B, or with a
+    /// unit (`64M`, `1G`). Default 32M.
+    #[arg(short = 'B', long = "buffer-size", value_name = "SIZE", value_parser = parse_buffer_size)]
+    pub buffer_size: Option<u32>,
+
     /// TLS key log (NSS format, as SSLKEYLOGFILE writes) to decrypt TLS with in the TUI;
     /// live (-i), re-read as the browser appends to it. Keys in a pcapng's Decryption
     /// Secrets Blocks are used without it.
@@ -147,6 +152,40 @@ fn parse_count(s: &str) -> Result<u64, String> {
     }
 }
 
+/// `-B SIZE` for live capture: bytes of libpcap's ring. A bare number is KiB, as
+/// tcpdump's `-B`; `K`, `M`, `G` (KiB, MiB, GiB; `KiB`, `MiB`, `GiB` too) say the unit.
+/// libpcap takes an `int`, so 2 GiB and more is refused, as is a ring under 64 KiB
+/// (smaller than one of the kernel's blocks holds).
+pub fn parse_buffer_size(s: &str) -> Result<u32, String> {
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(digits);
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "k" | "kib" => 10,
+        "m" | "mib" => 20,
+        "g" | "gib" => 30,
+        _ => {
+            return Err(format!(
+                "not a buffer size: {s:?} (KiB, or a number with K, M or G, e.g. 64M)"
+            ))
+        }
+    };
+    let n: u64 = num.parse().map_err(|_| {
+        format!("not a buffer size: {s:?} (KiB, or a number with K, M or G, e.g. 64M)")
+    })?;
+    let bytes = n
+        .checked_shl(shift)
+        .filter(|b| b >> shift == n)
+        .unwrap_or(u64::MAX);
+    if bytes < 64 << 10 {
+        return Err(format!("buffer size {s:?} is under 64K"));
+    }
+    u32::try_from(bytes)
+        .ok()
+        .filter(|b| *b <= i32::MAX as u32)
+        .ok_or_else(|| format!("buffer size {s:?} is over libpcap's bound (under 2G)"))
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Side {
     Client,
@@ -198,6 +237,11 @@ pub struct CaptureArgs {
     /// Stop after this many packets (at least 1).
     #[arg(short = 'c', long = "count", value_name = "N", value_parser = parse_count)]
     pub count: Option<u64>,
+    /// Kernel capture buffer (libpcap's ring): KiB as tcpdump's -B, or with a unit
+    /// (`64M`, `1G`). Default 32M (tcpdump's is 2M). The kernel drops packets only when
+    /// the ring is full: a larger one rides out longer stalls at high rates.
+    #[arg(short = 'B', long = "buffer-size", value_name = "SIZE", value_parser = parse_buffer_size)]
+    pub buffer_size: Option<u32>,
     /// Stop after this many seconds.
     #[arg(long)]
     pub seconds: Option<f64>,
@@ -320,5 +364,36 @@ mod tests {
         assert!(parse_count("-1").is_err() && parse_count("x").is_err());
         let e = Cli::try_parse_from(["wiretale", "capture", "-i", "lo", "-c", "0"]).unwrap_err();
         assert!(e.to_string().contains("leave -c out"), "{e}");
+    }
+
+    #[test]
+    fn buffer_sizes_are_kib_as_tcpdump_or_carry_a_unit() {
+        assert_eq!(parse_buffer_size("2048"), Ok(2 << 20));
+        assert_eq!(parse_buffer_size("64K"), Ok(64 << 10));
+        assert_eq!(parse_buffer_size("32M"), Ok(32 << 20));
+        assert_eq!(parse_buffer_size("32mib"), Ok(32 << 20));
+        assert_eq!(parse_buffer_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_buffer_size(" 8 MiB "), Ok(8 << 20));
+        for bad in [
+            "",
+            "M",
+            "-1",
+            "1.5M",
+            "12X",
+            "63",
+            "2G",
+            "99999999999999999999",
+            "4194304G",
+        ] {
+            assert!(parse_buffer_size(bad).is_err(), "{bad:?} accepted");
+        }
+        let c = Cli::try_parse_from(["wiretale", "capture", "-i", "lo", "-B", "128M"]).unwrap();
+        let Some(Command::Capture(a)) = c.command else {
+            panic!("capture")
+        };
+        assert_eq!(a.buffer_size, Some(128 << 20));
+        let e = Cli::try_parse_from(["wiretale", "capture", "-i", "lo", "--buffer-size", "0"])
+            .unwrap_err();
+        assert!(e.to_string().contains("under 64K"), "{e}");
     }
 }

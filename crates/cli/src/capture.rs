@@ -17,7 +17,7 @@ use super::args::CaptureArgs;
 use super::out::Out;
 use wiretale_engine::analysis::{ConnRecord, Engine, HttpRecord, PacketSummary};
 use wiretale_engine::base::Timestamp;
-use wiretale_engine::capture::{devices, LiveCapture, LiveOptions};
+use wiretale_engine::capture::{devices, LiveCapture, LiveOptions, LiveStats};
 use wiretale_engine::proto::dns::DnsTransaction;
 use wiretale_engine::story::{self, NameIndex, StoryInput};
 
@@ -71,8 +71,12 @@ fn wall_clock() -> Timestamp {
 
 pub fn run(a: &CaptureArgs) -> anyhow::Result<i32> {
     let mut opts = LiveOptions::new(&a.interface);
+    let ring = a.buffer_size.unwrap_or(opts.buffer_size);
     opts.filter = a.bpf.clone();
     opts.savefile = a.write.clone();
+    if let Some(b) = a.buffer_size {
+        opts.buffer_size = b;
+    }
     if a.write.is_none() {
         opts.keep_in = keep_dirs();
     }
@@ -117,6 +121,7 @@ pub fn run(a: &CaptureArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
     let mut frames: u64 = 0;
     let mut last_print = Instant::now();
+    let mut drops = DropWatch::default();
     // Everything known is printed and flushed at once: packet lines as each batch is
     // analysed (a batch is at most `batch_interval` old), records every PRINT_EVERY.
     'outer: loop {
@@ -155,6 +160,9 @@ pub fn run(a: &CaptureArgs) -> anyhow::Result<i32> {
             break;
         }
         if last_print.elapsed() >= PRINT_EVERY {
+            if let Some(w) = drops.check(&cap.stats(), ring) {
+                eprintln!("{w}");
+            }
             // The browser writes secrets after their packets: read what it added, so
             // connections waiting for keys decrypt before their records are printed.
             if a.tls_keylog.is_some() {
@@ -208,7 +216,81 @@ pub fn run(a: &CaptureArgs) -> anyhow::Result<i32> {
         stats.if_dropped,
         saved.display()
     );
+    if stats.dropped > 0 {
+        eprintln!("{}", drop_hint(stats.dropped, ring, false));
+    }
     Ok(0)
+}
+
+/// Says, at most every [`DropWatch::EVERY`], that the kernel is dropping packets while
+/// capturing: the numbers at the end come too late to act on (a larger `-B`, a
+/// narrower `-f`).
+#[derive(Default)]
+struct DropWatch {
+    said: u32,
+    at: Option<Instant>,
+}
+
+impl DropWatch {
+    const EVERY: Duration = Duration::from_secs(5);
+
+    fn check(&mut self, st: &LiveStats, ring: u32) -> Option<String> {
+        if st.dropped <= self.said || self.at.is_some_and(|t| t.elapsed() < Self::EVERY) {
+            return None;
+        }
+        self.said = st.dropped;
+        self.at = Some(Instant::now());
+        Some(drop_hint(st.dropped, ring, true))
+    }
+}
+
+/// The line about `n` packets the kernel dropped (libpcap's `ps_drop`: its ring of
+/// `ring` bytes was full), with what helps.
+fn drop_hint(n: u32, ring: u32, so_far: bool) -> String {
+    // Four times the ring, within libpcap's bound (an int of bytes).
+    let next = (u64::from(ring) * 4).min(1 << 30);
+    let (size, unit) = if ring >= 1 << 20 {
+        (ring >> 20, "MiB")
+    } else {
+        (ring >> 10, "KiB")
+    };
+    let more = if next >= 1 << 20 {
+        format!("{}M", next >> 20)
+    } else {
+        format!("{}K", next >> 10)
+    };
+    format!(
+        "wiretale: the kernel dropped {n} packet{}{}: its capture buffer ({size} {unit}) was full, so {} in neither the file nor the analysis; -B {more} gives it more room",
+        if n == 1 { "" } else { "s" },
+        if so_far { " so far" } else { "" },
+        if n == 1 { "it is" } else { "they are" },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drops_are_said_while_capturing_at_most_every_five_seconds() {
+        let mut w = DropWatch::default();
+        let st = |dropped| LiveStats {
+            dropped,
+            ..LiveStats::default()
+        };
+        assert_eq!(w.check(&st(0), 32 << 20), None);
+        assert_eq!(
+            w.check(&st(7), 32 << 20).as_deref(),
+            Some("wiretale: the kernel dropped 7 packets so far: its capture buffer (32 MiB) was full, so they are in neither the file nor the analysis; -B 128M gives it more room")
+        );
+        // More drops within five seconds: said later, not now.
+        assert_eq!(w.check(&st(9), 32 << 20), None);
+        assert_eq!(
+            drop_hint(1, 64 << 10, false),
+            "wiretale: the kernel dropped 1 packet: its capture buffer (64 KiB) was full, so it is in neither the file nor the analysis; -B 256K gives it more room"
+        );
+        assert!(drop_hint(1, 1 << 30, false).ends_with("-B 1024M gives it more room"));
+    }
 }
 
 /// What live output has accumulated and printed so far.

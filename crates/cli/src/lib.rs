@@ -52,6 +52,8 @@ pub struct TuiRequest {
     pub write: Option<std::path::PathBuf>,
     /// `--tls-keylog FILE`: decrypt TLS (followed as it grows when capturing live).
     pub tls_keylog: Option<std::path::PathBuf>,
+    /// `-B SIZE`: bytes of libpcap's ring for a live capture.
+    pub buffer_size: Option<u32>,
 }
 
 /// Parses the command line and runs the command; `wiretale FILE` (no subcommand) goes
@@ -132,6 +134,7 @@ fn dispatch(
                 bpf: cli.bpf,
                 write: cli.write,
                 tls_keylog: cli.tls_keylog,
+                buffer_size: cli.buffer_size,
             })
         }
     }

@@ -59,6 +59,8 @@ pub struct TuiOptions {
     /// TLS key log (`--tls-keylog`): read at open (a missing file is an error before the
     /// TUI starts); a live capture re-reads it as the browser appends.
     pub tls_keylog: Option<PathBuf>,
+    /// Bytes of libpcap's ring for a live capture (`-B`); `None`: the engine's default.
+    pub buffer_size: Option<u32>,
 }
 
 /// The hint printed instead of the TUI when standard output is not a terminal.
@@ -70,13 +72,23 @@ pub const NOT_A_TERMINAL_HINT: &str =
 /// outlives the TUI: where it is is said after quitting. Returns the exit status.
 pub fn main(opts: TuiOptions) -> anyhow::Result<i32> {
     let mut kept: Option<PathBuf> = None;
+    let mut live = None;
     run_with(opts, |o| {
         let s = engine_source::EngineSource::open(o)?;
         kept = s.capture_file();
+        live = s.live_status();
         Ok(Box::new(s))
     })?;
     if let Some(p) = kept {
-        eprintln!("wiretale: the capture is saved in {}", p.display());
+        // The kernel's final counts, as `capture` and tcpdump end with.
+        let st = live.and_then(|l| l.lock().ok().map(|s| s.stats));
+        let kernel = st.map_or_else(String::new, |s| {
+            format!(
+                "kernel: {} received, {} dropped ({} by the interface); ",
+                s.received, s.dropped, s.if_dropped
+            )
+        });
+        eprintln!("wiretale: {kernel}the capture is saved in {}", p.display());
     }
     Ok(0)
 }

@@ -1,14 +1,26 @@
 //! Live capture through libpcap (the `pcap` crate).
 //!
-//! A capture thread owns the libpcap handle in **non-blocking** mode and polls it (a
-//! blocking read never returns on an idle interface, whatever the timeout; see
-//! PITFALLS.md), so the stop flag is honoured within one poll interval. Frames are handed
-//! over in [`FrameBatch`]es (one contiguous byte buffer per batch, no allocation per
-//! packet) through a bounded channel, and every frame is also appended to a spill file
-//! (nanosecond pcap written by [`PcapWriter`]), which is what `-w` saves and what bounds
-//! memory: when the consumer falls behind, batches that do not fit the channel are
-//! counted in [`LiveStats::batches_not_delivered`] (only when stopping with a full channel)
-//! but the frames are still in the file.
+//! A capture thread owns the libpcap handle in **non-blocking** mode and waits for it
+//! with `poll(2)` on its descriptor (a blocking read never returns on an idle interface,
+//! whatever the timeout; see PITFALLS.md), so the stop flag is honoured within one poll
+//! interval and a packet is read as soon as the kernel hands it over. Every frame is
+//! appended to a spill file (nanosecond pcap written by [`PcapWriter`]), which is what
+//! `-w` saves. The consumer gets [`FrameBatch`]es through a bounded channel, in one of two
+//! ways ([`Delivery`]): with the frames (one contiguous byte buffer per batch, no
+//! allocation per packet; a consumer that falls behind makes the capture wait), or as
+//! mere "the file grew" notices for a consumer that reads the spill file itself (the
+//! capture then never waits for it).
+//!
+//! Keeping up at line rate (issue 18; `benches/live/replay.sh` measures it) rests on
+//! libpcap's ring, not on this thread being fast: the kernel copies packets into a
+//! shared ring of [`LiveOptions::buffer_size`] bytes and drops (and counts, `ps_drop`)
+//! only when the ring is full. So the ring is large by default ([`DEFAULT_BUFFER_SIZE`],
+//! a quarter second of 1 Gbit/s, where tcpdump's 2 MiB holds 17 ms) and not in
+//! immediate mode: libpcap then uses TPACKET_V3, whose blocks pack packets by their
+//! real size, while immediate mode falls back to TPACKET_V2, one fixed slot per packet
+//! sized for the largest frame (with receive offloads on, 64 KiB: a 2 MiB ring then
+//! holds 32 packets). Packets are delivered when a block fills or after
+//! [`LiveOptions::batch_interval`], which bounds how late a live line is printed.
 
 use std::io::BufWriter;
 use std::net::IpAddr;
@@ -59,14 +71,40 @@ pub fn devices() -> Result<Vec<DeviceInfo>, CaptureError> {
         .collect())
 }
 
+/// The kernel ring libpcap captures into by default (bytes): 32 MiB, about 270 ms of
+/// traffic at 1 Gbit/s, so a consumer or a disk that stalls for a moment costs no packet.
+/// tcpdump's default is 2 MiB (`-B 2048`).
+pub const DEFAULT_BUFFER_SIZE: u32 = 32 << 20;
+
+/// What the capture thread hands the consumer through [`LiveCapture::batches`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Batches carry the frames. A consumer that falls behind makes the capture wait
+    /// (the kernel ring then fills and the kernel counts what it drops, as tcpdump
+    /// reports): every frame the analysis sees is in the file and the other way round.
+    Frames,
+    /// Batches carry no frames: each says the spill file grew (it is flushed first), and
+    /// the consumer reads the frames from the file ([`super::FrameStore::open_growing`]).
+    /// The capture never waits for the consumer: a notice that does not fit the
+    /// channel is skipped (the next one says the same), and a consumer that falls
+    /// behind catches up from the file.
+    FileOnly,
+}
+
 /// Options for [`LiveCapture::start`].
 #[derive(Clone, Debug)]
 pub struct LiveOptions {
     pub device: String,
     pub snaplen: u32,
     pub promisc: bool,
-    /// Deliver packets as they arrive instead of when the kernel buffer fills.
+    /// Deliver each packet as it arrives (TPACKET_V2 in libpcap: fixed-size slots, far
+    /// fewer packets in the same ring; see the module docs) instead of by blocks of the
+    /// ring, at most [`LiveOptions::batch_interval`] late. Off by default.
     pub immediate: bool,
+    /// Bytes of the kernel ring libpcap captures into ([`DEFAULT_BUFFER_SIZE`]).
+    pub buffer_size: u32,
+    /// Frames in the batches, or only notices (see [`Delivery`]).
+    pub delivery: Delivery,
     /// BPF expression applied in the kernel.
     pub filter: Option<String>,
     /// Where the spill file goes (what `-w` names, overwritten like tcpdump's `-w`);
@@ -80,11 +118,13 @@ pub struct LiveOptions {
     pub keep_in: Vec<PathBuf>,
     /// Most frames per batch.
     pub batch_frames: usize,
-    /// A batch is sent at least this often when it has frames.
+    /// A batch is sent at least this often when it has frames; also libpcap's read
+    /// timeout (how long a partly filled block of the ring may wait).
     pub batch_interval: Duration,
     /// Batches the channel holds before the consumer is considered behind.
     pub channel_batches: usize,
-    /// Sleep between polls when nothing is ready.
+    /// Longest wait for the device when nothing is ready (the stop flag is checked
+    /// at least this often).
     pub poll_interval: Duration,
 }
 
@@ -94,14 +134,16 @@ impl LiveOptions {
             device: device.into(),
             snaplen: 262_144,
             promisc: true,
-            immediate: true,
+            immediate: false,
+            buffer_size: DEFAULT_BUFFER_SIZE,
+            delivery: Delivery::Frames,
             filter: None,
             savefile: None,
             keep_in: Vec::new(),
             batch_frames: 1024,
             batch_interval: Duration::from_millis(50),
             channel_batches: 64,
-            poll_interval: Duration::from_millis(5),
+            poll_interval: Duration::from_millis(20),
         }
     }
 }
@@ -290,8 +332,9 @@ impl LiveCapture {
             .snaplen(opts.snaplen.min(i32::MAX as u32) as i32)
             .promisc(opts.promisc)
             .immediate_mode(opts.immediate)
+            .buffer_size(opts.buffer_size.min(i32::MAX as u32) as i32)
             .precision(Precision::Nano)
-            .timeout(100)
+            .timeout(opts.batch_interval.as_millis().clamp(1, 1000) as i32)
             .open()
             .map_err(|e| open_error(&dev, &e))?;
         let mut cap = cap.setnonblock().map_err(|e| open_error(&dev, &e))?;
@@ -470,15 +513,24 @@ impl Worker {
         }
     }
 
+    /// Hands what was read since the last call to the consumer, the spill file flushed
+    /// first (so a consumer reading the file finds every frame it is told about).
     fn send(
         &mut self,
         batch: &mut FrameBatch,
+        pending: &mut usize,
         not_delivered: &mut u64,
     ) -> Result<(), CaptureError> {
-        if batch.is_empty() {
+        if *pending == 0 {
             return Ok(());
         }
+        *pending = 0;
         self.writer.flush()?;
+        if self.opts.delivery == Delivery::FileOnly {
+            // A notice already waiting says the same; nobody listening is fine too.
+            let _ = self.tx.try_send(FrameBatch::default());
+            return Ok(());
+        }
         // A slow consumer makes the capture wait (the kernel's buffer then fills and the
         // kernel counts what it drops, as tcpdump reports): every frame the analysis
         // sees is in the file and the other way round, so live and offline agree.
@@ -501,8 +553,25 @@ impl Worker {
         Ok(())
     }
 
+    /// Waits until the device has packets for us, at most `poll_interval` (an error
+    /// such as an interrupted call just ends the wait early).
+    fn wait_readable(&self) {
+        use nix::poll::{poll, PollFd, PollFlags};
+        use std::os::fd::AsFd;
+        let ms = self
+            .opts
+            .poll_interval
+            .as_millis()
+            .min(u128::from(u16::MAX)) as u16;
+        let mut fds = [PollFd::new(self.cap.as_fd(), PollFlags::POLLIN)];
+        let _ = poll(&mut fds, ms);
+    }
+
     fn lp(&mut self) -> Result<(), CaptureError> {
         let mut batch = FrameBatch::default();
+        let frames_too = self.opts.delivery == Delivery::Frames;
+        // Frames read but not yet announced to the consumer.
+        let mut pending = 0usize;
         let mut batch_start = Instant::now();
         let mut last_stats = Instant::now();
         let (mut frames, mut not_delivered) = (0u64, 0u64);
@@ -519,35 +588,39 @@ impl Worker {
                         u64::try_from(p.header.ts.tv_usec).unwrap_or(0),
                         1_000_000_000,
                     );
-                    let meta = FrameMeta {
-                        id: PacketId(id.min(u64::from(u32::MAX)) as u32),
-                        ts,
-                        iface: 0,
-                        link: self.link,
-                        caplen: p.data.len() as u32,
-                        origlen: p.header.len,
-                    };
                     id += 1;
                     frames += 1;
                     self.writer.write_packet(ts, p.data, p.header.len)?;
-                    if batch.is_empty() {
+                    if pending == 0 {
                         batch_start = Instant::now();
                     }
-                    batch.push(meta, p.data);
+                    pending += 1;
+                    if frames_too {
+                        let meta = FrameMeta {
+                            id: PacketId((id - 1).min(u64::from(u32::MAX)) as u32),
+                            ts,
+                            iface: 0,
+                            link: self.link,
+                            caplen: p.data.len() as u32,
+                            origlen: p.header.len,
+                        };
+                        batch.push(meta, p.data);
+                    }
                     // Under steady traffic libpcap may never say "nothing ready": the
                     // batch still goes out within `batch_interval`, so what is printed
                     // live is never held longer than that.
-                    if batch.len() >= self.opts.batch_frames
+                    if pending >= self.opts.batch_frames
                         || batch_start.elapsed() >= self.opts.batch_interval
                     {
-                        self.send(&mut batch, &mut not_delivered)?;
+                        self.send(&mut batch, &mut pending, &mut not_delivered)?;
                     }
                 }
                 Err(pcap::Error::TimeoutExpired) => {
-                    if batch_start.elapsed() >= self.opts.batch_interval || self.opts.immediate {
-                        self.send(&mut batch, &mut not_delivered)?;
-                    }
-                    std::thread::sleep(self.opts.poll_interval);
+                    // Nothing more is ready (libpcap hands over the ring a block at a
+                    // time, or a packet at a time in immediate mode): what was read goes
+                    // out now, then we wait for the kernel to fill the next block.
+                    self.send(&mut batch, &mut pending, &mut not_delivered)?;
+                    self.wait_readable();
                 }
                 Err(e) => return Err(live_err(format!("reading from {}: {e}", self.opts.device))),
             }
@@ -559,7 +632,7 @@ impl Worker {
                 last_stats = Instant::now();
             }
         }
-        self.send(&mut batch, &mut not_delivered)?;
+        self.send(&mut batch, &mut pending, &mut not_delivered)?;
         self.refresh_stats(frames, not_delivered);
         Ok(())
     }
@@ -636,6 +709,54 @@ mod tests {
             n += 1;
         }
         assert_eq!(n, 5);
+    }
+
+    /// `Delivery::FileOnly`: the capture never waits for its consumer. Nobody reads the
+    /// notices here and the channel holds one, yet every packet reaches the file while
+    /// the capture runs (with `Delivery::Frames` the thread would wait on the full
+    /// channel and leave the later packets in the kernel's ring).
+    #[test]
+    fn file_only_capture_never_waits_for_its_consumer() {
+        assert!(
+            is_root(),
+            "file_only_capture_never_waits_for_its_consumer needs root (or cap_net_raw): run the tests as root, as CI does"
+        );
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = sock.local_addr().unwrap().port();
+        let dir = tempfile::tempdir().unwrap();
+        let save = dir.path().join("live.pcap");
+        let mut opts = LiveOptions::new("lo");
+        opts.filter = Some(format!("udp dst port {port}"));
+        opts.savefile = Some(save.clone());
+        opts.delivery = Delivery::FileOnly;
+        opts.channel_batches = 1;
+        opts.batch_frames = 1;
+        opts.batch_interval = Duration::from_millis(1);
+        opts.buffer_size = 1 << 20;
+        let live = LiveCapture::start(opts).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        for i in 0..40u8 {
+            sender
+                .send_to(&[b'f', b'o', i], ("127.0.0.1", port))
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let mut grow = crate::capture::FrameStore::open_growing(live.spill_path()).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while grow.len() < 40 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+            grow.refresh().unwrap();
+            grow.index_all();
+        }
+        assert_eq!(grow.len(), 40, "frames in the file while capturing");
+        // The notice that fit carries no frames.
+        let notice = live.batches().try_recv().unwrap();
+        assert!(notice.is_empty());
+        let stats = live.stop().unwrap();
+        assert_eq!(stats.frames, 40, "{stats:?}");
+        assert_eq!(stats.batches_not_delivered, 0, "{stats:?}");
+        assert_eq!(stats.dropped, 0, "{stats:?}");
     }
 
     #[test]

@@ -51,7 +51,10 @@ pub use bpf::BpfFilter;
 pub use error::{CaptureError, ErrorKind};
 pub use export::{check_not_input, same_file, write_selection, write_selection_to, ExportFormat};
 pub use file::{open, open_reader, MemReader, StreamReader};
-pub use live::{devices, DeviceInfo, FrameBatch, LiveCapture, LiveOptions, LiveStats};
+pub use live::{
+    devices, Delivery, DeviceInfo, FrameBatch, LiveCapture, LiveOptions, LiveStats,
+    DEFAULT_BUFFER_SIZE,
+};
 pub use readahead::ReadAhead;
 pub use store::{FrameStore, IndexEntry, IndexProgress};
 pub use walk::{ByteOrder, DecryptionSecrets, FileFormat, InterfaceInfo, SectionInfo};

@@ -43,7 +43,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use self::detail::DetailInput;
-use self::producer::{Batch, LiveHandles, LiveStatus, Producer, Shared};
+pub use self::producer::LiveStatus;
+use self::producer::{Batch, LiveHandles, Producer, Shared};
 use super::source::{
     ConnDetail, ConnRow, DataSource, DnsRow, HttpRow, PacketDetail, PacketRow, SourceStatus,
     StoryItem, Turn,
@@ -53,7 +54,7 @@ use super::TuiOptions;
 use wiretale_engine::analysis::export_keys;
 use wiretale_engine::analysis::packet_table::{self, bit, proto_code, proto_label, PacketTable};
 use wiretale_engine::base::{ConnId, PacketId, Timestamp};
-use wiretale_engine::capture::{FrameStore, LiveCapture, LiveOptions};
+use wiretale_engine::capture::{Delivery, FrameStore, LiveCapture, LiveOptions};
 use wiretale_engine::decode::{self, TcpRel};
 use wiretale_engine::filter::Filter;
 use wiretale_engine::proto::tls::KeyLog;
@@ -172,8 +173,13 @@ impl EngineSource {
         match (&opts.interface, &opts.file) {
             (Some(i), _) => {
                 let keys = read_keys(opts.tls_keylog.as_deref(), true)?;
-                let mut s =
-                    Self::open_live_keyed(i, opts.bpf.as_deref(), opts.write.as_deref(), keys)?;
+                let mut s = Self::open_live_with(
+                    i,
+                    opts.bpf.as_deref(),
+                    opts.write.as_deref(),
+                    keys,
+                    opts.buffer_size,
+                )?;
                 s.keylog = opts.tls_keylog.clone();
                 Ok(s)
             }
@@ -241,6 +247,18 @@ impl EngineSource {
         write: Option<&Path>,
         keys: Option<KeyLog>,
     ) -> anyhow::Result<EngineSource> {
+        Self::open_live_with(iface, bpf, write, keys, None)
+    }
+
+    /// [`EngineSource::open_live_keyed`] with libpcap's ring of `buffer_size` bytes
+    /// (`-B`; `None`: [`LiveOptions`]' default).
+    fn open_live_with(
+        iface: &str,
+        bpf: Option<&str>,
+        write: Option<&Path>,
+        keys: Option<KeyLog>,
+        buffer_size: Option<u32>,
+    ) -> anyhow::Result<EngineSource> {
         let file = match write {
             Some(p) => p.to_path_buf(),
             None => tempfile::Builder::new()
@@ -255,6 +273,12 @@ impl EngineSource {
         let mut lo = LiveOptions::new(iface);
         lo.filter = bpf.map(str::to_string);
         lo.savefile = Some(file.clone());
+        // The producer reads the frames back from the file: the capture must never wait
+        // for the analysis (or for a paused UI), which catches up from the file.
+        lo.delivery = Delivery::FileOnly;
+        if let Some(b) = buffer_size {
+            lo.buffer_size = b;
+        }
         let cap = LiveCapture::start(lo)?;
         let store = FrameStore::open_growing(&file)
             .with_context(|| format!("reading back {}", file.display()))?;
@@ -317,6 +341,12 @@ impl EngineSource {
     /// Where a live capture is written (kept after quitting).
     pub fn capture_file(&self) -> Option<PathBuf> {
         self.live.as_ref().map(|l| l.file.clone())
+    }
+
+    /// A live capture's counters as last refreshed: the final ones once this source has
+    /// been dropped (which stops the capture).
+    pub fn live_status(&self) -> Option<Arc<Mutex<LiveStatus>>> {
+        self.live.as_ref().map(|l| l.handles.status.clone())
     }
 
     /// True once the whole input has been analysed and the story told.
@@ -574,7 +604,13 @@ impl Drop for EngineSource {
             .as_ref()
             .and_then(|l| l.handles.cap.lock().ok().and_then(|mut g| g.take()));
         if let Some(c) = cap {
-            let _ = c.stop();
+            // The final counters, for the line said after quitting.
+            if let (Ok(st), Some(l)) = (c.stop(), &self.live) {
+                if let Ok(mut s) = l.handles.status.lock() {
+                    s.stats = st;
+                    s.stopped = true;
+                }
+            }
         }
     }
 }
