@@ -18,11 +18,17 @@ trap cleanup EXIT
 for _ in $(seq 1 1200); do grep -q '^done' "$t" 2>/dev/null && break; sleep 0.25; done
 sleep 1
 echo "after done: $(grep -E 'RssAnon|RssFile|VmHWM' /proc/$pid/status | tr -s ' \t' ' ' | tr '\n' ' ')"
-key() { tmux send-keys -t "$s" "$@"; sleep 1.5; }
+# Sends a key and waits (at most 120 s) for the trace line of the frame showing it.
+key() {
+  local n; n=$(grep -c '^key' "$t")
+  tmux send-keys -t "$s" "$@"
+  for _ in $(seq 1 1200); do [ "$(grep -c '^key' "$t")" -gt "$n" ] && break; sleep 0.1; done
+  sleep 0.3
+}
 key End
 key 2; key Enter; key Escape
-key 1; key / ; tmux send-keys -t "$s" -l 'tcp.port == 80'; key Enter
-sleep 2
+key 1; key / ; tmux send-keys -t "$s" -l 'tcp.port == 80'; sleep 0.5; key Enter
+sleep 1
 echo "after keys: $(grep -E 'RssAnon|VmHWM' /proc/$pid/status | tr -s ' \t' ' ' | tr '\n' ' ')"
 cat "$t"
 tmux capture-pane -p -t "$s" | head -3
