@@ -135,12 +135,14 @@ pub fn run_terminal(app: &mut App) -> anyhow::Result<()> {
     });
 
     let mut dirty = true;
+    let mut trace = crate::timings::Trace::from_env();
     let result = loop {
         if dirty {
             if let Err(e) = terminal.draw(|f| views::draw(f, app)) {
                 break Err(e.into());
             }
             dirty = false;
+            trace.drawn(app.status.done);
         }
         match rx.recv_timeout(TICK) {
             Ok(ev) => {
@@ -148,6 +150,7 @@ pub fn run_terminal(app: &mut App) -> anyhow::Result<()> {
                 // wheel bursts) so input never lags behind rendering.
                 for ev in std::iter::once(ev).chain(rx.try_iter()) {
                     if let Some(a) = to_action(app, &ev) {
+                        trace.key(&ev);
                         app.update(a);
                         dirty = true;
                     }

@@ -36,6 +36,7 @@ pub mod keymap;
 pub mod layout;
 pub mod source;
 pub mod theme;
+pub mod timings;
 pub mod views;
 pub mod widgets;
 pub mod worker;
@@ -109,6 +110,7 @@ where
         eprintln!("{NOT_A_TERMINAL_HINT}");
         return Ok(());
     }
+    timings::start();
     let source = open(&opts)?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let mut app = app::App::new(source);

@@ -214,7 +214,7 @@ impl App {
     }
 
     pub fn story_count(&self) -> usize {
-        tree_lines(self.source.story(), &self.story_expanded).len()
+        crate::flatten::tree_len(self.source.story(), &self.story_expanded)
     }
 
     /// Number of lines of the open connection's document (see `views::conn`).
@@ -668,8 +668,12 @@ impl App {
         let prow = self.packet_rows();
         self.packets.clamp(self.source.packet_count(), prow);
         self.conns.clamp(self.conn_order.len(), rows);
-        let sc = self.story_count();
-        self.story.clamp(sc, rows);
+        // Only on the Story tab (showing it refreshes): a filtered story is told when
+        // first shown, not at every refresh elsewhere.
+        if self.view() == View::Tab(Tab::Story) {
+            let sc = self.story_count();
+            self.story.clamp(sc, rows);
+        }
         self.dns.clamp(self.source.dns_rows().len(), rows);
         self.http.clamp(self.source.http_rows().len(), rows);
         let cl = self.conn_lines();

@@ -91,7 +91,7 @@ pub struct EngineSource {
     focused: Option<Focused>,
     /// The lists the display filter keeps, by the rules of `-Y` on the batch commands
     /// (`None`: no filter). The focus then limits these.
-    filtered: Option<Focused>,
+    filtered: Option<Filtered>,
     /// Packets of the whole capture that match the filter (a bit per packet id),
     /// whatever the focus: the records a filter keeps are found from them.
     matched: Vec<u64>,
@@ -105,6 +105,8 @@ pub struct EngineSource {
     view_scanned: usize,
     indexed: f64,
     done: bool,
+    /// The last batch arrived: shrink the row lists once its records are absorbed.
+    shrink_lists: bool,
     error: Option<String>,
     paused: bool,
     live: Option<LiveInfo>,
@@ -159,6 +161,15 @@ struct Focused {
     dns: Vec<DnsRow>,
     http: Vec<HttpRow>,
     story: Vec<StoryItem>,
+}
+
+/// The lists a display filter keeps; the story is told when first shown
+/// ([`EngineSource::filtered_story`]).
+struct Filtered {
+    conns: Vec<ConnRow>,
+    dns: Vec<DnsRow>,
+    http: Vec<HttpRow>,
+    story: std::cell::OnceCell<Vec<StoryItem>>,
 }
 
 struct LiveInfo {
@@ -328,6 +339,7 @@ impl EngineSource {
             view_scanned: 0,
             indexed: 0.0,
             done: false,
+            shrink_lists: false,
             error: None,
             paused: false,
             live: None,
@@ -401,6 +413,11 @@ impl EngineSource {
                 }
             }
         }
+        if b.done && !self.done {
+            // The last batch: the lists are complete, give back their spare room.
+            self.table.shrink_to_fit();
+            self.shrink_lists = true;
+        }
         self.done |= b.done;
     }
 
@@ -465,21 +482,44 @@ impl EngineSource {
         if nd > self.seen_dns {
             if let Ok(st) = self.store.read() {
                 let new = sh.dns.get(self.seen_dns..nd).unwrap_or_default();
+                let from = self.all_dns.len();
                 self.all_dns
                     .extend(new.iter().map(|t| rows::dns_row(t, &st, t0)));
-                self.all_dns.sort_by_key(|r| r.number);
+                let sorted = self
+                    .all_dns
+                    .get(from.saturating_sub(1)..)
+                    .is_some_and(|w| w.windows(2).all(|p| p[0].number <= p[1].number));
+                if !sorted {
+                    self.all_dns.sort_by_key(|r| r.number);
+                }
             }
         }
         let new = sh.http.get(self.seen_http..nh).unwrap_or_default();
         if !new.is_empty() {
+            let from = self.all_http.len();
             self.all_http
                 .extend(new.iter().map(|r| rows::http_row(r, t0)));
-            self.all_http
-                .sort_by(|a, b| a.ts_rel.total_cmp(&b.ts_rel).then(a.conn.cmp(&b.conn)));
+            let order =
+                |a: &HttpRow, b: &HttpRow| a.ts_rel.total_cmp(&b.ts_rel).then(a.conn.cmp(&b.conn));
+            // Sorted already when the new rows come in order after the old ones (the
+            // usual case): no sort of every row at every batch.
+            let sorted = self
+                .all_http
+                .get(from.saturating_sub(1)..)
+                .is_some_and(|w| w.windows(2).all(|p| order(&p[0], &p[1]).is_le()));
+            if !sorted {
+                self.all_http.sort_by(order);
+            }
         }
         self.seen_conns = nc;
         self.seen_dns = nd;
         self.seen_http = nh;
+        if std::mem::take(&mut self.shrink_lists) {
+            self.all_conns.shrink_to_fit();
+            self.all_dns.shrink_to_fit();
+            self.all_http.shrink_to_fit();
+            self.conn_pos.shrink_to_fit();
+        }
         true
     }
 
@@ -742,7 +782,8 @@ impl DataSource for EngineSource {
 
     fn conns(&self) -> &[ConnRow] {
         match (&self.focused, &self.filtered) {
-            (Some(f), _) | (None, Some(f)) => &f.conns,
+            (Some(f), _) => &f.conns,
+            (None, Some(f)) => &f.conns,
             (None, None) => &self.all_conns,
         }
     }
@@ -785,22 +826,24 @@ impl DataSource for EngineSource {
 
     fn dns_rows(&self) -> &[DnsRow] {
         match (&self.focused, &self.filtered) {
-            (Some(f), _) | (None, Some(f)) => &f.dns,
+            (Some(f), _) => &f.dns,
+            (None, Some(f)) => &f.dns,
             (None, None) => &self.all_dns,
         }
     }
 
     fn http_rows(&self) -> &[HttpRow] {
         match (&self.focused, &self.filtered) {
-            (Some(f), _) | (None, Some(f)) => &f.http,
+            (Some(f), _) => &f.http,
+            (None, Some(f)) => &f.http,
             (None, None) => &self.all_http,
         }
     }
 
     fn story(&self) -> &[StoryItem] {
-        match (&self.focused, &self.filtered) {
-            (Some(f), _) | (None, Some(f)) => &f.story,
-            (None, None) => &self.all_story,
+        match &self.focused {
+            Some(f) => &f.story,
+            None => self.filtered_story(),
         }
     }
 

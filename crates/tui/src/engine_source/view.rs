@@ -2,7 +2,7 @@
 //! and the connection, DNS, HTTP and story lists limited to the focus or the filter.
 
 use super::producer::Shared;
-use super::{rows, EngineSource, Focused};
+use super::{rows, EngineSource, Filtered, Focused};
 use crate::source::{DnsRow, HttpRow, StoryItem};
 use wiretale_engine::analysis::packet_table::PacketTable;
 use wiretale_engine::base::{ConnId, PacketId};
@@ -28,7 +28,7 @@ impl EngineSource {
             Some(t.query_pkt.or(t.response_pkt)?.frame_number())
         });
         let base = self.filtered.as_ref();
-        let all_story = base.map_or(&self.all_story, |f| &f.story);
+        let all_story = self.filtered_story();
         let all_conns = base.map_or(&self.all_conns, |f| &f.conns);
         let all_dns = base.map_or(&self.all_dns, |f| &f.dns);
         let all_http = base.map_or(&self.all_http, |f| &f.http);
@@ -138,46 +138,88 @@ impl EngineSource {
             .map(|r| rows::http_row(r, t0))
             .collect();
         http.sort_by(|a, b| a.ts_rel.total_cmp(&b.ts_rel).then(a.conn.cmp(&b.conn)));
-        let story = match (&self.filtered, story || self.filtered.is_none()) {
-            (Some(f), false) => f.story.clone(),
-            _ if self.all_story.is_empty() => Vec::new(),
-            _ => {
-                // As `story -Y` tells it: every answer names connections; the filter
-                // decides which lookups, exchanges and connections are told.
-                let mut stream = wiretale_engine::story::StoryStream::new();
-                let mut txs: Vec<&DnsTransaction> = sh.dns.iter().collect();
-                txs.sort_by_key(|t| t.seq);
-                for t in txs {
-                    stream.add_dns(t.clone(), keep_dns(t));
-                }
-                for h in sh.http.iter().filter(|h| keep_http(h)) {
-                    stream.add_http(h.clone());
-                }
-                for c in &sh.conns {
-                    stream.add_conn(c.clone());
-                }
-                let mut pages = Vec::new();
-                let mut keep =
-                    |c: &wiretale_engine::analysis::ConnRecord,
-                     n: Option<&wiretale_engine::story::ConnName>| {
-                        keep_conn(c, n.map(|n| n.qname.as_str()))
-                    };
-                stream.finish(&mut keep, &mut |p| {
-                    pages.push(p.clone());
-                    true
-                });
-                rows::story_items_from_pages(&pages)
-            }
+        drop(sh);
+        drop(st);
+        // The filtered story is told when first shown (see `filtered_story`): telling
+        // it is most of a re-filter's work (on manyflows.pcap, 14 s of 15).
+        let story = match (self.filtered.take(), story) {
+            (Some(f), false) => f.story,
+            _ => std::cell::OnceCell::new(),
         };
-        let lists = Focused {
+        self.filtered = Some(Filtered {
             conns,
             dns,
             http,
             story,
+        });
+    }
+
+    /// The story the display filter keeps (told on first use, then kept until the
+    /// filter or the story changes), or the whole story when no filter is set.
+    pub(super) fn filtered_story(&self) -> &[StoryItem] {
+        match &self.filtered {
+            Some(f) => f.story.get_or_init(|| self.tell_filtered()),
+            None => &self.all_story,
+        }
+    }
+
+    /// Tells the story `story -Y` tells with the current filter: the lookups whose
+    /// packets match, the exchanges with a matching packet, the connections with a
+    /// matching packet or matching connection fields.
+    fn tell_filtered(&self) -> Vec<StoryItem> {
+        let Some(filter) = &self.filter else {
+            return self.all_story.clone();
         };
-        drop(sh);
-        drop(st);
-        self.filtered = Some(lists);
+        if self.all_story.is_empty() {
+            return Vec::new();
+        }
+        let Ok(sh) = self.shared.read() else {
+            return Vec::new();
+        };
+        let mut hit_conns = std::collections::HashSet::new();
+        for (w, &bits) in self.matched.iter().enumerate() {
+            let mut b = bits;
+            while b != 0 {
+                let id = (w * 64) as u32 + b.trailing_zeros();
+                b &= b - 1;
+                if let Some(c) = self.table.get(id).and_then(|f| f.conn()) {
+                    hit_conns.insert(c.0);
+                }
+            }
+        }
+        let keep_conn = |c: &wiretale_engine::analysis::ConnRecord, name: Option<&str>| {
+            hit_conns.contains(&c.conn.id.0)
+                || wiretale_engine::analysis::select::conn_matches(&sh.index, filter, c, name)
+        };
+        let keep_dns =
+            |t: &DnsTransaction| self.is_matched(t.query_pkt) || self.is_matched(t.response_pkt);
+        let keep_http = |r: &wiretale_engine::analysis::HttpRecord| {
+            r.tx.packets().into_iter().any(|p| self.is_matched(p))
+        };
+        // As `story -Y` tells it: every answer names connections; the filter
+        // decides which lookups, exchanges and connections are told.
+        let mut stream = wiretale_engine::story::StoryStream::new();
+        let mut txs: Vec<&DnsTransaction> = sh.dns.iter().collect();
+        txs.sort_by_key(|t| t.seq);
+        for t in txs {
+            stream.add_dns(t.clone(), keep_dns(t));
+        }
+        for h in sh.http.iter().filter(|h| keep_http(h)) {
+            stream.add_http(h.clone());
+        }
+        for c in &sh.conns {
+            stream.add_conn(c.clone());
+        }
+        let mut pages = Vec::new();
+        let mut keep = |c: &wiretale_engine::analysis::ConnRecord,
+                        n: Option<&wiretale_engine::story::ConnName>| {
+            keep_conn(c, n.map(|n| n.qname.as_str()))
+        };
+        stream.finish(&mut keep, &mut |p| {
+            pages.push(p.clone());
+            true
+        });
+        rows::story_items_from_pages(&pages)
     }
 
     /// Rebuilds the packet view from scratch (focus or filter changed).
