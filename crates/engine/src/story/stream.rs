@@ -112,7 +112,10 @@ impl StoryPage {
                 count(dns_tcp, "TCP connection", "TCP connections")
             ));
         }
-        parts.push(format!("{:.3} s", self.end.secs_since(self.start)));
+        let mut took = String::with_capacity(12);
+        super::phases::push_fixed(&mut took, self.end.secs_since(self.start), 3);
+        took.push_str(" s");
+        parts.push(took);
         format!(
             "story {}: {}  ({})",
             self.id + 1,
