@@ -13,6 +13,7 @@ use wiretale_engine::analysis::records::EventJson;
 use wiretale_engine::analysis::shard::Records;
 use wiretale_engine::analysis::EngineConfig;
 use wiretale_engine::proto::dns::DnsTransaction;
+use wiretale_engine::story::phases::push_fixed;
 use wiretale_engine::story::stream::KeepConn;
 use wiretale_engine::story::{
     ConnName, ConnRecord, Event, HttpRecord, Pending, StoryPage, StoryStream, Tally,
@@ -231,6 +232,8 @@ fn print_page(out: &mut Out, page: &StoryPage, json: bool, printed: &mut bool) {
         out.line(&guard(&format!("── {}", page.header())));
         *printed = true;
     }
+    // One buffer for every line of the page (the text built in place, not by pieces).
+    let mut line = String::with_capacity(160);
     for e in &page.events {
         if json {
             out.line(&event_json(e));
@@ -239,16 +242,29 @@ fn print_page(out: &mut Out, page: &StoryPage, json: bool, printed: &mut bool) {
         if e.quiet {
             continue;
         }
+        // `+{:.3}  {:<8} {}` (the label column only when there is a label).
+        line.clear();
+        line.push('+');
+        push_fixed(&mut line, e.rel, 3);
+        line.push_str("  ");
         let label = e.kind.label();
-        if label.is_empty() {
-            out.line(&guard(&format!("+{:.3}  {}", e.rel, e.text)));
-        } else {
-            out.line(&guard(&format!("+{:.3}  {:<8} {}", e.rel, label, e.text)));
+        if !label.is_empty() {
+            line.push_str(label);
+            for _ in label.chars().count()..8 {
+                line.push(' ');
+            }
+            line.push(' ');
         }
+        line.push_str(&e.text);
+        out.line(&guard(&line));
         if let Some(p) = &e.phases {
             let s = p.summary();
             if !s.is_empty() {
-                out.line(&format!("{:>7}  {:<8} {}", "", "", s));
+                // `{:>7}  {:<8} {}` of "", "" and the summary.
+                line.clear();
+                line.push_str("                  ");
+                line.push_str(&s);
+                out.line(&line);
             }
         }
     }

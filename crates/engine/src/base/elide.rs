@@ -21,6 +21,14 @@ pub fn width(s: &str) -> usize {
     UnicodeWidthStr::width(s)
 }
 
+/// Does `s` take at most `columns` columns? No character is wider than its UTF-8
+/// bytes (a wide one takes 2 columns and 3 or 4 bytes; see the tests), so a string of
+/// at most `columns` bytes fits without measuring: the common case of every line
+/// printed.
+fn fits(s: &str, columns: usize) -> bool {
+    s.len() <= columns || width(s) <= columns
+}
+
 /// Joins at most `max` items with `sep`; more are summarised as `… (+N more)`.
 ///
 /// `list(["a","b","c"], ", ", 2)` is `"a, b, … (+1 more)"`.
@@ -54,7 +62,7 @@ where
 /// characters were left out (`/a/very/long/path… (+212 chars)`). Short values are
 /// returned as they are.
 pub fn value(s: &str, max: usize) -> Cow<'_, str> {
-    if width(s) <= max {
+    if fits(s, max) {
         return Cow::Borrowed(s);
     }
     let kept = prefix_columns(s, max.saturating_sub(1));
@@ -70,7 +78,7 @@ pub const COUNT_ROOM: usize = 30;
 /// rest of a line (`/csi?v=3&s=webhp… (+173 chars)`). In fewer than [`COUNT_ROOM`]
 /// columns it is a plain cut with `…` ([`fit`]).
 pub fn within(s: &str, columns: usize) -> Cow<'_, str> {
-    if width(s) <= columns {
+    if fits(s, columns) {
         return Cow::Borrowed(s);
     }
     if columns < COUNT_ROOM {
@@ -95,7 +103,7 @@ pub fn within(s: &str, columns: usize) -> Cow<'_, str> {
 /// the final fit to the terminal; values inside the line are elided first with
 /// [`list`] and [`value`], so this cut rarely hides anything that matters.
 pub fn fit(line: &str, columns: usize) -> Cow<'_, str> {
-    if width(line) <= columns {
+    if fits(line, columns) {
         return Cow::Borrowed(line);
     }
     let kept = prefix_columns(line, columns.saturating_sub(1));
@@ -125,7 +133,7 @@ fn prefix_columns(s: &str, columns: usize) -> &str {
 /// end matters as much as their start: an endpoint keeps its port
 /// (`2001:db8:…:0:1]:443`), a DNS name its domain (`www.…example.com`).
 pub fn middle(s: &str, columns: usize) -> Cow<'_, str> {
-    if width(s) <= columns {
+    if fits(s, columns) {
         return Cow::Borrowed(s);
     }
     if columns == 0 {
@@ -461,6 +469,38 @@ pub fn thousands(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What [`fits`] relies on: no character, alone or after any other, is wider than
+    /// its bytes, so `width(s) <= s.len()` for every string.
+    #[test]
+    fn no_character_is_wider_than_its_bytes() {
+        let mut wide = 0;
+        for c in (0..=0x10_ffff_u32).filter_map(char::from_u32) {
+            let one = c.to_string();
+            assert!(width(&one) <= one.len(), "{c:?}");
+            wide += usize::from(width(&one) == 2);
+            // After text, and before the joiners and selectors that widen a sequence.
+            for s in [
+                format!("a{c}"),
+                format!("{c}\u{fe0f}"),
+                format!("{c}\u{200d}{c}"),
+                format!("{c}{c}"),
+            ] {
+                assert!(width(&s) <= s.len(), "{s:?}");
+            }
+        }
+        assert!(wide > 1000, "wide characters were measured");
+    }
+
+    proptest::proptest! {
+        /// The fast answer of `fits` is the measured one, and every elision gives what
+        /// measuring alone gives.
+        #[test]
+        fn fitting_by_bytes_agrees_with_measuring(s in "\\PC{0,40}", cols in 0usize..60) {
+            proptest::prop_assert!(width(&s) <= s.len());
+            proptest::prop_assert_eq!(fits(&s, cols), width(&s) <= cols);
+        }
+    }
 
     #[test]
     fn lists_keep_the_first_items_and_count_the_rest() {

@@ -2,6 +2,8 @@
 //! wait 2.3 ms · connect 57 µs · …`): the durations ([`PhaseTimes`]), their legend, and how
 //! they are measured from a connection, its lookup and its first exchange.
 
+use std::fmt::Write;
+
 use super::{ConnName, StoryInput};
 use crate::base::Timestamp;
 use crate::flow::ConnProto;
@@ -9,13 +11,55 @@ use crate::proto::http::HttpTransaction;
 
 /// A duration as people read it: `45 µs`, `1.4 ms`, `2.315 s`.
 pub(crate) fn ms(s: f64) -> String {
+    let mut out = String::with_capacity(12);
+    push_ms(&mut out, s);
+    out
+}
+
+/// [`ms`], written at the end of `out`.
+pub fn push_ms(out: &mut String, s: f64) {
     if s < 0.001 {
-        format!("{:.0} µs", s * 1e6)
+        push_fixed(out, s * 1e6, 0);
+        out.push_str(" µs");
     } else if s < 1.0 {
-        format!("{:.1} ms", s * 1e3)
+        push_fixed(out, s * 1e3, 1);
+        out.push_str(" ms");
     } else {
-        format!("{s:.3} s")
+        push_fixed(out, s, 3);
+        out.push_str(" s");
     }
+}
+
+/// Writes `x` with `decimals` (at most 3) digits after the point, exactly as
+/// `format!("{x:.decimals$}")` does, without the formatter's exact slow path (Grisu,
+/// then Dragon with big numbers: ~4 % of telling a story of many short connections).
+///
+/// The formatter rounds the exact binary value of `x`, half to even. `x·10^d` computed
+/// in `f64` is within half an ulp of the exact product, which below 10^9 is under
+/// 1.2e-7: when its fraction is more than 1e-6 away from one half, the exact product
+/// rounds the same way, and the digits are those of an integer. Anything else (near a
+/// tie, negative, -0.0, huge, not finite) goes to the formatter. The tests compare the
+/// two over millions of values, ties and near-ties included.
+pub fn push_fixed(out: &mut String, x: f64, decimals: usize) {
+    const POW: [f64; 4] = [1.0, 10.0, 100.0, 1000.0];
+    const POW_INT: [u64; 4] = [1, 10, 100, 1000];
+    if let (Some(&p), Some(&pi)) = (POW.get(decimals), POW_INT.get(decimals)) {
+        let scaled = x * p;
+        if x.is_sign_positive() && scaled < 1e9 {
+            let floor = scaled.floor();
+            let frac = scaled - floor;
+            if (frac - 0.5).abs() > 1e-6 {
+                // Below 10^9: the cast is exact.
+                let n = floor as u64 + u64::from(frac > 0.5);
+                let _ = write!(out, "{}", n / pi);
+                if decimals > 0 {
+                    let _ = write!(out, ".{:0w$}", n % pi, w = decimals);
+                }
+                return;
+            }
+        }
+    }
+    let _ = write!(out, "{x:.decimals$}");
 }
 
 pub(crate) fn secs(a: Timestamp, b: Timestamp) -> f64 {
@@ -74,7 +118,8 @@ impl PhaseTimes {
     /// happened, as the `story` command and the TUI print them (under a millisecond in
     /// µs).
     pub fn summary(&self) -> String {
-        let parts: Vec<String> = [
+        let mut out = String::new();
+        for (v, (name, _)) in [
             self.dns,
             self.dns_to_connect,
             self.connect,
@@ -87,13 +132,14 @@ impl PhaseTimes {
         ]
         .into_iter()
         .zip(Self::LEGEND)
-        .filter_map(|(v, (name, _))| v.map(|s| format!("{name} {}", ms(s))))
-        .collect();
-        if parts.is_empty() {
-            String::new()
-        } else {
-            format!("phases: {}", parts.join(" · "))
+        {
+            let Some(s) = v else { continue };
+            out.push_str(if out.is_empty() { "phases: " } else { " · " });
+            out.push_str(name);
+            out.push(' ');
+            push_ms(&mut out, s);
         }
+        out
     }
 }
 
@@ -148,5 +194,79 @@ pub(crate) fn phase_times(
             _ => None,
         },
         close: close_start.map(|cs| secs(cs, c.last_ts)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixed(x: f64, d: usize) -> String {
+        let mut s = String::new();
+        push_fixed(&mut s, x, d);
+        s
+    }
+
+    /// Every duration the story can print, in whole nanoseconds (what `secs_since`
+    /// divides), prints as the formatter prints it, for 0 to 3 decimals and through
+    /// `ms`'s scalings; ties (…5 exactly in nanoseconds) and their neighbours included.
+    #[test]
+    fn fixed_point_prints_exactly_what_the_formatter_prints() {
+        let mut checked = 0u64;
+        let mut check = |x: f64| {
+            for d in 0..=3 {
+                assert_eq!(fixed(x, d), format!("{x:.d$}"), "{x:e} with {d} decimals");
+            }
+            for y in [x * 1e6, x * 1e3] {
+                assert_eq!(fixed(y, 0), format!("{y:.0}"), "{y:e}");
+                assert_eq!(fixed(y, 1), format!("{y:.1}"), "{y:e}");
+            }
+            checked += 1;
+        };
+        // Every third nanosecond count up to 1.1 ms (across the µs/ms switch), then
+        // ties and near-ties at every scale.
+        for ns in (0..1_100_000_i64).step_by(3) {
+            check(ns as f64 / 1e9);
+        }
+        for scale in [1_000_i64, 10_000, 100_000, 1_000_000, 1_000_000_000] {
+            for k in 0..10_000_i64 {
+                let tie = k * scale + scale / 2;
+                for ns in [tie - 1, tie, tie + 1, k * scale] {
+                    check(ns as f64 / 1e9);
+                }
+            }
+        }
+        // Pseudo-random nanosecond counts up to 10^6 s (beyond it the formatter is used).
+        let mut r = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..150_000 {
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            check((r % 1_000_000_000_000_000) as f64 / 1e9);
+            check(f64::from_bits(r >> 2) % 1e7);
+        }
+        // What the formatter alone handles.
+        for x in [
+            -0.0,
+            -0.0004,
+            -1.5,
+            f64::NAN,
+            f64::INFINITY,
+            1e9,
+            1e300,
+            0.0005,
+            2.5,
+        ] {
+            check(x);
+        }
+        assert!(checked > 800_000);
+    }
+
+    #[test]
+    fn durations_read_as_before() {
+        assert_eq!(ms(0.000_045), "45 µs");
+        assert_eq!(ms(0.0014), "1.4 ms");
+        assert_eq!(ms(2.315), "2.315 s");
+        assert_eq!(ms(0.000_000_5), "0 µs");
     }
 }

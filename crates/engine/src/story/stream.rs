@@ -112,7 +112,10 @@ impl StoryPage {
                 count(dns_tcp, "TCP connection", "TCP connections")
             ));
         }
-        parts.push(format!("{:.3} s", self.end.secs_since(self.start)));
+        let mut took = String::with_capacity(12);
+        super::phases::push_fixed(&mut took, self.end.secs_since(self.start), 3);
+        took.push_str(" s");
+        parts.push(took);
         format!(
             "story {}: {}  ({})",
             self.id + 1,
@@ -167,12 +170,60 @@ impl Tally {
     }
 }
 
+/// Records in chunks of a fixed size: growing never moves a record (a `Vec` of
+/// 600-byte records that doubles copies all of them, and leaves up to half its room
+/// unused), and at most one chunk per list is spare.
+struct Chunks<T> {
+    chunks: Vec<Vec<T>>,
+    len: usize,
+}
+
+/// Records per chunk: small enough that a client's spare room is little, large enough
+/// that the chunks' own list stays short.
+const CHUNK: usize = 256;
+
+impl<T> Default for Chunks<T> {
+    fn default() -> Self {
+        Chunks {
+            chunks: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> Chunks<T> {
+    fn push(&mut self, v: T) {
+        match self.chunks.last_mut() {
+            Some(c) if c.len() < c.capacity() => c.push(v),
+            _ => {
+                let mut c = Vec::with_capacity(CHUNK);
+                c.push(v);
+                self.chunks.push(c);
+            }
+        }
+        self.len += 1;
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// All records in order of arrival, in one `Vec` of exactly their number.
+    fn into_vec(self) -> Vec<T> {
+        let mut all = Vec::with_capacity(self.len);
+        for c in self.chunks {
+            all.extend(c);
+        }
+        all
+    }
+}
+
 /// What one client did since its last batch.
 #[derive(Default)]
 struct Gathering {
-    conns: Vec<ConnRecord>,
-    http: Vec<HttpRecord>,
-    dns: Vec<DnsTransaction>,
+    conns: Chunks<ConnRecord>,
+    http: Chunks<HttpRecord>,
+    dns: Chunks<DnsTransaction>,
     span: Span,
     /// Capture time (ns) of its last grouping.
     grouped_at: i64,
@@ -238,10 +289,12 @@ fn split<T: Timed>(
     placed: &[Option<bool>],
     before: i64,
     told: &mut Vec<T>,
-    kept: &mut Vec<T>,
+    kept: &mut Chunks<T>,
     span: &mut Span,
 ) -> Vec<usize> {
     let floor = before.saturating_sub(HOLD);
+    // Told records wait for their page's turn: exactly their room, no more.
+    told.reserve_exact(placed.iter().filter(|f| **f == Some(true)).count());
     let mut at = vec![usize::MAX; items.len()];
     for (i, (r, f)) in items.into_iter().zip(placed).enumerate() {
         match f {
@@ -388,7 +441,12 @@ impl StoryStream {
     /// A finished HTTP exchange, before its connection's record (the engine hands
     /// exchanges out no later than the connection's end).
     pub fn add_http(&mut self, h: HttpRecord) {
-        self.orphans.entry(h.conn).or_default().push(h);
+        // Most connections carry one exchange: room for one (a default `Vec` makes room
+        // for four 600-byte records).
+        self.orphans
+            .entry(h.conn)
+            .or_insert_with(|| Vec::with_capacity(1))
+            .push(h);
     }
 
     /// Tells, to `each`, every page that nothing still pending can change or precede.
@@ -482,16 +540,20 @@ impl StoryStream {
     /// others are returned, to be grouped again later.
     fn batch(
         &mut self,
-        mut g: Gathering,
+        g: Gathering,
         before: Option<i64>,
         now: Timestamp,
         keep: &mut KeepConn<'_>,
     ) -> Option<Gathering> {
-        g.conns.sort_by_key(|c| c.conn.id);
-        g.dns.sort_by_key(|t| t.seq);
-        let mut conns = Vec::with_capacity(g.conns.len());
-        let mut names = Vec::with_capacity(g.conns.len());
-        for c in g.conns {
+        // Sorted through their keys: each record moves once, not log n times.
+        let mut all = g.conns.into_vec();
+        all.sort_by_cached_key(|c| c.conn.id);
+        let mut dns = g.dns.into_vec();
+        dns.sort_by_cached_key(|t| t.seq);
+        let http = g.http.into_vec();
+        let mut conns = Vec::with_capacity(all.len());
+        let mut names = Vec::with_capacity(all.len());
+        for c in all {
             let n = self.names.name(&c);
             if keep(&c, n.as_ref()) {
                 conns.push(c);
@@ -500,8 +562,8 @@ impl StoryStream {
         }
         let input = StoryInput {
             conns: &conns,
-            dns: &g.dns,
-            http: &g.http,
+            dns: &dns,
+            http: &http,
         };
         let pages = group_pages(&input, &names);
         let fin = final_pages(&input, &pages, before);
@@ -509,8 +571,8 @@ impl StoryStream {
         // connection, an exchange whose connection a filter dropped).
         let mut placed = (
             vec![None; conns.len()],
-            vec![None; g.http.len()],
-            vec![None; g.dns.len()],
+            vec![None; http.len()],
+            vec![None; dns.len()],
         );
         for (pi, p) in pages.iter().enumerate() {
             p.conns.iter().for_each(|&i| placed.0[i] = Some(fin[pi]));
@@ -541,7 +603,7 @@ impl StoryStream {
                 &mut rest.span,
             ),
             split(
-                g.http,
+                http,
                 &placed.1,
                 before,
                 &mut told.http,
@@ -549,7 +611,7 @@ impl StoryStream {
                 &mut rest.span,
             ),
             split(
-                g.dns,
+                dns,
                 &placed.2,
                 before,
                 &mut told.dns,
