@@ -182,11 +182,13 @@ impl HttpConn {
         HttpConn {
             max_pending: max_pending.max(1),
             sides: [Side::new(), Side::new()],
-            slots: VecDeque::new(),
+            // Room for one: most connections carry one exchange at a time, and a
+            // queue's first growth would otherwise reserve four 600-byte entries.
+            slots: VecDeque::with_capacity(1),
             first_seq: 0,
             next_seq: 0,
             resp_next: 0,
-            done: VecDeque::new(),
+            done: VecDeque::with_capacity(1),
             upgrade: None,
             after_upgrade: [None, None],
             anomalies: Vec::new(),
