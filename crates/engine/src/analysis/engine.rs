@@ -13,7 +13,9 @@ use crate::base::{
 use crate::capture::DecryptionSecrets;
 use crate::capture::Frame;
 use crate::decode::{self, Addr, DefragLimits, Defragmenter, Packet, TcpRel};
-use crate::flow::{ConnProto, ConnTable, FlowConfig, FlowPacket, IcmpError, PacketVerdict, L4};
+use crate::flow::{
+    ConnProto, ConnTable, FlowConfig, FlowPacket, IcmpError, PacketVerdict, TableCensus, L4,
+};
 use crate::proto::dns::{self, DnsMeta, DnsTransaction};
 use crate::proto::netbios;
 use crate::proto::tls::KeyLog;
@@ -368,13 +370,17 @@ impl Engine {
 
     /// End of input: flushes every connection and decoder.
     pub fn finish(&mut self) {
+        // Every open connection becomes a record now: room for exactly that many, not
+        // the next power of two (up to half as many again, 600 bytes each).
+        self.apps.done_conns.reserve_exact(self.table.live());
         self.table.finish(&mut self.apps);
         self.apps.finish(self.last_ts);
     }
 
     /// Connections finished since the last call (in the order they finished).
     pub fn take_conns(&mut self) -> Vec<ConnRecord> {
-        let v = std::mem::take(&mut self.apps.done_conns);
+        let room = v_reserve(self.apps.done_conns.len());
+        let v = std::mem::replace(&mut self.apps.done_conns, Vec::with_capacity(room));
         for c in &v {
             self.limits.add(&c.conn.anomalies);
         }
@@ -383,7 +389,8 @@ impl Engine {
 
     /// HTTP exchanges finished since the last call.
     pub fn take_http(&mut self) -> Vec<HttpRecord> {
-        let v = std::mem::take(&mut self.apps.http);
+        let room = v_reserve(self.apps.http.len());
+        let v = std::mem::replace(&mut self.apps.http, Vec::with_capacity(room));
         for h in &v {
             self.limits.add(&h.tx.anomalies);
         }
@@ -498,6 +505,65 @@ impl Engine {
     pub fn live_conns(&self) -> usize {
         self.table.live()
     }
+    /// What the engine holds right now, counted (for memory checks and the
+    /// performance notes): the state is meant to follow the open connections.
+    pub fn census(&self) -> Census {
+        let d = self.apps.census();
+        let (dns_open, dns_done) = self.apps.dns.held();
+        Census {
+            table: self.table.census(),
+            app_states: d.iter().sum(),
+            decoders: Decoders {
+                undecided: d[0],
+                http: d[1],
+                tls: d[2],
+                dns: d[3],
+                quic: d[4],
+            },
+            dns_open,
+            dns_done,
+            pooled_http: self.apps.http_pool_len(),
+            conn_records: self.apps.done_conns.len(),
+            http_records: self.apps.http.len(),
+        }
+    }
+}
+
+/// What the engine holds (see [`Engine::census`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Census {
+    pub table: TableCensus,
+    /// Per-connection application states (one per live connection).
+    pub app_states: usize,
+    /// Of those, the ones holding a decoder.
+    pub decoders: Decoders,
+    /// DNS transactions waiting for a response, and finished ones not taken yet.
+    pub dns_open: usize,
+    pub dns_done: usize,
+    /// HTTP/1 decoders of finished connections kept for new ones (bounded).
+    pub pooled_http: usize,
+    /// Finished connection and HTTP records not taken yet.
+    pub conn_records: usize,
+    pub http_records: usize,
+}
+
+/// Live per-connection decoders by protocol (see [`Census`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Decoders {
+    /// Not decided yet (no payload, or too little to tell).
+    pub undecided: usize,
+    pub http: usize,
+    pub tls: usize,
+    pub dns: usize,
+    pub quic: usize,
+}
+
+/// Room for the next batch of records after a batch of `n` was taken: batches drained
+/// every few thousand packets are alike, so the next one grows without reallocating (and
+/// moving 600-byte records) a dozen times; bounded, so the one large batch at the end of
+/// input reserves nothing large.
+fn v_reserve(n: usize) -> usize {
+    n.min(1024)
 }
 
 /// tshark-like Info: the TCP analysis prefix, then the application's text when this
@@ -523,4 +589,53 @@ fn render_info(pkt: &Packet<'_>, verdict: Option<&PacketVerdict>, notes: &[AppNo
     });
     s.push_str(&decode::info_with(pkt, rel.as_ref()));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::{FrameSource, MemReader};
+    use crate::testutil::bundled_capture;
+
+    /// The engine's state follows the open connections: one application state per live
+    /// connection, decoders only on connections that carry their protocol, nothing
+    /// left once the input is finished; HTTP/1 decoders of finished connections are
+    /// kept for reuse, and the records are what a fresh decoder per connection gives
+    /// (the truth and snapshot tests compare them on every capture).
+    #[test]
+    fn state_follows_the_open_connections() {
+        let bytes = std::fs::read(bundled_capture("lab-page.pcap")).expect("capture");
+        let mut src = MemReader::new(bytes);
+        let mut e = Engine::new(EngineConfig::default());
+        let (mut most_live, mut most_http, mut conns, mut http) = (0, 0, 0, 0);
+        while let Ok(Some(f)) = src.next_frame() {
+            e.process(&f);
+            let c = e.census();
+            assert_eq!(c.app_states, c.table.live, "{c:?}");
+            assert_eq!(c.table.keys, c.table.live, "{c:?}");
+            let d = c.decoders;
+            assert!(d.undecided + d.http + d.tls + d.dns + d.quic <= c.app_states);
+            assert!(c.table.closed <= c.table.tcp_live && c.table.tcp_live <= c.table.live);
+            most_live = most_live.max(c.table.live);
+            most_http = most_http.max(d.http);
+            conns += e.take_conns().len();
+            http += e.take_http().len();
+        }
+        assert!(most_live > 10 && most_http > 1, "{most_live} {most_http}");
+        e.finish();
+        conns += e.take_conns().len();
+        http += e.take_http().len();
+        let c = e.census();
+        assert_eq!(
+            (c.table.live, c.app_states, c.table.keys),
+            (0, 0, 0),
+            "{c:?}"
+        );
+        assert_eq!(conns as u64, e.table.stats.conns_created);
+        assert!(http > 0, "{http}");
+        assert!(
+            e.apps.http_pool_len() > 0,
+            "no HTTP/1 decoder came back for reuse"
+        );
+    }
 }

@@ -30,7 +30,7 @@ pub mod select;
 pub mod shard;
 
 pub use crate::story::{AppKind, ConnRecord, HttpRecord, TlsSummary};
-pub use engine::{Engine, EngineConfig, PacketSummary};
+pub use engine::{Census, Decoders, Engine, EngineConfig, PacketSummary};
 pub use follow::{Followed, Follower, Turn};
 pub use index::{
     filter_ids, filter_index, filter_index_split, FilterContext, FilterIndex, PacketContext,

@@ -45,7 +45,7 @@ pub use conn::{
     MAX_ICMP_ERRORS,
 };
 pub use hash::FxHashMap;
-pub use table::{ConnTable, TableStats};
+pub use table::{ConnTable, TableCensus, TableStats};
 pub use tcp_analysis::{TcpAnalysisFlags, TcpFlagsAnalysis};
 
 /// TCP header flag bits as they appear in [`L4::Tcp`]`::flags`.
@@ -230,6 +230,12 @@ pub trait StreamSink {
     /// A connection is finished (closed and quiet, timed out, evicted, or end of
     /// input): its final summary.
     fn conn_done(&mut self, _conn: &Connection) {}
+    /// [`Self::conn_done`], handing the connection over: the table calls this one, so a
+    /// sink that keeps the summary (the analysis makes a record of it) takes it without
+    /// copying 500 bytes and its lists once per connection.
+    fn conn_finished(&mut self, conn: Connection) {
+        self.conn_done(&conn);
+    }
     /// A connection was created by the packet being processed.
     fn conn_new(&mut self, _conn: &Connection) {}
 }

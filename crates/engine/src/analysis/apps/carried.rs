@@ -15,6 +15,43 @@ pub(super) enum Carried {
     H2(Box<H2Conn>),
 }
 
+/// HTTP/1 decoders whose connections are done, kept for the next ones (each one's
+/// queues and buffers would otherwise be allocated and freed per connection; with
+/// thousands of short connections a second that was a tenth of the run in malloc).
+// Boxed: a decoder moves between the pool and `Carried::Http` as a pointer.
+#[allow(clippy::vec_box)]
+#[derive(Default)]
+pub(super) struct HttpPool(Vec<Box<HttpConn>>);
+
+impl HttpPool {
+    /// Decoders kept at most (each holds a few kilobytes of empty queues).
+    const MAX: usize = 64;
+
+    /// A decoder as [`Carried::http1`] makes it: a kept one if there is one.
+    pub fn take(&mut self, max_pending: usize) -> Carried {
+        match self.0.pop() {
+            Some(h) => Carried::Http(h),
+            None => Carried::http1(max_pending),
+        }
+    }
+
+    /// A decoder whose connection is done (anything else is dropped): reset to new
+    /// ([`HttpConn::recycle`]) and kept, while there is room.
+    pub fn give(&mut self, c: Carried, max_pending: usize) {
+        if let Carried::Http(mut h) = c {
+            if self.0.len() < Self::MAX {
+                h.recycle(max_pending);
+                self.0.push(h);
+            }
+        }
+    }
+
+    /// Decoders kept now.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
 /// What a connection's HTTP exchanges have said so far.
 #[derive(Default)]
 pub(super) struct HttpSeen {
@@ -33,6 +70,9 @@ pub(super) struct Sink<'a> {
     pub seen: &'a mut HttpSeen,
     /// Keep each note's message fields for display filters.
     pub fields: bool,
+    /// Write each note's Info text: only a face that shows packets reads it, and making
+    /// it (escaping, formatting) was a tenth of a run that prints no packets.
+    pub info: bool,
 }
 
 impl Carried {
@@ -103,8 +143,8 @@ impl Carried {
 
     fn emit(&mut self, s: &mut Sink) {
         match self {
-            Carried::Http(h) => note_http(h, &mut s.seen.noted, s.notes, s.fields),
-            Carried::H2(h) => note_h2(h, s.notes, s.fields),
+            Carried::Http(h) => note_http(h, &mut s.seen.noted, s.notes, (s.fields, s.info)),
+            Carried::H2(h) => note_h2(h, s.notes, (s.fields, s.info)),
         }
         self.drain(s);
     }
@@ -129,13 +169,17 @@ impl Carried {
 /// body). `noted` holds, for requests and responses, the `seq` of the first message not
 /// yet noted, so each message is noted once, on the packet being processed when it
 /// became complete.
-/// `fields`: also keep the message's filterable fields ([`HttpNote`]).
-fn note_http(h: &HttpConn, noted: &mut [u32; 2], notes: &mut Vec<AppNote>, fields: bool) {
+/// `fields`: also keep the message's filterable fields ([`HttpNote`]); `info`: write
+/// the Info text (else the note is there, with its protocol, and an empty text).
+fn note_http(h: &HttpConn, noted: &mut [u32; 2], notes: &mut Vec<AppNote>, want: (bool, bool)) {
+    let (fields, info) = want;
     for (tx, req_done, resp_done) in h.in_flight() {
         if req_done && tx.seq >= noted[0] {
             noted[0] = tx.seq + 1;
-            if let Some(info) = tx.request_info() {
-                let mut note = AppNote::new("http", info);
+            // A request has Info when its method and target parsed.
+            if tx.method.is_some() && tx.uri.is_some() {
+                let text = if info { tx.request_info() } else { None };
+                let mut note = AppNote::new("http", text.unwrap_or_default());
                 if fields {
                     note.data = AppData::Http(Box::new(HttpNote::request(tx)));
                 }
@@ -144,8 +188,10 @@ fn note_http(h: &HttpConn, noted: &mut [u32; 2], notes: &mut Vec<AppNote>, field
         }
         if resp_done && tx.seq >= noted[1] {
             noted[1] = tx.seq + 1;
-            if let Some(info) = tx.response_info() {
-                let mut note = AppNote::new("http", info);
+            // A response has Info when its status parsed.
+            if tx.status.is_some() {
+                let text = if info { tx.response_info() } else { None };
+                let mut note = AppNote::new("http", text.unwrap_or_default());
                 if fields {
                     note.data = AppData::Http(Box::new(HttpNote::response(tx)));
                 }
@@ -158,11 +204,12 @@ fn note_http(h: &HttpConn, noted: &mut [u32; 2], notes: &mut Vec<AppNote>, field
 /// One note per packet for the HTTP/2 frames it completed, as tshark's Info lists them
 /// (`HEADERS[1]: GET /, WINDOW_UPDATE[0]`); with `fields`, the frames' filterable
 /// fields too (`http2.*`).
-fn note_h2(h: &mut H2Conn, notes: &mut Vec<AppNote>, fields: bool) {
+fn note_h2(h: &mut H2Conn, notes: &mut Vec<AppNote>, want: (bool, bool)) {
+    let (fields, info) = want;
     let mut infos = Vec::new();
     let mut frames = Vec::new();
     for f in h.drain_frames() {
-        infos.push(f.info());
+        infos.push(if info { f.info() } else { String::new() });
         if fields {
             frames.push(H2FrameField {
                 stream: f.header.stream,

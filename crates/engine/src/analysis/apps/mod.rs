@@ -13,7 +13,7 @@ mod tls;
 
 use std::collections::HashMap;
 
-use carried::{Carried, HttpSeen};
+use carried::{Carried, HttpPool, HttpSeen};
 use quic::QuicApp;
 use tls::{Out, TlsApp};
 
@@ -90,6 +90,8 @@ pub(super) struct Apps {
     quic_cids: HashMap<Box<[u8]>, ConnId>,
     /// The lengths of those IDs: a short header does not say how long its DCID is.
     quic_cid_lens: Vec<usize>,
+    /// HTTP/1 decoders of finished connections, reused by new ones.
+    http_pool: HttpPool,
 }
 
 impl Apps {
@@ -108,6 +110,7 @@ impl Apps {
             keys: None,
             quic_cids: HashMap::new(),
             quic_cid_lens: Vec::new(),
+            http_pool: HttpPool::default(),
         }
     }
 
@@ -307,17 +310,20 @@ impl Apps {
     /// A DNS message in a UDP datagram: into the tracker, and a note for the packet.
     pub fn udp_dns(&mut self, meta: DnsMeta, msg: &dns::Message) {
         let mdns = meta.src.port == 5353 || meta.dst.port == 5353;
-        let mut info = if mdns {
-            dns::text::info_mdns(msg)
-        } else {
-            dns::text::info(msg)
-        };
-        if msg
-            .anomalies
-            .iter()
-            .any(|a| a.kind == AnomalyKind::DnsTruncated)
-        {
-            info.push_str(" [truncated by the capture]");
+        let mut info = String::new();
+        if self.want_info {
+            info = if mdns {
+                dns::text::info_mdns(msg)
+            } else {
+                dns::text::info(msg)
+            };
+            if msg
+                .anomalies
+                .iter()
+                .any(|a| a.kind == AnomalyKind::DnsTruncated)
+            {
+                info.push_str(" [truncated by the capture]");
+            }
         }
         let mut note = AppNote::new("dns", info);
         if self.want_fields {
@@ -334,13 +340,18 @@ impl Apps {
         self.dns.on_message(meta, msg);
     }
 
-    fn decide(c: &ConnApp, bytes: &[u8], limits: &AppLimits) -> Option<Decoder> {
+    fn decide(
+        c: &ConnApp,
+        bytes: &[u8],
+        limits: &AppLimits,
+        pool: &mut HttpPool,
+    ) -> Option<Decoder> {
         // The HTTP/2 preface reads as an HTTP/1 request line (`PRI * HTTP/2.0`): first.
         if looks_like_h2(bytes) {
             return Some(Decoder::Http(Carried::h2()));
         }
         if looks_like_http(bytes) {
-            return Some(Decoder::Http(Carried::http1(limits.http_pending)));
+            return Some(Decoder::Http(pool.take(limits.http_pending)));
         }
         if looks_like_tls(bytes) {
             return Some(Decoder::Tls(Box::new(TlsApp::new())));
@@ -362,7 +373,7 @@ impl Apps {
         if let Decoder::Probe { tries } = &mut c.decoder {
             *tries += 1;
             let probe = &bytes[..bytes.len().min(PROBE_WINDOW)];
-            match Self::decide(c, probe, &self.limits) {
+            match Self::decide(c, probe, &self.limits, &mut self.http_pool) {
                 Some(d) => c.decoder = d,
                 None if c.decoder_tries() >= PROBE_TRIES || bytes.len() >= PROBE_BYTES => {
                     c.decoder = Decoder::Other
@@ -394,7 +405,12 @@ impl Apps {
                         Direction::ClientToServer => (c.client, c.server),
                         Direction::ServerToClient => (c.server, c.client),
                     };
-                    let mut note = AppNote::new("dns", dns::text::info(msg));
+                    let info = if self.want_info {
+                        dns::text::info(msg)
+                    } else {
+                        String::new()
+                    };
+                    let mut note = AppNote::new("dns", info);
                     if self.want_fields {
                         note.data = AppData::Dns(Box::new(msg.clone()));
                     }
@@ -451,6 +467,7 @@ impl Apps {
             http: &mut self.http,
             seen: &mut c.http,
             fields: self.want_fields,
+            info: self.want_info,
             http_pending: self.limits.http_pending,
             tls: &mut self.tls,
         };
@@ -506,10 +523,12 @@ impl StreamSink for Apps {
         // for seconds of capture time; with thousands of connections a second, holding
         // each one's HTTP state until then was most of the memory. Once both sides have
         // ended and everything is drained, the decoder has nothing left to say.
-        if let Decoder::Http(h) = decoder {
-            if h.is_spent() {
-                *decoder = Decoder::Other;
-            }
+        let spent = match decoder {
+            Decoder::Http(h) if h.is_spent() => Some(std::mem::replace(decoder, Decoder::Other)),
+            _ => None,
+        };
+        if let Some(Decoder::Http(h)) = spent {
+            self.http_pool.give(h, self.limits.http_pending);
         }
     }
 
@@ -528,11 +547,38 @@ impl StreamSink for Apps {
     }
 
     fn conn_done(&mut self, conn: &Connection) {
+        self.conn_done_inner(conn.clone());
+    }
+
+    fn conn_finished(&mut self, conn: Connection) {
         self.conn_done_inner(conn);
     }
 }
 
 impl Apps {
+    /// Per-connection application states by decoder: `[undecided, http, tls, dns, quic,
+    /// other]`.
+    pub fn census(&self) -> [usize; 6] {
+        let mut n = [0; 6];
+        for c in self.conns.values() {
+            let i = match c.decoder {
+                Decoder::Probe { .. } => 0,
+                Decoder::Http(_) => 1,
+                Decoder::Tls(_) => 2,
+                Decoder::Dns(_) => 3,
+                Decoder::Quic(_) => 4,
+                Decoder::Other => 5,
+            };
+            n[i] += 1;
+        }
+        n
+    }
+
+    /// HTTP/1 decoders kept for reuse (see [`HttpPool`]).
+    pub fn http_pool_len(&self) -> usize {
+        self.http_pool.len()
+    }
+
     /// The application found on an open connection so far.
     pub fn app_of(&self, id: ConnId) -> Option<AppKind> {
         self.conns.get(&id).and_then(|a| a.app)
@@ -552,7 +598,7 @@ impl Apps {
         }
     }
 
-    fn conn_done_inner(&mut self, conn: &Connection) {
+    fn conn_done_inner(&mut self, conn: Connection) {
         self.finish_decoder(conn.id, conn.last_ts);
         let mut app = self.conns.remove(&conn.id);
         if let Some(Decoder::Quic(q)) = app.as_ref().map(|a| &a.decoder) {
@@ -563,7 +609,7 @@ impl Apps {
             }
         }
         self.done_conns.push(ConnRecord {
-            conn: conn.clone(),
+            conn,
             app: app.as_ref().and_then(|a| a.app),
             tls: app.as_ref().and_then(|a| a.tls()).map(Box::new),
             tls_anomalies: app.as_ref().map(|a| a.tls_anomalies()).unwrap_or_default(),
@@ -571,6 +617,9 @@ impl Apps {
             http_host: app.as_mut().and_then(|a| a.http.host.take()),
             http_count: app.as_ref().map_or(0, |a| a.http.count),
         });
+        if let Some(Decoder::Http(h)) = app.map(|a| a.decoder) {
+            self.http_pool.give(h, self.limits.http_pending);
+        }
     }
 }
 
@@ -595,5 +644,22 @@ impl ConnApp {
             Decoder::Tls(t) => t.anomalies.clone(),
             _ => Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use std::mem::size_of;
+
+    /// One of these exists per live connection (held in a hash map, moved on growth):
+    /// kept small, the decoders boxed behind it.
+    #[test]
+    fn per_connection_app_state_stays_small() {
+        assert!(size_of::<super::Decoder>() <= 16);
+        assert!(
+            size_of::<super::ConnApp>() <= 104,
+            "{}",
+            size_of::<super::ConnApp>()
+        );
     }
 }

@@ -31,6 +31,8 @@ pub(super) struct Out<'a> {
     pub http: &'a mut Vec<HttpRecord>,
     pub seen: &'a mut HttpSeen,
     pub fields: bool,
+    /// Write the notes' Info text (see [`Sink::info`]).
+    pub info: bool,
     pub http_pending: usize,
     /// The packet's TLS facts for display filters (`Some` once the packet shows as
     /// `tls`); only touched when `fields` is set.
@@ -45,6 +47,7 @@ impl Out<'_> {
             http: self.http,
             seen: self.seen,
             fields: self.fields,
+            info: self.info,
         }
     }
 }

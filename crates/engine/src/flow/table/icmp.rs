@@ -84,7 +84,7 @@ impl ConnTable {
     /// reply would), else the newest on the tuple.
     fn quoted_slot(&self, key: &Key, side: usize, pkt: &FlowPacket) -> Option<u32> {
         self.find(key, 1 - side, vlan_ctx(pkt))
-            .or_else(|| self.map.get(key)?.last().copied())
+            .or_else(|| self.map.get(key)?.as_slice().last().copied())
     }
 }
 

@@ -37,6 +37,9 @@ use crate::base::{AnomalyKind, ConnId, Direction, Endpoint, PacketId, Timestamp}
 
 mod icmp;
 mod segment;
+mod slots;
+
+use slots::Slots;
 
 use segment::{sync_bytes, TcpLive};
 
@@ -92,6 +95,20 @@ struct Entry {
     aliases: Vec<Key>,
 }
 
+/// What the table holds right now (see [`ConnTable::census`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TableCensus {
+    pub live: usize,
+    /// Live TCP connections (each with its reassembly and sequence state).
+    pub tcp_live: usize,
+    /// Closed TCP connections lingering for late packets (`tcp_closed_linger_ns`).
+    pub closed: usize,
+    /// Slab slots: the most connections ever live at once.
+    pub slots: usize,
+    pub keys: usize,
+    pub remembered_tuples: usize,
+}
+
 /// Counters about the table itself.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TableStats {
@@ -101,10 +118,14 @@ pub struct TableStats {
 }
 
 /// All live connections.
+///
+/// Entries are boxed in the slab: a slot then costs 8 bytes when free, the slab's
+/// growth moves pointers instead of 650-byte entries (and never holds two copies of
+/// every entry while it reallocates), and finishing a connection moves a pointer out.
 pub struct ConnTable {
     cfg: FlowConfig,
-    map: FxHashMap<Key, Vec<u32>>,
-    slab: Vec<Option<Entry>>,
+    map: FxHashMap<Key, Slots>,
+    slab: Vec<Option<Box<Entry>>>,
     free: Vec<u32>,
     next_id: u32,
     live: usize,
@@ -145,6 +166,24 @@ impl ConnTable {
     /// Connections currently open.
     pub fn live(&self) -> usize {
         self.live
+    }
+
+    /// What the table holds: live connections, their slab slots (the most ever live),
+    /// keys, and tuples of closed connections remembered for `port_reuse`.
+    pub fn census(&self) -> TableCensus {
+        TableCensus {
+            live: self.live,
+            tcp_live: self
+                .slab
+                .iter()
+                .flatten()
+                .filter(|e| e.tcp.is_some())
+                .count(),
+            closed: self.slab.iter().flatten().filter(|e| e.closed).count(),
+            slots: self.slab.len(),
+            keys: self.map.len(),
+            remembered_tuples: self.recent.len(),
+        }
     }
 
     /// The connections not finished yet, in no particular order: what a live display
@@ -261,8 +300,8 @@ impl ConnTable {
     }
 
     fn find(&self, key: &Key, side: usize, vlan: VlanCtx) -> Option<u32> {
-        let slots = self.map.get(key)?;
-        let entry = |s: &u32| self.slab.get(*s as usize).and_then(|e| e.as_ref());
+        let slots = self.map.get(key)?.as_slice();
+        let entry = |s: &u32| self.slab.get(*s as usize).and_then(|e| e.as_deref());
         let pick = |f: &dyn Fn(&Entry) -> bool| {
             slots
                 .iter()
@@ -362,7 +401,7 @@ impl ConnTable {
         if self.live >= self.cfg.max_conns.max(1) {
             self.evict(sink);
         }
-        let entry = Entry {
+        let entry = Box::new(Entry {
             conn,
             tcp: if tcp { Some(Box::default()) } else { None },
             key,
@@ -370,7 +409,7 @@ impl ConnTable {
             closed: false,
             last_pkt: PacketId(0),
             aliases: Vec::new(),
-        };
+        });
         let slot = match self.free.pop() {
             Some(s) => {
                 self.slab[s as usize] = Some(entry);
@@ -381,10 +420,19 @@ impl ConnTable {
                 (self.slab.len() - 1) as u32
             }
         };
-        self.map.entry(key).or_default().push(slot);
+        self.add_key(key, slot);
         self.live += 1;
         self.stats.conns_created += 1;
         slot
+    }
+
+    fn add_key(&mut self, key: Key, slot: u32) {
+        match self.map.entry(key) {
+            std::collections::hash_map::Entry::Occupied(mut o) => o.get_mut().push(slot),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(Slots::new(slot));
+            }
+        }
     }
 
     fn new_id(&mut self) -> ConnId {
@@ -400,11 +448,8 @@ impl ConnTable {
             return;
         };
         for key in std::iter::once(&e.key).chain(&e.aliases) {
-            if let Some(v) = self.map.get_mut(key) {
-                v.retain(|&s| s != slot);
-                if v.is_empty() {
-                    self.map.remove(key);
-                }
+            if self.map.get_mut(key).is_some_and(|v| v.remove(slot)) {
+                self.map.remove(key);
             }
         }
         self.free.push(slot);
@@ -429,7 +474,7 @@ impl ConnTable {
             }
             sync_bytes(conn, t);
         }
-        sink.conn_done(conn);
+        sink.conn_finished(e.conn);
     }
 
     /// The live, unexpired UDP connection `id` takes `key` as another of its 4-tuples.
@@ -449,7 +494,7 @@ impl ConnTable {
             return None;
         }
         e.aliases.push(key);
-        self.map.entry(key).or_default().push(slot);
+        self.add_key(key, slot);
         Some(slot)
     }
 
@@ -550,5 +595,18 @@ impl ConnTable {
             new_conn,
             ..PacketVerdict::none()
         }
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use std::mem::size_of;
+
+    /// A free slab slot costs a pointer and a key's slot list needs no allocation of its
+    /// own for the usual one connection (see `slots.rs`).
+    #[test]
+    fn slots_and_slot_lists_stay_small() {
+        assert_eq!(size_of::<Option<Box<super::Entry>>>(), 8);
+        assert!(size_of::<super::Slots>() <= 24);
     }
 }

@@ -838,6 +838,12 @@ impl DnsTracker {
     /// The earliest first message of any transaction not yet drained (open, waiting
     /// for a TCP retry, or finished behind an open one): what a consumer that orders by
     /// time may still receive.
+    /// Transactions held: waiting for a response (or a TCP retry), and finished but
+    /// not drained yet.
+    pub fn held(&self) -> (usize, usize) {
+        (self.open.len() + self.tc_wait.len(), self.done.len())
+    }
+
     pub fn held_since(&self) -> Option<Timestamp> {
         self.open
             .values()

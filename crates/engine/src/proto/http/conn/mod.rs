@@ -182,17 +182,44 @@ impl HttpConn {
         HttpConn {
             max_pending: max_pending.max(1),
             sides: [Side::new(), Side::new()],
-            slots: VecDeque::new(),
+            // Room for one: most connections carry one exchange at a time, and a
+            // queue's first growth would otherwise reserve four 600-byte entries.
+            slots: VecDeque::with_capacity(1),
             first_seq: 0,
             next_seq: 0,
             resp_next: 0,
-            done: VecDeque::new(),
+            done: VecDeque::with_capacity(1),
             upgrade: None,
             after_upgrade: [None, None],
             anomalies: Vec::new(),
             tunnel_seq: None,
             tunnel_prefix: [Vec::new(), Vec::new()],
         }
+    }
+
+    /// Makes a decoder that served a connection as good as
+    /// [`HttpConn::with_max_pending`] for the next one, keeping its allocations: the
+    /// transaction queues (600-byte entries; their first growth was the largest
+    /// allocation of a short connection) and the head buffers, when they stayed small.
+    /// Every field is the fresh decoder's; only capacities carry over.
+    pub fn recycle(&mut self, max_pending: usize) {
+        /// Head buffers larger than this are let go rather than kept idle.
+        const KEEP_BUF: usize = 4096;
+        let mut fresh = Self::with_max_pending(max_pending);
+        let mut slots = std::mem::take(&mut self.slots);
+        slots.clear();
+        fresh.slots = slots;
+        let mut done = std::mem::take(&mut self.done);
+        done.clear();
+        fresh.done = done;
+        for (f, old) in fresh.sides.iter_mut().zip(self.sides.iter_mut()) {
+            let mut buf = std::mem::take(&mut old.buf);
+            if buf.capacity() <= KEEP_BUF {
+                buf.clear();
+                f.buf = buf;
+            }
+        }
+        *self = fresh;
     }
 
     /// Feeds in-order stream bytes of one direction, carried by packet `pkt` at `ts`.

@@ -1225,3 +1225,56 @@ fn lenient_scripts_fed_whole() {
     let t = split_feed(LENIENT_SCRIPTS[5], &[]);
     assert_eq!(t[0].tunnel.as_ref().unwrap().bytes, [8, 16]);
 }
+
+/// A decoder recycled after serving a connection — one left mid-message, upgraded
+/// and with a partial head buffered — decodes the next connection exactly as a new one.
+#[test]
+fn a_recycled_decoder_decodes_like_a_new_one() {
+    let first: &[(Direction, &[u8])] = &[
+        (
+            C,
+            b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHo",
+        ),
+        (
+            S,
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n",
+        ),
+        (C, b"\x81\x05hello"),
+    ];
+    let second: &[(Direction, &[u8])] = &[
+        (
+            C,
+            b"POST /p HTTP/1.1\r\nHost: y\r\nContent-Length: 3\r\n\r\nabc",
+        ),
+        (S, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        (C, b"GET /q HTTP/1.1\r\nHost: y\r\n\r\n"),
+        (
+            S,
+            b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        ),
+    ];
+    let feed = |c: &mut HttpConn, script: &[(Direction, &[u8])]| {
+        let mut out = Vec::new();
+        for (i, (d, b)) in script.iter().enumerate() {
+            c.feed(*d, Timestamp((i as i64 + 1) * 1000), PacketId(i as u32), b);
+            out.extend(c.drain());
+        }
+        c.end(C, Timestamp(9_000));
+        c.end(S, Timestamp(9_000));
+        c.finish(Timestamp(10_000));
+        out.extend(c.drain());
+        out
+    };
+    let mut used = HttpConn::with_max_pending(7);
+    let first_out = feed(&mut used, first);
+    assert!(!first_out.is_empty());
+    // Left with state: not spent before recycling.
+    let mut half = HttpConn::with_max_pending(7);
+    half.feed(C, Timestamp(1), PacketId(0), b"GET /x HTTP/1.1\r\nHo");
+    for mut c in [used, half] {
+        c.recycle(7);
+        let mut fresh = HttpConn::with_max_pending(7);
+        assert_eq!(feed(&mut c, second), feed(&mut fresh, second));
+        assert_eq!(format!("{c:?}"), format!("{fresh:?}"));
+    }
+}
