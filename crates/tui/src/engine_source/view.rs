@@ -71,6 +71,23 @@ impl EngineSource {
         })
     }
 
+    /// The connections of the packets the display filter matched: a connection is kept
+    /// when any of its packets is, as the CLI's `-Y` keeps records.
+    fn matched_conns(&self) -> std::collections::HashSet<u32> {
+        let mut hit_conns = std::collections::HashSet::new();
+        for (w, &bits) in self.matched.iter().enumerate() {
+            let mut b = bits;
+            while b != 0 {
+                let id = (w * 64) as u32 + b.trailing_zeros();
+                b &= b - 1;
+                if let Some(c) = self.table.get(id).and_then(|f| f.conn()) {
+                    hit_conns.insert(c.0);
+                }
+            }
+        }
+        hit_conns
+    }
+
     /// Recomputes the lists the display filter keeps (the `filtered` field),
     /// with the rules of `-Y` on `conns`, `dns`, `http` and `story` (README, "Filters and
     /// export"; `cli::select`): a connection when one of its packets matched or its own
@@ -87,17 +104,7 @@ impl EngineSource {
         let (Ok(sh), Some(st)) = (self.shared.read(), self.store()) else {
             return;
         };
-        let mut hit_conns = std::collections::HashSet::new();
-        for (w, &bits) in self.matched.iter().enumerate() {
-            let mut b = bits;
-            while b != 0 {
-                let id = (w * 64) as u32 + b.trailing_zeros();
-                b &= b - 1;
-                if let Some(c) = self.table.get(id).and_then(|f| f.conn()) {
-                    hit_conns.insert(c.0);
-                }
-            }
-        }
+        let hit_conns = self.matched_conns();
         let keep_conn = |c: &wiretale_engine::analysis::ConnRecord, name: Option<&str>| {
             hit_conns.contains(&c.conn.id.0)
                 || wiretale_engine::analysis::select::conn_matches(&sh.index, filter, c, name)
@@ -176,17 +183,7 @@ impl EngineSource {
         let Ok(sh) = self.shared.read() else {
             return Vec::new();
         };
-        let mut hit_conns = std::collections::HashSet::new();
-        for (w, &bits) in self.matched.iter().enumerate() {
-            let mut b = bits;
-            while b != 0 {
-                let id = (w * 64) as u32 + b.trailing_zeros();
-                b &= b - 1;
-                if let Some(c) = self.table.get(id).and_then(|f| f.conn()) {
-                    hit_conns.insert(c.0);
-                }
-            }
-        }
+        let hit_conns = self.matched_conns();
         let keep_conn = |c: &wiretale_engine::analysis::ConnRecord, name: Option<&str>| {
             hit_conns.contains(&c.conn.id.0)
                 || wiretale_engine::analysis::select::conn_matches(&sh.index, filter, c, name)
