@@ -10,9 +10,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use wiretale::base::{ConnId, Direction, PacketId, Timestamp};
-use wiretale::capture::{FrameSource, MemReader};
-use wiretale::decode::{decode_defragmented, Defragmenter};
-use wiretale::flow::{ConnTable, Connection, FlowConfig, FlowPacket, StreamSink, TcpAnalysisFlags};
+use wiretale::flow::{ConnTable, Connection, StreamSink, TcpAnalysisFlags};
 
 #[derive(Default)]
 struct Collect {
@@ -33,23 +31,8 @@ impl StreamSink for Collect {
 /// The table's connections over a whole capture, frames read and decoded as the
 /// product does (a damaged file: every frame before the damage).
 fn run(rel: &str) -> (Collect, ConnTable) {
-    let data = std::fs::read(common::shared_root().join(rel)).expect("read capture");
-    let mut reader = MemReader::new(data);
-    let mut defrag = Defragmenter::default();
-    let mut t = ConnTable::new(FlowConfig::default());
     let mut sink = Collect::default();
-    while let Ok(Some(f)) = reader.next_frame() {
-        let (id, ts) = (f.meta.id, f.meta.ts);
-        decode_defragmented(&mut defrag, ts, f.meta.link, f.data, |pkt, whole, frag| {
-            let fp = frag
-                .analysable(pkt, whole)
-                .and_then(|p| FlowPacket::from_decoded(id, ts, p));
-            if let Some(p) = fp {
-                t.process(&p, &mut sink);
-            }
-        });
-    }
-    t.finish(&mut sink);
+    let t = common::flow_table(&common::shared_root().join(rel), &mut sink);
     (sink, t)
 }
 

@@ -6,13 +6,13 @@
 //! with the same stream, type, length and decoded :method/:path/:status, and every
 //! stream must pair into an exchange whose body length is the sum of its DATA frames.
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap};
 
 use wiretale::base::FieldNode;
 use wiretale::base::{ConnId, Direction, PacketId, Timestamp};
-use wiretale::capture::{FrameSource, MemReader};
-use wiretale::decode::{decode_defragmented, Defragmenter};
-use wiretale::flow::{ConnTable, Connection, FlowConfig, FlowPacket, StreamSink};
+use wiretale::flow::{Connection, StreamSink};
 use wiretale::proto::http2::{looks_like_h2, tree, FrameInfo, FrameType, H2Conn, H2Exchange};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/h2");
@@ -78,23 +78,8 @@ impl StreamSink for Sink {
 }
 
 fn run() -> Sink {
-    let data = std::fs::read(format!("{DIR}/h2c.pcap")).expect("read h2c.pcap");
-    let mut reader = MemReader::new(data);
-    let mut defrag = Defragmenter::default();
-    let mut t = ConnTable::new(FlowConfig::default());
     let mut sink = Sink::default();
-    while let Ok(Some(f)) = reader.next_frame() {
-        let (id, ts) = (f.meta.id, f.meta.ts);
-        decode_defragmented(&mut defrag, ts, f.meta.link, f.data, |pkt, whole, frag| {
-            let fp = frag
-                .analysable(pkt, whole)
-                .and_then(|p| FlowPacket::from_decoded(id, ts, p));
-            if let Some(p) = fp {
-                t.process(&p, &mut sink);
-            }
-        });
-    }
-    t.finish(&mut sink);
+    common::flow_table(std::path::Path::new(&format!("{DIR}/h2c.pcap")), &mut sink);
     sink
 }
 

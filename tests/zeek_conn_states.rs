@@ -16,9 +16,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use wiretale::capture::{FrameSource, MemReader};
-use wiretale::decode::{decode_defragmented, Defragmenter};
-use wiretale::flow::{ConnProto, ConnTable, Connection, FlowConfig, FlowPacket, StreamSink};
+use wiretale::flow::{ConnProto, Connection, StreamSink};
 
 #[derive(Default)]
 struct Collect {
@@ -59,23 +57,8 @@ fn path_of(rel: &str) -> PathBuf {
 
 /// The table's connections over a whole capture, in start order.
 fn run(rel: &str) -> Vec<Connection> {
-    let data = std::fs::read(path_of(rel)).expect("read capture");
-    let mut reader = MemReader::new(data);
-    let mut defrag = Defragmenter::default();
-    let mut t = ConnTable::new(FlowConfig::default());
     let mut sink = Collect::default();
-    while let Ok(Some(f)) = reader.next_frame() {
-        let (id, ts) = (f.meta.id, f.meta.ts);
-        decode_defragmented(&mut defrag, ts, f.meta.link, f.data, |pkt, whole, frag| {
-            let fp = frag
-                .analysable(pkt, whole)
-                .and_then(|p| FlowPacket::from_decoded(id, ts, p));
-            if let Some(p) = fp {
-                t.process(&p, &mut sink);
-            }
-        });
-    }
-    t.finish(&mut sink);
+    common::flow_table(&path_of(rel), &mut sink);
     let mut v = sink.done;
     v.sort_by_key(|c| (c.first_ts, c.id));
     v

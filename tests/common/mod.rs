@@ -159,3 +159,37 @@ pub fn run_quic_lab(scenario: &str, prefix: &str) -> tempfile::TempDir {
     );
     run_lab_script("quic.sh", &[scenario], 120, prefix, true)
 }
+
+/// Runs the connection table over a whole capture, frames read, decoded and
+/// defragmented as the product does (a damaged file: every frame before the damage),
+/// into `sink`; returns the table after `finish` for tests that look at what it kept.
+pub fn flow_table<S: wiretale::flow::StreamSink>(
+    path: &Path,
+    sink: &mut S,
+) -> wiretale::flow::ConnTable {
+    use wiretale::capture::FrameSource;
+    use wiretale::flow::{ConnTable, FlowConfig, FlowPacket};
+    let data = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let mut reader = wiretale::capture::MemReader::new(data);
+    let mut defrag = wiretale::decode::Defragmenter::default();
+    let mut t = ConnTable::new(FlowConfig::default());
+    while let Ok(Some(f)) = reader.next_frame() {
+        let (id, ts) = (f.meta.id, f.meta.ts);
+        wiretale::decode::decode_defragmented(
+            &mut defrag,
+            ts,
+            f.meta.link,
+            f.data,
+            |pkt, whole, frag| {
+                let fp = frag
+                    .analysable(pkt, whole)
+                    .and_then(|p| FlowPacket::from_decoded(id, ts, p));
+                if let Some(p) = fp {
+                    t.process(&p, sink);
+                }
+            },
+        );
+    }
+    t.finish(sink);
+    t
+}

@@ -652,16 +652,21 @@ mod tests {
             .unwrap_or(false)
     }
 
-    #[test]
-    fn captures_udp_on_loopback() {
+    /// A capture on `lo` of the UDP datagrams to a fresh port, saved in a temporary
+    /// file: the socket (bound, so the port stays ours), its port, the directory, the
+    /// file and the options. Fails (never passes) without root.
+    fn lo_udp_capture(
+        test: &str,
+    ) -> (
+        std::net::UdpSocket,
+        u16,
+        tempfile::TempDir,
+        std::path::PathBuf,
+        LiveOptions,
+    ) {
         assert!(
             is_root(),
-            "captures_udp_on_loopback needs root (or cap_net_raw): run the tests as root, as CI does"
-        );
-        let devs = devices().unwrap();
-        assert!(
-            devs.iter().any(|d| d.name == "lo" && d.loopback),
-            "{devs:?}"
+            "{test} needs root (or cap_net_raw): run the tests as root, as CI does"
         );
         let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let port = sock.local_addr().unwrap().port();
@@ -670,6 +675,17 @@ mod tests {
         let mut opts = LiveOptions::new("lo");
         opts.filter = Some(format!("udp dst port {port}"));
         opts.savefile = Some(save.clone());
+        (sock, port, dir, save, opts)
+    }
+
+    #[test]
+    fn captures_udp_on_loopback() {
+        let (_sock, port, _dir, save, opts) = lo_udp_capture("captures_udp_on_loopback");
+        let devs = devices().unwrap();
+        assert!(
+            devs.iter().any(|d| d.name == "lo" && d.loopback),
+            "{devs:?}"
+        );
         let live = LiveCapture::start(opts).unwrap();
         std::thread::sleep(Duration::from_millis(200));
         let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -717,17 +733,8 @@ mod tests {
     /// channel and leave the later packets in the kernel's ring).
     #[test]
     fn file_only_capture_never_waits_for_its_consumer() {
-        assert!(
-            is_root(),
-            "file_only_capture_never_waits_for_its_consumer needs root (or cap_net_raw): run the tests as root, as CI does"
-        );
-        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = sock.local_addr().unwrap().port();
-        let dir = tempfile::tempdir().unwrap();
-        let save = dir.path().join("live.pcap");
-        let mut opts = LiveOptions::new("lo");
-        opts.filter = Some(format!("udp dst port {port}"));
-        opts.savefile = Some(save.clone());
+        let (_sock, port, _dir, _save, mut opts) =
+            lo_udp_capture("file_only_capture_never_waits_for_its_consumer");
         opts.delivery = Delivery::FileOnly;
         opts.channel_batches = 1;
         opts.batch_frames = 1;

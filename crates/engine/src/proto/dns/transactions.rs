@@ -799,18 +799,19 @@ impl DnsTracker {
     /// Finished transactions that no still-open one precedes, in order of their first
     /// message.
     pub fn drain_finished(&mut self) -> Vec<DnsTransaction> {
-        let oldest_open = self
-            .open
-            .keys()
-            .next()
-            .copied()
-            .into_iter()
-            .chain(self.tc_wait.iter().map(|t| t.seq))
-            .min()
-            .unwrap_or(u64::MAX);
+        let oldest_open = self.oldest_open().unwrap_or(u64::MAX);
         let rest = self.done.split_off(&oldest_open);
         let out = std::mem::replace(&mut self.done, rest);
         out.into_values().collect()
+    }
+
+    /// The smallest `seq` still open or waiting for a TCP retry: finished transactions
+    /// from it on are held back, so that they come out in order of their first message.
+    fn oldest_open(&self) -> Option<u64> {
+        let open = self.open.keys().next().copied();
+        open.into_iter()
+            .chain(self.tc_wait.iter().map(|t| t.seq))
+            .min()
     }
 
     /// Sequence number the next transaction will get.
@@ -821,23 +822,13 @@ impl DnsTracker {
     /// Every finished transaction (in `seq` order), with the smallest `seq` still held
     /// open or waiting for a TCP retry: what [`Self::drain_finished`] would hold back by.
     pub fn take_all_done(&mut self) -> (Vec<DnsTransaction>, Option<u64>) {
-        let oldest_open = self
-            .open
-            .keys()
-            .next()
-            .copied()
-            .into_iter()
-            .chain(self.tc_wait.iter().map(|t| t.seq))
-            .min();
+        let oldest_open = self.oldest_open();
         (
             std::mem::take(&mut self.done).into_values().collect(),
             oldest_open,
         )
     }
 
-    /// The earliest first message of any transaction not yet drained (open, waiting
-    /// for a TCP retry, or finished behind an open one): what a consumer that orders by
-    /// time may still receive.
     /// Transactions held: waiting for a response (or a TCP retry), and finished but
     /// not drained yet.
     pub fn held(&self) -> (usize, usize) {
