@@ -87,15 +87,7 @@ for pair in "$NS_T $IF_T" "$NS_R $IF_R"; do
   in_ns "$1" ethtool -K "$2" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
   in_ns "$1" ip link set "$2" up
 done
-ok=
-for _ in $(seq 50); do
-  if [ "$(in_ns "$NS_T" cat "/sys/class/net/$IF_T/operstate")" = up ] &&
-    [ "$(in_ns "$NS_R" cat "/sys/class/net/$IF_R/operstate")" = up ]; then
-    ok=1; break
-  fi
-  sleep 0.1
-done
-[ -n "$ok" ] || { echo "replay.sh: the veth link did not come up" >&2; exit 1; }
+wait_links_up "$NS_T" "$IF_T" "$NS_R" "$IF_R"
 
 # Packets in a pcap file (record headers walked; a cut last record is not counted).
 count_pcap() {

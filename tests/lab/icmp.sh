@@ -72,17 +72,7 @@ for pair in "$NS_C ${P}-c" "$NS_R ${P}-rc" "$NS_R ${P}-rs" "$NS_S ${P}-s"; do
 done
 in_ns "$NS_C" ip route add default via "$RTR_C"
 in_ns "$NS_S" ip route add default via "$RTR_S"
-# The veth pairs carry traffic once both ends report "up" (no ping needed).
-ok=
-for _ in $(seq 50); do
-  if [ "$(in_ns "$NS_C" cat "/sys/class/net/${P}-c/operstate")" = up ] &&
-    [ "$(in_ns "$NS_S" cat "/sys/class/net/${P}-s/operstate")" = up ]; then
-    ok=1
-    break
-  fi
-  sleep 0.1
-done
-[ -n "$ok" ] || { echo "icmp.sh: the veth links did not come up" >&2; exit 1; }
+wait_links_up "$NS_C" "${P}-c" "$NS_S" "${P}-s"
 
 # ------------------------------------------------------------------ capture
 CAP_ERR="$WORK/capture.err"

@@ -38,6 +38,23 @@ wait_capture() {
 
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
+# wait_links_up NS IF [NS IF ...]: until every named interface reports "up" (a veth pair
+# carries traffic then, no ping needed), at most 5 s; exits 1 naming them otherwise.
+wait_links_up() {
+  local _ i ok
+  for _ in $(seq 50); do
+    ok=1
+    for ((i = 1; i < $#; i += 2)); do
+      local ns=${!i} j=$((i + 1))
+      [ "$(in_ns "$ns" cat "/sys/class/net/${!j}/operstate")" = up ] || { ok=; break; }
+    done
+    [ -n "$ok" ] && return 0
+    sleep 0.1
+  done
+  echo "$(basename "$0"): the links did not come up: $*" >&2
+  exit 1
+}
+
 now() { date +%s.%N; }
 
 # step NAME DETAIL -- command...: runs the command for at most STEP_TIMEOUT seconds

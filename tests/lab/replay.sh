@@ -53,15 +53,7 @@ for pair in "$NS_T $IF_T" "$NS_R $IF_R"; do
   in_ns "$1" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1"
   in_ns "$1" ip link set "$2" up
 done
-ok=
-for _ in $(seq 50); do
-  if [ "$(in_ns "$NS_T" cat "/sys/class/net/$IF_T/operstate")" = up ] &&
-    [ "$(in_ns "$NS_R" cat "/sys/class/net/$IF_R/operstate")" = up ]; then
-    ok=1; break
-  fi
-  sleep 0.1
-done
-[ -n "$ok" ] || { echo "replay.sh: the veth link did not come up" >&2; exit 1; }
+wait_links_up "$NS_T" "$IF_T" "$NS_R" "$IF_R"
 
 CAP_ERR="$OUT/capture.err"
 ip netns exec "$NS_R" "$WIRETALE" capture -i "$IF_R" -q -w "$OUT/live.pcap" >"$OUT/capture.out" 2>"$CAP_ERR" &
