@@ -34,6 +34,7 @@ use std::net::IpAddr;
 use std::rc::Rc;
 
 use super::narrate::Narrator;
+use super::pack::{Held, Hold, PagePack};
 use super::pages::group_pages;
 use super::{ConnName, ConnRecord, Event, HttpRecord, NameIndex, Page, StoryInput};
 use crate::base::{ConnId, Timestamp};
@@ -218,12 +219,12 @@ impl<T> Chunks<T> {
     }
 }
 
-/// What one client did since its last batch.
+/// What one client did since its last batch, held packed (see `story::pack`).
 #[derive(Default)]
 struct Gathering {
-    conns: Chunks<ConnRecord>,
-    http: Chunks<HttpRecord>,
-    dns: Chunks<DnsTransaction>,
+    conns: Chunks<Held<ConnRecord>>,
+    http: Chunks<Held<HttpRecord>>,
+    dns: Chunks<Held<DnsTransaction>>,
     span: Span,
     /// Capture time (ns) of its last grouping.
     grouped_at: i64,
@@ -237,6 +238,13 @@ struct Span {
 }
 
 impl Span {
+    /// Everything `o` saw.
+    fn merge(&mut self, o: &Span) {
+        if let Some(f) = o.first {
+            self.saw([f, o.last].into_iter());
+        }
+    }
+
     fn saw(&mut self, times: impl Iterator<Item = Timestamp>) {
         for ts in times {
             self.first = Some(self.first.map_or(ts, |f| f.min(ts)));
@@ -284,12 +292,12 @@ impl Timed for DnsTransaction {
 /// dropped) could only join a page that starts within LEAD after it, and none still to
 /// come can start before `before` + HOLD, so it holds nothing back from earlier than
 /// `before` - HOLD.
-fn split<T: Timed>(
+fn split<T: Timed + Hold>(
     items: Vec<T>,
     placed: &[Option<bool>],
     before: i64,
     told: &mut Vec<T>,
-    kept: &mut Chunks<T>,
+    kept: &mut Chunks<Held<T>>,
     span: &mut Span,
 ) -> Vec<usize> {
     let floor = before.saturating_sub(HOLD);
@@ -304,11 +312,11 @@ fn split<T: Timed>(
             }
             Some(false) => {
                 span.saw(r.times());
-                kept.push(r);
+                kept.push(r.hold());
             }
             None if r.times().any(|t| t.0 >= before) => {
                 span.saw(r.times().map(|t| Timestamp(t.0.max(floor))));
-                kept.push(r);
+                kept.push(r.hold());
             }
             None => {}
         }
@@ -320,9 +328,25 @@ fn split<T: Timed>(
 /// It is narrated only when told, so no events are held while it waits.
 struct Waiting {
     key: (Timestamp, IpAddr, u64, u32),
-    told: Rc<Told>,
-    /// Index into `told.pages`.
-    page: usize,
+    turn: Turn,
+}
+
+/// What a waiting page is told from.
+enum Turn {
+    /// Its own records, packed (a batch is split so when none of its connections is
+    /// QUIC: only a QUIC connection's narration reads records of other pages).
+    Page(Box<PagePack>),
+    /// Its batch, whole: page `.1` of it.
+    Batch(Rc<Told>, usize),
+}
+
+impl Turn {
+    fn tell(&self, id: u32) -> StoryPage {
+        match self {
+            Turn::Page(p) => p.tell(id),
+            Turn::Batch(t, i) => t.tell(*i, id),
+        }
+    }
 }
 
 /// The final pages of one batch with just their records (renumbered).
@@ -396,8 +420,9 @@ pub type KeepConn<'a> = dyn FnMut(&ConnRecord, Option<&ConnName>) -> bool + 'a;
 pub struct StoryStream {
     names: NameIndex,
     clients: HashMap<IpAddr, Gathering>,
-    /// Exchanges whose connection has not finished yet (their client is the connection's).
-    orphans: HashMap<ConnId, Vec<HttpRecord>>,
+    /// Exchanges whose connection has not finished yet (their client is the
+    /// connection's), packed, with the instants they mention.
+    orphans: HashMap<ConnId, (Span, Vec<Held<HttpRecord>>)>,
     waiting: BinaryHeap<Reverse<Waiting>>,
     /// [`MAX_WAITING`] unless a test says otherwise.
     max_waiting: usize,
@@ -422,31 +447,33 @@ impl StoryStream {
         }
         let g = self.clients.entry(tx.client.ip).or_default();
         g.span.saw(tx.times());
-        g.dns.push(tx);
+        g.dns.push(tx.hold());
     }
 
     /// A finished connection.
     pub fn add_conn(&mut self, c: ConnRecord) {
         let g = self.clients.entry(c.conn.client.ip).or_default();
         g.span.saw(c.times());
-        if let Some(list) = self.orphans.remove(&c.conn.id) {
+        if let Some((span, list)) = self.orphans.remove(&c.conn.id) {
+            g.span.merge(&span);
             for h in list {
-                g.span.saw(h.times());
                 g.http.push(h);
             }
         }
-        g.conns.push(c);
+        g.conns.push(c.hold());
     }
 
     /// A finished HTTP exchange, before its connection's record (the engine hands
     /// exchanges out no later than the connection's end).
     pub fn add_http(&mut self, h: HttpRecord) {
         // Most connections carry one exchange: room for one (a default `Vec` makes room
-        // for four 600-byte records).
-        self.orphans
+        // for four).
+        let (span, list) = self
+            .orphans
             .entry(h.conn)
-            .or_insert_with(|| Vec::with_capacity(1))
-            .push(h);
+            .or_insert_with(|| (Span::default(), Vec::with_capacity(1)));
+        span.saw(h.times());
+        list.push(h.hold());
     }
 
     /// Tells, to `each`, every page that nothing still pending can change or precede.
@@ -526,7 +553,7 @@ impl StoryStream {
             };
             let id = self.told;
             self.told += 1;
-            let page = w.told.tell(w.page, id);
+            let page = w.turn.tell(id);
             if !each(&page) {
                 return false;
             }
@@ -546,11 +573,11 @@ impl StoryStream {
         keep: &mut KeepConn<'_>,
     ) -> Option<Gathering> {
         // Sorted through their keys: each record moves once, not log n times.
-        let mut all = g.conns.into_vec();
+        let mut all: Vec<ConnRecord> = g.conns.into_vec().into_iter().map(Held::take).collect();
         all.sort_by_cached_key(|c| c.conn.id);
-        let mut dns = g.dns.into_vec();
+        let mut dns: Vec<DnsTransaction> = g.dns.into_vec().into_iter().map(Held::take).collect();
         dns.sort_by_cached_key(|t| t.seq);
-        let http = g.http.into_vec();
+        let http: Vec<HttpRecord> = g.http.into_vec().into_iter().map(Held::take).collect();
         let mut conns = Vec::with_capacity(all.len());
         let mut names = Vec::with_capacity(all.len());
         for c in all {
@@ -626,16 +653,39 @@ impl StoryStream {
             told.pages.push(p);
         }
         if !told.pages.is_empty() {
-            told.narrator = Some(Narrator::new(&told.input()));
+            let narrator = Narrator::new(&told.input());
             let batch = self.batches;
             self.batches += 1;
-            let told = Rc::new(told);
-            for (i, p) in told.pages.iter().enumerate() {
-                self.waiting.push(Reverse(Waiting {
-                    key: (p.start, p.client, batch, p.id),
-                    told: Rc::clone(&told),
-                    page: i,
-                }));
+            // Each page packed with its own records, so the batch is not held (unless a
+            // connection is QUIC, or a record does not pack).
+            let packs: Option<Vec<PagePack>> = if told.conns.iter().any(|c| c.quic.is_some()) {
+                None
+            } else {
+                let input = told.input();
+                told.pages
+                    .iter()
+                    .map(|p| PagePack::new(p, &input, &told.names, &narrator))
+                    .collect()
+            };
+            match packs {
+                Some(packs) => {
+                    for (p, pack) in told.pages.iter().zip(packs) {
+                        self.waiting.push(Reverse(Waiting {
+                            key: (p.start, p.client, batch, p.id),
+                            turn: Turn::Page(Box::new(pack)),
+                        }));
+                    }
+                }
+                None => {
+                    told.narrator = Some(narrator);
+                    let told = Rc::new(told);
+                    for (i, p) in told.pages.iter().enumerate() {
+                        self.waiting.push(Reverse(Waiting {
+                            key: (p.start, p.client, batch, p.id),
+                            turn: Turn::Batch(Rc::clone(&told), i),
+                        }));
+                    }
+                }
             }
         }
         let empty = rest.conns.is_empty() && rest.http.is_empty() && rest.dns.is_empty();
