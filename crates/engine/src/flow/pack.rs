@@ -128,6 +128,12 @@ impl Enc {
         self.u8(d.index() as u8);
     }
 
+    /// Bytes another `Enc` wrote, length first (read back with [`Dec::blob`]).
+    pub fn blob(&mut self, b: &[u8]) {
+        self.u64(b.len() as u64);
+        self.buf.extend_from_slice(b);
+    }
+
     /// The bytes, in an allocation of exactly their size.
     pub fn finish(self) -> Box<[u8]> {
         self.buf.into_boxed_slice()
@@ -206,6 +212,12 @@ impl<'a> Dec<'a> {
         let (a, b) = self.buf.split_at(n);
         self.buf = b;
         a
+    }
+
+    /// What [`Enc::blob`] wrote, to read on its own (its timestamps from base 0).
+    pub fn blob(&mut self) -> Dec<'a> {
+        let n = usize::try_from(self.u64()).unwrap_or(usize::MAX);
+        Dec::new(self.bytes(n))
     }
 
     pub fn str(&mut self) -> String {

@@ -41,11 +41,24 @@ pub(crate) trait Hold: Sized {
     }
 }
 
+/// Packed bytes of a record, when it was packed.
+pub(crate) type Bytes = Option<Box<[u8]>>;
+
 impl<T: Hold> Held<T> {
-    pub(crate) fn take(self) -> T {
+    /// The record, and its bytes when it was packed (a record kept for later is held
+    /// again by them, not packed again).
+    pub(crate) fn open(self) -> (T, Bytes) {
         match self {
-            Held::Packed(b) => T::unpack(&mut Dec::new(&b)),
-            Held::Whole(r) => *r,
+            Held::Packed(b) => (T::unpack(&mut Dec::new(&b)), Some(b)),
+            Held::Whole(r) => (*r, None),
+        }
+    }
+
+    /// Holds `r` again: by its bytes when it had them.
+    pub(crate) fn again(r: T, bytes: Bytes) -> Self {
+        match bytes {
+            Some(b) => Held::Packed(b),
+            None => r.hold(),
         }
     }
 }
@@ -376,6 +389,7 @@ impl PagePack {
         input: &StoryInput<'_>,
         names: &[Option<ConnName>],
         narrator: &Narrator,
+        bytes: (&[Bytes], &[Bytes]),
     ) -> Option<PagePack> {
         let mut e = Enc::new();
         e.u64(u64::from(p.id));
@@ -397,7 +411,7 @@ impl PagePack {
         for &ci in &p.conns {
             let c = input.conns.get(ci)?;
             pack_name(&mut e, names.get(ci).and_then(|n| n.as_ref()));
-            c.pack(&mut e)?;
+            e.blob(bytes.0.get(ci)?.as_deref()?);
             let first = narrator.first_http(c.conn.id).map(|hi| {
                 *at.entry(hi).or_insert_with(|| {
                     http.push(hi);
@@ -409,7 +423,7 @@ impl PagePack {
         e.u64(p.http.len() as u64);
         e.u64(http.len() as u64);
         for &hi in &http {
-            input.http.get(hi)?.pack(&mut e)?;
+            e.blob(bytes.1.get(hi)?.as_deref()?);
         }
         let dns = p
             .dns
@@ -441,7 +455,7 @@ impl PagePack {
         let mut first = HashMap::with_capacity(nc);
         for _ in 0..nc {
             names.push(unpack_name(&mut d));
-            let c = ConnRecord::unpack(&mut d);
+            let c = ConnRecord::unpack(&mut d.blob());
             if let Some(i) = d.opt_u64() {
                 first.insert(c.conn.id, i as usize);
             }
@@ -449,7 +463,7 @@ impl PagePack {
         }
         let own = d.u64() as usize;
         let nh = d.u64() as usize;
-        let http: Vec<HttpRecord> = (0..nh).map(|_| HttpRecord::unpack(&mut d)).collect();
+        let http: Vec<HttpRecord> = (0..nh).map(|_| HttpRecord::unpack(&mut d.blob())).collect();
         let page = Page {
             id,
             client,

@@ -34,7 +34,7 @@ use std::net::IpAddr;
 use std::rc::Rc;
 
 use super::narrate::Narrator;
-use super::pack::{Held, Hold, PagePack};
+use super::pack::{Bytes, Held, Hold, PagePack};
 use super::pages::group_pages;
 use super::{ConnName, ConnRecord, Event, HttpRecord, NameIndex, Page, StoryInput};
 use crate::base::{ConnId, Timestamp};
@@ -293,30 +293,33 @@ impl Timed for DnsTransaction {
 /// come can start before `before` + HOLD, so it holds nothing back from earlier than
 /// `before` - HOLD.
 fn split<T: Timed + Hold>(
-    items: Vec<T>,
+    items: Vec<(T, Bytes)>,
     placed: &[Option<bool>],
     before: i64,
-    told: &mut Vec<T>,
+    told: &mut (Vec<T>, Vec<Bytes>),
     kept: &mut Chunks<Held<T>>,
     span: &mut Span,
 ) -> Vec<usize> {
     let floor = before.saturating_sub(HOLD);
     // Told records wait for their page's turn: exactly their room, no more.
-    told.reserve_exact(placed.iter().filter(|f| **f == Some(true)).count());
+    let n = placed.iter().filter(|f| **f == Some(true)).count();
+    told.0.reserve_exact(n);
+    told.1.reserve_exact(n);
     let mut at = vec![usize::MAX; items.len()];
-    for (i, (r, f)) in items.into_iter().zip(placed).enumerate() {
+    for (i, ((r, b), f)) in items.into_iter().zip(placed).enumerate() {
         match f {
             Some(true) => {
-                at[i] = told.len();
-                told.push(r);
+                at[i] = told.0.len();
+                told.0.push(r);
+                told.1.push(b);
             }
             Some(false) => {
                 span.saw(r.times());
-                kept.push(r.hold());
+                kept.push(Held::again(r, b));
             }
             None if r.times().any(|t| t.0 >= before) => {
                 span.saw(r.times().map(|t| Timestamp(t.0.max(floor))));
-                kept.push(r.hold());
+                kept.push(Held::again(r, b));
             }
             None => {}
         }
@@ -573,17 +576,24 @@ impl StoryStream {
         keep: &mut KeepConn<'_>,
     ) -> Option<Gathering> {
         // Sorted through their keys: each record moves once, not log n times.
-        let mut all: Vec<ConnRecord> = g.conns.into_vec().into_iter().map(Held::take).collect();
-        all.sort_by_cached_key(|c| c.conn.id);
-        let mut dns: Vec<DnsTransaction> = g.dns.into_vec().into_iter().map(Held::take).collect();
-        dns.sort_by_cached_key(|t| t.seq);
-        let http: Vec<HttpRecord> = g.http.into_vec().into_iter().map(Held::take).collect();
+        // Opened with their bytes: those kept for later are held by them again.
+        let mut all: Vec<(ConnRecord, Bytes)> =
+            g.conns.into_vec().into_iter().map(Held::open).collect();
+        all.sort_by_cached_key(|c| c.0.conn.id);
+        let mut dns: Vec<(DnsTransaction, Bytes)> =
+            g.dns.into_vec().into_iter().map(Held::open).collect();
+        dns.sort_by_cached_key(|t| t.0.seq);
+        let (dns, dns_bytes): (Vec<_>, Vec<_>) = dns.into_iter().unzip();
+        let (http, http_bytes): (Vec<_>, Vec<_>) =
+            g.http.into_vec().into_iter().map(Held::open).unzip();
         let mut conns = Vec::with_capacity(all.len());
+        let mut conn_bytes = Vec::with_capacity(all.len());
         let mut names = Vec::with_capacity(all.len());
-        for c in all {
+        for (c, b) in all {
             let n = self.names.name(&c);
             if keep(&c, n.as_ref()) {
                 conns.push(c);
+                conn_bytes.push(b);
                 names.push(n);
             }
         }
@@ -620,32 +630,39 @@ impl StoryStream {
             .filter(|(_, f)| **f == Some(true))
             .map(|(n, _)| n)
             .collect();
+        let (mut tc, mut th, mut td) = Default::default();
         let at = (
             split(
-                conns,
+                conns.into_iter().zip(conn_bytes).collect(),
                 &placed.0,
                 before,
-                &mut told.conns,
+                &mut tc,
                 &mut rest.conns,
                 &mut rest.span,
             ),
             split(
-                http,
+                http.into_iter().zip(http_bytes).collect(),
                 &placed.1,
                 before,
-                &mut told.http,
+                &mut th,
                 &mut rest.http,
                 &mut rest.span,
             ),
             split(
-                dns,
+                dns.into_iter().zip(dns_bytes).collect(),
                 &placed.2,
                 before,
-                &mut told.dns,
+                &mut td,
                 &mut rest.dns,
                 &mut rest.span,
             ),
         );
+        let (conn_bytes, http_bytes): (Vec<Bytes>, Vec<Bytes>);
+        (
+            (told.conns, conn_bytes),
+            (told.http, http_bytes),
+            (told.dns, _),
+        ) = (tc, th, td);
         for (mut p, _) in pages.into_iter().zip(&fin).filter(|(_, f)| **f) {
             p.conns.iter_mut().for_each(|i| *i = at.0[*i]);
             p.http.iter_mut().for_each(|i| *i = at.1[*i]);
@@ -664,7 +681,15 @@ impl StoryStream {
                 let input = told.input();
                 told.pages
                     .iter()
-                    .map(|p| PagePack::new(p, &input, &told.names, &narrator))
+                    .map(|p| {
+                        PagePack::new(
+                            p,
+                            &input,
+                            &told.names,
+                            &narrator,
+                            (&conn_bytes, &http_bytes),
+                        )
+                    })
                     .collect()
             };
             match packs {
