@@ -57,6 +57,48 @@ fn letter(c: u8, dir: Direction) -> u8 {
 }
 
 impl History {
+    /// Appends the history to `e` (see `flow::pack`): the letters, then the repeat
+    /// state (mostly zeros, a byte each).
+    pub(crate) fn pack(&self, e: &mut super::pack::Enc) {
+        e.str(self.as_str());
+        e.bool(self.overflow);
+        for v in self.once {
+            e.u64(u64::from(v));
+        }
+        e.u8(self.seq_seen);
+        for (i, v) in self.last_seq.iter().flatten().enumerate() {
+            // Only where a sequence number was seen (the rest stay zero).
+            if self.seq_seen & (1 << i) != 0 {
+                e.u64(u64::from(*v));
+            }
+        }
+        for v in self.counts.iter().flatten() {
+            e.u64(u64::from(*v));
+        }
+    }
+
+    /// Reads what [`Self::pack`] wrote.
+    pub(crate) fn unpack(d: &mut super::pack::Dec<'_>) -> Self {
+        let mut h = History::default();
+        let s = d.str();
+        for (dst, src) in h.buf.iter_mut().zip(s.as_bytes()) {
+            *dst = *src;
+        }
+        h.len = s.len().min(h.buf.len()) as u8;
+        h.overflow = d.bool();
+        h.once = [d.u32(), d.u32()];
+        h.seq_seen = d.u8();
+        for (i, v) in h.last_seq.iter_mut().flatten().enumerate() {
+            if h.seq_seen & (1 << i) != 0 {
+                *v = d.u32();
+            }
+        }
+        for v in h.counts.iter_mut().flatten() {
+            *v = d.u32();
+        }
+        h
+    }
+
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or("")
     }

@@ -25,6 +25,7 @@ mod conn;
 mod decoded;
 mod hash;
 mod history;
+pub(crate) mod pack;
 mod reassembly;
 mod seq;
 mod table;

@@ -17,6 +17,7 @@ pub mod events;
 mod icmp;
 pub mod naming;
 pub mod narrate;
+mod pack;
 pub mod pages;
 pub mod phases;
 pub mod quic;

@@ -68,6 +68,17 @@ impl Narrator {
         Narrator { first_http }
     }
 
+    /// A narrator told each connection's first exchange (an index into the `http` of the
+    /// input it will narrate): a packed page carries its own (see `story::pack`).
+    pub(crate) fn with_first_http(first_http: HashMap<ConnId, usize>) -> Self {
+        Narrator { first_http }
+    }
+
+    /// The index of connection `id`'s first exchange in the input this was made for.
+    pub(crate) fn first_http(&self, id: ConnId) -> Option<usize> {
+        self.first_http.get(&id).copied()
+    }
+
     /// The events of page `p` of `input`, in order.
     pub fn page(&self, input: &StoryInput<'_>, names: &[Option<ConnName>], p: &Page) -> Vec<Event> {
         // Room for the usual lines (an event is ~400 bytes: growing by doubling moved

@@ -23,7 +23,9 @@
 //!
 //! Memory is then what a client does in about `HOLD` + `REGROUP` + the flow table's
 //! linger for closed connections (2 s) of capture time: at 10,000 connections a second
-//! that is still over 100,000 records.
+//! that is still over 100,000 records. So records are held packed (`story::pack`, ~100
+//! bytes where the engine's take ~600 plus their strings): opened for a grouping, held
+//! again by the same bytes when kept, and a final page waits with just its own records.
 //!
 //! [`QUIET`]: super::pages::QUIET
 //! [`LEAD`]: super::pages::LEAD
@@ -34,6 +36,7 @@ use std::net::IpAddr;
 use std::rc::Rc;
 
 use super::narrate::Narrator;
+use super::pack::{Bytes, Held, Hold, PagePack};
 use super::pages::group_pages;
 use super::{ConnName, ConnRecord, Event, HttpRecord, NameIndex, Page, StoryInput};
 use crate::base::{ConnId, Timestamp};
@@ -218,12 +221,12 @@ impl<T> Chunks<T> {
     }
 }
 
-/// What one client did since its last batch.
+/// What one client did since its last batch, held packed (see `story::pack`).
 #[derive(Default)]
 struct Gathering {
-    conns: Chunks<ConnRecord>,
-    http: Chunks<HttpRecord>,
-    dns: Chunks<DnsTransaction>,
+    conns: Chunks<Held<ConnRecord>>,
+    http: Chunks<Held<HttpRecord>>,
+    dns: Chunks<Held<DnsTransaction>>,
     span: Span,
     /// Capture time (ns) of its last grouping.
     grouped_at: i64,
@@ -237,6 +240,13 @@ struct Span {
 }
 
 impl Span {
+    /// Everything `o` saw.
+    fn merge(&mut self, o: &Span) {
+        if let Some(f) = o.first {
+            self.saw([f, o.last].into_iter());
+        }
+    }
+
     fn saw(&mut self, times: impl Iterator<Item = Timestamp>) {
         for ts in times {
             self.first = Some(self.first.map_or(ts, |f| f.min(ts)));
@@ -284,31 +294,34 @@ impl Timed for DnsTransaction {
 /// dropped) could only join a page that starts within LEAD after it, and none still to
 /// come can start before `before` + HOLD, so it holds nothing back from earlier than
 /// `before` - HOLD.
-fn split<T: Timed>(
-    items: Vec<T>,
+fn split<T: Timed + Hold>(
+    items: Vec<(T, Bytes)>,
     placed: &[Option<bool>],
     before: i64,
-    told: &mut Vec<T>,
-    kept: &mut Chunks<T>,
+    told: &mut (Vec<T>, Vec<Bytes>),
+    kept: &mut Chunks<Held<T>>,
     span: &mut Span,
 ) -> Vec<usize> {
     let floor = before.saturating_sub(HOLD);
     // Told records wait for their page's turn: exactly their room, no more.
-    told.reserve_exact(placed.iter().filter(|f| **f == Some(true)).count());
+    let n = placed.iter().filter(|f| **f == Some(true)).count();
+    told.0.reserve_exact(n);
+    told.1.reserve_exact(n);
     let mut at = vec![usize::MAX; items.len()];
-    for (i, (r, f)) in items.into_iter().zip(placed).enumerate() {
+    for (i, ((r, b), f)) in items.into_iter().zip(placed).enumerate() {
         match f {
             Some(true) => {
-                at[i] = told.len();
-                told.push(r);
+                at[i] = told.0.len();
+                told.0.push(r);
+                told.1.push(b);
             }
             Some(false) => {
                 span.saw(r.times());
-                kept.push(r);
+                kept.push(Held::again(r, b));
             }
             None if r.times().any(|t| t.0 >= before) => {
                 span.saw(r.times().map(|t| Timestamp(t.0.max(floor))));
-                kept.push(r);
+                kept.push(Held::again(r, b));
             }
             None => {}
         }
@@ -320,9 +333,25 @@ fn split<T: Timed>(
 /// It is narrated only when told, so no events are held while it waits.
 struct Waiting {
     key: (Timestamp, IpAddr, u64, u32),
-    told: Rc<Told>,
-    /// Index into `told.pages`.
-    page: usize,
+    turn: Turn,
+}
+
+/// What a waiting page is told from.
+enum Turn {
+    /// Its own records, packed (a batch is split so when none of its connections is
+    /// QUIC: only a QUIC connection's narration reads records of other pages).
+    Page(Box<PagePack>),
+    /// Its batch, whole: page `.1` of it.
+    Batch(Rc<Told>, usize),
+}
+
+impl Turn {
+    fn tell(&self, id: u32) -> StoryPage {
+        match self {
+            Turn::Page(p) => p.tell(id),
+            Turn::Batch(t, i) => t.tell(*i, id),
+        }
+    }
 }
 
 /// The final pages of one batch with just their records (renumbered).
@@ -396,8 +425,9 @@ pub type KeepConn<'a> = dyn FnMut(&ConnRecord, Option<&ConnName>) -> bool + 'a;
 pub struct StoryStream {
     names: NameIndex,
     clients: HashMap<IpAddr, Gathering>,
-    /// Exchanges whose connection has not finished yet (their client is the connection's).
-    orphans: HashMap<ConnId, Vec<HttpRecord>>,
+    /// Exchanges whose connection has not finished yet (their client is the
+    /// connection's), packed, with the instants they mention.
+    orphans: HashMap<ConnId, (Span, Vec<Held<HttpRecord>>)>,
     waiting: BinaryHeap<Reverse<Waiting>>,
     /// [`MAX_WAITING`] unless a test says otherwise.
     max_waiting: usize,
@@ -422,31 +452,33 @@ impl StoryStream {
         }
         let g = self.clients.entry(tx.client.ip).or_default();
         g.span.saw(tx.times());
-        g.dns.push(tx);
+        g.dns.push(tx.hold());
     }
 
     /// A finished connection.
     pub fn add_conn(&mut self, c: ConnRecord) {
         let g = self.clients.entry(c.conn.client.ip).or_default();
         g.span.saw(c.times());
-        if let Some(list) = self.orphans.remove(&c.conn.id) {
+        if let Some((span, list)) = self.orphans.remove(&c.conn.id) {
+            g.span.merge(&span);
             for h in list {
-                g.span.saw(h.times());
                 g.http.push(h);
             }
         }
-        g.conns.push(c);
+        g.conns.push(c.hold());
     }
 
     /// A finished HTTP exchange, before its connection's record (the engine hands
     /// exchanges out no later than the connection's end).
     pub fn add_http(&mut self, h: HttpRecord) {
         // Most connections carry one exchange: room for one (a default `Vec` makes room
-        // for four 600-byte records).
-        self.orphans
+        // for four).
+        let (span, list) = self
+            .orphans
             .entry(h.conn)
-            .or_insert_with(|| Vec::with_capacity(1))
-            .push(h);
+            .or_insert_with(|| (Span::default(), Vec::with_capacity(1)));
+        span.saw(h.times());
+        list.push(h.hold());
     }
 
     /// Tells, to `each`, every page that nothing still pending can change or precede.
@@ -526,7 +558,7 @@ impl StoryStream {
             };
             let id = self.told;
             self.told += 1;
-            let page = w.told.tell(w.page, id);
+            let page = w.turn.tell(id);
             if !each(&page) {
                 return false;
             }
@@ -546,17 +578,24 @@ impl StoryStream {
         keep: &mut KeepConn<'_>,
     ) -> Option<Gathering> {
         // Sorted through their keys: each record moves once, not log n times.
-        let mut all = g.conns.into_vec();
-        all.sort_by_cached_key(|c| c.conn.id);
-        let mut dns = g.dns.into_vec();
-        dns.sort_by_cached_key(|t| t.seq);
-        let http = g.http.into_vec();
+        // Opened with their bytes: those kept for later are held by them again.
+        let mut all: Vec<(ConnRecord, Bytes)> =
+            g.conns.into_vec().into_iter().map(Held::open).collect();
+        all.sort_by_cached_key(|c| c.0.conn.id);
+        let mut dns: Vec<(DnsTransaction, Bytes)> =
+            g.dns.into_vec().into_iter().map(Held::open).collect();
+        dns.sort_by_cached_key(|t| t.0.seq);
+        let (dns, dns_bytes): (Vec<_>, Vec<_>) = dns.into_iter().unzip();
+        let (http, http_bytes): (Vec<_>, Vec<_>) =
+            g.http.into_vec().into_iter().map(Held::open).unzip();
         let mut conns = Vec::with_capacity(all.len());
+        let mut conn_bytes = Vec::with_capacity(all.len());
         let mut names = Vec::with_capacity(all.len());
-        for c in all {
+        for (c, b) in all {
             let n = self.names.name(&c);
             if keep(&c, n.as_ref()) {
                 conns.push(c);
+                conn_bytes.push(b);
                 names.push(n);
             }
         }
@@ -593,32 +632,39 @@ impl StoryStream {
             .filter(|(_, f)| **f == Some(true))
             .map(|(n, _)| n)
             .collect();
+        let (mut tc, mut th, mut td) = Default::default();
         let at = (
             split(
-                conns,
+                conns.into_iter().zip(conn_bytes).collect(),
                 &placed.0,
                 before,
-                &mut told.conns,
+                &mut tc,
                 &mut rest.conns,
                 &mut rest.span,
             ),
             split(
-                http,
+                http.into_iter().zip(http_bytes).collect(),
                 &placed.1,
                 before,
-                &mut told.http,
+                &mut th,
                 &mut rest.http,
                 &mut rest.span,
             ),
             split(
-                dns,
+                dns.into_iter().zip(dns_bytes).collect(),
                 &placed.2,
                 before,
-                &mut told.dns,
+                &mut td,
                 &mut rest.dns,
                 &mut rest.span,
             ),
         );
+        let (conn_bytes, http_bytes): (Vec<Bytes>, Vec<Bytes>);
+        (
+            (told.conns, conn_bytes),
+            (told.http, http_bytes),
+            (told.dns, _),
+        ) = (tc, th, td);
         for (mut p, _) in pages.into_iter().zip(&fin).filter(|(_, f)| **f) {
             p.conns.iter_mut().for_each(|i| *i = at.0[*i]);
             p.http.iter_mut().for_each(|i| *i = at.1[*i]);
@@ -626,16 +672,47 @@ impl StoryStream {
             told.pages.push(p);
         }
         if !told.pages.is_empty() {
-            told.narrator = Some(Narrator::new(&told.input()));
+            let narrator = Narrator::new(&told.input());
             let batch = self.batches;
             self.batches += 1;
-            let told = Rc::new(told);
-            for (i, p) in told.pages.iter().enumerate() {
-                self.waiting.push(Reverse(Waiting {
-                    key: (p.start, p.client, batch, p.id),
-                    told: Rc::clone(&told),
-                    page: i,
-                }));
+            // Each page packed with its own records, so the batch is not held (unless a
+            // connection is QUIC, or a record does not pack).
+            let packs: Option<Vec<PagePack>> = if told.conns.iter().any(|c| c.quic.is_some()) {
+                None
+            } else {
+                let input = told.input();
+                told.pages
+                    .iter()
+                    .map(|p| {
+                        PagePack::new(
+                            p,
+                            &input,
+                            &told.names,
+                            &narrator,
+                            (&conn_bytes, &http_bytes),
+                        )
+                    })
+                    .collect()
+            };
+            match packs {
+                Some(packs) => {
+                    for (p, pack) in told.pages.iter().zip(packs) {
+                        self.waiting.push(Reverse(Waiting {
+                            key: (p.start, p.client, batch, p.id),
+                            turn: Turn::Page(Box::new(pack)),
+                        }));
+                    }
+                }
+                None => {
+                    told.narrator = Some(narrator);
+                    let told = Rc::new(told);
+                    for (i, p) in told.pages.iter().enumerate() {
+                        self.waiting.push(Reverse(Waiting {
+                            key: (p.start, p.client, batch, p.id),
+                            turn: Turn::Batch(Rc::clone(&told), i),
+                        }));
+                    }
+                }
             }
         }
         let empty = rest.conns.is_empty() && rest.http.is_empty() && rest.dns.is_empty();

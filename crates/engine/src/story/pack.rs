@@ -1,0 +1,565 @@
+//! The story's records as it holds them while they wait: packed into bytes (see
+//! `flow::pack`), ~100 bytes for a short connection or an exchange where the engine's
+//! records take ~600 plus their strings.
+//!
+//! The streaming story ([`StoryStream`](super::StoryStream)) holds every record of its
+//! window: gathered per client until a grouping makes their page final, then, per final
+//! page, until the page's turn to be told. Packing is lossless (a record unpacks equal
+//! in every field, the tests compare them on every shared capture), so grouping and
+//! narration read exactly what they would have read from the engine's record, and the
+//! story told is the same byte for byte. Records with a part that is not packed (TLS or
+//! QUIC summaries, anomalies, a tunnel, ICMP errors) are held whole.
+
+use std::collections::HashMap;
+
+use super::narrate::Narrator;
+use super::stream::{story_page, StoryPage};
+use super::{AppKind, ConnName, ConnRecord, HttpRecord, NameSource, Page, StoryInput};
+use crate::base::{ConnId, PacketId, Timestamp};
+use crate::flow::pack::{pack_conn, unpack_conn, Dec, Enc};
+use crate::proto::dns::DnsTransaction;
+use crate::proto::http::{HttpTransaction, Transfer, Version};
+
+/// A record held packed, or whole when it cannot be packed.
+pub(crate) enum Held<T> {
+    Packed(Box<[u8]>),
+    Whole(Box<T>),
+}
+
+/// A record the story can hold packed.
+pub(crate) trait Hold: Sized {
+    /// Appends the record to `e`; None when it has a part that is not packed.
+    fn pack(&self, e: &mut Enc) -> Option<()>;
+    fn unpack(d: &mut Dec<'_>) -> Self;
+
+    fn hold(self) -> Held<Self> {
+        let mut e = Enc::new();
+        match self.pack(&mut e) {
+            Some(()) => Held::Packed(e.finish()),
+            None => Held::Whole(Box::new(self)),
+        }
+    }
+}
+
+/// Packed bytes of a record, when it was packed.
+pub(crate) type Bytes = Option<Box<[u8]>>;
+
+impl<T: Hold> Held<T> {
+    /// The record, and its bytes when it was packed (a record kept for later is held
+    /// again by them, not packed again).
+    pub(crate) fn open(self) -> (T, Bytes) {
+        match self {
+            Held::Packed(b) => (T::unpack(&mut Dec::new(&b)), Some(b)),
+            Held::Whole(r) => (*r, None),
+        }
+    }
+
+    /// Holds `r` again: by its bytes when it had them.
+    pub(crate) fn again(r: T, bytes: Bytes) -> Self {
+        match bytes {
+            Some(b) => Held::Packed(b),
+            None => r.hold(),
+        }
+    }
+}
+
+fn app_code(a: Option<AppKind>) -> u8 {
+    match a {
+        None => 0,
+        Some(AppKind::Http) => 1,
+        Some(AppKind::Tls) => 2,
+        Some(AppKind::Dns) => 3,
+        Some(AppKind::Quic) => 4,
+    }
+}
+
+fn app_of(c: u8) -> Option<AppKind> {
+    match c {
+        1 => Some(AppKind::Http),
+        2 => Some(AppKind::Tls),
+        3 => Some(AppKind::Dns),
+        4 => Some(AppKind::Quic),
+        _ => None,
+    }
+}
+
+impl Hold for ConnRecord {
+    fn pack(&self, e: &mut Enc) -> Option<()> {
+        if self.tls.is_some() || self.quic.is_some() || !self.tls_anomalies.is_empty() {
+            return None;
+        }
+        pack_conn(&self.conn, e)?;
+        e.u8(app_code(self.app));
+        e.opt_str(self.http_host.as_deref());
+        e.u64(u64::from(self.http_count));
+        Some(())
+    }
+
+    fn unpack(d: &mut Dec<'_>) -> Self {
+        ConnRecord {
+            conn: unpack_conn(d),
+            app: app_of(d.u8()),
+            tls: None,
+            tls_anomalies: Vec::new(),
+            quic: None,
+            http_host: d.opt_str(),
+            http_count: d.u32(),
+        }
+    }
+}
+
+fn opt_version(e: &mut Enc, v: Option<Version>) {
+    match v {
+        None => e.u8(0),
+        Some(v) => {
+            e.u8(1);
+            e.u8(v.major);
+            e.u8(v.minor);
+        }
+    }
+}
+
+fn version(d: &mut Dec<'_>) -> Option<Version> {
+    match d.u8() {
+        0 => None,
+        _ => Some(Version {
+            major: d.u8(),
+            minor: d.u8(),
+        }),
+    }
+}
+
+fn opt_range(e: &mut Enc, r: &Option<std::ops::Range<u64>>) {
+    match r {
+        None => e.u8(0),
+        Some(r) => {
+            e.u8(1);
+            e.u64(r.start);
+            e.u64(r.end);
+        }
+    }
+}
+
+fn range(d: &mut Dec<'_>) -> Option<std::ops::Range<u64>> {
+    match d.u8() {
+        0 => None,
+        _ => Some(d.u64()..d.u64()),
+    }
+}
+
+fn opt_pkt(e: &mut Enc, p: Option<PacketId>) {
+    e.opt_u64(p.map(|p| u64::from(p.0)));
+}
+
+fn pkt(d: &mut Dec<'_>) -> Option<PacketId> {
+    d.opt_u64().map(|v| PacketId(v as u32))
+}
+
+fn transfer_code(t: Transfer) -> u8 {
+    match t {
+        Transfer::Length => 0,
+        Transfer::Chunked => 1,
+        Transfer::Close => 2,
+        Transfer::None => 3,
+    }
+}
+
+fn transfer_of(c: u8) -> Transfer {
+    match c {
+        0 => Transfer::Length,
+        1 => Transfer::Chunked,
+        2 => Transfer::Close,
+        _ => Transfer::None,
+    }
+}
+
+impl Hold for HttpRecord {
+    fn pack(&self, e: &mut Enc) -> Option<()> {
+        let t = &self.tx;
+        if t.tunnel.is_some() || !t.anomalies.is_empty() {
+            return None;
+        }
+        e.u64(u64::from(self.conn.0));
+        // Times from the exchange's first instant.
+        let local = t.request_ts.or(t.response_ts).unwrap_or(Timestamp(e.base));
+        e.ts(local);
+        let outer = e.base;
+        e.base = local.0;
+        e.u64(u64::from(t.seq));
+        e.opt_u64(t.stream.map(u64::from));
+        e.opt_str(t.method.as_deref());
+        e.opt_str(t.uri.as_deref());
+        opt_version(e, t.version);
+        e.opt_str(t.host.as_deref());
+        e.opt_str(t.user_agent.as_deref());
+        e.opt_str(t.referer.as_deref());
+        e.opt_ts(t.request_ts);
+        e.opt_ts(t.request_end_ts);
+        e.u64(t.request_body_len);
+        opt_range(e, &t.request_body);
+        opt_pkt(e, t.request_first_pkt);
+        opt_pkt(e, t.request_head_pkt);
+        opt_pkt(e, t.request_last_pkt);
+        e.opt_u64(t.status.map(u64::from));
+        e.opt_str(t.reason.as_deref());
+        opt_version(e, t.response_version);
+        e.u64(t.interim.len() as u64);
+        t.interim.iter().for_each(|s| e.u64(u64::from(*s)));
+        e.opt_ts(t.response_ts);
+        e.opt_ts(t.response_end_ts);
+        e.u64(t.response_body_len);
+        opt_range(e, &t.response_body);
+        opt_pkt(e, t.response_first_pkt);
+        opt_pkt(e, t.response_head_pkt);
+        opt_pkt(e, t.response_last_pkt);
+        e.opt_str(t.content_type.as_deref());
+        e.opt_str(t.content_encoding.as_deref());
+        e.opt_u64(t.content_length);
+        e.opt_str(t.transfer_encoding.as_deref());
+        e.opt_str(t.alt_svc.as_deref());
+        e.u8(transfer_code(t.transfer));
+        e.bool(t.partial);
+        e.base = outer;
+        Some(())
+    }
+
+    fn unpack(d: &mut Dec<'_>) -> Self {
+        let conn = ConnId(d.u32());
+        let local = d.ts();
+        let outer = d.base;
+        d.base = local.0;
+        let tx = HttpTransaction {
+            seq: d.u32(),
+            stream: d.opt_u64().map(|v| v as u32),
+            method: d.opt_str(),
+            uri: d.opt_str(),
+            version: version(d),
+            host: d.opt_str(),
+            user_agent: d.opt_str(),
+            referer: d.opt_str(),
+            request_ts: d.opt_ts(),
+            request_end_ts: d.opt_ts(),
+            request_body_len: d.u64(),
+            request_body: range(d),
+            request_first_pkt: pkt(d),
+            request_head_pkt: pkt(d),
+            request_last_pkt: pkt(d),
+            status: d.opt_u64().map(|v| v as u16),
+            reason: d.opt_str(),
+            response_version: version(d),
+            interim: (0..d.u64()).map(|_| d.u16()).collect(),
+            response_ts: d.opt_ts(),
+            response_end_ts: d.opt_ts(),
+            response_body_len: d.u64(),
+            response_body: range(d),
+            response_first_pkt: pkt(d),
+            response_head_pkt: pkt(d),
+            response_last_pkt: pkt(d),
+            content_type: d.opt_str(),
+            content_encoding: d.opt_str(),
+            content_length: d.opt_u64(),
+            transfer_encoding: d.opt_str(),
+            alt_svc: d.opt_str(),
+            transfer: transfer_of(d.u8()),
+            partial: d.bool(),
+            tunnel: None,
+            anomalies: Vec::new(),
+        };
+        d.base = outer;
+        HttpRecord { conn, tx }
+    }
+}
+
+/// DNS transactions carry whole DNS messages: held whole (a lookup is one of many
+/// records on a capture of short connections).
+impl Hold for DnsTransaction {
+    fn pack(&self, _: &mut Enc) -> Option<()> {
+        None
+    }
+
+    fn unpack(_: &mut Dec<'_>) -> Self {
+        // Never packed (see `pack`): an empty transaction, never reached.
+        DnsTransaction {
+            seq: 0,
+            conn: None,
+            transport: crate::proto::dns::Transport::Udp,
+            client: crate::base::Endpoint::new(std::net::IpAddr::from([0, 0, 0, 0]), 0),
+            server: crate::base::Endpoint::new(std::net::IpAddr::from([0, 0, 0, 0]), 0),
+            id: 0,
+            qname: String::new(),
+            qtype: 0,
+            qclass: 0,
+            questions: Vec::new(),
+            service: Default::default(),
+            announcement: false,
+            probe: false,
+            last_response_ts: None,
+            query_ts: None,
+            query_pkt: None,
+            query_flags: None,
+            last_query_ts: None,
+            response_ts: None,
+            response_pkt: None,
+            response: None,
+            retransmissions: 0,
+            duplicate_responses: 0,
+            partial: false,
+            tc_retry_of: None,
+            retried_over_tcp: None,
+            icmp_outcome: None,
+        }
+    }
+}
+
+fn strs(e: &mut Enc, v: &[String]) {
+    e.u64(v.len() as u64);
+    v.iter().for_each(|s| e.str(s));
+}
+
+fn strs_of(d: &mut Dec<'_>) -> Vec<String> {
+    (0..d.u64()).map(|_| d.str()).collect()
+}
+
+fn opt_f64(e: &mut Enc, v: Option<f64>) {
+    e.opt_u64(v.map(f64::to_bits));
+}
+
+fn f64_of(d: &mut Dec<'_>) -> Option<f64> {
+    d.opt_u64().map(f64::from_bits)
+}
+
+fn pack_name(e: &mut Enc, n: Option<&ConnName>) {
+    let Some(n) = n else {
+        e.u8(0);
+        return;
+    };
+    e.u8(1);
+    e.str(&n.qname);
+    strs(e, &n.chain);
+    opt_f64(e, n.dns_rtt);
+    opt_f64(e, n.gap);
+    e.bool(n.ttl_expired);
+    e.opt_u64(n.ttl.map(u64::from));
+    e.u8(match n.source {
+        NameSource::Dns => 0,
+        NameSource::Sni => 1,
+        NameSource::Host => 2,
+    });
+    e.opt_u64(n.dns_seq);
+    strs(e, &n.also);
+    e.opt_str(n.mismatch.as_deref());
+}
+
+fn unpack_name(d: &mut Dec<'_>) -> Option<ConnName> {
+    if d.u8() == 0 {
+        return None;
+    }
+    Some(ConnName {
+        qname: d.str(),
+        chain: strs_of(d),
+        dns_rtt: f64_of(d),
+        gap: f64_of(d),
+        ttl_expired: d.bool(),
+        ttl: d.opt_u64().map(|v| v as u32),
+        source: match d.u8() {
+            0 => NameSource::Dns,
+            1 => NameSource::Sni,
+            _ => NameSource::Host,
+        },
+        dns_seq: d.opt_u64(),
+        also: strs_of(d),
+        mismatch: d.opt_str(),
+    })
+}
+
+/// One final page with just its records, packed, waiting for its turn: told from them
+/// alone (its connections, names, exchanges and lookups, and each connection's first
+/// exchange, which may be another page's), so nothing of its batch stays held.
+pub(crate) struct PagePack {
+    bytes: Box<[u8]>,
+    /// Held whole (see `Hold for DnsTransaction`); most pages have none.
+    dns: Vec<DnsTransaction>,
+}
+
+impl PagePack {
+    /// Packs page `p` of a batch (`input`, `names`, `narrator` of that batch); None when
+    /// one of its records cannot be packed.
+    pub(crate) fn new(
+        p: &Page,
+        input: &StoryInput<'_>,
+        names: &[Option<ConnName>],
+        narrator: &Narrator,
+        bytes: (&[Bytes], &[Bytes]),
+    ) -> Option<PagePack> {
+        let mut e = Enc::new();
+        e.u64(u64::from(p.id));
+        e.ip(p.client);
+        e.opt_u64(p.document.map(|d| d as u64));
+        e.opt_str(p.url.as_deref());
+        e.ts(p.start);
+        e.base = p.start.0;
+        e.ts(p.end);
+        e.bool(p.background);
+        e.opt_u64(p.background_of.map(u64::from));
+        e.opt_str(p.during.as_deref());
+        // The page's exchanges, then the first exchanges of its connections that are
+        // not among them.
+        let mut http: Vec<usize> = p.http.clone();
+        let mut at: HashMap<usize, usize> =
+            p.http.iter().enumerate().map(|(i, &h)| (h, i)).collect();
+        e.u64(p.conns.len() as u64);
+        for &ci in &p.conns {
+            let c = input.conns.get(ci)?;
+            pack_name(&mut e, names.get(ci).and_then(|n| n.as_ref()));
+            e.blob(bytes.0.get(ci)?.as_deref()?);
+            let first = narrator.first_http(c.conn.id).map(|hi| {
+                *at.entry(hi).or_insert_with(|| {
+                    http.push(hi);
+                    http.len() - 1
+                })
+            });
+            e.opt_u64(first.map(|i| i as u64));
+        }
+        e.u64(p.http.len() as u64);
+        e.u64(http.len() as u64);
+        for &hi in &http {
+            e.blob(bytes.1.get(hi)?.as_deref()?);
+        }
+        let dns = p
+            .dns
+            .iter()
+            .map(|&di| input.dns.get(di).cloned())
+            .collect::<Option<Vec<_>>>()?;
+        Some(PagePack {
+            bytes: e.finish(),
+            dns,
+        })
+    }
+
+    /// Narrates the page as page `id` of the story.
+    pub(crate) fn tell(&self, id: u32) -> StoryPage {
+        let mut d = Dec::new(&self.bytes);
+        let _ = d.u32();
+        let client = d.ip();
+        let document = d.opt_u64().map(|v| v as usize);
+        let url = d.opt_str();
+        let start = d.ts();
+        d.base = start.0;
+        let end = d.ts();
+        let background = d.bool();
+        let background_of = d.opt_u64().map(|v| v as u32);
+        let during = d.opt_str();
+        let nc = d.u64() as usize;
+        let mut names = Vec::with_capacity(nc);
+        let mut conns = Vec::with_capacity(nc);
+        let mut first = HashMap::with_capacity(nc);
+        for _ in 0..nc {
+            names.push(unpack_name(&mut d));
+            let c = ConnRecord::unpack(&mut d.blob());
+            if let Some(i) = d.opt_u64() {
+                first.insert(c.conn.id, i as usize);
+            }
+            conns.push(c);
+        }
+        let own = d.u64() as usize;
+        let nh = d.u64() as usize;
+        let http: Vec<HttpRecord> = (0..nh).map(|_| HttpRecord::unpack(&mut d.blob())).collect();
+        let page = Page {
+            id,
+            client,
+            document,
+            url,
+            start,
+            end,
+            conns: (0..nc).collect(),
+            http: (0..own).collect(),
+            dns: (0..self.dns.len()).collect(),
+            background,
+            background_of,
+            during,
+        };
+        let input = StoryInput {
+            conns: &conns,
+            dns: &self.dns,
+            http: &http,
+        };
+        let events = Narrator::with_first_http(first).page(&input, &names, &page);
+        story_page(&page, &input, events)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::{Engine, EngineConfig};
+    use crate::testutil::ROOT;
+    use std::path::PathBuf;
+
+    fn dbg<T: std::fmt::Debug>(t: &T) -> String {
+        format!("{t:?}")
+    }
+
+    /// The shared corpus (two levels under `../shared/captures`) and the bundled captures.
+    fn captures() -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let shared = PathBuf::from(ROOT).join("../shared/captures");
+        let mut dirs = vec![PathBuf::from(ROOT).join("captures")];
+        for d in std::fs::read_dir(&shared).expect("the shared corpus") {
+            dirs.push(d.expect("entry").path());
+        }
+        for d in dirs.iter().filter(|d| d.is_dir()) {
+            for f in std::fs::read_dir(d).expect("a capture folder") {
+                let f = f.expect("entry").path();
+                let name = f.to_string_lossy().to_string();
+                if name.ends_with(".pcap") || name.ends_with(".pcapng") {
+                    out.push(f);
+                }
+            }
+        }
+        out.sort();
+        assert!(out.len() > 50, "{} captures", out.len());
+        out
+    }
+
+    /// Every connection and exchange of the shared and bundled captures that packs
+    /// unpacks equal in every field, with every byte read (and most do pack).
+    #[test]
+    fn records_unpack_equal_to_what_was_packed_on_every_capture() {
+        let mut n = [0usize; 4];
+        for path in captures() {
+            let Ok(mut src) = crate::capture::open(&path) else {
+                continue;
+            };
+            let mut engine = Engine::new(EngineConfig::default());
+            while let Ok(Some(f)) = src.next_frame() {
+                engine.process(&f);
+            }
+            engine.finish();
+            let at = path.display();
+            for c in engine.take_conns() {
+                let want = dbg(&c);
+                n[0] += 1;
+                if let Held::Packed(b) = c.hold() {
+                    n[1] += 1;
+                    let mut d = Dec::new(&b);
+                    let got = ConnRecord::unpack(&mut d);
+                    assert!(d.is_empty(), "{at}");
+                    assert_eq!(dbg(&got), want, "{at}");
+                }
+            }
+            for h in engine.take_http() {
+                let want = dbg(&h);
+                n[2] += 1;
+                if let Held::Packed(b) = h.hold() {
+                    n[3] += 1;
+                    let mut d = Dec::new(&b);
+                    let got = HttpRecord::unpack(&mut d);
+                    assert!(d.is_empty(), "{at}");
+                    assert_eq!(dbg(&got), want, "{at}");
+                }
+            }
+        }
+        // Most records pack: connections [all, packed], exchanges [all, packed].
+        assert!(n[1] * 2 > n[0] && n[3] * 2 > n[2], "{n:?}");
+    }
+}
