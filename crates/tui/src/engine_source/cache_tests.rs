@@ -318,3 +318,59 @@ fn flate2_writer(p: &Path) -> impl std::io::Write {
         data: Vec::new(),
     }
 }
+
+/// How long each part of a hit takes on a big file (prints, asserts nothing timed):
+/// `WIRETALE_BENCH_FILE=/var/tmp/wiretale-bench/manyflows.pcap cargo test --release -p
+/// wiretale-tui -- --ignored --nocapture cache_load_phases`.
+#[test]
+#[ignore = "benchmark: needs WIRETALE_BENCH_FILE"]
+fn cache_load_phases() {
+    let Some(p) = std::env::var_os("WIRETALE_BENCH_FILE").map(PathBuf::from) else {
+        panic!("set WIRETALE_BENCH_FILE");
+    };
+    let d = tempfile::tempdir().unwrap();
+    let t = std::time::Instant::now();
+    let s = opened(&p, d.path());
+    eprintln!("analysed and saved: {:.2} s", t.elapsed().as_secs_f64());
+    drop(s);
+    let key = super::cache::FileKey::of(&p).unwrap();
+    let t = std::time::Instant::now();
+    let bytes = std::fs::read(entry(d.path())).unwrap();
+    eprintln!(
+        "read {} MB: {:.3} s",
+        bytes.len() >> 20,
+        t.elapsed().as_secs_f64()
+    );
+    let (t, c) = (std::time::Instant::now(), cpu());
+    let body = super::cache::load(d.path(), &key).ok().unwrap();
+    eprintln!(
+        "load (read, check, decode): {:.3} s, CPU {:.3} s",
+        t.elapsed().as_secs_f64(),
+        cpu() - c
+    );
+    let t = std::time::Instant::now();
+    drop(body);
+    eprintln!("drop: {:.3} s", t.elapsed().as_secs_f64());
+    let (t, c) = (std::time::Instant::now(), cpu());
+    let mut s = EngineSource::open_file_cached(&p, d.path()).unwrap();
+    assert!(s.wait_done(Duration::from_secs(60)));
+    assert!(s.from_cache());
+    eprintln!(
+        "hit, whole view: {:.3} s, CPU {:.3} s",
+        t.elapsed().as_secs_f64(),
+        cpu() - c
+    );
+}
+
+/// CPU seconds (user + system) of this process so far, from /proc/self/stat.
+fn cpu() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = s.rsplit_once(')').map_or("", |x| x.1);
+    let f: Vec<f64> = after
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // Fields 14 and 15 (utime, stime): the state (field 3) is not a number, so they
+    // are the 11th and 12th numbers after the ')'.
+    (f.get(10).copied().unwrap_or(0.0) + f.get(11).copied().unwrap_or(0.0)) / 100.0
+}
