@@ -291,14 +291,30 @@ fn decode_from(
     key: &FileKey,
 ) -> Result<Body, Miss> {
     let corrupt = |what: &str| Miss::Corrupt(what.to_string());
-    let prefix = read(0, MAGIC.len() + 4).ok_or_else(|| corrupt("truncated header"))?;
-    if prefix.get(..MAGIC.len()) != Some(MAGIC.as_slice()) {
+    // MAGIC | part A | part B | header | header length (u32 LE) | MAGIC
+    let m = MAGIC.len() as u64;
+    let magic = read(0, MAGIC.len()).ok_or_else(|| corrupt("not a wiretale index"))?;
+    if magic != MAGIC.as_slice() {
         return Err(corrupt("not a wiretale index"));
     }
-    let hlen = prefix
-        .last_chunk::<4>()
-        .map_or(0, |b| u32::from_le_bytes(*b) as usize);
-    let hbytes = read(prefix.len() as u64, hlen).ok_or_else(|| corrupt("truncated header"))?;
+    let tail_at = len
+        .checked_sub(m + 4)
+        .filter(|&t| t >= m)
+        .ok_or_else(|| corrupt("truncated"))?;
+    let tail = read(tail_at, 4 + MAGIC.len()).ok_or_else(|| corrupt("truncated"))?;
+    let (hlen, end_magic) = tail.split_at(4);
+    if end_magic != MAGIC.as_slice() {
+        return Err(corrupt("truncated"));
+    }
+    let hlen = u64::from(
+        hlen.first_chunk::<4>()
+            .map_or(0, |b| u32::from_le_bytes(*b)),
+    );
+    let hstart = tail_at
+        .checked_sub(hlen)
+        .filter(|&h| h >= m)
+        .ok_or_else(|| corrupt("unreadable header"))?;
+    let hbytes = read(hstart, hlen as usize).ok_or_else(|| corrupt("truncated header"))?;
     let h: Header = postcard::from_bytes(&hbytes).map_err(|_| corrupt("unreadable header"))?;
     if h.format != FORMAT || h.build != build_stamp() || &h.key != key {
         return Err(Miss::Stale);
@@ -306,9 +322,9 @@ fn decode_from(
     let [(alen, acrc), (blen, bcrc)] = h.parts[..] else {
         return Err(corrupt("unreadable header"));
     };
-    let astart = (prefix.len() + hlen) as u64;
+    let astart = m;
     let bstart = astart.saturating_add(alen);
-    if bstart.checked_add(blen) != Some(len) {
+    if bstart.checked_add(blen) != Some(hstart) {
         return Err(corrupt("truncated"));
     }
     let part = |at: u64, n: u64, crc: u32| -> Result<Vec<u8>, Miss> {
@@ -346,9 +362,48 @@ fn decode_from(
     })
 }
 
-/// Encodes `body` for `key` as a whole cache file.
-fn encode(body: &BodyRef<'_>, key: &FileKey) -> Result<Vec<u8>, String> {
-    let a = postcard::to_stdvec(&PartARef {
+/// Counts and checksums what goes through it (a part's length and CRC-32 are known
+/// only once it is written: they go in the header, after the parts).
+struct Summing<W> {
+    inner: W,
+    len: u64,
+    crc: crc32fast::Hasher,
+}
+
+impl<W: Write> Write for Summing<W> {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(b)?;
+        let done = b.get(..n).unwrap_or_default();
+        self.crc.update(done);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<W> Summing<W> {
+    /// The length and CRC-32 since the last call.
+    fn take(&mut self) -> (u64, u32) {
+        let crc = std::mem::take(&mut self.crc).finalize();
+        (std::mem::take(&mut self.len), crc)
+    }
+}
+
+/// Writes `body` for `key` as a whole cache file to `out`, streaming (no copy of the
+/// encoding in memory: on manyflows.pcap it is 330 MB).
+fn encode_to<W: Write>(out: W, body: &BodyRef<'_>, key: &FileKey) -> Result<W, String> {
+    let err = |e: postcard::Error| e.to_string();
+    let mut w = Summing {
+        inner: out,
+        len: 0,
+        crc: crc32fast::Hasher::new(),
+    };
+    w.write_all(MAGIC).map_err(|e| e.to_string())?;
+    w.take();
+    let a = PartARef {
         store: body.store,
         table: body.table,
         index: body.index,
@@ -356,47 +411,49 @@ fn encode(body: &BodyRef<'_>, key: &FileKey) -> Result<Vec<u8>, String> {
         first_pkt: body.first_pkt,
         keys: body.keys,
         error: body.error,
-    })
-    .map_err(|e| e.to_string())?;
-    let b = postcard::to_stdvec(&PartBRef {
+    };
+    let mut w = postcard::to_io(&a, w).map_err(err)?;
+    let pa = w.take();
+    let b = PartBRef {
         conns: body.conns,
         dns: body.dns,
         http: body.http,
         story: body.story,
-    })
-    .map_err(|e| e.to_string())?;
+    };
+    let mut w = postcard::to_io(&b, w).map_err(err)?;
+    let pb = w.take();
     let h = Header {
         format: FORMAT,
         build: build_stamp(),
         key: key.clone(),
-        parts: vec![
-            (a.len() as u64, crc32fast::hash(&a)),
-            (b.len() as u64, crc32fast::hash(&b)),
-        ],
+        parts: vec![pa, pb],
     };
-    let hb = postcard::to_stdvec(&h).map_err(|e| e.to_string())?;
-    let mut out = Vec::with_capacity(MAGIC.len() + 4 + hb.len() + a.len() + b.len());
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&(hb.len() as u32).to_le_bytes());
-    out.extend_from_slice(&hb);
-    out.extend_from_slice(&a);
-    out.extend_from_slice(&b);
-    Ok(out)
+    let hb = postcard::to_stdvec(&h).map_err(err)?;
+    w.write_all(&hb)
+        .and_then(|()| w.write_all(&(hb.len() as u32).to_le_bytes()))
+        .and_then(|()| w.write_all(MAGIC))
+        .and_then(|()| w.flush())
+        .map_err(|e| e.to_string())?;
+    Ok(w.inner)
 }
 
 /// Writes the entry for `key` (temporary file, then rename) and trims the directory to
 /// the bound. Returns the entry's path, or why it could not be written.
 pub fn save(dir: &Path, key: &FileKey, body: &BodyRef<'_>) -> Result<PathBuf, String> {
-    let bytes = encode(body, key)?;
     let at = entry_path(dir, key);
     create_private_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let mut tmp = tempfile::Builder::new()
+    let tmp = tempfile::Builder::new()
         .prefix(".tmp-")
         .suffix(".idx")
         .tempfile_in(dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?;
-    tmp.write_all(&bytes)
-        .and_then(|()| tmp.as_file().sync_data())
+    let w = encode_to(io::BufWriter::with_capacity(1 << 20, tmp), body, key)
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let tmp = w
+        .into_inner()
+        .map_err(|e| format!("{}: {}", dir.display(), e.error()))?;
+    tmp.as_file()
+        .sync_data()
         .map_err(|e| format!("{}: {e}", dir.display()))?;
     tmp.persist(&at)
         .map_err(|e| format!("{}: {}", at.display(), e.error))?;
