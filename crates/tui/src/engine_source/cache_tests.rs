@@ -374,3 +374,25 @@ fn cpu() -> f64 {
     // are the 11th and 12th numbers after the ')'.
     (f.get(10).copied().unwrap_or(0.0) + f.get(11).copied().unwrap_or(0.0)) / 100.0
 }
+
+/// A file that grows while it is analysed is not saved under the identity it had when
+/// the analysis started (the next open must see the packets appended since).
+#[test]
+fn a_file_that_changed_during_the_analysis_is_not_saved() {
+    let d = tempfile::tempdir().unwrap();
+    let cache = d.path().join("cache");
+    let p = copy_to(d.path());
+    let bytes = std::fs::read(&p).unwrap();
+    let mut s = EngineSource::open_file_cached(&p, &cache).unwrap();
+    // The store has mapped the file; make it longer before the worker reads its key.
+    let mut f = std::fs::File::options().append(true).open(&p).unwrap();
+    use std::io::Write;
+    f.write_all(&bytes[24..]).unwrap();
+    drop(f);
+    assert!(s.wait_done(Duration::from_secs(30)));
+    s.wait_saved();
+    assert_eq!(s.packet_count(), 175, "the mapped length");
+    let again = opened(&p, &cache);
+    assert!(!again.from_cache());
+    assert_eq!(again.packet_count(), 350);
+}

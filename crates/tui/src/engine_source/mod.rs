@@ -1013,9 +1013,9 @@ impl EngineSource {
     /// own (encoding a large capture's takes a second or more), unless it came from
     /// there or no cache is used. A failure is said on the status line.
     fn save_index(&self) {
-        let (dir, key) = match self.shared.read() {
-            Ok(sh) if !sh.cache.hit => match (&sh.cache.dir, &sh.cache.key) {
-                (Some(d), Some(k)) => (d.clone(), k.clone()),
+        let (dir, key, file) = match self.shared.read() {
+            Ok(sh) if !sh.cache.hit => match (&sh.cache.dir, &sh.cache.key, &sh.cache.file) {
+                (Some(d), Some(k), Some(f)) => (d.clone(), k.clone(), f.clone()),
                 _ => return,
             },
             _ => return,
@@ -1027,6 +1027,13 @@ impl EngineSource {
                 let (Ok(sh), Ok(st)) = (shared.read(), store.read()) else {
                     return;
                 };
+                // A file that changed while it was analysed (still being written, say)
+                // is not saved under the identity it had before: the analysis may
+                // cover only part of it.
+                let same = cache::FileKey::of(&file).is_ok_and(|k| k == key);
+                if !same || st.file_len() != key.size {
+                    return;
+                }
                 let Some(index) = st.index_snapshot() else {
                     return;
                 };

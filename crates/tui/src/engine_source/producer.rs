@@ -75,6 +75,8 @@ pub struct CacheState {
     pub dir: Option<std::path::PathBuf>,
     /// The file's identity, once read (the key the analysis is saved under).
     pub key: Option<FileKey>,
+    /// The capture file (its identity is read again before saving).
+    pub file: Option<std::path::PathBuf>,
     /// The analysis came from the cache.
     pub hit: bool,
     /// What the status line says about the cache (a corrupt entry, a failed write).
@@ -219,6 +221,7 @@ impl Producer {
         let loaded = cache::load(&dir, &key);
         let mut sh = self.shared.write().ok()?;
         sh.cache.key = Some(key);
+        sh.cache.file = Some(file.clone());
         let body = match loaded {
             Ok(b) => b,
             Err(Miss::Absent | Miss::Stale) => return None,
