@@ -11,6 +11,7 @@ fn main() {
             write: r.write,
             tls_keylog: r.tls_keylog,
             buffer_size: r.buffer_size,
+            cache: !r.no_cache,
         })
     }));
 }

@@ -18,11 +18,22 @@ const WAIT: Duration = Duration::from_secs(10);
 
 struct Tmux {
     socket: String,
+    /// `XDG_CACHE_HOME` of the TUI: the persisted index goes here, never into the
+    /// user's cache.
+    _cache: Option<tempfile::TempDir>,
 }
 
 impl Tmux {
     /// Starts `cmd` in a detached `w`×`h` session, or `None` when tmux is missing.
     fn start(cmd: &str, w: u16, h: u16) -> Tmux {
+        let cache = tempfile::tempdir().expect("tempdir");
+        let mut t = Self::start_with_cache(cmd, w, h, cache.path());
+        t._cache = Some(cache);
+        t
+    }
+
+    /// [`Tmux::start`] with `XDG_CACHE_HOME=cache`.
+    fn start_with_cache(cmd: &str, w: u16, h: u16, cache: &Path) -> Tmux {
         static N: AtomicUsize = AtomicUsize::new(0);
         if Command::new("tmux").arg("-V").output().is_err() {
             panic!("tmux is not installed (tests/setup.sh installs it); a test that cannot run fails instead of passing unrun");
@@ -32,8 +43,13 @@ impl Tmux {
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         );
-        let t = Tmux { socket };
+        let t = Tmux {
+            socket,
+            _cache: None,
+        };
+        // A new server (own socket) takes the environment of this client.
         let ok = Command::new("tmux")
+            .env("XDG_CACHE_HOME", cache)
             .args(["-L", &t.socket, "new-session", "-d", "-s", "main"])
             .args(["-x", &w.to_string(), "-y", &h.to_string()])
             .args(["-c", env!("CARGO_MANIFEST_DIR")])
@@ -185,6 +201,83 @@ fn a_quic_connection_has_its_phases_and_number_spaces() {
     assert!(!s.contains("SYN"), "{s}");
     t.keys(&["q"]);
     t.wait_gone();
+}
+
+/// The persisted index: the first run saves it under `XDG_CACHE_HOME`, the second
+/// reads it (the entry is not rewritten, only its time refreshed) and shows the same
+/// connections, and `--no-cache` neither reads nor writes it.
+#[test]
+fn a_second_open_comes_from_the_index_cache_and_no_cache_writes_nothing() {
+    use std::os::unix::fs::MetadataExt;
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = cache.path().join("wiretale");
+    let bin = env!("CARGO_BIN_EXE_wiretale");
+    let cmd = format!("{bin} captures/lab-page.pcap");
+    let entries = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&dir)
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let conns_screen = |t: &Tmux| {
+        t.wait_for(&["175 packets"]);
+        t.keys(&["2"]);
+        t.wait_for(&["198.18.1.80:80", "www.lab.glasscom.com"])
+    };
+    let t = Tmux::start_with_cache(&cmd, 120, 40, cache.path());
+    let first = conns_screen(&t);
+    let start = Instant::now();
+    while entries().is_empty() {
+        assert!(
+            start.elapsed() < WAIT,
+            "no index saved in {}",
+            dir.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    t.keys(&["q"]);
+    t.wait_gone();
+    drop(t);
+    let [entry] = &entries()[..] else {
+        panic!("one entry: {:?}", entries());
+    };
+    let before = std::fs::metadata(entry).expect("entry");
+    std::thread::sleep(Duration::from_millis(20));
+    let t = Tmux::start_with_cache(&cmd, 120, 40, cache.path());
+    let second = conns_screen(&t);
+    t.keys(&["q"]);
+    t.wait_gone();
+    drop(t);
+    let after = std::fs::metadata(entry).expect("entry");
+    assert_eq!(before.ino(), after.ino(), "read, not rewritten");
+    assert!(
+        after.modified().unwrap() > before.modified().unwrap(),
+        "use refreshed"
+    );
+    let rows = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| l.contains("198.18."))
+            .map(str::to_string)
+            .collect()
+    };
+    assert!(!rows(&first).is_empty(), "{first}");
+    assert_eq!(rows(&first), rows(&second));
+    // --no-cache: nothing read, nothing written.
+    std::fs::remove_dir_all(&dir).expect("clear the cache");
+    let t = Tmux::start_with_cache(
+        &format!("{bin} --no-cache captures/lab-page.pcap"),
+        120,
+        40,
+        cache.path(),
+    );
+    conns_screen(&t);
+    t.keys(&["q"]);
+    t.wait_gone();
+    assert!(!dir.exists(), "--no-cache wrote {}", dir.display());
 }
 
 /// Live capture on loopback (root only): the UDP datagrams this test sends appear.

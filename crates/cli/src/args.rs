@@ -45,6 +45,11 @@ pub struct Cli {
     #[arg(long = "tls-keylog", value_name = "FILE")]
     pub tls_keylog: Option<PathBuf>,
 
+    /// Neither read nor write the TUI's saved index of a capture file (kept in
+    /// $XDG_CACHE_HOME/wiretale, else ~/.cache/wiretale): analyse the file afresh.
+    #[arg(long = "no-cache")]
+    pub no_cache: bool,
+
     /// Keep long values and lines whole in text output (no "…", no fit to the terminal
     /// width or to 200 columns in a pipe).
     #[arg(long, global = true)]

@@ -54,6 +54,8 @@ pub struct TuiRequest {
     pub tls_keylog: Option<std::path::PathBuf>,
     /// `-B SIZE`: bytes of libpcap's ring for a live capture.
     pub buffer_size: Option<u32>,
+    /// `--no-cache`: neither read nor write the TUI's persisted index.
+    pub no_cache: bool,
 }
 
 /// Parses the command line and runs the command; `wiretale FILE` (no subcommand) goes
@@ -135,6 +137,7 @@ fn dispatch(
                 write: cli.write,
                 tls_keylog: cli.tls_keylog,
                 buffer_size: cli.buffer_size,
+                no_cache: cli.no_cache,
             })
         }
     }

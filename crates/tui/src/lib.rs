@@ -62,6 +62,10 @@ pub struct TuiOptions {
     pub tls_keylog: Option<PathBuf>,
     /// Bytes of libpcap's ring for a live capture (`-B`); `None`: the engine's default.
     pub buffer_size: Option<u32>,
+    /// Use the persisted index in the user's cache directory for a capture file
+    /// (`engine_source::cache`); `wiretale --no-cache` turns it off. Off by default
+    /// here, so that tests and embedders never touch the user's cache unasked.
+    pub cache: bool,
 }
 
 /// The hint printed instead of the TUI when standard output is not a terminal.

@@ -208,7 +208,7 @@ impl HttpRow {
 
 /// A line of the story (a page load, a lookup, a connection, a transaction) and the
 /// lines under it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StoryItem {
     pub text: String,
     pub conn: Option<u32>,

@@ -67,7 +67,7 @@ const MAX_DNS_QUERIES: usize = 65_536;
 
 /// The per-file state both filter paths keep: tshark-style stream numbers, first and
 /// previous timestamps, and DNS query times.
-#[derive(Default)]
+#[derive(serde::Serialize, serde::Deserialize, Default)]
 pub struct FilterContext {
     /// Stream number by `ConnId` (`NO_STREAM` = not yet seen). tshark numbers TCP and
     /// UDP conversations separately, in order of first packet.
@@ -147,11 +147,13 @@ impl FilterContext {
 
 /// What [`filter_index`] needs besides the frames and the [`PacketTable`]: built once
 /// while indexing, beside the table.
-#[derive(Default)]
+#[derive(serde::Serialize, serde::Deserialize, Default)]
 pub struct FilterIndex {
     /// Packets recorded.
     len: usize,
     context: FilterContext,
+    /// Only used while pushing: a restored index (the TUI's cache) is complete.
+    #[serde(skip)]
     redecoder: Redecoder,
     dns_time: HashMap<u32, f64>,
     outcomes: HashMap<u32, ConnOutcome>,

@@ -4,10 +4,11 @@ use crate::proto::dns;
 use crate::proto::http::HttpTransaction;
 
 /// An application-level label for one packet: the protocol it shows as and its Info.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct AppNote {
     /// "dns", "http" or "tls".
-    pub proto: &'static str,
+    #[serde(deserialize_with = "crate::base::interned::deserialize")]
+    pub proto: crate::base::interned::StaticStr,
     /// Info text, already escaped for display.
     pub info: String,
     /// The message's fields, for display filters (`dns.qry.name`, `http.host`, ...).
@@ -28,7 +29,7 @@ impl AppNote {
 }
 
 /// The filterable content of an [`AppNote`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub enum AppData {
     /// Not kept (see [`super::EngineConfig::want_app_fields`]).
     #[default]
@@ -48,7 +49,7 @@ pub enum AppData {
 }
 
 /// One QUIC packet as display filters read it (`quic.*`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct QuicPacketField {
     /// Long header (RFC 9000 §17.2), else short.
     pub long: bool,
@@ -66,7 +67,7 @@ pub struct QuicPacketField {
 /// One HTTP/2 frame as display filters read it (`http2.streamid`, `http2.type`, the
 /// decoded header list of a field block). tshark shows a frame on the packet holding its
 /// last byte; a header block's fields on the frame that ended it (END_HEADERS).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct H2FrameField {
     pub stream: u32,
     /// Frame type code (RFC 9113 §6: 0 DATA, 1 HEADERS, ...).
@@ -82,7 +83,7 @@ pub struct H2FrameField {
 pub type TlsFields = Box<[TlsField]>;
 
 /// One TLS fact of a packet (see [`TlsFields`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub enum TlsField {
     /// A whole record: `tls.record.content_type` as tshark shows it (the outer type;
     /// the inner type of a decrypted TLS 1.3 record; none for a TLS 1.3 record not
@@ -99,7 +100,7 @@ pub enum TlsField {
 }
 
 /// One handshake message's filterable fields.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct TlsHandshakeField {
     /// `tls.handshake.type` (RFC 8446 §4: 1 ClientHello, 2 ServerHello, ...).
     pub kind: u8,
@@ -118,7 +119,7 @@ pub struct TlsHandshakeField {
 /// One HTTP message as a display filter sees it. tshark shows request fields on the
 /// packet that completed the request and response fields on the packet that completed
 /// the response, so a note carries one side only.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct HttpNote {
     /// A request (`http.request`); otherwise a response (`http.response`).
     pub request: bool,

@@ -42,7 +42,7 @@ pub mod bit {
 }
 
 /// One packet's row (16 bytes, `Copy`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PacketRow {
     conn: u32,
     rel_seq: u32,
@@ -217,7 +217,7 @@ pub fn proto_label(code: u8) -> &'static str {
 /// The rows of consecutive packets from `first` on, with their side tables. A whole
 /// file's table starts at 0; a worker fills a table per slice from where the last one
 /// ended and [`PacketTable::append`]s it to the whole.
-#[derive(Clone, Debug, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default)]
 pub struct PacketTable {
     /// Packet id of `rows[0]`.
     first: u32,
@@ -322,6 +322,11 @@ impl PacketTable {
         self.dups.shrink_to_fit();
         self.shifts.shrink_to_fit();
         self.spans.shrink_to_fit();
+    }
+
+    /// Packet id of the first row (0 for a whole file's table).
+    pub fn first_id(&self) -> u32 {
+        self.first
     }
 
     /// Packets recorded (from `first`: a whole table holds ids `0..len()`).

@@ -32,10 +32,11 @@ use crate::proto::dns::RData;
 
 /// What is known about a connection only once it has ended, for `conn.state` and
 /// `conn.name` (filled by a first pass; see `analysis::select`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConnOutcome {
     /// Zeek-style state (`SF`, `REJ`, `S0`, ...).
-    pub state: &'static str,
+    #[serde(deserialize_with = "crate::base::interned::deserialize")]
+    pub state: crate::base::interned::StaticStr,
     /// The server name from the DNS answer that led to the connection.
     pub name: Option<String>,
 }

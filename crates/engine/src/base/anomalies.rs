@@ -14,7 +14,7 @@ macro_rules! anomalies {
         $( $variant:ident = $name:literal : $sentence:literal, )*
     } )*) => {
         /// One kind of anomaly; see the module documentation and `docs/anomalies.md`.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum AnomalyKind {
             $( $( $variant, )* )*
         }

@@ -9,7 +9,7 @@ pub use super::anomalies::AnomalyKind;
 /// retransmission, a reassembly limit hit. `kind` says which (the vocabulary is
 /// [`AnomalyKind`], listed in `docs/anomalies.md`; [`Anomaly::name`] is its short stable
 /// identifier, printed in `--json` `anomalies` lists); `detail` says what exactly.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Anomaly {
     pub kind: AnomalyKind,
     pub detail: Cow<'static, str>,

@@ -5,7 +5,19 @@ use std::net::IpAddr;
 
 /// A packet's position in its capture, 0-based. The frame number users see (as tshark
 /// numbers them) is `PacketId + 1`; see [`PacketId::frame_number`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    serde::Serialize,
+    serde::Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+)]
 pub struct PacketId(pub u32);
 
 impl PacketId {
@@ -16,7 +28,19 @@ impl PacketId {
 }
 
 /// A connection's id: 0-based, in order of the connection's first packet.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    serde::Serialize,
+    serde::Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+)]
 pub struct ConnId(pub u32);
 
 impl fmt::Display for ConnId {
@@ -26,7 +50,9 @@ impl fmt::Display for ConnId {
 }
 
 /// Which way a packet or a byte travelled within a connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
+)]
 pub enum Direction {
     /// From the side that opened the connection (the SYN sender) to its peer.
     ClientToServer,
@@ -60,7 +86,9 @@ impl Direction {
 }
 
 /// An address and port (port 0 where the protocol has none).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
+)]
 pub struct Endpoint {
     pub ip: IpAddr,
     pub port: u16,
@@ -83,7 +111,9 @@ impl fmt::Display for Endpoint {
 }
 
 /// A capture link type (the LINKTYPE_* registry number stored in pcap/pcapng headers).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
+)]
 pub struct LinkType(pub u32);
 
 impl LinkType {

@@ -8,6 +8,7 @@ pub mod escape;
 mod field;
 pub mod hexdump;
 mod ids;
+pub mod interned;
 mod time;
 mod wire_text;
 

@@ -7,7 +7,19 @@ use std::fmt;
 ///
 /// Nanoseconds in an `i64` cover ±292 years, enough for any capture, and keep the
 /// arithmetic exact for both microsecond and nanosecond files.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    serde::Serialize,
+    serde::Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+)]
 pub struct Timestamp(pub i64);
 
 impl Timestamp {

@@ -7,7 +7,7 @@
 use std::fmt;
 
 /// What went wrong; see [`CaptureError`] for the position.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ErrorKind {
     /// The path does not exist.
     NotFound { path: String },
@@ -19,19 +19,26 @@ pub enum ErrorKind {
     UnknownFormat { magic: [u8; 4], have: usize },
     /// The input ended inside a header, record or block.
     Truncated {
-        what: &'static str,
+        #[serde(deserialize_with = "crate::base::interned::deserialize")]
+        what: crate::base::interned::StaticStr,
         need: u64,
         have: u64,
     },
     /// A length field that cannot be right (over the bound, under the minimum, misaligned).
     ImpossibleLength {
-        what: &'static str,
+        #[serde(deserialize_with = "crate::base::interned::deserialize")]
+        what: crate::base::interned::StaticStr,
         len: u64,
-        reason: &'static str,
+        #[serde(deserialize_with = "crate::base::interned::deserialize")]
+        reason: crate::base::interned::StaticStr,
     },
     /// A structural violation other than a length (bad byte-order magic, trailer mismatch,
     /// packet block before any section or for an unknown interface).
-    Malformed { what: &'static str, detail: String },
+    Malformed {
+        #[serde(deserialize_with = "crate::base::interned::deserialize")]
+        what: crate::base::interned::StaticStr,
+        detail: String,
+    },
     /// A BPF expression did not compile.
     Filter { expr: String, message: String },
     /// Live capture failure (device, permission, libpcap).
@@ -45,7 +52,7 @@ pub enum ErrorKind {
 ///
 /// `Display` is one line, e.g. "truncated packet record at byte offset 18234 (needs 1530
 /// bytes, 200 remain); 97 packets were read before it".
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CaptureError {
     /// Byte offset in the (decompressed) file or stream where the damage starts.
     pub offset: u64,

@@ -56,7 +56,7 @@ pub use live::{
     DEFAULT_BUFFER_SIZE,
 };
 pub use readahead::ReadAhead;
-pub use store::{FrameStore, IndexEntry, IndexProgress};
+pub use store::{FrameStore, IndexEntry, IndexProgress, StoreIndex};
 pub use walk::{ByteOrder, DecryptionSecrets, FileFormat, InterfaceInfo, SectionInfo};
 pub use write::{PcapWriter, PcapngWriter};
 

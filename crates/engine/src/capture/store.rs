@@ -27,7 +27,7 @@ use super::{Frame, FrameMeta};
 use crate::base::{Anomaly, LinkType, PacketId, Timestamp};
 
 /// One packet in the index: 28 bytes of data, 32 with alignment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IndexEntry {
     /// Byte offset of the packet's first captured byte in the (decompressed) file.
     pub offset: u64,
@@ -45,6 +45,34 @@ pub struct IndexProgress {
     pub added: usize,
     /// Indexing has finished (end of file or an error, see [`FrameStore::error`]).
     pub done: bool,
+}
+
+/// What indexing a whole file found, apart from its bytes: saved by the TUI's index
+/// cache so that opening the same file again maps it and skips the walk
+/// ([`FrameStore::index_snapshot`], [`FrameStore::restore`]).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct StoreIndex {
+    index: Vec<IndexEntry>,
+    comments: BTreeMap<u32, Vec<String>>,
+    secrets: Vec<(PacketId, DecryptionSecrets)>,
+    anomalies: BTreeMap<u32, Anomaly>,
+    error: Option<CaptureError>,
+    format: Option<FileFormat>,
+    interfaces: Vec<InterfaceInfo>,
+    sections: Vec<SectionInfo>,
+    /// Bytes walked (the file's length unless damage stopped the walk).
+    pos: usize,
+}
+
+impl StoreIndex {
+    /// Packets in the index.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
 }
 
 /// Random-access frame store; see the module docs.
@@ -145,6 +173,70 @@ impl FrameStore {
             error: None,
             done: false,
         }
+    }
+
+    /// The finished index, to be given back to [`FrameStore::restore`] over the same
+    /// bytes; `None` until indexing is complete (or for a file still growing).
+    pub fn index_snapshot(&self) -> Option<StoreIndex> {
+        (self.done && self.growing.is_none()).then(|| StoreIndex {
+            index: self.index.clone(),
+            comments: self.comments.clone(),
+            secrets: self.secrets.clone(),
+            anomalies: self.anomalies.clone(),
+            error: self.error.clone(),
+            format: self.walker.format,
+            interfaces: self.walker.interfaces.clone(),
+            sections: self.walker.sections.clone(),
+            pos: self.pos,
+        })
+    }
+
+    /// Opens `path` with a complete index saved by [`FrameStore::index_snapshot`] from
+    /// the same bytes, without walking it. The caller vouches that the file did not
+    /// change (the TUI's cache keys by its identity and a hash of its ends); entries
+    /// that point past its end are refused here all the same, so a stale snapshot can
+    /// never hand out bytes from outside the map.
+    pub fn restore(path: &Path, saved: StoreIndex) -> Result<FrameStore, CaptureError> {
+        let file = open_file(path)?;
+        if is_gzip(&file, path)? {
+            return Err(CaptureError::new(
+                0,
+                0,
+                ErrorKind::Io {
+                    context: path.display().to_string(),
+                    message: "a saved index is for plain files, not gzip".into(),
+                },
+            ));
+        }
+        let mut s = Self::from_mapped(map_file(&file, path)?);
+        let len = s.bytes.as_ref().len() as u64;
+        let fits = saved.pos as u64 <= len
+            && saved
+                .index
+                .iter()
+                .all(|e| e.offset.saturating_add(u64::from(e.caplen)) <= len);
+        if !fits {
+            return Err(CaptureError::new(
+                saved.pos as u64,
+                0,
+                ErrorKind::Malformed {
+                    what: "saved index",
+                    detail: "it points past the end of the file".into(),
+                },
+            ));
+        }
+        s.walker.format = saved.format;
+        s.walker.interfaces = saved.interfaces;
+        s.walker.sections = saved.sections;
+        s.walker.packets = saved.index.len() as u64;
+        s.index = saved.index;
+        s.comments = saved.comments;
+        s.secrets = saved.secrets;
+        s.anomalies = saved.anomalies;
+        s.error = saved.error;
+        s.pos = saved.pos;
+        s.done = true;
+        Ok(s)
     }
 
     /// Indexes up to `budget` more packets.

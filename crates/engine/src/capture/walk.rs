@@ -25,7 +25,7 @@ pub const MAX_BLOCK: u32 = 64 << 20;
 pub const MAX_INTERFACES: usize = 1 << 16;
 
 /// Byte order of a pcap file or a pcapng section.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ByteOrder {
     Little,
     Big,
@@ -44,7 +44,7 @@ impl ByteOrder {
 }
 
 /// The container format of a capture.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileFormat {
     /// Classic pcap. `nanos`: nanosecond timestamps (magic a1b23c4d); `modified`: Alexey
     /// Kuznetsov's modified format (magic a1b2cd34, 24-byte record headers).
@@ -59,7 +59,7 @@ pub enum FileFormat {
 }
 
 /// One capture interface: the single implicit one of a pcap file, or a pcapng IDB.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct InterfaceInfo {
     pub link: LinkType,
     pub snaplen: u32,
@@ -108,7 +108,7 @@ impl InterfaceInfo {
 }
 
 /// One pcapng section (Section Header Block).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct SectionInfo {
     pub byte_order: ByteOrder,
     /// Byte offset of the SHB.
@@ -126,7 +126,7 @@ pub struct SectionInfo {
 
 /// A pcapng Decryption Secrets Block (draft-ietf-opsawg-pcapng §4.7): keys that decrypt
 /// the packets after it, e.g. a TLS key log (`kind` [`DecryptionSecrets::TLS`]).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, PartialEq, Eq)]
 pub struct DecryptionSecrets {
     /// Secrets type: `TLSK` (TLS key log), `WGKL` (WireGuard), …
     pub kind: u32,

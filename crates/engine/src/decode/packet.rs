@@ -298,7 +298,9 @@ pub struct IcmpInfo {
 }
 
 /// What carried a packet inside another: one entry of [`Packet::tunnels`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
+)]
 pub enum EncapKind {
     /// One MPLS label stack entry (RFC 3032 §2.1); `id` is the label.
     Mpls,

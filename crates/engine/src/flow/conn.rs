@@ -14,7 +14,7 @@ use crate::decode::{Encap, EncapKind};
 /// Distinct anomaly names kept per connection (the first detail of each).
 pub const MAX_CONN_ANOMALIES: usize = 8;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ConnProto {
     Tcp,
     Udp,
@@ -23,7 +23,7 @@ pub enum ConnProto {
 }
 
 /// Handshake timestamps (capture time at the capture point).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Handshake {
     /// The last SYN before the SYN/ACK (retried SYNs move it forward).
     pub syn_ts: Option<Timestamp>,
@@ -46,14 +46,14 @@ impl Handshake {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CloseHow {
     Fin,
     Rst,
 }
 
 /// The first FIN or RST of the connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Close {
     pub by: Direction,
     pub how: CloseHow,
@@ -61,7 +61,7 @@ pub struct Close {
 }
 
 /// Phase timestamps, per direction (index with `Direction::index`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Phases {
     pub first_payload: [Option<Timestamp>; 2],
     pub last_payload: [Option<Timestamp>; 2],
@@ -74,7 +74,7 @@ pub struct Phases {
 }
 
 /// ICMP echo identity.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IcmpInfo {
     pub v6: bool,
     pub id: u16,
@@ -85,7 +85,7 @@ pub struct IcmpInfo {
 
 /// One encapsulation a tunnelled connection was carried in, outermost first, oriented
 /// from the client's side.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct TunnelHop {
     pub kind: EncapKind,
     /// Label, VNI, key, TEID… on the client's packets `[0]` and on the server's `[1]`
@@ -196,7 +196,7 @@ pub const MAX_ICMP_ERRORS: usize = 8;
 /// An ICMP or ICMPv6 error that quoted one of the connection's packets (see
 /// `table/icmp.rs` for how it is found and why it is not counted as the
 /// connection's packet).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IcmpError {
     pub ts: Timestamp,
     pub pkt: PacketId,
@@ -261,7 +261,7 @@ impl IcmpError {
 }
 
 /// The ICMP errors of one connection.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct IcmpErrors {
     kept: Vec<IcmpError>,
     count: u32,
@@ -321,7 +321,7 @@ pub fn icmp_error_name(v6: bool, kind: u8, code: u8) -> &'static str {
 }
 
 /// One connection (TCP, UDP flow, or ICMP echo exchange).
-#[derive(Clone, Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
 pub struct Connection {
     pub id: ConnId,
     pub proto: ConnProto,

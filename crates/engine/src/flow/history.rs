@@ -19,7 +19,7 @@
 use crate::base::Direction;
 
 /// Zeek's TCP endpoint states (`TCP_Endpoint::EndpointState`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum EndpointState {
     #[default]
     Inactive,
@@ -34,7 +34,7 @@ pub enum EndpointState {
 /// The history string plus the counters its repeat rules need. Compact: the string
 /// is a small fixed buffer (Zeek's history is short in practice; beyond the buffer,
 /// letters are dropped and `overflow` is set).
-#[derive(Clone, Debug, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default)]
 pub struct History {
     buf: [u8; 24],
     len: u8,

@@ -17,7 +17,7 @@ use crate::base::Timestamp;
 use crate::proto::dns::{DnsTransaction, RData, Record, Service};
 
 /// Where a connection's name came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NameSource {
     Dns,
     Sni,
@@ -35,7 +35,7 @@ impl NameSource {
 }
 
 /// A connection's name and how it was found.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq)]
 pub struct ConnName {
     /// The name the client asked for (or the SNI/Host when no lookup was seen).
     pub qname: String,

@@ -7,7 +7,7 @@ use crate::proto::quic::frame::transport_error_name;
 use crate::proto::quic::header::version_name;
 
 /// How a QUIC connection ended, when the capture shows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub enum QuicEnd {
     /// CONNECTION_CLOSE (RFC 9000 §19.19): the transport's (`app` false) or the
     /// application's error `code`; the reason is wire text (escape before printing).
@@ -24,7 +24,7 @@ pub enum QuicEnd {
 }
 
 /// A QUIC connection's summary.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct QuicSummary {
     /// The version in use: the client's first long header's (RFC 9000 §15), or the
     /// one the server switched to (RFC 9368 §2.3).

@@ -7,7 +7,7 @@ use crate::flow::Connection;
 use crate::proto::http::HttpTransaction;
 
 /// The application protocol found on a connection (by content first, ports second).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AppKind {
     Http,
     Tls,
@@ -31,7 +31,7 @@ impl AppKind {
 pub use crate::proto::tls::TlsSummary;
 
 /// A finished connection: the flow summary plus what the application decoders found.
-#[derive(Clone, Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
 pub struct ConnRecord {
     pub conn: Connection,
     pub app: Option<AppKind>,
@@ -54,7 +54,7 @@ impl ConnRecord {
 }
 
 /// One HTTP exchange and the connection it travelled on.
-#[derive(Clone, Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
 pub struct HttpRecord {
     pub conn: ConnId,
     pub tx: HttpTransaction,

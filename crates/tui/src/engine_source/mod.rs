@@ -22,11 +22,14 @@
 //!
 //! Nothing here waits for the file: `poll` only drains what the worker has sent.
 
+pub mod cache;
 mod detail;
 mod producer;
 mod rows;
 mod view;
 
+#[cfg(test)]
+mod cache_tests;
 #[cfg(test)]
 mod quic_tests;
 #[cfg(test)]
@@ -73,7 +76,8 @@ pub struct EngineSource {
     store: Arc<RwLock<FrameStore>>,
     shared: Arc<RwLock<Shared>>,
     worker: Worker<Batch>,
-    table: PacketTable,
+    /// Shared with the thread that saves the index (see [`cache`]) once complete.
+    table: Arc<PacketTable>,
     t0: Option<Timestamp>,
     /// Position in `Shared::conns` by connection id (`u32::MAX`: not finished yet).
     conn_pos: Vec<u32>,
@@ -86,7 +90,7 @@ pub struct EngineSource {
     all_conns: Vec<ConnRow>,
     all_dns: Vec<DnsRow>,
     all_http: Vec<HttpRow>,
-    all_story: Vec<StoryItem>,
+    all_story: Arc<Vec<StoryItem>>,
     /// The lists limited by the focus (`None`: the filtered or `all_*` lists are shown).
     focused: Option<Focused>,
     /// The lists the display filter keeps, by the rules of `-Y` on the batch commands
@@ -118,6 +122,8 @@ pub struct EngineSource {
     tls_conns: Encrypted,
     /// The same over the connections still open (live), recounted at each refresh.
     tls_open: Encrypted,
+    /// The thread saving the persisted index, while it runs.
+    saving: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 /// Connections the status line's key notice counts ([`key_notice`]): TLS ones and QUIC
@@ -200,7 +206,10 @@ impl EngineSource {
             ),
             (None, Some(f)) => {
                 let keys = read_keys(opts.tls_keylog.as_deref(), false)?;
-                let mut s = Self::open_file_keyed(f, keys)?;
+                // The saved index serves plain files opened without a key log (see
+                // [`cache`]).
+                let dir = (opts.cache && keys.is_none()).then(cache::dir).flatten();
+                let mut s = Self::open_file_with(f, keys, dir)?;
                 s.keylog = opts.tls_keylog.clone();
                 Ok(s)
             }
@@ -224,6 +233,21 @@ impl EngineSource {
     /// [`EngineSource::open_file`], decrypting TLS with `keys` too (the file's own
     /// Decryption Secrets Blocks are used either way).
     pub fn open_file_keyed(path: &Path, keys: Option<KeyLog>) -> anyhow::Result<EngineSource> {
+        Self::open_file_with(path, keys, None)
+    }
+
+    /// [`EngineSource::open_file`] with the persisted index in `cache_dir` (see
+    /// [`cache`]): read when it is there and whole, written when the analysis had to
+    /// be done.
+    pub fn open_file_cached(path: &Path, cache_dir: &Path) -> anyhow::Result<EngineSource> {
+        Self::open_file_with(path, None, Some(cache_dir.to_path_buf()))
+    }
+
+    fn open_file_with(
+        path: &Path,
+        keys: Option<KeyLog>,
+        cache_dir: Option<PathBuf>,
+    ) -> anyhow::Result<EngineSource> {
         let mut store = FrameStore::open(path).with_context(|| path.display().to_string())?;
         // Read the header now: "not a capture at all" is an error for the command
         // line, not a red line in an empty UI (damage later in the file is shown there).
@@ -231,12 +255,21 @@ impl EngineSource {
         if let Some(e) = store.error().filter(|e| !e.is_damage()) {
             anyhow::bail!("{}: {e}", path.display());
         }
-        let name = if path.as_os_str() == "-" {
+        let stdin = path.as_os_str() == "-";
+        let name = if stdin {
             "standard input".to_string()
         } else {
             path.display().to_string()
         };
-        Ok(Self::start(name, store, None, keys))
+        // Standard input and gzip are spooled: nothing to key a saved index by.
+        let cache = cache_dir.filter(|_| !stdin && !cache::is_gzip(path));
+        Ok(Self::start(
+            name,
+            store,
+            None,
+            keys,
+            cache.map(|d| (d, path.to_path_buf())),
+        ))
     }
 
     /// Starts a live capture on `iface`. The packets go to `write`, or to a temporary
@@ -297,7 +330,7 @@ impl EngineSource {
             cap: Arc::new(Mutex::new(Some(cap))),
             status: Arc::new(Mutex::new(LiveStatus::default())),
         };
-        let mut s = Self::start(iface.to_string(), store, Some(handles.clone()), keys);
+        let mut s = Self::start(iface.to_string(), store, Some(handles.clone()), keys, None);
         s.live = Some(LiveInfo { handles, file });
         Ok(s)
     }
@@ -307,17 +340,21 @@ impl EngineSource {
         store: FrameStore,
         live: Option<LiveHandles>,
         keys: Option<KeyLog>,
+        cache: Option<(PathBuf, PathBuf)>,
     ) -> EngineSource {
         let store = Arc::new(RwLock::new(store));
         let shared = Arc::new(RwLock::new(Shared::default()));
         let mut p = Producer::new(store.clone(), shared.clone(), live, keys);
+        if let Some((dir, file)) = cache {
+            p = p.with_cache(dir, file);
+        }
         let worker = Worker::spawn(CHANNEL_BATCHES, move || p.step());
         EngineSource {
             name,
             store,
             shared,
             worker,
-            table: PacketTable::default(),
+            table: Arc::default(),
             t0: None,
             conn_pos: Vec::new(),
             seen_conns: 0,
@@ -328,7 +365,7 @@ impl EngineSource {
             all_conns: Vec::new(),
             all_dns: Vec::new(),
             all_http: Vec::new(),
-            all_story: Vec::new(),
+            all_story: Arc::default(),
             focused: None,
             filtered: None,
             matched: Vec::new(),
@@ -347,6 +384,7 @@ impl EngineSource {
             keys_cache: Mutex::new(None),
             tls_conns: Encrypted::default(),
             tls_open: Encrypted::default(),
+            saving: Mutex::new(None),
         }
     }
 
@@ -395,13 +433,18 @@ impl EngineSource {
 
     /// Absorbs one batch from the worker.
     fn absorb(&mut self, b: Batch) {
-        self.table.append(b.rows);
+        if self.table.is_empty() && b.rows.first_id() == 0 {
+            // The first slice, or the whole table from the saved index: no copy.
+            self.table = Arc::new(b.rows);
+        } else {
+            Arc::make_mut(&mut self.table).append(b.rows);
+        }
         self.indexed = b.indexed;
         if b.error.is_some() {
             self.error = b.error;
         }
         if let Some(items) = b.story {
-            self.all_story = items;
+            self.all_story = Arc::new(items);
             self.story_new = true;
             // The story's names replace the provisional ones.
             if let Ok(sh) = self.shared.read() {
@@ -415,8 +458,9 @@ impl EngineSource {
         }
         if b.done && !self.done {
             // The last batch: the lists are complete, give back their spare room.
-            self.table.shrink_to_fit();
+            Arc::make_mut(&mut self.table).shrink_to_fit();
             self.shrink_lists = true;
+            self.save_index();
         }
         self.done |= b.done;
     }
@@ -652,6 +696,9 @@ impl Drop for EngineSource {
                 }
             }
         }
+        // A quit right after the analysis finished: let the index be saved whole (the
+        // temporary file is renamed only when complete either way).
+        self.wait_saved();
     }
 }
 
@@ -955,7 +1002,86 @@ impl EngineSource {
     /// The status line's word on TLS keys (see [`key_notice`]).
     fn notice(&self) -> Option<String> {
         let sh = self.shared.read().ok()?;
-        key_notice(&sh.keys, self.tls_conns.plus(self.tls_open))
+        let keys = key_notice(&sh.keys, self.tls_conns.plus(self.tls_open));
+        match (keys, sh.cache.note.clone()) {
+            (Some(k), Some(c)) => Some(format!("{c}; {k}")),
+            (k, c) => k.or(c),
+        }
+    }
+
+    /// Saves the finished analysis as the file's persisted index on a thread of its
+    /// own (encoding a large capture's takes a second or more), unless it came from
+    /// there or no cache is used. A failure is said on the status line.
+    fn save_index(&self) {
+        let (dir, key, file) = match self.shared.read() {
+            Ok(sh) if !sh.cache.hit => match (&sh.cache.dir, &sh.cache.key, &sh.cache.file) {
+                (Some(d), Some(k), Some(f)) => (d.clone(), k.clone(), f.clone()),
+                _ => return,
+            },
+            _ => return,
+        };
+        let (table, shared, store) = (self.table.clone(), self.shared.clone(), self.store.clone());
+        let (story, error) = (self.all_story.clone(), self.error.clone());
+        let job = move || {
+            let result = {
+                let (Ok(sh), Ok(st)) = (shared.read(), store.read()) else {
+                    return;
+                };
+                // A file that changed while it was analysed (still being written, say)
+                // is not saved under the identity it had before: the analysis may
+                // cover only part of it.
+                let same = cache::FileKey::of(&file).is_ok_and(|k| k == key);
+                if !same || st.file_len() != key.size {
+                    return;
+                }
+                let Some(index) = st.index_snapshot() else {
+                    return;
+                };
+                let body = cache::BodyRef {
+                    store: &index,
+                    table: &table,
+                    conns: &sh.conns,
+                    names: &sh.names,
+                    first_pkt: &sh.first_pkt,
+                    dns: &sh.dns,
+                    http: &sh.http,
+                    index: &sh.index,
+                    keys: &sh.keys,
+                    story: &story,
+                    error: &error,
+                };
+                cache::save(&dir, &key, &body)
+            };
+            if let (Err(e), Ok(mut sh)) = (result, shared.write()) {
+                sh.cache.note = Some(format!("index not saved ({e})"));
+            }
+        };
+        let spawned = std::thread::Builder::new()
+            .name("wiretale-index-save".into())
+            .spawn(job);
+        if let Ok(h) = spawned {
+            if let Ok(mut g) = self.saving.lock() {
+                *g = Some(h);
+            }
+        }
+    }
+
+    /// Waits for the index being saved, if any (tests; the TUI lets it finish or not).
+    pub fn wait_saved(&self) {
+        let h = self.saving.lock().ok().and_then(|mut g| g.take());
+        if let Some(h) = h {
+            let _ = h.join();
+        }
+    }
+
+    /// What the status line says about the persisted index, if anything.
+    pub fn cache_note(&self) -> Option<String> {
+        self.shared.read().ok()?.cache.note.clone()
+    }
+
+    /// The analysis came from the persisted index.
+    pub fn from_cache(&self) -> bool {
+        self.shared.read().is_ok_and(|sh| sh.cache.hit)
     }
 
     /// [`DataSource::save_view`] into `dir` (the current directory for the TUI).

@@ -22,6 +22,7 @@
 
 use std::sync::{Arc, Mutex, RwLock};
 
+use super::cache::{self, FileKey, Miss};
 use super::rows;
 use crate::source::StoryItem;
 use crate::worker::Produced;
@@ -63,6 +64,23 @@ pub struct Shared {
     pub open_version: u64,
     /// What the TUI says about TLS keys.
     pub keys: KeyState,
+    /// The persisted index of this file (see [`cache`]).
+    pub cache: CacheState,
+}
+
+/// The persisted index as the worker and the UI see it.
+#[derive(Clone, Debug, Default)]
+pub struct CacheState {
+    /// Where entries live; `None`: no cache (`--no-cache`, stdin, live, key log, gzip).
+    pub dir: Option<std::path::PathBuf>,
+    /// The file's identity, once read (the key the analysis is saved under).
+    pub key: Option<FileKey>,
+    /// The capture file (its identity is read again before saving).
+    pub file: Option<std::path::PathBuf>,
+    /// The analysis came from the cache.
+    pub hit: bool,
+    /// What the status line says about the cache (a corrupt entry, a failed write).
+    pub note: Option<String>,
 }
 
 impl Shared {
@@ -77,7 +95,7 @@ impl Shared {
 }
 
 /// TLS keys as the status line tells them.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KeyState {
     /// Keys were given: `--tls-keylog`, or a Decryption Secrets Block met so far.
     pub given: bool,
@@ -129,6 +147,8 @@ pub struct Producer {
     /// A key log to re-read (live) and when it last was.
     follow_keys: bool,
     last_key_refresh: Option<std::time::Instant>,
+    /// The capture file whose saved index is tried at the first step (see [`cache`]).
+    cached_file: Option<std::path::PathBuf>,
 }
 
 /// The live capture (taken out and stopped by the UI at quit, so its file is flushed
@@ -175,13 +195,82 @@ impl Producer {
             secrets_applied: 0,
             follow_keys,
             last_key_refresh: None,
+            cached_file: None,
         }
+    }
+
+    /// Tries the saved index of `file` in `dir` at the first step, and saves the
+    /// analysis there when it had to be done (see [`cache`]).
+    pub fn with_cache(mut self, dir: std::path::PathBuf, file: std::path::PathBuf) -> Self {
+        if let Ok(mut sh) = self.shared.write() {
+            sh.cache.dir = Some(dir);
+        }
+        self.cached_file = Some(file);
+        self
+    }
+
+    /// The first step with a cache: the whole analysis from the saved index when it is
+    /// there and whole (one batch, done), else `None` (and the key to save under).
+    fn load_cached(&mut self) -> Option<Batch> {
+        let file = self.cached_file.take()?;
+        let dir = self.shared.read().ok()?.cache.dir.clone()?;
+        let Ok(key) = FileKey::of(&file) else {
+            // Unreadable now (it was opened): analyse it, save nothing.
+            return None;
+        };
+        let loaded = cache::load(&dir, &key);
+        let mut sh = self.shared.write().ok()?;
+        sh.cache.key = Some(key);
+        sh.cache.file = Some(file.clone());
+        let body = match loaded {
+            Ok(b) => b,
+            Err(Miss::Absent | Miss::Stale) => return None,
+            Err(Miss::Corrupt(why)) => {
+                sh.cache.note = Some(format!("index cache ignored ({why}): indexed again"));
+                return None;
+            }
+        };
+        let restored = FrameStore::restore(&file, body.store);
+        let store = match restored {
+            Ok(s) => s,
+            Err(e) => {
+                sh.cache.note = Some(format!("index cache ignored ({e}): indexed again"));
+                return None;
+            }
+        };
+        if let Ok(mut st) = self.store.write() {
+            *st = store;
+        } else {
+            return None;
+        }
+        sh.conns = body.conns;
+        sh.names = body.names;
+        sh.first_pkt = body.first_pkt;
+        sh.dns = body.dns;
+        sh.http = body.http;
+        sh.index = body.index;
+        sh.keys = body.keys;
+        sh.cache.hit = true;
+        self.processed = body.table.len();
+        self.finished = true;
+        Some(Batch {
+            rows: body.table,
+            indexed: 1.0,
+            done: true,
+            error: body.error,
+            story: Some(body.story),
+        })
     }
 
     /// One slice: see the module docs.
     pub fn step(&mut self) -> Produced<Batch> {
         if self.finished {
             return Produced::Done;
+        }
+        if self.cached_file.is_some() {
+            if let Some(b) = self.load_cached() {
+                return Produced::Batch(b);
+            }
         }
         let mut error = None;
         let mut capture_ended = false;

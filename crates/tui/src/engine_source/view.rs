@@ -166,7 +166,7 @@ impl EngineSource {
     pub(super) fn filtered_story(&self) -> &[StoryItem] {
         match &self.filtered {
             Some(f) => f.story.get_or_init(|| self.tell_filtered()),
-            None => &self.all_story,
+            None => self.all_story.as_slice(),
         }
     }
 
@@ -175,7 +175,7 @@ impl EngineSource {
     /// matching packet or matching connection fields.
     fn tell_filtered(&self) -> Vec<StoryItem> {
         let Some(filter) = &self.filter else {
-            return self.all_story.clone();
+            return self.all_story.to_vec();
         };
         if self.all_story.is_empty() {
             return Vec::new();

@@ -15,7 +15,7 @@ use crate::base::Anomaly;
 
 /// Header flags (RFC 1035 §4.1.1, RFC 4035 §3.2 for AD/CD), with the full 12-bit RCODE
 /// once an OPT record supplies its upper 8 bits (RFC 6891 §6.1.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Flags {
     /// Response (1) or query (0).
     pub qr: bool,
@@ -67,7 +67,7 @@ impl Flags {
 }
 
 /// A question entry (RFC 1035 §4.1.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Question {
     /// Presentation form (see [`Record::name`]).
     pub name: String,
@@ -79,7 +79,7 @@ pub struct Question {
 }
 
 /// A resource record (RFC 1035 §4.1.3).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Record {
     /// Owner name in presentation form: labels joined by '.', no trailing dot, the root
     /// as "" (shown "<Root>"); '.' and '\' inside a label are backslash-escaped and bytes
@@ -112,7 +112,7 @@ impl Record {
 }
 
 /// One EDNS(0) option (RFC 6891 §6.1.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub enum EdnsOption {
     /// Client subnet (RFC 7871 §6): family 1 = IPv4, 2 = IPv6; address bytes as sent
     /// (only the prefix's octets).
@@ -131,7 +131,7 @@ pub enum EdnsOption {
 }
 
 /// The OPT pseudo-record's contents (RFC 6891 §6.1.3).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Edns {
     pub udp_size: u16,
     pub ext_rcode: u8,
@@ -142,7 +142,7 @@ pub struct Edns {
 }
 
 /// A decoded DNS message.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Message {
     pub id: u16,
     pub flags: Flags,

@@ -48,7 +48,7 @@ fn end_of(i: &[u8]) -> &[u8] {
 }
 
 /// One SvcParam of an SVCB/HTTPS record (RFC 9460 §7).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub enum SvcParam {
     /// key 0: keys the client must understand (§8).
     Mandatory(Vec<u16>),
@@ -71,7 +71,7 @@ pub enum SvcParam {
 }
 
 /// Decoded RDATA.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub enum RData {
     /// RFC 1035 §3.4.1.
     A(Ipv4Addr),
@@ -172,7 +172,7 @@ pub enum RData {
 }
 
 /// One NB_FLAGS + NB_ADDRESS entry (RFC 1002 §4.2.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NbAddress {
     pub flags: u16,
     pub addr: Ipv4Addr,

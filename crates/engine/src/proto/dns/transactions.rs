@@ -17,7 +17,9 @@ use super::message::{Flags, Message, Question, Record};
 use crate::base::{Anomaly, AnomalyKind, ConnId, Endpoint, PacketId, Timestamp};
 
 /// The transport a DNS message travelled over.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
+)]
 pub enum Transport {
     Udp,
     Tcp,
@@ -93,7 +95,9 @@ impl TxKind {
 /// Which name service a message belongs to, from its ports: DNS, multicast DNS
 /// (RFC 6762, UDP 5353), LLMNR (RFC 4795, UDP 5355) or the NetBIOS name service
 /// (RFC 1002 §4.2, UDP 137).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(
+    serde::Serialize, serde::Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash,
+)]
 pub enum Service {
     #[default]
     Dns,
@@ -128,7 +132,7 @@ impl Service {
 }
 
 /// One query/response exchange, with what the CLI's transaction record needs.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq)]
 pub struct DnsTransaction {
     /// Order of creation (first message seen); used for `tc_retry_of` links.
     pub seq: u64,
@@ -175,7 +179,7 @@ pub struct DnsTransaction {
 }
 
 /// What an ICMP destination unreachable said about a query that got no answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct IcmpOutcome {
     /// "refused (ICMP port unreachable)" and the like (`flow::IcmpError::outcome`).
     pub text: String,

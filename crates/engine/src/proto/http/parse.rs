@@ -31,7 +31,9 @@ pub const MAX_HEADER_LINES: usize = 200;
 pub const MAX_CHUNK_LINE: usize = 1024;
 
 /// The protocol version of a start line: `HTTP/<major>.<minor>`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
+)]
 pub struct Version {
     pub major: u8,
     pub minor: u8,

@@ -7,7 +7,9 @@ use crate::base::escape::escape_str;
 use crate::base::{Anomaly, PacketId, Timestamp};
 
 /// How a message body was delimited (RFC 9112 §6.3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(
+    serde::Serialize, serde::Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash,
+)]
 pub enum Transfer {
     /// `Content-Length`.
     Length,
@@ -39,7 +41,7 @@ impl Transfer {
 /// [`crate::base::escape`] (the `*_info` methods already do). Offsets in `*_body` are
 /// byte offsets into the per-direction reassembled stream (gaps counted), raw as on the
 /// wire (chunk framing included), so a viewer can fetch and decode a body on demand.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct HttpTransaction {
     /// Index of this transaction within its connection, from 0.
     pub seq: u32,

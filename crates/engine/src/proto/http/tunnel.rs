@@ -22,14 +22,15 @@ pub const CLIENT_PREFIX: usize = 4096;
 pub const SERVER_PREFIX: usize = 512;
 
 /// The tunnel a successful CONNECT opened.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tunnel {
     /// Bytes after the 2xx, `[client→server, server→client]`, missing bytes (gaps)
     /// included.
     pub bytes: [u64; 2],
     /// The tunnelled protocol when recognised: `tls`, `smtp`, `ftp`, `pop3`, `imap`,
     /// `ssh` or `http`.
-    pub protocol: Option<&'static str>,
+    #[serde(deserialize_with = "crate::base::interned::deserialize_opt")]
+    pub protocol: Option<crate::base::interned::StaticStr>,
     /// The TLS ClientHello's server name (RFC 6066 §3).
     pub sni: Option<String>,
     /// The server's greeting line (SMTP, FTP, POP3, IMAP) or either side's SSH

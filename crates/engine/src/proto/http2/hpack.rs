@@ -54,7 +54,7 @@ pub const MAX_HEADER_LIST_SIZE: usize = 64 * 1024;
 pub const MAX_HEADER_FIELDS: usize = 256;
 
 /// One decoded field line. Bytes as decoded: untrusted, escape before printing.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, PartialEq, Eq)]
 pub struct Header {
     pub name: Vec<u8>,
     pub value: Vec<u8>,

@@ -254,7 +254,7 @@ pub fn server_hello(body: &[u8]) -> Option<ServerHelloInfo> {
 
 /// Facts from one X.509 certificate (RFC 5280 §4.1). Names are x509-parser's RFC 4514
 /// renderings; untrusted, escape before printing.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct CertInfo {
     pub subject: String,
     pub issuer: String,

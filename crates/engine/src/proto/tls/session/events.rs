@@ -111,7 +111,7 @@ pub enum Event {
 }
 
 /// Why a connection was not decrypted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NotDecrypted {
     /// No key log was given.
     NoKeyLog,
@@ -159,7 +159,7 @@ impl NotDecrypted {
 ///   would not use: its secrets are logged under the inner random), and without keys
 ///   when the server chose TLS 1.2 (its application_data records are visible as such).
 /// - `Offered`: anything else.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EchStatus {
     Offered,
     Accepted,
@@ -180,7 +180,7 @@ impl EchStatus {
 }
 
 /// Records and bytes of one direction.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Count {
     pub records: u64,
     /// Record body bytes on the wire.
@@ -190,7 +190,7 @@ pub struct Count {
 }
 
 /// How the session was resumed, if it was offered and accepted.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Resumption {
     /// The client offered a session id (≤ 1.2), a ticket (RFC 5077) or a PSK (1.3).
     pub offered_session_id: bool,
@@ -201,7 +201,7 @@ pub struct Resumption {
 }
 
 /// What is known of the connection so far.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct TlsSummary {
     /// Highest version the client offered (legacy field and supported_versions).
     pub client_version: Option<u16>,
