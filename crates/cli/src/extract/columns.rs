@@ -148,7 +148,7 @@ fn map_entries(v: &Shape) -> Arc<Field> {
 /// schema's order (the records declare their fields alphabetically).
 pub fn shapes(schema: &Value, rule: TsRule) -> Result<Vec<(String, String, Shape)>, String> {
     let mut out = Vec::new();
-    object(schema, schema, "", rule, &mut out)?;
+    object(schema, schema, "", "", rule, &mut out)?;
     Ok(out)
 }
 
@@ -194,11 +194,13 @@ fn join(prefix: &str, key: &str) -> String {
 }
 
 /// Adds the columns of an object schema (its properties, and those of every variant of
-/// its `anyOf`), names under `prefix`.
+/// its `anyOf`), names under `prefix`; a field without a description of its own is
+/// described by its object's (`bytes_client`: "Payload bytes each side sent").
 fn object(
     s: &Value,
     root: &Value,
     prefix: &str,
+    parent_doc: &str,
     rule: TsRule,
     out: &mut Vec<(String, String, Shape)>,
 ) -> Result<(), String> {
@@ -210,11 +212,11 @@ fn object(
                 .get("description")
                 .or_else(|| resolve(v, root).get("description"))
                 .and_then(Value::as_str)
-                .unwrap_or("")
+                .unwrap_or(parent_doc)
                 .replace('\n', " ");
             let inner = non_null(v, root);
             if is_object(inner) {
-                object(inner, root, &name, rule, out)?;
+                object(inner, root, &name, &doc, rule, out)?;
                 continue;
             }
             let shape = leaf(inner, root, &name, rule)?;
@@ -240,7 +242,7 @@ fn object(
         for a in alts {
             let a = resolve(a, root);
             if a.get("properties").is_some() {
-                object(a, root, prefix, rule, out)?;
+                object(a, root, prefix, parent_doc, rule, out)?;
             }
         }
     }
@@ -271,7 +273,7 @@ fn leaf(s: &Value, root: &Value, name: &str, rule: TsRule) -> Result<Shape, Stri
             match items {
                 Some(i) if is_object(i) => {
                     let mut fields = Vec::new();
-                    object(i, root, "", rule, &mut fields)?;
+                    object(i, root, "", "", rule, &mut fields)?;
                     Shape::List(Box::new(Shape::Struct(fields)))
                 }
                 Some(i) => Shape::List(Box::new(leaf(i, root, name, rule)?)),
