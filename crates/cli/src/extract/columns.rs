@@ -17,6 +17,7 @@
 //! - the untagged variants of a flattened enum (the story event's facts) are merged:
 //!   one column per field name, null where a variant does not have it.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::sync::Arc;
@@ -612,11 +613,13 @@ fn route<T: Serialize + ?Sized>(
     key: &str,
     value: &T,
 ) -> R {
-    value.serialize(RouteSer {
-        nodes,
-        index,
-        name: join(prefix, key),
-    })
+    // No copy of the name for a top-level field (most of them).
+    let name = if prefix.is_empty() {
+        Cow::Borrowed(key)
+    } else {
+        Cow::Owned(join(prefix, key))
+    };
+    value.serialize(RouteSer { nodes, index, name })
 }
 
 impl ser::SerializeStruct for ObjFields<'_> {
@@ -1094,19 +1097,19 @@ impl<'a> ser::Serializer for ColSer<'a> {
 /// A field's value: into its column when it is one, or flattened when it is an object
 /// (a name can be both: the story's `client` is a string for a traceroute and an
 /// endpoint, `client_ip` and `client_port`, elsewhere).
-struct RouteSer<'a> {
+struct RouteSer<'a, 'k> {
     nodes: &'a mut Vec<Node>,
     index: &'a HashMap<String, usize>,
-    name: String,
+    name: Cow<'k, str>,
 }
 
-impl<'a> RouteSer<'a> {
+impl<'a> RouteSer<'a, '_> {
     fn at(&self) -> String {
-        self.name.clone()
+        self.name.to_string()
     }
 
     fn col(self) -> Result<ColSer<'a>, SerError> {
-        match self.index.get(&self.name).copied() {
+        match self.index.get(self.name.as_ref()).copied() {
             Some(i) => match self.nodes.get_mut(i) {
                 Some(node) => Ok(ColSer { node }),
                 None => Err(err("a value", &self.name)),
@@ -1117,7 +1120,7 @@ impl<'a> RouteSer<'a> {
 
     /// An object: a map or struct column of that name, else flattened.
     fn object(self) -> Result<Compound<'a>, SerError> {
-        let col = self.index.get(&self.name).copied().filter(|&i| {
+        let col = self.index.get(self.name.as_ref()).copied().filter(|&i| {
             matches!(
                 self.nodes.get(i).map(|n| &n.buf),
                 Some(Buf::Map { .. } | Buf::Struct { .. })
@@ -1131,7 +1134,7 @@ impl<'a> RouteSer<'a> {
             None => Ok(Compound::Obj(ObjFields {
                 nodes: self.nodes,
                 index: self.index,
-                prefix: self.name,
+                prefix: self.name.into_owned(),
                 key: None,
             })),
         }
@@ -1190,7 +1193,7 @@ macro_rules! to_column {
     };
 }
 
-impl<'a> ser::Serializer for RouteSer<'a> {
+impl<'a> ser::Serializer for RouteSer<'a, '_> {
     type Ok = ();
     type Error = SerError;
     type SerializeSeq = SeqSer<'a>;
