@@ -129,7 +129,14 @@ fn report(a: &ExtractArgs, f: &Path, o: &Outcome) -> i32 {
         eprintln!("wiretale: {name}: no packets; nothing written");
     } else {
         let counts: Vec<String> = o.counts.iter().map(|(t, n)| format!("{t} {n}")).collect();
-        println!("{name}: {} → {}", counts.join(", "), a.out.display());
+        // A reader that went away (`| head`) is no reason to stop extracting.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stdout().lock(),
+            "{name}: {} → {}",
+            counts.join(", "),
+            a.out.display()
+        );
     }
     match &o.damage {
         Some(e) => {

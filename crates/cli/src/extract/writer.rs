@@ -44,8 +44,12 @@ impl TableWriter {
         if let Some(dir) = dest.parent() {
             std::fs::create_dir_all(dir).map_err(|e| write_error(dir, io_text(&e)))?;
         }
-        let file = File::create(&temp).map_err(|e| write_error(&temp, io_text(&e)))?;
+        // Registered first: Ctrl-C between the two would otherwise leave it behind.
         layout::register_temp(&temp);
+        let file = File::create(&temp).map_err(|e| {
+            layout::discard(&temp);
+            write_error(&temp, io_text(&e))
+        })?;
         let rows = Rows::new(shapes);
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
