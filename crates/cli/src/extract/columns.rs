@@ -213,11 +213,14 @@ fn is_object(s: &Value) -> bool {
 }
 
 fn join(prefix: &str, key: &str) -> String {
-    if prefix.is_empty() {
-        key.to_string()
-    } else {
-        format!("{prefix}_{key}")
+    // Per field of every row: plain pushes, not the formatting machinery.
+    let mut s = String::with_capacity(prefix.len() + 1 + key.len());
+    s.push_str(prefix);
+    if !prefix.is_empty() {
+        s.push('_');
     }
+    s.push_str(key);
+    s
 }
 
 /// Adds the columns of an object schema (its properties, and those of every variant of
@@ -663,12 +666,16 @@ impl ser::SerializeMap for ObjFields<'_> {
     type Ok = ();
     type Error = SerError;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> R {
-        self.key = Some(key.serialize(KeySer)?);
+        // Into a buffer kept across keys (story events are maps: one key per field).
+        let mut buf = self.key.take().unwrap_or_default();
+        buf.clear();
+        key.serialize(KeySer(&mut buf))?;
+        self.key = Some(buf);
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> R {
-        let key = self.key.take().unwrap_or_default();
-        route(self.nodes, self.index, &self.prefix, &key, value)
+        let key = self.key.as_deref().unwrap_or_default();
+        route(self.nodes, self.index, &self.prefix, key, value)
     }
     fn end(self) -> R {
         Ok(())
@@ -676,9 +683,9 @@ impl ser::SerializeMap for ObjFields<'_> {
 }
 
 /// Map keys are strings.
-struct KeySer;
+struct KeySer<'b>(&'b mut String);
 
-impl KeySer {
+impl KeySer<'_> {
     fn at(&self) -> String {
         "map key".into()
     }
@@ -748,45 +755,47 @@ macro_rules! refuse_compound {
     };
 }
 
-impl ser::Serializer for KeySer {
-    type Ok = String;
+impl ser::Serializer for KeySer<'_> {
+    type Ok = ();
     type Error = SerError;
-    type SerializeSeq = ser::Impossible<String, SerError>;
-    type SerializeTuple = ser::Impossible<String, SerError>;
-    type SerializeTupleStruct = ser::Impossible<String, SerError>;
-    type SerializeTupleVariant = ser::Impossible<String, SerError>;
-    type SerializeMap = ser::Impossible<String, SerError>;
-    type SerializeStruct = ser::Impossible<String, SerError>;
-    type SerializeStructVariant = ser::Impossible<String, SerError>;
-    fn serialize_str(self, v: &str) -> Result<String, SerError> {
-        Ok(v.to_string())
+    type SerializeSeq = ser::Impossible<(), SerError>;
+    type SerializeTuple = ser::Impossible<(), SerError>;
+    type SerializeTupleStruct = ser::Impossible<(), SerError>;
+    type SerializeTupleVariant = ser::Impossible<(), SerError>;
+    type SerializeMap = ser::Impossible<(), SerError>;
+    type SerializeStruct = ser::Impossible<(), SerError>;
+    type SerializeStructVariant = ser::Impossible<(), SerError>;
+    fn serialize_str(self, v: &str) -> Result<(), SerError> {
+        self.0.push_str(v);
+        Ok(())
     }
     fn serialize_unit_variant(
         self,
         _: &'static str,
         _: u32,
         v: &'static str,
-    ) -> Result<String, SerError> {
-        Ok(v.to_string())
+    ) -> Result<(), SerError> {
+        self.0.push_str(v);
+        Ok(())
     }
     refuse!("a non-string key"; serialize_bool(bool), serialize_i8(i8), serialize_i16(i16),
         serialize_i32(i32), serialize_i64(i64), serialize_u8(u8), serialize_u16(u16),
         serialize_u32(u32), serialize_u64(u64), serialize_f32(f32), serialize_f64(f64),
         serialize_char(char));
-    fn serialize_none(self) -> Result<String, SerError> {
+    fn serialize_none(self) -> Result<(), SerError> {
         Err(err("a null key", "map key"))
     }
-    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<String, SerError> {
+    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<(), SerError> {
         v.serialize(self)
     }
-    fn serialize_unit(self) -> Result<String, SerError> {
+    fn serialize_unit(self) -> Result<(), SerError> {
         Err(err("a unit key", "map key"))
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         _: &'static str,
         v: &T,
-    ) -> Result<String, SerError> {
+    ) -> Result<(), SerError> {
         v.serialize(self)
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, SerError> {
@@ -933,7 +942,8 @@ impl ser::SerializeMap for SeqSer<'_> {
     type Ok = ();
     type Error = SerError;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> R {
-        let k = key.serialize(KeySer)?;
+        let mut k = String::new();
+        key.serialize(KeySer(&mut k))?;
         match &mut self.node.buf {
             Buf::Map { keys, .. } => {
                 keys.append_value(&k);
