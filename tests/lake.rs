@@ -1,0 +1,138 @@
+//! Issue 19: a lake written by `wiretale extract` is read by a real query engine,
+//! DuckDB (PyPI `duckdb`, in the venv tests/setup.sh installs), and says what the JSON
+//! commands say. One `extract` run over the bundled captures and every shared capture
+//! (files in parallel), then tests/lake/check.py, with DuckDB over
+//! `read_parquet('LAKE/<table>/**/*.parquet', hive_partitioning = true)`, checks:
+//! each table's rows per capture against the JSON commands' record counts, that every
+//! row naming a connection joins it, and the answers to the questions of
+//! tests/lake/questions.sql (the ones docs/lake.md asks) against answers computed from
+//! the JSON records. Fails, never passes unrun, without the venv.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The venv's python with DuckDB (tests/setup.sh: `$WIRETALE_LAB_DIR/duckdb-venv`).
+fn duckdb_python() -> PathBuf {
+    let lab = std::env::var("WIRETALE_LAB_DIR").unwrap_or_else(|_| "/opt/wiretale-lab".into());
+    let py = Path::new(&lab).join("duckdb-venv/bin/python");
+    let ok = py.exists()
+        && Command::new(&py)
+            .args(["-c", "import duckdb"])
+            .status()
+            .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "the lake tests need DuckDB in {}: run tests/setup.sh (it installs PyPI duckdb \
+         into that venv)",
+        py.display()
+    );
+    py
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The bundled captures and every shared capture.
+fn captures() -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(root().join("captures"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|e| e == "pcap" || e == "pcapng")
+        })
+        .collect();
+    out.sort();
+    assert!(out.len() >= 4, "the bundled captures are missing");
+    let shared = common::shared_root();
+    out.extend(common::shared_captures().iter().map(|r| shared.join(r)));
+    out
+}
+
+/// The partition value `extract` gives a capture: its file name.
+fn capture_name(p: &Path) -> String {
+    p.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+#[test]
+fn duckdb_reads_the_lake_and_agrees_with_the_json_commands() {
+    let py = duckdb_python();
+    let files = captures();
+    let mut names: Vec<String> = files.iter().map(|p| capture_name(p)).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(
+        names.len(),
+        files.len(),
+        "two captures share a file name: their partitions would collide"
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let lake = tmp.path().join("lake");
+    let mut args: Vec<std::ffi::OsString> = vec!["extract".into()];
+    args.extend(files.iter().map(|p| p.clone().into_os_string()));
+    args.extend(["--out".into(), lake.clone().into_os_string()]);
+    common::wiretale(&args);
+
+    // What the JSON commands print for each capture, where check.py reads it.
+    let json = tmp.path().join("json");
+    for f in &files {
+        let dir = json.join(capture_name(f));
+        std::fs::create_dir_all(&dir).unwrap();
+        for cmd in ["conns", "dns", "http", "story"] {
+            let out = common::wiretale([
+                std::ffi::OsStr::new(cmd),
+                f.as_os_str(),
+                std::ffi::OsStr::new("--json"),
+            ]);
+            std::fs::write(dir.join(format!("{cmd}.jsonl")), out).unwrap();
+        }
+    }
+
+    let out = Command::new(&py)
+        .arg(root().join("tests/lake/check.py"))
+        .arg(&lake)
+        .arg(&json)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "the lake disagrees with the JSON commands:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Every check ran (check.py prints one line per check).
+    let checks = stdout
+        .lines()
+        .filter(|l| l.starts_with("ok  "))
+        .count();
+    assert!(checks >= 20, "only {checks} checks ran:\n{stdout}");
+}
+
+/// docs/lake.md quotes every question of tests/lake/questions.sql as the test runs it.
+#[test]
+fn the_docs_ask_the_questions_the_test_checks() {
+    let sql = std::fs::read_to_string(root().join("tests/lake/questions.sql")).unwrap();
+    let doc = std::fs::read_to_string(root().join("docs/lake.md")).unwrap();
+    let mut n = 0;
+    for part in sql.split("\n-- name: ").skip(1) {
+        let (name, body) = part.split_once('\n').unwrap();
+        let body = body.trim();
+        // The comment lines above the query are the docs' prose; the query is quoted.
+        let query: String = body
+            .lines()
+            .skip_while(|l| l.starts_with("--"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            doc.contains(&query),
+            "docs/lake.md does not quote question {name} as tests/lake/questions.sql has it:\n{query}"
+        );
+        n += 1;
+    }
+    assert!(n >= 5, "questions.sql has {n} questions");
+}
