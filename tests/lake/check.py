@@ -121,6 +121,14 @@ def check(lake, jsondir):
     con = connect(lake)
     q = questions()
     c = Checker()
+    present = {
+        t for t in TABLES if rows(con, f"SELECT count(*) AS n FROM duckdb_views() WHERE view_name = '{t}'")[0]["n"]
+    }
+    missing = [t for t in TABLES if t not in present]
+    c.same("tables in the lake", missing, [])
+    if missing:
+        print("\n".join(c.failures), file=sys.stderr)
+        sys.exit(1)
 
     # Every row carries its capture: the file column agrees with the partition path.
     for t in TABLES:
@@ -244,24 +252,27 @@ def check(lake, jsondir):
     got = [tuple(r.values()) for r in rows(con, q["lookups_per_client"])]
     c.same("lookups_per_client", got, want)
 
-    # dns -> conns -> http: the lookup DuckDB finds for a connection named the
-    # connection as wiretale did (conns --json `name`, source dns), and the exchanges
-    # are the connection's (http --json).
+    # dns -> conns -> http: the lookup DuckDB finds for a connection is the one
+    # wiretale named it by (conns --json `name`: its qname and the lookup's rtt), and
+    # the exchanges are the connection's (http --json).
     want = []
     for cap, r in sorted(recs.items()):
         named = {
-            x["id"]: x["name"]["qname"]
+            x["id"]: x["name"]
             for x in r["conns"]
             if x.get("name") and x["name"].get("source") == "dns"
         }
         for h in sorted(r["http"], key=lambda h: (h["conn"], h["seq"])):
-            if h["conn"] in named:
-                want.append((cap, named[h["conn"]], h["conn"], h.get("method"), h.get("uri"), h.get("status")))
+            n = named.get(h["conn"])
+            if n:
+                want.append(
+                    (cap, n["qname"], ms(n["dns_rtt"]), h["conn"], h.get("method"), h.get("uri"), h.get("status"))
+                )
     got = [
-        (r["capture"], r["qname"], r["conn"], r["method"], r["uri"], r["status"])
+        (r["capture"], r["qname"], r["dns_ms"], r["conn"], r["method"], r["uri"], r["status"])
         for r in rows(con, q["lookup_conn_fetch"])
     ]
-    c.same("lookup_conn_fetch", got, want)
+    c.same("lookup_conn_fetch", got, want, close=close_rows(0.0011))
 
     if c.failures:
         print("\n".join(c.failures), file=sys.stderr)

@@ -40,7 +40,8 @@ GROUP BY client_ip, qname
 ORDER BY lookups DESC, client_ip, qname;
 
 -- name: lookup_conn_fetch
--- Which lookup named which connection, and what it fetched: the last lookup by the
+-- Which lookup named which connection, and what it fetched: for a connection that
+-- wiretale named from DNS (name_source 'dns'), the last lookup of that name by the
 -- connection's client, answered before the connection started, whose answers hold
 -- the server's address; then the connection's HTTP exchanges.
 WITH named AS (
@@ -49,8 +50,8 @@ WITH named AS (
                             ORDER BY d.response_ts DESC) AS latest
   FROM conns c
   JOIN dns d
-    ON d.capture = c.capture AND d.client_ip = c.client_ip
-   AND d.response_ts <= c.first_ts
+    ON c.name_source = 'dns' AND d.capture = c.capture AND d.client_ip = c.client_ip
+   AND d.qname = c.name_qname AND d.response_ts <= c.first_ts
    AND list_contains(list_transform(d.answers, lambda a: a.data), c.server_ip)
 )
 SELECT n.capture, n.qname, round(n.dns_rtt * 1000, 3) AS dns_ms, n.conn, n.server_ip,
