@@ -105,6 +105,14 @@ pub enum Command {
     /// `-w -` writes to standard output (pcap unless `--format pcapng`). The output is
     /// never the input file itself, however it is named (refused with status 1).
     Export(ExportArgs),
+    /// Write the records as Parquet tables (conns, dns, http, tls, story; packets when
+    /// asked) for DuckDB, Spark and other query engines.
+    ///
+    /// Layout: DIR/<table>/date=YYYY-MM-DD/capture=<NAME>/part-<I>.parquet (the UTC date
+    /// of the capture's first packet, the file's name). Columns are the `--json`
+    /// records' fields, nested objects flattened with `_` (docs/schema/parquet.md). An
+    /// existing part is refused without --force; Ctrl-C leaves no partial file.
+    Extract(ExtractArgs),
 }
 
 /// Options every file-reading subcommand shares.
@@ -292,6 +300,38 @@ pub struct ExportArgs {
     /// new file decrypts on its own.
     #[arg(long = "tls-keylog", value_name = "FILE")]
     pub tls_keylog: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExtractArgs {
+    /// Capture files (pcap, pcapng, .gz, or - for standard input), extracted
+    /// concurrently (one per thread: WIRETALE_THREADS or the cores).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Directory of the tables (made if missing).
+    #[arg(long = "out", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Tables to write, comma-separated (default: every one but packets).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "TABLES")]
+    pub tables: Option<Vec<super::extract::Table>>,
+    /// Replace parts that exist (otherwise refused, naming the file).
+    #[arg(long)]
+    pub force: bool,
+    /// Task I of N over one capture: only the connections whose flow key hashes to I
+    /// (ids written as local id × N + I, so parts never collide; part-I.parquet).
+    #[arg(long, value_name = "I/N", value_parser = super::extract::parse_split)]
+    pub split: Option<super::extract::Split>,
+    /// Display filter (Wireshark syntax): the records the JSON commands keep with -Y.
+    #[arg(short = 'Y', long = "display-filter")]
+    pub filter: Option<String>,
+    /// Capture filter (BPF syntax) applied while reading.
+    #[arg(short = 'f', long = "capture-filter")]
+    pub bpf: Option<String>,
+    /// TLS key log (NSS format, as SSLKEYLOGFILE writes) to decrypt TLS with.
+    #[arg(long = "tls-keylog", value_name = "FILE")]
+    pub tls_keylog: Option<PathBuf>,
+    #[command(flatten)]
+    pub limits: super::limits::LimitArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

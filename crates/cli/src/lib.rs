@@ -8,6 +8,7 @@ mod capture;
 mod conns;
 mod dnshttp;
 mod export;
+mod extract;
 mod follow;
 mod json;
 mod limits;
@@ -24,6 +25,7 @@ use std::io::IsTerminal;
 use clap::Parser;
 
 pub use args::{Cli, Command};
+pub use extract::parquet_doc;
 
 /// Exit status for "the input was damaged; everything before the damage was printed".
 pub const EXIT_DAMAGED: i32 = 2;
@@ -115,6 +117,7 @@ fn dispatch(
         Some(Command::Capture(a)) => capture::run(&a),
         Some(Command::Interfaces) => capture::interfaces(),
         Some(Command::Export(a)) => export::run(&a),
+        Some(Command::Extract(a)) => extract::run(&a),
         None => {
             if cli.file.is_none() && cli.interface.is_none() {
                 use clap::CommandFactory;

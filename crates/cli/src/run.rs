@@ -123,10 +123,23 @@ pub fn drive_records(
     cfg: EngineConfig,
     sel: &mut Selection,
     pending_every: Option<i64>,
+    each: impl FnMut(Timestamp, Option<(&PacketSummary, bool)>) -> Next,
+    drain: impl FnMut(&mut dyn Records, bool, &Selection),
+) -> anyhow::Result<Option<CaptureError>> {
+    drive_records_on(threads(), path, cfg, sel, pending_every, each, drain)
+}
+
+/// [`drive_records`] on `shards` engines (`extract` runs several files at once and
+/// shares the threads out between them).
+pub fn drive_records_on(
+    shards: usize,
+    path: &Path,
+    cfg: EngineConfig,
+    sel: &mut Selection,
+    pending_every: Option<i64>,
     mut each: impl FnMut(Timestamp, Option<(&PacketSummary, bool)>) -> Next,
     mut drain: impl FnMut(&mut dyn Records, bool, &Selection),
 ) -> anyhow::Result<Option<CaptureError>> {
-    let shards = threads();
     if shards < 2 || sel.is_filtering() || counts_across_the_run(&cfg) {
         return drive_with(
             path,
