@@ -29,6 +29,7 @@ each part into place when it is complete.
 """
 
 import argparse
+import json
 import math
 import os
 import stat
@@ -138,6 +139,12 @@ def main():
     ap.add_argument("--force", action="store_true", help="overwrite parts already in the lake")
     ap.add_argument("--tables", help="passed to extract (default: every table but packets)")
     ap.add_argument("--no-extract", action="store_true", help="only query an existing lake")
+    ap.add_argument("--answers", help="also write every question's rows to this JSON file")
+    ap.add_argument(
+        "--explain",
+        metavar="DATE,CAPTURE",
+        help="print the plan of a conns query on one date and capture (partition pruning)",
+    )
     a = ap.parse_args()
 
     paths = list(a.captures)
@@ -187,9 +194,23 @@ def main():
         if os.path.isdir(d):
             # basePath: the table's root, so that date= and capture= become columns.
             spark.read.option("basePath", d).parquet(d).createOrReplaceTempView(t)
+    answers = {}
     for qname, sql in QUESTIONS.items():
         print(f"-- {qname}")
-        spark.sql(sql).show(40, truncate=False)
+        df = spark.sql(sql)
+        df.show(40, truncate=False)
+        if a.answers:
+            answers[qname] = [
+                [v.isoformat() if hasattr(v, "isoformat") else v for v in r] for r in df.collect()
+            ]
+    if a.answers:
+        with open(a.answers, "w", encoding="utf-8") as f:
+            json.dump(answers, f, indent=1)
+    if a.explain:
+        date, capture = a.explain.split(",", 1)
+        spark.sql(
+            f"SELECT count(*) FROM conns WHERE date = DATE '{date}' AND capture = '{capture}'"
+        ).explain()
     spark.stop()
 
 

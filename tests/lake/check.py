@@ -3,6 +3,7 @@
 
 Usage: check.py LAKE JSONDIR          (run by tests/lake.rs with the venv's python)
        check.py LAKE --show           (print the answers to tests/lake/questions.sql)
+       check.py LAKE --markdown       (the same as docs/lake.md's "Questions" section)
 
 JSONDIR/<capture>/<cmd>.jsonl holds what `wiretale <cmd> --json` printed for the
 capture whose partition value is <capture> (cmd: conns, dns, http, story). Every
@@ -84,7 +85,11 @@ class Checker:
     def same(self, what, got, want, close=None):
         """got and want: lists of tuples (compared in order) or dicts/sets."""
         ok = got == want if close is None else close(got, want)
-        print(f"{'ok  ' if ok else 'FAIL'} {what}: {len(want)} expected, {len(got)} from DuckDB")
+        if isinstance(want, dict) and len(want) == 1:
+            counts = f"{want} expected, {got} from DuckDB"
+        else:
+            counts = f"{len(want)} expected, {len(got)} from DuckDB"
+        print(f"{'ok  ' if ok else 'FAIL'} {what}: {counts}")
         if not ok:
             msg = [f"{what}:"]
             if isinstance(want, dict) and isinstance(got, dict):
@@ -165,7 +170,7 @@ def check(lake, jsondir):
     got = rows(
         con, "SELECT count(*) AS n FROM dns d JOIN conns c ON c.capture = d.capture AND c.id = d.conn"
     )[0]["n"]
-    c.same("dns: rows joined to their connection", [got], [want])
+    c.same("dns: rows joined to their connection", {"rows": got}, {"rows": want})
     # community_id: the tls rows' equal their connection's.
     bad = rows(
         con,
@@ -280,17 +285,31 @@ def check(lake, jsondir):
     print(f"all checks passed on {len(recs)} captures")
 
 
-def show(lake):
-    """The answers as DuckDB prints them, for docs/lake.md."""
+def show(lake, markdown=False):
+    """The answers as DuckDB prints them; with markdown, docs/lake.md's section: each
+    question's comment as prose, its query, and DuckDB's answer."""
     con = connect(lake)
     for name, sql in questions().items():
-        print(f"-- {name}")
-        con.sql(sql).show(max_width=200, max_rows=40)
+        if not markdown:
+            print(f"-- {name}")
+            con.sql(sql).show(max_width=132, max_rows=16, max_col_width=30)
+            continue
+        lines = sql.splitlines()
+        comments = [l[3:] for l in lines if l.startswith("-- ")]
+        query = "\n".join(l for l in lines if not l.startswith("--"))
+        print(f"### {comments[0]}\n")
+        if comments[1:]:
+            print("\n".join(comments[1:]) + "\n")
+        print(f"```sql\n{query}\n```\n\n```text")
+        sys.stdout.flush()
+        con.sql(sql).show(max_width=132, max_rows=16, max_col_width=30)
+        sys.stdout.flush()
+        print("```\n")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[2] == "--show":
-        show(sys.argv[1])
+    if len(sys.argv) == 3 and sys.argv[2] in ("--show", "--markdown"):
+        show(sys.argv[1], markdown=sys.argv[2] == "--markdown")
     elif len(sys.argv) == 3:
         check(sys.argv[1], sys.argv[2])
     else:

@@ -3,11 +3,13 @@
 -- `read_parquet('LAKE/<table>/**/*.parquet', hive_partitioning = true)`.
 -- tests/lake.rs runs every one on the bundled and shared captures and checks its
 -- answer against what the JSON commands say; docs/lake.md must quote each verbatim.
--- A question starts at its `-- name:` line and ends at the next one.
+-- A question starts at its `-- name:` line and ends at the next one; its first
+-- comment line is its title, the others say what it answers.
 
 -- name: conns_per_name
--- Connections per server name (the name wiretale gave the connection: the DNS
--- lookup that returned its address, else the TLS SNI or the HTTP Host).
+-- Connections per server name
+-- The name is the one wiretale gave the connection (`name_source`): the DNS lookup
+-- that returned its address (`dns`), else the TLS SNI (`sni`) or the HTTP Host (`host`).
 SELECT name_qname AS name, name_source AS source, count(*) AS conns,
        count(DISTINCT capture) AS captures
 FROM conns
@@ -16,14 +18,17 @@ GROUP BY name_qname, name_source
 ORDER BY conns DESC, name, source;
 
 -- name: refused
--- Refused connections: a SYN answered by a RST (Zeek's state REJ).
+-- Refused connections
+-- A SYN answered by a RST: Zeek's connection state `REJ`, as `conns` has it.
 SELECT capture, id, client_ip, server_ip, server_port, first_ts
 FROM conns
 WHERE state = 'REJ'
 ORDER BY capture, id;
 
 -- name: ttfb_per_host
--- Time to first byte per HTTP host, over every capture: median and 90th percentile.
+-- Time to first byte per HTTP host
+-- Over every capture: the median and the 90th percentile, in milliseconds
+-- (`quantile_cont` interpolates between the closest ranks).
 SELECT host, count(*) AS exchanges,
        round(quantile_cont(ttfb, 0.5) * 1000, 3) AS p50_ms,
        round(quantile_cont(ttfb, 0.9) * 1000, 3) AS p90_ms
@@ -33,17 +38,19 @@ GROUP BY host
 ORDER BY exchanges DESC, host;
 
 -- name: lookups_per_client
--- DNS lookups per client and name, and how many were answered.
+-- DNS lookups per client and name
+-- How often each client asked for each name, and how many of those were answered.
 SELECT client_ip, qname, count(*) AS lookups, count(response_ts) AS answered
 FROM dns
 GROUP BY client_ip, qname
 ORDER BY lookups DESC, client_ip, qname;
 
 -- name: lookup_conn_fetch
--- Which lookup named which connection, and what it fetched: for a connection that
--- wiretale named from DNS (name_source 'dns'), the last lookup of that name by the
--- connection's client, answered before the connection started, whose answers hold
--- the server's address; then the connection's HTTP exchanges.
+-- Which lookup named which connection, and what it fetched
+-- dns -> conns -> http: for a connection that wiretale named from DNS, the last
+-- lookup of that name by the connection's client, answered before the connection
+-- started, whose answers hold the server's address; then the connection's HTTP
+-- exchanges.
 WITH named AS (
   SELECT c.capture, c.id AS conn, d.qname, d.rtt AS dns_rtt, c.server_ip, c.first_ts,
          row_number() OVER (PARTITION BY c.capture, c.id
