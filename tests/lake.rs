@@ -40,10 +40,7 @@ fn captures() -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(root().join("captures"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.extension()
-                .is_some_and(|e| e == "pcap" || e == "pcapng")
-        })
+        .filter(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"))
         .collect();
     out.sort();
     assert!(out.len() >= 4, "the bundled captures are missing");
@@ -129,10 +126,7 @@ fn duckdb_reads_the_lake_and_agrees_with_the_json_commands() {
         String::from_utf8_lossy(&out.stderr)
     );
     // Every check ran (check.py prints one line per check).
-    let checks = stdout
-        .lines()
-        .filter(|l| l.starts_with("ok  "))
-        .count();
+    let checks = stdout.lines().filter(|l| l.starts_with("ok  ")).count();
     assert!(checks >= 20, "only {checks} checks ran:\n{stdout}");
 }
 
@@ -158,4 +152,80 @@ fn the_docs_ask_the_questions_the_test_checks() {
         n += 1;
     }
     assert!(n >= 5, "questions.sql has {n} questions");
+}
+
+/// Captures with DNS, HTTP and TLS, extracted whole and by 3 `--split I/3` tasks.
+const SPLIT: [&str; 5] = [
+    "captures/lab-page.pcap",
+    "captures/lab-curl.pcap",
+    "captures/lab-https-page.pcapng",
+    "../shared/captures/zeek/wikipedia.pcap",
+    "../shared/captures/zeek/dns-edns-ecs.pcap",
+];
+
+/// Runs `extract` over [`SPLIT`] into `DIR/whole` and, as 3 tasks, into `DIR/split`.
+fn whole_and_split() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let files: Vec<PathBuf> = SPLIT.iter().map(|p| root().join(p)).collect();
+    let lake = |name: &str, split: Option<&str>| {
+        let mut args: Vec<std::ffi::OsString> = vec!["extract".into()];
+        args.extend(files.iter().map(|p| p.clone().into_os_string()));
+        args.extend(["--out".into(), tmp.path().join(name).into_os_string()]);
+        if let Some(s) = split {
+            args.extend(["--split".into(), s.into()]);
+        }
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        run(&args);
+    };
+    lake("whole", None);
+    for i in 0..3 {
+        lake("split", Some(&format!("{i}/3")));
+    }
+    tmp
+}
+
+fn split_py(tmp: &Path, extra: &[&str]) -> (bool, String) {
+    let out = Command::new(duckdb_python())
+        .arg(root().join("tests/lake/split.py"))
+        .arg(tmp.join("whole"))
+        .arg(tmp.join("split"))
+        .arg("3")
+        .args(extra)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{text}");
+    (out.status.success(), text)
+}
+
+/// docs/lake.md's split rule: N tasks `--split I/N` over one capture write, between
+/// them, the rows one task writes (connections, HTTP exchanges, DNS transactions, TLS
+/// handshakes, a connection's story events, each joined to its connection), with ids
+/// `k * N + I` that never collide.
+#[test]
+fn split_tasks_write_the_rows_of_the_whole_capture() {
+    let tmp = whole_and_split();
+    let (ok, text) = split_py(tmp.path(), &[]);
+    assert!(ok, "the split lake differs from the whole one:\n{text}");
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("ok  ")).count(),
+        7,
+        "{text}"
+    );
+}
+
+/// A connection's name should not depend on the split: today a task names a
+/// connection from the DNS lookups it analysed itself, and a lookup's flow (client to
+/// resolver) hashes to another part than most connections it names, so a split lake
+/// names fewer connections from DNS than a whole one (24 to 6 on these captures).
+#[test]
+#[ignore = "extract --split names connections only from the lookups in its own part (reported to the lead, issue 19)"]
+fn split_tasks_name_connections_as_the_whole_capture() {
+    let tmp = whole_and_split();
+    let (ok, text) = split_py(tmp.path(), &["--names"]);
+    assert!(ok, "split tasks name connections differently:\n{text}");
 }
