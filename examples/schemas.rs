@@ -1,5 +1,6 @@
 //! Writes the JSON Schema of every `--json` record type to `docs/schema/<record>.json`
-//! (generated from the types in `wiretale::analysis::records`):
+//! (generated from the types in `wiretale::analysis::records`), and the Parquet column
+//! reference of `wiretale extract` to `docs/schema/parquet.md`:
 //!
 //! ```text
 //! cargo run --example schemas
@@ -18,5 +19,9 @@ fn main() -> std::io::Result<()> {
         std::fs::write(&path, text)?;
         println!("{}", path.display());
     }
+    // The Parquet tables of `wiretale extract`, from the same types.
+    let path = dir.join("parquet.md");
+    std::fs::write(&path, wiretale::cli::parquet_doc())?;
+    println!("{}", path.display());
     Ok(())
 }

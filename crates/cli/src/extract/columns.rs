@@ -17,6 +17,7 @@
 //! - the untagged variants of a flattened enum (the story event's facts) are merged:
 //!   one column per field name, null where a variant does not have it.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::sync::Arc;
@@ -148,7 +149,7 @@ fn map_entries(v: &Shape) -> Arc<Field> {
 /// schema's order (the records declare their fields alphabetically).
 pub fn shapes(schema: &Value, rule: TsRule) -> Result<Vec<(String, String, Shape)>, String> {
     let mut out = Vec::new();
-    object(schema, schema, "", rule, &mut out)?;
+    object(schema, schema, "", "", rule, &mut out)?;
     Ok(out)
 }
 
@@ -194,11 +195,13 @@ fn join(prefix: &str, key: &str) -> String {
 }
 
 /// Adds the columns of an object schema (its properties, and those of every variant of
-/// its `anyOf`), names under `prefix`.
+/// its `anyOf`), names under `prefix`; a field without a description of its own is
+/// described by its object's (`bytes_client`: "Payload bytes each side sent").
 fn object(
     s: &Value,
     root: &Value,
     prefix: &str,
+    parent_doc: &str,
     rule: TsRule,
     out: &mut Vec<(String, String, Shape)>,
 ) -> Result<(), String> {
@@ -210,11 +213,11 @@ fn object(
                 .get("description")
                 .or_else(|| resolve(v, root).get("description"))
                 .and_then(Value::as_str)
-                .unwrap_or("")
+                .unwrap_or(parent_doc)
                 .replace('\n', " ");
             let inner = non_null(v, root);
             if is_object(inner) {
-                object(inner, root, &name, rule, out)?;
+                object(inner, root, &name, &doc, rule, out)?;
                 continue;
             }
             let shape = leaf(inner, root, &name, rule)?;
@@ -240,7 +243,7 @@ fn object(
         for a in alts {
             let a = resolve(a, root);
             if a.get("properties").is_some() {
-                object(a, root, prefix, rule, out)?;
+                object(a, root, prefix, parent_doc, rule, out)?;
             }
         }
     }
@@ -271,7 +274,7 @@ fn leaf(s: &Value, root: &Value, name: &str, rule: TsRule) -> Result<Shape, Stri
             match items {
                 Some(i) if is_object(i) => {
                     let mut fields = Vec::new();
-                    object(i, root, "", rule, &mut fields)?;
+                    object(i, root, "", "", rule, &mut fields)?;
                     Shape::List(Box::new(Shape::Struct(fields)))
                 }
                 Some(i) => Shape::List(Box::new(leaf(i, root, name, rule)?)),
@@ -610,11 +613,13 @@ fn route<T: Serialize + ?Sized>(
     key: &str,
     value: &T,
 ) -> R {
-    value.serialize(RouteSer {
-        nodes,
-        index,
-        name: join(prefix, key),
-    })
+    // No copy of the name for a top-level field (most of them).
+    let name = if prefix.is_empty() {
+        Cow::Borrowed(key)
+    } else {
+        Cow::Owned(join(prefix, key))
+    };
+    value.serialize(RouteSer { nodes, index, name })
 }
 
 impl ser::SerializeStruct for ObjFields<'_> {
@@ -1092,19 +1097,19 @@ impl<'a> ser::Serializer for ColSer<'a> {
 /// A field's value: into its column when it is one, or flattened when it is an object
 /// (a name can be both: the story's `client` is a string for a traceroute and an
 /// endpoint, `client_ip` and `client_port`, elsewhere).
-struct RouteSer<'a> {
+struct RouteSer<'a, 'k> {
     nodes: &'a mut Vec<Node>,
     index: &'a HashMap<String, usize>,
-    name: String,
+    name: Cow<'k, str>,
 }
 
-impl<'a> RouteSer<'a> {
+impl<'a> RouteSer<'a, '_> {
     fn at(&self) -> String {
-        self.name.clone()
+        self.name.to_string()
     }
 
     fn col(self) -> Result<ColSer<'a>, SerError> {
-        match self.index.get(&self.name).copied() {
+        match self.index.get(self.name.as_ref()).copied() {
             Some(i) => match self.nodes.get_mut(i) {
                 Some(node) => Ok(ColSer { node }),
                 None => Err(err("a value", &self.name)),
@@ -1115,7 +1120,7 @@ impl<'a> RouteSer<'a> {
 
     /// An object: a map or struct column of that name, else flattened.
     fn object(self) -> Result<Compound<'a>, SerError> {
-        let col = self.index.get(&self.name).copied().filter(|&i| {
+        let col = self.index.get(self.name.as_ref()).copied().filter(|&i| {
             matches!(
                 self.nodes.get(i).map(|n| &n.buf),
                 Some(Buf::Map { .. } | Buf::Struct { .. })
@@ -1129,7 +1134,7 @@ impl<'a> RouteSer<'a> {
             None => Ok(Compound::Obj(ObjFields {
                 nodes: self.nodes,
                 index: self.index,
-                prefix: self.name,
+                prefix: self.name.into_owned(),
                 key: None,
             })),
         }
@@ -1188,7 +1193,7 @@ macro_rules! to_column {
     };
 }
 
-impl<'a> ser::Serializer for RouteSer<'a> {
+impl<'a> ser::Serializer for RouteSer<'a, '_> {
     type Ok = ();
     type Error = SerError;
     type SerializeSeq = SeqSer<'a>;

@@ -209,13 +209,12 @@ impl Sink {
             return Ok(());
         }
         let id = self.split.id(c.conn.id.0)?;
+        let mut j = ConnJson::new(c, name.as_ref());
+        j.id = id;
         if self.wants(Table::Conns) {
-            let mut j = ConnJson::new(c, name.as_ref());
-            j.id = id;
             self.push(Table::Conns, &j)?;
         }
         if self.wants(Table::Tls) {
-            let j = ConnJson::new(c, None);
             if let Some(tls) = j.tls {
                 let row = TlsRow {
                     client: j.client,
