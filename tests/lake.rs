@@ -223,7 +223,7 @@ fn split_tasks_write_the_rows_of_the_whole_capture() {
 /// resolver) hashes to another part than most connections it names, so a split lake
 /// names fewer connections from DNS than a whole one (24 to 6 on these captures).
 #[test]
-#[ignore = "extract --split names connections only from the lookups in its own part (reported to the lead, issue 19)"]
+#[ignore = "extract --split names a connection only from its own part's lookups (README, --split): kept to show it"]
 fn split_tasks_name_connections_as_the_whole_capture() {
     let tmp = whole_and_split();
     let (ok, text) = split_py(tmp.path(), &["--names"]);
