@@ -3,7 +3,7 @@
 # libpcap (the `pcap` crate links it), pkg-config, and the real programs the lab tests
 # drive (dnsmasq, nginx, curl, tmux, iproute2, ethtool; traceroute for the ICMP lab;
 # tcpreplay for the live replay lab; openssl makes the HTTPS lab's CA; python3-venv
-# and, from PyPI, aioquic for the HTTP/3 lab, see below).
+# and, from PyPI, aioquic for the HTTP/3 lab and DuckDB for the lake test, see below).
 # Uses sudo when not root. Idempotent: installs only what is missing.
 set -euo pipefail
 
@@ -47,4 +47,14 @@ if [ ! -f "$LABDIR/aioquic-$AIOQUIC/examples/http3_server.py" ]; then
   "$LABDIR/venv/bin/pip" download -q --no-deps --no-binary :all: -d "$tmp" "aioquic==$AIOQUIC"
   $SUDO tar -xzf "$tmp/aioquic-$AIOQUIC.tar.gz" -C "$LABDIR" "aioquic-$AIOQUIC/examples"
   rm -rf "$tmp"
+fi
+
+# The lake test (tests/lake.rs): DuckDB from PyPI, in a venv of its own, reads the
+# Parquet tables `wiretale extract` writes.
+DUCKDB=2.0.1
+if [ ! -x "$LABDIR/duckdb-venv/bin/python" ] || ! "$LABDIR/duckdb-venv/bin/python" -c "import duckdb; assert duckdb.__version__ == '$DUCKDB'" 2>/dev/null; then
+  echo "setup: installing duckdb $DUCKDB in $LABDIR/duckdb-venv" >&2
+  $SUDO mkdir -p "$LABDIR"
+  $SUDO /usr/bin/python3 -m venv "$LABDIR/duckdb-venv"
+  $SUDO "$LABDIR/duckdb-venv/bin/pip" install -q "duckdb==$DUCKDB"
 fi
