@@ -55,19 +55,7 @@ pub fn hive_escape(v: &str) -> String {
 }
 
 /// The UTC date (`YYYY-MM-DD`) of a time in seconds since the epoch.
-pub fn utc_date(secs: i64) -> String {
-    // Howard Hinnant's days-to-civil.
-    let z = secs.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
+pub use wiretale_engine::base::time::utc_date;
 
 /// The directory of one table's part for one capture.
 pub fn part_dir(out: &Path, table: &str, date: &str, capture: &str) -> PathBuf {

@@ -9,7 +9,7 @@ mod field;
 pub mod hexdump;
 mod ids;
 pub mod interned;
-mod time;
+pub mod time;
 mod wire_text;
 
 pub use anomaly::{Anomaly, AnomalyKind};

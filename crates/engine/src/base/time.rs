@@ -61,6 +61,27 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// The UTC calendar date `(year, month, day)` of a day count since 1970-01-01 (the
+/// civil-from-days algorithm of H. Hinnant's "chrono-Compatible Low-Level Date
+/// Algorithms"; proleptic Gregorian, negative days before the epoch).
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// `2026-12-05`: the UTC date of a time in whole seconds since the Unix epoch.
+pub fn utc_date(secs: i64) -> String {
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

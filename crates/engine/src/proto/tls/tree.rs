@@ -13,6 +13,7 @@
 use super::version_name;
 use crate::base::escape::escape_bytes;
 use crate::base::hexdump::hex_string as hex;
+use crate::base::time::utc_date;
 use crate::base::FieldNode;
 
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {
@@ -239,21 +240,6 @@ fn handshake(rec: &mut FieldNode, body: &[u8], off: usize) {
         rec.children.push(h);
         at += 4 + hlen;
     }
-}
-
-/// `2026-12-05` (UTC) of seconds since the Unix epoch (the civil-from-days algorithm
-/// of H. Hinnant's "chrono-Compatible Low-Level Date Algorithms").
-fn utc_date(secs: i64) -> String {
-    let z = secs.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
 }
 
 /// A plaintext Certificate message (RFC 5246 §7.4.2): each certificate's subject,
