@@ -40,6 +40,23 @@ pub fn record_matches<'a>(
     }
 }
 
+/// What the engine does with one frame. Every command analyses every frame
+/// ([`Share::Own`]); `extract --split I/N` analyses only its share of the capture and,
+/// of the rest, the name service traffic (so its connections are named from every
+/// lookup in the capture, as the whole run names them), and takes only the time of
+/// the other frames (the clock, and so every sweep, runs as it does over the whole
+/// file).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Share {
+    /// Analysed, and its records are this run's.
+    Own,
+    /// Analysed for the names it carries (a DNS lookup of another part): its records
+    /// are another run's.
+    Names,
+    /// Not analysed: its time moves the clock.
+    Time,
+}
+
 /// Reads `path` frame by frame through a new engine, calling `each` for every packet
 /// and `drain` every few thousand packets (so finished records stream out and memory
 /// stays flat). `drain` must take (`take_conns`, `take_http`, `take_dns`) whatever it
@@ -57,6 +74,31 @@ pub fn drive_with(
     cfg: EngineConfig,
     sel: &mut Selection,
     mut each: impl FnMut(&mut Engine, &PacketSummary, bool) -> Next,
+    drain: impl FnMut(&mut Engine, bool, &Selection),
+) -> anyhow::Result<Option<CaptureError>> {
+    drive_share(
+        path,
+        cfg,
+        sel,
+        |_| Share::Own,
+        |engine, _, p| match p {
+            Some((s, hit, _)) => each(engine, s, hit),
+            None => Next::Continue,
+        },
+        drain,
+    )
+}
+
+/// [`drive_with`] with a choice per frame (`share`, see [`Share`]): `each` gets every
+/// frame's time, and for an analysed frame its summary, whether `-Y` matched it and
+/// its share. Drains fall every [`DRAIN_EVERY`] frames whatever their share, as in a
+/// run that analyses them all.
+pub fn drive_share(
+    path: &Path,
+    cfg: EngineConfig,
+    sel: &mut Selection,
+    mut share: impl FnMut(&capture::Frame<'_>) -> Share,
+    mut each: impl FnMut(&mut Engine, Timestamp, Option<(&PacketSummary, bool, Share)>) -> Next,
     mut drain: impl FnMut(&mut Engine, bool, &Selection),
 ) -> anyhow::Result<Option<CaptureError>> {
     let src = capture::open(path).map_err(|e| open_error(path, &e))?;
@@ -75,13 +117,26 @@ pub fn drive_with(
                 if !bpf_keeps(&mut bpf, &frame)? {
                     continue;
                 }
-                let s = engine.process(&frame);
-                let matched = match &mut sel.matcher {
-                    Some(m) => m.matches(&frame, &s),
-                    None => true,
+                let ts = frame.meta.ts;
+                let next = match share(&frame) {
+                    Share::Time => {
+                        for s in frame.secrets {
+                            engine.add_secrets(s);
+                        }
+                        engine.clock(ts);
+                        each(&mut engine, ts, None)
+                    }
+                    kind => {
+                        let s = engine.process(&frame);
+                        let matched = match &mut sel.matcher {
+                            Some(m) => m.matches(&frame, &s),
+                            None => true,
+                        };
+                        each(&mut engine, ts, Some((&s, matched, kind)))
+                    }
                 };
                 n += 1;
-                if let Next::Stop = each(&mut engine, &s, matched) {
+                if let Next::Stop = next {
                     stopped = true;
                     break;
                 }

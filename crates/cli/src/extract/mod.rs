@@ -32,13 +32,12 @@ pub use split::{parse_split, Split};
 pub use tables::{parquet_doc, Table};
 
 use super::args::{ExtractArgs, FileArgs};
-use super::run::{self, Next};
+use super::run::{self, Next, Share};
 use super::select::{Matched, Selection};
 use sink::{Sink, ADVANCE_EVERY};
-use wiretale_engine::analysis::shard::DRAIN_EVERY;
-use wiretale_engine::analysis::{Engine, EngineConfig};
+use wiretale_engine::analysis::shard::Records;
 use wiretale_engine::base::Timestamp;
-use wiretale_engine::capture::{self, CaptureError};
+use wiretale_engine::capture::CaptureError;
 
 /// How one capture went.
 struct Outcome {
@@ -202,6 +201,17 @@ fn extract_file(
             }
         }
     };
+    let drain = |engine: &mut dyn Records, at_end: bool, sel: &Selection| {
+        if failure.borrow().is_some() {
+            return;
+        }
+        let r = sink
+            .borrow_mut()
+            .drain(engine, at_end, sel, &matched.borrow());
+        if let Err(e) = r {
+            *failure.borrow_mut() = Some(e);
+        }
+    };
     let story = tables.contains(&Table::Story);
     let r = if split.n <= 1 && !packets {
         run::drive_records_on(
@@ -221,46 +231,43 @@ fn extract_file(
                     Next::Continue
                 }
             },
-            |engine, at_end, sel| {
-                if failure.borrow().is_some() {
-                    return;
-                }
-                let r = sink
-                    .borrow_mut()
-                    .drain(engine, at_end, sel, &matched.borrow());
-                if let Err(e) = r {
-                    *failure.borrow_mut() = Some(e);
-                }
-            },
+            |engine, at_end, sel| drain(engine, at_end, sel),
         )
         .map_err(|e| format!("{e:#}"))
     } else {
-        drive_split(file, cfg, &mut sel, split, |ev| match ev {
-            Ev::Frame(ts) => {
+        // `--split` (or the `packets` table): one engine over the file, analysing the
+        // task's share and the name service traffic of the others.
+        run::drive_share(
+            file,
+            cfg,
+            &mut sel,
+            |frame| split.share(frame),
+            |_, ts, p| {
                 open_at(ts);
-                failure.borrow().is_none()
-            }
-            Ev::Packet(s, hit) => {
-                matched.borrow_mut().record(s, hit);
-                if hit {
-                    if let Err(e) = sink.borrow_mut().packet(s) {
-                        *failure.borrow_mut() = Some(e);
-                    }
-                }
-                failure.borrow().is_none()
-            }
-            Ev::Drain(engine, at_end, sel) => {
-                if failure.borrow().is_none() {
-                    let r = sink
-                        .borrow_mut()
-                        .drain(engine, at_end, sel, &matched.borrow());
+                if let Some((s, hit, share)) = p {
+                    matched.borrow_mut().record(s, hit);
+                    let mut sink = sink.borrow_mut();
+                    let r = match share {
+                        Share::Own if hit => sink.packet(s),
+                        Share::Own => Ok(()),
+                        _ => {
+                            sink.not_owned(s.conn);
+                            Ok(())
+                        }
+                    };
                     if let Err(e) = r {
                         *failure.borrow_mut() = Some(e);
                     }
                 }
-                failure.borrow().is_none()
-            }
-        })
+                if failure.borrow().is_some() {
+                    Next::Stop
+                } else {
+                    Next::Continue
+                }
+            },
+            |engine, at_end, sel| drain(engine, at_end, sel),
+        )
+        .map_err(|e| format!("{e:#}"))
     };
     let sink = sink.into_inner();
     let fail = failure.into_inner();
@@ -288,81 +295,6 @@ fn extract_file(
         },
         Err(e) => failed(e),
     }
-}
-
-/// What [`drive_split`] hands its callback.
-enum Ev<'a> {
-    /// A frame's time, before anything else of it (false: stop).
-    Frame(Timestamp),
-    /// A packet this task analysed, and whether `-Y` matched it.
-    Packet(&'a wiretale_engine::analysis::PacketSummary, bool),
-    /// Records are due (`true`: the end).
-    Drain(&'a mut Engine, bool, &'a Selection),
-}
-
-/// One engine over the file, analysing only the frames `split` owns (every frame's time
-/// drives the clock, as a shard worker does), with each analysed packet's summary (the
-/// `packets` table). Returns the damage, if the capture was cut or corrupt.
-fn drive_split(
-    path: &Path,
-    cfg: EngineConfig,
-    sel: &mut Selection,
-    split: Split,
-    mut f: impl FnMut(Ev<'_>) -> bool,
-) -> Result<Option<CaptureError>, String> {
-    let src = capture::open(path).map_err(|e| run::open_error(path, &e).to_string())?;
-    let mut bpf =
-        run::capture_filter(sel.bpf.as_deref(), src.as_ref()).map_err(|e| e.to_string())?;
-    let mut src = src;
-    let mut engine = Engine::new(cfg);
-    if let Some(p) = &sel.keylog {
-        engine.set_tls_keys(run::read_keylog(p, false).map_err(|e| e.to_string())?);
-    }
-    let mut damage = None;
-    let mut n: u64 = 0;
-    loop {
-        match src.next_frame() {
-            Ok(Some(frame)) => {
-                if !run::bpf_keeps(&mut bpf, &frame).map_err(|e| e.to_string())? {
-                    continue;
-                }
-                if !f(Ev::Frame(frame.meta.ts)) {
-                    return Ok(None);
-                }
-                for s in frame.secrets {
-                    engine.add_secrets(s);
-                }
-                engine.clock(frame.meta.ts);
-                if split.owns(&frame) {
-                    let s = engine.analyse_frame(&frame);
-                    let hit = match &mut sel.matcher {
-                        Some(m) => m.matches(&frame, &s),
-                        None => true,
-                    };
-                    if !f(Ev::Packet(&s, hit)) {
-                        return Ok(None);
-                    }
-                }
-                n += 1;
-                if n.is_multiple_of(DRAIN_EVERY) {
-                    if !f(Ev::Drain(&mut engine, false, sel)) {
-                        return Ok(None);
-                    }
-                    engine.discard_untaken();
-                }
-            }
-            Ok(None) => break,
-            Err(e) if !e.is_damage() => return Err(format!("{}: {e}", path.display())),
-            Err(e) => {
-                damage = Some(e);
-                break;
-            }
-        }
-    }
-    engine.finish();
-    f(Ev::Drain(&mut engine, true, sel));
-    super::limits::report(&engine.limits_hit());
-    Ok(damage)
 }
 
 #[cfg(test)]

@@ -16,7 +16,9 @@ use wiretale_engine::analysis::records::{
 };
 use wiretale_engine::analysis::shard::Records;
 use wiretale_engine::analysis::{ConnRecord, PacketSummary};
-use wiretale_engine::story::{ConnName, NameIndex, StoryPage, StoryStream};
+use wiretale_engine::base::ConnId;
+use wiretale_engine::proto::dns::DnsTransaction;
+use wiretale_engine::story::{ConnName, Event, EventKind, NameIndex, StoryPage, StoryStream};
 
 /// Finished connections held while waiting for an earlier one (as `conns` does).
 const REORDER_WINDOW: usize = 16_384;
@@ -38,6 +40,8 @@ pub struct Sink {
     pending: BTreeMap<u32, ConnRecord>,
     next_id: u32,
     names: NameIndex,
+    /// `--split`: the engine's connections that are another part's.
+    others: Others,
     story: Option<StoryStream>,
     last_advance: i64,
     /// Rows written per table (the files' row counts once closed).
@@ -59,6 +63,7 @@ impl Sink {
             pending: BTreeMap::new(),
             next_id: 0,
             names: NameIndex::new(),
+            others: Others::default(),
             story: tables.contains(&Table::Story).then(StoryStream::new),
             last_advance: i64::MIN,
             counts: BTreeMap::new(),
@@ -109,6 +114,29 @@ impl Sink {
         }
     }
 
+    /// `--split`: the connection of a packet analysed for its names belongs to another
+    /// part (a part's flows never share a connection with another's: the flow key
+    /// keeps every packet of a connection on one side).
+    pub fn not_owned(&mut self, conn: Option<ConnId>) {
+        if let Some(c) = conn {
+            self.others.insert(c.0);
+        }
+    }
+
+    /// Whether this part writes the rows of connection `conn` (local id).
+    fn owns(&self, conn: u32) -> bool {
+        !self.others.contains(conn)
+    }
+
+    /// Whether this part writes a DNS transaction: the one that owns its connection
+    /// (every part reads every lookup, exactly one writes it).
+    fn owns_dns(&self, tx: &DnsTransaction) -> bool {
+        match tx.conn {
+            Some(c) => self.owns(c.0),
+            None => self.split.i == 0,
+        }
+    }
+
     pub fn packet(&mut self, s: &PacketSummary) -> Result<(), String> {
         if !self.wants(Table::Packets) {
             return Ok(());
@@ -130,7 +158,7 @@ impl Sink {
         dns.sort_by_key(|t| t.seq);
         for tx in dns {
             let keep = m.dns(&tx);
-            if keep && self.wants(Table::Dns) {
+            if keep && self.wants(Table::Dns) && self.owns_dns(&tx) {
                 let mut j = DnsJson::new(&tx);
                 j.conn = j.conn.map(|c| self.split.id(c)).transpose()?;
                 j.seq = self.split.seq(j.seq);
@@ -149,7 +177,7 @@ impl Sink {
             if !m.http(&h) {
                 continue;
             }
-            if self.wants(Table::Http) {
+            if self.wants(Table::Http) && self.owns(h.conn.0) {
                 let mut j = HttpJson::new(&h);
                 j.conn = self.split.id(j.conn)?;
                 self.push(Table::Http, &j)?;
@@ -160,8 +188,10 @@ impl Sink {
         }
         let conn_rows = self.wants(Table::Conns) || self.wants(Table::Tls);
         for c in engine.take_conns() {
+            // Another part's connection (`--split`) is only told.
+            let row = conn_rows && self.owns(c.conn.id.0);
             // Both the conns rows and the story want it: one copy each.
-            let (row, told) = match (conn_rows, self.story.is_some()) {
+            let (row, told) = match (row, self.story.is_some()) {
                 (true, true) => (Some(c.clone()), Some(c)),
                 (true, false) => (Some(c), None),
                 (false, _) => (None, Some(c)),
@@ -188,8 +218,18 @@ impl Sink {
     }
 
     /// Conns in id order, as `conns` prints them (and named at the same moment).
+    /// Another part's connections (`--split`) are never written, so none waits for
+    /// them: a lookup's connection lingers until its idle timeout, and would hold
+    /// every later one back.
     fn flush_conns(&mut self, sel: &Selection, m: &Matched) -> Result<(), String> {
-        while let Some(c) = self.pending.remove(&self.next_id) {
+        loop {
+            if self.others.contains(self.next_id) {
+                self.next_id += 1;
+                continue;
+            }
+            let Some(c) = self.pending.remove(&self.next_id) else {
+                break;
+            };
             self.conn_row(&c, sel, m)?;
             self.next_id += 1;
         }
@@ -253,13 +293,14 @@ impl Sink {
         };
         let mut failed: Option<String> = None;
         let split = self.split;
+        let others = &self.others;
         let mut writer = self.writers.get_mut(&Table::Story);
         let mut written = 0u64;
         let mut each = |page: &StoryPage| {
             let Some(w) = writer.as_deref_mut() else {
                 return true;
             };
-            for e in &page.events {
+            for e in page.events.iter().filter(|e| writes_event(split, others, e)) {
                 let mut j = EventJson::new(e);
                 let r = (|| -> Result<(), String> {
                     j.conn = j.conn.map(|c| split.id(c)).transpose()?;
@@ -316,5 +357,46 @@ impl Sink {
         for (_, w) in self.writers.drain() {
             w.abandon();
         }
+    }
+}
+
+/// Whether this part writes a story event. Each part tells the story of its own
+/// connections and of every lookup in the capture: an event about a connection is
+/// written by the part that owns the connection (a lookup's query and answer by the
+/// part of the lookup's flow), so each once. The folded lines of a background page's
+/// lookups (`dns_lookups`, about no connection) every part could tell, each from its
+/// own pages (which lack the other parts' connections, so which lookups look like
+/// background can differ from the whole run's): part 0 writes them. Other events
+/// without a connection (a traceroute's summary) are told from the part's own probes,
+/// and written by it.
+fn writes_event(split: Split, others: &Others, e: &Event) -> bool {
+    match e.conn {
+        Some(c) => !others.contains(c.0),
+        None if e.kind == EventKind::Lookups => split.i == 0,
+        None => true,
+    }
+}
+
+/// Local connection ids that are another part's (its lookup connections), as a bit
+/// set: the engine numbers connections from 0, so this is a bit per connection it made
+/// up to the last such id (33 KB for 267 k connections).
+#[derive(Default)]
+struct Others(Vec<u64>);
+
+impl Others {
+    fn insert(&mut self, id: u32) {
+        let (w, b) = (id as usize / 64, id % 64);
+        if self.0.len() <= w {
+            self.0.resize(w + 1, 0);
+        }
+        if let Some(word) = self.0.get_mut(w) {
+            *word |= 1 << b;
+        }
+    }
+
+    fn contains(&self, id: u32) -> bool {
+        self.0
+            .get(id as usize / 64)
+            .is_some_and(|w| w & (1 << (id % 64)) != 0)
     }
 }
