@@ -300,7 +300,11 @@ impl Sink {
             let Some(w) = writer.as_deref_mut() else {
                 return true;
             };
-            for e in page.events.iter().filter(|e| writes_event(split, others, e)) {
+            for e in page
+                .events
+                .iter()
+                .filter(|e| writes_event(split, others, e))
+            {
                 let mut j = EventJson::new(e);
                 let r = (|| -> Result<(), String> {
                     j.conn = j.conn.map(|c| split.id(c)).transpose()?;

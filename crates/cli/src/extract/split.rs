@@ -141,7 +141,6 @@ mod tests {
     fn name_service_frames_are_fed_to_every_part() {
         use std::collections::HashSet;
         use wiretale_engine::analysis::{Engine, EngineConfig};
-        use wiretale_engine::capture::FrameSource;
         use wiretale_engine::testutil::{bundled_capture, shared_capture};
         let files = [
             bundled_capture("lab-page.pcap"),
@@ -175,6 +174,9 @@ mod tests {
             frames_all += frames;
         }
         // Web pages and their connections are most of these captures: not fed.
-        assert!(fed_all * 2 < frames_all, "{fed_all} of {frames_all} frames fed");
+        assert!(
+            fed_all * 2 < frames_all,
+            "{fed_all} of {frames_all} frames fed"
+        );
     }
 }
