@@ -18,7 +18,7 @@ use wiretale_engine::analysis::shard::Records;
 use wiretale_engine::analysis::{ConnRecord, PacketSummary};
 use wiretale_engine::base::ConnId;
 use wiretale_engine::proto::dns::DnsTransaction;
-use wiretale_engine::story::{ConnName, Event, EventKind, NameIndex, StoryPage, StoryStream};
+use wiretale_engine::story::{ConnName, NameIndex, StoryPage, StoryStream};
 
 /// Finished connections held while waiting for an earlier one (as `conns` does).
 const REORDER_WINDOW: usize = 16_384;
@@ -128,8 +128,12 @@ impl Sink {
         !self.others.contains(conn)
     }
 
-    /// Whether this part writes a DNS transaction: the one that owns its connection
-    /// (every part reads every lookup, exactly one writes it).
+    /// Whether this part writes and tells a DNS transaction: the one that owns its
+    /// connection (every part reads every lookup to name its connections, exactly one
+    /// writes it). Another part's lookups and connections stay out of the story too
+    /// (`StoryStream::add_dns` with `keep` false names from a lookup without telling
+    /// it), so a part tells the story of its own records, each once, named from every
+    /// lookup.
     fn owns_dns(&self, tx: &DnsTransaction) -> bool {
         match tx.conn {
             Some(c) => self.owns(c.0),
@@ -157,8 +161,9 @@ impl Sink {
         let mut dns = engine.take_dns(at_end);
         dns.sort_by_key(|t| t.seq);
         for tx in dns {
-            let keep = m.dns(&tx);
-            if keep && self.wants(Table::Dns) && self.owns_dns(&tx) {
+            // Another part's lookup (`--split`) only names connections.
+            let keep = m.dns(&tx) && self.owns_dns(&tx);
+            if keep && self.wants(Table::Dns) {
                 let mut j = DnsJson::new(&tx);
                 j.conn = j.conn.map(|c| self.split.id(c)).transpose()?;
                 j.seq = self.split.seq(j.seq);
@@ -174,10 +179,10 @@ impl Sink {
         let mut http = engine.take_http();
         http.sort_by_key(|r| (r.tx.request_ts.or(r.tx.response_ts), r.conn, r.tx.seq));
         for h in http {
-            if !m.http(&h) {
+            if !m.http(&h) || !self.owns(h.conn.0) {
                 continue;
             }
-            if self.wants(Table::Http) && self.owns(h.conn.0) {
+            if self.wants(Table::Http) {
                 let mut j = HttpJson::new(&h);
                 j.conn = self.split.id(j.conn)?;
                 self.push(Table::Http, &j)?;
@@ -188,10 +193,11 @@ impl Sink {
         }
         let conn_rows = self.wants(Table::Conns) || self.wants(Table::Tls);
         for c in engine.take_conns() {
-            // Another part's connection (`--split`) is only told.
-            let row = conn_rows && self.owns(c.conn.id.0);
+            if !self.owns(c.conn.id.0) {
+                continue;
+            }
             // Both the conns rows and the story want it: one copy each.
-            let (row, told) = match (row, self.story.is_some()) {
+            let (row, told) = match (conn_rows, self.story.is_some()) {
                 (true, true) => (Some(c.clone()), Some(c)),
                 (true, false) => (Some(c), None),
                 (false, _) => (None, Some(c)),
@@ -293,18 +299,13 @@ impl Sink {
         };
         let mut failed: Option<String> = None;
         let split = self.split;
-        let others = &self.others;
         let mut writer = self.writers.get_mut(&Table::Story);
         let mut written = 0u64;
         let mut each = |page: &StoryPage| {
             let Some(w) = writer.as_deref_mut() else {
                 return true;
             };
-            for e in page
-                .events
-                .iter()
-                .filter(|e| writes_event(split, others, e))
-            {
+            for e in &page.events {
                 let mut j = EventJson::new(e);
                 let r = (|| -> Result<(), String> {
                     j.conn = j.conn.map(|c| split.id(c)).transpose()?;
@@ -361,23 +362,6 @@ impl Sink {
         for (_, w) in self.writers.drain() {
             w.abandon();
         }
-    }
-}
-
-/// Whether this part writes a story event. Each part tells the story of its own
-/// connections and of every lookup in the capture: an event about a connection is
-/// written by the part that owns the connection (a lookup's query and answer by the
-/// part of the lookup's flow), so each once. The folded lines of a background page's
-/// lookups (`dns_lookups`, about no connection) every part could tell, each from its
-/// own pages (which lack the other parts' connections, so which lookups look like
-/// background can differ from the whole run's): part 0 writes them. Other events
-/// without a connection (a traceroute's summary) are told from the part's own probes,
-/// and written by it.
-fn writes_event(split: Split, others: &Others, e: &Event) -> bool {
-    match e.conn {
-        Some(c) => !others.contains(c.0),
-        None if e.kind == EventKind::Lookups => split.i == 0,
-        None => true,
     }
 }
 
