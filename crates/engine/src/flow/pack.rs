@@ -466,7 +466,7 @@ pub fn unpack_conn(d: &mut Dec<'_>) -> Connection {
     }
 }
 
-fn state_code(s: EndpointState) -> u8 {
+pub(crate) fn state_code(s: EndpointState) -> u8 {
     match s {
         EndpointState::Inactive => 0,
         EndpointState::SynSent => 1,
@@ -478,7 +478,7 @@ fn state_code(s: EndpointState) -> u8 {
     }
 }
 
-fn state_of(c: u8) -> EndpointState {
+pub(crate) fn state_of(c: u8) -> EndpointState {
     match c {
         1 => EndpointState::SynSent,
         2 => EndpointState::SynAckSent,

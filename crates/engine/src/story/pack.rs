@@ -492,33 +492,9 @@ impl PagePack {
 mod tests {
     use super::*;
     use crate::analysis::{Engine, EngineConfig};
-    use crate::testutil::ROOT;
-    use std::path::PathBuf;
 
     fn dbg<T: std::fmt::Debug>(t: &T) -> String {
         format!("{t:?}")
-    }
-
-    /// The shared corpus (two levels under `../shared/captures`) and the bundled captures.
-    fn captures() -> Vec<PathBuf> {
-        let mut out = Vec::new();
-        let shared = PathBuf::from(ROOT).join("../shared/captures");
-        let mut dirs = vec![PathBuf::from(ROOT).join("captures")];
-        for d in std::fs::read_dir(&shared).expect("the shared corpus") {
-            dirs.push(d.expect("entry").path());
-        }
-        for d in dirs.iter().filter(|d| d.is_dir()) {
-            for f in std::fs::read_dir(d).expect("a capture folder") {
-                let f = f.expect("entry").path();
-                let name = f.to_string_lossy().to_string();
-                if name.ends_with(".pcap") || name.ends_with(".pcapng") {
-                    out.push(f);
-                }
-            }
-        }
-        out.sort();
-        assert!(out.len() > 50, "{} captures", out.len());
-        out
     }
 
     /// Every connection and exchange of the shared and bundled captures that packs
@@ -526,7 +502,7 @@ mod tests {
     #[test]
     fn records_unpack_equal_to_what_was_packed_on_every_capture() {
         let mut n = [0usize; 4];
-        for path in captures() {
+        for path in crate::testutil::all_captures() {
             let Ok(mut src) = crate::capture::open(&path) else {
                 continue;
             };
