@@ -21,7 +21,7 @@ use std::net::IpAddr;
 use super::segment::TcpLive;
 use super::{Entry, Key, VlanCtx};
 use crate::base::{ConnId, PacketId, Timestamp};
-use crate::flow::pack::{pack_conn, unpack_conn, Dec, Enc};
+use crate::flow::pack::{pack_conn, pack_exact, unpack_conn, Dec};
 use crate::flow::Connection;
 
 /// Capture time a closed connection stays whole after its last packet before it is
@@ -47,18 +47,16 @@ impl Lingering {
         let Some(t) = e.tcp.as_ref().filter(|_| e.closed && e.aliases.is_empty()) else {
             return Err(e);
         };
-        let mut enc = Enc {
-            buf: Vec::with_capacity(256),
-            base: 0,
+        let bytes = pack_exact(|enc| {
+            pack_conn(&e.conn, enc)?;
+            enc.base = e.conn.first_ts.0;
+            t.pack(enc)?;
+            enc.u64(u64::from(e.last_pkt.0));
+            Some(())
+        });
+        let Some(bytes) = bytes else {
+            return Err(e);
         };
-        if pack_conn(&e.conn, &mut enc).is_none() {
-            return Err(e);
-        }
-        enc.base = e.conn.first_ts.0;
-        if t.pack(&mut enc).is_none() {
-            return Err(e);
-        }
-        enc.u64(u64::from(e.last_pkt.0));
         Ok(Box::new(Lingering {
             key: e.key,
             vlan_side: e.vlan_side,
@@ -66,7 +64,7 @@ impl Lingering {
             client: e.conn.client.ip,
             first_ts: e.conn.first_ts,
             last_ts: e.conn.last_ts,
-            bytes: enc.finish(),
+            bytes,
         }))
     }
 
