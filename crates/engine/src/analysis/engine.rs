@@ -455,7 +455,8 @@ impl Engine {
             // DNS's own UDP flows never join a page (their lookups do, as records); a
             // TCP connection to the resolver joins the page of its lookups (the story
             // shows that socket), so it holds its client's pages like any other.
-            if self.apps.app_of(id) == Some(AppKind::Dns) && proto != ConnProto::Tcp {
+            // (The protocol first: a TCP connection needs no look-up.)
+            if proto != ConnProto::Tcp && self.apps.app_of(id) == Some(AppKind::Dns) {
                 continue;
             }
             let e = open.entry(client).or_insert(first_ts);

@@ -415,10 +415,7 @@ impl PagePack {
             .iter()
             .map(|&di| input.dns.get(di).cloned())
             .collect::<Option<Vec<_>>>()?;
-        Some(PagePack {
-            bytes: packed,
-            dns,
-        })
+        Some(PagePack { bytes: packed, dns })
     }
 
     fn pack(

@@ -68,13 +68,18 @@ impl Lingering {
         }))
     }
 
-    /// The entry as it was packed.
-    pub(super) fn unpack(&self) -> Box<Entry> {
+    /// The connection, its TCP state and its last packet's id, as they were packed.
+    pub(super) fn open(&self) -> (Connection, TcpLive, PacketId) {
         let mut d = Dec::new(&self.bytes);
         let conn = unpack_conn(&mut d);
         d.base = conn.first_ts.0;
         let tcp = TcpLive::unpack(&mut d);
-        let last_pkt = PacketId(d.u32());
+        (conn, tcp, PacketId(d.u32()))
+    }
+
+    /// The entry as it was packed.
+    pub(super) fn unpack(&self) -> Box<Entry> {
+        let (conn, tcp, last_pkt) = self.open();
         Box::new(Entry {
             conn,
             tcp: Some(Box::new(tcp)),

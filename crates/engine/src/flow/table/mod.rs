@@ -210,8 +210,16 @@ impl ConnTable {
     /// The connections not finished yet, in no particular order: what a live display
     /// shows while traffic is still flowing (packed ones unpacked for it).
     pub fn open_connections(&self) -> impl Iterator<Item = std::borrow::Cow<'_, Connection>> {
-        let whole = self.slab.iter().flatten().map(|e| std::borrow::Cow::Borrowed(&e.conn));
-        let packed = self.packed.iter().flatten().map(|l| std::borrow::Cow::Owned(l.conn()));
+        let whole = self
+            .slab
+            .iter()
+            .flatten()
+            .map(|e| std::borrow::Cow::Borrowed(&e.conn));
+        let packed = self
+            .packed
+            .iter()
+            .flatten()
+            .map(|l| std::borrow::Cow::Owned(l.conn()));
         whole.chain(packed)
     }
 
@@ -466,7 +474,10 @@ impl ConnTable {
         // Finished in connection-id order, not slot order: slots depend on which
         // connections lived in this table, ids on the order of first packets, so a
         // sharded run (`analysis::shard`) can merge its tables' sweeps into this order.
-        let linger = self.cfg.tcp_closed_linger_ns.min(self.cfg.tcp_idle_timeout_ns);
+        let linger = self
+            .cfg
+            .tcp_closed_linger_ns
+            .min(self.cfg.tcp_idle_timeout_ns);
         let mut expired: Vec<(ConnId, u32)> = (0..self.slab.len())
             .filter_map(|i| match &self.slab[i] {
                 Some(e) => self.expired(e, now).then_some((e.conn.id, i as u32)),
@@ -560,24 +571,57 @@ impl ConnTable {
     /// Finishes a connection: ends both directions (flushing buffers as gap + data),
     /// hands the summary to the sink, frees the slot.
     fn finish_slot(&mut self, slot: u32, sink: &mut impl StreamSink) {
-        self.unpack_slot(slot);
-        let Some(mut e) = self.slab.get_mut(slot as usize).and_then(|e| e.take()) else {
+        // A packed connection is opened on the stack, not boxed again to be dropped.
+        if let Some(l) = self.packed.get_mut(slot as usize).and_then(Option::take) {
+            let (mut conn, mut tcp, last_pkt) = l.open();
+            self.forget(slot, &l.key, &[], true, &conn);
+            self.end_conn(&mut conn, Some(&mut tcp), last_pkt, sink);
+            sink.conn_finished(conn);
+            return;
+        }
+        let Some(e) = self.slab.get_mut(slot as usize).and_then(|e| e.take()) else {
             return;
         };
-        for key in std::iter::once(&e.key).chain(&e.aliases) {
+        let Entry {
+            mut conn,
+            mut tcp,
+            key,
+            closed,
+            last_pkt,
+            aliases,
+            ..
+        } = *e;
+        self.forget(slot, &key, &aliases, closed, &conn);
+        self.end_conn(&mut conn, tcp.as_deref_mut(), last_pkt, sink);
+        sink.conn_finished(conn);
+    }
+
+    /// Takes a finishing connection's keys out of the map and frees its slot; a closed
+    /// TCP connection's tuple is remembered for `port_reuse`.
+    fn forget(&mut self, slot: u32, key: &Key, aliases: &[Key], closed: bool, conn: &Connection) {
+        for key in std::iter::once(key).chain(aliases) {
             if self.map.get_mut(key).is_some_and(|v| v.remove(slot)) {
                 self.map.remove(key);
             }
         }
         self.free.push(slot);
         self.live -= 1;
-        if e.closed && e.conn.proto == ConnProto::Tcp {
-            let t = e.conn.last_ts.0;
-            self.recent.push_back((e.key, t));
-            self.recent_last.insert(e.key, t);
+        if closed && conn.proto == ConnProto::Tcp {
+            let t = conn.last_ts.0;
+            self.recent.push_back((*key, t));
+            self.recent_last.insert(*key, t);
         }
-        let conn = &mut e.conn;
-        if let Some(t) = e.tcp.as_mut() {
+    }
+
+    /// Ends both directions of a finishing connection (flushing buffers as gap + data).
+    fn end_conn(
+        &mut self,
+        conn: &mut Connection,
+        tcp: Option<&mut TcpLive>,
+        last_pkt: PacketId,
+        sink: &mut impl StreamSink,
+    ) {
+        if let Some(t) = tcp {
             // Data still buffered after a hole is delivered after a gap, but (as in
             // Zeek, which reports gaps only when an ACK shows them) adds no `G`.
             for d in [Direction::ClientToServer, Direction::ServerToClient] {
@@ -585,13 +629,12 @@ impl ConnTable {
                     conn: conn.id,
                     dir: d,
                     ts: conn.last_ts,
-                    pkt: e.last_pkt,
+                    pkt: last_pkt,
                 };
                 t.dir[d.index()].r.end(ctx, sink, &mut self.total_buffered);
             }
             sync_bytes(conn, t);
         }
-        sink.conn_finished(e.conn);
     }
 
     /// The live, unexpired UDP connection `id` takes `key` as another of its 4-tuples.

@@ -202,9 +202,7 @@ impl TcpLive {
             a.last_flags = TcpAnalysisFlags(d.u32());
             td.isn = d.opt_u64().map(|v| v as u32);
             td.syn_seen = d.bool();
-            td.wscale = d
-                .opt_u64()
-                .map(|w| w.checked_sub(1).map(|v| v as u8));
+            td.wscale = d.opt_u64().map(|w| w.checked_sub(1).map(|v| v as u8));
             td.data_seen = d.bool();
         }
         t.irtt = match d.u8() {
