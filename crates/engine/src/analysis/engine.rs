@@ -623,7 +623,7 @@ mod tests {
                 while let Ok(Some(f)) = src.next_frame() {
                     let s = e.process(&f);
                     out.push_str(&format!("{s:?}\n"));
-                    if s.id.0 % 64 == 0 {
+                    if s.id.0.is_multiple_of(64) {
                         take(&mut e, &mut out, false);
                     }
                 }
