@@ -28,6 +28,29 @@ pub fn bundled_capture(rel: &str) -> PathBuf {
     p
 }
 
+/// Every capture of the shared corpus (two levels under `../shared/captures`) and the
+/// bundled ones, sorted.
+pub fn all_captures() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let shared = PathBuf::from(ROOT).join("../shared/captures");
+    let mut dirs = vec![PathBuf::from(ROOT).join("captures")];
+    for d in std::fs::read_dir(&shared).expect("the shared corpus") {
+        dirs.push(d.expect("entry").path());
+    }
+    for d in dirs.iter().filter(|d| d.is_dir()) {
+        for f in std::fs::read_dir(d).expect("a capture folder") {
+            let f = f.expect("entry").path();
+            let name = f.to_string_lossy().to_string();
+            if name.ends_with(".pcap") || name.ends_with(".pcapng") {
+                out.push(f);
+            }
+        }
+    }
+    out.sort();
+    assert!(out.len() > 50, "{} captures", out.len());
+    out
+}
+
 /// Every frame of a capture file, read by the product's own reader
 /// ([`crate::capture::MemReader`]: pcap of every flavour and pcapng), with its link type
 /// and timestamp. A damaged file yields every frame before the damage (as the product

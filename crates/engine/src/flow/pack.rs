@@ -43,6 +43,7 @@ fn unzigzag(v: u64) -> i64 {
 }
 
 impl Enc {
+    #[cfg(test)]
     pub fn new() -> Self {
         Enc::default()
     }
@@ -59,8 +60,15 @@ impl Enc {
         }
     }
 
-    pub fn u64(&mut self, v: u64) {
-        self.u128(u128::from(v));
+    /// The same bytes as [`Enc::u128`], in 64-bit arithmetic (most values: a packed
+    /// record has some sixty, and 128-bit shifts made them a noticeable cost).
+    #[inline]
+    pub fn u64(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.buf.push((v & 0x7f) as u8 | 0x80);
+            v >>= 7;
+        }
+        self.buf.push(v as u8);
     }
 
     pub fn i64(&mut self, v: i64) {
@@ -78,8 +86,11 @@ impl Enc {
     /// None as 0, Some(v) as v + 1.
     pub fn opt_u64(&mut self, v: Option<u64>) {
         match v {
-            None => self.u128(0),
-            Some(v) => self.u128(u128::from(v) + 1),
+            None => self.u64(0),
+            Some(v) => match v.checked_add(1) {
+                Some(w) => self.u64(w),
+                None => self.u128(u128::from(v) + 1),
+            },
         }
     }
 
@@ -134,10 +145,32 @@ impl Enc {
         self.buf.extend_from_slice(b);
     }
 
-    /// The bytes, in an allocation of exactly their size.
+    /// The bytes, in an allocation of exactly their size (packers use [`pack_exact`]).
+    #[cfg(test)]
     pub fn finish(self) -> Box<[u8]> {
         self.buf.into_boxed_slice()
     }
+}
+
+/// Packs with `f` into a buffer this thread reuses, then copies the bytes out into an
+/// allocation of exactly their size (None when `f` says the value does not pack): one
+/// allocation per record, where growing a fresh buffer took five reallocations and a
+/// shrinking one, and left the heap fragmented (malloc was a third of the story's time
+/// on many short connections). A nested call packs into a fresh buffer.
+pub fn pack_exact(f: impl FnOnce(&mut Enc) -> Option<()>) -> Option<Box<[u8]>> {
+    thread_local! {
+        static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    }
+    SCRATCH.with(|s| {
+        let mut e = Enc {
+            buf: s.take(),
+            base: 0,
+        };
+        e.buf.clear();
+        let out = f(&mut e).map(|()| Box::<[u8]>::from(e.buf.as_slice()));
+        s.set(e.buf);
+        out
+    })
 }
 
 impl<'a> Dec<'a> {
@@ -161,8 +194,29 @@ impl<'a> Dec<'a> {
         v
     }
 
+    /// What [`Enc::u64`] wrote (the low 64 bits of a longer varint, as `u128() as
+    /// u64` gives), with a one-byte fast path.
+    #[inline]
     pub fn u64(&mut self) -> u64 {
-        self.u128() as u64
+        if let Some((&b, rest)) = self.buf.split_first() {
+            if b < 0x80 {
+                self.buf = rest;
+                return u64::from(b);
+            }
+        }
+        let mut v = 0u64;
+        let mut shift = 0u32;
+        while let Some((&b, rest)) = self.buf.split_first() {
+            self.buf = rest;
+            if shift < 64 {
+                v |= u64::from(b & 0x7f) << shift;
+            }
+            shift += 7;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        v
     }
 
     pub fn u32(&mut self) -> u32 {
@@ -192,7 +246,14 @@ impl<'a> Dec<'a> {
     }
 
     pub fn opt_u64(&mut self) -> Option<u64> {
-        match self.u128() {
+        // Ten bytes or more may hold `u64::MAX + 1` (Some(u64::MAX)): 128 bits then.
+        let long = self.buf.iter().take(9).all(|b| b & 0x80 != 0);
+        let v = if long {
+            self.u128()
+        } else {
+            u128::from(self.u64())
+        };
+        match v {
             0 => None,
             v => Some((v - 1) as u64),
         }
@@ -466,7 +527,7 @@ pub fn unpack_conn(d: &mut Dec<'_>) -> Connection {
     }
 }
 
-fn state_code(s: EndpointState) -> u8 {
+pub(crate) fn state_code(s: EndpointState) -> u8 {
     match s {
         EndpointState::Inactive => 0,
         EndpointState::SynSent => 1,
@@ -478,7 +539,7 @@ fn state_code(s: EndpointState) -> u8 {
     }
 }
 
-fn state_of(c: u8) -> EndpointState {
+pub(crate) fn state_of(c: u8) -> EndpointState {
     match c {
         1 => EndpointState::SynSent,
         2 => EndpointState::SynAckSent,

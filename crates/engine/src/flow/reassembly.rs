@@ -87,6 +87,39 @@ impl Reassembler {
         }
     }
 
+    /// Appends this state to `e` (see `table::linger`); None when segments are
+    /// buffered (a lingering connection with buffered bytes is left whole).
+    pub(crate) fn pack(&self, e: &mut super::pack::Enc) -> Option<()> {
+        if !self.buf.is_empty() || self.buffered != 0 {
+            return None;
+        }
+        e.bool(self.started);
+        e.u64(u64::from(self.next_seq));
+        e.u64(self.next);
+        e.opt_u64(self.fin);
+        e.u64(self.acked_to);
+        e.bool(self.ended);
+        e.u64(self.delivered);
+        e.u64(self.gap_bytes);
+        Some(())
+    }
+
+    /// Reads what [`Reassembler::pack`] wrote.
+    pub(crate) fn unpack(d: &mut super::pack::Dec<'_>) -> Self {
+        Reassembler {
+            started: d.bool(),
+            next_seq: d.u32(),
+            next: d.u64(),
+            fin: d.opt_u64(),
+            acked_to: d.u64(),
+            ended: d.bool(),
+            buf: BTreeMap::new(),
+            buffered: 0,
+            delivered: d.u64(),
+            gap_bytes: d.u64(),
+        }
+    }
+
     /// Bytes currently held for out-of-order delivery.
     #[cfg(test)]
     pub fn buffered(&self) -> usize {

@@ -16,7 +16,7 @@ use super::narrate::Narrator;
 use super::stream::{story_page, StoryPage};
 use super::{AppKind, ConnName, ConnRecord, HttpRecord, NameSource, Page, StoryInput};
 use crate::base::{ConnId, PacketId, Timestamp};
-use crate::flow::pack::{pack_conn, unpack_conn, Dec, Enc};
+use crate::flow::pack::{pack_conn, pack_exact, unpack_conn, Dec, Enc};
 use crate::proto::dns::DnsTransaction;
 use crate::proto::http::{HttpTransaction, Transfer, Version};
 
@@ -33,9 +33,8 @@ pub(crate) trait Hold: Sized {
     fn unpack(d: &mut Dec<'_>) -> Self;
 
     fn hold(self) -> Held<Self> {
-        let mut e = Enc::new();
-        match self.pack(&mut e) {
-            Some(()) => Held::Packed(e.finish()),
+        match pack_exact(|e| self.pack(e)) {
+            Some(b) => Held::Packed(b),
             None => Held::Whole(Box::new(self)),
         }
     }
@@ -51,6 +50,14 @@ impl<T: Hold> Held<T> {
         match self {
             Held::Packed(b) => (T::unpack(&mut Dec::new(&b)), Some(b)),
             Held::Whole(r) => (*r, None),
+        }
+    }
+
+    /// `f` of the record, reading it from its bytes when packed.
+    pub(crate) fn peek<K>(&self, f: impl Fn(&T) -> K) -> K {
+        match self {
+            Held::Packed(b) => f(&T::unpack(&mut Dec::new(b))),
+            Held::Whole(r) => f(r),
         }
     }
 
@@ -80,6 +87,17 @@ fn app_of(c: u8) -> Option<AppKind> {
         3 => Some(AppKind::Dns),
         4 => Some(AppKind::Quic),
         _ => None,
+    }
+}
+
+impl Held<ConnRecord> {
+    /// The connection's id, read without unpacking the rest: packed, it is the first
+    /// value (`pack_conn` writes it first).
+    pub(crate) fn conn_id(&self) -> ConnId {
+        match self {
+            Held::Packed(b) => ConnId(Dec::new(b).u32()),
+            Held::Whole(r) => r.conn.id,
+        }
     }
 }
 
@@ -391,7 +409,23 @@ impl PagePack {
         narrator: &Narrator,
         bytes: (&[Bytes], &[Bytes]),
     ) -> Option<PagePack> {
-        let mut e = Enc::new();
+        let packed = pack_exact(|e| Self::pack(e, p, input, names, narrator, bytes))?;
+        let dns = p
+            .dns
+            .iter()
+            .map(|&di| input.dns.get(di).cloned())
+            .collect::<Option<Vec<_>>>()?;
+        Some(PagePack { bytes: packed, dns })
+    }
+
+    fn pack(
+        e: &mut Enc,
+        p: &Page,
+        input: &StoryInput<'_>,
+        names: &[Option<ConnName>],
+        narrator: &Narrator,
+        bytes: (&[Bytes], &[Bytes]),
+    ) -> Option<()> {
         e.u64(u64::from(p.id));
         e.ip(p.client);
         e.opt_u64(p.document.map(|d| d as u64));
@@ -410,7 +444,7 @@ impl PagePack {
         e.u64(p.conns.len() as u64);
         for &ci in &p.conns {
             let c = input.conns.get(ci)?;
-            pack_name(&mut e, names.get(ci).and_then(|n| n.as_ref()));
+            pack_name(e, names.get(ci).and_then(|n| n.as_ref()));
             e.blob(bytes.0.get(ci)?.as_deref()?);
             let first = narrator.first_http(c.conn.id).map(|hi| {
                 *at.entry(hi).or_insert_with(|| {
@@ -425,15 +459,7 @@ impl PagePack {
         for &hi in &http {
             e.blob(bytes.1.get(hi)?.as_deref()?);
         }
-        let dns = p
-            .dns
-            .iter()
-            .map(|&di| input.dns.get(di).cloned())
-            .collect::<Option<Vec<_>>>()?;
-        Some(PagePack {
-            bytes: e.finish(),
-            dns,
-        })
+        Some(())
     }
 
     /// Narrates the page as page `id` of the story.
@@ -492,33 +518,9 @@ impl PagePack {
 mod tests {
     use super::*;
     use crate::analysis::{Engine, EngineConfig};
-    use crate::testutil::ROOT;
-    use std::path::PathBuf;
 
     fn dbg<T: std::fmt::Debug>(t: &T) -> String {
         format!("{t:?}")
-    }
-
-    /// The shared corpus (two levels under `../shared/captures`) and the bundled captures.
-    fn captures() -> Vec<PathBuf> {
-        let mut out = Vec::new();
-        let shared = PathBuf::from(ROOT).join("../shared/captures");
-        let mut dirs = vec![PathBuf::from(ROOT).join("captures")];
-        for d in std::fs::read_dir(&shared).expect("the shared corpus") {
-            dirs.push(d.expect("entry").path());
-        }
-        for d in dirs.iter().filter(|d| d.is_dir()) {
-            for f in std::fs::read_dir(d).expect("a capture folder") {
-                let f = f.expect("entry").path();
-                let name = f.to_string_lossy().to_string();
-                if name.ends_with(".pcap") || name.ends_with(".pcapng") {
-                    out.push(f);
-                }
-            }
-        }
-        out.sort();
-        assert!(out.len() > 50, "{} captures", out.len());
-        out
     }
 
     /// Every connection and exchange of the shared and bundled captures that packs
@@ -526,7 +528,7 @@ mod tests {
     #[test]
     fn records_unpack_equal_to_what_was_packed_on_every_capture() {
         let mut n = [0usize; 4];
-        for path in captures() {
+        for path in crate::testutil::all_captures() {
             let Ok(mut src) = crate::capture::open(&path) else {
                 continue;
             };
@@ -539,7 +541,10 @@ mod tests {
             for c in engine.take_conns() {
                 let want = dbg(&c);
                 n[0] += 1;
-                if let Held::Packed(b) = c.hold() {
+                let id = c.conn.id;
+                let held = c.hold();
+                assert_eq!(held.conn_id(), id, "{at}");
+                if let Held::Packed(b) = held {
                     n[1] += 1;
                     let mut d = Dec::new(&b);
                     let got = ConnRecord::unpack(&mut d);

@@ -295,7 +295,8 @@ impl Timed for DnsTransaction {
 /// come can start before `before` + HOLD, so it holds nothing back from earlier than
 /// `before` - HOLD.
 fn split<T: Timed + Hold>(
-    items: Vec<(T, Bytes)>,
+    items: Vec<T>,
+    bytes: Vec<Bytes>,
     placed: &[Option<bool>],
     before: i64,
     told: &mut (Vec<T>, Vec<Bytes>),
@@ -308,7 +309,7 @@ fn split<T: Timed + Hold>(
     told.0.reserve_exact(n);
     told.1.reserve_exact(n);
     let mut at = vec![usize::MAX; items.len()];
-    for (i, ((r, b), f)) in items.into_iter().zip(placed).enumerate() {
+    for (i, ((r, b), f)) in items.into_iter().zip(bytes).zip(placed).enumerate() {
         match f {
             Some(true) => {
                 at[i] = told.0.len();
@@ -577,21 +578,21 @@ impl StoryStream {
         now: Timestamp,
         keep: &mut KeepConn<'_>,
     ) -> Option<Gathering> {
-        // Sorted through their keys: each record moves once, not log n times.
-        // Opened with their bytes: those kept for later are held by them again.
-        let mut all: Vec<(ConnRecord, Bytes)> =
-            g.conns.into_vec().into_iter().map(Held::open).collect();
-        all.sort_by_cached_key(|c| c.0.conn.id);
-        let mut dns: Vec<(DnsTransaction, Bytes)> =
-            g.dns.into_vec().into_iter().map(Held::open).collect();
-        dns.sort_by_cached_key(|t| t.0.seq);
-        let (dns, dns_bytes): (Vec<_>, Vec<_>) = dns.into_iter().unzip();
+        // Sorted while held (16 bytes each, the key read from the bytes), then opened
+        // in order: each whole record is moved as few times as can be. Opened with
+        // their bytes: those kept for later are held by them again.
+        let mut all = g.conns.into_vec();
+        all.sort_by_cached_key(Held::conn_id);
+        let mut dns = g.dns.into_vec();
+        dns.sort_by_cached_key(|t| t.peek(|t| t.seq));
+        let (dns, dns_bytes): (Vec<_>, Vec<_>) = dns.into_iter().map(Held::open).unzip();
         let (http, http_bytes): (Vec<_>, Vec<_>) =
             g.http.into_vec().into_iter().map(Held::open).unzip();
         let mut conns = Vec::with_capacity(all.len());
         let mut conn_bytes = Vec::with_capacity(all.len());
         let mut names = Vec::with_capacity(all.len());
-        for (c, b) in all {
+        for h in all {
+            let (c, b) = h.open();
             let n = self.names.name(&c);
             if keep(&c, n.as_ref()) {
                 conns.push(c);
@@ -635,7 +636,8 @@ impl StoryStream {
         let (mut tc, mut th, mut td) = Default::default();
         let at = (
             split(
-                conns.into_iter().zip(conn_bytes).collect(),
+                conns,
+                conn_bytes,
                 &placed.0,
                 before,
                 &mut tc,
@@ -643,7 +645,8 @@ impl StoryStream {
                 &mut rest.span,
             ),
             split(
-                http.into_iter().zip(http_bytes).collect(),
+                http,
+                http_bytes,
                 &placed.1,
                 before,
                 &mut th,
@@ -651,7 +654,8 @@ impl StoryStream {
                 &mut rest.span,
             ),
             split(
-                dns.into_iter().zip(dns_bytes).collect(),
+                dns,
+                dns_bytes,
                 &placed.2,
                 before,
                 &mut td,

@@ -49,6 +49,7 @@ impl ConnTable {
         let Some(slot) = self.quoted_slot(&key, side, pkt) else {
             return PacketVerdict::none();
         };
+        self.unpack_slot(slot);
         if self.slab[slot as usize]
             .as_ref()
             .is_some_and(|e| self.expired(e, pkt.ts))

@@ -36,9 +36,11 @@ use super::{FlowConfig, FlowPacket, PacketVerdict, StreamSink, L4};
 use crate::base::{AnomalyKind, ConnId, Direction, Endpoint, PacketId, Timestamp};
 
 mod icmp;
+mod linger;
 mod segment;
 mod slots;
 
+use linger::{Lingering, PACK_AFTER_NS};
 use slots::Slots;
 
 use segment::{sync_bytes, TcpLive};
@@ -107,6 +109,8 @@ pub struct TableCensus {
     pub slots: usize,
     pub keys: usize,
     pub remembered_tuples: usize,
+    /// Of the closed ones, those held packed (`linger.rs`).
+    pub packed: usize,
 }
 
 /// Counters about the table itself.
@@ -126,6 +130,16 @@ pub struct ConnTable {
     cfg: FlowConfig,
     map: FxHashMap<Key, Slots>,
     slab: Vec<Option<Box<Entry>>>,
+    /// Closed connections held packed, by slot (`linger.rs`): a slot is free, whole in
+    /// `slab`, or packed here.
+    packed: Vec<Option<Box<Lingering>>>,
+    /// Connections that closed, with their last packet's time, about in that order:
+    /// packed once quiet for [`PACK_AFTER_NS`].
+    closing: std::collections::VecDeque<(i64, u32, ConnId)>,
+    /// [`PACK_AFTER_NS`] unless a test says otherwise.
+    pack_after_ns: i64,
+    /// Connections packed so far (a test reads it).
+    packs: u64,
     free: Vec<u32>,
     next_id: u32,
     live: usize,
@@ -152,6 +166,10 @@ impl ConnTable {
             cfg,
             map: FxHashMap::default(),
             slab: Vec::new(),
+            packed: Vec::new(),
+            closing: std::collections::VecDeque::new(),
+            pack_after_ns: PACK_AFTER_NS,
+            packs: 0,
             free: Vec::new(),
             next_id: 0,
             live: 0,
@@ -171,6 +189,7 @@ impl ConnTable {
     /// What the table holds: live connections, their slab slots (the most ever live),
     /// keys, and tuples of closed connections remembered for `port_reuse`.
     pub fn census(&self) -> TableCensus {
+        let packed = self.packed.iter().flatten().count();
         TableCensus {
             live: self.live,
             tcp_live: self
@@ -178,18 +197,103 @@ impl ConnTable {
                 .iter()
                 .flatten()
                 .filter(|e| e.tcp.is_some())
-                .count(),
-            closed: self.slab.iter().flatten().filter(|e| e.closed).count(),
+                .count()
+                + packed,
+            closed: self.slab.iter().flatten().filter(|e| e.closed).count() + packed,
             slots: self.slab.len(),
             keys: self.map.len(),
             remembered_tuples: self.recent.len(),
+            packed,
         }
     }
 
     /// The connections not finished yet, in no particular order: what a live display
-    /// shows while traffic is still flowing.
-    pub fn open_connections(&self) -> impl Iterator<Item = &Connection> + '_ {
-        self.slab.iter().flatten().map(|e| &e.conn)
+    /// shows while traffic is still flowing (packed ones unpacked for it).
+    pub fn open_connections(&self) -> impl Iterator<Item = std::borrow::Cow<'_, Connection>> {
+        let whole = self
+            .slab
+            .iter()
+            .flatten()
+            .map(|e| std::borrow::Cow::Borrowed(&e.conn));
+        let packed = self
+            .packed
+            .iter()
+            .flatten()
+            .map(|l| std::borrow::Cow::Owned(l.conn()));
+        whole.chain(packed)
+    }
+
+    /// Of each connection not finished yet: its id, protocol, client address and
+    /// first packet's time (what [`open_connections`](Self::open_connections) gives,
+    /// without unpacking anything).
+    pub fn open_starts(&self) -> impl Iterator<Item = (ConnId, ConnProto, IpAddr, Timestamp)> + '_ {
+        let whole = self
+            .slab
+            .iter()
+            .flatten()
+            .map(|e| (e.conn.id, e.conn.proto, e.conn.client.ip, e.conn.first_ts));
+        let packed = self
+            .packed
+            .iter()
+            .flatten()
+            .map(|l| (l.id, ConnProto::Tcp, l.client, l.first_ts));
+        whole.chain(packed)
+    }
+
+    /// Packs the closed connections quiet since [`PACK_AFTER_NS`] before `now`.
+    fn pack_lingering(&mut self, now: Timestamp) {
+        let cut = now.0.saturating_sub(self.pack_after_ns);
+        while let Some(&(t, s, id)) = self.closing.front() {
+            if t >= cut {
+                break;
+            }
+            self.closing.pop_front();
+            let Some(slot) = self.slab.get_mut(s as usize) else {
+                continue;
+            };
+            let Some(e) = slot.take_if(|e| e.conn.id == id) else {
+                continue;
+            };
+            if e.conn.last_ts.0 >= cut {
+                // A late packet since: it waits again.
+                self.closing.push_back((e.conn.last_ts.0, s, id));
+                *slot = Some(e);
+                continue;
+            }
+            #[cfg(test)]
+            let whole = format!("{e:?}");
+            match Lingering::pack(e) {
+                Ok(l) => {
+                    #[cfg(test)]
+                    assert_eq!(format!("{:?}", l.unpack()), whole, "packing lost something");
+                    self.packed[s as usize] = Some(l);
+                    self.packs += 1;
+                }
+                Err(e) => *slot = Some(e),
+            }
+        }
+    }
+
+    /// Packs closed connections once quiet for `ns` (`i64::MAX`: never), for tests that
+    /// compare the two ways.
+    #[cfg(test)]
+    pub(crate) fn set_pack_after(&mut self, ns: i64) {
+        self.pack_after_ns = ns;
+    }
+
+    /// How many connections were packed so far.
+    #[cfg(test)]
+    pub(crate) fn packs(&self) -> u64 {
+        self.packs
+    }
+
+    /// Makes a packed connection whole again (nothing when slot `s` is not packed).
+    fn unpack_slot(&mut self, s: u32) {
+        if let Some(l) = self.packed.get_mut(s as usize).and_then(Option::take) {
+            let e = l.unpack();
+            self.closing.push_back((e.conn.last_ts.0, s, e.conn.id));
+            self.slab[s as usize] = Some(e);
+        }
     }
 
     /// Out-of-order bytes buffered across all connections.
@@ -225,6 +329,7 @@ impl ConnTable {
         sink: &mut impl StreamSink,
     ) -> PacketVerdict {
         self.maybe_sweep(pkt.ts, sink);
+        self.pack_lingering(pkt.ts);
         match pkt.l4 {
             L4::Tcp { .. } => self.tcp(pkt, sink),
             L4::Udp {
@@ -282,16 +387,14 @@ impl ConnTable {
     /// a time no packet still to come is older than by a lifetime.
     pub fn tick(&mut self, now: Timestamp, sink: &mut impl StreamSink) {
         self.maybe_sweep(now, sink);
+        self.pack_lingering(now);
     }
 
     /// End of input: flush every open connection (buffered data after holes as
     /// gap + data), finish them all in connection-id order.
     pub fn finish(&mut self, sink: &mut impl StreamSink) {
-        let mut slots: Vec<(u32, u32)> = self
-            .slab
-            .iter()
-            .enumerate()
-            .filter_map(|(i, e)| e.as_ref().map(|e| (e.conn.id.0, i as u32)))
+        let mut slots: Vec<(u32, u32)> = (0..self.slab.len())
+            .filter_map(|i| Some((self.id_at(i)?.0, i as u32)))
             .collect();
         slots.sort_unstable();
         for (_, s) in slots {
@@ -301,19 +404,32 @@ impl ConnTable {
 
     fn find(&self, key: &Key, side: usize, vlan: VlanCtx) -> Option<u32> {
         let slots = self.map.get(key)?.as_slice();
-        let entry = |s: &u32| self.slab.get(*s as usize).and_then(|e| e.as_deref());
-        let pick = |f: &dyn Fn(&Entry) -> bool| {
+        let vlans = |s: &u32| match self.slab.get(*s as usize).and_then(|e| e.as_deref()) {
+            Some(e) => Some(e.vlan_side),
+            None => self
+                .packed
+                .get(*s as usize)
+                .and_then(|l| l.as_deref())
+                .map(|l| l.vlan_side),
+        };
+        let pick = |f: &dyn Fn(&[Option<VlanCtx>; 2]) -> bool| {
             slots
                 .iter()
                 .rev()
-                .find(|s| entry(s).is_some_and(f))
+                .find(|s| vlans(s).is_some_and(|v| f(&v)))
                 .copied()
         };
-        pick(&|e| e.vlan_side[side] == Some(vlan))
-            .or_else(|| {
-                pick(&|e| e.vlan_side[side].is_none() && e.vlan_side[1 - side] == Some(vlan))
-            })
-            .or_else(|| pick(&|e| e.vlan_side[side].is_none()))
+        pick(&|v| v[side] == Some(vlan))
+            .or_else(|| pick(&|v| v[side].is_none() && v[1 - side] == Some(vlan)))
+            .or_else(|| pick(&|v| v[side].is_none()))
+    }
+
+    /// The connection id at slot `i`, whole or packed (None when free).
+    fn id_at(&self, i: usize) -> Option<ConnId> {
+        match self.slab.get(i).and_then(|e| e.as_deref()) {
+            Some(e) => Some(e.conn.id),
+            None => self.packed.get(i).and_then(|l| l.as_deref()).map(|l| l.id),
+        }
     }
 
     /// Whether a closed connection on `key` saw its last packet at most
@@ -358,12 +474,18 @@ impl ConnTable {
         // Finished in connection-id order, not slot order: slots depend on which
         // connections lived in this table, ids on the order of first packets, so a
         // sharded run (`analysis::shard`) can merge its tables' sweeps into this order.
-        let mut expired: Vec<(ConnId, u32)> = (0..self.slab.len() as u32)
-            .filter_map(|i| {
-                self.slab[i as usize]
+        let linger = self
+            .cfg
+            .tcp_closed_linger_ns
+            .min(self.cfg.tcp_idle_timeout_ns);
+        let mut expired: Vec<(ConnId, u32)> = (0..self.slab.len())
+            .filter_map(|i| match &self.slab[i] {
+                Some(e) => self.expired(e, now).then_some((e.conn.id, i as u32)),
+                // Packed: closed TCP connections.
+                None => self.packed[i]
                     .as_ref()
-                    .filter(|e| self.expired(e, now))
-                    .map(|e| (e.conn.id, i))
+                    .filter(|l| now.0.saturating_sub(l.last_ts.0) > linger)
+                    .map(|l| (l.id, i as u32)),
             })
             .collect();
         expired.sort_unstable();
@@ -374,11 +496,14 @@ impl ConnTable {
 
     /// Makes room when `max_conns` is reached: finishes the idlest 1/64 (at least one).
     fn evict(&mut self, sink: &mut impl StreamSink) {
-        let mut by_age: Vec<(Timestamp, u32)> = self
-            .slab
-            .iter()
-            .enumerate()
-            .filter_map(|(i, e)| e.as_ref().map(|e| (e.conn.last_ts, i as u32)))
+        let mut by_age: Vec<(Timestamp, u32)> = (0..self.slab.len())
+            .filter_map(|i| {
+                let last = match &self.slab[i] {
+                    Some(e) => e.conn.last_ts,
+                    None => self.packed[i].as_ref()?.last_ts,
+                };
+                Some((last, i as u32))
+            })
             .collect();
         let n = (by_age.len() / 64).max(1).min(by_age.len());
         if n == 0 {
@@ -386,6 +511,7 @@ impl ConnTable {
         }
         by_age.select_nth_unstable(n - 1);
         for &(_, s) in &by_age[..n] {
+            self.unpack_slot(s);
             if let Some(e) = self.slab.get_mut(s as usize).and_then(|e| e.as_mut()) {
                 e.conn.anomaly(
                     AnomalyKind::ConnEvicted,
@@ -417,6 +543,7 @@ impl ConnTable {
             }
             None => {
                 self.slab.push(Some(entry));
+                self.packed.push(None);
                 (self.slab.len() - 1) as u32
             }
         };
@@ -444,23 +571,57 @@ impl ConnTable {
     /// Finishes a connection: ends both directions (flushing buffers as gap + data),
     /// hands the summary to the sink, frees the slot.
     fn finish_slot(&mut self, slot: u32, sink: &mut impl StreamSink) {
-        let Some(mut e) = self.slab.get_mut(slot as usize).and_then(|e| e.take()) else {
+        // A packed connection is opened on the stack, not boxed again to be dropped.
+        if let Some(l) = self.packed.get_mut(slot as usize).and_then(Option::take) {
+            let (mut conn, mut tcp, last_pkt) = l.open();
+            self.forget(slot, &l.key, &[], true, &conn);
+            self.end_conn(&mut conn, Some(&mut tcp), last_pkt, sink);
+            sink.conn_finished(conn);
+            return;
+        }
+        let Some(e) = self.slab.get_mut(slot as usize).and_then(|e| e.take()) else {
             return;
         };
-        for key in std::iter::once(&e.key).chain(&e.aliases) {
+        let Entry {
+            mut conn,
+            mut tcp,
+            key,
+            closed,
+            last_pkt,
+            aliases,
+            ..
+        } = *e;
+        self.forget(slot, &key, &aliases, closed, &conn);
+        self.end_conn(&mut conn, tcp.as_deref_mut(), last_pkt, sink);
+        sink.conn_finished(conn);
+    }
+
+    /// Takes a finishing connection's keys out of the map and frees its slot; a closed
+    /// TCP connection's tuple is remembered for `port_reuse`.
+    fn forget(&mut self, slot: u32, key: &Key, aliases: &[Key], closed: bool, conn: &Connection) {
+        for key in std::iter::once(key).chain(aliases) {
             if self.map.get_mut(key).is_some_and(|v| v.remove(slot)) {
                 self.map.remove(key);
             }
         }
         self.free.push(slot);
         self.live -= 1;
-        if e.closed && e.conn.proto == ConnProto::Tcp {
-            let t = e.conn.last_ts.0;
-            self.recent.push_back((e.key, t));
-            self.recent_last.insert(e.key, t);
+        if closed && conn.proto == ConnProto::Tcp {
+            let t = conn.last_ts.0;
+            self.recent.push_back((*key, t));
+            self.recent_last.insert(*key, t);
         }
-        let conn = &mut e.conn;
-        if let Some(t) = e.tcp.as_mut() {
+    }
+
+    /// Ends both directions of a finishing connection (flushing buffers as gap + data).
+    fn end_conn(
+        &mut self,
+        conn: &mut Connection,
+        tcp: Option<&mut TcpLive>,
+        last_pkt: PacketId,
+        sink: &mut impl StreamSink,
+    ) {
+        if let Some(t) = tcp {
             // Data still buffered after a hole is delivered after a gap, but (as in
             // Zeek, which reports gaps only when an ACK shows them) adds no `G`.
             for d in [Direction::ClientToServer, Direction::ServerToClient] {
@@ -468,13 +629,12 @@ impl ConnTable {
                     conn: conn.id,
                     dir: d,
                     ts: conn.last_ts,
-                    pkt: e.last_pkt,
+                    pkt: last_pkt,
                 };
                 t.dir[d.index()].r.end(ctx, sink, &mut self.total_buffered);
             }
             sync_bytes(conn, t);
         }
-        sink.conn_finished(e.conn);
     }
 
     /// The live, unexpired UDP connection `id` takes `key` as another of its 4-tuples.

@@ -4,6 +4,7 @@
 //! Keys, VLAN contexts, creation and expiry are the table's (`mod.rs`).
 
 use super::*;
+use crate::flow::pack::{state_code, state_of, Dec, Enc};
 
 #[derive(Debug, Default)]
 pub(super) struct TcpDir {
@@ -131,6 +132,102 @@ impl ZeekGaps {
     }
 }
 
+/// Lossless packing of a connection's TCP state, for a closed connection that only
+/// lingers for late packets (`linger.rs`): timestamps relative to `e.base`.
+impl TcpLive {
+    /// Appends the state to `e`; None when a direction still buffers segments (the
+    /// connection is then left whole).
+    pub(super) fn pack(&self, e: &mut Enc) -> Option<()> {
+        for d in &self.dir {
+            d.r.pack(e)?;
+            let a = &d.a;
+            e.opt_u64(a.nextseq.map(u64::from));
+            e.ts(a.nextseq_ts);
+            e.opt_u64(a.maxseqtobeacked.map(u64::from));
+            e.u64(u64::from(a.lastack));
+            e.ts(a.lastack_ts);
+            e.opt_u64(a.window.map(u64::from));
+            e.opt_u64(a.win_scale.map(u64::from));
+            e.u64(u64::from(a.dupacknum));
+            e.u64(u64::from(a.lastnondupack.0));
+            e.u64(u64::from(a.last_flags.0));
+            e.opt_u64(d.isn.map(u64::from));
+            e.bool(d.syn_seen);
+            e.opt_u64(d.wscale.map(|w| w.map_or(0, |v| u64::from(v) + 1)));
+            e.bool(d.data_seen);
+        }
+        match self.irtt {
+            None => e.u8(0),
+            Some(v) => {
+                e.u8(1);
+                e.i64(v);
+            }
+        }
+        e.opt_u64(self.implied_client_isn.map(u64::from));
+        let z = &self.z;
+        for i in 0..2 {
+            e.u8(state_code(z.prev[i]));
+            e.u64(u64::from(z.start[i]));
+            e.u64(u64::from(z.last[i]));
+            e.u64(z.gaps[i].reassem);
+            e.u64(z.gaps[i].blocks.len() as u64);
+            for &(a, b) in &z.gaps[i].blocks {
+                e.u64(a);
+                e.u64(b);
+            }
+            e.bool(z.first_seen[i]);
+            e.opt_u64(z.fin_end[i].map(u64::from));
+        }
+        e.bool(z.h_pending);
+        e.opt_ts(z.attempt_ts);
+        e.bool(z.partial);
+        Some(())
+    }
+
+    /// Reads what [`TcpLive::pack`] wrote.
+    pub(super) fn unpack(d: &mut Dec<'_>) -> Self {
+        let mut t = TcpLive::default();
+        for td in &mut t.dir {
+            td.r = Reassembler::unpack(d);
+            let a = &mut td.a;
+            a.nextseq = d.opt_u64().map(|v| v as u32);
+            a.nextseq_ts = d.ts();
+            a.maxseqtobeacked = d.opt_u64().map(|v| v as u32);
+            a.lastack = d.u32();
+            a.lastack_ts = d.ts();
+            a.window = d.opt_u64().map(|v| v as u32);
+            a.win_scale = d.opt_u64().map(|v| v as u8);
+            a.dupacknum = d.u32();
+            a.lastnondupack = PacketId(d.u32());
+            a.last_flags = TcpAnalysisFlags(d.u32());
+            td.isn = d.opt_u64().map(|v| v as u32);
+            td.syn_seen = d.bool();
+            td.wscale = d.opt_u64().map(|w| w.checked_sub(1).map(|v| v as u8));
+            td.data_seen = d.bool();
+        }
+        t.irtt = match d.u8() {
+            0 => None,
+            _ => Some(d.i64()),
+        };
+        t.implied_client_isn = d.opt_u64().map(|v| v as u32);
+        let z = &mut t.z;
+        for i in 0..2 {
+            z.prev[i] = state_of(d.u8());
+            z.start[i] = d.u32();
+            z.last[i] = d.u32();
+            z.gaps[i].reassem = d.u64();
+            let n = d.u64() as usize;
+            z.gaps[i].blocks = (0..n).map(|_| (d.u64(), d.u64())).collect();
+            z.first_seen[i] = d.bool();
+            z.fin_end[i] = d.opt_u64().map(|v| v as u32);
+        }
+        z.h_pending = d.bool();
+        z.attempt_ts = d.opt_ts();
+        z.partial = d.bool();
+        t
+    }
+}
+
 /// Zeek's `tcp_attempt_delay`.
 const ZEEK_ATTEMPT_DELAY_NS: i64 = 5_000_000_000;
 
@@ -186,6 +283,7 @@ impl ConnTable {
         let mut slot = self.find(&key, side, vlan);
         let mut port_reuse = false;
         if let Some(s) = slot {
+            self.unpack_slot(s);
             let e = self.slab[s as usize].as_ref();
             if e.is_some_and(|e| self.expired(e, pkt.ts) || attempt_expired(e, pkt.ts)) {
                 self.finish_slot(s, sink);
@@ -246,6 +344,7 @@ impl ConnTable {
         let limits = self.limits();
         let total = &mut self.total_buffered;
         let stats = &mut self.stats;
+        let closing = &mut self.closing;
         let Some(e) = self.slab.get_mut(slot as usize).and_then(|e| e.as_mut()) else {
             return PacketVerdict::none();
         };
@@ -536,8 +635,9 @@ impl ConnTable {
             rev.r.acked(ack, rctx, &mut *sink, total);
         }
         sync_bytes(c, t);
-        if rst || (c.phases.fin[0].is_some() && c.phases.fin[1].is_some()) {
+        if !e.closed && (rst || (c.phases.fin[0].is_some() && c.phases.fin[1].is_some())) {
             e.closed = true;
+            closing.push_back((c.last_ts.0, slot, c.id));
         }
         PacketVerdict {
             conn: Some(c.id),
