@@ -213,6 +213,14 @@ fn extract_file(
         }
     };
     let story = tables.contains(&Table::Story);
+    // A failed write stops the read at the next frame.
+    let go_on = || {
+        if failure.borrow().is_some() {
+            Next::Stop
+        } else {
+            Next::Continue
+        }
+    };
     let r = if split.n <= 1 && !packets {
         run::drive_records_on(
             shards,
@@ -225,11 +233,7 @@ fn extract_file(
                     matched.borrow_mut().record(s, hit);
                 }
                 open_at(ts);
-                if failure.borrow().is_some() {
-                    Next::Stop
-                } else {
-                    Next::Continue
-                }
+                go_on()
             },
             |engine, at_end, sel| drain(engine, at_end, sel),
         )
@@ -259,11 +263,7 @@ fn extract_file(
                         *failure.borrow_mut() = Some(e);
                     }
                 }
-                if failure.borrow().is_some() {
-                    Next::Stop
-                } else {
-                    Next::Continue
-                }
+                go_on()
             },
             |engine, at_end, sel| drain(engine, at_end, sel),
         )
