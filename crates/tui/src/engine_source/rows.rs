@@ -37,14 +37,14 @@ pub fn conn_row(c: &ConnRecord, name: Option<&ConnName>, first_pkt: u32, t0: Tim
         client: k.client,
         server: k.server,
         name: name.map(|n| n.qname.clone()),
-        state: k.state().to_string(),
+        state: k.state(),
         start: k.first_ts.secs_since(t0),
         duration: k.duration(),
         bytes_c2s: k.bytes[0],
         bytes_s2c: k.bytes[1],
         packets: k.packets[0].saturating_add(k.packets[1]),
         rtt: k.handshake.and_then(|h| h.rtt_ns()).map(|n| n as f64 / 1e9),
-        app: c.app.map(|a| app_label(a).to_string()),
+        app: c.app.map(app_label),
         first_packet: if first_pkt == u32::MAX {
             0
         } else {
@@ -158,7 +158,19 @@ pub fn story_items(st: &Story, input: &StoryInput<'_>, _t0: Timestamp) -> Vec<St
     }
     // Last, as the `story` command ends: how many stories of each kind.
     out.extend(tally.line().map(StoryItem::line));
+    shrink_items(&mut out);
     out
+}
+
+/// Gives back the room a story's lists and texts grew into: the TUI holds every line
+/// of the story for the session (on manyflows.pcap 1.27 M of them), and children pushed
+/// one by one leave up to half their list unused, `format!` some of each text's.
+fn shrink_items(items: &mut Vec<StoryItem>) {
+    items.shrink_to_fit();
+    for i in items {
+        i.text.shrink_to_fit();
+        shrink_items(&mut i.children);
+    }
 }
 
 /// One event of the story as the `story` command prints it, its phase line below.
@@ -210,6 +222,7 @@ pub fn story_items_from_pages(pages: &[StoryPage]) -> Vec<StoryItem> {
         })
         .collect();
     out.extend(tally.line().map(StoryItem::line));
+    shrink_items(&mut out);
     out
 }
 
