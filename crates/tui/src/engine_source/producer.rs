@@ -492,25 +492,15 @@ impl Producer {
     /// The story over everything, as the `story` command tells it; also replaces the
     /// provisional names with the story's.
     fn tell(&mut self) -> Vec<StoryItem> {
-        let t0 = self
-            .store
-            .read()
-            .ok()
-            .and_then(|s| s.entry(PacketId(0)).map(|e| e.ts))
-            .unwrap_or_default();
         let (items, names) = {
             let Ok(sh) = self.shared.read() else {
                 return Vec::new();
             };
-            let mut conns: Vec<ConnRecord> = sh.conns.iter().collect();
-            let mut order: Vec<usize> = (0..conns.len()).collect();
-            order.sort_by_key(|&i| conns.get(i).map(|c| c.conn.id));
-            let mut by_id: Vec<Option<ConnRecord>> = conns.drain(..).map(Some).collect();
-            let mut conns: Vec<ConnRecord> = order
-                .iter()
-                .filter_map(|&i| by_id.get_mut(i).and_then(Option::take))
-                .collect();
-            drop(by_id);
+            // The records whole, connections in id order.
+            let mut conns: Vec<(usize, ConnRecord)> = sh.conns.iter().enumerate().collect();
+            conns.sort_by_key(|(_, c)| c.conn.id);
+            let order: Vec<usize> = conns.iter().map(|(i, _)| *i).collect();
+            let mut conns: Vec<ConnRecord> = conns.into_iter().map(|(_, c)| c).collect();
             // Live: the connections still open take part in the story too (after the
             // finished ones, so `names[k]` still lines up with `order`).
             let finished: std::collections::HashSet<u32> =
@@ -521,6 +511,7 @@ impl Producer {
                     .filter(|c| !finished.contains(&c.conn.id.0))
                     .cloned(),
             );
+            drop(finished);
             let mut dns = sh.dns.clone();
             dns.sort_by_key(|t| t.seq);
             let http: Vec<HttpRecord> = sh.http.iter().collect();
@@ -529,17 +520,27 @@ impl Producer {
                 dns: &dns,
                 http: &http,
             };
-            let st = story::tell(&input);
-            let items = rows::story_items(&st, &input, t0);
+            // As `story::tell`, narrated page by page and each page turned into lines
+            // at once: the events of every page are never held together (on
+            // manyflows.pcap 1.27 M of them took 650 MB at the end of the analysis).
+            let story_names = story::name_connections(&input);
+            let pages = story::group_pages(&input, &story_names);
+            let mut lines = rows::StoryLines::default();
+            story::narrate_each(&input, &story_names, &pages, |p, events| {
+                lines.add(&story::story_page(p, &input, events), true);
+                true
+            });
             // names[k] belongs to conns[k] = sh.conns[order[k]].
             let mut names: Vec<Option<ConnName>> = vec![None; sh.conns.len()];
-            for (k, n) in st.names.into_iter().enumerate() {
+            for (k, n) in story_names.into_iter().enumerate() {
                 if let Some(slot) = order.get(k).and_then(|&i| names.get_mut(i)) {
                     *slot = n;
                 }
             }
-            (items, names)
+            (lines, names)
         };
+        // The records are dropped: the items take their room (see `StoryLines`).
+        let items = items.finish();
         if let Ok(mut sh) = self.shared.write() {
             if sh.names.len() == names.len() {
                 sh.names = names;

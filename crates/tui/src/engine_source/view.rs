@@ -207,16 +207,16 @@ impl EngineSource {
         for c in sh.conns.iter() {
             stream.add_conn(c);
         }
-        let mut pages = Vec::new();
+        let mut lines = rows::StoryLines::default();
         let mut keep = |c: &wiretale_engine::analysis::ConnRecord,
                         n: Option<&wiretale_engine::story::ConnName>| {
             keep_conn(c, n.map(|n| n.qname.as_str()))
         };
         stream.finish(&mut keep, &mut |p| {
-            pages.push(p.clone());
+            lines.add(p, false);
             true
         });
-        rows::story_items_from_pages(&pages)
+        lines.finish()
     }
 
     /// Rebuilds the packet view from scratch (focus or filter changed).
