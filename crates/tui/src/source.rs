@@ -55,7 +55,7 @@ pub struct ConnRow {
     /// The DNS name the client looked up for the server address, if a lookup was seen.
     pub name: Option<String>,
     /// Zeek-style `conn_state` ("SF", "S0", "REJ", ...).
-    pub state: &'static str,
+    pub state: String,
     /// Seconds since the first packet of the capture.
     pub start: f64,
     pub duration: f64,
@@ -65,7 +65,7 @@ pub struct ConnRow {
     /// Handshake round trip (SYN → ACK) in seconds.
     pub rtt: Option<f64>,
     /// Application protocol recognised on the connection ("HTTP", "TLS", "DNS").
-    pub app: Option<&'static str>,
+    pub app: Option<String>,
     /// 1-based frame number of the connection's first packet.
     pub first_packet: u64,
     pub anomalies: u32,

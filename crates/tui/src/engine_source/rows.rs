@@ -37,14 +37,14 @@ pub fn conn_row(c: &ConnRecord, name: Option<&ConnName>, first_pkt: u32, t0: Tim
         client: k.client,
         server: k.server,
         name: name.map(|n| n.qname.clone()),
-        state: k.state(),
+        state: k.state().to_string(),
         start: k.first_ts.secs_since(t0),
         duration: k.duration(),
         bytes_c2s: k.bytes[0],
         bytes_s2c: k.bytes[1],
         packets: k.packets[0].saturating_add(k.packets[1]),
         rtt: k.handshake.and_then(|h| h.rtt_ns()).map(|n| n as f64 / 1e9),
-        app: c.app.map(app_label),
+        app: c.app.map(|a| app_label(a).to_string()),
         first_packet: if first_pkt == u32::MAX {
             0
         } else {
@@ -113,7 +113,6 @@ pub fn http_row(r: &HttpRecord, t0: Timestamp) -> HttpRow {
         stream: t.stream,
     }
 }
-
 
 /// The story told page by page (as the `story` command tells it, and `story -Y` with a
 /// filter) as tree items: one item per page (its header as the `story` command prints
