@@ -344,6 +344,7 @@ impl Refilter<'_> {
     ) -> bool {
         let id = frame.meta.id;
         let ts = frame.meta.ts;
+        let notes = self.table.notes(id.0);
         redecoder.with(frame, |pkt, whole| {
             self.filter.matches(&PacketView {
                 id,
@@ -355,7 +356,7 @@ impl Refilter<'_> {
                 whole,
                 row,
                 stream: self.index.context.stream(row.conn()),
-                notes: self.table.notes(id.0),
+                notes: &notes,
                 tls: self.table.tls(id.0),
                 dns_time: self.index.dns_time.get(&id.0).copied(),
                 outcome: row.conn().and_then(|c| self.index.outcomes.get(&c.0)),

@@ -36,6 +36,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::packed::Packed;
 use super::producer::KeyState;
 use crate::source::StoryItem;
 use wiretale_engine::analysis::{FilterIndex, HttpRecord, PacketTable};
@@ -44,7 +45,8 @@ use wiretale_engine::proto::dns::DnsTransaction;
 use wiretale_engine::story::ConnName;
 
 /// Bumped whenever the layout below changes (the build stamp covers the types).
-pub const FORMAT: u32 = 1;
+/// 2: connections and exchanges saved as they are held, encoded ([`Packed`]).
+pub const FORMAT: u32 = 2;
 /// First bytes of every cache file.
 const MAGIC: &[u8; 8] = b"WTIDX\x00\x01\n";
 /// Entries kept at most.
@@ -135,11 +137,12 @@ struct Header {
 pub struct BodyRef<'a> {
     pub store: &'a StoreIndex,
     pub table: &'a PacketTable,
-    pub conns: &'a [wiretale_engine::analysis::ConnRecord],
+    pub conns: &'a Packed<wiretale_engine::analysis::ConnRecord>,
     pub names: &'a [Option<ConnName>],
     pub first_pkt: &'a [u32],
     pub dns: &'a [DnsTransaction],
-    pub http: &'a [HttpRecord],
+    pub http: &'a Packed<HttpRecord>,
+    pub http_conn: &'a [u32],
     pub index: &'a FilterIndex,
     pub keys: &'a KeyState,
     pub story: &'a [StoryItem],
@@ -150,11 +153,12 @@ pub struct BodyRef<'a> {
 pub struct Body {
     pub store: StoreIndex,
     pub table: PacketTable,
-    pub conns: Vec<wiretale_engine::analysis::ConnRecord>,
+    pub conns: Packed<wiretale_engine::analysis::ConnRecord>,
     pub names: Vec<Option<ConnName>>,
     pub first_pkt: Vec<u32>,
     pub dns: Vec<DnsTransaction>,
-    pub http: Vec<HttpRecord>,
+    pub http: Packed<HttpRecord>,
+    pub http_conn: Vec<u32>,
     pub index: FilterIndex,
     pub keys: KeyState,
     pub story: Vec<StoryItem>,
@@ -171,6 +175,7 @@ struct PartARef<'a> {
     index: &'a FilterIndex,
     names: &'a [Option<ConnName>],
     first_pkt: &'a [u32],
+    http_conn: &'a [u32],
     keys: &'a KeyState,
     error: &'a Option<String>,
 }
@@ -182,23 +187,24 @@ struct PartA {
     index: FilterIndex,
     names: Vec<Option<ConnName>>,
     first_pkt: Vec<u32>,
+    http_conn: Vec<u32>,
     keys: KeyState,
     error: Option<String>,
 }
 
 #[derive(Serialize)]
 struct PartBRef<'a> {
-    conns: &'a [wiretale_engine::analysis::ConnRecord],
+    conns: &'a Packed<wiretale_engine::analysis::ConnRecord>,
     dns: &'a [DnsTransaction],
-    http: &'a [HttpRecord],
+    http: &'a Packed<HttpRecord>,
     story: &'a [StoryItem],
 }
 
 #[derive(Deserialize)]
 struct PartB {
-    conns: Vec<wiretale_engine::analysis::ConnRecord>,
+    conns: Packed<wiretale_engine::analysis::ConnRecord>,
     dns: Vec<DnsTransaction>,
-    http: Vec<HttpRecord>,
+    http: Packed<HttpRecord>,
     story: Vec<StoryItem>,
 }
 
@@ -355,6 +361,7 @@ fn decode_from(
         first_pkt: a.first_pkt,
         dns: b.dns,
         http: b.http,
+        http_conn: a.http_conn,
         index: a.index,
         keys: a.keys,
         story: b.story,
@@ -409,6 +416,7 @@ fn encode_to<W: Write>(out: W, body: &BodyRef<'_>, key: &FileKey) -> Result<W, S
         index: body.index,
         names: body.names,
         first_pkt: body.first_pkt,
+        http_conn: body.http_conn,
         keys: body.keys,
         error: body.error,
     };

@@ -39,7 +39,8 @@ pub struct DetailInput<'a> {
     pub name: Option<&'a ConnName>,
     /// All DNS transactions (the one that named the connection is looked up by seq).
     pub dns: &'a [DnsTransaction],
-    /// All HTTP records (those of this connection are picked out).
+    /// HTTP records, this connection's among them (those of this connection are
+    /// picked out).
     pub http: &'a [HttpRecord],
     /// Timestamp of the capture's first packet.
     pub t0: Timestamp,

@@ -24,6 +24,7 @@
 
 pub mod cache;
 mod detail;
+mod packed;
 mod producer;
 mod rows;
 mod view;
@@ -483,8 +484,8 @@ impl EngineSource {
             let prov = std::mem::take(&mut self.provisional);
             self.all_conns.retain(|r| !prov.contains(&r.id));
         }
-        for i in self.seen_conns..nc {
-            let Some(c) = sh.conns.get(i) else { break };
+        for (i, c) in (self.seen_conns..nc).zip(sh.conns.iter_from(self.seen_conns)) {
+            let c = &c;
             let id = c.conn.id.0 as usize;
             if id >= self.conn_pos.len() && id < u32::MAX as usize {
                 self.conn_pos.resize(id + 1, u32::MAX);
@@ -538,11 +539,14 @@ impl EngineSource {
                 }
             }
         }
-        let new = sh.http.get(self.seen_http..nh).unwrap_or_default();
-        if !new.is_empty() {
+        if nh > self.seen_http {
             let from = self.all_http.len();
-            self.all_http
-                .extend(new.iter().map(|r| rows::http_row(r, t0)));
+            self.all_http.extend(
+                sh.http
+                    .iter_from(self.seen_http)
+                    .take(nh - self.seen_http)
+                    .map(|r| rows::http_row(&r, t0)),
+            );
             let order =
                 |a: &HttpRow, b: &HttpRow| a.ts_rel.total_cmp(&b.ts_rel).then(a.conn.cmp(&b.conn));
             // Sorted already when the new rows come in order after the old ones (the
@@ -845,13 +849,22 @@ impl DataSource for EngineSource {
         let Some(rec) = sh.conns.get(pos as usize) else {
             return ConnDetail::default();
         };
+        let rec = &rec;
+        // Only this connection's exchanges are decoded.
+        let http: Vec<wiretale_engine::analysis::HttpRecord> = sh
+            .http_conn
+            .iter()
+            .enumerate()
+            .filter(|&(_, &c)| c == conn)
+            .filter_map(|(i, _)| sh.http.get(i))
+            .collect();
         let mut d = detail::conn_detail(&DetailInput {
             store: &st,
             table: &self.table,
             rec,
             name: sh.names.get(pos as usize).and_then(|n| n.as_ref()),
             dns: &sh.dns,
-            http: &sh.http,
+            http: &http,
             t0: self.t0(),
         });
         // A QUIC connection's hellos are its Initials, which its own phases show.
@@ -1045,6 +1058,7 @@ impl EngineSource {
                     first_pkt: &sh.first_pkt,
                     dns: &sh.dns,
                     http: &sh.http,
+                    http_conn: &sh.http_conn,
                     index: &sh.index,
                     keys: &sh.keys,
                     story: &story,

@@ -23,6 +23,7 @@
 use std::sync::{Arc, Mutex, RwLock};
 
 use super::cache::{self, FileKey, Miss};
+use super::packed::Packed;
 use super::rows;
 use crate::source::StoryItem;
 use crate::worker::Produced;
@@ -45,16 +46,20 @@ const LIVE_STORY_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 const KEY_REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Records shared between the worker (writer) and the UI (reader). `conns`, `names`
-/// and `first_pkt` are parallel; all lists only grow (the final names replace `names`
-/// in place).
+/// and `first_pkt` are parallel, and so are `http` and `http_conn`; all lists only grow
+/// (the final names replace `names` in place). Connections and exchanges are held
+/// encoded ([`Packed`]): read whole only when a view or the story needs them.
 #[derive(Default)]
 pub struct Shared {
-    pub conns: Vec<ConnRecord>,
+    pub conns: Packed<ConnRecord>,
     pub names: Vec<Option<ConnName>>,
     /// Packet id of each connection's first packet.
     pub first_pkt: Vec<u32>,
     pub dns: Vec<DnsTransaction>,
-    pub http: Vec<HttpRecord>,
+    pub http: Packed<HttpRecord>,
+    /// The connection of each exchange in `http` (a connection's exchanges are found
+    /// without decoding the others).
+    pub http_conn: Vec<u32>,
     /// What display filters read about each packet beyond its bytes (streams, TCP
     /// analysis, application fields, connection outcomes).
     pub index: FilterIndex,
@@ -90,6 +95,7 @@ impl Shared {
         self.first_pkt.shrink_to_fit();
         self.dns.shrink_to_fit();
         self.http.shrink_to_fit();
+        self.http_conn.shrink_to_fit();
         self.open.shrink_to_fit();
     }
 }
@@ -248,6 +254,7 @@ impl Producer {
         sh.first_pkt = body.first_pkt;
         sh.dns = body.dns;
         sh.http = body.http;
+        sh.http_conn = body.http_conn;
         sh.index = body.index;
         sh.keys = body.keys;
         sh.cache.hit = true;
@@ -474,30 +481,26 @@ impl Producer {
                 .unwrap_or(u32::MAX);
             sh.names.push(self.names.name(&c));
             sh.first_pkt.push(first);
-            sh.conns.push(c);
+            sh.conns.push(&c);
         }
-        sh.http.extend(http);
+        for h in &http {
+            sh.http.push(h);
+            sh.http_conn.push(h.conn.0);
+        }
     }
 
     /// The story over everything, as the `story` command tells it; also replaces the
     /// provisional names with the story's.
     fn tell(&mut self) -> Vec<StoryItem> {
-        let t0 = self
-            .store
-            .read()
-            .ok()
-            .and_then(|s| s.entry(PacketId(0)).map(|e| e.ts))
-            .unwrap_or_default();
         let (items, names) = {
             let Ok(sh) = self.shared.read() else {
                 return Vec::new();
             };
-            let mut order: Vec<usize> = (0..sh.conns.len()).collect();
-            order.sort_by_key(|&i| sh.conns.get(i).map(|c| c.conn.id));
-            let mut conns: Vec<ConnRecord> = order
-                .iter()
-                .filter_map(|&i| sh.conns.get(i).cloned())
-                .collect();
+            // The records whole, connections in id order.
+            let mut conns: Vec<(usize, ConnRecord)> = sh.conns.iter().enumerate().collect();
+            conns.sort_by_key(|(_, c)| c.conn.id);
+            let order: Vec<usize> = conns.iter().map(|(i, _)| *i).collect();
+            let mut conns: Vec<ConnRecord> = conns.into_iter().map(|(_, c)| c).collect();
             // Live: the connections still open take part in the story too (after the
             // finished ones, so `names[k]` still lines up with `order`).
             let finished: std::collections::HashSet<u32> =
@@ -508,24 +511,36 @@ impl Producer {
                     .filter(|c| !finished.contains(&c.conn.id.0))
                     .cloned(),
             );
+            drop(finished);
             let mut dns = sh.dns.clone();
             dns.sort_by_key(|t| t.seq);
+            let http: Vec<HttpRecord> = sh.http.iter().collect();
             let input = StoryInput {
                 conns: &conns,
                 dns: &dns,
-                http: &sh.http,
+                http: &http,
             };
-            let st = story::tell(&input);
-            let items = rows::story_items(&st, &input, t0);
+            // As `story::tell`, narrated page by page and each page turned into lines
+            // at once: the events of every page are never held together (on
+            // manyflows.pcap 1.27 M of them took 650 MB at the end of the analysis).
+            let story_names = story::name_connections(&input);
+            let pages = story::group_pages(&input, &story_names);
+            let mut lines = rows::StoryLines::default();
+            story::narrate_each(&input, &story_names, &pages, |p, events| {
+                lines.add(&story::story_page(p, &input, events), true);
+                true
+            });
             // names[k] belongs to conns[k] = sh.conns[order[k]].
             let mut names: Vec<Option<ConnName>> = vec![None; sh.conns.len()];
-            for (k, n) in st.names.into_iter().enumerate() {
+            for (k, n) in story_names.into_iter().enumerate() {
                 if let Some(slot) = order.get(k).and_then(|&i| names.get_mut(i)) {
                     *slot = n;
                 }
             }
-            (items, names)
+            (lines, names)
         };
+        // The records are dropped: the items take their room (see `StoryLines`).
+        let items = items.finish();
         if let Ok(mut sh) = self.shared.write() {
             if sh.names.len() == names.len() {
                 sh.names = names;

@@ -7,7 +7,7 @@ use wiretale_engine::base::Timestamp;
 use wiretale_engine::capture::FrameStore;
 use wiretale_engine::flow::ConnProto;
 use wiretale_engine::proto::dns::{self, DnsTransaction};
-use wiretale_engine::story::{story_page, ConnName, Event, Story, StoryInput, StoryPage, Tally};
+use wiretale_engine::story::{ConnName, Event, StoryPage, Tally};
 
 /// "TCP", "UDP" or "ICMP".
 pub fn conn_proto(c: &ConnRecord) -> &'static str {
@@ -114,103 +114,121 @@ pub fn http_row(r: &HttpRecord, t0: Timestamp) -> HttpRow {
     }
 }
 
-/// The story as a tree: one item per story (its header as the `story` command prints it), the
-/// events under it, and the phase durations under each close. Events outside any page
-/// become top-level items; a last item counts the stories (page loads, background,
-/// others) as the `story` command's closing line does.
-pub fn story_items(st: &Story, input: &StoryInput<'_>, _t0: Timestamp) -> Vec<StoryItem> {
-    let mut out: Vec<StoryItem> = Vec::new();
-    // Headers as the `story` command prints them: made from the told page, with its
-    // events (the header counts DNS-over-TCP connections among them).
-    let mut tally = Tally::default();
-    let mut headers: Vec<String> = Vec::with_capacity(st.pages.len());
-    let mut at = 0usize;
-    for p in &st.pages {
-        let end = st.events[at..]
-            .iter()
-            .position(|e| e.page != Some(p.id))
-            .map_or(st.events.len(), |n| at + n);
-        let sp = story_page(p, input, st.events[at..end].to_vec());
-        at = end;
-        if !sp.events.is_empty() {
-            tally.add(&sp);
-        }
-        headers.push(sp.header());
-    }
-    // (page id, index in `out` of its header item)
-    let mut cur: Option<(u32, usize)> = None;
-    for e in &st.events {
-        if e.quiet {
-            continue;
-        }
-        if e.page.is_some() && e.page != cur.map(|c| c.0) {
-            cur = None;
-            if let Some(h) = e.page.and_then(|id| headers.get(id as usize)) {
-                cur = Some((e.page.unwrap_or_default(), out.len()));
-                out.push(StoryItem::line(h.clone()));
-            }
-        }
-        let item = event_item(e);
-        match (e.page, cur.and_then(|c| out.get_mut(c.1))) {
-            (Some(_), Some(page)) => page.children.push(item),
-            _ => out.push(item),
-        }
-    }
-    // Last, as the `story` command ends: how many stories of each kind.
-    out.extend(tally.line().map(StoryItem::line));
-    out
+/// The story told page by page (as the `story` command tells it, and `story -Y` with a
+/// filter) as tree items: one item per page (its header as the `story` command prints
+/// it) with its events below (and each event's phase line below it), and the closing
+/// count line.
+///
+/// The lines are gathered in one text buffer with a fixed-size record each, and made
+/// into [`StoryItem`]s only by [`finish`](Self::finish): the caller drops the records
+/// the story was told from first, so the items take the room those records left rather
+/// than stay above it (on manyflows.pcap the records whole and the story's 1.27 M
+/// lines, allocated in turn, left hundreds of MB of freed but resident memory).
+#[derive(Default)]
+pub struct StoryLines {
+    tally: Tally,
+    text: String,
+    /// In tree order (each line before the lines under it).
+    lines: Vec<Line>,
 }
 
-/// One event of the story as the `story` command prints it, its phase line below.
-fn event_item(e: &Event) -> StoryItem {
-    let label = e.kind.label();
-    let text = if label.is_empty() {
-        format!("+{:.3}  {}", e.rel, e.text)
-    } else {
-        format!("+{:.3}  {:<8} {}", e.rel, label, e.text)
-    };
-    let mut item = StoryItem {
-        text,
-        conn: e.conn.map(|c| c.0),
-        children: Vec::new(),
-    };
-    if let Some(p) = &e.phases {
-        let s = p.summary();
-        if !s.is_empty() {
-            item.children.push(StoryItem {
-                text: s,
-                conn: item.conn,
-                children: Vec::new(),
+/// One line of [`StoryLines`]: where its text ends, its connection, its depth (0: a
+/// page or the closing line, 1: an event, 2: an event's phases).
+struct Line {
+    end: usize,
+    conn: Option<u32>,
+    depth: u8,
+}
+
+impl StoryLines {
+    /// One told page. `skip_quiet`: a page whose events are all quiet gets no line
+    /// (it still counts in the closing line), as the whole story has always shown it;
+    /// the filtered story shows its header alone.
+    pub fn add(&mut self, p: &StoryPage, skip_quiet: bool) {
+        if p.events.is_empty() {
+            return;
+        }
+        self.tally.add(p);
+        if skip_quiet && p.events.iter().all(|e| e.quiet) {
+            return;
+        }
+        self.push(&p.header(), None, 0);
+        for e in p.events.iter().filter(|e| !e.quiet) {
+            self.event(e);
+        }
+    }
+
+    fn push(&mut self, text: &str, conn: Option<u32>, depth: u8) {
+        self.text.push_str(text);
+        self.end_line(conn, depth);
+    }
+
+    fn end_line(&mut self, conn: Option<u32>, depth: u8) {
+        self.lines.push(Line {
+            end: self.text.len(),
+            conn,
+            depth,
+        });
+    }
+
+    /// One event as the `story` command prints it, its phase line below.
+    fn event(&mut self, e: &Event) {
+        use std::fmt::Write;
+        let label = e.kind.label();
+        let conn = e.conn.map(|c| c.0);
+        // Writing to a String cannot fail.
+        let _ = if label.is_empty() {
+            write!(self.text, "+{:.3}  {}", e.rel, e.text)
+        } else {
+            write!(self.text, "+{:.3}  {:<8} {}", e.rel, label, e.text)
+        };
+        self.end_line(conn, 1);
+        if let Some(p) = &e.phases {
+            let s = p.summary();
+            if !s.is_empty() {
+                self.push(&s, conn, 2);
+            }
+        }
+    }
+
+    /// The items, and the closing count line, each list and text of its exact size.
+    pub fn finish(mut self) -> Vec<StoryItem> {
+        if let Some(l) = self.tally.line() {
+            self.push(&l, None, 0);
+        }
+        let mut at = 0;
+        self.items(&mut at, 0)
+    }
+
+    /// The lines of depth `depth` from `lines[*at]` on, until a shallower one, with the
+    /// lines under each.
+    fn items(&self, at: &mut usize, depth: u8) -> Vec<StoryItem> {
+        let n = self
+            .lines
+            .get(*at..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|l| l.depth >= depth)
+            .filter(|l| l.depth == depth)
+            .count();
+        let mut out = Vec::with_capacity(n);
+        while let Some(l) = self.lines.get(*at).filter(|l| l.depth == depth) {
+            let start = at
+                .checked_sub(1)
+                .and_then(|p| self.lines.get(p))
+                .map_or(0, |p| p.end);
+            let text = self.text.get(start..l.end).unwrap_or_default().to_string();
+            let conn = l.conn;
+            *at += 1;
+            let children = self.items(at, depth + 1);
+            out.push(StoryItem {
+                text,
+                conn,
+                children,
             });
         }
+        out
     }
-    item
-}
-
-/// The story told page by page ([`wiretale_engine::story::StoryStream`], as `story -Y` tells it)
-/// as tree items: one item per page (its header as the `story` command prints it) with
-/// its events below, and the closing count line.
-pub fn story_items_from_pages(pages: &[StoryPage]) -> Vec<StoryItem> {
-    let mut tally = Tally::default();
-    let mut out: Vec<StoryItem> = pages
-        .iter()
-        .filter(|p| !p.events.is_empty())
-        .map(|p| {
-            tally.add(p);
-            StoryItem {
-                text: p.header(),
-                conn: None,
-                children: p
-                    .events
-                    .iter()
-                    .filter(|e| !e.quiet)
-                    .map(event_item)
-                    .collect(),
-            }
-        })
-        .collect();
-    out.extend(tally.line().map(StoryItem::line));
-    out
 }
 
 /// The TLS phases of a connection's timeline: Client Hello (lasting until the Server

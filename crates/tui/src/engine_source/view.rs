@@ -122,7 +122,7 @@ impl EngineSource {
                 let name = sh.names.get(pos as usize).and_then(|n| n.as_ref());
                 sh.conns
                     .get(pos as usize)
-                    .is_some_and(|c| keep_conn(c, name.map(|n| n.qname.as_str())))
+                    .is_some_and(|c| keep_conn(&c, name.map(|n| n.qname.as_str())))
             })
             .cloned()
             .collect();
@@ -142,7 +142,7 @@ impl EngineSource {
             .http
             .iter()
             .filter(|r| keep_http(r))
-            .map(|r| rows::http_row(r, t0))
+            .map(|r| rows::http_row(&r, t0))
             .collect();
         http.sort_by(|a, b| a.ts_rel.total_cmp(&b.ts_rel).then(a.conn.cmp(&b.conn)));
         drop(sh);
@@ -202,21 +202,21 @@ impl EngineSource {
             stream.add_dns(t.clone(), keep_dns(t));
         }
         for h in sh.http.iter().filter(|h| keep_http(h)) {
-            stream.add_http(h.clone());
+            stream.add_http(h);
         }
-        for c in &sh.conns {
-            stream.add_conn(c.clone());
+        for c in sh.conns.iter() {
+            stream.add_conn(c);
         }
-        let mut pages = Vec::new();
+        let mut lines = rows::StoryLines::default();
         let mut keep = |c: &wiretale_engine::analysis::ConnRecord,
                         n: Option<&wiretale_engine::story::ConnName>| {
             keep_conn(c, n.map(|n| n.qname.as_str()))
         };
         stream.finish(&mut keep, &mut |p| {
-            pages.push(p.clone());
+            lines.add(p, false);
             true
         });
-        rows::story_items_from_pages(&pages)
+        lines.finish()
     }
 
     /// Rebuilds the packet view from scratch (focus or filter changed).
