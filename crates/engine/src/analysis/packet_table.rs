@@ -17,6 +17,7 @@ use std::collections::HashMap;
 
 use super::engine::PacketSummary;
 use super::notes::{AppNote, TlsField, TlsFields};
+use crate::base::packed::Packed;
 use crate::base::{ConnId, Direction, PacketId};
 use crate::flow::TcpAnalysisFlags;
 
@@ -216,86 +217,37 @@ pub fn proto_label(code: u8) -> &'static str {
     PROTOS.get(code as usize).map_or("UNKNOWN", |p| p.1)
 }
 
-/// The application notes of the packets that have any, each packet's encoded
-/// (postcard: varints, strings inline) back to back in one buffer. Decoding gives back
-/// notes equal to those pushed (serde's derive over the notes' own types).
+/// The application notes of the packets that have any: their ids, and each packet's
+/// notes encoded ([`Packed`]: varints, strings inline, one buffer for all).
 #[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default)]
 struct NoteList {
-    /// Packet ids, increasing.
+    /// Packet ids, increasing, parallel to `notes`.
     ids: Vec<u32>,
-    /// Where each packet's encoding ends in `bytes`.
-    ends: Vec<u64>,
-    #[serde(with = "byte_string")]
-    bytes: Vec<u8>,
+    notes: Packed<Vec<AppNote>>,
 }
 
 impl NoteList {
     fn push(&mut self, id: u32, notes: &[AppNote]) {
-        let start = self.bytes.len();
-        if postcard::to_io(notes, &mut self.bytes).is_err() {
-            // Every note type has a derived encoding: not reached. The packet then
-            // shows no notes rather than someone else's.
-            self.bytes.truncate(start);
-            return;
-        }
         self.ids.push(id);
-        self.ends.push(self.bytes.len() as u64);
+        self.notes.push(notes);
     }
 
     fn append(&mut self, more: NoteList) {
-        let base = self.bytes.len() as u64;
         self.ids.extend(more.ids);
-        self.ends.extend(more.ends.iter().map(|e| e + base));
-        self.bytes.extend_from_slice(&more.bytes);
+        self.notes.append(more.notes);
     }
 
     fn get(&self, id: u32) -> Vec<AppNote> {
-        let Ok(i) = self.ids.binary_search(&id) else {
-            return Vec::new();
-        };
-        let start = i
-            .checked_sub(1)
-            .and_then(|p| self.ends.get(p))
-            .map_or(0, |&e| e);
-        let end = self.ends.get(i).copied().unwrap_or(start);
-        let (Ok(start), Ok(end)) = (usize::try_from(start), usize::try_from(end)) else {
-            return Vec::new();
-        };
-        self.bytes
-            .get(start..end)
-            .and_then(|b| postcard::from_bytes(b).ok())
+        self.ids
+            .binary_search(&id)
+            .ok()
+            .and_then(|i| self.notes.get(i))
             .unwrap_or_default()
     }
 
     fn shrink_to_fit(&mut self) {
         self.ids.shrink_to_fit();
-        self.ends.shrink_to_fit();
-        self.bytes.shrink_to_fit();
-    }
-}
-
-/// A byte buffer saved as one byte string (a length and the bytes) rather than as a
-/// sequence of numbers: the TUI's saved index writes and reads it in one piece.
-mod byte_string {
-    pub fn serialize<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(b)
-    }
-
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = Vec<u8>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a byte string")
-            }
-            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
-                Ok(v.to_vec())
-            }
-            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
-                Ok(v)
-            }
-        }
-        d.deserialize_byte_buf(V)
+        self.notes.shrink_to_fit();
     }
 }
 

@@ -36,10 +36,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::packed::Packed;
 use super::producer::KeyState;
 use crate::source::StoryItem;
 use wiretale_engine::analysis::{FilterIndex, HttpRecord, PacketTable};
+use wiretale_engine::base::packed::Packed;
 use wiretale_engine::capture::StoreIndex;
 use wiretale_engine::proto::dns::DnsTransaction;
 use wiretale_engine::story::ConnName;

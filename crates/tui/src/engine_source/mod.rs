@@ -24,7 +24,6 @@
 
 pub mod cache;
 mod detail;
-mod packed;
 mod producer;
 mod rows;
 mod view;

@@ -23,13 +23,13 @@
 use std::sync::{Arc, Mutex, RwLock};
 
 use super::cache::{self, FileKey, Miss};
-use super::packed::Packed;
 use super::rows;
 use crate::source::StoryItem;
 use crate::worker::Produced;
 use wiretale_engine::analysis::{
     ConnOutcome, ConnRecord, Engine, EngineConfig, FilterIndex, HttpRecord, PacketTable,
 };
+use wiretale_engine::base::packed::Packed;
 use wiretale_engine::base::PacketId;
 use wiretale_engine::capture::{DecryptionSecrets, FrameStore, LiveCapture, LiveStats};
 use wiretale_engine::proto::dns::DnsTransaction;

@@ -1,18 +1,20 @@
 //! Records held as their postcard encoding, one after another in one buffer, and
 //! decoded when read (issue 18).
 //!
-//! The TUI keeps every finished connection and HTTP exchange for the whole session (the
-//! detail view, the filters and the story read them), but reads only a few at a time
-//! once the tables are built. Whole, a connection record takes ~620 bytes and an
-//! exchange ~960 with its strings; encoded (varints, no padding, strings inline) they
-//! take a fraction of that, in one allocation per list instead of several per record.
+//! The TUI keeps every finished connection and HTTP exchange, and the per-packet table
+//! every packet's application notes, for the whole session (the detail view, the filters
+//! and the story read them), but reads only a few at a time once the tables are built.
+//! Whole, a connection record takes ~620 bytes and an exchange ~960 with its strings;
+//! encoded (varints, no padding, strings inline) they take a fraction of that, in one
+//! allocation per list instead of several per record.
 //!
-//! The encoding is serde's derive over the engine's own types, so decoding gives back a
-//! record equal in every field to the one pushed, whatever the record holds (TLS and
-//! QUIC summaries, tunnels, anomalies): nothing is left out, and nothing the views show
-//! can change. The engine's own packing (`flow::pack`, `story::pack`) is smaller still
-//! but leaves such records whole and is private to the engine.
+//! The encoding is serde's derive over the records' own types, so decoding gives back a
+//! record equal in every field to the one pushed, whatever it holds (TLS and QUIC
+//! summaries, tunnels, anomalies): nothing is left out, and nothing a view shows can
+//! change. The story's own packing (`flow::pack`, `story::pack`) is smaller still but
+//! leaves such records whole.
 
+use std::borrow::Borrow;
 use std::marker::PhantomData;
 
 use serde::de::DeserializeOwned;
@@ -37,11 +39,34 @@ impl<T> Default for Packed<T> {
     }
 }
 
+impl<T> Clone for Packed<T> {
+    fn clone(&self) -> Self {
+        Packed {
+            bytes: self.bytes.clone(),
+            ends: self.ends.clone(),
+            _t: PhantomData,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Packed<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Packed")
+            .field("records", &self.ends.len())
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
+}
+
 impl<T: Serialize + DeserializeOwned> Packed<T> {
-    /// Appends `r`. A record that cannot be encoded (none of the engine's: every field
-    /// has a derived encoding) would be a bug; it is then kept as its default, which
-    /// the tests would catch, rather than panicking in the UI.
-    pub fn push(&mut self, r: &T) {
+    /// Appends `r` (a `T`, or what a `T` borrows as, such as a slice for a `Vec`: the
+    /// encoding is the same). A record that cannot be encoded (none of the engine's:
+    /// every field has a derived encoding) would be a bug; it is then held empty and
+    /// reads as `None`, which the tests would catch, rather than panicking in the UI.
+    pub fn push<Q: Serialize + ?Sized>(&mut self, r: &Q)
+    where
+        T: Borrow<Q>,
+    {
         let start = self.bytes.len();
         if postcard::to_io(r, &mut self.bytes).is_err() {
             self.bytes.truncate(start);
@@ -76,6 +101,13 @@ impl<T: Serialize + DeserializeOwned> Packed<T> {
 
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
+    }
+
+    /// Appends every record of `more`, in order.
+    pub fn append(&mut self, more: Packed<T>) {
+        let base = self.bytes.len() as u64;
+        self.ends.extend(more.ends.iter().map(|e| e + base));
+        self.bytes.extend_from_slice(&more.bytes);
     }
 
     /// Gives back the room the lists grew into.
@@ -194,6 +226,13 @@ mod tests {
         assert_eq!(p.get(1), sample().get(1).cloned());
         assert_eq!(p.iter_from(2).collect::<Vec<_>>(), sample()[2..].to_vec());
         assert_eq!(p.get(3), None);
+    }
+
+    #[test]
+    fn appended_lists_continue() {
+        let mut p: Packed<R> = sample()[..1].iter().cloned().collect();
+        p.append(sample()[1..].iter().cloned().collect());
+        assert_eq!(p.iter().collect::<Vec<_>>(), sample());
     }
 
     #[test]
