@@ -297,35 +297,8 @@ impl Hold for DnsTransaction {
 
     fn unpack(_: &mut Dec<'_>) -> Self {
         // Never packed (see `pack`): an empty transaction, never reached.
-        DnsTransaction {
-            seq: 0,
-            conn: None,
-            transport: crate::proto::dns::Transport::Udp,
-            client: crate::base::Endpoint::new(std::net::IpAddr::from([0, 0, 0, 0]), 0),
-            server: crate::base::Endpoint::new(std::net::IpAddr::from([0, 0, 0, 0]), 0),
-            id: 0,
-            qname: String::new(),
-            qtype: 0,
-            qclass: 0,
-            questions: Vec::new(),
-            service: Default::default(),
-            announcement: false,
-            probe: false,
-            last_response_ts: None,
-            query_ts: None,
-            query_pkt: None,
-            query_flags: None,
-            last_query_ts: None,
-            response_ts: None,
-            response_pkt: None,
-            response: None,
-            retransmissions: 0,
-            duplicate_responses: 0,
-            partial: false,
-            tc_retry_of: None,
-            retried_over_tcp: None,
-            icmp_outcome: None,
-        }
+        let nobody = crate::base::Endpoint::new(std::net::IpAddr::from([0, 0, 0, 0]), 0);
+        DnsTransaction::blank(crate::proto::dns::Transport::Udp, nobody, nobody)
     }
 }
 

@@ -188,6 +188,40 @@ pub struct IcmpOutcome {
 }
 
 impl DnsTransaction {
+    /// A transaction between `client` and `server` that has seen nothing yet: no
+    /// question, no query, no response (the tracker fills it from the first message).
+    pub(crate) fn blank(transport: Transport, client: Endpoint, server: Endpoint) -> Self {
+        DnsTransaction {
+            seq: 0,
+            conn: None,
+            transport,
+            client,
+            server,
+            id: 0,
+            qname: String::new(),
+            qtype: 0,
+            qclass: 0,
+            questions: Vec::new(),
+            service: Service::default(),
+            announcement: false,
+            probe: false,
+            last_response_ts: None,
+            query_ts: None,
+            query_pkt: None,
+            query_flags: None,
+            last_query_ts: None,
+            response_ts: None,
+            response_pkt: None,
+            response: None,
+            retransmissions: 0,
+            duplicate_responses: 0,
+            partial: false,
+            tc_retry_of: None,
+            retried_over_tcp: None,
+            icmp_outcome: None,
+        }
+    }
+
     pub fn kind(&self) -> TxKind {
         if self.probe {
             return TxKind::Probe;
@@ -662,31 +696,13 @@ impl DnsTracker {
         DnsTransaction {
             seq,
             conn: meta.conn,
-            transport: meta.transport,
-            client,
-            server,
             id: msg.id,
             qname: q.map(|q| q.name.clone()).unwrap_or_default(),
             qtype: q.map_or(0, |q| q.qtype),
             qclass: q.map_or(0, |q| q.qclass),
             questions: msg.questions.clone(),
             service: Service::of_ports(meta.src.port, meta.dst.port),
-            announcement: false,
-            probe: false,
-            last_response_ts: None,
-            query_ts: None,
-            query_pkt: None,
-            query_flags: None,
-            last_query_ts: None,
-            response_ts: None,
-            response_pkt: None,
-            response: None,
-            retransmissions: 0,
-            duplicate_responses: 0,
-            partial: false,
-            tc_retry_of: None,
-            retried_over_tcp: None,
-            icmp_outcome: None,
+            ..DnsTransaction::blank(meta.transport, client, server)
         }
     }
 
