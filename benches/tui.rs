@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use wiretale::tui::engine_source::EngineSource;
+use wiretale::tui::source::ListRows;
 use wiretale::tui::DataSource;
 
 fn main() {
@@ -36,7 +37,7 @@ fn main() {
         all,
         n,
         size as f64 / 1e6 / all.as_secs_f64(),
-        s.conns().len()
+        s.conn_count()
     );
     let t = Instant::now();
     let reps = 1000;
@@ -85,7 +86,7 @@ fn main() {
         );
     }
     s.focus_conn(None);
-    let typical = s.conns().get(s.conns().len() / 2).map(|c| c.id);
+    let typical = s.conn_id(s.conn_count() / 2);
     if let Some(id) = typical {
         let t = Instant::now();
         let d = s.conn_detail(id);

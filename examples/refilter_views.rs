@@ -40,7 +40,7 @@ fn main() {
     println!(
         "{path}: {} packets, {} connections, loaded in {:.3} s",
         s.packet_count(),
-        s.conns().len(),
+        s.conn_count(),
         t.elapsed().as_secs_f64()
     );
     for e in &exprs {
@@ -54,10 +54,10 @@ fn main() {
             e,
             t.elapsed().as_secs_f64(),
             s.packet_count(),
-            s.conns().len(),
-            s.dns_rows().len(),
-            s.http_rows().len(),
-            s.story().len()
+            s.conn_count(),
+            s.dns_count(),
+            s.http_count(),
+            s.story().root_count()
         );
     }
 }

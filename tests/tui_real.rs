@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use wiretale::tui::engine_source::EngineSource;
-use wiretale::tui::source::Turn;
+use wiretale::tui::source::{ListRows, Turn};
 use wiretale::tui::DataSource;
 
 fn run(args: &[&str]) -> Vec<u8> {
@@ -244,7 +244,7 @@ fn filtered_views_agree(rel: &str, exprs: &[&str]) {
                 flat(&i.children, out);
             }
         }
-        flat(s.story(), &mut got);
+        flat(&s.story().to_items(), &mut got);
         assert_eq!(got, want, "{rel}: story -Y {expr}");
     }
     // Clearing the filter brings every list back.

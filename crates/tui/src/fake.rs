@@ -31,7 +31,7 @@ use wiretale_engine::flow::TcpAnalysisFlags;
 
 use super::source::{
     Arrow, ConnDetail, ConnRow, DataSource, DnsRow, HttpRow, PacketDetail, PacketRow, Phase,
-    SourceStatus, StoryItem, Turn,
+    SourceStatus, Story, StoryItem, Turn,
 };
 use super::worker::{Command, Produced, Worker};
 
@@ -313,7 +313,7 @@ pub struct FakeSource {
     conns: Vec<ConnRow>,
     dns: Vec<DnsRow>,
     http: Vec<HttpRow>,
-    story: Vec<StoryItem>,
+    story: Story,
     worker: Option<Worker<usize>>,
     /// Packets announced by a [`Feeder`] and not yet absorbed by `poll`.
     pending: std::sync::Arc<std::sync::atomic::AtomicUsize>,
@@ -365,7 +365,7 @@ impl FakeSource {
             conns: Vec::new(),
             dns: Vec::new(),
             http: Vec::new(),
-            story: Vec::new(),
+            story: Story::default(),
             worker: None,
             row_calls: Default::default(),
             pending: Default::default(),
@@ -518,7 +518,7 @@ impl FakeSource {
             .filter(|r| keep(r.conn))
             .cloned()
             .collect();
-        self.story = self
+        let story: Vec<StoryItem> = self
             .all_story
             .iter()
             .filter_map(|item| {
@@ -535,6 +535,7 @@ impl FakeSource {
                 })
             })
             .collect();
+        self.story = Story::from_items(&story);
     }
 
     fn build_tables(&mut self) {
@@ -1010,8 +1011,16 @@ impl DataSource for FakeSource {
         }
     }
 
-    fn conns(&self) -> &[ConnRow] {
-        &self.conns
+    fn conn_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    fn conn_id(&self, index: usize) -> Option<u32> {
+        self.conns.get(index).map(|c| c.id)
+    }
+
+    fn conn_row(&self, index: usize) -> Option<ConnRow> {
+        self.conns.get(index).cloned()
     }
 
     fn conn_detail(&self, conn: u32) -> ConnDetail {
@@ -1183,15 +1192,23 @@ impl DataSource for FakeSource {
         turns
     }
 
-    fn dns_rows(&self) -> &[DnsRow] {
-        &self.dns
+    fn dns_count(&self) -> usize {
+        self.dns.len()
     }
 
-    fn http_rows(&self) -> &[HttpRow] {
-        &self.http
+    fn dns_row(&self, index: usize) -> Option<DnsRow> {
+        self.dns.get(index).cloned()
     }
 
-    fn story(&self) -> &[StoryItem] {
+    fn http_count(&self) -> usize {
+        self.http.len()
+    }
+
+    fn http_row(&self, index: usize) -> Option<HttpRow> {
+        self.http.get(index).cloned()
+    }
+
+    fn story(&self) -> &Story {
         &self.story
     }
 
@@ -1268,6 +1285,7 @@ impl DataSource for FakeSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::ListRows;
     use proptest::prelude::*;
 
     #[test]
@@ -1278,7 +1296,7 @@ mod tests {
         assert_eq!(f.conns().len(), FAKE_CONNS as usize);
         assert_eq!(f.dns_rows().len(), FAKE_CONNS as usize);
         assert!(f.http_rows().len() > 25);
-        assert_eq!(f.story().len(), 10);
+        assert_eq!(f.story().root_count(), 10);
         // Frames are numbered in time order.
         let times: Vec<f64> = (0..n).map(|i| f.packet_row(i).time).collect();
         assert!(times.windows(2).all(|w| w[0] <= w[1]));

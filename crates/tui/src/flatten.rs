@@ -8,7 +8,8 @@ use wiretale_engine::base::escape::{escape_bytes, push_escaped_bytes};
 use wiretale_engine::base::hexdump::hex_line;
 use wiretale_engine::base::FieldNode;
 
-use super::source::{StoryItem, Turn};
+use super::source::Turn;
+use super::story::{Siblings, Story, StoryLine};
 
 /// One visible line of an expandable tree.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,7 +22,7 @@ pub struct TreeLine<'a, T> {
     pub expanded: bool,
 }
 
-/// Things with children: field nodes and story items.
+/// Things with children: field nodes.
 pub trait Branch {
     fn kids(&self) -> &[Self]
     where
@@ -30,12 +31,6 @@ pub trait Branch {
 
 impl Branch for FieldNode {
     fn kids(&self) -> &[FieldNode] {
-        &self.children
-    }
-}
-
-impl Branch for StoryItem {
-    fn kids(&self) -> &[StoryItem] {
         &self.children
     }
 }
@@ -97,6 +92,71 @@ pub fn tree_len<T: Branch>(roots: &[T], expanded: &HashSet<Vec<usize>>) -> usize
         n
     }
     go(roots, &mut Vec::new(), expanded)
+}
+
+/// The visible lines of a story, as [`tree_lines`] gives a tree's: a line's children
+/// show only when its path (child indices from the roots) is in `expanded`.
+pub fn story_lines<'a>(
+    story: &'a Story,
+    expanded: &HashSet<Vec<usize>>,
+) -> Vec<TreeLine<'a, StoryLine>> {
+    fn go<'a>(
+        story: &'a Story,
+        lines: Siblings<'a>,
+        path: &mut Vec<usize>,
+        expanded: &HashSet<Vec<usize>>,
+        out: &mut Vec<TreeLine<'a, StoryLine>>,
+    ) {
+        for (k, i) in lines.enumerate() {
+            let Some(node) = story.line(i) else { continue };
+            path.push(k);
+            let open = expanded.contains(path.as_slice());
+            out.push(TreeLine {
+                path: path.clone(),
+                depth: path.len() - 1,
+                node,
+                has_children: story.has_children(i),
+                expanded: open,
+            });
+            if open && path.len() < MAX_DEPTH {
+                go(story, story.children(i), path, expanded, out);
+            }
+            path.pop();
+        }
+    }
+    let mut out = Vec::new();
+    go(story, story.roots(), &mut Vec::new(), expanded, &mut out);
+    out
+}
+
+/// How many lines [`story_lines`] gives, without building them (see [`tree_len`]).
+pub fn story_len(story: &Story, expanded: &HashSet<Vec<usize>>) -> usize {
+    fn go(
+        story: &Story,
+        lines: Siblings<'_>,
+        path: &mut Vec<usize>,
+        expanded: &HashSet<Vec<usize>>,
+    ) -> usize {
+        // Only expanded lines have visible children: when nothing is expanded (the
+        // usual case for a long story), this is a count of the roots, not a walk.
+        if expanded.is_empty() || path.len() >= MAX_DEPTH {
+            return lines.count();
+        }
+        let mut n = 0;
+        for (k, i) in lines.enumerate() {
+            n += 1;
+            path.push(k);
+            if expanded.contains(path.as_slice()) && path.len() < MAX_DEPTH {
+                n += go(story, story.children(i), path, expanded);
+            }
+            path.pop();
+        }
+        n
+    }
+    if expanded.is_empty() {
+        return story.root_count();
+    }
+    go(story, story.roots(), &mut Vec::new(), expanded)
 }
 
 /// Which side a line of a followed stream belongs to.
@@ -265,6 +325,44 @@ mod tests {
         );
         let lines = tree_lines(&roots, &exp);
         assert!(lines[0].has_children && !lines[1].has_children);
+    }
+
+    #[test]
+    fn story_shows_children_only_when_expanded() {
+        use crate::source::StoryItem;
+        let it = |t: &str, kids: Vec<StoryItem>| StoryItem {
+            text: t.into(),
+            conn: None,
+            children: kids,
+        };
+        let story = Story::from_items(&[
+            it(
+                "a",
+                vec![it("a0", vec![it("a00", vec![])]), it("a1", vec![])],
+            ),
+            it("b", vec![]),
+        ]);
+        let mut exp = HashSet::new();
+        let labels = |exp: &HashSet<Vec<usize>>| {
+            story_lines(&story, exp)
+                .iter()
+                .map(|l| story.line_text(l.node).to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(labels(&exp), ["a", "b"]);
+        assert_eq!(story_len(&story, &exp), 2);
+        exp.insert(vec![0]);
+        assert_eq!(labels(&exp), ["a", "a0", "a1", "b"]);
+        assert_eq!(story_len(&story, &exp), 4);
+        exp.insert(vec![0, 0]);
+        assert_eq!(labels(&exp), ["a", "a0", "a00", "a1", "b"]);
+        assert_eq!(story_len(&story, &exp), 5);
+        exp.remove(&vec![0]);
+        assert_eq!(labels(&exp), ["a", "b"]);
+        assert_eq!(story_len(&story, &exp), 2);
+        let lines = story_lines(&story, &exp);
+        assert!(lines[0].has_children && !lines[1].has_children);
+        assert_eq!(lines[1].path, [1]);
     }
 
     #[test]

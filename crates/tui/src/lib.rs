@@ -35,6 +35,7 @@ pub mod flatten;
 pub mod keymap;
 pub mod layout;
 pub mod source;
+pub mod story;
 pub mod theme;
 pub mod timings;
 pub mod views;

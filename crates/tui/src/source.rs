@@ -15,6 +15,8 @@ use std::path::PathBuf;
 
 use wiretale_engine::base::{Endpoint, FieldNode};
 
+pub use crate::story::Story;
+
 /// One line of the packet list. Built on demand for the visible rows only; the Info
 /// text is formatted here, not stored.
 #[derive(Clone, Debug, PartialEq)]
@@ -207,30 +209,14 @@ impl HttpRow {
 }
 
 /// A line of the story (a page load, a lookup, a connection, a transaction) and the
-/// lines under it.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+/// lines under it: the story as a tree, for building one line by line in tests and the
+/// test source, and for comparing stories ([`Story::to_items`]). Sources hand out
+/// the compact [`Story`].
+#[derive(Clone, Debug, PartialEq)]
 pub struct StoryItem {
     pub text: String,
     pub conn: Option<u32>,
     pub children: Vec<StoryItem>,
-}
-
-impl StoryItem {
-    /// A line with nothing under it and no connection to open: a story's header before
-    /// its events arrive, or the closing count line.
-    pub fn line(text: String) -> Self {
-        StoryItem {
-            text,
-            conn: None,
-            children: Vec::new(),
-        }
-    }
-
-    /// How many stories a story list holds: the items with events under them (not the
-    /// closing count line, nor an event outside any story).
-    pub fn count_stories(items: &[StoryItem]) -> usize {
-        items.iter().filter(|i| !i.children.is_empty()).count()
-    }
 }
 
 /// What the header line shows about the source.
@@ -259,6 +245,11 @@ pub struct SourceStatus {
 
 /// The data behind every view. Object-safe so the TUI holds a `Box<dyn DataSource>`.
 ///
+/// The lists (connections, DNS, HTTP) are handed out a row at a time by position, so a
+/// source need not hold them as rows: the engine's keeps its records encoded and
+/// builds the rows a view draws (a capture with 267 k connections held them as rows
+/// in ~150 MB). The story is one compact [`Story`].
+///
 /// Indices passed to `packet_row`/`packet_detail` are positions within the current view
 /// (after `focus_conn` and `apply_filter`), `0..packet_count()`. Out-of-range indices
 /// must not panic; they return an empty row/detail.
@@ -268,15 +259,23 @@ pub trait DataSource: Send {
     fn packet_detail(&self, index: usize) -> PacketDetail;
     /// View index of the packet with this 1-based frame number, if it is in the view.
     fn packet_index(&self, number: u64) -> Option<usize>;
-    fn conns(&self) -> &[ConnRow];
+    /// Connections in the current list (after `focus_conn` and `apply_filter`).
+    fn conn_count(&self) -> usize;
+    /// The id of the connection at list position `index`, without building its row
+    /// (sorting, finding a connection by id).
+    fn conn_id(&self, index: usize) -> Option<u32>;
+    /// The row at list position `index`, built when asked for.
+    fn conn_row(&self, index: usize) -> Option<ConnRow>;
     fn conn_detail(&self, conn: u32) -> ConnDetail;
     /// The reassembled conversation. Implementations should stop after a few tens of
     /// MiB (the TUI keeps at most [`crate::app::FOLLOW_MAX_BYTES`] and says how
     /// much it cut).
     fn follow(&self, conn: u32) -> Vec<Turn>;
-    fn dns_rows(&self) -> &[DnsRow];
-    fn http_rows(&self) -> &[HttpRow];
-    fn story(&self) -> &[StoryItem];
+    fn dns_count(&self) -> usize;
+    fn dns_row(&self, index: usize) -> Option<DnsRow>;
+    fn http_count(&self) -> usize;
+    fn http_row(&self, index: usize) -> Option<HttpRow>;
+    fn story(&self) -> &Story;
     /// Limits every list to one connection (`None` clears).
     fn focus_conn(&mut self, conn: Option<u32>);
     /// Applies a display filter (empty text clears it). The error is rendered text with
@@ -297,5 +296,33 @@ pub trait DataSource: Send {
     fn unfiltered_count(&self, tab: super::action::Tab) -> Option<usize> {
         let _ = tab;
         None
+    }
+}
+
+/// A source's lists whole, every row built: for tests, benches and tools that compare
+/// or search them (views ask for the rows they draw, by position).
+pub trait ListRows {
+    fn conns(&self) -> Vec<ConnRow>;
+    fn dns_rows(&self) -> Vec<DnsRow>;
+    fn http_rows(&self) -> Vec<HttpRow>;
+}
+
+impl<T: DataSource + ?Sized> ListRows for T {
+    fn conns(&self) -> Vec<ConnRow> {
+        (0..self.conn_count())
+            .filter_map(|i| self.conn_row(i))
+            .collect()
+    }
+
+    fn dns_rows(&self) -> Vec<DnsRow> {
+        (0..self.dns_count())
+            .filter_map(|i| self.dns_row(i))
+            .collect()
+    }
+
+    fn http_rows(&self) -> Vec<HttpRow> {
+        (0..self.http_count())
+            .filter_map(|i| self.http_row(i))
+            .collect()
     }
 }

@@ -59,22 +59,26 @@ impl ConnSort {
 
 impl App {
     pub(super) fn resort(&mut self) {
-        let conns = self.source.conns();
+        let src = &self.source;
+        let n = src.conn_count();
         let selected_id = self
             .conn_order
             .get(self.conns.selected)
-            .and_then(|&i| conns.get(i))
-            .map(|c| c.id);
-        let mut order: Vec<usize> = (0..conns.len()).collect();
+            .and_then(|&i| src.conn_id(i));
+        let mut order: Vec<usize> = (0..n).collect();
         let (sort, rev) = (self.sort, self.sort_reverse);
         // Sources list connections by id already (ids follow first packets), so the
-        // default order needs no sort on every update batch.
-        let by_id = sort == ConnSort::Id && !rev && conns.windows(2).all(|w| w[0].id < w[1].id);
+        // default order needs no sort (nor any row built) on every update batch.
+        let ids: Vec<u32> = (0..n).filter_map(|i| src.conn_id(i)).collect();
+        let by_id = sort == ConnSort::Id && !rev && ids.windows(2).all(|w| w[0] < w[1]);
         if !by_id {
+            // Every row is built once for the sort, and dropped after it.
+            let rows: Vec<Option<ConnRow>> = (0..n).map(|i| src.conn_row(i)).collect();
             order.sort_by(|&a, &b| {
-                let o = sort
-                    .cmp(&conns[a], &conns[b])
-                    .then(conns[a].id.cmp(&conns[b].id));
+                let o = match (&rows[a], &rows[b]) {
+                    (Some(x), Some(y)) => sort.cmp(x, y).then(x.id.cmp(&y.id)),
+                    (x, y) => x.is_some().cmp(&y.is_some()),
+                };
                 if rev {
                     o.reverse()
                 } else {
@@ -83,10 +87,17 @@ impl App {
             });
         }
         if let Some(id) = selected_id {
-            if let Some(pos) = order.iter().position(|&i| conns[i].id == id) {
+            if let Some(pos) = order.iter().position(|&i| src.conn_id(i) == Some(id)) {
                 self.conns.selected = pos;
             }
         }
         self.conn_order = order;
+    }
+
+    /// The row of connection `id` in the current list, if it is there.
+    pub fn conn_row_by_id(&self, id: u32) -> Option<ConnRow> {
+        let src = &self.source;
+        let i = (0..src.conn_count()).find(|&i| src.conn_id(i) == Some(id))?;
+        src.conn_row(i)
     }
 }

@@ -21,7 +21,7 @@ mod tests;
 use std::collections::HashSet;
 
 use super::action::{Action, Scope, Tab};
-use super::flatten::tree_lines;
+use super::flatten::{story_lines, tree_lines};
 use super::layout;
 use super::source::{ConnDetail, DataSource, PacketDetail, SourceStatus};
 
@@ -61,7 +61,7 @@ pub struct App {
     pub conns: ListState,
     pub sort: ConnSort,
     pub sort_reverse: bool,
-    /// Indices into `source.conns()` in display order.
+    /// Positions in the source's connection list, in display order.
     pub conn_order: Vec<usize>,
     /// The open connection's detail (fetched once when opened).
     pub conn_detail: Option<(u32, ConnDetail)>,
@@ -214,7 +214,7 @@ impl App {
     }
 
     pub fn story_count(&self) -> usize {
-        crate::flatten::tree_len(self.source.story(), &self.story_expanded)
+        crate::flatten::story_len(self.source.story(), &self.story_expanded)
     }
 
     /// Number of lines of the open connection's document (see `views::conn`).
@@ -232,8 +232,8 @@ impl App {
             View::Tab(Tab::Packets) => self.source.packet_count(),
             View::Tab(Tab::Conns) => self.conn_order.len(),
             View::Tab(Tab::Story) => self.story_count(),
-            View::Tab(Tab::Dns) => self.source.dns_rows().len(),
-            View::Tab(Tab::Http) => self.source.http_rows().len(),
+            View::Tab(Tab::Dns) => self.source.dns_count(),
+            View::Tab(Tab::Http) => self.source.http_count(),
             View::Conn(_) => self.conn_lines(),
             View::Follow(_) => self.follow.as_ref().map(|f| f.lines.len()).unwrap_or(0),
         };
@@ -512,18 +512,14 @@ impl App {
             }
             View::Tab(Tab::Conns) => {
                 let i = *self.conn_order.get(self.conns.selected)?;
-                self.source.conns().get(i).map(|c| c.id)
+                self.source.conn_id(i)
             }
             View::Tab(Tab::Story) => {
-                let lines = tree_lines(self.source.story(), &self.story_expanded);
-                lines.get(self.story.selected)?.node.conn
+                let lines = story_lines(self.source.story(), &self.story_expanded);
+                lines.get(self.story.selected)?.node.conn()
             }
-            View::Tab(Tab::Dns) => self.source.dns_rows().get(self.dns.selected)?.conn,
-            View::Tab(Tab::Http) => self
-                .source
-                .http_rows()
-                .get(self.http.selected)
-                .map(|h| h.conn),
+            View::Tab(Tab::Dns) => self.source.dns_row(self.dns.selected)?.conn,
+            View::Tab(Tab::Http) => self.source.http_row(self.http.selected).map(|h| h.conn),
         }
     }
 
@@ -550,7 +546,7 @@ impl App {
                 (Some((l.path.clone(), l.has_children)), &mut self.expanded)
             }
             View::Tab(Tab::Story) => {
-                let lines = tree_lines(self.source.story(), &self.story_expanded);
+                let lines = story_lines(self.source.story(), &self.story_expanded);
                 let Some(l) = lines.get(self.story.selected) else {
                     return;
                 };
@@ -579,7 +575,7 @@ impl App {
                 // On a closed node, Left goes to its parent (as in file managers).
                 let parent = path[..path.len() - 1].to_vec();
                 let idx = match self.view() {
-                    View::Tab(Tab::Story) => tree_lines(self.source.story(), &self.story_expanded)
+                    View::Tab(Tab::Story) => story_lines(self.source.story(), &self.story_expanded)
                         .iter()
                         .position(|l| l.path == parent),
                     _ => self.detail.as_ref().and_then(|(_, d)| {
@@ -674,8 +670,8 @@ impl App {
             let sc = self.story_count();
             self.story.clamp(sc, rows);
         }
-        self.dns.clamp(self.source.dns_rows().len(), rows);
-        self.http.clamp(self.source.http_rows().len(), rows);
+        self.dns.clamp(self.source.dns_count(), rows);
+        self.http.clamp(self.source.http_count(), rows);
         let cl = self.conn_lines();
         self.conn_scroll.clamp(cl, rows);
         if let Some(f) = &mut self.follow {

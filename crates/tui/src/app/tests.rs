@@ -5,7 +5,7 @@ use super::follow::cap_turns;
 use super::*;
 use crate::fake::{FakeSource, ANOMALY_CONN, FAKE_CONNS};
 use crate::keymap;
-use crate::source::Turn;
+use crate::source::{ListRows, Turn};
 
 fn app() -> App {
     let mut a = App::new(Box::new(FakeSource::new()));

@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::producer::KeyState;
-use crate::source::StoryItem;
+use crate::story::Story;
 use wiretale_engine::analysis::{FilterIndex, HttpRecord, PacketTable};
 use wiretale_engine::base::packed::Packed;
 use wiretale_engine::capture::StoreIndex;
@@ -46,7 +46,8 @@ use wiretale_engine::story::ConnName;
 
 /// Bumped whenever the layout below changes (the build stamp covers the types).
 /// 2: connections and exchanges saved as they are held, encoded ([`Packed`]).
-pub const FORMAT: u32 = 2;
+/// 3: the story as one text buffer and a record per line ([`Story`]).
+pub const FORMAT: u32 = 3;
 /// First bytes of every cache file.
 const MAGIC: &[u8; 8] = b"WTIDX\x00\x01\n";
 /// Entries kept at most.
@@ -145,7 +146,7 @@ pub struct BodyRef<'a> {
     pub http_conn: &'a [u32],
     pub index: &'a FilterIndex,
     pub keys: &'a KeyState,
-    pub story: &'a [StoryItem],
+    pub story: &'a Story,
     pub error: &'a Option<String>,
 }
 
@@ -161,7 +162,7 @@ pub struct Body {
     pub http_conn: Vec<u32>,
     pub index: FilterIndex,
     pub keys: KeyState,
-    pub story: Vec<StoryItem>,
+    pub story: Story,
     pub error: Option<String>,
 }
 
@@ -197,7 +198,7 @@ struct PartBRef<'a> {
     conns: &'a Packed<wiretale_engine::analysis::ConnRecord>,
     dns: &'a [DnsTransaction],
     http: &'a Packed<HttpRecord>,
-    story: &'a [StoryItem],
+    story: &'a Story,
 }
 
 #[derive(Deserialize)]
@@ -205,7 +206,7 @@ struct PartB {
     conns: Packed<wiretale_engine::analysis::ConnRecord>,
     dns: Vec<DnsTransaction>,
     http: Packed<HttpRecord>,
-    story: Vec<StoryItem>,
+    story: Story,
 }
 
 /// A gzip file (not cached, see the module docs): its first two bytes.

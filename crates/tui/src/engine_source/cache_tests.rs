@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::EngineSource;
-use crate::source::DataSource;
+use crate::source::{DataSource, ListRows};
 use wiretale_engine::testutil::{bundled_capture, shared_capture};
 
 fn opened(path: &Path, dir: &Path) -> EngineSource {

@@ -944,6 +944,7 @@ mod follow_tls_tests {
     use super::super::EngineSource;
     use crate::action::{Action, Tab};
     use crate::app::App;
+    use crate::source::ListRows;
     use crate::views;
 
     fn app(w: u16, h: u16) -> App {
@@ -1192,7 +1193,7 @@ mod follow_quic_tests {
     use std::time::Duration;
 
     use super::super::EngineSource;
-    use crate::source::{DataSource, Turn};
+    use crate::source::{DataSource, ListRows, Turn};
     use wiretale_engine::base::FieldNode;
     use wiretale_engine::proto::tls::KeyLog;
 

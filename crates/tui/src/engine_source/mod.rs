@@ -9,8 +9,10 @@
 //!   connections with the story's names.
 //! * Rows are built on demand: `packet_row` reads the one frame from the store,
 //!   re-decodes it and adds what only the analysis knew (relative seq/ack, the TCP
-//!   analysis prefix, the application's Info) from the table. The tables (connections,
-//!   DNS, HTTP, story) are built once per record as records arrive.
+//!   analysis prefix, the application's Info) from the table. The lists (connections,
+//!   DNS, HTTP) hold positions of records, in the order they are listed; a row is
+//!   built from its record when a view asks for it (the records stay encoded in
+//!   [`Shared`]). The story is one text buffer ([`Story`]).
 //! * [`EngineSource::focus_conn`] and display filters produce one `view: Option<Vec<u32>>`
 //!   of packet ids; every packet query goes through it.
 //!
@@ -49,9 +51,9 @@ use self::detail::DetailInput;
 pub use self::producer::LiveStatus;
 use self::producer::{Batch, LiveHandles, Producer, Shared};
 use super::source::{
-    ConnDetail, ConnRow, DataSource, DnsRow, HttpRow, PacketDetail, PacketRow, SourceStatus,
-    StoryItem, Turn,
+    ConnDetail, ConnRow, DataSource, DnsRow, HttpRow, PacketDetail, PacketRow, SourceStatus, Turn,
 };
+use super::story::Story;
 use super::worker::{Command, Worker};
 use super::TuiOptions;
 use wiretale_engine::analysis::export_keys;
@@ -82,15 +84,22 @@ pub struct EngineSource {
     /// Position in `Shared::conns` by connection id (`u32::MAX`: not finished yet).
     conn_pos: Vec<u32>,
     seen_conns: usize,
-    /// `Shared::open_version` last absorbed, and the ids shown as provisional rows.
+    /// `Shared::open_version` last absorbed, and the rows of the connections still open
+    /// (live), by id: shown provisionally, they have no finished record to build from.
     open_version: u64,
-    provisional: std::collections::HashSet<u32>,
+    provisional: std::collections::HashMap<u32, ConnRow>,
     seen_dns: usize,
     seen_http: usize,
-    all_conns: Vec<ConnRow>,
-    all_dns: Vec<DnsRow>,
-    all_http: Vec<HttpRow>,
-    all_story: Arc<Vec<StoryItem>>,
+    /// The connection list: connection ids, in id order (finished ones' rows are built
+    /// from `Shared::conns[conn_pos[id]]`, open ones' are in `provisional`).
+    all_conns: Vec<u32>,
+    /// The DNS list: positions in `Shared::dns`, by query frame number.
+    all_dns: Vec<u32>,
+    /// The HTTP list: positions in `Shared::http`, by start time then connection.
+    all_http: Vec<u32>,
+    /// Each exchange's start time (by position in `Shared::http`), for that order.
+    http_ts: Vec<f64>,
+    all_story: Arc<Story>,
     /// The lists limited by the focus (`None`: the filtered or `all_*` lists are shown).
     focused: Option<Focused>,
     /// The lists the display filter keeps, by the rules of `-Y` on the batch commands
@@ -162,20 +171,22 @@ impl Encrypted {
     }
 }
 
+/// The lists limited to one connection: entries of the lists they limit (see
+/// `EngineSource::all_conns`, `all_dns`, `all_http`), and that story's lines.
 struct Focused {
-    conns: Vec<ConnRow>,
-    dns: Vec<DnsRow>,
-    http: Vec<HttpRow>,
-    story: Vec<StoryItem>,
+    conns: Vec<u32>,
+    dns: Vec<u32>,
+    http: Vec<u32>,
+    story: Story,
 }
 
-/// The lists a display filter keeps; the story is told when first shown
-/// ([`EngineSource::filtered_story`]).
+/// The lists a display filter keeps, entries of the whole lists; the story is told
+/// when first shown ([`EngineSource::filtered_story`]).
 struct Filtered {
-    conns: Vec<ConnRow>,
-    dns: Vec<DnsRow>,
-    http: Vec<HttpRow>,
-    story: std::cell::OnceCell<Vec<StoryItem>>,
+    conns: Vec<u32>,
+    dns: Vec<u32>,
+    http: Vec<u32>,
+    story: std::cell::OnceCell<Story>,
 }
 
 struct LiveInfo {
@@ -359,12 +370,13 @@ impl EngineSource {
             conn_pos: Vec::new(),
             seen_conns: 0,
             open_version: 0,
-            provisional: std::collections::HashSet::new(),
+            provisional: std::collections::HashMap::new(),
             seen_dns: 0,
             seen_http: 0,
             all_conns: Vec::new(),
             all_dns: Vec::new(),
             all_http: Vec::new(),
+            http_ts: Vec::new(),
             all_story: Arc::default(),
             focused: None,
             filtered: None,
@@ -443,18 +455,10 @@ impl EngineSource {
         if b.error.is_some() {
             self.error = b.error;
         }
-        if let Some(items) = b.story {
-            self.all_story = Arc::new(items);
+        if let Some(story) = b.story {
+            // The story's names are in `Shared::names` already: rows read them there.
+            self.all_story = Arc::new(story);
             self.story_new = true;
-            // The story's names replace the provisional ones.
-            if let Ok(sh) = self.shared.read() {
-                for row in &mut self.all_conns {
-                    let pos = self.conn_pos.get(row.id as usize).copied();
-                    if let Some(n) = pos.and_then(|p| sh.names.get(p as usize)) {
-                        row.name = n.as_ref().map(|n| n.qname.clone());
-                    }
-                }
-            }
         }
         if b.done && !self.done {
             // The last batch: the lists are complete, give back their spare room.
@@ -481,7 +485,7 @@ impl EngineSource {
         let mut unsorted = false;
         if !self.provisional.is_empty() {
             let prov = std::mem::take(&mut self.provisional);
-            self.all_conns.retain(|r| !prov.contains(&r.id));
+            self.all_conns.retain(|id| !prov.contains_key(id));
         }
         for (i, c) in (self.seen_conns..nc).zip(sh.conns.iter_from(self.seen_conns)) {
             let c = &c;
@@ -493,11 +497,9 @@ impl EngineSource {
                 *slot = i as u32;
             }
             self.tls_conns.add(c);
-            let name = sh.names.get(i).and_then(|n| n.as_ref());
-            let first = sh.first_pkt.get(i).copied().unwrap_or(u32::MAX);
-            let row = rows::conn_row(c, name, first, t0);
-            unsorted |= self.all_conns.last().is_some_and(|l| l.id > row.id);
-            self.all_conns.push(row);
+            let id = c.conn.id.0;
+            unsorted |= self.all_conns.last().is_some_and(|&l| l > id);
+            self.all_conns.push(id);
         }
         self.tls_open = Encrypted::default();
         for c in &sh.open {
@@ -513,41 +515,47 @@ impl EngineSource {
                     .packets_of(ConnId(id), 0)
                     .next()
                     .unwrap_or(u32::MAX);
-                self.all_conns.push(rows::conn_row(c, None, first, t0));
-                self.provisional.insert(id);
+                self.all_conns.push(id);
+                self.provisional
+                    .insert(id, rows::conn_row(c, None, first, t0));
                 unsorted = true;
             }
         }
         self.open_version = sh.open_version;
         if unsorted {
             // Stable sort: cheap on a sorted prefix plus a short run.
-            self.all_conns.sort_by_key(|r| r.id);
+            self.all_conns.sort();
         }
         if nd > self.seen_dns {
-            if let Ok(st) = self.store.read() {
-                let new = sh.dns.get(self.seen_dns..nd).unwrap_or_default();
-                let from = self.all_dns.len();
-                self.all_dns
-                    .extend(new.iter().map(|t| rows::dns_row(t, &st, t0)));
-                let sorted = self
-                    .all_dns
-                    .get(from.saturating_sub(1)..)
-                    .is_some_and(|w| w.windows(2).all(|p| p[0].number <= p[1].number));
-                if !sorted {
-                    self.all_dns.sort_by_key(|r| r.number);
-                }
+            let from = self.all_dns.len();
+            self.all_dns.extend(self.seen_dns as u32..nd as u32);
+            let number = |p: &u32| sh.dns.get(*p as usize).map_or(0, rows::dns_number);
+            let sorted = self
+                .all_dns
+                .get(from.saturating_sub(1)..)
+                .is_some_and(|w| w.windows(2).all(|p| number(&p[0]) <= number(&p[1])));
+            if !sorted {
+                self.all_dns.sort_by_key(number);
             }
         }
         if nh > self.seen_http {
             let from = self.all_http.len();
-            self.all_http.extend(
+            self.http_ts.extend(
                 sh.http
                     .iter_from(self.seen_http)
                     .take(nh - self.seen_http)
-                    .map(|r| rows::http_row(&r, t0)),
+                    .map(|r| rows::http_ts_rel(&r, t0)),
             );
-            let order =
-                |a: &HttpRow, b: &HttpRow| a.ts_rel.total_cmp(&b.ts_rel).then(a.conn.cmp(&b.conn));
+            self.all_http.extend(self.seen_http as u32..nh as u32);
+            let (ts, conn) = (&self.http_ts, &sh.http_conn);
+            let key = |p: u32| {
+                let p = p as usize;
+                (ts.get(p).copied().unwrap_or(0.0), conn.get(p).copied())
+            };
+            let order = |a: &u32, b: &u32| {
+                let ((ta, ca), (tb, cb)) = (key(*a), key(*b));
+                ta.total_cmp(&tb).then(ca.cmp(&cb))
+            };
             // Sorted already when the new rows come in order after the old ones (the
             // usual case): no sort of every row at every batch.
             let sorted = self
@@ -565,6 +573,7 @@ impl EngineSource {
             self.all_conns.shrink_to_fit();
             self.all_dns.shrink_to_fit();
             self.all_http.shrink_to_fit();
+            self.http_ts.shrink_to_fit();
             self.conn_pos.shrink_to_fit();
         }
         true
@@ -830,12 +839,16 @@ impl DataSource for EngineSource {
         }
     }
 
-    fn conns(&self) -> &[ConnRow] {
-        match (&self.focused, &self.filtered) {
-            (Some(f), _) => &f.conns,
-            (None, Some(f)) => &f.conns,
-            (None, None) => &self.all_conns,
-        }
+    fn conn_count(&self) -> usize {
+        self.conn_list().len()
+    }
+
+    fn conn_id(&self, index: usize) -> Option<u32> {
+        self.conn_list().get(index).copied()
+    }
+
+    fn conn_row(&self, index: usize) -> Option<ConnRow> {
+        self.conn_row_of(self.conn_id(index)?)
     }
 
     fn conn_detail(&self, conn: u32) -> ConnDetail {
@@ -883,23 +896,27 @@ impl DataSource for EngineSource {
         }
     }
 
-    fn dns_rows(&self) -> &[DnsRow] {
-        match (&self.focused, &self.filtered) {
-            (Some(f), _) => &f.dns,
-            (None, Some(f)) => &f.dns,
-            (None, None) => &self.all_dns,
-        }
+    fn dns_count(&self) -> usize {
+        self.dns_list().len()
     }
 
-    fn http_rows(&self) -> &[HttpRow] {
-        match (&self.focused, &self.filtered) {
-            (Some(f), _) => &f.http,
-            (None, Some(f)) => &f.http,
-            (None, None) => &self.all_http,
-        }
+    fn dns_row(&self, index: usize) -> Option<DnsRow> {
+        let &pos = self.dns_list().get(index)?;
+        let (sh, st) = (self.shared.read().ok()?, self.store()?);
+        Some(rows::dns_row(sh.dns.get(pos as usize)?, &st, self.t0()))
     }
 
-    fn story(&self) -> &[StoryItem] {
+    fn http_count(&self) -> usize {
+        self.http_list().len()
+    }
+
+    fn http_row(&self, index: usize) -> Option<HttpRow> {
+        let &pos = self.http_list().get(index)?;
+        let rec = self.shared.read().ok()?.http.get(pos as usize)?;
+        Some(rows::http_row(&rec, self.t0()))
+    }
+
+    fn story(&self) -> &Story {
         match &self.focused {
             Some(f) => &f.story,
             None => self.filtered_story(),
@@ -1005,8 +1022,49 @@ impl DataSource for EngineSource {
             Tab::Conns => self.all_conns.len(),
             Tab::Dns => self.all_dns.len(),
             Tab::Http => self.all_http.len(),
-            Tab::Story => super::source::StoryItem::count_stories(&self.all_story),
+            Tab::Story => self.all_story.count_stories(),
         })
+    }
+}
+
+/// The lists as shown (focused, else filtered, else whole) and their rows.
+impl EngineSource {
+    fn conn_list(&self) -> &[u32] {
+        match (&self.focused, &self.filtered) {
+            (Some(f), _) => &f.conns,
+            (None, Some(f)) => &f.conns,
+            (None, None) => &self.all_conns,
+        }
+    }
+
+    fn dns_list(&self) -> &[u32] {
+        match (&self.focused, &self.filtered) {
+            (Some(f), _) => &f.dns,
+            (None, Some(f)) => &f.dns,
+            (None, None) => &self.all_dns,
+        }
+    }
+
+    fn http_list(&self) -> &[u32] {
+        match (&self.focused, &self.filtered) {
+            (Some(f), _) => &f.http,
+            (None, Some(f)) => &f.http,
+            (None, None) => &self.all_http,
+        }
+    }
+
+    /// The row of connection `id`: from its finished record (decoded for the row), or
+    /// the provisional row of a connection still open.
+    fn conn_row_of(&self, id: u32) -> Option<ConnRow> {
+        if let Some(r) = self.provisional.get(&id) {
+            return Some(r.clone());
+        }
+        let pos = *self.conn_pos.get(id as usize)? as usize;
+        let sh = self.shared.read().ok()?;
+        let rec = sh.conns.get(pos)?;
+        let name = sh.names.get(pos).and_then(|n| n.as_ref());
+        let first = sh.first_pkt.get(pos).copied().unwrap_or(u32::MAX);
+        Some(rows::conn_row(&rec, name, first, self.t0()))
     }
 }
 

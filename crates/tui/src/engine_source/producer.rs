@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use super::cache::{self, FileKey, Miss};
 use super::rows;
-use crate::source::StoryItem;
+use crate::story::Story;
 use crate::worker::Produced;
 use wiretale_engine::analysis::{
     ConnOutcome, ConnRecord, Engine, EngineConfig, FilterIndex, HttpRecord, PacketTable,
@@ -122,8 +122,8 @@ pub struct Batch {
     pub done: bool,
     /// Why reading stopped early (damaged file, capture error).
     pub error: Option<String>,
-    /// At the end: the story as tree items (the final names are in [`Shared`]).
-    pub story: Option<Vec<StoryItem>>,
+    /// At the end: the story (the final names are in [`Shared`]).
+    pub story: Option<Story>,
 }
 
 /// Live capture state the UI shows (updated by the producer each step).
@@ -491,10 +491,10 @@ impl Producer {
 
     /// The story over everything, as the `story` command tells it; also replaces the
     /// provisional names with the story's.
-    fn tell(&mut self) -> Vec<StoryItem> {
-        let (items, names) = {
+    fn tell(&mut self) -> Story {
+        let (story, names) = {
             let Ok(sh) = self.shared.read() else {
-                return Vec::new();
+                return Story::default();
             };
             // The records whole, connections in id order.
             let mut conns: Vec<(usize, ConnRecord)> = sh.conns.iter().enumerate().collect();
@@ -539,13 +539,13 @@ impl Producer {
             }
             (lines, names)
         };
-        // The records are dropped: the items take their room (see `StoryLines`).
-        let items = items.finish();
+        // Finished (its buffers cut to size, a copy) once the records are dropped.
+        let story = story.finish();
         if let Ok(mut sh) = self.shared.write() {
             if sh.names.len() == names.len() {
                 sh.names = names;
             }
         }
-        items
+        story
     }
 }

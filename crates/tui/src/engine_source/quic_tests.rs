@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::EngineSource;
-use crate::source::{ConnDetail, DataSource};
+use crate::source::{ConnDetail, DataSource, ListRows};
 use crate::TuiOptions;
 use wiretale_engine::testutil::ROOT;
 
@@ -177,7 +177,7 @@ fn the_retry_connection_has_quic_phases_and_summary() {
         confirmed,
         "first 1-RTT packets both ways; handshake 2-RTT (Retry) 20.8 ms"
     );
-    let story = story_text(s.story());
+    let story = story_text(&s.story().to_items());
     assert!(story.contains("handshake 2-RTT (Retry) 20.8 ms"), "{story}");
     assert!(ph("Initial →")
         .detail

@@ -1,7 +1,8 @@
 //! Analysis records turned into the TUI's rows, formatted like the batch commands
 //! (`conns`, `dns`, `http`, `story`) so the two faces read the same.
 
-use crate::source::{ConnRow, DnsRow, HttpRow, Phase, StoryItem};
+use crate::source::{ConnRow, DnsRow, HttpRow, Phase};
+use crate::story::{Story, StoryBuilder};
 use wiretale_engine::analysis::{AppKind, ConnRecord, HttpRecord, TlsSummary};
 use wiretale_engine::base::Timestamp;
 use wiretale_engine::capture::FrameStore;
@@ -65,10 +66,7 @@ pub fn dns_row(t: &DnsTransaction, store: &FrameStore, t0: Timestamp) -> DnsRow 
     let answers = dns::text::typed_data_texts(t.answers());
     DnsRow {
         conn: t.conn.map(|c| c.0),
-        number: t
-            .query_pkt
-            .or(t.response_pkt)
-            .map_or(0, |p| p.frame_number()),
+        number: dns_number(t),
         ts_rel: when.secs_since(t0),
         client: t.client,
         server: t.server,
@@ -88,6 +86,20 @@ pub fn dns_row(t: &DnsTransaction, store: &FrameStore, t0: Timestamp) -> DnsRow 
     }
 }
 
+/// When an exchange started, in seconds since `t0` (the HTTP table's order).
+pub fn http_ts_rel(r: &HttpRecord, t0: Timestamp) -> f64 {
+    let t = &r.tx;
+    t.request_ts.or(t.response_ts).unwrap_or(t0).secs_since(t0)
+}
+
+/// The frame number a DNS transaction is listed by (its query's, else its
+/// response's; 0 for neither).
+pub fn dns_number(t: &DnsTransaction) -> u64 {
+    t.query_pkt
+        .or(t.response_pkt)
+        .map_or(0, |p| p.frame_number())
+}
+
 /// One row of the HTTP table.
 pub fn http_row(r: &HttpRecord, t0: Timestamp) -> HttpRow {
     let t = &r.tx;
@@ -98,7 +110,7 @@ pub fn http_row(r: &HttpRecord, t0: Timestamp) -> HttpRow {
             .request_first_pkt
             .or(t.response_first_pkt)
             .map_or(0, |p| p.frame_number()),
-        ts_rel: t.request_ts.or(t.response_ts).unwrap_or(t0).secs_since(t0),
+        ts_rel: http_ts_rel(r, t0),
         method: t.method.clone().unwrap_or_else(|| "-".into()),
         host: t.host.clone().unwrap_or_default(),
         uri: t.uri.clone().unwrap_or_default(),
@@ -115,29 +127,15 @@ pub fn http_row(r: &HttpRecord, t0: Timestamp) -> HttpRow {
 }
 
 /// The story told page by page (as the `story` command tells it, and `story -Y` with a
-/// filter) as tree items: one item per page (its header as the `story` command prints
-/// it) with its events below (and each event's phase line below it), and the closing
-/// count line.
-///
-/// The lines are gathered in one text buffer with a fixed-size record each, and made
-/// into [`StoryItem`]s only by [`finish`](Self::finish): the caller drops the records
-/// the story was told from first, so the items take the room those records left rather
-/// than stay above it (on manyflows.pcap the records whole and the story's 1.27 M
-/// lines, allocated in turn, left hundreds of MB of freed but resident memory).
+/// filter) into a [`Story`]: one line per page (its header as the `story` command
+/// prints it) with its events below (and each event's phase line below it), and the
+/// closing count line.
 #[derive(Default)]
 pub struct StoryLines {
     tally: Tally,
-    text: String,
-    /// In tree order (each line before the lines under it).
-    lines: Vec<Line>,
-}
-
-/// One line of [`StoryLines`]: where its text ends, its connection, its depth (0: a
-/// page or the closing line, 1: an event, 2: an event's phases).
-struct Line {
-    end: usize,
-    conn: Option<u32>,
-    depth: u8,
+    story: StoryBuilder,
+    /// An event's line as it is written (reused).
+    line: String,
 }
 
 impl StoryLines {
@@ -152,23 +150,10 @@ impl StoryLines {
         if skip_quiet && p.events.iter().all(|e| e.quiet) {
             return;
         }
-        self.push(&p.header(), None, 0);
+        self.story.push(&p.header(), None, 0);
         for e in p.events.iter().filter(|e| !e.quiet) {
             self.event(e);
         }
-    }
-
-    fn push(&mut self, text: &str, conn: Option<u32>, depth: u8) {
-        self.text.push_str(text);
-        self.end_line(conn, depth);
-    }
-
-    fn end_line(&mut self, conn: Option<u32>, depth: u8) {
-        self.lines.push(Line {
-            end: self.text.len(),
-            conn,
-            depth,
-        });
     }
 
     /// One event as the `story` command prints it, its phase line below.
@@ -176,58 +161,28 @@ impl StoryLines {
         use std::fmt::Write;
         let label = e.kind.label();
         let conn = e.conn.map(|c| c.0);
+        self.line.clear();
         // Writing to a String cannot fail.
         let _ = if label.is_empty() {
-            write!(self.text, "+{:.3}  {}", e.rel, e.text)
+            write!(self.line, "+{:.3}  {}", e.rel, e.text)
         } else {
-            write!(self.text, "+{:.3}  {:<8} {}", e.rel, label, e.text)
+            write!(self.line, "+{:.3}  {:<8} {}", e.rel, label, e.text)
         };
-        self.end_line(conn, 1);
+        self.story.push(&self.line, conn, 1);
         if let Some(p) = &e.phases {
             let s = p.summary();
             if !s.is_empty() {
-                self.push(&s, conn, 2);
+                self.story.push(&s, conn, 2);
             }
         }
     }
 
-    /// The items, and the closing count line, each list and text of its exact size.
-    pub fn finish(mut self) -> Vec<StoryItem> {
+    /// The story, with the closing count line.
+    pub fn finish(mut self) -> Story {
         if let Some(l) = self.tally.line() {
-            self.push(&l, None, 0);
+            self.story.push(&l, None, 0);
         }
-        let mut at = 0;
-        self.items(&mut at, 0)
-    }
-
-    /// The lines of depth `depth` from `lines[*at]` on, until a shallower one, with the
-    /// lines under each.
-    fn items(&self, at: &mut usize, depth: u8) -> Vec<StoryItem> {
-        let n = self
-            .lines
-            .get(*at..)
-            .unwrap_or_default()
-            .iter()
-            .take_while(|l| l.depth >= depth)
-            .filter(|l| l.depth == depth)
-            .count();
-        let mut out = Vec::with_capacity(n);
-        while let Some(l) = self.lines.get(*at).filter(|l| l.depth == depth) {
-            let start = at
-                .checked_sub(1)
-                .and_then(|p| self.lines.get(p))
-                .map_or(0, |p| p.end);
-            let text = self.text.get(start..l.end).unwrap_or_default().to_string();
-            let conn = l.conn;
-            *at += 1;
-            let children = self.items(at, depth + 1);
-            out.push(StoryItem {
-                text,
-                conn,
-                children,
-            });
-        }
-        out
+        self.story.finish()
     }
 }
 

@@ -11,6 +11,7 @@ use ratatui::Terminal;
 use super::EngineSource;
 use crate::action::{Action, Tab};
 use crate::app::App;
+use crate::source::ListRows;
 use crate::views;
 use wiretale_engine::base::escape::is_unsafe_char;
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use super::EngineSource;
-use crate::source::{DataSource, Turn};
+use crate::source::{DataSource, ListRows, Turn};
 use wiretale_engine::analysis::{
     ConnRecord, Engine, EngineConfig, Follower, PacketSummary, Turn as ATurn,
 };
@@ -158,7 +158,7 @@ fn wikipedia_rows_conns_and_follow_match_the_batch_commands() {
 #[test]
 fn lab_page_story_dns_http_and_names() {
     let s = opened(&bundled("lab-page.pcap"));
-    let story = s.story();
+    let story = s.story().to_items();
     assert!(!story.is_empty());
     assert!(story[0].text.starts_with("story 1: "), "{}", story[0].text);
     assert!(

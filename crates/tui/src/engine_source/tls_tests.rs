@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::EngineSource;
-use crate::source::{DataSource, HttpRow};
+use crate::source::{DataSource, HttpRow, ListRows};
 use crate::TuiOptions;
 use wiretale_engine::analysis::{Engine, EngineConfig, HttpRecord};
 use wiretale_engine::capture::{self, FrameStore};
@@ -110,7 +110,7 @@ fn the_bundled_https_page_decrypts_with_the_keys_inside_it() {
         assert!(h.stream.is_some_and(|s| s % 2 == 1), "{h:?}");
         assert!(h.version_cell().starts_with("h2 #"));
     }
-    let story = story_text(s.story());
+    let story = story_text(&s.story().to_items());
     assert!(
         story.contains("GET /page.html (#26 stream 1, h2) → 200"),
         "{story}"

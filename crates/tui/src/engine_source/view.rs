@@ -3,7 +3,7 @@
 
 use super::producer::Shared;
 use super::{rows, EngineSource, Filtered, Focused};
-use crate::source::{DnsRow, HttpRow, StoryItem};
+use crate::story::Story;
 use wiretale_engine::analysis::packet_table::PacketTable;
 use wiretale_engine::base::{ConnId, PacketId};
 use wiretale_engine::capture::FrameStore;
@@ -17,50 +17,42 @@ impl EngineSource {
             self.focused = None;
             return;
         };
-        let naming_seq = self.conn_pos.get(c as usize).and_then(|&p| {
-            let sh = self.shared.read().ok()?;
-            sh.names.get(p as usize)?.as_ref()?.dns_seq
-        });
-        // The DNS row that named the connection, found by its query frame.
-        let naming_frame = naming_seq.and_then(|seq| {
-            let sh = self.shared.read().ok()?;
-            let t = sh.dns.iter().find(|t| t.seq == seq)?;
-            Some(t.query_pkt.or(t.response_pkt)?.frame_number())
-        });
-        let base = self.filtered.as_ref();
-        let all_story = self.filtered_story();
-        let all_conns = base.map_or(&self.all_conns, |f| &f.conns);
-        let all_dns = base.map_or(&self.all_dns, |f| &f.dns);
-        let all_http = base.map_or(&self.all_http, |f| &f.http);
-        let story = all_story
-            .iter()
-            .filter_map(|item| {
-                if item.conn == Some(c) {
-                    return Some(item.clone());
-                }
-                let children: Vec<StoryItem> = item
-                    .children
+        let focused = {
+            let Ok(sh) = self.shared.read() else {
+                return;
+            };
+            let naming_seq = self
+                .conn_pos
+                .get(c as usize)
+                .and_then(|&p| sh.names.get(p as usize)?.as_ref()?.dns_seq);
+            // The DNS row that named the connection, found by its query frame.
+            let naming_frame = naming_seq.and_then(|seq| {
+                let t = sh.dns.iter().find(|t| t.seq == seq)?;
+                Some(t.query_pkt.or(t.response_pkt)?.frame_number())
+            });
+            let base = self.filtered.as_ref();
+            let all_conns = base.map_or(&self.all_conns, |f| &f.conns);
+            let all_dns = base.map_or(&self.all_dns, |f| &f.dns);
+            let all_http = base.map_or(&self.all_http, |f| &f.http);
+            let dns_kept = |t: &DnsTransaction| {
+                t.conn.map(|x| x.0) == Some(c) || Some(rows::dns_number(t)) == naming_frame
+            };
+            Focused {
+                conns: all_conns.iter().copied().filter(|&id| id == c).collect(),
+                dns: all_dns
                     .iter()
-                    .filter(|ch| ch.conn == Some(c))
-                    .cloned()
-                    .collect();
-                (!children.is_empty()).then(|| StoryItem {
-                    text: item.text.clone(),
-                    conn: item.conn,
-                    children,
-                })
-            })
-            .collect();
-        self.focused = Some(Focused {
-            conns: all_conns.iter().filter(|r| r.id == c).cloned().collect(),
-            dns: all_dns
-                .iter()
-                .filter(|r| r.conn == Some(c) || Some(r.number) == naming_frame)
-                .cloned()
-                .collect(),
-            http: all_http.iter().filter(|r| r.conn == c).cloned().collect(),
-            story,
-        });
+                    .copied()
+                    .filter(|&p| sh.dns.get(p as usize).is_some_and(dns_kept))
+                    .collect(),
+                http: all_http
+                    .iter()
+                    .copied()
+                    .filter(|&p| sh.http_conn.get(p as usize) == Some(&c))
+                    .collect(),
+                story: self.filtered_story().focus(c),
+            }
+        };
+        self.focused = Some(focused);
     }
 
     pub(super) fn is_matched(&self, id: Option<PacketId>) -> bool {
@@ -100,8 +92,7 @@ impl EngineSource {
             self.filtered = None;
             return;
         };
-        let t0 = self.t0();
-        let (Ok(sh), Some(st)) = (self.shared.read(), self.store()) else {
+        let Ok(sh) = self.shared.read() else {
             return;
         };
         let hit_conns = self.matched_conns();
@@ -109,14 +100,16 @@ impl EngineSource {
             hit_conns.contains(&c.conn.id.0)
                 || wiretale_engine::analysis::select::conn_matches(&sh.index, filter, c, name)
         };
+        // The whole lists' entries that the rules keep, in the whole lists' order.
         let conns = self
             .all_conns
             .iter()
-            .filter(|r| {
-                if hit_conns.contains(&r.id) {
+            .copied()
+            .filter(|&id| {
+                if hit_conns.contains(&id) {
                     return true;
                 }
-                let Some(&pos) = self.conn_pos.get(r.id as usize) else {
+                let Some(&pos) = self.conn_pos.get(id as usize) else {
                     return false;
                 };
                 let name = sh.names.get(pos as usize).and_then(|n| n.as_ref());
@@ -124,29 +117,25 @@ impl EngineSource {
                     .get(pos as usize)
                     .is_some_and(|c| keep_conn(&c, name.map(|n| n.qname.as_str())))
             })
-            .cloned()
             .collect();
         let keep_dns =
             |t: &DnsTransaction| self.is_matched(t.query_pkt) || self.is_matched(t.response_pkt);
-        let mut dns: Vec<DnsRow> = sh
-            .dns
+        let dns = self
+            .all_dns
             .iter()
-            .filter(|t| keep_dns(t))
-            .map(|t| rows::dns_row(t, &st, t0))
+            .copied()
+            .filter(|&p| sh.dns.get(p as usize).is_some_and(keep_dns))
             .collect();
-        dns.sort_by_key(|r| r.number);
         let keep_http = |r: &wiretale_engine::analysis::HttpRecord| {
             r.tx.packets().into_iter().any(|p| self.is_matched(p))
         };
-        let mut http: Vec<HttpRow> = sh
-            .http
+        let http = self
+            .all_http
             .iter()
-            .filter(|r| keep_http(r))
-            .map(|r| rows::http_row(&r, t0))
+            .copied()
+            .filter(|&p| sh.http.get(p as usize).is_some_and(|r| keep_http(&r)))
             .collect();
-        http.sort_by(|a, b| a.ts_rel.total_cmp(&b.ts_rel).then(a.conn.cmp(&b.conn)));
         drop(sh);
-        drop(st);
         // The filtered story is told when first shown (see `filtered_story`): telling
         // it is most of a re-filter's work (on manyflows.pcap, 14 s of 15).
         let story = match (self.filtered.take(), story) {
@@ -163,25 +152,25 @@ impl EngineSource {
 
     /// The story the display filter keeps (told on first use, then kept until the
     /// filter or the story changes), or the whole story when no filter is set.
-    pub(super) fn filtered_story(&self) -> &[StoryItem] {
+    pub(super) fn filtered_story(&self) -> &Story {
         match &self.filtered {
             Some(f) => f.story.get_or_init(|| self.tell_filtered()),
-            None => self.all_story.as_slice(),
+            None => &self.all_story,
         }
     }
 
     /// Tells the story `story -Y` tells with the current filter: the lookups whose
     /// packets match, the exchanges with a matching packet, the connections with a
     /// matching packet or matching connection fields.
-    fn tell_filtered(&self) -> Vec<StoryItem> {
+    fn tell_filtered(&self) -> Story {
         let Some(filter) = &self.filter else {
-            return self.all_story.to_vec();
+            return Story::clone(&self.all_story);
         };
         if self.all_story.is_empty() {
-            return Vec::new();
+            return Story::default();
         }
         let Ok(sh) = self.shared.read() else {
-            return Vec::new();
+            return Story::default();
         };
         let hit_conns = self.matched_conns();
         let keep_conn = |c: &wiretale_engine::analysis::ConnRecord, name: Option<&str>| {

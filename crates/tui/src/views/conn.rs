@@ -97,7 +97,7 @@ fn doc_line(
 }
 
 pub fn render(body: Rect, buf: &mut Buffer, app: &App, conn: u32, t: &Theme) {
-    let row = app.source.conns().iter().find(|r| r.id == conn).cloned();
+    let row = app.conn_row_by_id(conn);
     let summary = match &row {
         Some(r) => vec![
             Span::styled(format!("Connection #{conn} "), t.title()),

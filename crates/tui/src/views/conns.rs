@@ -45,7 +45,11 @@ fn columns(width: u16, max_id: u64) -> Vec<(ConnSort, Column)> {
 }
 
 pub fn render(body: Rect, buf: &mut Buffer, app: &App, theme: &Theme) {
-    let max_id = app.source.conns().iter().map(|c| c.id as u64).max();
+    let src = &app.source;
+    let max_id = (0..src.conn_count())
+        .filter_map(|i| src.conn_id(i))
+        .map(u64::from)
+        .max();
     let cols = columns(body.width, max_id.unwrap_or(0));
     let header: Vec<Column> = cols
         .iter()
@@ -57,7 +61,6 @@ pub fn render(body: Rect, buf: &mut Buffer, app: &App, theme: &Theme) {
             c
         })
         .collect();
-    let conns = app.source.conns();
     vtable::render(
         buf,
         body,
@@ -67,7 +70,7 @@ pub fn render(body: Rect, buf: &mut Buffer, app: &App, theme: &Theme) {
         true,
         theme,
         &mut |i| {
-            let Some(c) = app.conn_order.get(i).and_then(|&k| conns.get(k)) else {
+            let Some(c) = app.conn_order.get(i).and_then(|&k| src.conn_row(k)) else {
                 return (Vec::new(), Default::default());
             };
             let cells = cols

@@ -25,25 +25,34 @@ pub fn render(body: Rect, buf: &mut Buffer, app: &App, t: &Theme) {
         cols.push(col("Sizes", Constraint::Length(10)));
         cols.push(col("Conn", Constraint::Length(5)));
     }
-    let rows = app.source.dns_rows();
-    vtable::render(buf, body, &cols, rows.len(), app.dns, true, t, &mut |i| {
-        let Some(d) = rows.get(i) else {
-            return (Vec::new(), Default::default());
-        };
-        let mut cells = vec![
-            d.number.to_string(),
-            format!("{:.6}", d.ts_rel),
-            esc(&d.qname),
-            esc(&d.qtype),
-            or_dash(d.rcode.as_deref().map(esc)),
-            esc(&d.answers),
-            or_dash(d.latency.map(fmt_dur)),
-        ];
-        if wide {
-            cells.push(format!("{}/{}", d.query_len, or_dash(d.response_len)));
-            cells.push(or_dash(d.conn.map(|c| format!("#{c}"))));
-        }
-        let bad = d.rcode.as_deref().is_some_and(|r| r != "NOERROR") || d.rcode.is_none();
-        (cells, if bad { t.anomaly() } else { t.proto("DNS") })
-    });
+    let src = &app.source;
+    vtable::render(
+        buf,
+        body,
+        &cols,
+        src.dns_count(),
+        app.dns,
+        true,
+        t,
+        &mut |i| {
+            let Some(d) = src.dns_row(i) else {
+                return (Vec::new(), Default::default());
+            };
+            let mut cells = vec![
+                d.number.to_string(),
+                format!("{:.6}", d.ts_rel),
+                esc(&d.qname),
+                esc(&d.qtype),
+                or_dash(d.rcode.as_deref().map(esc)),
+                esc(&d.answers),
+                or_dash(d.latency.map(fmt_dur)),
+            ];
+            if wide {
+                cells.push(format!("{}/{}", d.query_len, or_dash(d.response_len)));
+                cells.push(or_dash(d.conn.map(|c| format!("#{c}"))));
+            }
+            let bad = d.rcode.as_deref().is_some_and(|r| r != "NOERROR") || d.rcode.is_none();
+            (cells, if bad { t.anomaly() } else { t.proto("DNS") })
+        },
+    );
 }

@@ -15,7 +15,8 @@ use super::title;
 
 pub fn render(body: Rect, buf: &mut Buffer, app: &App, t: &Theme) {
     let Some(f) = &app.follow else { return };
-    let row = app.source.conns().iter().find(|r| r.id == f.conn);
+    let row = app.conn_row_by_id(f.conn);
+    let row = row.as_ref();
     let mut head = vec![
         Span::styled(format!("Follow #{} ", f.conn), t.title()),
         Span::styled(

@@ -33,30 +33,39 @@ pub fn render(body: Rect, buf: &mut Buffer, app: &App, t: &Theme) {
         cols.push(col("Total", Constraint::Length(9)));
         cols.push(col("Conn", Constraint::Length(4)));
     }
-    let rows = app.source.http_rows();
-    vtable::render(buf, body, &cols, rows.len(), app.http, true, t, &mut |i| {
-        let Some(h) = rows.get(i) else {
-            return (Vec::new(), Default::default());
-        };
-        let mut cells = vec![
-            h.number.to_string(),
-            esc(&h.method),
-            esc(&h.host),
-            esc(&h.uri),
-            or_dash(h.status),
-            h.version_cell(),
-        ];
-        if wide {
-            cells.push(or_dash(h.content_type.as_deref().map(esc)));
-            cells.push(fmt_bytes(h.req_size));
-        }
-        cells.push(or_dash(h.resp_size.map(fmt_bytes)));
-        cells.push(or_dash(h.ttfb.map(fmt_dur)));
-        if wide {
-            cells.push(or_dash(h.total.map(fmt_dur)));
-            cells.push(format!("#{}", h.conn));
-        }
-        let bad = h.status.is_none_or(|s| s >= 400);
-        (cells, if bad { t.anomaly() } else { t.proto("HTTP") })
-    });
+    let src = &app.source;
+    vtable::render(
+        buf,
+        body,
+        &cols,
+        src.http_count(),
+        app.http,
+        true,
+        t,
+        &mut |i| {
+            let Some(h) = src.http_row(i) else {
+                return (Vec::new(), Default::default());
+            };
+            let mut cells = vec![
+                h.number.to_string(),
+                esc(&h.method),
+                esc(&h.host),
+                esc(&h.uri),
+                or_dash(h.status),
+                h.version_cell(),
+            ];
+            if wide {
+                cells.push(or_dash(h.content_type.as_deref().map(esc)));
+                cells.push(fmt_bytes(h.req_size));
+            }
+            cells.push(or_dash(h.resp_size.map(fmt_bytes)));
+            cells.push(or_dash(h.ttfb.map(fmt_dur)));
+            if wide {
+                cells.push(or_dash(h.total.map(fmt_dur)));
+                cells.push(format!("#{}", h.conn));
+            }
+            let bad = h.status.is_none_or(|s| s >= 400);
+            (cells, if bad { t.anomaly() } else { t.proto("HTTP") })
+        },
+    );
 }

@@ -91,22 +91,14 @@ fn header(area: Rect, buf: &mut Buffer, app: &App, theme: &Theme) {
             if let Some(total) = app.source.unfiltered_count(t) {
                 let (shown, one, many) = match t {
                     Tab::Packets => (app.source.packet_count(), "packet", "packets"),
-                    Tab::Conns => (app.source.conns().len(), "connection", "connections"),
+                    Tab::Conns => (app.source.conn_count(), "connection", "connections"),
                     Tab::Dns => (
-                        app.source.dns_rows().len(),
+                        app.source.dns_count(),
                         "DNS transaction",
                         "DNS transactions",
                     ),
-                    Tab::Http => (
-                        app.source.http_rows().len(),
-                        "HTTP exchange",
-                        "HTTP exchanges",
-                    ),
-                    Tab::Story => (
-                        super::source::StoryItem::count_stories(app.source.story()),
-                        "story",
-                        "stories",
-                    ),
+                    Tab::Http => (app.source.http_count(), "HTTP exchange", "HTTP exchanges"),
+                    Tab::Story => (app.source.story().count_stories(), "story", "stories"),
                 };
                 let noun = if total == 1 { one } else { many };
                 s.push_str(&format!(" — {shown} of {total} {noun}"));

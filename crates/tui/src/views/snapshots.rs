@@ -270,6 +270,7 @@ fn hostile_strings_are_escaped_everywhere() {
 /// rows the UI asks for.
 struct Million {
     rows: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    story: crate::source::Story,
 }
 
 impl crate::DataSource for Million {
@@ -302,8 +303,14 @@ impl crate::DataSource for Million {
             .contains(&number)
             .then(|| number as usize - 1)
     }
-    fn conns(&self) -> &[crate::source::ConnRow] {
-        &[]
+    fn conn_count(&self) -> usize {
+        0
+    }
+    fn conn_id(&self, _: usize) -> Option<u32> {
+        None
+    }
+    fn conn_row(&self, _: usize) -> Option<crate::source::ConnRow> {
+        None
     }
     fn conn_detail(&self, _: u32) -> crate::source::ConnDetail {
         Default::default()
@@ -311,14 +318,20 @@ impl crate::DataSource for Million {
     fn follow(&self, _: u32) -> Vec<crate::source::Turn> {
         Vec::new()
     }
-    fn dns_rows(&self) -> &[crate::source::DnsRow] {
-        &[]
+    fn dns_count(&self) -> usize {
+        0
     }
-    fn http_rows(&self) -> &[crate::source::HttpRow] {
-        &[]
+    fn dns_row(&self, _: usize) -> Option<crate::source::DnsRow> {
+        None
     }
-    fn story(&self) -> &[crate::source::StoryItem] {
-        &[]
+    fn http_count(&self) -> usize {
+        0
+    }
+    fn http_row(&self, _: usize) -> Option<crate::source::HttpRow> {
+        None
+    }
+    fn story(&self) -> &crate::source::Story {
+        &self.story
     }
     fn focus_conn(&mut self, _: Option<u32>) {}
     fn apply_filter(&mut self, _: &str) -> Result<(), String> {
@@ -348,7 +361,10 @@ impl crate::DataSource for Million {
 #[test]
 fn a_million_packets_build_only_visible_rows() {
     let rows = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut a = App::new(Box::new(Million { rows: rows.clone() }));
+    let mut a = App::new(Box::new(Million {
+        rows: rows.clone(),
+        story: Default::default(),
+    }));
     a.update(Action::Resize(120, 40));
     a.update(Action::Bottom);
     a.update(Action::PageUp);

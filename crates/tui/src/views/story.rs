@@ -6,16 +6,16 @@ use ratatui::layout::Rect;
 use ratatui::text::Span;
 
 use super::super::app::App;
-use super::super::flatten::tree_lines;
-use super::super::source::StoryItem;
+use super::super::flatten::story_lines;
+use super::super::story::StoryLine;
 use super::super::theme::Theme;
 use super::super::widgets::tree;
 use super::title;
 
 pub fn render(body: Rect, buf: &mut Buffer, app: &App, t: &Theme) {
-    let items = app.source.story();
+    let story = app.source.story();
     // The kinds are counted on the list's last line.
-    let stories = StoryItem::count_stories(items);
+    let stories = story.count_stories();
     let area = title(
         body,
         buf,
@@ -30,13 +30,13 @@ pub fn render(body: Rect, buf: &mut Buffer, app: &App, t: &Theme) {
             ),
         ],
     );
-    let lines = tree_lines(items, &app.story_expanded);
+    let lines = story_lines(story, &app.story_expanded);
     tree::render(
         buf,
         area,
         "",
         &lines,
-        &|s: &StoryItem| s.text.clone(),
+        &|l: &StoryLine| story.line_text(l).to_string(),
         &|_| Default::default(),
         app.story,
         true,
