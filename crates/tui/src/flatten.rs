@@ -346,7 +346,7 @@ mod tests {
         let labels = |exp: &HashSet<Vec<usize>>| {
             story_lines(&story, exp)
                 .iter()
-                .map(|l| story.line_text(l.node).to_string())
+                .map(|l| story.line_text(l.node))
                 .collect::<Vec<_>>()
         };
         assert_eq!(labels(&exp), ["a", "b"]);

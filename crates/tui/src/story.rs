@@ -1,12 +1,15 @@
-//! The story as the TUI holds it: every line's text in one buffer and a fixed-size
-//! record per line, in tree order (each line before the lines under it), rather than a
-//! tree of items with a `String` and a `Vec` each.
+//! The story as the TUI holds it: every line's text in zstd-compressed blocks and a
+//! fixed-size record per line, in tree order (each line before the lines under it),
+//! rather than a tree of items with a `String` and a `Vec` each.
 //!
-//! On manyflows.pcap the story has 1.27 M lines: as `StoryItem`s (a 56-byte item, a
-//! text allocation and a children list each) they took ~220 MB; here they take their
-//! text (~130 MB) plus 24 bytes a line. The views walk it by line index
-//! ([`Story::roots`], [`Story::children`]); [`crate::flatten::story_lines`] turns it into
-//! the visible lines with the same expansion keys (child-index paths) as any tree.
+//! On manyflows.pcap the story has 1.27 M lines and 132 MB of text: as `StoryItem`s (a
+//! 56-byte item, a text allocation and a children list each) they took ~220 MB; the
+//! text alone, plain, 124 MB. Compressed in blocks of [`BLOCK`] bytes (about 8 to 1:
+//! the lines repeat their words) it takes ~15 MB, plus 16 bytes a line. A view draws
+//! a screenful of lines, each read by decompressing its block (microseconds). The
+//! views walk the tree by line index ([`Story::roots`], [`Story::children`]);
+//! [`crate::flatten::story_lines`] turns it into the visible lines with the same
+//! expansion keys (child-index paths) as any tree.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,11 +19,23 @@ use crate::source::StoryItem;
 /// engine's connection list and never reach it).
 const NO_CONN: u32 = u32::MAX;
 
+/// Text gathered before it is compressed as one block (a block ends at a line's end).
+const BLOCK: usize = 16 * 1024;
+
+/// zstd's level: its fastest standard level already gets most of the ratio here.
+const LEVEL: i32 = 1;
+
 /// A story: lines of text, each with the connection it tells of, in a tree (a page,
 /// its events, each event's phase line).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Story {
-    text: String,
+    /// The compressed blocks, back to back.
+    packed: Vec<u8>,
+    /// Per block: where it ends in `packed`, and where its text starts in the whole
+    /// text (the lines' offsets count in the whole text).
+    blocks: Vec<(u64, u64)>,
+    /// Length of the whole text.
+    text_len: u64,
     lines: Vec<StoryLine>,
     /// Top-level lines, and those with lines under them (see
     /// [`Story::count_stories`]), counted once.
@@ -28,12 +43,12 @@ pub struct Story {
     stories: usize,
 }
 
-/// One line of a [`Story`]: where its text is, its connection, and where the lines
-/// under it end (the index just past its subtree).
+/// One line of a [`Story`]: where its text starts in the whole text (it ends where the
+/// next line's starts), its connection, and where the lines under it end (the index
+/// just past its subtree).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoryLine {
     start: u64,
-    len: u32,
     conn: u32,
     end: u32,
 }
@@ -60,17 +75,60 @@ impl Story {
         self.lines.get(i)
     }
 
-    /// A line's text.
-    pub fn line_text(&self, l: &StoryLine) -> &str {
-        let start = usize::try_from(l.start).unwrap_or(usize::MAX);
-        self.text
-            .get(start..start.saturating_add(l.len as usize))
+    /// Line `i`'s text ("" past the end). Decompresses the line's block.
+    pub fn text(&self, i: usize) -> String {
+        let Some(l) = self.lines.get(i) else {
+            return String::new();
+        };
+        let end = self.lines.get(i + 1).map_or(self.text_len, |n| n.start);
+        // The block holding the line: the last one starting at or before it (a line
+        // never spans two blocks).
+        let b = self
+            .blocks
+            .partition_point(|&(_, start)| start <= l.start)
+            .saturating_sub(1);
+        let Some(&(packed_end, text_start)) = self.blocks.get(b) else {
+            return String::new();
+        };
+        let packed_start = b
+            .checked_sub(1)
+            .and_then(|p| self.blocks.get(p))
+            .map_or(0, |&(e, _)| e);
+        let text_end = self.blocks.get(b + 1).map_or(self.text_len, |&(_, s)| s);
+        let (Ok(ps), Ok(pe), Ok(n)) = (
+            usize::try_from(packed_start),
+            usize::try_from(packed_end),
+            usize::try_from(text_end - text_start),
+        ) else {
+            return String::new();
+        };
+        let Some(Ok(block)) = self
+            .packed
+            .get(ps..pe)
+            .map(|c| zstd::bulk::decompress(c, n))
+        else {
+            return String::new();
+        };
+        let at = |o: u64| usize::try_from(o.saturating_sub(text_start)).unwrap_or(usize::MAX);
+        block
+            .get(at(l.start)..at(end))
+            .map(|t| String::from_utf8_lossy(t).into_owned())
             .unwrap_or_default()
     }
 
-    /// Line `i`'s text ("" past the end).
-    pub fn text(&self, i: usize) -> &str {
-        self.line(i).map_or("", |l| self.line_text(l))
+    /// A line's text, by its record (as [`Story::line`] gave it).
+    pub fn line_text(&self, l: &StoryLine) -> String {
+        // The record's index, from its place in `lines`.
+        let i = self
+            .lines
+            .partition_point(|x| x.start < l.start)
+            .min(self.lines.len());
+        // Lines with no text share their start: find this very record.
+        let same = self.lines[i..]
+            .iter()
+            .take_while(|x| x.start == l.start)
+            .position(|x| std::ptr::eq(x, l));
+        self.text(i + same.unwrap_or(0))
     }
 
     /// Line `i`'s connection.
@@ -125,7 +183,7 @@ impl Story {
             }
             let mut kids = self.children(r).filter(|&k| self.conn(k) == Some(c));
             if let Some(first) = kids.next() {
-                b.push(self.text(r), self.conn(r), 0);
+                b.push(&self.text(r), self.conn(r), 0);
                 for k in std::iter::once(first).chain(kids) {
                     self.copy(k, 1, &mut b);
                 }
@@ -136,7 +194,7 @@ impl Story {
 
     /// Line `i` and the lines under it into `b`, `i` at `depth`.
     fn copy(&self, i: usize, depth: usize, b: &mut StoryBuilder) {
-        b.push(self.text(i), self.conn(i), depth);
+        b.push(&self.text(i), self.conn(i), depth);
         for k in self.children(i) {
             self.copy(k, depth + 1, b);
         }
@@ -159,7 +217,7 @@ impl Story {
     pub fn to_items(&self) -> Vec<StoryItem> {
         fn go(s: &Story, sibs: Siblings<'_>) -> Vec<StoryItem> {
             sibs.map(|i| StoryItem {
-                text: s.text(i).to_string(),
+                text: s.text(i),
                 conn: s.conn(i),
                 children: go(s, s.children(i)),
             })
@@ -195,10 +253,14 @@ impl Iterator for Siblings<'_> {
     }
 }
 
-/// Builds a [`Story`] line by line in tree order, each line given with its depth.
+/// Builds a [`Story`] line by line in tree order, each line given with its depth; the
+/// text is compressed a block at a time as it comes, so it is never held whole.
 #[derive(Default)]
 pub struct StoryBuilder {
     story: Story,
+    /// Text of the block being filled, and where it starts in the whole text.
+    block: String,
+    block_start: u64,
     /// The lines whose subtrees are still open, outermost first.
     open: Vec<usize>,
 }
@@ -208,15 +270,33 @@ impl StoryBuilder {
     /// A depth deeper than one below the last line is taken as one below it.
     pub fn push(&mut self, text: &str, conn: Option<u32>, depth: usize) {
         self.close_to(depth.min(self.open.len()));
-        let start = self.story.text.len() as u64;
-        self.story.text.push_str(text);
+        if self.block.len() >= BLOCK {
+            self.flush();
+        }
         self.open.push(self.story.lines.len());
         self.story.lines.push(StoryLine {
-            start,
-            len: u32::try_from(text.len()).unwrap_or(u32::MAX),
+            start: self.block_start + self.block.len() as u64,
             conn: conn.unwrap_or(NO_CONN),
             end: 0,
         });
+        self.block.push_str(text);
+    }
+
+    /// Compresses the block being filled onto the story's blocks.
+    fn flush(&mut self) {
+        if self.block.is_empty() {
+            return;
+        }
+        // Compressing a buffer in memory fails only when zstd cannot allocate: the
+        // block's lines then read as empty rather than abort the UI.
+        let packed = zstd::bulk::compress(self.block.as_bytes(), LEVEL).unwrap_or_default();
+        self.story.packed.extend_from_slice(&packed);
+        self.story
+            .blocks
+            .push((self.story.packed.len() as u64, self.block_start));
+        self.block_start += self.block.len() as u64;
+        self.story.text_len = self.block_start;
+        self.block.clear();
     }
 
     /// Closes the open lines deeper than `depth` (their subtrees end here).
@@ -232,10 +312,12 @@ impl StoryBuilder {
     /// The story, its buffers of their exact size.
     pub fn finish(mut self) -> Story {
         self.close_to(0);
+        self.flush();
         let mut s = self.story;
         s.roots = s.roots().count();
         s.stories = s.roots().filter(|&r| s.has_children(r)).count();
-        s.text.shrink_to_fit();
+        s.packed.shrink_to_fit();
+        s.blocks.shrink_to_fit();
         s.lines.shrink_to_fit();
         s
     }
@@ -283,6 +365,7 @@ mod tests {
         assert_eq!(s.children(1).collect::<Vec<_>>(), [2]);
         assert_eq!(s.children(6).count(), 0);
         assert_eq!(s.text(2), "phases 1");
+        assert_eq!(s.line_text(s.line(3).unwrap()), "conn 2");
         assert_eq!(s.conn(6), None);
         assert_eq!(s.count_stories(), 2, "the closing line is no story");
         assert_eq!(s.root_count(), 3);
@@ -307,5 +390,29 @@ mod tests {
         let f = s.focus(1).to_items();
         assert_eq!(f, sample()[..1], "a page of the connection is kept whole");
         assert!(s.focus(9).is_empty());
+    }
+
+    /// Many blocks: every line reads back whole, empty lines included, at block
+    /// boundaries too.
+    #[test]
+    fn lines_read_back_across_blocks() {
+        let mut b = StoryBuilder::default();
+        let mut want = Vec::new();
+        for i in 0..20_000u32 {
+            let t = match i % 7 {
+                0 => String::new(),
+                k => format!("line {i} {}", "é".repeat(k as usize)),
+            };
+            b.push(&t, Some(i), (i % 3) as usize);
+            want.push(t);
+        }
+        let s = b.finish();
+        assert!(s.blocks.len() > 10, "{} blocks", s.blocks.len());
+        for (i, t) in want.iter().enumerate() {
+            assert_eq!(&s.text(i), t, "line {i}");
+            assert_eq!(&s.line_text(s.line(i).unwrap()), t, "line {i} by record");
+            assert_eq!(s.conn(i), Some(i as u32));
+        }
+        assert_eq!(s.text(want.len()), "");
     }
 }

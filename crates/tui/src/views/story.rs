@@ -36,7 +36,7 @@ pub fn render(body: Rect, buf: &mut Buffer, app: &App, t: &Theme) {
         area,
         "",
         &lines,
-        &|l: &StoryLine| story.line_text(l).to_string(),
+        &|l: &StoryLine| story.line_text(l),
         &|_| Default::default(),
         app.story,
         true,
