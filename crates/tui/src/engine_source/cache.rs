@@ -46,7 +46,8 @@ use wiretale_engine::story::ConnName;
 
 /// Bumped whenever the layout below changes (the build stamp covers the types).
 /// 2: connections and exchanges saved as they are held, encoded ([`Packed`]).
-/// 3: the story as one text buffer and a record per line ([`Story`]).
+/// 3: the story as compressed text and a record per line ([`Story`]); connection
+/// names encoded ([`Packed`]).
 pub const FORMAT: u32 = 3;
 /// First bytes of every cache file.
 const MAGIC: &[u8; 8] = b"WTIDX\x00\x01\n";
@@ -139,7 +140,7 @@ pub struct BodyRef<'a> {
     pub store: &'a StoreIndex,
     pub table: &'a PacketTable,
     pub conns: &'a Packed<wiretale_engine::analysis::ConnRecord>,
-    pub names: &'a [Option<ConnName>],
+    pub names: &'a Packed<Option<ConnName>>,
     pub first_pkt: &'a [u32],
     pub dns: &'a [DnsTransaction],
     pub http: &'a Packed<HttpRecord>,
@@ -155,7 +156,7 @@ pub struct Body {
     pub store: StoreIndex,
     pub table: PacketTable,
     pub conns: Packed<wiretale_engine::analysis::ConnRecord>,
-    pub names: Vec<Option<ConnName>>,
+    pub names: Packed<Option<ConnName>>,
     pub first_pkt: Vec<u32>,
     pub dns: Vec<DnsTransaction>,
     pub http: Packed<HttpRecord>,
@@ -174,7 +175,7 @@ struct PartARef<'a> {
     store: &'a StoreIndex,
     table: &'a PacketTable,
     index: &'a FilterIndex,
-    names: &'a [Option<ConnName>],
+    names: &'a Packed<Option<ConnName>>,
     first_pkt: &'a [u32],
     http_conn: &'a [u32],
     keys: &'a KeyState,
@@ -186,7 +187,7 @@ struct PartA {
     store: StoreIndex,
     table: PacketTable,
     index: FilterIndex,
-    names: Vec<Option<ConnName>>,
+    names: Packed<Option<ConnName>>,
     first_pkt: Vec<u32>,
     http_conn: Vec<u32>,
     keys: KeyState,

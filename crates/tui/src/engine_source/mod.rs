@@ -874,7 +874,7 @@ impl DataSource for EngineSource {
             store: &st,
             table: &self.table,
             rec,
-            name: sh.names.get(pos as usize).and_then(|n| n.as_ref()),
+            name: sh.names.get(pos as usize).flatten().as_ref(),
             dns: &sh.dns,
             http: &http,
             t0: self.t0(),
@@ -1062,9 +1062,9 @@ impl EngineSource {
         let pos = *self.conn_pos.get(id as usize)? as usize;
         let sh = self.shared.read().ok()?;
         let rec = sh.conns.get(pos)?;
-        let name = sh.names.get(pos).and_then(|n| n.as_ref());
+        let name = sh.names.get(pos).flatten();
         let first = sh.first_pkt.get(pos).copied().unwrap_or(u32::MAX);
-        Some(rows::conn_row(&rec, name, first, self.t0()))
+        Some(rows::conn_row(&rec, name.as_ref(), first, self.t0()))
     }
 }
 

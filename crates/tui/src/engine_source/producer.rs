@@ -52,7 +52,9 @@ const KEY_REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(1)
 #[derive(Default)]
 pub struct Shared {
     pub conns: Packed<ConnRecord>,
-    pub names: Vec<Option<ConnName>>,
+    /// Encoded too: a `ConnName` is ~160 bytes plus its strings, and the views read
+    /// one (a row's name, a connection's lookup) at a time.
+    pub names: Packed<Option<ConnName>>,
     /// Packet id of each connection's first packet.
     pub first_pkt: Vec<u32>,
     pub dns: Vec<DnsTransaction>,
@@ -479,7 +481,7 @@ impl Producer {
                 .get(c.conn.id.0 as usize)
                 .copied()
                 .unwrap_or(u32::MAX);
-            sh.names.push(self.names.name(&c));
+            sh.names.push(&self.names.name(&c));
             sh.first_pkt.push(first);
             sh.conns.push(&c);
         }
@@ -543,7 +545,7 @@ impl Producer {
         let story = story.finish();
         if let Ok(mut sh) = self.shared.write() {
             if sh.names.len() == names.len() {
-                sh.names = names;
+                sh.names = names.into_iter().collect();
             }
         }
         story

@@ -24,7 +24,7 @@ impl EngineSource {
             let naming_seq = self
                 .conn_pos
                 .get(c as usize)
-                .and_then(|&p| sh.names.get(p as usize)?.as_ref()?.dns_seq);
+                .and_then(|&p| sh.names.get(p as usize)??.dns_seq);
             // The DNS row that named the connection, found by its query frame.
             let naming_frame = naming_seq.and_then(|seq| {
                 let t = sh.dns.iter().find(|t| t.seq == seq)?;
@@ -112,10 +112,10 @@ impl EngineSource {
                 let Some(&pos) = self.conn_pos.get(id as usize) else {
                     return false;
                 };
-                let name = sh.names.get(pos as usize).and_then(|n| n.as_ref());
+                let name = sh.names.get(pos as usize).flatten();
                 sh.conns
                     .get(pos as usize)
-                    .is_some_and(|c| keep_conn(&c, name.map(|n| n.qname.as_str())))
+                    .is_some_and(|c| keep_conn(&c, name.as_ref().map(|n| n.qname.as_str())))
             })
             .collect();
         let keep_dns =
