@@ -149,6 +149,11 @@ pub struct ConnTable {
     /// time, oldest first (see [`REUSE_MEMORY_NS`]).
     recent: std::collections::VecDeque<(Key, i64)>,
     recent_last: FxHashMap<Key, i64>,
+    /// While the input is being finished in chunks ([`ConnTable::finish_some`]): the
+    /// slots still to finish, the next one last.
+    finishing: Option<Vec<u32>>,
+    /// The input has ended: connections are being finished (see [`ConnTable::finish_some`]).
+    ending: bool,
     pub stats: TableStats,
 }
 
@@ -177,6 +182,8 @@ impl ConnTable {
             last_sweep: None,
             recent: std::collections::VecDeque::new(),
             recent_last: FxHashMap::default(),
+            finishing: None,
+            ending: false,
             stats: TableStats::default(),
         }
     }
@@ -393,13 +400,58 @@ impl ConnTable {
     /// End of input: flush every open connection (buffered data after holes as
     /// gap + data), finish them all in connection-id order.
     pub fn finish(&mut self, sink: &mut impl StreamSink) {
-        let mut slots: Vec<(u32, u32)> = (0..self.slab.len())
-            .filter_map(|i| Some((self.id_at(i)?.0, i as u32)))
-            .collect();
-        slots.sort_unstable();
-        for (_, s) in slots {
+        self.finish_some(usize::MAX, sink);
+    }
+
+    /// [`finish`](Self::finish) a few at a time: finishes the next `n` open connections
+    /// in connection-id order and says whether any are left. The order is fixed at the
+    /// first call (the connections open then, by id), so finishing in chunks finishes
+    /// the same connections in the same order as finishing them all at once; a caller
+    /// takes each chunk's records before the next, and the end of a capture with tens
+    /// of thousands of open connections never holds all their records at once. No
+    /// packet may come between the calls.
+    pub fn finish_some(&mut self, n: usize, sink: &mut impl StreamSink) -> bool {
+        let mut order = match self.finishing.take() {
+            Some(o) => o,
+            None => {
+                let mut slots: Vec<(u32, u32)> = (0..self.slab.len())
+                    .filter_map(|i| Some((self.id_at(i)?.0, i as u32)))
+                    .collect();
+                // Largest id first: the next one to finish is popped off the end.
+                slots.sort_unstable_by(|a, b| b.cmp(a));
+                slots.into_iter().map(|(_, s)| s).collect()
+            }
+        };
+        let chunk = order.split_off(order.len() - n.min(order.len()));
+        let more = !order.is_empty();
+        if more {
+            self.finishing = Some(order);
+        }
+        self.ending = true;
+        for s in chunk.into_iter().rev() {
             self.finish_slot(s, sink);
         }
+        if !more {
+            self.release();
+        }
+        more
+    }
+
+    /// Every connection is finished (the end of input): the table's maps, slab and
+    /// remembered tuples give their room back (the largest ever needed, ~50 MB after
+    /// ~100 k connections at once), so the consumer that tells the story of the end
+    /// does not do it beside an empty table's peak. No packet comes after the end.
+    fn release(&mut self) {
+        if self.live > 0 {
+            return;
+        }
+        self.map = FxHashMap::default();
+        self.slab = Vec::new();
+        self.packed = Vec::new();
+        self.free = Vec::new();
+        self.closing = std::collections::VecDeque::new();
+        self.recent = std::collections::VecDeque::new();
+        self.recent_last = FxHashMap::default();
     }
 
     fn find(&self, key: &Key, side: usize, vlan: VlanCtx) -> Option<u32> {
@@ -606,7 +658,8 @@ impl ConnTable {
         }
         self.free.push(slot);
         self.live -= 1;
-        if closed && conn.proto == ConnProto::Tcp {
+        // At the end of input no SYN is to come: nothing to remember for `port_reuse`.
+        if closed && conn.proto == ConnProto::Tcp && !self.ending {
             let t = conn.last_ts.0;
             self.recent.push_back((*key, t));
             self.recent_last.insert(*key, t);
