@@ -487,6 +487,17 @@ impl ConnTable {
     /// Whether a closed connection on `key` saw its last packet at most
     /// [`REUSE_MEMORY_NS`] before `now` (forgetting older ones on the way).
     fn recently_closed(&mut self, key: &Key, now: Timestamp) -> bool {
+        let horizon = self.forget_old_tuples(now);
+        self.recent_last.get(key).is_some_and(|&t| t >= horizon)
+    }
+
+    /// Forgets the tuples of closed connections older than [`REUSE_MEMORY_NS`] before
+    /// `now`; returns that horizon. Run at every new SYN and at every sweep, so the
+    /// tuples held follow the last 5 s and not the file. Their map and queue give
+    /// room back once four times too large: a hash map never shrinks by itself, and
+    /// with the churn of a long capture it grows to twice the most tuples ever held
+    /// (its deleted slots count until a resize), which grew with the input.
+    fn forget_old_tuples(&mut self, now: Timestamp) -> i64 {
         let horizon = now.0.saturating_sub(REUSE_MEMORY_NS);
         while let Some(&(k, t)) = self.recent.front() {
             if t >= horizon {
@@ -497,7 +508,19 @@ impl ConnTable {
                 self.recent_last.remove(&k);
             }
         }
-        self.recent_last.get(key).is_some_and(|&t| t >= horizon)
+        horizon
+    }
+
+    /// Gives the remembered tuples' room back when it is four times what they need
+    /// (at a sweep: once a second of capture time at most).
+    fn shrink_tuples(&mut self) {
+        const SLACK: usize = 4096;
+        if self.recent_last.capacity() > 4 * self.recent_last.len() + SLACK {
+            self.recent_last.shrink_to(2 * self.recent_last.len());
+        }
+        if self.recent.capacity() > 4 * self.recent.len() + SLACK {
+            self.recent.shrink_to(2 * self.recent.len());
+        }
     }
 
     fn expired(&self, e: &Entry, now: Timestamp) -> bool {
@@ -523,6 +546,8 @@ impl ConnTable {
             return;
         }
         self.last_sweep = Some(now);
+        self.forget_old_tuples(now);
+        self.shrink_tuples();
         // Finished in connection-id order, not slot order: slots depend on which
         // connections lived in this table, ids on the order of first packets, so a
         // sharded run (`analysis::shard`) can merge its tables' sweeps into this order.
