@@ -30,6 +30,9 @@ pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
     // Lookups seen so far name the connections as they finish.
     let mut names = NameIndex::new();
     let mut next_id: u32 = 0;
+    // The end's chunks' connections already overtaken by the window, in the order they
+    // came (printed at the last drain, before the rest of the end).
+    let mut overtaken: Vec<ConnRecord> = Vec::new();
     // Decided (and the selection borrowed) only when a connection is printed.
     let keep = |c: &ConnRecord, names: &NameIndex, sel: &Selection| {
         let name = names.name(c);
@@ -73,8 +76,25 @@ pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
         None,
         record_matches(&matched, &stop),
         |engine, at_end, sel| {
+            if engine.finishing() {
+                // A chunk of the end: its connections are named and printed with the
+                // rest of the end, once the end's lookups are in (all at the last drain).
+                for c in engine.take_conns() {
+                    if c.conn.id.0 < next_id {
+                        overtaken.push(c);
+                    } else {
+                        pending.insert(c.conn.id.0, c);
+                    }
+                }
+                return;
+            }
             for tx in engine.take_dns(at_end) {
                 names.add(&tx);
+            }
+            for c in std::mem::take(&mut overtaken) {
+                if keep(&c, &names, sel) {
+                    rows.print(&mut out, &c, &names);
+                }
             }
             for c in engine.take_conns() {
                 if c.conn.id.0 < next_id {

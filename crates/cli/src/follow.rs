@@ -723,6 +723,8 @@ fn conn_matches(a: &FollowArgs, sel: &mut Selection) -> anyhow::Result<Option<bo
     sel.prepare(&a.common.file, &mut cfg)?;
     let matched = std::cell::RefCell::new(Matched::new(sel));
     let mut names = wiretale_engine::story::NameIndex::new();
+    // The wanted connection, when an end's chunk finished it (see `Records::finishing`).
+    let mut end = Vec::new();
     let mut keep = false;
     let mut seen = false;
     drive_with(
@@ -736,10 +738,27 @@ fn conn_matches(a: &FollowArgs, sel: &mut Selection) -> anyhow::Result<Option<bo
             Next::Continue
         },
         |engine, at_end, sel| {
+            if engine.finishing() {
+                // A chunk of the end: named with the end's lookups, at the last drain.
+                end.extend(
+                    engine
+                        .take_conns()
+                        .into_iter()
+                        .filter(|c| c.conn.id == want),
+                );
+                return;
+            }
             for tx in engine.take_dns(at_end) {
                 names.add(&tx);
             }
-            for c in engine.take_conns().iter().filter(|c| c.conn.id == want) {
+            let mut conns = std::mem::take(&mut end);
+            conns.extend(
+                engine
+                    .take_conns()
+                    .into_iter()
+                    .filter(|c| c.conn.id == want),
+            );
+            for c in &conns {
                 seen = true;
                 let name = names.name(c);
                 keep |= sel.keep_conn(

@@ -7,12 +7,14 @@ use std::sync::mpsc;
 
 use super::select::Selection;
 use wiretale_engine::analysis::shard::{
-    Dispatcher, Merged, Merger, Records, Window, WindowOut, Worker, DRAIN_EVERY,
+    Dispatcher, Merged, Merger, Records, Window, WindowOut, Worker, DRAIN_EVERY, FINISH_CHUNK,
 };
 use wiretale_engine::analysis::{Engine, EngineConfig, Limits, PacketSummary};
 use wiretale_engine::base::Timestamp;
 use wiretale_engine::capture::{self, BpfFilter, CaptureError};
+use wiretale_engine::proto::dns::DnsTransaction;
 use wiretale_engine::proto::tls::KeyLog;
+use wiretale_engine::story::{ConnRecord, HttpRecord, Pending};
 
 /// What the per-packet callback wants next.
 pub enum Next {
@@ -155,11 +157,83 @@ pub fn drive_share(
         }
     }
     if !stopped {
-        engine.finish();
+        // The connections still open are finished a chunk at a time, each chunk drained
+        // before the next: the end never holds all their records at once.
+        while !engine.finish_some(FINISH_CHUNK) {
+            drain(&mut engine, false, sel);
+            engine.discard_untaken();
+        }
         drain(&mut engine, true, sel);
     }
     super::limits::report(&engine.limits_hit());
     Ok(damage)
+}
+
+/// For a consumer that needs every record of the end in one drain (sorted together,
+/// or named by the end's lookups): keeps the connections and HTTP exchanges of the
+/// end's chunks ([`Records::finishing`]) and hands them, before the last drain's own,
+/// to that drain, so the consumer sees the end as one `finish` gives it.
+#[derive(Default)]
+pub struct WholeEnd {
+    conns: Vec<ConnRecord>,
+    http: Vec<HttpRecord>,
+}
+
+impl WholeEnd {
+    /// Runs the consumer's drain `f`, or keeps a chunk of the end for the last drain.
+    pub fn drain(
+        &mut self,
+        r: &mut dyn Records,
+        at_end: bool,
+        f: impl FnOnce(&mut dyn Records, bool),
+    ) {
+        if r.finishing() {
+            self.conns.append(&mut r.take_conns());
+            self.http.append(&mut r.take_http());
+            return;
+        }
+        if self.conns.is_empty() && self.http.is_empty() {
+            return f(r, at_end);
+        }
+        let mut whole = Replay {
+            inner: r,
+            conns: std::mem::take(&mut self.conns),
+            http: std::mem::take(&mut self.http),
+        };
+        f(&mut whole, at_end);
+    }
+}
+
+/// The last drain of the end with the chunks kept before it ([`WholeEnd`]).
+struct Replay<'a> {
+    inner: &'a mut dyn Records,
+    conns: Vec<ConnRecord>,
+    http: Vec<HttpRecord>,
+}
+
+impl Records for Replay<'_> {
+    fn take_conns(&mut self) -> Vec<ConnRecord> {
+        let mut v = std::mem::take(&mut self.conns);
+        v.append(&mut self.inner.take_conns());
+        v
+    }
+    fn take_http(&mut self) -> Vec<HttpRecord> {
+        let mut v = std::mem::take(&mut self.http);
+        v.append(&mut self.inner.take_http());
+        v
+    }
+    fn take_dns(&mut self, at_end: bool) -> Vec<DnsTransaction> {
+        self.inner.take_dns(at_end)
+    }
+    fn now(&self) -> Timestamp {
+        self.inner.now()
+    }
+    fn pending(&self) -> Pending {
+        self.inner.pending()
+    }
+    fn finishing(&self) -> bool {
+        false
+    }
 }
 
 /// The record commands' loop (`conns`, `dns`, `http`, `story`): [`drive_with`] on one
@@ -261,8 +335,17 @@ fn drive_sharded(
                 .spawn_scoped(scope, move || {
                     let mut w = Worker::new(cfg, k);
                     for win in rx {
-                        if otx.send(w.run(win)).is_err() {
-                            break;
+                        let mut out = w.run(win);
+                        // The end comes in chunks: each sent as it is finished.
+                        loop {
+                            let more = out.more;
+                            if otx.send(out).is_err() {
+                                return;
+                            }
+                            if !more {
+                                break;
+                            }
+                            out = w.more();
                         }
                     }
                 })
@@ -277,17 +360,28 @@ fn drive_sharded(
             }
             Ok(())
         };
-        // Merges the oldest window in flight and hands it to `drain`.
+        // Merges the oldest window in flight and hands it to `drain`; the end's window
+        // then the end's chunks, one drain each, until no worker has more.
         let mut collect = |merger: &mut Merger, at_end: bool, sel: &Selection| {
-            let outs = from
-                .iter()
-                .map(|r| r.recv())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|_| anyhow::anyhow!("a shard worker failed"))?;
-            let mut m: Merged = merger.merge(outs, at_end);
-            drain(&mut m, at_end, sel);
-            merger.taken(&m);
-            anyhow::Ok(())
+            let mut more = vec![true; from.len()];
+            loop {
+                let outs = from
+                    .iter()
+                    .zip(&more)
+                    .map(|(r, &m)| if m { r.recv().map(Some) } else { Ok(None) })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|_| anyhow::anyhow!("a shard worker failed"))?;
+                for (m, o) in more.iter_mut().zip(&outs) {
+                    *m = o.as_ref().is_some_and(|o| o.more);
+                }
+                let mut m: Merged = merger.merge_some(outs, at_end);
+                let last = !m.finishing();
+                drain(&mut m, at_end && last, sel);
+                merger.taken(&m);
+                if last {
+                    return anyhow::Ok(());
+                }
+            }
         };
         let mut d = Dispatcher::new(shards, pending_every);
         let mut in_flight: VecDeque<bool> = VecDeque::new();

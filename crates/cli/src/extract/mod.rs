@@ -201,16 +201,19 @@ fn extract_file(
             }
         }
     };
+    // The tables sort and name the end's records together: its chunks wait for the
+    // last drain.
+    let whole_end = RefCell::new(run::WholeEnd::default());
     let drain = |engine: &mut dyn Records, at_end: bool, sel: &Selection| {
         if failure.borrow().is_some() {
             return;
         }
-        let r = sink
-            .borrow_mut()
-            .drain(engine, at_end, sel, &matched.borrow());
-        if let Err(e) = r {
-            *failure.borrow_mut() = Some(e);
-        }
+        whole_end.borrow_mut().drain(engine, at_end, |r, at_end| {
+            let res = sink.borrow_mut().drain(r, at_end, sel, &matched.borrow());
+            if let Err(e) = res {
+                *failure.borrow_mut() = Some(e);
+            }
+        });
     };
     let story = tables.contains(&Table::Story);
     // A failed write stops the read at the next frame.

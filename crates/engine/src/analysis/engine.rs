@@ -76,6 +76,8 @@ pub struct Engine {
     last_ts: Timestamp,
     /// Limit hits seen on packets and drained records (see [`Engine::limits_hit`]).
     limits: LimitTally,
+    /// Finishing in chunks, more to come ([`Engine::finish_some`]).
+    finishing: bool,
 }
 
 impl Engine {
@@ -94,6 +96,7 @@ impl Engine {
             dns_probe: dns::DnsPortProbe::new(),
             last_ts: Timestamp::default(),
             limits: LimitTally::default(),
+            finishing: false,
         }
     }
 
@@ -370,11 +373,40 @@ impl Engine {
 
     /// End of input: flushes every connection and decoder.
     pub fn finish(&mut self) {
-        // Every open connection becomes a record now: room for exactly that many, not
-        // the next power of two (up to half as many again, 600 bytes each).
-        self.apps.done_conns.reserve_exact(self.table.live());
-        self.table.finish(&mut self.apps);
+        self.finish_some(usize::MAX);
+    }
+
+    /// [`Engine::finish`] in chunks: finishes the next `n` connections still open (in
+    /// connection-id order, the order `finish` gives) and returns true once every
+    /// connection and decoder is finished. The caller takes each chunk's connection and
+    /// HTTP records before asking for the next (`run.rs` drains between chunks), so the
+    /// end of a capture with tens of thousands of open connections (~600 bytes of record
+    /// each) never holds all of them at once.
+    ///
+    /// Between the chunks [`Engine::finishing`] is true and DNS transactions are held
+    /// back ([`Engine::take_dns`] gives none before the last drain), so every DNS
+    /// transaction of the end still comes out at once, after the last chunk: their
+    /// order, and the names the end's connections get from them, are those of one
+    /// `finish`. No frame may come between the chunks.
+    pub fn finish_some(&mut self, n: usize) -> bool {
+        // Room for exactly this chunk's records, not the next power of two (up to half
+        // as many again, 600 bytes each).
+        self.apps.done_conns.reserve_exact(self.table.live().min(n));
+        self.finishing = true;
+        if self.table.finish_some(n, &mut self.apps) {
+            return false;
+        }
         self.apps.finish(self.last_ts);
+        self.finishing = false;
+        true
+    }
+
+    /// Whether the input is being finished in chunks ([`Engine::finish_some`]) and
+    /// more chunks are to come: a consumer that needs every record of the end at once
+    /// (sorted together, or named by the end's DNS transactions) keeps what it takes
+    /// until the last drain.
+    pub fn finishing(&self) -> bool {
+        self.finishing
     }
 
     /// Connections finished since the last call (in the order they finished).
@@ -399,6 +431,9 @@ impl Engine {
 
     /// DNS transactions finished since the last call (all of them after [`Engine::finish`]).
     pub fn take_dns(&mut self, at_end: bool) -> Vec<DnsTransaction> {
+        if self.finishing {
+            return Vec::new();
+        }
         if at_end {
             self.apps.dns.finish()
         } else {
@@ -425,6 +460,10 @@ impl Engine {
     pub fn discard_untaken(&mut self) {
         self.apps.done_conns.clear();
         self.apps.http.clear();
+        if self.finishing {
+            // The end's DNS transactions all come out after the last chunk.
+            return;
+        }
         self.apps.dns.expire(self.last_ts);
         drop(self.apps.dns.drain_finished());
     }
@@ -638,6 +677,50 @@ mod tests {
             packs += n;
         }
         assert!(packs > 50, "{packs} connections packed");
+    }
+
+    /// Finishing in chunks ([`Engine::finish_some`]) gives the records `finish` gives,
+    /// in the same order, on every capture: the connections and HTTP exchanges chunk by
+    /// chunk, the DNS transactions of the end all after the last chunk.
+    #[test]
+    fn finishing_in_chunks_gives_what_finish_gives_on_every_capture() {
+        let mut chunks = 0;
+        for path in crate::testutil::all_captures() {
+            let mut run = |n: usize| -> [Vec<String>; 3] {
+                let Ok(mut src) = crate::capture::open(&path) else {
+                    return Default::default();
+                };
+                let mut e = Engine::new(EngineConfig::default());
+                while let Ok(Some(f)) = src.next_frame() {
+                    if e.process(&f).id.0.is_multiple_of(64) {
+                        e.take_dns(false);
+                        e.discard_untaken();
+                    }
+                }
+                // Connections, HTTP exchanges, DNS transactions.
+                let mut end: [Vec<String>; 3] = Default::default();
+                let take = |e: &mut Engine, end: &mut [Vec<String>; 3]| {
+                    end[0].extend(e.take_conns().iter().map(|c| format!("{c:?}")));
+                    end[1].extend(e.take_http().iter().map(|h| format!("{h:?}")));
+                };
+                while !e.finish_some(n) {
+                    assert!(e.finishing());
+                    assert!(e.take_dns(false).is_empty());
+                    take(&mut e, &mut end);
+                    chunks += 1;
+                }
+                assert!(!e.finishing());
+                take(&mut e, &mut end);
+                end[2].extend(e.take_dns(true).iter().map(|t| format!("{t:?}")));
+                let c = e.census();
+                assert_eq!((c.table.live, c.app_states), (0, 0), "{c:?}");
+                end
+            };
+            let whole = run(usize::MAX);
+            let chunked = run(2);
+            assert!(whole == chunked, "{}", path.display());
+        }
+        assert!(chunks > 50, "{chunks} chunks");
     }
 
     /// The engine's state follows the open connections: one application state per live

@@ -23,6 +23,10 @@ pub struct Merger {
     taken: LimitTally,
     /// The workers' own limit counts, as of their last window.
     worker_limits: Vec<LimitTally>,
+    /// While the end comes in chunks ([`Merger::merge_some`]): per worker, the records
+    /// received and not released yet, in its order.
+    held_conns: Vec<Vec<(Tag, ConnRecord)>>,
+    held_http: Vec<Vec<(Tag, HttpRecord)>>,
 }
 
 /// One drain's records, in one engine's order and numbering.
@@ -34,6 +38,8 @@ pub struct Merged {
     now: Timestamp,
     pending: Option<Pending>,
     taken: LimitTally,
+    /// One of the end's chunks, more to come (see [`Records::finishing`]).
+    finishing: bool,
 }
 
 impl Merger {
@@ -46,11 +52,39 @@ impl Merger {
             dns_done: BTreeMap::new(),
             taken: LimitTally::default(),
             worker_limits: vec![LimitTally::default(); workers],
+            held_conns: Vec::new(),
+            held_http: Vec::new(),
         }
     }
 
     /// Merges every worker's output for one window (`outs[w]` from worker `w`).
     pub fn merge(&mut self, outs: Vec<WindowOut>, at_end: bool) -> Merged {
+        self.merge_some(outs.into_iter().map(Some).collect(), at_end)
+    }
+
+    /// [`Merger::merge`] where the end of the input comes in chunks: after a window
+    /// that ended the input, each worker whose output said [`WindowOut::more`] sends
+    /// another chunk, and the others `None`, until none has more.
+    ///
+    /// A worker finishes its connections in id order, so once it sent the record of
+    /// connection *k*, its records still to come are of later connections: each merge
+    /// releases the end's records up to the smallest such *k* of the workers with
+    /// more, and holds the rest. The DNS transactions of the end come with every
+    /// worker's last chunk, and are released then, all at once.
+    pub fn merge_some(&mut self, outs: Vec<Option<WindowOut>>, at_end: bool) -> Merged {
+        if self.held_conns.len() < outs.len() {
+            self.held_conns.resize_with(outs.len(), Vec::new);
+            self.held_http.resize_with(outs.len(), Vec::new);
+        }
+        let more: Vec<bool> = outs
+            .iter()
+            .map(|o| o.as_ref().is_some_and(|o| o.more))
+            .collect();
+        let finishing = more.contains(&true);
+        // A worker that had sent its last chunk sends nothing.
+        let present: Vec<bool> = outs.iter().map(Option::is_some).collect();
+        let outs: Vec<WindowOut> = outs.into_iter().map(Option::unwrap_or_default).collect();
+        let dns_now = !finishing;
         // New ids first: by the frame that created them (a frame is one worker's), so
         // in order of first packets, as one engine numbers them.
         let mut created: Vec<(u64, usize, usize)> = Vec::new();
@@ -110,6 +144,9 @@ impl Merger {
                 *t = retag(*t);
             }
             http.push(hs);
+            if !present.get(w).copied().unwrap_or(true) {
+                continue;
+            }
             for mut tx in o.dns {
                 tx.seq = gseq(tx.seq);
                 tx.tc_retry_of = tx.tc_retry_of.map(gseq);
@@ -136,7 +173,10 @@ impl Merger {
                 *l = o.limits;
             }
         }
-        let dns = if at_end {
+        let dns = if !dns_now {
+            // The end's chunks: every DNS transaction comes with the last.
+            Vec::new()
+        } else if at_end {
             std::mem::take(&mut self.dns_done).into_values().collect()
         } else {
             let rest = self.dns_done.split_off(&oldest.unwrap_or(u64::MAX));
@@ -149,14 +189,63 @@ impl Merger {
             let held = self.dns_done.values().map(DnsTransaction::first_ts).min();
             p.dns_held_since = min_opt(p.dns_held_since, held);
         }
+        let (conns, http) = if finishing || self.held_conns.iter().any(|h| !h.is_empty()) {
+            self.release_end(conns, http, &more)
+        } else {
+            (merge_sorted(conns), merge_sorted(http))
+        };
         Merged {
-            conns: merge_sorted(conns),
-            http: merge_sorted(http),
+            conns,
+            http,
             dns,
             now,
             pending,
             taken: LimitTally::default(),
+            finishing,
         }
+    }
+
+    /// The end's chunks (see [`Merger::merge_some`]): adds this merge's records to
+    /// those held, and releases those no worker with `more` can still precede.
+    fn release_end(
+        &mut self,
+        conns: Vec<Vec<(Tag, ConnRecord)>>,
+        http: Vec<Vec<(Tag, HttpRecord)>>,
+        more: &[bool],
+    ) -> (Vec<ConnRecord>, Vec<HttpRecord>) {
+        for (h, c) in self.held_conns.iter_mut().zip(conns) {
+            h.extend(c);
+        }
+        for (h, c) in self.held_http.iter_mut().zip(http) {
+            h.extend(c);
+        }
+        // A worker with more has sent its records up to its last connection's tag (a
+        // worker with more sent at least one connection; before any, nothing of the
+        // end can go, but the records of the window's frames can).
+        let bound = more
+            .iter()
+            .zip(&self.held_conns)
+            .filter(|(m, _)| **m)
+            .map(|(_, h)| h.last().map_or((u64::MAX, 2, 0), |(t, _)| *t))
+            .min();
+        let upto = |t: &Tag| bound.is_none_or(|b| *t <= b);
+        let conns = self
+            .held_conns
+            .iter_mut()
+            .map(|h| {
+                let k = h.partition_point(|(t, _)| upto(t));
+                h.drain(..k).collect()
+            })
+            .collect();
+        let http = self
+            .held_http
+            .iter_mut()
+            .map(|h| {
+                let k = h.partition_point(|(t, _)| upto(t));
+                h.drain(..k).collect()
+            })
+            .collect();
+        (merge_sorted(conns), merge_sorted(http))
     }
 
     /// Counts what the consumer took from a merged window (as [`crate::analysis::Engine::take_conns`]).
@@ -246,6 +335,9 @@ impl Records for Merged {
             open: HashMap::new(),
             dns_held_since: None,
         })
+    }
+    fn finishing(&self) -> bool {
+        self.finishing
     }
 }
 

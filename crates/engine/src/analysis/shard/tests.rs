@@ -32,8 +32,27 @@ fn batch(r: &mut dyn Records, at_end: bool, want_pending: bool) -> String {
     s
 }
 
-/// One engine, drained as the CLI drains it.
-fn single(path: &std::path::Path) -> Vec<String> {
+/// The end's records (DNS, HTTP, connections), which come in chunks of different
+/// sizes from one engine and from the merge: compared whole.
+#[derive(Default)]
+struct End([String; 3]);
+
+impl End {
+    fn add(&mut self, r: &mut dyn Records, at_end: bool) {
+        for t in r.take_dns(at_end) {
+            self.0[0].push_str(&format!("dns {t:?}\n"));
+        }
+        for h in r.take_http() {
+            self.0[1].push_str(&format!("http {h:?}\n"));
+        }
+        for c in r.take_conns() {
+            self.0[2].push_str(&format!("conn {c:?}\n"));
+        }
+    }
+}
+
+/// One engine, drained as the CLI drains it (the end in chunks of `chunk`).
+fn single(path: &std::path::Path, chunk: usize) -> Vec<String> {
     let mut src = capture::open(path).expect("open");
     let mut e = Engine::new(EngineConfig::default());
     let mut out = Vec::new();
@@ -51,47 +70,82 @@ fn single(path: &std::path::Path) -> Vec<String> {
             out.push(batch(&mut e, false, due));
         }
     }
-    e.finish();
-    out.push(batch(&mut e, true, false));
+    let mut end = End::default();
+    while !e.finish_some(chunk) {
+        assert!(Records::finishing(&e));
+        end.add(&mut e, false);
+    }
+    end.add(&mut e, true);
+    out.push(end.0.concat());
     out
 }
 
-fn sharded(path: &std::path::Path, shards: usize) -> Vec<String> {
+fn sharded(path: &std::path::Path, shards: usize, chunk: usize) -> Vec<String> {
     let mut src = capture::open(path).expect("open");
     let mut d = Dispatcher::new(shards, Some(EVERY));
     let mut workers: Vec<Worker> = (0..shards)
-        .map(|_| Worker::new(EngineConfig::default(), None))
+        .map(|_| {
+            let mut w = Worker::new(EngineConfig::default(), None);
+            w.set_finish_chunk(chunk);
+            w
+        })
         .collect();
     let mut m = Merger::new(shards);
     let mut out = Vec::new();
-    let mut run = |ws: Vec<Window>, at_end: bool, out: &mut Vec<String>| {
-        let want = ws.first().is_some_and(|w| w.end.want_pending);
-        let outs = ws
-            .into_iter()
-            .zip(workers.iter_mut())
-            .map(|(w, k)| k.run(w))
-            .collect();
-        let mut merged = m.merge(outs, at_end);
-        out.push(batch(&mut merged, at_end, want));
-    };
     while let Ok(Some(f)) = src.next_frame() {
         if let Some(ws) = d.push(&f) {
-            run(ws, false, &mut out);
+            let want = ws.first().is_some_and(|w| w.end.want_pending);
+            let outs = ws
+                .into_iter()
+                .zip(workers.iter_mut())
+                .map(|(w, k)| k.run(w))
+                .collect();
+            out.push(batch(&mut m.merge(outs, false), false, want));
         }
     }
-    run(d.end(), true, &mut out);
+    // The end: the window, then each worker's chunks until it has no more.
+    let mut outs: Vec<Option<WindowOut>> = d
+        .end()
+        .into_iter()
+        .zip(workers.iter_mut())
+        .map(|(w, k)| Some(k.run(w)))
+        .collect();
+    let mut end = End::default();
+    loop {
+        let more: Vec<bool> = outs
+            .iter()
+            .map(|o| o.as_ref().is_some_and(|o| o.more))
+            .collect();
+        let mut merged = m.merge_some(outs, true);
+        let last = !merged.finishing();
+        end.add(&mut merged, last);
+        if last {
+            break;
+        }
+        outs = workers
+            .iter_mut()
+            .zip(&more)
+            .map(|(k, &m)| m.then(|| k.more()))
+            .collect();
+    }
+    out.push(end.0.concat());
     out
 }
 
 fn same(path: std::path::PathBuf) {
-    let one = single(&path);
+    same_in_chunks(path, FINISH_CHUNK);
+}
+
+/// [`same`], the end finished `chunk` connections at a time.
+fn same_in_chunks(path: std::path::PathBuf, chunk: usize) {
+    let one = single(&path, chunk);
     assert!(
         one.iter().any(|b| b.contains("conn ")),
         "{}: no records",
         path.display()
     );
     for shards in [1, 2, 3, 4] {
-        let other = sharded(&path, shards);
+        let other = sharded(&path, shards, chunk);
         assert_eq!(one.len(), other.len(), "{}: drains", path.display());
         for (i, (a, b)) in one.iter().zip(&other).enumerate() {
             assert!(
@@ -118,6 +172,15 @@ fn fragments_dns_and_many_flows_give_the_same_batches() {
     ] {
         same(testutil::shared_capture(rel));
     }
+}
+
+/// The end in chunks of one or two connections: every chunk merged as it comes, the
+/// records in one engine's order, the DNS transactions all after the last chunk.
+#[test]
+fn the_end_in_small_chunks_gives_the_same_records() {
+    same_in_chunks(testutil::bundled_capture("lab-page.pcap"), 1);
+    same_in_chunks(testutil::bundled_capture("lab-curl.pcap"), 2);
+    same_in_chunks(testutil::shared_capture("zeek/ipv6-fragmented-dns.pcap"), 1);
 }
 
 #[test]

@@ -11,6 +11,8 @@ use crate::proto::dns::DnsTransaction;
 use crate::proto::tls::KeyLog;
 use crate::story::{ConnRecord, HttpRecord};
 
+use super::FINISH_CHUNK;
+
 /// One step of the file, as a worker sees it.
 #[derive(Clone, Debug)]
 pub enum Step {
@@ -69,6 +71,9 @@ pub struct WindowOut {
     pub now: Timestamp,
     /// Limit hits so far (records' own anomalies are counted by the merge).
     pub limits: LimitTally,
+    /// A chunk of the end ([`Worker::more`] gives the next): more connections to
+    /// finish, and the DNS transactions of the end still held.
+    pub more: bool,
 }
 
 /// One shard's engine and what it has told the merge so far.
@@ -78,6 +83,8 @@ pub struct Worker {
     dns_seq: u64,
     /// Within-frame order of records (phase 1).
     order: u64,
+    /// Connections finished per chunk of the end ([`FINISH_CHUNK`]; tests use fewer).
+    finish_chunk: usize,
 }
 
 impl Worker {
@@ -91,7 +98,14 @@ impl Worker {
             created: 0,
             dns_seq: 0,
             order: 0,
+            finish_chunk: FINISH_CHUNK,
         }
+    }
+
+    /// Finishes the end in chunks of `n` connections (tests: chunks on small captures).
+    #[cfg(test)]
+    pub(super) fn set_finish_chunk(&mut self, n: usize) {
+        self.finish_chunk = n;
     }
 
     /// Runs one window (see [`Step`]); at the end of input, finishes.
@@ -130,15 +144,12 @@ impl Worker {
             }
         }
         if w.end.at_end {
-            self.engine.finish();
-            self.collect(&mut out, u64::MAX, 2);
+            return self.end_chunk(out);
         }
-        let (dns, oldest) = self.engine.take_dns_all(w.end.at_end);
-        // A transaction made while finishing (a DNS-over-TCP message flushed at the end).
-        self.note_dns_created(&mut out, u64::MAX, 2);
+        let (dns, oldest) = self.engine.take_dns_all(false);
         out.dns = dns;
         out.dns_oldest_open = oldest;
-        if w.end.want_pending && !w.end.at_end {
+        if w.end.want_pending {
             let p = self.engine.pending();
             out.pending = Some((p.open, p.dns_held_since));
         }
@@ -147,16 +158,55 @@ impl Worker {
         out
     }
 
+    /// The next chunk of the end, after a window that ended the input and whose output
+    /// said [`WindowOut::more`]: call until one says no more.
+    pub fn more(&mut self) -> WindowOut {
+        self.end_chunk(WindowOut::default())
+    }
+
+    /// Finishes the next [`FINISH_CHUNK`] open connections (`Engine::finish_some`)
+    /// into `out`; once none are left, also every DNS transaction, with those the end
+    /// made (a DNS-over-TCP message flushed). Those are numbered by the merge only then,
+    /// all at once, as when the whole end was one window.
+    fn end_chunk(&mut self, mut out: WindowOut) -> WindowOut {
+        let done = self.engine.finish_some(self.finish_chunk);
+        self.take_end(&mut out);
+        if done {
+            let (dns, oldest) = self.engine.take_dns_all(true);
+            self.note_dns_created(&mut out, u64::MAX, 2);
+            out.dns = dns;
+            out.dns_oldest_open = oldest;
+        } else {
+            // What is still open, for a consumer that tells the story between chunks.
+            let p = self.engine.pending();
+            out.pending = Some((p.open, p.dns_held_since));
+        }
+        out.more = !done;
+        out.now = self.engine.now();
+        out.limits = self.engine.limits_hit();
+        out
+    }
+
+    /// Takes what a chunk of the end released, tagged for the merge (phase 2, by id).
+    fn take_end(&mut self, out: &mut WindowOut) {
+        let (conns, http) = self.engine.take_finished_untallied();
+        // Room for exactly them (growing by doubling would copy 600-byte records).
+        out.conns.reserve_exact(conns.len());
+        out.http.reserve_exact(http.len());
+        for c in conns {
+            let k = c.conn.id.0 as u64;
+            out.conns.push(((u64::MAX, 2, k), c));
+        }
+        for h in http {
+            let k = h.conn.0 as u64;
+            out.http.push(((u64::MAX, 2, k), h));
+        }
+    }
+
     /// Takes what the last step released, tagged for the merge.
     fn collect(&mut self, out: &mut WindowOut, n: u64, phase: u8) {
         self.note_dns_created(out, n, phase);
         let (conns, http) = self.engine.take_finished_untallied();
-        if phase == 2 {
-            // The end: every open connection at once, room for exactly them (growing
-            // by doubling would copy 600-byte records and hold up to twice the room).
-            out.conns.reserve_exact(conns.len());
-            out.http.reserve_exact(http.len());
-        }
         for c in conns {
             let k = self.key(phase, c.conn.id.0);
             out.conns.push(((n, phase, k), c));

@@ -149,6 +149,11 @@ pub struct ConnTable {
     /// time, oldest first (see [`REUSE_MEMORY_NS`]).
     recent: std::collections::VecDeque<(Key, i64)>,
     recent_last: FxHashMap<Key, i64>,
+    /// While the input is being finished in chunks ([`ConnTable::finish_some`]): the
+    /// slots still to finish, the next one last.
+    finishing: Option<Vec<u32>>,
+    /// The input has ended: connections are being finished (see [`ConnTable::finish_some`]).
+    ending: bool,
     pub stats: TableStats,
 }
 
@@ -177,6 +182,8 @@ impl ConnTable {
             last_sweep: None,
             recent: std::collections::VecDeque::new(),
             recent_last: FxHashMap::default(),
+            finishing: None,
+            ending: false,
             stats: TableStats::default(),
         }
     }
@@ -393,13 +400,58 @@ impl ConnTable {
     /// End of input: flush every open connection (buffered data after holes as
     /// gap + data), finish them all in connection-id order.
     pub fn finish(&mut self, sink: &mut impl StreamSink) {
-        let mut slots: Vec<(u32, u32)> = (0..self.slab.len())
-            .filter_map(|i| Some((self.id_at(i)?.0, i as u32)))
-            .collect();
-        slots.sort_unstable();
-        for (_, s) in slots {
+        self.finish_some(usize::MAX, sink);
+    }
+
+    /// [`finish`](Self::finish) a few at a time: finishes the next `n` open connections
+    /// in connection-id order and says whether any are left. The order is fixed at the
+    /// first call (the connections open then, by id), so finishing in chunks finishes
+    /// the same connections in the same order as finishing them all at once; a caller
+    /// takes each chunk's records before the next, and the end of a capture with tens
+    /// of thousands of open connections never holds all their records at once. No
+    /// packet may come between the calls.
+    pub fn finish_some(&mut self, n: usize, sink: &mut impl StreamSink) -> bool {
+        let mut order = match self.finishing.take() {
+            Some(o) => o,
+            None => {
+                let mut slots: Vec<(u32, u32)> = (0..self.slab.len())
+                    .filter_map(|i| Some((self.id_at(i)?.0, i as u32)))
+                    .collect();
+                // Largest id first: the next one to finish is popped off the end.
+                slots.sort_unstable_by(|a, b| b.cmp(a));
+                slots.into_iter().map(|(_, s)| s).collect()
+            }
+        };
+        let chunk = order.split_off(order.len() - n.min(order.len()));
+        let more = !order.is_empty();
+        if more {
+            self.finishing = Some(order);
+        }
+        self.ending = true;
+        for s in chunk.into_iter().rev() {
             self.finish_slot(s, sink);
         }
+        if !more {
+            self.release();
+        }
+        more
+    }
+
+    /// Every connection is finished (the end of input): the table's maps, slab and
+    /// remembered tuples give their room back (the largest ever needed, ~50 MB after
+    /// ~100 k connections at once), so the consumer that tells the story of the end
+    /// does not do it beside an empty table's peak. No packet comes after the end.
+    fn release(&mut self) {
+        if self.live > 0 {
+            return;
+        }
+        self.map = FxHashMap::default();
+        self.slab = Vec::new();
+        self.packed = Vec::new();
+        self.free = Vec::new();
+        self.closing = std::collections::VecDeque::new();
+        self.recent = std::collections::VecDeque::new();
+        self.recent_last = FxHashMap::default();
     }
 
     fn find(&self, key: &Key, side: usize, vlan: VlanCtx) -> Option<u32> {
@@ -435,6 +487,17 @@ impl ConnTable {
     /// Whether a closed connection on `key` saw its last packet at most
     /// [`REUSE_MEMORY_NS`] before `now` (forgetting older ones on the way).
     fn recently_closed(&mut self, key: &Key, now: Timestamp) -> bool {
+        let horizon = self.forget_old_tuples(now);
+        self.recent_last.get(key).is_some_and(|&t| t >= horizon)
+    }
+
+    /// Forgets the tuples of closed connections older than [`REUSE_MEMORY_NS`] before
+    /// `now`; returns that horizon. Run at every new SYN and at every sweep, so the
+    /// tuples held follow the last 5 s and not the file. Their map and queue give
+    /// room back once four times too large: a hash map never shrinks by itself, and
+    /// with the churn of a long capture it grows to twice the most tuples ever held
+    /// (its deleted slots count until a resize), which grew with the input.
+    fn forget_old_tuples(&mut self, now: Timestamp) -> i64 {
         let horizon = now.0.saturating_sub(REUSE_MEMORY_NS);
         while let Some(&(k, t)) = self.recent.front() {
             if t >= horizon {
@@ -445,7 +508,19 @@ impl ConnTable {
                 self.recent_last.remove(&k);
             }
         }
-        self.recent_last.get(key).is_some_and(|&t| t >= horizon)
+        horizon
+    }
+
+    /// Gives the remembered tuples' room back when it is four times what they need
+    /// (at a sweep: once a second of capture time at most).
+    fn shrink_tuples(&mut self) {
+        const SLACK: usize = 4096;
+        if self.recent_last.capacity() > 4 * self.recent_last.len() + SLACK {
+            self.recent_last.shrink_to(2 * self.recent_last.len());
+        }
+        if self.recent.capacity() > 4 * self.recent.len() + SLACK {
+            self.recent.shrink_to(2 * self.recent.len());
+        }
     }
 
     fn expired(&self, e: &Entry, now: Timestamp) -> bool {
@@ -471,6 +546,8 @@ impl ConnTable {
             return;
         }
         self.last_sweep = Some(now);
+        self.forget_old_tuples(now);
+        self.shrink_tuples();
         // Finished in connection-id order, not slot order: slots depend on which
         // connections lived in this table, ids on the order of first packets, so a
         // sharded run (`analysis::shard`) can merge its tables' sweeps into this order.
@@ -606,7 +683,8 @@ impl ConnTable {
         }
         self.free.push(slot);
         self.live -= 1;
-        if closed && conn.proto == ConnProto::Tcp {
+        // At the end of input no SYN is to come: nothing to remember for `port_reuse`.
+        if closed && conn.proto == ConnProto::Tcp && !self.ending {
             let t = conn.last_ts.0;
             self.recent.push_back((*key, t));
             self.recent_last.insert(*key, t);
