@@ -32,6 +32,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::fmt::Write;
 use std::net::IpAddr;
 use std::rc::Rc;
 
@@ -81,6 +82,11 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// `, 1 lookup`, `, 2 lookups` at the end of `out` (a part of a header after another).
+fn push_count(out: &mut String, n: usize, one: &str, many: &str) {
+    let _ = write!(out, ", {n} {}", if n == 1 { one } else { many });
+}
+
 impl StoryPage {
     /// Is it a page load (a document and what it needed)?
     pub fn is_page_load(&self) -> bool {
@@ -99,32 +105,29 @@ impl StoryPage {
             })
             .count();
         let connections = self.connections.saturating_sub(dns_tcp);
-        let mut parts = vec![format!("client {}", self.client)];
+        // Written in one buffer (one header per page: 245,000 on a capture of many
+        // short connections).
+        let mut out = String::with_capacity(self.title.len() + 112);
+        let _ = write!(out, "story {}: ", self.id + 1);
+        out.push_str(&self.title);
+        let _ = write!(out, "  (client {}", self.client);
         if self.lookups > 0 || !self.background {
-            parts.push(count(self.lookups, "lookup", "lookups"));
+            push_count(&mut out, self.lookups, "lookup", "lookups");
         }
         if connections > 0 || !self.background {
-            parts.push(count(connections, "connection", "connections"));
+            push_count(&mut out, connections, "connection", "connections");
         }
         if self.requests > 0 || !self.background {
-            parts.push(count(self.requests, "request", "requests"));
+            push_count(&mut out, self.requests, "request", "requests");
         }
         if dns_tcp > 0 {
-            parts.push(format!(
-                "{} to the resolver",
-                count(dns_tcp, "TCP connection", "TCP connections")
-            ));
+            push_count(&mut out, dns_tcp, "TCP connection", "TCP connections");
+            out.push_str(" to the resolver");
         }
-        let mut took = String::with_capacity(12);
-        super::phases::push_fixed(&mut took, self.end.secs_since(self.start), 3);
-        took.push_str(" s");
-        parts.push(took);
-        format!(
-            "story {}: {}  ({})",
-            self.id + 1,
-            self.title,
-            parts.join(", ")
-        )
+        out.push_str(", ");
+        super::phases::push_fixed(&mut out, self.end.secs_since(self.start), 3);
+        out.push_str(" s)");
+        out
     }
 }
 
@@ -586,8 +589,14 @@ impl StoryStream {
         let mut dns = g.dns.into_vec();
         dns.sort_by_cached_key(|t| t.peek(|t| t.seq));
         let (dns, dns_bytes): (Vec<_>, Vec<_>) = dns.into_iter().map(Held::open).unzip();
-        let (http, http_bytes): (Vec<_>, Vec<_>) =
-            g.http.into_vec().into_iter().map(Held::open).unzip();
+        // Exchanges without the strings only narration reads: a batch told whole
+        // (below) opens its own again from their bytes.
+        let (http, http_bytes): (Vec<_>, Vec<_>) = g
+            .http
+            .into_vec()
+            .into_iter()
+            .map(super::pack::open_for_grouping)
+            .unzip();
         let mut conns = Vec::with_capacity(all.len());
         let mut conn_bytes = Vec::with_capacity(all.len());
         let mut names = Vec::with_capacity(all.len());
@@ -708,6 +717,12 @@ impl StoryStream {
                     }
                 }
                 None => {
+                    // Narrated from these records: whole again.
+                    for (h, b) in told.http.iter_mut().zip(&http_bytes) {
+                        if let Some(b) = b {
+                            *h = super::pack::unpack_whole(b);
+                        }
+                    }
                     told.narrator = Some(narrator);
                     let told = Rc::new(told);
                     for (i, p) in told.pages.iter().enumerate() {
