@@ -128,7 +128,13 @@ mod tests {
     /// The in-place and no-copy forms escape exactly as `escape_str` does.
     #[test]
     fn owned_and_tail_forms_escape_as_escape_str() {
-        for s in ["plain.example", "a\\b", "x\u{1b}[1m", "caf\u{e9}\u{202e}", ""] {
+        for s in [
+            "plain.example",
+            "a\\b",
+            "x\u{1b}[1m",
+            "caf\u{e9}\u{202e}",
+            "",
+        ] {
             assert_eq!(escape_owned(s.to_string()), escape_str(s));
             let mut line = String::from("kept \\ ");
             line.push_str(s);

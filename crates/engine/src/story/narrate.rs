@@ -80,6 +80,8 @@ pub struct Narrator {
     /// Each connection's first exchange, found once (a scan per connection would make
     /// 250,000 connections cost 250,000²).
     first_http: HashMap<ConnId, usize>,
+    /// Tells only what the text shows (see [`Narrator::for_text`]).
+    text_only: bool,
 }
 
 impl Narrator {
@@ -91,13 +93,29 @@ impl Narrator {
                 *e = i;
             }
         }
-        Narrator { first_http }
+        Narrator {
+            first_http,
+            text_only: false,
+        }
+    }
+
+    /// Narrates only what the text timeline shows: events without their facts (the
+    /// JSON's fields), and without the quiet lines of a connection's handshake and of a
+    /// response (their text is already on the connect and request lines). The lines
+    /// that are shown are the same; a page of many short connections makes half the
+    /// strings.
+    pub fn for_text(mut self, yes: bool) -> Self {
+        self.text_only = yes;
+        self
     }
 
     /// A narrator told each connection's first exchange (an index into the `http` of the
     /// input it will narrate): a packed page carries its own (see `story::pack`).
     pub(crate) fn with_first_http(first_http: HashMap<ConnId, usize>) -> Self {
-        Narrator { first_http }
+        Narrator {
+            first_http,
+            text_only: false,
+        }
     }
 
     /// The index of connection `id`'s first exchange in the input this was made for.
@@ -108,9 +126,12 @@ impl Narrator {
     /// The events of page `p` of `input`, in order.
     pub fn page(&self, input: &StoryInput<'_>, names: &[Option<ConnName>], p: &Page) -> Vec<Event> {
         // Room for the usual lines (an event is ~400 bytes: growing by doubling moved
-        // them all): connect, established, close; request, response; query, answer.
-        let mut ev: Vec<Event> =
-            Vec::with_capacity(3 * p.conns.len() + 2 * p.http.len() + 2 * p.dns.len() + 1);
+        // them all): connect, established, close; request, response; query, answer
+        // (for the text, no established and no response).
+        let quiet = usize::from(!self.text_only);
+        let mut ev: Vec<Event> = Vec::with_capacity(
+            (2 + quiet) * p.conns.len() + (1 + quiet) * p.http.len() + 2 * p.dns.len() + 1,
+        );
         let mk = |ts: Timestamp, kind: EventKind, conn: Option<ConnId>, text: String| Event {
             ts,
             kind,
@@ -147,7 +168,7 @@ impl Narrator {
                 .get(&input.conns[ci].conn.id)
                 .map(|&i| &input.http[i].tx);
             let name = names.get(ci).and_then(|n| n.as_ref());
-            conn_events(input, ci, name, first, &mk, &mut ev);
+            conn_events(input, ci, name, first, !self.text_only, &mk, &mut ev);
         }
         for e in &mut ev[told..] {
             if e.conn.is_some_and(|c| probes.contains(&c)) {
@@ -155,7 +176,7 @@ impl Narrator {
             }
         }
         for &hi in &p.http {
-            http_events(input, hi, &mk, &mut ev);
+            http_events(input, hi, !self.text_only, &mk, &mut ev);
         }
         // Both stable. A long page is sorted through its keys (each event moves once,
         // not log n times); a short one in place (no list of keys to allocate).
@@ -527,11 +548,14 @@ fn push_name_text(out: &mut String, n: Option<&ConnName>) {
     }
 }
 
+/// A connection's lines; without `full`, no facts and no quiet handshake line (see
+/// [`Narrator::for_text`]).
 fn conn_events(
     input: &StoryInput<'_>,
     ci: usize,
     name: Option<&ConnName>,
     first_http: Option<&HttpTransaction>,
+    full: bool,
     mk: &dyn Fn(Timestamp, EventKind, Option<ConnId>, String) -> Event,
     ev: &mut Vec<Event>,
 ) {
@@ -607,12 +631,16 @@ fn conn_events(
         super::alt_transport::race(input, ci),
     ];
     let how: Vec<String> = how.into_iter().flatten().collect();
-    let connect_facts = Facts::Connect {
-        client: c.client,
-        server: c.server,
-        proto: proto_name,
-        name: name.map(|n| n.qname.clone()),
-        handshake: hs.rtt_ns().map(|n| n as f64 / 1e9).or(quic_handshake),
+    let connect_facts = if full {
+        Facts::Connect {
+            client: c.client,
+            server: c.server,
+            proto: proto_name,
+            name: name.map(|n| n.qname.clone()),
+            handshake: hs.rtt_ns().map(|n| n as f64 / 1e9).or(quic_handshake),
+        }
+    } else {
+        Facts::None
     };
     if state == "REJ" {
         let mut e = mk(start, EventKind::Connect, id, text);
@@ -662,25 +690,21 @@ fn conn_events(
         ev.push(mk(start, EventKind::Anomaly, id, text));
     }
     if let Some(ack) = hs.ack_ts {
-        let mut e = mk(
-            ack,
-            EventKind::Established,
-            id,
-            {
-                let mut t = String::with_capacity(48);
-                let rtt = |t: &mut String, ns: Option<i64>| match ns {
-                    Some(n) => push_ms(t, n as f64 / 1e9),
-                    None => t.push('-'),
-                };
-                t.push_str("SYN → SYN/ACK ");
-                rtt(&mut t, hs.server_rtt_ns());
-                t.push_str(", SYN/ACK → ACK ");
-                rtt(&mut t, hs.client_rtt_ns());
-                t
-            },
-        );
-        e.quiet = true;
-        ev.push(e);
+        // Quiet: the connect line tells the handshake already.
+        if full {
+            let mut t = String::with_capacity(48);
+            let rtt = |t: &mut String, ns: Option<i64>| match ns {
+                Some(n) => push_ms(t, n as f64 / 1e9),
+                None => t.push('-'),
+            };
+            t.push_str("SYN → SYN/ACK ");
+            rtt(&mut t, hs.server_rtt_ns());
+            t.push_str(", SYN/ACK → ACK ");
+            rtt(&mut t, hs.client_rtt_ns());
+            let mut e = mk(ack, EventKind::Established, id, t);
+            e.quiet = true;
+            ev.push(e);
+        }
     } else if c.proto == ConnProto::Tcp && hs.syn_ts.is_some() && hs.synack_ts.is_none() {
         ev.push(mk(
             c.last_ts,
@@ -834,9 +858,12 @@ fn push_close_text(out: &mut String, c: &Connection) {
     }
 }
 
+/// An exchange's lines; without `full`, no facts and no quiet response line (see
+/// [`Narrator::for_text`]).
 fn http_events(
     input: &StoryInput<'_>,
     hi: usize,
+    full: bool,
     mk: &dyn Fn(Timestamp, EventKind, Option<ConnId>, String) -> Event,
     ev: &mut Vec<Event>,
 ) {
@@ -937,24 +964,32 @@ fn http_events(
     let at = t.request_ts.or(t.response_ts).unwrap_or_default();
     let (line, resp) = if is_safe(&line) {
         // Only the response's line is copied; the request's takes the buffer.
-        let resp = t.response_ts.map(|_| line[resp_at..].to_string());
+        let resp = t
+            .response_ts
+            .filter(|_| full)
+            .map(|_| line[resp_at..].to_string());
         (line, resp)
     } else {
-        let resp = t.response_ts.map(|_| escape_str(&line[resp_at..]));
+        let resp = t
+            .response_ts
+            .filter(|_| full)
+            .map(|_| escape_str(&line[resp_at..]));
         (escape_str(&line), resp)
     };
     let mut e = mk(at, EventKind::HttpRequest, conn, line);
-    e.facts = Facts::Exchange {
-        method: t.method.clone(),
-        host: t.host.clone(),
-        uri: t.uri.clone(),
-        status: t.status,
-        reason: t.reason.clone(),
-        content_type: t.content_type.clone(),
-        body_bytes: (t.status.is_some() || raw).then_some(t.response_body_len),
-        ttfb: t.ttfb().map(|n| n as f64 / 1e9),
-        done: t.time_to_last_byte().map(|n| n as f64 / 1e9),
-    };
+    if full {
+        e.facts = Facts::Exchange {
+            method: t.method.clone(),
+            host: t.host.clone(),
+            uri: t.uri.clone(),
+            status: t.status,
+            reason: t.reason.clone(),
+            content_type: t.content_type.clone(),
+            body_bytes: (t.status.is_some() || raw).then_some(t.response_body_len),
+            ttfb: t.ttfb().map(|n| n as f64 / 1e9),
+            done: t.time_to_last_byte().map(|n| n as f64 / 1e9),
+        };
+    }
     ev.push(e);
     if let (Some(rt), Some(resp)) = (t.response_ts, resp) {
         let mut e = mk(rt, EventKind::HttpResponse, conn, resp);
@@ -1089,7 +1124,9 @@ mod tests {
     #[test]
     fn grouped_digits_match_thousands() {
         let mut n = 0u64;
-        for k in [0u64, 1, 9, 10, 99, 100, 999, 1_000, 12_345, 999_999, 1_000_000] {
+        for k in [
+            0u64, 1, 9, 10, 99, 100, 999, 1_000, 12_345, 999_999, 1_000_000,
+        ] {
             assert_eq!(grouped(k), crate::base::elide::thousands(k as usize));
         }
         while n < u64::MAX / 7 {

@@ -468,8 +468,9 @@ impl PagePack {
         Some(())
     }
 
-    /// Narrates the page as page `id` of the story.
-    pub(crate) fn tell(&self, id: u32) -> StoryPage {
+    /// Narrates the page as page `id` of the story (for the text only: see
+    /// [`Narrator::for_text`]).
+    pub(crate) fn tell(&self, id: u32, text_only: bool) -> StoryPage {
         let mut d = Dec::new(&self.bytes);
         let _ = d.u32();
         let client = d.ip();
@@ -515,7 +516,9 @@ impl PagePack {
             dns: &self.dns,
             http: &http,
         };
-        let events = Narrator::with_first_http(first).page(&input, &names, &page);
+        let events = Narrator::with_first_http(first)
+            .for_text(text_only)
+            .page(&input, &names, &page);
         story_page(&page, &input, events)
     }
 }

@@ -142,7 +142,11 @@ impl PhaseTimes {
         .zip(Self::LEGEND)
         {
             let Some(s) = v else { continue };
-            out.push_str(if out.len() == from { "phases: " } else { " · " });
+            out.push_str(if out.len() == from {
+                "phases: "
+            } else {
+                " · "
+            });
             out.push_str(name);
             out.push(' ');
             push_ms(out, s);

@@ -350,9 +350,9 @@ enum Turn {
 }
 
 impl Turn {
-    fn tell(&self, id: u32) -> StoryPage {
+    fn tell(&self, id: u32, text_only: bool) -> StoryPage {
         match self {
-            Turn::Page(p) => p.tell(id),
+            Turn::Page(p) => p.tell(id, text_only),
             Turn::Batch(t, i) => t.tell(*i, id),
         }
     }
@@ -419,6 +419,48 @@ pub struct Pending {
     pub dns_held_since: Option<Timestamp>,
 }
 
+/// A finished connection as the story holds it (packed, see `story::pack`), with what
+/// [`StoryStream::add_held_conn`] reads of it. Made by whoever hands the record over:
+/// the `story` command packs on the engine's thread, so the thread that tells the
+/// story (the slower of the two on many short connections) does not.
+pub struct HeldConn {
+    client: IpAddr,
+    id: ConnId,
+    times: [Timestamp; 2],
+    held: Held<ConnRecord>,
+}
+
+impl HeldConn {
+    pub fn new(c: ConnRecord) -> Self {
+        HeldConn {
+            client: c.conn.client.ip,
+            id: c.conn.id,
+            times: [c.conn.first_ts, c.conn.last_ts],
+            held: c.hold(),
+        }
+    }
+}
+
+/// A finished HTTP exchange as the story holds it (see [`HeldConn`]).
+pub struct HeldHttp {
+    conn: ConnId,
+    /// The instants it mentions.
+    span: Span,
+    held: Held<HttpRecord>,
+}
+
+impl HeldHttp {
+    pub fn new(h: HttpRecord) -> Self {
+        let mut span = Span::default();
+        span.saw(h.times());
+        HeldHttp {
+            conn: h.conn,
+            span,
+            held: h.hold(),
+        }
+    }
+}
+
 /// Decides which connections are told (`-Y`); the name comes from every answer seen.
 pub type KeepConn<'a> = dyn FnMut(&ConnRecord, Option<&ConnName>) -> bool + 'a;
 
@@ -437,6 +479,8 @@ pub struct StoryStream {
     max_waiting: usize,
     batches: u64,
     told: u32,
+    /// Pages told for the text only (see [`StoryStream::for_text`]).
+    text_only: bool,
 }
 
 impl StoryStream {
@@ -445,6 +489,13 @@ impl StoryStream {
             max_waiting: MAX_WAITING,
             ..Self::default()
         }
+    }
+
+    /// Tells pages for the text timeline only: events without their facts and without
+    /// quiet lines ([`Narrator::for_text`]); the `story` command's text.
+    pub fn for_text(mut self) -> Self {
+        self.text_only = true;
+        self
     }
 
     /// A DNS transaction; `keep` false when a display filter drops it (its answers
@@ -461,28 +512,38 @@ impl StoryStream {
 
     /// A finished connection.
     pub fn add_conn(&mut self, c: ConnRecord) {
-        let g = self.clients.entry(c.conn.client.ip).or_default();
-        g.span.saw(c.times());
-        if let Some((span, list)) = self.orphans.remove(&c.conn.id) {
+        self.add_held_conn(HeldConn::new(c));
+    }
+
+    /// A finished connection, packed already (see [`HeldConn`]).
+    pub fn add_held_conn(&mut self, c: HeldConn) {
+        let g = self.clients.entry(c.client).or_default();
+        g.span.saw(c.times.into_iter());
+        if let Some((span, list)) = self.orphans.remove(&c.id) {
             g.span.merge(&span);
             for h in list {
                 g.http.push(h);
             }
         }
-        g.conns.push(c.hold());
+        g.conns.push(c.held);
     }
 
     /// A finished HTTP exchange, before its connection's record (the engine hands
     /// exchanges out no later than the connection's end).
     pub fn add_http(&mut self, h: HttpRecord) {
+        self.add_held_http(HeldHttp::new(h));
+    }
+
+    /// A finished HTTP exchange, packed already (see [`HeldHttp`]).
+    pub fn add_held_http(&mut self, h: HeldHttp) {
         // Most connections carry one exchange: room for one (a default `Vec` makes room
         // for four).
         let (span, list) = self
             .orphans
             .entry(h.conn)
             .or_insert_with(|| (Span::default(), Vec::with_capacity(1)));
-        span.saw(h.times());
-        list.push(h.hold());
+        span.merge(&h.span);
+        list.push(h.held);
     }
 
     /// Tells, to `each`, every page that nothing still pending can change or precede.
@@ -562,7 +623,7 @@ impl StoryStream {
             };
             let id = self.told;
             self.told += 1;
-            let page = w.turn.tell(id);
+            let page = w.turn.tell(id, self.text_only);
             if !each(&page) {
                 return false;
             }
@@ -685,7 +746,7 @@ impl StoryStream {
             told.pages.push(p);
         }
         if !told.pages.is_empty() {
-            let narrator = Narrator::new(&told.input());
+            let narrator = Narrator::new(&told.input()).for_text(self.text_only);
             let batch = self.batches;
             self.batches += 1;
             // Each page packed with its own records, so the batch is not held (unless a
@@ -857,6 +918,7 @@ mod tests {
     use super::*;
     use crate::base::Endpoint;
     use crate::flow::{ConnProto, Connection};
+    use crate::story::{EventKind, Facts};
 
     const S: i64 = 1_000_000_000;
 
@@ -955,6 +1017,73 @@ mod tests {
         assert_eq!(order[0], (0, b));
         assert_eq!(told[1].start, Timestamp(10 * S));
         assert_eq!(told[2].start, Timestamp(20 * S));
+    }
+
+    /// Every page of a stream over `path`, told in full or for the text only.
+    fn stream_pages(path: &std::path::Path, text_only: bool) -> Vec<StoryPage> {
+        let mut s = StoryStream::new();
+        if text_only {
+            s = s.for_text();
+        }
+        let mut pages = Vec::new();
+        let Ok(mut src) = crate::capture::open(path) else {
+            return pages;
+        };
+        let mut engine = crate::analysis::Engine::new(crate::analysis::EngineConfig::default());
+        let mut keep = |_: &ConnRecord, _: Option<&ConnName>| true;
+        while let Ok(Some(f)) = src.next_frame() {
+            engine.process(&f);
+        }
+        engine.finish();
+        for t in engine.take_dns(true) {
+            s.add_dns(t, true);
+        }
+        for h in engine.take_http() {
+            s.add_held_http(HeldHttp::new(h));
+        }
+        for c in engine.take_conns() {
+            s.add_held_conn(HeldConn::new(c));
+        }
+        s.finish(&mut keep, &mut |p| {
+            pages.push(p.clone());
+            true
+        });
+        pages
+    }
+
+    /// Told for the text only, every page shows the same header and the same lines as
+    /// told in full, with no facts and no quiet line made (every bundled and shared
+    /// capture).
+    #[test]
+    fn pages_told_for_the_text_show_what_full_pages_show() {
+        let shown = |p: &StoryPage| -> Vec<(Timestamp, &'static str, String, Option<String>)> {
+            p.events
+                .iter()
+                .filter(|e| !e.quiet || e.kind == EventKind::Connect)
+                .map(|e| {
+                    let phases = e.phases.map(|ph| ph.summary());
+                    (e.ts, e.kind.as_str(), e.text.clone(), phases)
+                })
+                .collect()
+        };
+        let mut lines = 0;
+        for path in crate::testutil::all_captures() {
+            let full = stream_pages(&path, false);
+            let text = stream_pages(&path, true);
+            assert_eq!(full.len(), text.len(), "{}", path.display());
+            for (f, t) in full.iter().zip(&text) {
+                assert_eq!(f.header(), t.header(), "{}", path.display());
+                assert_eq!(shown(f), shown(t), "{}", path.display());
+                assert!(t.events.iter().all(|e| e.facts == Facts::None
+                    || !matches!(e.kind, EventKind::Connect | EventKind::HttpRequest)));
+                assert!(t
+                    .events
+                    .iter()
+                    .all(|e| !matches!(e.kind, EventKind::Established | EventKind::HttpResponse)));
+                lines += t.events.len();
+            }
+        }
+        assert!(lines > 1000, "{lines}");
     }
 
     /// A connection open for ever cannot hold more than `max_waiting` pages back.
