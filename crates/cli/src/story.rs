@@ -16,7 +16,7 @@ use wiretale_engine::proto::dns::DnsTransaction;
 use wiretale_engine::story::phases::push_fixed;
 use wiretale_engine::story::stream::KeepConn;
 use wiretale_engine::story::{
-    ConnName, ConnRecord, Event, HeldConn, HeldHttp, Pending, StoryPage, StoryStream, Tally,
+    ConnName, ConnRecord, Event, HttpRecord, Pending, StoryPage, StoryStream, Tally,
 };
 
 /// Capture time (ns) between two looks for pages that are final (the look walks the
@@ -28,10 +28,8 @@ const ADVANCE_EVERY: i64 = 500_000_000;
 struct Batch {
     /// With whether `-Y` keeps each (its answers name connections either way).
     dns: Vec<(DnsTransaction, bool)>,
-    /// Packed where they were taken (on two threads, the engine's), so the teller,
-    /// the slower thread, does not pack them.
-    http: Vec<HeldHttp>,
-    conns: Vec<HeldConn>,
+    http: Vec<HttpRecord>,
+    conns: Vec<ConnRecord>,
     /// Set when it is time to look for final pages.
     pending: Option<Pending>,
     at_end: bool,
@@ -70,10 +68,10 @@ impl Teller {
         }
         // Exchanges first: a connection's record gathers the ones before it.
         for h in b.http {
-            self.stream.add_held_http(h);
+            self.stream.add_http(h);
         }
         for c in b.conns {
-            self.stream.add_held_conn(c);
+            self.stream.add_conn(c);
         }
         let (out, json, printed, tally) =
             (&mut self.out, self.json, &mut self.printed, &mut self.tally);
@@ -220,13 +218,9 @@ fn batch(engine: &mut dyn Records, at_end: bool, last_advance: &mut i64, m: &Mat
             (t, k)
         })
         .collect();
-    b.http = engine
-        .take_http()
-        .into_iter()
-        .filter(|h| m.http(h))
-        .map(HeldHttp::new)
-        .collect();
-    b.conns = engine.take_conns().into_iter().map(HeldConn::new).collect();
+    b.http = engine.take_http();
+    b.http.retain(|h| m.http(h));
+    b.conns = engine.take_conns();
     let now = engine.now().0;
     if !at_end && now.saturating_sub(*last_advance) >= ADVANCE_EVERY {
         *last_advance = now;

@@ -31,7 +31,7 @@ pub use pages::{group_pages, Page};
 pub use phases::PhaseTimes;
 pub use quic::{QuicEnd, QuicSummary};
 pub use records::{AppKind, ConnRecord, HttpRecord, TlsSummary};
-pub use stream::{count, story_page, HeldConn, HeldHttp, Pending, StoryPage, StoryStream, Tally};
+pub use stream::{count, story_page, Pending, StoryPage, StoryStream, Tally};
 
 use crate::proto::dns::DnsTransaction;
 
