@@ -46,8 +46,14 @@ struct Teller {
 
 impl Teller {
     fn new(json: bool) -> Self {
+        // The text shows no facts and no quiet lines: they are not made.
+        let stream = if json {
+            StoryStream::new()
+        } else {
+            StoryStream::new().for_text()
+        };
         Teller {
-            stream: StoryStream::new(),
+            stream,
             out: Out::new(),
             json,
             printed: false,
@@ -229,7 +235,9 @@ fn print_page(out: &mut Out, page: &StoryPage, json: bool, printed: &mut bool) {
         if *printed {
             out.line("");
         }
-        out.line(&guard(&format!("── {}", page.header())));
+        let mut header = String::from("── ");
+        header.push_str(&page.header());
+        out.line(&guard(&header));
         *printed = true;
     }
     // One buffer for every line of the page (the text built in place, not by pieces).
@@ -258,12 +266,12 @@ fn print_page(out: &mut Out, page: &StoryPage, json: bool, printed: &mut bool) {
         line.push_str(&e.text);
         out.line(&guard(&line));
         if let Some(p) = &e.phases {
-            let s = p.summary();
-            if !s.is_empty() {
-                // `{:>7}  {:<8} {}` of "", "" and the summary.
-                line.clear();
-                line.push_str("                  ");
-                line.push_str(&s);
+            // `{:>7}  {:<8} {}` of "", "" and the summary (none when it is empty).
+            const INDENT: &str = "                  ";
+            line.clear();
+            line.push_str(INDENT);
+            p.push_summary(&mut line);
+            if line.len() > INDENT.len() {
                 out.line(&line);
             }
         }

@@ -46,6 +46,32 @@ pub fn escape_str(s: &str) -> String {
     out
 }
 
+/// [`escape_str`] of a string built by the caller: the same string back, without a
+/// copy, when nothing in it needs escaping (nearly always: the story escapes ~1.3 M
+/// lines on a capture of many short connections).
+pub fn escape_owned(s: String) -> String {
+    if is_safe(&s) {
+        s
+    } else {
+        escape_str(&s)
+    }
+}
+
+/// Escapes, in place, what `out` holds from byte `from` on (a line built piece by
+/// piece whose tail came off the wire): as if that tail had been [`escape_str`]ed
+/// before it was appended.
+pub fn escape_tail(out: &mut String, from: usize) {
+    let Some(tail) = out.get(from..) else {
+        return;
+    };
+    if is_safe(tail) {
+        return;
+    }
+    let escaped = escape_str(tail);
+    out.truncate(from);
+    out.push_str(&escaped);
+}
+
 fn push_escaped_str(out: &mut String, s: &str) {
     for c in s.chars() {
         match c {
@@ -97,5 +123,23 @@ mod tests {
         assert_eq!(escape_str("\u{9b}"), "\\u{009b}");
         assert!(is_safe("www.example.com"));
         assert!(!is_safe("a\u{2066}"));
+    }
+
+    /// The in-place and no-copy forms escape exactly as `escape_str` does.
+    #[test]
+    fn owned_and_tail_forms_escape_as_escape_str() {
+        for s in [
+            "plain.example",
+            "a\\b",
+            "x\u{1b}[1m",
+            "caf\u{e9}\u{202e}",
+            "",
+        ] {
+            assert_eq!(escape_owned(s.to_string()), escape_str(s));
+            let mut line = String::from("kept \\ ");
+            line.push_str(s);
+            escape_tail(&mut line, 7);
+            assert_eq!(line, format!("kept \\ {}", escape_str(s)));
+        }
     }
 }

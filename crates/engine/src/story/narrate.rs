@@ -5,10 +5,11 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use super::events::{Event, EventKind, Facts, DNS_TCP_MARK};
-use super::phases::{ms, phase_times, secs};
+use super::phases::{ms, phase_times, push_ms, secs};
 use super::{ConnName, NameSource, Page, QuicEnd, QuicSummary, StoryInput};
-use crate::base::elide::{list, thousands, value, LIST_ITEMS, VALUE_COLUMNS};
-use crate::base::{escape::escape_str, ConnId, Direction, Timestamp};
+use crate::base::elide::{list, value, LIST_ITEMS, VALUE_COLUMNS};
+use crate::base::escape::{escape_owned, escape_str, escape_tail, is_safe};
+use crate::base::{ConnId, Direction, Timestamp};
 use crate::flow::{CloseHow, ConnProto, Connection};
 use crate::proto::dns::{self, RData};
 use crate::proto::http::{HttpTransaction, Transfer};
@@ -17,7 +18,32 @@ use crate::proto::tls::version_name;
 
 /// `2,549` for 2549.
 fn grouped(n: u64) -> String {
-    thousands(usize::try_from(n).unwrap_or(usize::MAX))
+    let mut out = String::with_capacity(26);
+    push_grouped(&mut out, n);
+    out
+}
+
+/// [`grouped`], written at the end of `out` (as `base::elide::thousands` writes it,
+/// without its two allocations).
+fn push_grouped(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut v = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let len = digits.len() - at;
+    for (i, &d) in digits[at..].iter().enumerate() {
+        if i > 0 && (len - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(char::from(d));
+    }
 }
 
 /// Narrates every page in order.
@@ -54,6 +80,8 @@ pub struct Narrator {
     /// Each connection's first exchange, found once (a scan per connection would make
     /// 250,000 connections cost 250,000²).
     first_http: HashMap<ConnId, usize>,
+    /// Tells only what the text shows (see [`Narrator::for_text`]).
+    text_only: bool,
 }
 
 impl Narrator {
@@ -65,13 +93,29 @@ impl Narrator {
                 *e = i;
             }
         }
-        Narrator { first_http }
+        Narrator {
+            first_http,
+            text_only: false,
+        }
+    }
+
+    /// Narrates only what the text timeline shows: events without their facts (the
+    /// JSON's fields), and without the quiet lines of a connection's handshake and of a
+    /// response (their text is already on the connect and request lines). The lines
+    /// that are shown are the same; a page of many short connections makes half the
+    /// strings.
+    pub fn for_text(mut self, yes: bool) -> Self {
+        self.text_only = yes;
+        self
     }
 
     /// A narrator told each connection's first exchange (an index into the `http` of the
     /// input it will narrate): a packed page carries its own (see `story::pack`).
     pub(crate) fn with_first_http(first_http: HashMap<ConnId, usize>) -> Self {
-        Narrator { first_http }
+        Narrator {
+            first_http,
+            text_only: false,
+        }
     }
 
     /// The index of connection `id`'s first exchange in the input this was made for.
@@ -82,9 +126,12 @@ impl Narrator {
     /// The events of page `p` of `input`, in order.
     pub fn page(&self, input: &StoryInput<'_>, names: &[Option<ConnName>], p: &Page) -> Vec<Event> {
         // Room for the usual lines (an event is ~400 bytes: growing by doubling moved
-        // them all): connect, established, close; request, response; query, answer.
-        let mut ev: Vec<Event> =
-            Vec::with_capacity(3 * p.conns.len() + 2 * p.http.len() + 2 * p.dns.len() + 1);
+        // them all): connect, established, close; request, response; query, answer
+        // (for the text, no established and no response).
+        let quiet = usize::from(!self.text_only);
+        let mut ev: Vec<Event> = Vec::with_capacity(
+            (2 + quiet) * p.conns.len() + (1 + quiet) * p.http.len() + 2 * p.dns.len() + 1,
+        );
         let mk = |ts: Timestamp, kind: EventKind, conn: Option<ConnId>, text: String| Event {
             ts,
             kind,
@@ -121,7 +168,7 @@ impl Narrator {
                 .get(&input.conns[ci].conn.id)
                 .map(|&i| &input.http[i].tx);
             let name = names.get(ci).and_then(|n| n.as_ref());
-            conn_events(input, ci, name, first, &mk, &mut ev);
+            conn_events(input, ci, name, first, !self.text_only, &mk, &mut ev);
         }
         for e in &mut ev[told..] {
             if e.conn.is_some_and(|c| probes.contains(&c)) {
@@ -129,7 +176,7 @@ impl Narrator {
             }
         }
         for &hi in &p.http {
-            http_events(input, hi, &mk, &mut ev);
+            http_events(input, hi, !self.text_only, &mk, &mut ev);
         }
         // Both stable. A long page is sorted through its keys (each event moves once,
         // not log n times); a short one in place (no list of keys to allocate).
@@ -469,37 +516,46 @@ fn rcode_text(rcode: u16) -> String {
     }
 }
 
-fn name_text(n: Option<&ConnName>) -> String {
+/// How a connection was named, at the end of `out`: `(web.example, TTL had expired)`.
+fn push_name_text(out: &mut String, n: Option<&ConnName>) {
     match n {
-        None => "(no lookup in capture: cached, hosts file, or resolved before the capture began)"
-            .into(),
+        None => out.push_str(
+            "(no lookup in capture: cached, hosts file, or resolved before the capture began)",
+        ),
         Some(n) => {
-            let mut s = format!("({}", n.qname);
+            let from = out.len();
+            out.push('(');
+            out.push_str(&n.qname);
             match n.source {
                 NameSource::Dns => {}
-                NameSource::Sni => s.push_str(", from the TLS SNI; no lookup in capture"),
-                NameSource::Host => s.push_str(", from the HTTP Host; no lookup in capture"),
+                NameSource::Sni => out.push_str(", from the TLS SNI; no lookup in capture"),
+                NameSource::Host => out.push_str(", from the HTTP Host; no lookup in capture"),
             }
             if n.ttl_expired {
-                s.push_str(", TTL had expired");
+                out.push_str(", TTL had expired");
             }
             if !n.also.is_empty() {
-                let _ = write!(s, "; also answered for {}", n.also.join(", "));
+                out.push_str("; also answered for ");
+                out.push_str(&n.also.join(", "));
             }
             if let Some(m) = &n.mismatch {
-                let _ = write!(s, "; but the client said {m}");
+                out.push_str("; but the client said ");
+                out.push_str(m);
             }
-            s.push(')');
-            escape_str(&s)
+            out.push(')');
+            escape_tail(out, from);
         }
     }
 }
 
+/// A connection's lines; without `full`, no facts and no quiet handshake line (see
+/// [`Narrator::for_text`]).
 fn conn_events(
     input: &StoryInput<'_>,
     ci: usize,
     name: Option<&ConnName>,
     first_http: Option<&HttpTransaction>,
+    full: bool,
     mk: &dyn Fn(Timestamp, EventKind, Option<ConnId>, String) -> Event,
     ev: &mut Vec<Event>,
 ) {
@@ -531,15 +587,16 @@ fn conn_events(
     } else {
         (proto, proto_name)
     };
-    // DNS over TCP: the socket to the resolver, which its lookups travel on.
-    let what = if dns_conn {
-        DNS_TCP_MARK.to_string()
-    } else {
-        name_text(name)
-    };
-    let mut text = format!("#{} {} → {}{}  {}", c.id, c.client, c.server, proto, what);
+    let mut text = String::with_capacity(160);
     if quic.is_some() {
-        text.insert_str(0, "(QUIC) ");
+        text.push_str("(QUIC) ");
+    }
+    let _ = write!(text, "#{} {} → {}{}  ", c.id, c.client, c.server, proto);
+    // DNS over TCP: the socket to the resolver, which its lookups travel on.
+    if dns_conn {
+        text.push_str(DNS_TCP_MARK);
+    } else {
+        push_name_text(&mut text, name);
     }
     if let Some(t) = c.tunnel.as_deref().filter(|t| !t.is_empty()) {
         // Innermost first: "in gre key 7 in vxlan VNI 42".
@@ -552,7 +609,8 @@ fn conn_events(
     let state = c.state();
     let established = hs.ack_ts.is_some() || (hs.synack_ts.is_some() && c.bytes[0] > 0);
     if let Some(rtt) = hs.rtt_ns() {
-        let _ = write!(text, "  handshake {}", ms(rtt as f64 / 1e9));
+        text.push_str("  handshake ");
+        push_ms(&mut text, rtt as f64 / 1e9);
     }
     let quic_handshake = quic.and_then(|q| {
         let end = q.established()?;
@@ -573,12 +631,16 @@ fn conn_events(
         super::alt_transport::race(input, ci),
     ];
     let how: Vec<String> = how.into_iter().flatten().collect();
-    let connect_facts = Facts::Connect {
-        client: c.client,
-        server: c.server,
-        proto: proto_name,
-        name: name.map(|n| n.qname.clone()),
-        handshake: hs.rtt_ns().map(|n| n as f64 / 1e9).or(quic_handshake),
+    let connect_facts = if full {
+        Facts::Connect {
+            client: c.client,
+            server: c.server,
+            proto: proto_name,
+            name: name.map(|n| n.qname.clone()),
+            handshake: hs.rtt_ns().map(|n| n as f64 / 1e9).or(quic_handshake),
+        }
+    } else {
+        Facts::None
     };
     if state == "REJ" {
         let mut e = mk(start, EventKind::Connect, id, text);
@@ -628,20 +690,21 @@ fn conn_events(
         ev.push(mk(start, EventKind::Anomaly, id, text));
     }
     if let Some(ack) = hs.ack_ts {
-        let mut e = mk(
-            ack,
-            EventKind::Established,
-            id,
-            format!(
-                "SYN → SYN/ACK {}, SYN/ACK → ACK {}",
-                hs.server_rtt_ns()
-                    .map_or("-".into(), |n| ms(n as f64 / 1e9)),
-                hs.client_rtt_ns()
-                    .map_or("-".into(), |n| ms(n as f64 / 1e9))
-            ),
-        );
-        e.quiet = true;
-        ev.push(e);
+        // Quiet: the connect line tells the handshake already.
+        if full {
+            let mut t = String::with_capacity(48);
+            let rtt = |t: &mut String, ns: Option<i64>| match ns {
+                Some(n) => push_ms(t, n as f64 / 1e9),
+                None => t.push('-'),
+            };
+            t.push_str("SYN → SYN/ACK ");
+            rtt(&mut t, hs.server_rtt_ns());
+            t.push_str(", SYN/ACK → ACK ");
+            rtt(&mut t, hs.client_rtt_ns());
+            let mut e = mk(ack, EventKind::Established, id, t);
+            e.quiet = true;
+            ev.push(e);
+        }
     } else if c.proto == ConnProto::Tcp && hs.syn_ts.is_some() && hs.synack_ts.is_none() {
         ev.push(mk(
             c.last_ts,
@@ -656,7 +719,7 @@ fn conn_events(
             at,
             EventKind::TlsHello,
             id,
-            escape_str(&quic_tls_line(t, q)),
+            escape_owned(quic_tls_line(t, q)),
         );
         e.facts = Facts::Tls {
             sni: t.sni.clone(),
@@ -682,7 +745,7 @@ fn conn_events(
             );
         }
         let at = c.phases.first_payload[0].unwrap_or(start);
-        let mut e = mk(at, EventKind::TlsHello, id, escape_str(&s));
+        let mut e = mk(at, EventKind::TlsHello, id, escape_owned(s));
         e.facts = Facts::Tls {
             sni: t.sni.clone(),
             alpn_offered: t.alpn_offered.clone(),
@@ -700,10 +763,12 @@ fn conn_events(
             "connection opened but never used (a browser's preconnect?)".into(),
         ));
     }
-    let mut close = match quic {
-        Some(q) => format!("#{} {}", c.id, escape_str(&quic_close_text(q))),
-        None => format!("#{} {}", c.id, close_text(c)),
-    };
+    let mut close = String::with_capacity(96);
+    let _ = write!(close, "#{} ", c.id);
+    match quic {
+        Some(q) => close.push_str(&escape_str(&quic_close_text(q))),
+        None => push_close_text(&mut close, c),
+    }
     let phases = phase_times(input, ci, name, first_http, rec.tls.is_some());
     let at = c
         .close
@@ -747,53 +812,71 @@ fn conn_events(
     ev.push(e);
 }
 
-fn close_text(c: &Connection) -> String {
+/// How a connection ended, at the end of `out`: `client FIN, then server FIN`.
+fn push_close_text(out: &mut String, c: &Connection) {
     let p = &c.phases;
     let who = |d: Direction| d.sender();
     match c.close {
-        None if c.proto != ConnProto::Tcp => "flow ended (idle)".into(),
-        None => "still open at the end of the capture".into(),
+        None if c.proto != ConnProto::Tcp => out.push_str("flow ended (idle)"),
+        None => out.push_str("still open at the end of the capture"),
         Some(cl) => match cl.how {
-            CloseHow::Rst => format!("reset by the {} (RST)", who(cl.by)),
+            CloseHow::Rst => {
+                out.push_str("reset by the ");
+                out.push_str(who(cl.by));
+                out.push_str(" (RST)");
+            }
             CloseHow::Fin => {
                 let other = cl.by.reverse();
-                let mut s = format!("{} FIN", who(cl.by));
+                out.push_str(who(cl.by));
+                out.push_str(" FIN");
                 match (p.fin[other.index()], p.rst[other.index()]) {
                     (Some(_), _) => {
-                        let _ = write!(s, ", then {} FIN", who(other));
+                        out.push_str(", then ");
+                        out.push_str(who(other));
+                        out.push_str(" FIN");
                     }
                     (None, Some(_)) => {
-                        let _ = write!(s, ", then {} RST", who(other));
+                        out.push_str(", then ");
+                        out.push_str(who(other));
+                        out.push_str(" RST");
                     }
                     (None, None) => {
                         // A browser that closed, then got more data, resets (RFC 9293
                         // §3.6.1 lets it): say so rather than end at the FIN.
                         if p.rst[cl.by.index()].is_some() {
-                            let _ = write!(s, ", then {} RST", who(cl.by));
+                            out.push_str(", then ");
+                            out.push_str(who(cl.by));
+                            out.push_str(" RST");
                         }
-                        let _ = write!(s, "; the {} never closed its side", who(other));
+                        out.push_str("; the ");
+                        out.push_str(who(other));
+                        out.push_str(" never closed its side");
                     }
                 }
-                s
             }
         },
     }
 }
 
+/// An exchange's lines; without `full`, no facts and no quiet response line (see
+/// [`Narrator::for_text`]).
 fn http_events(
     input: &StoryInput<'_>,
     hi: usize,
+    full: bool,
     mk: &dyn Fn(Timestamp, EventKind, Option<ConnId>, String) -> Event,
     ev: &mut Vec<Event>,
 ) {
     let h = &input.http[hi];
     let t = &h.tx;
     let conn = Some(h.conn);
-    let mut req = format!(
-        "{} {}",
-        t.method.as_deref().unwrap_or("?"),
-        value(t.uri.as_deref().unwrap_or("?"), VALUE_COLUMNS)
-    );
+    // The request's line and the response's are built in one buffer, `req → resp`:
+    // the response's own (quiet) line is its tail (escaping works character by
+    // character, so the tail of the escaped line is the escaped tail).
+    let mut line = String::with_capacity(160);
+    line.push_str(t.method.as_deref().unwrap_or("?"));
+    line.push(' ');
+    line.push_str(&value(t.uri.as_deref().unwrap_or("?"), VALUE_COLUMNS));
     match t.stream {
         // HTTP/2 and HTTP/3 multiplex: the stream says which of the connection's
         // exchanges.
@@ -803,31 +886,38 @@ fn http_events(
             } else {
                 "h2"
             };
-            let _ = write!(req, " (#{} stream {stream}, {v})", h.conn);
+            let _ = write!(line, " (#{} stream {stream}, {v})", h.conn);
         }
         None if t.seq > 0 => {
-            let _ = write!(req, " (#{}, same connection)", h.conn);
+            let _ = write!(line, " (#{}, same connection)", h.conn);
         }
         None => {
-            let _ = write!(req, " (#{})", h.conn);
+            let _ = write!(line, " (#{})", h.conn);
         }
     }
-    let mut resp = String::new();
+    line.push_str(" → ");
+    let resp_at = line.len();
     let raw = t.status.is_none() && t.response_ts.is_some() && t.transfer == Transfer::Close;
     if let Some(status) = t.status {
-        let _ = write!(resp, "{status} {}", t.reason.as_deref().unwrap_or(""));
+        let _ = write!(line, "{status} ");
+        line.push_str(t.reason.as_deref().unwrap_or(""));
         if let Some(ct) = &t.content_type {
-            let _ = write!(resp, "  {}", ct.split(';').next().unwrap_or(ct).trim());
+            line.push_str("  ");
+            line.push_str(ct.split(';').next().unwrap_or(ct).trim());
         }
-        let _ = write!(resp, " {} B", grouped(t.response_body_len));
+        line.push(' ');
+        push_grouped(&mut line, t.response_body_len);
+        line.push_str(" B");
         if let Some(enc) = &t.content_encoding {
-            let _ = write!(resp, " ({enc})");
+            let _ = write!(line, " ({enc})");
         }
         if let Some(ttfb) = t.ttfb() {
-            let _ = write!(resp, "  first byte {}", ms(ttfb as f64 / 1e9));
+            line.push_str("  first byte ");
+            push_ms(&mut line, ttfb as f64 / 1e9);
         }
         if let Some(done) = t.time_to_last_byte() {
-            let _ = write!(resp, ", done {}", ms(done as f64 / 1e9));
+            line.push_str(", done ");
+            push_ms(&mut line, done as f64 / 1e9);
         }
     } else if raw {
         // An HTTP/0.9 answer (RFC 1945 §4.1) or a headerless one: bytes until close.
@@ -836,60 +926,73 @@ fn http_events(
         } else {
             "response without status line or headers"
         };
-        let _ = write!(resp, "{what} {} B", grouped(t.response_body_len));
+        line.push_str(what);
+        line.push(' ');
+        push_grouped(&mut line, t.response_body_len);
+        line.push_str(" B");
     } else if t
         .anomalies
         .iter()
         .any(|a| a.kind == crate::base::AnomalyKind::H2NotProcessed)
     {
-        resp.push_str("not processed (refused by the server's GOAWAY)");
+        line.push_str("not processed (refused by the server's GOAWAY)");
     } else {
-        resp.push_str("no response in the capture");
+        line.push_str("no response in the capture");
     }
     if let Some(tun) = &t.tunnel {
         // RFC 9110 §9.3.6: after a CONNECT's 2xx the connection is the tunnel's.
         let _ = write!(
-            resp,
+            line,
             "  · tunnel: {}",
             tun.protocol.unwrap_or("unrecognised")
         );
         if let Some(sni) = &tun.sni {
-            let _ = write!(resp, " to {sni}");
+            let _ = write!(line, " to {sni}");
         }
         if let Some(b) = &tun.banner {
-            let _ = write!(resp, " \"{}\"", value(b, VALUE_COLUMNS));
+            let _ = write!(line, " \"{}\"", value(b, VALUE_COLUMNS));
         }
-        let _ = write!(
-            resp,
-            ", {} B up, {} B down",
-            grouped(tun.bytes[0]),
-            grouped(tun.bytes[1])
-        );
+        line.push_str(", ");
+        push_grouped(&mut line, tun.bytes[0]);
+        line.push_str(" B up, ");
+        push_grouped(&mut line, tun.bytes[1]);
+        line.push_str(" B down");
     }
     if t.partial {
-        resp.push_str("  (partial: bytes missing from the capture)");
+        line.push_str("  (partial: bytes missing from the capture)");
     }
     let at = t.request_ts.or(t.response_ts).unwrap_or_default();
-    let mut e = mk(
-        at,
-        EventKind::HttpRequest,
-        conn,
-        escape_str(&format!("{req} → {resp}")),
-    );
-    e.facts = Facts::Exchange {
-        method: t.method.clone(),
-        host: t.host.clone(),
-        uri: t.uri.clone(),
-        status: t.status,
-        reason: t.reason.clone(),
-        content_type: t.content_type.clone(),
-        body_bytes: (t.status.is_some() || raw).then_some(t.response_body_len),
-        ttfb: t.ttfb().map(|n| n as f64 / 1e9),
-        done: t.time_to_last_byte().map(|n| n as f64 / 1e9),
+    let (line, resp) = if is_safe(&line) {
+        // Only the response's line is copied; the request's takes the buffer.
+        let resp = t
+            .response_ts
+            .filter(|_| full)
+            .map(|_| line[resp_at..].to_string());
+        (line, resp)
+    } else {
+        let resp = t
+            .response_ts
+            .filter(|_| full)
+            .map(|_| escape_str(&line[resp_at..]));
+        (escape_str(&line), resp)
     };
+    let mut e = mk(at, EventKind::HttpRequest, conn, line);
+    if full {
+        e.facts = Facts::Exchange {
+            method: t.method.clone(),
+            host: t.host.clone(),
+            uri: t.uri.clone(),
+            status: t.status,
+            reason: t.reason.clone(),
+            content_type: t.content_type.clone(),
+            body_bytes: (t.status.is_some() || raw).then_some(t.response_body_len),
+            ttfb: t.ttfb().map(|n| n as f64 / 1e9),
+            done: t.time_to_last_byte().map(|n| n as f64 / 1e9),
+        };
+    }
     ev.push(e);
-    if let Some(rt) = t.response_ts {
-        let mut e = mk(rt, EventKind::HttpResponse, conn, escape_str(&resp));
+    if let (Some(rt), Some(resp)) = (t.response_ts, resp) {
+        let mut e = mk(rt, EventKind::HttpResponse, conn, resp);
         e.quiet = true;
         ev.push(e);
     }
@@ -1016,6 +1119,22 @@ mod tests {
     use super::*;
     use crate::proto::dns::{fixture, parse_message};
     use crate::story::PhaseTimes;
+
+    /// Byte counts read as `base::elide::thousands` writes them, at every length.
+    #[test]
+    fn grouped_digits_match_thousands() {
+        let mut n = 0u64;
+        for k in [
+            0u64, 1, 9, 10, 99, 100, 999, 1_000, 12_345, 999_999, 1_000_000,
+        ] {
+            assert_eq!(grouped(k), crate::base::elide::thousands(k as usize));
+        }
+        while n < u64::MAX / 7 {
+            n = n * 7 + 3;
+            assert_eq!(grouped(n), crate::base::elide::thousands(n as usize));
+        }
+        assert_eq!(grouped(u64::MAX), "18,446,744,073,709,551,615");
+    }
 
     /// Labelled, in the order of the legend, µs under a millisecond: never "0.0 ms".
     #[test]

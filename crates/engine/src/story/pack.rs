@@ -242,50 +242,83 @@ impl Hold for HttpRecord {
     }
 
     fn unpack(d: &mut Dec<'_>) -> Self {
-        let conn = ConnId(d.u32());
-        let local = d.ts();
-        let outer = d.base;
-        d.base = local.0;
-        let tx = HttpTransaction {
-            seq: d.u32(),
-            stream: d.opt_u64().map(|v| v as u32),
-            method: d.opt_str(),
-            uri: d.opt_str(),
-            version: version(d),
-            host: d.opt_str(),
-            user_agent: d.opt_str(),
-            referer: d.opt_str(),
-            request_ts: d.opt_ts(),
-            request_end_ts: d.opt_ts(),
-            request_body_len: d.u64(),
-            request_body: range(d),
-            request_first_pkt: pkt(d),
-            request_head_pkt: pkt(d),
-            request_last_pkt: pkt(d),
-            status: d.opt_u64().map(|v| v as u16),
-            reason: d.opt_str(),
-            response_version: version(d),
-            interim: (0..d.u64()).map(|_| d.u16()).collect(),
-            response_ts: d.opt_ts(),
-            response_end_ts: d.opt_ts(),
-            response_body_len: d.u64(),
-            response_body: range(d),
-            response_first_pkt: pkt(d),
-            response_head_pkt: pkt(d),
-            response_last_pkt: pkt(d),
-            content_type: d.opt_str(),
-            content_encoding: d.opt_str(),
-            content_length: d.opt_u64(),
-            transfer_encoding: d.opt_str(),
-            alt_svc: d.opt_str(),
-            transfer: transfer_of(d.u8()),
-            partial: d.bool(),
-            tunnel: None,
-            anomalies: Vec::new(),
-        };
-        d.base = outer;
-        HttpRecord { conn, tx }
+        unpack_http(d, true)
     }
+}
+
+/// What a grouping reads of an exchange: everything but five strings that only the
+/// narration reads (method, reason, content and transfer encodings, Alt-Svc), left
+/// out (None) so a regroup does not make and free them (a record is grouped two or
+/// three times while its page is not yet final).
+pub(crate) fn open_for_grouping(h: Held<HttpRecord>) -> (HttpRecord, Bytes) {
+    match h {
+        Held::Packed(b) => (unpack_http(&mut Dec::new(&b), false), Some(b)),
+        Held::Whole(r) => (*r, None),
+    }
+}
+
+/// A record, whole, from its packed bytes.
+pub(crate) fn unpack_whole<T: Hold>(b: &[u8]) -> T {
+    T::unpack(&mut Dec::new(b))
+}
+
+/// An optional string, made only when `whole` (else skipped: None).
+fn opt_str_if(d: &mut Dec<'_>, whole: bool) -> Option<String> {
+    if whole {
+        return d.opt_str();
+    }
+    if d.u8() != 0 {
+        // A string is written as a blob is: its length, then its bytes.
+        let _ = d.blob();
+    }
+    None
+}
+
+/// An exchange from its bytes; without `whole`, see [`open_for_grouping`].
+fn unpack_http(d: &mut Dec<'_>, whole: bool) -> HttpRecord {
+    let conn = ConnId(d.u32());
+    let local = d.ts();
+    let outer = d.base;
+    d.base = local.0;
+    let tx = HttpTransaction {
+        seq: d.u32(),
+        stream: d.opt_u64().map(|v| v as u32),
+        method: opt_str_if(d, whole),
+        uri: d.opt_str(),
+        version: version(d),
+        host: d.opt_str(),
+        user_agent: d.opt_str(),
+        referer: d.opt_str(),
+        request_ts: d.opt_ts(),
+        request_end_ts: d.opt_ts(),
+        request_body_len: d.u64(),
+        request_body: range(d),
+        request_first_pkt: pkt(d),
+        request_head_pkt: pkt(d),
+        request_last_pkt: pkt(d),
+        status: d.opt_u64().map(|v| v as u16),
+        reason: opt_str_if(d, whole),
+        response_version: version(d),
+        interim: (0..d.u64()).map(|_| d.u16()).collect(),
+        response_ts: d.opt_ts(),
+        response_end_ts: d.opt_ts(),
+        response_body_len: d.u64(),
+        response_body: range(d),
+        response_first_pkt: pkt(d),
+        response_head_pkt: pkt(d),
+        response_last_pkt: pkt(d),
+        content_type: d.opt_str(),
+        content_encoding: opt_str_if(d, whole),
+        content_length: d.opt_u64(),
+        transfer_encoding: opt_str_if(d, whole),
+        alt_svc: opt_str_if(d, whole),
+        transfer: transfer_of(d.u8()),
+        partial: d.bool(),
+        tunnel: None,
+        anomalies: Vec::new(),
+    };
+    d.base = outer;
+    HttpRecord { conn, tx }
 }
 
 /// DNS transactions carry whole DNS messages: held whole (a lookup is one of many
@@ -435,8 +468,9 @@ impl PagePack {
         Some(())
     }
 
-    /// Narrates the page as page `id` of the story.
-    pub(crate) fn tell(&self, id: u32) -> StoryPage {
+    /// Narrates the page as page `id` of the story (for the text only: see
+    /// [`Narrator::for_text`]).
+    pub(crate) fn tell(&self, id: u32, text_only: bool) -> StoryPage {
         let mut d = Dec::new(&self.bytes);
         let _ = d.u32();
         let client = d.ip();
@@ -482,7 +516,9 @@ impl PagePack {
             dns: &self.dns,
             http: &http,
         };
-        let events = Narrator::with_first_http(first).page(&input, &names, &page);
+        let events = Narrator::with_first_http(first)
+            .for_text(text_only)
+            .page(&input, &names, &page);
         story_page(&page, &input, events)
     }
 }
@@ -528,12 +564,21 @@ mod tests {
             for h in engine.take_http() {
                 let want = dbg(&h);
                 n[2] += 1;
+                let mut grouped = h.clone();
+                let t = &mut grouped.tx;
+                (t.method, t.reason, t.content_encoding) = (None, None, None);
+                (t.transfer_encoding, t.alt_svc) = (None, None);
                 if let Held::Packed(b) = h.hold() {
                     n[3] += 1;
                     let mut d = Dec::new(&b);
                     let got = HttpRecord::unpack(&mut d);
                     assert!(d.is_empty(), "{at}");
                     assert_eq!(dbg(&got), want, "{at}");
+                    assert_eq!(dbg(&unpack_whole::<HttpRecord>(&b)), want, "{at}");
+                    // Opened for a grouping: all but the five strings narration reads.
+                    let (got, bytes) = open_for_grouping(Held::Packed(b));
+                    assert_eq!(dbg(&got), dbg(&grouped), "{at}");
+                    assert!(bytes.is_some(), "{at}");
                 }
             }
         }

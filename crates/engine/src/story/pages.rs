@@ -276,6 +276,15 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
     // Pages by (client, host name they fetched from), in order of start: a lookup of a
     // name that a page fetches from within LEAD belongs to that page (the HTTPS-record
     // lookup a browser makes before the request, say).
+    // Only the names this input's lookups asked for are ever looked up: the hosts of
+    // other exchanges are left out (no lowercased copy made per exchange).
+    let mut asked_names: HashMap<IpAddr, HashSet<String>> = HashMap::new();
+    for tx in input.dns {
+        asked_names
+            .entry(tx.client.ip)
+            .or_default()
+            .insert(tx.qname.to_ascii_lowercase());
+    }
     let mut by_host: HashMap<(IpAddr, String), Vec<usize>> = HashMap::new();
     for (pi, p) in pages.iter().enumerate() {
         for &hi in &p.http {
@@ -283,7 +292,15 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
                 &input.http[hi].tx.host,
                 conn_index.get(&input.http[hi].conn),
             ) {
-                let key = (input.conns[ci].conn.client.ip, host.to_ascii_lowercase());
+                let client = input.conns[ci].conn.client.ip;
+                let host = lowercase(host);
+                if !asked_names
+                    .get(&client)
+                    .is_some_and(|n| n.contains(host.as_ref()))
+                {
+                    continue;
+                }
+                let key = (client, host.into_owned());
                 let list = by_host.entry(key).or_default();
                 if list.last() != Some(&pi) {
                     list.push(pi);
@@ -417,6 +434,15 @@ fn host_name(h: &str) -> String {
         h
     };
     lower_name(h)
+}
+
+/// `s` in lowercase (ASCII), copied only when it has an uppercase letter.
+fn lowercase(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
 }
 
 fn lower_name(n: &str) -> String {

@@ -119,6 +119,14 @@ impl PhaseTimes {
     /// µs).
     pub fn summary(&self) -> String {
         let mut out = String::new();
+        self.push_summary(&mut out);
+        out
+    }
+
+    /// [`summary`](Self::summary), written at the end of `out` (nothing when no phase
+    /// happened): a printer that reuses one line buffer makes no string per line.
+    pub fn push_summary(&self, out: &mut String) {
+        let from = out.len();
         for (v, (name, _)) in [
             self.dns,
             self.dns_to_connect,
@@ -134,12 +142,15 @@ impl PhaseTimes {
         .zip(Self::LEGEND)
         {
             let Some(s) = v else { continue };
-            out.push_str(if out.is_empty() { "phases: " } else { " · " });
+            out.push_str(if out.len() == from {
+                "phases: "
+            } else {
+                " · "
+            });
             out.push_str(name);
             out.push(' ');
-            push_ms(&mut out, s);
+            push_ms(out, s);
         }
-        out
     }
 }
 

@@ -32,6 +32,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::fmt::Write;
 use std::net::IpAddr;
 use std::rc::Rc;
 
@@ -81,6 +82,11 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// `, 1 lookup`, `, 2 lookups` at the end of `out` (a part of a header after another).
+fn push_count(out: &mut String, n: usize, one: &str, many: &str) {
+    let _ = write!(out, ", {n} {}", if n == 1 { one } else { many });
+}
+
 impl StoryPage {
     /// Is it a page load (a document and what it needed)?
     pub fn is_page_load(&self) -> bool {
@@ -99,32 +105,29 @@ impl StoryPage {
             })
             .count();
         let connections = self.connections.saturating_sub(dns_tcp);
-        let mut parts = vec![format!("client {}", self.client)];
+        // Written in one buffer (one header per page: 245,000 on a capture of many
+        // short connections).
+        let mut out = String::with_capacity(self.title.len() + 112);
+        let _ = write!(out, "story {}: ", self.id + 1);
+        out.push_str(&self.title);
+        let _ = write!(out, "  (client {}", self.client);
         if self.lookups > 0 || !self.background {
-            parts.push(count(self.lookups, "lookup", "lookups"));
+            push_count(&mut out, self.lookups, "lookup", "lookups");
         }
         if connections > 0 || !self.background {
-            parts.push(count(connections, "connection", "connections"));
+            push_count(&mut out, connections, "connection", "connections");
         }
         if self.requests > 0 || !self.background {
-            parts.push(count(self.requests, "request", "requests"));
+            push_count(&mut out, self.requests, "request", "requests");
         }
         if dns_tcp > 0 {
-            parts.push(format!(
-                "{} to the resolver",
-                count(dns_tcp, "TCP connection", "TCP connections")
-            ));
+            push_count(&mut out, dns_tcp, "TCP connection", "TCP connections");
+            out.push_str(" to the resolver");
         }
-        let mut took = String::with_capacity(12);
-        super::phases::push_fixed(&mut took, self.end.secs_since(self.start), 3);
-        took.push_str(" s");
-        parts.push(took);
-        format!(
-            "story {}: {}  ({})",
-            self.id + 1,
-            self.title,
-            parts.join(", ")
-        )
+        out.push_str(", ");
+        super::phases::push_fixed(&mut out, self.end.secs_since(self.start), 3);
+        out.push_str(" s)");
+        out
     }
 }
 
@@ -347,9 +350,9 @@ enum Turn {
 }
 
 impl Turn {
-    fn tell(&self, id: u32) -> StoryPage {
+    fn tell(&self, id: u32, text_only: bool) -> StoryPage {
         match self {
-            Turn::Page(p) => p.tell(id),
+            Turn::Page(p) => p.tell(id, text_only),
             Turn::Batch(t, i) => t.tell(*i, id),
         }
     }
@@ -416,6 +419,51 @@ pub struct Pending {
     pub dns_held_since: Option<Timestamp>,
 }
 
+/// A finished connection as the story holds it (packed, see `story::pack`), with what
+/// [`StoryStream::add_held_conn`] reads of it.
+///
+/// Packing these on the engine's thread instead of the teller's (the slower of the two
+/// on many short connections) was measured: 0.8 s less on manyflows.pcap with two
+/// threads, but 8-14 MB more peak RSS (the packed records then live in the engine
+/// thread's malloc arena, among its long-lived state). So the teller packs them.
+struct HeldConn {
+    client: IpAddr,
+    id: ConnId,
+    times: [Timestamp; 2],
+    held: Held<ConnRecord>,
+}
+
+impl HeldConn {
+    fn new(c: ConnRecord) -> Self {
+        HeldConn {
+            client: c.conn.client.ip,
+            id: c.conn.id,
+            times: [c.conn.first_ts, c.conn.last_ts],
+            held: c.hold(),
+        }
+    }
+}
+
+/// A finished HTTP exchange as the story holds it (see [`HeldConn`]).
+struct HeldHttp {
+    conn: ConnId,
+    /// The instants it mentions.
+    span: Span,
+    held: Held<HttpRecord>,
+}
+
+impl HeldHttp {
+    fn new(h: HttpRecord) -> Self {
+        let mut span = Span::default();
+        span.saw(h.times());
+        HeldHttp {
+            conn: h.conn,
+            span,
+            held: h.hold(),
+        }
+    }
+}
+
 /// Decides which connections are told (`-Y`); the name comes from every answer seen.
 pub type KeepConn<'a> = dyn FnMut(&ConnRecord, Option<&ConnName>) -> bool + 'a;
 
@@ -434,6 +482,8 @@ pub struct StoryStream {
     max_waiting: usize,
     batches: u64,
     told: u32,
+    /// Pages told for the text only (see [`StoryStream::for_text`]).
+    text_only: bool,
 }
 
 impl StoryStream {
@@ -442,6 +492,13 @@ impl StoryStream {
             max_waiting: MAX_WAITING,
             ..Self::default()
         }
+    }
+
+    /// Tells pages for the text timeline only: events without their facts and without
+    /// quiet lines ([`Narrator::for_text`]); the `story` command's text.
+    pub fn for_text(mut self) -> Self {
+        self.text_only = true;
+        self
     }
 
     /// A DNS transaction; `keep` false when a display filter drops it (its answers
@@ -458,28 +515,38 @@ impl StoryStream {
 
     /// A finished connection.
     pub fn add_conn(&mut self, c: ConnRecord) {
-        let g = self.clients.entry(c.conn.client.ip).or_default();
-        g.span.saw(c.times());
-        if let Some((span, list)) = self.orphans.remove(&c.conn.id) {
+        self.add_held_conn(HeldConn::new(c));
+    }
+
+    /// A finished connection, packed already (see [`HeldConn`]).
+    fn add_held_conn(&mut self, c: HeldConn) {
+        let g = self.clients.entry(c.client).or_default();
+        g.span.saw(c.times.into_iter());
+        if let Some((span, list)) = self.orphans.remove(&c.id) {
             g.span.merge(&span);
             for h in list {
                 g.http.push(h);
             }
         }
-        g.conns.push(c.hold());
+        g.conns.push(c.held);
     }
 
     /// A finished HTTP exchange, before its connection's record (the engine hands
     /// exchanges out no later than the connection's end).
     pub fn add_http(&mut self, h: HttpRecord) {
+        self.add_held_http(HeldHttp::new(h));
+    }
+
+    /// A finished HTTP exchange, packed already (see [`HeldHttp`]).
+    fn add_held_http(&mut self, h: HeldHttp) {
         // Most connections carry one exchange: room for one (a default `Vec` makes room
         // for four).
         let (span, list) = self
             .orphans
             .entry(h.conn)
             .or_insert_with(|| (Span::default(), Vec::with_capacity(1)));
-        span.saw(h.times());
-        list.push(h.hold());
+        span.merge(&h.span);
+        list.push(h.held);
     }
 
     /// Tells, to `each`, every page that nothing still pending can change or precede.
@@ -559,7 +626,7 @@ impl StoryStream {
             };
             let id = self.told;
             self.told += 1;
-            let page = w.turn.tell(id);
+            let page = w.turn.tell(id, self.text_only);
             if !each(&page) {
                 return false;
             }
@@ -586,8 +653,14 @@ impl StoryStream {
         let mut dns = g.dns.into_vec();
         dns.sort_by_cached_key(|t| t.peek(|t| t.seq));
         let (dns, dns_bytes): (Vec<_>, Vec<_>) = dns.into_iter().map(Held::open).unzip();
-        let (http, http_bytes): (Vec<_>, Vec<_>) =
-            g.http.into_vec().into_iter().map(Held::open).unzip();
+        // Exchanges without the strings only narration reads: a batch told whole
+        // (below) opens its own again from their bytes.
+        let (http, http_bytes): (Vec<_>, Vec<_>) = g
+            .http
+            .into_vec()
+            .into_iter()
+            .map(super::pack::open_for_grouping)
+            .unzip();
         let mut conns = Vec::with_capacity(all.len());
         let mut conn_bytes = Vec::with_capacity(all.len());
         let mut names = Vec::with_capacity(all.len());
@@ -676,7 +749,7 @@ impl StoryStream {
             told.pages.push(p);
         }
         if !told.pages.is_empty() {
-            let narrator = Narrator::new(&told.input());
+            let narrator = Narrator::new(&told.input()).for_text(self.text_only);
             let batch = self.batches;
             self.batches += 1;
             // Each page packed with its own records, so the batch is not held (unless a
@@ -708,6 +781,12 @@ impl StoryStream {
                     }
                 }
                 None => {
+                    // Narrated from these records: whole again.
+                    for (h, b) in told.http.iter_mut().zip(&http_bytes) {
+                        if let Some(b) = b {
+                            *h = super::pack::unpack_whole(b);
+                        }
+                    }
                     told.narrator = Some(narrator);
                     let told = Rc::new(told);
                     for (i, p) in told.pages.iter().enumerate() {
@@ -842,6 +921,7 @@ mod tests {
     use super::*;
     use crate::base::Endpoint;
     use crate::flow::{ConnProto, Connection};
+    use crate::story::{EventKind, Facts};
 
     const S: i64 = 1_000_000_000;
 
@@ -940,6 +1020,73 @@ mod tests {
         assert_eq!(order[0], (0, b));
         assert_eq!(told[1].start, Timestamp(10 * S));
         assert_eq!(told[2].start, Timestamp(20 * S));
+    }
+
+    /// Every page of a stream over `path`, told in full or for the text only.
+    fn stream_pages(path: &std::path::Path, text_only: bool) -> Vec<StoryPage> {
+        let mut s = StoryStream::new();
+        if text_only {
+            s = s.for_text();
+        }
+        let mut pages = Vec::new();
+        let Ok(mut src) = crate::capture::open(path) else {
+            return pages;
+        };
+        let mut engine = crate::analysis::Engine::new(crate::analysis::EngineConfig::default());
+        let mut keep = |_: &ConnRecord, _: Option<&ConnName>| true;
+        while let Ok(Some(f)) = src.next_frame() {
+            engine.process(&f);
+        }
+        engine.finish();
+        for t in engine.take_dns(true) {
+            s.add_dns(t, true);
+        }
+        for h in engine.take_http() {
+            s.add_held_http(HeldHttp::new(h));
+        }
+        for c in engine.take_conns() {
+            s.add_held_conn(HeldConn::new(c));
+        }
+        s.finish(&mut keep, &mut |p| {
+            pages.push(p.clone());
+            true
+        });
+        pages
+    }
+
+    /// Told for the text only, every page shows the same header and the same lines as
+    /// told in full, with no facts and no quiet line made (every bundled and shared
+    /// capture).
+    #[test]
+    fn pages_told_for_the_text_show_what_full_pages_show() {
+        let shown = |p: &StoryPage| -> Vec<(Timestamp, &'static str, String, Option<String>)> {
+            p.events
+                .iter()
+                .filter(|e| !e.quiet || e.kind == EventKind::Connect)
+                .map(|e| {
+                    let phases = e.phases.map(|ph| ph.summary());
+                    (e.ts, e.kind.as_str(), e.text.clone(), phases)
+                })
+                .collect()
+        };
+        let mut lines = 0;
+        for path in crate::testutil::all_captures() {
+            let full = stream_pages(&path, false);
+            let text = stream_pages(&path, true);
+            assert_eq!(full.len(), text.len(), "{}", path.display());
+            for (f, t) in full.iter().zip(&text) {
+                assert_eq!(f.header(), t.header(), "{}", path.display());
+                assert_eq!(shown(f), shown(t), "{}", path.display());
+                assert!(t.events.iter().all(|e| e.facts == Facts::None
+                    || !matches!(e.kind, EventKind::Connect | EventKind::HttpRequest)));
+                assert!(t
+                    .events
+                    .iter()
+                    .all(|e| !matches!(e.kind, EventKind::Established | EventKind::HttpResponse)));
+                lines += t.events.len();
+            }
+        }
+        assert!(lines > 500, "{lines}");
     }
 
     /// A connection open for ever cannot hold more than `max_waiting` pages back.
