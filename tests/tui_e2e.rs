@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 /// Longest wait for one screen state.
 const WAIT: Duration = Duration::from_secs(10);
+/// How long a screen must stay the same to count as drawn ([`Tmux::wait_settled`]).
+const SETTLE: Duration = Duration::from_millis(200);
 
 struct Tmux {
     socket: String,
@@ -100,6 +102,25 @@ impl Tmux {
                 "waited {WAIT:?} for {want:?}; the screen shows:\n{s}"
             );
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// [`Tmux::wait_for`], then until two captures [`SETTLE`] apart are equal: a capture
+    /// taken while a view switch is being drawn holds rows of both views.
+    fn wait_settled(&self, want: &[&str]) -> String {
+        let t = Instant::now();
+        let mut s = self.wait_for(want);
+        loop {
+            std::thread::sleep(SETTLE);
+            let next = self.wait_for(want);
+            if next == s {
+                return s;
+            }
+            assert!(
+                t.elapsed() < WAIT,
+                "the screen kept changing for {WAIT:?}:\n{next}"
+            );
+            s = next;
         }
     }
 
@@ -226,7 +247,7 @@ fn a_second_open_comes_from_the_index_cache_and_no_cache_writes_nothing() {
     let conns_screen = |t: &Tmux| {
         t.wait_for(&["175 packets"]);
         t.keys(&["2"]);
-        t.wait_for(&["198.18.1.80:80", "www.lab.glasscom.com"])
+        t.wait_settled(&["198.18.1.80:80", "www.lab.glasscom.com"])
     };
     let t = Tmux::start_with_cache(&cmd, 120, 40, cache.path());
     let first = conns_screen(&t);
