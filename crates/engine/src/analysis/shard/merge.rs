@@ -228,24 +228,10 @@ impl Merger {
             .filter(|(m, _)| **m)
             .map(|(_, h)| h.last().map_or((u64::MAX, 2, 0), |(t, _)| *t))
             .min();
-        let upto = |t: &Tag| bound.is_none_or(|b| *t <= b);
-        let conns = self
-            .held_conns
-            .iter_mut()
-            .map(|h| {
-                let k = h.partition_point(|(t, _)| upto(t));
-                h.drain(..k).collect()
-            })
-            .collect();
-        let http = self
-            .held_http
-            .iter_mut()
-            .map(|h| {
-                let k = h.partition_point(|(t, _)| upto(t));
-                h.drain(..k).collect()
-            })
-            .collect();
-        (merge_sorted(conns), merge_sorted(http))
+        (
+            merge_sorted(drain_upto(&mut self.held_conns, bound)),
+            merge_sorted(drain_upto(&mut self.held_http, bound)),
+        )
     }
 
     /// Counts what the consumer took from a merged window (as [`crate::analysis::Engine::take_conns`]).
@@ -271,6 +257,17 @@ impl Merger {
 /// renumbering keeps: local ids and global ids both follow first packets) into one,
 /// moving each record once. Equal tags cannot come from two workers (a frame, or a
 /// connection, is one worker's); within one list the order is kept.
+/// Takes from each worker's held records (in tag order) those with a tag up to `bound`
+/// (all of them when there is none).
+fn drain_upto<T>(held: &mut [Vec<(Tag, T)>], bound: Option<Tag>) -> Vec<Vec<(Tag, T)>> {
+    held.iter_mut()
+        .map(|h| {
+            let k = h.partition_point(|(t, _)| bound.is_none_or(|b| *t <= b));
+            h.drain(..k).collect()
+        })
+        .collect()
+}
+
 pub(super) fn merge_sorted<T>(lists: Vec<Vec<(Tag, T)>>) -> Vec<T> {
     let total = lists.iter().map(Vec::len).sum();
     let mut out = Vec::with_capacity(total);
