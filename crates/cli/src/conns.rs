@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::args::FileArgs;
 use super::out::Out;
-use super::run::{conclude, drive_records, record_matches};
+use super::run::{conclude, drive_records, record_matches, WholeEnd};
 use super::select::{Matched, Selection};
 use wiretale_engine::analysis::records::{proto_name, ConnJson};
 use wiretale_engine::analysis::ConnRecord;
@@ -30,9 +30,6 @@ pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
     // Lookups seen so far name the connections as they finish.
     let mut names = NameIndex::new();
     let mut next_id: u32 = 0;
-    // The end's chunks' connections already overtaken by the window, in the order they
-    // came (printed at the last drain, before the rest of the end).
-    let mut overtaken: Vec<ConnRecord> = Vec::new();
     // Decided (and the selection borrowed) only when a connection is printed.
     let keep = |c: &ConnRecord, names: &NameIndex, sel: &Selection| {
         let name = names.name(c);
@@ -69,6 +66,8 @@ pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
         }
     };
     let stop = std::cell::Cell::new(false);
+    // The end's connections are named by the end's lookups, which come at its last drain.
+    let mut whole_end = WholeEnd::default();
     let damage = drive_records(
         &a.file,
         cfg,
@@ -76,38 +75,23 @@ pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
         None,
         record_matches(&matched, &stop),
         |engine, at_end, sel| {
-            if engine.finishing() {
-                // A chunk of the end: its connections are named and printed with the
-                // rest of the end, once the end's lookups are in (all at the last drain).
+            whole_end.drain(engine, at_end, |engine, at_end| {
+                for tx in engine.take_dns(at_end) {
+                    names.add(&tx);
+                }
                 for c in engine.take_conns() {
                     if c.conn.id.0 < next_id {
-                        overtaken.push(c);
+                        // Overtaken by the window: print as soon as it ends.
+                        if keep(&c, &names, sel) {
+                            rows.print(&mut out, &c, &names);
+                        }
                     } else {
                         pending.insert(c.conn.id.0, c);
                     }
                 }
-                return;
-            }
-            for tx in engine.take_dns(at_end) {
-                names.add(&tx);
-            }
-            for c in std::mem::take(&mut overtaken) {
-                if keep(&c, &names, sel) {
-                    rows.print(&mut out, &c, &names);
-                }
-            }
-            for c in engine.take_conns() {
-                if c.conn.id.0 < next_id {
-                    // Overtaken by the window: print as soon as it ends.
-                    if keep(&c, &names, sel) {
-                        rows.print(&mut out, &c, &names);
-                    }
-                } else {
-                    pending.insert(c.conn.id.0, c);
-                }
-            }
-            flush(&mut pending, &mut next_id, &mut out, &mut rows, &names, sel);
-            stop.set(out.failed());
+                flush(&mut pending, &mut next_id, &mut out, &mut rows, &names, sel);
+                stop.set(out.failed());
+            });
         },
     )?;
     // A damaged file stops before `finish`: whatever finished is still printed in order.

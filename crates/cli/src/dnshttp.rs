@@ -2,7 +2,7 @@
 
 use super::args::FileArgs;
 use super::out::{Out, Rows};
-use super::run::{conclude, drive_records, record_matches};
+use super::run::{conclude, drive_records, record_matches, WholeEnd};
 use super::select::{Matched, Selection};
 use wiretale_engine::analysis::records::{DnsJson, HttpJson};
 use wiretale_engine::analysis::shard::Records;
@@ -23,10 +23,9 @@ pub fn run_dns(a: &FileArgs) -> anyhow::Result<i32> {
             table: dns_table,
             take: |engine: &mut dyn Records, at_end| {
                 let mut txs = engine.take_dns(at_end);
-                dns_order(&mut txs);
+                txs.sort_by_key(|t| t.seq);
                 txs
             },
-            order: dns_order,
             keep: |m: &Matched, t: &DnsTransaction| m.dns(t),
             json: dns_json,
             text: dns_text,
@@ -43,9 +42,6 @@ struct Listing<T, Take, Keep> {
     table: fn(usize) -> Table,
     /// The records the engine has finished (`true`: the capture ended), in print order.
     take: Take,
-    /// Puts records of several drains in print order (the end's chunks and its last
-    /// drain are printed as one drain: `take`'s order is a stable sort by this one's).
-    order: fn(&mut [T]),
     /// Whether the selection (`-Y`, `-f`) keeps one.
     keep: Keep,
     json: fn(&T) -> String,
@@ -69,7 +65,6 @@ where
         header,
         table,
         mut take,
-        order,
         keep,
         json,
         text,
@@ -80,8 +75,7 @@ where
     let mut rows = (!a.json).then(|| Rows::new(&mut out, header, table));
     let first = std::cell::Cell::new(None);
     let stop = std::cell::Cell::new(false);
-    // What the end's chunks finished ([`Records::finishing`]), printed with the last drain's.
-    let mut end: Vec<T> = Vec::new();
+    let mut whole_end = WholeEnd::default();
     let damage = drive_records(
         &a.file,
         cfg,
@@ -98,41 +92,26 @@ where
             }
         },
         |engine, at_end, _| {
-            if engine.finishing() {
-                // A chunk of the end: printed with the rest of the end, in its order.
-                end.extend(take(engine, at_end));
-                return;
-            }
-            let mut recs = take(engine, at_end);
-            if !end.is_empty() {
-                end.append(&mut recs);
-                recs = std::mem::take(&mut end);
-                order(&mut recs);
-            }
-            let t0 = first.get().unwrap_or_default();
-            for r in recs.iter().filter(|r| keep(&matched.borrow(), r)) {
-                match &mut rows {
-                    None => out.line(&json(r)),
-                    Some(t) => t.print(&mut out, || text(r, t0), || cells(r, t0)),
+            // The end's records are sorted together, as one drain.
+            whole_end.drain(engine, at_end, |engine, at_end| {
+                let t0 = first.get().unwrap_or_default();
+                for r in take(engine, at_end)
+                    .iter()
+                    .filter(|r| keep(&matched.borrow(), r))
+                {
+                    match &mut rows {
+                        None => out.line(&json(r)),
+                        Some(t) => t.print(&mut out, || text(r, t0), || cells(r, t0)),
+                    }
                 }
-            }
-            stop.set(out.failed());
+                stop.set(out.failed());
+            });
         },
     )?;
     if let Some(r) = &mut rows {
         r.finish(&mut out);
     }
     conclude(out, damage)
-}
-
-/// DNS transactions print in order of first message.
-fn dns_order(txs: &mut [DnsTransaction]) {
-    txs.sort_by_key(|t| t.seq);
-}
-
-/// HTTP exchanges print by request time (the response's without a request).
-fn http_order(recs: &mut [HttpRecord]) {
-    recs.sort_by_key(|r| (r.tx.request_ts.or(r.tx.response_ts), r.conn, r.tx.seq));
 }
 
 /// The documented `--json` DNS record (README, "JSON Lines output"; [`DnsJson`]).
@@ -306,10 +285,9 @@ pub fn run_http(a: &FileArgs) -> anyhow::Result<i32> {
             table: http_table,
             take: |engine: &mut dyn Records, _| {
                 let mut recs = engine.take_http();
-                http_order(&mut recs);
+                recs.sort_by_key(|r| (r.tx.request_ts.or(r.tx.response_ts), r.conn, r.tx.seq));
                 recs
             },
-            order: http_order,
             keep: |m: &Matched, r: &HttpRecord| m.http(r),
             json: http_json,
             // HTTP times are durations, not offsets from the capture's start.
