@@ -147,12 +147,25 @@ fn host_only(h: &str) -> &str {
 /// Answers seen so far, indexed by (client, address) so naming a connection costs a
 /// binary search, not a scan (250,000 connections × 20,000 lookups would not do).
 /// Answers can be added as they are seen, so a streaming consumer names connections as
-/// they finish.
+/// they finish, and forgotten once no connection still to be named can use them
+/// ([`NameIndex::forget_before`]), so a long capture's index stays the size of its
+/// recent lookups.
 #[derive(Default)]
 pub struct NameIndex {
     answers: Vec<Answer>,
     index: HashMap<(IpAddr, IpAddr), Vec<usize>>,
+    /// `answers.len()` after the last [`NameIndex::forget_before`] that looked.
+    looked_at: usize,
 }
+
+/// Of one (client, address)'s answers from before the earliest connection still to be
+/// named, the latest this many are all [`NameIndex::name`] can read: it reads the
+/// latest answer and, for the name the client said and the other names, the latest 64.
+const KEPT_BEFORE: usize = 64;
+
+/// [`NameIndex::forget_before`] looks only once the index holds this many answers, and
+/// twice as many as when it last looked (so its walk over the lists is amortised).
+const FORGET_FROM: usize = 1024;
 
 impl NameIndex {
     pub fn new() -> Self {
@@ -173,6 +186,51 @@ impl NameIndex {
             }
         }
         self.answers.push(a);
+    }
+
+    /// Forgets the answers no connection opened at `t` or later can be named by (see
+    /// [`KEPT_BEFORE`]); the caller promises to name no connection opened before `t`
+    /// afterwards. Names stay exactly what they would have been. Cheap: it looks only
+    /// when the index has doubled since it last looked.
+    pub fn forget_before(&mut self, t: Timestamp) {
+        if self.answers.len() < FORGET_FROM.max(self.looked_at.saturating_mul(2)) {
+            return;
+        }
+        self.forget(t);
+        self.looked_at = self.answers.len();
+    }
+
+    fn forget(&mut self, t: Timestamp) {
+        let answers = &self.answers;
+        let mut dropped = false;
+        for list in self.index.values_mut() {
+            let before = list.partition_point(|&i| answers[i].ts <= t);
+            if before > KEPT_BEFORE {
+                list.drain(..before - KEPT_BEFORE);
+                dropped = true;
+            }
+        }
+        if !dropped {
+            return;
+        }
+        // Keep the answers some list still points at, in their order, and point the
+        // lists at their new places.
+        let mut used = vec![false; self.answers.len()];
+        for &i in self.index.values().flatten() {
+            used[i] = true;
+        }
+        let mut at = vec![usize::MAX; self.answers.len()];
+        let mut kept = Vec::with_capacity(used.iter().filter(|u| **u).count());
+        for (i, a) in std::mem::take(&mut self.answers).into_iter().enumerate() {
+            if used[i] {
+                at[i] = kept.len();
+                kept.push(a);
+            }
+        }
+        self.answers = kept;
+        for i in self.index.values_mut().flatten() {
+            *i = at[*i];
+        }
     }
 
     /// Names one connection (None for DNS's own connections and when nothing names it).
@@ -273,4 +331,100 @@ pub fn name_connections(input: &StoryInput<'_>) -> Vec<Option<ConnName>> {
         idx.add(tx);
     }
     input.conns.iter().map(|c| idx.name(c)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::{Engine, EngineConfig};
+
+    fn shifted(t: Option<Timestamp>, by: i64) -> Option<Timestamp> {
+        t.map(|t| Timestamp(t.0 + by))
+    }
+
+    /// Forgetting is exact: every capture's lookups and connections repeated 100 times,
+    /// each copy later than the one before, are named the same by an index that forgets
+    /// before each copy as by one that keeps every answer; and the forgetting one ends
+    /// up holding a bounded number of answers.
+    #[test]
+    fn forgetting_old_answers_names_every_connection_the_same() {
+        const COPIES: i64 = 100;
+        let (mut named, mut forgot) = (0usize, 0usize);
+        for path in crate::testutil::all_captures() {
+            let Ok(mut src) = crate::capture::open(&path) else {
+                continue;
+            };
+            let mut engine = Engine::new(EngineConfig::default());
+            while let Ok(Some(f)) = src.next_frame() {
+                engine.process(&f);
+            }
+            engine.finish();
+            let conns = engine.take_conns();
+            let dns = engine.take_dns(true);
+            if dns.is_empty() || conns.is_empty() {
+                continue;
+            }
+            let times = conns
+                .iter()
+                .flat_map(|c| [c.conn.first_ts, c.conn.last_ts])
+                .chain(
+                    dns.iter()
+                        .flat_map(|t| [t.query_ts, t.response_ts])
+                        .flatten(),
+                );
+            let (lo, hi) = times.fold((i64::MAX, i64::MIN), |(l, h), t| (l.min(t.0), h.max(t.0)));
+            // (Skipping a capture whose times would overflow when shifted.)
+            let Some(span) = hi
+                .checked_sub(lo)
+                .and_then(|d| d.checked_add(10_000_000_000))
+                .filter(|s| {
+                    s.checked_mul(COPIES)
+                        .and_then(|m| hi.checked_add(m))
+                        .is_some()
+                })
+            else {
+                continue;
+            };
+            let (mut all, mut some) = (NameIndex::new(), NameIndex::new());
+            let at = path.display();
+            for k in 0..COPIES {
+                let by = k * span;
+                for tx in &dns {
+                    let mut tx = tx.clone();
+                    tx.query_ts = shifted(tx.query_ts, by);
+                    tx.response_ts = shifted(tx.response_ts, by);
+                    tx.last_query_ts = shifted(tx.last_query_ts, by);
+                    tx.last_response_ts = shifted(tx.last_response_ts, by);
+                    all.add(&tx);
+                    some.add(&tx);
+                }
+                // No connection of this copy or a later one starts before this.
+                let before = some.answers.len();
+                some.forget(Timestamp(lo + by));
+                forgot += before - some.answers.len();
+                for c in &conns {
+                    let mut c = c.clone();
+                    c.conn.first_ts = Timestamp(c.conn.first_ts.0 + by);
+                    if let Some(h) = c.conn.handshake.as_mut() {
+                        h.syn_ts = shifted(h.syn_ts, by);
+                    }
+                    let want = all.name(&c);
+                    named += usize::from(want.is_some());
+                    assert_eq!(
+                        format!("{:?}", some.name(&c)),
+                        format!("{want:?}"),
+                        "{at} copy {k}"
+                    );
+                }
+            }
+            let per_copy = all.answers.len() / COPIES as usize;
+            assert!(
+                some.answers.len() <= per_copy * (KEPT_BEFORE + 1),
+                "{at}: {} answers kept, {per_copy} per copy",
+                some.answers.len()
+            );
+        }
+        assert!(named > 1_000, "only {named} names compared");
+        assert!(forgot > 1_000, "only {forgot} answers forgotten");
+    }
 }

@@ -593,6 +593,10 @@ impl StoryStream {
         if let Some(t) = p.dns_held_since {
             bar = bar.min(t);
         }
+        // Every connection still to be named starts after `bar` (less HOLD: slack for
+        // timestamps a little out of order).
+        self.names
+            .forget_before(Timestamp(bar.0.saturating_sub(HOLD)));
         self.tell_until(Some(bar), each)
     }
 
