@@ -1,8 +1,9 @@
 //! Re-filtering a loaded file through its index, for the TUI's filter bar.
 //!
 //! While the TUI indexes a file it runs the engine once; for each packet it fills the
-//! [`PacketTable`] (a 16-byte row: connection, relative sequence numbers, TCP analysis
-//! flags, plus the application notes of the few packets that have any) and calls
+//! [`PacketTable`] (an 8-byte row: connection, direction, TCP analysis flags; each
+//! connection side's ISN, plus the application notes of the few packets that have any)
+//! and calls
 //! [`FilterIndex::push`], which keeps what only filters read (stream numbers, DNS
 //! response times, connection outcomes, where the IP fragments are). A new filter is
 //! then applied by [`filter_index`]: every frame is fetched from the memory map through

@@ -6,7 +6,7 @@
 //! addresses) and a ladder of its packets by number space.
 //!
 //! Both only touch the connection's own packets: their ids come from one scan of the
-//! 16-byte packet table, then each frame is read from the store and decoded once.
+//! 8-byte packet table, then each frame is read from the store and decoded once.
 
 use super::rows::http_row;
 use crate::source::{Arrow, ConnDetail, Phase, QuicArrow, Turn};
