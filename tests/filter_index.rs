@@ -12,6 +12,7 @@ use std::process::Command;
 use proptest::prelude::*;
 use wiretale::analysis::{
     filter_index, filter_index_split, ConnOutcome, Engine, EngineConfig, FilterIndex, PacketTable,
+    Redecoder, RelNumbers,
 };
 use wiretale::base::PacketId;
 use wiretale::capture::FrameStore;
@@ -234,4 +235,56 @@ fn index_filter_equals_packets_y_on_the_https_page() {
         assert_eq!(got, cli_frames(&file, expr), "`{expr}`");
     }
     assert!(nonempty > 40, "only {nonempty} expressions select anything");
+}
+
+/// The table keeps one ISN per connection side, not each packet's relative numbers: on
+/// every shared capture, for every packet, the numbers a reader derives from the
+/// re-decoded segment are exactly the engine's, whether it decodes the frame alone (the
+/// TUI's list, field tree and ladder) or defragmented (a re-filter), in a table built
+/// whole and in one appended slice by slice as the TUI's loader builds it.
+#[test]
+fn relative_sequence_numbers_from_the_table_equal_the_engines_everywhere() {
+    let (mut numbered, mut files_seen) = (0usize, 0usize);
+    for file in files() {
+        let mut store = FrameStore::open(&file).unwrap();
+        store.index_all();
+        let mut engine = Engine::new(EngineConfig {
+            want_app_fields: true,
+            ..EngineConfig::default()
+        });
+        let (mut whole, mut sliced) = (PacketTable::default(), PacketTable::default());
+        let mut slice = PacketTable::default();
+        let mut engines = Vec::new();
+        for i in 0..store.len() {
+            if i > 0 && i % 61 == 0 {
+                let next = PacketTable::starting_at(i as u32);
+                assert!(sliced.append(std::mem::replace(&mut slice, next)));
+            }
+            let s = engine.process(&store.frame(PacketId(i as u32)).unwrap());
+            whole.push(&s);
+            slice.push(&s);
+            engines.push(RelNumbers::of(s.verdict.as_ref()));
+        }
+        assert!(sliced.append(slice));
+        let mut re = Redecoder::default();
+        for (i, want) in engines.iter().enumerate() {
+            let (id, frame) = (i as u32, store.frame(PacketId(i as u32)).unwrap());
+            let raw = |p: &wiretale::decode::Packet<'_>| p.tcp().map(|t| (t.seq, t.ack));
+            let alone = raw(&wiretale::decode::decode(frame.meta.link, frame.data));
+            let defragmented = re.with(&frame, |p, w| raw(w.unwrap_or(p)));
+            let at = || format!("{} frame {}", file.display(), i + 1);
+            for t in [&whole, &sliced] {
+                assert_eq!(t.rel_numbers(id, alone), *want, "{}", at());
+                if defragmented.is_some() {
+                    assert_eq!(t.rel_numbers(id, defragmented), *want, "{}", at());
+                }
+            }
+            numbered += usize::from(want.seq.is_some());
+        }
+        files_seen += 1;
+    }
+    assert!(
+        files_seen > 50 && numbered > 5_000,
+        "{files_seen} {numbered}"
+    );
 }

@@ -275,6 +275,7 @@ fn pipeline_matches(path: &std::path::Path, filters: &[Filter]) -> Vec<BTreeSet<
                 pkt,
                 whole,
                 row: step.row,
+                tcp_rel: step.tcp_rel,
                 stream: facts.stream(step.row.conn()),
                 notes: &s.notes,
                 tls: s.tls.as_deref(),

@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use std::thread;
 use std::time::Duration;
 
-use wiretale_engine::analysis::{AppNote, PacketRow as TableRow, PacketView};
+use wiretale_engine::analysis::{AppNote, PacketRow as TableRow, PacketView, RelNumbers};
 use wiretale_engine::base::{ConnId, Direction, Endpoint, FieldNode, LinkType, PacketId};
 use wiretale_engine::filter::Filter;
 use wiretale_engine::flow::TcpAnalysisFlags;
@@ -455,10 +455,14 @@ impl FakeSource {
             } else {
                 Direction::ServerToClient
             }),
-            tcp.then_some(p.seq),
-            (tcp && p.kind != Kind::Syn).then_some(p.ack),
+            tcp,
+            tcp && p.kind != Kind::Syn,
             analysis,
         );
+        let tcp_rel = RelNumbers {
+            seq: tcp.then_some(p.seq),
+            ack: (tcp && p.kind != Kind::Syn).then_some(p.ack),
+        };
         let notes: Vec<AppNote> = match self.proto_of(p) {
             "HTTP" => vec![AppNote::new("http", self.info(p))],
             "TLS" => vec![AppNote::new("tls", self.info(p))],
@@ -474,6 +478,7 @@ impl FakeSource {
             pkt: &pkt,
             whole: None,
             row,
+            tcp_rel,
             stream: conn,
             notes: &notes,
             tls: None,

@@ -1,8 +1,9 @@
 //! Re-filtering a loaded file through its index, for the TUI's filter bar.
 //!
 //! While the TUI indexes a file it runs the engine once; for each packet it fills the
-//! [`PacketTable`] (a 16-byte row: connection, relative sequence numbers, TCP analysis
-//! flags, plus the application notes of the few packets that have any) and calls
+//! [`PacketTable`] (an 8-byte row: connection, direction, TCP analysis flags; each
+//! connection side's ISN, plus the application notes of the few packets that have any)
+//! and calls
 //! [`FilterIndex::push`], which keeps what only filters read (stream numbers, DNS
 //! response times, connection outcomes, where the IP fragments are). A new filter is
 //! then applied by [`filter_index`]: every frame is fetched from the memory map through
@@ -15,7 +16,7 @@ use std::collections::HashMap;
 
 use super::engine::PacketSummary;
 use super::notes::AppData;
-use super::packet_table::{PacketRow, PacketTable};
+use super::packet_table::{PacketRow, PacketTable, RelNumbers};
 use super::packet_view::{ConnOutcome, PacketView};
 use crate::base::{ConnId, PacketId, Timestamp};
 use crate::capture::{Frame, FrameStore};
@@ -23,6 +24,9 @@ use crate::decode::{self, DefragLimits, Defragmenter, Packet, Transport};
 use crate::filter::Filter;
 
 const NO_STREAM: u32 = u32::MAX;
+
+/// No outcome known yet (`FilterIndex::outcome_of`).
+const NO_OUTCOME: u32 = u32::MAX;
 
 /// Decodes frames for filtering, keeping IP defragmentation state so the frame that
 /// completes a datagram also yields the reassembled packet (tshark shows its transport
@@ -83,6 +87,8 @@ pub struct FilterContext {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PacketContext {
     pub row: PacketRow,
+    /// The engine's relative sequence numbers (the table keeps them as ISNs).
+    pub tcp_rel: RelNumbers,
     pub rel: f64,
     pub delta: f64,
     pub dns_time: Option<f64>,
@@ -132,6 +138,7 @@ impl FilterContext {
         }
         PacketContext {
             row,
+            tcp_rel: RelNumbers::of(s.verdict.as_ref()),
             rel: s.ts.secs_since(first),
             delta: s.ts.secs_since(prev),
             dns_time,
@@ -155,8 +162,18 @@ pub struct FilterIndex {
     /// Only used while pushing: a restored index (the TUI's cache) is complete.
     #[serde(skip)]
     redecoder: Redecoder,
-    dns_time: HashMap<u32, f64>,
-    outcomes: HashMap<u32, ConnOutcome>,
+    /// `dns.time` of the responses that have one: their packet ids (increasing) and,
+    /// parallel, the times.
+    dns_ids: Vec<u32>,
+    dns_secs: Vec<f64>,
+    /// How each connection ended, by connection id: an index into `outcome_kinds`
+    /// (`NO_OUTCOME` while unknown). The distinct outcomes are few (a state, and a
+    /// name shared by every connection to one server), so a connection costs 4 bytes.
+    outcome_of: Vec<u32>,
+    outcome_kinds: Vec<ConnOutcome>,
+    /// Only used while recording: where each distinct outcome sits in `outcome_kinds`.
+    #[serde(skip)]
+    outcome_codes: HashMap<ConnOutcome, u32>,
     /// Packets that are IP fragments, in order: the only frames that change a
     /// [`Redecoder`], so a re-filter can start anywhere after replaying them.
     fragments: Vec<u32>,
@@ -183,7 +200,8 @@ impl FilterIndex {
             self.fragments.push(id);
         }
         if let Some(t) = step.dns_time {
-            self.dns_time.insert(id, t);
+            self.dns_ids.push(id);
+            self.dns_secs.push(t);
         }
         self.len += 1;
     }
@@ -191,7 +209,28 @@ impl FilterIndex {
     /// Records how a connection ended (`conn.state`, `conn.name`), from
     /// `Engine::take_conns` and the story's `NameIndex`.
     pub fn set_outcome(&mut self, conn: ConnId, outcome: ConnOutcome) {
-        self.outcomes.insert(conn.0, outcome);
+        let kinds = &mut self.outcome_kinds;
+        let code = *self.outcome_codes.entry(outcome).or_insert_with_key(|o| {
+            kinds.push(o.clone());
+            (kinds.len() - 1) as u32
+        });
+        let c = conn.0 as usize;
+        if c >= self.outcome_of.len() {
+            self.outcome_of.resize(c + 1, NO_OUTCOME);
+        }
+        self.outcome_of[c] = code;
+    }
+
+    /// How connection `conn` ended, once known.
+    fn outcome(&self, conn: ConnId) -> Option<&ConnOutcome> {
+        let &code = self.outcome_of.get(conn.0 as usize)?;
+        self.outcome_kinds.get(code as usize)
+    }
+
+    /// `dns.time` of packet `id` (a DNS response whose query was seen).
+    fn dns_time(&self, id: u32) -> Option<f64> {
+        let i = self.dns_ids.binary_search(&id).ok()?;
+        self.dns_secs.get(i).copied()
     }
 
     /// Packets recorded.
@@ -355,11 +394,14 @@ impl Refilter<'_> {
                 pkt,
                 whole,
                 row,
+                tcp_rel: self
+                    .table
+                    .rel_numbers(id.0, whole.unwrap_or(pkt).tcp().map(|t| (t.seq, t.ack))),
                 stream: self.index.context.stream(row.conn()),
                 notes: &notes,
                 tls: self.table.tls(id.0),
-                dns_time: self.index.dns_time.get(&id.0).copied(),
-                outcome: row.conn().and_then(|c| self.index.outcomes.get(&c.0)),
+                dns_time: self.index.dns_time(id.0),
+                outcome: row.conn().and_then(|c| self.index.outcome(c)),
             })
         })
     }

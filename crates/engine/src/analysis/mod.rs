@@ -38,6 +38,6 @@ pub use index::{
 };
 pub use limits::{AppLimits, LimitTally, Limits, LIMIT_ANOMALIES};
 pub use notes::{AppData, AppNote, H2FrameField, HttpNote, TlsField, TlsFields, TlsHandshakeField};
-pub use packet_table::{PacketRow, PacketTable};
+pub use packet_table::{PacketRow, PacketTable, RelNumbers};
 pub use packet_view::{ConnOutcome, PacketView};
 pub use select::PacketMatcher;

@@ -1,4 +1,4 @@
-//! The per-packet table: what the engine said about each packet, 16 bytes a packet.
+//! The per-packet table: what the engine said about each packet, 8 bytes a packet.
 //!
 //! A loaded file is browsed and re-filtered without running the engine again: frames
 //! are re-decoded from the frame store (decoding is stateless and cheap), and what one
@@ -7,9 +7,13 @@
 //! is kept here while the engine runs once. The TUI's packet rows and the filter index
 //! ([`super::FilterIndex`]) both read this one table.
 //!
-//! Memory: 16 bytes per packet in [`PacketRow`], plus sparse side tables that only hold
-//! the packets with application notes or a duplicate-ACK reference, and one window-scale
-//! shift per connection side. The notes are held encoded ([`NoteList`]): a few packets'
+//! Memory: 8 bytes per packet in [`PacketRow`], plus sparse side tables that only hold
+//! the packets with application notes or a duplicate-ACK reference, and per connection
+//! side its window-scale shift and the ISN its relative sequence numbers count from.
+//! The relative numbers themselves are not kept: a reader has the re-decoded segment's
+//! raw numbers and subtracts the side's ISN ([`PacketTable::rel_numbers`]); the few
+//! packets the engine numbered from another ISN (one guessed before the side's SYN was
+//! seen) are listed apart, so every reader gets exactly the engine's numbers. The notes are held encoded ([`NoteList`]): a few packets'
 //! are read at a time (the rows on screen, a re-filter's packet), and whole they took
 //! ~120 MB on a capture of 245,000 HTTP exchanges.
 
@@ -19,6 +23,7 @@ use super::engine::PacketSummary;
 use super::notes::{AppNote, TlsField, TlsFields};
 use crate::base::packed::Packed;
 use crate::base::{ConnId, Direction, PacketId};
+use crate::flow::PacketVerdict;
 use crate::flow::TcpAnalysisFlags;
 
 /// No connection (`PacketRow::conn`).
@@ -30,9 +35,10 @@ pub mod bit {
     pub const FLOW: u8 = 1;
     /// Sent by the connection's client (meaningful with [`FLOW`]).
     pub const C2S: u8 = 2;
-    /// `rel_seq` is meaningful (TCP).
+    /// The engine numbered the segment's seq relative to its side's ISN (TCP).
     pub const SEQ: u8 = 4;
-    /// `rel_ack` is meaningful (TCP with the ACK flag and a known peer ISN).
+    /// The engine numbered the segment's ack relative to the peer's ISN (TCP with the
+    /// ACK flag and a known peer ISN).
     pub const ACK: u8 = 8;
     /// At least one anomaly (decode, defragmentation or TCP analysis).
     pub const ANOMALY: u8 = 16;
@@ -44,12 +50,10 @@ pub mod bit {
     pub const TLS: u8 = 128;
 }
 
-/// One packet's row (16 bytes, `Copy`).
+/// One packet's row (8 bytes, `Copy`).
 #[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PacketRow {
     conn: u32,
-    rel_seq: u32,
-    rel_ack: u32,
     /// [`TcpAnalysisFlags`] bits (15 flags fit in 16 bits).
     analysis: u16,
     /// Index into [`PROTOS`].
@@ -62,8 +66,6 @@ impl Default for PacketRow {
     fn default() -> Self {
         PacketRow {
             conn: NO_CONN,
-            rel_seq: 0,
-            rel_ack: 0,
             analysis: 0,
             proto: 0,
             bits: 0,
@@ -84,12 +86,10 @@ impl PacketRow {
             if v.dir == Direction::ClientToServer {
                 r.bits |= bit::C2S;
             }
-            if let Some(q) = v.rel_seq {
-                r.rel_seq = q;
+            if v.rel_seq.is_some() {
                 r.bits |= bit::SEQ;
             }
-            if let Some(a) = v.rel_ack {
-                r.rel_ack = a;
+            if v.rel_ack.is_some() {
                 r.bits |= bit::ACK;
             }
             r.analysis = (v.analysis.0 & 0xffff) as u16;
@@ -110,26 +110,25 @@ impl PacketRow {
     }
 
     /// A row from its parts, for sources that make their packets up instead of running
-    /// the engine (the TUI's test source).
+    /// the engine (the TUI's test source); `seq` and `ack` say whether the segment's
+    /// numbers are relative (the numbers themselves go to [`RelNumbers`]).
     pub fn from_parts(
         conn: Option<ConnId>,
         dir: Option<Direction>,
-        rel_seq: Option<u32>,
-        rel_ack: Option<u32>,
+        seq: bool,
+        ack: bool,
         analysis: TcpAnalysisFlags,
     ) -> Self {
         let mut r = PacketRow {
             conn: conn.map_or(NO_CONN, |c| c.0),
-            rel_seq: rel_seq.unwrap_or(0),
-            rel_ack: rel_ack.unwrap_or(0),
             analysis: (analysis.0 & 0xffff) as u16,
             ..PacketRow::default()
         };
         for (on, b) in [
             (dir.is_some(), bit::FLOW),
             (dir == Some(Direction::ClientToServer), bit::C2S),
-            (rel_seq.is_some(), bit::SEQ),
-            (rel_ack.is_some(), bit::ACK),
+            (seq, bit::SEQ),
+            (ack, bit::ACK),
             (analysis.0 != 0, bit::ANOMALY),
         ] {
             if on {
@@ -144,12 +143,6 @@ impl PacketRow {
     }
     pub fn has(&self, b: u8) -> bool {
         self.bits & b != 0
-    }
-    pub fn rel_seq(&self) -> Option<u32> {
-        self.has(bit::SEQ).then_some(self.rel_seq)
-    }
-    pub fn rel_ack(&self) -> Option<u32> {
-        self.has(bit::ACK).then_some(self.rel_ack)
     }
     /// The direction, for packets the flow table saw.
     pub fn dir(&self) -> Option<Direction> {
@@ -251,6 +244,56 @@ impl NoteList {
     }
 }
 
+/// A TCP segment's sequence and acknowledgement numbers relative to each side's ISN
+/// (tshark's `tcp.seq`, `tcp.ack`), when the engine numbered them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RelNumbers {
+    pub seq: Option<u32>,
+    pub ack: Option<u32>,
+}
+
+impl RelNumbers {
+    /// The numbers of one engine verdict.
+    pub fn of(v: Option<&PacketVerdict>) -> Self {
+        v.map_or_else(RelNumbers::default, |v| RelNumbers {
+            seq: v.rel_seq,
+            ack: v.rel_ack,
+        })
+    }
+}
+
+/// What one packet's relative numbers count from.
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+enum Basis {
+    /// The ISNs: relative = raw − base (seq from the sender's, ack from the peer's).
+    Isns { seq: u32, ack: u32 },
+    /// The relative numbers themselves: the packet completed an IP datagram from
+    /// fragments, so its TCP header is not in its own frame (a view showing the frame
+    /// alone has no raw numbers, yet the ladder shows the engine's).
+    Rel { seq: u32, ack: u32 },
+}
+
+impl Basis {
+    /// The basis of one engine summary (`None`: no relative numbers).
+    fn of(s: &PacketSummary) -> Option<Basis> {
+        let v = s.verdict.as_ref()?;
+        if v.rel_seq.is_none() && v.rel_ack.is_none() {
+            return None;
+        }
+        Some(if s.reassembled {
+            Basis::Rel {
+                seq: v.rel_seq.unwrap_or(0),
+                ack: v.rel_ack.unwrap_or(0),
+            }
+        } else {
+            Basis::Isns {
+                seq: v.seq_base.unwrap_or(0),
+                ack: v.ack_base.unwrap_or(0),
+            }
+        })
+    }
+}
+
 /// The rows of consecutive packets from `first` on, with their side tables. A whole
 /// file's table starts at 0; a worker fills a table per slice from where the last one
 /// ended and [`PacketTable::append`]s it to the whole.
@@ -270,6 +313,20 @@ pub struct PacketTable {
     /// Window-scale shift per (connection, sent by the client): fixed by the handshake,
     /// so kept once per side rather than in every row.
     shifts: HashMap<(u32, bool), u8>,
+    /// The ISN each side of a connection counts from, by connection id, indexed by
+    /// [`Direction::index`]: the first the engine used for that side (kept by tables
+    /// that start at packet 0; a slice keeps its packets' bases in `pending`).
+    isns: Vec<[u32; 2]>,
+    /// Which of `isns` are known: bit `1 << Direction::index()`, by connection id.
+    isn_known: Vec<u8>,
+    /// The packets whose numbers do not count from their sides' `isns` (the engine
+    /// guessed an ISN before the side's SYN came, or the packet completed fragments),
+    /// by packet id (increasing): few or none in most captures.
+    odd: Vec<(u32, Basis)>,
+    /// A slice's packets with relative numbers and their bases, settled into `isns`
+    /// and `odd` when the slice is appended to a whole table.
+    #[serde(skip)]
+    pending: Vec<(u32, Basis)>,
     /// First and last row index of each connection, by connection id, kept by tables
     /// that start at packet 0 (a whole file's): [`PacketTable::packets_of`] then reads
     /// only the rows between a connection's first and last packet, not the whole table
@@ -311,6 +368,43 @@ impl PacketTable {
             self.note_span(row.conn, self.rows.len());
         }
         self.rows.push(row);
+        if let Some(b) = Basis::of(s) {
+            if self.first == 0 {
+                self.settle(id, row, b);
+            } else {
+                self.pending.push((id, b));
+            }
+        }
+    }
+
+    /// Records what packet `id`'s numbers count from (in packet order, whole tables):
+    /// the first ISN seen for a side becomes the side's; a packet counting from
+    /// another goes to `odd`.
+    fn settle(&mut self, id: u32, row: PacketRow, b: Basis) {
+        let (Basis::Isns { seq, ack }, Some(c), Some(d)) = (b, row.conn(), row.dir()) else {
+            self.odd.push((id, b));
+            return;
+        };
+        let c = c.0 as usize;
+        if c >= self.isns.len() {
+            self.isns.resize(c + 1, [0; 2]);
+            self.isn_known.resize(c + 1, 0);
+        }
+        let (i, o) = (d.index(), d.reverse().index());
+        let mut fits = true;
+        for (on, side, base) in [(row.has(bit::SEQ), i, seq), (row.has(bit::ACK), o, ack)] {
+            if !on {
+                continue;
+            }
+            if self.isn_known[c] & (1 << side) == 0 {
+                self.isn_known[c] |= 1 << side;
+                self.isns[c][side] = base;
+            }
+            fits &= self.isns[c][side] == base;
+        }
+        if !fits {
+            self.odd.push((id, b));
+        }
     }
 
     /// Widens connection `conn`'s span to row `at`.
@@ -334,6 +428,11 @@ impl PacketTable {
         if more.first as usize != self.first as usize + self.rows.len() {
             return false;
         }
+        if self.rows.is_empty() {
+            // The first slice (a whole table itself when it starts at packet 0).
+            *self = more;
+            return true;
+        }
         if self.first == 0 {
             let from = self.rows.len();
             for (i, r) in more.rows.iter().enumerate() {
@@ -341,6 +440,15 @@ impl PacketTable {
             }
         }
         self.rows.extend_from_slice(&more.rows);
+        if self.first == 0 {
+            for (id, b) in more.pending {
+                if let Some(&row) = self.rows.get(id as usize) {
+                    self.settle(id, row, b);
+                }
+            }
+        } else {
+            self.pending.extend(more.pending);
+        }
         self.notes.append(more.notes);
         self.tls.extend(more.tls);
         self.dups.extend(more.dups);
@@ -359,6 +467,10 @@ impl PacketTable {
         self.dups.shrink_to_fit();
         self.shifts.shrink_to_fit();
         self.spans.shrink_to_fit();
+        self.isns.shrink_to_fit();
+        self.isn_known.shrink_to_fit();
+        self.odd.shrink_to_fit();
+        self.pending.shrink_to_fit();
     }
 
     /// Packet id of the first row (0 for a whole file's table).
@@ -377,6 +489,52 @@ impl PacketTable {
 
     pub fn get(&self, id: u32) -> Option<&PacketRow> {
         self.rows.get(id.checked_sub(self.first)? as usize)
+    }
+
+    /// Packet `id`'s sequence and acknowledgement numbers relative to each side's ISN,
+    /// as the engine numbered them, from the segment's raw `(seq, ack)` (the packet
+    /// re-decoded: the datagram it completed, for the last IP fragment); none without
+    /// them, except on that last fragment (its header is not in its frame alone).
+    pub fn rel_numbers(&self, id: u32, raw: Option<(u32, u32)>) -> RelNumbers {
+        let Some(&row) = self.get(id) else {
+            return RelNumbers::default();
+        };
+        let (has_seq, has_ack) = (row.has(bit::SEQ), row.has(bit::ACK));
+        if !has_seq && !has_ack {
+            return RelNumbers::default();
+        }
+        let (seq, ack) = match self.basis(id, row) {
+            Some(Basis::Rel { seq, ack }) => (seq, ack),
+            Some(Basis::Isns { seq, ack }) => match raw {
+                Some((s, a)) => (s.wrapping_sub(seq), a.wrapping_sub(ack)),
+                None => return RelNumbers::default(),
+            },
+            None => return RelNumbers::default(),
+        };
+        RelNumbers {
+            seq: has_seq.then_some(seq),
+            ack: has_ack.then_some(ack),
+        }
+    }
+
+    /// What packet `id` (its row `row`) counts its numbers from.
+    fn basis(&self, id: u32, row: PacketRow) -> Option<Basis> {
+        let find = |list: &[(u32, Basis)]| {
+            let i = list.binary_search_by_key(&id, |e| e.0).ok()?;
+            list.get(i).map(|e| e.1)
+        };
+        if self.first != 0 {
+            return find(&self.pending);
+        }
+        if let Some(b) = find(&self.odd) {
+            return Some(b);
+        }
+        let d = row.dir()?;
+        let sides = self.isns.get(row.conn()?.0 as usize)?;
+        Some(Basis::Isns {
+            seq: sides[d.index()],
+            ack: sides[d.reverse().index()],
+        })
     }
 
     /// The application notes packet `id` completed (empty for most packets), decoded.
@@ -482,9 +640,94 @@ mod tests {
         }
     }
 
+    /// A side whose ISN the engine changed (data before the side's SYN, then the SYN)
+    /// and a packet that completed IP fragments: their numbers are kept apart, and a
+    /// reader gets the engine's numbers back from the raw ones, from a whole table and
+    /// from one appended slice by slice.
     #[test]
-    fn row_is_sixteen_bytes() {
-        assert_eq!(std::mem::size_of::<PacketRow>(), 16);
+    fn numbers_counted_from_another_isn_come_back_exact() {
+        use crate::base::{LinkType, Timestamp};
+        use crate::flow::PacketVerdict;
+        // (direction, raw seq, raw ack or none, seq base, ack base, reassembled)
+        let c2s = Direction::ClientToServer;
+        let s2c = Direction::ServerToClient;
+        let pkts: [(Direction, u32, Option<u32>, u32, u32, bool); 7] = [
+            (s2c, 5_000, Some(101), 4_999, 100, false), // server data first: ISN guessed
+            (c2s, 101, Some(5_010), 100, 4_999, false),
+            (s2c, 9_000, Some(101), 9_000, 100, false), // its SYN/ACK: another ISN
+            (c2s, 101, Some(9_001), 100, 9_000, false),
+            (s2c, 9_001, Some(101), 9_000, 100, true), // completed fragments
+            (c2s, 101, None, 100, 0, false),
+            (s2c, 9_100, Some(101), 9_000, 100, false),
+        ];
+        let summaries: Vec<PacketSummary> = pkts
+            .iter()
+            .enumerate()
+            .map(|(i, &(dir, seq, ack, sb, ab, reassembled))| PacketSummary {
+                id: PacketId(i as u32),
+                ts: Timestamp(i as i64),
+                caplen: 60,
+                len: 60,
+                iface: 0,
+                link: LinkType(1),
+                src: None,
+                dst: None,
+                sport: None,
+                dport: None,
+                proto: "tcp",
+                conn: Some(ConnId(3)),
+                verdict: Some(PacketVerdict {
+                    conn: Some(ConnId(3)),
+                    dir,
+                    analysis: TcpAnalysisFlags::EMPTY,
+                    rel_seq: Some(seq.wrapping_sub(sb)),
+                    rel_ack: ack.map(|a| a.wrapping_sub(ab)),
+                    seq_base: Some(sb),
+                    ack_base: ack.map(|_| ab),
+                    new_conn: i == 0,
+                    dup_ack: None,
+                    win_shift: None,
+                }),
+                notes: Vec::new(),
+                tls: None,
+                info: String::new(),
+                anomalies: Vec::new(),
+                reassembled,
+            })
+            .collect();
+        let mut whole = PacketTable::default();
+        summaries.iter().for_each(|s| whole.push(s));
+        let mut sliced = PacketTable::default();
+        for (k, chunk) in summaries.chunks(2).enumerate() {
+            let mut t = PacketTable::starting_at((k * 2) as u32);
+            chunk.iter().for_each(|s| t.push(s));
+            assert!(sliced.append(t));
+        }
+        for (i, (s, &(_, seq, ack, ..))) in summaries.iter().zip(&pkts).enumerate() {
+            let want = RelNumbers::of(s.verdict.as_ref());
+            let raw = Some((seq, ack.unwrap_or(0)));
+            for t in [&whole, &sliced] {
+                assert_eq!(t.rel_numbers(i as u32, raw), want, "packet {i}");
+            }
+            // Without the segment (its frame alone): only the fragments' last one.
+            let alone = if s.reassembled {
+                want
+            } else {
+                RelNumbers::default()
+            };
+            assert_eq!(whole.rel_numbers(i as u32, None), alone, "packet {i}");
+        }
+        // A side's first ISN is its own: the server's packets after its SYN/ACK (and
+        // the client's acks of them) count from another; packet 4 completed fragments.
+        let odd: Vec<u32> = whole.odd.iter().map(|e| e.0).collect();
+        assert_eq!(odd, [2, 3, 4, 6]);
+        assert_eq!(sliced.odd, whole.odd);
+        assert_eq!(whole.rel_numbers(99, Some((1, 1))), RelNumbers::default());
+    }
+
+    #[test]
+    fn row_is_eight_bytes() {
+        assert_eq!(std::mem::size_of::<PacketRow>(), 8);
     }
 
     #[test]
@@ -500,6 +743,7 @@ mod tests {
     fn appended_tables_must_continue_and_keep_notes_and_directions() {
         use crate::analysis::{Engine, EngineConfig};
         use crate::capture::FrameStore;
+        use crate::decode;
         let p = crate::testutil::bundled_capture("lab-page.pcap");
         let mut store = FrameStore::open(&p).unwrap();
         store.index_all();
@@ -527,7 +771,14 @@ mod tests {
             let r = whole.get(id).unwrap();
             assert_eq!(r.conn(), s.conn);
             assert_eq!(r.dir(), s.verdict.as_ref().map(|v| v.dir));
-            assert_eq!(r.rel_seq(), s.verdict.as_ref().and_then(|v| v.rel_seq));
+            let raw = store.frame(PacketId(id)).and_then(|f| {
+                decode::decode(f.meta.link, f.data)
+                    .tcp()
+                    .map(|t| (t.seq, t.ack))
+            });
+            let rel = RelNumbers::of(s.verdict.as_ref());
+            assert_eq!(whole.rel_numbers(id, raw), rel, "frame {}", i + 1);
+            assert_eq!(a.rel_numbers(id, raw), rel, "frame {}", i + 1);
             assert_eq!(a.notes(id), s.notes);
             assert_eq!(
                 a.dup_ack(id),

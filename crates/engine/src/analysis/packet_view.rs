@@ -21,7 +21,7 @@
 //!   (tshark shows the reassembled transport there).
 
 use super::notes::{AppData, AppNote, H2FrameField, QuicPacketField, TlsField, TlsHandshakeField};
-use super::packet_table::PacketRow;
+use super::packet_table::{PacketRow, RelNumbers};
 use crate::base::{LinkType, PacketId};
 use std::net::IpAddr as IpAddrT;
 
@@ -32,7 +32,7 @@ use crate::proto::dns::RData;
 
 /// What is known about a connection only once it has ended, for `conn.state` and
 /// `conn.name` (filled by a first pass; see `analysis::select`).
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ConnOutcome {
     /// Zeek-style state (`SF`, `REJ`, `S0`, ...).
     #[serde(deserialize_with = "crate::base::interned::deserialize")]
@@ -56,6 +56,9 @@ pub struct PacketView<'a> {
     /// frame's own.
     pub whole: Option<&'a Packet<'a>>,
     pub row: PacketRow,
+    /// `tcp.seq`/`tcp.ack` relative to each side's ISN, as the engine numbered them
+    /// (the raw numbers where the engine had none).
+    pub tcp_rel: RelNumbers,
     /// `tcp.stream` or `udp.stream` (whichever the packet is).
     pub stream: Option<u32>,
     pub notes: &'a [AppNote],
@@ -525,14 +528,11 @@ impl Record for PacketView<'_> {
             TcpStream => uint(f, self.stream.filter(|_| tcp.is_some()).map(u64::from)),
             UdpStream => uint(f, self.stream.filter(|_| udp.is_some()).map(u64::from)),
             TcpLen => uint(f, tcp.map(|t| u64::from(t.payload_len))),
-            TcpSeq => uint(
-                f,
-                tcp.map(|t| u64::from(self.row.rel_seq().unwrap_or(t.seq))),
-            ),
+            TcpSeq => uint(f, tcp.map(|t| u64::from(self.tcp_rel.seq.unwrap_or(t.seq)))),
             TcpAck => uint(
                 f,
                 tcp.filter(|t| t.ack())
-                    .map(|t| u64::from(self.row.rel_ack().unwrap_or(t.ack))),
+                    .map(|t| u64::from(self.tcp_rel.ack.unwrap_or(t.ack))),
             ),
             TcpFlags => uint(f, tcp.map(|t| u64::from(t.flags & 0x0fff))),
             TcpFlagSyn | TcpFlagAck | TcpFlagFin | TcpFlagReset | TcpFlagPush | TcpFlagUrg => {
@@ -847,6 +847,7 @@ mod tests {
                     pkt,
                     whole,
                     row: step.row,
+                    tcp_rel: step.tcp_rel,
                     stream: facts.stream(step.row.conn()),
                     notes: &s.notes,
                     tls: s.tls.as_deref(),
@@ -992,6 +993,7 @@ mod tests {
                 pkt: &pkt,
                 whole: None,
                 row: step.row,
+                tcp_rel: step.tcp_rel,
                 stream: facts.stream(step.row.conn()),
                 notes: &s.notes,
                 tls: s.tls.as_deref(),
@@ -1033,6 +1035,7 @@ mod tests {
                     pkt: &pkt,
                     whole: None,
                     row: PacketRow::default(),
+                    tcp_rel: RelNumbers::default(),
                     stream: None,
                     notes: &[],
                     tls: None,
@@ -1081,7 +1084,7 @@ mod tests {
             step.row.set_analysis(conn as u16);
             let view = PacketView {
                 id: s.id, len: s.len, caplen: s.caplen, rel: 0.0, delta: 0.0,
-                pkt: &pkt, whole: Some(&pkt), row: step.row, stream: Some(conn),
+                pkt: &pkt, whole: Some(&pkt), row: step.row, tcp_rel: step.tcp_rel, stream: Some(conn),
                 notes: &s.notes, tls: s.tls.as_deref(), dns_time: None, outcome: None,
             };
             for f in all_filters() {

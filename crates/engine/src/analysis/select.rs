@@ -78,6 +78,7 @@ impl PacketMatcher {
                 pkt,
                 whole,
                 row: step.row,
+                tcp_rel: step.tcp_rel,
                 stream: context.stream(step.row.conn()),
                 notes: &s.notes,
                 tls: s.tls.as_deref(),

@@ -190,6 +190,11 @@ pub struct PacketVerdict {
     pub rel_seq: Option<u32>,
     /// ack - peer's ISN, when the ACK flag is set and the peer's ISN is known.
     pub rel_ack: Option<u32>,
+    /// The ISNs `rel_seq` and `rel_ack` count from (with them: the raw numbers are
+    /// `rel + base`), so a table can keep one base per connection side instead of
+    /// every packet's relative numbers (`analysis::packet_table`).
+    pub seq_base: Option<u32>,
+    pub ack_base: Option<u32>,
     /// This packet opened a new connection.
     pub new_conn: bool,
     /// For a duplicate ACK: the frame it duplicates and its number (`Dup ACK 12#1`).
@@ -207,6 +212,8 @@ impl PacketVerdict {
             analysis: TcpAnalysisFlags::EMPTY,
             rel_seq: None,
             rel_ack: None,
+            seq_base: None,
+            ack_base: None,
             new_conn: false,
             dup_ack: None,
             win_shift: None,

@@ -48,7 +48,9 @@ use wiretale_engine::story::ConnName;
 /// 2: connections and exchanges saved as they are held, encoded ([`Packed`]).
 /// 3: the story as compressed text and a record per line ([`Story`]); connection
 /// names encoded ([`Packed`]).
-pub const FORMAT: u32 = 3;
+/// 4: 8-byte packet rows (each connection side's ISN instead of every packet's relative
+/// numbers); the filter index's outcomes by connection and `dns.time` as sorted lists.
+pub const FORMAT: u32 = 4;
 /// First bytes of every cache file.
 const MAGIC: &[u8; 8] = b"WTIDX\x00\x01\n";
 /// Entries kept at most.

@@ -6,7 +6,7 @@
 //! addresses) and a ladder of its packets by number space.
 //!
 //! Both only touch the connection's own packets: their ids come from one scan of the
-//! 16-byte packet table, then each frame is read from the store and decoded once.
+//! 8-byte packet table, then each frame is read from the store and decoded once.
 
 use super::rows::http_row;
 use crate::source::{Arrow, ConnDetail, Phase, QuicArrow, Turn};
@@ -565,6 +565,7 @@ fn ladder(d: &DetailInput<'_>) -> (Vec<Arrow>, Vec<String>, QuicSeen) {
             continue;
         };
         let pkt = decode::decode(frame.meta.link, frame.data);
+        let raw = pkt.tcp().map(|t| (t.seq, t.ack));
         let (flags, len) = match pkt.transport {
             Transport::Tcp(t) => (flags_text(t.flags), t.payload_len),
             Transport::Udp(u) => ("UDP".to_string(), u32::from(u.length.saturating_sub(8))),
@@ -593,13 +594,14 @@ fn ladder(d: &DetailInput<'_>) -> (Vec<Arrow>, Vec<String>, QuicSeen) {
                 }
                 _ => None,
             };
+            let rel = d.table.rel_numbers(id, raw);
             arrows.push(Arrow {
                 number: u64::from(id) + 1,
                 ts_rel: frame.meta.ts.secs_since(d.t0),
                 c2s: f.has(bit::C2S),
                 flags,
-                seq: f.rel_seq().unwrap_or(0),
-                ack: f.rel_ack().unwrap_or(0),
+                seq: rel.seq.unwrap_or(0),
+                ack: rel.ack.unwrap_or(0),
                 len,
                 analysis,
                 quic,

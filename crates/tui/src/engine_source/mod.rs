@@ -580,14 +580,19 @@ impl EngineSource {
     }
 
     /// What the list knows of a TCP segment's numbers (relative to each side's ISN, and
-    /// the sender's window scale), from the packet's row; the list and the field tree
+    /// the sender's window scale), from packet `id`'s row; the list and the field tree
     /// both show these.
-    fn tcp_rel(&self, fact: &packet_table::PacketRow, pkt: &decode::Packet<'_>) -> Option<TcpRel> {
+    fn tcp_rel(
+        &self,
+        id: u32,
+        fact: &packet_table::PacketRow,
+        pkt: &decode::Packet<'_>,
+    ) -> Option<TcpRel> {
         let t = pkt.tcp()?;
-        let rel_seq = fact.rel_seq()?;
+        let rel = self.table.rel_numbers(id, Some((t.seq, t.ack)));
         Some(TcpRel {
-            seq_base: t.seq.wrapping_sub(rel_seq),
-            ack_base: t.ack.wrapping_sub(fact.rel_ack().unwrap_or(0)),
+            seq_base: t.seq.wrapping_sub(rel.seq?),
+            ack_base: t.ack.wrapping_sub(rel.ack.unwrap_or(0)),
             window_shift: if t.syn() {
                 None
             } else {
@@ -767,7 +772,7 @@ impl DataSource for EngineSource {
                 proto_label(proto_code(first.proto))
             }
             None => {
-                let rel = self.tcp_rel(fact, &pkt);
+                let rel = self.tcp_rel(id, fact, &pkt);
                 info.push_str(&decode::info_with(&pkt, rel.as_ref()));
                 proto_label(fact.proto())
             }
@@ -800,7 +805,7 @@ impl DataSource for EngineSource {
         // found in this packet in place of its "Data" node.
         let fact = self.table.get(id);
         let pkt = decode::decode(frame.meta.link, frame.data);
-        let rel = fact.and_then(|f| self.tcp_rel(f, &pkt));
+        let rel = fact.and_then(|f| self.tcp_rel(id, f, &pkt));
         let mut tree = decode::field_tree_with(frame.meta.link, frame.data, rel.as_ref());
         let app = self
             .table

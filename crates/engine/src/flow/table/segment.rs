@@ -417,12 +417,10 @@ impl ConnTable {
         for b in af.bits() {
             c.analysis[b] = c.analysis[b].saturating_add(1);
         }
-        let rel_seq = fwd.isn.map(|n| sq.wrapping_sub(n));
-        let rel_ack = if ackf {
-            rev.isn.map(|n| ack.wrapping_sub(n))
-        } else {
-            None
-        };
+        let seq_base = fwd.isn;
+        let ack_base = if ackf { rev.isn } else { None };
+        let rel_seq = seq_base.map(|n| sq.wrapping_sub(n));
+        let rel_ack = ack_base.map(|n| ack.wrapping_sub(n));
         let win_shift = if syn { None } else { fwd.a.win_scale };
 
         // Zeek history and endpoint states, in the order of Zeek's
@@ -645,6 +643,8 @@ impl ConnTable {
             analysis: af,
             rel_seq,
             rel_ack,
+            seq_base,
+            ack_base,
             new_conn,
             dup_ack: dup,
             win_shift,
