@@ -48,7 +48,9 @@ use wiretale_engine::story::ConnName;
 /// 2: connections and exchanges saved as they are held, encoded ([`Packed`]).
 /// 3: the story as compressed text and a record per line ([`Story`]); connection
 /// names encoded ([`Packed`]).
-pub const FORMAT: u32 = 3;
+/// 4: the frame store's index as offsets only (a base per 1024 packets, a delta per
+/// packet) plus the few entries kept whole.
+pub const FORMAT: u32 = 4;
 /// First bytes of every cache file.
 const MAGIC: &[u8; 8] = b"WTIDX\x00\x01\n";
 /// Entries kept at most.
