@@ -58,7 +58,7 @@ impl PacketIndex {
     /// header from the file gives (`None` when it cannot).
     pub fn push(&mut self, e: IndexEntry, reread: Option<IndexEntry>) {
         let id = self.deltas.len();
-        if id % BLOCK == 0 {
+        if id.is_multiple_of(BLOCK) {
             self.bases.push(e.offset);
         }
         let delta = self
@@ -122,8 +122,7 @@ impl PacketIndex {
             let fits = if d == EXCEPTION {
                 match exceptions.next() {
                     Some(&(k, e)) => {
-                        k as usize == id
-                            && e.offset.saturating_add(u64::from(e.caplen)) <= file_len
+                        k as usize == id && e.offset.saturating_add(u64::from(e.caplen)) <= file_len
                     }
                     None => false,
                 }

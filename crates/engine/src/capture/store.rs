@@ -531,7 +531,9 @@ mod tests {
         assert_eq!(store.len(), want.len(), "{what}");
         for (i, (m, d)) in want.iter().enumerate() {
             let id = PacketId(i as u32);
-            let f = store.frame(id).unwrap_or_else(|| panic!("{what}: frame {i}"));
+            let f = store
+                .frame(id)
+                .unwrap_or_else(|| panic!("{what}: frame {i}"));
             assert_eq!((&f.meta, f.data), (m, d.as_slice()), "{what}: frame {i}");
             assert_eq!(store.meta(id).as_ref(), Some(m), "{what}: meta {i}");
             let e = store.entry(id).unwrap();
