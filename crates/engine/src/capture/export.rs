@@ -7,7 +7,9 @@
 //! section's comments and each packet's comments; pcap output (nanosecond timestamps)
 //! has one link type per file, so a selection mixing link types is refused with an
 //! error that suggests pcapng. The file is written to `OUT.part` and renamed when
-//! complete, so a failed export never leaves a plausible partial capture behind.
+//! complete, so a failed export never leaves a plausible partial capture behind; an output
+//! that exists and is not a regular file (`/dev/null`, a FIFO, `/dev/stdout`) is written
+//! in place, since the rename would replace the device node or pipe with a file.
 //!
 //! pcapng output can carry decryption secrets (Decryption Secrets Blocks, e.g. the TLS
 //! key log lines of the exported sessions from `analysis::export_keys`), written before
@@ -65,6 +67,9 @@ pub fn write_selection(
     format: ExportFormat,
     secrets: &[DecryptionSecrets],
 ) -> Result<u64, CaptureError> {
+    if std::fs::metadata(out).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        return write_to(store, ids, out, format, secrets);
+    }
     let part = part_path(out);
     let r = write_to(store, ids, &part, format, secrets);
     match r {
@@ -282,5 +287,43 @@ mod tests {
         );
         assert!(missing.is_err());
         assert!(!dir.path().join("m.pcap").exists());
+    }
+
+    /// A FIFO (like `/dev/null` or `/dev/stdout`, not a regular file) is written in
+    /// place: renaming `OUT.part` over it would replace it with a regular file (it once
+    /// replaced a machine's `/dev/null`).
+    #[test]
+    fn an_output_that_is_not_a_regular_file_is_written_in_place() {
+        use std::io::Read;
+        use std::os::unix::fs::FileTypeExt;
+        let p = crate::testutil::bundled_capture("lab-page.pcap");
+        let mut src = FrameStore::open(&p).unwrap();
+        src.index_all();
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("out.pcap");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                let mut got = Vec::new();
+                File::open(fifo).unwrap().read_to_end(&mut got).unwrap();
+                got
+            })
+        };
+        let n = write_selection(&src, [PacketId(0)], &fifo, ExportFormat::Pcap, &[]).unwrap();
+        assert_eq!(n, 1);
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        assert!(!dir.path().join("out.pcap.part").exists());
+        let mut got = FrameStore::from_bytes(reader.join().unwrap());
+        assert!(got.index_all().is_none());
+        assert_eq!(
+            got.frame(PacketId(0)).unwrap().data,
+            src.frame(PacketId(0)).unwrap().data
+        );
+        assert_eq!(got.len(), 1);
     }
 }

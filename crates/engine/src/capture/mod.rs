@@ -9,9 +9,10 @@
 //!   over the file does not leave the file's pages in the resident set).
 //! * [`ReadAhead`] runs any source on its own thread and hands frames over in batches
 //!   (same frames, same errors), so reading and analysis can use two cores.
-//! * [`FrameStore`] gives random access by [`PacketId`] with a ≤ 32-byte index entry per
-//!   packet and the bytes fetched on demand from a memory map (stdin and `.gz` are spooled
-//!   to a temporary file first), so memory does not grow with the file's bytes.
+//! * [`FrameStore`] gives random access by [`PacketId`] with about 4 bytes of index per
+//!   packet (where its bytes start; the record header in front of them is re-read) and
+//!   the bytes fetched on demand from a memory map (stdin and `.gz` are spooled to a
+//!   temporary file first), so memory does not grow with the file's bytes.
 //!
 //! * [`PcapWriter`] / [`PcapngWriter`] write captures (export, `-w`).
 //! * [`BpfFilter`] applies tcpdump filter expressions to frames from files (one compiled
@@ -36,6 +37,7 @@ mod error;
 mod export;
 mod file;
 mod live;
+mod packet_index;
 mod pcap;
 mod pcapng;
 mod readahead;

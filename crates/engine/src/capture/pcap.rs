@@ -13,6 +13,7 @@
 )]
 
 use super::error::{CaptureError, ErrorKind};
+use super::store::IndexEntry;
 use super::walk::{
     u16_at, u32_at, ByteOrder, FileFormat, InterfaceInfo, PacketRec, State, Step, Walker, MAX_BLOCK,
 };
@@ -153,6 +154,31 @@ pub(crate) fn record(
         ts,
         iface: 0,
     }))
+}
+
+/// Re-reads the record header (§5) in front of the packet bytes at `data` in `bytes`,
+/// giving the index entry [`record`] made for it, so the frame store need not keep one
+/// per packet (only where the bytes start). Computed exactly as [`record`] does;
+/// `None` when the header is not there.
+#[inline]
+pub(crate) fn reread(
+    bytes: &[u8],
+    data: usize,
+    be: bool,
+    nanos: bool,
+    modified: bool,
+) -> Option<IndexEntry> {
+    let hl = if modified { 24 } else { 16 };
+    let rh = bytes.get(data.checked_sub(hl)?..data)?;
+    let secs = i64::from(u32_at(rh, 0, be));
+    let frac = i64::from(u32_at(rh, 4, be));
+    Some(IndexEntry {
+        offset: data as u64,
+        ts: Timestamp(secs * 1_000_000_000 + if nanos { frac } else { frac * 1_000 }),
+        caplen: u32_at(rh, 8, be),
+        origlen: u32_at(rh, 12, be),
+        iface: 0,
+    })
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@
 )]
 
 use super::error::{CaptureError, ErrorKind};
+use super::store::IndexEntry;
 use super::walk::{
     u16_at, u32_at, u64_at, ByteOrder, DecryptionSecrets, InterfaceInfo, PacketRec, SectionInfo,
     State, Step, Walker, MAX_BLOCK, MAX_INTERFACES,
@@ -440,6 +441,48 @@ pub(crate) fn block(
         }
         _ => Ok(Step::Skip(total)),
     }
+}
+
+/// Re-reads the Enhanced Packet Block (§4.3) or obsolete Packet Block (Appendix A) whose
+/// packet data starts at `data` in `bytes` (the whole file), giving the index entry
+/// [`block`] made for it, so the frame store need not keep one per packet. The section
+/// (hence byte order and first interface) is the last SHB before `data`; the interface
+/// id is resolved and the timestamp converted exactly as [`block`] does. `None` when the
+/// bytes there are not such a block or name no known interface (the store keeps the
+/// walker's entry for those: SPBs, whose timestamp is the previous packet's, and
+/// anything this re-read would not reproduce).
+#[inline]
+pub(crate) fn reread(
+    bytes: &[u8],
+    data: usize,
+    sections: &[SectionInfo],
+    interfaces: &[InterfaceInfo],
+) -> Option<IndexEntry> {
+    let sec = match sections {
+        [only] => only,
+        _ => sections.get(
+            sections
+                .partition_point(|s| s.offset < data as u64)
+                .checked_sub(1)?,
+        )?,
+    };
+    let be = sec.byte_order.is_be();
+    let b = bytes.get(data.checked_sub(28)?..data)?;
+    let id = match u32_at(b, 0, be) {
+        BT_EPB => u32_at(b, 8, be),
+        BT_PB => u32::from(u16_at(b, 8, be)),
+        _ => return None,
+    };
+    let iface = u32::try_from(u64::from(sec.first_iface) + u64::from(id)).ok()?;
+    let info = interfaces.get(iface as usize)?;
+    let units = u64::from(u32_at(b, 12, be)) << 32 | u64::from(u32_at(b, 16, be));
+    Some(IndexEntry {
+        offset: data as u64,
+        ts: info.timestamp(units),
+        caplen: u32_at(b, 20, be),
+        origlen: u32_at(b, 24, be),
+        iface,
+    })
 }
 
 fn resolve_iface(

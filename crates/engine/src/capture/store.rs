@@ -1,9 +1,12 @@
 //! The frame store: random access to a capture's frames by [`PacketId`].
 //!
 //! The file is memory-mapped (standard input and gzip are first spooled to an unlinked
-//! temporary file, then mapped) and indexed once: one [`IndexEntry`] of 32 bytes per
-//! packet holds where the bytes are and the metadata, so `frame(id)` is O(1) and memory
-//! grows with the number of packets, not with their bytes.
+//! temporary file, then mapped) and indexed once. The index keeps about 4 bytes a packet,
+//! where its bytes start ([`PacketIndex`]); `meta(id)` and `frame(id)` re-read the
+//! record or block header in front of them from the map, O(1). Packets whose header would
+//! not give back the walker's entry (SPBs, which carry no timestamp, and anything odd)
+//! keep their whole [`IndexEntry`]. Memory grows with the number of packets, not with
+//! their bytes: 4 bytes a packet instead of the 32 of a whole entry.
 //!
 //! Indexing is incremental: [`FrameStore::index_more`] walks at most `budget` packets and
 //! returns. A UI that wants rows while a big file is indexed keeps the store in an
@@ -22,11 +25,14 @@ use std::path::Path;
 
 use super::error::{CaptureError, ErrorKind};
 use super::file::{is_gzip, map_file, open_file, Mapped};
+use super::packet_index::{Located, PacketIndex};
 use super::walk::{DecryptionSecrets, FileFormat, InterfaceInfo, SectionInfo, Step, Walker};
+use super::{pcap, pcapng};
 use super::{Frame, FrameMeta};
 use crate::base::{Anomaly, LinkType, PacketId, Timestamp};
 
-/// One packet in the index: 28 bytes of data, 32 with alignment.
+/// What the walker found about one packet: 28 bytes of data, 32 with alignment. The
+/// store keeps only `offset` for most packets ([`PacketIndex`]) and re-reads the rest.
 #[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IndexEntry {
     /// Byte offset of the packet's first captured byte in the (decompressed) file.
@@ -52,7 +58,7 @@ pub struct IndexProgress {
 /// ([`FrameStore::index_snapshot`], [`FrameStore::restore`]).
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct StoreIndex {
-    index: Vec<IndexEntry>,
+    index: PacketIndex,
     comments: BTreeMap<u32, Vec<String>>,
     secrets: Vec<(PacketId, DecryptionSecrets)>,
     anomalies: BTreeMap<u32, Anomaly>,
@@ -82,7 +88,7 @@ pub struct FrameStore {
     growing: Option<std::fs::File>,
     walker: Walker,
     pos: usize,
-    index: Vec<IndexEntry>,
+    index: PacketIndex,
     /// Packet comments, keyed by packet id (rare, so a sparse map).
     comments: BTreeMap<u32, Vec<String>>,
     /// Decryption secrets (pcapng DSBs), each with the first packet it serves.
@@ -166,7 +172,7 @@ impl FrameStore {
             growing: None,
             walker: Walker::new(),
             pos: 0,
-            index: Vec::new(),
+            index: PacketIndex::default(),
             comments: BTreeMap::new(),
             secrets: Vec::new(),
             anomalies: BTreeMap::new(),
@@ -193,9 +199,10 @@ impl FrameStore {
 
     /// Opens `path` with a complete index saved by [`FrameStore::index_snapshot`] from
     /// the same bytes, without walking it. The caller vouches that the file did not
-    /// change (the TUI's cache keys by its identity and a hash of its ends); entries
-    /// that point past its end are refused here all the same, so a stale snapshot can
-    /// never hand out bytes from outside the map.
+    /// change (the TUI's cache keys by its identity and a hash of its ends): most of a
+    /// packet's metadata is re-read from the file's headers. An index that is not whole
+    /// or points past the file's end is refused all the same, and every access is
+    /// bounds-checked, so a stale snapshot can never hand out bytes from outside the map.
     pub fn restore(path: &Path, saved: StoreIndex) -> Result<FrameStore, CaptureError> {
         let file = open_file(path)?;
         if is_gzip(&file, path)? {
@@ -208,14 +215,22 @@ impl FrameStore {
                 },
             ));
         }
-        let mut s = Self::from_mapped(map_file(&file, path)?);
+        Self::restore_mapped(map_file(&file, path)?, saved)
+    }
+
+    /// [`FrameStore::restore`] over bytes in memory (tests).
+    #[cfg(test)]
+    pub(crate) fn restore_bytes(
+        bytes: Vec<u8>,
+        saved: StoreIndex,
+    ) -> Result<FrameStore, CaptureError> {
+        Self::restore_mapped(Mapped::Owned(bytes), saved)
+    }
+
+    fn restore_mapped(bytes: Mapped, saved: StoreIndex) -> Result<FrameStore, CaptureError> {
+        let mut s = Self::from_mapped(bytes);
         let len = s.bytes.as_ref().len() as u64;
-        let fits = saved.pos as u64 <= len
-            && saved
-                .index
-                .iter()
-                .all(|e| e.offset.saturating_add(u64::from(e.caplen)) <= len);
-        if !fits {
+        if saved.pos as u64 > len || !saved.index.is_consistent(len) {
             return Err(CaptureError::new(
                 saved.pos as u64,
                 0,
@@ -275,13 +290,14 @@ impl FrameStore {
                             self.secrets.push((id, s));
                         }
                     }
-                    self.index.push(IndexEntry {
+                    let e = IndexEntry {
                         offset: (self.pos + p.data_start) as u64,
                         ts: p.ts,
                         caplen: p.caplen,
                         origlen: p.origlen,
                         iface: p.iface,
-                    });
+                    };
+                    self.index.push(e, self.reread(all, e.offset));
                     self.pos += p.consumed;
                 }
                 // Growing file: wait for more bytes (call `refresh`).
@@ -293,9 +309,8 @@ impl FrameStore {
                 }
             }
         }
-        if self.done && self.growing.is_none() && self.index.capacity() > self.index.len() {
-            // The index only grew by doubling: give back up to half of it (a
-            // 2.5 M-packet file's index is 80 MB, its capacity was 134 MB).
+        if self.done && self.growing.is_none() {
+            // The index only grew by doubling: give back up to half of it.
             self.index.shrink_to_fit();
         }
         IndexProgress {
@@ -335,13 +350,52 @@ impl FrameStore {
         self.error.as_ref()
     }
 
-    pub fn entry(&self, id: PacketId) -> Option<&IndexEntry> {
-        self.index.get(id.0 as usize)
+    /// Packet `id`'s entry, exactly as the walker produced it: kept whole, or re-read
+    /// from the map.
+    #[inline]
+    pub fn entry(&self, id: PacketId) -> Option<IndexEntry> {
+        match self.index.locate(id.0 as usize)? {
+            Located::Entry(e) => Some(e),
+            Located::Offset(o) => self.reread(self.bytes.as_ref(), o),
+        }
+    }
+
+    /// The entry the header in front of the bytes at `offset` gives, computed as the
+    /// walker does (see [`PacketIndex`]).
+    #[inline]
+    fn reread(&self, all: &[u8], offset: u64) -> Option<IndexEntry> {
+        let data = usize::try_from(offset).ok()?;
+        match self.walker.format? {
+            FileFormat::Pcap {
+                byte_order,
+                nanos,
+                modified,
+                ..
+            } => pcap::reread(all, data, byte_order.is_be(), nanos, modified),
+            FileFormat::Pcapng => {
+                pcapng::reread(all, data, &self.walker.sections, &self.walker.interfaces)
+            }
+        }
+    }
+
+    /// Bytes the index holds on the heap (about 4 a packet; see [`PacketIndex`]).
+    pub fn index_heap_bytes(&self) -> usize {
+        self.index.heap_bytes()
+    }
+
+    /// Packets whose whole entry the index keeps (those a header re-read would not
+    /// reproduce, e.g. SPBs).
+    pub fn index_exceptions(&self) -> usize {
+        self.index.exceptions()
     }
 
     pub fn meta(&self, id: PacketId) -> Option<FrameMeta> {
-        let e = self.index.get(id.0 as usize)?;
-        Some(FrameMeta {
+        self.entry(id).map(|e| self.meta_of(id, &e))
+    }
+
+    #[inline]
+    fn meta_of(&self, id: PacketId, e: &IndexEntry) -> FrameMeta {
+        FrameMeta {
             id,
             ts: e.ts,
             iface: e.iface,
@@ -352,13 +406,13 @@ impl FrameStore {
                 .map_or(LinkType(u32::MAX), |i| i.link),
             caplen: e.caplen,
             origlen: e.origlen,
-        })
+        }
     }
 
-    /// The frame `id`, O(1): metadata from the index, bytes from the map.
+    /// The frame `id`, O(1): metadata re-read or from the index, bytes from the map.
     pub fn frame(&self, id: PacketId) -> Option<Frame<'_>> {
-        let meta = self.meta(id)?;
-        let e = self.index.get(id.0 as usize)?;
+        let e = self.entry(id)?;
+        let meta = self.meta_of(id, &e);
         let start = usize::try_from(e.offset).ok()?;
         let data = self.bytes.as_ref().get(start..start + e.caplen as usize)?;
         // Secrets are indexed apart ([`FrameStore::secrets`]): a random access must not
@@ -456,6 +510,106 @@ mod tests {
         assert_eq!(i as usize, store.len());
         assert!(store.frame(PacketId(i)).is_none());
         assert!(store.meta(PacketId(u32::MAX)).is_none());
+    }
+
+    /// What the walker itself hands out for `bytes` (the memory reader): per packet its
+    /// meta and bytes, then the error.
+    fn walked(bytes: &[u8]) -> (Vec<(FrameMeta, Vec<u8>)>, Option<CaptureError>) {
+        let mut r = crate::capture::MemReader::new(bytes);
+        let mut out = Vec::new();
+        loop {
+            match crate::capture::FrameSource::next_frame(&mut r) {
+                Ok(Some(f)) => out.push((f.meta, f.data.to_vec())),
+                Ok(None) => return (out, None),
+                Err(e) => return (out, Some(e)),
+            }
+        }
+    }
+
+    /// Asserts that `store` gives exactly `want`, frame by frame.
+    fn same(store: &FrameStore, want: &[(FrameMeta, Vec<u8>)], what: &str) {
+        assert_eq!(store.len(), want.len(), "{what}");
+        for (i, (m, d)) in want.iter().enumerate() {
+            let id = PacketId(i as u32);
+            let f = store
+                .frame(id)
+                .unwrap_or_else(|| panic!("{what}: frame {i}"));
+            assert_eq!((&f.meta, f.data), (m, d.as_slice()), "{what}: frame {i}");
+            assert_eq!(store.meta(id).as_ref(), Some(m), "{what}: meta {i}");
+            let e = store.entry(id).unwrap();
+            assert_eq!(
+                (e.ts, e.caplen, e.origlen, e.iface),
+                (m.ts, m.caplen, m.origlen, m.iface),
+                "{what}: entry {i}"
+            );
+        }
+        assert!(store.frame(PacketId(want.len() as u32)).is_none());
+    }
+
+    /// The compact index re-reads headers instead of keeping them: for every capture of
+    /// the corpus, every packet's meta and bytes are the walker's, when indexed in odd
+    /// slices and after a snapshot went through the cache's encoding and was restored.
+    /// Only SPBs (no timestamp to re-read) are kept whole, so a re-read that stopped
+    /// matching cannot hide behind the exceptions.
+    #[test]
+    fn every_capture_reads_back_exactly_what_the_walker_produced() {
+        let mut packets = 0;
+        let mut spb_files = Vec::new();
+        for path in crate::testutil::all_captures() {
+            let what = path.display().to_string();
+            let bytes = std::fs::read(&path).unwrap();
+            let (want, err) = walked(&bytes);
+            let mut store = FrameStore::from_bytes(bytes.clone());
+            while !store.index_more(999).done {}
+            assert_eq!(store.error(), err.as_ref(), "{what}");
+            same(&store, &want, &what);
+            let spbs = spb_count(&bytes);
+            assert_eq!(store.index_exceptions(), spbs, "{what}");
+            if spbs > 0 {
+                spb_files.push(what.clone());
+            }
+            let saved = store.index_snapshot().unwrap();
+            let saved: StoreIndex =
+                postcard::from_bytes(&postcard::to_stdvec(&saved).unwrap()).unwrap();
+            let restored = FrameStore::restore_bytes(bytes, saved).unwrap();
+            same(&restored, &want, &format!("{what} (restored)"));
+            assert_eq!(restored.error(), err.as_ref(), "{what}");
+            packets += want.len();
+        }
+        assert!(packets > 5_000, "{packets} packets");
+        assert!(!spb_files.is_empty(), "no SPB in the corpus");
+    }
+
+    /// Simple Packet Blocks (type 3) walked before the first damage, by a walk apart
+    /// from the reader's (block lengths only, pcapng §3.1).
+    fn spb_count(b: &[u8]) -> usize {
+        if b.get(..4) != Some(&[0x0a, 0x0d, 0x0d, 0x0a][..]) {
+            return 0;
+        }
+        let (mut pos, mut be, mut n) = (0, false, 0);
+        let u32_at = |at: usize, be: bool| {
+            let w: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
+            Some(if be {
+                u32::from_be_bytes(w)
+            } else {
+                u32::from_le_bytes(w)
+            })
+        };
+        while pos + 12 <= b.len() {
+            if b[pos..pos + 4] == [0x0a, 0x0d, 0x0d, 0x0a] {
+                be = b[pos + 8..pos + 12] == [0x1a, 0x2b, 0x3c, 0x4d];
+            }
+            let (Some(ty), Some(len)) = (u32_at(pos, be), u32_at(pos + 4, be)) else {
+                break;
+            };
+            let len = len as usize;
+            if len < 12 || pos + len > b.len() {
+                break;
+            }
+            n += usize::from(ty == 3);
+            pos += len;
+        }
+        n
     }
 
     #[test]

@@ -260,5 +260,13 @@ pub fn read_all(bytes: &[u8]) -> Read {
         assert_eq!((&f.meta, f.data), (m, d.as_slice()));
         assert_eq!(store.comments(PacketId(i as u32)), c.as_slice());
     }
+    // The same again from the index as the TUI's cache saves and restores it.
+    let saved = store.index_snapshot().expect("a complete index");
+    let store = FrameStore::restore_bytes(bytes.to_vec(), saved).expect("a restored index");
+    assert_eq!(store.len(), mem.0.len());
+    for (i, (m, d, _)) in mem.0.iter().enumerate() {
+        let f = store.frame(PacketId(i as u32)).expect("restored frame");
+        assert_eq!((&f.meta, f.data), (m, d.as_slice()), "restored frame {i}");
+    }
     mem
 }

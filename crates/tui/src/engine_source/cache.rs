@@ -49,7 +49,9 @@ use wiretale_engine::story::ConnName;
 /// 3: the story as compressed text and a record per line ([`Story`]); connection
 /// names encoded ([`Packed`]).
 /// 4: 8-byte packet rows (each connection side's ISN instead of every packet's relative
-/// numbers); the filter index's outcomes by connection and `dns.time` as sorted lists.
+/// numbers); the filter index's outcomes by connection and `dns.time` as sorted lists;
+/// the frame store's index as offsets only (a base per 1024 packets, a delta per
+/// packet) plus the few entries kept whole.
 pub const FORMAT: u32 = 4;
 /// First bytes of every cache file.
 const MAGIC: &[u8; 8] = b"WTIDX\x00\x01\n";
