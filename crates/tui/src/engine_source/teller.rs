@@ -25,6 +25,7 @@ use super::producer::Shared;
 use super::rows::StoryLines;
 use crate::story::Story;
 use wiretale_engine::analysis::{ConnRecord, HttpRecord};
+use wiretale_engine::base::packed::Packed;
 use wiretale_engine::proto::dns::DnsTransaction;
 use wiretale_engine::story::{ConnName, Pending, StoryPage, StoryStream};
 
@@ -53,19 +54,53 @@ pub struct Finished {
     pub first: u32,
 }
 
+/// Records encoded for the views' lists, ready to be appended to [`Shared`].
+#[derive(Default)]
+pub struct Encoded {
+    dns: Vec<DnsTransaction>,
+    conns: Packed<ConnRecord>,
+    names: Packed<Option<ConnName>>,
+    first_pkt: Vec<u32>,
+    http: Packed<HttpRecord>,
+    http_conn: Vec<u32>,
+}
+
 impl Records {
-    /// Appends the records to the views' lists (encoded, see [`Shared`]).
-    pub fn store(&self, sh: &mut Shared) {
-        sh.dns.extend(self.dns.iter().cloned());
+    /// The records encoded (see [`Shared`]), done before [`Shared`] is locked: the
+    /// worker and the UI wait for its lock, not for the encoding.
+    pub fn encode(&self) -> Encoded {
+        let mut e = Encoded {
+            dns: self.dns.clone(),
+            first_pkt: Vec::with_capacity(self.conns.len()),
+            http_conn: Vec::with_capacity(self.http.len()),
+            ..Encoded::default()
+        };
         for c in &self.conns {
-            sh.names.push(&c.name);
-            sh.first_pkt.push(c.first);
-            sh.conns.push(&c.record);
+            e.names.push(&c.name);
+            e.first_pkt.push(c.first);
+            e.conns.push(&c.record);
         }
         for h in &self.http {
-            sh.http.push(h);
-            sh.http_conn.push(h.conn.0);
+            e.http.push(h);
+            e.http_conn.push(h.conn.0);
         }
+        e
+    }
+
+    /// Appends the records to the views' lists.
+    pub fn store(&self, sh: &mut Shared) {
+        self.encode().append_to(sh);
+    }
+}
+
+impl Encoded {
+    pub fn append_to(self, sh: &mut Shared) {
+        sh.dns.extend(self.dns);
+        sh.conns.append(self.conns);
+        sh.names.append(self.names);
+        sh.first_pkt.extend(self.first_pkt);
+        sh.http.append(self.http);
+        sh.http_conn.extend(self.http_conn);
     }
 }
 
@@ -168,8 +203,9 @@ impl Teller {
 fn run(rx: Receiver<Records>, shared: &RwLock<Shared>, stored: &SyncSender<()>) -> Story {
     let mut t = Telling::default();
     for r in rx {
+        let e = r.encode();
         if let Ok(mut sh) = shared.write() {
-            r.store(&mut sh);
+            e.append_to(&mut sh);
         }
         let end = r.at_end;
         if end {
