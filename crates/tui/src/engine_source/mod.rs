@@ -28,6 +28,7 @@ pub mod cache;
 mod detail;
 mod producer;
 mod rows;
+mod teller;
 mod view;
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use super::cache::{self, FileKey, Miss};
 use super::rows;
+use super::teller::{Finished, Records, Teller};
 use crate::story::Story;
 use crate::worker::Produced;
 use wiretale_engine::analysis::{
@@ -44,6 +45,9 @@ const MAX_SLICE: usize = 65_536;
 const LIVE_STORY_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 /// How often a live capture re-reads the key log the browser appends to.
 const KEY_REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+/// Capture time (ns) between two looks for story pages that are final, as the `story`
+/// command looks (each look walks the open connections).
+const ADVANCE_EVERY: i64 = 500_000_000;
 
 /// Records shared between the worker (writer) and the UI (reader). `conns`, `names`
 /// and `first_pkt` are parallel, and so are `http` and `http_conn`; all lists only grow
@@ -157,6 +161,12 @@ pub struct Producer {
     last_key_refresh: Option<std::time::Instant>,
     /// The capture file whose saved index is tried at the first step (see [`cache`]).
     cached_file: Option<std::path::PathBuf>,
+    /// A file's story, told on its own thread as records come (see [`super::teller`]);
+    /// started at the first slice analysed. A live capture retells the whole story
+    /// every [`LIVE_STORY_EVERY`] instead (its open connections are in it too).
+    teller: Option<Teller>,
+    /// Capture time (ns) the teller was last told what is pending.
+    last_advance: i64,
 }
 
 /// The live capture (taken out and stopped by the UI at quit, so its file is flushed
@@ -204,6 +214,8 @@ impl Producer {
             follow_keys,
             last_key_refresh: None,
             cached_file: None,
+            teller: None,
+            last_advance: i64::MIN,
         }
     }
 
@@ -280,6 +292,9 @@ impl Producer {
             if let Some(b) = self.load_cached() {
                 return Produced::Batch(b);
             }
+        }
+        if self.live.is_none() && self.teller.is_none() && self.processed == 0 {
+            self.teller = Teller::spawn(self.shared.clone());
         }
         let mut error = None;
         let mut capture_ended = false;
@@ -428,7 +443,10 @@ impl Producer {
                 sh.open = open;
                 sh.open_version += 1;
             }
-            self.tell()
+            match self.teller.take() {
+                Some(t) => self.told(t),
+                None => self.tell(),
+            }
         });
         if done {
             self.finished = true;
@@ -451,44 +469,80 @@ impl Producer {
         })
     }
 
-    /// Moves what the engine finished into [`Shared`], naming connections by the
-    /// lookups seen so far (the story renames them at the end).
+    /// Hands what the engine finished to the teller (which stores it in [`Shared`],
+    /// then tells the story of it), naming connections by the lookups seen so far (the
+    /// story renames them at the end). A live capture stores the records here.
     fn collect(&mut self, at_end: bool) {
         let dns = self.engine.take_dns(at_end);
         let conns = self.engine.take_conns();
         let http = self.engine.take_http();
-        if dns.is_empty() && conns.is_empty() && http.is_empty() {
-            return;
-        }
-        self.story_stale = true;
-        for t in &dns {
-            self.names.add(t);
-        }
-        let Ok(mut sh) = self.shared.write() else {
-            return;
+        let mut r = Records {
+            at_end,
+            ..Records::default()
         };
-        sh.dns.extend(dns);
-        for c in conns {
-            sh.index.set_outcome(
-                c.conn.id,
-                ConnOutcome {
-                    state: c.conn.state(),
-                    name: self.names.name(&c).map(|n| n.qname),
-                },
-            );
-            let first = self
-                .conn_first
-                .get(c.conn.id.0 as usize)
-                .copied()
-                .unwrap_or(u32::MAX);
-            sh.names.push(&self.names.name(&c));
-            sh.first_pkt.push(first);
-            sh.conns.push(&c);
+        if self.teller.is_some() {
+            let now = self.engine.now().0;
+            if !at_end && now.saturating_sub(self.last_advance) >= ADVANCE_EVERY {
+                self.last_advance = now;
+                r.pending = Some(self.engine.pending());
+            }
         }
-        for h in &http {
-            sh.http.push(h);
-            sh.http_conn.push(h.conn.0);
+        if !(dns.is_empty() && conns.is_empty() && http.is_empty()) {
+            self.story_stale = true;
+            for t in &dns {
+                self.names.add(t);
+            }
+            // What display filters read of a finished connection, known at once.
+            let Ok(mut sh) = self.shared.write() else {
+                return;
+            };
+            r.conns.reserve_exact(conns.len());
+            for c in conns {
+                let name = self.names.name(&c);
+                sh.index.set_outcome(
+                    c.conn.id,
+                    ConnOutcome {
+                        state: c.conn.state(),
+                        name: name.as_ref().map(|n| n.qname.clone()),
+                    },
+                );
+                let first = self
+                    .conn_first
+                    .get(c.conn.id.0 as usize)
+                    .copied()
+                    .unwrap_or(u32::MAX);
+                r.conns.push(Finished {
+                    record: c,
+                    name,
+                    first,
+                });
+            }
+            r.dns = dns;
+            r.http = http;
         }
+        match &self.teller {
+            Some(t) => t.send(r),
+            None => {
+                if let Ok(mut sh) = self.shared.write() {
+                    r.store(&mut sh);
+                }
+            }
+        }
+    }
+
+    /// At the end of a file (all records were sent): the final names, made here once
+    /// the teller has stored the last records and while it tells the last pages, and
+    /// the story it told.
+    fn told(&mut self, teller: Teller) -> Story {
+        teller.wait_stored();
+        let names = self.shared.read().ok().map(|sh| final_names(&sh));
+        let story = teller.finish();
+        if let (Some(names), Ok(mut sh)) = (names, self.shared.write()) {
+            if sh.names.len() == names.len() {
+                sh.names = names;
+            }
+        }
+        story.unwrap_or_else(|| self.tell())
     }
 
     /// The story over everything, as the `story` command tells it; also replaces the
@@ -522,16 +576,7 @@ impl Producer {
                 dns: &dns,
                 http: &http,
             };
-            // As `story::tell`, narrated page by page and each page turned into lines
-            // at once: the events of every page are never held together (on
-            // manyflows.pcap 1.27 M of them took 650 MB at the end of the analysis).
-            let story_names = story::name_connections(&input);
-            let pages = story::group_pages(&input, &story_names);
-            let mut lines = rows::StoryLines::default();
-            story::narrate_each(&input, &story_names, &pages, |p, events| {
-                lines.add(&story::story_page(p, &input, events), true);
-                true
-            });
+            let (lines, story_names) = tell_whole(&input);
             // names[k] belongs to conns[k] = sh.conns[order[k]].
             let mut names: Vec<Option<ConnName>> = vec![None; sh.conns.len()];
             for (k, n) in story_names.into_iter().enumerate() {
@@ -549,5 +594,126 @@ impl Producer {
             }
         }
         story
+    }
+}
+
+/// Every connection's name as the story names it ([`story::name_connections`]: from all
+/// the lookups, taken in order of `seq`), read one connection at a time from `sh`.
+fn final_names(sh: &Shared) -> Packed<Option<ConnName>> {
+    let mut order: Vec<usize> = (0..sh.dns.len()).collect();
+    order.sort_by_key(|&i| sh.dns[i].seq);
+    let mut idx = NameIndex::new();
+    for i in order {
+        idx.add(&sh.dns[i]);
+    }
+    let mut names = Packed::default();
+    for c in sh.conns.iter() {
+        names.push(&idx.name(&c));
+    }
+    names
+}
+
+/// The story of every record at once, as `story::tell` tells it, and the connections'
+/// names (a live capture's retelling). Narrated page by page and each page turned into
+/// lines at once: the events of every page are never held together (on manyflows.pcap
+/// 1.27 M of them took 650 MB).
+pub(super) fn tell_whole(input: &StoryInput<'_>) -> (rows::StoryLines, Vec<Option<ConnName>>) {
+    let names = story::name_connections(input);
+    let pages = story::group_pages(input, &names);
+    let mut lines = rows::StoryLines::default();
+    story::narrate_each(input, &names, &pages, |p, events| {
+        lines.add(&story::story_page(p, input, events), true);
+        true
+    });
+    (lines, names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::StoryItem;
+
+    /// Lines of a story in tree order, with their depth and connection.
+    fn flat(s: &Story) -> Vec<(usize, String, Option<u32>)> {
+        fn go(items: &[StoryItem], d: usize, out: &mut Vec<(usize, String, Option<u32>)>) {
+            for i in items {
+                out.push((d, i.text.clone(), i.conn));
+                go(&i.children, d + 1, out);
+            }
+        }
+        let mut out = Vec::new();
+        go(&s.to_items(), 0, &mut out);
+        out
+    }
+
+    /// Analyses `path` as the TUI does (the story told on the teller thread while
+    /// the file is analysed, the names made at the end), then tells the whole story at
+    /// once from every record as the TUI did before (the `story` command's,
+    /// tests/tui_real.rs): both must be the same, names included. Returns the number of
+    /// stories (None: not a capture).
+    fn told_as_whole(path: &std::path::Path) -> Option<usize> {
+        let store = FrameStore::open(path).ok()?;
+        let shared = Arc::new(RwLock::new(Shared::default()));
+        let mut p = Producer::new(Arc::new(RwLock::new(store)), shared.clone(), None, None);
+        let mut told = None;
+        loop {
+            match p.step() {
+                Produced::Batch(b) => told = b.story.or(told),
+                Produced::Idle => {}
+                Produced::Done => break,
+            }
+        }
+        assert!(
+            p.teller.is_none(),
+            "{}: the teller finished",
+            path.display()
+        );
+        let told = told.expect("a story at the end");
+        let names: Vec<_> = shared.read().unwrap().names.iter().collect();
+        let whole = p.tell();
+        let whole_names: Vec<_> = shared.read().unwrap().names.iter().collect();
+        let (a, b) = (flat(&told), flat(&whole));
+        if let Some(i) = (0..a.len().max(b.len())).find(|&i| a.get(i) != b.get(i)) {
+            panic!(
+                "{}: line {i} differs: {:?} told, {:?} whole",
+                path.display(),
+                a.get(i),
+                b.get(i)
+            );
+        }
+        assert_eq!(told, whole, "{}", path.display());
+        assert_eq!(names.len(), whole_names.len(), "{}", path.display());
+        if let Some(i) = (0..names.len()).find(|&i| names[i] != whole_names[i]) {
+            panic!(
+                "{}: connection {i} named {:?}, whole {:?}",
+                path.display(),
+                names[i],
+                whole_names[i]
+            );
+        }
+        Some(told.count_stories())
+    }
+
+    /// On every bundled and shared capture.
+    #[test]
+    fn the_story_told_as_records_come_is_the_whole_story() {
+        let mut stories = 0;
+        for path in wiretale_engine::testutil::all_captures() {
+            stories += told_as_whole(&path).unwrap_or(0);
+        }
+        assert!(stories > 100, "{stories} stories");
+    }
+
+    /// On the captures listed in `WIRETALE_STORY_CHECK` (comma-separated; the large
+    /// bench captures, too slow for every run).
+    #[test]
+    #[ignore]
+    fn the_story_told_as_records_come_is_the_whole_story_on_given_files() {
+        let files = std::env::var("WIRETALE_STORY_CHECK").unwrap_or_default();
+        for f in files.split(',').filter(|f| !f.is_empty()) {
+            let n = told_as_whole(std::path::Path::new(f));
+            assert!(n.is_some(), "{f}: not a capture");
+            eprintln!("{f}: {n:?} stories, the same");
+        }
     }
 }
