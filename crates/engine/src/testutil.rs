@@ -28,6 +28,18 @@ pub fn bundled_capture(rel: &str) -> PathBuf {
     p
 }
 
+/// `path` run through an engine with the default configuration to its end (`None` when
+/// it does not open): its records are ready to take.
+pub fn analysed(path: &std::path::Path) -> Option<crate::analysis::Engine> {
+    let mut src = crate::capture::open(path).ok()?;
+    let mut engine = crate::analysis::Engine::new(crate::analysis::EngineConfig::default());
+    while let Ok(Some(f)) = src.next_frame() {
+        engine.process(&f);
+    }
+    engine.finish();
+    Some(engine)
+}
+
 /// Every capture of the shared corpus (two levels under `../shared/captures`) and the
 /// bundled ones, sorted.
 pub fn all_captures() -> Vec<PathBuf> {

@@ -336,7 +336,6 @@ pub fn name_connections(input: &StoryInput<'_>) -> Vec<Option<ConnName>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::{Engine, EngineConfig};
 
     fn shifted(t: Option<Timestamp>, by: i64) -> Option<Timestamp> {
         t.map(|t| Timestamp(t.0 + by))
@@ -351,14 +350,9 @@ mod tests {
         const COPIES: i64 = 100;
         let (mut named, mut forgot) = (0usize, 0usize);
         for path in crate::testutil::all_captures() {
-            let Ok(mut src) = crate::capture::open(&path) else {
+            let Some(mut engine) = crate::testutil::analysed(&path) else {
                 continue;
             };
-            let mut engine = Engine::new(EngineConfig::default());
-            while let Ok(Some(f)) = src.next_frame() {
-                engine.process(&f);
-            }
-            engine.finish();
             let conns = engine.take_conns();
             let dns = engine.take_dns(true);
             if dns.is_empty() || conns.is_empty() {

@@ -526,7 +526,6 @@ impl PagePack {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::{Engine, EngineConfig};
 
     fn dbg<T: std::fmt::Debug>(t: &T) -> String {
         format!("{t:?}")
@@ -538,14 +537,9 @@ mod tests {
     fn records_unpack_equal_to_what_was_packed_on_every_capture() {
         let mut n = [0usize; 4];
         for path in crate::testutil::all_captures() {
-            let Ok(mut src) = crate::capture::open(&path) else {
+            let Some(mut engine) = crate::testutil::analysed(&path) else {
                 continue;
             };
-            let mut engine = Engine::new(EngineConfig::default());
-            while let Ok(Some(f)) = src.next_frame() {
-                engine.process(&f);
-            }
-            engine.finish();
             let at = path.display();
             for c in engine.take_conns() {
                 let want = dbg(&c);
