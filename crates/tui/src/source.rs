@@ -92,9 +92,9 @@ pub struct Arrow {
     pub c2s: bool,
     /// TCP flags as Wireshark writes them: "SYN", "SYN, ACK", "PSH, ACK", ...
     pub flags: String,
-    /// Sequence and acknowledgement numbers relative to each side's ISN.
-    pub seq: u32,
-    pub ack: u32,
+    /// A TCP segment's sequence and acknowledgement numbers relative to each side's ISN
+    /// (`None` for UDP, ICMP and the rest, which have none: the arrow shows no numbers).
+    pub tcp: Option<(u32, u32)>,
     /// Payload length.
     pub len: u32,
     /// TCP analysis names (stable snake_case, like anomaly names).

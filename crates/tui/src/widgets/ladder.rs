@@ -40,7 +40,10 @@ pub fn line(a: &Arrow, width: u16, theme: &Theme) -> Line<'static> {
     let body = match &a.quic {
         Some(q) => quic_body(q, inner, a.c2s),
         None => {
-            let mut label = format!(" {} seq={} ack={} len={} ", a.flags, a.seq, a.ack, a.len);
+            let mut label = match a.tcp {
+                Some((seq, ack)) => format!(" {} seq={seq} ack={ack} len={} ", a.flags, a.len),
+                None => format!(" {} len={} ", a.flags, a.len),
+            };
             let room = inner.saturating_sub(4);
             if label.chars().count() > room {
                 label = label.chars().take(room).collect();
@@ -122,8 +125,7 @@ mod tests {
             ts_rel: 0.0125,
             c2s,
             flags: flags.into(),
-            seq,
-            ack: 1,
+            tcp: Some((seq, 1)),
             len,
             analysis,
             quic: None,
@@ -179,6 +181,13 @@ mod tests {
         )
         .to_string();
         assert!(l.contains("│ [tcp_retransmission] frame 3"), "{l}");
+        // UDP has no sequence numbers: the arrow says only its length.
+        let udp = Arrow {
+            tcp: None,
+            ..arrow(true, "UDP", 0, 38, vec![])
+        };
+        let l = line(&udp, 120, &Theme::new(true)).to_string();
+        assert!(l.contains(" UDP len=38 ") && !l.contains("seq="), "{l}");
     }
 
     /// QUIC arrows keep the lane's bars, point the right way, and put each number
