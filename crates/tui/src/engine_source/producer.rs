@@ -707,9 +707,13 @@ mod tests {
     /// On the captures listed in `WIRETALE_STORY_CHECK` (comma-separated; the large
     /// bench captures, too slow for every run).
     #[test]
-    #[ignore]
+    #[ignore = "a by-hand check of big files: set WIRETALE_STORY_CHECK=FILE,… (the bench captures take minutes)"]
     fn the_story_told_as_records_come_is_the_whole_story_on_given_files() {
         let files = std::env::var("WIRETALE_STORY_CHECK").unwrap_or_default();
+        assert!(
+            !files.is_empty(),
+            "set WIRETALE_STORY_CHECK to the captures to check, comma-separated"
+        );
         for f in files.split(',').filter(|f| !f.is_empty()) {
             let n = told_as_whole(std::path::Path::new(f));
             assert!(n.is_some(), "{f}: not a capture");
