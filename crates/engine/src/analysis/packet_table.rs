@@ -592,6 +592,20 @@ impl PacketTable {
 mod tests {
     use super::*;
 
+    /// The table of `summaries` built whole, and built from slices of `n` packets
+    /// appended one after another (as the TUI's worker builds it).
+    fn whole_and_sliced(summaries: &[PacketSummary], n: usize) -> (PacketTable, PacketTable) {
+        let mut whole = PacketTable::default();
+        summaries.iter().for_each(|s| whole.push(s));
+        let mut sliced = PacketTable::default();
+        for (k, chunk) in summaries.chunks(n).enumerate() {
+            let mut t = PacketTable::starting_at((k * n) as u32);
+            chunk.iter().for_each(|s| t.push(s));
+            assert!(sliced.append(t));
+        }
+        (whole, sliced)
+    }
+
     /// `packets_of` reads only a connection's span in a whole table (built by `push`,
     /// or by appending slices as the TUI does) and finds exactly what a scan of every
     /// row finds, from any starting row, on a real capture with many connections.
@@ -606,14 +620,7 @@ mod tests {
         let summaries: Vec<_> = (0..store.len())
             .map(|i| engine.process(&store.frame(PacketId(i as u32)).unwrap()))
             .collect();
-        let mut whole = PacketTable::default();
-        summaries.iter().for_each(|s| whole.push(s));
-        let mut sliced = PacketTable::default();
-        for (k, chunk) in summaries.chunks(7).enumerate() {
-            let mut t = PacketTable::starting_at((k * 7) as u32);
-            chunk.iter().for_each(|s| t.push(s));
-            assert!(sliced.append(t));
-        }
+        let (whole, sliced) = whole_and_sliced(&summaries, 7);
         let conns: std::collections::BTreeSet<u32> = summaries
             .iter()
             .filter_map(|s| s.conn.map(|c| c.0))
@@ -695,14 +702,7 @@ mod tests {
                 reassembled,
             })
             .collect();
-        let mut whole = PacketTable::default();
-        summaries.iter().for_each(|s| whole.push(s));
-        let mut sliced = PacketTable::default();
-        for (k, chunk) in summaries.chunks(2).enumerate() {
-            let mut t = PacketTable::starting_at((k * 2) as u32);
-            chunk.iter().for_each(|s| t.push(s));
-            assert!(sliced.append(t));
-        }
+        let (whole, sliced) = whole_and_sliced(&summaries, 2);
         for (i, (s, &(_, seq, ack, ..))) in summaries.iter().zip(&pkts).enumerate() {
             let want = RelNumbers::of(s.verdict.as_ref());
             let raw = Some((seq, ack.unwrap_or(0)));
