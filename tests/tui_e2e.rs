@@ -353,6 +353,79 @@ fn live_capture_on_loopback_shows_the_traffic() {
     assert!(n >= 5, "the capture file holds the datagrams ({n})");
 }
 
+/// Closing the terminal ends the TUI, whether the hangup's SIGHUP reaches it or not.
+/// Without SIGHUP (here: the TUI in a session of its own, as under `nohup` or a
+/// tracer) it used to run on for ever, one core busy in crossterm's reader.
+#[test]
+fn closing_the_terminal_ends_the_tui() {
+    for (how, wrap) in [("SIGHUP", ""), ("no SIGHUP", "setsid -w ")] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (script, pidfile) = tui_script(dir.path(), "");
+        let t = Tmux::start(&format!("{wrap}sh {}", script.display()), 120, 40);
+        t.wait_for(&["175 packets"]);
+        let pid = std::fs::read_to_string(&pidfile).expect("pid file");
+        let proc_dir = Path::new("/proc").join(pid.trim());
+        assert!(running(&proc_dir), "{how}: the TUI runs");
+        // The terminal goes away as when its window is closed.
+        let _ = Command::new("tmux")
+            .args(["-L", &t.socket, "kill-server"])
+            .output();
+        let start = Instant::now();
+        while running(&proc_dir) {
+            assert!(
+                start.elapsed() < WAIT,
+                "{how}: the TUI still runs {WAIT:?} after its terminal closed"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// SIGTERM (a `kill`) ends the TUI as quitting does: the terminal is restored (the
+/// shell's next line shows on the normal screen) and the exit status is 0.
+#[test]
+fn sigterm_restores_the_terminal_and_exits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (script, pidfile) = tui_script(dir.path(), "echo exit status $?; sleep 60");
+    let t = Tmux::start(&format!("sh {}", script.display()), 120, 40);
+    t.wait_for(&["175 packets"]);
+    let pid = std::fs::read_to_string(&pidfile).expect("pid file");
+    let ok = Command::new("kill")
+        .args(["-TERM", pid.trim()])
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok, "kill -TERM {pid}");
+    let s = t.wait_for(&["exit status 0"]);
+    assert!(!s.contains("175 packets"), "the TUI's screen was left: {s}");
+}
+
+/// A script in `dir` that runs the TUI on the lab page in a shell that first writes its
+/// pid (the TUI's, after `exec`) to the returned pid file, then runs `after`.
+fn tui_script(dir: &Path, after: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let script = dir.join("tui.sh");
+    let pidfile = dir.join("pid");
+    std::fs::write(
+        &script,
+        format!(
+            "sh -c 'echo $$ > {}; exec {} captures/lab-page.pcap'\n{after}\n",
+            pidfile.display(),
+            env!("CARGO_BIN_EXE_wiretale")
+        ),
+    )
+    .expect("write script");
+    (script, pidfile)
+}
+
+/// Whether the process whose `/proc` directory is `dir` still runs (a zombie does not).
+fn running(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("stat")).is_ok_and(|st| {
+        st.rsplit(')')
+            .next()
+            .is_some_and(|r| !r.trim_start().starts_with('Z'))
+    })
+}
+
 fn count_packets(p: &Path) -> usize {
     let mut s = wiretale::capture::FrameStore::open(p).expect("open capture file");
     s.index_all();

@@ -2,7 +2,7 @@
 //! turns events into actions, polls the source for update batches and redraws only when
 //! something changed.
 
-use std::io::{self, Stdout};
+use std::io::{self, IsTerminal, Stdout, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
@@ -105,10 +105,31 @@ fn setup() -> io::Result<Terminal<CrosstermBackend<Stdout>>> {
     Terminal::new(CrosstermBackend::new(io::stdout()))
 }
 
-/// Runs the interactive loop on the real terminal until the user quits.
+/// Set by SIGTERM, SIGHUP or SIGINT (a `kill`, the terminal window closed): the loop
+/// ends as if the user quit, so the terminal is restored and a live capture's file is
+/// closed whole. (In raw mode Ctrl-C is a key, not SIGINT.)
+static TERMINATE: AtomicBool = AtomicBool::new(false);
+
+/// Why the loop stops without the user quitting: a signal asked, or the terminal is
+/// gone (hung up: its window closed, its tmux session killed, its ssh link dropped).
+///
+/// A process the hangup's SIGHUP does not reach (started under `nohup`, or not in the
+/// terminal's foreground group) would otherwise run on for ever: crossterm 0.29's
+/// reader retries a read that returns end-of-file without end, one core busy
+/// (`mio.rs`, `try_read`). A hung-up terminal fails `tcgetattr`, which `is_terminal`
+/// asks: one cheap system call per tick.
+fn stop_requested() -> bool {
+    TERMINATE.load(Ordering::Relaxed) || !io::stdout().is_terminal()
+}
+
+/// Runs the interactive loop on the real terminal until the user quits, a signal asks
+/// to stop, or the terminal goes away.
 pub fn run_terminal(app: &mut App) -> anyhow::Result<()> {
     let mut terminal = setup()?;
     let _guard = Guard;
+    // Only one handler per process can be set; a second `run_terminal` keeps the first,
+    // which sets the same flag.
+    let _ = ctrlc::set_handler(|| TERMINATE.store(true, Ordering::Relaxed));
     let size = terminal.size()?;
     app.update(Action::Resize(size.width, size.height));
 
@@ -162,7 +183,7 @@ pub fn run_terminal(app: &mut App) -> anyhow::Result<()> {
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break Ok(()),
         }
-        if app.quit {
+        if app.quit || stop_requested() {
             break Ok(());
         }
         if app.apply_updates() {
@@ -171,12 +192,21 @@ pub fn run_terminal(app: &mut App) -> anyhow::Result<()> {
     };
     stop.store(true, Ordering::Relaxed);
     drop(rx);
-    let _ = input.join();
+    if io::stdout().is_terminal() {
+        let _ = input.join();
+    } else {
+        // The terminal hung up. The input thread may be spinning inside crossterm (see
+        // `stop_requested`) and would never join: the process ends without it. And
+        // ratatui's `Drop` would report its failure to show the cursor with
+        // `eprintln!`, which panics when stderr is that same dead terminal.
+        std::mem::forget(terminal);
+    }
     // Leave the alternate screen first so the note stays visible in the shell.
     restore();
     if let Some(f) = &app.status.capture_file {
         if app.status.live {
-            eprintln!("wiretale: capture kept in {}", f.display());
+            // Not `eprintln!`: it panics when the terminal is gone.
+            let _ = writeln!(io::stderr(), "wiretale: capture kept in {}", f.display());
         }
     }
     result

@@ -42,7 +42,7 @@ pub mod views;
 pub mod widgets;
 pub mod worker;
 
-use std::io::{self, IsTerminal};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
 pub use source::DataSource;
@@ -94,7 +94,12 @@ pub fn main(opts: TuiOptions) -> anyhow::Result<i32> {
                 s.received, s.dropped, s.if_dropped
             )
         });
-        eprintln!("wiretale: {kernel}the capture is saved in {}", p.display());
+        // Not `eprintln!`: it panics when the terminal is gone (the TUI ended by a hangup).
+        let _ = writeln!(
+            io::stderr(),
+            "wiretale: {kernel}the capture is saved in {}",
+            p.display()
+        );
     }
     Ok(0)
 }
