@@ -507,3 +507,47 @@ fn export_to_stdout_refuses_a_terminal() {
         "no capture bytes: {all:?}"
     );
 }
+
+/// The batch commands run again at once with glibc's mmap threshold fixed
+/// (crates/cli/src/heap.rs): the same process (pid, stdin) with `GLIBC_TUNABLES` in
+/// its environment, and the same output as a run told not to tune.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn batch_commands_run_with_the_tuned_malloc_and_print_the_same() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let file = lab("lab-page.pcap");
+    let bytes = std::fs::read(&file).unwrap();
+    // Reading the capture from a stdin kept open: the process waits there, after the exec.
+    let mut child = Command::new(bin())
+        .args(["story", "-"])
+        .env_remove("GLIBC_TUNABLES")
+        .env_remove("WIRETALE_MALLOC_TUNED")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run wiretale");
+    let environ = format!("/proc/{}/environ", child.id());
+    let wanted = "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072";
+    let mut seen = false;
+    for _ in 0..200 {
+        let env = std::fs::read(&environ).unwrap_or_default();
+        if env.split(|b| *b == 0).any(|v| v == wanted.as_bytes()) {
+            seen = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    child.stdin.take().unwrap().write_all(&bytes).unwrap();
+    let tuned = child.wait_with_output().unwrap();
+    assert!(seen, "{environ} never had {wanted}");
+    assert!(tuned.status.success());
+    let plain = Command::new(bin())
+        .args(["story", p(&file)])
+        .env("WIRETALE_MALLOC_TUNED", "1")
+        .output()
+        .unwrap();
+    assert!(plain.status.success());
+    assert!(!tuned.stdout.is_empty());
+    assert_eq!(text(&tuned.stdout), text(&plain.stdout));
+}

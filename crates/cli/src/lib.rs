@@ -10,6 +10,7 @@ mod dnshttp;
 mod export;
 mod extract;
 mod follow;
+mod heap;
 mod json;
 mod limits;
 mod out;
@@ -41,6 +42,24 @@ fn json_output(c: Option<&Command>) -> bool {
         Some(Command::Capture(a)) => a.json,
         _ => false,
     }
+}
+
+/// The batch commands that analyse a file, run with glibc's malloc tuned (`heap.rs`);
+/// not the TUI (its own crate) nor live capture (often a setcap binary).
+fn reads_a_file(c: Option<&Command>) -> bool {
+    matches!(
+        c,
+        Some(
+            Command::Packets(_)
+                | Command::Conns(_)
+                | Command::Dns(_)
+                | Command::Http(_)
+                | Command::Follow(_)
+                | Command::Story(_)
+                | Command::Export(_)
+                | Command::Extract(_)
+        )
+    )
 }
 
 /// Entry point used by `main.rs`; returns the process exit status.
@@ -77,6 +96,9 @@ pub fn main(open_tui: impl FnOnce(TuiRequest) -> anyhow::Result<i32>) -> i32 {
             return code;
         }
     };
+    if reads_a_file(cli.command.as_ref()) {
+        heap::settle(&args);
+    }
     match dispatch(cli, open_tui) {
         Ok(code) => code,
         Err(e) => {
