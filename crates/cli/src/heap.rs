@@ -1,5 +1,5 @@
-//! glibc's malloc, set for the batch commands' memory to follow the live connections
-//! instead of the length of the file.
+//! glibc's malloc, set for the memory of the commands that read a file (batch and TUI) to
+//! follow the live connections instead of the length of the file.
 //!
 //! glibc serves an allocation of at least `mmap_threshold` bytes (128 KiB at first) with
 //! its own `mmap`, and gives it back to the system when freed. But freeing such a
