@@ -740,29 +740,28 @@ mod tests {
             }
             let shared = RwLock::new(Shared::default());
             r.store(&mut shared.write().unwrap());
-            type Lists = (
-                Vec<ConnRecord>,
-                Vec<u32>,
-                Vec<DnsTransaction>,
-                Vec<HttpRecord>,
-                Vec<u32>,
-            );
-            let lists = |sh: &Shared| -> Lists {
-                (
-                    sh.conns.iter().collect(),
-                    sh.first_pkt.clone(),
-                    sh.dns.clone(),
-                    sh.http.iter().collect(),
-                    sh.http_conn.clone(),
-                )
+            // Compared as their debug text (the records have no `PartialEq`).
+            let lists = |sh: &Shared| -> [String; 5] {
+                [
+                    format!("{:?}", sh.conns.iter().collect::<Vec<_>>()),
+                    format!("{:?}", sh.first_pkt),
+                    format!("{:?}", sh.dns),
+                    format!("{:?}", sh.http.iter().collect::<Vec<_>>()),
+                    format!("{:?}", sh.http_conn),
+                ]
             };
+            let counts = |sh: &Shared| (sh.conns.len(), sh.dns.len(), sh.http.len());
             let before = lists(&shared.read().unwrap());
+            let n = counts(&shared.read().unwrap());
             rehome(&shared);
             let after = lists(&shared.read().unwrap());
-            assert_eq!(before.0.len(), r.conns.len(), "{}", path.display());
-            assert!(before == after, "{}: a list changed", path.display());
-            dns += after.2.len();
-            http += after.3.len();
+            assert_eq!(n, counts(&shared.read().unwrap()), "{}", path.display());
+            assert_eq!(n.0, r.conns.len(), "{}", path.display());
+            for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+                assert!(b == a, "{}: list {i} changed", path.display());
+            }
+            dns += n.1;
+            http += n.2;
         }
         assert!(dns > 0 && http > 0, "{dns} lookups, {http} exchanges");
     }
