@@ -545,7 +545,14 @@ impl Producer {
         }
         rehome(&self.shared);
         // The same story in new buffers (see [`rehome`]).
-        story.map(|s| s.clone()).unwrap_or_else(|| self.tell())
+        match story {
+            Some(told) => {
+                let copy = told.clone();
+                drop(told);
+                copy
+            }
+            None => self.tell(),
+        }
     }
 
     /// The story over everything, as the `story` command tells it; also replaces the
