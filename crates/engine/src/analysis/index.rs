@@ -195,9 +195,10 @@ pub struct FilterIndex {
 /// A packet is *regular* when it is decoded on its own (not a fragment, not the
 /// completion of a datagram), with one IP layer and no tunnel or encapsulation
 /// (`tunnels` empty), a TCP or UDP header, a connection and a direction in its row,
-/// and the same tuple as the other regular packets of that connection direction (a
-/// QUIC connection that moved to a new address has two tuples: the packets on the
-/// second one are irregular). [`PacketView`] then gives every flow-constant field the
+/// and the same tuple as the connection's other regular packets (reversed for the
+/// server's): a QUIC connection that moved to a new address has two tuples, and the
+/// packets on the second one are irregular; so are the packets that come after the
+/// connection ended (its tuple is forgotten then). [`PacketView`] then gives every flow-constant field the
 /// same values on all of them, so a re-filter evaluates those tests on one and reuses
 /// the answer (`tests/filter_index.rs` compares with the full evaluation everywhere).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
