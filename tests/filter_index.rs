@@ -29,7 +29,138 @@ fn expressions() -> Vec<String> {
     // Connection-outcome fields, which the index answers from `set_outcome`.
     v.push("conn.state == \"SF\" and tcp".into());
     v.push("conn.name contains \"lab\"".into());
+    v.extend(flow_expressions().into_iter().map(str::to_string));
     v
+}
+
+/// Expressions for the re-filter's per-connection shortcut (`analysis::index`): only
+/// flow-constant fields, those mixed with per-packet ones (either side deciding),
+/// negations and fields that are missing on most packets.
+fn flow_expressions() -> Vec<&'static str> {
+    vec![
+        "tcp.port == 80",
+        "tcp.port == 443 or udp.port == 53",
+        "tcp.dstport == 80 and ip.src == 10.0.0.0/8",
+        "ip.addr == 192.168.0.0/16 && tcp",
+        "!(ip.addr == 192.168.0.0/16)",
+        "!(tcp.port == 80)",
+        "not ipv6.addr == fe80::/10 and udp",
+        "ipv6.src == 2001:db8::/32 or ipv6.dst == 2001:db8::/32",
+        "udp.stream == 2 or tcp.stream == 3",
+        "tcp.stream > 4 and tcp.stream < 9",
+        "conn.id == 3 || conn.id == 17",
+        "conn.client == 10.0.0.0/8 or conn.server == 192.168.0.0/16",
+        "conn and not tcp",
+        "!conn",
+        "ip.proto == 6 and ipv6",
+        "ipv6.nxt == 17",
+        "icmp or icmpv6 or gre or vxlan or mpls",
+        "vxlan.vni == 1 or gre.key",
+        "conn.state == \"S0\" or conn.state == \"REJ\"",
+        "tcp.port == 80 && tcp.flags.syn == 1",
+        "tcp.port == 80 || tcp.flags.syn == 1",
+        "tcp.port != 80 && tcp.len > 0",
+        "ip.addr == 10.0.0.1 || http",
+        "!(ip.addr == 10.0.0.0/8 and dns)",
+        "udp.port == 53 and dns.flags.response == 1",
+        "tcp.port in {80 443} and frame.time_delta > 0.1",
+        "tcp.stream == 0 and frame.number > 3",
+        "tcp.port == 80 and eth.src == 00:00:00:00:00:00",
+        "(tcp.port == 80 or udp) and not tcp.analysis.flags",
+        "tls.handshake.type == 1 or tcp.port == 443",
+        "ip.ttl > 60 and ip.addr == 192.168.0.0/16",
+    ]
+}
+
+/// [`build_index`] as the TUI's loader does it: each connection's outcome recorded as
+/// soon as the engine finishes it (the index then forgets its tuple: later packets of
+/// it are irregular).
+fn build_index_as_the_tui(store: &FrameStore) -> (PacketTable, FilterIndex) {
+    let (mut table, mut idx) = (PacketTable::default(), FilterIndex::new());
+    let mut engine = Engine::new(EngineConfig {
+        want_app_fields: true,
+        ..EngineConfig::default()
+    });
+    let mut names = NameIndex::new();
+    let mut record = |engine: &mut Engine, idx: &mut FilterIndex, at_end: bool| {
+        for t in engine.take_dns(at_end) {
+            names.add(&t);
+        }
+        for c in engine.take_conns() {
+            let name = names.name(&c).map(|n| n.qname);
+            idx.set_outcome(
+                c.conn.id,
+                ConnOutcome {
+                    state: c.conn.state(),
+                    name,
+                },
+            );
+        }
+    };
+    for i in 0..store.len() {
+        let frame = store.frame(PacketId(i as u32)).unwrap();
+        let s = engine.process(&frame);
+        table.push(&s);
+        idx.push(&frame, &s);
+        record(&mut engine, &mut idx, false);
+    }
+    engine.finish();
+    record(&mut engine, &mut idx, true);
+    (table, idx)
+}
+
+/// The per-connection shortcut changes no answer: on every shared capture, for every
+/// expression, the re-filter (split over threads or not, from the first packet or
+/// from the middle as when packets arrive) selects exactly what decoding every packet
+/// selects.
+#[test]
+fn shortcut_equals_full_evaluation_everywhere() {
+    use wiretale::analysis::filter_ids;
+    use wiretale::analysis::index::filter_ids_exhaustive;
+    let exprs = expressions();
+    let (mut compared, mut irregular, mut packets, mut hits) = (0, 0, 0, 0);
+    for file in files() {
+        let mut store = FrameStore::open(&file).unwrap();
+        store.index_all();
+        let (table, idx) = build_index_as_the_tui(&store);
+        let all: Vec<u32> = (0..store.len() as u32).collect();
+        let half = &all[all.len() / 2..];
+        irregular += idx.irregular();
+        packets += idx.len();
+        for expr in &exprs {
+            let filter = Filter::compile(expr).unwrap();
+            let full = filter_ids_exhaustive(&store, &table, &idx, &filter, &all);
+            let at = || format!("{} `{expr}`", file.display());
+            for parts in [1, 2, 5] {
+                let got: Vec<u32> = filter_index_split(&store, &table, &idx, &filter, parts)
+                    .iter()
+                    .map(|p| p.0)
+                    .collect();
+                assert_eq!(got, full, "{} in {parts} parts", at());
+            }
+            assert_eq!(
+                filter_ids(&store, &table, &idx, &filter, &all),
+                full,
+                "{}",
+                at()
+            );
+            assert_eq!(
+                filter_ids(&store, &table, &idx, &filter, half),
+                filter_ids_exhaustive(&store, &table, &idx, &filter, half),
+                "{} from the middle",
+                at()
+            );
+            hits += full.len();
+            compared += 1;
+        }
+    }
+    assert!(compared > 50 * 100, "{compared}");
+    // Both kinds of packets were there, and the filters selected something.
+    assert!(
+        irregular > 100 && irregular * 4 < packets,
+        "{irregular} of {packets}"
+    );
+    assert!(hits > 10_000, "{hits}");
 }
 
 fn files() -> Vec<PathBuf> {

@@ -13,15 +13,16 @@
 //! CLI's `packets -Y` and the TUI select the same packets (a property test checks it).
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use super::engine::PacketSummary;
 use super::notes::AppData;
 use super::packet_table::{PacketRow, PacketTable, RelNumbers};
 use super::packet_view::{ConnOutcome, PacketView};
-use crate::base::{ConnId, PacketId, Timestamp};
+use crate::base::{ConnId, Direction, PacketId, Timestamp};
 use crate::capture::{Frame, FrameStore};
 use crate::decode::{self, DefragLimits, Defragmenter, Packet, Transport};
-use crate::filter::Filter;
+use crate::filter::{FieldId, Filter};
 
 const NO_STREAM: u32 = u32::MAX;
 
@@ -177,6 +178,137 @@ pub struct FilterIndex {
     /// Packets that are IP fragments, in order: the only frames that change a
     /// [`Redecoder`], so a re-filter can start anywhere after replaying them.
     fragments: Vec<u32>,
+    /// Packets that are not *regular* (see [`FlowTuple::of`]), in order: a re-filter
+    /// decodes them one by one, and answers the filter's flow-constant tests
+    /// ([`flow_constant`]) once per connection direction for all the others. Few in
+    /// most captures (no connection, ICMP, tunnels, fragments), so a sparse list.
+    irregular: Vec<u32>,
+    /// Only used while pushing: the tuple of each live connection's regular packets,
+    /// as the client sends them (a packet with another tuple is irregular). Forgotten
+    /// when the connection ends (`set_outcome`), so it holds the live connections only.
+    #[serde(skip)]
+    tuples: HashMap<u32, FlowTuple>,
+}
+
+/// The layers of a packet that decide every [`flow_constant`] field.
+///
+/// A packet is *regular* when it is decoded on its own (not a fragment, not the
+/// completion of a datagram), with one IP layer and no tunnel or encapsulation
+/// (`tunnels` empty), a TCP or UDP header, a connection and a direction in its row,
+/// and the same tuple as the connection's other regular packets (reversed for the
+/// server's): a QUIC connection that moved to a new address has two tuples, and the
+/// packets on the second one are irregular; so are the packets that come after the
+/// connection ended (its tuple is forgotten then). [`PacketView`] then gives every flow-constant field the
+/// same values on all of them, so a re-filter evaluates those tests on one and reuses
+/// the answer (`tests/filter_index.rs` compares with the full evaluation everywhere).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FlowTuple {
+    version: u8,
+    /// `ip.proto` / `ipv6.nxt` (the last next header).
+    protocol: u8,
+    tcp: bool,
+    src: IpAddr,
+    dst: IpAddr,
+    sport: u16,
+    dport: u16,
+}
+
+impl FlowTuple {
+    /// The tuple of a packet that may be regular (its row is checked by the caller),
+    /// `None` for one that is not: `pkt` is the frame decoded on its own, `whole` the
+    /// datagram it completed.
+    fn of(pkt: &Packet<'_>, whole: Option<&Packet<'_>>) -> Option<FlowTuple> {
+        if whole.is_some() || !pkt.tunnels.is_empty() {
+            return None;
+        }
+        let ip = pkt.ip.as_ref().filter(|i| !i.is_fragment())?;
+        let (tcp, sport, dport) = match &pkt.transport {
+            Transport::Tcp(t) => (true, t.sport, t.dport),
+            Transport::Udp(u) => (false, u.sport, u.dport),
+            _ => return None,
+        };
+        Some(FlowTuple {
+            version: ip.version,
+            protocol: ip.protocol,
+            tcp,
+            src: ip.src,
+            dst: ip.dst,
+            sport,
+            dport,
+        })
+    }
+
+    /// The tuple as the other side sends it.
+    fn reversed(self) -> FlowTuple {
+        FlowTuple {
+            src: self.dst,
+            dst: self.src,
+            sport: self.dport,
+            dport: self.sport,
+            ..self
+        }
+    }
+}
+
+/// Whether `field` has the same values on every regular packet of one connection
+/// direction (see [`FlowTuple`]), reading [`PacketView`]'s `visit`: with no tunnel,
+/// no ICMP and no fragment, the protocols present (`frame`, `ip`/`ipv6`, `tcp`/`udp`,
+/// none of `icmp`, `icmpv6` or the tunnels and their ids), the addresses, `ip.proto`,
+/// `ipv6.nxt` and ports come from the tuple; the stream number, `conn.*` from the
+/// connection and direction. Every other field (frame numbers and times, Ethernet,
+/// VLAN, TTLs, TCP flags and numbers, analysis, application data, even `dns`, which
+/// TCP shows only on the segments that carried a message) may differ from packet to
+/// packet.
+pub fn flow_constant(field: FieldId) -> bool {
+    use crate::filter::fields::Field::*;
+    matches!(
+        field.field(),
+        Some(
+            Frame
+                | Ip
+                | Ipv6
+                | Icmp
+                | Icmpv6
+                | Tcp
+                | Udp
+                | Mpls
+                | MplsLabel
+                | Pppoes
+                | PppoesSession
+                | Gre
+                | GreKey
+                | Erspan
+                | Vxlan
+                | VxlanVni
+                | Geneve
+                | GeneveVni
+                | Teredo
+                | Gtp
+                | GtpTeid
+                | IpAddr
+                | IpSrc
+                | IpDst
+                | IpProto
+                | Ipv6Addr
+                | Ipv6Src
+                | Ipv6Dst
+                | Ipv6Nxt
+                | TcpPort
+                | TcpSrcPort
+                | TcpDstPort
+                | TcpStream
+                | UdpPort
+                | UdpSrcPort
+                | UdpDstPort
+                | UdpStream
+                | Conn
+                | ConnId
+                | ConnState
+                | ConnName
+                | ConnClient
+                | ConnServer
+        )
+    )
 }
 
 impl FilterIndex {
@@ -191,13 +323,37 @@ impl FilterIndex {
     pub fn push(&mut self, frame: &Frame<'_>, s: &PacketSummary) {
         let context = &mut self.context;
         let mut fragment = false;
+        let mut tuple = None;
         let step = self.redecoder.with(frame, |pkt, whole| {
             fragment = pkt.ip.as_ref().is_some_and(|i| i.is_fragment());
+            tuple = FlowTuple::of(pkt, whole);
             context.next(whole.unwrap_or(pkt), s)
         });
         let id = s.id.0;
         if fragment {
             self.fragments.push(id);
+        }
+        let regular = match (tuple, step.row.conn(), step.row.dir()) {
+            (Some(t), Some(c), Some(d)) => {
+                let t = if d == Direction::ClientToServer {
+                    t
+                } else {
+                    t.reversed()
+                };
+                match self.tuples.get(&c.0) {
+                    Some(seen) => *seen == t,
+                    // A packet after its connection ended (its tuple is forgotten).
+                    None if self.outcome(c).is_some() => false,
+                    None => {
+                        self.tuples.insert(c.0, t);
+                        true
+                    }
+                }
+            }
+            _ => false,
+        };
+        if !regular {
+            self.irregular.push(id);
         }
         if let Some(t) = step.dns_time {
             self.dns_ids.push(id);
@@ -219,6 +375,11 @@ impl FilterIndex {
             self.outcome_of.resize(c + 1, NO_OUTCOME);
         }
         self.outcome_of[c] = code;
+        self.tuples.remove(&conn.0);
+        // The live connections were once many more (a burst): give the room back.
+        if self.tuples.capacity() > 4096 && self.tuples.len() * 4 < self.tuples.capacity() {
+            self.tuples.shrink_to(self.tuples.len() * 2);
+        }
     }
 
     /// How connection `conn` ended, once known.
@@ -231,6 +392,11 @@ impl FilterIndex {
     fn dns_time(&self, id: u32) -> Option<f64> {
         let i = self.dns_ids.binary_search(&id).ok()?;
         self.dns_secs.get(i).copied()
+    }
+
+    /// Packets a re-filter decodes one by one whatever the filter (see [`FlowTuple`]).
+    pub fn irregular(&self) -> usize {
+        self.irregular.len()
     }
 
     /// Packets recorded.
@@ -325,41 +491,163 @@ fn filter_range(
 ) -> Vec<PacketId> {
     let mut out = Vec::new();
     let first = store.meta(PacketId(0)).map(|m| m.ts);
-    let mut prev = range
+    // The time of the last frame before `range` (the first frame's for the first).
+    let before_range = range
         .start
         .checked_sub(1)
         .and_then(|p| store.meta(PacketId(p as u32)))
         .map(|m| m.ts)
         .or(first);
-    let refilter = Refilter {
-        table,
-        index,
-        filter,
-    };
-    let mut redecoder = Redecoder::default();
+    let mut pass = Pass::new(table, index, filter, range.start, true);
     // The defragmenter's state at `range.start`: every earlier fragment, in order.
     let before = index
         .fragments
         .partition_point(|&f| (f as usize) < range.start);
     for &f in &index.fragments[..before] {
         if let Some(frame) = store.frame(PacketId(f)) {
-            redecoder.with(&frame, |_, _| ());
+            pass.redecoder.with(&frame, |_, _| ());
         }
     }
+    // The last packet decoded (and its time), for `frame.time_delta`: the frames the
+    // shortcut skipped are looked at only when a later one needs its predecessor.
+    let mut last: Option<(usize, Timestamp)> = None;
+    let start = range.start;
     for i in range {
         let id = PacketId(i as u32);
-        let Some(frame) = store.frame(id) else {
-            continue;
-        };
         let Some(&row) = table.get(id.0) else {
             continue;
         };
-        if refilter.matches(&mut redecoder, &frame, row, first, prev) {
+        let prev = || {
+            let floor = last.map_or(start, |(at, _)| at + 1);
+            (floor..i)
+                .rev()
+                .find_map(|j| {
+                    table.get(j as u32)?;
+                    store.frame(PacketId(j as u32)).map(|f| f.meta.ts)
+                })
+                .or(last.map(|(_, ts)| ts))
+                .or(before_range)
+        };
+        let (hit, decoded) = pass.test(store, id, row, first, prev);
+        if let Some(ts) = decoded {
+            last = Some((i, ts));
+        }
+        if hit {
             out.push(id);
         }
-        prev = Some(frame.meta.ts);
     }
     out
+}
+
+/// No answer known yet for a connection direction ([`Pass`]).
+const UNSEEN: u8 = 0;
+/// The flow-constant tests decide the filter: false / true.
+const NO: u8 = 1;
+const YES: u8 = 2;
+/// They leave it open: every packet is decoded.
+const OPEN: u8 = 3;
+
+/// One re-filter over packets in increasing order: the full evaluation of each
+/// irregular packet, and of each regular one unless the filter's [`flow_constant`]
+/// tests, evaluated once on the first regular packet of its connection direction,
+/// already decide it (see [`FlowTuple`]). Exact: a regular packet's flow-constant
+/// tests give what they gave on the first one, and the others are evaluated whenever
+/// they may matter.
+struct Pass<'a> {
+    refilter: Refilter<'a>,
+    redecoder: Redecoder,
+    /// Whether the filter has a flow-constant test (else every packet is decoded).
+    shortcut: bool,
+    /// Whether the filter reads `frame.time_delta` (else the previous frame's time is
+    /// not looked up).
+    wants_delta: bool,
+    /// The irregular packets from the next one to come.
+    irregular: &'a [u32],
+    /// By `conn * 2 + (server to client)`: [`UNSEEN`], [`NO`], [`YES`] or [`OPEN`].
+    memo: Vec<u8>,
+}
+
+impl<'a> Pass<'a> {
+    fn new(
+        table: &'a PacketTable,
+        index: &'a FilterIndex,
+        filter: &'a Filter,
+        from: usize,
+        shortcut: bool,
+    ) -> Self {
+        let at = index.irregular.partition_point(|&p| (p as usize) < from);
+        Pass {
+            refilter: Refilter {
+                table,
+                index,
+                filter,
+            },
+            redecoder: Redecoder::default(),
+            shortcut: shortcut && filter.fields_used().any(flow_constant),
+            wants_delta: filter
+                .fields_used()
+                .any(|f| f.field() == Some(crate::filter::fields::Field::FrameTimeDelta)),
+            irregular: &index.irregular[at..],
+            memo: Vec::new(),
+        }
+    }
+
+    /// Whether the filter selects packet `id` (with its `row`), and the time of its
+    /// frame when it was decoded. Ids must increase from call to call; `prev` gives
+    /// the previous frame's time, asked only when the packet is decoded.
+    fn test(
+        &mut self,
+        store: &FrameStore,
+        id: PacketId,
+        row: PacketRow,
+        first: Option<Timestamp>,
+        prev: impl FnOnce() -> Option<Timestamp>,
+    ) -> (bool, Option<Timestamp>) {
+        while let Some((&p, rest)) = self.irregular.split_first() {
+            if p >= id.0 {
+                break;
+            }
+            self.irregular = rest;
+        }
+        let regular = self.irregular.first() != Some(&id.0);
+        let side = match (self.shortcut && regular, row.conn(), row.dir()) {
+            (true, Some(c), Some(d)) => {
+                Some(c.0 as usize * 2 + usize::from(d == Direction::ServerToClient))
+            }
+            _ => None,
+        };
+        let known = side.map_or(OPEN, |s| self.memo.get(s).copied().unwrap_or(UNSEEN));
+        match known {
+            NO => return (false, None),
+            YES => return (true, None),
+            _ => {}
+        }
+        let Some(frame) = store.frame(id) else {
+            return (false, None);
+        };
+        let ts = frame.meta.ts;
+        // `frame.time_delta` is the only reader of the previous frame's time.
+        let prev = if self.wants_delta { prev() } else { None };
+        let (decided, hit) =
+            self.refilter
+                .matches(&mut self.redecoder, &frame, row, first, prev, |f, view| {
+                    let decided = (known == UNSEEN)
+                        .then(|| f.decide(&flow_constant, view))
+                        .flatten();
+                    (decided, decided.unwrap_or_else(|| f.matches(view)))
+                });
+        if let (UNSEEN, Some(s)) = (known, side) {
+            if self.memo.len() <= s {
+                self.memo.resize(s + 1, UNSEEN);
+            }
+            self.memo[s] = match decided {
+                Some(false) => NO,
+                Some(true) => YES,
+                None => OPEN,
+            };
+        }
+        (hit, Some(ts))
+    }
 }
 
 /// What a re-filter reads besides the frame: the per-packet table and the index.
@@ -370,39 +658,44 @@ struct Refilter<'a> {
 }
 
 impl Refilter<'_> {
-    /// Whether the filter selects one frame, decoded (and defragmented) by `redecoder`,
-    /// with its row and what the index knows about it; `first` and `prev` are the times
-    /// of the capture's first frame and of the frame before this one.
-    fn matches(
+    /// `eval` on the filter and one frame's view: the frame decoded (and defragmented)
+    /// by `redecoder`, with its row and what the index knows about it; `first` and
+    /// `prev` are the times of the capture's first frame and of the frame before this
+    /// one.
+    fn matches<R>(
         &self,
         redecoder: &mut Redecoder,
         frame: &Frame<'_>,
         row: PacketRow,
         first: Option<Timestamp>,
         prev: Option<Timestamp>,
-    ) -> bool {
+        eval: impl FnOnce(&Filter, &PacketView<'_>) -> R,
+    ) -> R {
         let id = frame.meta.id;
         let ts = frame.meta.ts;
         let notes = self.table.notes(id.0);
         redecoder.with(frame, |pkt, whole| {
-            self.filter.matches(&PacketView {
-                id,
-                len: frame.meta.origlen,
-                caplen: frame.meta.caplen,
-                rel: first.map_or(0.0, |f| ts.secs_since(f)),
-                delta: prev.map_or(0.0, |p| ts.secs_since(p)),
-                pkt,
-                whole,
-                row,
-                tcp_rel: self
-                    .table
-                    .rel_numbers(id.0, whole.unwrap_or(pkt).tcp().map(|t| (t.seq, t.ack))),
-                stream: self.index.context.stream(row.conn()),
-                notes: &notes,
-                tls: self.table.tls(id.0),
-                dns_time: self.index.dns_time(id.0),
-                outcome: row.conn().and_then(|c| self.index.outcome(c)),
-            })
+            eval(
+                self.filter,
+                &PacketView {
+                    id,
+                    len: frame.meta.origlen,
+                    caplen: frame.meta.caplen,
+                    rel: first.map_or(0.0, |f| ts.secs_since(f)),
+                    delta: prev.map_or(0.0, |p| ts.secs_since(p)),
+                    pkt,
+                    whole,
+                    row,
+                    tcp_rel: self
+                        .table
+                        .rel_numbers(id.0, whole.unwrap_or(pkt).tcp().map(|t| (t.seq, t.ack))),
+                    stream: self.index.context.stream(row.conn()),
+                    notes: &notes,
+                    tls: self.table.tls(id.0),
+                    dns_time: self.index.dns_time(id.0),
+                    outcome: row.conn().and_then(|c| self.index.outcome(c)),
+                },
+            )
         })
     }
 }
@@ -417,27 +710,47 @@ pub fn filter_ids(
     filter: &Filter,
     ids: &[u32],
 ) -> Vec<u32> {
+    scan_ids(store, table, index, filter, ids, true)
+}
+
+/// [`filter_ids`] decoding every packet, without the per-connection shortcut (see
+/// [`Pass`]): the reference the shortcut is tested against.
+pub fn filter_ids_exhaustive(
+    store: &FrameStore,
+    table: &PacketTable,
+    index: &FilterIndex,
+    filter: &Filter,
+    ids: &[u32],
+) -> Vec<u32> {
+    scan_ids(store, table, index, filter, ids, false)
+}
+
+fn scan_ids(
+    store: &FrameStore,
+    table: &PacketTable,
+    index: &FilterIndex,
+    filter: &Filter,
+    ids: &[u32],
+    shortcut: bool,
+) -> Vec<u32> {
     let mut out = Vec::new();
     let first = store.meta(PacketId(0)).map(|m| m.ts);
-    let refilter = Refilter {
-        table,
-        index,
-        filter,
-    };
-    let mut redecoder = Redecoder::default();
+    let from = ids.first().map_or(0, |&i| i as usize);
+    let mut pass = Pass::new(table, index, filter, from, shortcut);
     for &i in ids {
         let id = PacketId(i);
-        if i as usize >= index.len() {
+        if i as usize >= index.len() || i as usize >= store.len() {
             continue;
         }
-        let (Some(frame), Some(&row)) = (store.frame(id), table.get(i)) else {
+        let Some(&row) = table.get(i) else {
             continue;
         };
-        let prev = i
-            .checked_sub(1)
-            .and_then(|p| store.meta(PacketId(p)))
-            .map(|m| m.ts);
-        if refilter.matches(&mut redecoder, &frame, row, first, prev) {
+        let prev = || {
+            i.checked_sub(1)
+                .and_then(|p| store.meta(PacketId(p)))
+                .map(|m| m.ts)
+        };
+        if pass.test(store, id, row, first, prev).0 {
             out.push(i);
         }
     }
@@ -447,6 +760,110 @@ pub fn filter_ids(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::filter::fields;
+
+    /// The classification, field by field: what a regular packet's tuple, connection
+    /// and direction decide, and nothing that may change from packet to packet.
+    #[test]
+    fn flow_constant_fields() {
+        let constant = |name: &str| flow_constant(fields::lookup(name).unwrap().id);
+        for name in [
+            "frame",
+            "ip",
+            "ipv6",
+            "tcp",
+            "udp",
+            "icmp",
+            "vxlan.vni",
+            "ip.addr",
+            "ip.src",
+            "ip.dst",
+            "ip.proto",
+            "ipv6.addr",
+            "ipv6.nxt",
+            "tcp.port",
+            "tcp.srcport",
+            "udp.dstport",
+            "tcp.stream",
+            "udp.stream",
+            "conn",
+            "conn.id",
+            "conn.state",
+            "conn.name",
+            "conn.client",
+            "conn.server",
+        ] {
+            assert!(constant(name), "{name}");
+        }
+        for name in [
+            "eth",
+            "eth.addr",
+            "vlan",
+            "vlan.id",
+            "arp",
+            "dns",
+            "http",
+            "tls",
+            "quic",
+            "frame.number",
+            "frame.len",
+            "frame.time_delta",
+            "ip.ttl",
+            "ip.id",
+            "ip.len",
+            "ip.flags.mf",
+            "ipv6.hlim",
+            "tcp.flags",
+            "tcp.flags.syn",
+            "tcp.seq",
+            "tcp.len",
+            "tcp.window_size",
+            "tcp.analysis.flags",
+            "udp.length",
+            "dns.qry.name",
+            "http.host",
+            "tls.sni",
+            "icmp.type",
+        ] {
+            assert!(!constant(name), "{name}");
+        }
+        assert!(!flow_constant(FieldId(u16::MAX)));
+    }
+
+    /// Which packets of a capture are regular: a fragment and a packet without a
+    /// connection are not; a connection's later packets are, until it ends.
+    #[test]
+    fn regular_packets_of_the_lab_page() {
+        use crate::analysis::{Engine, EngineConfig};
+        let p = crate::testutil::bundled_capture("lab-page.pcap");
+        let mut store = FrameStore::open(&p).unwrap();
+        store.index_all();
+        let (mut table, mut idx) = (PacketTable::default(), FilterIndex::new());
+        let mut engine = Engine::new(EngineConfig::default());
+        for i in 0..store.len() {
+            let f = store.frame(PacketId(i as u32)).unwrap();
+            let s = engine.process(&f);
+            table.push(&s);
+            idx.push(&f, &s);
+        }
+        let no_conn = (0..store.len() as u32)
+            .filter(|&i| table.get(i).and_then(|r| r.conn()).is_none())
+            .count();
+        assert!(no_conn > 0);
+        // The others are ICMP and the like: most packets are regular.
+        assert!(idx.irregular() >= no_conn && idx.irregular() * 10 < store.len());
+        // Once connection 34 ended, its packets would be irregular.
+        let pkts: Vec<u32> = table.packets_of(ConnId(34), 0).collect();
+        idx.set_outcome(ConnId(34), ConnOutcome::default());
+        let f = store.frame(PacketId(pkts[1])).unwrap();
+        let s = Engine::new(EngineConfig::default()).process(&f);
+        let mut late = FilterIndex::new();
+        late.set_outcome(ConnId(34), ConnOutcome::default());
+        let mut row = s.clone();
+        row.conn = Some(ConnId(34));
+        late.push(&f, &row);
+        assert_eq!(late.irregular(), 1);
+    }
 
     #[test]
     fn index_of_the_lab_page_knows_connections_and_streams() {

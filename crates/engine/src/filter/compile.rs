@@ -106,6 +106,51 @@ impl Filter {
         }
     }
 
+    /// What `rec` decides of the filter from only the tests on fields that `known`
+    /// accepts, the others left open: `Some(result)` when the known tests fix the
+    /// answer whatever the open ones give (Kleene's three-valued logic: `false and
+    /// open` is false, `true or open` is true, `not open` is open), else `None`.
+    ///
+    /// So a caller that knows some fields take the same values over many records
+    /// (a connection's addresses and ports, see `analysis::index`) evaluates those
+    /// tests once and looks at each record only when they leave the answer open.
+    /// A blank filter is `Some(true)`.
+    pub fn decide(&self, known: &dyn Fn(FieldId) -> bool, rec: &dyn Record) -> Option<bool> {
+        match self.nodes.len().checked_sub(1) {
+            None => Some(true),
+            Some(root) => self.decide_at(root, known, rec),
+        }
+    }
+
+    fn decide_at(
+        &self,
+        i: usize,
+        known: &dyn Fn(FieldId) -> bool,
+        rec: &dyn Record,
+    ) -> Option<bool> {
+        match self.nodes.get(i) {
+            Some(Node::Or(a, b)) => match self.decide_at(*a as usize, known, rec) {
+                Some(true) => Some(true),
+                l => match (l, self.decide_at(*b as usize, known, rec)) {
+                    (_, Some(true)) => Some(true),
+                    (Some(false), Some(false)) => Some(false),
+                    _ => None,
+                },
+            },
+            Some(Node::And(a, b)) => match self.decide_at(*a as usize, known, rec) {
+                Some(false) => Some(false),
+                l => match (l, self.decide_at(*b as usize, known, rec)) {
+                    (_, Some(false)) => Some(false),
+                    (Some(true), Some(true)) => Some(true),
+                    _ => None,
+                },
+            },
+            Some(Node::Not(a)) => self.decide_at(*a as usize, known, rec).map(|v| !v),
+            Some(Node::Test(t)) => known(t.field).then(|| t.eval(rec)),
+            None => Some(false),
+        }
+    }
+
     /// Every field some test reads (sorted, once each): the engine need not compute
     /// the others.
     pub fn fields_used(&self) -> impl Iterator<Item = FieldId> + '_ {
@@ -360,6 +405,49 @@ mod tests {
             assert_eq!(run(expr, &h), *on_h, "{expr} on http_get");
             assert_eq!(run(expr, &d), *on_d, "{expr} on dns_answer");
         }
+    }
+
+    /// `decide` with only some fields known: what it decides is what `matches` says,
+    /// it decides everything when every field is known, and it leaves open what the
+    /// unknown tests could still change.
+    #[test]
+    fn decide_is_sound_and_leaves_open_what_it_must() {
+        let port = fields::lookup("tcp.port").unwrap().id;
+        let addrs = [port, fields::lookup("ip.addr").unwrap().id];
+        let h = http_get();
+        let cases: &[(&str, Option<bool>)] = &[
+            ("tcp.port == 80", Some(true)),
+            ("tcp.port == 81 && tcp.flags.syn == 1", Some(false)),
+            ("tcp.flags.syn == 1 && tcp.port == 81", Some(false)),
+            ("tcp.port == 80 || tcp.flags.syn == 1", Some(true)),
+            ("tcp.flags.syn == 1 or tcp.port == 80", Some(true)),
+            ("tcp.port == 80 && tcp.flags.syn == 1", None),
+            ("tcp.port == 81 || tcp.flags.syn == 1", None),
+            ("!(tcp.port == 81)", Some(true)),
+            ("!(tcp.port == 81 && http)", Some(true)),
+            ("!(tcp.port == 80 && http)", None),
+            ("!tcp.flags.syn", None),
+            ("http", None),
+        ];
+        for (expr, want) in cases {
+            let f = Filter::compile(expr).unwrap();
+            assert_eq!(f.decide(&|id| id == port, &h), *want, "{expr}");
+        }
+        let file = include_str!("../../../../tests/data/filter-expressions.txt");
+        for expr in file.lines() {
+            let f = Filter::compile(expr).unwrap();
+            for rec in [&h, &dns_answer(), &Rec::default()] {
+                let m = f.matches(rec);
+                assert_eq!(f.decide(&|_| true, rec), Some(m), "{expr}");
+                assert_eq!(f.decide(&|_| false, rec), None, "{expr}");
+                let d = f.decide(&|id| addrs.contains(&id), rec);
+                assert!(d.is_none_or(|d| d == m), "{expr}");
+            }
+        }
+        assert_eq!(
+            Filter::compile("").unwrap().decide(&|_| false, &h),
+            Some(true)
+        );
     }
 
     #[test]

@@ -52,7 +52,8 @@ use wiretale_engine::story::ConnName;
 /// numbers); the filter index's outcomes by connection and `dns.time` as sorted lists;
 /// the frame store's index as offsets only (a base per 1024 packets, a delta per
 /// packet) plus the few entries kept whole.
-pub const FORMAT: u32 = 4;
+/// 5: the filter index's irregular packets (those a re-filter decodes one by one).
+pub const FORMAT: u32 = 5;
 /// First bytes of every cache file.
 const MAGIC: &[u8; 8] = b"WTIDX\x00\x01\n";
 /// Entries kept at most.

@@ -65,19 +65,19 @@ impl EngineSource {
 
     /// The connections of the packets the display filter matched: a connection is kept
     /// when any of its packets is, as the CLI's `-Y` keeps records.
-    fn matched_conns(&self) -> std::collections::HashSet<u32> {
-        let mut hit_conns = std::collections::HashSet::new();
+    fn matched_conns(&self) -> ConnSet {
+        let mut hit = ConnSet::default();
         for (w, &bits) in self.matched.iter().enumerate() {
             let mut b = bits;
             while b != 0 {
                 let id = (w * 64) as u32 + b.trailing_zeros();
                 b &= b - 1;
                 if let Some(c) = self.table.get(id).and_then(|f| f.conn()) {
-                    hit_conns.insert(c.0);
+                    hit.insert(c.0);
                 }
             }
         }
-        hit_conns
+        hit
     }
 
     /// Recomputes the lists the display filter keeps (the `filtered` field),
@@ -97,7 +97,7 @@ impl EngineSource {
         };
         let hit_conns = self.matched_conns();
         let keep_conn = |c: &wiretale_engine::analysis::ConnRecord, name: Option<&str>| {
-            hit_conns.contains(&c.conn.id.0)
+            hit_conns.contains(c.conn.id.0)
                 || wiretale_engine::analysis::select::conn_matches(&sh.index, filter, c, name)
         };
         // The whole lists' entries that the rules keep, in the whole lists' order.
@@ -106,7 +106,7 @@ impl EngineSource {
             .iter()
             .copied()
             .filter(|&id| {
-                if hit_conns.contains(&id) {
+                if hit_conns.contains(id) {
                     return true;
                 }
                 let Some(&pos) = self.conn_pos.get(id as usize) else {
@@ -129,11 +129,18 @@ impl EngineSource {
         let keep_http = |r: &wiretale_engine::analysis::HttpRecord| {
             r.tx.packets().into_iter().any(|p| self.is_matched(p))
         };
+        // An exchange's packets are its connection's: one with no matching packet
+        // keeps none (and its record need not be decoded).
         let http = self
             .all_http
             .iter()
             .copied()
-            .filter(|&p| sh.http.get(p as usize).is_some_and(|r| keep_http(&r)))
+            .filter(|&p| {
+                sh.http_conn
+                    .get(p as usize)
+                    .is_none_or(|&c| hit_conns.contains(c))
+                    && sh.http.get(p as usize).is_some_and(|r| keep_http(&r))
+            })
             .collect();
         drop(sh);
         // The filtered story is told when first shown (see `filtered_story`): telling
@@ -174,7 +181,7 @@ impl EngineSource {
         };
         let hit_conns = self.matched_conns();
         let keep_conn = |c: &wiretale_engine::analysis::ConnRecord, name: Option<&str>| {
-            hit_conns.contains(&c.conn.id.0)
+            hit_conns.contains(c.conn.id.0)
                 || wiretale_engine::analysis::select::conn_matches(&sh.index, filter, c, name)
         };
         let keep_dns =
@@ -232,8 +239,7 @@ impl EngineSource {
             Some(f) => {
                 let st = self.store.read().map_err(|_| "frame store unavailable")?;
                 let sh = self.shared.read().map_err(|_| "analysis unavailable")?;
-                let all: Vec<u32> = (from as u32..self.table.len() as u32).collect();
-                let hits = evaluate_filter(f, &st, &self.table, &sh, &all)?;
+                let hits = evaluate_filter(f, &st, &self.table, &sh, from)?;
                 for &id in &hits {
                     let (w, b) = (id as usize / 64, id % 64);
                     if self.matched.len() <= w {
@@ -262,20 +268,47 @@ impl EngineSource {
     }
 }
 
-/// The packets among `candidates` that match `filter`, using the filter index the
-/// worker builds beside the packet table (see `analysis::index`).
+/// The packets from `from` on that match `filter`, using the filter index the worker
+/// builds beside the packet table (see `analysis::index`). From the first packet, the
+/// whole capture is split over the cores (`filter_index`: the same packets as one
+/// pass); packets that arrived later are filtered on their own (`filter_ids`).
 fn evaluate_filter(
     filter: &Filter,
     store: &FrameStore,
     table: &PacketTable,
     shared: &Shared,
-    candidates: &[u32],
+    from: usize,
 ) -> Result<Vec<u32>, String> {
+    if from == 0 && table.first_id() == 0 {
+        let hits = wiretale_engine::analysis::filter_index(store, table, &shared.index, filter);
+        return Ok(hits.into_iter().map(|p| p.0).collect());
+    }
+    let ids: Vec<u32> = (from as u32..table.len() as u32).collect();
     Ok(wiretale_engine::analysis::filter_ids(
         store,
         table,
         &shared.index,
         filter,
-        candidates,
+        &ids,
     ))
+}
+
+/// A set of connection ids, one bit each (the ids are dense: 0, 1, 2, ...).
+#[derive(Default)]
+struct ConnSet(Vec<u64>);
+
+impl ConnSet {
+    fn insert(&mut self, c: u32) {
+        let (w, b) = (c as usize / 64, c % 64);
+        if self.0.len() <= w {
+            self.0.resize(w + 1, 0);
+        }
+        self.0[w] |= 1 << b;
+    }
+
+    fn contains(&self, c: u32) -> bool {
+        self.0
+            .get(c as usize / 64)
+            .is_some_and(|w| w & (1 << (c % 64)) != 0)
+    }
 }
