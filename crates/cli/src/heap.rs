@@ -1,17 +1,20 @@
-//! glibc's malloc, set for the memory of the commands that read a file (batch and TUI) to
-//! follow the live connections instead of the length of the file.
+//! glibc's malloc, set for the TUI on a file so that its memory follows what it holds
+//! rather than what it freed on the way.
 //!
 //! glibc serves an allocation of at least `mmap_threshold` bytes (128 KiB at first) with
 //! its own `mmap`, and gives it back to the system when freed. But freeing such a
 //! chunk raises the threshold to the chunk's size (up to 32 MiB): once a 20 MB `Vec`
 //! of a sweep's finished connections has been freed, every later allocation under
-//! 20 MB comes from the main heap, which is only given back from its top. The batch
-//! commands free such vectors all the time (the story's per-client groupings, the
-//! records of a sweep, the end's chunks), so the heap fills with freed room that the
-//! next allocations do not fit: `story` on manyflows ×4 (the capture four times over)
+//! 20 MB comes from the main heap, which is only given back from its top. wiretale
+//! frees such vectors all the time (the story's per-client groupings, the records of a
+//! sweep, the end's chunks), so the heap fills with freed room that the next
+//! allocations do not fit: `story` on manyflows ×4 (the capture four times over)
 //! peaked 254 MB against 189 MB on manyflows alone, although the live heap grew by
 //! only 18 MB (heaptrack). A fixed threshold keeps large allocations out of the main
-//! heap: 203 MB against 176 MB (docs/performance.md, sixth round).
+//! heap: 203 MB against 176 MB; the TUI on manyflows holds 397 MB instead of 544 once
+//! analysed (docs/performance.md, sixth round). The price is time (every large block's
+//! pages mapped and zeroed anew): ~5 % for the TUI, 20–40 % for the batch commands,
+//! which therefore are left as they are (`tuned_malloc` in `lib.rs`).
 //!
 //! The threshold is a tunable (`mallopt` would need `unsafe` and the C library
 //! binding): the process runs itself again, at once, with `GLIBC_TUNABLES` set. It is

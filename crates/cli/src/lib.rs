@@ -44,25 +44,16 @@ fn json_output(c: Option<&Command>) -> bool {
     }
 }
 
-/// The commands that analyse a file, run with glibc's malloc tuned (`heap.rs`): the
-/// batch ones, and the TUI on a file (on manyflows.pcap it then holds ~150 MB less once
-/// analysed: its views' long-lived lists sit among the story thread's freed blocks).
+/// Whether this command runs with glibc's malloc tuned (`heap.rs`): the TUI on a file.
+/// On manyflows.pcap, once analysed, it then holds ~150 MB less (its views' long-lived
+/// lists sit among the story thread's freed blocks) for ~5 % more time. The batch
+/// commands are left untuned: the same setting lowers their peak (`story` on manyflows
+/// 268 → 225 MB, on ×4 404 → 266 MB) but costs 20–40 % of their time (the pages of every
+/// large block mapped anew), and their memory already follows the live connections
+/// (docs/performance.md, sixth round). A user may set `GLIBC_TUNABLES` for them.
 /// Not live capture (often a setcap binary, where glibc ignores the tunables).
-fn reads_a_file(cli: &Cli) -> bool {
-    match &cli.command {
-        None => cli.file.is_some() && cli.interface.is_none(),
-        Some(c) => matches!(
-            c,
-            Command::Packets(_)
-                | Command::Conns(_)
-                | Command::Dns(_)
-                | Command::Http(_)
-                | Command::Follow(_)
-                | Command::Story(_)
-                | Command::Export(_)
-                | Command::Extract(_)
-        ),
-    }
+fn tuned_malloc(cli: &Cli) -> bool {
+    cli.command.is_none() && cli.file.is_some() && cli.interface.is_none()
 }
 
 /// Entry point used by `main.rs`; returns the process exit status.
@@ -99,7 +90,7 @@ pub fn main(open_tui: impl FnOnce(TuiRequest) -> anyhow::Result<i32>) -> i32 {
             return code;
         }
     };
-    if reads_a_file(&cli) {
+    if tuned_malloc(&cli) {
         heap::settle(&args);
     }
     match dispatch(cli, open_tui) {
