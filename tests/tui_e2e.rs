@@ -148,7 +148,7 @@ fn browse_a_capture_connection_ladder_follow_and_quit() {
     // First screen: the packet list, rows from the file, the field tree of frame 1.
     // The field tree comes from a worker after the rows: wait for it too (a loaded
     // machine drew the list first).
-    let s = t.wait_for(&[
+    let s = t.wait_settled(&[
         "175 packets",
         "Standard query 0xe1ad A www.lab.glasscom.com",
         "Frame 1: 80 bytes captured",
@@ -156,19 +156,19 @@ fn browse_a_capture_connection_ladder_follow_and_quit() {
     assert!(s.contains("52106 → 80 [SYN] Seq=0"), "{s}");
     // Connections: conn 0 is the first lookup's flow, conn 1 the page's HTTP connection.
     t.keys(&["2"]);
-    let s = t.wait_for(&["Server", "198.18.1.80:80", "www.lab.glasscom.com"]);
+    let s = t.wait_settled(&["Server", "198.18.1.80:80", "www.lab.glasscom.com"]);
     assert!(s.contains("HTTP"), "{s}");
     t.keys(&["j", "Enter"]);
-    let s = t.wait_for(&["Connection #1", "SYN/ACK", "handshake RTT"]);
+    let s = t.wait_settled(&["Connection #1", "SYN/ACK", "handshake RTT"]);
     assert!(s.contains("SYN seq=0 ack=0 len=0"), "ladder: {s}");
     assert!(s.contains("GET www.lab.glasscom.com/"), "phases: {s}");
     // Follow it: the request and the response, reassembled.
     t.keys(&["f"]);
-    let s = t.wait_for(&["Follow #1", "GET / HTTP/1.1", "HTTP/1.1 200 OK"]);
+    let s = t.wait_settled(&["Follow #1", "GET / HTTP/1.1", "HTTP/1.1 200 OK"]);
     assert!(s.contains("Host: www.lab.glasscom.com"), "{s}");
     // Back to the connection, then quit.
     t.keys(&["Escape"]);
-    let s = t.wait_for(&["Connection #1", "Timeline"]);
+    let s = t.wait_settled(&["Connection #1", "Timeline"]);
     assert!(!s.contains("Follow #1"), "{s}");
     t.keys(&["q"]);
     t.wait_gone();
@@ -178,7 +178,7 @@ fn browse_a_capture_connection_ladder_follow_and_quit() {
 fn jump_to_the_last_packet_and_open_its_connection() {
     let cmd = format!("{} captures/lab-curl.pcap", env!("CARGO_BIN_EXE_wiretale"));
     let t = Tmux::start(&cmd, 80, 24);
-    let s = t.wait_for(&["248 packets"]);
+    let s = t.wait_settled(&["248 packets"]);
     assert!(!s.lines().any(|l| l.starts_with("248 ")), "{s}");
     t.keys(&["G"]);
     let start = Instant::now();
@@ -188,7 +188,7 @@ fn jump_to_the_last_packet_and_open_its_connection() {
     }
     // From the last packet to its connection and back to its packets only.
     t.keys(&["Enter"]);
-    let s = t.wait_for(&["Connection #", "Timeline"]);
+    let s = t.wait_settled(&["Connection #", "Timeline"]);
     assert!(s.contains("last packet"), "{s}");
     t.keys(&["q"]);
     t.wait_gone();
@@ -203,7 +203,7 @@ fn a_quic_connection_has_its_phases_and_number_spaces() {
         env!("CARGO_BIN_EXE_wiretale")
     );
     let t = Tmux::start(&cmd, 120, 40);
-    let s = t.wait_for(&[
+    let s = t.wait_settled(&[
         "28 packets",
         "1 QUIC connection encrypted: open with --tls-keylog FILE",
     ]);
@@ -211,7 +211,7 @@ fn a_quic_connection_has_its_phases_and_number_spaces() {
     t.keys(&["2"]);
     t.wait_for(&["198.18.2.80:443", "quic.lab.glasscom.com", "QUIC"]);
     t.keys(&["Enter"]);
-    let s = t.wait_for(&["Connection #0 UDP/QUIC", "Retry ←", "confirmed"]);
+    let s = t.wait_settled(&["Connection #0 UDP/QUIC", "Retry ←", "confirmed"]);
     assert!(s.contains("handshake 2-RTT (Retry) 20.8 ms"), "{s}");
     assert!(s.contains("original DCID 191411ab88b0ce5f"), "{s}");
     assert!(
