@@ -762,6 +762,27 @@ mod tests {
     use super::*;
     use crate::filter::fields;
 
+    /// lab-page.pcap indexed as the TUI's worker does: its frames, packet table and
+    /// filter index, from one engine run with the application fields.
+    fn lab_page_indexed() -> (FrameStore, PacketTable, FilterIndex) {
+        use crate::analysis::{Engine, EngineConfig};
+        let p = crate::testutil::bundled_capture("lab-page.pcap");
+        let mut store = FrameStore::open(&p).unwrap();
+        store.index_all();
+        let (mut table, mut idx) = (PacketTable::default(), FilterIndex::new());
+        let mut engine = Engine::new(EngineConfig {
+            want_app_fields: true,
+            ..EngineConfig::default()
+        });
+        for i in 0..store.len() {
+            let f = store.frame(PacketId(i as u32)).unwrap();
+            let s = engine.process(&f);
+            table.push(&s);
+            idx.push(&f, &s);
+        }
+        (store, table, idx)
+    }
+
     /// The classification, field by field: what a regular packet's tuple, connection
     /// and direction decide, and nothing that may change from packet to packet.
     #[test]
@@ -835,17 +856,7 @@ mod tests {
     #[test]
     fn regular_packets_of_the_lab_page() {
         use crate::analysis::{Engine, EngineConfig};
-        let p = crate::testutil::bundled_capture("lab-page.pcap");
-        let mut store = FrameStore::open(&p).unwrap();
-        store.index_all();
-        let (mut table, mut idx) = (PacketTable::default(), FilterIndex::new());
-        let mut engine = Engine::new(EngineConfig::default());
-        for i in 0..store.len() {
-            let f = store.frame(PacketId(i as u32)).unwrap();
-            let s = engine.process(&f);
-            table.push(&s);
-            idx.push(&f, &s);
-        }
+        let (store, table, idx) = lab_page_indexed();
         let no_conn = (0..store.len() as u32)
             .filter(|&i| table.get(i).and_then(|r| r.conn()).is_none())
             .count();
@@ -854,7 +865,6 @@ mod tests {
         assert!(idx.irregular() >= no_conn && idx.irregular() * 10 < store.len());
         // Once connection 34 ended, its packets would be irregular.
         let pkts: Vec<u32> = table.packets_of(ConnId(34), 0).collect();
-        idx.set_outcome(ConnId(34), ConnOutcome::default());
         let f = store.frame(PacketId(pkts[1])).unwrap();
         let s = Engine::new(EngineConfig::default()).process(&f);
         let mut late = FilterIndex::new();
@@ -867,22 +877,8 @@ mod tests {
 
     #[test]
     fn index_of_the_lab_page_knows_connections_and_streams() {
-        use crate::analysis::{Engine, EngineConfig};
         // lab-page.pcap: connection 34 is the fetch of /static/app.js (tcp.stream 3: TCP connections 1, 28, 29, 34, 35).
-        let p = crate::testutil::bundled_capture("lab-page.pcap");
-        let mut store = FrameStore::open(&p).unwrap();
-        store.index_all();
-        let (mut table, mut idx) = (PacketTable::default(), FilterIndex::new());
-        let mut engine = Engine::new(EngineConfig {
-            want_app_fields: true,
-            ..EngineConfig::default()
-        });
-        for i in 0..store.len() {
-            let f = store.frame(PacketId(i as u32)).unwrap();
-            let s = engine.process(&f);
-            table.push(&s);
-            idx.push(&f, &s);
-        }
+        let (store, table, idx) = lab_page_indexed();
         assert_eq!(idx.len(), store.len());
         let pkts: Vec<PacketId> = table.packets_of(ConnId(34), 0).map(PacketId).collect();
         assert!(pkts.len() >= 10);
