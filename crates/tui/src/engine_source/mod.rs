@@ -108,7 +108,7 @@ pub struct EngineSource {
     filtered: Option<Filtered>,
     /// Packets of the whole capture that match the filter (a bit per packet id),
     /// whatever the focus: the records a filter keeps are found from them.
-    matched: Vec<u64>,
+    matched: view::IdSet,
     /// A story arrived since the filtered story was last told.
     story_new: bool,
     focus: Option<u32>,
@@ -381,7 +381,7 @@ impl EngineSource {
             all_story: Arc::default(),
             focused: None,
             filtered: None,
-            matched: Vec::new(),
+            matched: view::IdSet::default(),
             story_new: false,
             focus: None,
             filter: None,

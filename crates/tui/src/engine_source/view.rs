@@ -56,25 +56,16 @@ impl EngineSource {
     }
 
     pub(super) fn is_matched(&self, id: Option<PacketId>) -> bool {
-        id.is_some_and(|p| {
-            self.matched
-                .get(p.0 as usize / 64)
-                .is_some_and(|w| w & (1 << (p.0 % 64)) != 0)
-        })
+        id.is_some_and(|p| self.matched.contains(p.0))
     }
 
     /// The connections of the packets the display filter matched: a connection is kept
     /// when any of its packets is, as the CLI's `-Y` keeps records.
-    fn matched_conns(&self) -> ConnSet {
-        let mut hit = ConnSet::default();
-        for (w, &bits) in self.matched.iter().enumerate() {
-            let mut b = bits;
-            while b != 0 {
-                let id = (w * 64) as u32 + b.trailing_zeros();
-                b &= b - 1;
-                if let Some(c) = self.table.get(id).and_then(|f| f.conn()) {
-                    hit.insert(c.0);
-                }
+    fn matched_conns(&self) -> IdSet {
+        let mut hit = IdSet::default();
+        for id in self.matched.iter() {
+            if let Some(c) = self.table.get(id).and_then(|f| f.conn()) {
+                hit.insert(c.0);
             }
         }
         hit
@@ -241,11 +232,7 @@ impl EngineSource {
                 let sh = self.shared.read().map_err(|_| "analysis unavailable")?;
                 let hits = evaluate_filter(f, &st, &self.table, &sh, from)?;
                 for &id in &hits {
-                    let (w, b) = (id as usize / 64, id % 64);
-                    if self.matched.len() <= w {
-                        self.matched.resize(w + 1, 0);
-                    }
-                    self.matched[w] |= 1 << b;
+                    self.matched.insert(id);
                 }
                 match self.focus {
                     Some(c) => hits
@@ -293,11 +280,11 @@ fn evaluate_filter(
     ))
 }
 
-/// A set of connection ids, one bit each (the ids are dense: 0, 1, 2, ...).
+/// A set of dense ids (packet or connection ids: 0, 1, 2, ...), one bit each.
 #[derive(Default)]
-struct ConnSet(Vec<u64>);
+pub(super) struct IdSet(Vec<u64>);
 
-impl ConnSet {
+impl IdSet {
     fn insert(&mut self, c: u32) {
         let (w, b) = (c as usize / 64, c % 64);
         if self.0.len() <= w {
@@ -310,5 +297,23 @@ impl ConnSet {
         self.0
             .get(c as usize / 64)
             .is_some_and(|w| w & (1 << (c % 64)) != 0)
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    /// The ids in the set, increasing.
+    fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.0.iter().enumerate().flat_map(|(w, &bits)| {
+            let mut b = bits;
+            std::iter::from_fn(move || {
+                (b != 0).then(|| {
+                    let id = (w * 64) as u32 + b.trailing_zeros();
+                    b &= b - 1;
+                    id
+                })
+            })
+        })
     }
 }
