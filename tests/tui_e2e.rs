@@ -409,6 +409,42 @@ fn sigterm_restores_the_terminal_and_exits() {
     assert!(!s.contains("175 packets"), "the TUI's screen was left: {s}");
 }
 
+/// A `kill` followed at once by the terminal closing (a script's cleanup: `kill PID;
+/// tmux kill-session`) ends the TUI too. The loop ends on SIGTERM while the terminal is
+/// still there, and the terminal hangs up while the loop waits for its input thread,
+/// which then spins inside crossterm: the TUI used to wait for it for ever (1 of 8 such
+/// cleanups by hand left one at 100 % of a core). The gap between the two varies over
+/// the runs to land in that window; no SIGHUP reaches the TUI (`setsid -w`).
+#[test]
+fn a_kill_then_the_terminal_closing_ends_the_tui() {
+    for gap_ms in [0u64, 20, 40, 60, 80, 100] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (script, pidfile) = tui_script(dir.path(), "");
+        let t = Tmux::start(&format!("setsid -w sh {}", script.display()), 120, 40);
+        t.wait_for(&["175 packets"]);
+        let pid = std::fs::read_to_string(&pidfile).expect("pid file");
+        let proc_dir = Path::new("/proc").join(pid.trim());
+        let ok = Command::new("kill")
+            .args(["-TERM", pid.trim()])
+            .status()
+            .expect("kill")
+            .success();
+        assert!(ok, "kill -TERM {pid}");
+        std::thread::sleep(Duration::from_millis(gap_ms));
+        let _ = Command::new("tmux")
+            .args(["-L", &t.socket, "kill-server"])
+            .output();
+        let start = Instant::now();
+        while running(&proc_dir) {
+            if start.elapsed() > WAIT {
+                let _ = Command::new("kill").args(["-9", pid.trim()]).status();
+                panic!("the TUI still runs {WAIT:?} after a kill and its terminal closing {gap_ms} ms later");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 /// A script in `dir` that runs the TUI on the lab page in a shell that first writes its
 /// pid (the TUI's, after `exec`) to the returned pid file, then runs `after`.
 fn tui_script(dir: &Path, after: &str) -> (std::path::PathBuf, std::path::PathBuf) {

@@ -122,6 +122,26 @@ fn stop_requested() -> bool {
     TERMINATE.load(Ordering::Relaxed) || !io::stdout().is_terminal()
 }
 
+/// How long the loop's end waits for the input thread: it polls with a 100 ms timeout
+/// and then sees the stop flag, so a healthy one ends well within this.
+const INPUT_JOIN: Duration = Duration::from_secs(1);
+
+/// Waits for the input thread to end, but not past [`INPUT_JOIN`] and not once the
+/// terminal has hung up. A terminal that goes away while the loop ends (a `kill`
+/// followed by the window closing, as a script's cleanup does) leaves the thread
+/// spinning inside crossterm (see [`stop_requested`]): joining it would hang the
+/// process for ever, one core busy. The process ends without it.
+fn join_input(input: thread::JoinHandle<()>) {
+    let start = std::time::Instant::now();
+    while !input.is_finished() {
+        if start.elapsed() > INPUT_JOIN || !io::stdout().is_terminal() {
+            return;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    let _ = input.join();
+}
+
 /// Runs the interactive loop on the real terminal until the user quits, a signal asks
 /// to stop, or the terminal goes away.
 pub fn run_terminal(app: &mut App) -> anyhow::Result<()> {
@@ -192,13 +212,10 @@ pub fn run_terminal(app: &mut App) -> anyhow::Result<()> {
     };
     stop.store(true, Ordering::Relaxed);
     drop(rx);
-    if io::stdout().is_terminal() {
-        let _ = input.join();
-    } else {
-        // The terminal hung up. The input thread may be spinning inside crossterm (see
-        // `stop_requested`) and would never join: the process ends without it. And
-        // ratatui's `Drop` would report its failure to show the cursor with
-        // `eprintln!`, which panics when stderr is that same dead terminal.
+    join_input(input);
+    if !io::stdout().is_terminal() {
+        // The terminal hung up. ratatui's `Drop` would report its failure to show the
+        // cursor with `eprintln!`, which panics when stderr is that same dead terminal.
         std::mem::forget(terminal);
     }
     // Leave the alternate screen first so the note stays visible in the shell.
