@@ -6,14 +6,16 @@
 # Esc, / tcp.port == 80 Enter (re-filter), q.
 #
 # usage: benches/tuiscale/measure.sh WIRETALE_BINARY FILE [extra TUI args...]
+# Each run has its own tmux server (-L): runs of several people do not share sessions,
+# and XDG_CACHE_HOME is passed to the TUI itself (a shared server keeps its starter's).
 set -u
 bin=$1; file=$2; shift 2
 t=$(mktemp /tmp/tuim.XXXXXX); rm -f "$t"
 s=tuim$$
-tmux new-session -d -s "$s" -x 200 -y 50 \
-  "exec env WIRETALE_TIMINGS=$t $bin $file $*"
-pid=$(tmux list-panes -t "$s" -F '#{pane_pid}')
-cleanup() { kill "$pid" 2>/dev/null; tmux kill-session -t "$s" 2>/dev/null; rm -f "$t"; }
+tmux -L "$s" new-session -d -s "$s" -x 200 -y 50 \
+  "exec env ${XDG_CACHE_HOME:+XDG_CACHE_HOME=$XDG_CACHE_HOME} WIRETALE_TIMINGS=$t $bin $file $*"
+pid=$(tmux -L "$s" list-panes -t "$s" -F '#{pane_pid}')
+cleanup() { kill "$pid" 2>/dev/null; tmux -L "$s" kill-server 2>/dev/null; rm -f "$t"; }
 trap cleanup EXIT
 for _ in $(seq 1 1200); do grep -q '^done' "$t" 2>/dev/null && break; sleep 0.25; done
 sleep 1
@@ -21,14 +23,14 @@ echo "after done: $(grep -E 'RssAnon|RssFile|VmHWM' /proc/$pid/status | tr -s ' 
 # Sends a key and waits (at most 120 s) for the trace line of the frame showing it.
 key() {
   local n; n=$(grep -c '^key' "$t")
-  tmux send-keys -t "$s" "$@"
+  tmux -L "$s" send-keys -t "$s" "$@"
   for _ in $(seq 1 1200); do [ "$(grep -c '^key' "$t")" -gt "$n" ] && break; sleep 0.1; done
   sleep 0.3
 }
 key End
 key 2; key Enter; key Escape
-key 1; key / ; tmux send-keys -t "$s" -l 'tcp.port == 80'; sleep 0.5; key Enter
+key 1; key / ; tmux -L "$s" send-keys -t "$s" -l 'tcp.port == 80'; sleep 0.5; key Enter
 sleep 1
 echo "after keys: $(grep -E 'RssAnon|VmHWM' /proc/$pid/status | tr -s ' \t' ' ' | tr '\n' ' ')"
 cat "$t"
-tmux capture-pane -p -t "$s" | head -3
+tmux -L "$s" capture-pane -p -t "$s" | head -3
