@@ -28,6 +28,8 @@ use crate::flow::TcpAnalysisFlags;
 
 /// No connection (`PacketRow::conn`).
 const NO_CONN: u32 = u32::MAX;
+/// Window-scale shifts one table records by `push` at most (appends add theirs).
+const MAX_SHIFTS: usize = 1 << 16;
 
 /// Flag bits of [`PacketRow`].
 pub mod bit {
@@ -311,8 +313,16 @@ pub struct PacketTable {
     /// Duplicate ACKs: the frame each duplicates and its number.
     dups: Vec<(u32, PacketId, u32)>,
     /// Window-scale shift per (connection, sent by the client): fixed by the handshake,
-    /// so kept once per side rather than in every row.
+    /// so kept once per side rather than in every row. A slice's (a table not starting
+    /// at packet 0: few connections, with ids anywhere), settled into `shift_of` when
+    /// appended to a whole table.
     shifts: HashMap<(u32, bool), u8>,
+    /// A whole table's shifts, by connection id: the client's and the server's, each
+    /// the shift plus one (0: not known). A map by (connection, side) took ~50 bytes a
+    /// connection (12 MB on manyflows.pcap's 267 k), this 4.
+    shift_of: Vec<[u16; 2]>,
+    /// Shifts known in `shift_of` (a table records at most `MAX_SHIFTS` by `push`).
+    shift_count: usize,
     /// The ISN each side of a connection counts from, by connection id, indexed by
     /// [`Direction::index`]: the first the engine used for that side (kept by tables
     /// that start at packet 0; a slice keeps its packets' bases in `pending`).
@@ -353,7 +363,11 @@ impl PacketTable {
             }
             if let (Some(w), Some(c)) = (v.win_shift, s.conn) {
                 let c2s = v.dir == Direction::ClientToServer;
-                if self.shifts.len() < 1 << 16 {
+                if self.first == 0 {
+                    if self.shift_count < MAX_SHIFTS {
+                        self.settle_shift(c.0, c2s, w);
+                    }
+                } else if self.shifts.len() < MAX_SHIFTS {
                     self.shifts.entry((c.0, c2s)).or_insert(w);
                 }
             }
@@ -407,6 +421,21 @@ impl PacketTable {
         }
     }
 
+    /// Records one side's shift in a whole table, unless that side's is known already
+    /// (the first one stands, as in a slice's map).
+    fn settle_shift(&mut self, conn: u32, c2s: bool, w: u8) {
+        let c = conn as usize;
+        if c >= self.shift_of.len() {
+            self.shift_of.resize(c + 1, [0; 2]);
+        }
+        if let Some(slot) = self.shift_of.get_mut(c).map(|s| &mut s[usize::from(!c2s)]) {
+            if *slot == 0 {
+                *slot = u16::from(w) + 1;
+                self.shift_count += 1;
+            }
+        }
+    }
+
     /// Widens connection `conn`'s span to row `at`.
     fn note_span(&mut self, conn: u32, at: usize) {
         if conn == NO_CONN {
@@ -452,8 +481,12 @@ impl PacketTable {
         self.notes.append(more.notes);
         self.tls.extend(more.tls);
         self.dups.extend(more.dups);
-        for (k, w) in more.shifts {
-            self.shifts.entry(k).or_insert(w);
+        for ((c, c2s), w) in more.shifts {
+            if self.first == 0 {
+                self.settle_shift(c, c2s, w);
+            } else {
+                self.shifts.entry((c, c2s)).or_insert(w);
+            }
         }
         true
     }
@@ -466,6 +499,7 @@ impl PacketTable {
         self.tls.shrink_to_fit();
         self.dups.shrink_to_fit();
         self.shifts.shrink_to_fit();
+        self.shift_of.shrink_to_fit();
         self.spans.shrink_to_fit();
         self.isns.shrink_to_fit();
         self.isn_known.shrink_to_fit();
@@ -562,6 +596,10 @@ impl PacketTable {
 
     /// The window-scale shift of one side of a connection, once known.
     pub fn shift(&self, conn: u32, c2s: bool) -> Option<u8> {
+        if self.first == 0 {
+            let s = self.shift_of.get(conn as usize)?[usize::from(!c2s)];
+            return s.checked_sub(1).and_then(|s| u8::try_from(s).ok());
+        }
         self.shifts.get(&(conn, c2s)).copied()
     }
 
@@ -604,6 +642,48 @@ mod tests {
             assert!(sliced.append(t));
         }
         (whole, sliced)
+    }
+
+    /// Every side's window-scale shift reads as the first the engine gave it, from a
+    /// whole table and from one appended in slices (kept by connection id there, in a
+    /// map in each slice), and after the table went through the cache's encoding.
+    #[test]
+    fn window_shifts_read_as_the_engine_gave_them() {
+        use crate::analysis::{Engine, EngineConfig};
+        let mut sides = 0;
+        for path in crate::testutil::all_captures() {
+            let Ok(mut src) = crate::capture::open(&path) else {
+                continue;
+            };
+            let mut engine = Engine::new(EngineConfig::default());
+            let mut summaries = Vec::new();
+            while let Ok(Some(f)) = src.next_frame() {
+                summaries.push(engine.process(&f));
+            }
+            let mut want: HashMap<(u32, bool), u8> = HashMap::new();
+            for s in &summaries {
+                if let (Some(v), Some(c)) = (&s.verdict, s.conn) {
+                    if let Some(w) = v.win_shift {
+                        let c2s = v.dir == Direction::ClientToServer;
+                        want.entry((c.0, c2s)).or_insert(w);
+                    }
+                }
+            }
+            let (whole, sliced) = whole_and_sliced(&summaries, 61);
+            let saved: PacketTable =
+                postcard::from_bytes(&postcard::to_allocvec(&sliced).unwrap()).unwrap();
+            let conns = summaries.iter().filter_map(|s| s.conn).map(|c| c.0).max();
+            for c in 0..conns.map_or(0, |m| m + 2) {
+                for c2s in [true, false] {
+                    let w = want.get(&(c, c2s)).copied();
+                    for t in [&whole, &sliced, &saved] {
+                        assert_eq!(t.shift(c, c2s), w, "{}: {c} {c2s}", path.display());
+                    }
+                }
+            }
+            sides += want.len();
+        }
+        assert!(sides > 100, "{sides} sides with a shift");
     }
 
     /// `packets_of` reads only a connection's span in a whole table (built by `push`,

@@ -53,7 +53,8 @@ use wiretale_engine::story::ConnName;
 /// the frame store's index as offsets only (a base per 1024 packets, a delta per
 /// packet) plus the few entries kept whole.
 /// 5: the filter index's irregular packets (those a re-filter decodes one by one).
-pub const FORMAT: u32 = 5;
+/// 6: [`Packed`] lists as zstd-compressed blocks of records (saved as they are held).
+pub const FORMAT: u32 = 6;
 /// First bytes of every cache file.
 const MAGIC: &[u8; 8] = b"WTIDX\x00\x01\n";
 /// Entries kept at most.

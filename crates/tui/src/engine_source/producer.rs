@@ -626,6 +626,18 @@ fn rehome(shared: &RwLock<Shared>) {
         )*};
     }
     copy!(conns, first_pkt, dns, http, http_conn);
+    // The filter index grew on this thread all through the run, among the engine's
+    // transient allocations, and pins this thread's arena the same way. It has no
+    // `Clone`: saved and loaded as the persisted index is (what a restored index lacks
+    // is only used while packets are pushed, and none come after the end).
+    let fresh = shared
+        .read()
+        .ok()
+        .and_then(|sh| postcard::to_allocvec(&sh.index).ok())
+        .and_then(|b| postcard::from_bytes::<FilterIndex>(&b).ok());
+    if let (Some(fresh), Ok(mut sh)) = (fresh, shared.write()) {
+        sh.index = fresh;
+    }
 }
 
 /// Every connection's name as the story names it ([`story::name_connections`]: from all
