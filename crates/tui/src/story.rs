@@ -5,13 +5,18 @@
 //! On manyflows.pcap the story has 1.27 M lines and 132 MB of text: as `StoryItem`s (a
 //! 56-byte item, a text allocation and a children list each) they took ~220 MB; the
 //! text alone, plain, 124 MB. Compressed in blocks of [`BLOCK`] bytes (about 8 to 1:
-//! the lines repeat their words) it takes ~15 MB, plus 16 bytes a line. A view draws
-//! a screenful of lines, each read by decompressing its block (microseconds). The
+//! the lines repeat their words) it takes ~15 MB, plus 8 bytes a line (its connection
+//! and where its subtree ends). A block holds its lines' texts each after its length,
+//! so a line's text is found from its index alone: the line records need no offsets
+//! (16 bytes a line with them: ~160 MB of a 5 GB capture's ~10 M lines, the largest
+//! list the TUI held there). A view draws a screenful of lines, each read by
+//! decompressing its block (microseconds). The
 //! views walk the tree by line index ([`Story::roots`], [`Story::children`]);
 //! [`crate::flatten::story_lines`] turns it into the visible lines with the same
 //! expansion keys (child-index paths) as any tree.
 
 use serde::{Deserialize, Serialize};
+use wiretale_engine::base::leb128::{read_len, write_len};
 
 use crate::source::StoryItem;
 
@@ -31,11 +36,8 @@ const LEVEL: i32 = 1;
 pub struct Story {
     /// The compressed blocks, back to back.
     packed: Vec<u8>,
-    /// Per block: where it ends in `packed`, and where its text starts in the whole
-    /// text (the lines' offsets count in the whole text).
-    blocks: Vec<(u64, u64)>,
-    /// Length of the whole text.
-    text_len: u64,
+    /// Per block, in order.
+    blocks: Vec<Block>,
     lines: Vec<StoryLine>,
     /// Top-level lines, and those with lines under them (see
     /// [`Story::count_stories`]), counted once.
@@ -43,12 +45,20 @@ pub struct Story {
     stories: usize,
 }
 
-/// One line of a [`Story`]: where its text starts in the whole text (it ends where the
-/// next line's starts), its connection, and where the lines under it end (the index
-/// just past its subtree).
+/// One compressed block of a [`Story`]: where its frame ends in [`Story::packed`], the
+/// index of its first line, and its size decompressed. Decompressed, a block is its
+/// lines' texts one after another, each after its length in bytes (LEB128).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Block {
+    end: u64,
+    first_line: u64,
+    raw: u32,
+}
+
+/// One line of a [`Story`]: its connection, and where the lines under it end (the index
+/// just past its subtree). Its text is in the block holding it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoryLine {
-    start: u64,
     conn: u32,
     end: u32,
 }
@@ -77,58 +87,65 @@ impl Story {
 
     /// Line `i`'s text ("" past the end). Decompresses the line's block.
     pub fn text(&self, i: usize) -> String {
-        let Some(l) = self.lines.get(i) else {
+        if i >= self.lines.len() {
             return String::new();
-        };
-        let end = self.lines.get(i + 1).map_or(self.text_len, |n| n.start);
-        // The block holding the line: the last one starting at or before it (a line
-        // never spans two blocks).
+        }
+        // The block holding the line: the last one whose first line is at or before it.
         let b = self
             .blocks
-            .partition_point(|&(_, start)| start <= l.start)
+            .partition_point(|k| k.first_line <= i as u64)
             .saturating_sub(1);
-        let Some(&(packed_end, text_start)) = self.blocks.get(b) else {
+        let Some(block) = self.blocks.get(b) else {
             return String::new();
         };
         let packed_start = b
             .checked_sub(1)
             .and_then(|p| self.blocks.get(p))
-            .map_or(0, |&(e, _)| e);
-        let text_end = self.blocks.get(b + 1).map_or(self.text_len, |&(_, s)| s);
-        let (Ok(ps), Ok(pe), Ok(n)) = (
+            .map_or(0, |k| k.end);
+        let (Ok(ps), Ok(pe), Ok(skip)) = (
             usize::try_from(packed_start),
-            usize::try_from(packed_end),
-            usize::try_from(text_end - text_start),
+            usize::try_from(block.end),
+            usize::try_from(i as u64 - block.first_line),
         ) else {
             return String::new();
         };
-        let Some(Ok(block)) = self
+        let Some(Ok(raw)) = self
             .packed
             .get(ps..pe)
-            .map(|c| zstd::bulk::decompress(c, n))
+            .map(|c| zstd::bulk::decompress(c, block.raw as usize))
         else {
             return String::new();
         };
-        let at = |o: u64| usize::try_from(o.saturating_sub(text_start)).unwrap_or(usize::MAX);
-        block
-            .get(at(l.start)..at(end))
-            .map(|t| String::from_utf8_lossy(t).into_owned())
-            .unwrap_or_default()
+        // Past the block's earlier lines, each its length and its text.
+        let mut at = 0usize;
+        for k in 0..=skip {
+            let Some((n, used)) = raw.get(at..).and_then(read_len) else {
+                return String::new();
+            };
+            let start = at + used;
+            let Some(end) = start.checked_add(n).filter(|&e| e <= raw.len()) else {
+                return String::new();
+            };
+            if k == skip {
+                return String::from_utf8_lossy(&raw[start..end]).into_owned();
+            }
+            at = end;
+        }
+        String::new()
     }
 
-    /// A line's text, by its record (as [`Story::line`] gave it).
+    /// A line's text, by its record (a reference into this story's lines, as
+    /// [`Story::line`] gave it). The record holds no index: its place in `lines` is
+    /// found from its address (safe arithmetic on addresses, checked to be this very
+    /// record).
     pub fn line_text(&self, l: &StoryLine) -> String {
-        // The record's index, from its place in `lines`.
-        let i = self
-            .lines
-            .partition_point(|x| x.start < l.start)
-            .min(self.lines.len());
-        // Lines with no text share their start: find this very record.
-        let same = self.lines[i..]
-            .iter()
-            .take_while(|x| x.start == l.start)
-            .position(|x| std::ptr::eq(x, l));
-        self.text(i + same.unwrap_or(0))
+        let size = std::mem::size_of::<StoryLine>();
+        let offset = (l as *const StoryLine as usize).wrapping_sub(self.lines.as_ptr() as usize);
+        let i = offset / size;
+        match self.lines.get(i) {
+            Some(x) if offset % size == 0 && std::ptr::eq(x, l) => self.text(i),
+            _ => String::new(),
+        }
     }
 
     /// Line `i`'s connection.
@@ -258,9 +275,10 @@ impl Iterator for Siblings<'_> {
 #[derive(Default)]
 pub struct StoryBuilder {
     story: Story,
-    /// Text of the block being filled, and where it starts in the whole text.
-    block: String,
-    block_start: u64,
+    /// The block being filled (its lines, each its length and its text), and the index
+    /// of its first line.
+    block: Vec<u8>,
+    block_first: u64,
     /// The lines whose subtrees are still open, outermost first.
     open: Vec<usize>,
     /// One compression context for every block: making one per block (what
@@ -279,11 +297,11 @@ impl StoryBuilder {
         }
         self.open.push(self.story.lines.len());
         self.story.lines.push(StoryLine {
-            start: self.block_start + self.block.len() as u64,
             conn: conn.unwrap_or(NO_CONN),
             end: 0,
         });
-        self.block.push_str(text);
+        write_len(&mut self.block, text.len());
+        self.block.extend_from_slice(text.as_bytes());
     }
 
     /// Compresses the block being filled onto the story's blocks.
@@ -299,14 +317,15 @@ impl StoryBuilder {
         let packed = self
             .zstd
             .as_mut()
-            .and_then(|z| z.compress(self.block.as_bytes()).ok())
+            .and_then(|z| z.compress(&self.block).ok())
             .unwrap_or_default();
         self.story.packed.extend_from_slice(&packed);
-        self.story
-            .blocks
-            .push((self.story.packed.len() as u64, self.block_start));
-        self.block_start += self.block.len() as u64;
-        self.story.text_len = self.block_start;
+        self.story.blocks.push(Block {
+            end: self.story.packed.len() as u64,
+            first_line: self.block_first,
+            raw: u32::try_from(self.block.len()).unwrap_or(u32::MAX),
+        });
+        self.block_first = self.story.lines.len() as u64;
         self.block.clear();
     }
 
@@ -413,12 +432,11 @@ mod tests {
         let s = b.finish();
         assert!(s.blocks.len() > 3);
         let mut start = 0usize;
-        for (i, &(end, text_start)) in s.blocks.iter().enumerate() {
-            let text_end = s.blocks.get(i + 1).map_or(s.text_len, |&(_, t)| t);
-            let packed = &s.packed[start..end as usize];
-            let text = zstd::bulk::decompress(packed, (text_end - text_start) as usize).unwrap();
+        for k in &s.blocks {
+            let packed = &s.packed[start..k.end as usize];
+            let text = zstd::bulk::decompress(packed, k.raw as usize).unwrap();
             assert_eq!(packed, &zstd::bulk::compress(&text, LEVEL).unwrap()[..]);
-            start = end as usize;
+            start = k.end as usize;
         }
     }
 
@@ -444,5 +462,11 @@ mod tests {
             assert_eq!(s.conn(i), Some(i as u32));
         }
         assert_eq!(s.text(want.len()), "");
+        let other = Story::from_items(&sample());
+        assert_eq!(
+            s.line_text(other.line(0).unwrap()),
+            "",
+            "another story's record"
+        );
     }
 }

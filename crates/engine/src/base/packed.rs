@@ -31,6 +31,8 @@ use std::sync::{Arc, Mutex};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::leb128::{read_len, write_len};
+
 /// Bytes of encodings an open block gathers before it is compressed: big enough that
 /// the records' repetitions compress (a connection is ~260 bytes encoded), small enough
 /// that reading one record decompresses little (~10 µs).
@@ -115,31 +117,6 @@ fn spans(bytes: &[u8]) -> Vec<(usize, usize)> {
         at = end;
     }
     out
-}
-
-/// Appends `n` as LEB128.
-fn write_len(out: &mut Vec<u8>, mut n: usize) {
-    loop {
-        let b = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
-
-/// A LEB128 length at the start of `b`, and the bytes it took.
-fn read_len(b: &[u8]) -> Option<(usize, usize)> {
-    let mut n: u64 = 0;
-    for (i, &x) in b.iter().enumerate().take(10) {
-        n |= u64::from(x & 0x7f) << (7 * i);
-        if x & 0x80 == 0 {
-            return Some((usize::try_from(n).ok()?, i + 1));
-        }
-    }
-    None
 }
 
 impl<T> Default for Packed<T> {

@@ -54,7 +54,8 @@ use wiretale_engine::story::ConnName;
 /// packet) plus the few entries kept whole.
 /// 5: the filter index's irregular packets (those a re-filter decodes one by one).
 /// 6: [`Packed`] lists as zstd-compressed blocks of records (saved as they are held).
-pub const FORMAT: u32 = 6;
+/// 7: the story's lines without text offsets (each block's texts carry their lengths).
+pub const FORMAT: u32 = 7;
 /// First bytes of every cache file.
 const MAGIC: &[u8; 8] = b"WTIDX\x00\x01\n";
 /// Entries kept at most.
