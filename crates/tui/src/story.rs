@@ -143,7 +143,7 @@ impl Story {
         let offset = (l as *const StoryLine as usize).wrapping_sub(self.lines.as_ptr() as usize);
         let i = offset / size;
         match self.lines.get(i) {
-            Some(x) if offset % size == 0 && std::ptr::eq(x, l) => self.text(i),
+            Some(x) if offset.is_multiple_of(size) && std::ptr::eq(x, l) => self.text(i),
             _ => String::new(),
         }
     }
