@@ -74,20 +74,58 @@ impl EngineSource {
 
     /// [`matched_conns`](Self::matched_conns), and the connections with a packet the
     /// filter did not match (`missed`): a connection in the first set only had every
-    /// packet matched. One pass over the packet table.
+    /// packet matched. One pass over the packet table, split over the cores (20 M
+    /// packets on the 5 GB capture).
     fn conn_coverage(&self) -> ConnCoverage {
-        let mut cover = ConnCoverage::default();
-        let first = self.table.first_id();
-        for id in first..first + self.table.len() as u32 {
-            if let Some(c) = self.table.get(id).and_then(|f| f.conn()) {
-                if self.matched.contains(id) {
-                    cover.hit.insert(c.0);
-                } else {
-                    cover.missed.insert(c.0);
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get()) as u32;
+        self.conn_coverage_split(cores.min(self.table.len() as u32 / 1_000_000))
+    }
+
+    /// [`conn_coverage`](Self::conn_coverage) in `parts` contiguous ranges, each on its
+    /// own thread.
+    pub(super) fn conn_coverage_split(&self, parts: u32) -> ConnCoverage {
+        let (table, matched) = (&*self.table, &self.matched);
+        let cover_of = |ids: std::ops::Range<u32>| {
+            let mut cover = ConnCoverage::default();
+            for id in ids {
+                if let Some(c) = table.get(id).and_then(|f| f.conn()) {
+                    if matched.contains(id) {
+                        cover.hit.insert(c.0);
+                    } else {
+                        cover.missed.insert(c.0);
+                    }
                 }
             }
+            cover
+        };
+        let (first, n) = (table.first_id(), table.len() as u32);
+        let parts = parts.clamp(1, n.max(1));
+        if parts == 1 {
+            return cover_of(first..first + n);
         }
-        cover
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..parts)
+                .map(|i| {
+                    let (a, b) = (
+                        n / parts * i,
+                        if i + 1 == parts {
+                            n
+                        } else {
+                            n / parts * (i + 1)
+                        },
+                    );
+                    scope.spawn(move || cover_of(first + a..first + b))
+                })
+                .collect();
+            let mut cover = ConnCoverage::default();
+            for w in workers {
+                // A panic in a worker is a bug: surface it where it would have been.
+                let part = w.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+                cover.hit.union(&part.hit);
+                cover.missed.union(&part.missed);
+            }
+            cover
+        })
     }
 
     /// Recomputes the lists the display filter keeps (the `filtered` field),
@@ -343,14 +381,14 @@ fn par_filter(ids: &[u32], keep: impl Fn(u32) -> bool + Sync) -> Vec<u32> {
 }
 
 /// Which connections had a packet the filter matched, and which had one it did not.
-#[derive(Default)]
-struct ConnCoverage {
-    hit: IdSet,
-    missed: IdSet,
+#[derive(Default, Debug, PartialEq, Eq)]
+pub(super) struct ConnCoverage {
+    pub(super) hit: IdSet,
+    pub(super) missed: IdSet,
 }
 
 /// A set of dense ids (packet or connection ids: 0, 1, 2, ...), one bit each.
-#[derive(Default)]
+#[derive(Default, Debug, PartialEq, Eq)]
 pub(super) struct IdSet(Vec<u64>);
 
 impl IdSet {
@@ -370,6 +408,16 @@ impl IdSet {
 
     pub(super) fn clear(&mut self) {
         self.0.clear();
+    }
+
+    /// Adds every id of `other`.
+    fn union(&mut self, other: &IdSet) {
+        if self.0.len() < other.0.len() {
+            self.0.resize(other.0.len(), 0);
+        }
+        for (w, &o) in self.0.iter_mut().zip(&other.0) {
+            *w |= o;
+        }
     }
 
     /// The ids in the set, increasing.

@@ -106,6 +106,10 @@ fn check_lists(s: &EngineSource, what: &str) -> (usize, usize) {
         })
         .collect();
     assert_eq!(f.http, http, "exchanges of {what}");
+    // The coverage pass split over threads (the lists use it on big captures).
+    let whole = s.conn_coverage_split(1);
+    assert_eq!(whole.hit, hit, "{what}");
+    assert_eq!(s.conn_coverage_split(3), whole, "{what} in 3 parts");
     let decided = s
         .all_conns
         .iter()
