@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use proptest::prelude::*;
+use wiretale::analysis::select::conn_matches;
 use wiretale::analysis::{
-    filter_index, filter_index_split, ConnOutcome, Engine, EngineConfig, FilterIndex, PacketTable,
-    Redecoder, RelNumbers,
+    filter_index, filter_index_split, filter_index_split_conns, ConnOutcome, ConnRecord, Engine,
+    EngineConfig, FilterIndex, PacketTable, Redecoder, RelNumbers,
 };
 use wiretale::base::PacketId;
 use wiretale::capture::FrameStore;
@@ -69,13 +70,29 @@ fn flow_expressions() -> Vec<&'static str> {
         "(tcp.port == 80 or udp) and not tcp.analysis.flags",
         "tls.handshake.type == 1 or tcp.port == 443",
         "ip.ttl > 60 and ip.addr == 192.168.0.0/16",
+        // Application fields, which a packet without notes shows none of (and `dns`
+        // on UDP port 53): mixed with flow-constant ones, negated.
+        "tcp.port == 80 && http",
+        "dns || tcp.port == 443",
+        "!dns",
+        "!http and udp",
+        "http or ip.src == 10.0.0.0/8",
+        "quic or tls",
+        "dns and ip.src == 192.168.0.0/16",
+        "tcp.port == 443 and not tls",
+        "udp.port == 53 and !dns.flags.response",
+        "http.request or dns.qry.name contains \"a\"",
+        "tcp.port == 80 and conn.client == 10.0.0.0/8",
     ]
 }
 
 /// [`build_index`] as the TUI's loader does it: each connection's outcome recorded as
 /// soon as the engine finishes it (the index then forgets its tuple: later packets of
-/// it are irregular).
-fn build_index_as_the_tui(store: &FrameStore) -> (PacketTable, FilterIndex) {
+/// it are irregular), with the connections' records and names.
+fn build_index_as_the_tui(
+    store: &FrameStore,
+) -> (PacketTable, FilterIndex, Vec<(ConnRecord, Option<String>)>) {
+    let mut conns = Vec::new();
     let (mut table, mut idx) = (PacketTable::default(), FilterIndex::new());
     let mut engine = Engine::new(EngineConfig {
         want_app_fields: true,
@@ -92,9 +109,10 @@ fn build_index_as_the_tui(store: &FrameStore) -> (PacketTable, FilterIndex) {
                 c.conn.id,
                 ConnOutcome {
                     state: c.conn.state(),
-                    name,
+                    name: name.clone(),
                 },
             );
+            conns.push((c, name));
         }
     };
     for i in 0..store.len() {
@@ -106,7 +124,7 @@ fn build_index_as_the_tui(store: &FrameStore) -> (PacketTable, FilterIndex) {
     }
     engine.finish();
     record(&mut engine, &mut idx, true);
-    (table, idx)
+    (table, idx, conns)
 }
 
 /// The per-connection shortcut changes no answer: on every shared capture, for every
@@ -119,10 +137,11 @@ fn shortcut_equals_full_evaluation_everywhere() {
     use wiretale::analysis::index::filter_ids_exhaustive;
     let exprs = expressions();
     let (mut compared, mut irregular, mut packets, mut hits) = (0, 0, 0, 0);
+    let mut verdicts = 0;
     for file in files() {
         let mut store = FrameStore::open(&file).unwrap();
         store.index_all();
-        let (table, idx) = build_index_as_the_tui(&store);
+        let (table, idx, conns) = build_index_as_the_tui(&store);
         let all: Vec<u32> = (0..store.len() as u32).collect();
         let half = &all[all.len() / 2..];
         irregular += idx.irregular();
@@ -132,11 +151,24 @@ fn shortcut_equals_full_evaluation_everywhere() {
             let full = filter_ids_exhaustive(&store, &table, &idx, &filter, &all);
             let at = || format!("{} `{expr}`", file.display());
             for parts in [1, 2, 5] {
-                let got: Vec<u32> = filter_index_split(&store, &table, &idx, &filter, parts)
-                    .iter()
-                    .map(|p| p.0)
-                    .collect();
+                let (got, told) = filter_index_split_conns(&store, &table, &idx, &filter, parts);
+                let got: Vec<u32> = got.iter().map(|p| p.0).collect();
                 assert_eq!(got, full, "{} in {parts} parts", at());
+                // What the packets told of a connection's own fields is `conns -Y`'s
+                // answer on its record.
+                for (c, name) in &conns {
+                    if let Some(v) = told.get(c.conn.id) {
+                        let want = conn_matches(&idx, &filter, c, name.as_deref());
+                        assert_eq!(
+                            v,
+                            want,
+                            "{} connection {} in {parts} parts",
+                            at(),
+                            c.conn.id.0
+                        );
+                        verdicts += 1;
+                    }
+                }
             }
             assert_eq!(
                 filter_ids(&store, &table, &idx, &filter, &all),
@@ -161,6 +193,7 @@ fn shortcut_equals_full_evaluation_everywhere() {
         "{irregular} of {packets}"
     );
     assert!(hits > 10_000, "{hits}");
+    assert!(verdicts > 10_000, "{verdicts}");
 }
 
 fn files() -> Vec<PathBuf> {

@@ -311,6 +311,135 @@ pub fn flow_constant(field: FieldId) -> bool {
     )
 }
 
+/// Whether a [`flow_constant`] field has the same values, as a set, on both directions
+/// of a connection's regular packets: all but the source and destination fields
+/// (`ip.addr` and `tcp.port` give both ends, `conn.client` the client on either side).
+/// A filter's test reads a field's values as a set (any / all / none of them), so a
+/// filter whose flow-constant fields are all symmetric is decided once per connection
+/// rather than once per direction ([`Pass`]).
+pub fn direction_symmetric(field: FieldId) -> bool {
+    use crate::filter::fields::Field::*;
+    flow_constant(field)
+        && !matches!(
+            field.field(),
+            Some(
+                IpSrc
+                    | IpDst
+                    | Ipv6Src
+                    | Ipv6Dst
+                    | TcpSrcPort
+                    | TcpDstPort
+                    | UdpSrcPort
+                    | UdpDstPort
+            )
+        )
+}
+
+/// Whether `field` reads only a packet's application notes, TLS facts or `dns.time`
+/// (the `dns.*`, `http*`, `tls*`, `quic*` fields and protocols, but `dns` itself): all
+/// absent on a packet whose row has no note and no TLS fact ([`note_free`]).
+fn app_only(field: FieldId) -> bool {
+    use crate::filter::fields::Field::*;
+    super::packet_view::needs_app(field) || matches!(field.field(), Some(Http | Quic))
+}
+
+/// Whether `field` has the same values on every *note-free* regular packet of one
+/// connection direction (no application note, no TLS fact in its row): the
+/// [`flow_constant`] fields, the [`app_only`] ones (absent) and `dns`, which such a
+/// packet shows when UDP on port 53 (a question of its ports).
+fn note_free_constant(field: FieldId) -> bool {
+    flow_constant(field)
+        || app_only(field)
+        || field.field() == Some(crate::filter::fields::Field::Dns)
+}
+
+/// Whether `conns -Y`'s view of a connection (`select::conn_matches`) gives `field`
+/// the values a regular packet of the connection gives it ([`FlowTuple`]): the
+/// protocols up to the transport, `ip.addr`/`ipv6.addr` and the ports (both ends, as
+/// sets), the stream number and `conn.id`. A filter these decide on one regular packet
+/// is decided for the connection's own fields too ([`ConnVerdicts`]). Not the
+/// client/server fields (roles read from the row's direction) nor the outcome ones
+/// (recorded apart).
+fn conn_constant(field: FieldId) -> bool {
+    use crate::filter::fields::Field::*;
+    matches!(
+        field.field(),
+        Some(
+            Frame
+                | Conn
+                | Ip
+                | Ipv6
+                | Tcp
+                | Udp
+                | IpAddr
+                | Ipv6Addr
+                | TcpPort
+                | UdpPort
+                | TcpStream
+                | UdpStream
+                | ConnId
+        )
+    )
+}
+
+/// What a re-filter learnt of the connections' own fields: for each connection with a
+/// regular packet whose tests on [`conn_constant`] fields decide the filter, that
+/// answer, which is also `select::conn_matches`'s on its record (so a list of
+/// connections need not decode those records). Two bits a connection, only while a
+/// filter is set.
+#[derive(Default, Debug, Clone, PartialEq, Eq)]
+pub struct ConnVerdicts {
+    decided: Vec<u64>,
+    yes: Vec<u64>,
+}
+
+impl ConnVerdicts {
+    /// The filter's answer on connection `conn`'s own fields, when known.
+    pub fn get(&self, conn: ConnId) -> Option<bool> {
+        let (w, b) = (conn.0 as usize / 64, conn.0 % 64);
+        let decided = self.decided.get(w).is_some_and(|x| x & (1 << b) != 0);
+        decided.then(|| self.yes.get(w).is_some_and(|x| x & (1 << b) != 0))
+    }
+
+    /// Connections with an answer.
+    pub fn len(&self) -> usize {
+        self.decided.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// From one byte a connection ([`UNSEEN`], [`NO`], [`YES`], [`OPEN`]), merged over
+    /// the parts of a split re-filter (their answers on one connection agree).
+    fn from_memos(memos: &[Vec<u8>]) -> ConnVerdicts {
+        let n = memos.iter().map(Vec::len).max().unwrap_or(0);
+        let words = n.div_ceil(64);
+        let mut v = ConnVerdicts {
+            decided: vec![0; words],
+            yes: vec![0; words],
+        };
+        for m in memos {
+            for (c, &x) in m.iter().enumerate() {
+                let (w, b) = (c / 64, c % 64);
+                if x == NO || x == YES {
+                    v.decided[w] |= 1 << b;
+                }
+                if x == YES {
+                    v.yes[w] |= 1 << b;
+                }
+            }
+        }
+        v
+    }
+}
+
+/// Whether packet `row` has neither application notes nor TLS facts.
+fn note_free(row: &PacketRow) -> bool {
+    use super::packet_table::bit;
+    !row.has(bit::NOTE) && !row.has(bit::TLS)
+}
+
 impl FilterIndex {
     pub fn new() -> Self {
         FilterIndex::default()
@@ -453,10 +582,41 @@ pub fn filter_index_split(
     filter: &Filter,
     parts: usize,
 ) -> Vec<PacketId> {
+    filter_index_split_conns(store, table, index, filter, parts).0
+}
+
+/// [`filter_index`], with what the packets told of the connections' own fields (see
+/// [`ConnVerdicts`]): what the TUI's re-filter uses for its connection list.
+pub fn filter_index_conns(
+    store: &FrameStore,
+    table: &PacketTable,
+    index: &FilterIndex,
+    filter: &Filter,
+) -> (Vec<PacketId>, ConnVerdicts) {
+    let n = indexed(store, table, index);
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    filter_index_split_conns(
+        store,
+        table,
+        index,
+        filter,
+        cores.min(n / MIN_PER_THREAD).max(1),
+    )
+}
+
+/// [`filter_index_conns`] over `parts` contiguous ranges, each on its own thread.
+pub fn filter_index_split_conns(
+    store: &FrameStore,
+    table: &PacketTable,
+    index: &FilterIndex,
+    filter: &Filter,
+    parts: usize,
+) -> (Vec<PacketId>, ConnVerdicts) {
     let n = indexed(store, table, index);
     let parts = parts.clamp(1, n.max(1));
     if parts == 1 {
-        return filter_range(store, table, index, filter, 0..n);
+        let (hits, conns) = filter_range(store, table, index, filter, 0..n);
+        return (hits, ConnVerdicts::from_memos(&[conns]));
     }
     let bounds: Vec<usize> = (0..=parts).map(|i| n * i / parts).collect();
     std::thread::scope(|scope| {
@@ -467,12 +627,14 @@ pub fn filter_index_split(
                 scope.spawn(move || filter_range(store, table, index, filter, range))
             })
             .collect();
-        let mut out = Vec::new();
+        let (mut out, mut memos) = (Vec::new(), Vec::new());
         for w in workers {
             // A panic in a worker is a bug: surface it where it would have been.
-            out.extend(w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            let (hits, conns) = w.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            out.extend(hits);
+            memos.push(conns);
         }
-        out
+        (out, ConnVerdicts::from_memos(&memos))
     })
 }
 
@@ -481,14 +643,15 @@ fn indexed(store: &FrameStore, table: &PacketTable, index: &FilterIndex) -> usiz
     index.len().min(table.len()).min(store.len())
 }
 
-/// The matching packets among `range`.
+/// The matching packets among `range`, and what they told of the connections' own
+/// fields (one byte a connection, see [`ConnVerdicts`]).
 fn filter_range(
     store: &FrameStore,
     table: &PacketTable,
     index: &FilterIndex,
     filter: &Filter,
     range: std::ops::Range<usize>,
-) -> Vec<PacketId> {
+) -> (Vec<PacketId>, Vec<u8>) {
     let mut out = Vec::new();
     let first = store.meta(PacketId(0)).map(|m| m.ts);
     // The time of the last frame before `range` (the first frame's for the first).
@@ -499,6 +662,7 @@ fn filter_range(
         .map(|m| m.ts)
         .or(first);
     let mut pass = Pass::new(table, index, filter, range.start, true);
+    pass.conns = Some(Vec::new());
     // The defragmenter's state at `range.start`: every earlier fragment, in order.
     let before = index
         .fragments
@@ -536,7 +700,7 @@ fn filter_range(
             out.push(id);
         }
     }
-    out
+    (out, pass.conns.unwrap_or_default())
 }
 
 /// No answer known yet for a connection direction ([`Pass`]).
@@ -552,19 +716,35 @@ const OPEN: u8 = 3;
 /// tests, evaluated once on the first regular packet of its connection direction,
 /// already decide it (see [`FlowTuple`]). Exact: a regular packet's flow-constant
 /// tests give what they gave on the first one, and the others are evaluated whenever
-/// they may matter.
+/// they may matter. Two refinements: one answer per connection when those tests are
+/// [`direction_symmetric`], and a separate answer for the [`note_free`] packets, from
+/// the larger set [`note_free_constant`], when the filter reads application fields
+/// (`http`, `dns`: only the packets with notes are then decoded). On the way, the
+/// first decoded packet of each connection tells what the [`conn_constant`] tests
+/// decide of the connection's own fields ([`ConnVerdicts`]).
 struct Pass<'a> {
     refilter: Refilter<'a>,
     redecoder: Redecoder,
     /// Whether the filter has a flow-constant test (else every packet is decoded).
     shortcut: bool,
+    /// Whether its flow-constant tests are all [`direction_symmetric`]: one answer per
+    /// connection then serves both directions.
+    per_conn: bool,
+    /// Whether it reads a field [`note_free_constant`] knows beyond the flow-constant
+    /// ones (`http`, `dns`, ...): the note-free packets of a connection (direction)
+    /// then have an answer of their own, from that larger set of tests.
+    split_notes: bool,
     /// Whether the filter reads `frame.time_delta` (else the previous frame's time is
     /// not looked up).
     wants_delta: bool,
     /// The irregular packets from the next one to come.
     irregular: &'a [u32],
-    /// By `conn * 2 + (server to client)`: [`UNSEEN`], [`NO`], [`YES`] or [`OPEN`].
+    /// By `conn * 2 + (server to client)`, or by `conn` when `per_conn`, times two plus
+    /// [`note_free`] when `split_notes`: [`UNSEEN`], [`NO`], [`YES`] or [`OPEN`].
     memo: Vec<u8>,
+    /// When asked for: by connection, what its first decoded regular packet's
+    /// [`conn_constant`] tests decide ([`UNSEEN`], [`NO`], [`YES`], [`OPEN`]).
+    conns: Option<Vec<u8>>,
 }
 
 impl<'a> Pass<'a> {
@@ -583,12 +763,20 @@ impl<'a> Pass<'a> {
                 filter,
             },
             redecoder: Redecoder::default(),
-            shortcut: shortcut && filter.fields_used().any(flow_constant),
+            shortcut: shortcut && filter.fields_used().any(note_free_constant),
+            split_notes: filter
+                .fields_used()
+                .any(|f| note_free_constant(f) && !flow_constant(f)),
+            per_conn: filter
+                .fields_used()
+                .filter(|&f| flow_constant(f))
+                .all(direction_symmetric),
             wants_delta: filter
                 .fields_used()
                 .any(|f| f.field() == Some(crate::filter::fields::Field::FrameTimeDelta)),
             irregular: &index.irregular[at..],
             memo: Vec::new(),
+            conns: None,
         }
     }
 
@@ -611,13 +799,25 @@ impl<'a> Pass<'a> {
         }
         let regular = self.irregular.first() != Some(&id.0);
         let side = match (self.shortcut && regular, row.conn(), row.dir()) {
+            (true, Some(c), Some(_)) if self.per_conn => Some(c.0 as usize),
             (true, Some(c), Some(d)) => {
                 Some(c.0 as usize * 2 + usize::from(d == Direction::ServerToClient))
             }
             _ => None,
         };
-        let known = side.map_or(OPEN, |s| self.memo.get(s).copied().unwrap_or(UNSEEN));
-        match known {
+        let quiet = self.split_notes && note_free(&row);
+        let side = match side {
+            Some(s) if self.split_notes => Some(s * 2 + usize::from(quiet)),
+            s => s,
+        };
+        // What the slot's answer may rest on.
+        let known: fn(FieldId) -> bool = if quiet {
+            note_free_constant
+        } else {
+            flow_constant
+        };
+        let memo = side.map_or(OPEN, |s| self.memo.get(s).copied().unwrap_or(UNSEEN));
+        match memo {
             NO => return (false, None),
             YES => return (true, None),
             _ => {}
@@ -628,15 +828,32 @@ impl<'a> Pass<'a> {
         let ts = frame.meta.ts;
         // `frame.time_delta` is the only reader of the previous frame's time.
         let prev = if self.wants_delta { prev() } else { None };
-        let (decided, hit) =
+        // The connection's own fields, once, on a regular packet.
+        let conn_slot = match (&mut self.conns, side, row.conn()) {
+            (Some(conns), Some(_), Some(c)) => {
+                let c = c.0 as usize;
+                if conns.len() <= c {
+                    conns.resize(c + 1, UNSEEN);
+                }
+                (conns[c] == UNSEEN).then_some(c)
+            }
+            _ => None,
+        };
+        let (decided, hit, conn) =
             self.refilter
                 .matches(&mut self.redecoder, &frame, row, first, prev, |f, view| {
-                    let decided = (known == UNSEEN)
-                        .then(|| f.decide(&flow_constant, view))
-                        .flatten();
-                    (decided, decided.unwrap_or_else(|| f.matches(view)))
+                    let decided = (memo == UNSEEN).then(|| f.decide(&known, view)).flatten();
+                    let conn = conn_slot.map(|_| f.decide(&conn_constant, view));
+                    (decided, decided.unwrap_or_else(|| f.matches(view)), conn)
                 });
-        if let (UNSEEN, Some(s)) = (known, side) {
+        if let (Some(c), Some(v), Some(conns)) = (conn_slot, conn, &mut self.conns) {
+            conns[c] = match v {
+                Some(false) => NO,
+                Some(true) => YES,
+                None => OPEN,
+            };
+        }
+        if let (UNSEEN, Some(s)) = (memo, side) {
             if self.memo.len() <= s {
                 self.memo.resize(s + 1, UNSEEN);
             }
@@ -849,6 +1066,72 @@ mod tests {
             assert!(!constant(name), "{name}");
         }
         assert!(!flow_constant(FieldId(u16::MAX)));
+    }
+
+    /// The finer classes: fields a connection's two directions show alike, fields a
+    /// packet without notes shows alike on its connection direction, fields `conns -Y`
+    /// reads as a regular packet does.
+    #[test]
+    fn symmetric_note_free_and_connection_fields() {
+        let id = |name: &str| fields::lookup(name).unwrap().id;
+        for name in [
+            "ip.addr",
+            "tcp.port",
+            "udp.port",
+            "conn.client",
+            "tcp.stream",
+            "ip",
+        ] {
+            assert!(direction_symmetric(id(name)), "{name}");
+        }
+        for name in [
+            "ip.src",
+            "ip.dst",
+            "ipv6.src",
+            "tcp.srcport",
+            "udp.dstport",
+            "tcp.flags",
+        ] {
+            assert!(!direction_symmetric(id(name)), "{name}");
+        }
+        for name in [
+            "tcp.port",
+            "http",
+            "dns",
+            "tls",
+            "quic",
+            "http.host",
+            "http.response.code",
+            "dns.qry.name",
+            "dns.flags.response",
+            "tls.handshake.type",
+        ] {
+            assert!(note_free_constant(id(name)), "{name}");
+        }
+        for name in ["tcp.flags.syn", "tcp.len", "frame.len", "eth.src", "ip.ttl"] {
+            assert!(!note_free_constant(id(name)), "{name}");
+        }
+        for name in [
+            "ip.addr",
+            "ipv6.addr",
+            "tcp.port",
+            "tcp.stream",
+            "conn.id",
+            "tcp",
+            "ip",
+        ] {
+            assert!(conn_constant(id(name)), "{name}");
+        }
+        for name in [
+            "ip.src",
+            "tcp.srcport",
+            "conn.client",
+            "conn.state",
+            "http",
+            "dns",
+        ] {
+            assert!(!conn_constant(id(name)), "{name}");
+        }
     }
 
     /// Which packets of a capture are regular: a fragment and a packet without a

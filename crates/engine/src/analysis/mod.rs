@@ -33,8 +33,8 @@ pub use crate::story::{AppKind, ConnRecord, HttpRecord, TlsSummary};
 pub use engine::{Census, Decoders, Engine, EngineConfig, PacketSummary};
 pub use follow::{Followed, Follower, Turn};
 pub use index::{
-    filter_ids, filter_index, filter_index_split, FilterContext, FilterIndex, PacketContext,
-    Redecoder,
+    filter_ids, filter_index, filter_index_conns, filter_index_split, filter_index_split_conns,
+    ConnVerdicts, FilterContext, FilterIndex, PacketContext, Redecoder,
 };
 pub use limits::{AppLimits, LimitTally, Limits, LIMIT_ANOMALIES};
 pub use notes::{AppData, AppNote, H2FrameField, HttpNote, TlsField, TlsFields, TlsHandshakeField};

@@ -41,6 +41,8 @@ mod snapshots;
 mod tests;
 #[cfg(test)]
 mod tls_tests;
+#[cfg(test)]
+mod view_tests;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
@@ -100,6 +102,10 @@ pub struct EngineSource {
     all_http: Vec<u32>,
     /// Each exchange's start time (by position in `Shared::http`), for that order.
     http_ts: Vec<f64>,
+    /// Positions in `Shared::http` of the exchanges that name no packet (increasing;
+    /// usually none): a display filter keeps them on no connection
+    /// (`EngineSource::refilter`).
+    http_bare: Vec<u32>,
     all_story: Arc<Story>,
     /// The lists limited by the focus (`None`: the filtered or `all_*` lists are shown).
     focused: Option<Focused>,
@@ -109,6 +115,10 @@ pub struct EngineSource {
     /// Packets of the whole capture that match the filter (a bit per packet id),
     /// whatever the focus: the records a filter keeps are found from them.
     matched: view::IdSet,
+    /// The filter's answer on the connections' own fields, as far as the packets told
+    /// it (two bits a connection; see `analysis::ConnVerdicts`): the connection list
+    /// decodes only the other records.
+    conn_verdicts: wiretale_engine::analysis::ConnVerdicts,
     /// A story arrived since the filtered story was last told.
     story_new: bool,
     focus: Option<u32>,
@@ -378,10 +388,12 @@ impl EngineSource {
             all_dns: Vec::new(),
             all_http: Vec::new(),
             http_ts: Vec::new(),
+            http_bare: Vec::new(),
             all_story: Arc::default(),
             focused: None,
             filtered: None,
             matched: view::IdSet::default(),
+            conn_verdicts: Default::default(),
             story_new: false,
             focus: None,
             filter: None,
@@ -541,12 +553,12 @@ impl EngineSource {
         }
         if nh > self.seen_http {
             let from = self.all_http.len();
-            self.http_ts.extend(
-                sh.http
-                    .iter_from(self.seen_http)
-                    .take(nh - self.seen_http)
-                    .map(|r| rows::http_ts_rel(&r, t0)),
-            );
+            for (p, r) in (self.seen_http..nh).zip(sh.http.iter_from(self.seen_http)) {
+                self.http_ts.push(rows::http_ts_rel(&r, t0));
+                if r.tx.packets().iter().all(Option::is_none) {
+                    self.http_bare.push(p as u32);
+                }
+            }
             self.all_http.extend(self.seen_http as u32..nh as u32);
             let (ts, conn) = (&self.http_ts, &sh.http_conn);
             let key = |p: u32| {
