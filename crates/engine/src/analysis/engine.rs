@@ -528,10 +528,11 @@ impl Engine {
 
     /// Connections and HTTP exchanges finished since the last call, without counting
     /// their limit anomalies: a sharded worker's records are counted by the merge when
-    /// its consumer takes them, as [`Engine::take_conns`] does.
-    pub fn take_finished_untallied(&mut self) -> (Vec<ConnRecord>, Vec<HttpRecord>) {
+    /// its consumer takes them, as [`Engine::take_conns`] does. The connections in
+    /// their chunks (see [`Engine::take_conn_chunks`]).
+    pub fn take_finished_untallied(&mut self) -> (Vec<Vec<ConnRecord>>, Vec<HttpRecord>) {
         (
-            self.apps.done_conns.take_all(),
+            self.apps.done_conns.take_chunks(),
             std::mem::take(&mut self.apps.http),
         )
     }
