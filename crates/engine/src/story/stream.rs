@@ -673,7 +673,7 @@ impl StoryStream {
         names: &[Option<ConnName>],
         pages: &[Page],
         fin: &[bool],
-        placed: &(Vec<Option<bool>>, Vec<Option<bool>>, Vec<Option<bool>>),
+        placed: (&[Option<bool>], &[Option<bool>]),
         bytes: (&[Bytes], &[Bytes]),
     ) -> Option<Vec<PagePack>> {
         if !fin.iter().any(|f| *f) {
@@ -683,7 +683,7 @@ impl StoryStream {
         if input
             .conns
             .iter()
-            .zip(&placed.0)
+            .zip(placed.0)
             .any(|(c, f)| told(f) && c.quic.is_some())
         {
             return None;
@@ -779,7 +779,7 @@ impl StoryStream {
             &names,
             &pages,
             &fin,
-            &placed,
+            (&placed.0, &placed.1),
             (&conn_bytes, &http_bytes),
         ) {
             let batch = self.batches;
@@ -829,13 +829,15 @@ impl StoryStream {
         // Else (a QUIC connection, a record that does not pack, no final page): final
         // pages keep their records (renumbered) until told; the rest stay gathered, and
         // records in no page until they are old.
-        let mut told = Told::default();
-        told.names = names
-            .into_iter()
-            .zip(&placed.0)
-            .filter(|(_, f)| **f == Some(true))
-            .map(|(n, _)| n)
-            .collect();
+        let mut told = Told {
+            names: names
+                .into_iter()
+                .zip(&placed.0)
+                .filter(|(_, f)| **f == Some(true))
+                .map(|(n, _)| n)
+                .collect(),
+            ..Told::default()
+        };
         let (mut tc, mut th, mut td) = Default::default();
         let at = (
             split(
