@@ -79,7 +79,7 @@ pub fn run(a: &FileArgs) -> anyhow::Result<i32> {
                 for tx in engine.take_dns(at_end) {
                     names.add(&tx);
                 }
-                for c in engine.take_conns() {
+                for c in engine.take_conn_chunks().into_iter().flatten() {
                     if c.conn.id.0 < next_id {
                         // Overtaken by the window: print as soon as it ends.
                         if keep(&c, &names, sel) {

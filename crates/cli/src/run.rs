@@ -175,7 +175,9 @@ pub fn drive_share(
 /// to that drain, so the consumer sees the end as one `finish` gives it.
 #[derive(Default)]
 pub struct WholeEnd {
-    conns: Vec<ConnRecord>,
+    /// The end's connections in the chunks they were taken in (never one block of all
+    /// of them: see `wiretale_engine::analysis::chunked`).
+    conns: Vec<Vec<ConnRecord>>,
     http: Vec<HttpRecord>,
 }
 
@@ -188,7 +190,7 @@ impl WholeEnd {
         f: impl FnOnce(&mut dyn Records, bool),
     ) {
         if r.finishing() {
-            self.conns.append(&mut r.take_conns());
+            self.conns.append(&mut r.take_conn_chunks());
             self.http.append(&mut r.take_http());
             return;
         }
@@ -207,14 +209,22 @@ impl WholeEnd {
 /// The last drain of the end with the chunks kept before it ([`WholeEnd`]).
 struct Replay<'a> {
     inner: &'a mut dyn Records,
-    conns: Vec<ConnRecord>,
+    conns: Vec<Vec<ConnRecord>>,
     http: Vec<HttpRecord>,
 }
 
 impl Records for Replay<'_> {
     fn take_conns(&mut self) -> Vec<ConnRecord> {
+        let chunks = self.take_conn_chunks();
+        let mut v = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
+        for c in chunks {
+            v.extend(c);
+        }
+        v
+    }
+    fn take_conn_chunks(&mut self) -> Vec<Vec<ConnRecord>> {
         let mut v = std::mem::take(&mut self.conns);
-        v.append(&mut self.inner.take_conns());
+        v.append(&mut self.inner.take_conn_chunks());
         v
     }
     fn take_http(&mut self) -> Vec<HttpRecord> {

@@ -29,7 +29,9 @@ struct Batch {
     /// With whether `-Y` keeps each (its answers name connections either way).
     dns: Vec<(DnsTransaction, bool)>,
     http: Vec<HttpRecord>,
-    conns: Vec<ConnRecord>,
+    /// In the chunks the engine kept them in (never one multi-MB block: see
+    /// `wiretale_engine::analysis::chunked`).
+    conns: Vec<Vec<ConnRecord>>,
     /// Set when it is time to look for final pages.
     pending: Option<Pending>,
     at_end: bool,
@@ -70,7 +72,7 @@ impl Teller {
         for h in b.http {
             self.stream.add_http(h);
         }
-        for c in b.conns {
+        for c in b.conns.into_iter().flatten() {
             self.stream.add_conn(c);
         }
         let (out, json, printed, tally) =
@@ -220,7 +222,7 @@ fn batch(engine: &mut dyn Records, at_end: bool, last_advance: &mut i64, m: &Mat
         .collect();
     b.http = engine.take_http();
     b.http.retain(|h| m.http(h));
-    b.conns = engine.take_conns();
+    b.conns = engine.take_conn_chunks();
     let now = engine.now().0;
     if !at_end && now.saturating_sub(*last_advance) >= ADVANCE_EVERY {
         *last_advance = now;

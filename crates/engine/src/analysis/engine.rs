@@ -389,9 +389,6 @@ impl Engine {
     /// order, and the names the end's connections get from them, are those of one
     /// `finish`. No frame may come between the chunks.
     pub fn finish_some(&mut self, n: usize) -> bool {
-        // Room for exactly this chunk's records, not the next power of two (up to half
-        // as many again, 600 bytes each).
-        self.apps.done_conns.reserve_exact(self.table.live().min(n));
         self.finishing = true;
         if self.table.finish_some(n, &mut self.apps) {
             return false;
@@ -411,9 +408,19 @@ impl Engine {
 
     /// Connections finished since the last call (in the order they finished).
     pub fn take_conns(&mut self) -> Vec<ConnRecord> {
-        let room = v_reserve(self.apps.done_conns.len());
-        let v = std::mem::replace(&mut self.apps.done_conns, Vec::with_capacity(room));
+        let v = self.apps.done_conns.take_all();
         for c in &v {
+            self.limits.add(&c.conn.anomalies);
+        }
+        v
+    }
+
+    /// [`Engine::take_conns`] in the chunks they were kept in ([`Chunked`](super::chunked::Chunked)): for a
+    /// consumer that handles records one by one, so a burst of them is never copied
+    /// into one multi-megabyte block.
+    pub fn take_conn_chunks(&mut self) -> Vec<Vec<ConnRecord>> {
+        let v = self.apps.done_conns.take_chunks();
+        for c in v.iter().flatten() {
             self.limits.add(&c.conn.anomalies);
         }
         v
@@ -521,10 +528,11 @@ impl Engine {
 
     /// Connections and HTTP exchanges finished since the last call, without counting
     /// their limit anomalies: a sharded worker's records are counted by the merge when
-    /// its consumer takes them, as [`Engine::take_conns`] does.
-    pub fn take_finished_untallied(&mut self) -> (Vec<ConnRecord>, Vec<HttpRecord>) {
+    /// its consumer takes them, as [`Engine::take_conns`] does. The connections in
+    /// their chunks (see [`Engine::take_conn_chunks`]).
+    pub fn take_finished_untallied(&mut self) -> (Vec<Vec<ConnRecord>>, Vec<HttpRecord>) {
         (
-            std::mem::take(&mut self.apps.done_conns),
+            self.apps.done_conns.take_chunks(),
             std::mem::take(&mut self.apps.http),
         )
     }
@@ -677,6 +685,48 @@ mod tests {
             packs += n;
         }
         assert!(packs > 50, "{packs} connections packed");
+    }
+
+    /// Finished connections kept in chunks ([`Chunked`](super::chunked::Chunked)): with
+    /// chunks of one record taken chunk by chunk (`take_conn_chunks`), and with one
+    /// chunk of them all taken whole (`take_conns`), every capture gives the same
+    /// connections in the same order, and the same limit tally.
+    #[test]
+    fn connections_in_tiny_chunks_are_those_of_one_block_on_every_capture() {
+        let mut split = 0;
+        for path in crate::testutil::all_captures() {
+            let mut run = |per_chunk: usize| -> (Vec<String>, String) {
+                let Ok(mut src) = crate::capture::open(&path) else {
+                    return Default::default();
+                };
+                let mut e = Engine::new(EngineConfig::default());
+                e.apps.done_conns = super::super::chunked::Chunked::with_chunk(per_chunk);
+                let mut out = Vec::new();
+                let mut take = |e: &mut Engine| {
+                    if per_chunk == 1 {
+                        let chunks = e.take_conn_chunks();
+                        split += usize::from(chunks.len() > 1);
+                        assert!(chunks.iter().all(|c| c.len() == 1));
+                        out.extend(chunks.iter().flatten().map(|c| format!("{c:?}")));
+                    } else {
+                        out.extend(e.take_conns().iter().map(|c| format!("{c:?}")));
+                    }
+                };
+                while let Ok(Some(f)) = src.next_frame() {
+                    if e.process(&f).id.0.is_multiple_of(64) {
+                        take(&mut e);
+                        e.discard_untaken();
+                    }
+                }
+                e.finish();
+                take(&mut e);
+                (out, format!("{:?}", e.limits_hit()))
+            };
+            let whole = run(usize::MAX);
+            let chunked = run(1);
+            assert!(whole == chunked, "{}", path.display());
+        }
+        assert!(split > 20, "{split} drains of several chunks");
     }
 
     /// Finishing in chunks ([`Engine::finish_some`]) gives the records `finish` gives,

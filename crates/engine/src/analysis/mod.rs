@@ -15,6 +15,7 @@
 //! ```
 
 mod apps;
+pub mod chunked;
 pub mod decrypted;
 mod engine;
 pub mod export_keys;

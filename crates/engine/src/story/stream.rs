@@ -291,7 +291,8 @@ impl Timed for DnsTransaction {
 
 /// Sorts one kind of record after a grouping by where its page went (`placed`:
 /// Some(final?), None when in no page): records of final pages move to `told` (the
-/// result gives each record's index there), those of other pages to `kept`, and
+/// result gives each record's index there; without `told` they were packed already
+/// and are dropped), those of other pages to `kept`, and
 /// records in no page stay in `kept` while they mention anything at or after
 /// `before`. A record in no page (a DNS flow, an exchange whose connection a filter
 /// dropped) could only join a page that starts within LEAD after it, and none still to
@@ -302,22 +303,31 @@ fn split<T: Timed + Hold>(
     bytes: Vec<Bytes>,
     placed: &[Option<bool>],
     before: i64,
-    told: &mut (Vec<T>, Vec<Bytes>),
+    mut told: Option<&mut (Vec<T>, Vec<Bytes>)>,
     kept: &mut Chunks<Held<T>>,
     span: &mut Span,
 ) -> Vec<usize> {
     let floor = before.saturating_sub(HOLD);
     // Told records wait for their page's turn: exactly their room, no more.
     let n = placed.iter().filter(|f| **f == Some(true)).count();
-    told.0.reserve_exact(n);
-    told.1.reserve_exact(n);
-    let mut at = vec![usize::MAX; items.len()];
+    if let Some(told) = told.as_mut() {
+        told.0.reserve_exact(n);
+        told.1.reserve_exact(n);
+    }
+    let mut at = if told.is_some() {
+        vec![usize::MAX; items.len()]
+    } else {
+        Vec::new()
+    };
     for (i, ((r, b), f)) in items.into_iter().zip(bytes).zip(placed).enumerate() {
         match f {
+            // Packed already (no `told`): dropped.
             Some(true) => {
-                at[i] = told.0.len();
-                told.0.push(r);
-                told.1.push(b);
+                if let Some(told) = told.as_mut() {
+                    at[i] = told.0.len();
+                    told.0.push(r);
+                    told.1.push(b);
+                }
             }
             Some(false) => {
                 span.saw(r.times());
@@ -651,6 +661,53 @@ impl StoryStream {
         }
     }
 
+    /// Packs every final page of a grouping with its own records (`PagePack`), straight
+    /// from the grouping's input: None when there is no final page, when one of their
+    /// connections is QUIC (its narration reads records of other pages) or when a
+    /// record does not pack. The narrator is the one `Told` would make from the final
+    /// pages' records alone: each connection's first exchange among the final pages'
+    /// exchanges (a connection's records are all in final pages or in none).
+    fn pack_final(
+        &self,
+        input: &StoryInput<'_>,
+        names: &[Option<ConnName>],
+        pages: &[Page],
+        fin: &[bool],
+        placed: (&[Option<bool>], &[Option<bool>]),
+        bytes: (&[Bytes], &[Bytes]),
+    ) -> Option<Vec<PagePack>> {
+        if !fin.iter().any(|f| *f) {
+            return None;
+        }
+        let told = |f: &Option<bool>| *f == Some(true);
+        if input
+            .conns
+            .iter()
+            .zip(placed.0)
+            .any(|(c, f)| told(f) && c.quic.is_some())
+        {
+            return None;
+        }
+        // As `Narrator::new` over the final pages' exchanges (in the same order).
+        let mut first_http: HashMap<ConnId, usize> = HashMap::new();
+        for (i, h) in input.http.iter().enumerate() {
+            if !told(&placed.1[i]) {
+                continue;
+            }
+            let e = first_http.entry(h.conn).or_insert(i);
+            if input.http[*e].tx.seq > h.tx.seq {
+                *e = i;
+            }
+        }
+        let narrator = Narrator::with_first_http(first_http).for_text(self.text_only);
+        pages
+            .iter()
+            .zip(fin)
+            .filter(|(_, f)| **f)
+            .map(|(p, _)| PagePack::new(p, input, names, &narrator, bytes))
+            .collect()
+    }
+
     /// Groups one client's records and narrates the pages that are final (all of them
     /// without `before`; else those that ended before it and share no connection with
     /// a page that did not). The final pages wait for their turn; the records of the
@@ -709,20 +766,78 @@ impl StoryStream {
             p.http.iter().for_each(|&i| placed.1[i] = Some(fin[pi]));
             p.dns.iter().for_each(|&i| placed.2[i] = Some(fin[pi]));
         }
-        // Final pages keep their records (renumbered) until told; the rest stay
-        // gathered, and records in no page until they are old.
         let before = before.unwrap_or(i64::MAX);
-        let mut told = Told::default();
         let mut rest = Gathering {
             grouped_at: now.0,
             ..Gathering::default()
         };
-        told.names = names
-            .into_iter()
-            .zip(&placed.0)
-            .filter(|(_, f)| **f == Some(true))
-            .map(|(n, _)| n)
-            .collect();
+        // The usual case: each final page packed with its own records straight from
+        // this grouping, so they are never copied into a batch of their own first
+        // (that copy was a multi-MB block per busy client, see `analysis::chunked`).
+        if let Some(packs) = self.pack_final(
+            &input,
+            &names,
+            &pages,
+            &fin,
+            (&placed.0, &placed.1),
+            (&conn_bytes, &http_bytes),
+        ) {
+            let batch = self.batches;
+            self.batches += 1;
+            for (p, pack) in pages
+                .iter()
+                .zip(&fin)
+                .filter(|(_, f)| **f)
+                .map(|(p, _)| p)
+                .zip(packs)
+            {
+                self.waiting.push(Reverse(Waiting {
+                    key: (p.start, p.client, batch, p.id),
+                    turn: Turn::Page(Box::new(pack)),
+                }));
+            }
+            split(
+                conns,
+                conn_bytes,
+                &placed.0,
+                before,
+                None,
+                &mut rest.conns,
+                &mut rest.span,
+            );
+            split(
+                http,
+                http_bytes,
+                &placed.1,
+                before,
+                None,
+                &mut rest.http,
+                &mut rest.span,
+            );
+            split(
+                dns,
+                dns_bytes,
+                &placed.2,
+                before,
+                None,
+                &mut rest.dns,
+                &mut rest.span,
+            );
+            let empty = rest.conns.is_empty() && rest.http.is_empty() && rest.dns.is_empty();
+            return (!empty).then_some(rest);
+        }
+        // Else (a QUIC connection, a record that does not pack, no final page): final
+        // pages keep their records (renumbered) until told; the rest stay gathered, and
+        // records in no page until they are old.
+        let mut told = Told {
+            names: names
+                .into_iter()
+                .zip(&placed.0)
+                .filter(|(_, f)| **f == Some(true))
+                .map(|(n, _)| n)
+                .collect(),
+            ..Told::default()
+        };
         let (mut tc, mut th, mut td) = Default::default();
         let at = (
             split(
@@ -730,7 +845,7 @@ impl StoryStream {
                 conn_bytes,
                 &placed.0,
                 before,
-                &mut tc,
+                Some(&mut tc),
                 &mut rest.conns,
                 &mut rest.span,
             ),
@@ -739,7 +854,7 @@ impl StoryStream {
                 http_bytes,
                 &placed.1,
                 before,
-                &mut th,
+                Some(&mut th),
                 &mut rest.http,
                 &mut rest.span,
             ),
@@ -748,7 +863,7 @@ impl StoryStream {
                 dns_bytes,
                 &placed.2,
                 before,
-                &mut td,
+                Some(&mut td),
                 &mut rest.dns,
                 &mut rest.span,
             ),

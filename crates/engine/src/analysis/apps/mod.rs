@@ -17,6 +17,7 @@ use carried::{Carried, HttpPool, HttpSeen};
 use quic::QuicApp;
 use tls::{Out, TlsApp};
 
+use super::chunked::Chunked;
 use super::limits::AppLimits;
 use super::notes::{AppData, AppNote, TlsField};
 use crate::base::{AnomalyKind, ConnId, Direction, Endpoint, PacketId, Timestamp};
@@ -74,7 +75,9 @@ pub(super) struct Apps {
     pub tls: Option<Vec<TlsField>>,
     /// Packet being processed (the sink attributes notes to it).
     pub cur_pkt: PacketId,
-    pub done_conns: Vec<ConnRecord>,
+    /// Finished connections not taken yet, in chunks (a sweep finishes tens of
+    /// thousands at once: see [`Chunked`]).
+    pub done_conns: Chunked<ConnRecord>,
     pub http: Vec<HttpRecord>,
     /// Keep each note's message fields ([`AppData`]) for display filters.
     pub want_fields: bool,
@@ -103,7 +106,7 @@ impl Apps {
             notes: Vec::new(),
             tls: None,
             cur_pkt: PacketId(0),
-            done_conns: Vec::new(),
+            done_conns: Chunked::default(),
             http: Vec::new(),
             want_fields,
             want_info: true,

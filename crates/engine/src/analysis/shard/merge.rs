@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::worker::{Tag, WindowOut};
 use super::Records;
+use crate::analysis::chunked::Chunked;
 use crate::analysis::{LimitTally, LIMIT_ANOMALIES};
 use crate::base::{ConnId, Timestamp};
 use crate::proto::dns::DnsTransaction;
@@ -27,12 +28,17 @@ pub struct Merger {
     /// received and not released yet, in its order.
     held_conns: Vec<Vec<(Tag, ConnRecord)>>,
     held_http: Vec<Vec<(Tag, HttpRecord)>>,
+    /// Connections per chunk of a [`Merged`] ([`Chunked::records_per_chunk`] unless a
+    /// test says otherwise).
+    conn_chunk: usize,
 }
 
 /// One drain's records, in one engine's order and numbering.
 #[derive(Default)]
 pub struct Merged {
-    conns: Vec<ConnRecord>,
+    /// In chunks of bounded size: a sweep's burst is tens of thousands of them, handed
+    /// to another thread (see `analysis::chunked`).
+    conns: Chunked<ConnRecord>,
     http: Vec<HttpRecord>,
     dns: Vec<DnsTransaction>,
     now: Timestamp,
@@ -54,7 +60,14 @@ impl Merger {
             worker_limits: vec![LimitTally::default(); workers],
             held_conns: Vec::new(),
             held_http: Vec::new(),
+            conn_chunk: Chunked::<ConnRecord>::records_per_chunk(),
         }
+    }
+
+    /// Merged connections in chunks of `n` (tests force tiny chunks with it).
+    #[cfg(test)]
+    pub fn set_conn_chunk(&mut self, n: usize) {
+        self.conn_chunk = n;
     }
 
     /// Merges every worker's output for one window (`outs[w]` from worker `w`).
@@ -192,7 +205,9 @@ impl Merger {
         let (conns, http) = if finishing || self.held_conns.iter().any(|h| !h.is_empty()) {
             self.release_end(conns, http, &more)
         } else {
-            (merge_sorted(conns), merge_sorted(http))
+            let mut cs = Chunked::with_chunk(self.conn_chunk);
+            merge_into(conns, |c| cs.push(c));
+            (cs, merge_sorted(http))
         };
         Merged {
             conns,
@@ -212,7 +227,7 @@ impl Merger {
         conns: Vec<Vec<(Tag, ConnRecord)>>,
         http: Vec<Vec<(Tag, HttpRecord)>>,
         more: &[bool],
-    ) -> (Vec<ConnRecord>, Vec<HttpRecord>) {
+    ) -> (Chunked<ConnRecord>, Vec<HttpRecord>) {
         for (h, c) in self.held_conns.iter_mut().zip(conns) {
             h.extend(c);
         }
@@ -228,10 +243,9 @@ impl Merger {
             .filter(|(m, _)| **m)
             .map(|(_, h)| h.last().map_or((u64::MAX, 2, 0), |(t, _)| *t))
             .min();
-        (
-            merge_sorted(drain_upto(&mut self.held_conns, bound)),
-            merge_sorted(drain_upto(&mut self.held_http, bound)),
-        )
+        let mut cs = Chunked::with_chunk(self.conn_chunk);
+        merge_into(drain_upto(&mut self.held_conns, bound), |c| cs.push(c));
+        (cs, merge_sorted(drain_upto(&mut self.held_http, bound)))
     }
 
     /// Counts what the consumer took from a merged window (as [`crate::analysis::Engine::take_conns`]).
@@ -271,6 +285,12 @@ fn drain_upto<T>(held: &mut [Vec<(Tag, T)>], bound: Option<Tag>) -> Vec<Vec<(Tag
 pub(super) fn merge_sorted<T>(lists: Vec<Vec<(Tag, T)>>) -> Vec<T> {
     let total = lists.iter().map(Vec::len).sum();
     let mut out = Vec::with_capacity(total);
+    merge_into(lists, |r| out.push(r));
+    out
+}
+
+/// [`merge_sorted`], each record handed to `push` in order.
+fn merge_into<T>(lists: Vec<Vec<(Tag, T)>>, mut push: impl FnMut(T)) {
     let mut its: Vec<_> = lists
         .into_iter()
         .filter(|l| !l.is_empty())
@@ -289,10 +309,9 @@ pub(super) fn merge_sorted<T>(lists: Vec<Vec<(Tag, T)>>) -> Vec<T> {
             break;
         };
         if let Some((_, r)) = its.get_mut(i).and_then(Iterator::next) {
-            out.push(r);
+            push(r);
         }
     }
-    out
 }
 
 fn min_opt(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
@@ -305,8 +324,15 @@ fn min_opt(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
 
 impl Records for Merged {
     fn take_conns(&mut self) -> Vec<ConnRecord> {
-        let v = std::mem::take(&mut self.conns);
+        let v = self.conns.take_all();
         for c in &v {
+            self.taken.add(&c.conn.anomalies);
+        }
+        v
+    }
+    fn take_conn_chunks(&mut self) -> Vec<Vec<ConnRecord>> {
+        let v = self.conns.take_chunks();
+        for c in v.iter().flatten() {
             self.taken.add(&c.conn.anomalies);
         }
         v

@@ -76,6 +76,16 @@ pub const FINISH_CHUNK: usize = 1024;
 pub trait Records {
     /// Connections finished since the last call (in the order they finished).
     fn take_conns(&mut self) -> Vec<ConnRecord>;
+    /// The same, in chunks of bounded size for a consumer that takes them one by one
+    /// (an engine keeps them so: see [`Engine::take_conn_chunks`]).
+    fn take_conn_chunks(&mut self) -> Vec<Vec<ConnRecord>> {
+        let v = self.take_conns();
+        if v.is_empty() {
+            Vec::new()
+        } else {
+            vec![v]
+        }
+    }
     /// HTTP exchanges finished since the last call.
     fn take_http(&mut self) -> Vec<HttpRecord>;
     /// DNS transactions no open one precedes (all of them `at_end`).
@@ -94,6 +104,9 @@ pub trait Records {
 impl Records for Engine {
     fn take_conns(&mut self) -> Vec<ConnRecord> {
         Engine::take_conns(self)
+    }
+    fn take_conn_chunks(&mut self) -> Vec<Vec<ConnRecord>> {
+        Engine::take_conn_chunks(self)
     }
     fn take_http(&mut self) -> Vec<HttpRecord> {
         Engine::take_http(self)

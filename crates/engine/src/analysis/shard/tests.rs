@@ -17,7 +17,7 @@ fn batch(r: &mut dyn Records, at_end: bool, want_pending: bool) -> String {
     for h in r.take_http() {
         s.push_str(&format!("http {h:?}\n"));
     }
-    for c in r.take_conns() {
+    for c in r.take_conn_chunks().into_iter().flatten() {
         s.push_str(&format!("conn {c:?}\n"));
     }
     if want_pending {
@@ -80,7 +80,8 @@ fn single(path: &std::path::Path, chunk: usize) -> Vec<String> {
     out
 }
 
-fn sharded(path: &std::path::Path, shards: usize, chunk: usize) -> Vec<String> {
+/// The merge's connections come in chunks of `conn_chunk` (see `Merged`).
+fn sharded(path: &std::path::Path, shards: usize, chunk: usize, conn_chunk: usize) -> Vec<String> {
     let mut src = capture::open(path).expect("open");
     let mut d = Dispatcher::new(shards, Some(EVERY));
     let mut workers: Vec<Worker> = (0..shards)
@@ -91,6 +92,7 @@ fn sharded(path: &std::path::Path, shards: usize, chunk: usize) -> Vec<String> {
         })
         .collect();
     let mut m = Merger::new(shards);
+    m.set_conn_chunk(conn_chunk);
     let mut out = Vec::new();
     while let Ok(Some(f)) = src.next_frame() {
         if let Some(ws) = d.push(&f) {
@@ -138,6 +140,15 @@ fn same(path: std::path::PathBuf) {
 
 /// [`same`], the end finished `chunk` connections at a time.
 fn same_in_chunks(path: std::path::PathBuf, chunk: usize) {
+    same_in_merge_chunks(
+        path,
+        chunk,
+        crate::analysis::chunked::Chunked::<crate::story::ConnRecord>::records_per_chunk(),
+    );
+}
+
+/// [`same_in_chunks`], the merged connections handed out in chunks of `conn_chunk`.
+fn same_in_merge_chunks(path: std::path::PathBuf, chunk: usize, conn_chunk: usize) {
     let one = single(&path, chunk);
     assert!(
         one.iter().any(|b| b.contains("conn ")),
@@ -145,7 +156,7 @@ fn same_in_chunks(path: std::path::PathBuf, chunk: usize) {
         path.display()
     );
     for shards in [1, 2, 3, 4] {
-        let other = sharded(&path, shards, chunk);
+        let other = sharded(&path, shards, chunk, conn_chunk);
         assert_eq!(one.len(), other.len(), "{}: drains", path.display());
         for (i, (a, b)) in one.iter().zip(&other).enumerate() {
             assert!(
@@ -181,6 +192,18 @@ fn the_end_in_small_chunks_gives_the_same_records() {
     same_in_chunks(testutil::bundled_capture("lab-page.pcap"), 1);
     same_in_chunks(testutil::bundled_capture("lab-curl.pcap"), 2);
     same_in_chunks(testutil::shared_capture("zeek/ipv6-fragmented-dns.pcap"), 1);
+}
+
+/// The merged connections in chunks of one and of three (`Merged` keeps them in
+/// chunks so a sweep's burst is never one block): the same records in the same order.
+#[test]
+fn tiny_chunks_of_merged_connections_give_the_same_records() {
+    same_in_merge_chunks(testutil::bundled_capture("lab-page.pcap"), FINISH_CHUNK, 1);
+    same_in_merge_chunks(
+        testutil::shared_capture("zeek/ipv4-fragmented-4.pcap"),
+        2,
+        3,
+    );
 }
 
 #[test]

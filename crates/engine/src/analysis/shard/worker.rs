@@ -191,9 +191,9 @@ impl Worker {
     fn take_end(&mut self, out: &mut WindowOut) {
         let (conns, http) = self.engine.take_finished_untallied();
         // Room for exactly them (growing by doubling would copy 600-byte records).
-        out.conns.reserve_exact(conns.len());
+        out.conns.reserve_exact(conns.iter().map(Vec::len).sum());
         out.http.reserve_exact(http.len());
-        for c in conns {
+        for c in conns.into_iter().flatten() {
             let k = c.conn.id.0 as u64;
             out.conns.push(((u64::MAX, 2, k), c));
         }
@@ -207,7 +207,7 @@ impl Worker {
     fn collect(&mut self, out: &mut WindowOut, n: u64, phase: u8) {
         self.note_dns_created(out, n, phase);
         let (conns, http) = self.engine.take_finished_untallied();
-        for c in conns {
+        for c in conns.into_iter().flatten() {
             let k = self.key(phase, c.conn.id.0);
             out.conns.push(((n, phase, k), c));
         }
