@@ -3,7 +3,7 @@
 # (200x50) with WIRETALE_TIMINGS, waits until the status says the whole file is
 # analysed, reads RssAnon from /proc, then sends keys and prints the trace:
 # End (last packet), 2 + Enter (the Connections view, open the first connection),
-# Esc, / tcp.port == 80 Enter (re-filter), q.
+# Esc, / tcp.port == 80 Enter (re-filter), the FILTERS if given, q.
 #
 # usage: benches/tuiscale/measure.sh WIRETALE_BINARY FILE [extra TUI args...]
 # Each run has its own tmux server (-L): runs of several people do not share sessions,
@@ -30,6 +30,16 @@ key() {
 key End
 key 2; key Enter; key Escape
 key 1; key / ; tmux -L "$s" send-keys -t "$s" -l 'tcp.port == 80'; sleep 0.5; key Enter
+# More filters after it, '|'-separated in FILTERS (e.g. 'ip.addr == 198.18.1.9|http|dns'):
+# each typed over the last one; its header line ("N of M packets") is printed.
+if [ -n "${FILTERS:-}" ]; then
+  IFS='|' read -ra fs <<< "$FILTERS"
+  for f in "${fs[@]}"; do
+    key /; for _ in $(seq 1 40); do tmux -L "$s" send-keys -t "$s" BSpace; done; sleep 0.3
+    tmux -L "$s" send-keys -t "$s" -l "$f"; sleep 0.5; key Enter; sleep 1
+    echo "FILTER $f: $(tmux -L "$s" capture-pane -p -t "$s" | head -1)"
+  done
+fi
 sleep 1
 echo "after keys: $(grep -E 'RssAnon|VmHWM' /proc/$pid/status | tr -s ' \t' ' ' | tr '\n' ' ')"
 cat "$t"
