@@ -370,14 +370,7 @@ fn closing_the_terminal_ends_the_tui() {
         let _ = Command::new("tmux")
             .args(["-L", &t.socket, "kill-server"])
             .output();
-        let start = Instant::now();
-        while running(&proc_dir) {
-            assert!(
-                start.elapsed() < WAIT,
-                "{how}: the TUI still runs {WAIT:?} after its terminal closed"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_gone(&proc_dir, &format!("{how}: its terminal closed"));
     }
 }
 
@@ -434,14 +427,10 @@ fn a_kill_then_the_terminal_closing_ends_the_tui() {
         let _ = Command::new("tmux")
             .args(["-L", &t.socket, "kill-server"])
             .output();
-        let start = Instant::now();
-        while running(&proc_dir) {
-            if start.elapsed() > WAIT {
-                let _ = Command::new("kill").args(["-9", pid.trim()]).status();
-                panic!("the TUI still runs {WAIT:?} after a kill and its terminal closing {gap_ms} ms later");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_gone(
+            &proc_dir,
+            &format!("a kill and its terminal closing {gap_ms} ms later"),
+        );
     }
 }
 
@@ -460,6 +449,22 @@ fn tui_script(dir: &Path, after: &str) -> (std::path::PathBuf, std::path::PathBu
     )
     .expect("write script");
     (script, pidfile)
+}
+
+/// Waits (at most [`WAIT`]) until the process whose `/proc` directory is `dir` has
+/// ended; else kills it (a spinning TUI must not outlive the test) and fails, saying
+/// `after` what it still ran.
+fn wait_gone(dir: &Path, after: &str) {
+    let start = Instant::now();
+    while running(dir) {
+        if start.elapsed() > WAIT {
+            if let Some(pid) = dir.file_name().and_then(|p| p.to_str()) {
+                let _ = Command::new("kill").args(["-9", pid]).status();
+            }
+            panic!("the TUI still runs {WAIT:?} after {after}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Whether the process whose `/proc` directory is `dir` still runs (a zombie does not).
