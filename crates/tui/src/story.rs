@@ -1,22 +1,22 @@
-//! The story as the TUI holds it: every line's text in zstd-compressed blocks and a
-//! fixed-size record per line, in tree order (each line before the lines under it),
-//! rather than a tree of items with a `String` and a `Vec` each.
+//! The story as the TUI holds it: every line's text in the engine's compressed record
+//! list ([`Packed`]: zstd blocks of 16 KiB) and a fixed-size record per line, in tree
+//! order (each line before the lines under it), rather than a tree of items with a
+//! `String` and a `Vec` each.
 //!
 //! On manyflows.pcap the story has 1.27 M lines and 132 MB of text: as `StoryItem`s (a
 //! 56-byte item, a text allocation and a children list each) they took ~220 MB; the
-//! text alone, plain, 124 MB. Compressed in blocks of [`BLOCK`] bytes (about 8 to 1:
-//! the lines repeat their words) it takes ~15 MB, plus 8 bytes a line (its connection
-//! and where its subtree ends). A block holds its lines' texts each after its length,
-//! so a line's text is found from its index alone: the line records need no offsets
-//! (16 bytes a line with them: ~160 MB of a 5 GB capture's ~10 M lines, the largest
-//! list the TUI held there). A view draws a screenful of lines, each read by
-//! decompressing its block (microseconds). The
+//! text alone, plain, 124 MB. Compressed in blocks (about 8 to 1: the lines repeat their
+//! words) it takes ~15 MB, plus 8 bytes a line (its connection and where its subtree
+//! ends). A line's text is found from its index alone, so the line records need no text
+//! offsets (16 bytes a line with them: ~160 MB of a 5 GB capture's ~10 M lines, the
+//! largest list the TUI held there). A view draws a screenful of lines, read from the
+//! few blocks they lie in (the list keeps the last blocks it decoded). The
 //! views walk the tree by line index ([`Story::roots`], [`Story::children`]);
 //! [`crate::flatten::story_lines`] turns it into the visible lines with the same
 //! expansion keys (child-index paths) as any tree.
 
 use serde::{Deserialize, Serialize};
-use wiretale_engine::base::leb128::{read_len, write_len};
+use wiretale_engine::base::packed::Packed;
 
 use crate::source::StoryItem;
 
@@ -24,20 +24,12 @@ use crate::source::StoryItem;
 /// engine's connection list and never reach it).
 const NO_CONN: u32 = u32::MAX;
 
-/// Text gathered before it is compressed as one block (a block ends at a line's end).
-const BLOCK: usize = 16 * 1024;
-
-/// zstd's level: its fastest standard level already gets most of the ratio here.
-const LEVEL: i32 = 1;
-
 /// A story: lines of text, each with the connection it tells of, in a tree (a page,
 /// its events, each event's phase line).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Story {
-    /// The compressed blocks, back to back.
-    packed: Vec<u8>,
-    /// Per block, in order.
-    blocks: Vec<Block>,
+    /// Line `i`'s text is record `i`.
+    texts: Packed<String>,
     lines: Vec<StoryLine>,
     /// Top-level lines, and those with lines under them (see
     /// [`Story::count_stories`]), counted once.
@@ -45,18 +37,20 @@ pub struct Story {
     stories: usize,
 }
 
-/// One compressed block of a [`Story`]: where its frame ends in [`Story::packed`], the
-/// index of its first line, and its size decompressed. Decompressed, a block is its
-/// lines' texts one after another, each after its length in bytes (LEB128).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct Block {
-    end: u64,
-    first_line: u64,
-    raw: u32,
+/// Stories are equal when their lines are: the same records and the same texts (the
+/// blocks they are held in are not compared).
+impl PartialEq for Story {
+    fn eq(&self, other: &Story) -> bool {
+        self.lines == other.lines
+            && self.roots == other.roots
+            && self.stories == other.stories
+            && self.texts.len() == other.texts.len()
+            && self.texts.iter().eq(other.texts.iter())
+    }
 }
 
 /// One line of a [`Story`]: its connection, and where the lines under it end (the index
-/// just past its subtree). Its text is in the block holding it.
+/// just past its subtree). Its text is the story's text record of the same index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoryLine {
     conn: u32,
@@ -85,53 +79,9 @@ impl Story {
         self.lines.get(i)
     }
 
-    /// Line `i`'s text ("" past the end). Decompresses the line's block.
+    /// Line `i`'s text ("" past the end).
     pub fn text(&self, i: usize) -> String {
-        if i >= self.lines.len() {
-            return String::new();
-        }
-        // The block holding the line: the last one whose first line is at or before it.
-        let b = self
-            .blocks
-            .partition_point(|k| k.first_line <= i as u64)
-            .saturating_sub(1);
-        let Some(block) = self.blocks.get(b) else {
-            return String::new();
-        };
-        let packed_start = b
-            .checked_sub(1)
-            .and_then(|p| self.blocks.get(p))
-            .map_or(0, |k| k.end);
-        let (Ok(ps), Ok(pe), Ok(skip)) = (
-            usize::try_from(packed_start),
-            usize::try_from(block.end),
-            usize::try_from(i as u64 - block.first_line),
-        ) else {
-            return String::new();
-        };
-        let Some(Ok(raw)) = self
-            .packed
-            .get(ps..pe)
-            .map(|c| zstd::bulk::decompress(c, block.raw as usize))
-        else {
-            return String::new();
-        };
-        // Past the block's earlier lines, each its length and its text.
-        let mut at = 0usize;
-        for k in 0..=skip {
-            let Some((n, used)) = raw.get(at..).and_then(read_len) else {
-                return String::new();
-            };
-            let start = at + used;
-            let Some(end) = start.checked_add(n).filter(|&e| e <= raw.len()) else {
-                return String::new();
-            };
-            if k == skip {
-                return String::from_utf8_lossy(&raw[start..end]).into_owned();
-            }
-            at = end;
-        }
-        String::new()
+        self.texts.get(i).unwrap_or_default()
     }
 
     /// A line's text, by its record (a reference into this story's lines, as
@@ -275,16 +225,8 @@ impl Iterator for Siblings<'_> {
 #[derive(Default)]
 pub struct StoryBuilder {
     story: Story,
-    /// The block being filled (its lines, each its length and its text), and the index
-    /// of its first line.
-    block: Vec<u8>,
-    block_first: u64,
     /// The lines whose subtrees are still open, outermost first.
     open: Vec<usize>,
-    /// One compression context for every block: making one per block (what
-    /// `zstd::bulk::compress` does) was ~4 % of the story thread's time on
-    /// manyflows.pcap (8,000 blocks). Same output: each block is its own frame.
-    zstd: Option<zstd::bulk::Compressor<'static>>,
 }
 
 impl StoryBuilder {
@@ -292,41 +234,12 @@ impl StoryBuilder {
     /// A depth deeper than one below the last line is taken as one below it.
     pub fn push(&mut self, text: &str, conn: Option<u32>, depth: usize) {
         self.close_to(depth.min(self.open.len()));
-        if self.block.len() >= BLOCK {
-            self.flush();
-        }
         self.open.push(self.story.lines.len());
         self.story.lines.push(StoryLine {
             conn: conn.unwrap_or(NO_CONN),
             end: 0,
         });
-        write_len(&mut self.block, text.len());
-        self.block.extend_from_slice(text.as_bytes());
-    }
-
-    /// Compresses the block being filled onto the story's blocks.
-    fn flush(&mut self) {
-        if self.block.is_empty() {
-            return;
-        }
-        // Compressing a buffer in memory fails only when zstd cannot allocate: the
-        // block's lines then read as empty rather than abort the UI.
-        if self.zstd.is_none() {
-            self.zstd = zstd::bulk::Compressor::new(LEVEL).ok();
-        }
-        let packed = self
-            .zstd
-            .as_mut()
-            .and_then(|z| z.compress(&self.block).ok())
-            .unwrap_or_default();
-        self.story.packed.extend_from_slice(&packed);
-        self.story.blocks.push(Block {
-            end: self.story.packed.len() as u64,
-            first_line: self.block_first,
-            raw: u32::try_from(self.block.len()).unwrap_or(u32::MAX),
-        });
-        self.block_first = self.story.lines.len() as u64;
-        self.block.clear();
+        self.story.texts.push(text);
     }
 
     /// Closes the open lines deeper than `depth` (their subtrees end here).
@@ -342,12 +255,10 @@ impl StoryBuilder {
     /// The story, its buffers of their exact size.
     pub fn finish(mut self) -> Story {
         self.close_to(0);
-        self.flush();
         let mut s = self.story;
         s.roots = s.roots().count();
         s.stories = s.roots().filter(|&r| s.has_children(r)).count();
-        s.packed.shrink_to_fit();
-        s.blocks.shrink_to_fit();
+        s.texts.shrink_to_fit();
         s.lines.shrink_to_fit();
         s
     }
@@ -422,26 +333,8 @@ mod tests {
         assert!(s.focus(9).is_empty());
     }
 
-    /// Blocks compressed with one context are those compressed one by one.
-    #[test]
-    fn blocks_are_compressed_as_alone() {
-        let mut b = StoryBuilder::default();
-        for i in 0..5_000u32 {
-            b.push(&format!("line {i} of a story"), None, 0);
-        }
-        let s = b.finish();
-        assert!(s.blocks.len() > 3);
-        let mut start = 0usize;
-        for k in &s.blocks {
-            let packed = &s.packed[start..k.end as usize];
-            let text = zstd::bulk::decompress(packed, k.raw as usize).unwrap();
-            assert_eq!(packed, &zstd::bulk::compress(&text, LEVEL).unwrap()[..]);
-            start = k.end as usize;
-        }
-    }
-
     /// Many blocks: every line reads back whole, empty lines included, at block
-    /// boundaries too.
+    /// boundaries too (20,000 lines: ~20 blocks).
     #[test]
     fn lines_read_back_across_blocks() {
         let mut b = StoryBuilder::default();
@@ -455,7 +348,6 @@ mod tests {
             want.push(t);
         }
         let s = b.finish();
-        assert!(s.blocks.len() > 10, "{} blocks", s.blocks.len());
         for (i, t) in want.iter().enumerate() {
             assert_eq!(&s.text(i), t, "line {i}");
             assert_eq!(&s.line_text(s.line(i).unwrap()), t, "line {i} by record");

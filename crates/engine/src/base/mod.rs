@@ -9,7 +9,7 @@ mod field;
 pub mod hexdump;
 mod ids;
 pub mod interned;
-pub mod leb128;
+mod leb128;
 pub mod packed;
 pub mod time;
 mod wire_text;

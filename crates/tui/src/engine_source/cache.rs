@@ -54,7 +54,7 @@ use wiretale_engine::story::ConnName;
 /// packet) plus the few entries kept whole.
 /// 5: the filter index's irregular packets (those a re-filter decodes one by one).
 /// 6: [`Packed`] lists as zstd-compressed blocks of records (saved as they are held).
-/// 7: the story's lines without text offsets (each block's texts carry their lengths).
+/// 7: the story's lines without text offsets, its texts a [`Packed`] list.
 pub const FORMAT: u32 = 7;
 /// First bytes of every cache file.
 const MAGIC: &[u8; 8] = b"WTIDX\x00\x01\n";
