@@ -507,3 +507,30 @@ fn export_to_stdout_refuses_a_terminal() {
         "no capture bytes: {all:?}"
     );
 }
+
+/// The binary allocates with jemalloc (`src/main.rs`): asked through its run-time
+/// settings to print its statistics at exit, it does, after the command's own output;
+/// and the compiled-in settings (`.cargo/config.toml`) are the ones in force.
+#[test]
+fn the_binary_allocates_with_jemalloc() {
+    let o = Command::new(bin())
+        .args(["conns", p(&lab("lab-page.pcap"))])
+        // Only the general part (the settings), not the per-arena tables.
+        .env(
+            "_RJEM_MALLOC_CONF",
+            "stats_print:true,stats_print_opts:mdablxeh",
+        )
+        .output()
+        .expect("run wiretale");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("198.18.1.80"), "the command ran");
+    let stats =
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stats.contains("Begin jemalloc statistics"),
+        "no jemalloc statistics: the binary allocates with something else"
+    );
+    for setting in ["opt.dirty_decay_ms: 1000", "opt.muzzy_decay_ms: 0"] {
+        assert!(stats.contains(setting), "{setting} not in force:\n{stats}");
+    }
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing wiretale needs on a fresh Debian/Ubuntu machine:
-# libpcap (the `pcap` crate links it), pkg-config, and the real programs the lab tests
+# libpcap (the `pcap` crate links it), pkg-config, gcc and make (jemalloc, the binary's
+# allocator, is built from C), and the real programs the lab tests
 # drive (dnsmasq, nginx, curl, tmux, iproute2, ethtool; traceroute for the ICMP lab;
 # tcpreplay for the live replay lab; openssl makes the HTTPS lab's CA; python3-venv
 # and, from PyPI, aioquic for the HTTP/3 lab and DuckDB for the lake test, see below).
@@ -9,7 +10,7 @@ set -euo pipefail
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in libpcap-dev pkg-config gcc tmux iproute2 ethtool dnsmasq-base nginx curl openssl python3-venv traceroute tcpreplay; do
+for p in libpcap-dev pkg-config gcc make tmux iproute2 ethtool dnsmasq-base nginx curl openssl python3-venv traceroute tcpreplay; do
   have_pkg "$p" || need+=("$p")
 done
 

@@ -383,15 +383,6 @@ fn sigterm_restores_the_terminal_and_exits() {
     let t = Tmux::start(&format!("sh {}", script.display()), 120, 40);
     t.wait_for(&["175 packets"]);
     let pid = std::fs::read_to_string(&pidfile).expect("pid file");
-    // The TUI on a file runs with glibc's malloc tuned, as the batch commands do
-    // (`crates/cli/src/heap.rs`): it ran itself again, same pid, with the tunable.
-    let environ = std::fs::read(Path::new("/proc").join(pid.trim()).join("environ"))
-        .expect("the TUI's environment");
-    let wanted = b"GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072";
-    assert!(
-        environ.split(|b| *b == 0).any(|v| v == wanted),
-        "the TUI runs untuned"
-    );
     let ok = Command::new("kill")
         .args(["-TERM", pid.trim()])
         .status()

@@ -10,7 +10,6 @@ mod dnshttp;
 mod export;
 mod extract;
 mod follow;
-mod heap;
 mod json;
 mod limits;
 mod out;
@@ -44,19 +43,6 @@ fn json_output(c: Option<&Command>) -> bool {
     }
 }
 
-/// Whether this command runs with glibc's malloc tuned (`heap.rs`): the TUI on a file.
-/// On manyflows.pcap, once analysed, it then holds ~150 MB less (its views' long-lived
-/// lists sit among the story thread's freed blocks) for ~5 % more time. The batch
-/// commands are left untuned: the same setting lowers their peak (`story` on manyflows
-/// 268 → 225 MB, on ×4 404 → 266 MB) but costs 20–40 % of their time (the pages of every
-/// large block mapped anew), and their memory already follows the live connections
-/// (docs/performance.md, sixth round). A user may set `GLIBC_TUNABLES` for them.
-/// Not live capture (often a setcap binary, where glibc ignores the tunables).
-fn tuned_malloc(cli: &Cli) -> bool {
-    cli.command.is_none() && cli.file.is_some() && cli.interface.is_none()
-}
-
-/// Entry point used by `main.rs`; returns the process exit status.
 /// What `wiretale [FILE | -i IFACE]` without a subcommand asks of the terminal UI. The
 /// CLI parses it; `main` hands it to the TUI (the faces never import each other).
 #[derive(Clone, Debug)]
@@ -90,9 +76,6 @@ pub fn main(open_tui: impl FnOnce(TuiRequest) -> anyhow::Result<i32>) -> i32 {
             return code;
         }
     };
-    if tuned_malloc(&cli) {
-        heap::settle(&args);
-    }
     match dispatch(cli, open_tui) {
         Ok(code) => code,
         Err(e) => {
