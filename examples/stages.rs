@@ -27,6 +27,11 @@ use wiretale::capture::{open, FrameSource};
 use wiretale::decode::{decode, decode_defragmented, DefragLimits, Defragmenter};
 use wiretale::flow::{ConnTable, FlowConfig, FlowPacket, NullSink};
 
+/// The binary's allocator (`src/main.rs`), so that the stages weigh what it weighs.
+#[cfg(unix)]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// One pass of `stage` over the file; the frame count, so nothing is optimised away.
 fn pass(path: &Path, stage: &str) -> u64 {
     let mut src: Box<dyn FrameSource + Send> = open(path).expect("capture");
