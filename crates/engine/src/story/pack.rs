@@ -323,9 +323,9 @@ fn html_type(s: &mut Dec<'_>) -> Option<bool> {
     if !b.is_ascii() {
         return None;
     }
-    let mut html = b.to_ascii_lowercase() == b't';
-    for &c in &b"text/html"[1..] {
-        html &= s.u8().to_ascii_lowercase() == c;
+    let mut html = b.eq_ignore_ascii_case(&b't');
+    for c in &b"text/html"[1..] {
+        html &= s.u8().eq_ignore_ascii_case(c);
     }
     Some(html)
 }
