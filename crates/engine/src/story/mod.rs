@@ -13,6 +13,7 @@
 //! it saved tell the same story.
 
 mod alt_transport;
+mod digits;
 pub mod events;
 mod icmp;
 pub mod naming;

@@ -240,12 +240,14 @@ impl NameIndex {
         }
         let k = &c.conn;
         let t = k.handshake.and_then(|h| h.syn_ts).unwrap_or(k.first_ts);
-        let sni = c.tls.as_ref().and_then(|t| t.sni.clone());
-        let host = c.http_host.as_deref().map(|h| host_only(h).to_string());
-        let said = sni.clone().or(host.clone());
+        // Borrowed: copied only into the name made (this runs for every connection at
+        // every regroup of the streaming story).
+        let sni = c.tls.as_ref().and_then(|t| t.sni.as_deref());
+        let host = c.http_host.as_deref().map(host_only);
+        let said = sni.or(host);
         // The client wrote an address, not a name (http://198.18.1.80/): whatever the
         // lookups said about that address, none of them led to this connection.
-        if sni.is_none() && host.as_deref().is_some_and(|h| h.parse::<IpAddr>().is_ok()) {
+        if sni.is_none() && host.is_some_and(|h| h.parse::<IpAddr>().is_ok()) {
             return None;
         }
         let list = self
@@ -258,7 +260,7 @@ impl NameIndex {
         // The latest answer wins, unless the client itself said which name it meant
         // (TLS SNI, HTTP Host) and one of the answers was for that name: one address
         // answered for several names is common (CDNs, virtual hosts).
-        let said_match = said.as_deref().and_then(|s| {
+        let said_match = said.and_then(|s| {
             candidates.iter().rev().take(64).copied().find(|&i| {
                 let a = &self.answers[i];
                 a.qname.eq_ignore_ascii_case(s) || a.chain.iter().any(|c| c.eq_ignore_ascii_case(s))
@@ -290,7 +292,9 @@ impl NameIndex {
                 n.eq_ignore_ascii_case(&best.qname)
                     || best.chain.iter().any(|c| c.eq_ignore_ascii_case(n))
             };
-            let mismatch = said.filter(|s| !matches(s) && s.parse::<IpAddr>().is_err());
+            let mismatch = said
+                .filter(|s| !matches(s) && s.parse::<IpAddr>().is_err())
+                .map(str::to_string);
             return Some(ConnName {
                 qname: best.qname.clone(),
                 chain: best.chain.clone(),
@@ -305,8 +309,8 @@ impl NameIndex {
             });
         }
         let (name, source) = match (sni, host) {
-            (Some(s), _) => (s, NameSource::Sni),
-            (None, Some(h)) if h.parse::<IpAddr>().is_err() => (h, NameSource::Host),
+            (Some(s), _) => (s.to_string(), NameSource::Sni),
+            (None, Some(h)) if h.parse::<IpAddr>().is_err() => (h.to_string(), NameSource::Host),
             _ => return None,
         };
         Some(ConnName {

@@ -4,13 +4,14 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
+use super::digits::{push_endpoint, push_u64};
 use super::events::{Event, EventKind, Facts, DNS_TCP_MARK};
 use super::phases::{ms, phase_times, push_ms, secs};
 use super::{ConnName, NameSource, Page, QuicEnd, QuicSummary, StoryInput};
 use crate::base::elide::{list, value, LIST_ITEMS, VALUE_COLUMNS};
 use crate::base::escape::{escape_owned, escape_str, escape_tail, is_safe};
 use crate::base::{ConnId, Direction, Timestamp};
-use crate::flow::{CloseHow, ConnProto, Connection};
+use crate::flow::{CloseHow, ConnProto, Connection, FxHashMap};
 use crate::proto::dns::{self, RData};
 use crate::proto::http::{HttpTransaction, Transfer};
 use crate::proto::tls::session::NotDecrypted;
@@ -79,14 +80,14 @@ pub fn narrate_each(
 pub struct Narrator {
     /// Each connection's first exchange, found once (a scan per connection would make
     /// 250,000 connections cost 250,000²).
-    first_http: HashMap<ConnId, usize>,
+    first_http: FxHashMap<ConnId, usize>,
     /// Tells only what the text shows (see [`Narrator::for_text`]).
     text_only: bool,
 }
 
 impl Narrator {
     pub fn new(input: &StoryInput<'_>) -> Self {
-        let mut first_http: HashMap<ConnId, usize> = HashMap::new();
+        let mut first_http: FxHashMap<ConnId, usize> = FxHashMap::default();
         for (i, h) in input.http.iter().enumerate() {
             let e = first_http.entry(h.conn).or_insert(i);
             if input.http[*e].tx.seq > h.tx.seq {
@@ -111,7 +112,7 @@ impl Narrator {
 
     /// A narrator told each connection's first exchange (an index into the `http` of the
     /// input it will narrate): a packed page carries its own (see `story::pack`).
-    pub(crate) fn with_first_http(first_http: HashMap<ConnId, usize>) -> Self {
+    pub(crate) fn with_first_http(first_http: FxHashMap<ConnId, usize>) -> Self {
         Narrator {
             first_http,
             text_only: false,
@@ -591,7 +592,15 @@ fn conn_events(
     if quic.is_some() {
         text.push_str("(QUIC) ");
     }
-    let _ = write!(text, "#{} {} → {}{}  ", c.id, c.client, c.server, proto);
+    // `#{id} {client} → {server}{proto}  `
+    text.push('#');
+    push_u64(&mut text, c.id.0.into());
+    text.push(' ');
+    push_endpoint(&mut text, c.client);
+    text.push_str(" → ");
+    push_endpoint(&mut text, c.server);
+    text.push_str(proto);
+    text.push_str("  ");
     // DNS over TCP: the socket to the resolver, which its lookups travel on.
     if dns_conn {
         text.push_str(DNS_TCP_MARK);
@@ -764,7 +773,9 @@ fn conn_events(
         ));
     }
     let mut close = String::with_capacity(96);
-    let _ = write!(close, "#{} ", c.id);
+    close.push('#');
+    push_u64(&mut close, c.id.0.into());
+    close.push(' ');
     match quic {
         Some(q) => close.push_str(&escape_str(&quic_close_text(q))),
         None => push_close_text(&mut close, c),
@@ -888,18 +899,18 @@ fn http_events(
             };
             let _ = write!(line, " (#{} stream {stream}, {v})", h.conn);
         }
-        None if t.seq > 0 => {
-            let _ = write!(line, " (#{}, same connection)", h.conn);
-        }
         None => {
-            let _ = write!(line, " (#{})", h.conn);
+            line.push_str(" (#");
+            push_u64(&mut line, h.conn.0.into());
+            line.push_str(if t.seq > 0 { ", same connection)" } else { ")" });
         }
     }
     line.push_str(" → ");
     let resp_at = line.len();
     let raw = t.status.is_none() && t.response_ts.is_some() && t.transfer == Transfer::Close;
     if let Some(status) = t.status {
-        let _ = write!(line, "{status} ");
+        push_u64(&mut line, status.into());
+        line.push(' ');
         line.push_str(t.reason.as_deref().unwrap_or(""));
         if let Some(ct) = &t.content_type {
             line.push_str("  ");

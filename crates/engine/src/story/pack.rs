@@ -10,13 +10,12 @@
 //! story told is the same byte for byte. Records with a part that is not packed (TLS or
 //! QUIC summaries, anomalies, a tunnel, ICMP errors) are held whole.
 
-use std::collections::HashMap;
-
 use super::narrate::Narrator;
 use super::stream::{story_page, StoryPage};
 use super::{AppKind, ConnName, ConnRecord, HttpRecord, NameSource, Page, StoryInput};
 use crate::base::{ConnId, PacketId, Timestamp};
 use crate::flow::pack::{pack_conn, pack_exact, unpack_conn, Dec, Enc};
+use crate::flow::FxHashMap;
 use crate::proto::dns::DnsTransaction;
 use crate::proto::http::{HttpTransaction, Transfer, Version};
 
@@ -242,17 +241,44 @@ impl Hold for HttpRecord {
     }
 
     fn unpack(d: &mut Dec<'_>) -> Self {
-        unpack_http(d, true)
+        unpack_http(d, Open::Whole).unwrap_or_else(unreachable_http)
     }
+}
+
+/// How much of an exchange to open from its bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Open {
+    /// Every field.
+    Whole,
+    /// What a grouping reads: all but the five strings only narration reads.
+    Grouping,
+    /// What the grouping of an exchange that is not a document reads: also without its
+    /// URI and Content-Type (read only for a document) and with a User-Agent only when
+    /// it is a browser's (then just `Mozilla/`, all `pages` asks of it). None when the
+    /// exchange may be a document (then opened as `Grouping`).
+    Lean,
+}
+
+/// Never made: only `Open::Lean` gives up.
+fn unreachable_http() -> HttpRecord {
+    unreachable!("only a lean open gives up")
 }
 
 /// What a grouping reads of an exchange: everything but five strings that only the
 /// narration reads (method, reason, content and transfer encodings, Alt-Svc), left
 /// out (None) so a regroup does not make and free them (a record is grouped two or
-/// three times while its page is not yet final).
+/// three times while its page is not yet final). An exchange that is not a document
+/// (most: a capture of many short connections has no page loads) is opened without
+/// three more (see `Open::Lean`): on such a capture every regroup made and freed five
+/// strings per exchange, the bulk of the grouping's allocations.
 pub(crate) fn open_for_grouping(h: Held<HttpRecord>) -> (HttpRecord, Bytes) {
     match h {
-        Held::Packed(b) => (unpack_http(&mut Dec::new(&b), false), Some(b)),
+        Held::Packed(b) => {
+            let r = unpack_http(&mut Dec::new(&b), Open::Lean)
+                .or_else(|| unpack_http(&mut Dec::new(&b), Open::Grouping))
+                .unwrap_or_else(unreachable_http);
+            (r, Some(b))
+        }
         Held::Whole(r) => (*r, None),
     }
 }
@@ -274,40 +300,117 @@ fn opt_str_if(d: &mut Dec<'_>, whole: bool) -> Option<String> {
     None
 }
 
-/// An exchange from its bytes; without `whole`, see [`open_for_grouping`].
-fn unpack_http(d: &mut Dec<'_>, whole: bool) -> HttpRecord {
+/// The bytes of an optional string, to read one by one (past its end: zeros); None
+/// when absent. Nothing is allocated.
+fn opt_str_bytes<'a>(d: &mut Dec<'a>) -> Option<Dec<'a>> {
+    // A string is written as a blob is: its length, then its bytes.
+    (d.u8() != 0).then(|| d.blob())
+}
+
+/// Does the string in `s` start with `prefix` (ASCII)?
+fn starts_with(s: &mut Dec<'_>, prefix: &[u8]) -> bool {
+    prefix.iter().all(|&c| s.u8() == c)
+}
+
+/// Whether a Content-Type is `text/html` as `pages::is_document` reads it (after
+/// leading white space, the first nine bytes, ASCII case ignored); None when a
+/// character that is not ASCII comes first (white space beyond ASCII: read the string).
+fn html_type(s: &mut Dec<'_>) -> Option<bool> {
+    let mut b = s.u8();
+    while matches!(b, 0x09..=0x0d | 0x20) {
+        b = s.u8();
+    }
+    if !b.is_ascii() {
+        return None;
+    }
+    let mut html = b.eq_ignore_ascii_case(&b't');
+    for c in &b"text/html"[1..] {
+        html &= s.u8().eq_ignore_ascii_case(c);
+    }
+    Some(html)
+}
+
+/// An exchange from its bytes, as much as `open` says; None only for `Open::Lean` when
+/// the exchange may be a document.
+fn unpack_http(d: &mut Dec<'_>, open: Open) -> Option<HttpRecord> {
+    let whole = open == Open::Whole;
+    let lean = open == Open::Lean;
     let conn = ConnId(d.u32());
     let local = d.ts();
     let outer = d.base;
     d.base = local.0;
+    let seq = d.u32();
+    let stream = d.opt_u64().map(|v| v as u32);
+    let method = opt_str_if(d, whole);
+    let uri = opt_str_if(d, !lean);
+    let request_version = version(d);
+    let host = d.opt_str();
+    let user_agent = if lean {
+        opt_str_bytes(d)
+            .and_then(|mut ua| starts_with(&mut ua, b"Mozilla/").then(|| "Mozilla/".to_string()))
+    } else {
+        d.opt_str()
+    };
+    let referer = d.opt_str();
+    let request_ts = d.opt_ts();
+    let request_end_ts = d.opt_ts();
+    let request_body_len = d.u64();
+    let request_body = range(d);
+    let request_first_pkt = pkt(d);
+    let request_head_pkt = pkt(d);
+    let request_last_pkt = pkt(d);
+    let status = d.opt_u64().map(|v| v as u16);
+    let reason = opt_str_if(d, whole);
+    let response_version = version(d);
+    let interim = (0..d.u64()).map(|_| d.u16()).collect();
+    let response_ts = d.opt_ts();
+    let response_end_ts = d.opt_ts();
+    let response_body_len = d.u64();
+    let response_body = range(d);
+    let response_first_pkt = pkt(d);
+    let response_head_pkt = pkt(d);
+    let response_last_pkt = pkt(d);
+    let content_type = if lean {
+        // `pages::is_document`: an HTML response with a 2xx or 304 status.
+        let may_be_page = status.is_some_and(|s| (200..300).contains(&s) || s == 304);
+        let ct = opt_str_bytes(d);
+        if let (Some(mut ct), true) = (ct, may_be_page) {
+            if html_type(&mut ct) != Some(false) {
+                return None;
+            }
+        }
+        None
+    } else {
+        d.opt_str()
+    };
     let tx = HttpTransaction {
-        seq: d.u32(),
-        stream: d.opt_u64().map(|v| v as u32),
-        method: opt_str_if(d, whole),
-        uri: d.opt_str(),
-        version: version(d),
-        host: d.opt_str(),
-        user_agent: d.opt_str(),
-        referer: d.opt_str(),
-        request_ts: d.opt_ts(),
-        request_end_ts: d.opt_ts(),
-        request_body_len: d.u64(),
-        request_body: range(d),
-        request_first_pkt: pkt(d),
-        request_head_pkt: pkt(d),
-        request_last_pkt: pkt(d),
-        status: d.opt_u64().map(|v| v as u16),
-        reason: opt_str_if(d, whole),
-        response_version: version(d),
-        interim: (0..d.u64()).map(|_| d.u16()).collect(),
-        response_ts: d.opt_ts(),
-        response_end_ts: d.opt_ts(),
-        response_body_len: d.u64(),
-        response_body: range(d),
-        response_first_pkt: pkt(d),
-        response_head_pkt: pkt(d),
-        response_last_pkt: pkt(d),
-        content_type: d.opt_str(),
+        seq,
+        stream,
+        method,
+        uri,
+        version: request_version,
+        host,
+        user_agent,
+        referer,
+        request_ts,
+        request_end_ts,
+        request_body_len,
+        request_body,
+        request_first_pkt,
+        request_head_pkt,
+        request_last_pkt,
+        status,
+        reason,
+        response_version,
+        interim,
+        response_ts,
+        response_end_ts,
+        response_body_len,
+        response_body,
+        response_first_pkt,
+        response_head_pkt,
+        response_last_pkt,
+        content_type,
         content_encoding: opt_str_if(d, whole),
         content_length: d.opt_u64(),
         transfer_encoding: opt_str_if(d, whole),
@@ -318,7 +421,7 @@ fn unpack_http(d: &mut Dec<'_>, whole: bool) -> HttpRecord {
         anomalies: Vec::new(),
     };
     d.base = outer;
-    HttpRecord { conn, tx }
+    Some(HttpRecord { conn, tx })
 }
 
 /// DNS transactions carry whole DNS messages: held whole (a lookup is one of many
@@ -405,6 +508,47 @@ pub(crate) struct PagePack {
     dns: Vec<DnsTransaction>,
 }
 
+/// Where an exchange is in a packed page's list (the page's own exchanges, then the
+/// `extra` ones its connections' first exchanges add). A page of a few records (most)
+/// is searched in place; a long one through a map, as a search per connection would
+/// cost the square of its size.
+enum Positions {
+    Few,
+    Many(FxHashMap<usize, usize>),
+}
+
+/// Up to this many exchanges and connections, a page is searched in place.
+const FEW: usize = 32;
+
+impl Positions {
+    fn new(own: &[usize], conns: usize) -> Self {
+        if own.len() + conns <= FEW {
+            Positions::Few
+        } else {
+            Positions::Many(own.iter().enumerate().map(|(i, &h)| (h, i)).collect())
+        }
+    }
+
+    /// The position of exchange `hi`, added to `extra` when it is not in the list yet.
+    fn of(&mut self, hi: usize, own: &[usize], extra: &mut Vec<usize>) -> usize {
+        match self {
+            Positions::Many(at) => *at.entry(hi).or_insert_with(|| {
+                extra.push(hi);
+                own.len() + extra.len() - 1
+            }),
+            // The last of equal entries, as a map collected from the list keeps.
+            Positions::Few => own
+                .iter()
+                .rposition(|&h| h == hi)
+                .or_else(|| extra.iter().position(|&h| h == hi).map(|i| own.len() + i))
+                .unwrap_or_else(|| {
+                    extra.push(hi);
+                    own.len() + extra.len() - 1
+                }),
+        }
+    }
+}
+
 impl PagePack {
     /// Packs page `p` of a batch (`input`, `names`, `narrator` of that batch); None when
     /// one of its records cannot be packed.
@@ -443,26 +587,22 @@ impl PagePack {
         e.opt_u64(p.background_of.map(u64::from));
         e.opt_str(p.during.as_deref());
         // The page's exchanges, then the first exchanges of its connections that are
-        // not among them.
-        let mut http: Vec<usize> = p.http.clone();
-        let mut at: HashMap<usize, usize> =
-            p.http.iter().enumerate().map(|(i, &h)| (h, i)).collect();
+        // not among them (`extra`).
+        let mut extra: Vec<usize> = Vec::new();
+        let mut at = Positions::new(&p.http, p.conns.len());
         e.u64(p.conns.len() as u64);
         for &ci in &p.conns {
             let c = input.conns.get(ci)?;
             pack_name(e, names.get(ci).and_then(|n| n.as_ref()));
             e.blob(bytes.0.get(ci)?.as_deref()?);
-            let first = narrator.first_http(c.conn.id).map(|hi| {
-                *at.entry(hi).or_insert_with(|| {
-                    http.push(hi);
-                    http.len() - 1
-                })
-            });
+            let first = narrator
+                .first_http(c.conn.id)
+                .map(|hi| at.of(hi, &p.http, &mut extra));
             e.opt_u64(first.map(|i| i as u64));
         }
         e.u64(p.http.len() as u64);
-        e.u64(http.len() as u64);
-        for &hi in &http {
+        e.u64((p.http.len() + extra.len()) as u64);
+        for &hi in p.http.iter().chain(&extra) {
             e.blob(bytes.1.get(hi)?.as_deref()?);
         }
         Some(())
@@ -485,7 +625,7 @@ impl PagePack {
         let nc = d.u64() as usize;
         let mut names = Vec::with_capacity(nc);
         let mut conns = Vec::with_capacity(nc);
-        let mut first = HashMap::with_capacity(nc);
+        let mut first = FxHashMap::with_capacity_and_hasher(nc, Default::default());
         for _ in 0..nc {
             names.push(unpack_name(&mut d));
             let c = ConnRecord::unpack(&mut d.blob());
@@ -527,8 +667,139 @@ impl PagePack {
 mod tests {
     use super::*;
 
+    use crate::story::name_connections;
+    use crate::story::pages::{group_pages, is_browser, is_document};
+
     fn dbg<T: std::fmt::Debug>(t: &T) -> String {
         format!("{t:?}")
+    }
+
+    fn exchange(status: Option<u16>, ct: Option<&str>, ua: Option<&str>) -> HttpRecord {
+        HttpRecord {
+            conn: ConnId(7),
+            tx: HttpTransaction {
+                seq: 1,
+                method: Some("GET".into()),
+                uri: Some("/a?b".into()),
+                host: Some("example.test".into()),
+                user_agent: ua.map(str::to_string),
+                referer: Some("http://example.test/".into()),
+                request_ts: Some(Timestamp(5)),
+                status,
+                reason: Some("OK".into()),
+                content_type: ct.map(str::to_string),
+                ..HttpTransaction::default()
+            },
+        }
+    }
+
+    /// The lean open of an exchange tells documents and browsers apart exactly as
+    /// `pages` does, white space, case and characters beyond ASCII included: whatever
+    /// `pages` reads is the same whichever way an exchange was opened.
+    #[test]
+    fn an_exchange_opened_for_grouping_is_a_document_and_a_browser_as_when_whole() {
+        let types = [
+            None,
+            Some(""),
+            Some("text/html"),
+            Some("TEXT/HTML; charset=utf-8"),
+            Some(" \t\r\n\x0b\x0ctext/htmlx"),
+            Some("\u{a0}text/html"),
+            Some("\u{2003}\u{a0} Text/Html"),
+            Some("\u{e9}text/html"),
+            Some("text/htm"),
+            Some("text/html\u{e9}"),
+            Some("text/plain"),
+            Some("application/json"),
+            Some("t"),
+            Some("\0text/html"),
+        ];
+        let agents = [
+            None,
+            Some(""),
+            Some("Mozilla/5.0 (X11)"),
+            Some("Mozilla/"),
+            Some("Mozilla"),
+            Some("mozilla/5.0"),
+            Some("curl/8.5.0"),
+            Some("\u{e9}Mozilla/"),
+        ];
+        let statuses = [
+            None,
+            Some(100),
+            Some(200),
+            Some(204),
+            Some(299),
+            Some(304),
+            Some(404),
+        ];
+        let mut documents = 0;
+        for ct in types {
+            for ua in agents {
+                for status in statuses {
+                    let h = exchange(status, ct, ua);
+                    let want = (
+                        is_document(h.tx.content_type.as_deref(), h.tx.status),
+                        is_browser(h.tx.user_agent.as_deref()),
+                    );
+                    let Held::Packed(b) = h.clone().hold() else {
+                        panic!("an exchange without tunnel or anomaly packs");
+                    };
+                    let (got, _) = open_for_grouping(Held::Packed(b));
+                    let t = &got.tx;
+                    let seen = (
+                        is_document(t.content_type.as_deref(), t.status),
+                        is_browser(t.user_agent.as_deref()),
+                    );
+                    assert_eq!(seen, want, "{ct:?} {ua:?} {status:?}");
+                    // A document keeps what its page's URL is made of.
+                    if want.0 {
+                        documents += 1;
+                        assert_eq!(t.uri, h.tx.uri, "{ct:?}");
+                        assert_eq!(t.user_agent, h.tx.user_agent, "{ua:?}");
+                    }
+                    assert_eq!((&t.host, &t.referer), (&h.tx.host, &h.tx.referer));
+                    assert_eq!(
+                        (t.seq, t.status, t.request_ts),
+                        (1, status, Some(Timestamp(5)))
+                    );
+                }
+            }
+        }
+        assert!(documents > 0);
+    }
+
+    /// The pages grouped from exchanges opened for grouping are those grouped from the
+    /// whole exchanges, on every capture.
+    #[test]
+    fn pages_from_exchanges_opened_for_grouping_are_those_of_whole_ones_on_every_capture() {
+        let mut grouped = 0;
+        for path in crate::testutil::all_captures() {
+            let Some(mut engine) = crate::testutil::analysed(&path) else {
+                continue;
+            };
+            let conns = engine.take_conns();
+            let dns = engine.take_dns(true);
+            let http = engine.take_http();
+            let opened: Vec<HttpRecord> = http
+                .iter()
+                .map(|h| open_for_grouping(h.clone().hold()).0)
+                .collect();
+            let whole = StoryInput {
+                conns: &conns,
+                dns: &dns,
+                http: &http,
+            };
+            let names = name_connections(&whole);
+            let want = group_pages(&whole, &names);
+            let input = StoryInput {
+                http: &opened,
+                ..whole
+            };
+            assert_eq!(group_pages(&input, &names), want, "{}", path.display());
+            grouped += usize::from(!want.is_empty());
+        }
+        assert!(grouped > 0);
     }
 
     /// Every connection and exchange of the shared and bundled captures that packs
@@ -569,8 +840,15 @@ mod tests {
                     assert!(d.is_empty(), "{at}");
                     assert_eq!(dbg(&got), want, "{at}");
                     assert_eq!(dbg(&unpack_whole::<HttpRecord>(&b)), want, "{at}");
-                    // Opened for a grouping: all but the five strings narration reads.
+                    // Opened for a grouping: all but the five strings narration reads,
+                    // and for an exchange that is no document, see `Open::Lean`.
                     let (got, bytes) = open_for_grouping(Held::Packed(b));
+                    let t = &mut grouped.tx;
+                    if !is_document(t.content_type.as_deref(), t.status) {
+                        (t.uri, t.content_type) = (None, None);
+                        let browser = is_browser(t.user_agent.as_deref());
+                        t.user_agent = browser.then(|| "Mozilla/".to_string());
+                    }
                     assert_eq!(dbg(&got), dbg(&grouped), "{at}");
                     assert!(bytes.is_some(), "{at}");
                 }

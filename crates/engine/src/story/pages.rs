@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use super::stream::HOLD;
 use super::{ConnName, StoryInput};
 use crate::base::{ConnId, Timestamp};
-use crate::flow::ConnProto;
+use crate::flow::{ConnProto, FxHashMap};
 
 /// How long after a page's last activity an unrelated request still joins it.
 pub const QUIET: i64 = 3_000_000_000;
@@ -49,12 +49,12 @@ pub struct Page {
 }
 
 /// Browsers all announce themselves as "Mozilla/5.0 (…)".
-fn is_browser(ua: Option<&str>) -> bool {
+pub(crate) fn is_browser(ua: Option<&str>) -> bool {
     ua.is_some_and(|u| u.starts_with("Mozilla/"))
 }
 
 /// An HTML response: a page (304 counts: the browser loaded it from its cache).
-fn is_document(ct: Option<&str>, status: Option<u16>) -> bool {
+pub(crate) fn is_document(ct: Option<&str>, status: Option<u16>) -> bool {
     ct.is_some_and(|c| {
         c.trim_start()
             .get(..9)
@@ -64,7 +64,9 @@ fn is_document(ct: Option<&str>, status: Option<u16>) -> bool {
 
 /// Groups `input` into pages, in order of their start.
 pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Page> {
-    let conn_index: HashMap<ConnId, usize> = input
+    // Maps looked up for every record use the Fx hash (none is iterated, so their
+    // order cannot show).
+    let conn_index: FxHashMap<ConnId, usize> = input
         .conns
         .iter()
         .enumerate()
@@ -72,8 +74,9 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
         .collect();
     let mut pages: Vec<Page> = Vec::new();
     // The page each client is loading now.
-    let mut current: HashMap<IpAddr, usize> = HashMap::new();
-    let mut conn_page: HashMap<usize, usize> = HashMap::new();
+    let mut current: FxHashMap<IpAddr, usize> = FxHashMap::default();
+    // By connection index (a list, not a map: looked up for every record).
+    let mut conn_page: Vec<Option<usize>> = vec![None; input.conns.len()];
     // Indexes that keep every step a lookup, not a scan of all pages (a capture of
     // 250,000 short connections makes as many lone stories).
     let mut by_origin: HashMap<(IpAddr, String), Vec<usize>> = HashMap::new();
@@ -124,7 +127,7 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
                 .as_ref()
                 .filter(|_| doc)
                 .map(|host| format!("{scheme}://{}{}", host, h.tx.uri.as_deref().unwrap_or("/")));
-        let page = match (referred, conn_page.get(&ci).copied()) {
+        let page = match (referred, conn_page[ci]) {
             (Some(p), _) => Some(p),
             // Another document on a connection that already told a story (curl's
             // keep-alive fetches) continues that story.
@@ -164,7 +167,7 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
         page.end = page.end.max(end);
         page.start = page.start.min(ts);
         current.insert(client, p);
-        conn_page.entry(ci).or_insert(p);
+        conn_page[ci].get_or_insert(p);
     }
 
     // Pages by (client, server address) of their exchanges, in order of start: a
@@ -172,7 +175,10 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
     // the exchange the client then made with the same server, if one follows within
     // LEAD (a browser trying https:// first, then http://).
     let mut by_server: HashMap<(IpAddr, IpAddr), Vec<usize>> = HashMap::new();
-    for (&ci, &p) in &conn_page {
+    for (ci, p) in conn_page.iter().enumerate() {
+        let Some(p) = *p else {
+            continue;
+        };
         let k = &input.conns[ci].conn;
         by_server
             .entry((k.client.ip, k.server.ip))
@@ -184,10 +190,10 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
         list.dedup();
     }
     // Connections: by their first exchange, else by the page active when they opened.
-    let mut probe_page: HashMap<(IpAddr, IpAddr), usize> = HashMap::new();
+    let mut probe_page: FxHashMap<(IpAddr, IpAddr), usize> = FxHashMap::default();
     for (ci, c) in input.conns.iter().enumerate() {
-        let p = match conn_page.get(&ci) {
-            Some(&p) => p,
+        let p = match conn_page[ci] {
+            Some(p) => p,
             None => {
                 let t = c.conn.first_ts;
                 let next = by_server
@@ -251,12 +257,12 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
     // Lookups: with the connection they named, else by time for that client.
     // A lookup joins the page of the connection it named when that connection began
     // within HOLD of it (the bound the streaming story needs to know a page is final).
-    let asked: HashMap<u64, Timestamp> = input
+    let asked: FxHashMap<u64, Timestamp> = input
         .dns
         .iter()
         .map(|tx| (tx.seq, tx.query_ts.or(tx.response_ts).unwrap_or_default()))
         .collect();
-    let mut named: HashMap<u64, usize> = HashMap::new();
+    let mut named: FxHashMap<u64, usize> = FxHashMap::default();
     for (ci, n) in names.iter().enumerate() {
         if let Some(seq) = n.as_ref().and_then(|n| n.dns_seq) {
             let near = asked
@@ -267,10 +273,10 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
             }
         }
     }
-    let mut conn_to_page: HashMap<usize, usize> = HashMap::new();
+    let mut conn_to_page: Vec<Option<usize>> = vec![None; input.conns.len()];
     for (pi, p) in pages.iter().enumerate() {
         for &ci in &p.conns {
-            conn_to_page.insert(ci, pi);
+            conn_to_page[ci] = Some(pi);
         }
     }
     // Pages by (client, host name they fetched from), in order of start: a lookup of a
@@ -312,7 +318,7 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
     // connection (the AAAA beside the A that did) follows its sibling.
     let mut siblings: HashMap<(IpAddr, String), Vec<(Timestamp, usize)>> = HashMap::new();
     for tx in input.dns {
-        let Some(&p) = named.get(&tx.seq).and_then(|ci| conn_to_page.get(ci)) else {
+        let Some(p) = named.get(&tx.seq).and_then(|&ci| conn_to_page[ci]) else {
             continue;
         };
         let t = tx.query_ts.or(tx.response_ts).unwrap_or_default();
@@ -329,10 +335,7 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
             continue;
         }
         let t = tx.query_ts.or(tx.response_ts).unwrap_or_default();
-        let by_conn = named
-            .get(&tx.seq)
-            .and_then(|ci| conn_to_page.get(ci))
-            .copied();
+        let by_conn = named.get(&tx.seq).and_then(|&ci| conn_to_page[ci]);
         let by_name = || {
             by_host
                 .get(&(tx.client.ip, tx.qname.to_ascii_lowercase()))?
@@ -381,7 +384,7 @@ pub fn group_pages(input: &StoryInput<'_>, names: &[Option<ConnName>]) -> Vec<Pa
     }
 
     // DNS over TCP: the connection to the resolver joins the page of its first lookup.
-    let mut dns_conn_page: HashMap<ConnId, usize> = HashMap::new();
+    let mut dns_conn_page: FxHashMap<ConnId, usize> = FxHashMap::default();
     for (pi, p) in pages.iter().enumerate() {
         for &di in &p.dns {
             let tx = &input.dns[di];

@@ -51,9 +51,10 @@ pub fn push_fixed(out: &mut String, x: f64, decimals: usize) {
             if (frac - 0.5).abs() > 1e-6 {
                 // Below 10^9: the cast is exact.
                 let n = floor as u64 + u64::from(frac > 0.5);
-                let _ = write!(out, "{}", n / pi);
+                super::digits::push_u64(out, n / pi);
                 if decimals > 0 {
-                    let _ = write!(out, ".{:0w$}", n % pi, w = decimals);
+                    out.push('.');
+                    super::digits::push_padded(out, n % pi, decimals);
                 }
                 return;
             }

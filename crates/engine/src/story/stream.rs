@@ -32,7 +32,6 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::fmt::Write;
 use std::net::IpAddr;
 use std::rc::Rc;
 
@@ -41,6 +40,7 @@ use super::pack::{Bytes, Held, Hold, PagePack};
 use super::pages::group_pages;
 use super::{ConnName, ConnRecord, Event, HttpRecord, NameIndex, Page, StoryInput};
 use crate::base::{ConnId, Timestamp};
+use crate::flow::FxHashMap;
 use crate::proto::dns::{DnsTransaction, Transport};
 
 /// How long after a page's end anything the client does can no longer change it: a
@@ -84,7 +84,10 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
 
 /// `, 1 lookup`, `, 2 lookups` at the end of `out` (a part of a header after another).
 fn push_count(out: &mut String, n: usize, one: &str, many: &str) {
-    let _ = write!(out, ", {n} {}", if n == 1 { one } else { many });
+    out.push_str(", ");
+    super::digits::push_u64(out, n as u64);
+    out.push(' ');
+    out.push_str(if n == 1 { one } else { many });
 }
 
 impl StoryPage {
@@ -96,6 +99,15 @@ impl StoryPage {
     /// The header line, as the `story` command and the TUI print it (without the
     /// leading rule): `story 2: page load http://…  (client …, 4 lookups, …)`.
     pub fn header(&self) -> String {
+        let mut out = String::with_capacity(self.title.len() + 112);
+        self.push_header(&mut out);
+        out
+    }
+
+    /// [`header`](Self::header) at the end of `out` (the `story` command writes its
+    /// rule and the header in one buffer: one header per page, 245,000 on a capture of
+    /// many short connections).
+    pub fn push_header(&self, out: &mut String) {
         // Connections to the resolver (DNS over TCP) are counted apart.
         let dns_tcp = self
             .events
@@ -105,29 +117,28 @@ impl StoryPage {
             })
             .count();
         let connections = self.connections.saturating_sub(dns_tcp);
-        // Written in one buffer (one header per page: 245,000 on a capture of many
-        // short connections).
-        let mut out = String::with_capacity(self.title.len() + 112);
-        let _ = write!(out, "story {}: ", self.id + 1);
+        out.push_str("story ");
+        super::digits::push_u64(out, u64::from(self.id) + 1);
+        out.push_str(": ");
         out.push_str(&self.title);
-        let _ = write!(out, "  (client {}", self.client);
+        out.push_str("  (client ");
+        super::digits::push_ip(out, self.client);
         if self.lookups > 0 || !self.background {
-            push_count(&mut out, self.lookups, "lookup", "lookups");
+            push_count(out, self.lookups, "lookup", "lookups");
         }
         if connections > 0 || !self.background {
-            push_count(&mut out, connections, "connection", "connections");
+            push_count(out, connections, "connection", "connections");
         }
         if self.requests > 0 || !self.background {
-            push_count(&mut out, self.requests, "request", "requests");
+            push_count(out, self.requests, "request", "requests");
         }
         if dns_tcp > 0 {
-            push_count(&mut out, dns_tcp, "TCP connection", "TCP connections");
+            push_count(out, dns_tcp, "TCP connection", "TCP connections");
             out.push_str(" to the resolver");
         }
         out.push_str(", ");
-        super::phases::push_fixed(&mut out, self.end.secs_since(self.start), 3);
+        super::phases::push_fixed(out, self.end.secs_since(self.start), 3);
         out.push_str(" s)");
-        out
     }
 }
 
@@ -188,6 +199,9 @@ struct Chunks<T> {
 /// that the chunks' own list stays short.
 const CHUNK: usize = 256;
 
+/// Records in a list's first chunk.
+const FIRST_CHUNK: usize = 4;
+
 impl<T> Default for Chunks<T> {
     fn default() -> Self {
         Chunks {
@@ -202,7 +216,11 @@ impl<T> Chunks<T> {
         match self.chunks.last_mut() {
             Some(c) if c.len() < c.capacity() => c.push(v),
             _ => {
-                let mut c = Vec::with_capacity(CHUNK);
+                // The first chunks small, growing with the list up to CHUNK: most
+                // clients gather a few records between two groupings, and a block of
+                // 4 KiB for each of their lists was most of the allocator's work (an
+                // allocation that large first merges every small block freed since).
+                let mut c = Vec::with_capacity(self.len.clamp(FIRST_CHUNK, CHUNK));
                 c.push(v);
                 self.chunks.push(c);
             }
@@ -212,6 +230,11 @@ impl<T> Chunks<T> {
 
     fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// All records in order of arrival, chunk by chunk.
+    fn into_records(self) -> impl Iterator<Item = T> {
+        self.chunks.into_iter().flatten()
     }
 
     /// All records in order of arrival, in one `Vec` of exactly their number.
@@ -486,7 +509,7 @@ pub struct StoryStream {
     clients: HashMap<IpAddr, Gathering>,
     /// Exchanges whose connection has not finished yet (their client is the
     /// connection's), packed, with the instants they mention.
-    orphans: HashMap<ConnId, (Span, Vec<Held<HttpRecord>>)>,
+    orphans: FxHashMap<ConnId, (Span, Vec<Held<HttpRecord>>)>,
     waiting: BinaryHeap<Reverse<Waiting>>,
     /// [`MAX_WAITING`] unless a test says otherwise.
     max_waiting: usize,
@@ -689,7 +712,7 @@ impl StoryStream {
             return None;
         }
         // As `Narrator::new` over the final pages' exchanges (in the same order).
-        let mut first_http: HashMap<ConnId, usize> = HashMap::new();
+        let mut first_http: FxHashMap<ConnId, usize> = FxHashMap::default();
         for (i, h) in input.http.iter().enumerate() {
             if !told(&placed.1[i]) {
                 continue;
@@ -729,12 +752,14 @@ impl StoryStream {
         let (dns, dns_bytes): (Vec<_>, Vec<_>) = dns.into_iter().map(Held::open).unzip();
         // Exchanges without the strings only narration reads: a batch told whole
         // (below) opens its own again from their bytes.
-        let (http, http_bytes): (Vec<_>, Vec<_>) = g
-            .http
-            .into_vec()
-            .into_iter()
-            .map(super::pack::open_for_grouping)
-            .unzip();
+        // Straight from their chunks: no block of all the held ones first.
+        let mut http = Vec::with_capacity(g.http.len);
+        let mut http_bytes = Vec::with_capacity(g.http.len);
+        for h in g.http.into_records() {
+            let (r, b) = super::pack::open_for_grouping(h);
+            http.push(r);
+            http_bytes.push(b);
+        }
         let mut conns = Vec::with_capacity(all.len());
         let mut conn_bytes = Vec::with_capacity(all.len());
         let mut names = Vec::with_capacity(all.len());
@@ -946,24 +971,37 @@ fn final_pages(input: &StoryInput<'_>, pages: &[Page], before: Option<i64>) -> V
     if fin.iter().all(|f| !f) {
         return fin;
     }
-    // The pages each connection's records are in.
-    let mut of_conn: HashMap<ConnId, Vec<usize>> = HashMap::new();
+    // The pages each connection's records are in, as one list sorted by connection
+    // (a list per connection was an allocation per record at every regroup).
+    let mut of_conn: Vec<(ConnId, usize)> = Vec::with_capacity(
+        pages
+            .iter()
+            .map(|p| p.conns.len() + p.http.len() + p.dns.len())
+            .sum(),
+    );
     for (pi, p) in pages.iter().enumerate() {
         for &ci in &p.conns {
-            of_conn.entry(input.conns[ci].conn.id).or_default().push(pi);
+            of_conn.push((input.conns[ci].conn.id, pi));
         }
         for &hi in &p.http {
-            of_conn.entry(input.http[hi].conn).or_default().push(pi);
+            of_conn.push((input.http[hi].conn, pi));
         }
         // DNS over TCP: the resolver connection joins the page of its first lookup.
         // (TCP only: a UDP flow to the resolver is in no page, and ties nothing.)
         for &di in &p.dns {
             let tx = &input.dns[di];
             if let (Some(c), Transport::Tcp) = (tx.conn, tx.transport) {
-                of_conn.entry(c).or_default().push(pi);
+                of_conn.push((c, pi));
             }
         }
     }
+    of_conn.sort_unstable();
+    of_conn.dedup();
+    // Only the connections whose records are in more than one page tie pages.
+    let mut ties: Vec<&[(ConnId, usize)]> = of_conn
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|list| list.len() > 1)
+        .collect();
     // Bounded: each round makes at least one more page not final.
     loop {
         let mut changed = false;
@@ -977,14 +1015,16 @@ fn final_pages(input: &StoryInput<'_>, pages: &[Page], before: Option<i64>) -> V
                 }
             }
         }
-        for list in of_conn.values() {
-            if list.iter().any(|&p| fin[p]) && list.iter().any(|&p| !fin[p]) {
-                for &p in list {
+        ties.retain(|list| {
+            if list.iter().any(|&(_, p)| fin[p]) && list.iter().any(|&(_, p)| !fin[p]) {
+                for &(_, p) in *list {
                     changed |= fin[p];
                     fin[p] = false;
                 }
             }
-        }
+            // A tie whose pages are all not final ties nothing any more.
+            list.iter().any(|&(_, p)| fin[p])
+        });
         if !changed {
             return fin;
         }
