@@ -55,7 +55,10 @@ use wiretale_engine::story::ConnName;
 /// 5: the filter index's irregular packets (those a re-filter decodes one by one).
 /// 6: [`Packed`] lists as zstd-compressed blocks of records (saved as they are held).
 /// 7: the story's lines without text offsets, its texts a [`Packed`] list.
-pub const FORMAT: u32 = 7;
+/// 8: the frame store's index as a `u16` gap from the packet before (a base per 32
+/// packets, the gaps that do not fit kept whole); the packet table's notes found by
+/// their rank among the rows (a count per 64 rows instead of each noted packet's id).
+pub const FORMAT: u32 = 8;
 /// First bytes of every cache file.
 const MAGIC: &[u8; 8] = b"WTIDX\x00\x01\n";
 /// Entries kept at most.
