@@ -55,7 +55,9 @@ use wiretale_engine::story::ConnName;
 /// 5: the filter index's irregular packets (those a re-filter decodes one by one).
 /// 6: [`Packed`] lists as zstd-compressed blocks of records (saved as they are held).
 /// 7: the story's lines without text offsets, its texts a [`Packed`] list.
-pub const FORMAT: u32 = 7;
+/// 8: the filter index's protocol-presence bits of the packets with notes, and which
+/// connections are UDP on port 53 (re-filtering `http`, `dns`, ... without decodes).
+pub const FORMAT: u32 = 8;
 /// First bytes of every cache file.
 const MAGIC: &[u8; 8] = b"WTIDX\x00\x01\n";
 /// Entries kept at most.

@@ -106,6 +106,10 @@ pub struct EngineSource {
     /// usually none): a display filter keeps them on no connection
     /// (`EngineSource::refilter`).
     http_bare: Vec<u32>,
+    /// Each finished connection's application kind (by position in `Shared::conns`;
+    /// see `view::app_code`): a display filter on it (`dns`) decides the connection
+    /// list without decoding the records (`EngineSource::refilter`).
+    conn_app: Vec<u8>,
     all_story: Arc<Story>,
     /// The lists limited by the focus (`None`: the filtered or `all_*` lists are shown).
     focused: Option<Focused>,
@@ -389,6 +393,7 @@ impl EngineSource {
             all_http: Vec::new(),
             http_ts: Vec::new(),
             http_bare: Vec::new(),
+            conn_app: Vec::new(),
             all_story: Arc::default(),
             focused: None,
             filtered: None,
@@ -510,6 +515,9 @@ impl EngineSource {
                 *slot = i as u32;
             }
             self.tls_conns.add(c);
+            if self.conn_app.len() == i {
+                self.conn_app.push(view::app_code(c.app));
+            }
             let id = c.conn.id.0;
             unsorted |= self.all_conns.last().is_some_and(|&l| l > id);
             self.all_conns.push(id);
@@ -588,6 +596,7 @@ impl EngineSource {
             self.all_http.shrink_to_fit();
             self.http_ts.shrink_to_fit();
             self.conn_pos.shrink_to_fit();
+            self.conn_app.shrink_to_fit();
         }
         true
     }

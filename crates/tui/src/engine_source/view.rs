@@ -5,7 +5,7 @@ use super::producer::Shared;
 use super::{rows, EngineSource, Filtered, Focused};
 use crate::story::Story;
 use wiretale_engine::analysis::packet_table::PacketTable;
-use wiretale_engine::analysis::ConnVerdicts;
+use wiretale_engine::analysis::{AppKind, ConnVerdicts};
 use wiretale_engine::base::{ConnId, PacketId};
 use wiretale_engine::capture::FrameStore;
 use wiretale_engine::filter::Filter;
@@ -146,6 +146,10 @@ impl EngineSource {
         let cover = self.conn_coverage();
         let hit_conns = &cover.hit;
         let (verdicts, conn_pos, shared) = (&self.conn_verdicts, &self.conn_pos, &*sh);
+        // The filter's answer on a connection's own fields by its application kind,
+        // when the kind alone decides it (see `app_code`).
+        let by_app = APP_KINDS.map(|k| wiretale_engine::analysis::conn_app_verdict(filter, k));
+        let conn_app = &self.conn_app;
         // The whole lists' entries that the rules keep, in the whole lists' order; the
         // records the shortcuts leave are decoded on all cores.
         let conns = par_filter(&self.all_conns, |id| {
@@ -159,6 +163,10 @@ impl EngineSource {
             let Some(&pos) = conn_pos.get(id as usize) else {
                 return false;
             };
+            let app = conn_app.get(pos as usize).map(|&a| by_app[usize::from(a)]);
+            if let Some(Some(v)) = app {
+                return v;
+            }
             let name = shared.names.get(pos as usize).flatten();
             shared.conns.get(pos as usize).is_some_and(|c| {
                 wiretale_engine::analysis::select::conn_matches(
@@ -346,6 +354,26 @@ fn evaluate_filter(
         filter,
         &ids,
     ))
+}
+
+/// The application kinds a connection record may have, by [`app_code`].
+pub(super) const APP_KINDS: [Option<AppKind>; 5] = [
+    None,
+    Some(AppKind::Http),
+    Some(AppKind::Tls),
+    Some(AppKind::Dns),
+    Some(AppKind::Quic),
+];
+
+/// A connection's application kind in a byte: its index in [`APP_KINDS`].
+pub(super) fn app_code(app: Option<AppKind>) -> u8 {
+    match app {
+        None => 0,
+        Some(AppKind::Http) => 1,
+        Some(AppKind::Tls) => 2,
+        Some(AppKind::Dns) => 3,
+        Some(AppKind::Quic) => 4,
+    }
 }
 
 /// The `ids` that `keep` keeps, in order: split over the cores when there are many
