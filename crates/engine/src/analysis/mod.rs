@@ -36,7 +36,7 @@ pub use engine::{Census, Decoders, Engine, EngineConfig, PacketSummary};
 pub use follow::{Followed, Follower, Turn};
 pub use index::{
     filter_ids, filter_index, filter_index_conns, filter_index_split, filter_index_split_conns,
-    filter_index_split_stats, conn_app_verdict, PassStats,
+    filter_index_bits, filter_index_split_stats, conn_app_verdict, MatchBits, PassStats,
     ConnVerdicts, FilterContext, FilterIndex, PacketContext, Redecoder,
 };
 pub use limits::{AppLimits, LimitTally, Limits, LIMIT_ANOMALIES};

@@ -128,7 +128,7 @@ pub struct EngineSource {
     focus: Option<u32>,
     filter: Option<Filter>,
     /// Packet ids shown, when focus or a filter limits them.
-    view: Option<Vec<u32>>,
+    view: Option<view::Shown>,
     /// Facts already scanned into `view`.
     view_scanned: usize,
     indexed: f64,
@@ -456,7 +456,7 @@ impl EngineSource {
     /// Packet id at view position `index`.
     fn id_at(&self, index: usize) -> Option<u32> {
         match &self.view {
-            Some(v) => v.get(index).copied(),
+            Some(v) => v.get(index, &self.matched),
             None => (index < self.table.len()).then_some(index as u32),
         }
     }
@@ -862,7 +862,7 @@ impl DataSource for EngineSource {
         let id = u32::try_from(number.checked_sub(1)?).ok()?;
         match &self.view {
             None => ((id as usize) < self.table.len()).then_some(id as usize),
-            Some(v) => v.binary_search(&id).ok(),
+            Some(v) => v.position(id, &self.matched),
         }
     }
 
@@ -1189,7 +1189,7 @@ impl EngineSource {
             .read()
             .map_err(|_| "frame store unavailable".to_string())?;
         let ids: Vec<PacketId> = match &self.view {
-            Some(v) => v.iter().map(|&i| PacketId(i)).collect(),
+            Some(v) => v.ids(&self.matched).map(PacketId).collect(),
             None => (0..self.table.len() as u32).map(PacketId).collect(),
         };
         let what = match (self.focus, &self.filter) {

@@ -161,3 +161,39 @@ fn filtered_lists_equal_every_record_evaluated() {
     assert!(exchanges > 1_000, "{exchanges}");
     assert!(by_app > 5_000, "{by_app}");
 }
+
+/// A view over the matched set finds the n-th packet and a packet's position as the
+/// list of the same ids does, across blocks, at their edges and past the end.
+#[test]
+fn matched_view_equals_the_list_of_its_ids() {
+    use super::view::{IdSet, Ranks, Shown};
+    let mut set = IdSet::default();
+    let mut ids = Vec::new();
+    // Dense runs, gaps longer than a rank block, single ids at word edges.
+    let mut x: u64 = 7;
+    for id in 0..5_000u32 {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let keep = match id {
+            0..=700 => x >> 61 != 0,
+            701..=2_000 => false,
+            2_000..=3_000 => id % 64 == 0 || id % 64 == 63,
+            _ => x >> 62 == 0,
+        };
+        if keep {
+            set.insert(id);
+            ids.push(id);
+        }
+    }
+    let bits = Shown::Matched(Ranks::of(&set));
+    let list = Shown::Ids(ids.clone());
+    assert_eq!(bits.len(), ids.len());
+    for n in 0..ids.len() + 3 {
+        assert_eq!(bits.get(n, &set), list.get(n, &set), "{n}");
+    }
+    for id in 0..5_100 {
+        assert_eq!(bits.position(id, &set), list.position(id, &set), "{id}");
+    }
+    assert_eq!(bits.ids(&set).collect::<Vec<_>>(), ids);
+    let empty = IdSet::default();
+    assert_eq!(Shown::Matched(Ranks::of(&empty)).get(0, &empty), None);
+}
