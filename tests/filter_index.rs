@@ -277,7 +277,10 @@ fn application_kind_decides_exactly_the_fields_it_knows() {
             }
         }
     }
-    assert!(checked > 10_000 && decided * 2 > checked, "{decided} of {checked}");
+    assert!(
+        checked > 10_000 && decided * 2 > checked,
+        "{decided} of {checked}"
+    );
 }
 
 fn files() -> Vec<PathBuf> {

@@ -102,7 +102,14 @@ mod tests {
         assert_eq!(bits, [1, 2, 4, 8, 16, 32]);
         assert_eq!(bit(id("dns")), Some(DNS));
         assert_eq!(bit(id("tls")), Some(TLS));
-        for name in ["tcp", "udp", "dns.qry.name", "http.host", "tls.sni", "ip.addr"] {
+        for name in [
+            "tcp",
+            "udp",
+            "dns.qry.name",
+            "http.host",
+            "tls.sni",
+            "ip.addr",
+        ] {
             assert!(!is_presence(id(name)), "{name}");
         }
         assert!(is_presence(id("ssl")));

@@ -427,7 +427,10 @@ impl Ranks {
         let words = set.0.get(block * RANK_BLOCK..w).unwrap_or(&[]);
         before as usize
             + words.iter().map(|x| x.count_ones() as usize).sum::<usize>()
-            + set.0.get(w).map_or(0, |x| (x & ((1u64 << b) - 1)).count_ones() as usize)
+            + set
+                .0
+                .get(w)
+                .map_or(0, |x| (x & ((1u64 << b) - 1)).count_ones() as usize)
     }
 }
 
