@@ -12,8 +12,8 @@ use std::process::Command;
 use proptest::prelude::*;
 use wiretale::analysis::select::conn_matches;
 use wiretale::analysis::{
-    filter_index, filter_index_split, filter_index_split_conns, ConnOutcome, ConnRecord, Engine,
-    EngineConfig, FilterIndex, PacketTable, Redecoder, RelNumbers,
+    conn_app_verdict, filter_index, filter_index_split, filter_index_split_stats, ConnOutcome,
+    ConnRecord, Engine, EngineConfig, FilterIndex, PacketTable, Redecoder, RelNumbers,
 };
 use wiretale::base::PacketId;
 use wiretale::capture::FrameStore;
@@ -83,6 +83,43 @@ fn flow_expressions() -> Vec<&'static str> {
         "udp.port == 53 and !dns.flags.response",
         "http.request or dns.qry.name contains \"a\"",
         "tcp.port == 80 and conn.client == 10.0.0.0/8",
+        // Protocol presence alone, which the packets' presence bits decide (no decode:
+        // see `presence_only`), and mixed with other fields.
+        "http",
+        "dns",
+        "tls",
+        "quic",
+        "!tls",
+        "!http",
+        "dns || http",
+        "tls and !http",
+        "http2 or http3",
+        "!(dns or tls or quic)",
+        "http && tcp.port == 80",
+        "dns and !udp",
+        "tls and tcp.port != 443",
+        "quic and http3",
+        "http and http.request",
+        "!dns and dns.qry.name",
+    ]
+}
+
+/// The expressions of [`flow_expressions`] that read protocol-presence fields only: a
+/// re-filter decodes no packet for them but the irregular ones.
+fn presence_only() -> Vec<&'static str> {
+    vec![
+        "http",
+        "dns",
+        "tls",
+        "quic",
+        "!tls",
+        "!http",
+        "dns || http",
+        "tls and !http",
+        "http2 or http3",
+        "!(dns or tls or quic)",
+        "quic or tls",
+        "!dns",
     ]
 }
 
@@ -137,7 +174,7 @@ fn shortcut_equals_full_evaluation_everywhere() {
     use wiretale::analysis::index::filter_ids_exhaustive;
     let exprs = expressions();
     let (mut compared, mut irregular, mut packets, mut hits) = (0, 0, 0, 0);
-    let mut verdicts = 0;
+    let (mut verdicts, mut by_presence, mut by_app) = (0, 0, 0);
     for file in files() {
         let mut store = FrameStore::open(&file).unwrap();
         store.index_all();
@@ -151,9 +188,18 @@ fn shortcut_equals_full_evaluation_everywhere() {
             let full = filter_ids_exhaustive(&store, &table, &idx, &filter, &all);
             let at = || format!("{} `{expr}`", file.display());
             for parts in [1, 2, 5] {
-                let (got, told) = filter_index_split_conns(&store, &table, &idx, &filter, parts);
+                let (got, told, stats) =
+                    filter_index_split_stats(&store, &table, &idx, &filter, parts);
                 let got: Vec<u32> = got.iter().map(|p| p.0).collect();
                 assert_eq!(got, full, "{} in {parts} parts", at());
+                by_presence += stats.by_presence;
+                if presence_only().contains(&expr.as_str()) {
+                    assert!(
+                        stats.decoded <= idx.irregular(),
+                        "{} in {parts} parts: {stats:?}",
+                        at()
+                    );
+                }
                 // What the packets told of a connection's own fields is `conns -Y`'s
                 // answer on its record.
                 for (c, name) in &conns {
@@ -168,6 +214,15 @@ fn shortcut_equals_full_evaluation_everywhere() {
                         );
                         verdicts += 1;
                     }
+                }
+            }
+            // A connection's application kind, when it decides the filter on the
+            // connection's own fields, gives `conns -Y`'s answer.
+            for (c, name) in &conns {
+                if let Some(v) = conn_app_verdict(&filter, c.app) {
+                    let want = conn_matches(&idx, &filter, c, name.as_deref());
+                    assert_eq!(v, want, "{} connection {}", at(), c.conn.id.0);
+                    by_app += 1;
                 }
             }
             assert_eq!(
@@ -194,6 +249,38 @@ fn shortcut_equals_full_evaluation_everywhere() {
     );
     assert!(hits > 10_000, "{hits}");
     assert!(verdicts > 10_000, "{verdicts}");
+    assert!(by_presence > 100_000, "{by_presence}");
+    assert!(by_app > 10_000, "{by_app}");
+}
+
+/// [`conn_app_verdict`] knows which fields `conns -Y`'s view of a connection gives
+/// values: every field of the registry, tested bare, on every connection of the
+/// shared captures, either is left open or gets the view's answer.
+#[test]
+fn application_kind_decides_exactly_the_fields_it_knows() {
+    let (mut checked, mut decided) = (0, 0);
+    for file in files().into_iter().take(40) {
+        let mut store = FrameStore::open(&file).unwrap();
+        store.index_all();
+        let (_, idx, conns) = build_index_as_the_tui(&store);
+        for def in wiretale::filter::fields::all() {
+            let Ok(filter) = Filter::compile(def.name) else {
+                continue;
+            };
+            for (c, name) in &conns {
+                let want = conn_matches(&idx, &filter, c, name.as_deref());
+                if let Some(v) = conn_app_verdict(&filter, c.app) {
+                    assert_eq!(v, want, "{} `{}` {}", file.display(), def.name, c.conn.id.0);
+                    decided += 1;
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        checked > 10_000 && decided * 2 > checked,
+        "{decided} of {checked}"
+    );
 }
 
 fn files() -> Vec<PathBuf> {

@@ -25,6 +25,7 @@ mod limits;
 mod notes;
 pub mod packet_table;
 pub mod packet_view;
+mod presence;
 pub mod quic_follow;
 pub mod records;
 pub mod select;
@@ -34,8 +35,9 @@ pub use crate::story::{AppKind, ConnRecord, HttpRecord, TlsSummary};
 pub use engine::{Census, Decoders, Engine, EngineConfig, PacketSummary};
 pub use follow::{Followed, Follower, Turn};
 pub use index::{
-    filter_ids, filter_index, filter_index_conns, filter_index_split, filter_index_split_conns,
-    ConnVerdicts, FilterContext, FilterIndex, PacketContext, Redecoder,
+    conn_app_verdict, filter_ids, filter_index, filter_index_bits, filter_index_conns,
+    filter_index_split, filter_index_split_conns, filter_index_split_stats, ConnVerdicts,
+    FilterContext, FilterIndex, MatchBits, PacketContext, PassStats, Redecoder,
 };
 pub use limits::{AppLimits, LimitTally, Limits, LIMIT_ANOMALIES};
 pub use notes::{AppData, AppNote, H2FrameField, HttpNote, TlsField, TlsFields, TlsHandshakeField};

@@ -58,7 +58,9 @@ use wiretale_engine::story::ConnName;
 /// 8: the frame store's index as a `u16` gap from the packet before (a base per 32
 /// packets, the gaps that do not fit kept whole); the packet table's notes found by
 /// their rank among the rows (a count per 64 rows instead of each noted packet's id).
-pub const FORMAT: u32 = 8;
+/// 9: the filter index's protocol-presence bits of the packets with notes, and which
+/// connections are UDP on port 53 (re-filtering `http`, `dns`, ... without decodes).
+pub const FORMAT: u32 = 9;
 /// First bytes of every cache file.
 const MAGIC: &[u8; 8] = b"WTIDX\x00\x01\n";
 /// Entries kept at most.

@@ -106,6 +106,10 @@ pub struct EngineSource {
     /// usually none): a display filter keeps them on no connection
     /// (`EngineSource::refilter`).
     http_bare: Vec<u32>,
+    /// Each finished connection's application kind (by position in `Shared::conns`;
+    /// see `view::app_code`): a display filter on it (`dns`) decides the connection
+    /// list without decoding the records (`EngineSource::refilter`).
+    conn_app: Vec<u8>,
     all_story: Arc<Story>,
     /// The lists limited by the focus (`None`: the filtered or `all_*` lists are shown).
     focused: Option<Focused>,
@@ -124,7 +128,7 @@ pub struct EngineSource {
     focus: Option<u32>,
     filter: Option<Filter>,
     /// Packet ids shown, when focus or a filter limits them.
-    view: Option<Vec<u32>>,
+    view: Option<view::Shown>,
     /// Facts already scanned into `view`.
     view_scanned: usize,
     indexed: f64,
@@ -389,6 +393,7 @@ impl EngineSource {
             all_http: Vec::new(),
             http_ts: Vec::new(),
             http_bare: Vec::new(),
+            conn_app: Vec::new(),
             all_story: Arc::default(),
             focused: None,
             filtered: None,
@@ -451,7 +456,7 @@ impl EngineSource {
     /// Packet id at view position `index`.
     fn id_at(&self, index: usize) -> Option<u32> {
         match &self.view {
-            Some(v) => v.get(index).copied(),
+            Some(v) => v.get(index, &self.matched),
             None => (index < self.table.len()).then_some(index as u32),
         }
     }
@@ -510,6 +515,9 @@ impl EngineSource {
                 *slot = i as u32;
             }
             self.tls_conns.add(c);
+            if self.conn_app.len() == i {
+                self.conn_app.push(view::app_code(c.app));
+            }
             let id = c.conn.id.0;
             unsorted |= self.all_conns.last().is_some_and(|&l| l > id);
             self.all_conns.push(id);
@@ -588,6 +596,7 @@ impl EngineSource {
             self.all_http.shrink_to_fit();
             self.http_ts.shrink_to_fit();
             self.conn_pos.shrink_to_fit();
+            self.conn_app.shrink_to_fit();
         }
         true
     }
@@ -853,7 +862,7 @@ impl DataSource for EngineSource {
         let id = u32::try_from(number.checked_sub(1)?).ok()?;
         match &self.view {
             None => ((id as usize) < self.table.len()).then_some(id as usize),
-            Some(v) => v.binary_search(&id).ok(),
+            Some(v) => v.position(id, &self.matched),
         }
     }
 
@@ -1180,7 +1189,7 @@ impl EngineSource {
             .read()
             .map_err(|_| "frame store unavailable".to_string())?;
         let ids: Vec<PacketId> = match &self.view {
-            Some(v) => v.iter().map(|&i| PacketId(i)).collect(),
+            Some(v) => v.ids(&self.matched).map(PacketId).collect(),
             None => (0..self.table.len() as u32).map(PacketId).collect(),
         };
         let what = match (self.focus, &self.filter) {

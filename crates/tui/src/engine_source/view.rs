@@ -5,7 +5,7 @@ use super::producer::Shared;
 use super::{rows, EngineSource, Filtered, Focused};
 use crate::story::Story;
 use wiretale_engine::analysis::packet_table::PacketTable;
-use wiretale_engine::analysis::ConnVerdicts;
+use wiretale_engine::analysis::{AppKind, ConnVerdicts};
 use wiretale_engine::base::{ConnId, PacketId};
 use wiretale_engine::capture::FrameStore;
 use wiretale_engine::filter::Filter;
@@ -146,6 +146,10 @@ impl EngineSource {
         let cover = self.conn_coverage();
         let hit_conns = &cover.hit;
         let (verdicts, conn_pos, shared) = (&self.conn_verdicts, &self.conn_pos, &*sh);
+        // The filter's answer on a connection's own fields by its application kind,
+        // when the kind alone decides it (see `app_code`).
+        let by_app = APP_KINDS.map(|k| wiretale_engine::analysis::conn_app_verdict(filter, k));
+        let conn_app = &self.conn_app;
         // The whole lists' entries that the rules keep, in the whole lists' order; the
         // records the shortcuts leave are decoded on all cores.
         let conns = par_filter(&self.all_conns, |id| {
@@ -159,6 +163,10 @@ impl EngineSource {
             let Some(&pos) = conn_pos.get(id as usize) else {
                 return false;
             };
+            let app = conn_app.get(pos as usize).map(|&a| by_app[usize::from(a)]);
+            if let Some(Some(v)) = app {
+                return v;
+            }
             let name = shared.names.get(pos as usize).flatten();
             shared.conns.get(pos as usize).is_some_and(|c| {
                 wiretale_engine::analysis::select::conn_matches(
@@ -276,7 +284,7 @@ impl EngineSource {
         self.view = if self.focus.is_none() && self.filter.is_none() {
             None
         } else {
-            Some(Vec::new())
+            Some(Shown::Ids(Vec::new()))
         };
         self.extend_view()
     }
@@ -288,30 +296,35 @@ impl EngineSource {
             return Ok(());
         }
         let from = self.view_scanned;
-        let new: Vec<u32> = match &self.filter {
+        if let Some(f) = &self.filter {
             // The whole capture's matches (the other views need them), then the focus.
-            Some(f) => {
-                let st = self.store.read().map_err(|_| "frame store unavailable")?;
-                let sh = self.shared.read().map_err(|_| "analysis unavailable")?;
-                let hits =
-                    evaluate_filter(f, &st, &self.table, &sh, from, &mut self.conn_verdicts)?;
-                for &id in &hits {
-                    self.matched.insert(id);
-                }
-                match self.focus {
-                    Some(c) => hits
-                        .into_iter()
-                        .filter(|&id| self.table.get(id).and_then(|f| f.conn()) == Some(ConnId(c)))
-                        .collect(),
-                    None => hits,
-                }
+            let st = self.store.read().map_err(|_| "frame store unavailable")?;
+            let sh = self.shared.read().map_err(|_| "analysis unavailable")?;
+            evaluate_filter(
+                f,
+                &st,
+                &self.table,
+                &sh,
+                from,
+                &mut self.conn_verdicts,
+                &mut self.matched,
+            )?;
+        }
+        let new: Vec<u32> = match (&self.filter, self.focus) {
+            (Some(_), Some(c)) => self
+                .table
+                .packets_of(ConnId(c), from)
+                .filter(|&id| self.matched.contains(id))
+                .collect(),
+            // The view reads the matched set itself.
+            (Some(_), None) => {
+                self.view = Some(Shown::Matched(Ranks::of(&self.matched)));
+                Vec::new()
             }
-            None => match self.focus {
-                Some(c) => self.table.packets_of(ConnId(c), from).collect(),
-                None => (from as u32..self.table.len() as u32).collect(),
-            },
+            (None, Some(c)) => self.table.packets_of(ConnId(c), from).collect(),
+            (None, None) => (from as u32..self.table.len() as u32).collect(),
         };
-        if let Some(view) = &mut self.view {
+        if let Some(Shown::Ids(view)) = &mut self.view {
             view.extend(new);
         }
         self.view_scanned = self.table.len();
@@ -319,11 +332,114 @@ impl EngineSource {
     }
 }
 
-/// The packets from `from` on that match `filter`, using the filter index the worker
-/// builds beside the packet table (see `analysis::index`). From the first packet, the
-/// whole capture is split over the cores (`filter_index`: the same packets as one
-/// pass); packets that arrived later are filtered on their own (`filter_ids`). From
-/// the first packet, `conns` gets what the packets told of the connections' own fields.
+/// The packet ids a view shows, increasing.
+pub(super) enum Shown {
+    /// Listed (a focused connection's packets, with or without a filter).
+    Ids(Vec<u32>),
+    /// Every packet the display filter matched (`EngineSource::matched`): no list of
+    /// ids (80 MB when `tcp.port == 80` selects the 20 M packets of the 5 GB capture).
+    Matched(Ranks),
+}
+
+impl Shown {
+    /// Packets shown.
+    pub(super) fn len(&self) -> usize {
+        match self {
+            Shown::Ids(v) => v.len(),
+            Shown::Matched(r) => r.len,
+        }
+    }
+
+    /// The packet id at position `index` (`matched`: the filter's set).
+    pub(super) fn get(&self, index: usize, matched: &IdSet) -> Option<u32> {
+        match self {
+            Shown::Ids(v) => v.get(index).copied(),
+            Shown::Matched(r) => r.nth(matched, index),
+        }
+    }
+
+    /// The position of packet `id`, when shown.
+    pub(super) fn position(&self, id: u32, matched: &IdSet) -> Option<usize> {
+        match self {
+            Shown::Ids(v) => v.binary_search(&id).ok(),
+            Shown::Matched(r) => matched.contains(id).then(|| r.rank(matched, id)),
+        }
+    }
+
+    /// The ids shown, increasing.
+    pub(super) fn ids<'a>(&'a self, matched: &'a IdSet) -> Box<dyn Iterator<Item = u32> + 'a> {
+        match self {
+            Shown::Ids(v) => Box::new(v.iter().copied()),
+            Shown::Matched(_) => Box::new(matched.iter()),
+        }
+    }
+}
+
+/// Words of an [`IdSet`] per [`Ranks`] block.
+const RANK_BLOCK: usize = 8;
+
+/// Where the n-th member of an [`IdSet`] is: the members before each block of
+/// [`RANK_BLOCK`] words (512 ids), 4 bytes a block (160 KB for 20 M packets).
+pub(super) struct Ranks {
+    before: Vec<u32>,
+    len: usize,
+}
+
+impl Ranks {
+    pub(super) fn of(set: &IdSet) -> Ranks {
+        let mut before = Vec::with_capacity(set.0.len().div_ceil(RANK_BLOCK));
+        let mut len = 0;
+        for block in set.0.chunks(RANK_BLOCK) {
+            before.push(len as u32);
+            len += block.iter().map(|w| w.count_ones() as usize).sum::<usize>();
+        }
+        Ranks { before, len }
+    }
+
+    /// The member at position `n` (0 = the smallest).
+    fn nth(&self, set: &IdSet, n: usize) -> Option<u32> {
+        if n >= self.len {
+            return None;
+        }
+        let block = self.before.partition_point(|&b| b as usize <= n) - 1;
+        let mut left = n - self.before[block] as usize;
+        for (i, &w) in set.0.iter().enumerate().skip(block * RANK_BLOCK) {
+            let ones = w.count_ones() as usize;
+            if left < ones {
+                let mut bits = w;
+                for _ in 0..left {
+                    bits &= bits - 1;
+                }
+                return Some((i * 64) as u32 + bits.trailing_zeros());
+            }
+            left -= ones;
+        }
+        None
+    }
+
+    /// Members smaller than `id`.
+    fn rank(&self, set: &IdSet, id: u32) -> usize {
+        let (w, b) = (id as usize / 64, id % 64);
+        let block = w / RANK_BLOCK;
+        let Some(&before) = self.before.get(block) else {
+            return self.len;
+        };
+        let words = set.0.get(block * RANK_BLOCK..w).unwrap_or(&[]);
+        before as usize
+            + words.iter().map(|x| x.count_ones() as usize).sum::<usize>()
+            + set
+                .0
+                .get(w)
+                .map_or(0, |x| (x & ((1u64 << b) - 1)).count_ones() as usize)
+    }
+}
+
+/// Adds the packets from `from` on that match `filter` to `matched`, using the filter
+/// index the worker builds beside the packet table (see `analysis::index`). From the
+/// first packet, the whole capture is split over the cores (`filter_index_bits`: the
+/// same packets as one pass, as bits, which become `matched` as they are); packets that
+/// arrived later are filtered on their own (`filter_ids`). From the first packet,
+/// `conns` gets what the packets told of the connections' own fields.
 fn evaluate_filter(
     filter: &Filter,
     store: &FrameStore,
@@ -331,21 +447,40 @@ fn evaluate_filter(
     shared: &Shared,
     from: usize,
     conns: &mut ConnVerdicts,
-) -> Result<Vec<u32>, String> {
+    matched: &mut IdSet,
+) -> Result<(), String> {
     if from == 0 && table.first_id() == 0 {
-        let (hits, verdicts) =
-            wiretale_engine::analysis::filter_index_conns(store, table, &shared.index, filter);
+        let (bits, verdicts) =
+            wiretale_engine::analysis::filter_index_bits(store, table, &shared.index, filter);
         *conns = verdicts;
-        return Ok(hits.into_iter().map(|p| p.0).collect());
+        *matched = IdSet(bits.words);
+        return Ok(());
     }
     let ids: Vec<u32> = (from as u32..table.len() as u32).collect();
-    Ok(wiretale_engine::analysis::filter_ids(
-        store,
-        table,
-        &shared.index,
-        filter,
-        &ids,
-    ))
+    for id in wiretale_engine::analysis::filter_ids(store, table, &shared.index, filter, &ids) {
+        matched.insert(id);
+    }
+    Ok(())
+}
+
+/// The application kinds a connection record may have, by [`app_code`].
+pub(super) const APP_KINDS: [Option<AppKind>; 5] = [
+    None,
+    Some(AppKind::Http),
+    Some(AppKind::Tls),
+    Some(AppKind::Dns),
+    Some(AppKind::Quic),
+];
+
+/// A connection's application kind in a byte: its index in [`APP_KINDS`].
+pub(super) fn app_code(app: Option<AppKind>) -> u8 {
+    match app {
+        None => 0,
+        Some(AppKind::Http) => 1,
+        Some(AppKind::Tls) => 2,
+        Some(AppKind::Dns) => 3,
+        Some(AppKind::Quic) => 4,
+    }
 }
 
 /// The `ids` that `keep` keeps, in order: split over the cores when there are many
@@ -392,7 +527,7 @@ pub(super) struct ConnCoverage {
 pub(super) struct IdSet(Vec<u64>);
 
 impl IdSet {
-    fn insert(&mut self, c: u32) {
+    pub(super) fn insert(&mut self, c: u32) {
         let (w, b) = (c as usize / 64, c % 64);
         if self.0.len() <= w {
             self.0.resize(w + 1, 0);

@@ -61,6 +61,14 @@ fn expressions() -> Vec<String> {
             "!dns",
             "dns or http.host contains \"a\"",
             "conn.state == \"SF\" and tcp",
+            "dns",
+            "http",
+            "tls",
+            "quic",
+            "!tls",
+            "dns || http",
+            "tls and !http",
+            "http && tcp.port == 80",
         ]
         .map(str::to_string),
     );
@@ -70,7 +78,7 @@ fn expressions() -> Vec<String> {
 /// The lists `refilter` made for the current filter, against the rules applied to
 /// every record (decoded): a connection with a matched packet or matching own
 /// fields, an exchange with a matched packet.
-fn check_lists(s: &EngineSource, what: &str) -> (usize, usize) {
+fn check_lists(s: &EngineSource, what: &str) -> (usize, usize, usize) {
     let filter = s.filter.as_ref().expect("a filter");
     let f = s.filtered.as_ref().expect("filtered lists");
     let sh = s.shared.read().unwrap();
@@ -115,13 +123,24 @@ fn check_lists(s: &EngineSource, what: &str) -> (usize, usize) {
         .iter()
         .filter(|&&c| s.conn_verdicts.get(ConnId(c)).is_some())
         .count();
-    (decided, http.len())
+    // Connections left to their application kind (`view::app_code`).
+    let by_app = s
+        .all_conns
+        .iter()
+        .filter(|&&c| !hit.contains(c) && s.conn_verdicts.get(ConnId(c)).is_none())
+        .filter_map(|&c| s.conn_app.get(*s.conn_pos.get(c as usize)? as usize))
+        .filter(|&&a| {
+            let kind = super::view::APP_KINDS[usize::from(a)];
+            wiretale_engine::analysis::conn_app_verdict(filter, kind).is_some()
+        })
+        .count();
+    (decided, http.len(), by_app)
 }
 
 #[test]
 fn filtered_lists_equal_every_record_evaluated() {
     let exprs = expressions();
-    let (mut decided, mut exchanges, mut compared) = (0, 0, 0);
+    let (mut decided, mut exchanges, mut compared, mut by_app) = (0, 0, 0, 0);
     for file in captures() {
         let mut s = EngineSource::open_file(&file).expect("open");
         assert!(s.wait_done(Duration::from_secs(60)), "{}", file.display());
@@ -129,8 +148,9 @@ fn filtered_lists_equal_every_record_evaluated() {
             if s.apply_filter(expr).is_err() {
                 continue;
             }
-            let (d, h) = check_lists(&s, &format!("{} `{expr}`", file.display()));
+            let (d, h, a) = check_lists(&s, &format!("{} `{expr}`", file.display()));
             decided += d;
+            by_app += a;
             exchanges += h;
             compared += 1;
         }
@@ -139,4 +159,43 @@ fn filtered_lists_equal_every_record_evaluated() {
     // The shortcuts had work: connections answered by their packets, exchanges kept.
     assert!(decided > 5_000, "{decided}");
     assert!(exchanges > 1_000, "{exchanges}");
+    assert!(by_app > 5_000, "{by_app}");
+}
+
+/// A view over the matched set finds the n-th packet and a packet's position as the
+/// list of the same ids does, across blocks, at their edges and past the end.
+#[test]
+fn matched_view_equals_the_list_of_its_ids() {
+    use super::view::{IdSet, Ranks, Shown};
+    let mut set = IdSet::default();
+    let mut ids = Vec::new();
+    // Dense runs, gaps longer than a rank block, single ids at word edges.
+    let mut x: u64 = 7;
+    for id in 0..5_000u32 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let keep = match id {
+            0..=700 => x >> 61 != 0,
+            701..=2_000 => false,
+            2_001..=3_000 => id % 64 == 0 || id % 64 == 63,
+            _ => x >> 62 == 0,
+        };
+        if keep {
+            set.insert(id);
+            ids.push(id);
+        }
+    }
+    let bits = Shown::Matched(Ranks::of(&set));
+    let list = Shown::Ids(ids.clone());
+    assert_eq!(bits.len(), ids.len());
+    for n in 0..ids.len() + 3 {
+        assert_eq!(bits.get(n, &set), list.get(n, &set), "{n}");
+    }
+    for id in 0..5_100 {
+        assert_eq!(bits.position(id, &set), list.position(id, &set), "{id}");
+    }
+    assert_eq!(bits.ids(&set).collect::<Vec<_>>(), ids);
+    let empty = IdSet::default();
+    assert_eq!(Shown::Matched(Ranks::of(&empty)).get(0, &empty), None);
 }
