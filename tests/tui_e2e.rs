@@ -124,6 +124,13 @@ impl Tmux {
         }
     }
 
+    /// The terminal goes away, as when its window is closed (its server killed).
+    fn close(&self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+
     fn wait_gone(&self) {
         let t = Instant::now();
         while self.alive() {
@@ -135,9 +142,7 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
+        self.close();
     }
 }
 
@@ -359,17 +364,10 @@ fn live_capture_on_loopback_shows_the_traffic() {
 #[test]
 fn closing_the_terminal_ends_the_tui() {
     for (how, wrap) in [("SIGHUP", ""), ("no SIGHUP", "setsid -w ")] {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (script, pidfile) = tui_script(dir.path(), "");
-        let t = Tmux::start(&format!("{wrap}sh {}", script.display()), 120, 40);
-        t.wait_for(&["175 packets"]);
-        let pid = std::fs::read_to_string(&pidfile).expect("pid file");
-        let proc_dir = Path::new("/proc").join(pid.trim());
+        let (_dir, t, pid) = tui_in_tmux(wrap, "");
+        let proc_dir = Path::new("/proc").join(&pid);
         assert!(running(&proc_dir), "{how}: the TUI runs");
-        // The terminal goes away as when its window is closed.
-        let _ = Command::new("tmux")
-            .args(["-L", &t.socket, "kill-server"])
-            .output();
+        t.close();
         wait_gone(&proc_dir, &format!("{how}: its terminal closed"));
     }
 }
@@ -378,17 +376,8 @@ fn closing_the_terminal_ends_the_tui() {
 /// shell's next line shows on the normal screen) and the exit status is 0.
 #[test]
 fn sigterm_restores_the_terminal_and_exits() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (script, pidfile) = tui_script(dir.path(), "echo exit status $?; sleep 60");
-    let t = Tmux::start(&format!("sh {}", script.display()), 120, 40);
-    t.wait_for(&["175 packets"]);
-    let pid = std::fs::read_to_string(&pidfile).expect("pid file");
-    let ok = Command::new("kill")
-        .args(["-TERM", pid.trim()])
-        .status()
-        .expect("kill")
-        .success();
-    assert!(ok, "kill -TERM {pid}");
+    let (_dir, t, pid) = tui_in_tmux("", "echo exit status $?; sleep 60");
+    sigterm(&pid);
     let s = t.wait_for(&["exit status 0"]);
     assert!(!s.contains("175 packets"), "the TUI's screen was left: {s}");
 }
@@ -402,27 +391,38 @@ fn sigterm_restores_the_terminal_and_exits() {
 #[test]
 fn a_kill_then_the_terminal_closing_ends_the_tui() {
     for gap_ms in [0u64, 20, 40, 60, 80, 100] {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (script, pidfile) = tui_script(dir.path(), "");
-        let t = Tmux::start(&format!("setsid -w sh {}", script.display()), 120, 40);
-        t.wait_for(&["175 packets"]);
-        let pid = std::fs::read_to_string(&pidfile).expect("pid file");
-        let proc_dir = Path::new("/proc").join(pid.trim());
-        let ok = Command::new("kill")
-            .args(["-TERM", pid.trim()])
-            .status()
-            .expect("kill")
-            .success();
-        assert!(ok, "kill -TERM {pid}");
+        let (_dir, t, pid) = tui_in_tmux("setsid -w ", "");
+        let proc_dir = Path::new("/proc").join(&pid);
+        sigterm(&pid);
         std::thread::sleep(Duration::from_millis(gap_ms));
-        let _ = Command::new("tmux")
-            .args(["-L", &t.socket, "kill-server"])
-            .output();
+        t.close();
         wait_gone(
             &proc_dir,
             &format!("a kill and its terminal closing {gap_ms} ms later"),
         );
     }
+}
+
+/// The TUI on the lab page in a terminal of its own, started as `{wrap}sh SCRIPT` (see
+/// [`tui_script`]) and shown: the script's directory (kept while it runs), the terminal
+/// and the TUI's pid.
+fn tui_in_tmux(wrap: &str, after: &str) -> (tempfile::TempDir, Tmux, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (script, pidfile) = tui_script(dir.path(), after);
+    let t = Tmux::start(&format!("{wrap}sh {}", script.display()), 120, 40);
+    t.wait_for(&["175 packets"]);
+    let pid = std::fs::read_to_string(&pidfile).expect("pid file");
+    (dir, t, pid.trim().to_string())
+}
+
+/// `kill -TERM pid`, which must be delivered.
+fn sigterm(pid: &str) {
+    let ok = Command::new("kill")
+        .args(["-TERM", pid])
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok, "kill -TERM {pid}");
 }
 
 /// A script in `dir` that runs the TUI on the lab page in a shell that first writes its
