@@ -38,7 +38,7 @@ fn expressions() -> Vec<String> {
 /// flow-constant fields, those mixed with per-packet ones (either side deciding),
 /// negations and fields that are missing on most packets.
 fn flow_expressions() -> Vec<&'static str> {
-    vec![
+    let mut v = vec![
         "tcp.port == 80",
         "tcp.port == 443 or udp.port == 53",
         "tcp.dstport == 80 and ip.src == 10.0.0.0/8",
@@ -74,38 +74,28 @@ fn flow_expressions() -> Vec<&'static str> {
         // on UDP port 53): mixed with flow-constant ones, negated.
         "tcp.port == 80 && http",
         "dns || tcp.port == 443",
-        "!dns",
         "!http and udp",
         "http or ip.src == 10.0.0.0/8",
-        "quic or tls",
         "dns and ip.src == 192.168.0.0/16",
         "tcp.port == 443 and not tls",
         "udp.port == 53 and !dns.flags.response",
         "http.request or dns.qry.name contains \"a\"",
         "tcp.port == 80 and conn.client == 10.0.0.0/8",
-        // Protocol presence alone, which the packets' presence bits decide (no decode:
-        // see `presence_only`), and mixed with other fields.
-        "http",
-        "dns",
-        "tls",
-        "quic",
-        "!tls",
-        "!http",
-        "dns || http",
-        "tls and !http",
-        "http2 or http3",
-        "!(dns or tls or quic)",
+        // Protocol presence mixed with other fields (alone: `presence_only`).
         "http && tcp.port == 80",
         "dns and !udp",
         "tls and tcp.port != 443",
         "quic and http3",
         "http and http.request",
         "!dns and dns.qry.name",
-    ]
+    ];
+    v.extend(presence_only());
+    v
 }
 
-/// The expressions of [`flow_expressions`] that read protocol-presence fields only: a
-/// re-filter decodes no packet for them but the irregular ones.
+/// Expressions (part of [`flow_expressions`]) that read protocol-presence fields only,
+/// which the packets' presence bits decide: a re-filter decodes no packet for them but
+/// the irregular ones.
 fn presence_only() -> Vec<&'static str> {
     vec![
         "http",

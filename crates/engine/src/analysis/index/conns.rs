@@ -8,22 +8,15 @@ use super::{NO, YES};
 use crate::base::ConnId;
 use crate::filter::{FieldId, Filter};
 
-/// Whether `conns -Y`'s view of a connection (`select::conn_matches`) gives `field`
-/// the values a regular packet of the connection gives it (`FlowTuple`): the
-/// protocols up to the transport, `ip.addr`/`ipv6.addr` and the ports (both ends, as
-/// sets), the stream number and `conn.id`. A filter these decide on one regular packet
-/// is decided for the connection's own fields too ([`ConnVerdicts`]). Not the
-/// client/server fields (roles read from the row's direction) nor the outcome ones
-/// (recorded apart).
-pub(super) fn conn_constant(field: FieldId) -> bool {
+/// The fields one regular packet of a connection gives as the connection's record
+/// does (`FlowTuple`): the protocols up to the transport, `ip.addr`/`ipv6.addr` and the
+/// ports (both ends, as sets), the stream number and `conn.id`.
+fn flow_tuple_field(field: FieldId) -> bool {
     use crate::filter::fields::Field::*;
     matches!(
         field.field(),
         Some(
-            Frame
-                | Conn
-                | Ip
-                | Ipv6
+            Ip | Ipv6
                 | Tcp
                 | Udp
                 | IpAddr
@@ -37,6 +30,16 @@ pub(super) fn conn_constant(field: FieldId) -> bool {
     )
 }
 
+/// Whether `conns -Y`'s view of a connection (`select::conn_matches`) gives `field`
+/// the values a regular packet of the connection gives it: `frame`, `conn` and the
+/// [`flow_tuple_field`]s. A filter these decide on one regular packet is decided for
+/// the connection's own fields too ([`ConnVerdicts`]). Not the client/server fields
+/// (roles read from the row's direction) nor the outcome ones (recorded apart).
+pub(super) fn conn_constant(field: FieldId) -> bool {
+    use crate::filter::fields::Field::*;
+    matches!(field.field(), Some(Frame | Conn)) || flow_tuple_field(field)
+}
+
 /// Whether `conns -Y`'s view of a connection (`select::ConnView`) gives `field` values
 /// that its application kind alone decides: `dns`, `http`, `tls` (the kind), `frame`
 /// and `conn` (always present) and every field that view never gives a value (absent
@@ -44,27 +47,11 @@ pub(super) fn conn_constant(field: FieldId) -> bool {
 /// the record keeps (`tests/filter_index.rs` checks the list against the view).
 fn app_decided(field: FieldId) -> bool {
     use crate::filter::fields::Field::*;
-    !matches!(
-        field.field(),
-        Some(
-            Ip | Ipv6
-                | Tcp
-                | Udp
-                | IpAddr
-                | Ipv6Addr
-                | TcpPort
-                | UdpPort
-                | TcpStream
-                | UdpStream
-                | ConnId
-                | ConnState
-                | ConnName
-                | ConnClient
-                | ConnServer
-                | HttpHost
-                | TlsSni
-        )
-    )
+    !(flow_tuple_field(field)
+        || matches!(
+            field.field(),
+            Some(ConnState | ConnName | ConnClient | ConnServer | HttpHost | TlsSni)
+        ))
 }
 
 /// A connection's fields as far as its application kind tells them (see
