@@ -8,8 +8,8 @@ use std::net::IpAddr;
 
 use crate::base::Endpoint;
 
-/// `n` in decimal, as `{}` writes it.
-pub fn push_u64(out: &mut String, mut n: u64) {
+/// `n`'s decimal digits, at the end of the buffer from the returned index on.
+fn decimal(mut n: u64) -> ([u8; 20], usize) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     loop {
@@ -17,10 +17,28 @@ pub fn push_u64(out: &mut String, mut n: u64) {
         buf[i] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
-            break;
+            return (buf, i);
         }
     }
-    out.extend(buf[i..].iter().map(|&b| char::from(b)));
+}
+
+/// `n` in decimal, as `{}` writes it.
+pub fn push_u64(out: &mut String, n: u64) {
+    let (buf, at) = decimal(n);
+    out.extend(buf[at..].iter().map(|&b| char::from(b)));
+}
+
+/// `n` with a comma between groups of three digits (`2,549`), as
+/// `base::elide::thousands` writes it, without its two allocations.
+pub fn push_grouped(out: &mut String, n: u64) {
+    let (buf, at) = decimal(n);
+    let len = buf.len() - at;
+    for (i, &d) in buf[at..].iter().enumerate() {
+        if i > 0 && (len - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(char::from(d));
+    }
 }
 
 /// The last `width` decimal digits of `n`, zeros first: `{:0width$}` of an `n` below

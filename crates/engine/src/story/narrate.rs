@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use super::digits::{push_endpoint, push_u64};
+use super::digits::{push_endpoint, push_grouped, push_u64};
 use super::events::{Event, EventKind, Facts, DNS_TCP_MARK};
 use super::phases::{ms, phase_times, push_ms, secs};
 use super::{ConnName, NameSource, Page, QuicEnd, QuicSummary, StoryInput};
@@ -22,29 +22,6 @@ fn grouped(n: u64) -> String {
     let mut out = String::with_capacity(26);
     push_grouped(&mut out, n);
     out
-}
-
-/// [`grouped`], written at the end of `out` (as `base::elide::thousands` writes it,
-/// without its two allocations).
-fn push_grouped(out: &mut String, n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut v = n;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    let len = digits.len() - at;
-    for (i, &d) in digits[at..].iter().enumerate() {
-        if i > 0 && (len - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(char::from(d));
-    }
 }
 
 /// Narrates every page in order.
