@@ -240,7 +240,7 @@ fn print_page(out: &mut Out, page: &StoryPage, json: bool, printed: &mut bool) {
         let mut header = String::with_capacity(page.title.len() + 120);
         header.push_str("── ");
         page.push_header(&mut header);
-        out.line(&guarded(&header));
+        out.line(&guard(&header));
         *printed = true;
     }
     // One buffer for every line of the page (the text built in place, not by pieces).
@@ -267,7 +267,7 @@ fn print_page(out: &mut Out, page: &StoryPage, json: bool, printed: &mut bool) {
             line.push(' ');
         }
         line.push_str(&e.text);
-        out.line(&guarded(&line));
+        out.line(&guard(&line));
         if let Some(p) = &e.phases {
             // `{:>7}  {:<8} {}` of "", "" and the summary (none when it is empty).
             const INDENT: &str = "                  ";
@@ -281,66 +281,8 @@ fn print_page(out: &mut Out, page: &StoryPage, json: bool, printed: &mut bool) {
     }
 }
 
-/// [`guard`] of a line, with the check done on its bytes (nearly every line needs no
-/// escape: the narration escapes what it quotes from the wire). `guard` decodes and
-/// classifies every character: it was 4 % of the instructions of `story` on a capture
-/// of many short connections.
-fn guarded(s: &str) -> std::borrow::Cow<'_, str> {
-    if needs_guard(s) {
-        guard(s)
-    } else {
-        std::borrow::Cow::Borrowed(s)
-    }
-}
-
-/// Does `s` hold a character [`guard`] escapes: a control (C0, DEL, C1) or a format
-/// character that reorders or hides text (U+061C, U+200B-U+200F, U+202A-U+202E,
-/// U+2066-U+2069, U+FEFF; `base::escape::is_unsafe_char`)? Read in UTF-8: a lead byte
-/// is never a continuation byte, so each is matched where it starts.
-fn needs_guard(s: &str) -> bool {
-    let b = s.as_bytes();
-    let at = |i: usize| b.get(i).copied().unwrap_or(0);
-    b.iter().enumerate().any(|(i, &c)| match c {
-        0x00..=0x1f | 0x7f => true,
-        // U+0080-U+009F
-        0xc2 => matches!(at(i + 1), 0x80..=0x9f),
-        // U+061C
-        0xd8 => at(i + 1) == 0x9c,
-        // U+200B-U+200F, U+202A-U+202E; U+2066-U+2069
-        0xe2 => match at(i + 1) {
-            0x80 => matches!(at(i + 2), 0x8b..=0x8f | 0xaa..=0xae),
-            0x81 => matches!(at(i + 2), 0xa6..=0xa9),
-            _ => false,
-        },
-        // U+FEFF
-        0xef => at(i + 1) == 0xbb && at(i + 2) == 0xbf,
-        _ => false,
-    })
-}
-
 /// The documented `story --json` event (docs/story.md; [`EventJson`]): `page` is
 /// the text's story number (1-based).
 pub fn event_json(e: &Event) -> String {
     super::json::sorted_line(&EventJson::new(e))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The check on bytes agrees with `guard` on every character (alone and within a
-    /// line), so the lines printed are the same.
-    #[test]
-    fn guarded_lines_are_guards_lines() {
-        for c in (0..=0x10ffffu32).filter_map(char::from_u32) {
-            for s in [c.to_string(), format!("#1 a → {c}b ──")] {
-                let escaped = matches!(guard(&s), std::borrow::Cow::Owned(_));
-                assert_eq!(needs_guard(&s), escaped, "{:x}", c as u32);
-                assert_eq!(guarded(&s), guard(&s));
-            }
-        }
-        assert!(!needs_guard(
-            "── story 1: request GET http://m.test/t/8  (client 198.18.1.9)"
-        ));
-    }
 }

@@ -55,10 +55,7 @@ pub type Wire<'a> = Cow<'a, str>;
 /// characters itself; this also covers the format characters it would pass through,
 /// so a JSON consumer that prints a value cannot be tricked either.
 pub fn guard(s: &str) -> Cow<'_, str> {
-    if !s
-        .chars()
-        .any(|c| c.is_control() || escape::is_unsafe_char(c))
-    {
+    if !escape::has_unsafe_char(s) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
